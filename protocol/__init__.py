@@ -1,0 +1,1 @@
+"""The wire contract shared by the controller and the node agent."""

@@ -1,0 +1,194 @@
+"""Blind speech denoiser: noise tracking plus an OM-LSA speech estimator.
+
+Shape convention: float32 mono ``(n,)`` in, float32 mono ``(n,)`` of the same length out.
+
+Per STFT frame ``l`` and bin ``k`` (32 ms sqrt-Hann frames, 50 % overlap, see :mod:`audio.stft`):
+
+* ``lambda_d``: noise PSD tracked blindly from the recording itself (:mod:`audio.noise_estimate`:
+  minimum statistics, Martin 2001, refined by IMCRA-style conditional averaging, Cohen 2003),
+  together with the a priori speech-absence probability ``q``.
+* ``gamma = |Y|^2 / lambda_d``: a posteriori SNR (Ephraim & Malah 1984, eq. 9).
+* ``xi``: a priori SNR by the decision-directed rule (Ephraim & Malah 1984, eq. 51)
+  ``xi(l) = max(alpha * A(l-1)^2 / lambda_d + (1 - alpha) * max(gamma(l) - 1, 0), xi_min)``
+  with ``A(l-1) = G(l-1) |Y(l-1)|`` and the ``xi_min`` floor of Cappé 1994.
+* ``G_H1 = xi / (1 + xi) * exp(E1(v) / 2)``, ``v = gamma xi / (1 + xi)``: the MMSE log-spectral
+  amplitude gain (Ephraim & Malah 1985, eq. 20).
+* ``p = 1 / (1 + q / (1 - q) * (1 + xi) * exp(-v))``: speech presence probability
+  (Cohen & Berdugo 2001, eq. 16) and the OM-LSA gain ``G = G_H1^p * G_min^(1 - p)``
+  (Cohen & Berdugo 2001, eq. 19), never below the floor ``G_min`` so speech is not gated away.
+
+The decision-directed recursion runs over frames, but on many blocks of frames at once (each
+block warmed up on the frames before it; the recursion forgets its start within a few frames),
+so its Python loop has a few dozen iterations per chunk whatever the duration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+import scipy.special
+
+from audio.mono_input import check_mono_float32
+from audio.noise_estimate import (
+    POWER_FLOOR,
+    TrackerParams,
+    context_frames,
+    estimate_noise_floor_db,
+    estimate_snr_db,
+    track_noise,
+)
+from audio.stft import analyse, chunks, geometry_for, n_frames, synthesise_into
+
+__all__ = ["DenoiseParams", "denoise", "estimate_noise_floor_db", "estimate_snr_db"]
+
+FloatArray = npt.NDArray[np.float32]
+
+_CHUNK_FRAMES = 1024
+_BLOCK_FRAMES = 32  # frames per block of the batched decision-directed recursion
+_WARMUP_FRAMES = 8  # the recursion's memory shrinks at least twofold per frame
+_GAMMA_MAX = 1e12
+
+
+@dataclass(frozen=True)
+class DenoiseParams:
+    """Tuning of :func:`denoise`; every field may be passed to it as a keyword."""
+
+    floor_db: float = -18.0  # gain floor G_min: residual noise level, never silence
+    alpha: float = 0.98  # decision-directed smoothing (Ephraim & Malah 1984)
+    xi_min_db: float = -25.0  # a priori SNR floor (Cappé 1994)
+    q_max: float = 0.95  # cap of the a priori speech-absence probability (Cohen 2001)
+    tracker: TrackerParams = TrackerParams()
+
+    def __post_init__(self) -> None:
+        if not -60.0 <= self.floor_db <= 0.0:
+            raise ValueError(f"floor_db must be within [-60, 0] dB, got {self.floor_db}")
+        if not 0.0 <= self.alpha < 1.0:
+            raise ValueError(f"alpha must be within [0, 1), got {self.alpha}")
+        if not 0.0 <= self.q_max < 1.0:
+            raise ValueError(f"q_max must be within [0, 1), got {self.q_max}")
+
+
+def _params(tuning: dict[str, object]) -> DenoiseParams:
+    names = {f.name for f in dataclasses.fields(DenoiseParams)}
+    unknown = sorted(set(tuning) - names)
+    if unknown:
+        raise ValueError(f"unknown denoise tuning {unknown}; known: {sorted(names)}")
+    return DenoiseParams(**tuning)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=1)
+def _half_e1_table() -> tuple[float, float, FloatArray]:
+    """``E1(v) / 2`` on a uniform grid of ``ln v`` (scipy's ``exp1`` is too slow per bin)."""
+    lo, hi, n = -14.0, 6.0, 4097
+    ln_v = np.linspace(lo, hi, n)
+    table = (0.5 * scipy.special.exp1(np.exp(ln_v))).astype(np.float32)
+    return lo, (n - 1) / (hi - lo), table
+
+
+def _half_e1(v: FloatArray) -> FloatArray:
+    lo, scale, table = _half_e1_table()
+    idx = np.log(v)
+    idx -= np.float32(lo)
+    idx *= np.float32(scale)
+    idx += np.float32(0.5)
+    np.clip(idx, 0, table.shape[0] - 1, out=idx)
+    out: FloatArray = table[idx.astype(np.intp)]
+    return out
+
+
+def _a_priori_snr(gamma: FloatArray, alpha: float, xi_min: float) -> FloatArray:
+    """Decision-directed ``xi`` (Ephraim & Malah 1984, eq. 51) for frames of ``gamma``.
+
+    The frames are cut into blocks of ``_BLOCK_FRAMES``; each block starts its recursion
+    ``_WARMUP_FRAMES`` earlier and all blocks advance together, one frame per iteration.
+    The recursion uses the Wiener gain ``xi / (1 + xi)`` for ``A(l-1)``.
+    """
+    T, F = gamma.shape
+    L, W = _BLOCK_FRAMES, _WARMUP_FRAMES
+    nb = -(-T // L)
+    idx = np.arange(nb)[:, None] * L + np.arange(-W, L)[None, :]
+    np.clip(idx, 0, T - 1, out=idx)
+    g_b = gamma[idx]  # (nb, W + L, F)
+    ml_b = g_b - np.float32(1.0)
+    np.maximum(ml_b, 0.0, out=ml_b)
+    ml_b *= np.float32(1.0 - alpha)
+    out = np.empty((nb, L, F), dtype=np.float32)
+    a2 = np.zeros((nb, F), dtype=np.float32)
+    a = np.float32(alpha)
+    floor = np.float32(xi_min)
+    for j in range(W + L):
+        xi = a2 * a
+        xi += ml_b[:, j]
+        np.maximum(xi, floor, out=xi)
+        if j >= W:
+            out[:, j - W] = xi
+        g = xi / (xi + np.float32(1.0))
+        g *= g
+        g *= g_b[:, j]
+        a2 = g
+    result: FloatArray = out.reshape(nb * L, F)[:T]
+    return result
+
+
+def _gain(xi: FloatArray, gamma: FloatArray, q: FloatArray, p: DenoiseParams) -> FloatArray:
+    """OM-LSA gain (Cohen & Berdugo 2001, eqs. 16 and 19) with the LSA gain of eq. 20 (1985)."""
+    ln_gmin = np.float32(p.floor_db / 20.0 * np.log(10.0))
+    wiener = xi / (xi + np.float32(1.0))
+    v = wiener * gamma
+    np.maximum(v, np.float32(1e-30), out=v)
+    # ln G_H1 = ln(xi / (1 + xi)) + E1(v) / 2, capped at unity gain.
+    ln_gh1 = np.log(wiener)
+    ln_gh1 += _half_e1(v)
+    np.minimum(ln_gh1, 0.0, out=ln_gh1)
+    # Presence probability p = 1 / (1 + q / (1 - q) * (1 + xi) * exp(-v)).
+    qq = np.minimum(q, np.float32(p.q_max))
+    odds = qq / (np.float32(1.0) - qq)
+    np.minimum(v, np.float32(80.0), out=v)
+    odds *= np.exp(-v)
+    odds *= xi + np.float32(1.0)
+    odds += np.float32(1.0)
+    presence = np.reciprocal(odds)
+    # ln G = ln G_min + p (ln G_H1 - ln G_min), never below ln G_min.
+    ln_gh1 -= ln_gmin
+    ln_gh1 *= presence
+    np.maximum(ln_gh1, 0.0, out=ln_gh1)
+    ln_gh1 += ln_gmin
+    gain: FloatArray = np.exp(ln_gh1)
+    return gain
+
+
+def denoise(x: np.ndarray, sr: int, **tuning: object) -> np.ndarray:
+    """Suppress stationary and slowly varying noise in speech; no noise-only clip needed.
+
+    ``x`` is float32 mono ``(n,)`` at ``sr`` Hz; the result has the same shape and dtype.
+    Keyword ``tuning`` overrides fields of :class:`DenoiseParams`. Raises ``ValueError`` for
+    input that is not a non-empty, finite, float32 ``(n,)`` array or for unknown tuning.
+    """
+    check_mono_float32(x, sr)
+    p = _params(tuning)
+    geom = geometry_for(sr)
+    hop_s = geom.hop / sr
+    total = n_frames(x.shape[0], geom.hop)
+    ctx = max(context_frames(hop_s, p.tracker), _WARMUP_FRAMES)
+    xi_min = float(10.0 ** (p.xi_min_db / 10.0))
+    y = np.zeros(x.shape, dtype=np.float32)  # calloc: pages are touched once, by the overlap-add
+    for c in chunks(total, _CHUNK_FRAMES, ctx):
+        spec = analyse(x, geom, c.ctx_first, c.ctx_stop)
+        P = spec.real**2
+        P += spec.imag**2
+        lam, q = track_noise(P, hop_s, p.tracker)
+        core_lo, core_hi = c.first - c.ctx_first, c.stop - c.ctx_first
+        lo = max(0, core_lo - _WARMUP_FRAMES)
+        np.maximum(lam, np.float32(POWER_FLOOR), out=lam)
+        gamma = P[lo:core_hi] / lam[lo:core_hi]
+        np.minimum(gamma, np.float32(_GAMMA_MAX), out=gamma)
+        xi = _a_priori_snr(gamma, p.alpha, xi_min)[core_lo - lo :]
+        gain = _gain(xi, gamma[core_lo - lo :], q[core_lo:core_hi], p)
+        core = spec[core_lo:core_hi]
+        core *= gain
+        synthesise_into(y, core, geom, c.first)
+    return y

@@ -1,0 +1,105 @@
+"""Chunked short-time Fourier transform for the denoiser and its noise estimator.
+
+Analysis and synthesis both use a periodic square-root Hann window with 50 % overlap
+(weighted overlap-add, WOLA): ``w[n]^2 + w[n + N/2]^2 = 1``, so analysis followed by
+synthesis with unit gains reconstructs the input exactly (Crochiere 1980; Allen & Rabiner 1977).
+
+Frame ``t`` covers the input samples ``[(t - 1) * hop, (t - 1) * hop + n_fft)``; samples
+outside the signal read as zeros. With ``n_frames(n, hop)`` frames every input sample is
+covered by exactly two frames. Long signals are processed a chunk of frames at a time so
+memory stays bounded (a few tens of MB) whatever the duration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import scipy.fft
+
+FloatArray = npt.NDArray[np.float32]
+ComplexArray = npt.NDArray[np.complex64]
+
+
+@dataclass(frozen=True)
+class StftGeometry:
+    """Frame length, hop and window of one STFT."""
+
+    n_fft: int
+    hop: int
+    window: FloatArray
+
+    @property
+    def n_bins(self) -> int:
+        """Number of non-negative frequency bins of the real FFT."""
+        return self.n_fft // 2 + 1
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Frames ``[first, stop)`` to output, analysed together with ``[ctx_first, ctx_stop)``."""
+
+    first: int
+    stop: int
+    ctx_first: int
+    ctx_stop: int
+
+
+def geometry_for(sr: int, frame_ms: float = 32.0) -> StftGeometry:
+    """Even, FFT-friendly frame of about ``frame_ms`` at rate ``sr``, hop of half a frame.
+
+    The bin spacing (about 31 Hz for 32 ms) is the same at every sample rate, so the
+    tracker's and estimator's time and frequency constants mean the same thing at 16 and 48 kHz.
+    """
+    n = max(16, round(sr * frame_ms / 1000.0))
+    n = scipy.fft.next_fast_len(n, real=True)
+    while n % 2:
+        n = scipy.fft.next_fast_len(n + 1, real=True)
+    k = np.arange(n, dtype=np.float64)
+    window = np.sqrt(0.5 - 0.5 * np.cos(2.0 * np.pi * k / n)).astype(np.float32)
+    return StftGeometry(n_fft=n, hop=n // 2, window=window)
+
+
+def n_frames(n_samples: int, hop: int) -> int:
+    """Frames needed so that every one of ``n_samples`` is covered by two frames."""
+    return (n_samples - 1) // hop + 2
+
+
+def chunks(total: int, size: int, context: int) -> Iterator[Chunk]:
+    """Split ``total`` frames into chunks of ``size`` with ``context`` extra frames each side."""
+    for first in range(0, total, size):
+        stop = min(first + size, total)
+        yield Chunk(first, stop, max(0, first - context), min(total, stop + context))
+
+
+def analyse(x: FloatArray, geom: StftGeometry, first: int, stop: int) -> ComplexArray:
+    """Spectra of frames ``[first, stop)`` of ``x``, shape ``(stop - first, n_bins)``."""
+    hop, n_fft = geom.hop, geom.n_fft
+    start = (first - 1) * hop
+    end = (stop - 2) * hop + n_fft
+    buf = np.zeros(end - start, dtype=np.float32)
+    lo, hi = max(start, 0), min(end, x.shape[0])
+    if hi > lo:
+        buf[lo - start : hi - start] = x[lo:hi]
+    frames = np.lib.stride_tricks.sliding_window_view(buf, n_fft)[::hop]
+    spec: ComplexArray = scipy.fft.rfft(frames * geom.window, axis=-1)
+    return spec
+
+
+def synthesise_into(y: FloatArray, spec: ComplexArray, geom: StftGeometry, first: int) -> None:
+    """Overlap-add the frames ``spec`` (starting at frame ``first``) into ``y`` in place."""
+    hop, n_fft = geom.hop, geom.n_fft
+    nf = spec.shape[0]
+    frames = scipy.fft.irfft(spec, n=n_fft, axis=-1).astype(np.float32, copy=False)
+    frames *= geom.window
+    halves = frames.reshape(nf, 2, hop)
+    out = np.zeros((nf + 1, hop), dtype=np.float32)
+    out[:nf] += halves[:, 0, :]
+    out[1:] += halves[:, 1, :]
+    flat = out.reshape(-1)
+    start = (first - 1) * hop
+    lo, hi = max(start, 0), min(start + flat.shape[0], y.shape[0])
+    if hi > lo:
+        y[lo:hi] += flat[lo - start : hi - start]

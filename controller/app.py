@@ -1,0 +1,44 @@
+"""The controller's FastAPI app factory and its lifespan (database, MQTT dispatcher)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from controller.api import router
+from controller.config import ControllerConfig
+from controller.db import Database, migrate
+from controller.dispatcher import Dispatcher
+from controller.keys import load_or_create_key
+
+
+def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> FastAPI:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(config.db_url)
+    migrate(db.engine)
+    dispatcher = Dispatcher(config, db, load_or_create_key(config.key_file))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if start_dispatcher:
+            dispatcher.start()
+        try:
+            yield
+        finally:
+            if start_dispatcher:
+                dispatcher.stop()
+            db.engine.dispose()
+
+    app = FastAPI(
+        title="Loa Làng controller",
+        version="0.1.0",
+        description="Smart public-address radio for Vietnamese communes.",
+        lifespan=lifespan,
+    )
+    app.state.config = config
+    app.state.db = db
+    app.state.dispatcher = dispatcher
+    app.include_router(router)
+    return app

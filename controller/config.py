@@ -1,0 +1,71 @@
+"""The controller's configuration: one loader, a JSON file plus ``LOA_`` environment overrides."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class ControllerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    data_dir: Path = Field(Path("var"), description="database, audio store, keys, broker files")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    mqtt_user: str = "controller"
+    mqtt_password: str = ""
+    commune_name: str = "Xã Mẫu"
+    max_upload_bytes: int = Field(50 * 1024 * 1024, description="largest accepted recording")
+    max_audio_seconds: float = Field(1800.0, description="longest accepted recording")
+    chunk_size: int = 64 * 1024
+    resend_interval_s: float = Field(10.0, description="re-send unacknowledged commands")
+    default_valid_minutes: int = Field(120, description="a bulletin not started by then lapses")
+    target_lufs: float = -16.0
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'loalang.sqlite3').resolve()}"
+
+    @property
+    def audio_dir(self) -> Path:
+        return self.data_dir / "audio"
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.data_dir / "broker"
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "keys" / "controller_ed25519.pem"
+
+    @property
+    def nodes_dir(self) -> Path:
+        return self.data_dir / "nodes"
+
+    @classmethod
+    def load(cls, path: Path | None = None, **overrides: object) -> ControllerConfig:
+        data: dict[str, object] = {}
+        if path is not None:
+            try:
+                data = json.loads(path.read_text())
+            except (OSError, json.JSONDecodeError) as exc:
+                raise SystemExit(f"cannot read controller config {path}: {exc}") from None
+        for name in cls.model_fields:
+            env = os.environ.get(f"LOA_{name.upper()}")
+            if env is not None:
+                data[name] = env
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise SystemExit(f"invalid controller configuration: {exc}") from None
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.model_dump_json(indent=2))
+        path.chmod(0o600)

@@ -1,0 +1,312 @@
+"""Delivery: signs and sends commands, serves audio chunks, and tracks what nodes report.
+
+One worker thread owns all of it; paho's thread only enqueues (see protocol.mqtt_client). A
+command stays in the ``outbox`` table and is re-sent until its node acknowledges it or it
+expires, because the broker's session queue is not a delivery guarantee we rely on.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.config import ControllerConfig
+from controller.db import Database
+from controller.delivery_state import advance, expiry_reason
+from controller.models import Bulletin, Delivery, Node, NodeEvent, OutboxCommand, now
+from protocol import mqtt_client
+from protocol.messages import (
+    EVENT_ADAPTER,
+    AudioRef,
+    BulletinEvent,
+    CancelCommand,
+    Chunk,
+    ChunkRequest,
+    ChunkUnavailable,
+    CommandAck,
+    EventAck,
+    NodeState,
+    PlayCommand,
+)
+from protocol.signing import sign_command
+from protocol.topics import NodeChannel, all_nodes_filter, node_topic, parse_node_topic
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    def __init__(self, config: ControllerConfig, db: Database, key: Ed25519PrivateKey) -> None:
+        self.config, self.db, self.key = config, db, key
+        self.inbox: mqtt_client.Inbox = queue.Queue()
+        self.session = mqtt_client.Session(
+            client_id="loa-controller",
+            username=config.mqtt_user,
+            password=config.mqtt_password,
+            host=config.mqtt_host,
+            port=config.mqtt_port,
+            subscriptions=tuple(all_nodes_filter(ch) for ch in ("state", "events", "content/req")),
+            session_expiry_s=24 * 3600,
+        )
+        self.client = mqtt_client.make_client(self.session, self.inbox)
+        self.connected = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="dispatcher", daemon=True)
+        self._handlers: dict[NodeChannel, Callable[[str, bytes], None]] = {
+            "state": self._on_state,
+            "events": self._on_events,
+            "content/req": self._on_chunk_request,
+        }
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        mqtt_client.start(self.client, self.session)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.inbox.put(("stop", None))
+        self._thread.join(timeout=10)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def kick(self) -> None:
+        """Send what is due now instead of at the next periodic pass."""
+        self.inbox.put(("kick", None))
+
+    # --- commands -------------------------------------------------------------------------
+    def queue_play(self, db: Session, bulletin: Bulletin, node_ids: list[str]) -> None:
+        """Sign one play command per node and store it with its delivery, in ``db``'s
+        transaction: it goes out when that commits and the worker is kicked."""
+        audio = bulletin.audio
+        command = PlayCommand(
+            bulletin_id=bulletin.id,
+            title=bulletin.title,
+            audio=AudioRef(
+                sha256=audio.sha256, size=audio.size, duration_s=audio.duration_s, mime=audio.mime
+            ),
+            play_at=bulletin.play_at,
+            valid_until=bulletin.valid_until,
+            priority=bulletin.priority,  # type: ignore[arg-type]
+        )
+        for node_id in node_ids:
+            db.add(Delivery(bulletin_id=bulletin.id, node_id=node_id))
+            self._queue_command(db, command, node_id, bulletin.id, bulletin.valid_until)
+
+    def queue_cancel(self, db: Session, bulletin: Bulletin, reason: str) -> list[str]:
+        nodes = [
+            d.node_id
+            for d in bulletin.deliveries
+            if d.status not in ("finished", "failed", "expired", "cancelled", "rejected")
+        ]
+        command = CancelCommand(bulletin_id=bulletin.id, reason=reason)
+        expires = max(bulletin.valid_until, now() + timedelta(minutes=10))
+        for node_id in nodes:
+            self._queue_command(db, command, node_id, bulletin.id, expires)
+        return nodes
+
+    def _queue_command(
+        self,
+        db: Session,
+        command: PlayCommand | CancelCommand,
+        node_id: str,
+        bulletin_id: str,
+        expires_at: datetime,
+    ) -> None:
+        body, envelope = sign_command(self.key, command, [node_id], expires_at=expires_at)
+        db.add(
+            OutboxCommand(
+                command_id=body.command_id,
+                node_id=node_id,
+                bulletin_id=bulletin_id,
+                envelope=envelope.model_dump_json(),
+                expires_at=body.expires_at,
+            )
+        )
+
+    def _send_due(self, node_id: str | None = None, force: bool = False) -> None:
+        cutoff = now() - timedelta(seconds=self.config.resend_interval_s)
+        with self.db.session() as db:
+            q = select(OutboxCommand).where(OutboxCommand.result == "pending")
+            if node_id:
+                q = q.where(OutboxCommand.node_id == node_id)
+            for cmd in db.scalars(q.order_by(OutboxCommand.expires_at)):
+                if cmd.expires_at <= now():
+                    cmd.result = "expired"
+                    continue
+                if not force and cmd.last_sent_at and cmd.last_sent_at > cutoff:
+                    continue
+                ttl = int((cmd.expires_at - now()).total_seconds()) + 1
+                self.client.publish(
+                    node_topic(cmd.node_id, "cmd"),
+                    cmd.envelope,
+                    qos=1,
+                    properties=mqtt_client.expiring(ttl),
+                )
+                cmd.attempts += 1
+                cmd.last_sent_at = now()
+
+    def _expire_deliveries(self) -> None:
+        with self.db.session() as db:
+            rows = db.execute(
+                select(Delivery, Bulletin.valid_until, Node)
+                .join(Bulletin, Delivery.bulletin_id == Bulletin.id)
+                .join(Node, Delivery.node_id == Node.id)
+                .where(Delivery.status.in_(("queued", "acknowledged", "received", "ready")))
+                .where(Bulletin.valid_until < now() - timedelta(seconds=30))
+            ).all()
+            for delivery, valid_until, node in rows:
+                delivery.status = "expired"
+                delivery.reason = expiry_reason(delivery, node, valid_until)
+                delivery.updated_at = now()
+
+    # --- the worker ---------------------------------------------------------------------------
+    def _run(self) -> None:
+        last_pass = 0.0
+        while not self._stop.is_set():
+            try:
+                kind, data = self.inbox.get(timeout=0.5)
+            except queue.Empty:
+                kind, data = "idle", None
+            try:
+                if kind == "connected":
+                    self.connected.set()
+                    self._send_due(force=True)
+                elif kind == "disconnected":
+                    self.connected.clear()
+                elif kind == "kick":
+                    self._send_due(force=False)
+                elif kind == "message":
+                    self._route(*data)
+                if time.monotonic() - last_pass > min(self.config.resend_interval_s, 5):
+                    last_pass = time.monotonic()
+                    if self.connected.is_set():
+                        self._send_due()
+                    self._expire_deliveries()
+            except Exception:  # a bad message or a transient DB error must not stop delivery
+                log.exception("dispatcher error handling %s", kind)
+
+    def _route(self, topic: str, payload: bytes) -> None:
+        parsed = parse_node_topic(topic)
+        if parsed is None or parsed[1] not in self._handlers:
+            log.warning("ignoring message on unexpected topic %s", topic)
+            return
+        node_id, channel = parsed
+        self._handlers[channel](node_id, payload)
+
+    def _on_state(self, node_id: str, payload: bytes) -> None:
+        try:
+            state = NodeState.model_validate_json(payload)
+        except ValidationError as exc:
+            log.warning("bad state from %s: %s", node_id, exc.errors()[0]["msg"])
+            return
+        came_online = False
+        with self.db.session() as db:
+            node = db.get(Node, node_id)
+            if node is None:
+                log.warning("state from unknown node %s", node_id)
+                return
+            came_online = node.status == "offline" and state.status != "offline"
+            node.status = state.status
+            node.status_bulletin_id = state.bulletin_id
+            node.last_seen = now() if state.status != "offline" else (node.last_seen or state.at)
+        if came_online:
+            self._send_due(node_id=node_id, force=True)
+
+    def _on_events(self, node_id: str, payload: bytes) -> None:
+        try:
+            event = EVENT_ADAPTER.validate_json(payload)
+        except ValidationError as exc:
+            log.warning("bad event from %s: %s", node_id, exc.errors()[0]["msg"])
+            return
+        if event.node_id != node_id:
+            log.warning("event on %s's topic claims node %s; dropped", node_id, event.node_id)
+            return
+        with self.db.session() as db:
+            node = db.get(Node, node_id)
+            if node is None:
+                return
+            node.last_seen = now()
+            if db.get(NodeEvent, event.event_id) is None:
+                db.add(
+                    NodeEvent(
+                        event_id=event.event_id,
+                        node_id=node_id,
+                        type=event.type,
+                        at=event.at,
+                        payload=event.model_dump(mode="json"),
+                    )
+                )
+                self._apply(db, event)
+        self.client.publish(
+            node_topic(node_id, "ack"),
+            EventAck(event_ids=[event.event_id]).model_dump_json(),
+            qos=1,
+        )
+
+    def _apply(self, db: Session, event: Any) -> None:
+        if isinstance(event, CommandAck):
+            cmd = db.get(OutboxCommand, event.command_id)
+            if cmd is None or cmd.node_id != event.node_id:
+                return
+            cmd.acked_at = now()
+            cmd.result = "acked" if event.accepted else "nacked"
+            delivery = _delivery(db, cmd.bulletin_id, event.node_id)
+            if delivery is not None and event.accepted:
+                advance(delivery, "acknowledged", event.at)
+            elif delivery is not None:
+                advance(delivery, "rejected", event.at, event.reason)
+        elif isinstance(event, BulletinEvent):
+            delivery = _delivery(db, event.bulletin_id, event.node_id)
+            if delivery is not None:
+                advance(delivery, event.type, event.at, event.reason)
+        else:
+            log.warning("node %s rejected a payload: %s", event.node_id, event.reason)
+
+    def _on_chunk_request(self, node_id: str, payload: bytes) -> None:
+        try:
+            req = ChunkRequest.model_validate_json(payload)
+        except ValidationError:
+            return
+        topic = node_topic(node_id, "content")
+        path = self.config.audio_dir / f"{req.sha256}.ogg"
+        reply: Chunk | ChunkUnavailable
+        try:
+            reply = _read_chunk(path, req)
+        except FileNotFoundError:
+            reply = ChunkUnavailable(sha256=req.sha256, reason="no such audio on the controller")
+        self.client.publish(
+            topic, reply.model_dump_json(), qos=1, properties=mqtt_client.expiring(60)
+        )
+
+
+def _delivery(db: Session, bulletin_id: str | None, node_id: str) -> Delivery | None:
+    return db.scalar(
+        select(Delivery).where(Delivery.bulletin_id == bulletin_id, Delivery.node_id == node_id)
+    )
+
+
+def _read_chunk(path: Path, req: ChunkRequest) -> Chunk:
+    with path.open("rb") as fh:
+        total = fh.seek(0, 2)
+        fh.seek(req.offset)
+        data = fh.read(req.length)
+    return Chunk(
+        sha256=req.sha256,
+        offset=req.offset,
+        total_size=total,
+        chunk_sha256=hashlib.sha256(data).hexdigest(),
+        data=base64.b64encode(data).decode(),
+    )

@@ -1,0 +1,55 @@
+"""Turns an uploaded recording into stored, processed delivery audio (once per sha256)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from controller.config import ControllerConfig
+from controller.models import AudioFile
+
+
+def process_upload(config: ControllerConfig, src: Path) -> tuple[Path, dict[str, Any]]:
+    """Run the audio pipeline on ``src``; returns the encoded Ogg/Opus file and its report.
+
+    Raises ``audio.errors.AudioError`` (with a message for the user) for unusable input.
+    """
+    from audio.pipeline import PipelineConfig, process_file
+
+    out_dir = config.data_dir / "tmp"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(suffix=".ogg", dir=out_dir)
+    os.close(fd)
+    dst = Path(name)
+    try:
+        report = process_file(src, dst, PipelineConfig(target_lufs=config.target_lufs))
+    except BaseException:
+        dst.unlink(missing_ok=True)
+        raise
+    return dst, report.model_dump(mode="json")
+
+
+def store_audio(
+    config: ControllerConfig, db: Session, encoded: Path, duration_s: float
+) -> AudioFile:
+    """Move ``encoded`` into the content-addressed store unless the same bytes are there."""
+    digest = hashlib.sha256(encoded.read_bytes()).hexdigest()
+    config.audio_dir.mkdir(parents=True, exist_ok=True)
+    final = config.audio_dir / f"{digest}.ogg"
+    if final.exists():
+        encoded.unlink()
+    else:
+        encoded.replace(final)
+    row = db.get(AudioFile, digest)
+    if row is None:
+        row = AudioFile(
+            sha256=digest, size=final.stat().st_size, duration_s=duration_s, mime="audio/ogg"
+        )
+        db.add(row)
+        db.flush()
+    return row

@@ -1,0 +1,171 @@
+"""The controller's data model (SQLAlchemy 2). Schema changes go through Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC, always returns aware datetimes (SQLite forgets the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Commune(Base):
+    __tablename__ = "communes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Zone(Base):
+    """A village (thôn / xóm) that bulletins can target."""
+
+    __tablename__ = "zones"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("communes.id"))
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Node(Base):
+    __tablename__ = "nodes"
+    id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"))
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    status: Mapped[str] = mapped_column(String(16), default="offline")
+    status_bulletin_id: Mapped[str | None] = mapped_column(String(32))
+    last_seen: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    zone: Mapped[Zone] = relationship()
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))  # admin | broadcaster | approver
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    user: Mapped[User] = relationship()
+
+
+class AudioFile(Base):
+    """Processed, encoded audio stored once by sha256 under ``data_dir/audio``."""
+
+    __tablename__ = "audio_files"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int]
+    duration_s: Mapped[float]
+    mime: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class Bulletin(Base):
+    __tablename__ = "bulletins"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    audio_sha256: Mapped[str] = mapped_column(ForeignKey("audio_files.sha256"))
+    original_filename: Mapped[str] = mapped_column(String(300), default="")
+    processing_report: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    priority: Mapped[str] = mapped_column(String(16), default="bulletin")
+    play_at: Mapped[datetime | None]
+    valid_until: Mapped[datetime]
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    audio: Mapped[AudioFile] = relationship()
+    deliveries: Mapped[list[Delivery]] = relationship(back_populates="bulletin")
+
+
+class Delivery(Base):
+    """One bulletin on one node: its progress and, when it did not play, why."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bulletin_id: Mapped[str] = mapped_column(ForeignKey("bulletins.id"), index=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), index=True)
+    # queued → acknowledged → received → ready → started → finished; or failed / expired /
+    # cancelled / rejected, with ``reason``.
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    acknowledged_at: Mapped[datetime | None]
+    ready_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=now)
+    bulletin: Mapped[Bulletin] = relationship(back_populates="deliveries")
+    node: Mapped[Node] = relationship()
+
+
+class OutboxCommand(Base):
+    """A signed command re-sent until the node acknowledges it or it expires."""
+
+    __tablename__ = "outbox"
+    command_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), index=True)
+    bulletin_id: Mapped[str | None] = mapped_column(String(32))
+    envelope: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_sent_at: Mapped[datetime | None]
+    acked_at: Mapped[datetime | None]
+    result: Mapped[str] = mapped_column(
+        String(16), default="pending"
+    )  # pending|acked|nacked|expired
+
+
+class NodeEvent(Base):
+    """Every event a node reported, kept once (nodes re-send until acknowledged)."""
+
+    __tablename__ = "node_events"
+    event_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(63), index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=now)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

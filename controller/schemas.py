@@ -1,0 +1,70 @@
+"""Response models of the HTTP API (times in Asia/Ho_Chi_Minh)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class NodeOut(BaseModel):
+    id: str
+    name: str
+    zone: str = Field(description="zone code")
+    zone_name: str
+    latitude: float | None
+    longitude: float | None
+    status: str = Field(description="online | offline | playing")
+    playing_bulletin: str | None
+    last_seen: datetime | None
+
+
+class ZoneOut(BaseModel):
+    code: str
+    name: str
+    nodes: int
+
+
+class BulletinOut(BaseModel):
+    id: str
+    title: str
+    audio_sha256: str
+    duration_s: float
+    priority: str
+    play_at: datetime | None
+    valid_until: datetime
+    created_at: datetime
+    created_by: str
+    targets: int
+    processing_report: dict[str, Any]
+
+
+class NodeReport(BaseModel):
+    node_id: str
+    name: str
+    zone: str
+    played: bool
+    status: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    reason: str
+
+
+class ReportSummary(BaseModel):
+    targets: int
+    played: int
+    completed: int
+    not_played: int
+    pending: int
+    text: str
+
+
+class BulletinReport(BaseModel):
+    bulletin: BulletinOut
+    summary: ReportSummary
+    nodes: list[NodeReport]
+
+
+class Problem(BaseModel):
+    detail: str

@@ -1,0 +1,344 @@
+"""The node agent: wires the MQTT session, verifier, store, fetcher and player together.
+
+Threads: paho's network thread (enqueue only), this module's worker (verifies, parses and acts
+on every message, flushes the outbox) and the player. ``loa node --config FILE`` runs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import shutil
+import signal
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from node_agent.cache import AudioCache, CacheError
+from node_agent.config import NodeConfig
+from node_agent.fetcher import Fetcher
+from node_agent.player import Player
+from node_agent.relay import AmplifierRelay, make_relay
+from node_agent.sinks import AudioSink, make_sink
+from node_agent.store import NodeStore, PersistentReplayGuard
+from protocol import mqtt_client
+from protocol.messages import (
+    CONTENT_ADAPTER,
+    BulletinEvent,
+    CancelCommand,
+    ChunkRequest,
+    CommandAck,
+    EventAck,
+    NodeState,
+    PlayCommand,
+    RejectedPayload,
+)
+from protocol.signing import CommandRejectedError, load_public_key, verify_envelope
+from protocol.topics import TO_NODE, node_topic, parse_node_topic
+
+log = logging.getLogger(__name__)
+AGENT_VERSION = "0.1.0"
+
+
+def load_audio(path: Path) -> tuple[np.ndarray, int]:
+    from audio.decode import decode_file
+
+    decoded = decode_file(path)
+    return decoded.samples, decoded.sample_rate
+
+
+class NodeAgent:
+    def __init__(
+        self,
+        config: NodeConfig,
+        *,
+        sink: AudioSink | None = None,
+        relay: AmplifierRelay | None = None,
+    ) -> None:
+        self.config = config
+        self.node_id = config.node_id
+        self.inbox: mqtt_client.Inbox = queue.Queue()
+        self.store = NodeStore(config.data_dir / "node.sqlite3")
+        self.guard = PersistentReplayGuard(self.store)
+        self.public_key = load_public_key(config.controller_public_key)
+        self.cache = AudioCache(config.data_dir / "cache", config.min_free_bytes)
+        self.session = mqtt_client.Session(
+            client_id=config.node_id,
+            username=config.node_id,
+            password=config.broker_password,
+            host=config.broker_host,
+            port=config.broker_port,
+            subscriptions=tuple(node_topic(config.node_id, ch) for ch in TO_NODE),
+            session_expiry_s=config.session_expiry_s,
+            tls=config.broker_tls,
+            will=(
+                node_topic(config.node_id, "state"),
+                NodeState(node_id=config.node_id, status="offline").model_dump_json(),
+            ),
+        )
+        self.client = mqtt_client.make_client(self.session, self.inbox)
+        self.connected = False
+        self.fetcher = Fetcher(
+            self.cache, self._request_chunk, config.chunk_size, config.chunk_timeout_s
+        )
+        self.player = Player(
+            sink or make_sink(config.sink.kind, **config.sink.options),
+            relay or make_relay(config.relay.kind, **config.relay.options),
+            audio_path=self.cache.path,
+            load=load_audio,
+            emit=self._emit_bulletin,
+            on_playing=self._publish_state,
+            preroll_s=config.relay.preroll_s,
+            postroll_s=config.relay.postroll_s,
+        )
+        self.waiting: dict[str, set[str]] = {}  # sha256 -> bulletin ids waiting for it
+        self.stopping = threading.Event()
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def run(self) -> None:
+        """Run until ``stopping`` is set (SIGTERM/SIGINT in ``main``)."""
+        self.player.start()
+        self._restore_schedule()
+        mqtt_client.start(self.client, self.session)
+        last_tick = 0.0
+        try:
+            while not self.stopping.is_set():
+                try:
+                    kind, data = self.inbox.get(timeout=0.25)
+                    self._handle(kind, data)
+                except queue.Empty:
+                    pass
+                except Exception:  # one bad message must never stop the node
+                    log.exception("error while handling a message")
+                if time.monotonic() - last_tick >= 1.0:
+                    last_tick = time.monotonic()
+                    self._tick()
+        finally:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        self.player.stop()
+        if self.connected:
+            info = self.client.publish(
+                node_topic(self.node_id, "state"),
+                NodeState(node_id=self.node_id, status="offline").model_dump_json(),
+                qos=1,
+                retain=True,
+            )
+            info.wait_for_publish(timeout=2)
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.store.close()
+
+    def _restore_schedule(self) -> None:
+        for row in self.store.open_plays():
+            self._prepare(row.command)
+
+    def _tick(self) -> None:
+        if self.connected:
+            self.fetcher.tick()
+            self._flush_outbox(older_than=time.time() - self.config.outbox_resend_s)
+
+    # --- dispatch -------------------------------------------------------------------------
+    def _handle(self, kind: str, data: Any) -> None:
+        if kind == "connected":
+            self.connected = True
+            self._publish_state(None)
+            self._flush_outbox(older_than=time.time())
+            self.fetcher.resume_all()
+        elif kind == "disconnected":
+            self.connected = False
+        elif kind == "message":
+            topic, payload = data
+            self._on_message(topic, payload)
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        parsed = parse_node_topic(topic)
+        if parsed is None or parsed[0] != self.node_id:
+            self._reject(topic, "message on a topic that is not this node's")
+            return
+        channel = parsed[1]
+        if channel == "cmd":
+            self._on_command(topic, payload)
+        elif channel == "content":
+            self._on_content(topic, payload)
+        elif channel == "ack":
+            try:
+                self.store.ack_events(EventAck.model_validate_json(payload).event_ids)
+            except ValidationError as exc:
+                self._reject(topic, f"malformed event ack: {exc.errors()[0]['msg']}")
+
+    def _on_command(self, topic: str, payload: bytes) -> None:
+        try:
+            verified = verify_envelope(payload, self.public_key, self.node_id, self.guard)
+        except CommandRejectedError as exc:
+            self._reject(topic, str(exc))
+            if exc.command_id:
+                self._emit(
+                    CommandAck(
+                        node_id=self.node_id,
+                        command_id=exc.command_id,
+                        accepted=False,
+                        reason=str(exc),
+                    )
+                )
+            return
+        body = verified.body
+        if not verified.duplicate:
+            command = body.command
+            if isinstance(command, PlayCommand):
+                if self.store.add_play(command):
+                    self._emit_bulletin("received", command.bulletin_id)
+                    self._prepare(command)
+            elif isinstance(command, CancelCommand):
+                self._cancel(command)
+        self._emit(CommandAck(node_id=self.node_id, command_id=body.command_id, accepted=True))
+
+    def _on_content(self, topic: str, payload: bytes) -> None:
+        try:
+            msg = CONTENT_ADAPTER.validate_json(payload)
+        except ValidationError as exc:
+            self._reject(topic, f"malformed content message: {exc.errors()[0]['msg']}")
+            return
+        if msg.type == "chunk_unavailable":
+            reason = self.fetcher.on_unavailable(msg)
+            if reason is not None:
+                self._fail_waiting(msg.sha256, f"controller cannot serve the audio: {reason}")
+            return
+        try:
+            done = self.fetcher.on_chunk(msg)
+        except CacheError as exc:
+            self._fail_waiting(msg.sha256, str(exc))
+            return
+        if done:
+            for bid in sorted(self.waiting.pop(done, set())):
+                self._ready(bid)
+
+    # --- bulletins ------------------------------------------------------------------------
+    def _prepare(self, command: PlayCommand) -> None:
+        sha = command.audio.sha256
+        if self.cache.has(sha):
+            self._ready(command.bulletin_id)
+            return
+        self.waiting.setdefault(sha, set()).add(command.bulletin_id)
+        try:
+            self.fetcher.want(sha, command.audio.size, online=self.connected)
+        except CacheError as exc:
+            self._fail_waiting(sha, str(exc))
+
+    def _ready(self, bulletin_id: str) -> None:
+        row = self.store.play(bulletin_id)
+        if row is None or row.state not in ("pending", "ready", "playing"):
+            return
+        if row.state == "pending":
+            self.store.set_play_state(bulletin_id, "ready")
+            self._emit_bulletin("ready", bulletin_id)
+        self.player.add(row.command)
+
+    def _fail_waiting(self, sha256: str, reason: str) -> None:
+        self.fetcher.active.pop(sha256, None)
+        for bid in sorted(self.waiting.pop(sha256, set())):
+            self._emit_bulletin("failed", bid, reason=reason)
+
+    def _cancel(self, command: CancelCommand) -> None:
+        row = self.store.play(command.bulletin_id)
+        if row is None or row.state in ("done", "failed", "cancelled"):
+            return
+        self.player.cancel(command.bulletin_id)
+        for waiting in self.waiting.values():
+            waiting.discard(command.bulletin_id)
+        self._emit_bulletin("cancelled", command.bulletin_id, reason=command.reason)
+
+    # --- outgoing -------------------------------------------------------------------------
+    def _emit_bulletin(
+        self,
+        kind: str,
+        bulletin_id: str,
+        *,
+        reason: str = "",
+        interrupted: bool = False,
+        at: float | None = None,
+    ) -> None:
+        state = {"started": "playing", "finished": "done", "failed": "failed"}.get(kind)
+        if kind == "cancelled":
+            state = "cancelled"
+        if state:
+            self.store.set_play_state(bulletin_id, state, reason)
+        when = datetime.fromtimestamp(at, UTC) if at is not None else datetime.now(UTC)
+        self._emit(
+            BulletinEvent(
+                node_id=self.node_id,
+                type=kind,
+                bulletin_id=bulletin_id,  # type: ignore[arg-type]
+                reason=reason,
+                interrupted=interrupted,
+                at=when,
+            )
+        )
+        if kind == "failed":
+            log.warning("bulletin %s failed: %s", bulletin_id, reason)
+
+    def _emit(self, event: CommandAck | BulletinEvent | RejectedPayload) -> None:
+        """Every event goes through the durable outbox first, then out if we are online."""
+        payload = event.model_dump_json().encode()
+        self.store.add_event(event.event_id, payload)
+        if self.connected:
+            self._publish_events([(event.event_id, payload)])
+
+    def _flush_outbox(self, older_than: float) -> None:
+        while batch := self.store.due_events(older_than):
+            self._publish_events(batch)
+            if len(batch) < 100:
+                break
+
+    def _publish_events(self, batch: list[tuple[str, bytes]]) -> None:
+        topic = node_topic(self.node_id, "events")
+        for _, payload in batch:
+            self.client.publish(topic, payload, qos=1)
+        self.store.mark_sent([e for e, _ in batch], time.time())
+
+    def _reject(self, topic: str, reason: str) -> None:
+        log.warning("rejected a message on %s: %s", topic, reason)
+        self._emit(RejectedPayload(node_id=self.node_id, topic=topic, reason=reason))
+
+    def _request_chunk(self, request: ChunkRequest) -> None:
+        self.client.publish(
+            node_topic(self.node_id, "content/req"),
+            request.model_dump_json(),
+            qos=1,
+            properties=mqtt_client.expiring(60),
+        )
+
+    def _publish_state(self, playing: str | None) -> None:
+        state = NodeState(
+            node_id=self.node_id,
+            status="playing" if playing else "online",
+            bulletin_id=playing,
+            agent_version=AGENT_VERSION,
+            cache_bytes=self.cache.total_bytes(),
+            free_bytes=shutil.disk_usage(self.cache.root).free,
+        )
+        self.client.publish(
+            node_topic(self.node_id, "state"), state.model_dump_json(), qos=1, retain=True
+        )
+
+
+def main(config_path: Path) -> int:
+    config = NodeConfig.load(config_path)
+    agent = NodeAgent(config)
+
+    def stop(_sig: int, _frame: object) -> None:
+        agent.stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info(
+        "node %s starting, broker %s:%s", config.node_id, config.broker_host, config.broker_port
+    )
+    agent.run()
+    return 0

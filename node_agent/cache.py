@@ -1,0 +1,82 @@
+"""Content-addressed audio cache: ``<root>/<aa>/<sha256>``, complete files only.
+
+Downloads grow in ``<root>/partial/<sha256>.part`` (resumable after a restart: chunks are
+written in order, so the file's size is the next offset) and are renamed into place only after
+the whole file's sha256 matches. The player never sees a partial file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+
+class CacheError(Exception):
+    """A download cannot continue; the message is the reason reported to the controller."""
+
+
+class AudioCache:
+    def __init__(self, root: Path, min_free_bytes: int = 0) -> None:
+        self.root = root
+        self.partial_dir = root / "partial"
+        self.partial_dir.mkdir(parents=True, exist_ok=True)
+        self.min_free_bytes = min_free_bytes
+
+    def path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256
+
+    def has(self, sha256: str) -> bool:
+        return self.path(sha256).is_file()
+
+    def partial_size(self, sha256: str) -> int:
+        part = self._part(sha256)
+        return part.stat().st_size if part.exists() else 0
+
+    def check_space(self, size: int) -> None:
+        free = shutil.disk_usage(self.root).free
+        if free - size < self.min_free_bytes:
+            raise CacheError(
+                f"disk full: {size} bytes needed, {free} free, "
+                f"{self.min_free_bytes} kept in reserve"
+            )
+
+    def append(self, sha256: str, offset: int, data: bytes) -> int:
+        """Write a verified chunk at ``offset``; returns the new partial size."""
+        part = self._part(sha256)
+        size = self.partial_size(sha256)
+        if offset != size:
+            return size  # out of order or a duplicate: the fetcher asks again from ``size``
+        try:
+            with part.open("ab") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise CacheError(f"cannot write audio cache: {exc.strerror or exc}") from exc
+        return size + len(data)
+
+    def finish(self, sha256: str) -> Path:
+        """Verify the whole file and move it into place atomically."""
+        part = self._part(sha256)
+        digest = hashlib.sha256()
+        with part.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != sha256:
+            part.unlink()
+            raise CacheError(f"downloaded file does not match sha256 {sha256[:12]}…; discarded")
+        final = self.path(sha256)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(part, final)
+        return final
+
+    def discard_partial(self, sha256: str) -> None:
+        self._part(sha256).unlink(missing_ok=True)
+
+    def total_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.root.glob("??/*") if p.is_file())
+
+    def _part(self, sha256: str) -> Path:
+        return self.partial_dir / f"{sha256}.part"

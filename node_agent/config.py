@@ -1,0 +1,57 @@
+"""The node's configuration file, written by `loa node add` at provisioning."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class SinkConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["sounddevice", "wav"] = Field("sounddevice", description="audio output")
+    options: dict[str, Any] = Field(default_factory=dict, description="passed to the sink")
+
+
+class RelayConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["gpio", "recording"] = Field("recording", description="amplifier switch")
+    options: dict[str, Any] = Field(default_factory=dict, description="e.g. {'pin': 17}")
+    preroll_s: float = Field(1.5, ge=0, le=30, description="amplifier on before playback")
+    postroll_s: float = Field(2.0, ge=0, le=300, description="amplifier off after playback")
+
+
+class NodeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    node_id: str = Field(description="also the broker user name")
+    broker_host: str = "127.0.0.1"
+    broker_port: int = 1883
+    broker_password: str
+    broker_tls: bool = False
+    controller_public_key: str = Field(description="Ed25519, base64, pinned at provisioning")
+    data_dir: Path = Field(description="cache, outbox and schedule live here")
+    sink: SinkConfig = Field(default_factory=SinkConfig)
+    relay: RelayConfig = Field(default_factory=RelayConfig)
+    session_expiry_s: int = Field(7 * 24 * 3600, description="broker keeps our session this long")
+    chunk_size: int = Field(64 * 1024, ge=4096, le=1 << 20)
+    chunk_timeout_s: float = Field(10.0, gt=0, description="re-ask for a chunk after this")
+    min_free_bytes: int = Field(50 * 1024 * 1024, ge=0, description="keep this much disk free")
+    outbox_resend_s: float = Field(15.0, gt=0, description="re-send unacknowledged events")
+
+    @classmethod
+    def load(cls, path: Path) -> NodeConfig:
+        try:
+            return cls.model_validate(json.loads(path.read_text()))
+        except FileNotFoundError:
+            raise SystemExit(f"node config {path} does not exist") from None
+        except (json.JSONDecodeError, ValidationError) as exc:
+            raise SystemExit(f"node config {path} is invalid: {exc}") from None
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(self.model_dump_json(indent=2))
+        tmp.chmod(0o600)
+        tmp.replace(path)

@@ -1,0 +1,98 @@
+"""Pulls audio from the controller over the broker, chunk by chunk, into the cache.
+
+The node asks (``content/req``) for a small window of chunks at a time and re-asks after a
+timeout, so nothing large ever waits in the broker's queues and a download resumes where the
+partial file ends after a reconnect or a restart.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from node_agent.cache import AudioCache, CacheError
+from protocol.messages import Chunk, ChunkRequest, ChunkUnavailable
+
+WINDOW = 4
+
+
+@dataclass
+class Download:
+    sha256: str
+    size: int
+    requested_up_to: int = 0
+    last_progress: float = field(default_factory=time.monotonic)
+
+
+class Fetcher:
+    def __init__(
+        self,
+        cache: AudioCache,
+        request: Callable[[ChunkRequest], None],
+        chunk_size: int,
+        timeout_s: float,
+    ) -> None:
+        self.cache = cache
+        self._request = request
+        self.chunk_size = chunk_size
+        self.timeout_s = timeout_s
+        self.active: dict[str, Download] = {}
+
+    def want(self, sha256: str, size: int, *, online: bool) -> None:
+        """Start (or resume) a download; CacheError when there is no room for it."""
+        if self.cache.has(sha256) or sha256 in self.active:
+            return
+        self.cache.check_space(size - self.cache.partial_size(sha256))
+        self.active[sha256] = Download(sha256, size)
+        if online:
+            self._ask(self.active[sha256], restart=True)
+
+    def resume_all(self) -> None:
+        """After a reconnect: ask again for whatever is missing."""
+        for dl in self.active.values():
+            self._ask(dl, restart=True)
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        for dl in self.active.values():
+            if now - dl.last_progress > self.timeout_s:
+                dl.last_progress = now
+                self._ask(dl, restart=True)
+
+    def on_chunk(self, msg: Chunk) -> str | None:
+        """Store a chunk; returns the sha256 when its file is now complete and verified."""
+        dl = self.active.get(msg.sha256)
+        if dl is None:
+            return None
+        data = base64.b64decode(msg.data, validate=True)
+        if hashlib.sha256(data).hexdigest() != msg.chunk_sha256 or msg.total_size != dl.size:
+            return None  # damaged or foreign: the timeout asks again
+        size = self.cache.append(dl.sha256, msg.offset, data)
+        dl.last_progress = time.monotonic()
+        if size < dl.size:
+            self._ask(dl)
+            return None
+        del self.active[dl.sha256]
+        if size > dl.size:
+            self.cache.discard_partial(dl.sha256)
+            raise CacheError(f"download of {dl.sha256[:12]}… grew past its announced size")
+        self.cache.finish(dl.sha256)
+        return dl.sha256
+
+    def on_unavailable(self, msg: ChunkUnavailable) -> str | None:
+        if self.active.pop(msg.sha256, None) is None:
+            return None
+        return msg.reason
+
+    def _ask(self, dl: Download, restart: bool = False) -> None:
+        have = self.cache.partial_size(dl.sha256)
+        if restart or dl.requested_up_to < have:
+            dl.requested_up_to = have
+        limit = min(dl.size, have + WINDOW * self.chunk_size)
+        while dl.requested_up_to < limit:
+            length = min(self.chunk_size, dl.size - dl.requested_up_to)
+            self._request(ChunkRequest(sha256=dl.sha256, offset=dl.requested_up_to, length=length))
+            dl.requested_up_to += length

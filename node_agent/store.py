@@ -1,0 +1,153 @@
+"""The node's durable state in one SQLite file: event outbox, accepted nonces, its schedule.
+
+Everything a restart must not lose is written here before it is acknowledged.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from protocol.messages import CommandBody, PlayCommand, utcnow
+from protocol.signing import ReplayGuard
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    event_id TEXT PRIMARY KEY, payload BLOB NOT NULL, created_at TEXT NOT NULL,
+    last_sent REAL NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS nonces (
+    nonce TEXT PRIMARY KEY, command_id TEXT NOT NULL, expires_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS plays (
+    bulletin_id TEXT PRIMARY KEY, command TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending', reason TEXT NOT NULL DEFAULT '');
+"""
+
+
+@dataclass
+class PlayRow:
+    command: PlayCommand
+    state: str  # pending | ready | playing | done | failed | cancelled
+
+
+class NodeStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- outbox ---------------------------------------------------------------------------
+    def add_event(self, event_id: str, payload: bytes) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO outbox(event_id, payload, created_at) VALUES (?,?,?)",
+                (event_id, payload, utcnow().isoformat()),
+            )
+
+    def due_events(self, older_than: float, limit: int = 100) -> list[tuple[str, bytes]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT event_id, payload FROM outbox WHERE last_sent <= ? "
+                "ORDER BY created_at LIMIT ?",
+                (older_than, limit),
+            ).fetchall()
+        return [(r[0], bytes(r[1])) for r in rows]
+
+    def mark_sent(self, event_ids: list[str], at: float) -> None:
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE outbox SET last_sent=? WHERE event_id=?", [(at, e) for e in event_ids]
+            )
+
+    def ack_events(self, event_ids: list[str]) -> None:
+        with self._tx() as db:
+            db.executemany("DELETE FROM outbox WHERE event_id=?", [(e,) for e in event_ids])
+
+    def pending_event_count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+    # --- schedule ----------------------------------------------------------------------------
+    def add_play(self, command: PlayCommand) -> bool:
+        """Store a play command; False when this bulletin is already known."""
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO plays(bulletin_id, command) VALUES (?,?)",
+                (command.bulletin_id, command.model_dump_json()),
+            )
+            return cur.rowcount == 1
+
+    def set_play_state(self, bulletin_id: str, state: str, reason: str = "") -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE plays SET state=?, reason=? WHERE bulletin_id=?",
+                (state, reason, bulletin_id),
+            )
+
+    def play(self, bulletin_id: str) -> PlayRow | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT command, state FROM plays WHERE bulletin_id=?", (bulletin_id,)
+            ).fetchone()
+        return PlayRow(PlayCommand.model_validate_json(row[0]), row[1]) if row else None
+
+    def open_plays(self) -> list[PlayRow]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT command, state FROM plays WHERE state IN ('pending','ready','playing')"
+            ).fetchall()
+        return [PlayRow(PlayCommand.model_validate_json(c), s) for c, s in rows]
+
+
+class PersistentReplayGuard(ReplayGuard):
+    """The replay guard whose nonces and horizon survive a restart of the agent."""
+
+    def __init__(self, store: NodeStore) -> None:
+        super().__init__()
+        self._store = store
+        with store._lock:
+            db = store._db
+            row = db.execute("SELECT value FROM meta WHERE key='horizon'").fetchone()
+            self.horizon = datetime.fromisoformat(row[0]) if row else None
+            for nonce, command_id, expires in db.execute("SELECT * FROM nonces"):
+                self.seen[nonce] = (datetime.fromisoformat(expires), command_id)
+
+    def _persist(self, body: CommandBody) -> None:
+        with self._store._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO nonces VALUES (?,?,?)",
+                (body.nonce, body.command_id, _iso(body.expires_at)),
+            )
+            if self.horizon is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('horizon', ?)", (_iso(self.horizon),)
+                )
+                db.execute("DELETE FROM nonces WHERE expires_at <= ?", (_iso(self.horizon),))
+
+
+def _iso(dt: datetime) -> str:
+    """UTC ISO text, so SQLite's string comparison orders times correctly."""
+    return dt.astimezone(UTC).isoformat()

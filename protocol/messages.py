@@ -1,0 +1,175 @@
+"""Typed messages of the wire contract (pydantic v2).
+
+Every payload is a JSON object with a schema version ``v`` and a ``type`` discriminator, so a
+receiver can reject what it does not understand with a reason instead of guessing.
+Times are timezone-aware UTC datetimes on the wire; the UI shows them in Asia/Ho_Chi_Minh.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+
+SCHEMA_VERSION: Literal[1] = 1
+Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+NodeId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    v: Literal[1] = SCHEMA_VERSION
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _aware(cls, value: object) -> object:
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise ValueError("datetimes on the wire must carry a timezone")
+        return value
+
+
+# --- commands: controller → node, always inside a SignedEnvelope ---------------------------
+
+
+class AudioRef(Message):
+    """Content-addressed audio: the node fetches it by sha256 and checks the whole file."""
+
+    sha256: Sha256Hex
+    size: int = Field(gt=0, description="bytes of the encoded file")
+    duration_s: float = Field(gt=0)
+    mime: str = "audio/ogg"
+
+
+class PlayCommand(Message):
+    type: Literal["play"] = "play"
+    bulletin_id: str
+    title: str = ""
+    audio: AudioRef
+    play_at: datetime | None = Field(None, description="absolute start time; None plays at once")
+    valid_until: datetime = Field(description="not started by then means not played")
+    priority: Literal["emergency", "live", "bulletin", "filler"] = "bulletin"
+
+
+class CancelCommand(Message):
+    type: Literal["cancel"] = "cancel"
+    bulletin_id: str
+    reason: str = ""
+
+
+Command = Annotated[PlayCommand | CancelCommand, Field(discriminator="type")]
+
+
+class CommandBody(Message):
+    """What the controller signs. ``nonce`` is unique per command; resends reuse the bytes."""
+
+    type: Literal["command"] = "command"
+    command_id: str = Field(default_factory=new_id)
+    nonce: str = Field(default_factory=new_id)
+    issued_at: datetime
+    expires_at: datetime
+    targets: list[NodeId] = Field(min_length=1)
+    command: Command
+
+
+class SignedEnvelope(Message):
+    type: Literal["signed"] = "signed"
+    key_id: str
+    body: str = Field(description="base64 of the exact signed JSON bytes of a CommandBody")
+    sig: str = Field(description="base64 Ed25519 signature over the body bytes")
+
+
+# --- events: node → controller, through the node's persistent outbox ------------------------
+
+
+class EventBase(Message):
+    event_id: str = Field(default_factory=new_id)
+    node_id: NodeId
+    at: datetime = Field(default_factory=utcnow)
+
+
+class CommandAck(EventBase):
+    type: Literal["ack"] = "ack"
+    command_id: str
+    accepted: bool
+    reason: str = ""
+
+
+class BulletinEvent(EventBase):
+    """Progress of one bulletin on one node; ``reason`` says why for failed/skipped."""
+
+    type: Literal["received", "ready", "started", "finished", "failed", "cancelled"]
+    bulletin_id: str
+    reason: str = ""
+    interrupted: bool = False
+
+
+class RejectedPayload(EventBase):
+    """A payload the node refused (malformed, unsigned, forged, foreign, expired, replayed)."""
+
+    type: Literal["rejected"] = "rejected"
+    topic: str
+    reason: str
+
+
+Event = Annotated[CommandAck | BulletinEvent | RejectedPayload, Field(discriminator="type")]
+EVENT_ADAPTER: TypeAdapter[CommandAck | BulletinEvent | RejectedPayload] = TypeAdapter(Event)
+
+
+class EventAck(Message):
+    """Controller → node: these events are stored, drop them from the outbox."""
+
+    type: Literal["event_ack"] = "event_ack"
+    event_ids: list[str]
+
+
+# --- state: retained, replaced by the Last Will when the link dies --------------------------
+
+
+class NodeState(Message):
+    type: Literal["state"] = "state"
+    node_id: NodeId
+    status: Literal["online", "offline", "playing"]
+    at: datetime = Field(default_factory=utcnow)
+    bulletin_id: str | None = None
+    agent_version: str = ""
+    cache_bytes: int = 0
+    free_bytes: int | None = None
+
+
+# --- content transfer ------------------------------------------------------------------------
+
+
+class ChunkRequest(Message):
+    type: Literal["chunk_request"] = "chunk_request"
+    sha256: Sha256Hex
+    offset: int = Field(ge=0)
+    length: int = Field(gt=0, le=1 << 20)
+
+
+class Chunk(Message):
+    type: Literal["chunk"] = "chunk"
+    sha256: Sha256Hex
+    offset: int = Field(ge=0)
+    total_size: int = Field(ge=0)
+    chunk_sha256: Sha256Hex
+    data: str = Field(description="base64")
+
+
+class ChunkUnavailable(Message):
+    type: Literal["chunk_unavailable"] = "chunk_unavailable"
+    sha256: Sha256Hex
+    reason: str
+
+
+ContentMessage = Annotated[Chunk | ChunkUnavailable, Field(discriminator="type")]
+CONTENT_ADAPTER: TypeAdapter[Chunk | ChunkUnavailable] = TypeAdapter(ContentMessage)

@@ -1,0 +1,85 @@
+"""One way to open an MQTT 5 session with paho-mqtt 2, for the controller and the nodes alike.
+
+paho's network thread only enqueues: every callback here puts a tuple on ``inbox`` and returns,
+so a slow handler can never stall keep-alives or acknowledgements.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import ssl
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+log = logging.getLogger(__name__)
+
+Inbox = queue.Queue[tuple[str, Any]]
+
+
+@dataclass(frozen=True)
+class Session:
+    client_id: str
+    username: str
+    password: str
+    host: str
+    port: int
+    subscriptions: tuple[str, ...]
+    session_expiry_s: int
+    tls: bool = False
+    will: tuple[str, str] | None = None  # (topic, payload), published retained
+
+
+def make_client(session: Session, inbox: Inbox) -> mqtt.Client:
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=session.client_id, protocol=mqtt.MQTTv5
+    )
+    client.username_pw_set(session.username, session.password)
+    if session.tls:
+        client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+    if session.will:
+        client.will_set(session.will[0], session.will[1], qos=1, retain=True)
+    client.reconnect_delay_set(min_delay=1, max_delay=30)
+    client.max_queued_messages_set(1000)
+
+    def on_connect(c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, _p: object) -> None:
+        if rc.is_failure:
+            log.error("broker refused the connection of %s: %s", session.client_id, rc)
+            inbox.put(("connect_failed", str(rc)))
+            return
+        c.subscribe([(topic, 1) for topic in session.subscriptions])
+        inbox.put(("connected", None))
+
+    def on_disconnect(_c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, _p: object) -> None:
+        inbox.put(("disconnected", str(rc)))
+
+    def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        inbox.put(("message", (msg.topic, bytes(msg.payload))))
+
+    client.on_connect = on_connect
+    client.on_disconnect = on_disconnect
+    client.on_message = on_message
+    return client
+
+
+def start(client: mqtt.Client, session: Session) -> None:
+    """Connect in the background (the broker may be down now) with a persistent session."""
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = session.session_expiry_s
+    client.connect_async(
+        session.host, session.port, keepalive=30, clean_start=False, properties=props
+    )
+    client.loop_start()
+
+
+def expiring(seconds: int) -> Properties:
+    """PUBLISH properties that let the broker drop a time-bound message nobody fetched."""
+    props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    props.MessageExpiryInterval = seconds
+    return props

@@ -1,0 +1,164 @@
+"""Ed25519 command envelopes: the controller signs, each node verifies with the pinned key.
+
+A node accepts a command only when the signature is good, it is one of the targets, the command
+has not expired and its nonce was never accepted before. Replays are caught "whatever the clock
+says": see :class:`ReplayGuard`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import ValidationError
+
+from protocol.messages import Command, CommandBody, SignedEnvelope, utcnow
+
+MAX_COMMAND_TTL = timedelta(days=7)
+
+
+class CommandRejectedError(Exception):
+    """Why a node refused a command; the text goes into the node's ``rejected`` event.
+
+    ``command_id`` is set once the signature was good, so the node can nack that command.
+    """
+
+    def __init__(self, reason: str, command_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.command_id = command_id
+
+
+def new_private_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+def private_key_pem(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def load_private_key(pem: bytes) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError("the controller signing key must be an Ed25519 key")
+    return key
+
+
+def public_key_b64(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
+    pub = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode()
+
+
+def load_public_key(b64: str) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(base64.b64decode(b64, validate=True))
+
+
+def key_id(public_b64: str) -> str:
+    return hashlib.sha256(public_b64.encode()).hexdigest()[:16]
+
+
+def sign_command(
+    key: Ed25519PrivateKey,
+    command: Command,
+    targets: list[str],
+    *,
+    ttl: timedelta | None = None,
+    expires_at: datetime | None = None,
+    issued_at: datetime | None = None,
+) -> tuple[CommandBody, SignedEnvelope]:
+    issued = issued_at or utcnow()
+    expires = expires_at or issued + (ttl or timedelta(hours=1))
+    body = CommandBody(issued_at=issued, expires_at=expires, targets=targets, command=command)
+    raw = body.model_dump_json().encode()
+    envelope = SignedEnvelope(
+        key_id=key_id(public_key_b64(key)),
+        body=base64.b64encode(raw).decode(),
+        sig=base64.b64encode(key.sign(raw)).decode(),
+    )
+    return body, envelope
+
+
+@dataclass(frozen=True)
+class Verified:
+    body: CommandBody
+    duplicate: bool  # the same command again (a resend): acknowledge it, act on it once only
+
+
+def verify_envelope(
+    payload: bytes, public_key: Ed25519PublicKey, node_id: str, guard: ReplayGuard
+) -> Verified:
+    """Check signature, addressing, expiry and replay; raise CommandRejectedError if bad."""
+    try:
+        envelope = SignedEnvelope.model_validate_json(payload)
+    except ValidationError as exc:
+        raise CommandRejectedError(f"not a signed command envelope: {_first_error(exc)}") from None
+    try:
+        raw = base64.b64decode(envelope.body, validate=True)
+        public_key.verify(base64.b64decode(envelope.sig, validate=True), raw)
+    except (InvalidSignature, ValueError):
+        raise CommandRejectedError("bad signature: not signed by this node's controller") from None
+    try:
+        body = CommandBody.model_validate_json(raw)
+    except ValidationError as exc:
+        raise CommandRejectedError(f"signed body is malformed: {_first_error(exc)}") from None
+    if node_id not in body.targets:
+        raise CommandRejectedError(f"command {body.command_id} is addressed to {body.targets}")
+    if body.expires_at - body.issued_at > MAX_COMMAND_TTL:
+        raise CommandRejectedError("command lifetime exceeds the 7-day maximum", body.command_id)
+    try:
+        duplicate = guard.check_and_remember(body)
+    except CommandRejectedError as exc:
+        raise CommandRejectedError(str(exc), body.command_id) from None
+    return Verified(body, duplicate)
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "payload"
+    return f"{where}: {err['msg']}"
+
+
+class ReplayGuard:
+    """Remembers accepted nonces; the in-memory base of the node's persistent store.
+
+    Pruning by the node's own clock would let a replay through after the clock is set back, so
+    the horizon is the newest ``issued_at`` ever accepted (the controller's clock, signed): a
+    command that expired before that horizon is stale whatever the local clock says, and every
+    nonce that could still be valid is kept.
+    """
+
+    def __init__(self) -> None:
+        self.horizon: datetime | None = None
+        self.seen: dict[str, tuple[datetime, str]] = {}  # nonce -> (expires_at, command_id)
+
+    def check_and_remember(self, body: CommandBody, now: datetime | None = None) -> bool:
+        now = now or utcnow()
+        seen = self.seen.get(body.nonce)
+        if seen is not None:
+            if seen[1] != body.command_id:
+                raise CommandRejectedError("nonce reused by a different command")
+            return True
+        if self.horizon is not None and body.expires_at <= self.horizon:
+            raise CommandRejectedError(
+                f"replayed or stale: expired {body.expires_at.isoformat()}, before a newer command"
+            )
+        if body.expires_at <= now:
+            raise CommandRejectedError(f"expired at {body.expires_at.isoformat()}")
+        self.seen[body.nonce] = (body.expires_at, body.command_id)
+        if self.horizon is None or body.issued_at > self.horizon:
+            self.horizon = body.issued_at
+            self.seen = {n: v for n, v in self.seen.items() if v[0] > self.horizon}
+        self._persist(body)
+        return False
+
+    def _persist(self, body: CommandBody) -> None:
+        """Hook for the node's durable store."""

@@ -1,0 +1,45 @@
+"""Every MQTT topic name of the wire contract, built here and nowhere else.
+
+Controller → node: ``cmd`` (signed commands), ``content`` (audio chunks), ``ack`` (event acks).
+Node → controller: ``state`` (retained, with the Last Will), ``events``, ``content/req``.
+The broker's ACL gives each node exactly these topics under its own id.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final, Literal
+
+PREFIX: Final = "loa/v1"
+NODE_ID_RE: Final = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+
+NodeChannel = Literal["cmd", "content", "ack", "state", "events", "content/req"]
+TO_NODE: Final[tuple[NodeChannel, ...]] = ("cmd", "content", "ack")
+FROM_NODE: Final[tuple[NodeChannel, ...]] = ("state", "events", "content/req")
+
+
+def check_node_id(node_id: str) -> str:
+    """Node ids become topic levels and broker user names, so wildcards and slashes are banned."""
+    if not NODE_ID_RE.match(node_id):
+        raise ValueError(f"invalid node id {node_id!r}: use 2-63 lowercase letters, digits and '-'")
+    return node_id
+
+
+def node_topic(node_id: str, channel: NodeChannel) -> str:
+    return f"{PREFIX}/node/{check_node_id(node_id)}/{channel}"
+
+
+def all_nodes_filter(channel: NodeChannel) -> str:
+    """Subscription filter matching ``channel`` of every node (the controller's view)."""
+    return f"{PREFIX}/node/+/{channel}"
+
+
+def parse_node_topic(topic: str) -> tuple[str, NodeChannel] | None:
+    """Split ``loa/v1/node/<id>/<channel>``; None for anything else."""
+    head = f"{PREFIX}/node/"
+    if not topic.startswith(head):
+        return None
+    node_id, _, channel = topic[len(head) :].partition("/")
+    if channel not in TO_NODE + FROM_NODE or not NODE_ID_RE.match(node_id):
+        return None
+    return node_id, channel
