@@ -90,7 +90,9 @@ class HopEnergies:
         return np.asarray(sums / lengths, dtype=np.float64)
 
 
-def hop_energies(x: np.ndarray, sr: int, *, channel_weights: tuple[float, ...] | None = None) -> HopEnergies:
+def hop_energies(
+    x: np.ndarray, sr: int, *, channel_weights: tuple[float, ...] | None = None
+) -> HopEnergies:
     """K-weight ``x`` (``(n,)`` or ``(n, channels)``) and sum its energy per 100 ms hop."""
     sr = check_rate(sr)
     frames = as_frames(x)

@@ -60,6 +60,12 @@ UserDep = Annotated[User, Depends(current_user)]
 DbDep = Annotated[Database, Depends(get_db)]
 
 
+@router.get("/health")
+def health(request: Request) -> dict[str, object]:
+    dispatcher: Dispatcher = request.app.state.dispatcher
+    return {"status": "ok", "mqtt_connected": dispatcher.connected.is_set()}
+
+
 @router.get("/nodes", responses=ERRORS)
 def list_nodes(db: DbDep, _user: UserDep) -> list[NodeOut]:
     with db.session() as s:
@@ -156,7 +162,9 @@ def create_bulletin(  # noqa: PLR0917 -- FastAPI takes each form field as a para
     zones: Annotated[list[str] | None, Form(description="zone codes")] = None,
     nodes: Annotated[list[str] | None, Form(description="node ids")] = None,
     play_at: Annotated[str | None, Form(description="ISO time; none plays at once")] = None,
-    valid_minutes: Annotated[int | None, Form(ge=1, le=7 * 24 * 60)] = None,
+    valid_seconds: Annotated[
+        int | None, Form(ge=10, le=7 * 24 * 3600, description="lapses if not started by then")
+    ] = None,
 ) -> BulletinOut:
     from audio.errors import AudioError, UnsupportedFormatError
 
@@ -166,7 +174,7 @@ def create_bulletin(  # noqa: PLR0917 -- FastAPI takes each form field as a para
         targets = resolve_targets(s, all, _split(zones), _split(nodes))
     start = parse_play_at(play_at)
     valid_until = (start or now()) + timedelta(
-        minutes=valid_minutes or config.default_valid_minutes
+        seconds=valid_seconds or config.default_valid_minutes * 60
     )
     upload = save_upload(upload=file, limit=config.max_upload_bytes, into=config.data_dir / "tmp")
     try:

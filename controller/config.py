@@ -25,6 +25,7 @@ class ControllerConfig(BaseModel):
     chunk_size: int = 64 * 1024
     resend_interval_s: float = Field(10.0, description="re-send unacknowledged commands")
     default_valid_minutes: int = Field(120, description="a bulletin not started by then lapses")
+    expiry_grace_s: float = Field(30.0, description="wait for late node reports this long")
     target_lufs: float = -16.0
 
     @property

@@ -99,7 +99,7 @@ class Dispatcher:
             ),
             play_at=bulletin.play_at,
             valid_until=bulletin.valid_until,
-            priority=bulletin.priority,  # type: ignore[arg-type]
+            priority=bulletin.priority,
         )
         for node_id in node_ids:
             db.add(Delivery(bulletin_id=bulletin.id, node_id=node_id))
@@ -165,7 +165,7 @@ class Dispatcher:
                 .join(Bulletin, Delivery.bulletin_id == Bulletin.id)
                 .join(Node, Delivery.node_id == Node.id)
                 .where(Delivery.status.in_(("queued", "acknowledged", "received", "ready")))
-                .where(Bulletin.valid_until < now() - timedelta(seconds=30))
+                .where(Bulletin.valid_until < now() - timedelta(seconds=self.config.expiry_grace_s))
             ).all()
             for delivery, valid_until, node in rows:
                 delivery.status = "expired"

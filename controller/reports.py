@@ -25,8 +25,8 @@ def bulletin_out(db: Session, bulletin: Bulletin) -> BulletinOut:
         duration_s=bulletin.audio.duration_s,
         priority=bulletin.priority,
         play_at=local(bulletin.play_at),
-        valid_until=local(bulletin.valid_until),  # type: ignore[arg-type]
-        created_at=local(bulletin.created_at),  # type: ignore[arg-type]
+        valid_until=local(bulletin.valid_until),
+        created_at=local(bulletin.created_at),
         created_by=author.username if author else "?",
         targets=len(bulletin.deliveries),
         processing_report=bulletin.processing_report,

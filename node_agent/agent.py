@@ -30,6 +30,7 @@ from protocol import mqtt_client
 from protocol.messages import (
     CONTENT_ADAPTER,
     BulletinEvent,
+    BulletinEventKind,
     CancelCommand,
     ChunkRequest,
     CommandAck,
@@ -50,6 +51,14 @@ def load_audio(path: Path) -> tuple[np.ndarray, int]:
 
     decoded = decode_file(path)
     return decoded.samples, decoded.sample_rate
+
+
+def _configured_sink(config: NodeConfig) -> AudioSink:
+    options = dict(config.sink.options)
+    if config.sink.kind == "wav":
+        options.setdefault("directory", config.data_dir / "played")
+        options["directory"] = Path(options["directory"])
+    return make_sink(config.sink.kind, **options)
 
 
 class NodeAgent:
@@ -87,7 +96,7 @@ class NodeAgent:
             self.cache, self._request_chunk, config.chunk_size, config.chunk_timeout_s
         )
         self.player = Player(
-            sink or make_sink(config.sink.kind, **config.sink.options),
+            sink or _configured_sink(config),
             relay or make_relay(config.relay.kind, **config.relay.options),
             audio_path=self.cache.path,
             load=load_audio,
@@ -257,7 +266,7 @@ class NodeAgent:
     # --- outgoing -------------------------------------------------------------------------
     def _emit_bulletin(
         self,
-        kind: str,
+        kind: BulletinEventKind,
         bulletin_id: str,
         *,
         reason: str = "",
@@ -274,7 +283,7 @@ class NodeAgent:
             BulletinEvent(
                 node_id=self.node_id,
                 type=kind,
-                bulletin_id=bulletin_id,  # type: ignore[arg-type]
+                bulletin_id=bulletin_id,
                 reason=reason,
                 interrupted=interrupted,
                 at=when,

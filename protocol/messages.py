@@ -104,10 +104,13 @@ class CommandAck(EventBase):
     reason: str = ""
 
 
-class BulletinEvent(EventBase):
-    """Progress of one bulletin on one node; ``reason`` says why for failed/skipped."""
+BulletinEventKind = Literal["received", "ready", "started", "finished", "failed", "cancelled"]
 
-    type: Literal["received", "ready", "started", "finished", "failed", "cancelled"]
+
+class BulletinEvent(EventBase):
+    """Progress of one bulletin on one node; ``reason`` says why for failed/cancelled."""
+
+    type: BulletinEventKind
     bulletin_id: str
     reason: str = ""
     interrupted: bool = False

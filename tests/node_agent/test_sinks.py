@@ -279,7 +279,12 @@ class TestAudioSink:
         bad: list[tuple[NDArray[Any], int, str, float]] = [
             (np.stack([good, good], axis=1), self.SR, "stereo", 1.0),
             ((good * 32767).astype(np.int16), self.SR, "int", 1.0),
-            (np.where(np.arange(good.size) == 5, np.nan, good).astype(np.float32), self.SR, "nan", 1),
+            (
+                np.where(np.arange(good.size) == 5, np.nan, good).astype(np.float32),
+                self.SR,
+                "nan",
+                1,
+            ),
             (good, 0, "zero-rate", 1.0),
             (good, self.SR, "../escape", 1.0),
             (good, self.SR, "negative-gain", -1.0),

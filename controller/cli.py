@@ -1,0 +1,212 @@
+"""`loa`: one command for every role. Imports are lazy so a node needs only `loalang[node]`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+DEFAULT_DATA = Path("var")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="loa", description="Loa Làng public-address radio")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    d = sub.add_parser("demo", help="broker + controller + simulated nodes")
+    d.add_argument("--nodes", type=int, default=3)
+    d.add_argument("--http-port", type=int, default=8080)
+    d.add_argument("--mqtt-port", type=int, default=18830)
+    d.add_argument("--data", type=Path, default=DEFAULT_DATA / "demo")
+
+    c = sub.add_parser("controller", help="run the controller (HTTP API + delivery)")
+    c.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    c.add_argument("--http-port", type=int)
+    c.add_argument("--http-host")
+
+    i = sub.add_parser("init", help="set up a controller data directory")
+    i.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    i.add_argument("--commune", required=True, help="commune name")
+    i.add_argument("--mqtt-host")
+    i.add_argument("--mqtt-port", type=int)
+    i.add_argument("--http-port", type=int)
+
+    b = sub.add_parser("broker", help="run Mosquitto with the project's config")
+    b.add_argument("--data", type=Path, default=DEFAULT_DATA)
+
+    z = sub.add_parser("zone", help="manage zones (thôn/xóm)")
+    zsub = z.add_subparsers(dest="zone_cmd", required=True)
+    za = zsub.add_parser("add")
+    za.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    za.add_argument("--code", required=True)
+    za.add_argument("--name", required=True)
+
+    u = sub.add_parser("user", help="manage accounts")
+    usub = u.add_subparsers(dest="user_cmd", required=True)
+    ua = usub.add_parser("add", help="create an account and print an API token")
+    ua.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ua.add_argument("--username", required=True)
+    ua.add_argument("--role", choices=("admin", "broadcaster", "approver"), required=True)
+    ua.add_argument("--password", required=True)
+
+    n = sub.add_parser("node", help="run a node agent, or provision one (`loa node add`)")
+    n.add_argument("--config", type=Path, help="node config file (runs the agent)")
+    nsub = n.add_subparsers(dest="node_cmd")
+    na = nsub.add_parser("add", help="provision a node: id, broker credentials, config file")
+    na.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    na.add_argument("--name", required=True)
+    na.add_argument("--zone", required=True, help="zone code")
+    na.add_argument("--lat", type=float)
+    na.add_argument("--lon", type=float)
+    na.add_argument("--broker-host", help="address the node uses to reach the broker")
+    na.add_argument("--out", type=Path, help="where to write the node config file")
+    na.add_argument("--sink", choices=("sounddevice", "wav"), default="sounddevice")
+    na.add_argument("--relay", choices=("gpio", "recording"), default="recording")
+    na.add_argument("--relay-pin", type=int, default=17)
+
+    sub.add_parser("process", help="clean and normalise a recording", add_help=False)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["process"]:
+        from audio.cli import main as process_main
+
+        code: int = process_main(argv[1:])
+        return code
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return _dispatch(args)
+    except (ValueError, RuntimeError) as exc:
+        print(f"loa: {exc}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.cmd == "demo":
+        from controller import demo
+
+        return demo.run(
+            args.data, nodes=args.nodes, http_port=args.http_port, mqtt_port=args.mqtt_port
+        )
+    if args.cmd == "controller":
+        return _run_controller(args)
+    if args.cmd == "init":
+        from controller import bootstrap
+
+        config = bootstrap.setup(
+            args.data,
+            commune_name=args.commune,
+            mqtt_host=args.mqtt_host,
+            mqtt_port=args.mqtt_port,
+            http_port=args.http_port,
+        )
+        print(f"controller data directory ready: {config.data_dir}")
+        return 0
+    if args.cmd == "broker":
+        return _run_broker(args.data)
+    if args.cmd == "zone":
+        from controller import bootstrap
+        from controller.db import Database
+
+        config = bootstrap.load_config(args.data)
+        zone = bootstrap.add_zone(Database(config.db_url), args.code, args.name)
+        print(f"zone {zone.code}: {zone.name}")
+        return 0
+    if args.cmd == "user":
+        return _add_user(args)
+    if args.cmd == "node":
+        if args.node_cmd == "add":
+            return _add_node(args)
+        if args.config is None:
+            print(
+                "loa node: give --config FILE to run the agent, or `loa node add ...`",
+                file=sys.stderr,
+            )
+            return 2
+        from node_agent.agent import main as node_main
+
+        return node_main(args.config)
+    return 2
+
+
+def _run_controller(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from controller import bootstrap
+    from controller.app import create_app
+
+    config = bootstrap.load_config(args.data)
+    if args.http_port:
+        config = config.model_copy(update={"http_port": args.http_port})
+    if args.http_host:
+        config = config.model_copy(update={"http_host": args.http_host})
+    uvicorn.run(create_app(config), host=config.http_host, port=config.http_port, log_level="info")
+    return 0
+
+
+def _run_broker(data: Path) -> int:
+    import subprocess
+
+    from controller import bootstrap, broker
+
+    config = bootstrap.load_config(data)
+    files = broker.BrokerFiles(config.broker_dir)
+    broker.write_config(files, config.mqtt_port, "0.0.0.0")
+    return subprocess.call([broker.mosquitto_binary(), "-c", str(files.config_file)])
+
+
+def _add_user(args: argparse.Namespace) -> int:
+    from controller import bootstrap
+    from controller.auth import create_user, issue_token
+    from controller.db import Database
+
+    config = bootstrap.load_config(args.data)
+    db = Database(config.db_url)
+    with db.session() as s:
+        user = create_user(s, args.username, args.password, args.role)
+        token = issue_token(s, user, "cli")
+    print(f"user {args.username} ({args.role}) created; API token: {token}")
+    return 0
+
+
+def _add_node(args: argparse.Namespace) -> int:
+    from controller import bootstrap
+    from controller.provision import add_node
+    from node_agent.config import RelayConfig, SinkConfig
+
+    config = bootstrap.load_config(args.data)
+    relay = (
+        RelayConfig(kind="gpio", options={"pin": args.relay_pin})
+        if args.relay == "gpio"
+        else RelayConfig()
+    )
+    made = add_node(
+        config,
+        name=args.name,
+        zone=args.zone,
+        latitude=args.lat,
+        longitude=args.lon,
+        broker_host=args.broker_host,
+        config_out=args.out,
+        sink=SinkConfig(kind=args.sink),
+        relay=relay,
+    )
+    print(f"node {made.node_id} provisioned; config file: {made.config_path}")
+    print(
+        "broker reloaded"
+        if made.broker_reloaded
+        else "broker not running here: it reads the new account when it starts"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

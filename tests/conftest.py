@@ -1,0 +1,65 @@
+"""Shared fixtures: real Mosquitto, real controller and node processes, real audio."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import wave
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.support import SystemUnderTest, make_system
+
+
+@pytest.fixture(scope="session")
+def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About two seconds of Vietnamese speech from espeak-ng (installed by `make test`)."""
+    path = tmp_path_factory.mktemp("speech") / "ban-tin.wav"
+    if shutil.which("espeak-ng") is None:
+        pytest.fail("espeak-ng is missing: `make test` installs it")
+    subprocess.run(
+        [
+            "espeak-ng",
+            "-v",
+            "vi",
+            "-s",
+            "160",
+            "-w",
+            str(path),
+            "Thông báo của Ủy ban nhân dân xã về lịch tiêm phòng",
+        ],
+        check=True,
+    )
+    return path
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    with wave.open(str(path), "rb") as w:
+        frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+        channels, rate = w.getnchannels(), w.getframerate()
+    return frames.reshape(-1, channels)[:, 0].astype(np.float32) / 32768.0, rate
+
+
+@pytest.fixture
+def system_factory(tmp_path: Path) -> Iterator[Callable[..., SystemUnderTest]]:
+    made: list[SystemUnderTest] = []
+
+    def factory(nodes: int = 3, **tweaks: object) -> SystemUnderTest:
+        sut = make_system(tmp_path / f"sys{len(made)}", nodes=nodes, **tweaks)
+        made.append(sut)
+        return sut
+
+    yield factory
+    for sut in made:
+        sut.cluster.stop_all()
+        for log in sut.cluster.logs_dir.glob("*.log"):
+            if "Traceback" in log.read_text(errors="replace"):
+                print(f"--- {log.name} ---\n{log.read_text(errors='replace')[-4000:]}")
+
+
+def write_json(path: Path, data: dict[str, object]) -> None:
+    path.write_text(json.dumps(data, indent=2))

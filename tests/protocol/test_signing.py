@@ -1,0 +1,107 @@
+"""The signed command envelope: what a node accepts and what it refuses, and why."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta
+
+import pytest
+
+from protocol.messages import AudioRef, CommandBody, PlayCommand, utcnow
+from protocol.signing import (
+    CommandRejectedError,
+    ReplayGuard,
+    load_public_key,
+    new_private_key,
+    public_key_b64,
+    sign_command,
+    verify_envelope,
+)
+
+KEY = new_private_key()
+PUB = load_public_key(public_key_b64(KEY))
+
+
+def play() -> PlayCommand:
+    return PlayCommand(
+        bulletin_id="b1",
+        audio=AudioRef(sha256="a" * 64, size=10, duration_s=1.0),
+        valid_until=utcnow() + timedelta(hours=1),
+    )
+
+
+def envelope_bytes(**kw: object) -> bytes:
+    return sign_command(KEY, play(), ["node-a"], **kw)[1].model_dump_json().encode()  # type: ignore[arg-type]
+
+
+def test_a_good_command_is_accepted_once_and_its_resend_is_marked_duplicate():
+    guard = ReplayGuard()
+    raw = envelope_bytes()
+    first = verify_envelope(raw, PUB, "node-a", guard)
+    assert not first.duplicate
+    assert first.body.command.bulletin_id == "b1"
+    again = verify_envelope(raw, PUB, "node-a", guard)
+    assert again.duplicate  # acknowledged again, acted on once
+
+
+def test_forged_signature_is_rejected():
+    other = new_private_key()
+    raw = sign_command(other, play(), ["node-a"])[1].model_dump_json().encode()
+    with pytest.raises(CommandRejectedError, match="bad signature") as info:
+        verify_envelope(raw, PUB, "node-a", ReplayGuard())
+    assert info.value.command_id is None  # nothing from a forged body is trusted
+
+
+def test_tampered_body_is_rejected():
+    env = json.loads(envelope_bytes())
+    body = json.loads(base64.b64decode(env["body"]))
+    body["targets"] = ["node-a", "node-b"]
+    env["body"] = base64.b64encode(json.dumps(body).encode()).decode()
+    with pytest.raises(CommandRejectedError, match="bad signature"):
+        verify_envelope(json.dumps(env).encode(), PUB, "node-a", ReplayGuard())
+
+
+def test_command_for_another_node_is_rejected():
+    with pytest.raises(CommandRejectedError, match="addressed to"):
+        verify_envelope(envelope_bytes(), PUB, "node-b", ReplayGuard())
+
+
+def test_expired_command_is_rejected_with_its_id():
+    past = utcnow() - timedelta(minutes=5)
+    raw = envelope_bytes(issued_at=past - timedelta(minutes=1), expires_at=past)
+    with pytest.raises(CommandRejectedError, match="expired") as info:
+        verify_envelope(raw, PUB, "node-a", ReplayGuard())
+    assert info.value.command_id  # signed, so the node can nack it
+
+
+@pytest.mark.parametrize("payload", [b"", b"not json", b"{}", b'{"v":1,"type":"signed"}', b"\xff"])
+def test_malformed_payloads_are_rejected_not_crashed_on(payload):
+    with pytest.raises(CommandRejectedError, match="not a signed command"):
+        verify_envelope(payload, PUB, "node-a", ReplayGuard())
+
+
+def test_replay_after_the_clock_is_set_back_is_still_rejected():
+    """A node whose clock jumps back must not accept an old command that looks valid again."""
+    guard = ReplayGuard()
+    t0 = utcnow()
+    old_raw = envelope_bytes(issued_at=t0, expires_at=t0 + timedelta(minutes=10))
+    verify_envelope(old_raw, PUB, "node-a", guard)
+    # Later the controller sends newer commands; the old one's nonce is pruned from memory.
+    later = t0 + timedelta(hours=1)
+    newer = sign_command(
+        KEY, play(), ["node-a"], issued_at=later, expires_at=later + timedelta(minutes=10)
+    )
+    guard.check_and_remember(newer[0], now=later)
+    assert len(guard.seen) == 1
+    # The node's clock is now wrong (back at t0): by that clock the old command is valid.
+    old_body = CommandBody.model_validate_json(base64.b64decode(json.loads(old_raw)["body"]))
+    with pytest.raises(CommandRejectedError, match="replayed or stale"):
+        guard.check_and_remember(old_body, now=t0)
+
+
+def test_overlong_lifetime_is_rejected():
+    t = utcnow()
+    raw = envelope_bytes(issued_at=t, expires_at=t + timedelta(days=30))
+    with pytest.raises(CommandRejectedError, match="7-day"):
+        verify_envelope(raw, PUB, "node-a", ReplayGuard())

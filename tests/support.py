@@ -1,0 +1,130 @@
+"""Helpers for tests that run the whole system as processes."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from controller import broker, demo
+from controller.cluster import Cluster
+
+T = TypeVar("T")
+
+FAST_NODE = {"chunk_timeout_s": 2.0, "outbox_resend_s": 2.0}
+FAST_CONTROLLER = {"resend_interval_s": 1.0, "expiry_grace_s": 2.0}
+
+
+@dataclass
+class SystemUnderTest:
+    cluster: Cluster
+    token: str
+
+    @property
+    def node_ids(self) -> list[str]:
+        return list(self.cluster.node_configs)
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.cluster.url,
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=60,
+        )
+
+    def node_config(self, node_id: str) -> dict[str, Any]:
+        return dict(json.loads(self.cluster.node_configs[node_id].read_text()))
+
+    def set_node_config(self, node_id: str, **changes: object) -> None:
+        data = self.node_config(node_id)
+        data.update(changes)
+        self.cluster.node_configs[node_id].write_text(json.dumps(data, indent=2))
+
+    def played_dir(self, node_id: str) -> Path:
+        return Path(self.node_config(node_id)["data_dir"]) / "played"
+
+    def post_bulletin(self, audio: Path, **form: Any) -> httpx.Response:
+        with self.http() as c, audio.open("rb") as fh:
+            return c.post("/api/v1/bulletins", files={"file": (audio.name, fh)}, data=form)
+
+    def report(self, bulletin_id: str) -> dict[str, Any]:
+        with self.http() as c:
+            r = c.get(f"/api/v1/bulletins/{bulletin_id}/report")
+            r.raise_for_status()
+            return dict(r.json())
+
+
+def make_system(root: Path, *, nodes: int, **controller: object) -> SystemUnderTest:
+    cluster = demo.prepare(
+        root, nodes=nodes, http_port=broker.free_port(), mqtt_port=broker.free_port()
+    )
+    settings = {**FAST_CONTROLLER, **controller}
+    path = cluster.config.data_dir / "controller.json"
+    data = json.loads(path.read_text())
+    data.update(settings)
+    path.write_text(json.dumps(data, indent=2))
+    cluster.config = cluster.config.model_copy(update=settings)
+    for cfg in cluster.node_configs.values():
+        node = json.loads(cfg.read_text())
+        node.update(FAST_NODE)
+        cfg.write_text(json.dumps(node, indent=2))
+    token = demo.credentials(cluster.config)["api_token"]
+    return SystemUnderTest(cluster, token)
+
+
+def wait_for(check: Callable[[], T | None], timeout: float, what: str) -> T:
+    """Poll ``check`` until it returns something truthy; fail with ``what`` otherwise."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}; last: {last!r}")
+
+
+def publish_as(
+    sut: SystemUnderTest,
+    username: str,
+    password: str,
+    topic: str,
+    payload: bytes,
+) -> int:
+    """Publish one QoS 1 message with the given broker account; returns the PUBACK reason."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    result: dict[str, int] = {}
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=f"test-{time.monotonic_ns()}", protocol=mqtt.MQTTv5
+    )
+    client.username_pw_set(username, password)
+    client.on_publish = lambda _c, _u, _m, rc, _p: result.setdefault("rc", rc.value)
+    client.connect("127.0.0.1", sut.cluster.config.mqtt_port)
+    client.loop_start()
+    try:
+        client.publish(topic, payload, qos=1).wait_for_publish(5)
+        wait_for(lambda: "rc" in result, 5, "PUBACK")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return result["rc"]
+
+
+def node_events(sut: SystemUnderTest, node_id: str, kind: str) -> list[dict[str, Any]]:
+    """Events the controller stored for ``node_id`` (read from its real SQLite file)."""
+    import sqlite3
+
+    db = sqlite3.connect(sut.cluster.config.data_dir / "loalang.sqlite3")
+    try:
+        rows = db.execute(
+            "SELECT payload FROM node_events WHERE node_id=? AND type=?", (node_id, kind)
+        ).fetchall()
+    finally:
+        db.close()
+    return [json.loads(r[0]) for r in rows]
