@@ -153,14 +153,16 @@ def _run_controller(args: argparse.Namespace) -> int:
 
 
 def _run_broker(data: Path) -> int:
-    import subprocess
+    import os
 
     from controller import bootstrap, broker
 
     config = bootstrap.load_config(data)
     files = broker.BrokerFiles(config.broker_dir)
     broker.write_config(files, config.mqtt_port, "0.0.0.0")
-    return subprocess.call([broker.mosquitto_binary(), "-c", str(files.config_file)])
+    binary = broker.mosquitto_binary()
+    # Become Mosquitto, so systemd's SIGHUP (reload accounts) and SIGTERM reach it directly.
+    os.execv(binary, [binary, "-c", str(files.config_file)])
 
 
 def _add_user(args: argparse.Namespace) -> int:

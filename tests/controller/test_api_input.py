@@ -1,0 +1,122 @@
+"""Bad input to the HTTP API gets a clear 4xx and changes nothing (real SQLite, real pipeline)."""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from controller import broker, demo
+from controller.app import create_app
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[tuple[TestClient, Path]]:
+    cluster = demo.prepare(tmp_path, nodes=2, http_port=broker.free_port(), mqtt_port=1)
+    config = cluster.config.model_copy(update={"max_upload_bytes": 400_000})
+    token = demo.credentials(config)["api_token"]
+    app = create_app(config, start_dispatcher=False)
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
+        yield client, tmp_path
+
+
+def nothing_stored(client: TestClient, root: Path) -> None:
+    assert client.get("/api/v1/bulletins").json() == []
+    audio_dir = root / "audio"
+    assert not audio_dir.exists() or not any(audio_dir.iterdir())
+    tmp = root / "tmp"
+    assert not tmp.exists() or not any(tmp.iterdir())
+
+
+def tone_wav(seconds: float = 1.0) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        n = int(seconds * 16000)
+        w.writeframes(
+            b"".join(
+                struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 16000)))
+                for i in range(n)
+            )
+        )
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "status", "message"),
+    [
+        ("notes.txt", b"this is not audio at all, just text" * 10, 415, ""),
+        ("broken.wav", b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 40, 422, ""),
+        ("broken.mp3", b"\xff\xfb\x90\x00" + b"\x13" * 3000, 422, ""),
+        ("empty.wav", b"", 422, "empty"),
+        ("huge.wav", b"\x00" * 500_000, 413, "larger than"),
+    ],
+)
+def test_unusable_uploads_are_refused_with_a_reason(api, name, content, status, message):
+    client, root = api
+    resp = client.post("/api/v1/bulletins", files={"file": (name, content)}, data={"all": "true"})
+    assert 400 <= resp.status_code < 500, resp.text
+    if status in (413,):
+        assert resp.status_code == status
+    detail = resp.json()["detail"]
+    assert isinstance(detail, str)
+    assert detail
+    assert message in detail
+    nothing_stored(client, root)
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"zones": "thon-khong-co"}, "unknown zone"),
+        ({"nodes": "loa-khong-co"}, "unknown node"),
+        ({}, "choose the targets"),
+        ({"all": "true", "play_at": "2020-01-01T06:00:00"}, "in the past"),
+        ({"all": "true", "play_at": "tomorrow morning"}, "ISO 8601"),
+    ],
+)
+def test_bad_targets_and_times_are_refused(api, form, message):
+    client, root = api
+    resp = client.post("/api/v1/bulletins", files={"file": ("a.wav", tone_wav())}, data=form)
+    assert resp.status_code == 422, resp.text
+    assert message in resp.json()["detail"]
+    nothing_stored(client, root)
+
+
+def test_requests_without_a_valid_token_are_refused(api):
+    client, _ = api
+    assert client.get("/api/v1/nodes", headers={"Authorization": ""}).status_code == 401
+    assert client.get("/api/v1/nodes", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def test_unknown_bulletin_is_404(api):
+    client, _ = api
+    resp = client.get("/api/v1/bulletins/doesnotexist/report")
+    assert resp.status_code == 404
+    assert "no bulletin" in resp.json()["detail"]
+
+
+def test_a_good_upload_is_stored_once_with_its_deliveries(api, speech_wav):
+    client, root = api
+    data = speech_wav.read_bytes()
+    first = client.post(
+        "/api/v1/bulletins", files={"file": ("a.wav", data)}, data={"zones": "thon-dong"}
+    )
+    assert first.status_code == 201, first.text
+    second = client.post("/api/v1/bulletins", files={"file": ("a.wav", data)}, data={"all": "true"})
+    assert second.status_code == 201, second.text
+    assert first.json()["audio_sha256"] == second.json()["audio_sha256"]
+    assert len(list((root / "audio").iterdir())) == 1  # audio stored once by sha256
+    assert first.json()["targets"] == 1
+    assert second.json()["targets"] == 2
+    report = client.get(f"/api/v1/bulletins/{first.json()['id']}/report").json()
+    assert report["summary"]["pending"] == 1
+    assert report["nodes"][0]["zone"] == "thon-dong"
