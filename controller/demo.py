@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from controller import bootstrap
-from controller.auth import create_user, issue_token
+from controller.auth import create_user, hash_password, issue_token
 from controller.cluster import Cluster
 from controller.config import ControllerConfig
 from controller.db import Database
@@ -71,9 +71,11 @@ def credentials(config: ControllerConfig) -> dict[str, str]:
     password = secrets.token_urlsafe(9)
     db = Database(config.db_url)
     with db.session() as s:
-        user = s.scalar(select(User).where(User.username == ADMIN)) or create_user(
-            s, ADMIN, password, "admin"
-        )
+        user = s.scalar(select(User).where(User.username == ADMIN))
+        if user is None:
+            user = create_user(s, ADMIN, password, "admin")
+        else:  # credentials.json was deleted: issue a fresh password with the fresh token
+            user.password_hash = hash_password(password)
         token = issue_token(s, user, "demo")
     db.engine.dispose()
     creds = {

@@ -1,0 +1,108 @@
+"""The node's cache never exposes a partial file, and downloads resume where they stopped."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+
+import pytest
+
+from node_agent.cache import AudioCache, CacheError
+from node_agent.fetcher import WINDOW, Fetcher
+from protocol.messages import Chunk, ChunkRequest
+
+CHUNK = 4096
+
+
+def blob(n: int = 10 * CHUNK + 123) -> tuple[bytes, str]:
+    data = os.urandom(n)
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def chunk(data: bytes, sha: str, offset: int, *, corrupt: bool = False) -> Chunk:
+    part = data[offset : offset + CHUNK]
+    digest = hashlib.sha256(part).hexdigest()
+    if corrupt:
+        part = bytes([part[0] ^ 0xFF]) + part[1:]
+    return Chunk(
+        sha256=sha,
+        offset=offset,
+        total_size=len(data),
+        chunk_sha256=digest,
+        data=base64.b64encode(part).decode(),
+    )
+
+
+def make(tmp_path, **kw) -> tuple[Fetcher, list[ChunkRequest]]:
+    asked: list[ChunkRequest] = []
+    cache = AudioCache(tmp_path / "cache", kw.pop("min_free_bytes", 0))
+    return Fetcher(cache, asked.append, CHUNK, timeout_s=0.0), asked
+
+
+def serve(fetcher: Fetcher, asked: list[ChunkRequest], data: bytes, sha: str, limit: int = 10**6):
+    done = None
+    served = 0
+    while asked and served < limit:
+        req = asked.pop(0)
+        done = fetcher.on_chunk(chunk(data, sha, req.offset)) or done
+        served += 1
+    return done
+
+
+def test_download_completes_verified_and_only_then_appears(tmp_path):
+    data, sha = blob()
+    fetcher, asked = make(tmp_path)
+    fetcher.want(sha, len(data), online=True)
+    assert len(asked) == WINDOW  # a small window, not the whole file at once
+    assert serve(fetcher, asked, data, sha, limit=5) is None
+    assert not fetcher.cache.has(sha)  # partial: invisible to the player
+    assert serve(fetcher, asked, data, sha) == sha
+    assert fetcher.cache.path(sha).read_bytes() == data
+
+
+def test_download_resumes_from_the_partial_file_after_a_restart(tmp_path):
+    data, sha = blob()
+    fetcher, asked = make(tmp_path)
+    fetcher.want(sha, len(data), online=True)
+    serve(fetcher, asked, data, sha, limit=3)
+    have = fetcher.cache.partial_size(sha)
+    assert have == 3 * CHUNK
+
+    restarted, asked2 = make(tmp_path)  # a new agent process over the same cache
+    restarted.want(sha, len(data), online=True)
+    assert asked2[0].offset == have
+    assert serve(restarted, asked2, data, sha) == sha
+    assert restarted.cache.path(sha).read_bytes() == data
+
+
+def test_a_damaged_chunk_is_dropped_and_asked_for_again(tmp_path):
+    data, sha = blob()
+    fetcher, asked = make(tmp_path)
+    fetcher.want(sha, len(data), online=True)
+    first = asked.pop(0)
+    assert fetcher.on_chunk(chunk(data, sha, first.offset, corrupt=True)) is None
+    assert fetcher.cache.partial_size(sha) == 0
+    asked.clear()
+    fetcher.tick()  # timeout (0 s here) re-asks from the last good offset
+    assert asked[0].offset == 0
+    assert serve(fetcher, asked, data, sha) == sha
+
+
+def test_whole_file_mismatch_is_discarded(tmp_path):
+    data, _ = blob()
+    wrong_sha = hashlib.sha256(b"something else").hexdigest()
+    fetcher, asked = make(tmp_path)
+    fetcher.want(wrong_sha, len(data), online=True)
+    with pytest.raises(CacheError, match="does not match"):
+        serve(fetcher, asked, data, wrong_sha)
+    assert not fetcher.cache.has(wrong_sha)
+    assert fetcher.cache.partial_size(wrong_sha) == 0
+
+
+def test_no_room_is_a_clear_error_before_anything_is_written(tmp_path):
+    data, sha = blob()
+    fetcher, asked = make(tmp_path, min_free_bytes=10**18)
+    with pytest.raises(CacheError, match="disk full"):
+        fetcher.want(sha, len(data), online=True)
+    assert asked == []
