@@ -24,10 +24,12 @@ ZONES = (("thon-dong", "Thôn Đông", 21.0285, 105.8542), ("thon-tay", "Thôn T
 ADMIN = "admin"
 
 
-def prepare(data_dir: Path, *, nodes: int, http_port: int, mqtt_port: int) -> Cluster:
+def prepare(
+    data_dir: Path, *, nodes: int, http_port: int, mqtt_port: int, **settings: object
+) -> Cluster:
     """Set up (or reuse) the demo data directory and return its cluster, not yet started."""
     config = bootstrap.setup(
-        data_dir, http_port=http_port, mqtt_port=mqtt_port, commune_name=COMMUNE
+        data_dir, http_port=http_port, mqtt_port=mqtt_port, commune_name=COMMUNE, **settings
     )
     db = Database(config.db_url)
     for code, name, _lat, _lon in ZONES:

@@ -63,3 +63,19 @@ def system_factory(tmp_path: Path) -> Iterator[Callable[..., SystemUnderTest]]:
 
 def write_json(path: Path, data: dict[str, object]) -> None:
     path.write_text(json.dumps(data, indent=2))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    import tempfile
+
+    from tests.postgres import postgres_server
+
+    # Not under pytest's tmp dir: that is private to root, and PostgreSQL runs as `postgres`.
+    root = Path(tempfile.mkdtemp(prefix="loa-pg-"))
+    root.chmod(0o755)
+    try:
+        with postgres_server(root) as url:
+            yield url
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -60,7 +60,11 @@ class SystemUnderTest:
 
 def make_system(root: Path, *, nodes: int, **controller: object) -> SystemUnderTest:
     cluster = demo.prepare(
-        root, nodes=nodes, http_port=broker.free_port(), mqtt_port=broker.free_port()
+        root,
+        nodes=nodes,
+        http_port=broker.free_port(),
+        mqtt_port=broker.free_port(),
+        database_url=controller.pop("database_url", None),
     )
     settings = {**FAST_CONTROLLER, **controller}
     path = cluster.config.data_dir / "controller.json"
