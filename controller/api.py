@@ -78,7 +78,7 @@ def list_nodes(db: DbDep, _user: UserDep) -> list[NodeOut]:
                 latitude=n.latitude,
                 longitude=n.longitude,
                 status=n.status,
-                playing_bulletin=n.status_bulletin_id if n.status == "playing" else None,
+                playing=n.status_play_id if n.status == "playing" else None,
                 last_seen=local(n.last_seen),
             )
             for n in s.scalars(select(Node).order_by(Node.id))

@@ -31,7 +31,6 @@ from protocol import mqtt_client
 from protocol.messages import (
     EVENT_ADAPTER,
     AudioRef,
-    BulletinEvent,
     CancelCommand,
     Chunk,
     ChunkRequest,
@@ -40,6 +39,7 @@ from protocol.messages import (
     EventAck,
     NodeState,
     PlayCommand,
+    PlayEvent,
 )
 from protocol.signing import sign_command
 from protocol.topics import NodeChannel, all_nodes_filter, node_topic, parse_node_topic
@@ -87,11 +87,16 @@ class Dispatcher:
         self.inbox.put(("kick", None))
 
     # --- commands -------------------------------------------------------------------------
-    def queue_play(self, db: Session, bulletin: Bulletin, node_ids: list[str]) -> None:
+    def queue_play(
+        self, db: Session, bulletin: Bulletin, node_ids: list[str], play_id: str | None = None
+    ) -> None:
         """Sign one play command per node and store it with its delivery, in ``db``'s
-        transaction: it goes out when that commits and the worker is kicked."""
+        transaction: it goes out when that commits and the worker is kicked. ``play_id`` names
+        the airing (default: the bulletin's one and only)."""
         audio = bulletin.audio
+        play_id = play_id or bulletin.id
         command = PlayCommand(
+            play_id=play_id,
             bulletin_id=bulletin.id,
             title=bulletin.title,
             audio=AudioRef(
@@ -102,27 +107,27 @@ class Dispatcher:
             priority=bulletin.priority,
         )
         for node_id in node_ids:
-            db.add(Delivery(bulletin_id=bulletin.id, node_id=node_id))
-            self._queue_command(db, command, node_id, bulletin.id, bulletin.valid_until)
+            db.add(Delivery(play_id=play_id, bulletin_id=bulletin.id, node_id=node_id))
+            self._queue_command(db, command, node_id, play_id, bulletin.valid_until)
 
     def queue_cancel(self, db: Session, bulletin: Bulletin, reason: str) -> list[str]:
-        nodes = [
-            d.node_id
-            for d in bulletin.deliveries
-            if d.status not in ("finished", "failed", "expired", "cancelled", "rejected")
-        ]
-        command = CancelCommand(bulletin_id=bulletin.id, reason=reason)
+        """Cancel every airing of ``bulletin`` that has not ended, on every node at once."""
+        open_plays: dict[str, list[str]] = {}
+        for d in bulletin.deliveries:
+            if d.status not in ("finished", "failed", "expired", "cancelled", "rejected"):
+                open_plays.setdefault(d.node_id, []).append(d.play_id)
         expires = max(bulletin.valid_until, now() + timedelta(minutes=10))
-        for node_id in nodes:
-            self._queue_command(db, command, node_id, bulletin.id, expires)
-        return nodes
+        for node_id, play_ids in open_plays.items():
+            command = CancelCommand(play_ids=play_ids, reason=reason)
+            self._queue_command(db, command, node_id, None, expires)
+        return sorted(open_plays)
 
     def _queue_command(
         self,
         db: Session,
         command: PlayCommand | CancelCommand,
         node_id: str,
-        bulletin_id: str,
+        play_id: str | None,
         expires_at: datetime,
     ) -> None:
         body, envelope = sign_command(self.key, command, [node_id], expires_at=expires_at)
@@ -130,7 +135,7 @@ class Dispatcher:
             OutboxCommand(
                 command_id=body.command_id,
                 node_id=node_id,
-                bulletin_id=bulletin_id,
+                play_id=play_id,
                 envelope=envelope.model_dump_json(),
                 expires_at=body.expires_at,
             )
@@ -220,7 +225,7 @@ class Dispatcher:
                 return
             came_online = node.status == "offline" and state.status != "offline"
             node.status = state.status
-            node.status_bulletin_id = state.bulletin_id
+            node.status_play_id = state.play_id
             node.last_seen = now() if state.status != "offline" else (node.last_seen or state.at)
         if came_online:
             self._send_due(node_id=node_id, force=True)
@@ -263,13 +268,13 @@ class Dispatcher:
                 return
             cmd.acked_at = now()
             cmd.result = "acked" if event.accepted else "nacked"
-            delivery = _delivery(db, cmd.bulletin_id, event.node_id)
+            delivery = _delivery(db, cmd.play_id, event.node_id)
             if delivery is not None and event.accepted:
                 advance(delivery, "acknowledged", event.at)
             elif delivery is not None:
                 advance(delivery, "rejected", event.at, event.reason)
-        elif isinstance(event, BulletinEvent):
-            delivery = _delivery(db, event.bulletin_id, event.node_id)
+        elif isinstance(event, PlayEvent):
+            delivery = _delivery(db, event.play_id, event.node_id)
             if delivery is not None:
                 advance(delivery, event.type, event.at, event.reason)
         else:
@@ -292,9 +297,11 @@ class Dispatcher:
         )
 
 
-def _delivery(db: Session, bulletin_id: str | None, node_id: str) -> Delivery | None:
+def _delivery(db: Session, play_id: str | None, node_id: str) -> Delivery | None:
+    if play_id is None:
+        return None
     return db.scalar(
-        select(Delivery).where(Delivery.bulletin_id == bulletin_id, Delivery.node_id == node_id)
+        select(Delivery).where(Delivery.play_id == play_id, Delivery.node_id == node_id)
     )
 
 

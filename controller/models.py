@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -61,7 +70,7 @@ class Node(Base):
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
     status: Mapped[str] = mapped_column(String(16), default="offline")
-    status_bulletin_id: Mapped[str | None] = mapped_column(String(32))
+    status_play_id: Mapped[str | None] = mapped_column(String(80))
     last_seen: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=now)
     zone: Mapped[Zone] = relationship()
@@ -113,10 +122,12 @@ class Bulletin(Base):
 
 
 class Delivery(Base):
-    """One bulletin on one node: its progress and, when it did not play, why."""
+    """One play (an airing of a bulletin) on one node: its progress and, if it did not play, why."""
 
     __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("play_id", "node_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
+    play_id: Mapped[str] = mapped_column(String(80), index=True)
     bulletin_id: Mapped[str] = mapped_column(ForeignKey("bulletins.id"), index=True)
     node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), index=True)
     # queued → acknowledged → received → ready → started → finished; or failed / expired /
@@ -138,7 +149,7 @@ class OutboxCommand(Base):
     __tablename__ = "outbox"
     command_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), index=True)
-    bulletin_id: Mapped[str | None] = mapped_column(String(32))
+    play_id: Mapped[str | None] = mapped_column(String(80))  # for play commands
     envelope: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -16,7 +16,7 @@ class NodeOut(BaseModel):
     latitude: float | None
     longitude: float | None
     status: str = Field(description="online | offline | playing")
-    playing_bulletin: str | None
+    playing: str | None = Field(description="play id on air")
     last_seen: datetime | None
 
 

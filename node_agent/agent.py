@@ -29,14 +29,14 @@ from node_agent.store import NodeStore, PersistentReplayGuard
 from protocol import mqtt_client
 from protocol.messages import (
     CONTENT_ADAPTER,
-    BulletinEvent,
-    BulletinEventKind,
     CancelCommand,
     ChunkRequest,
     CommandAck,
     EventAck,
     NodeState,
     PlayCommand,
+    PlayEvent,
+    PlayEventKind,
     RejectedPayload,
 )
 from protocol.signing import CommandRejectedError, load_public_key, verify_envelope
@@ -100,7 +100,7 @@ class NodeAgent:
             relay or make_relay(config.relay.kind, **config.relay.options),
             audio_path=self.cache.path,
             load=load_audio,
-            emit=self._emit_bulletin,
+            emit=self._emit_play,
             on_playing=self._publish_state,
             preroll_s=config.relay.preroll_s,
             postroll_s=config.relay.postroll_s,
@@ -202,7 +202,7 @@ class NodeAgent:
             command = body.command
             if isinstance(command, PlayCommand):
                 if self.store.add_play(command):
-                    self._emit_bulletin("received", command.bulletin_id)
+                    self._emit_play("received", command.play_id)
                     self._prepare(command)
             elif isinstance(command, CancelCommand):
                 self._cancel(command)
@@ -232,42 +232,43 @@ class NodeAgent:
     def _prepare(self, command: PlayCommand) -> None:
         sha = command.audio.sha256
         if self.cache.has(sha):
-            self._ready(command.bulletin_id)
+            self._ready(command.play_id)
             return
-        self.waiting.setdefault(sha, set()).add(command.bulletin_id)
+        self.waiting.setdefault(sha, set()).add(command.play_id)
         try:
             self.fetcher.want(sha, command.audio.size, online=self.connected)
         except CacheError as exc:
             self._fail_waiting(sha, str(exc))
 
-    def _ready(self, bulletin_id: str) -> None:
-        row = self.store.play(bulletin_id)
+    def _ready(self, play_id: str) -> None:
+        row = self.store.play(play_id)
         if row is None or row.state not in ("pending", "ready", "playing"):
             return
         if row.state == "pending":
-            self.store.set_play_state(bulletin_id, "ready")
-            self._emit_bulletin("ready", bulletin_id)
+            self.store.set_play_state(play_id, "ready")
+            self._emit_play("ready", play_id)
         self.player.add(row.command)
 
     def _fail_waiting(self, sha256: str, reason: str) -> None:
         self.fetcher.active.pop(sha256, None)
         for bid in sorted(self.waiting.pop(sha256, set())):
-            self._emit_bulletin("failed", bid, reason=reason)
+            self._emit_play("failed", bid, reason=reason)
 
     def _cancel(self, command: CancelCommand) -> None:
-        row = self.store.play(command.bulletin_id)
-        if row is None or row.state in ("done", "failed", "cancelled"):
-            return
-        self.player.cancel(command.bulletin_id)
-        for waiting in self.waiting.values():
-            waiting.discard(command.bulletin_id)
-        self._emit_bulletin("cancelled", command.bulletin_id, reason=command.reason)
+        for play_id in command.play_ids:
+            row = self.store.play(play_id)
+            if row is None or row.state in ("done", "failed", "cancelled"):
+                continue
+            for waiting in self.waiting.values():
+                waiting.discard(play_id)
+            if self.player.cancel(play_id) != "playing":  # a playing item reports itself
+                self._emit_play("cancelled", play_id, reason=command.reason or "cancelled")
 
     # --- outgoing -------------------------------------------------------------------------
-    def _emit_bulletin(
+    def _emit_play(
         self,
-        kind: BulletinEventKind,
-        bulletin_id: str,
+        kind: PlayEventKind,
+        play_id: str,
         *,
         reason: str = "",
         interrupted: bool = False,
@@ -277,22 +278,22 @@ class NodeAgent:
         if kind == "cancelled":
             state = "cancelled"
         if state:
-            self.store.set_play_state(bulletin_id, state, reason)
+            self.store.set_play_state(play_id, state, reason)
         when = datetime.fromtimestamp(at, UTC) if at is not None else datetime.now(UTC)
         self._emit(
-            BulletinEvent(
+            PlayEvent(
                 node_id=self.node_id,
                 type=kind,
-                bulletin_id=bulletin_id,
+                play_id=play_id,
                 reason=reason,
                 interrupted=interrupted,
                 at=when,
             )
         )
         if kind == "failed":
-            log.warning("bulletin %s failed: %s", bulletin_id, reason)
+            log.warning("bulletin %s failed: %s", play_id, reason)
 
-    def _emit(self, event: CommandAck | BulletinEvent | RejectedPayload) -> None:
+    def _emit(self, event: CommandAck | PlayEvent | RejectedPayload) -> None:
         """Every event goes through the durable outbox first, then out if we are online."""
         payload = event.model_dump_json().encode()
         self.store.add_event(event.event_id, payload)
@@ -327,7 +328,7 @@ class NodeAgent:
         state = NodeState(
             node_id=self.node_id,
             status="playing" if playing else "online",
-            bulletin_id=playing,
+            play_id=playing,
             agent_version=AGENT_VERSION,
             cache_bytes=self.cache.total_bytes(),
             free_bytes=shutil.disk_usage(self.cache.root).free,

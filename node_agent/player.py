@@ -21,7 +21,7 @@ from protocol.messages import PlayCommand
 
 log = logging.getLogger(__name__)
 
-Emit = Callable[..., None]  # emit(kind, bulletin_id, reason="", interrupted=False, at=None)
+Emit = Callable[..., None]  # emit(kind, play_id, reason="", interrupted=False, at=None)
 Loader = Callable[[Path], tuple[np.ndarray, int]]
 
 
@@ -64,17 +64,18 @@ class Player:
 
     def add(self, command: PlayCommand) -> None:
         with self._cond:
-            self._queue[command.bulletin_id] = command
+            self._queue[command.play_id] = command
             self._cond.notify_all()
 
-    def cancel(self, bulletin_id: str) -> bool:
+    def cancel(self, play_id: str) -> str | None:
+        """Drop a queued item or stop the playing one; says which it was (None: unknown)."""
         with self._cond:
-            removed = self._queue.pop(bulletin_id, None) is not None
-            if self._current == bulletin_id:
+            found = "queued" if self._queue.pop(play_id, None) is not None else None
+            if self._current == play_id:
                 self._interrupt.set()
-                removed = True
+                found = "playing"
             self._cond.notify_all()
-        return removed
+        return found
 
     # --- the thread ---------------------------------------------------------------------------
     def _next(self) -> PlayCommand | None:
@@ -99,8 +100,8 @@ class Player:
                             timeout = off_in if timeout is None else min(timeout, off_in)
                     self._cond.wait(timeout=min(timeout, 1.0) if timeout is not None else 1.0)
                     continue
-                del self._queue[item.bulletin_id]
-                self._current = item.bulletin_id
+                del self._queue[item.play_id]
+                self._current = item.play_id
                 self._interrupt.clear()
             try:
                 self._play(item)
@@ -111,7 +112,7 @@ class Player:
                 self._on_playing(None)
 
     def _play(self, item: PlayCommand) -> None:
-        bid = item.bulletin_id
+        bid = item.play_id
         if not self.relay.is_on:
             self.relay.on()
         self._relay_off_at = None
@@ -136,8 +137,16 @@ class Player:
         except SinkError as exc:
             self._emit("failed", bid, reason=f"audio output failed: {exc}")
             return
-        kind = "cancelled" if record.interrupted else "finished"
-        self._emit(kind, bid, interrupted=record.interrupted, at=record.ended_at)
+        if record.interrupted:
+            self._emit(
+                "cancelled",
+                bid,
+                reason="stopped while playing",
+                interrupted=True,
+                at=record.ended_at,
+            )
+        else:
+            self._emit("finished", bid, at=record.ended_at)
 
 
 def _start_epoch(command: PlayCommand | None) -> float:

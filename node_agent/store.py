@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS nonces (
     nonce TEXT PRIMARY KEY, command_id TEXT NOT NULL, expires_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS plays (
-    bulletin_id TEXT PRIMARY KEY, command TEXT NOT NULL,
+    play_id TEXT PRIMARY KEY, command TEXT NOT NULL,
     state TEXT NOT NULL DEFAULT 'pending', reason TEXT NOT NULL DEFAULT '');
 """
 
@@ -95,22 +95,22 @@ class NodeStore:
         """Store a play command; False when this bulletin is already known."""
         with self._tx() as db:
             cur = db.execute(
-                "INSERT OR IGNORE INTO plays(bulletin_id, command) VALUES (?,?)",
-                (command.bulletin_id, command.model_dump_json()),
+                "INSERT OR IGNORE INTO plays(play_id, command) VALUES (?,?)",
+                (command.play_id, command.model_dump_json()),
             )
             return cur.rowcount == 1
 
-    def set_play_state(self, bulletin_id: str, state: str, reason: str = "") -> None:
+    def set_play_state(self, play_id: str, state: str, reason: str = "") -> None:
         with self._tx() as db:
             db.execute(
-                "UPDATE plays SET state=?, reason=? WHERE bulletin_id=?",
-                (state, reason, bulletin_id),
+                "UPDATE plays SET state=?, reason=? WHERE play_id=?",
+                (state, reason, play_id),
             )
 
-    def play(self, bulletin_id: str) -> PlayRow | None:
+    def play(self, play_id: str) -> PlayRow | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT command, state FROM plays WHERE bulletin_id=?", (bulletin_id,)
+                "SELECT command, state FROM plays WHERE play_id=?", (play_id,)
             ).fetchone()
         return PlayRow(PlayCommand.model_validate_json(row[0]), row[1]) if row else None
 

@@ -51,7 +51,11 @@ class AudioRef(Message):
 
 
 class PlayCommand(Message):
+    """Play one occurrence of a bulletin. ``play_id`` names the occurrence (a recurring item
+    has one per airing) and is the key of everything the node reports about it."""
+
     type: Literal["play"] = "play"
+    play_id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,80}$")
     bulletin_id: str
     title: str = ""
     audio: AudioRef
@@ -62,7 +66,7 @@ class PlayCommand(Message):
 
 class CancelCommand(Message):
     type: Literal["cancel"] = "cancel"
-    bulletin_id: str
+    play_ids: list[str] = Field(min_length=1)
     reason: str = ""
 
 
@@ -104,14 +108,14 @@ class CommandAck(EventBase):
     reason: str = ""
 
 
-BulletinEventKind = Literal["received", "ready", "started", "finished", "failed", "cancelled"]
+PlayEventKind = Literal["received", "ready", "started", "finished", "failed", "cancelled"]
 
 
-class BulletinEvent(EventBase):
-    """Progress of one bulletin on one node; ``reason`` says why for failed/cancelled."""
+class PlayEvent(EventBase):
+    """Progress of one play on one node; ``reason`` says why for failed/cancelled."""
 
-    type: BulletinEventKind
-    bulletin_id: str
+    type: PlayEventKind
+    play_id: str
     reason: str = ""
     interrupted: bool = False
 
@@ -124,8 +128,8 @@ class RejectedPayload(EventBase):
     reason: str
 
 
-Event = Annotated[CommandAck | BulletinEvent | RejectedPayload, Field(discriminator="type")]
-EVENT_ADAPTER: TypeAdapter[CommandAck | BulletinEvent | RejectedPayload] = TypeAdapter(Event)
+Event = Annotated[CommandAck | PlayEvent | RejectedPayload, Field(discriminator="type")]
+EVENT_ADAPTER: TypeAdapter[CommandAck | PlayEvent | RejectedPayload] = TypeAdapter(Event)
 
 
 class EventAck(Message):
@@ -143,7 +147,7 @@ class NodeState(Message):
     node_id: NodeId
     status: Literal["online", "offline", "playing"]
     at: datetime = Field(default_factory=utcnow)
-    bulletin_id: str | None = None
+    play_id: str | None = None
     agent_version: str = ""
     cache_bytes: int = 0
     free_bytes: int | None = None

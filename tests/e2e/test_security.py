@@ -31,13 +31,15 @@ def test_bad_commands_are_rejected_and_the_node_keeps_working(system_factory, sp
 
     db = sqlite3.connect(sut.cluster.config.data_dir / "loalang.sqlite3")
     (replay,) = db.execute(
-        "SELECT envelope FROM outbox WHERE node_id=? AND bulletin_id=?", (node_a, bulletin["id"])
+        "SELECT envelope FROM outbox WHERE node_id=? AND play_id=?", (node_a, bulletin["id"])
     ).fetchone()
     db.close()
     audio = AudioRef(sha256=bulletin["audio_sha256"], size=1000, duration_s=bulletin["duration_s"])
 
     def play(bid: str) -> PlayCommand:
-        return PlayCommand(bulletin_id=bid, audio=audio, valid_until=utcnow() + timedelta(hours=1))
+        return PlayCommand(
+            play_id=bid, bulletin_id=bid, audio=audio, valid_until=utcnow() + timedelta(hours=1)
+        )
 
     real_key = load_or_create_key(sut.cluster.config.key_file)
     past = utcnow() - timedelta(minutes=10)
@@ -70,7 +72,7 @@ def test_bad_commands_are_rejected_and_the_node_keeps_working(system_factory, sp
         assert expected in reasons, reasons
     # The replay is acknowledged as a duplicate but not played again.
     starts = node_events(sut, node_a, "started")
-    assert [e["bulletin_id"] for e in starts] == [bulletin["id"]]
+    assert [e["play_id"] for e in starts] == [bulletin["id"]]
     played = sorted(p.stem for p in sut.played_dir(node_a).glob("*.wav"))
     assert played == [bulletin["id"]]
 

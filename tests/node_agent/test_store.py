@@ -28,6 +28,7 @@ def test_outbox_survives_a_restart_until_acknowledged(tmp_path):
 def test_accepted_nonces_survive_a_restart(tmp_path):
     key = new_private_key()
     command = PlayCommand(
+        play_id="p",
         bulletin_id="b",
         audio=AudioRef(sha256="b" * 64, size=1, duration_s=1),
         valid_until=utcnow() + timedelta(hours=1),
@@ -54,6 +55,7 @@ def test_accepted_nonces_survive_a_restart(tmp_path):
 
 def test_schedule_survives_a_restart(tmp_path):
     command = PlayCommand(
+        play_id="b2",
         bulletin_id="b2",
         audio=AudioRef(sha256="c" * 64, size=1, duration_s=1),
         valid_until=utcnow() + timedelta(hours=1),

@@ -25,6 +25,7 @@ PUB = load_public_key(public_key_b64(KEY))
 
 def play() -> PlayCommand:
     return PlayCommand(
+        play_id="b1",
         bulletin_id="b1",
         audio=AudioRef(sha256="a" * 64, size=10, duration_s=1.0),
         valid_until=utcnow() + timedelta(hours=1),

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 4b8bfd770dbc
+Revision ID: 7902cc021041
 Revises:
-Create Date: 2026-11-23 14:32:29.967678
+Create Date: 2026-11-23 14:46:10.399788
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import controller.models
 
-revision = "4b8bfd770dbc"
+revision = "7902cc021041"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -124,7 +124,7 @@ def upgrade() -> None:
         sa.Column("latitude", sa.Double(), nullable=True),
         sa.Column("longitude", sa.Double(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("status_bulletin_id", sa.String(length=32), nullable=True),
+        sa.Column("status_play_id", sa.String(length=80), nullable=True),
         sa.Column("last_seen", controller.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", controller.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -136,6 +136,7 @@ def upgrade() -> None:
     op.create_table(
         "deliveries",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("play_id", sa.String(length=80), nullable=False),
         sa.Column("bulletin_id", sa.String(length=32), nullable=False),
         sa.Column("node_id", sa.String(length=63), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
@@ -154,18 +155,20 @@ def upgrade() -> None:
             ["nodes.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("play_id", "node_id"),
     )
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_deliveries_bulletin_id"), ["bulletin_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_deliveries_node_id"), ["node_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_deliveries_play_id"), ["play_id"], unique=False)
 
     op.create_table(
         "outbox",
         sa.Column("command_id", sa.String(length=32), nullable=False),
         sa.Column("node_id", sa.String(length=63), nullable=False),
-        sa.Column("bulletin_id", sa.String(length=32), nullable=True),
+        sa.Column("play_id", sa.String(length=80), nullable=True),
         sa.Column("envelope", sa.Text(), nullable=False),
         sa.Column("expires_at", controller.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -191,6 +194,7 @@ def downgrade() -> None:
 
     op.drop_table("outbox")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_deliveries_play_id"))
         batch_op.drop_index(batch_op.f("ix_deliveries_node_id"))
         batch_op.drop_index(batch_op.f("ix_deliveries_bulletin_id"))
 
