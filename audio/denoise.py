@@ -61,6 +61,8 @@ class DenoiseParams:
     alpha: float = 0.98  # decision-directed smoothing (Ephraim & Malah 1984)
     xi_min_db: float = -25.0  # a priori SNR floor (Cappé 1994)
     q_max: float = 0.95  # cap of the a priori speech-absence probability (Cohen 2001)
+    frame_ms: float = 32.0
+    overlap: int = 2
     tracker: TrackerParams = TrackerParams()
 
     def __post_init__(self) -> None:
@@ -170,9 +172,9 @@ def denoise(x: np.ndarray, sr: int, **tuning: object) -> np.ndarray:
     """
     check_mono_float32(x, sr)
     p = _params(tuning)
-    geom = geometry_for(sr)
+    geom = geometry_for(sr, p.frame_ms, p.overlap)
     hop_s = geom.hop / sr
-    total = n_frames(x.shape[0], geom.hop)
+    total = n_frames(x.shape[0], geom)
     ctx = max(context_frames(hop_s, p.tracker), _WARMUP_FRAMES)
     xi_min = float(10.0 ** (p.xi_min_db / 10.0))
     y = np.zeros(x.shape, dtype=np.float32)  # calloc: pages are touched once, by the overlap-add
@@ -180,7 +182,7 @@ def denoise(x: np.ndarray, sr: int, **tuning: object) -> np.ndarray:
         spec = analyse(x, geom, c.ctx_first, c.ctx_stop)
         P = spec.real**2
         P += spec.imag**2
-        lam, q = track_noise(P, hop_s, p.tracker)
+        lam, q = track_noise(P, geom, sr, p.tracker)
         core_lo, core_hi = c.first - c.ctx_first, c.stop - c.ctx_first
         lo = max(0, core_lo - _WARMUP_FRAMES)
         np.maximum(lam, np.float32(POWER_FLOOR), out=lam)

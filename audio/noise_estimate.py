@@ -111,12 +111,12 @@ def _track_coarse(
 
 
 @lru_cache(maxsize=8)
-def _bias(p: TrackerParams) -> tuple[float, float]:
+def _bias(p: TrackerParams, frame_ms: float, overlap: int) -> tuple[float, float]:
     """``B_min`` and ``beta`` measured on 30 s of white Gaussian noise of unit PSD."""
-    geom = geometry_for(16000)
+    geom = geometry_for(16000, frame_ms, overlap)
     g = _grid(geom.hop / 16000, p)
     x = np.random.default_rng(1234).standard_normal(16000 * 30).astype(np.float32)
-    P = _power(analyse(x, geom, 0, n_frames(x.shape[0], geom.hop)))
+    P = _power(analyse(x, geom, 0, n_frames(x.shape[0], geom)))
     truth = float(np.mean(P[4:-4]))
     S = _smoothed(P, g)
     lam0 = ndimage.minimum_filter1d(S, g.min_window, axis=0, mode="nearest")
@@ -133,16 +133,15 @@ def _power(spec: npt.NDArray[np.complex64]) -> FloatArray:
 
 
 def track_noise(
-    P: FloatArray, hop_s: float, params: TrackerParams | None = None
+    P: FloatArray, geom: StftGeometry, sr: int, params: TrackerParams | None = None
 ) -> tuple[FloatArray, FloatArray]:
     """Noise PSD and a priori speech-absence probability, both shaped like ``P``.
 
-    ``P`` is the periodogram ``|Y|^2`` of consecutive STFT frames (frames, bins) spaced
-    ``hop_s`` seconds apart.
+    ``P`` is the periodogram ``|Y|^2`` of consecutive frames (frames, bins) of the STFT ``geom``.
     """
     p = params or TrackerParams()
-    g = _grid(hop_s, p)
-    b_min, beta = _bias(p)
+    g = _grid(geom.hop / sr, p)
+    b_min, beta = _bias(p, round(1000.0 * geom.n_fft / sr), geom.overlap)
     lam, w = _track_coarse(P, g, p, b_min, beta)
     n = P.shape[0]
     lam_full: FloatArray = np.repeat(lam, g.step, axis=0)[:n]
@@ -159,13 +158,13 @@ def _noise_and_total(x: np.ndarray, sr: int) -> tuple[float, float]:
     """Mean noise power and mean total power per sample (same units as ``mean(x**2)``)."""
     check_mono_float32(x, sr)
     geom = geometry_for(sr)
-    total = n_frames(x.shape[0], geom.hop)
+    total = n_frames(x.shape[0], geom)
     ctx = context_frames(geom.hop / sr)
     noise_sum = 0.0
     power_sum = 0.0
     for c in chunks(total, _CHUNK_FRAMES, ctx):
         P = _power(analyse(x, geom, c.ctx_first, c.ctx_stop))
-        lam, _ = track_noise(P, geom.hop / sr)
+        lam, _ = track_noise(P, geom, sr)
         core = slice(c.first - c.ctx_first, c.stop - c.ctx_first)
         noise_sum += float(np.sum(lam[core], dtype=np.float64))
         power_sum += float(np.sum(P[core], dtype=np.float64))

@@ -1,12 +1,13 @@
 """Chunked short-time Fourier transform for the denoiser and its noise estimator.
 
-Analysis and synthesis both use a periodic square-root Hann window with 50 % overlap
-(weighted overlap-add, WOLA): ``w[n]^2 + w[n + N/2]^2 = 1``, so analysis followed by
-synthesis with unit gains reconstructs the input exactly (Crochiere 1980; Allen & Rabiner 1977).
+Analysis and synthesis both use a periodic square-root Hann window scaled for an overlap of
+``o = n_fft / hop`` frames (weighted overlap-add, WOLA): ``sum_r w[n + r * hop]^2 = 1``, so
+analysis followed by synthesis with unit gains reconstructs the input exactly
+(Crochiere 1980; Allen & Rabiner 1977).
 
-Frame ``t`` covers the input samples ``[(t - 1) * hop, (t - 1) * hop + n_fft)``; samples
-outside the signal read as zeros. With ``n_frames(n, hop)`` frames every input sample is
-covered by exactly two frames. Long signals are processed a chunk of frames at a time so
+Frame ``t`` covers the input samples ``[(t - o + 1) * hop, (t - o + 1) * hop + n_fft)``; samples
+outside the signal read as zeros. With ``n_frames(n, geom)`` frames every input sample is
+covered by exactly ``o`` frames. Long signals are processed a chunk of frames at a time so
 memory stays bounded (a few tens of MB) whatever the duration.
 """
 
@@ -32,6 +33,11 @@ class StftGeometry:
     window: FloatArray
 
     @property
+    def overlap(self) -> int:
+        """Frames covering each sample."""
+        return self.n_fft // self.hop
+
+    @property
     def n_bins(self) -> int:
         """Number of non-negative frequency bins of the real FFT."""
         return self.n_fft // 2 + 1
@@ -47,24 +53,25 @@ class Chunk:
     ctx_stop: int
 
 
-def geometry_for(sr: int, frame_ms: float = 32.0) -> StftGeometry:
-    """Even, FFT-friendly frame of about ``frame_ms`` at rate ``sr``, hop of half a frame.
+def geometry_for(sr: int, frame_ms: float = 32.0, overlap: int = 2) -> StftGeometry:
+    """FFT-friendly frame of about ``frame_ms`` at rate ``sr``, hop of ``1 / overlap`` frame.
 
     The bin spacing (about 31 Hz for 32 ms) is the same at every sample rate, so the
     tracker's and estimator's time and frequency constants mean the same thing at 16 and 48 kHz.
     """
     n = max(16, round(sr * frame_ms / 1000.0))
     n = scipy.fft.next_fast_len(n, real=True)
-    while n % 2:
+    while n % overlap:
         n = scipy.fft.next_fast_len(n + 1, real=True)
     k = np.arange(n, dtype=np.float64)
-    window = np.sqrt(0.5 - 0.5 * np.cos(2.0 * np.pi * k / n)).astype(np.float32)
-    return StftGeometry(n_fft=n, hop=n // 2, window=window)
+    hann = 0.5 - 0.5 * np.cos(2.0 * np.pi * k / n)  # sums to overlap / 2 at hop n / overlap
+    window = np.sqrt(hann * 2.0 / overlap).astype(np.float32)
+    return StftGeometry(n_fft=n, hop=n // overlap, window=window)
 
 
-def n_frames(n_samples: int, hop: int) -> int:
-    """Frames needed so that every one of ``n_samples`` is covered by two frames."""
-    return (n_samples - 1) // hop + 2
+def n_frames(n_samples: int, geom: StftGeometry) -> int:
+    """Frames needed so that every one of ``n_samples`` is covered by ``overlap`` frames."""
+    return (n_samples - 1) // geom.hop + geom.overlap
 
 
 def chunks(total: int, size: int, context: int) -> Iterator[Chunk]:
@@ -77,8 +84,8 @@ def chunks(total: int, size: int, context: int) -> Iterator[Chunk]:
 def analyse(x: FloatArray, geom: StftGeometry, first: int, stop: int) -> ComplexArray:
     """Spectra of frames ``[first, stop)`` of ``x``, shape ``(stop - first, n_bins)``."""
     hop, n_fft = geom.hop, geom.n_fft
-    start = (first - 1) * hop
-    end = (stop - 2) * hop + n_fft
+    start = (first - geom.overlap + 1) * hop
+    end = start + (stop - first - 1) * hop + n_fft
     buf = np.zeros(end - start, dtype=np.float32)
     lo, hi = max(start, 0), min(end, x.shape[0])
     if hi > lo:
@@ -94,12 +101,13 @@ def synthesise_into(y: FloatArray, spec: ComplexArray, geom: StftGeometry, first
     nf = spec.shape[0]
     frames = scipy.fft.irfft(spec, n=n_fft, axis=-1).astype(np.float32, copy=False)
     frames *= geom.window
-    halves = frames.reshape(nf, 2, hop)
-    out = np.zeros((nf + 1, hop), dtype=np.float32)
-    out[:nf] += halves[:, 0, :]
-    out[1:] += halves[:, 1, :]
+    o = geom.overlap
+    parts = frames.reshape(nf, o, hop)
+    out = np.zeros((nf + o - 1, hop), dtype=np.float32)
+    for r in range(o):
+        out[r : r + nf] += parts[:, r, :]
     flat = out.reshape(-1)
-    start = (first - 1) * hop
+    start = (first - o + 1) * hop
     lo, hi = max(start, 0), min(start + flat.shape[0], y.shape[0])
     if hi > lo:
         y[lo:hi] += flat[lo - start : hi - start]

@@ -9,7 +9,7 @@ from controller.models import Delivery, Node, now
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 PROGRESS = ("queued", "acknowledged", "received", "ready", "started", "finished")
-NOT_PLAYED = ("failed", "expired", "cancelled", "rejected")
+NOT_PLAYED = ("failed", "expired", "cancelled", "rejected", "interrupted")
 PLAYED = ("started", "finished")
 
 

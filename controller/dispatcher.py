@@ -275,8 +275,10 @@ class Dispatcher:
                 advance(delivery, "rejected", event.at, event.reason)
         elif isinstance(event, PlayEvent):
             delivery = _delivery(db, event.play_id, event.node_id)
+            # a "failed" that was cut off mid-air is reported as interrupted, with its reason
+            kind = "interrupted" if event.type == "failed" and event.interrupted else event.type
             if delivery is not None:
-                advance(delivery, event.type, event.at, event.reason)
+                advance(delivery, kind, event.at, event.reason)
         else:
             log.warning("node %s rejected a payload: %s", event.node_id, event.reason)
 

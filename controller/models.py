@@ -112,7 +112,7 @@ class Bulletin(Base):
     audio_sha256: Mapped[str] = mapped_column(ForeignKey("audio_files.sha256"))
     original_filename: Mapped[str] = mapped_column(String(300), default="")
     processing_report: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    priority: Mapped[str] = mapped_column(String(16), default="bulletin")
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
     play_at: Mapped[datetime | None]
     valid_until: Mapped[datetime]
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))

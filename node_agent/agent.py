@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from node_agent.cache import AudioCache, CacheError
 from node_agent.config import NodeConfig
 from node_agent.fetcher import Fetcher
-from node_agent.player import Player
+from node_agent.player import Player, Volumes
 from node_agent.relay import AmplifierRelay, make_relay
 from node_agent.sinks import AudioSink, make_sink
 from node_agent.store import NodeStore, PersistentReplayGuard
@@ -104,6 +104,7 @@ class NodeAgent:
             on_playing=self._publish_state,
             preroll_s=config.relay.preroll_s,
             postroll_s=config.relay.postroll_s,
+            volumes=Volumes(config.volume, config.emergency_volume),
         )
         self.waiting: dict[str, set[str]] = {}  # sha256 -> bulletin ids waiting for it
         self.stopping = threading.Event()
@@ -235,6 +236,8 @@ class NodeAgent:
             self._ready(command.play_id)
             return
         self.waiting.setdefault(sha, set()).add(command.play_id)
+        if command.priority == "emergency":
+            self.player.announce_emergency(command)  # on air now, while the audio loads
         try:
             self.fetcher.want(sha, command.audio.size, online=self.connected)
         except CacheError as exc:
@@ -274,9 +277,13 @@ class NodeAgent:
         interrupted: bool = False,
         at: float | None = None,
     ) -> None:
-        state = {"started": "playing", "finished": "done", "failed": "failed"}.get(kind)
-        if kind == "cancelled":
-            state = "cancelled"
+        state = {
+            "started": "playing",
+            "interrupted": "ready",  # back in the player's queue; a restart plays it again
+            "finished": "done",
+            "failed": "failed",
+            "cancelled": "cancelled",
+        }.get(kind)
         if state:
             self.store.set_play_state(play_id, state, reason)
         when = datetime.fromtimestamp(at, UTC) if at is not None else datetime.now(UTC)

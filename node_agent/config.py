@@ -34,6 +34,8 @@ class NodeConfig(BaseModel):
     data_dir: Path = Field(description="cache, outbox and schedule live here")
     sink: SinkConfig = Field(default_factory=SinkConfig)
     relay: RelayConfig = Field(default_factory=RelayConfig)
+    volume: float = Field(1.0, ge=0, le=2, description="gain for the normal programme")
+    emergency_volume: float = Field(1.0, ge=0, le=2, description="gain for emergencies")
     session_expiry_s: int = Field(7 * 24 * 3600, description="broker keeps our session this long")
     chunk_size: int = Field(64 * 1024, ge=4096, le=1 << 20)
     chunk_timeout_s: float = Field(10.0, gt=0, description="re-ask for a chunk after this")

@@ -1,8 +1,10 @@
-"""Plays the node's ready bulletins at their absolute start times, from its own clock.
+"""Plays the node's programme at absolute start times, from its own clock, by priority.
 
-A single thread owns the sink and the amplifier relay: it sleeps until the next item's pre-roll,
-switches the amplifier on, loads the audio, waits for the exact start, plays, and switches the
-amplifier off after the post-roll when nothing else follows.
+One thread owns the sink and the amplifier relay. It sleeps until the next item's pre-roll,
+switches the amplifier on, loads the audio, waits for the exact start and plays. A higher
+priority item that falls due cuts into a lower one (an emergency first plays the node's own
+attention signal, before its message has even arrived); the item cut off is resumed a little
+before where it stopped if its window still has room, and otherwise reported as interrupted.
 """
 
 from __future__ import annotations
@@ -11,18 +13,48 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from node_agent.attention import RATE as ATTENTION_RATE
+from node_agent.attention import attention_signal
 from node_agent.relay import AmplifierRelay
 from node_agent.sinks import AudioSink, SinkError
 from protocol.messages import PlayCommand
 
 log = logging.getLogger(__name__)
 
+# Who may cut into whom: emergency > bulletins > filler. "priority" bulletins go first in their
+# slot (the controller orders the slot) but do not cut into a normal one on air.
+PRECEDENCE = {"emergency": 3, "priority": 1, "normal": 1, "filler": 0}
+RESUME_BACKUP_S = 2.0  # resume a little before the cut so the listener catches the sentence
+
 Emit = Callable[..., None]  # emit(kind, play_id, reason="", interrupted=False, at=None)
 Loader = Callable[[Path], tuple[np.ndarray, int]]
+
+
+@dataclass
+class Entry:
+    command: PlayCommand
+    resume_frame: int = 0
+    cut_reason: str = ""
+
+    @property
+    def start(self) -> float:
+        at = self.command.play_at
+        return at.timestamp() if at is not None else 0.0
+
+    @property
+    def rank(self) -> int:
+        return PRECEDENCE.get(self.command.priority, 1)
+
+
+@dataclass(frozen=True)
+class Volumes:
+    normal: float = 1.0
+    emergency: float = 1.0
 
 
 class Player:
@@ -37,119 +69,237 @@ class Player:
         on_playing: Callable[[str | None], None],
         preroll_s: float,
         postroll_s: float,
+        volumes: Volumes | None = None,
     ) -> None:
         self.sink, self.relay = sink, relay
         self._audio_path, self._load, self._emit = audio_path, load, emit
         self._on_playing = on_playing
         self.preroll_s, self.postroll_s = preroll_s, postroll_s
-        self._queue: dict[str, PlayCommand] = {}
+        self.volumes = volumes or Volumes()
+        self._attention = attention_signal()
+        self._queue: dict[str, Entry] = {}
+        self._alerts: dict[str, float] = {}  # emergencies announced, audio not ready: valid until
+        self._attention_done: set[str] = set()
         self._cond = threading.Condition()
         self._stop = threading.Event()
-        self._interrupt = threading.Event()
-        self._current: str | None = None
+        self._cut = threading.Event()  # stops the item on air
+        self._cut_reason = ""
+        self._current: Entry | None = None
+        self._timer: threading.Timer | None = None
         self._relay_off_at: float | None = None
         self._thread = threading.Thread(target=self._run, name="player", daemon=True)
 
+    # --- called from the agent's worker -------------------------------------------------------
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._interrupt.set()
         with self._cond:
+            self._cut_reason = "node agent stopping"
+            self._cut.set()
             self._cond.notify_all()
         self._thread.join(timeout=5)
+        if self._timer:
+            self._timer.cancel()
         if self.relay.is_on:
             self.relay.off()
 
-    def add(self, command: PlayCommand) -> None:
+    def add(self, command: PlayCommand, resume_frame: int = 0) -> None:
         with self._cond:
-            self._queue[command.play_id] = command
+            self._alerts.pop(command.play_id, None)
+            entry = Entry(command, resume_frame)
+            self._queue[command.play_id] = entry
+            self._rearm_locked()
+            self._cond.notify_all()
+
+    def announce_emergency(self, command: PlayCommand) -> None:
+        """An emergency arrived: go on air with the attention signal while its audio loads."""
+        with self._cond:
+            self._alerts[command.play_id] = command.valid_until.timestamp()
+            if self._current is not None and self._current.rank < PRECEDENCE["emergency"]:
+                self._cut_locked(f"pre-empted by emergency {command.play_id}")
             self._cond.notify_all()
 
     def cancel(self, play_id: str) -> str | None:
         """Drop a queued item or stop the playing one; says which it was (None: unknown)."""
         with self._cond:
             found = "queued" if self._queue.pop(play_id, None) is not None else None
-            if self._current == play_id:
-                self._interrupt.set()
+            if self._alerts.pop(play_id, None) is not None:
+                found = found or "queued"
+            if self._current is not None and self._current.command.play_id == play_id:
+                self._cut_locked("cancelled")
                 found = "playing"
             self._cond.notify_all()
         return found
 
-    # --- the thread ---------------------------------------------------------------------------
-    def _next(self) -> PlayCommand | None:
-        if not self._queue:
-            return None
-        return min(self._queue.values(), key=_start_epoch)
+    # --- the player thread --------------------------------------------------------------------
+    def _cut_locked(self, reason: str) -> None:
+        self._cut_reason = reason
+        self._cut.set()
+
+    def _rearm_locked(self) -> None:
+        """Arrange for the item on air to be cut when a higher-priority item falls due."""
+        if self._timer:
+            self._timer.cancel()
+            self._timer = None
+        current = self._current
+        if current is None:
+            return
+        higher = [e for e in self._queue.values() if e.rank > current.rank]
+        if not higher:
+            return
+        first = min(higher, key=lambda e: e.start)
+        reason = f"pre-empted by {first.command.priority} {first.command.play_id}"
+        delay = first.start - time.time()
+        if delay <= 0:
+            self._cut_locked(reason)
+            return
+        self._timer = threading.Timer(delay, self._cut_at, args=(reason,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _cut_at(self, reason: str) -> None:
+        with self._cond:
+            self._cut_locked(reason)
+
+    def _pick_locked(self, now: float) -> Entry | str | float | None:
+        """What to do now: an entry to play, an alert id to announce, or when to look again."""
+        for play_id, until in list(self._alerts.items()):
+            if until < now:
+                del self._alerts[play_id]
+                self._emit("failed", play_id, reason="emergency audio did not arrive in time")
+            elif play_id not in self._attention_done:
+                return play_id
+        due = [e for e in self._queue.values() if e.start - self.preroll_s <= now]
+        if self._alerts:  # hold everything lower while an announced emergency's audio loads
+            due = [e for e in due if e.rank >= PRECEDENCE["emergency"]]
+        if due:
+            return max(due, key=lambda e: (e.rank, -e.start))
+        future = [e.start - self.preroll_s for e in self._queue.values()]
+        return min(future) if future else None
 
     def _run(self) -> None:
         while not self._stop.is_set():
             with self._cond:
-                item = self._next()
                 now = time.time()
-                wake = _start_epoch(item) - self.preroll_s if item else None
-                if item is None or (wake is not None and wake > now):
-                    timeout = (wake - now) if wake is not None else None
-                    if self._relay_off_at is not None:
-                        off_in = self._relay_off_at - now
-                        if off_in <= 0:
-                            self.relay.off()
-                            self._relay_off_at = None
-                        else:
-                            timeout = off_in if timeout is None else min(timeout, off_in)
-                    self._cond.wait(timeout=min(timeout, 1.0) if timeout is not None else 1.0)
+                choice = self._pick_locked(now)
+                if isinstance(choice, Entry):
+                    del self._queue[choice.command.play_id]
+                    self._current = choice
+                    self._cut.clear()
+                    self._rearm_locked()
+                elif not isinstance(choice, str):
+                    self._idle_locked(now, choice)
                     continue
-                del self._queue[item.play_id]
-                self._current = item.play_id
-                self._interrupt.clear()
-            try:
-                self._play(item)
-            finally:
-                with self._cond:
-                    self._current = None
-                self._relay_off_at = time.time() + self.postroll_s
-                self._on_playing(None)
+            if isinstance(choice, str):
+                self._play_attention(choice)
+            else:
+                try:
+                    self._play(choice)
+                finally:
+                    with self._cond:
+                        self._current = None
+                        if self._timer:
+                            self._timer.cancel()
+                    self._relay_off_at = time.time() + self.postroll_s
+                    self._on_playing(None)
 
-    def _play(self, item: PlayCommand) -> None:
-        bid = item.play_id
+    def _idle_locked(self, now: float, wake: float | None) -> None:
+        timeout = 1.0 if wake is None else max(0.0, min(1.0, wake - now))
+        if self._relay_off_at is not None:
+            if self._relay_off_at <= now:
+                self.relay.off()
+                self._relay_off_at = None
+            else:
+                timeout = min(timeout, self._relay_off_at - now)
+        self._cond.wait(timeout=timeout)
+
+    def _amplifier_on(self) -> None:
         if not self.relay.is_on:
             self.relay.on()
         self._relay_off_at = None
+
+    def _play_attention(self, play_id: str) -> None:
+        self._attention_done.add(play_id)
+        self._amplifier_on()
+        self._on_playing(play_id)
+        self._emit("started", play_id, at=time.time())
+        try:
+            self.sink.play(
+                self._attention,
+                ATTENTION_RATE,
+                label=f"{play_id}.attention",
+                gain=self.volumes.emergency,
+            )
+        except SinkError as exc:
+            self._emit("failed", play_id, reason=f"audio output failed: {exc}")
+
+    def _play(self, entry: Entry) -> None:
+        item, pid = entry.command, entry.command.play_id
+        self._amplifier_on()
         try:
             samples, rate = self._load(self._audio_path(item.audio.sha256))
         except Exception as exc:  # any decoder failure is reported, never fatal to the node
-            log.exception("cannot load audio for %s", bid)
-            self._emit("failed", bid, reason=f"cannot decode cached audio: {exc}")
+            log.exception("cannot load audio for %s", pid)
+            self._emit("failed", pid, reason=f"cannot decode cached audio: {exc}")
             return
-        start = _start_epoch(item)
-        while (delay := start - time.time()) > 0:
-            if self._interrupt.wait(min(delay, 0.5)):
-                self._emit("cancelled", bid, reason="cancelled before start")
+        while (delay := entry.start - time.time()) > 0:
+            if self._cut.wait(min(delay, 0.5)):
+                self._requeue_or_drop(entry, reason=self._cut_reason, started=False)
                 return
-        if time.time() > item.valid_until.timestamp():
-            self._emit("failed", bid, reason=f"not started before valid_until {item.valid_until}")
+        if entry.resume_frame == 0 and time.time() > item.valid_until.timestamp():
+            self._emit("failed", pid, reason=f"missed: not started by {item.valid_until}")
             return
-        self._on_playing(bid)
-        self._emit("started", bid, at=time.time())
-        try:
-            record = self.sink.play(samples, rate, label=bid, stop=self._interrupt)
-        except SinkError as exc:
-            self._emit("failed", bid, reason=f"audio output failed: {exc}")
-            return
-        if record.interrupted:
+        window_end = (item.window_end or item.valid_until).timestamp()
+        remaining = (len(samples) - entry.resume_frame) / rate
+        if entry.resume_frame and time.time() + remaining > window_end:
             self._emit(
-                "cancelled",
-                bid,
-                reason="stopped while playing",
+                "failed",
+                pid,
                 interrupted=True,
-                at=record.ended_at,
+                reason=f"interrupted ({entry.cut_reason}); no time left in its window to resume",
             )
-        else:
-            self._emit("finished", bid, at=record.ended_at)
+            return
+        is_emergency = entry.rank >= PRECEDENCE["emergency"]
+        if is_emergency and pid not in self._attention_done:
+            self._play_attention(pid)
+        elif not (is_emergency and entry.resume_frame == 0):
+            self._emit("started", pid, at=time.time())
+        self._on_playing(pid)
+        gain = self.volumes.emergency if is_emergency else self.volumes.normal
+        try:
+            record = self.sink.play(
+                samples[entry.resume_frame :], rate, label=pid, stop=self._cut, gain=gain
+            )
+        except SinkError as exc:
+            self._emit("failed", pid, reason=f"audio output failed: {exc}")
+            return
+        if not record.interrupted:
+            self._attention_done.discard(pid)
+            self._emit("finished", pid, at=record.ended_at)
+            return
+        entry.resume_frame = max(
+            0, entry.resume_frame + record.frames_played - int(RESUME_BACKUP_S * rate)
+        )
+        self._requeue_or_drop(entry, reason=self._cut_reason, started=True)
 
-
-def _start_epoch(command: PlayCommand | None) -> float:
-    if command is None or command.play_at is None:
-        return 0.0  # at once
-    return command.play_at.timestamp()
+    def _requeue_or_drop(self, entry: Entry, *, reason: str, started: bool) -> None:
+        pid = entry.command.play_id
+        if self._stop.is_set():
+            return  # the agent is stopping: the store still has it, a restart plays it again
+        if reason == "cancelled":
+            self._emit("cancelled", pid, reason=reason, interrupted=started)
+            return
+        # Pre-empted: back in the queue; it plays again when the higher item is done, if its
+        # window still has room then (checked when it comes round).
+        if started:
+            self._emit(
+                "interrupted", pid, reason=f"{reason}; will resume if time allows", interrupted=True
+            )
+        with self._cond:
+            self._queue[pid] = Entry(
+                entry.command.model_copy(update={"play_at": None}) if started else entry.command,
+                entry.resume_frame,
+                reason,
+            )

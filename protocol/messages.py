@@ -41,6 +41,9 @@ class Message(BaseModel):
 # --- commands: controller → node, always inside a SignedEnvelope ---------------------------
 
 
+Priority = Literal["emergency", "priority", "normal", "filler"]
+
+
 class AudioRef(Message):
     """Content-addressed audio: the node fetches it by sha256 and checks the whole file."""
 
@@ -61,7 +64,10 @@ class PlayCommand(Message):
     audio: AudioRef
     play_at: datetime | None = Field(None, description="absolute start time; None plays at once")
     valid_until: datetime = Field(description="not started by then means not played")
-    priority: Literal["emergency", "live", "bulletin", "filler"] = "bulletin"
+    window_end: datetime | None = Field(
+        None, description="end of its slot: a pre-empted item resumes only if it fits before"
+    )
+    priority: Priority = "normal"
 
 
 class CancelCommand(Message):
@@ -108,7 +114,9 @@ class CommandAck(EventBase):
     reason: str = ""
 
 
-PlayEventKind = Literal["received", "ready", "started", "finished", "failed", "cancelled"]
+PlayEventKind = Literal[
+    "received", "ready", "started", "interrupted", "finished", "failed", "cancelled"
+]
 
 
 class PlayEvent(EventBase):
