@@ -57,12 +57,12 @@ _GAMMA_MAX = 1e12
 class DenoiseParams:
     """Tuning of :func:`denoise`; every field may be passed to it as a keyword."""
 
-    floor_db: float = -18.0  # gain floor G_min: residual noise level, never silence
-    alpha: float = 0.98  # decision-directed smoothing (Ephraim & Malah 1984)
+    floor_db: float = -25.0  # gain floor G_min: residual noise level, never silence
+    alpha: float = 0.94  # decision-directed smoothing (Ephraim & Malah 1984)
     xi_min_db: float = -25.0  # a priori SNR floor (Cappé 1994)
     q_max: float = 0.95  # cap of the a priori speech-absence probability (Cohen 2001)
     frame_ms: float = 32.0
-    overlap: int = 2
+    overlap: int = 4
     tracker: TrackerParams = TrackerParams()
 
     def __post_init__(self) -> None:

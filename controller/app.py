@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from controller.api import router
+from controller import api_alerts, api_bulletins
 from controller.config import ControllerConfig
 from controller.db import Database, migrate
 from controller.dispatcher import Dispatcher
@@ -40,5 +40,6 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
     app.state.config = config
     app.state.db = db
     app.state.dispatcher = dispatcher
-    app.include_router(router)
+    app.include_router(api_bulletins.router)
+    app.include_router(api_alerts.router)
     return app

@@ -27,6 +27,8 @@ class ControllerConfig(BaseModel):
     default_valid_minutes: int = Field(120, description="a bulletin not started by then lapses")
     expiry_grace_s: float = Field(30.0, description="wait for late node reports this long")
     target_lufs: float = -16.0
+    two_person_rule: bool = Field(False, description="an emergency needs a second account")
+    alert_expiry_minutes: int = Field(60, description="default lifetime of an emergency")
 
     @property
     def db_url(self) -> str:

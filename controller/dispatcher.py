@@ -88,13 +88,21 @@ class Dispatcher:
 
     # --- commands -------------------------------------------------------------------------
     def queue_play(
-        self, db: Session, bulletin: Bulletin, node_ids: list[str], play_id: str | None = None
+        self,
+        db: Session,
+        bulletin: Bulletin,
+        node_ids: list[str],
+        *,
+        play_id: str,
+        play_at: datetime | None,
+        valid_until: datetime | None = None,
+        window_end: datetime | None = None,
     ) -> None:
         """Sign one play command per node and store it with its delivery, in ``db``'s
         transaction: it goes out when that commits and the worker is kicked. ``play_id`` names
-        the airing (default: the bulletin's one and only)."""
+        the airing; a bulletin may have many."""
         audio = bulletin.audio
-        play_id = play_id or bulletin.id
+        valid_until = valid_until or bulletin.valid_until
         command = PlayCommand(
             play_id=play_id,
             bulletin_id=bulletin.id,
@@ -102,13 +110,14 @@ class Dispatcher:
             audio=AudioRef(
                 sha256=audio.sha256, size=audio.size, duration_s=audio.duration_s, mime=audio.mime
             ),
-            play_at=bulletin.play_at,
-            valid_until=bulletin.valid_until,
+            play_at=play_at,
+            valid_until=valid_until,
+            window_end=window_end,
             priority=bulletin.priority,
         )
         for node_id in node_ids:
             db.add(Delivery(play_id=play_id, bulletin_id=bulletin.id, node_id=node_id))
-            self._queue_command(db, command, node_id, play_id, bulletin.valid_until)
+            self._queue_command(db, command, node_id, play_id, valid_until)
 
     def queue_cancel(self, db: Session, bulletin: Bulletin, reason: str) -> list[str]:
         """Cancel every airing of ``bulletin`` that has not ended, on every node at once."""
@@ -117,6 +126,14 @@ class Dispatcher:
             if d.status not in ("finished", "failed", "expired", "cancelled", "rejected"):
                 open_plays.setdefault(d.node_id, []).append(d.play_id)
         expires = max(bulletin.valid_until, now() + timedelta(minutes=10))
+        withdrawn = db.scalars(
+            select(OutboxCommand).where(
+                OutboxCommand.result == "pending",
+                OutboxCommand.play_id.in_([p for ps in open_plays.values() for p in ps]),
+            )
+        )
+        for cmd in withdrawn:  # never delivered: a node that comes back later must not get it
+            cmd.result = "withdrawn"
         for node_id, play_ids in open_plays.items():
             command = CancelCommand(play_ids=play_ids, reason=reason)
             self._queue_command(db, command, node_id, None, expires)

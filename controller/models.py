@@ -180,3 +180,28 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(200), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Alert(Base):
+    """An emergency: one bulletin aired ``repeat`` times at once everywhere it targets."""
+
+    __tablename__ = "alerts"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    bulletin_id: Mapped[str] = mapped_column(ForeignKey("bulletins.id"))
+    # proposed → active → cancelled | expired; "superseded" when a CAP Update replaced it
+    state: Mapped[str] = mapped_column(String(16), default="proposed")
+    source: Mapped[str] = mapped_column(String(16), default="manual")  # manual | cap
+    cap_key: Mapped[str | None] = mapped_column(String(400), unique=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    targets: Mapped[list[str]] = mapped_column(JSON, default=list)
+    repeat: Mapped[int] = mapped_column(Integer, default=1)
+    interval_s: Mapped[int] = mapped_column(Integer, default=300)
+    expires_at: Mapped[datetime]
+    proposed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    replaces: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    sent_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    bulletin: Mapped[Bulletin] = relationship()

@@ -38,13 +38,14 @@ def bulletin_report(db: Session, bulletin: Bulletin) -> BulletinReport:
         select(Delivery, Node)
         .join(Node, Delivery.node_id == Node.id)
         .where(Delivery.bulletin_id == bulletin.id)
-        .order_by(Node.id)
+        .order_by(Node.id, Delivery.play_id)
     ).all()
     nodes = [
         NodeReport(
             node_id=node.id,
             name=node.name,
             zone=node.zone.code,
+            play_id=d.play_id,
             played=d.status in PLAYED,
             status=d.status,
             started_at=local(d.started_at),
@@ -53,17 +54,23 @@ def bulletin_report(db: Session, bulletin: Bulletin) -> BulletinReport:
         )
         for d, node in rows
     ]
-    played = sum(n.played for n in nodes)
-    missed = [n for n in nodes if n.status in NOT_PLAYED]
-    text = f"played at {played} of {len(nodes)} points"
+    # A node counts once: played if any airing started, missed if every airing ended unplayed.
+    by_node: dict[str, list[NodeReport]] = {}
+    for n in nodes:
+        by_node.setdefault(n.node_id, []).append(n)
+    played = [k for k, v in by_node.items() if any(n.played for n in v)]
+    missed = [k for k, v in by_node.items() if all(n.status in NOT_PLAYED for n in v)]
+    text = f"played at {len(played)} of {len(by_node)} points"
     if missed:
-        text += "; not played: " + "; ".join(f"{n.node_id} ({n.reason})" for n in missed)
+        text += "; not played: " + "; ".join(
+            f"{k} ({by_node[k][-1].reason})" for k in sorted(missed)
+        )
     summary = ReportSummary(
-        targets=len(nodes),
-        played=played,
-        completed=sum(n.status == "finished" for n in nodes),
+        targets=len(by_node),
+        played=len(played),
+        completed=sum(any(n.status == "finished" for n in v) for v in by_node.values()),
         not_played=len(missed),
-        pending=len(nodes) - played - len(missed),
+        pending=len(by_node) - len(played) - len(missed),
         text=text,
     )
     return BulletinReport(bulletin=bulletin_out(db, bulletin), summary=summary, nodes=nodes)

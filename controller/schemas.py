@@ -44,6 +44,7 @@ class NodeReport(BaseModel):
     node_id: str
     name: str
     zone: str
+    play_id: str = Field(description="the airing (a repeated alert has several)")
     played: bool
     status: str
     started_at: datetime | None
@@ -52,6 +53,8 @@ class NodeReport(BaseModel):
 
 
 class ReportSummary(BaseModel):
+    """Counted by loudspeaker point: a point played if any of its airings started."""
+
     targets: int
     played: int
     completed: int
@@ -68,3 +71,23 @@ class BulletinReport(BaseModel):
 
 class Problem(BaseModel):
     detail: str
+
+
+class AlertOut(BaseModel):
+    id: str
+    bulletin_id: str
+    state: str = Field(description="proposed | active | cancelled | expired | superseded")
+    source: str
+    text: str
+    targets: list[str]
+    repeat: int
+    interval_s: int
+    expires_at: datetime
+    proposed_by: str
+    confirmed_by: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str
+    replaces: str | None
+    report: BulletinReport | None = None

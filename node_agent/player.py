@@ -194,6 +194,8 @@ class Player:
                     continue
             if isinstance(choice, str):
                 self._play_attention(choice)
+                self._relay_off_at = time.time() + self.postroll_s
+                self._on_playing(None)
             else:
                 try:
                     self._play(choice)

@@ -1,0 +1,105 @@
+"""Emergencies: propose, confirm (two-person rule), send to every target at once, cancel.
+
+An alert is a bulletin with priority ``emergency`` aired ``repeat`` times, ``interval_s`` apart;
+each airing has its own play id (``<bulletin>.r<k>``) so the live report can say which node
+started which airing when. Nodes play their own attention signal first, before the message
+has even downloaded, and ignore quiet hours.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from fastapi import HTTPException
+from sqlalchemy.orm import Session
+
+from controller import audit
+from controller.bulletins import Airing, send
+from controller.dispatcher import Dispatcher
+from controller.models import Alert, Bulletin, User, now
+
+
+def airings(bulletin: Bulletin, repeat: int, interval_s: int, start: datetime) -> list[Airing]:
+    return [
+        Airing(
+            f"{bulletin.id}.r{k + 1}", None if k == 0 else start + timedelta(seconds=k * interval_s)
+        )
+        for k in range(repeat)
+    ]
+
+
+def create_alert(
+    s: Session,
+    user: User,
+    bulletin: Bulletin,
+    *,
+    text: str,
+    targets: list[str],
+    repeat: int,
+    interval_s: int,
+    source: str = "manual",
+    cap_key: str | None = None,
+    replaces: str | None = None,
+) -> Alert:
+    alert = Alert(
+        id=uuid.uuid4().hex,
+        bulletin_id=bulletin.id,
+        state="proposed",
+        source=source,
+        cap_key=cap_key,
+        text=text,
+        targets=targets,
+        repeat=repeat,
+        interval_s=interval_s,
+        expires_at=bulletin.valid_until,
+        proposed_by=user.id,
+        replaces=replaces,
+    )
+    s.add(alert)
+    s.flush()
+    audit.record(s, user.username, "alert.propose", alert.id, targets=targets, text=text[:200])
+    return alert
+
+
+def activate(s: Session, dispatcher: Dispatcher, user: User, alert: Alert) -> None:
+    """Send every airing to every target now."""
+    if alert.state != "proposed":
+        raise HTTPException(409, f"alert {alert.id} is {alert.state}, not waiting to be sent")
+    if alert.expires_at <= now():
+        alert.state = "expired"
+        raise HTTPException(409, f"alert {alert.id} expired at {alert.expires_at.isoformat()}")
+    alert.state = "active"
+    alert.sent_at = now()
+    if alert.confirmed_by is None and user.id != alert.proposed_by:
+        alert.confirmed_by = user.id
+    send(
+        s,
+        dispatcher,
+        user,
+        alert.bulletin,
+        targets=list(alert.targets),
+        airings=airings(alert.bulletin, alert.repeat, alert.interval_s, now()),
+    )
+    audit.record(s, user.username, "alert.send", alert.id, targets=alert.targets)
+
+
+def confirm(s: Session, dispatcher: Dispatcher, user: User, alert: Alert) -> None:
+    if user.id == alert.proposed_by:
+        raise HTTPException(
+            403, "two-person rule: the alert must be confirmed by a different account"
+        )
+    alert.confirmed_by = user.id
+    activate(s, dispatcher, user, alert)
+
+
+def cancel(s: Session, dispatcher: Dispatcher, user: User, alert: Alert, reason: str) -> list[str]:
+    """Stop every airing of the alert on every node at once; returns the nodes told."""
+    if alert.state not in ("proposed", "active"):
+        raise HTTPException(409, f"alert {alert.id} is already {alert.state}")
+    told = dispatcher.queue_cancel(s, alert.bulletin, reason or "alert cancelled")
+    alert.state = "cancelled"
+    alert.cancelled_at = now()
+    alert.cancel_reason = reason
+    audit.record(s, user.username, "alert.cancel", alert.id, reason=reason, nodes=told)
+    return told

@@ -1,0 +1,186 @@
+"""HTTP API for emergencies: send, confirm, cancel (with a correction), live report."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller import alerts
+from controller.bulletins import new_bulletin
+from controller.config import ControllerConfig
+from controller.deps import ERRORS, ConfigDep, DbDep, DispatcherDep, UserDep
+from controller.models import Alert, User, now
+from controller.reports import bulletin_report, local
+from controller.requests import processed_upload, resolve_targets, split_list
+from controller.schemas import AlertOut
+from controller.speech import speak
+
+router = APIRouter(prefix="/api/v1/alerts", tags=["emergency"])
+
+
+def speech_for(config: ControllerConfig, text: str, voice: str) -> tuple[Path, dict[str, Any]]:
+    """Text-to-speech for an emergency: offline engines only, never waiting for the internet."""
+    return speak(config, text, voice=voice, emergency=True)
+
+
+@router.post("", status_code=201, responses=ERRORS)
+def send_alert(  # noqa: PLR0917 -- FastAPI takes each form field as a parameter
+    db: DbDep,
+    config: ConfigDep,
+    dispatcher: DispatcherDep,
+    user: UserDep,
+    text: Annotated[str, Form(max_length=5000, description="message for text-to-speech")] = "",
+    file: Annotated[UploadFile | None, File(description="or a recording")] = None,
+    voice: Annotated[str, Form()] = "vi",
+    all: Annotated[bool, Form()] = False,
+    zones: Annotated[list[str] | None, Form()] = None,
+    nodes: Annotated[list[str] | None, Form()] = None,
+    repeat: Annotated[int, Form(ge=1, le=10)] = 1,
+    interval_s: Annotated[int, Form(ge=10, le=6 * 3600)] = 300,
+    expires_minutes: Annotated[int | None, Form(ge=1, le=7 * 24 * 60)] = None,
+) -> AlertOut:
+    if not text.strip() and file is None:
+        raise HTTPException(422, "an emergency needs a text or a recording")
+    with db.session() as s:
+        targets = resolve_targets(s, all, split_list(zones), split_list(nodes))
+    minutes = expires_minutes or config.alert_expiry_minutes
+    if (repeat - 1) * interval_s > minutes * 60:
+        raise HTTPException(422, f"{repeat} airings {interval_s} s apart outlast the expiry")
+    if file is not None and file.filename:
+        encoded, report = processed_upload(config, file)
+    else:
+        encoded, report = speech_for(config, text.strip(), voice)
+    with db.session() as s:
+        bulletin = new_bulletin(
+            s,
+            config,
+            user,
+            encoded=encoded,
+            report=report,
+            title="KHẨN CẤP: " + (text.strip()[:80] or (file.filename if file else None) or ""),
+            priority="emergency",
+            valid_until=now() + timedelta(minutes=minutes),
+        )
+        alert = alerts.create_alert(
+            s,
+            user,
+            bulletin,
+            text=text.strip(),
+            targets=targets,
+            repeat=repeat,
+            interval_s=interval_s,
+        )
+        if not config.two_person_rule:
+            alerts.activate(s, dispatcher, user, alert)
+        out = alert_out(s, alert)
+    dispatcher.kick()
+    return out
+
+
+@router.post("/{alert_id}/confirm", responses=ERRORS)
+def confirm_alert(alert_id: str, db: DbDep, dispatcher: DispatcherDep, user: UserDep) -> AlertOut:
+    with db.session() as s:
+        alert = get_or_404(s, alert_id)
+        alerts.confirm(s, dispatcher, user, alert)
+        out = alert_out(s, alert)
+    dispatcher.kick()
+    return out
+
+
+@router.post("/{alert_id}/cancel", responses=ERRORS)
+def cancel_alert(  # noqa: PLR0917 -- FastAPI takes each form field as a parameter
+    alert_id: str,
+    db: DbDep,
+    config: ConfigDep,
+    dispatcher: DispatcherDep,
+    user: UserDep,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    correction: Annotated[str, Form(max_length=5000, description="send this instead")] = "",
+) -> AlertOut:
+    """Stop the alert on every node at once; with ``correction``, send the corrected text."""
+    speech = speech_for(config, correction.strip(), "vi") if correction.strip() else None
+    with db.session() as s:
+        alert = get_or_404(s, alert_id)
+        alerts.cancel(s, dispatcher, user, alert, reason)
+        if speech is not None:
+            encoded, report = speech
+            bulletin = new_bulletin(
+                s,
+                config,
+                user,
+                encoded=encoded,
+                report=report,
+                title="KHẨN CẤP (đính chính): " + correction.strip()[:60],
+                priority="emergency",
+                valid_until=alert.expires_at,
+            )
+            fixed = alerts.create_alert(
+                s,
+                user,
+                bulletin,
+                text=correction.strip(),
+                targets=list(alert.targets),
+                repeat=alert.repeat,
+                interval_s=alert.interval_s,
+                replaces=alert.id,
+            )
+            if not config.two_person_rule:
+                alerts.activate(s, dispatcher, user, fixed)
+        out = alert_out(s, alert)
+    dispatcher.kick()
+    return out
+
+
+@router.get("", responses=ERRORS)
+def list_alerts(db: DbDep, _user: UserDep, limit: int = 50) -> list[AlertOut]:
+    with db.session() as s:
+        rows = s.scalars(select(Alert).order_by(Alert.created_at.desc()).limit(limit))
+        return [alert_out(s, a, with_report=False) for a in rows]
+
+
+@router.get("/{alert_id}", responses=ERRORS)
+def get_alert(alert_id: str, db: DbDep, _user: UserDep) -> AlertOut:
+    """The alert with its live report: which nodes started which airing when, which did not."""
+    with db.session() as s:
+        return alert_out(s, get_or_404(s, alert_id))
+
+
+def get_or_404(s: Session, alert_id: str) -> Alert:
+    alert = s.get(Alert, alert_id)
+    if alert is None:
+        raise HTTPException(404, f"no alert {alert_id}")
+    return alert
+
+
+def alert_out(s: Session, alert: Alert, *, with_report: bool = True) -> AlertOut:
+    s.flush()
+    s.refresh(alert)
+
+    def name(user_id: int | None) -> str | None:
+        user = s.get(User, user_id) if user_id is not None else None
+        return user.username if user else None
+
+    return AlertOut(
+        id=alert.id,
+        bulletin_id=alert.bulletin_id,
+        state=alert.state,
+        source=alert.source,
+        text=alert.text,
+        targets=list(alert.targets),
+        repeat=alert.repeat,
+        interval_s=alert.interval_s,
+        expires_at=local(alert.expires_at),
+        proposed_by=name(alert.proposed_by) or "?",
+        confirmed_by=name(alert.confirmed_by),
+        created_at=local(alert.created_at),
+        sent_at=local(alert.sent_at),
+        cancelled_at=local(alert.cancelled_at),
+        cancel_reason=alert.cancel_reason,
+        replaces=alert.replaces,
+        report=bulletin_report(s, alert.bulletin) if with_report else None,
+    )

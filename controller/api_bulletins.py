@@ -1,0 +1,121 @@
+"""HTTP API for nodes, zones and bulletins under /api/v1 (bearer-token auth; docs at /docs)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.bulletins import new_bulletin, send
+from controller.deps import ERRORS, ConfigDep, DbDep, DispatcherDep, UserDep
+from controller.models import Bulletin, Node, Zone, now
+from controller.reports import bulletin_out, bulletin_report, local
+from controller.requests import parse_time, processed_upload, resolve_targets, split_list
+from controller.schemas import BulletinOut, BulletinReport, NodeOut, ZoneOut
+
+router = APIRouter(prefix="/api/v1")
+
+
+@router.get("/health")
+def health(dispatcher: DispatcherDep) -> dict[str, object]:
+    return {"status": "ok", "mqtt_connected": dispatcher.connected.is_set()}
+
+
+@router.get("/nodes", responses=ERRORS)
+def list_nodes(db: DbDep, _user: UserDep) -> list[NodeOut]:
+    with db.session() as s:
+        return [
+            NodeOut(
+                id=n.id,
+                name=n.name,
+                zone=n.zone.code,
+                zone_name=n.zone.name,
+                latitude=n.latitude,
+                longitude=n.longitude,
+                status=n.status,
+                playing=n.status_play_id if n.status == "playing" else None,
+                last_seen=local(n.last_seen),
+            )
+            for n in s.scalars(select(Node).order_by(Node.id))
+        ]
+
+
+@router.get("/zones", responses=ERRORS)
+def list_zones(db: DbDep, _user: UserDep) -> list[ZoneOut]:
+    with db.session() as s:
+        zones = s.scalars(select(Zone).order_by(Zone.code)).all()
+        nodes = s.scalars(select(Node)).all()
+        return [
+            ZoneOut(code=z.code, name=z.name, nodes=sum(n.zone_id == z.id for n in nodes))
+            for z in zones
+        ]
+
+
+@router.post("/bulletins", status_code=201, responses=ERRORS)
+def create_bulletin(  # noqa: PLR0917 -- FastAPI takes each form field as a parameter
+    db: DbDep,
+    config: ConfigDep,
+    dispatcher: DispatcherDep,
+    user: UserDep,
+    file: Annotated[UploadFile, File(description="recording: WAV, MP3, OGG/Opus, M4A, AMR, ...")],
+    title: Annotated[str, Form(max_length=300)] = "",
+    all: Annotated[bool, Form(description="every node")] = False,
+    zones: Annotated[list[str] | None, Form(description="zone codes")] = None,
+    nodes: Annotated[list[str] | None, Form(description="node ids")] = None,
+    play_at: Annotated[str | None, Form(description="ISO time; none plays at once")] = None,
+    valid_seconds: Annotated[
+        int | None, Form(ge=10, le=7 * 24 * 3600, description="lapses if not started by then")
+    ] = None,
+) -> BulletinOut:
+    with db.session() as s:
+        targets = resolve_targets(s, all, split_list(zones), split_list(nodes))
+    start = parse_time(play_at)
+    valid_until = (start or now()) + timedelta(
+        seconds=valid_seconds or config.default_valid_minutes * 60
+    )
+    encoded, report = processed_upload(config, file)
+    with db.session() as s:
+        bulletin = new_bulletin(
+            s,
+            config,
+            user,
+            encoded=encoded,
+            report=report,
+            title=title or (file.filename or "bulletin"),
+            original_filename=file.filename or "",
+            play_at=start,
+            valid_until=valid_until,
+        )
+        send(s, dispatcher, user, bulletin, targets=targets)
+        out = bulletin_out(s, bulletin)
+    dispatcher.kick()
+    return out
+
+
+@router.get("/bulletins", responses=ERRORS)
+def list_bulletins(db: DbDep, _user: UserDep, limit: int = 50) -> list[BulletinOut]:
+    with db.session() as s:
+        rows = s.scalars(select(Bulletin).order_by(Bulletin.created_at.desc()).limit(limit))
+        return [bulletin_out(s, b) for b in rows]
+
+
+@router.get("/bulletins/{bulletin_id}", responses=ERRORS)
+def get_bulletin(bulletin_id: str, db: DbDep, _user: UserDep) -> BulletinOut:
+    with db.session() as s:
+        return bulletin_out(s, get_or_404(s, bulletin_id))
+
+
+@router.get("/bulletins/{bulletin_id}/report", responses=ERRORS)
+def get_report(bulletin_id: str, db: DbDep, _user: UserDep) -> BulletinReport:
+    with db.session() as s:
+        return bulletin_report(s, get_or_404(s, bulletin_id))
+
+
+def get_or_404(s: Session, bulletin_id: str) -> Bulletin:
+    bulletin = s.get(Bulletin, bulletin_id)
+    if bulletin is None:
+        raise HTTPException(404, f"no bulletin {bulletin_id}")
+    return bulletin

@@ -1,0 +1,171 @@
+"""Tests of the blind denoiser on synthesised speech-like signals (no audio files)."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+import scipy.signal
+
+import audio.denoise as denoise_module
+from audio.denoise import denoise, estimate_noise_floor_db, estimate_snr_db
+
+SR = 16000
+FloatArray = npt.NDArray[np.float32]
+
+
+def speech_like(seconds: float, sr: int = SR, seed: int = 0) -> FloatArray:
+    """Voiced syllables: a gliding glottal pulse train through moving formants, with pauses."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    out = np.zeros(n)
+    t = 0.25
+    while t < seconds - 0.4:
+        dur = rng.uniform(0.15, 0.3)
+        m = int(dur * sr)
+        f0 = rng.uniform(100, 200) * np.linspace(1.0, rng.uniform(0.8, 1.25), m)
+        phase = np.cumsum(f0) / sr
+        pulses = np.diff(np.floor(phase), prepend=0.0) * 50.0 + 0.02 * rng.standard_normal(m)
+        y = pulses
+        for fc in (rng.uniform(300, 900), rng.uniform(900, 2200), rng.uniform(2300, 3400)):
+            b, a = scipy.signal.iirpeak(fc, 8.0, fs=sr)
+            y = scipy.signal.lfilter(b, a, y)
+        start = int(t * sr)
+        out[start : start + m] += y * np.hanning(m)
+        t += dur + (rng.uniform(0.3, 0.6) if rng.random() < 0.25 else rng.uniform(0.03, 0.08))
+    out *= 0.3 / np.max(np.abs(out))
+    return out.astype(np.float32)
+
+
+def white(n: int, rms: float, seed: int = 1) -> FloatArray:
+    return (rms * np.random.default_rng(seed).standard_normal(n)).astype(np.float32)
+
+
+def hum(n: int, rms: float, sr: int = SR) -> FloatArray:
+    """Generator-like hum: 50 Hz harmonics with a slow wobble, plus a little broadband noise."""
+    t = np.arange(n) / sr
+    phase = 2 * np.pi * 50.0 * (t + 0.01 * np.sin(2 * np.pi * 0.3 * t))
+    x = sum(np.sin(k * phase) / k for k in range(1, 40)) + 0.3 * white(n, 1.0, seed=7)
+    return (rms * x / np.sqrt(np.mean(x**2))).astype(np.float32)
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.asarray(x, np.float64) ** 2)))
+
+
+def snr_db(clean: np.ndarray, other: np.ndarray) -> float:
+    return 20.0 * np.log10(rms(clean) / rms(other - clean))
+
+
+def si_sdr_db(ref: np.ndarray, est: np.ndarray) -> float:
+    r, e = ref.astype(np.float64), est.astype(np.float64)
+    target = np.dot(e, r) / np.dot(r, r) * r
+    return float(10.0 * np.log10(np.sum(target**2) / np.sum((e - target) ** 2)))
+
+
+@pytest.fixture(scope="module")
+def speech() -> FloatArray:
+    return speech_like(6.0)
+
+
+@pytest.mark.parametrize("noise_kind", ["white", "hum"])
+@pytest.mark.parametrize("input_snr", [0.0, 10.0])
+def test_snr_improves(speech: FloatArray, noise_kind: str, input_snr: float) -> None:
+    level = rms(speech) * 10.0 ** (-input_snr / 20.0)
+    noise = white(speech.size, level) if noise_kind == "white" else hum(speech.size, level)
+    noisy = speech + noise
+    out = denoise(noisy, SR)
+    gain = snr_db(speech, out) - snr_db(speech, noisy)
+    assert gain >= 5.0, f"{noise_kind} at {input_snr} dB: SNR improved by only {gain:.1f} dB"
+
+
+def test_clean_speech_passes_unchanged(speech: FloatArray) -> None:
+    out = denoise(speech, SR)
+    assert si_sdr_db(speech, out) >= 25.0
+    assert abs(20 * np.log10(rms(out) / rms(speech))) < 0.5
+
+
+def test_clean_speech_with_faint_room_noise_passes(speech: FloatArray) -> None:
+    noisy = speech + white(speech.size, rms(speech) * 10 ** (-45 / 20))
+    out = denoise(noisy, SR)
+    assert si_sdr_db(speech, out) >= 25.0
+
+
+def test_pure_noise_attenuated_to_the_floor_not_silence() -> None:
+    noise = white(SR * 4, 0.05)
+    out = denoise(noise, SR, floor_db=-20.0)
+    attenuation = 20 * np.log10(rms(out) / rms(noise))
+    assert -26.0 <= attenuation <= -12.0
+    assert np.count_nonzero(out) > 0.99 * out.size
+
+
+@pytest.mark.parametrize("sr", [8000, 16000, 44100, 48000])
+@pytest.mark.parametrize("seconds", [0.1, 1.37])
+def test_shape_and_dtype_preserved(sr: int, seconds: float) -> None:
+    x = (speech_like(1.5, sr)[: int(seconds * sr)] + white(int(seconds * sr), 0.01))[: int(seconds * sr)]
+    before = x.copy()
+    out = denoise(x, sr)
+    assert out.shape == x.shape
+    assert out.dtype == np.float32
+    assert np.isfinite(out).all()
+    np.testing.assert_array_equal(x, before)  # input untouched
+
+
+def test_tiny_inputs_do_not_crash() -> None:
+    for n in (1, 2, 100, 1600):
+        out = denoise(white(n, 0.1), SR)
+        assert out.shape == (n,)
+        assert np.isfinite(out).all()
+
+
+def test_digital_silence_stays_silent() -> None:
+    out = denoise(np.zeros(SR, np.float32), SR)
+    assert not np.any(out)
+
+
+@pytest.mark.parametrize(
+    ("x", "message"),
+    [
+        (np.array([0.0, np.nan, 0.1], np.float32), "non-finite"),
+        (np.array([0.0, np.inf, 0.1], np.float32), "non-finite"),
+        (np.zeros((2, 1000), np.float32), "mono"),
+        (np.zeros((1000, 1), np.float32), "mono"),
+        (np.zeros(0, np.float32), "empty"),
+        (np.zeros(1000, np.float64), "float32"),
+        (np.zeros(1000, np.int16), "float32"),
+        ([0.0, 0.1], "numpy array"),
+    ],
+)
+def test_bad_input_is_rejected_clearly(x: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        denoise(x, SR)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=message):
+        estimate_snr_db(x, SR)  # type: ignore[arg-type]
+
+
+def test_bad_rate_and_tuning_are_rejected() -> None:
+    x = white(1000, 0.1)
+    with pytest.raises(ValueError, match="sample rate"):
+        denoise(x, 0)
+    with pytest.raises(ValueError, match="unknown denoise tuning"):
+        denoise(x, SR, strength=3)
+    with pytest.raises(ValueError, match="floor_db"):
+        denoise(x, SR, floor_db=-100.0)
+
+
+def test_long_input_has_no_chunk_seams(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = np.tile(speech_like(6.0, seed=3), 4) + white(4 * 6 * SR, 0.02)
+    chunked = denoise(x, SR)
+    monkeypatch.setattr(denoise_module, "_CHUNK_FRAMES", 10**9)
+    whole = denoise(x, SR)
+    assert rms(chunked - whole) < 1e-3 * rms(whole)
+
+
+def test_estimators_report_noise_floor_and_snr(speech: FloatArray) -> None:
+    noise = white(speech.size, rms(speech) * 10 ** (-5 / 20))
+    noisy = speech + noise
+    assert estimate_snr_db(noisy, SR) == pytest.approx(5.0, abs=2.0)
+    assert estimate_noise_floor_db(noisy, SR) == pytest.approx(20 * np.log10(rms(noise)), abs=1.5)
+    out = denoise(noisy, SR)
+    assert estimate_snr_db(out, SR) > estimate_snr_db(noisy, SR) + 5.0
+    assert estimate_noise_floor_db(out, SR) < estimate_noise_floor_db(noisy, SR) - 5.0
