@@ -61,6 +61,7 @@ class DenoiseParams:
     alpha: float = 0.94  # decision-directed smoothing (Ephraim & Malah 1984)
     xi_min_db: float = -25.0  # a priori SNR floor (Cappé 1994)
     q_max: float = 0.95  # cap of the a priori speech-absence probability (Cohen 2001)
+    noise_scale_db: float = 0.0  # over-estimation of the noise PSD (Berouti et al. 1979)
     frame_ms: float = 32.0
     overlap: int = 4
     tracker: TrackerParams = TrackerParams()
@@ -185,6 +186,7 @@ def denoise(x: np.ndarray, sr: int, **tuning: object) -> np.ndarray:
         lam, q = track_noise(P, geom, sr, p.tracker)
         core_lo, core_hi = c.first - c.ctx_first, c.stop - c.ctx_first
         lo = max(0, core_lo - _WARMUP_FRAMES)
+        lam *= np.float32(10.0 ** (p.noise_scale_db / 10.0))
         np.maximum(lam, np.float32(POWER_FLOOR), out=lam)
         gamma = P[lo:core_hi] / lam[lo:core_hi]
         np.minimum(gamma, np.float32(_GAMMA_MAX), out=gamma)

@@ -49,8 +49,6 @@ class TrackerParams:
     average_window_s: float = 0.8
     zeta_0: float = 1.6
     zeta_1: float = 2.6
-    band_zeta_0: float = 1.5
-    band_zeta_1: float = 3.0
     fallback_weight: float = 0.05
 
 
@@ -95,19 +93,9 @@ def _smoothed(P: FloatArray, g: _Grid) -> FloatArray:
     return out
 
 
-#: Edges (Hz) of the sub-bands whose energies decide where speech is absent.
-_BAND_EDGES_HZ = (0.0, 400.0, 1000.0, 2000.0, 3000.0, 4000.0, 6000.0, 8000.0, 12000.0)
-
-
-def _band_starts(n_bins: int, bin_hz: float) -> npt.NDArray[np.intp]:
-    starts = np.unique(np.round(np.array(_BAND_EDGES_HZ) / bin_hz).astype(np.intp))
-    return starts[starts < n_bins]
-
-
 @dataclass(frozen=True)
 class _Bias:
     b_min: float  # per-bin minimum statistics
-    b_band: npt.NDArray[np.float32]  # per-band minimum statistics
     beta: float  # conditional average
 
 
@@ -137,25 +125,15 @@ def _conditional_mean(
 
 
 def _track_coarse(
-    P: FloatArray, g: _Grid, starts: npt.NDArray[np.intp], p: TrackerParams, bias: _Bias
+    P: FloatArray, g: _Grid, p: TrackerParams, bias: _Bias
 ) -> tuple[FloatArray, FloatArray]:
     S = _smoothed(P, g)
     lam0 = _min_stat(S, g)
     lam0 *= np.float32(bias.b_min)
-    # Speech absence per sub-band: a band's energy sums many bins, so its minimum is close to
-    # its mean even for fluctuating noise (babble), unlike a single bin's.
-    E = np.add.reduceat(S, starts, axis=1)
-    ratio_band = E / (_min_stat(E, g) * bias.b_band)
-    w_band = _soft_absence(ratio_band, p.band_zeta_0, p.band_zeta_1)
-    band_of_bin = np.repeat(np.arange(starts.shape[0]), np.diff(np.append(starts, S.shape[1])))
-    w = w_band[:, band_of_bin]
-    lam1 = _conditional_mean(S, w, lam0, g, p)
-    # Second pass: drop bins in those frames that still stand out (speech harmonics).
-    w *= _soft_absence(S / lam1, p.zeta_0 * 20.0, p.zeta_1 * 20.0)
+    w = _soft_absence(S / lam0, p.zeta_0, p.zeta_1)
     lam = _conditional_mean(S, w, lam0, g, p)
     lam *= np.float32(bias.beta)
-    q = _soft_absence(S / lam, p.zeta_0, p.zeta_1)
-    return lam, q
+    return lam, w
 
 
 @lru_cache(maxsize=8)
@@ -163,18 +141,15 @@ def _bias(p: TrackerParams, sr: int, frame_ms: float, overlap: int) -> _Bias:
     """Bias factors measured on 30 s of white Gaussian noise with the same settings."""
     geom = geometry_for(sr, frame_ms, overlap)
     g = _grid(geom.hop / sr, p)
-    starts = _band_starts(geom.n_bins, sr / geom.n_fft)
     x = np.random.default_rng(1234).standard_normal(sr * 30).astype(np.float32)
     P = _power(analyse(x, geom, 0, n_frames(x.shape[0], geom)))
     truth = float(np.mean(P[4:-4]))
     S = _smoothed(P, g)
     core = slice(g.min_window, -g.min_window)
     b_min = truth / float(np.mean(_min_stat(S, g)[core]))
-    E = np.add.reduceat(S, starts, axis=1)
-    b_band = (np.mean(E[core], axis=0) / np.mean(_min_stat(E, g)[core], axis=0)).astype(np.float32)
-    lam, _ = _track_coarse(P, g, starts, p, _Bias(b_min, b_band, 1.0))
+    lam, _ = _track_coarse(P, g, p, _Bias(b_min, 1.0))
     beta = truth / float(np.mean(lam[core]))
-    return _Bias(b_min, b_band, beta)
+    return _Bias(b_min, beta)
 
 
 def _power(spec: npt.NDArray[np.complex64]) -> FloatArray:
@@ -193,8 +168,7 @@ def track_noise(
     p = params or TrackerParams()
     g = _grid(geom.hop / sr, p)
     bias = _bias(p, sr, round(1000.0 * geom.n_fft / sr), geom.overlap)
-    starts = _band_starts(geom.n_bins, sr / geom.n_fft)
-    lam, w = _track_coarse(P, g, starts, p, bias)
+    lam, w = _track_coarse(P, g, p, bias)
     n = P.shape[0]
     lam_full: FloatArray = np.repeat(lam, g.step, axis=0)[:n]
     w_full: FloatArray = np.repeat(w, g.step, axis=0)[:n]

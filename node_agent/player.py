@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,8 +73,12 @@ class Player:
         volumes: Volumes | None = None,
     ) -> None:
         self.sink, self.relay = sink, relay
-        self._audio_path, self._load, self._emit = audio_path, load, emit
-        self._on_playing = on_playing
+        self._audio_path, self._load = audio_path, load
+        # Reports (disk writes, MQTT) go through one worker thread, in order, so the player
+        # itself never waits on them: the first sample must leave on the exact start time.
+        self._notifier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="player-report")
+        self._emit: Emit = lambda *a, **k: self._report(emit, *a, **k)
+        self._on_playing: Callable[[str | None], None] = lambda p: self._report(on_playing, p)
         self.preroll_s, self.postroll_s = preroll_s, postroll_s
         self.volumes = volumes or Volumes()
         self._attention = attention_signal()
@@ -102,6 +107,7 @@ class Player:
         self._thread.join(timeout=5)
         if self._timer:
             self._timer.cancel()
+        self._notifier.shutdown(wait=True)
         if self.relay.is_on:
             self.relay.off()
 
@@ -132,6 +138,15 @@ class Player:
                 found = "playing"
             self._cond.notify_all()
         return found
+
+    def _report(self, fn: Callable[..., None], *args: object, **kwargs: object) -> None:
+        def run() -> None:
+            try:
+                fn(*args, **kwargs)
+            except Exception:  # a failed report must not take the player down
+                log.exception("player report failed")
+
+        self._notifier.submit(run)
 
     # --- the player thread --------------------------------------------------------------------
     def _cut_locked(self, reason: str) -> None:
