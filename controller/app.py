@@ -11,6 +11,7 @@ from controller import api_alerts, api_bulletins
 from controller.config import ControllerConfig
 from controller.db import Database, migrate
 from controller.dispatcher import Dispatcher
+from controller.jobs import start_scheduler, stop_scheduler
 from controller.keys import load_or_create_key
 
 
@@ -22,11 +23,15 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        scheduler = None
         if start_dispatcher:
             dispatcher.start()
+            scheduler = start_scheduler(config, db, dispatcher)
         try:
             yield
         finally:
+            if scheduler is not None:
+                stop_scheduler(scheduler)
             if start_dispatcher:
                 dispatcher.stop()
             db.engine.dispose()

@@ -11,11 +11,19 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def include_object(_obj: object, name: str | None, type_: str, *_rest: object) -> bool:
+    """APScheduler creates and owns its job table; migrations leave it alone."""
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
 def run() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
         context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=True
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()
@@ -24,7 +32,12 @@ def run() -> None:
         config.get_section(config.config_ini_section) or {}, poolclass=pool.NullPool
     )
     with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(
+            connection=conn,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            include_object=include_object,
+        )
         with context.begin_transaction():
             context.run_migrations()
 

@@ -1,0 +1,87 @@
+"""The controller's timed jobs, run by APScheduler with its job store in the controller's own
+database, so they survive a restart (a missed run is coalesced into one run at start-up).
+
+Jobs are stored by reference (``controller.jobs:<name>``) with plain arguments; they find the
+running controller's database and dispatcher in ``_running``, set when the scheduler starts.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import delete, select
+
+from controller.config import ControllerConfig
+from controller.db import Database
+from controller.delivery_state import LOCAL
+from controller.dispatcher import Dispatcher
+from controller.models import Alert, NodeEvent, now
+
+log = logging.getLogger(__name__)
+JOB_TABLE = "apscheduler_jobs"
+EVENT_RETENTION = timedelta(days=400)  # a year of proof-of-play, plus a margin for reports
+
+
+@dataclass
+class Running:
+    config: ControllerConfig
+    db: Database
+    dispatcher: Dispatcher
+
+
+_running: Running | None = None
+
+
+def running() -> Running:
+    if _running is None:
+        raise RuntimeError("the controller's scheduler is not running")
+    return _running
+
+
+def start_scheduler(
+    config: ControllerConfig, db: Database, dispatcher: Dispatcher
+) -> BackgroundScheduler:
+    global _running  # noqa: PLW0603 -- the one hand-off point between APScheduler and the app
+    _running = Running(config, db, dispatcher)
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=db.engine, tablename=JOB_TABLE)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+        timezone=LOCAL,
+    )
+    scheduler.start()
+    scheduler.add_job(
+        "controller.jobs:housekeeping",
+        "interval",
+        minutes=5,
+        id="housekeeping",
+        replace_existing=True,
+        next_run_time=now(),
+    )
+    return scheduler
+
+
+def stop_scheduler(scheduler: BackgroundScheduler) -> None:
+    global _running  # noqa: PLW0603
+    scheduler.shutdown(wait=True)
+    _running = None
+
+
+def housekeeping() -> None:
+    """Expire alerts past their time and drop node events older than the retention."""
+    ctx = running()
+    with ctx.db.session() as s:
+        for alert in s.scalars(
+            select(Alert).where(Alert.state.in_(("proposed", "active")), Alert.expires_at < now())
+        ):
+            alert.state = "expired"
+        s.execute(delete(NodeEvent).where(NodeEvent.received_at < now() - EVENT_RETENTION))
+    tmp = ctx.config.data_dir / "tmp"
+    if tmp.exists():
+        cutoff = now().timestamp() - 3600
+        for leftover in tmp.iterdir():  # uploads of requests that died mid-way
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink(missing_ok=True)
