@@ -7,6 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
+from controller import alert_cli
+
 DEFAULT_DATA = Path("var")
 
 
@@ -67,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     na.add_argument("--relay-pin", type=int, default=17)
 
     sub.add_parser("process", help="clean and normalise a recording", add_help=False)
+    sub.add_parser("say", help="text-to-speech into an audio file", add_help=False)
+    alert_cli.add_parser(sub)
     return p
 
 
@@ -77,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
 
         code: int = process_main(argv[1:])
         return code
+    if argv[:1] == ["say"]:
+        from controller.tts.cli import main as say_main
+
+        said: int = say_main(argv[1:])
+        return said
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -121,6 +130,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         zone = bootstrap.add_zone(Database(config.db_url), args.code, args.name)
         print(f"zone {zone.code}: {zone.name}")
         return 0
+    if args.cmd == "alert":
+        return alert_cli.run(args)
     if args.cmd == "user":
         return _add_user(args)
     if args.cmd == "node":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -161,3 +163,39 @@ def test_bad_alert_requests_are_refused(system_factory, speech_wav):
         assert r.status_code == 422
         assert c.get("/api/v1/alerts").json() == []
         assert c.post("/api/v1/alerts/nope/cancel").status_code == 404
+
+
+def test_alert_from_the_command_line(system_factory, speech_wav):
+    sut = system_factory(nodes=1)
+    sut.cluster.start_all()
+    base = [
+        sys.executable,
+        "-m",
+        "controller.cli",
+        "alert",
+        "--url",
+        sut.cluster.url,
+        "--token",
+        sut.token,
+    ]
+    sent = subprocess.run(
+        [*base, "send", "--file", str(speech_wav), "--all", "--repeat", "2", "--interval", "60"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert sent.returncode == 0, sent.stderr
+    alert = json.loads(sent.stdout[: sent.stdout.rindex("}") + 1])
+    assert alert["state"] == "active"
+    assert alert["repeat"] == 2
+    cancelled = subprocess.run(
+        [*base, "cancel", alert["id"], "--reason", "thử nghiệm"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert '"state": "cancelled"' in cancelled.stdout
+    refused = subprocess.run([*base, "send", "--all"], capture_output=True, text=True, check=False)
+    assert refused.returncode == 2
+    assert "needs a text or a recording" in refused.stderr
