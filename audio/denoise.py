@@ -31,6 +31,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 import scipy.special
+from scipy import ndimage
 
 from audio.mono_input import check_mono_float32
 from audio.noise_estimate import (
@@ -62,6 +63,9 @@ class DenoiseParams:
     xi_min_db: float = -25.0  # a priori SNR floor (Cappé 1994)
     q_max: float = 0.95  # cap of the a priori speech-absence probability (Cohen 2001)
     noise_scale_db: float = 0.0  # over-estimation of the noise PSD (Berouti et al. 1979)
+    smooth_bins: int = 1
+    smooth_frames: int = 1
+    smooth_target: str = "gain"
     frame_ms: float = 32.0
     overlap: int = 4
     tracker: TrackerParams = TrackerParams()
@@ -155,11 +159,15 @@ def _gain(xi: FloatArray, gamma: FloatArray, q: FloatArray, p: DenoiseParams) ->
     odds *= xi + np.float32(1.0)
     odds += np.float32(1.0)
     presence = np.reciprocal(odds)
+    if p.smooth_target == "presence" and (p.smooth_bins > 1 or p.smooth_frames > 1):
+        presence = ndimage.uniform_filter(presence, (p.smooth_frames, p.smooth_bins), mode="nearest")
     # ln G = ln G_min + p (ln G_H1 - ln G_min), never below ln G_min.
     ln_gh1 -= ln_gmin
     ln_gh1 *= presence
     np.maximum(ln_gh1, 0.0, out=ln_gh1)
     ln_gh1 += ln_gmin
+    if p.smooth_target == "gain" and (p.smooth_bins > 1 or p.smooth_frames > 1):
+        ln_gh1 = ndimage.uniform_filter(ln_gh1, (p.smooth_frames, p.smooth_bins), mode="nearest")
     gain: FloatArray = np.exp(ln_gh1)
     return gain
 

@@ -40,7 +40,7 @@ Loader = Callable[[Path], tuple[np.ndarray, int]]
 class Entry:
     command: PlayCommand
     resume_frame: int = 0
-    cut_reason: str = ""
+    cut_reason: str = ""  # set once it was cut off on air: it is a resume from then on
 
     @property
     def start(self) -> float:
@@ -265,12 +265,13 @@ class Player:
             if self._cut.wait(min(delay, 0.5)):
                 self._requeue_or_drop(entry, reason=self._cut_reason, started=False)
                 return
-        if entry.resume_frame == 0 and time.time() > item.valid_until.timestamp():
+        resuming = bool(entry.cut_reason)
+        if not resuming and time.time() > item.valid_until.timestamp():
             self._emit("failed", pid, reason=f"missed: not started by {item.valid_until}")
             return
         window_end = (item.window_end or item.valid_until).timestamp()
         remaining = (len(samples) - entry.resume_frame) / rate
-        if entry.resume_frame and time.time() + remaining > window_end:
+        if resuming and time.time() + remaining > window_end:
             self._emit(
                 "failed",
                 pid,
@@ -281,7 +282,7 @@ class Player:
         is_emergency = entry.rank >= PRECEDENCE["emergency"]
         if is_emergency and pid not in self._attention_done:
             self._play_attention(pid)
-        elif not (is_emergency and entry.resume_frame == 0):
+        elif not is_emergency or resuming:
             self._emit("started", pid, at=time.time())
         self._on_playing(pid)
         gain = self.volumes.emergency if is_emergency else self.volumes.normal
@@ -315,8 +316,10 @@ class Player:
                 "interrupted", pid, reason=f"{reason}; will resume if time allows", interrupted=True
             )
         with self._cond:
-            self._queue[pid] = Entry(
-                entry.command.model_copy(update={"play_at": None}) if started else entry.command,
-                entry.resume_frame,
-                reason,
+            self._queue[pid] = (
+                Entry(
+                    entry.command.model_copy(update={"play_at": None}), entry.resume_frame, reason
+                )
+                if started
+                else entry
             )

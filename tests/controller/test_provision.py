@@ -1,0 +1,119 @@
+"""`loa node add`: a node id, broker credentials, ACL, and a config pinning the controller key."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from controller import bootstrap, broker
+from controller.db import Database
+from controller.keys import load_or_create_key
+from protocol.signing import public_key_b64
+from tests.support import wait_for
+
+
+def loa(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "controller.cli", *args], capture_output=True, text=True, check=False
+    )
+
+
+def connect_rc(port: int, user: str, password: str) -> int:
+    codes: list[int] = []
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=user, protocol=mqtt.MQTTv5)
+    client.username_pw_set(user, password)
+    client.on_connect = lambda _c, _u, _f, rc, _p: codes.append(rc.value)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        wait_for(lambda: codes, 5, "CONNACK")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return codes[0]
+
+
+def test_node_add_provisions_a_node_that_a_running_broker_accepts(tmp_path):
+    data = tmp_path / "ctl"
+    port = broker.free_port()
+    assert (
+        loa("init", "--data", str(data), "--commune", "Xã Thử", "--mqtt-port", str(port)).returncode
+        == 0
+    )
+    assert (
+        loa("zone", "add", "--data", str(data), "--code", "thon-1", "--name", "Thôn 1").returncode
+        == 0
+    )
+    config = bootstrap.load_config(data)
+    files = broker.BrokerFiles(config.broker_dir)
+    proc = broker.start_broker(files, port)
+    try:
+        out = tmp_path / "node.json"
+        made = loa(
+            "node",
+            "add",
+            "--data",
+            str(data),
+            "--name",
+            "Loa cổng chợ",
+            "--zone",
+            "thon-1",
+            "--lat",
+            "21.03",
+            "--lon",
+            "105.85",
+            "--out",
+            str(out),
+        )
+        assert made.returncode == 0, made.stderr
+        assert "broker reloaded" in made.stdout
+        node = json.loads(out.read_text())
+        assert node["node_id"].startswith("loa-cong-cho-")
+        assert node["controller_public_key"] == public_key_b64(load_or_create_key(config.key_file))
+        assert node["node_id"] in broker.users(files)
+        acl = files.acl_file.read_text()
+        assert f"topic read loa/v1/node/{node['node_id']}/cmd" in acl
+        assert f"topic write loa/v1/node/{node['node_id']}/events" in acl
+        time.sleep(0.5)  # SIGHUP is asynchronous
+        assert connect_rc(port, node["node_id"], node["broker_password"]) == 0
+        assert connect_rc(port, node["node_id"], "wrong password") != 0
+    finally:
+        broker.stop_broker(proc)
+
+
+def test_node_add_with_bad_input_changes_nothing(tmp_path):
+    data = tmp_path / "ctl"
+    assert loa("init", "--data", str(data), "--commune", "Xã Thử").returncode == 0
+    config = bootstrap.load_config(data)
+    before = (
+        broker.BrokerFiles(config.broker_dir).password_file.read_text(),
+        broker.BrokerFiles(config.broker_dir).acl_file.read_text(),
+    )
+    for args, message in [
+        (("--name", "Loa 1", "--zone", "khong-co"), "unknown zone"),
+        (("--name", "  ", "--zone", "khong-co"), "needs a name"),
+    ]:
+        result = loa("node", "add", "--data", str(data), *args)
+        assert result.returncode == 2
+        assert message in result.stderr
+    assert loa("zone", "add", "--data", str(data), "--code", "t", "--name", "T").returncode == 0
+    bad = loa("node", "add", "--data", str(data), "--name", "Loa", "--zone", "t", "--lat", "91")
+    assert bad.returncode == 2
+    assert "latitude" in bad.stderr
+    after = (
+        broker.BrokerFiles(config.broker_dir).password_file.read_text(),
+        broker.BrokerFiles(config.broker_dir).acl_file.read_text(),
+    )
+    assert after == before
+    db = Database(config.db_url)
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM nodes").scalar() == 0
+    db.engine.dispose()
+    missing = loa("node", "add", "--data", str(tmp_path / "nowhere"), "--name", "x", "--zone", "t")
+    assert missing.returncode != 0
+    assert "not a Loa Làng data directory" in missing.stderr

@@ -1,0 +1,161 @@
+"""The node's player: amplifier pre/post-roll, start on time, pre-emption and resume, misses."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from node_agent.player import RESUME_BACKUP_S, Player
+from node_agent.relay import RecordingRelay
+from node_agent.sinks import WavFileSink
+from protocol.messages import AudioRef, PlayCommand
+
+RATE = 8000
+
+
+def tone(seconds: float, freq: float) -> np.ndarray:
+    t = np.arange(int(seconds * RATE)) / RATE
+    return (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+class Harness:
+    def __init__(self, tmp: Path, preroll: float = 0.3, postroll: float = 0.3) -> None:
+        self.audio: dict[str, np.ndarray] = {}
+        self.events: list[tuple[str, str, dict[str, object]]] = []
+        self.lock = threading.Lock()
+        self.relay = RecordingRelay()
+        self.dir = tmp
+        self.player = Player(
+            WavFileSink(tmp),
+            self.relay,
+            audio_path=Path,
+            load=lambda path: (self.audio[str(path)], RATE),
+            emit=self.emit,
+            on_playing=lambda _p: None,
+            preroll_s=preroll,
+            postroll_s=postroll,
+        )
+        self.player.start()
+
+    def emit(self, kind: str, play_id: str, **kw: object) -> None:
+        with self.lock:
+            self.events.append((kind, play_id, kw))
+
+    def kinds(self, play_id: str) -> list[str]:
+        with self.lock:
+            return [k for k, p, _ in self.events if p == play_id]
+
+    def wait(self, play_id: str, kind: str, timeout: float = 15) -> dict[str, object]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                for k, p, kw in self.events:
+                    if (k, p) == (kind, play_id):
+                        return kw
+            time.sleep(0.02)
+        raise AssertionError(f"no {kind} for {play_id}; events: {self.events}")
+
+    def command(self, play_id: str, samples: np.ndarray, **kw: object) -> PlayCommand:
+        sha = f"{len(self.audio):064x}"
+        self.audio[sha] = samples
+        fields: dict[str, object] = {
+            "valid_until": datetime.now(UTC) + timedelta(minutes=5),
+            **kw,
+        }
+        return PlayCommand(
+            play_id=play_id,
+            bulletin_id=play_id,
+            audio=AudioRef(sha256=sha, size=1, duration_s=len(samples) / RATE),
+            **fields,
+        )
+
+    def record(self, label: str) -> dict[str, float]:
+        return dict(json.loads((self.dir / f"{label}.json").read_text()))
+
+
+@pytest.fixture
+def harness(tmp_path):
+    h = Harness(tmp_path)
+    yield h
+    h.player.stop()
+
+
+def test_amplifier_on_before_the_start_and_off_after_the_post_roll(harness):
+    start = datetime.now(UTC) + timedelta(seconds=1.0)
+    harness.player.add(harness.command("p1", tone(0.5, 440), play_at=start))
+    harness.wait("p1", "finished")
+    time.sleep(0.6)
+    (on_at, on), (off_at, off) = harness.relay.transitions
+    rec = harness.record("p1")
+    assert on
+    assert not off
+    assert on_at <= rec["started_at"] - 0.25  # pre-roll 0.3 s before the first sample
+    assert abs(rec["started_at"] - start.timestamp()) < 0.05  # starts on its time
+    assert off_at >= rec["ended_at"] + 0.25  # post-roll after the last one
+
+
+def test_emergency_cuts_in_and_the_bulletin_resumes_before_the_cut(harness):
+    harness.player.add(harness.command("news", tone(4.0, 300)))
+    harness.wait("news", "started")
+    time.sleep(2.5)
+    harness.player.add(harness.command("alarm", tone(0.5, 1000), priority="emergency"))
+    harness.wait("news", "finished", timeout=20)
+    assert harness.kinds("news") == ["started", "interrupted", "started", "finished"]
+    assert "pre-empted by emergency alarm" in str(harness.wait("news", "interrupted")["reason"])
+    assert harness.kinds("alarm") == ["started", "finished"]
+    assert (harness.dir / "alarm.attention.wav").exists()  # the attention signal opened it
+    # the resumed part repeats RESUME_BACKUP_S of what was heard before the cut
+    frames = harness.record("news")["frames_played"]
+    assert frames > 4.0 * RATE - 2.5 * RATE  # more than what was left after the cut
+    assert frames < 4.0 * RATE - 2.5 * RATE + (RESUME_BACKUP_S + 0.5) * RATE
+
+
+def test_no_room_left_in_its_window_means_interrupted_not_resumed(harness):
+    window_end = datetime.now(UTC) + timedelta(seconds=3)
+    harness.player.add(harness.command("news", tone(4.0, 300), window_end=window_end))
+    harness.wait("news", "started")
+    time.sleep(0.5)
+    harness.player.add(harness.command("alarm", tone(3.0, 1000), priority="emergency"))
+    failed = harness.wait("news", "failed", timeout=20)
+    assert failed["interrupted"] is True
+    assert "no time left" in str(failed["reason"])
+
+
+def test_emergency_announced_before_its_audio_plays_the_attention_signal_at_once(harness):
+    command = harness.command("storm", tone(0.5, 800), priority="emergency")
+    harness.player.announce_emergency(command)
+    harness.wait("storm", "started", timeout=5)
+    assert (harness.dir / "storm.attention.wav").exists() or harness.kinds("storm")
+    harness.player.add(command)  # the audio arrived
+    harness.wait("storm", "finished")
+    assert harness.kinds("storm") == ["started", "finished"]
+
+
+def test_missed_start_is_reported_with_the_reason(harness):
+    late = harness.command(
+        "old",
+        tone(0.5, 300),
+        play_at=datetime.now(UTC) - timedelta(minutes=10),
+        valid_until=datetime.now(UTC) - timedelta(minutes=5),
+    )
+    harness.player.add(late)
+    assert "missed" in str(harness.wait("old", "failed")["reason"])
+
+
+def test_cancel_drops_a_queued_item_and_stops_a_playing_one(harness):
+    harness.player.add(
+        harness.command("later", tone(0.5, 300), play_at=datetime.now(UTC) + timedelta(hours=1))
+    )
+    assert harness.player.cancel("later") == "queued"
+    harness.player.add(harness.command("now", tone(5.0, 300)))
+    harness.wait("now", "started")
+    assert harness.player.cancel("now") == "playing"
+    cancelled = harness.wait("now", "cancelled")
+    assert cancelled["interrupted"] is True
+    assert harness.player.cancel("unknown") is None
