@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from fastapi import HTTPException
 from sqlalchemy.orm import Session
 
 from controller import audit
-from controller.bulletins import Airing, send
+from controller.bulletins import Airing, new_bulletin, send
+from controller.config import ControllerConfig
 from controller.dispatcher import Dispatcher
 from controller.models import Alert, Bulletin, User, now
 
@@ -29,19 +32,37 @@ def airings(bulletin: Bulletin, repeat: int, interval_s: int, start: datetime) -
     ]
 
 
-def create_alert(
+def raise_alert(
     s: Session,
+    config: ControllerConfig,
+    dispatcher: Dispatcher,
     user: User,
-    bulletin: Bulletin,
     *,
+    encoded: Path,
+    report: dict[str, Any],
+    title: str,
     text: str,
     targets: list[str],
     repeat: int,
     interval_s: int,
+    expires_at: datetime,
     source: str = "manual",
     cap_key: str | None = None,
     replaces: str | None = None,
+    confirmed: bool = False,
 ) -> Alert:
+    """Store the alert and its audio; send it at once unless it must wait for a second account
+    (``confirmed`` says the source needs no second account, e.g. an official CAP feed)."""
+    bulletin = new_bulletin(
+        s,
+        config,
+        user,
+        encoded=encoded,
+        report=report,
+        title=title,
+        priority="emergency",
+        valid_until=expires_at,
+    )
     alert = Alert(
         id=uuid.uuid4().hex,
         bulletin_id=bulletin.id,
@@ -52,13 +73,15 @@ def create_alert(
         targets=targets,
         repeat=repeat,
         interval_s=interval_s,
-        expires_at=bulletin.valid_until,
+        expires_at=expires_at,
         proposed_by=user.id,
         replaces=replaces,
     )
     s.add(alert)
     s.flush()
     audit.record(s, user.username, "alert.propose", alert.id, targets=targets, text=text[:200])
+    if confirmed or not config.two_person_rule:
+        activate(s, dispatcher, user, alert)
     return alert
 
 

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller import alerts
-from controller.bulletins import new_bulletin
 from controller.config import ControllerConfig
 from controller.deps import ERRORS, ConfigDep, DbDep, DispatcherDep, UserDep
 from controller.models import Alert, User, now
@@ -56,27 +55,20 @@ def send_alert(  # noqa: PLR0917 -- FastAPI takes each form field as a parameter
     else:
         encoded, report = speech_for(config, text.strip(), voice)
     with db.session() as s:
-        bulletin = new_bulletin(
+        alert = alerts.raise_alert(
             s,
             config,
+            dispatcher,
             user,
             encoded=encoded,
             report=report,
             title="KHẨN CẤP: " + (text.strip()[:80] or (file.filename if file else None) or ""),
-            priority="emergency",
-            valid_until=now() + timedelta(minutes=minutes),
-        )
-        alert = alerts.create_alert(
-            s,
-            user,
-            bulletin,
             text=text.strip(),
             targets=targets,
             repeat=repeat,
             interval_s=interval_s,
+            expires_at=now() + timedelta(minutes=minutes),
         )
-        if not config.two_person_rule:
-            alerts.activate(s, dispatcher, user, alert)
         out = alert_out(s, alert)
     dispatcher.kick()
     return out
@@ -108,29 +100,21 @@ def cancel_alert(  # noqa: PLR0917 -- FastAPI takes each form field as a paramet
         alert = get_or_404(s, alert_id)
         alerts.cancel(s, dispatcher, user, alert, reason)
         if speech is not None:
-            encoded, report = speech
-            bulletin = new_bulletin(
+            alerts.raise_alert(
                 s,
                 config,
+                dispatcher,
                 user,
-                encoded=encoded,
-                report=report,
+                encoded=speech[0],
+                report=speech[1],
                 title="KHẨN CẤP (đính chính): " + correction.strip()[:60],
-                priority="emergency",
-                valid_until=alert.expires_at,
-            )
-            fixed = alerts.create_alert(
-                s,
-                user,
-                bulletin,
                 text=correction.strip(),
                 targets=list(alert.targets),
                 repeat=alert.repeat,
                 interval_s=alert.interval_s,
+                expires_at=alert.expires_at,
                 replaces=alert.id,
             )
-            if not config.two_person_rule:
-                alerts.activate(s, dispatcher, user, fixed)
         out = alert_out(s, alert)
     dispatcher.kick()
     return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
+from sqlalchemy import Connection, engine_from_config, pool
 
 from controller.models import Base
 
@@ -16,30 +16,26 @@ def include_object(_obj: object, name: str | None, type_: str, *_rest: object) -
     return not (type_ == "table" and name == "apscheduler_jobs")
 
 
+def _migrate(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,  # SQLite alters tables by copying them
+        include_object=include_object,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
 def run() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=True,
-            include_object=include_object,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        _migrate(connection)
         return
-    engine = engine_from_config(
-        config.get_section(config.config_ini_section) or {}, poolclass=pool.NullPool
-    )
+    section = config.get_section(config.config_ini_section) or {}
+    engine = engine_from_config(section, poolclass=pool.NullPool)
     with engine.connect() as conn:
-        context.configure(
-            connection=conn,
-            target_metadata=target_metadata,
-            render_as_batch=True,
-            include_object=include_object,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        _migrate(conn)
 
 
 run()

@@ -60,12 +60,17 @@ def test_three_nodes_play_a_posted_recording_and_report_it(system_factory, speec
     assert all(n["last_seen"] for n in nodes)
 
 
-def test_node_offline_at_posting_plays_after_it_starts(system_factory, speech_wav):
+def with_one_node_off(system_factory) -> tuple[SystemUnderTest, str]:
+    """Broker, controller and the first of two nodes running; returns the one left off."""
     sut = system_factory(nodes=2)
-    late = sut.node_ids[1]
     sut.cluster.start_broker()
     sut.cluster.start_controller()
     sut.cluster.start_node(sut.node_ids[0])
+    return sut, sut.node_ids[1]
+
+
+def test_node_offline_at_posting_plays_after_it_starts(system_factory, speech_wav):
+    sut, late = with_one_node_off(system_factory)
     bid = sut.post_bulletin(speech_wav, all="true", valid_seconds=600).json()["id"]
     wait_for(lambda: sut.report(bid)["summary"]["completed"] == 1, 60, "the online node to finish")
     assert sut.report(bid)["summary"]["pending"] == 1
@@ -80,11 +85,7 @@ def test_node_offline_at_posting_plays_after_it_starts(system_factory, speech_wa
 
 
 def test_node_offline_until_expiry_is_reported_with_the_reason(system_factory, speech_wav):
-    sut = system_factory(nodes=2)
-    late = sut.node_ids[1]
-    sut.cluster.start_broker()
-    sut.cluster.start_controller()
-    sut.cluster.start_node(sut.node_ids[0])
+    sut, late = with_one_node_off(system_factory)
     bid = sut.post_bulletin(speech_wav, all="true", valid_seconds=10).json()["id"]
     report = wait_for(
         lambda: (r := sut.report(bid))["summary"]["not_played"] == 1 and r,
