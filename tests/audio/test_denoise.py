@@ -102,7 +102,9 @@ def test_pure_noise_attenuated_to_the_floor_not_silence() -> None:
 @pytest.mark.parametrize("sr", [8000, 16000, 44100, 48000])
 @pytest.mark.parametrize("seconds", [0.1, 1.37])
 def test_shape_and_dtype_preserved(sr: int, seconds: float) -> None:
-    x = (speech_like(1.5, sr)[: int(seconds * sr)] + white(int(seconds * sr), 0.01))[: int(seconds * sr)]
+    x = (speech_like(1.5, sr)[: int(seconds * sr)] + white(int(seconds * sr), 0.01))[
+        : int(seconds * sr)
+    ]
     before = x.copy()
     out = denoise(x, sr)
     assert out.shape == x.shape
