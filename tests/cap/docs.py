@@ -1,0 +1,64 @@
+"""Build small CAP 1.2 documents for tests, one element changed at a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SAMPLES = Path(__file__).parent / "samples"
+NS = "urn:oasis:names:tc:emergency:cap:1.2"
+
+
+def info_xml(
+    *,
+    language: str | None = "vi-VN",
+    event: str = "Lũ",
+    urgency: str = "Immediate",
+    severity: str = "Severe",
+    certainty: str = "Likely",
+    headline: str = "Cảnh báo lũ trên sông Hương",
+    expires: str | None = None,
+    parameters: dict[str, str] | None = None,
+    area: str = "",
+    category: str | None = "Met",
+) -> str:
+    parts = []
+    if language is not None:
+        parts.append(f"<language>{language}</language>")
+    if category is not None:
+        parts.append(f"<category>{category}</category>")
+    parts += [
+        f"<event>{event}</event>",
+        f"<urgency>{urgency}</urgency>",
+        f"<severity>{severity}</severity>",
+        f"<certainty>{certainty}</certainty>",
+        f"<headline>{headline}</headline>",
+    ]
+    if expires is not None:
+        parts.append(f"<expires>{expires}</expires>")
+    for name, value in (parameters or {}).items():
+        parts.append(f"<parameter><valueName>{name}</valueName><value>{value}</value></parameter>")
+    parts.append(area)
+    return "<info>" + "".join(parts) + "</info>"
+
+
+def alert_xml(
+    *,
+    identifier: str | None = "VN-TTH-1",
+    sender: str = "pctt@thuathienhue.gov.vn",
+    sent: str = "2026-11-23T14:00:00+07:00",
+    status: str = "Actual",
+    msg_type: str = "Alert",
+    scope: str = "Public",
+    references: str | None = None,
+    infos: tuple[str, ...] | None = None,
+    ns: str = NS,
+) -> bytes:
+    head = "" if identifier is None else f"<identifier>{identifier}</identifier>"
+    head += (
+        f"<sender>{sender}</sender><sent>{sent}</sent><status>{status}</status>"
+        f"<msgType>{msg_type}</msgType><scope>{scope}</scope>"
+    )
+    if references is not None:
+        head += f"<references>{references}</references>"
+    body = "".join(infos if infos is not None else (info_xml(),))
+    return f'<alert xmlns="{ns}">{head}{body}</alert>'.encode()
