@@ -50,6 +50,7 @@ def raise_alert(
     cap_key: str | None = None,
     replaces: str | None = None,
     confirmed: bool = False,
+    priority: str = "emergency",
 ) -> Alert:
     """Store the alert and its audio; send it at once unless it must wait for a second account
     (``confirmed`` says the source needs no second account, e.g. an official CAP feed)."""

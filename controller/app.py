@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from controller import api_alerts, api_bulletins
+from controller import api_alerts, api_bulletins, api_cap
 from controller.config import ControllerConfig
 from controller.db import Database, migrate
 from controller.dispatcher import Dispatcher
@@ -47,4 +47,5 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
     app.state.dispatcher = dispatcher
     app.include_router(api_bulletins.router)
     app.include_router(api_alerts.router)
+    app.include_router(api_cap.router)
     return app

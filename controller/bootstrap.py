@@ -58,7 +58,17 @@ def write_broker_acl(config: ControllerConfig, node_ids: list[str]) -> None:
     broker.write_acl(broker.BrokerFiles(config.broker_dir), config.mqtt_user, node_ids)
 
 
-def add_zone(db: Database, code: str, name: str) -> Zone:
+def add_zone(
+    db: Database,
+    code: str,
+    name: str,
+    *,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    geocodes: dict[str, str] | None = None,
+    polygon: list[tuple[float, float]] | None = None,
+) -> Zone:
+    """Create or update a zone; its geography is what CAP alert areas are matched against."""
     with db.session() as s:
         commune = s.scalar(select(Commune))
         if commune is None:
@@ -67,8 +77,13 @@ def add_zone(db: Database, code: str, name: str) -> Zone:
         if zone is None:
             zone = Zone(commune_id=commune.id, code=code, name=name)
             s.add(zone)
-        else:
-            zone.name = name
+        zone.name = name
+        if latitude is not None and longitude is not None:
+            zone.latitude, zone.longitude = latitude, longitude
+        if geocodes is not None:
+            zone.geocodes = dict(geocodes)
+        if polygon is not None:
+            zone.polygon = [list(p) for p in polygon]
         s.flush()
         s.expunge(zone)
         return zone

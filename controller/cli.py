@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     za.add_argument("--data", type=Path, default=DEFAULT_DATA)
     za.add_argument("--code", required=True)
     za.add_argument("--name", required=True)
+    za.add_argument("--lat", type=float, help="centre, for matching CAP alert areas")
+    za.add_argument("--lon", type=float)
+    za.add_argument("--geocode", action="append", default=[], help="NAME=VALUE, e.g. VN-ward=19804")
 
     u = sub.add_parser("user", help="manage accounts")
     usub = u.add_subparsers(dest="user_cmd", required=True)
@@ -127,7 +130,17 @@ def _dispatch(args: argparse.Namespace) -> int:
         from controller.db import Database
 
         config = bootstrap.load_config(args.data)
-        zone = bootstrap.add_zone(Database(config.db_url), args.code, args.name)
+        geocodes = dict(g.split("=", 1) for g in args.geocode if "=" in g)
+        if len(geocodes) != len(args.geocode):
+            raise ValueError("--geocode takes NAME=VALUE")
+        zone = bootstrap.add_zone(
+            Database(config.db_url),
+            args.code,
+            args.name,
+            latitude=args.lat,
+            longitude=args.lon,
+            geocodes=geocodes or None,
+        )
         print(f"zone {zone.code}: {zone.name}")
         return 0
     if args.cmd == "alert":

@@ -32,8 +32,8 @@ def prepare(
         data_dir, http_port=http_port, mqtt_port=mqtt_port, commune_name=COMMUNE, **settings
     )
     db = Database(config.db_url)
-    for code, name, _lat, _lon in ZONES:
-        bootstrap.add_zone(db, code, name)
+    for code, name, lat, lon in ZONES:
+        bootstrap.add_zone(db, code, name, latitude=lat, longitude=lon)
     with db.session() as s:
         existing = list(s.scalars(select(Node.id).order_by(Node.created_at)))
     db.engine.dispose()

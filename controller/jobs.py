@@ -19,7 +19,7 @@ from controller.config import ControllerConfig
 from controller.db import Database
 from controller.delivery_state import LOCAL
 from controller.dispatcher import Dispatcher
-from controller.models import Alert, NodeEvent, now
+from controller.models import Alert, CapMessage, NodeEvent, now
 
 log = logging.getLogger(__name__)
 JOB_TABLE = "apscheduler_jobs"
@@ -85,3 +85,33 @@ def housekeeping() -> None:
         for leftover in tmp.iterdir():  # uploads of requests that died mid-way
             if leftover.stat().st_mtime < cutoff:
                 leftover.unlink(missing_ok=True)
+
+
+def poll_cap_feed(url: str) -> None:
+    """Fetch one configured feed and ingest what is new (duplicates are dropped by key)."""
+    from controller import cap_ingest
+    from controller.cap import CapError, fetch, fetch_feed
+
+    ctx = running()
+    try:
+        items = fetch_feed(url)
+    except Exception as exc:  # an unreachable feed is logged and tried again next time
+        log.warning("CAP feed %s: %s", url, exc)
+        return
+    documents = list(items.alerts)
+    with ctx.db.session() as s:
+        known = set(s.scalars(select(CapMessage.source).where(CapMessage.source.in_(items.links))))
+    for link in items.links:
+        if link in known:
+            continue
+        try:
+            documents.append(fetch(link))
+        except Exception as exc:
+            log.warning("CAP document %s: %s", link, exc)
+    for xml in documents:
+        try:
+            with ctx.db.session() as s:
+                cap_ingest.ingest(s, ctx.config, ctx.dispatcher, xml, source=url)
+        except CapError as exc:
+            log.warning("CAP feed %s gave an invalid document: %s", url, exc)
+    ctx.dispatcher.kick()

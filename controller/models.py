@@ -60,6 +60,11 @@ class Zone(Base):
     commune_id: Mapped[int] = mapped_column(ForeignKey("communes.id"))
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # Where it is, for matching CAP alert areas: a centre point, official codes, an outline.
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    geocodes: Mapped[dict[str, Any]] = mapped_column(default=dict)  # e.g. {"VN-ward": "19804"}
+    polygon: Mapped[list[Any] | None] = mapped_column(JSON)  # [[lat, lon], ...]
 
 
 class Node(Base):
@@ -69,6 +74,7 @@ class Node(Base):
     zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"))
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
+    accepts_tests: Mapped[bool] = mapped_column(default=False)  # plays CAP Test/Exercise
     status: Mapped[str] = mapped_column(String(16), default="offline")
     status_play_id: Mapped[str | None] = mapped_column(String(80))
     last_seen: Mapped[datetime | None]
@@ -205,3 +211,19 @@ class Alert(Base):
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
     bulletin: Mapped[Bulletin] = relationship()
+
+
+class CapMessage(Base):
+    """Every CAP message received, aired or not, and what was decided about it."""
+
+    __tablename__ = "cap_messages"
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)  # sender,identifier,sent
+    status: Mapped[str] = mapped_column(String(16))
+    msg_type: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    zones: Mapped[list[str]] = mapped_column(JSON, default=list)
+    alert_id: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(500), default="api")  # "api" or the feed URL
+    xml: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=now)

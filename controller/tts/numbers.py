@@ -1,0 +1,93 @@
+"""Vietnamese number words: integers, decimals with a comma, digit strings.
+
+Reading rules (Northern standard, as a commune broadcaster reads):
+- 10 is "mười", 20–90 are "X mươi"; after "mươi" 1 is "mốt", 4 is "tư"; after "mười"/"mươi" 5 is
+  "lăm" (15 "mười lăm", 25 "hai mươi lăm").
+- A zero tens digit inside a hundred is "linh" (105 "một trăm linh năm").
+- Groups of three: nghìn, triệu, tỷ. Inside a number, a group below 100 still says its hundreds
+  ("hai nghìn không trăm hai mươi sáu"); an all-zero group is skipped ("hai triệu năm trăm nghìn").
+"""
+
+from __future__ import annotations
+
+DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
+_SCALES = ("", "nghìn", "triệu")
+_BILLION = 10**9
+
+
+def _tens_units(n: int, *, inside: bool) -> list[str]:
+    """0–99. ``inside``: there are hundreds before it (so 5 is "linh năm", 0 is nothing)."""
+    tens, units = divmod(n, 10)
+    if tens == 0:
+        if units == 0:
+            return []
+        return ["linh", DIGITS[units]] if inside else [DIGITS[units]]
+    words = ["mười"] if tens == 1 else [DIGITS[tens], "mươi"]
+    if units == 1 and tens >= 2:
+        words.append("mốt")
+    elif units == 4 and tens >= 2:
+        words.append("tư")
+    elif units == 5:
+        words.append("lăm")
+    elif units:
+        words.append(DIGITS[units])
+    return words
+
+
+def _group(n: int, *, leading: bool) -> list[str]:
+    """0–999; a non-leading group always says its hundreds ("không trăm ...")."""
+    hundreds, rest = divmod(n, 100)
+    if leading and hundreds == 0:
+        return _tens_units(rest, inside=False)
+    return [DIGITS[hundreds], "trăm", *_tens_units(rest, inside=True)]
+
+
+def integer_words(n: int) -> str:
+    """Read a non-negative integer: 21 → "hai mươi mốt", 2026 → "hai nghìn không trăm hai mươi sáu"."""
+    if n < 0:
+        return "âm " + integer_words(-n)
+    if n == 0:
+        return DIGITS[0]
+    if n >= _BILLION:
+        high, low = divmod(n, _BILLION)
+        words = [integer_words(high), "tỷ"]
+        if low:
+            words.append(_below_billion(low, leading=False))
+        return " ".join(words)
+    return _below_billion(n, leading=True)
+
+
+def _below_billion(n: int, *, leading: bool) -> str:
+    groups: list[int] = []
+    while n:
+        n, g = divmod(n, 1000)
+        groups.append(g)
+    if not leading:
+        groups += [0] * (3 - len(groups))
+    words: list[str] = []
+    first = True
+    for scale in reversed(range(len(groups))):
+        g = groups[scale]
+        if g == 0:
+            continue
+        words += _group(g, leading=first and leading)
+        if _SCALES[scale]:
+            words.append(_SCALES[scale])
+        first = False
+    return " ".join(words)
+
+
+def digit_words(digits: str) -> str:
+    """Read digit by digit: "0912" → "không chín một hai"."""
+    return " ".join(DIGITS[int(d)] for d in digits if d.isdigit())
+
+
+def decimal_words(whole: str, fraction: str | None) -> str:
+    """ "12", "4" → "mười hai phẩy bốn". A fraction of one or two digits without a leading zero
+    is read as a number ("3,25" → "ba phẩy hai mươi lăm"), otherwise digit by digit."""
+    text = integer_words(int(whole))
+    if not fraction:
+        return text
+    if len(fraction) <= 2 and not fraction.startswith("0"):
+        return f"{text} phẩy {integer_words(int(fraction))}"
+    return f"{text} phẩy {digit_words(fraction)}"
