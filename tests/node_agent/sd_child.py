@@ -5,7 +5,8 @@ points ALSA at a capture file has to play from a process started with that envir
 
 Usage: ``python -m tests.node_agent.sd_child '<json sink options>'``. Prints one JSON line
 ``{"ready": ...}`` (or ``{"error": ...}`` and exits), then takes lines on stdin:
-``{"play": {"input": "x.npy", "sample_rate": .., "label": .., "gain": ..}}`` answered by
+``{"play": {"input": "x.npy", "sample_rate": .., "label": .., "gain": .., "stopped": ..}}``
+answered by
 ``{"record": {...}}``, ``{"error": "..."}`` or ``{"value_error": "..."}``; and ``stop``, which
 sets the stop event of the item playing.
 """
@@ -61,7 +62,10 @@ def main() -> None:
             stop.set()
             continue
         stop = threading.Event()
-        threading.Thread(target=_play, args=(sink, json.loads(line)["play"], stop)).start()
+        request = json.loads(line)["play"]
+        if request.get("stopped"):
+            stop.set()
+        threading.Thread(target=_play, args=(sink, request, stop)).start()
 
 
 if __name__ == "__main__":

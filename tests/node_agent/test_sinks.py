@@ -109,7 +109,13 @@ class ChildSounddeviceSink:
     ) -> PlaybackRecord:
         path = self._workdir / "input.npy"
         np.save(path, samples)
-        request = {"input": str(path), "sample_rate": sample_rate, "label": label, "gain": gain}
+        request = {
+            "input": str(path),
+            "sample_rate": sample_rate,
+            "label": label,
+            "gain": gain,
+            "stopped": stop is not None and stop.is_set(),
+        }
         self._send(json.dumps({"play": request}))
         done = threading.Event()
 
@@ -276,21 +282,17 @@ class TestAudioSink:
 
     def test_bad_requests_raise_and_output_nothing(self, harness: Harness) -> None:
         good = signal(0.1, self.SR)
-        bad: list[tuple[NDArray[Any], int, str, float]] = [
-            (np.stack([good, good], axis=1), self.SR, "stereo", 1.0),
-            ((good * 32767).astype(np.int16), self.SR, "int", 1.0),
-            (
-                np.where(np.arange(good.size) == 5, np.nan, good).astype(np.float32),
-                self.SR,
-                "nan",
-                1,
-            ),
-            (good, 0, "zero-rate", 1.0),
-            (good, self.SR, "../escape", 1.0),
-            (good, self.SR, "negative-gain", -1.0),
+        nan = np.where(np.arange(good.size) == 5, np.nan, good).astype(np.float32)
+        bad: list[tuple[NDArray[Any], int, str, float, str]] = [
+            (np.stack([good, good], axis=1), self.SR, "stereo", 1.0, "shape"),
+            ((good * 32767).astype(np.int16), self.SR, "int", 1.0, "dtype"),
+            (nan, self.SR, "nan", 1.0, "NaN"),
+            (good, 0, "zero-rate", 1.0, "sample_rate"),
+            (good, self.SR, "../escape", 1.0, "label"),
+            (good, self.SR, "negative-gain", -1.0, "gain"),
         ]
-        for samples, sr, label, gain in bad:
-            with pytest.raises(ValueError):
+        for samples, sr, label, gain, reason in bad:
+            with pytest.raises(ValueError, match=reason):
                 harness.sink.play(samples, sr, label=label, gain=gain)
             assert harness.output(label, self.SR) is None, label
 
