@@ -54,7 +54,7 @@ def load_audio(path: Path) -> tuple[np.ndarray, int]:
 
 
 def _configured_sink(config: NodeConfig) -> AudioSink:
-    options = dict(config.sink.options)
+    options = {"fade_s": config.sink.fade_s, **config.sink.options}
     if config.sink.kind == "wav":
         options.setdefault("directory", config.data_dir / "played")
         options["directory"] = Path(options["directory"])

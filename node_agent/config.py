@@ -13,6 +13,7 @@ class SinkConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["sounddevice", "wav"] = Field("sounddevice", description="audio output")
     options: dict[str, Any] = Field(default_factory=dict, description="passed to the sink")
+    fade_s: float = Field(0.3, ge=0, le=3, description="fade-out when something cuts in")
 
 
 class RelayConfig(BaseModel):

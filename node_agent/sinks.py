@@ -130,6 +130,12 @@ def resample_chunks(
         yield np.clip(y[first : first + count], -1.0, 1.0).astype(np.float32)
 
 
+def fade_out(x: Samples) -> Samples:
+    """``x`` under a linear ramp to silence: how a pre-empted item leaves the air, so horn
+    loudspeakers do not bang when an emergency cuts in."""
+    return (x * np.linspace(1.0, 0.0, len(x), dtype=np.float32)).astype(np.float32)
+
+
 def _record(
     started: float, ended: float, frames: int, sample_rate: int, interrupted: bool
 ) -> PlaybackRecord:
@@ -148,6 +154,7 @@ class SounddeviceSink:
     ``samplerate=None`` opens the device at each item's own rate when the device takes it, and
     otherwise at the device's default rate, resampling. ``channels=None`` means stereo when the
     device has two channels, mono otherwise; mono audio goes out identically on every channel.
+    With ``fade_s``, a stopped item fades out over that long instead of stopping dead.
     """
 
     def __init__(
@@ -157,6 +164,7 @@ class SounddeviceSink:
         channels: int | None = None,
         *,
         latency: float | Literal["low", "high"] = "high",
+        fade_s: float = 0.0,
     ) -> None:
         if samplerate is not None and samplerate <= 0:
             raise ValueError(f"samplerate must be positive, got {samplerate}")
@@ -179,6 +187,7 @@ class SounddeviceSink:
         self._channels = channels if channels is not None else min(2, info["max_output_channels"])
         self._samplerate = samplerate
         self._latency = latency
+        self._fade_s = max(0.0, fade_s)
 
     @property
     def device_name(self) -> str:
@@ -275,6 +284,10 @@ class SounddeviceSink:
                 allowance = stream.latency + _PACE_SLACK_S + _PACE_DRIFT * elapsed
                 if stop.is_set() or (ahead > allowance and stop.wait(ahead - allowance)):
                     interrupted = True
+                    tail = fade_out(chunk[i : i + int(rate * self._fade_s)])
+                    if len(tail):
+                        stream.write(np.repeat(tail[:, np.newaxis], self._channels, axis=1))
+                        written += len(tail)
                     break
                 piece = chunk[i : i + block]
                 frames = np.repeat(piece[:, np.newaxis], self._channels, axis=1)
@@ -284,7 +297,11 @@ class SounddeviceSink:
                 break
         if not interrupted:
             interrupted = stop.wait(max(0.0, total / rate - (time.monotonic() - t0)))
-        if interrupted:
+        if interrupted and self._fade_s:
+            stream.stop()  # lets the fade be heard
+            played = min(written, round((time.monotonic() - t0) * rate))
+            frames_in = min(n_in, played * sample_rate // rate)
+        elif interrupted:
             stream.abort()  # drops what is still buffered: the pre-empting item starts now
             played = min(written, round((time.monotonic() - t0) * rate))
             frames_in = min(n_in, played * sample_rate // rate)
@@ -303,12 +320,14 @@ class WavFileSink:
     mono PCM at the item's rate; the JSON holds the :class:`PlaybackRecord` plus the label. Both
     appear atomically, the JSON last, and replace an earlier item of the same label.
     With ``realtime=False`` an item is written at once (for fast simulations), and ``stop`` is
-    only looked at before starting.
+    only looked at before starting. With ``fade_s``, a stopped item fades out over that long
+    (and the fade is in the file) instead of stopping dead.
     """
 
-    def __init__(self, directory: Path | str, realtime: bool = True) -> None:
+    def __init__(self, directory: Path | str, realtime: bool = True, fade_s: float = 0.0) -> None:
         self.directory = Path(directory)
         self.realtime = realtime
+        self.fade_s = max(0.0, fade_s)
 
     def play(
         self,
@@ -365,6 +384,11 @@ class WavFileSink:
             if interrupted or written >= n:
                 break
             stop.wait(min(_STEP_S, (n - written) / sample_rate))
+        if interrupted and self.fade_s and written < n:
+            tail = pcm[written : written + int(sample_rate * self.fade_s)].astype(np.float32)
+            wav.writeframes(np.round(fade_out(tail)).astype(np.int16).tobytes())
+            written += len(tail)
+            time.sleep(len(tail) / sample_rate)
         return _record(started, time.time(), written, sample_rate, interrupted)
 
 

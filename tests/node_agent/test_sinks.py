@@ -193,6 +193,42 @@ def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]
         sink.close()
 
 
+@pytest.fixture(params=["wav", "sounddevice"])
+def fading(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    """The same two sinks, set to fade out over 0.2 s when stopped."""
+    if request.param == "wav":
+        sink = WavFileSink(tmp_path / "node", fade_s=0.2)
+        yield Harness("wav", sink, read_wav(tmp_path / "node"), 0.0)
+        return
+    env, raw = alsa_capture_env(tmp_path)
+    child = ChildSounddeviceSink(env, tmp_path, fade_s=0.2)
+    try:
+        yield Harness("sounddevice", child, read_raw(raw), 0.5)
+    finally:
+        child.close()
+
+
+def test_a_stopped_item_fades_out_instead_of_stopping_dead(fading: Harness) -> None:
+    sr = 48000
+    x = np.full(int(1.5 * sr), 0.5, dtype=np.float32)  # a level that makes the ramp visible
+    stop = threading.Event()
+    timer = threading.Timer(0.4, stop.set)
+    timer.start()
+    rec = fading.sink.play(x, sr, label="faded", stop=stop)
+    timer.join()
+    assert rec.interrupted
+    out = fading.output("faded", sr)
+    assert out is not None
+    level = np.abs(out[:, 0])
+    heard = np.flatnonzero(level > 2 * LSB)
+    end = heard[-1]
+    ramp = level[end - int(0.2 * sr) + 1 : end + 1]
+    assert ramp[0] > 0.4  # full level when the fade begins
+    assert ramp[-1] < 0.01  # silence at its end
+    assert np.all(np.diff(ramp) <= 2 * LSB)  # and it only ever goes down
+    assert rec.seconds_played < 1.0
+
+
 def assert_came_out(
     out: NDArray[np.float64] | None, sent: NDArray[np.float32], played: int, overshoot: int
 ) -> None:
