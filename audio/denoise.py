@@ -1,8 +1,9 @@
-"""Blind speech denoiser: noise tracking plus an OM-LSA speech estimator.
+"""Blind speech denoiser: noise tracking plus an optimally-modified speech estimator.
 
 Shape convention: float32 mono ``(n,)`` in, float32 mono ``(n,)`` of the same length out.
 
-Per STFT frame ``l`` and bin ``k`` (32 ms sqrt-Hann frames, 50 % overlap, see :mod:`audio.stft`):
+Per STFT frame ``l`` and bin ``k`` (32 ms sqrt-Hann frames, 50 % overlap, see :mod:`audio.stft`;
+above 8 kHz, bands of 4 bins, see :mod:`audio.bands`):
 
 * ``lambda_d``: noise PSD tracked blindly from the recording itself (:mod:`audio.noise_estimate`:
   minimum statistics, Martin 2001, refined by IMCRA-style conditional averaging, Cohen 2003),
@@ -10,29 +11,35 @@ Per STFT frame ``l`` and bin ``k`` (32 ms sqrt-Hann frames, 50 % overlap, see :m
 * ``gamma = |Y|^2 / lambda_d``: a posteriori SNR (Ephraim & Malah 1984, eq. 9).
 * ``xi``: a priori SNR by the decision-directed rule (Ephraim & Malah 1984, eq. 51)
   ``xi(l) = max(alpha * A(l-1)^2 / lambda_d + (1 - alpha) * max(gamma(l) - 1, 0), xi_min)``
-  with ``A(l-1) = G(l-1) |Y(l-1)|`` and the ``xi_min`` floor of Cappé 1994.
-* ``G_H1 = xi / (1 + xi) * exp(E1(v) / 2)``, ``v = gamma xi / (1 + xi)``: the MMSE log-spectral
-  amplitude gain (Ephraim & Malah 1985, eq. 20).
+  with ``A(l-1) = G(l-1) |Y(l-1)|`` and the ``xi_min`` floor of Cappé 1994. The whole recording
+  is available, so the recursion also runs backwards in time and the two are averaged
+  geometrically: the forward pass lags at speech onsets, the backward pass at offsets.
+* ``G_H1``: the gain under speech presence, Wiener ``xi / (1 + xi)`` by default, or with
+  ``lsa=True`` the MMSE log-spectral amplitude gain ``xi / (1 + xi) * exp(E1(v) / 2)``,
+  ``v = gamma xi / (1 + xi)`` (Ephraim & Malah 1985, eq. 20). On the benchmark the Wiener gain
+  scored slightly higher (PESQ-WB +0.01) and costs less.
 * ``p = 1 / (1 + q / (1 - q) * (1 + xi) * exp(-v))``: speech presence probability
-  (Cohen & Berdugo 2001, eq. 16) and the OM-LSA gain ``G = G_H1^p * G_min^(1 - p)``
-  (Cohen & Berdugo 2001, eq. 19), never below the floor ``G_min`` so speech is not gated away.
+  (Cohen & Berdugo 2001, eq. 16) and the optimally-modified gain ``G = G_H1^p * G_min^(1 - p)``
+  (Cohen & Berdugo 2001, eq. 19), never below the floor ``G_min``: residual noise stays as a
+  quiet floor and weak speech is attenuated by at most ``G_min``, never gated away.
 
 The decision-directed recursion runs over frames, but on many blocks of frames at once (each
 block warmed up on the frames before it; the recursion forgets its start within a few frames),
-so its Python loop has a few dozen iterations per chunk whatever the duration.
+so its Python loop has about 70 iterations per chunk of 1024 frames whatever the duration.
+Long inputs are processed a chunk at a time, so memory stays flat.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
 import scipy.special
-from scipy import ndimage
 
+from audio.bands import apply_gain, band_power, layout_for
 from audio.mono_input import check_mono_float32
 from audio.noise_estimate import (
     POWER_FLOOR,
@@ -49,7 +56,7 @@ __all__ = ["DenoiseParams", "denoise", "estimate_noise_floor_db", "estimate_snr_
 FloatArray = npt.NDArray[np.float32]
 
 _CHUNK_FRAMES = 1024
-_BLOCK_FRAMES = 32  # frames per block of the batched decision-directed recursion
+_BLOCK_FRAMES = 64  # frames per block of the batched decision-directed recursion
 _WARMUP_FRAMES = 8  # the recursion's memory shrinks at least twofold per frame
 _GAMMA_MAX = 1e12
 
@@ -58,17 +65,15 @@ _GAMMA_MAX = 1e12
 class DenoiseParams:
     """Tuning of :func:`denoise`; every field may be passed to it as a keyword."""
 
-    floor_db: float = -25.0  # gain floor G_min: residual noise level, never silence
+    floor_db: float = -28.0  # gain floor G_min: residual noise level, never silence
     alpha: float = 0.94  # decision-directed smoothing (Ephraim & Malah 1984)
     xi_min_db: float = -25.0  # a priori SNR floor (Cappé 1994)
     q_max: float = 0.95  # cap of the a priori speech-absence probability (Cohen 2001)
-    noise_scale_db: float = 0.0  # over-estimation of the noise PSD (Berouti et al. 1979)
-    smooth_bins: int = 1
-    smooth_frames: int = 1
-    smooth_target: str = "gain"
+    lsa: bool = False  # log-spectral amplitude instead of Wiener gain under speech presence
+    bidirectional: bool = True  # decision-directed recursion forwards and backwards in time
     frame_ms: float = 32.0
-    overlap: int = 4
-    tracker: TrackerParams = TrackerParams()
+    overlap: int = 2
+    tracker: TrackerParams = field(default_factory=TrackerParams)
 
     def __post_init__(self) -> None:
         if not -60.0 <= self.floor_db <= 0.0:
@@ -142,14 +147,15 @@ def _a_priori_snr(gamma: FloatArray, alpha: float, xi_min: float) -> FloatArray:
 
 
 def _gain(xi: FloatArray, gamma: FloatArray, q: FloatArray, p: DenoiseParams) -> FloatArray:
-    """OM-LSA gain (Cohen & Berdugo 2001, eqs. 16 and 19) with the LSA gain of eq. 20 (1985)."""
+    """Optimally-modified gain (Cohen & Berdugo 2001, eqs. 16 and 19), floored at ``G_min``."""
     ln_gmin = np.float32(p.floor_db / 20.0 * np.log(10.0))
     wiener = xi / (xi + np.float32(1.0))
     v = wiener * gamma
     np.maximum(v, np.float32(1e-30), out=v)
-    # ln G_H1 = ln(xi / (1 + xi)) + E1(v) / 2, capped at unity gain.
+    # Wiener: ln G_H1 = ln(xi / (1 + xi)); LSA adds E1(v) / 2, capped at unity gain.
     ln_gh1 = np.log(wiener)
-    ln_gh1 += _half_e1(v)
+    if p.lsa:
+        ln_gh1 += _half_e1(v)
     np.minimum(ln_gh1, 0.0, out=ln_gh1)
     # Presence probability p = 1 / (1 + q / (1 - q) * (1 + xi) * exp(-v)).
     qq = np.minimum(q, np.float32(p.q_max))
@@ -159,17 +165,30 @@ def _gain(xi: FloatArray, gamma: FloatArray, q: FloatArray, p: DenoiseParams) ->
     odds *= xi + np.float32(1.0)
     odds += np.float32(1.0)
     presence = np.reciprocal(odds)
-    if p.smooth_target == "presence" and (p.smooth_bins > 1 or p.smooth_frames > 1):
-        presence = ndimage.uniform_filter(presence, (p.smooth_frames, p.smooth_bins), mode="nearest")
     # ln G = ln G_min + p (ln G_H1 - ln G_min), never below ln G_min.
     ln_gh1 -= ln_gmin
     ln_gh1 *= presence
     np.maximum(ln_gh1, 0.0, out=ln_gh1)
     ln_gh1 += ln_gmin
-    if p.smooth_target == "gain" and (p.smooth_bins > 1 or p.smooth_frames > 1):
-        ln_gh1 = ndimage.uniform_filter(ln_gh1, (p.smooth_frames, p.smooth_bins), mode="nearest")
     gain: FloatArray = np.exp(ln_gh1)
     return gain
+
+
+def _decision_directed(gamma: FloatArray, lead: int, tail: int, p: DenoiseParams) -> FloatArray:
+    """``xi`` for ``gamma[lead : len - tail]``: geometric mean of a forward and a backward pass.
+
+    Offline, the recursion can also run backwards in time; the forward pass lags at speech
+    onsets and the backward pass at offsets, their geometric mean at neither.
+    """
+    xi_min = float(10.0 ** (p.xi_min_db / 10.0))
+    stop = gamma.shape[0] - tail
+    fwd = _a_priori_snr(gamma, p.alpha, xi_min)[lead:stop]
+    if not p.bidirectional:
+        return fwd
+    bwd = _a_priori_snr(gamma[::-1], p.alpha, xi_min)[::-1][lead:stop]
+    fwd *= bwd
+    np.sqrt(fwd, out=fwd)
+    return fwd
 
 
 def denoise(x: np.ndarray, sr: int, **tuning: object) -> np.ndarray:
@@ -182,25 +201,23 @@ def denoise(x: np.ndarray, sr: int, **tuning: object) -> np.ndarray:
     check_mono_float32(x, sr)
     p = _params(tuning)
     geom = geometry_for(sr, p.frame_ms, p.overlap)
-    hop_s = geom.hop / sr
+    layout = layout_for(geom.n_bins, sr / geom.n_fft)
     total = n_frames(x.shape[0], geom)
-    ctx = max(context_frames(hop_s, p.tracker), _WARMUP_FRAMES)
-    xi_min = float(10.0 ** (p.xi_min_db / 10.0))
+    ctx = max(context_frames(geom.hop / sr, p.tracker), _WARMUP_FRAMES)
     y = np.zeros(x.shape, dtype=np.float32)  # calloc: pages are touched once, by the overlap-add
     for c in chunks(total, _CHUNK_FRAMES, ctx):
         spec = analyse(x, geom, c.ctx_first, c.ctx_stop)
-        P = spec.real**2
-        P += spec.imag**2
+        P = band_power(spec, layout)
         lam, q = track_noise(P, geom, sr, p.tracker)
         core_lo, core_hi = c.first - c.ctx_first, c.stop - c.ctx_first
-        lo = max(0, core_lo - _WARMUP_FRAMES)
-        lam *= np.float32(10.0 ** (p.noise_scale_db / 10.0))
+        # Frames around the core warm the decision-directed recursion up in both directions.
+        lo, hi = max(0, core_lo - _WARMUP_FRAMES), min(P.shape[0], core_hi + _WARMUP_FRAMES)
         np.maximum(lam, np.float32(POWER_FLOOR), out=lam)
-        gamma = P[lo:core_hi] / lam[lo:core_hi]
+        gamma = P[lo:hi] / lam[lo:hi]  # a posteriori SNR (Ephraim & Malah 1984, eq. 9)
         np.minimum(gamma, np.float32(_GAMMA_MAX), out=gamma)
-        xi = _a_priori_snr(gamma, p.alpha, xi_min)[core_lo - lo :]
-        gain = _gain(xi, gamma[core_lo - lo :], q[core_lo:core_hi], p)
+        xi = _decision_directed(gamma, core_lo - lo, hi - core_hi, p)
+        gain = _gain(xi, gamma[core_lo - lo : core_hi - lo], q[core_lo:core_hi], p)
         core = spec[core_lo:core_hi]
-        core *= gain
+        apply_gain(core, gain, layout)
         synthesise_into(y, core, geom, c.first)
     return y

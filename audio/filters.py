@@ -70,9 +70,7 @@ def k_weighting_sos(sr: int) -> np.ndarray:
 @lru_cache(maxsize=32)
 def _highpass_sos(sr: int, cutoff_hz: float, order: int) -> np.ndarray:
     sos = ss.butter(order, cutoff_hz, btype="highpass", fs=sr, output="sos")
-    out = np.asarray(sos, dtype=np.float32)
-    out.setflags(write=False)
-    return out
+    return np.asarray(sos, dtype=np.float32)
 
 
 def remove_dc(x: np.ndarray, sr: int) -> np.ndarray:
@@ -98,7 +96,7 @@ def highpass(x: np.ndarray, sr: int, *, cutoff_hz: float = 80.0, order: int = 4)
         return y
     if not 0 < cutoff_hz < sr / 2:
         raise ValueError(f"high-pass cutoff {cutoff_hz} Hz must lie below {sr / 2} Hz")
-    sos = _highpass_sos(sr, float(cutoff_hz), int(order))
-    zi = ss.sosfilt_zi(sos).astype(np.float32) * y[0]
+    sos = _highpass_sos(sr, float(cutoff_hz), int(order)).copy()
+    zi = (ss.sosfilt_zi(sos.astype(np.float64)) * float(y[0])).astype(np.float32)
     out, _ = ss.sosfilt(sos, y, zi=zi)
     return np.asarray(out, dtype=np.float32)

@@ -29,14 +29,17 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
+from audio.bands import BandLayout, band_power, layout_for
 from audio.mono_input import check_mono_float32
-from audio.stft import StftGeometry, analyse, chunks, geometry_for, n_frames
+from audio.stft import StftGeometry, analyse, chunks, geometry_for, geometry_of, n_frames
 
 FloatArray = npt.NDArray[np.float32]
 
 #: Below every real recording's noise floor; keeps ratios finite on digital silence.
 POWER_FLOOR = 1e-12
 _CHUNK_FRAMES = 1024
+_FREQ_WINDOW = np.array([0.25, 0.5, 0.25], np.float32)
+_SUB = 8  # tracker steps per minimum-statistics sub-window (8 x 32 ms)
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ def _smoothed(P: FloatArray, g: _Grid) -> FloatArray:
     Pd[: T // g.step] *= np.float32(1.0 / g.step)
     if T % g.step:
         Pd[-1] *= np.float32(1.0 / (T % g.step))
-    S = ndimage.correlate1d(Pd, np.array([0.25, 0.5, 0.25], np.float32), axis=1, mode="nearest")
+    S = ndimage.correlate1d(Pd, _FREQ_WINDOW, axis=1, mode="nearest")
     if g.smooth > 1:
         S = ndimage.uniform_filter1d(S, g.smooth, axis=0, mode="nearest")
     out: FloatArray = np.maximum(S, np.float32(POWER_FLOOR))
@@ -95,12 +98,26 @@ def _smoothed(P: FloatArray, g: _Grid) -> FloatArray:
 
 @dataclass(frozen=True)
 class _Bias:
-    b_min: float  # per-bin minimum statistics
-    beta: float  # conditional average
+    b_min: FloatArray  # per band: minimum statistics
+    beta: FloatArray  # per band: conditional average
 
 
 def _min_stat(S: FloatArray, g: _Grid) -> FloatArray:
-    out: FloatArray = ndimage.minimum_filter1d(S, g.min_window, axis=0, mode="nearest")
+    """Minimum of ``S`` over about ``min_window`` steps around each step.
+
+    As in Martin 2001 (sec. III-C), the window is split into sub-windows of ``_SUB`` steps:
+    the minimum of each sub-window is taken once, then the minimum over neighbouring
+    sub-windows, which costs a fraction of a sliding minimum over every step.
+    """
+    T = S.shape[0]
+    n_sub = -(-T // _SUB)
+    padded = np.empty((n_sub * _SUB, S.shape[1]), dtype=np.float32)
+    padded[:T] = S
+    padded[T:] = S[-1]
+    sub = padded.reshape(n_sub, _SUB, S.shape[1]).min(axis=1)
+    span = max(1, round(g.min_window / _SUB))
+    sub = ndimage.minimum_filter1d(sub, span, axis=0, mode="nearest")
+    out: FloatArray = np.repeat(sub, _SUB, axis=0)[:T]
     return out
 
 
@@ -116,7 +133,7 @@ def _conditional_mean(
 ) -> FloatArray:
     """``sum(w S) / sum(w)`` over a centred window, shrunk towards ``lam0`` (Cohen 2003 eq. 19)."""
     eps = np.float32(p.fallback_weight)
-    num = ndimage.uniform_filter1d(w * S, g.average_window, axis=0, mode="nearest")
+    num: FloatArray = ndimage.uniform_filter1d(w * S, g.average_window, axis=0, mode="nearest")
     den = ndimage.uniform_filter1d(w, g.average_window, axis=0, mode="nearest")
     num += eps * lam0
     den += eps
@@ -129,33 +146,39 @@ def _track_coarse(
 ) -> tuple[FloatArray, FloatArray]:
     S = _smoothed(P, g)
     lam0 = _min_stat(S, g)
-    lam0 *= np.float32(bias.b_min)
+    lam0 *= bias.b_min
     w = _soft_absence(S / lam0, p.zeta_0, p.zeta_1)
     lam = _conditional_mean(S, w, lam0, g, p)
-    lam *= np.float32(bias.beta)
+    lam *= bias.beta
     return lam, w
 
 
+def _per_class(ratio: npt.NDArray[np.float64], layout: BandLayout) -> FloatArray:
+    """Average a per-band factor over the single bins and over the pooled bands separately."""
+    out = np.empty(layout.n_bands, dtype=np.float32)
+    out[: layout.split] = np.mean(ratio[: layout.split])
+    if layout.n_bands > layout.split:
+        out[layout.split :] = np.mean(ratio[layout.split :])
+    return out
+
+
 @lru_cache(maxsize=8)
-def _bias(p: TrackerParams, sr: int, frame_ms: float, overlap: int) -> _Bias:
-    """Bias factors measured on 30 s of white Gaussian noise with the same settings."""
-    geom = geometry_for(sr, frame_ms, overlap)
+def _bias(p: TrackerParams, sr: int, n_fft: int, overlap: int) -> _Bias:
+    """Bias factors measured on 20 s of white Gaussian noise with the same settings."""
+    geom = geometry_of(n_fft, overlap)
+    layout = layout_for(geom.n_bins, sr / geom.n_fft)
     g = _grid(geom.hop / sr, p)
-    x = np.random.default_rng(1234).standard_normal(sr * 30).astype(np.float32)
-    P = _power(analyse(x, geom, 0, n_frames(x.shape[0], geom)))
-    truth = float(np.mean(P[4:-4]))
+    x = np.random.default_rng(1234).standard_normal(sr * 20).astype(np.float32)
+    P = band_power(analyse(x, geom, 0, n_frames(x.shape[0], geom)), layout)
+    core = slice(g.min_window * g.step, -g.min_window * g.step)
+    truth = np.mean(P[core], axis=0, dtype=np.float64)
     S = _smoothed(P, g)
-    core = slice(g.min_window, -g.min_window)
-    b_min = truth / float(np.mean(_min_stat(S, g)[core]))
-    lam, _ = _track_coarse(P, g, p, _Bias(b_min, 1.0))
-    beta = truth / float(np.mean(lam[core]))
+    core_d = slice(g.min_window, -g.min_window)
+    b_min = _per_class(truth / np.mean(_min_stat(S, g)[core_d], axis=0), layout)
+    ones = np.ones(layout.n_bands, dtype=np.float32)
+    lam, _ = _track_coarse(P, g, p, _Bias(b_min, ones))
+    beta = _per_class(truth / np.mean(lam[core_d], axis=0), layout)
     return _Bias(b_min, beta)
-
-
-def _power(spec: npt.NDArray[np.complex64]) -> FloatArray:
-    P: FloatArray = spec.real**2
-    P += spec.imag**2
-    return P
 
 
 def track_noise(
@@ -163,11 +186,12 @@ def track_noise(
 ) -> tuple[FloatArray, FloatArray]:
     """Noise PSD and a priori speech-absence probability, both shaped like ``P``.
 
-    ``P`` is the periodogram ``|Y|^2`` of consecutive frames (frames, bins) of the STFT ``geom``.
+    ``P`` is the band power (:func:`audio.bands.band_power`, frames x bands) of consecutive
+    frames of the STFT ``geom`` at ``sr`` Hz, with the band layout of ``layout_for``.
     """
     p = params or TrackerParams()
     g = _grid(geom.hop / sr, p)
-    bias = _bias(p, sr, round(1000.0 * geom.n_fft / sr), geom.overlap)
+    bias = _bias(p, sr, geom.n_fft, geom.overlap)
     lam, w = _track_coarse(P, g, p, bias)
     n = P.shape[0]
     lam_full: FloatArray = np.repeat(lam, g.step, axis=0)[:n]
@@ -183,17 +207,22 @@ def context_frames(hop_s: float, params: TrackerParams | None = None) -> int:
 def _noise_and_total(x: np.ndarray, sr: int) -> tuple[float, float]:
     """Mean noise power and mean total power per sample (same units as ``mean(x**2)``)."""
     check_mono_float32(x, sr)
-    geom = geometry_for(sr)
+    geom = geometry_for(sr, 32.0, 2)
+    layout = layout_for(geom.n_bins, sr / geom.n_fft)
+    widths = np.ones(layout.n_bands)
+    widths[layout.split : layout.split + layout.n_groups] = layout.group
+    if layout.tail:
+        widths[-1] = layout.tail
     total = n_frames(x.shape[0], geom)
     ctx = context_frames(geom.hop / sr)
     noise_sum = 0.0
     power_sum = 0.0
     for c in chunks(total, _CHUNK_FRAMES, ctx):
-        P = _power(analyse(x, geom, c.ctx_first, c.ctx_stop))
+        P = band_power(analyse(x, geom, c.ctx_first, c.ctx_stop), layout)
         lam, _ = track_noise(P, geom, sr)
         core = slice(c.first - c.ctx_first, c.stop - c.ctx_first)
-        noise_sum += float(np.sum(lam[core], dtype=np.float64))
-        power_sum += float(np.sum(P[core], dtype=np.float64))
+        noise_sum += float(np.sum(lam[core] @ widths))
+        power_sum += float(np.sum(P[core] @ widths))
     # Parseval with the WOLA window: sum over frames and bins of |Y|^2 (one-sided, counted once)
     # scales like n_fft / 2 per sample; the ratio below cancels the factor for the SNR and
     # _per_sample() restores it for the absolute level.

@@ -63,6 +63,11 @@ def geometry_for(sr: int, frame_ms: float = 32.0, overlap: int = 2) -> StftGeome
     n = scipy.fft.next_fast_len(n, real=True)
     while n % overlap:
         n = scipy.fft.next_fast_len(n + 1, real=True)
+    return geometry_of(n, overlap)
+
+
+def geometry_of(n: int, overlap: int) -> StftGeometry:
+    """STFT of frame length ``n`` and hop ``n / overlap`` (``n`` a multiple of ``overlap``)."""
     k = np.arange(n, dtype=np.float64)
     hann = 0.5 - 0.5 * np.cos(2.0 * np.pi * k / n)  # sums to overlap / 2 at hop n / overlap
     window = np.sqrt(hann * 2.0 / overlap).astype(np.float32)
@@ -97,17 +102,22 @@ def analyse(x: FloatArray, geom: StftGeometry, first: int, stop: int) -> Complex
 
 def synthesise_into(y: FloatArray, spec: ComplexArray, geom: StftGeometry, first: int) -> None:
     """Overlap-add the frames ``spec`` (starting at frame ``first``) into ``y`` in place."""
-    hop, n_fft = geom.hop, geom.n_fft
+    hop, n_fft, o = geom.hop, geom.n_fft, geom.overlap
     nf = spec.shape[0]
     frames = scipy.fft.irfft(spec, n=n_fft, axis=-1).astype(np.float32, copy=False)
     frames *= geom.window
-    o = geom.overlap
     parts = frames.reshape(nf, o, hop)
-    out = np.zeros((nf + o - 1, hop), dtype=np.float32)
-    for r in range(o):
-        out[r : r + nf] += parts[:, r, :]
-    flat = out.reshape(-1)
     start = (first - o + 1) * hop
-    lo, hi = max(start, 0), min(start + flat.shape[0], y.shape[0])
+    length = (nf + o - 1) * hop
+    if start >= 0 and start + length <= y.shape[0]:
+        out = y[start : start + length].reshape(nf + o - 1, hop)  # a view: add in place
+        for r in range(o):
+            out[r : r + nf] += parts[:, r, :]
+        return
+    tmp = np.zeros((nf + o - 1, hop), dtype=np.float32)
+    for r in range(o):
+        tmp[r : r + nf] += parts[:, r, :]
+    flat = tmp.reshape(-1)
+    lo, hi = max(start, 0), min(start + length, y.shape[0])
     if hi > lo:
         y[lo:hi] += flat[lo - start : hi - start]

@@ -1,13 +1,13 @@
 """True peak (ITU-R BS.1770-4 Annex 2): the peak of the signal oversampled by interpolation.
 
-Oversampling is 4x at 44.1/48 kHz as the standard asks, and more at lower rates (about 192 kHz
-after oversampling), because intersample peaks of an 8 kHz phone recording would otherwise be
-under-read. The interpolator is a Kaiser-windowed sinc, 16 taps per phase.
+Oversampling is 4x at 44.1/48 kHz as the standard asks, and more at lower rates (at least
+176.4 kHz after oversampling), because intersample peaks of an 8 kHz phone recording would
+otherwise be under-read. The interpolator is a Kaiser-windowed sinc, 16 taps per phase.
 
-Speed: interpolated samples can only exceed a level ``t`` next to input samples within
-``1/S`` of ``t`` (``S`` is the largest sum of absolute tap values of one phase), so only those
-neighbourhoods are interpolated; for speech that is a few per cent of the samples. The
-worst case (a constant-amplitude tone) interpolates everything, in bounded-memory chunks.
+Speed: the interpolated values between samples ``m`` and ``m+1`` are at most ``S·max|x|`` over
+the 16 samples the taps reach (``S`` is the largest sum of absolute tap values of one phase),
+so only 16-sample blocks near a level that matters are interpolated; for speech that is a
+few per cent of the signal. A constant-amplitude tone interpolates everything, in chunks.
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ import math
 from functools import lru_cache
 
 import numpy as np
-import scipy.ndimage as ndi
 import scipy.signal as ss
 
-from audio.samples import as_frames, as_mono, check_rate
+from audio.samples import as_frames, as_mono, check_finite, check_rate
 
 _TAPS_PER_PHASE = 16
-_CHUNK = 1 << 18
+_SEG = 40  # samples of context per block of 16: x[16b - 8 .. 16b + 31]
 
 
 def oversampling_factor(sr: int) -> int:
@@ -32,30 +31,45 @@ def oversampling_factor(sr: int) -> int:
 
 @lru_cache(maxsize=16)
 def _phases(factor: int) -> tuple[np.ndarray, float]:
-    """Polyphase interpolator ``(taps_per_phase, factor)`` and its worst-case gain ``S``."""
+    """Block interpolation matrix ``(40, 16·factor)`` and the worst-case phase gain ``S``.
+
+    Row ``s`` of a block's context segment ``xp[16b + s]`` (``xp`` = x with 16 zeros in front)
+    maps to column ``r·factor + p``: the ``p``-th of ``factor`` points in the interval
+    ``[m, m+1)`` of sample ``m = 16b + r``. One matrix product per chunk of blocks (BLAS)
+    replaces a polyphase loop.
+    """
     n = factor * _TAPS_PER_PHASE
     h = ss.firwin(n, 1.0 / factor, window=("kaiser", 7.0)) * factor
-    # phase p, tap j: h[p + j*factor]; output u[k*factor + p] = sum_j h[p + j*factor] x[k - j]
-    mat = np.ascontiguousarray(h.reshape(_TAPS_PER_PHASE, factor), dtype=np.float32)
-    gain = float(np.abs(mat).sum(axis=0).max())
+    # phase p, tap j: h[p + j*factor] multiplies x[m + 8 - j]
+    taps = h.reshape(_TAPS_PER_PHASE, factor)
+    gain = float(np.abs(taps).sum(axis=0).max())
+    mat = np.zeros((_SEG, _TAPS_PER_PHASE * factor), dtype=np.float32)
+    for r in range(_TAPS_PER_PHASE):
+        for j in range(_TAPS_PER_PHASE):
+            mat[r + 24 - j, r * factor : (r + 1) * factor] = taps[j]
     mat.setflags(write=False)
     return mat, gain
 
 
-def _interp_max(xp: np.ndarray, idx: np.ndarray, mat: np.ndarray) -> np.ndarray:
-    """Largest interpolated magnitude in each interval ``[m, m+1)`` for sample indices ``idx``.
-
-    ``xp`` is the signal padded with ``_TAPS_PER_PHASE`` zeros at both ends.
-    """
-    half = _TAPS_PER_PHASE // 2
-    out = np.empty(idx.size, dtype=np.float32)
-    # interval m needs x[m - half + 1 .. m + half], newest first (tap j ↔ x[m + half - j])
-    offs = (_TAPS_PER_PHASE + half) - np.arange(_TAPS_PER_PHASE)
-    for start in range(0, idx.size, _CHUNK):
-        sel = idx[start : start + _CHUNK]
-        frames = xp[sel[:, None] + offs[None, :]]
-        out[start : start + _CHUNK] = np.abs(frames @ mat).max(axis=1)
+def _interp_max(xp: np.ndarray, blocks: np.ndarray, mat: np.ndarray, factor: int) -> np.ndarray:
+    """Largest interpolated magnitude in ``[m, m+1)`` for every sample of the given blocks,
+    shape ``(len(blocks), 16)``."""
+    view = np.lib.stride_tricks.sliding_window_view(xp, _SEG)[::_TAPS_PER_PHASE]
+    out = np.empty((blocks.size, _TAPS_PER_PHASE), dtype=np.float32)
+    step = 8192
+    for start in range(0, blocks.size, step):
+        seg = view[blocks[start : start + step]]
+        up = np.abs(seg @ mat).reshape(-1, _TAPS_PER_PHASE, factor)
+        out[start : start + step] = up.max(axis=2)
     return out
+
+
+def _block_max(a: np.ndarray, block: int) -> np.ndarray:
+    """Maximum of ``a`` over consecutive blocks of ``block`` samples (last one partial)."""
+    nb = -(-a.size // block)
+    padded = np.zeros(nb * block, dtype=a.dtype)
+    padded[: a.size] = a
+    return np.asarray(padded.reshape(nb, block).max(axis=1))
 
 
 def true_peak_envelope(x: np.ndarray, sr: int, *, threshold: float = 0.0) -> np.ndarray:
@@ -68,16 +82,24 @@ def true_peak_envelope(x: np.ndarray, sr: int, *, threshold: float = 0.0) -> np.
     y = as_mono(x)
     factor = oversampling_factor(sr)
     mat, gain = _phases(factor)
-    env = np.abs(y)
+    block = _TAPS_PER_PHASE
+    nb = -(-y.size // block)
+    env = np.zeros(nb * block, dtype=np.float32)
+    np.abs(y, out=env[: y.size])
     if y.size == 0:
         return env
-    # any interpolated value near m is at most gain * max|x| over the taps' reach
-    reach = ndi.maximum_filter1d(env, size=_TAPS_PER_PHASE, origin=-1, mode="constant")
-    idx = np.flatnonzero(reach * np.float32(gain) > np.float32(threshold))
-    if idx.size:
-        xp = np.pad(y, _TAPS_PER_PHASE)
-        env[idx] = np.maximum(env[idx], _interp_max(xp, idx, mat))
-    return env
+    rows = env.reshape(nb, block)
+    # interval [m, m+1) uses x[m-7 .. m+8]: the block of m and its two neighbours bound it
+    bmax = rows.max(axis=1)
+    reach = bmax.copy()
+    reach[1:] = np.maximum(reach[1:], bmax[:-1])
+    reach[:-1] = np.maximum(reach[:-1], bmax[1:])
+    blocks = np.flatnonzero(reach * np.float32(gain) > np.float32(threshold))
+    if blocks.size:
+        xp = np.zeros((nb + 1) * block + _SEG, dtype=np.float32)
+        xp[block : block + y.size] = y
+        rows[blocks] = np.maximum(rows[blocks], _interp_max(xp, blocks, mat, factor))
+    return env[: y.size]
 
 
 def true_peak(x: np.ndarray, sr: int) -> float:
@@ -98,12 +120,9 @@ def true_peak(x: np.ndarray, sr: int) -> float:
 
 
 def true_peak_db(x: np.ndarray, sr: int) -> float:
-    """True peak in dBTP (dB relative to full scale, of the oversampled signal); ``-inf`` if
-    silent. Mono ``(n,)`` or multichannel ``(n, channels)``; NaN/inf samples are an error."""
+    """True peak in dBTP; ``-inf`` if silent. Mono ``(n,)`` or multichannel ``(n, channels)``;
+    NaN/inf samples are an error."""
     frames = as_frames(x)
-    if not np.isfinite(frames).all():
-        from audio.samples import check_finite
-
-        check_finite(frames)
+    check_finite(frames)
     tp = true_peak(frames, sr)
     return float(20.0 * np.log10(tp)) if tp > 0 else float("-inf")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -30,7 +31,7 @@ FloatArray = npt.NDArray[np.float32]
 
 TEST_SENTENCES = [
     "Thông báo của ủy ban nhân dân xã về lịch tiêm phòng cho trẻ em vào sáng thứ hai tuần sau.",
-    "Bà con lưu ý, do mưa lớn kéo dài, mực nước sông đang lên nhanh, đề nghị không đi qua ngầm tràn.",
+    "Bà con lưu ý, do mưa lớn kéo dài, nước sông đang lên nhanh, đề nghị không đi qua ngầm tràn.",
     "Chiều nay, hợp tác xã tổ chức họp bàn về kế hoạch gieo cấy vụ đông xuân tại nhà văn hóa thôn.",
     "Đề nghị các hộ gia đình chủ động gia cố nhà cửa, chằng chống mái tôn trước khi bão vào bờ.",
     "Trạm y tế xã khám bệnh miễn phí cho người cao tuổi từ bảy giờ sáng đến mười một giờ trưa.",
@@ -66,16 +67,13 @@ def speak(text: str, voice: str, speed: int = 150) -> FloatArray:
         check=True,
     ).stdout
     # espeak-ng writes a streaming WAV header with a placeholder length; trust the data.
-    with io.BytesIO(out) as f:
-        import warnings  # noqa: PLC0415
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", scipy.io.wavfile.WavFileWarning)
-            rate, data = scipy.io.wavfile.read(f)
+    with io.BytesIO(out) as f, warnings.catch_warnings():
+        warnings.simplefilter("ignore", scipy.io.wavfile.WavFileWarning)
+        rate, data = scipy.io.wavfile.read(f)
     x = data.astype(np.float64) / 32768.0
     g = np.gcd(SR, rate)
-    y = scipy.signal.resample_poly(x, SR // g, rate // g)
-    return y.astype(np.float32)
+    y: FloatArray = scipy.signal.resample_poly(x, SR // g, rate // g).astype(np.float32)
+    return y
 
 
 @lru_cache(maxsize=1)
@@ -153,7 +151,8 @@ def noise(kind: str, n: int, seed: int) -> FloatArray:
     """``n`` samples of noise ``kind`` at unit RMS."""
     x = _GENERATORS[kind](n, np.random.default_rng(seed))
     x = x - np.mean(x)
-    return (x / np.sqrt(np.mean(x**2))).astype(np.float32)
+    out: FloatArray = (x / np.sqrt(np.mean(x**2))).astype(np.float32)
+    return out
 
 
 def mix(u: Utterance, noise_signal: FloatArray, snr_db: float) -> FloatArray:

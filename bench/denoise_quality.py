@@ -39,7 +39,7 @@ METHODS = ["noisy", "ours", "nr-stat", "nr-stat+clip", "nr-nonstat"]
 
 
 def _nr(x: FloatArray, clip: FloatArray | None, *, stationary: bool) -> FloatArray:
-    import noisereduce  # noqa: PLC0415
+    import noisereduce
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -70,8 +70,8 @@ def si_sdr(ref: FloatArray, est: FloatArray) -> float:
 
 
 def scores(ref: FloatArray, est: FloatArray) -> tuple[float, float, float]:
-    from pesq import pesq  # noqa: PLC0415
-    from pystoi import stoi  # noqa: PLC0415
+    from pesq import pesq
+    from pystoi import stoi
 
     return (
         float(pesq(corpus.SR, ref, est, "wb")),
@@ -109,7 +109,10 @@ def _mean(rows: Iterable[tuple[float, ...]], i: int) -> float:
 def print_tables(
     results: dict[Case, dict[str, tuple[float, ...]]], methods: list[str], kinds: list[str]
 ) -> None:
-    head = f"| {'method':<13}| PESQ 0 dB | PESQ 5 dB | PESQ 10 dB | PESQ mean | STOI mean | SI-SDR mean |"
+    head = (
+        f"| {'method':<13}| PESQ 0 dB | PESQ 5 dB | PESQ 10 dB "
+        "| PESQ mean | STOI mean | SI-SDR mean |"
+    )
     rule = "|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|"
     for kind in [*kinds, "all noises"]:
         cases = [c for c in results if c.kind != "clean" and kind in (c.kind, "all noises")]

@@ -1,0 +1,40 @@
+"""The programme: slots, one-off and recurring items, priorities, quiet hours (pure Python)."""
+
+from schedules.conflicts import Conflict, check_item, in_quiet_hours
+from schedules.expand import Occurrence, expand
+from schedules.grace import LateStart, late_start, late_start_allowed
+from schedules.loader import EXAMPLES_DIR, dump_programme, load_programme, parse_programme, save_programme
+from schedules.model import (
+    PRIORITY_RANK,
+    Priority,
+    Programme,
+    ProgrammeItem,
+    QuietHours,
+    Recurrence,
+    Slot,
+    priority_label_vi,
+)
+
+__all__ = [
+    "EXAMPLES_DIR",
+    "PRIORITY_RANK",
+    "Conflict",
+    "LateStart",
+    "Occurrence",
+    "Priority",
+    "Programme",
+    "ProgrammeItem",
+    "QuietHours",
+    "Recurrence",
+    "Slot",
+    "check_item",
+    "dump_programme",
+    "expand",
+    "in_quiet_hours",
+    "late_start",
+    "late_start_allowed",
+    "load_programme",
+    "parse_programme",
+    "priority_label_vi",
+    "save_programme",
+]

@@ -49,4 +49,4 @@ def compile_table(table: Mapping[str, str]) -> re.Pattern[str]:
     "PCTT"; whole words only (a letter or digit on either side means it is part of a word)."""
     keys = sorted(table, key=len, reverse=True)
     alternation = "|".join(re.escape(k) for k in keys)
-    return re.compile(rf"(?<![\w.-])(?:{alternation})(?![\w-])")
+    return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)")

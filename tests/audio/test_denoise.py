@@ -46,7 +46,8 @@ def hum(n: int, rms: float, sr: int = SR) -> FloatArray:
     t = np.arange(n) / sr
     phase = 2 * np.pi * 50.0 * (t + 0.01 * np.sin(2 * np.pi * 0.3 * t))
     x = sum(np.sin(k * phase) / k for k in range(1, 40)) + 0.3 * white(n, 1.0, seed=7)
-    return (rms * x / np.sqrt(np.mean(x**2))).astype(np.float32)
+    out: FloatArray = (rms * x / np.sqrt(np.mean(x**2))).astype(np.float32)
+    return out
 
 
 def rms(x: np.ndarray) -> float:
@@ -54,13 +55,13 @@ def rms(x: np.ndarray) -> float:
 
 
 def snr_db(clean: np.ndarray, other: np.ndarray) -> float:
-    return 20.0 * np.log10(rms(clean) / rms(other - clean))
+    return float(20.0 * np.log10(rms(clean) / rms(other - clean)))
 
 
 def si_sdr_db(ref: np.ndarray, est: np.ndarray) -> float:
     r, e = ref.astype(np.float64), est.astype(np.float64)
     target = np.dot(e, r) / np.dot(r, r) * r
-    return float(10.0 * np.log10(np.sum(target**2) / np.sum((e - target) ** 2)))
+    return float(10.0 * np.log10(float(np.sum(target**2)) / float(np.sum((e - target) ** 2))))
 
 
 @pytest.fixture(scope="module")
@@ -68,43 +69,44 @@ def speech() -> FloatArray:
     return speech_like(6.0)
 
 
+# Measured SNR improvements: white 11.2 / 8.5 dB, hum 16.3 / 14.4 dB (at 0 / 10 dB input).
 @pytest.mark.parametrize("noise_kind", ["white", "hum"])
 @pytest.mark.parametrize("input_snr", [0.0, 10.0])
-def test_snr_improves(speech: FloatArray, noise_kind: str, input_snr: float) -> None:
+@pytest.mark.parametrize("lsa", [False, True])
+def test_snr_improves(speech: FloatArray, noise_kind: str, input_snr: float, lsa: bool) -> None:
     level = rms(speech) * 10.0 ** (-input_snr / 20.0)
     noise = white(speech.size, level) if noise_kind == "white" else hum(speech.size, level)
     noisy = speech + noise
-    out = denoise(noisy, SR)
+    out = denoise(noisy, SR, lsa=lsa)
     gain = snr_db(speech, out) - snr_db(speech, noisy)
-    assert gain >= 5.0, f"{noise_kind} at {input_snr} dB: SNR improved by only {gain:.1f} dB"
+    assert gain >= 6.0, f"{noise_kind} at {input_snr} dB: SNR improved by only {gain:.1f} dB"
 
 
 def test_clean_speech_passes_unchanged(speech: FloatArray) -> None:
-    out = denoise(speech, SR)
-    assert si_sdr_db(speech, out) >= 25.0
-    assert abs(20 * np.log10(rms(out) / rms(speech))) < 0.5
+    out = denoise(speech, SR)  # measured: SI-SDR 135 dB (pauses are digital silence)
+    assert si_sdr_db(speech, out) >= 40.0
+    assert abs(20 * np.log10(rms(out) / rms(speech))) < 0.1
 
 
 def test_clean_speech_with_faint_room_noise_passes(speech: FloatArray) -> None:
     noisy = speech + white(speech.size, rms(speech) * 10 ** (-45 / 20))
-    out = denoise(noisy, SR)
-    assert si_sdr_db(speech, out) >= 25.0
+    out = denoise(noisy, SR)  # measured: SI-SDR 49 dB against the clean speech
+    assert si_sdr_db(speech, out) >= 30.0
 
 
 def test_pure_noise_attenuated_to_the_floor_not_silence() -> None:
     noise = white(SR * 4, 0.05)
-    out = denoise(noise, SR, floor_db=-20.0)
+    out = denoise(noise, SR, floor_db=-20.0)  # measured: -19.5 dB
     attenuation = 20 * np.log10(rms(out) / rms(noise))
-    assert -26.0 <= attenuation <= -12.0
+    assert -22.0 <= attenuation <= -15.0
     assert np.count_nonzero(out) > 0.99 * out.size
 
 
 @pytest.mark.parametrize("sr", [8000, 16000, 44100, 48000])
 @pytest.mark.parametrize("seconds", [0.1, 1.37])
 def test_shape_and_dtype_preserved(sr: int, seconds: float) -> None:
-    x = (speech_like(1.5, sr)[: int(seconds * sr)] + white(int(seconds * sr), 0.01))[
-        : int(seconds * sr)
-    ]
+    n = int(seconds * sr)
+    x = speech_like(1.5, sr)[:n] + white(n, 0.01)
     before = x.copy()
     out = denoise(x, sr)
     assert out.shape == x.shape
@@ -160,7 +162,7 @@ def test_long_input_has_no_chunk_seams(monkeypatch: pytest.MonkeyPatch) -> None:
     chunked = denoise(x, SR)
     monkeypatch.setattr(denoise_module, "_CHUNK_FRAMES", 10**9)
     whole = denoise(x, SR)
-    assert rms(chunked - whole) < 1e-3 * rms(whole)
+    assert rms(chunked - whole) < 1e-4 * rms(whole)  # measured: 5e-6
 
 
 def test_estimators_report_noise_floor_and_snr(speech: FloatArray) -> None:
@@ -171,3 +173,10 @@ def test_estimators_report_noise_floor_and_snr(speech: FloatArray) -> None:
     out = denoise(noisy, SR)
     assert estimate_snr_db(out, SR) > estimate_snr_db(noisy, SR) + 5.0
     assert estimate_noise_floor_db(out, SR) < estimate_noise_floor_db(noisy, SR) - 5.0
+
+
+@pytest.mark.parametrize("sr", [8000, 44100, 48000])
+def test_unity_gain_reconstructs_the_input(sr: int) -> None:
+    x = speech_like(2.0, sr) + white(2 * sr, 0.01)
+    out = denoise(x, sr, floor_db=0.0)  # G_min = 1: every gain is 1
+    np.testing.assert_allclose(out, x, atol=1e-5)

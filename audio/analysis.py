@@ -1,0 +1,69 @@
+"""Measurements for the processing report: noise floor, SNR, clipping. Mono ``(n,)``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from audio.samples import as_mono, check_rate
+
+SILENT_DB = -120.0
+
+
+def frame_levels_db(x: np.ndarray, sr: int, *, frame_s: float = 0.02) -> tuple[np.ndarray, int]:
+    """RMS level in dBFS of consecutive frames (last partial frame dropped), and the hop."""
+    sr = check_rate(sr)
+    y = as_mono(x)
+    hop = max(1, round(frame_s * sr))
+    n = y.size // hop
+    if n == 0:
+        return np.empty(0), hop
+    frames = y[: n * hop].reshape(n, hop)
+    ms = np.einsum("ij,ij->i", frames, frames, dtype=np.float64) / hop
+    with np.errstate(divide="ignore"):
+        return 10.0 * np.log10(ms), hop
+
+
+@dataclass(frozen=True)
+class NoiseEstimate:
+    """Background level (10th percentile of 20 ms frame levels), speech level (95th), and their
+    difference, in dBFS / dB. Digital silence reads as -120 dBFS."""
+
+    noise_floor_dbfs: float
+    speech_level_dbfs: float
+    snr_db: float
+
+
+def estimate_noise(x: np.ndarray, sr: int) -> NoiseEstimate:
+    """Estimate noise floor and SNR from the level distribution of 20 ms frames."""
+    levels, _ = frame_levels_db(x, sr)
+    if levels.size == 0:
+        return NoiseEstimate(SILENT_DB, SILENT_DB, 0.0)
+    levels = np.maximum(levels, SILENT_DB)
+    floor = float(np.percentile(levels, 10))
+    speech = float(np.percentile(levels, 95))
+    return NoiseEstimate(round(floor, 2), round(speech, 2), round(speech - floor, 2))
+
+
+def clipped_share(x: np.ndarray) -> float:
+    """Share of samples that sit on a clipped flat top.
+
+    A sample counts when it is within 0.1 % of the recording's peak, the peak is above −6 dBFS,
+    and it belongs to a run of at least three such samples (a smooth waveform rarely stays that
+    close to its peak for three samples; a clipped one does).
+    """
+    y = as_mono(x)
+    if y.size == 0:
+        return 0.0
+    a = np.abs(y)
+    peak = float(a.max())
+    if peak < 0.5:
+        return 0.0
+    near = a >= peak * 0.999
+    run3 = near[:-2] & near[1:-1] & near[2:]
+    flagged = np.zeros(y.size, dtype=bool)
+    flagged[:-2] |= run3
+    flagged[1:-1] |= run3
+    flagged[2:] |= run3
+    return float(np.count_nonzero(flagged) / y.size)

@@ -1,0 +1,216 @@
+"""Decode any phone or browser recording with PyAV into mono float32 ``(n,)``.
+
+Handles M4A/AAC, AMR-NB/WB, 3GP, MP3, OGG/Opus, WebM/Opus, WAV, FLAC, and whatever else FFmpeg
+reads. Decoding is packet by packet: FFmpeg's AMR-NB decoder rejects DTX comfort-noise (SID)
+frames ("Not yet implemented") and some phones write corrupt frames, so rejected packets are
+skipped and counted, and decoding fails only when nothing usable comes out.
+
+Overlong input is refused before its samples are allocated: from the container's declared
+duration when it has one, and otherwise as soon as the decoded length passes the limit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from audio.errors import (
+    CorruptAudioError,
+    EmptyAudioError,
+    TooLongAudioError,
+    UnsupportedFormatError,
+)
+from audio.resample import resample
+
+log = logging.getLogger(__name__)
+
+DEAD_CHANNEL_DB = -40.0  # a channel this far below the loudest one carries nothing usable
+
+
+@dataclass
+class Decoded:
+    """A decoded recording: ``samples`` are float32 mono ``(n,)`` at ``sample_rate`` Hz."""
+
+    samples: np.ndarray
+    sample_rate: int
+    source_format: str
+    codec: str
+    channels: int
+    source_rate: int
+    skipped_packets: int
+    total_packets: int
+    nonfinite_samples: int
+    dropped_channels: list[int]
+
+    @property
+    def duration_s(self) -> float:
+        return self.samples.size / self.sample_rate if self.sample_rate else 0.0
+
+    @property
+    def skipped_share(self) -> float:
+        return self.skipped_packets / self.total_packets if self.total_packets else 0.0
+
+
+_SCALE = {"u8": 128.0, "s16": 32768.0, "s32": 2147483648.0, "s64": 9.223372036854775808e18}
+
+
+def _frame_to_float(frame: av.AudioFrame) -> np.ndarray:
+    """``(samples, channels)`` float32 from any PyAV sample format."""
+    arr = frame.to_ndarray()
+    fmt = frame.format
+    channels = len(frame.layout.channels)
+    arr = arr if fmt.is_planar else arr.reshape(-1, channels).T
+    name = fmt.name.rstrip("p")
+    if name == "u8":
+        out = (arr.astype(np.float32) - 128.0) / 128.0
+    elif name in _SCALE:
+        out = arr.astype(np.float32) / np.float32(_SCALE[name])
+    else:
+        out = arr.astype(np.float32)
+    return np.ascontiguousarray(out.T)
+
+
+def to_mono(frames: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Mix ``(n, channels)`` down to ``(n,)``, leaving out dead channels.
+
+    A channel more than 40 dB below the loudest is dropped (a phone's unused microphone, a
+    broken cable) so it does not halve the level or add its hiss; if the mix of the live
+    channels loses more than 6 dB against them (channels in opposite polarity) the loudest
+    channel is used alone. Returns the mono signal and the indices of dropped channels.
+    """
+    if frames.ndim == 1:
+        return frames.astype(np.float32, copy=False), []
+    if frames.shape[1] == 1:
+        return np.ascontiguousarray(frames[:, 0], dtype=np.float32), []
+    step = max(1, frames.shape[0] // 500_000)
+    probe = frames[::step].astype(np.float64)
+    probe = np.where(np.isfinite(probe), probe, 0.0)
+    power = np.mean(probe**2, axis=0)
+    loudest = float(power.max())
+    if loudest == 0.0:
+        return np.ascontiguousarray(frames.mean(axis=1), dtype=np.float32), []
+    live = [c for c in range(frames.shape[1]) if power[c] >= loudest * 10 ** (DEAD_CHANNEL_DB / 10)]
+    dropped = [c for c in range(frames.shape[1]) if c not in live]
+    mix_probe = probe[:, live].mean(axis=1)
+    if np.mean(mix_probe**2) < 0.25 * np.mean(power[live]):
+        best = int(np.argmax(power))
+        return np.ascontiguousarray(frames[:, best], dtype=np.float32), [
+            c for c in range(frames.shape[1]) if c != best
+        ]
+    mono = frames[:, live].mean(axis=1) if len(live) > 1 else frames[:, live[0]]
+    return np.ascontiguousarray(mono, dtype=np.float32), dropped
+
+
+def decode_file(
+    path: Path, *, target_sr: int | None = None, max_seconds: float = 3600.0
+) -> Decoded:
+    """Decode ``path`` to mono float32, resampled to ``target_sr`` if given.
+
+    Raises :class:`UnsupportedFormatError` (not audio / no audio stream),
+    :class:`CorruptAudioError` (nothing decodable), :class:`EmptyAudioError` (no samples),
+    :class:`TooLongAudioError` (longer than ``max_seconds``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UnsupportedFormatError(f"{path.name}: no such file")
+    if path.stat().st_size == 0:
+        raise EmptyAudioError(f"{path.name}: the file is empty (0 bytes)")
+    try:
+        container = av.open(str(path), mode="r")
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise UnsupportedFormatError(
+            f"{path.name}: not a readable audio file ({exc.__class__.__name__}: {exc})"
+        ) from exc
+    with container:
+        if not container.streams.audio:
+            raise UnsupportedFormatError(f"{path.name}: the file has no audio track")
+        stream = container.streams.audio[0]
+        ctx = stream.codec_context
+        rate = int(ctx.sample_rate or stream.rate or 0)
+        declared = None
+        if stream.duration is not None and stream.time_base is not None:
+            declared = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            declared = container.duration / 1_000_000
+        if declared is not None and declared > max_seconds:
+            raise TooLongAudioError(
+                f"{path.name}: {declared / 60:.0f} minutes long; the limit is "
+                f"{max_seconds / 60:.0f} minutes"
+            )
+        chunks: list[np.ndarray] = []
+        total = skipped = decoded_samples = 0
+        channels = int(ctx.channels or 0)
+        limit = None
+        try:
+            packets = container.demux(stream)
+            for packet in packets:
+                if packet.size == 0 and packet.dts is None:
+                    continue
+                total += 1
+                try:
+                    frames = ctx.decode(packet)
+                except (av.FFmpegError, ValueError) as exc:
+                    skipped += 1
+                    log.debug("skipping packet %d of %s: %s", total, path.name, exc)
+                    continue
+                for frame in frames:
+                    rate = int(frame.sample_rate) or rate
+                    data = _frame_to_float(frame)
+                    channels = data.shape[1]
+                    limit = int(max_seconds * rate) if rate else None
+                    decoded_samples += data.shape[0]
+                    if limit is not None and decoded_samples > limit:
+                        raise TooLongAudioError(
+                            f"{path.name}: longer than the limit of {max_seconds / 60:.0f} minutes"
+                        )
+                    chunks.append(data)
+            try:
+                for frame in ctx.decode(None):
+                    chunks.append(_frame_to_float(frame))
+            except (av.FFmpegError, ValueError):
+                pass
+        except av.FFmpegError as exc:
+            if not chunks:
+                raise CorruptAudioError(f"{path.name}: cannot be decoded ({exc})") from exc
+            log.warning("%s: decoding stopped early: %s", path.name, exc)
+        fmt = container.format.name
+        codec = ctx.name
+    if not chunks:
+        if total and skipped == total:
+            raise CorruptAudioError(
+                f"{path.name}: none of the {total} audio packets could be decoded"
+            )
+        raise EmptyAudioError(f"{path.name}: the file contains no audio samples")
+    width = max(c.shape[1] for c in chunks)
+    frames_all = np.concatenate(
+        [c if c.shape[1] == width else np.repeat(c[:, :1], width, axis=1) for c in chunks]
+    )
+    del chunks
+    bad = ~np.isfinite(frames_all)
+    nonfinite = int(np.count_nonzero(bad))
+    if nonfinite:
+        frames_all[bad] = 0.0
+    mono, dropped = to_mono(frames_all)
+    del frames_all
+    if mono.size == 0:
+        raise EmptyAudioError(f"{path.name}: the file contains no audio samples")
+    out_rate = rate
+    if target_sr is not None and target_sr != rate:
+        mono = resample(mono, rate, target_sr)
+        out_rate = target_sr
+    return Decoded(
+        samples=mono,
+        sample_rate=out_rate,
+        source_format=fmt,
+        codec=codec,
+        channels=channels or width,
+        source_rate=rate,
+        skipped_packets=skipped,
+        total_packets=total,
+        nonfinite_samples=nonfinite,
+        dropped_channels=dropped,
+    )

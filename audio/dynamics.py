@@ -1,0 +1,191 @@
+"""Speech dynamics: a slow leveller (AGC), a compressor, and a look-ahead true-peak limiter.
+
+All three are mono ``(n,)`` float32 → ``(n,)`` float32 functions of ``(x, sr)``, vectorised:
+
+* Gain smoothing with a release is the recursion ``r[n] = max(d[n], r[n-1] - c)`` (reduction in
+  dB, recovering at ``c`` dB per sample). Unrolled it is ``r[n] = max_k (d[k] - c(n-k))``, i.e.
+  ``cummax(d + c·n) - c·n``: one ``np.maximum.accumulate`` instead of a Python loop.
+* The limiter's look-ahead is a forward running maximum of the required reduction followed by a
+  backward moving average of the same length, which guarantees at every peak a reduction at
+  least as large as needed while the gain moves smoothly (no clicks).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.ndimage as ndi
+import scipy.signal as ss
+
+from audio.loudness import MOMENTARY_HOPS, hop_energies
+from audio.samples import as_mono, check_rate
+from audio.truepeak import true_peak, true_peak_envelope
+
+
+def _release(reduction_db: np.ndarray, db_per_sample: float) -> np.ndarray:
+    """``r[n] = max(d[n], r[n-1] - c)`` for ``d ≥ 0``, computed without a loop."""
+    ramp = np.arange(reduction_db.size, dtype=np.float64) * db_per_sample
+    return np.asarray(np.maximum.accumulate(reduction_db + ramp) - ramp, dtype=np.float64)
+
+
+def level(
+    x: np.ndarray,
+    sr: int,
+    *,
+    strength: float = 0.6,
+    max_boost_db: float = 10.0,
+    max_cut_db: float = 10.0,
+    smoothing_s: float = 1.0,
+    gate_rel_db: float = -20.0,
+) -> np.ndarray:
+    """Slow automatic gain: bring quiet and loud passages towards the recording's own level.
+
+    The momentary loudness (400 ms blocks every 100 ms) of each speech block is pulled
+    ``strength`` of the way towards the integrated loudness, limited to ``+max_boost_db`` /
+    ``-max_cut_db``. Blocks quieter than ``gate_rel_db`` below the integrated loudness (pauses,
+    background) get no gain of their own: they take the gain of the speech around them, so
+    noise between sentences is never pumped up. The gain curve is smoothed with a Gaussian of
+    ``smoothing_s`` seconds. Overall loudness is roughly unchanged.
+    """
+    sr = check_rate(sr)
+    y = as_mono(x)
+    h = hop_energies(y, sr)
+    z = h.block_mean_squares(MOMENTARY_HOPS)
+    if z.size < 2:
+        return y
+    with np.errstate(divide="ignore"):
+        loud = -0.691 + 10.0 * np.log10(z)
+    active = loud > -70.0
+    if not active.any():
+        return y
+    ref = -0.691 + 10.0 * np.log10(z[active].mean())
+    speech = loud > max(ref + gate_rel_db, -70.0)
+    centres = (h.bounds[:-MOMENTARY_HOPS] + h.bounds[MOMENTARY_HOPS:]) / 2.0
+    want = np.clip(strength * (ref - loud[speech]), -max_cut_db, max_boost_db)
+    gain_db = np.interp(centres, centres[speech], want)
+    gain_db = ndi.gaussian_filter1d(gain_db, sigma=max(smoothing_s * 10.0, 1e-3), mode="nearest")
+    t = np.arange(y.size, dtype=np.float32)
+    g = np.interp(t, centres.astype(np.float32), (10.0 ** (gain_db / 20.0)).astype(np.float32))
+    return (y * g.astype(np.float32)).astype(np.float32)
+
+
+def _block_mean(a: np.ndarray, block: int) -> np.ndarray:
+    nb = -(-a.size // block)
+    padded = np.zeros(nb * block, dtype=np.float32)
+    padded[: a.size] = a
+    return np.asarray(padded.reshape(nb, block).mean(axis=1, dtype=np.float64))
+
+
+def _apply_knot_gain(y: np.ndarray, knot_gain: np.ndarray, block: int) -> np.ndarray:
+    """Multiply ``y`` by a gain given at samples ``0, block, 2·block, ...`` (``nb + 1`` knots),
+    linearly interpolated, touching only the blocks where the gain is not 1."""
+    nb = knot_gain.size - 1
+    reduced = knot_gain < 1.0
+    blocks = np.flatnonzero(reduced[:-1] | reduced[1:])
+    padded = np.zeros(nb * block, dtype=np.float32)
+    padded[: y.size] = y
+    if blocks.size:
+        rows = padded.reshape(nb, block)
+        frac = (np.arange(block, dtype=np.float32) / block)[None, :]
+        g0 = knot_gain[blocks].astype(np.float32)[:, None]
+        g1 = knot_gain[blocks + 1].astype(np.float32)[:, None]
+        rows[blocks] *= g0 + (g1 - g0) * frac
+    return padded[: y.size]
+
+
+def compress(
+    x: np.ndarray,
+    sr: int,
+    *,
+    threshold_db: float = -24.0,
+    ratio: float = 3.0,
+    knee_db: float = 6.0,
+    rms_ms: float = 10.0,
+    attack_ms: float = 5.0,
+    release_db_per_s: float = 40.0,
+) -> np.ndarray:
+    """Feed-forward RMS compressor with a soft knee (Giannoulis, Massberg & Reiss, JAES 2012).
+
+    Level: RMS over ``rms_ms`` (one-pole on ``x²``) in dBFS, +3 dB so a sine reads its peak.
+    Static curve: no reduction below ``threshold_db - knee/2``; ``(1 - 1/ratio)·(L - T)`` above
+    ``T + knee/2``; quadratic in the knee. The reduction is released at ``release_db_per_s`` and
+    its onset smoothed with an ``attack_ms`` one-pole. Control runs at a 1 ms rate and the gain
+    is interpolated per sample. No make-up gain: the loudness stage sets the level afterwards.
+    """
+    sr = check_rate(sr)
+    y = as_mono(x)
+    if y.size == 0:
+        return y
+    if ratio < 1.0:
+        raise ValueError(f"compressor ratio must be ≥ 1, got {ratio}")
+    block = max(1, round(sr / 1000))
+    rate = sr / block
+    ms = _block_mean(np.square(y), block)
+    a = float(np.exp(-1.0 / (max(rms_ms, 0.1) * 1e-3 * rate)))
+    ms = ss.lfilter([1.0 - a], [1.0, -a], ms)
+    level_db = 10.0 * np.log10(np.maximum(ms, 1e-12)) + 3.0103
+    over = level_db - threshold_db
+    slope = 1.0 - 1.0 / ratio
+    w = max(knee_db, 1e-6)
+    red = np.where(
+        over <= -w / 2,
+        0.0,
+        np.where(over >= w / 2, slope * over, slope * (over + w / 2) ** 2 / (2 * w)),
+    )
+    red = _release(red, release_db_per_s / rate)
+    b = float(np.exp(-1.0 / (max(attack_ms, 0.01) * 1e-3 * rate)))
+    red = ss.lfilter([1.0 - b], [1.0, -b], red)
+    # block k's value describes its centre; knots at block starts take the mean of neighbours
+    knots = np.empty(red.size + 1)
+    knots[0] = red[0]
+    knots[-1] = red[-1]
+    knots[1:-1] = 0.5 * (red[:-1] + red[1:])
+    return _apply_knot_gain(y, np.power(10.0, -knots / 20.0), block)
+
+
+def limit_true_peak(
+    x: np.ndarray,
+    sr: int,
+    *,
+    ceiling_db: float = -2.0,
+    lookahead_ms: float = 5.0,
+    release_db_per_s: float = 60.0,
+    max_passes: int = 4,
+) -> np.ndarray:
+    """Look-ahead limiter on the true (oversampled) peak: output true peak ≤ ``ceiling_db``.
+
+    The required reduction comes from the true-peak envelope
+    (:func:`audio.truepeak.true_peak_envelope`), taken per 0.5 ms control block. It is spread
+    ``lookahead_ms`` ahead of each peak (forward running max), released at
+    ``release_db_per_s`` and smoothed by a backward moving average over the look-ahead, so the
+    gain reaches its floor at the peak; the gain is interpolated linearly between block edges,
+    and both edges of a block already carry its full reduction. Because the gain changes
+    between samples, the result is re-measured and a further pass runs on anything still over
+    (rare, tiny); after ``max_passes`` a plain gain makes sure.
+    """
+    sr = check_rate(sr)
+    y = as_mono(x)
+    if y.size == 0:
+        return y
+    ceiling = float(10.0 ** (ceiling_db / 20.0))
+    block = max(1, round(sr / 2000))
+    look = max(1, -(-round(lookahead_ms * 1e-3 * sr) // block))
+    size = look + 1
+    for _ in range(max_passes):
+        # a hair under the ceiling so interpolation between gain steps stays inside it
+        target = ceiling * 0.998
+        env = true_peak_envelope(y, sr, threshold=target)
+        over = np.flatnonzero(env > target)
+        if over.size == 0:
+            return y
+        nb = -(-y.size // block)
+        need = np.zeros(nb + 1, dtype=np.float64)
+        np.maximum.at(need, over // block, 20.0 * np.log10(env[over] / target))
+        need[1:] = np.maximum(need[1:], need[:-1])  # both edges of a block carry its need
+        d = ndi.maximum_filter1d(need, size=size, origin=-(size // 2), mode="constant")
+        d = _release(d, release_db_per_s * block / sr)
+        d = ndi.uniform_filter1d(d, size=size, origin=(size - 1) // 2, mode="nearest")
+        y = _apply_knot_gain(y, np.power(10.0, -d / 20.0), block)
+    tp = true_peak(y, sr)
+    if tp > ceiling:
+        y = (y * np.float32(ceiling * 0.999 / tp)).astype(np.float32)
+    return y

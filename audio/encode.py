@@ -1,0 +1,117 @@
+"""Write mono float32 ``(n,)`` audio; the container follows the file extension.
+
+* ``.ogg`` / ``.opus``: Opus in Ogg via PyAV (libopus), speech bitrate (default 32 kbit/s),
+  ``application=audio`` at complexity 5 — chosen by measurement, see BENCHMARKS.md.
+* ``.wav``: 16-bit PCM (standard library ``wave``).
+* ``.mp3``: MP3 via PyAV (libmp3lame), constant bitrate (default 32 kbit/s, mono).
+
+Rates the codec cannot take are resampled first (Opus: 8/12/16/24/48 kHz; MP3: the MPEG rates).
+"""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import av
+import numpy as np
+
+from audio.errors import UnsupportedFormatError
+from audio.resample import resample
+from audio.samples import as_mono, check_finite, check_rate
+
+OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
+MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+EXTENSIONS = (".ogg", ".opus", ".wav", ".mp3")
+_FRAME = 4800
+
+
+def container_for(path: Path) -> str:
+    """``"ogg"``, ``"wav"`` or ``"mp3"`` from the extension; error for anything else."""
+    ext = Path(path).suffix.lower()
+    if ext in (".ogg", ".opus"):
+        return "ogg"
+    if ext in (".wav", ".mp3"):
+        return ext[1:]
+    raise UnsupportedFormatError(
+        f"cannot write {Path(path).name}: choose an output ending in {', '.join(EXTENSIONS)}"
+    )
+
+
+def _codec_rate(sr: int, allowed: tuple[int, ...]) -> int:
+    """The smallest allowed rate at or above ``sr`` (never throw bandwidth away)."""
+    for r in allowed:
+        if r >= sr:
+            return r
+    return allowed[-1]
+
+
+def _write_wav(path: Path, x: np.ndarray, sr: int) -> None:
+    pcm = np.clip(np.round(x * 32767.0), -32768, 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sr)
+        w.writeframes(pcm.tobytes())
+
+
+def _write_av(
+    path: Path, x: np.ndarray, sr: int, *, fmt: str, codec: str, bitrate: int, options: dict[str, str]
+) -> None:
+    with av.open(str(path), mode="w", format=fmt) as container:
+        stream = container.add_stream(codec, rate=sr, options=options)
+        stream.bit_rate = bitrate
+        stream.layout = "mono"
+        stream.format = "s16" if codec == "libmp3lame" else "flt"
+        pcm = x if codec != "libmp3lame" else np.clip(np.round(x * 32767.0), -32768, 32767)
+        sample_fmt = "flt" if codec != "libmp3lame" else "s16"
+        pcm = pcm.astype(np.float32 if sample_fmt == "flt" else np.int16)
+        for start in range(0, pcm.size, _FRAME):
+            frame = av.AudioFrame.from_ndarray(
+                pcm[None, start : start + _FRAME], format=sample_fmt, layout="mono"
+            )
+            frame.sample_rate = sr
+            frame.pts = start
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+
+def write_audio(
+    path: Path,
+    x: np.ndarray,
+    sr: int,
+    *,
+    bitrate: int = 32000,
+    opus_complexity: int = 5,
+    opus_application: str = "audio",
+) -> int:
+    """Write ``x`` (mono float32 ``(n,)``, ±1.0 full scale) to ``path``; returns the rate written.
+
+    The file is written to a temporary name next to ``path`` and renamed when complete, so a
+    failure never leaves a half-written file under the final name.
+    """
+    sr = check_rate(sr)
+    y = as_mono(x)
+    check_finite(y)
+    path = Path(path)
+    kind = container_for(path)
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        if kind == "wav":
+            _write_wav(tmp, y, sr)
+            out_rate = sr
+        elif kind == "ogg":
+            out_rate = _codec_rate(sr, OPUS_RATES)
+            y = resample(y, sr, out_rate)
+            opts = {"application": opus_application, "compression_level": str(opus_complexity)}
+            _write_av(tmp, y, out_rate, fmt="ogg", codec="libopus", bitrate=bitrate, options=opts)
+        else:
+            out_rate = _codec_rate(sr, MP3_RATES)
+            y = resample(y, sr, out_rate)
+            _write_av(tmp, y, out_rate, fmt="mp3", codec="libmp3lame", bitrate=bitrate, options={})
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out_rate

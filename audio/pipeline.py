@@ -1,0 +1,361 @@
+"""The broadcast audio chain, from any recording to a clean, equally loud delivery file.
+
+Steps, each its own function of mono float32 ``(n,)`` samples and each switchable in
+:class:`PipelineConfig`:
+
+1. decode (PyAV) → mono → resample to the working rate  (:mod:`audio.decode`)
+2. DC removal and rumble high-pass                       (:mod:`audio.filters`)
+3. noise reduction                                       (:mod:`audio.denoise`)
+4. trim of long leading/trailing silence                 (:mod:`audio.trim`)
+5. slow leveller (AGC), then compressor                  (:mod:`audio.dynamics`)
+6. gain to the target loudness with a look-ahead true-peak limiter, iterated so the limited
+   signal meets the target                               (:func:`normalize`)
+7. encode (Opus/Ogg, WAV or MP3), then decode the written file and re-measure; if the codec
+   moved the loudness or pushed the true peak over the limit, correct and encode again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from audio import dynamics, filters
+from audio.decode import decode_file
+from audio.encode import container_for, write_audio
+from audio.errors import EmptyAudioError
+from audio.loudness import integrated_loudness, measure
+from audio.report import ProcessingReport, SignalReport, SourceReport, describe
+from audio.resample import resample
+from audio.samples import as_mono, check_rate
+from audio.trim import trim_silence
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float], None]
+MIN_DURATION_S = 0.1
+
+
+class PipelineConfig(BaseModel):
+    """Settings of the audio chain. Every step can be switched off."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sample_rate: int = Field(
+        default=16000,
+        ge=8000,
+        le=48000,
+        description="working and output rate (Hz); 16 kHz keeps 8 kHz of audio bandwidth, "
+        "more than horn loudspeakers reproduce",
+    )
+    max_seconds: float = Field(default=3600.0, gt=0, description="longest accepted input (s)")
+    highpass: bool = Field(default=True, description="remove DC and rumble below the cutoff")
+    highpass_hz: float = Field(default=80.0, gt=0, description="high-pass cutoff (Hz)")
+    denoise: bool = Field(default=True, description="noise reduction (audio.denoise)")
+    trim: bool = Field(default=True, description="cut long leading/trailing silence")
+    trim_pad_s: float = Field(default=0.3, ge=0, description="silence kept at each end (s)")
+    trim_min_silence_s: float = Field(default=0.6, ge=0, description="shorter ends are kept")
+    level: bool = Field(default=True, description="slow leveller for quiet/loud passages")
+    level_strength: float = Field(default=0.6, ge=0, le=1, description="0 off, 1 full levelling")
+    level_max_boost_db: float = Field(default=10.0, ge=0, description="most a passage is raised")
+    compress: bool = Field(default=True, description="speech compressor")
+    compressor_threshold_lu: float = Field(
+        default=0.0, description="threshold relative to the integrated loudness (LU)"
+    )
+    compressor_ratio: float = Field(default=3.0, ge=1, description="compression ratio")
+    normalize: bool = Field(default=True, description="gain to the target loudness")
+    target_lufs: float = Field(default=-16.0, ge=-40, le=-5, description="target loudness")
+    limit: bool = Field(default=True, description="look-ahead true-peak limiter")
+    true_peak_max_db: float = Field(
+        default=-1.0, le=0, description="true-peak limit of the delivered (decoded) file (dBTP)"
+    )
+    codec_headroom_db: float = Field(
+        default=1.0, ge=0, description="extra limiter headroom for the lossy codec's overshoot"
+    )
+    bitrate: int = Field(default=32000, ge=6000, le=256000, description="Opus/MP3 bitrate")
+    opus_complexity: int = Field(default=5, ge=0, le=10, description="libopus complexity")
+    opus_application: Literal["audio", "voip", "lowdelay"] = Field(default="audio")
+    verify_output: bool = Field(
+        default=True, description="decode the written file, re-measure and correct"
+    )
+    max_encode_passes: int = Field(default=3, ge=1, le=5)
+
+
+def _progress(progress: Progress | None, value: float) -> None:
+    if progress is not None:
+        progress(min(1.0, max(0.0, value)))
+
+
+def denoise_step(x: np.ndarray, sr: int) -> np.ndarray:
+    """Noise reduction; imported lazily so the chain works while the module is absent."""
+    try:
+        from audio.denoise import denoise  # noqa: PLC0415 - optional step, imported on use
+    except ImportError:
+        log.warning("audio.denoise is not available; skipping noise reduction")
+        return x
+    return as_mono(denoise(x, sr))
+
+
+def normalize(
+    x: np.ndarray,
+    sr: int,
+    *,
+    target_lufs: float,
+    ceiling_db: float | None,
+    iterations: int = 5,
+) -> tuple[np.ndarray, float]:
+    """Gain ``x`` to ``target_lufs`` integrated, then true-peak limit to ``ceiling_db``.
+
+    Limiting lowers the loudness a little, so the gain is corrected and the limiter re-run
+    until the limited signal is within 0.02 LU of the target. Returns the result and the gain
+    applied before the limiter (dB). ``ceiling_db=None`` means plain gain, no limiter.
+    """
+    loud = integrated_loudness(x, sr)
+    if not np.isfinite(loud):
+        raise EmptyAudioError("the recording is silent: nothing to make louder")
+    gain = target_lufs - loud
+    y = x
+    for _ in range(iterations):
+        y = (x * np.float32(10.0 ** (gain / 20.0))).astype(np.float32)
+        if ceiling_db is None:
+            break
+        y = dynamics.limit_true_peak(y, sr, ceiling_db=ceiling_db)
+        err = target_lufs - integrated_loudness(y, sr)
+        if abs(err) < 0.02:
+            break
+        gain += err
+    return y, gain
+
+
+def _sanitise(x: np.ndarray) -> tuple[np.ndarray, int]:
+    y = as_mono(x)
+    bad = ~np.isfinite(y)
+    count = int(np.count_nonzero(bad))
+    if count:
+        y = np.where(bad, np.float32(0.0), y).astype(np.float32)
+    return y, count
+
+
+def _prepare(
+    x: np.ndarray, sr: int, config: PipelineConfig, progress: Progress | None, p0: float, p1: float
+) -> tuple[np.ndarray, list[str], tuple[float, float]]:
+    """Steps 2-5 at the working rate: returns the compressed signal, steps, trimmed seconds."""
+    steps: list[str] = []
+    y = x
+    span = p1 - p0
+    if config.highpass:
+        y = filters.highpass(filters.remove_dc(y, sr), sr, cutoff_hz=config.highpass_hz)
+        steps.append("highpass")
+    _progress(progress, p0 + 0.1 * span)
+    if config.denoise:
+        y = denoise_step(y, sr)
+        steps.append("denoise")
+    _progress(progress, p0 + 0.5 * span)
+    trimmed = (0.0, 0.0)
+    if config.trim:
+        y, t = trim_silence(y, sr, pad_s=config.trim_pad_s, min_silence_s=config.trim_min_silence_s)
+        trimmed = (t.start_s, t.end_s)
+        steps.append("trim")
+    loud = integrated_loudness(y, sr)
+    if not np.isfinite(loud):
+        raise EmptyAudioError("the recording is silent (nothing above -70 LUFS)")
+    if config.level:
+        y = dynamics.level(
+            y, sr, strength=config.level_strength, max_boost_db=config.level_max_boost_db
+        )
+        steps.append("level")
+    _progress(progress, p0 + 0.7 * span)
+    if config.compress:
+        loud = integrated_loudness(y, sr)
+        y = dynamics.compress(
+            y,
+            sr,
+            threshold_db=loud + config.compressor_threshold_lu,
+            ratio=config.compressor_ratio,
+        )
+        steps.append("compress")
+    _progress(progress, p1)
+    return y, steps, trimmed
+
+
+def _ceiling(config: PipelineConfig, lossy: bool) -> float | None:
+    if not config.limit:
+        return None
+    return config.true_peak_max_db - (config.codec_headroom_db if lossy else 0.05)
+
+
+def _to_working_rate(x: np.ndarray, sr: int, config: PipelineConfig) -> np.ndarray:
+    y, _ = _sanitise(x)
+    if y.size < MIN_DURATION_S * sr:
+        raise EmptyAudioError(
+            f"the recording is too short ({y.size / sr:.2f} s); at least {MIN_DURATION_S} s needed"
+        )
+    return resample(y, sr, config.sample_rate)
+
+
+def process(
+    x: np.ndarray, sr: int, config: PipelineConfig | None = None
+) -> tuple[np.ndarray, int, ProcessingReport]:
+    """Run the chain on mono float32 ``(n,)`` samples in memory (no encoding).
+
+    Returns the processed samples, their rate (``config.sample_rate``) and the report. The
+    limiter leaves ``codec_headroom_db`` for a lossy encoder; :func:`process_file` adjusts it
+    to the chosen container.
+    """
+    config = config or PipelineConfig()
+    sr = check_rate(sr)
+    raw, nonfinite = _sanitise(x)
+    before = describe(raw, sr) if raw.size else None
+    y = _to_working_rate(raw, sr, config)
+    rate = config.sample_rate
+    y, steps, trimmed = _prepare(y, rate, config, None, 0.0, 1.0)
+    gain: float | None = None
+    if config.normalize:
+        y, gain = normalize(y, rate, target_lufs=config.target_lufs, ceiling_db=_ceiling(config, True))
+        steps.append("normalize")
+    elif config.limit:
+        y = dynamics.limit_true_peak(y, rate, ceiling_db=_ceiling(config, True) or 0.0)
+    if config.limit:
+        steps.append("limit")
+    assert before is not None
+    warnings = [f"{nonfinite} NaN/inf samples were replaced by silence"] if nonfinite else []
+    report = ProcessingReport(
+        input=before,
+        output=describe(y, rate),
+        target_lufs=config.target_lufs,
+        true_peak_limit_dbtp=config.true_peak_max_db,
+        steps=steps,
+        trimmed_start_s=round(trimmed[0], 3),
+        trimmed_end_s=round(trimmed[1], 3),
+        gain_db=None if gain is None else round(gain, 2),
+        warnings=warnings,
+    )
+    return y, rate, report
+
+
+def _warnings(source: SourceReport, before: SignalReport, after: SignalReport) -> list[str]:
+    out = []
+    if source.skipped_packets:
+        out.append(
+            f"{source.skipped_packets} of {source.total_packets} packets "
+            f"({100 * source.skipped_share:.1f} %) could not be decoded and were left out"
+        )
+    if source.nonfinite_samples:
+        out.append(f"{source.nonfinite_samples} NaN/inf samples were replaced by silence")
+    if source.dropped_channels:
+        out.append(f"silent channel(s) {source.dropped_channels} left out of the mix")
+    if before.clipped_share > 0.001:
+        out.append(f"the recording is clipped ({100 * before.clipped_share:.2f} % of samples)")
+    if before.snr_db < 15:
+        out.append(f"the recording is noisy (about {before.snr_db:.0f} dB signal-to-noise)")
+    if after.integrated_lufs is not None and before.integrated_lufs is not None:
+        boost = after.integrated_lufs - before.integrated_lufs
+        if boost > 20:
+            out.append(f"the recording was very quiet and was raised by {boost:.0f} dB")
+    return out
+
+
+def process_file(
+    src: Path,
+    dst: Path,
+    config: PipelineConfig | None = None,
+    progress: Progress | None = None,
+) -> ProcessingReport:
+    """Decode ``src``, run the chain, write ``dst`` (container from its extension).
+
+    With ``verify_output`` the written file is decoded and measured again; if the codec moved
+    the loudness by more than 0.15 LU or pushed the true peak above ``true_peak_max_db``, the
+    gain or the limiter ceiling is corrected and the file encoded again (at most
+    ``max_encode_passes`` times). The report's output figures are those of the final file.
+    """
+    config = config or PipelineConfig()
+    src, dst = Path(src), Path(dst)
+    kind = container_for(dst)  # fail on a bad output name before any work
+    _progress(progress, 0.0)
+    dec = decode_file(src, max_seconds=config.max_seconds)
+    source = SourceReport(
+        file_name=src.name,
+        container=dec.source_format,
+        codec=dec.codec,
+        channels=dec.channels,
+        sample_rate=dec.source_rate,
+        total_packets=dec.total_packets,
+        skipped_packets=dec.skipped_packets,
+        skipped_share=round(dec.skipped_share, 4),
+        nonfinite_samples=dec.nonfinite_samples,
+        dropped_channels=dec.dropped_channels,
+    )
+    _progress(progress, 0.1)
+    before = describe(dec.samples, dec.sample_rate)
+    x = _to_working_rate(dec.samples, dec.sample_rate, config)
+    del dec
+    rate = config.sample_rate
+    _progress(progress, 0.2)
+    pre, steps, trimmed = _prepare(x, rate, config, progress, 0.2, 0.6)
+    del x
+    lossy = kind != "wav"
+    ceiling = _ceiling(config, lossy)
+    target = config.target_lufs
+    gain: float | None = None
+    passes = 0
+    after: SignalReport | None = None
+    for attempt in range(config.max_encode_passes):
+        passes = attempt + 1
+        if config.normalize:
+            y, gain = normalize(pre, rate, target_lufs=target, ceiling_db=ceiling)
+        elif ceiling is not None:
+            y = dynamics.limit_true_peak(pre, rate, ceiling_db=ceiling)
+        else:
+            y = pre
+        _progress(progress, 0.7 + 0.1 * attempt / config.max_encode_passes)
+        write_audio(
+            dst,
+            y,
+            rate,
+            bitrate=config.bitrate,
+            opus_complexity=config.opus_complexity,
+            opus_application=config.opus_application,
+        )
+        if not config.verify_output:
+            after = describe(y, rate)
+            break
+        out = decode_file(dst, max_seconds=config.max_seconds + 60)
+        stats = measure(out.samples, out.sample_rate)
+        after = describe(out.samples, out.sample_rate)
+        tp_ok = ceiling is None or stats.true_peak_db <= config.true_peak_max_db
+        loud_err = config.target_lufs - stats.integrated if config.normalize else 0.0
+        if tp_ok and abs(loud_err) <= 0.15:
+            break
+        if attempt + 1 == config.max_encode_passes:
+            log.warning("output still off target after %d encodes", passes)
+            break
+        target += loud_err
+        if not tp_ok and ceiling is not None:
+            ceiling -= stats.true_peak_db - config.true_peak_max_db + 0.2
+    _progress(progress, 1.0)
+    assert after is not None
+    if config.normalize:
+        steps.append("normalize")
+    if config.limit:
+        steps.append("limit")
+    steps.append(f"encode:{kind}")
+    return ProcessingReport(
+        source=source,
+        input=before,
+        output=after,
+        target_lufs=config.target_lufs,
+        true_peak_limit_dbtp=config.true_peak_max_db,
+        steps=steps,
+        trimmed_start_s=round(trimmed[0], 3),
+        trimmed_end_s=round(trimmed[1], 3),
+        gain_db=None if gain is None else round(gain, 2),
+        output_file=dst.name,
+        output_format=kind,
+        output_bitrate=None if kind == "wav" else config.bitrate,
+        encode_passes=passes,
+        warnings=_warnings(source, before, after),
+    )

@@ -1,0 +1,43 @@
+"""Sample-rate conversion with ``scipy.signal.resample_poly`` (polyphase, Kaiser window).
+
+Mono ``(n,)`` float32 in and out. Long signals are converted in chunks with enough overlap
+that the result equals one ``resample_poly`` call, so memory stays flat.
+"""
+
+from __future__ import annotations
+
+from math import gcd
+
+import numpy as np
+import scipy.signal as ss
+
+from audio.samples import as_mono, check_rate
+
+_CHUNK = 1 << 20
+
+
+def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    """Resample mono ``x`` from ``sr_in`` to ``sr_out`` Hz; output length ``ceil(n·out/in)``."""
+    sr_in, sr_out = check_rate(sr_in), check_rate(sr_out)
+    y = as_mono(x)
+    if sr_in == sr_out or y.size == 0:
+        return y
+    g = gcd(sr_in, sr_out)
+    up, down = sr_out // g, sr_in // g
+    n_out = -(-y.size * up // down)
+    if y.size <= 2 * _CHUNK:
+        return np.asarray(ss.resample_poly(y, up, down), dtype=np.float32)[:n_out]
+    # chunk boundaries on multiples of `down` input samples map to whole output samples
+    half = 10 * max(up, down) // up + 2  # filter half-length in input samples (+ margin)
+    pad = -(-half // down) * down
+    step = (_CHUNK // down) * down
+    out = np.empty(n_out, dtype=np.float32)
+    for lo in range(0, y.size, step):
+        hi = min(lo + step, y.size)
+        a, b = max(0, lo - pad), min(y.size, hi + pad)
+        seg = ss.resample_poly(y[a:b], up, down)
+        o0 = (lo - a) * up // down
+        o_lo = lo * up // down
+        o_hi = min(n_out, -(-hi * up // down)) if hi == y.size else hi * up // down
+        out[o_lo:o_hi] = seg[o0 : o0 + (o_hi - o_lo)]
+    return out

@@ -1,0 +1,186 @@
+"""Speech engines behind one protocol: gTTS (online), espeak-ng (offline), Piper (optional).
+
+Each engine writes one raw audio file and returns its path, or raises TtsError saying why not.
+The caller (synth.py) decides the order and what to do on failure.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit
+
+VOICES = ("vi", "vi-vn-x-central", "vi-vn-x-south")
+
+
+class TtsError(RuntimeError):
+    """An engine could not produce speech; the message is the reason shown to the user."""
+
+
+@runtime_checkable
+class TtsEngine(Protocol):
+    name: str
+    online: bool  # skipped entirely for an emergency
+
+    def unavailable(self) -> str | None:
+        """Why this engine cannot run here (not installed, not configured), or None."""
+
+    def synthesize(self, text: str, voice: str, out_path: Path, timeout_s: float) -> Path:
+        """Write speech for ``text`` next to ``out_path`` (the engine picks the suffix) and
+        return the file written. Raises TtsError with a reason."""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+class GttsEngine:
+    """Google Translate's speech through gTTS, lang "vi". Every voice maps to the one Google
+    voice. The request runs in a daemon thread with a hard deadline, because requests' own
+    timeout does not cover DNS resolution, and an unreachable Google must cost seconds only."""
+
+    name = "gtts"
+    online = True
+
+    def __init__(self, *, tld: str = "com", base_url: str | None = None) -> None:
+        # base_url ("http://host:port") replaces https://translate.google.<tld>: for a local
+        # relay, and for tests that need Google "unreachable" without touching the network.
+        self.tld = tld
+        self.base_url = base_url.rstrip("/") if base_url else None
+
+    def unavailable(self) -> str | None:
+        try:
+            import gtts  # noqa: F401 -- only checking that the extra is installed
+        except ImportError:
+            return "gTTS is not installed (pip install 'loalang[controller]')"
+        return None
+
+    def synthesize(self, text: str, voice: str, out_path: Path, timeout_s: float) -> Path:
+        target = out_path.with_suffix(".mp3")
+        part = out_path.with_suffix(".mp3.part")
+        outcome: dict[str, BaseException | None] = {}
+
+        def work() -> None:
+            try:
+                tts = _make_gtts(text, tld=self.tld, base_url=self.base_url, timeout_s=timeout_s)
+                with part.open("wb") as fp:
+                    tts.write_to_fp(fp)
+                outcome["error"] = None
+            except BaseException as exc:  # reported to the caller's thread below
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=work, name="gtts", daemon=True)
+        worker.start()
+        worker.join(timeout_s)
+        if worker.is_alive():
+            # The thread is abandoned; it writes only to ``part``, which nobody reads.
+            raise TtsError(f"no answer within the {timeout_s:g} s timeout")
+        error = outcome.get("error")
+        if error is not None:
+            cause = error.__cause__ or error.__context__
+            detail = f": {_first_line(cause)}" if cause is not None else ""
+            raise TtsError(f"{_first_line(error)}{detail}")
+        if not part.is_file() or part.stat().st_size == 0:
+            raise TtsError("gTTS returned no audio")
+        part.replace(target)
+        return target
+
+
+def _make_gtts(text: str, *, tld: str, base_url: str | None, timeout_s: float) -> Any:
+    from gtts import gTTS
+
+    # Connect quickly or not at all; reading may take the rest of the budget.
+    timeout = (min(timeout_s, 2.0), timeout_s)
+    if base_url is None:
+        return gTTS(text, lang="vi", tld=tld, lang_check=False, timeout=timeout)
+
+    class _Routed(gTTS):  # type: ignore[misc,valid-type]  # gTTS ships no type hints
+        def _prepare_requests(self) -> list[Any]:
+            prepared: list[Any] = super()._prepare_requests()
+            for request in prepared:
+                path = urlsplit(request.url).path
+                request.prepare_url(f"{base_url}{path}", None)
+            return prepared
+
+    return _Routed(text, lang="vi", tld=tld, lang_check=False, timeout=timeout)
+
+
+class EspeakEngine:
+    """espeak-ng: offline, always installed by `make run`/`make test`; robotic but reliable."""
+
+    name = "espeak"
+    online = False
+
+    def __init__(self, *, binary: str = "espeak-ng", words_per_minute: int = 150) -> None:
+        self.binary = binary
+        self.words_per_minute = words_per_minute
+
+    def unavailable(self) -> str | None:
+        if shutil.which(self.binary) is None:
+            return f"{self.binary} is not installed (apt install espeak-ng)"
+        return None
+
+    def synthesize(self, text: str, voice: str, out_path: Path, timeout_s: float) -> Path:
+        reason = self.unavailable()
+        if reason:
+            raise TtsError(reason)
+        target = out_path.with_suffix(".wav")
+        # Text on stdin (-b 1: UTF-8), so nothing in it can be taken for an option.
+        cmd = [self.binary, "-v", voice, "-s", str(self.words_per_minute), "-b", "1"]
+        cmd += ["-w", str(target), "--stdin"]
+        _run(cmd, text, timeout_s, self.binary)
+        return _check_output(target, self.binary)
+
+
+class PiperEngine:
+    """Piper neural TTS with a local `.onnx` voice model. Runs only when a model is configured
+    and present; never downloads one."""
+
+    name = "piper"
+    online = False
+
+    def __init__(self, *, model: Path | None, binary: str = "piper") -> None:
+        self.model = model
+        self.binary = binary
+
+    def unavailable(self) -> str | None:
+        if self.model is None:
+            return "not configured (no voice model set)"
+        if not self.model.is_file():
+            return f"voice model not found: {self.model}"
+        if shutil.which(self.binary) is None:
+            return f"{self.binary} is not installed"
+        return None
+
+    def synthesize(self, text: str, voice: str, out_path: Path, timeout_s: float) -> Path:
+        reason = self.unavailable()
+        if reason:
+            raise TtsError(reason)
+        target = out_path.with_suffix(".wav")
+        cmd = [self.binary, "--model", str(self.model), "--output_file", str(target)]
+        _run(cmd, text, timeout_s, self.binary)
+        return _check_output(target, self.binary)
+
+
+def _run(cmd: list[str], text: str, timeout_s: float, binary: str) -> None:
+    try:
+        proc = subprocess.run(
+            cmd, input=text.encode("utf-8"), capture_output=True, timeout=timeout_s, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise TtsError(f"{binary} took longer than the {timeout_s:g} s timeout") from None
+    except OSError as exc:
+        raise TtsError(f"{binary} could not start: {exc}") from None
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip() or f"exit status {proc.returncode}"
+        raise TtsError(f"{binary} failed: {err.splitlines()[-1]}")
+
+
+def _check_output(target: Path, binary: str) -> Path:
+    if not target.is_file() or target.stat().st_size <= 44:  # a bare WAV header is no speech
+        raise TtsError(f"{binary} wrote no audio")
+    return target
