@@ -58,7 +58,9 @@ def _write_wav(path: Path, x: np.ndarray, sr: int) -> None:
 def _write_av(
     path: Path, x: np.ndarray, sr: int, *, fmt: str, codec: str, bitrate: int, options: dict[str, str]
 ) -> None:
-    with av.open(str(path), mode="w", format=fmt) as container:
+    # bitexact: no random Ogg serial and no encoder tag, so the same audio always encodes to the
+    # same bytes and the controller stores it once by sha256
+    with av.open(str(path), mode="w", format=fmt, options={"fflags": "+bitexact"}) as container:
         stream = container.add_stream(codec, rate=sr, options=options)
         stream.bit_rate = bitrate
         stream.layout = "mono"

@@ -1,6 +1,6 @@
 """Noise-reduction quality benchmark: PESQ-WB, STOI and SI-SDR on a generated corpus.
 
-Run: ``.venv/bin/python -m bench.denoise_quality`` (about 3-4 minutes on 2 cores).
+Run: ``.venv/bin/python -m bench.denoise_quality`` (about 2 minutes on 2 cores).
 
 Every method sees the same 16 kHz mixtures (6 Vietnamese utterances x 5 noises x 0/5/10 dB SNR,
 see :mod:`bench.corpus`) and the clean utterances alone (do no harm). Methods:

@@ -91,7 +91,8 @@ def processed_upload(config: ControllerConfig, upload: UploadFile) -> tuple[Path
 
 
 def duration_of(report: dict[str, Any]) -> float:
-    value = report.get("output_duration_s") or report.get("duration_s")
+    output = report.get("output")
+    value = output.get("duration_s") if isinstance(output, dict) else None
     if not isinstance(value, int | float) or value <= 0:
         raise HTTPException(422, "the recording has no audible content after processing")
     return float(value)

@@ -3,7 +3,13 @@
 from schedules.conflicts import Conflict, check_item, in_quiet_hours
 from schedules.expand import Occurrence, expand
 from schedules.grace import LateStart, late_start, late_start_allowed
-from schedules.loader import EXAMPLES_DIR, dump_programme, load_programme, parse_programme, save_programme
+from schedules.loader import (
+    EXAMPLES_DIR,
+    dump_programme,
+    load_programme,
+    parse_programme,
+    save_programme,
+)
 from schedules.model import (
     PRIORITY_RANK,
     Priority,

@@ -21,14 +21,16 @@ class Conflict(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    code: str = Field(description="slot_overflow | overlap | quiet_hours | unknown_slot | "
-                      "unknown_zone | bad_recurrence | emergency")
+    code: str = Field(
+        description="slot_overflow | overlap | quiet_hours | unknown_slot | "
+        "unknown_zone | bad_recurrence | emergency"
+    )
     message: str = Field(description="English explanation: what clashes with what.")
     message_vi: str = Field(description="Vietnamese explanation, shown in the web UI.")
 
 
 def in_quiet_hours(qh: QuietHours, local_dt: dt.datetime) -> bool:
-    """True if the local wall-clock time of ``local_dt`` is inside ``qh`` (start incl., end excl.)."""
+    """True if the wall-clock time of ``local_dt`` (local time) is in ``qh``; start incl., end excl."""
     t = local_dt.time().replace(tzinfo=None)
     if qh.start < qh.end:
         return qh.start <= t < qh.end
@@ -55,23 +57,42 @@ def check_item(
     from ``max(from_date, item.recurrence.start_date)``; ``from_date`` defaults to today (local)."""
     rec = item.recurrence
     if rec.end_date is not None and rec.end_date < rec.start_date:
-        return [_c("bad_recurrence",
-                   f"item {item.id!r}: end date {rec.end_date} is before start date {rec.start_date}",
-                   f"mục {item.id!r}: ngày kết thúc {rec.end_date} trước ngày bắt đầu {rec.start_date}")]
+        return [
+            _c(
+                "bad_recurrence",
+                f"item {item.id!r}: end date {rec.end_date} is before start date {rec.start_date}",
+                f"mục {item.id!r}: ngày kết thúc {rec.end_date} trước "
+                f"ngày bắt đầu {rec.start_date}",
+            )
+        ]
     if item.priority == "emergency":
-        return [_c("emergency",
-                   f"item {item.id!r} is an emergency: it plays at once and is not scheduled",
-                   f"mục {item.id!r} là tin khẩn cấp: phát ngay, không xếp vào chương trình")]
+        return [
+            _c(
+                "emergency",
+                f"item {item.id!r} is an emergency: it plays at once and is not scheduled",
+                f"mục {item.id!r} là tin khẩn cấp: phát ngay, không xếp vào chương trình",
+            )
+        ]
     slot = programme.slot(item.slot_id) if item.slot_id is not None else None
     if item.slot_id is not None and slot is None:
-        return [_c("unknown_slot", f"item {item.id!r}: unknown slot {item.slot_id!r}",
-                   f"mục {item.id!r}: không có khung giờ {item.slot_id!r}")]
+        return [
+            _c(
+                "unknown_slot",
+                f"item {item.id!r}: unknown slot {item.slot_id!r}",
+                f"mục {item.id!r}: không có khung giờ {item.slot_id!r}",
+            )
+        ]
     out: list[Conflict] = []
     zones = list(item.zones) or ([] if item.nodes or slot is None else list(slot.zones))
     for z in zones:
         if z not in zone_nodes:
-            out.append(_c("unknown_zone", f"item {item.id!r}: unknown zone {z!r}",
-                          f"mục {item.id!r}: không có khu vực {z!r}"))
+            out.append(
+                _c(
+                    "unknown_zone",
+                    f"item {item.id!r}: unknown zone {z!r}",
+                    f"mục {item.id!r}: không có khu vực {z!r}",
+                )
+            )
 
     tz = programme.tz
     first = max(from_date or dt.datetime.now(tz).date(), rec.start_date)
@@ -92,7 +113,9 @@ def check_item(
     return out
 
 
-def _overflow(prog: Programme, item: ProgrammeItem, first: dt.date, last: dt.date) -> list[Conflict]:
+def _overflow(
+    prog: Programme, item: ProgrammeItem, first: dt.date, last: dt.date
+) -> list[Conflict]:
     slot = prog.slot(item.slot_id or "")
     assert slot is not None  # checked by the caller
     found: list[tuple[dt.date, float, list[str]]] = []
@@ -109,11 +132,15 @@ def _overflow(prog: Programme, item: ProgrammeItem, first: dt.date, last: dt.dat
     more = len(found) - 1
     en_more = f" (and on {more} more date(s))" if more else ""
     vi_more = f" (và {more} ngày khác)" if more else ""
-    return [_c("slot_overflow",
-               f"slot {slot.id!r} ({slot.name}) on {day} overflows by {over:.1f} s "
-               f"(max {slot.max_length_s} s); items: {', '.join(ids)}{en_more}",
-               f"khung giờ {slot.id!r} ({slot.name}) ngày {day:%d/%m/%Y} vượt {over:.1f} giây "
-               f"(tối đa {slot.max_length_s} giây); các mục: {', '.join(ids)}{vi_more}")]
+    return [
+        _c(
+            "slot_overflow",
+            f"slot {slot.id!r} ({slot.name}) on {day} overflows by {over:.1f} s "
+            f"(max {slot.max_length_s} s); items: {', '.join(ids)}{en_more}",
+            f"khung giờ {slot.id!r} ({slot.name}) ngày {day:%d/%m/%Y} vượt {over:.1f} giây "
+            f"(tối đa {slot.max_length_s} giây); các mục: {', '.join(ids)}{vi_more}",
+        )
+    ]
 
 
 def _pairs(occs: list[Occurrence]) -> dict[tuple[str, str, str], tuple[Occurrence, Occurrence]]:
@@ -126,7 +153,7 @@ def _pairs(occs: list[Occurrence]) -> dict[tuple[str, str, str], tuple[Occurrenc
     for node, lst in by_node.items():
         lst.sort(key=lambda o: o.start)
         for i, a in enumerate(lst):
-            for b in lst[i + 1:]:
+            for b in lst[i + 1 :]:
                 if b.start >= a.end:
                     break
                 lo, hi = sorted((a.item_id, b.item_id))
@@ -146,19 +173,28 @@ def _overlaps(
             continue
         mine, other = (a, b) if a.item_id == item_id else (b, a)
         when = max(a.start, b.start).astimezone(tz)
-        out.append(_c("overlap",
-                      f"item {mine.item_id!r} overlaps {other.item_id!r} ({other.title}) on node "
-                      f"{node!r} at {when:%Y-%m-%d %H:%M:%S}",
-                      f"mục {mine.item_id!r} trùng giờ với {other.item_id!r} ({other.title}) tại "
-                      f"điểm {node!r} lúc {when:%H:%M:%S %d/%m/%Y}"))
+        out.append(
+            _c(
+                "overlap",
+                f"item {mine.item_id!r} overlaps {other.item_id!r} ({other.title}) on node "
+                f"{node!r} at {when:%Y-%m-%d %H:%M:%S}",
+                f"mục {mine.item_id!r} trùng giờ với {other.item_id!r} ({other.title}) tại "
+                f"điểm {node!r} lúc {when:%H:%M:%S %d/%m/%Y}",
+            )
+        )
     return out
 
 
-def _quiet(qh: QuietHours, before: list[Occurrence], after: list[Occurrence],
-           tz: dt.tzinfo) -> list[Conflict]:
+def _quiet(
+    qh: QuietHours, before: list[Occurrence], after: list[Occurrence], tz: dt.tzinfo
+) -> list[Conflict]:
     old = {o.play_id: o.start for o in before}
-    hits = [o for o in after if old.get(o.play_id) != o.start
-            and _airing_in_quiet(qh, o.start.astimezone(tz), o.end.astimezone(tz))]
+    hits = [
+        o
+        for o in after
+        if old.get(o.play_id) != o.start
+        and _airing_in_quiet(qh, o.start.astimezone(tz), o.end.astimezone(tz))
+    ]
     out: list[Conflict] = []
     seen: set[str] = set()
     for o in hits:
@@ -168,11 +204,15 @@ def _quiet(qh: QuietHours, before: list[Occurrence], after: list[Occurrence],
         n = sum(1 for h in hits if h.item_id == o.item_id) - 1
         local = o.start.astimezone(tz)
         window = f"{qh.start:%H:%M}–{qh.end:%H:%M}"
-        out.append(_c("quiet_hours",
-                      f"item {o.item_id!r} airs at {local:%Y-%m-%d %H:%M} during quiet hours "
-                      f"{window}" + (f" (and {n} more airing(s))" if n else ""),
-                      f"mục {o.item_id!r} phát lúc {local:%H:%M %d/%m/%Y} trong giờ yên tĩnh "
-                      f"{window}" + (f" (và {n} lần khác)" if n else "")))
+        out.append(
+            _c(
+                "quiet_hours",
+                f"item {o.item_id!r} airs at {local:%Y-%m-%d %H:%M} during quiet hours "
+                f"{window}" + (f" (and {n} more airing(s))" if n else ""),
+                f"mục {o.item_id!r} phát lúc {local:%H:%M %d/%m/%Y} trong giờ yên tĩnh "
+                f"{window}" + (f" (và {n} lần khác)" if n else ""),
+            )
+        )
     return out
 
 

@@ -100,12 +100,13 @@ def _day(
             out.append(_occ(item, day, at, _nodes(zones, item.nodes, zone_nodes, strict), slot.id))
             at += dt.timedelta(seconds=item.duration_s + slot.gap_s)
     for item in programme.items:
-        rec = item.recurrence
-        if item.slot_id is None and rec.at is not None and item.priority != "emergency":
-            if rec.occurs_on(day):
-                at = dt.datetime.combine(day, rec.at, tzinfo=tz)
-                nodes = _nodes(item.zones, item.nodes, zone_nodes, strict)
-                out.append(_occ(item, day, at, nodes, None))
+        rec, when = item.recurrence, item.recurrence.at
+        if item.slot_id is not None or when is None or item.priority == "emergency":
+            continue
+        if rec.occurs_on(day):
+            at = dt.datetime.combine(day, when, tzinfo=tz)
+            nodes = _nodes(item.zones, item.nodes, zone_nodes, strict)
+            out.append(_occ(item, day, at, nodes, None))
     return out
 
 

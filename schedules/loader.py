@@ -17,8 +17,9 @@ def parse_programme(text: str, source: str = "<string>") -> Programme:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: "
-                         f"{exc.msg}") from exc
+        raise ValueError(
+            f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from exc
     try:
         return Programme.model_validate(data)
     except ValidationError as exc:

@@ -12,8 +12,14 @@ from collections.abc import Iterator
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_serializer
-from pydantic import model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_serializer,
+    model_validator,
+)
 
 Priority = Literal["emergency", "priority", "normal", "filler"]
 
@@ -30,7 +36,9 @@ ALL_WEEKDAYS: frozenset[int] = frozenset(range(7))
 
 # Ids end up inside play ids (``{item_id}.{YYYYMMDD}``), which the node uses as keys: keep them
 # short and in a safe alphabet so the play id stays <= 80 chars and matches the same pattern.
-Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]+$", min_length=1, max_length=70)]
+Ident = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]+$", min_length=1, max_length=70)
+]
 Weekday = Annotated[int, Field(ge=0, le=6)]
 MonthDay = Annotated[int, Field(ge=1, le=31)]
 
@@ -136,7 +144,9 @@ class ProgrammeItem(_Frozen):
     @model_validator(mode="after")
     def _placement(self) -> ProgrammeItem:
         if self.slot_id is not None and self.recurrence.at is not None:
-            raise ValueError(f"item {self.id!r} is in slot {self.slot_id!r}: recurrence.at must be unset")
+            raise ValueError(
+                f"item {self.id!r} is in slot {self.slot_id!r}: recurrence.at must be unset"
+            )
         if self.slot_id is None:
             if self.recurrence.at is None:
                 raise ValueError(f"item {self.id!r} has no slot_id: recurrence.at is required")
@@ -177,7 +187,9 @@ class Programme(_Frozen):
         slot_ids = {s.id for s in self.slots}
         for item in self.items:
             if item.priority == "emergency":
-                raise ValueError(f"item {item.id!r}: emergency items play at once, not in the programme")
+                raise ValueError(
+                    f"item {item.id!r}: emergency items play at once, not in the programme"
+                )
             if item.slot_id is not None and item.slot_id not in slot_ids:
                 raise ValueError(f"item {item.id!r} refers to unknown slot {item.slot_id!r}")
         return self

@@ -6,6 +6,7 @@ The caller (synth.py) decides the order and what to do on failure.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import threading
@@ -78,16 +79,31 @@ class GttsEngine:
         worker.join(timeout_s)
         if worker.is_alive():
             # The thread is abandoned; it writes only to ``part``, which nobody reads.
-            raise TtsError(f"no answer within the {timeout_s:g} s timeout")
+            raise TtsError(f"timed out: no answer within the {timeout_s:g} s timeout")
         error = outcome.get("error")
         if error is not None:
-            cause = error.__cause__ or error.__context__
-            detail = f": {_first_line(cause)}" if cause is not None else ""
-            raise TtsError(f"{_first_line(error)}{detail}")
+            raise TtsError(_network_reason(error, timeout_s))
         if not part.is_file() or part.stat().st_size == 0:
             raise TtsError("gTTS returned no audio")
         part.replace(target)
         return target
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^\"'()]+)|(Failed to resolve '[^']+')")
+
+
+def _network_reason(error: BaseException, timeout_s: float) -> str:
+    """A short reason from gTTS's error and the requests error underneath it: gTTS's own
+    message ("Probable cause: Unknown") hides whether Google was unreachable or slow."""
+    cause = error.__cause__ or error.__context__ or error
+    kind = type(cause).__name__
+    if "Timeout" in kind:
+        return f"timed out: no answer within the {timeout_s:g} s timeout ({kind})"
+    if "ConnectionError" in kind:
+        found = _ERRNO.search(str(cause))
+        detail = (found.group(1) or found.group(2)).strip() if found else _first_line(cause)
+        return f"unreachable (connection error): {detail}"
+    return _first_line(error)
 
 
 def _make_gtts(text: str, *, tld: str, base_url: str | None, timeout_s: float) -> Any:

@@ -13,15 +13,21 @@ ZONES = {"thon-dong": ["n1", "n2"], "thon-tay": ["n3"], "thon-bac": ["n2", "n4"]
 
 def slot(**kw: Any) -> Slot:
     base: dict[str, Any] = {
-        "id": "sang", "name": "Bản tin sáng", "start": dt.time(6), "max_length_s": 600,
+        "id": "sang",
+        "name": "Bản tin sáng",
+        "start": dt.time(6),
+        "max_length_s": 600,
         "zones": ["thon-dong", "thon-tay"],
     }
     return Slot(**(base | kw))
 
 
-def item(id: str, **kw: Any) -> ProgrammeItem:  # noqa: A002 - mirrors the model field
+def item(id: str, **kw: Any) -> ProgrammeItem:
     base: dict[str, Any] = {
-        "id": id, "bulletin_id": f"b-{id}", "title": id.upper(), "duration_s": 100.0,
+        "id": id,
+        "bulletin_id": f"b-{id}",
+        "title": id.upper(),
+        "duration_s": 100.0,
         "recurrence": Recurrence(kind="daily", start_date=dt.date(2026, 1, 1)),
     }
     return ProgrammeItem(**(base | kw))
@@ -31,7 +37,9 @@ def once(day: dt.date, at: dt.time | None = None) -> Recurrence:
     return Recurrence(kind="once", start_date=day, at=at)
 
 
-def programme(*items: ProgrammeItem, slots: list[Slot] | None = None,
-              quiet: QuietHours | None = None) -> Programme:
-    return Programme(slots=[slot()] if slots is None else slots, items=list(items),
-                     quiet_hours=quiet)
+def programme(
+    *items: ProgrammeItem, slots: list[Slot] | None = None, quiet: QuietHours | None = None
+) -> Programme:
+    return Programme(
+        slots=[slot()] if slots is None else slots, items=list(items), quiet_hours=quiet
+    )

@@ -60,9 +60,7 @@ def test_naive_window_rejected() -> None:
 def test_window_is_half_open() -> None:
     p = programme(item("a", slot_id="sang"))
     six = local(2026, 3, 2, 6)
-    assert [o.play_id for o in expand(p, six, six + dt.timedelta(days=1), ZONES)] == [
-        "a.20260302"
-    ]
+    assert [o.play_id for o in expand(p, six, six + dt.timedelta(days=1), ZONES)] == ["a.20260302"]
     assert expand(p, six - dt.timedelta(hours=1), six, ZONES) == []
     # Window given in UTC gives the same airings.
     utc = six.astimezone(dt.UTC)
@@ -70,17 +68,25 @@ def test_window_is_half_open() -> None:
 
 
 def test_slot_spilling_past_midnight_is_found_from_next_day_window() -> None:
-    late = slot(id="dem", start=dt.time(23, 59), max_length_s=3600)
-    p = programme(item("a", slot_id="dem", duration_s=30),
-                  item("b", slot_id="dem", position=1, duration_s=60), slots=[late])
+    late = slot(id="dem", start=dt.time(23, 59, 50), max_length_s=3600)
+    p = programme(
+        item("a", slot_id="dem", duration_s=30),
+        item("b", slot_id="dem", position=1, duration_s=60),
+        slots=[late],
+    )
     occ = expand(p, local(2026, 3, 3), local(2026, 3, 3, 1), ZONES)
     assert [o.play_id for o in occ] == ["b.20260302"]  # airing keyed by the slot's date
 
 
 def test_play_ids_deterministic_unique_and_safe() -> None:
-    p = programme(item("thoi-su", slot_id="sang"),
-                  item("hop", zones=["thon-tay"], recurrence=Recurrence(
-                      kind="daily", start_date=dt.date(2026, 1, 1), at=dt.time(11))))
+    p = programme(
+        item("thoi-su", slot_id="sang"),
+        item(
+            "hop",
+            zones=["thon-tay"],
+            recurrence=Recurrence(kind="daily", start_date=dt.date(2026, 1, 1), at=dt.time(11)),
+        ),
+    )
     a = expand(p, local(2026, 3, 1), local(2026, 3, 8), ZONES)
     b = expand(p, local(2026, 3, 1), local(2026, 3, 8), ZONES)
     assert [o.play_id for o in a] == [o.play_id for o in b]
@@ -88,22 +94,31 @@ def test_play_ids_deterministic_unique_and_safe() -> None:
     ids = [o.play_id for o in a]
     assert len(ids) == len(set(ids)) == 14
     assert all(len(i) <= 80 and re.fullmatch(r"[A-Za-z0-9_.:-]+", i) for i in ids)
-    assert "thoi-su.20260301" in ids and "thoi-su.20260302" in ids
+    assert "thoi-su.20260301" in ids
+    assert "thoi-su.20260302" in ids
 
 
 def test_weekly_expansion_respects_days_and_inclusive_end() -> None:
-    rec = Recurrence(kind="weekly", weekdays=frozenset({0, 3}), start_date=dt.date(2026, 3, 1),
-                     end_date=dt.date(2026, 3, 12), at=dt.time(10))
+    rec = Recurrence(
+        kind="weekly",
+        weekdays=frozenset({0, 3}),
+        start_date=dt.date(2026, 3, 1),
+        end_date=dt.date(2026, 3, 12),
+        at=dt.time(10),
+    )
     p = programme(item("w", nodes=["n1"], recurrence=rec))
-    days = [o.start.astimezone(TZ).date() for o in expand(p, local(2026, 2, 1), local(2026, 4, 1),
-                                                           ZONES)]
+    days = [
+        o.start.astimezone(TZ).date()
+        for o in expand(p, local(2026, 2, 1), local(2026, 4, 1), ZONES)
+    ]
     # Mon 2, Thu 5, Mon 9, Thu 12 (end date inclusive)
     assert days == [dt.date(2026, 3, d) for d in (2, 5, 9, 12)]
 
 
 def test_monthly_31_skips_short_months() -> None:
-    rec = Recurrence(kind="monthly", month_days=frozenset({31}), start_date=dt.date(2026, 1, 1),
-                     at=dt.time(8))
+    rec = Recurrence(
+        kind="monthly", month_days=frozenset({31}), start_date=dt.date(2026, 1, 1), at=dt.time(8)
+    )
     p = programme(item("m", nodes=["n1"], recurrence=rec))
     occ = expand(p, local(2026, 1, 1), local(2027, 1, 1), ZONES)
     months = [o.start.astimezone(TZ).month for o in occ]

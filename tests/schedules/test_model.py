@@ -24,7 +24,7 @@ def test_emergency_rejected_in_programme() -> None:
 def test_item_placement_rules() -> None:
     with pytest.raises(ValidationError, match=r"recurrence\.at is required"):
         item("x", nodes=["n1"], recurrence=once(dt.date(2026, 3, 1)))
-    with pytest.raises(ValidationError, match="recurrence.at must be unset"):
+    with pytest.raises(ValidationError, match=r"recurrence\.at must be unset"):
         item("x", slot_id="sang", recurrence=once(dt.date(2026, 3, 1), dt.time(6)))
     with pytest.raises(ValidationError, match="give zones and/or nodes"):
         item("x", recurrence=once(dt.date(2026, 3, 1), dt.time(6)))

@@ -1,0 +1,72 @@
+"""Speech test material generated at test time with espeak-ng (nothing is committed)."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import wave
+from functools import lru_cache
+
+import numpy as np
+import scipy.signal as ss
+
+VOICES = ("vi", "vi-vn-x-central", "vi-vn-x-south")
+TEXTS = (
+    "Thông báo của Ủy ban nhân dân xã về việc phòng chống cơn bão số ba. Đề nghị bà con "
+    "chằng chống nhà cửa, thu hoạch lúa sớm và không ra khơi trong những ngày tới.",
+    "Xin chào bà con. Đây là đài truyền thanh xã. Sáng mai lúc bảy giờ, trạm y tế xã sẽ "
+    "tiêm vắc xin cho trẻ em dưới năm tuổi tại nhà văn hóa thôn Đông.",
+    "Hội Nông dân xã tổ chức lớp tập huấn kỹ thuật trồng lúa vào chiều thứ sáu. "
+    "Mời bà con đến đúng giờ và mang theo giấy tờ cần thiết.",
+)
+
+
+def have_espeak() -> bool:
+    return shutil.which("espeak-ng") is not None
+
+
+@lru_cache(maxsize=16)
+def speak(text_index: int = 0, voice: str = "vi", sr: int = 16000) -> np.ndarray:
+    """One Vietnamese sentence as float32 mono at ``sr`` (espeak-ng renders 22.05 kHz)."""
+    wav = subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", "150", "--stdout", TEXTS[text_index]],
+        check=True,
+        capture_output=True,
+    ).stdout
+    with wave.open(io.BytesIO(wav)) as w:
+        rate = w.getframerate()
+        x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768
+    g = np.gcd(rate, sr)
+    return np.asarray(ss.resample_poly(x, sr // g, rate // g), dtype=np.float32)
+
+
+def bulletin(seconds: float, sr: int = 16000, *, seed: int = 0, noise_db: float = -60.0) -> np.ndarray:
+    """Sentences in all three voices with pauses and a little room noise, ``seconds`` long.
+
+    Speech is at its natural espeak level (about -20 LUFS); noise is white, ``noise_db`` dBFS RMS.
+    """
+    rng = np.random.default_rng(seed)
+    parts: list[np.ndarray] = [np.zeros(int(0.5 * sr), dtype=np.float32)]
+    total = parts[0].size
+    i = 0
+    while total < seconds * sr:
+        s = speak(i % len(TEXTS), VOICES[i % len(VOICES)], sr)
+        parts.append(s * np.float32(10 ** (rng.uniform(-3, 3) / 20)))
+        parts.append(np.zeros(int(rng.uniform(0.3, 0.8) * sr), dtype=np.float32))
+        total += parts[-1].size + parts[-2].size
+        i += 1
+    x = np.concatenate(parts)[: int(seconds * sr)]
+    x = x + rng.standard_normal(x.size).astype(np.float32) * np.float32(10 ** (noise_db / 20))
+    return x.astype(np.float32)
+
+
+def write_wav(path: str, x: np.ndarray, sr: int) -> None:
+    """16-bit WAV; ``x`` is ``(n,)`` or ``(n, channels)``."""
+    frames = x if x.ndim == 2 else x[:, None]
+    pcm = np.clip(np.round(frames * 32767), -32768, 32767).astype("<i2")
+    with wave.open(path, "wb") as w:
+        w.setnchannels(frames.shape[1])
+        w.setsampwidth(2)
+        w.setframerate(sr)
+        w.writeframes(pcm.tobytes())
