@@ -30,7 +30,10 @@ class Conflict(BaseModel):
 
 
 def in_quiet_hours(qh: QuietHours, local_dt: dt.datetime) -> bool:
-    """True if the wall-clock time of ``local_dt`` (local time) is in ``qh``; start incl., end excl."""
+    """True if the wall-clock time of ``local_dt`` is inside ``qh`` (start incl., end excl.).
+
+    Pass a *local* datetime (naive or aware): only its wall-clock time is read.
+    """
     t = local_dt.time().replace(tzinfo=None)
     if qh.start < qh.end:
         return qh.start <= t < qh.end

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import shutil
 import sys
 from pathlib import Path
@@ -40,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Engine failures are printed below; without this, logging's last-resort handler would
+    # print each one a second time.
+    logging.getLogger("controller.tts").addHandler(logging.NullHandler())
     try:
         return _say(args)
     except (ValueError, RuntimeError, OSError) as exc:  # TtsError and audio errors included

@@ -108,7 +108,7 @@ def synthesize(
     attempts: list[Attempt] = []
     for engine in (_build(name, settings) for name in order):
         if emergency and engine.online:
-            attempts.append(Attempt(engine.name, False, "skipped: an emergency never waits"))
+            attempts.append(Attempt(engine.name, False, "skipped: emergency (offline engines only)"))
             continue
         key = cache_key(spoken, voice, engine.name, pipeline_id)
         cached = cache.get(key)

@@ -1,9 +1,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from schedules import QuietHours, Recurrence, check_item, in_quiet_hours
+from schedules import (
+    Conflict,
+    Programme,
+    ProgrammeItem,
+    QuietHours,
+    Recurrence,
+    check_item,
+    in_quiet_hours,
+)
 from tests.schedules.conftest import ZONES, item, once, programme
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -11,7 +20,7 @@ DAY = dt.date(2026, 3, 2)
 QH = QuietHours(start=dt.time(21, 30), end=dt.time(5))
 
 
-def check(p, it, **kw):  # type: ignore[no-untyped-def]
+def check(p: Programme, it: ProgrammeItem, **kw: Any) -> list[Conflict]:
     return check_item(p, it, ZONES, from_date=DAY, **kw)
 
 

@@ -12,8 +12,8 @@ from tests.schedules.conftest import ZONES, item, once, programme, slot
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-def local(*a: int) -> dt.datetime:
-    return dt.datetime(*a, tzinfo=TZ)  # type: ignore[misc]
+def local(y: int, m: int, d: int, h: int = 0) -> dt.datetime:
+    return dt.datetime(y, m, d, h, tzinfo=TZ)
 
 
 def test_slot_order_priority_first_then_position_then_gap() -> None:
