@@ -121,7 +121,7 @@ def cancel(s: Session, dispatcher: Dispatcher, user: User, alert: Alert, reason:
     """Stop every airing of the alert on every node at once; returns the nodes told."""
     if alert.state not in ("proposed", "active"):
         raise HTTPException(409, f"alert {alert.id} is already {alert.state}")
-    told = dispatcher.queue_cancel(s, alert.bulletin, reason or "alert cancelled")
+    told = dispatcher.queue_cancel(s, alert.bulletin.deliveries, reason or "alert cancelled")
     alert.state = "cancelled"
     alert.cancelled_at = now()
     alert.cancel_reason = reason

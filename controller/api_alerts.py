@@ -28,7 +28,7 @@ def speech_for(config: ControllerConfig, text: str, voice: str) -> tuple[Path, d
 
 
 @router.post("", status_code=201, responses=ERRORS)
-def send_alert(  # noqa: PLR0917 -- FastAPI takes each form field as a parameter
+def send_alert(
     db: DbDep,
     config: ConfigDep,
     dispatcher: DispatcherDep,
@@ -85,7 +85,7 @@ def confirm_alert(alert_id: str, db: DbDep, dispatcher: DispatcherDep, user: Use
 
 
 @router.post("/{alert_id}/cancel", responses=ERRORS)
-def cancel_alert(  # noqa: PLR0917 -- FastAPI takes each form field as a parameter
+def cancel_alert(
     alert_id: str,
     db: DbDep,
     config: ConfigDep,

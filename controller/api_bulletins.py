@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from controller import programme
 from controller.bulletins import new_bulletin, send
+from controller.delivery_state import LOCAL
 from controller.deps import ERRORS, ConfigDep, DbDep, DispatcherDep, UserDep
 from controller.models import Bulletin, Node, Zone, now
 from controller.reports import bulletin_out, bulletin_report, local
-from controller.requests import parse_time, processed_upload, resolve_targets, split_list
+from controller.requests import (
+    duration_of,
+    parse_time,
+    processed_upload,
+    resolve_targets,
+    split_list,
+)
 from controller.schemas import BulletinOut, BulletinReport, NodeOut, ZoneOut
+from schedules import QuietHours, in_quiet_hours
 
 router = APIRouter(prefix="/api/v1")
 
@@ -55,7 +64,7 @@ def list_zones(db: DbDep, _user: UserDep) -> list[ZoneOut]:
 
 
 @router.post("/bulletins", status_code=201, responses=ERRORS)
-def create_bulletin(  # noqa: PLR0917 -- FastAPI takes each form field as a parameter
+def create_bulletin(
     db: DbDep,
     config: ConfigDep,
     dispatcher: DispatcherDep,
@@ -69,14 +78,23 @@ def create_bulletin(  # noqa: PLR0917 -- FastAPI takes each form field as a para
     valid_seconds: Annotated[
         int | None, Form(ge=10, le=7 * 24 * 3600, description="lapses if not started by then")
     ] = None,
+    hold: Annotated[bool, Form(description="store only, to place in the programme")] = False,
 ) -> BulletinOut:
     with db.session() as s:
-        targets = resolve_targets(s, all, split_list(zones), split_list(nodes))
+        targets = [] if hold else resolve_targets(s, all, split_list(zones), split_list(nodes))
     start = parse_time(play_at)
     valid_until = (start or now()) + timedelta(
         seconds=valid_seconds or config.default_valid_minutes * 60
     )
+    with db.session() as s:
+        quiet = programme.load(s).quiet_hours
+    check_quiet_hours(quiet, start or now(), seconds=0)
     encoded, report = processed_upload(config, file)
+    try:
+        check_quiet_hours(quiet, start or now(), seconds=duration_of(report))
+    except HTTPException:
+        encoded.unlink(missing_ok=True)
+        raise
     with db.session() as s:
         bulletin = new_bulletin(
             s,
@@ -89,7 +107,8 @@ def create_bulletin(  # noqa: PLR0917 -- FastAPI takes each form field as a para
             play_at=start,
             valid_until=valid_until,
         )
-        send(s, dispatcher, user, bulletin, targets=targets)
+        if targets:
+            send(s, dispatcher, user, bulletin, targets=targets)
         out = bulletin_out(s, bulletin)
     dispatcher.kick()
     return out
@@ -112,6 +131,20 @@ def get_bulletin(bulletin_id: str, db: DbDep, _user: UserDep) -> BulletinOut:
 def get_report(bulletin_id: str, db: DbDep, _user: UserDep) -> BulletinReport:
     with db.session() as s:
         return bulletin_report(s, get_or_404(s, bulletin_id))
+
+
+def check_quiet_hours(quiet: QuietHours | None, start: datetime, *, seconds: float) -> None:
+    """Quiet hours block all but emergencies: refuse a bulletin that would sound in them."""
+    if quiet is None:
+        return
+    local = start.astimezone(LOCAL)
+    probes = [local + timedelta(seconds=k) for k in range(0, int(seconds) + 1, 30)]
+    if any(in_quiet_hours(quiet, t) for t in [*probes, local + timedelta(seconds=seconds)]):
+        raise HTTPException(
+            409,
+            f"quiet hours {quiet.start:%H:%M}–{quiet.end:%H:%M} block all but emergencies; "
+            f"this bulletin would play at {local:%H:%M} (giờ yên tĩnh: chỉ phát tin khẩn cấp)",
+        )
 
 
 def get_or_404(s: Session, bulletin_id: str) -> Bulletin:

@@ -28,6 +28,7 @@ class ControllerConfig(BaseModel):
     expiry_grace_s: float = Field(30.0, description="wait for late node reports this long")
     target_lufs: float = -16.0
     two_person_rule: bool = Field(False, description="an emergency needs a second account")
+    late_grace_s: int = Field(600, ge=0, description="a missed slot may still play this late")
     cap_feeds: list[str] = Field(default_factory=list, description="CAP feed URLs to poll")
     cap_poll_interval_s: int = Field(30, ge=5, le=60, description="how often to poll them")
     alert_expiry_minutes: int = Field(60, description="default lifetime of an emergency")

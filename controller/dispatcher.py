@@ -119,25 +119,38 @@ class Dispatcher:
             db.add(Delivery(play_id=play_id, bulletin_id=bulletin.id, node_id=node_id))
             self._queue_command(db, command, node_id, play_id, valid_until)
 
-    def queue_cancel(self, db: Session, bulletin: Bulletin, reason: str) -> list[str]:
-        """Cancel every airing of ``bulletin`` that has not ended, on every node at once."""
+    def queue_cancel(self, db: Session, deliveries: list[Delivery], reason: str) -> list[str]:
+        """Cancel these plays on every node at once; returns the nodes told. Commands that
+        never reached a node are withdrawn, so a node that comes back later never gets them."""
         open_plays: dict[str, list[str]] = {}
-        for d in bulletin.deliveries:
+        for d in deliveries:
             if d.status not in ("finished", "failed", "expired", "cancelled", "rejected"):
                 open_plays.setdefault(d.node_id, []).append(d.play_id)
-        expires = max(bulletin.valid_until, now() + timedelta(minutes=10))
+        if not open_plays:
+            return []
         withdrawn = db.scalars(
             select(OutboxCommand).where(
                 OutboxCommand.result == "pending",
                 OutboxCommand.play_id.in_([p for ps in open_plays.values() for p in ps]),
             )
         )
-        for cmd in withdrawn:  # never delivered: a node that comes back later must not get it
+        for cmd in withdrawn:
             cmd.result = "withdrawn"
+        expires = now() + timedelta(hours=1)
         for node_id, play_ids in open_plays.items():
             command = CancelCommand(play_ids=play_ids, reason=reason)
             self._queue_command(db, command, node_id, None, expires)
         return sorted(open_plays)
+
+    def cancel_plays(self, db: Session, *, prefix: str, reason: str) -> list[str]:
+        """Cancel every airing whose play id starts with ``prefix`` and has not started."""
+        deliveries = db.scalars(
+            select(Delivery).where(
+                Delivery.play_id.startswith(prefix, autoescape=True),
+                Delivery.status.in_(("queued", "acknowledged", "received", "ready")),
+            )
+        ).all()
+        return self.queue_cancel(db, list(deliveries), reason)
 
     def _queue_command(
         self,

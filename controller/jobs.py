@@ -87,6 +87,20 @@ def housekeeping() -> None:
                 leftover.unlink(missing_ok=True)
 
 
+def materialise() -> None:
+    """Send every node the next 48 hours of its programme, with its audio, ahead of time."""
+    from controller import programme
+
+    ctx = running()
+    with ctx.db.session() as s:
+        queued = programme.materialise(
+            s, ctx.dispatcher, timedelta(seconds=ctx.config.late_grace_s)
+        )
+    if queued:
+        log.info("programme: %d plays queued for the next 48 hours", queued)
+        ctx.dispatcher.kick()
+
+
 def poll_cap_feed(url: str) -> None:
     """Fetch one configured feed and ingest what is new (duplicates are dropped by key)."""
     from controller import cap_ingest

@@ -227,3 +227,13 @@ class CapMessage(Base):
     source: Mapped[str] = mapped_column(String(500), default="api")  # "api" or the feed URL
     xml: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class ProgrammeDocument(Base):
+    """The commune's programme (slots, items, quiet hours) as one ``schedules.Programme`` JSON
+    document: it is validated and checked for conflicts as a whole."""
+
+    __tablename__ = "programme"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime] = mapped_column(default=now)

@@ -3,7 +3,14 @@
 ``synthesize(text, ...)`` is the entry point; ``loa say`` is :mod:`controller.tts.cli`.
 """
 
-from controller.tts.engines import VOICES, EspeakEngine, GttsEngine, PiperEngine, TtsEngine, TtsError
+from controller.tts.engines import (
+    VOICES,
+    EspeakEngine,
+    GttsEngine,
+    PiperEngine,
+    TtsEngine,
+    TtsError,
+)
 from controller.tts.normalize import Normalizer, normalize
 from controller.tts.settings import TtsSettings
 from controller.tts.synth import Attempt, NoEngineError, TtsResult, synthesize

@@ -7,6 +7,7 @@ import logging
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 from controller.tts.engines import VOICES
 from controller.tts.settings import TtsSettings, parse_engines
@@ -31,9 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-normalize", action="store_true", help="speak the text as written (no expansion)"
     )
-    p.add_argument(
-        "--print-text", action="store_true", help="print the text as it will be spoken"
-    )
+    p.add_argument("--print-text", action="store_true", help="print the text as it will be spoken")
     p.add_argument("--abbreviations", type=Path, help="extra abbreviation table (TSV)")
     p.add_argument("--cache-dir", type=Path, help="speech cache (default ~/.cache/loalang/tts)")
     return p
@@ -53,12 +52,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _say(args: argparse.Namespace) -> int:
     from audio.encode import container_for
-
     from controller.tts.synth import synthesize
 
     container = container_for(args.out)  # a bad output name fails before any work
     text = sys.stdin.read() if args.text == "-" else args.text
-    overrides: dict[str, object] = {}
+    overrides: dict[str, Any] = {}
     if args.abbreviations is not None:
         overrides["abbreviations_path"] = args.abbreviations
     if args.cache_dir is not None:

@@ -114,7 +114,7 @@ def _make_gtts(text: str, *, tld: str, base_url: str | None, timeout_s: float) -
     if base_url is None:
         return gTTS(text, lang="vi", tld=tld, lang_check=False, timeout=timeout)
 
-    class _Routed(gTTS):  # type: ignore[misc,valid-type]  # gTTS ships no type hints
+    class _Routed(gTTS):  # type: ignore[misc]  # gTTS ships no type hints
         def _prepare_requests(self) -> list[Any]:
             prepared: list[Any] = super()._prepare_requests()
             for request in prepared:

@@ -46,9 +46,7 @@ _UNITS: tuple[tuple[str, str], ...] = (
 )
 _UNIT_WORDS = dict(_UNITS)
 # A unit counts only right after a number ("12,4 m", "50%", "23-28°C"), never inside a word.
-_UNIT_RE = re.compile(
-    r"(?<=\d)\s*(" + "|".join(re.escape(u) for u, _ in _UNITS) + r")(?![\w/²³])"
-)
+_UNIT_RE = re.compile(r"(?<=\d)\s*(" + "|".join(re.escape(u) for u, _ in _UNITS) + r")(?![\w/²³])")
 
 _PHONE_RE = re.compile(
     r"(?<![\w,.])(0\d{2,3}[ .]\d{3}[ .]\d{3,4}|0\d{9,10}|1[89]00[ .]?\d{4}|11[1-5])(?!\d|[,.]\d)"
@@ -60,7 +58,9 @@ _DATE_RE = re.compile(
     re.I,
 )
 _DAY_MONTH_RE = re.compile(r"\b(?P<pre>ngày\s+)(?P<d>\d{1,2})/(?P<m>\d{1,2})(?![\w/])", re.I)
-_MONTH_YEAR_RE = re.compile(r"(?P<pre>\btháng\s+)?(?<![\w/])(?P<m>\d{1,2})/(?P<y>\d{4})(?![\w/])", re.I)
+_MONTH_YEAR_RE = re.compile(
+    r"(?P<pre>\btháng\s+)?(?<![\w/])(?P<m>\d{1,2})/(?P<y>\d{4})(?![\w/])", re.I
+)
 
 _TIME = r"(?P<h{n}>\d{{1,2}})(?:[hg](?P<m{n}>\d{{2}})?(?:'|p|phút)?|:(?P<c{n}>\d{{2}}))"
 _TIME_RE = re.compile(
@@ -75,7 +75,7 @@ _WORD_HYPHEN = re.compile(r"(?<=[^\W\d])-(?=[^\W\d])")
 
 
 def _number(text: str) -> str:
-    """"1.000.000" → "một triệu", "12,4" → "mười hai phẩy bốn"."""
+    """ "1.000.000" → "một triệu", "12,4" → "mười hai phẩy bốn"."""
     whole, _, fraction = text.partition(",")
     return decimal_words(whole.replace(".", ""), fraction or None)
 

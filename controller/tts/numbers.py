@@ -43,7 +43,7 @@ def _group(n: int, *, leading: bool) -> list[str]:
 
 
 def integer_words(n: int) -> str:
-    """Read a non-negative integer: 21 → "hai mươi mốt", 2026 → "hai nghìn không trăm hai mươi sáu"."""
+    """Read an integer: 21 → "hai mươi mốt", 2026 → "hai nghìn không trăm hai mươi sáu"."""
     if n < 0:
         return "âm " + integer_words(-n)
     if n == 0:

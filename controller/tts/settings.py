@@ -70,5 +70,5 @@ class TtsSettings:
 
 
 def parse_engines(text: str) -> tuple[str, ...]:
-    """"gtts, espeak" → ("gtts", "espeak")."""
+    """ "gtts, espeak" → ("gtts", "espeak")."""
     return tuple(p.strip().lower() for p in text.split(",") if p.strip())

@@ -108,13 +108,23 @@ def synthesize(
     attempts: list[Attempt] = []
     for engine in (_build(name, settings) for name in order):
         if emergency and engine.online:
-            attempts.append(Attempt(engine.name, False, "skipped: emergency (offline engines only)"))
+            attempts.append(
+                Attempt(engine.name, False, "skipped: emergency (offline engines only)")
+            )
             continue
         key = cache_key(spoken, voice, engine.name, pipeline_id)
         cached = cache.get(key)
         if cached is not None:
             attempts.append(Attempt(engine.name, True, "cached"))
-            return _result(cached.audio, engine.name, voice, spoken, attempts, True, cached.meta)
+            return _result(
+                cached.audio,
+                engine=engine.name,
+                voice=voice,
+                spoken=spoken,
+                attempts=attempts,
+                hit=True,
+                meta=cached.meta,
+            )
         missing = engine.unavailable()
         if missing:
             attempts.append(Attempt(engine.name, False, missing))
@@ -142,7 +152,15 @@ def synthesize(
             }
             entry = cache.put(key, processed, meta)
         attempts.append(Attempt(engine.name, True, "", took))
-        return _result(entry.audio, engine.name, voice, spoken, attempts, False, meta)
+        return _result(
+            entry.audio,
+            engine=engine.name,
+            voice=voice,
+            spoken=spoken,
+            attempts=attempts,
+            hit=False,
+            meta=meta,
+        )
     raise NoEngineError(attempts)
 
 
@@ -169,6 +187,7 @@ def _build(name: str, settings: TtsSettings) -> TtsEngine:
 
 def _result(
     path: Path,
+    *,
     engine: str,
     voice: str,
     spoken: str,

@@ -1,0 +1,87 @@
+"""The programme in the controller: stored as one document, checked, and carried out.
+
+``materialise`` turns the next 48 hours of the programme into signed play commands for every
+node, ahead of time, so nodes play from their own copy even if the link is down at air time.
+Play ids are deterministic (``<item>.<YYYYMMDD>``), so running it again sends nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.dispatcher import Dispatcher
+from controller.models import Bulletin, Delivery, Node, ProgrammeDocument, Zone, now
+from schedules import Programme, expand
+
+HORIZON = timedelta(hours=48)
+
+
+def load(s: Session) -> Programme:
+    row = s.get(ProgrammeDocument, 1)
+    return Programme.model_validate(row.document) if row else Programme()
+
+
+def save(s: Session, programme: Programme) -> None:
+    row = s.get(ProgrammeDocument, 1)
+    document = programme.model_dump(mode="json")
+    if row is None:
+        s.add(ProgrammeDocument(id=1, document=document))
+    else:
+        row.document = document
+        row.updated_at = now()
+
+
+def zone_nodes(s: Session) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = {z.code: [] for z in s.scalars(select(Zone))}
+    for node_id, code in s.execute(select(Node.id, Zone.code).join(Zone, Node.zone_id == Zone.id)):
+        result[code].append(node_id)
+    return result
+
+
+def materialise(s: Session, dispatcher: Dispatcher, grace: timedelta) -> int:
+    """Queue every airing of the next 48 hours not yet queued; returns how many plays."""
+    programme = load(s)
+    start = now()
+    airings = expand(programme, start - grace, start + HORIZON, zone_nodes(s))
+    existing = set(
+        s.execute(
+            select(Delivery.play_id, Delivery.node_id).where(
+                Delivery.play_id.in_([occ.play_id for occ in airings])
+            )
+        ).tuples()
+    )
+    queued = 0
+    for occ in airings:
+        bulletin = s.get(Bulletin, occ.bulletin_id)
+        if bulletin is None:
+            continue  # removed since; the item is dropped from the programme with it
+        nodes = [n for n in occ.node_ids if (occ.play_id, n) not in existing]
+        if not nodes:
+            continue
+        slot = programme.slot(occ.slot_id) if occ.slot_id else None
+        window_end = occ.end + grace
+        if slot is not None:
+            local = occ.start.astimezone(programme.tz)
+            slot_start = local.replace(
+                hour=slot.start.hour,
+                minute=slot.start.minute,
+                second=slot.start.second,
+                microsecond=0,
+            )
+            if slot_start > local:  # a slot that ran past midnight started the day before
+                slot_start -= timedelta(days=1)
+            window_end = slot_start + timedelta(seconds=slot.max_length_s)
+        dispatcher.queue_play(
+            s,
+            bulletin,
+            nodes,
+            play_id=occ.play_id,
+            play_at=occ.start,
+            valid_until=occ.start + grace,
+            window_end=max(window_end, occ.end),
+        )
+        queued += len(nodes)
+    return queued
