@@ -87,7 +87,7 @@ def create_bulletin(
         seconds=valid_seconds or config.default_valid_minutes * 60
     )
     with db.session() as s:
-        quiet = programme.load(s).quiet_hours
+        quiet = None if hold else programme.load(s).quiet_hours
     check_quiet_hours(quiet, start or now(), seconds=0)
     encoded, report = processed_upload(config, file)
     try:

@@ -9,11 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller import audit, programme
 from controller.deps import ERRORS, ConfigDep, DbDep, DispatcherDep, UserDep
-from controller.models import Bulletin, now
+from controller.models import Bulletin, Delivery, now
 from schedules import (
     Occurrence,
     Programme,
@@ -143,7 +144,7 @@ def add_item(
 
 @router.delete("/items/{item_id}", responses=ERRORS)
 def remove_item(
-    item_id: str, db: DbDep, dispatcher: DispatcherDep, user: UserDep
+    item_id: str, db: DbDep, config: ConfigDep, dispatcher: DispatcherDep, user: UserDep
 ) -> dict[str, Any]:
     """Take an item out; its airings not yet started are cancelled on every node."""
     with db.session() as s:
@@ -152,11 +153,22 @@ def remove_item(
             raise HTTPException(404, f"no programme item {item_id}")
         doc = current.model_dump(mode="json")
         doc["items"] = [i for i in doc["items"] if i["id"] != item_id]
-        programme.save(s, Programme.model_validate(doc))
-        told = dispatcher.cancel_plays(s, prefix=f"{item_id}.", reason="removed from the programme")
-        audit.record(s, user.username, "programme.remove", item_id, nodes=told)
+        before = {d for d in _open_airings(s, item_id)}
+        _store(s, dispatcher, config.late_grace_s, doc)  # cancels its airings on every node
+        audit.record(s, user.username, "programme.remove", item_id)
+        told = sorted({node for _, node in before})
     dispatcher.kick()
     return {"removed": item_id, "nodes_told": told}
+
+
+def _open_airings(s: Session, item_id: str) -> list[tuple[str, str]]:
+    rows = s.execute(
+        select(Delivery.play_id, Delivery.node_id).where(
+            Delivery.play_id.startswith(f"p-{item_id}.", autoescape=True),
+            Delivery.status.in_(("queued", "acknowledged", "received", "ready")),
+        )
+    )
+    return [(p, n) for p, n in rows]
 
 
 @router.get("/airings", responses=ERRORS)
@@ -171,6 +183,7 @@ def airings(
     if begin.tzinfo is None:
         raise HTTPException(422, "from must carry a time zone, e.g. 2026-11-24T00:00:00+07:00")
     with db.session() as s:
-        return expand(
+        found = expand(
             programme.load(s), begin, begin + timedelta(days=days), programme.zone_nodes(s)
         )
+    return [occ.model_copy(update={"play_id": programme.play_id(occ)}) for occ in found]

@@ -142,16 +142,6 @@ class Dispatcher:
             self._queue_command(db, command, node_id, None, expires)
         return sorted(open_plays)
 
-    def cancel_plays(self, db: Session, *, prefix: str, reason: str) -> list[str]:
-        """Cancel every airing whose play id starts with ``prefix`` and has not started."""
-        deliveries = db.scalars(
-            select(Delivery).where(
-                Delivery.play_id.startswith(prefix, autoescape=True),
-                Delivery.status.in_(("queued", "acknowledged", "received", "ready")),
-            )
-        ).all()
-        return self.queue_cancel(db, list(deliveries), reason)
-
     def _queue_command(
         self,
         db: Session,

@@ -7,16 +7,19 @@ Play ids are deterministic (``<item>.<YYYYMMDD>``), so running it again sends no
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from controller.delivery_state import LOCAL
 from controller.dispatcher import Dispatcher
 from controller.models import Bulletin, Delivery, Node, ProgrammeDocument, Zone, now
-from schedules import Programme, expand
+from schedules import Occurrence, Programme, expand
 
 HORIZON = timedelta(hours=48)
+_PLAY_ID = re.compile(r"^p-.+\.(\d{8})\.(\d{6})$")
 
 
 def load(s: Session) -> Programme:
@@ -41,15 +44,48 @@ def zone_nodes(s: Session) -> dict[str, list[str]]:
     return result
 
 
+def play_id(occ: Occurrence) -> str:
+    """``p-<item>.<YYYYMMDD>.<HHMMSS>``: the airing's local start is part of its name, so an
+    airing that moves (an item placed before it in its slot) is a new play, and the old one is
+    cancelled rather than silently kept at its old time on the nodes."""
+    return f"p-{occ.play_id}.{occ.start.astimezone(LOCAL):%H%M%S}"
+
+
+def airing_start(pid: str) -> datetime | None:
+    m = _PLAY_ID.match(pid)
+    if m is None:
+        return None
+    return datetime.strptime(m.group(1) + m.group(2), "%Y%m%d%H%M%S").replace(tzinfo=LOCAL)
+
+
 def materialise(s: Session, dispatcher: Dispatcher, grace: timedelta) -> int:
-    """Queue every airing of the next 48 hours not yet queued; returns how many plays."""
+    """Queue every airing of the next 48 hours not yet queued, and cancel queued airings the
+    programme no longer has; returns how many plays were queued."""
     programme = load(s)
     start = now()
     airings = expand(programme, start - grace, start + HORIZON, zone_nodes(s))
+    wanted = {(play_id(occ), n) for occ in airings for n in occ.node_ids}
+    open_rows = s.scalars(
+        select(Delivery).where(
+            Delivery.play_id.startswith("p-"),
+            Delivery.status.in_(("queued", "acknowledged", "received", "ready")),
+        )
+    ).all()
+    stale = [
+        d
+        for d in open_rows
+        if (d.play_id, d.node_id) not in wanted
+        and (at := airing_start(d.play_id)) is not None
+        and at >= start - grace
+    ]
+    if stale:
+        dispatcher.queue_cancel(s, stale, "no longer in the programme")
+        for d in stale:
+            d.status, d.reason = "cancelled", "no longer in the programme"
     existing = set(
         s.execute(
             select(Delivery.play_id, Delivery.node_id).where(
-                Delivery.play_id.in_([occ.play_id for occ in airings])
+                Delivery.play_id.in_([play_id(occ) for occ in airings])
             )
         ).tuples()
     )
@@ -58,7 +94,8 @@ def materialise(s: Session, dispatcher: Dispatcher, grace: timedelta) -> int:
         bulletin = s.get(Bulletin, occ.bulletin_id)
         if bulletin is None:
             continue  # removed since; the item is dropped from the programme with it
-        nodes = [n for n in occ.node_ids if (occ.play_id, n) not in existing]
+        pid = play_id(occ)
+        nodes = [n for n in occ.node_ids if (pid, n) not in existing]
         if not nodes:
             continue
         slot = programme.slot(occ.slot_id) if occ.slot_id else None
@@ -78,7 +115,7 @@ def materialise(s: Session, dispatcher: Dispatcher, grace: timedelta) -> int:
             s,
             bulletin,
             nodes,
-            play_id=occ.play_id,
+            play_id=pid,
             play_at=occ.start,
             valid_until=occ.start + grace,
             window_end=max(window_end, occ.end),

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
@@ -61,25 +62,32 @@ class GttsEngine:
         return None
 
     def synthesize(self, text: str, voice: str, out_path: Path, timeout_s: float) -> Path:
+        """``timeout_s`` bounds the wait for each piece of audio, not the whole text: gTTS sends
+        a long bulletin as many ~100-character requests, and a working but distant Google must
+        not be dropped for a long text, while an unreachable one fails within ``timeout_s``."""
         target = out_path.with_suffix(".mp3")
         part = out_path.with_suffix(".mp3.part")
         outcome: dict[str, BaseException | None] = {}
+        last_progress = [time.monotonic()]
 
         def work() -> None:
             try:
                 tts = _make_gtts(text, tld=self.tld, base_url=self.base_url, timeout_s=timeout_s)
                 with part.open("wb") as fp:
-                    tts.write_to_fp(fp)
+                    for chunk in tts.stream():
+                        fp.write(chunk)
+                        last_progress[0] = time.monotonic()
                 outcome["error"] = None
             except BaseException as exc:  # reported to the caller's thread below
                 outcome["error"] = exc
 
         worker = threading.Thread(target=work, name="gtts", daemon=True)
         worker.start()
-        worker.join(timeout_s)
-        if worker.is_alive():
-            # The thread is abandoned; it writes only to ``part``, which nobody reads.
-            raise TtsError(f"timed out: no answer within the {timeout_s:g} s timeout")
+        while worker.is_alive():
+            worker.join(0.05)
+            if worker.is_alive() and time.monotonic() - last_progress[0] > timeout_s:
+                # The thread is abandoned; it writes only to ``part``, which nobody reads.
+                raise TtsError(f"timed out: no answer within the {timeout_s:g} s timeout")
         error = outcome.get("error")
         if error is not None:
             raise TtsError(_network_reason(error, timeout_s))

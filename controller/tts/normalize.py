@@ -16,8 +16,9 @@ from controller.tts.abbreviations import compile_table, load_table
 from controller.tts.numbers import decimal_words, digit_words, integer_words
 
 # A number as written in Vietnamese: dots group thousands ("1.000.000"), a comma starts the
-# decimals ("12,4").
-_NUM = r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?"
+# decimals ("12,4"). A dot followed by one or two digits ("3.5", pasted from English sources)
+# cannot be a thousands group, so it is read as a decimal point too.
+_NUM = r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+\.\d{1,2}(?!\d)|\d+(?:,\d+)?"
 _NUM_RE = re.compile(rf"(?<![\w,.])({_NUM})(?![\w])")
 
 _UNITS: tuple[tuple[str, str], ...] = (
@@ -71,11 +72,15 @@ _RANGE_RE = re.compile(rf"(?<![\w,.])({_NUM})\s*[-–]\s*({_NUM})(?![\w,.]\d|\w)
 _ORDINAL_RE = re.compile(r"\b(thứ|tháng)\s+(\d{1,2})\b", re.I)
 _ALARM_RE = re.compile(r"(?<!\w)BĐ\s*(I{1,3}|[1-3])(?!\w)")
 _SPACES = re.compile(r"\s+")
+_DIGITS = re.compile(r"\d+")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])")
 _WORD_HYPHEN = re.compile(r"(?<=[^\W\d])-(?=[^\W\d])")
 
 
 def _number(text: str) -> str:
     """ "1.000.000" → "một triệu", "12,4" → "mười hai phẩy bốn"."""
+    if re.fullmatch(r"\d+\.\d{1,2}", text):
+        text = text.replace(".", ",")
     whole, _, fraction = text.partition(",")
     return decimal_words(whole.replace(".", ""), fraction or None)
 
@@ -183,7 +188,10 @@ class Normalizer:
         text = _sub(_ORDINAL_RE, _ordinal, text)
         text = _RANGE_RE.sub(lambda m: f"{_number(m[1])} đến {_number(m[2])}", text)
         text = _NUM_RE.sub(lambda m: _number(m[1]), text)
+        # Whatever digits are left (codes like "A3.2.1") are still read, never skipped.
+        text = _DIGITS.sub(lambda m: f" {integer_words(int(m[0]))} ", text)
         text = _WORD_HYPHEN.sub(" ", text)  # "nhân dân-hội đồng": a pause, not a minus
+        text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
         return _SPACES.sub(" ", text).strip()
 
 

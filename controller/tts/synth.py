@@ -56,7 +56,9 @@ class TtsResult:
     processing: dict[str, Any]  # the audio pipeline's report, JSON-ready
 
     def report(self) -> dict[str, Any]:
+        """The audio pipeline's report (same shape as for an upload) plus a ``tts`` section."""
         return {
+            **self.processing,
             "tts": {
                 "engine": self.engine,
                 "voice": self.voice,
@@ -64,7 +66,6 @@ class TtsResult:
                 "cache_hit": self.cache_hit,
                 "attempts": [dataclasses.asdict(a) for a in self.attempts],
             },
-            "processing": self.processing,
         }
 
 

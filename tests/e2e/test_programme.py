@@ -1,0 +1,123 @@
+"""The programme on real nodes: a daily slot plays in order on its zone only; quiet hours."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from tests.e2e.test_emergency import post_alert
+from tests.support import SystemUnderTest, wait_for
+
+LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def held(sut: SystemUnderTest, audio, title: str) -> dict:
+    resp = sut.post_bulletin(audio, title=title, hold="true")
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["targets"] == 0
+    return resp.json()
+
+
+def test_daily_slot_fills_and_plays_in_order_on_its_zone_only(system_factory, speech_wav):
+    sut = system_factory(nodes=2)
+    east, west = sut.node_ids  # Thôn Đông, Thôn Tây
+    sut.cluster.start_all()
+    news = held(sut, speech_wav, "Thời sự")
+    urgent = held(sut, speech_wav, "Lịch tiêm phòng")
+    slot_start = (datetime.now(LOCAL) + timedelta(seconds=25)).replace(microsecond=0)
+    today = slot_start.date().isoformat()
+    slot = {
+        "id": "ban-tin-thu",
+        "name": "Bản tin thử",
+        "start": slot_start.time().isoformat(),
+        "max_length_s": 60,
+        "zones": ["thon-dong"],
+        "gap_s": 2.0,
+    }
+    with sut.http() as c:
+        assert c.put("/api/v1/programme/slots/ban-tin-thu", json=slot).status_code == 200
+        daily = {"kind": "daily", "start_date": today}
+        first = c.post(
+            "/api/v1/programme/items",
+            json={
+                "bulletin_id": news["id"],
+                "slot_id": "ban-tin-thu",
+                "position": 0,
+                "recurrence": daily,
+            },
+        )
+        assert first.status_code == 201, first.text
+        second = c.post(
+            "/api/v1/programme/items",
+            json={
+                "bulletin_id": urgent["id"],
+                "slot_id": "ban-tin-thu",
+                "position": 9,
+                "priority": "priority",
+                "recurrence": daily,
+            },
+        )
+        assert second.status_code == 201, second.text
+        # a third would overflow the 60 s slot: refused with what clashes, nothing changed
+        filler = held(sut, speech_wav, "Nhạc")
+        items = [
+            {
+                "bulletin_id": filler["id"],
+                "slot_id": "ban-tin-thu",
+                "position": k,
+                "recurrence": daily,
+            }
+            for k in range(20)
+        ]
+        for item in items:
+            resp = c.post("/api/v1/programme/items", json=item)
+            if resp.status_code != 201:
+                break
+        assert resp.status_code == 409
+        conflict = resp.json()["conflicts"][0]
+        assert conflict["code"] == "slot_overflow"
+        assert "ban-tin-thu" in conflict["message"] or "Bản tin thử" in conflict["message"]
+        assert conflict["message_vi"]
+        airings = c.get("/api/v1/programme/airings", params={"days": 1}).json()
+    today = [a for a in airings if a["slot_id"] == "ban-tin-thu"][:2]
+    assert today[0]["item_id"] == second.json()["id"]  # ưu tiên goes first in its slot
+    urgent_play, news_play = today[0]["play_id"], today[1]["play_id"]
+
+    def played(node: str, play: str) -> dict | None:
+        path = sut.played_dir(node) / f"{play}.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    wait_for(lambda: played(east, news_play), 90, "the slot to play on Thôn Đông")
+    a, b = played(east, urgent_play), played(east, news_play)
+    assert a is not None
+    assert b is not None
+    assert abs(a["started_at"] - slot_start.timestamp()) < 1.0  # the slot starts on time
+    assert b["started_at"] >= a["ended_at"] + 1.5  # then the next, after the gap
+    assert not list(sut.played_dir(west).glob("*.wav"))  # Thôn Tây is not in this slot
+
+
+def test_quiet_hours_block_a_normal_item_and_let_an_emergency_through(system_factory, speech_wav):
+    sut = system_factory(nodes=1)
+    sut.cluster.start_all()
+    now = datetime.now(LOCAL)
+    quiet = {
+        "start": (now - timedelta(hours=1)).strftime("%H:%M:00"),
+        "end": (now + timedelta(hours=1)).strftime("%H:%M:00"),
+    }
+    with sut.http() as c:
+        assert c.put("/api/v1/programme/quiet-hours", json=quiet).status_code == 200
+    refused = sut.post_bulletin(speech_wav, all="true")
+    assert refused.status_code == 409
+    assert "quiet hours" in refused.json()["detail"]
+    with sut.http() as c:
+        assert c.get("/api/v1/bulletins").json() == []  # nothing stored
+    alert = post_alert(sut, speech_wav, all="true")
+    assert alert.status_code == 201, alert.text
+
+    def done() -> bool:
+        with sut.http() as c:
+            a = c.get(f"/api/v1/alerts/{alert.json()['id']}").json()
+        return bool(a["report"]["summary"]["completed"] == 1)
+
+    wait_for(done, 60, "the emergency to play in quiet hours")
