@@ -14,7 +14,14 @@ from controller.tts.settings import TtsSettings
 @pytest.fixture(autouse=True)
 def _no_proxy_no_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # gTTS sends through the environment's proxies; a test must reach exactly what it names.
-    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+    for name in (
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name in ("LOA_TTS_ENGINES", "LOA_TTS_ABBREVIATIONS", "LOA_TTS_PIPER_MODEL"):
         monkeypatch.delenv(name, raising=False)

@@ -62,8 +62,7 @@ COMMUNE_TEXT = [
     ("Nhiệt độ từ 23-28°C.", "Nhiệt độ từ hai mươi ba đến hai mươi tám độ xê."),
     (
         "Mực nước sông lúc 7h đạt 12,4 m, trên BĐ2 0,3 m.",
-        "Mực nước sông lúc bảy giờ đạt mười hai phẩy bốn mét,"
-        " trên báo động hai không phẩy ba mét.",
+        "Mực nước sông lúc bảy giờ đạt mười hai phẩy bốn mét, trên báo động hai không phẩy ba mét.",
     ),
     ("Mực nước 3,5 m.", "Mực nước ba phẩy năm mét."),
     (
@@ -87,7 +86,10 @@ COMMUNE_TEXT = [
         "Từ bảy giờ đến mười một giờ ba mươi phút ngày năm tháng sáu.",
     ),
     ("Kế hoạch tháng 11/2026.", "Kế hoạch tháng mười một năm hai nghìn không trăm hai mươi sáu."),
-    ("Gieo cấy 2,5 ha, bón 120 kg phân.", "Gieo cấy hai phẩy năm héc ta, bón một trăm hai mươi ki lô gam phân."),
+    (
+        "Gieo cấy 2,5 ha, bón 120 kg phân.",
+        "Gieo cấy hai phẩy năm héc ta, bón một trăm hai mươi ki lô gam phân.",
+    ),
     (
         "Học sinh THCS, THPT; BCH PCTT-TKCN xã; CAX và UBMTTQ.",
         "Học sinh trung học cơ sở, trung học phổ thông; ban chỉ huy phòng chống thiên tai"
@@ -98,6 +100,12 @@ COMMUNE_TEXT = [
         "Phát triển kinh tế xã hội, chuyển đổi số, thu bảo hiểm y tế và bảo hiểm xã hội.",
     ),
     ("Còn 3 ngày.", "Còn ba ngày."),
+    ("Sóng cao 3.5 m.", "Sóng cao ba phẩy năm mét."),
+    (
+        "Năm học 2025-2026.",
+        "Năm học hai nghìn không trăm hai mươi lăm đến hai nghìn không trăm hai mươi sáu.",
+    ),
+    ("Hỗ trợ 113 hộ.", "Hỗ trợ một trăm mười ba hộ."),
 ]
 
 
@@ -114,6 +122,10 @@ def test_no_doubled_ngay() -> None:
 def test_invalid_date_left_as_numbers() -> None:
     # 35/13 is no date: read the numbers, do not invent a "ngày".
     assert "ngày" not in NORM("mã 35/13/2026")
+
+
+def test_no_digit_is_left_unread() -> None:
+    assert not any(ch.isdigit() for ch in NORM("Mã A3.2.1, tổ 05, 1/2 số hộ, lúc 25:99."))
 
 
 def test_abbreviations_only_as_whole_words() -> None:

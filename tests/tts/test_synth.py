@@ -24,11 +24,13 @@ def test_google_unreachable_falls_back_to_espeak(settings: TtsSettings) -> None:
     assert not result.cache_hit
     gtts, espeak = result.attempts
     assert (gtts.engine, gtts.ok) == ("gtts", False)
-    assert "connection" in gtts.reason and "refused" in gtts.reason.lower()
+    assert "connection" in gtts.reason
+    assert "refused" in gtts.reason.lower()
     assert (espeak.engine, espeak.ok) == ("espeak", True)
     # What aired is processed speech: Ogg/Opus at the pipeline's loudness target.
     decoded = decode_file(result.path)
-    assert result.path.suffix == ".ogg" and decoded.codec == "opus"
+    assert result.path.suffix == ".ogg"
+    assert decoded.codec == "opus"
     assert decoded.duration_s > 1.0
     assert result.processing["output"]["integrated_lufs"] == pytest.approx(-16.0, abs=1.0)
     assert result.text.startswith("ủy ban nhân dân xã thông báo: ngày hai mươi tháng mười một")
@@ -76,11 +78,13 @@ def test_second_call_is_a_cache_hit(settings: TtsSettings) -> None:
     no_espeak = dataclasses.replace(settings, espeak_binary="/nonexistent/espeak-ng")
     second = synthesize(BULLETIN, settings=no_espeak)
 
-    assert second.cache_hit and second.engine == "espeak"
+    assert second.cache_hit
+    assert second.engine == "espeak"
     assert second.path == first.path
     assert second.processing == first.processing
     sidecar = json.loads(first.path.with_suffix(".json").read_text("utf-8"))
-    assert sidecar["engine"] == "espeak" and sidecar["voice"] == "vi"
+    assert sidecar["engine"] == "espeak"
+    assert sidecar["voice"] == "vi"
     assert sidecar["text"] == first.text
     assert [p.suffix for p in sorted(settings.cache_dir.iterdir())] == [".json", ".ogg"]
 
@@ -148,4 +152,5 @@ def test_settings_reject_unknown_engine(tmp_path: Path) -> None:
         TtsSettings(cache_dir=tmp_path, engines=("gtts", "sapi"))
     env = {"LOA_TTS_ENGINES": "espeak, gtts", "LOA_TTS_CACHE_DIR": str(tmp_path)}
     loaded = TtsSettings.from_env(env)
-    assert loaded.engines == ("espeak", "gtts") and loaded.cache_dir == tmp_path
+    assert loaded.engines == ("espeak", "gtts")
+    assert loaded.cache_dir == tmp_path
