@@ -23,6 +23,7 @@ from controller.requests import (
     split_list,
 )
 from controller.schemas import BulletinOut, BulletinReport, NodeOut, ZoneOut
+from controller.speech import speak
 from schedules import QuietHours, in_quiet_hours
 
 router = APIRouter(prefix="/api/v1")
@@ -69,7 +70,11 @@ def create_bulletin(
     config: ConfigDep,
     dispatcher: DispatcherDep,
     user: UserDep,
-    file: Annotated[UploadFile, File(description="recording: WAV, MP3, OGG/Opus, M4A, AMR, ...")],
+    file: Annotated[
+        UploadFile | None, File(description="recording: WAV, MP3, OGG/Opus, M4A, AMR, ...")
+    ] = None,
+    text: Annotated[str, Form(max_length=20000, description="or a text for speech")] = "",
+    voice: Annotated[str, Form(description="vi | vi-vn-x-central | vi-vn-x-south")] = "vi",
     title: Annotated[str, Form(max_length=300)] = "",
     all: Annotated[bool, Form(description="every node")] = False,
     zones: Annotated[list[str] | None, Form(description="zone codes")] = None,
@@ -89,7 +94,15 @@ def create_bulletin(
     with db.session() as s:
         quiet = None if hold else programme.load(s).quiet_hours
     check_quiet_hours(quiet, start or now(), seconds=0)
-    encoded, report = processed_upload(config, file)
+    has_file = file is not None and bool(file.filename)
+    if has_file == bool(text.strip()):
+        raise HTTPException(422, "send either a recording (file) or a text for speech, not both")
+    if file is not None and has_file:
+        encoded, report = processed_upload(config, file)
+        name = file.filename or ""
+    else:
+        encoded, report = speak(config, text.strip(), voice=voice)
+        name = ""
     try:
         check_quiet_hours(quiet, start or now(), seconds=duration_of(report))
     except HTTPException:
@@ -102,8 +115,8 @@ def create_bulletin(
             user,
             encoded=encoded,
             report=report,
-            title=title or (file.filename or "bulletin"),
-            original_filename=file.filename or "",
+            title=title or name or text.strip()[:80],
+            original_filename=name,
             play_at=start,
             valid_until=valid_until,
         )

@@ -17,14 +17,23 @@ def speak(
 ) -> tuple[Path, dict[str, Any]]:
     """Synthesise ``text``; returns a temporary copy of the processed audio (the caller stores
     it) and a report. An emergency uses only offline engines. Bad input is an HTTP 422."""
+    from audio.pipeline import PipelineConfig
+    from controller.tts.engines import TtsError
+    from controller.tts.settings import TtsSettings
     from controller.tts.synth import synthesize
 
     if not text.strip():
         raise HTTPException(422, "the text is empty")
+    settings = TtsSettings.from_env(
+        cache_dir=config.data_dir / "tts-cache",
+        pipeline=PipelineConfig(denoise=False, target_lufs=config.target_lufs),
+    )
     try:
-        result = synthesize(text, voice=voice, emergency=emergency)
+        result = synthesize(text, voice=voice, emergency=emergency, settings=settings)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
+    except TtsError as exc:  # every engine failed: a server-side condition, not bad input
+        raise HTTPException(503, str(exc)) from None
     tmp_dir = config.data_dir / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(suffix=".ogg", dir=tmp_dir)

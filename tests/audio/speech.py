@@ -41,7 +41,9 @@ def speak(text_index: int = 0, voice: str = "vi", sr: int = 16000) -> np.ndarray
     return np.asarray(ss.resample_poly(x, sr // g, rate // g), dtype=np.float32)
 
 
-def bulletin(seconds: float, sr: int = 16000, *, seed: int = 0, noise_db: float = -60.0) -> np.ndarray:
+def bulletin(
+    seconds: float, sr: int = 16000, *, seed: int = 0, noise_db: float = -60.0
+) -> np.ndarray:
     """Sentences in all three voices with pauses and a little room noise, ``seconds`` long.
 
     Speech is at its natural espeak level (about -20 LUFS); noise is white, ``noise_db`` dBFS RMS.

@@ -38,9 +38,11 @@ def test_phone_and_browser_formats(tmp_path: Path, speech_wav: Path, ext: str) -
     ref = decode_file(speech_wav)
     dec = decode_file(out, target_sr=16000)
     assert dec.sample_rate == 16000
-    assert dec.samples.dtype == np.float32 and dec.samples.ndim == 1
+    assert dec.samples.dtype == np.float32
+    assert dec.samples.ndim == 1
     assert abs(dec.duration_s - ref.duration_s) < 0.1
-    assert dec.skipped_packets == 0 and dec.total_packets > 0
+    assert dec.skipped_packets == 0
+    assert dec.total_packets > 0
     loud_ref = integrated_loudness(ref.samples, ref.sample_rate)
     assert integrated_loudness(dec.samples, 16000) == pytest.approx(loud_ref, abs=0.5)
 

@@ -110,3 +110,28 @@ def test_node_offline_until_expiry_is_reported_with_the_reason(system_factory, s
     time.sleep(3)  # give a wrongly re-sent stale command the time it would need to arrive
     assert played_files(sut, late, bid) is None
     assert sut.report(bid)["summary"]["played"] == 1
+
+
+def test_a_text_bulletin_is_spoken_and_played(system_factory):
+    sut = system_factory(nodes=1)
+    sut.cluster.start_all()
+    with sut.http() as c:
+        resp = c.post(
+            "/api/v1/bulletins",
+            data={"text": "UBND xã thông báo: họp dân lúc 15h30 ngày 20/11/2026.", "all": "true"},
+        )
+        assert resp.status_code == 201, resp.text
+        tts = resp.json()["processing_report"]["tts"]
+        assert "ủy ban nhân dân" in tts["text"]  # normalised before speech
+        assert "mười lăm giờ ba mươi phút" in tts["text"]
+        both = c.post(
+            "/api/v1/bulletins",
+            data={"text": "x", "all": "true"},
+            files={"file": ("a.wav", b"RIFF")},
+        )
+        assert both.status_code == 422
+        neither = c.post("/api/v1/bulletins", data={"all": "true"})
+        assert neither.status_code == 422
+    bid = resp.json()["id"]
+    wait_for(lambda: sut.report(bid)["summary"]["completed"] == 1, 60, "the spoken bulletin")
+    assert played_files(sut, sut.node_ids[0], bid) is not None

@@ -1,0 +1,143 @@
+"""Limiter, compressor, leveller, filters, trim, resampling and encoding units."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from audio.decode import decode_file
+from audio.dynamics import compress, level, limit_true_peak
+from audio.encode import write_audio
+from audio.errors import AudioError, UnsupportedFormatError
+from audio.filters import highpass, remove_dc
+from audio.loudness import integrated_loudness, loudness_range
+from audio.resample import resample
+from audio.samples import as_mono
+from audio.trim import trim_silence
+from audio.truepeak import true_peak_db
+
+SR = 16000
+
+
+def noise_bursts(seed: int, sr: int = SR) -> np.ndarray:
+    """Bursty, peaky test signal: filtered noise with random level jumps (peaks up to +20 dBFS)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(sr * 4)
+    env = np.repeat(10 ** (rng.uniform(-30, 10, 40) / 20), sr // 10)
+    return (0.5 * x * env).astype(np.float32)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("ceiling", [-1.0, -3.0])
+def test_limiter_holds_the_true_peak_ceiling(seed: int, ceiling: float) -> None:
+    x = noise_bursts(seed)
+    assert true_peak_db(x, SR) > ceiling + 6
+    y = limit_true_peak(x, SR, ceiling_db=ceiling)
+    assert true_peak_db(y, SR) <= ceiling + 1e-3
+    assert y.shape == x.shape
+    assert y.dtype == np.float32
+    # quiet parts are left alone
+    quiet = np.abs(x) < 10 ** ((ceiling - 20) / 20)
+    assert np.mean(np.isclose(x[quiet], y[quiet], rtol=1e-3)) > 0.3
+
+
+def test_limiter_leaves_signals_under_the_ceiling_untouched() -> None:
+    x = noise_bursts(9) * np.float32(0.01)
+    np.testing.assert_array_equal(limit_true_peak(x, SR, ceiling_db=-1.0), x)
+
+
+def test_limiter_catches_intersample_peaks() -> None:
+    t = np.arange(SR) / SR
+    x = (np.sin(2 * np.pi * SR / 4 * t + np.pi / 4)).astype(np.float32)  # samples ±0.707
+    y = limit_true_peak(x, SR, ceiling_db=-1.0)
+    assert true_peak_db(y, SR) <= -1.0 + 1e-3
+
+
+def test_compressor_reduces_loud_passages_only() -> None:
+    t = np.arange(SR * 4) / SR
+    amp = np.where(t < 2, 0.05, 0.5).astype(np.float32)
+    x = (amp * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    y = compress(x, SR, threshold_db=-20.0, ratio=4.0, knee_db=0.0)
+    assert np.abs(y[SR : 2 * SR]).max() == pytest.approx(0.05, rel=0.01)
+    # -6 dBFS is 14 dB over: 4:1 leaves 3.5 dB over → -16.5 dBFS
+    assert 20 * np.log10(np.abs(y[3 * SR :]).max()) == pytest.approx(-16.5, abs=0.3)
+    with pytest.raises(ValueError, match="ratio"):
+        compress(x, SR, ratio=0.5)
+
+
+def test_leveller_evens_out_quiet_and_loud_speech() -> None:
+    rng = np.random.default_rng(3)
+    # speech-like: 300 ms bursts of noise with gaps; second half 14 dB quieter
+    env = np.tile(np.r_[np.ones(int(0.3 * SR)), np.zeros(int(0.2 * SR))], 20)
+    x = (rng.standard_normal(env.size) * env * 0.1).astype(np.float32)
+    x[x.size // 2 :] *= np.float32(10 ** (-14 / 20))
+    y = level(x, SR, strength=0.6)
+    assert loudness_range(y, SR) < loudness_range(x, SR) - 4
+    # the gaps are not pumped up: silence stays silence
+    assert np.abs(y[env == 0]).max() == 0.0
+
+
+def test_highpass_removes_dc_and_rumble() -> None:
+    t = np.arange(SR * 2) / SR
+    speech_band = np.sin(2 * np.pi * 1000 * t)
+    x = (0.3 + 0.3 * np.sin(2 * np.pi * 20 * t) + 0.3 * speech_band).astype(np.float32)
+    y = highpass(remove_dc(x, SR), SR, cutoff_hz=80.0)
+    tail = y[SR:]
+    assert abs(float(tail.mean())) < 1e-3
+    np.testing.assert_allclose(np.abs(tail).max(), 0.3, rtol=0.02)  # 20 Hz gone, 1 kHz kept
+    assert np.abs(y[:100]).max() < 0.35  # no start-up click from the offset
+
+
+def test_trim_keeps_pads() -> None:
+    x = np.zeros(SR * 6, dtype=np.float32)
+    x[2 * SR : 4 * SR] = np.random.default_rng(0).standard_normal(2 * SR) * 0.1
+    y, info = trim_silence(x, SR, pad_s=0.25, min_silence_s=0.5)
+    assert info.start_s == pytest.approx(1.75, abs=0.02)
+    assert info.end_s == pytest.approx(1.75, abs=0.02)
+    assert y.size == pytest.approx(2.5 * SR, abs=0.03 * SR)
+    short_pause = np.concatenate([np.zeros(SR // 5, dtype=np.float32), x[2 * SR : 4 * SR]])
+    y2, info2 = trim_silence(short_pause, SR)
+    assert info2.start_s == 0.0
+    assert y2.size == short_pause.size
+
+
+@pytest.mark.parametrize(("a", "b"), [(48000, 16000), (44100, 16000), (8000, 16000)])
+def test_resample_preserves_level_and_length(a: int, b: int) -> None:
+    t = np.arange(a * 3) / a
+    x = (0.5 * np.sin(2 * np.pi * 997 * t)).astype(np.float32)
+    y = resample(x, a, b)
+    assert y.size == -(-x.size * b // a)
+    assert integrated_loudness(y, b) == pytest.approx(integrated_loudness(x, a), abs=0.02)
+
+
+def test_shape_convention_is_enforced() -> None:
+    with pytest.raises(AudioError, match=r"\(n,\)"):
+        as_mono(np.zeros((100, 2), dtype=np.float32))
+    assert as_mono(np.zeros((100, 1))).shape == (100,)
+    assert as_mono(np.zeros(5, dtype=np.int16)).dtype == np.float32
+
+
+@pytest.mark.parametrize("ext", ["ogg", "opus", "wav", "mp3"])
+def test_write_audio_round_trip(tmp_path: Path, ext: str) -> None:
+    t = np.arange(SR * 5) / SR
+    x = (0.25 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    path = tmp_path / f"tone.{ext}"
+    write_audio(path, x, SR)
+    out = decode_file(path)
+    assert out.duration_s == pytest.approx(5.0, abs=0.08)
+    # low-rate MP3 (MPEG-2 at 16 kHz) reads ~0.45 dB low on a tone; process_file's
+    # verify-and-correct pass absorbs this (test_pipeline checks the decoded MP3)
+    tolerance = 0.6 if ext == "mp3" else 0.3
+    assert integrated_loudness(out.samples, out.sample_rate) == pytest.approx(
+        integrated_loudness(x, SR), abs=tolerance
+    )
+    assert not list(tmp_path.glob(".*part"))
+
+
+def test_write_audio_refuses_unknown_extension(tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedFormatError, match=r"\.ogg"):
+        write_audio(tmp_path / "x.aiff", np.zeros(100, dtype=np.float32), SR)
+    with pytest.raises(AudioError, match="NaN"):
+        write_audio(tmp_path / "x.wav", np.full(100, np.nan, dtype=np.float32), SR)
