@@ -61,6 +61,27 @@ def start_scheduler(
         replace_existing=True,
         next_run_time=now(),
     )
+    scheduler.add_job(
+        "controller.jobs:materialise",
+        "interval",
+        minutes=5,
+        id="materialise",
+        replace_existing=True,
+        next_run_time=now(),
+    )
+    for job in scheduler.get_jobs():  # feeds removed from the config stop being polled
+        if job.id.startswith("cap:") and job.args[0] not in config.cap_feeds:
+            job.remove()
+    for url in config.cap_feeds:
+        scheduler.add_job(
+            "controller.jobs:poll_cap_feed",
+            "interval",
+            seconds=config.cap_poll_interval_s,
+            args=[url],
+            id=f"cap:{url}",
+            replace_existing=True,
+            next_run_time=now(),
+        )
     return scheduler
 
 

@@ -42,6 +42,7 @@ SENT = {
     "A3": "2026-11-23T14:20:00+07:00",
     "T1": "2026-11-23T14:30:00+07:00",
     "X9": "2026-11-23T14:40:00+07:00",
+    "F1": "2026-11-23T14:50:00+07:00",
 }
 
 
@@ -122,3 +123,53 @@ def test_cap_alert_update_cancel_and_bad_documents(system_factory):
     with sut.http() as c:
         assert len(c.get("/api/v1/cap").json()) == count  # nothing stored
         assert len(c.get("/api/v1/alerts").json()) == 3  # nothing aired
+
+
+def test_a_polled_feed_puts_its_alert_on_air(system_factory):
+    """The controller polls a configured feed (here a local HTTP server) and airs what is new."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    document = cap("F1", BOTH)
+    feed = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>PCTT</title>'
+        "<entry><title>lũ</title><link rel='alternate' type='application/cap+xml' "
+        "href='/alerts/F1.xml'/></entry></feed>"
+    ).encode()
+
+    class Feed(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body, kind = (
+                (feed, "application/atom+xml")
+                if self.path == "/feed"
+                else (document, "application/cap+xml")
+            )
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Feed)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/feed"
+        sut = system_factory(nodes=1, cap_feeds=[url], cap_poll_interval_s=5)
+        sut.cluster.start_all()
+
+        def aired() -> list[dict[str, Any]] | None:
+            with sut.http() as c:
+                found = [a for a in c.get("/api/v1/alerts").json() if a["source"] == "cap"]
+            return found or None
+
+        (found,) = wait_for(aired, 60, "the feed's alert")
+        wait_for(lambda: alert(sut, found["id"])["report"]["summary"]["played"] == 1, 60, "air")
+        with sut.http() as c:
+            (message,) = c.get("/api/v1/cap").json()
+        assert message["source"] == url
+        assert message["action"] == "air"
+    finally:
+        server.shutdown()
