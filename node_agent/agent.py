@@ -12,7 +12,7 @@ import shutil
 import signal
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from protocol.messages import (
     PlayEvent,
     PlayEventKind,
     RejectedPayload,
+    utcnow,
 )
 from protocol.signing import CommandRejectedError, load_public_key, verify_envelope
 from protocol.topics import TO_NODE, node_topic, parse_node_topic
@@ -236,7 +237,8 @@ class NodeAgent:
             self._ready(command.play_id)
             return
         self.waiting.setdefault(sha, set()).add(command.play_id)
-        if command.priority == "emergency":
+        due_now = command.play_at is None or command.play_at <= utcnow() + timedelta(seconds=5)
+        if command.priority == "emergency" and due_now:
             self.player.announce_emergency(command)  # on air now, while the audio loads
         try:
             self.fetcher.want(sha, command.audio.size, online=self.connected)

@@ -90,6 +90,7 @@ class Player:
         self._cut = threading.Event()  # stops the item on air
         self._cut_reason = ""
         self._current: Entry | None = None
+        self._attention_for: str | None = None  # the alert whose attention signal is on air
         self._timer: threading.Timer | None = None
         self._relay_off_at: float | None = None
         self._thread = threading.Thread(target=self._run, name="player", daemon=True)
@@ -135,6 +136,10 @@ class Player:
                 found = found or "queued"
             if self._current is not None and self._current.command.play_id == play_id:
                 self._cut_locked("cancelled")
+                found = "playing"
+            elif self._attention_for == play_id:
+                self._cut_locked("cancelled")
+                self._emit("cancelled", play_id, reason="cancelled", interrupted=True)
                 found = "playing"
             self._cond.notify_all()
         return found
@@ -238,7 +243,10 @@ class Player:
         self._relay_off_at = None
 
     def _play_attention(self, play_id: str) -> None:
-        self._attention_done.add(play_id)
+        with self._cond:
+            self._attention_done.add(play_id)
+            self._attention_for = play_id
+            self._cut.clear()
         self._amplifier_on()
         self._on_playing(play_id)
         self._emit("started", play_id, at=time.time())
@@ -248,9 +256,13 @@ class Player:
                 ATTENTION_RATE,
                 label=f"{play_id}.attention",
                 gain=self.volumes.emergency,
+                stop=self._cut,  # a cancel stops the alarm too
             )
         except SinkError as exc:
             self._emit("failed", play_id, reason=f"audio output failed: {exc}")
+        finally:
+            with self._cond:
+                self._attention_for = None
 
     def _play(self, entry: Entry) -> None:
         item, pid = entry.command, entry.command.play_id
@@ -282,6 +294,9 @@ class Player:
         is_emergency = entry.rank >= PRECEDENCE["emergency"]
         if is_emergency and pid not in self._attention_done:
             self._play_attention(pid)
+            if self._cut.is_set():  # cancelled during the attention signal
+                self._requeue_or_drop(entry, reason=self._cut_reason, started=True)
+                return
         elif not is_emergency or resuming:
             self._emit("started", pid, at=time.time())
         self._on_playing(pid)

@@ -1,0 +1,200 @@
+"""Speed and memory of the audio chain on 10 minutes of 48 kHz mono speech, one core.
+
+    .venv/bin/python -m bench.audio_speed [--minutes 10] [--skip-quality]
+
+Each case runs in its own child process pinned to one core (``taskset -c 0``-equivalent
+``sched_setaffinity``), so "peak memory" is that process's maximum resident set (Python,
+numpy and scipy included). Reference tools run in the same session on the same file:
+pyloudnorm, FFmpeg ``ebur128`` (with true peak) and FFmpeg ``loudnorm`` two-pass. The Opus
+table compares encoder settings by speed and by PESQ-WB of the decoded result against the
+encoder input (first 60 s). Results go into BENCHMARKS.md by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+CASES = {
+    "chain_wav": "whole chain to WAV (decode … encode, verify)",
+    "chain_wav_nodenoise": "whole chain to WAV, denoiser off",
+    "chain_opus": "whole chain to Opus 32 kbit/s (+ decode & verify)",
+    "chain_opus_nodenoise": "whole chain to Opus, denoiser off",
+    "meter": "meter alone: I + LRA + true peak (48 kHz samples in memory)",
+    "pyloudnorm": "pyloudnorm integrated loudness only (48 kHz, in memory)",
+    "denoise_only": "audio.denoise.denoise alone (16 kHz, in memory)",
+}
+
+
+def _pin() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_case(case: str, src: Path, work: Path) -> dict[str, float]:
+    """Runs inside the child process."""
+    _pin()
+    from audio.decode import decode_file
+    from audio.pipeline import PipelineConfig, process_file
+
+    if case.startswith("chain"):
+        ext = "wav" if "wav" in case else "ogg"
+        cfg = PipelineConfig(denoise="nodenoise" not in case)
+        t = time.perf_counter()
+        process_file(src, work / f"out.{ext}", cfg)
+        return {"seconds": time.perf_counter() - t, "peak_mb": _peak_mb()}
+    if case == "denoise_only":
+        from audio.denoise import denoise
+
+        x = decode_file(src, target_sr=16000).samples
+        t = time.perf_counter()
+        denoise(x, 16000)
+        return {"seconds": time.perf_counter() - t, "peak_mb": _peak_mb()}
+    x = decode_file(src).samples
+    if case == "meter":
+        from audio.loudness import measure
+
+        t = time.perf_counter()
+        measure(x, 48000)
+        return {"seconds": time.perf_counter() - t, "peak_mb": _peak_mb()}
+    if case == "pyloudnorm":
+        import pyloudnorm
+
+        t = time.perf_counter()
+        pyloudnorm.Meter(48000).integrated_loudness(x.astype(np.float64))
+        return {"seconds": time.perf_counter() - t, "peak_mb": _peak_mb()}
+    raise SystemExit(f"unknown case {case}")
+
+
+def _child(case: str, src: Path, work: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.audio_speed", "--child", case, str(src), str(work)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def _timed_cmd(cmd: list[str]) -> tuple[float, float, str]:
+    t = time.perf_counter()
+    proc = subprocess.run(["taskset", "-c", "0", *cmd], capture_output=True, text=True, check=True)
+    dt = time.perf_counter() - t
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return dt, usage, proc.stderr
+
+
+def ffmpeg_cases(src: Path) -> list[tuple[str, float, float]]:
+    rows = []
+    if shutil.which("ffmpeg") is None:
+        return rows
+    base = ["ffmpeg", "-nostats", "-hide_banner", "-threads", "1", "-i", str(src)]
+    dt, mem, _ = _timed_cmd([*base, "-af", "ebur128=peak=true", "-f", "null", "-"])
+    rows.append(("ffmpeg ebur128 (I, LRA, true peak)", dt, mem))
+    dt1, _, err = _timed_cmd(
+        [*base, "-af", "loudnorm=I=-16:TP=-1:LRA=11:print_format=json", "-f", "null", "-"]
+    )
+    stats = json.loads(err[err.rindex("{") : err.rindex("}") + 1])
+    with tempfile.TemporaryDirectory() as tmp:
+        second = (
+            f"loudnorm=I=-16:TP=-1:LRA=11:measured_I={stats['input_i']}:"
+            f"measured_TP={stats['input_tp']}:measured_LRA={stats['input_lra']}:"
+            f"measured_thresh={stats['input_thresh']}:offset={stats['target_offset']}:linear=true"
+        )
+        dt2, mem2, _ = _timed_cmd([*base, "-af", second, "-ar", "48000", f"{tmp}/o.wav", "-y"])
+    rows.append(("ffmpeg loudnorm two-pass to WAV", dt1 + dt2, mem2))
+    return rows
+
+
+def opus_table(src: Path, work: Path) -> list[tuple[str, float, float | None]]:
+    """Encoder settings: encode time for the whole file, PESQ-WB on the first 60 s."""
+    from audio.decode import decode_file
+    from audio.encode import write_audio
+    from audio.pipeline import PipelineConfig, process_file
+    from audio.resample import resample
+
+    _pin()
+    ref_path = work / "ref.wav"
+    process_file(src, ref_path, PipelineConfig(denoise=False, sample_rate=48000))
+    ref48 = decode_file(ref_path).samples
+    ref16 = resample(ref48[: 60 * 48000], 48000, 16000)
+    try:
+        from pesq import pesq
+    except ImportError:
+        pesq = None
+    rows = []
+    for rate, complexity, app in [
+        (16000, 5, "audio"),
+        (16000, 10, "audio"),
+        (16000, 5, "voip"),
+        (16000, 0, "audio"),
+        (24000, 5, "audio"),
+        (48000, 5, "audio"),
+        (48000, 10, "audio"),
+    ]:
+        x = resample(ref48, 48000, rate)
+        out = work / "enc.ogg"
+        t = time.perf_counter()
+        write_audio(out, x, rate, opus_complexity=complexity, opus_application=app)
+        dt = time.perf_counter() - t
+        score = None
+        if pesq is not None:
+            dec = decode_file(out, target_sr=16000).samples[: ref16.size]
+            score = float(pesq(16000, ref16[: dec.size], dec, "wb"))
+        rows.append((f"{rate // 1000} kHz in, complexity {complexity}, {app}", dt, score))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--child", nargs=3, metavar=("CASE", "SRC", "WORK"))
+    args = parser.parse_args()
+    if args.child:
+        case, src, work = args.child
+        print(json.dumps(run_case(case, Path(src), Path(work))))
+        return
+    from tests.audio.speech import bulletin, write_wav
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        src = work / "speech48.wav"
+        print(f"generating {args.minutes:g} min of 48 kHz speech (espeak-ng, vi voices)…")
+        write_wav(str(src), bulletin(args.minutes * 60, 48000, noise_db=-50.0), 48000)
+        print(f"\n{'case':<58} {'seconds':>8} {'peak MB':>8}")
+        for case, label in CASES.items():
+            try:
+                r = _child(case, src, work)
+            except subprocess.CalledProcessError as exc:
+                print(f"{label:<58} failed: {exc.stderr.strip().splitlines()[-1:]}")
+                continue
+            print(f"{label:<58} {r['seconds']:8.2f} {r['peak_mb']:8.0f}")
+        for label, dt, mem in ffmpeg_cases(src):
+            print(f"{label:<58} {dt:8.2f} {mem:8.0f}")
+        if not args.skip_quality:
+            print(f"\n{'Opus encoder setting (10 min encode)':<58} {'seconds':>8} {'PESQ-WB':>8}")
+            for label, dt, score in opus_table(src, work):
+                s = f"{score:8.2f}" if score is not None else "     n/a"
+                print(f"{label:<58} {dt:8.2f} {s}")
+
+
+if __name__ == "__main__":
+    main()
+
+_ = re
