@@ -87,11 +87,14 @@ def main() -> None:
             starts = [datetime.fromisoformat(str(n["started_at"])) for n in nodes]
             latencies += [(s - sent).total_seconds() for s in starts]
             spreads.append((max(starts) - min(starts)).total_seconds())
+
+            def finished(alert_id: str = alert["id"]) -> bool:
+                with sut.http() as c:
+                    summary = c.get(f"/api/v1/alerts/{alert_id}").json()["report"]["summary"]
+                return bool(summary["completed"] == args.nodes)
+
             wait_for(
-                lambda a=alert["id"]: (
-                    sut.http().get(f"/api/v1/alerts/{a}").json()["report"]["summary"]["completed"]
-                    == args.nodes
-                ),
+                finished,
                 120,
                 "the alert to finish",
             )

@@ -273,7 +273,8 @@ class Player:
             log.exception("cannot load audio for %s", pid)
             self._emit("failed", pid, reason=f"cannot decode cached audio: {exc}")
             return
-        while (delay := entry.start - time.time()) > 0:
+        # Coarse wait here; the sink, already prepared, waits out the last moment itself.
+        while (delay := entry.start - time.time() - 0.25) > 0:
             if self._cut.wait(min(delay, 0.5)):
                 self._requeue_or_drop(entry, reason=self._cut_reason, started=False)
                 return
@@ -298,12 +299,18 @@ class Player:
                 self._requeue_or_drop(entry, reason=self._cut_reason, started=True)
                 return
         elif not is_emergency or resuming:
-            self._emit("started", pid, at=time.time())
+            self._emit("started", pid, at=max(entry.start, time.time()))
         self._on_playing(pid)
         gain = self.volumes.emergency if is_emergency else self.volumes.normal
+        start_at = entry.start if entry.start > time.time() else None
         try:
             record = self.sink.play(
-                samples[entry.resume_frame :], rate, label=pid, stop=self._cut, gain=gain
+                samples[entry.resume_frame :],
+                rate,
+                label=pid,
+                stop=self._cut,
+                gain=gain,
+                start_at=start_at,
             )
         except SinkError as exc:
             self._emit("failed", pid, reason=f"audio output failed: {exc}")

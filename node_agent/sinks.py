@@ -73,6 +73,7 @@ class AudioSink(Protocol):
         label: str,
         stop: threading.Event | None = None,
         gain: float = 1.0,
+        start_at: float | None = None,
     ) -> PlaybackRecord: ...
 
 
@@ -128,6 +129,15 @@ def resample_chunks(
         first = ctx * up // down
         count = -(-b * up // down) - a * up // down
         yield np.clip(y[first : first + count], -1.0, 1.0).astype(np.float32)
+
+
+def wait_until(start_at: float | None, stop: threading.Event) -> bool:
+    """Sleep until ``start_at`` (epoch seconds); True if ``stop`` came first. A sink does all
+    its preparation before this, so the first sample leaves on time even on a busy machine."""
+    while start_at is not None and (delay := start_at - time.time()) > 0:
+        if stop.wait(min(delay, 0.05)):
+            return True
+    return False
 
 
 def fade_out(x: Samples) -> Samples:
@@ -221,6 +231,7 @@ class SounddeviceSink:
         label: str,
         stop: threading.Event | None = None,
         gain: float = 1.0,
+        start_at: float | None = None,
     ) -> PlaybackRecord:
         x = prepare(samples, sample_rate, label=label, gain=gain)
         stop = stop if stop is not None else threading.Event()
@@ -241,6 +252,9 @@ class SounddeviceSink:
         except (ValueError, self._sd.PortAudioError) as exc:
             raise SinkError(f"cannot open {self._name} at {rate} Hz for {label}: {exc}") from exc
         try:
+            if wait_until(start_at, stop):
+                now = time.time()
+                return _record(now, now, 0, sample_rate, True)
             stream.start()
             return self._stream_out(
                 stream,
@@ -337,6 +351,7 @@ class WavFileSink:
         label: str,
         stop: threading.Event | None = None,
         gain: float = 1.0,
+        start_at: float | None = None,
     ) -> PlaybackRecord:
         pcm = to_int16(prepare(samples, sample_rate, label=label, gain=gain))
         stop = stop if stop is not None else threading.Event()
@@ -352,7 +367,10 @@ class WavFileSink:
                 wav.setnchannels(1)
                 wav.setsampwidth(2)
                 wav.setframerate(sample_rate)
-                record = self._play_into(wav, pcm, sample_rate, stop)
+                if wait_until(start_at, stop):
+                    record = _record(time.time(), time.time(), 0, sample_rate, True)
+                else:
+                    record = self._play_into(wav, pcm, sample_rate, stop)
                 wav.close()  # writes the final header before the fsync
                 tmp.flush()
                 os.fsync(tmp.fileno())

@@ -108,7 +108,11 @@ def publish_as(
         CallbackAPIVersion.VERSION2, client_id=f"test-{time.monotonic_ns()}", protocol=mqtt.MQTTv5
     )
     client.username_pw_set(username, password)
-    client.on_publish = lambda _c, _u, _m, rc, _p: result.setdefault("rc", rc.value)
+
+    def on_publish(_c: object, _u: object, _m: int, rc: Any, _p: object) -> None:
+        result.setdefault("rc", rc.value)
+
+    client.on_publish = on_publish
     client.connect("127.0.0.1", sut.cluster.config.mqtt_port)
     client.loop_start()
     try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tests.e2e.test_emergency import post_alert
@@ -12,11 +14,11 @@ from tests.support import SystemUnderTest, wait_for
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-def held(sut: SystemUnderTest, audio, title: str) -> dict:
+def held(sut: SystemUnderTest, audio: Path, title: str) -> dict[str, Any]:
     resp = sut.post_bulletin(audio, title=title, hold="true")
     assert resp.status_code == 201, resp.text
     assert resp.json()["targets"] == 0
-    return resp.json()
+    return dict(resp.json())
 
 
 def test_daily_slot_fills_and_plays_in_order_on_its_zone_only(system_factory, speech_wav):
@@ -80,11 +82,11 @@ def test_daily_slot_fills_and_plays_in_order_on_its_zone_only(system_factory, sp
         assert "ban-tin-thu" in conflict["message"] or "Bản tin thử" in conflict["message"]
         assert conflict["message_vi"]
         airings = c.get("/api/v1/programme/airings", params={"days": 1}).json()
-    today = [a for a in airings if a["slot_id"] == "ban-tin-thu"][:2]
-    assert today[0]["item_id"] == second.json()["id"]  # ưu tiên goes first in its slot
-    urgent_play, news_play = today[0]["play_id"], today[1]["play_id"]
+    in_slot = [a for a in airings if a["slot_id"] == "ban-tin-thu"][:2]
+    assert in_slot[0]["item_id"] == second.json()["id"]  # ưu tiên goes first in its slot
+    urgent_play, news_play = in_slot[0]["play_id"], in_slot[1]["play_id"]
 
-    def played(node: str, play: str) -> dict | None:
+    def played(node: str, play: str) -> dict[str, Any] | None:
         path = sut.played_dir(node) / f"{play}.json"
         return json.loads(path.read_text()) if path.exists() else None
 

@@ -7,12 +7,13 @@ import sqlite3
 import threading
 import time
 from datetime import timedelta
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from controller.keys import load_or_create_key
-from protocol.messages import AudioRef, PlayCommand, utcnow
+from protocol.messages import AudioRef, PlayCommand, SignedEnvelope, utcnow
 from protocol.signing import new_private_key, sign_command
 from protocol.topics import node_topic
 from tests.support import SystemUnderTest, node_events, publish_as, wait_for
@@ -43,7 +44,7 @@ def test_bad_commands_are_rejected_and_the_node_keeps_working(system_factory, sp
 
     real_key = load_or_create_key(sut.cluster.config.key_file)
     past = utcnow() - timedelta(minutes=10)
-    attacks = {
+    attacks: dict[str, bytes | SignedEnvelope] = {
         "replayed": replay.encode(),
         "forged": sign_command(new_private_key(), play("forged"), [node_a])[1],
         "expired": sign_command(
@@ -62,11 +63,11 @@ def test_bad_commands_are_rejected_and_the_node_keeps_working(system_factory, sp
         raw = payload if isinstance(payload, bytes) else payload.model_dump_json().encode()
         assert publish_as(sut, user, password, node_topic(node_a, "cmd"), raw) == 0
 
-    rejected = wait_for(
-        lambda: len(r := node_events(sut, node_a, "rejected")) >= 5 and r,
-        30,
-        "the node to report every bad command",
-    )
+    def all_rejected() -> list[dict[str, Any]] | None:
+        found = node_events(sut, node_a, "rejected")
+        return found if len(found) >= 5 else None
+
+    rejected = wait_for(all_rejected, 30, "the node to report every bad command")
     reasons = " | ".join(e["reason"] for e in rejected)
     for expected in ("bad signature", "expired", "addressed to", "not a signed command"):
         assert expected in reasons, reasons

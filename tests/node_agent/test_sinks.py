@@ -32,6 +32,7 @@ from node_agent.sinks import (
     WavFileSink,
     make_sink,
     resample_chunks,
+    wait_until,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -106,7 +107,10 @@ class ChildSounddeviceSink:
         label: str,
         stop: threading.Event | None = None,
         gain: float = 1.0,
+        start_at: float | None = None,
     ) -> PlaybackRecord:
+        if wait_until(start_at, stop or threading.Event()):
+            return PlaybackRecord(time.time(), time.time(), 0, sample_rate, True)
         path = self._workdir / "input.npy"
         np.save(path, samples)
         request = {

@@ -41,6 +41,7 @@ def test_a_good_command_is_accepted_once_and_its_resend_is_marked_duplicate():
     raw = envelope_bytes()
     first = verify_envelope(raw, PUB, "node-a", guard)
     assert not first.duplicate
+    assert isinstance(first.body.command, PlayCommand)
     assert first.body.command.bulletin_id == "b1"
     again = verify_envelope(raw, PUB, "node-a", guard)
     assert again.duplicate  # acknowledged again, acted on once
