@@ -200,14 +200,16 @@ class NodeAgent:
                 )
             return
         body = verified.body
-        if not verified.duplicate:
-            command = body.command
-            if isinstance(command, PlayCommand):
-                if self.store.add_play(command):
-                    self._emit_play("received", command.play_id)
-                    self._prepare(command)
-            elif isinstance(command, CancelCommand):
-                self._cancel(command)
+        # Acting is idempotent (a play is stored once by its id, a cancel of what is gone does
+        # nothing), so a resend of a command whose nonce was saved just before a crash, but
+        # which was never acted on, is carried out now rather than lost as a "duplicate".
+        command = body.command
+        if isinstance(command, PlayCommand):
+            if self.store.add_play(command):
+                self._emit_play("received", command.play_id)
+                self._prepare(command)
+        elif isinstance(command, CancelCommand):
+            self._cancel(command)
         self._emit(CommandAck(node_id=self.node_id, command_id=body.command_id, accepted=True))
 
     def _on_content(self, topic: str, payload: bytes) -> None:

@@ -199,3 +199,29 @@ def test_alert_from_the_command_line(system_factory, speech_wav):
     refused = subprocess.run([*base, "send", "--all"], capture_output=True, text=True, check=False)
     assert refused.returncode == 2
     assert "needs a text or a recording" in refused.stderr
+
+
+def test_cancel_with_a_correction_sends_the_corrected_alert(system_factory, speech_wav):
+    sut = system_factory(nodes=1)
+    sut.cluster.start_all()
+    wrong = post_alert(sut, speech_wav, all="true", repeat=2, interval_s=60).json()
+    with sut.http() as c:
+        resp = c.post(
+            f"/api/v1/alerts/{wrong['id']}/cancel",
+            data={
+                "reason": "sai địa điểm",
+                "correction": "Đính chính: lũ ở thôn Tây, không phải thôn Đông.",
+            },
+        )
+        assert resp.status_code == 200, resp.text
+        alerts = c.get("/api/v1/alerts").json()
+    fixed = next(a for a in alerts if a["replaces"] == wrong["id"])
+    assert fixed["state"] == "active"
+    assert fixed["repeat"] == 2  # same targets and repetitions as the alert it corrects
+
+    def corrected_on_air() -> bool:
+        with sut.http() as c:
+            a = c.get(f"/api/v1/alerts/{fixed['id']}").json()
+        return bool(a["report"]["summary"]["played"] == 1)
+
+    wait_for(corrected_on_air, 60, "the correction on air")

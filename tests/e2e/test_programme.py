@@ -123,3 +123,56 @@ def test_quiet_hours_block_a_normal_item_and_let_an_emergency_through(system_fac
         return bool(a["report"]["summary"]["completed"] == 1)
 
     wait_for(done, 60, "the emergency to play in quiet hours")
+
+
+def test_a_slot_missed_while_a_node_was_off_plays_late_only_within_the_grace(
+    system_factory, speech_wav
+):
+    sut = system_factory(nodes=4, late_grace_s=20)
+    east_late, _, east_too_late, _ = sut.node_ids  # nodes 1 and 3 are in Thôn Đông
+    sut.cluster.start_broker()
+    sut.cluster.start_controller()
+    news = held(sut, speech_wav, "Thời sự")
+    slot_start = (datetime.now(LOCAL) + timedelta(seconds=8)).replace(microsecond=0)
+    slot = {
+        "id": "sang",
+        "name": "Bản tin",
+        "start": slot_start.time().isoformat(),
+        "max_length_s": 60,
+        "zones": ["thon-dong"],
+    }
+    with sut.http() as c:
+        assert c.put("/api/v1/programme/slots/sang", json=slot).status_code == 200
+        item = c.post(
+            "/api/v1/programme/items",
+            json={
+                "bulletin_id": news["id"],
+                "slot_id": "sang",
+                "recurrence": {"kind": "once", "start_date": slot_start.date().isoformat()},
+            },
+        )
+        assert item.status_code == 201, item.text
+        (airing,) = [
+            a
+            for a in c.get("/api/v1/programme/airings", params={"days": 1}).json()
+            if a["slot_id"] == "sang"
+        ]
+    wait_for(lambda: datetime.now(LOCAL) > slot_start + timedelta(seconds=5), 30, "air time")
+    sut.cluster.start_node(east_late)  # 5 s late: within the 20 s grace
+    wait_for(lambda: datetime.now(LOCAL) > slot_start + timedelta(seconds=25), 60, "grace over")
+    sut.cluster.start_node(east_too_late)  # beyond it
+
+    def final() -> list[dict[str, Any]] | None:
+        with sut.http() as c:
+            bulletin = c.get(f"/api/v1/bulletins/{news['id']}/report").json()
+        nodes = {n["node_id"]: n for n in bulletin["nodes"]}
+        done = nodes[east_late]["status"] == "finished" and nodes[east_too_late]["status"] in (
+            "failed",
+            "expired",
+        )
+        return list(nodes.values()) if done else None
+
+    nodes = {n["node_id"]: n for n in wait_for(final, 60, "late play and missed report")}
+    assert nodes[east_late]["play_id"] == airing["play_id"]
+    assert "missed" in nodes[east_too_late]["reason"] or "offline" in nodes[east_too_late]["reason"]
+    assert not (sut.played_dir(east_too_late) / f"{airing['play_id']}.wav").exists()

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import threading
 import time
+import wave
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from node_agent.player import RESUME_BACKUP_S, Player
+from node_agent.player import RESUME_BACKUP_S, Player, Volumes
 from node_agent.relay import RecordingRelay
 from node_agent.sinks import WavFileSink
 from protocol.messages import AudioRef, PlayCommand
@@ -159,3 +160,23 @@ def test_cancel_drops_a_queued_item_and_stops_a_playing_one(harness):
     cancelled = harness.wait("now", "cancelled")
     assert cancelled["interrupted"] is True
     assert harness.player.cancel("unknown") is None
+
+
+def test_emergency_plays_at_the_emergency_volume(tmp_path):
+    h = Harness(tmp_path)
+    h.player.volumes = Volumes(normal=0.25, emergency=1.0)
+    try:
+        h.player.add(h.command("quiet", tone(0.3, 300)))
+        h.wait("quiet", "finished")
+        h.player.add(h.command("loud", tone(0.3, 300), priority="emergency"))
+        h.wait("loud", "finished")
+    finally:
+        h.player.stop()
+
+    def peak(label: str) -> float:
+        with wave.open(str(tmp_path / f"{label}.wav")) as w:
+            pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2")
+        return float(np.max(np.abs(pcm))) / 32768
+
+    assert peak("quiet") == pytest.approx(0.5 * 0.25, abs=0.01)
+    assert peak("loud") == pytest.approx(0.5, abs=0.01)
