@@ -20,7 +20,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from controller.config import ControllerConfig
@@ -116,7 +116,14 @@ class Dispatcher:
             priority=bulletin.priority,
         )
         for node_id in node_ids:
-            db.add(Delivery(play_id=play_id, bulletin_id=bulletin.id, node_id=node_id))
+            db.add(
+                Delivery(
+                    play_id=play_id,
+                    bulletin_id=bulletin.id,
+                    node_id=node_id,
+                    valid_until=valid_until,
+                )
+            )
             self._queue_command(db, command, node_id, play_id, valid_until)
 
     def queue_cancel(self, db: Session, deliveries: list[Delivery], reason: str) -> list[str]:
@@ -184,13 +191,14 @@ class Dispatcher:
                 cmd.last_sent_at = now()
 
     def _expire_deliveries(self) -> None:
+        deadline = func.coalesce(Delivery.valid_until, Bulletin.valid_until)
         with self.db.session() as db:
             rows = db.execute(
-                select(Delivery, Bulletin.valid_until, Node)
+                select(Delivery, deadline, Node)
                 .join(Bulletin, Delivery.bulletin_id == Bulletin.id)
                 .join(Node, Delivery.node_id == Node.id)
                 .where(Delivery.status.in_(("queued", "acknowledged", "received", "ready")))
-                .where(Bulletin.valid_until < now() - timedelta(seconds=self.config.expiry_grace_s))
+                .where(deadline < now() - timedelta(seconds=self.config.expiry_grace_s))
             ).all()
             for delivery, valid_until, node in rows:
                 delivery.status = "expired"

@@ -140,6 +140,7 @@ class Delivery(Base):
     # cancelled / rejected, with ``reason``.
     status: Mapped[str] = mapped_column(String(16), default="queued")
     reason: Mapped[str] = mapped_column(Text, default="")
+    valid_until: Mapped[datetime | None]  # this airing's own deadline (None: the bulletin's)
     acknowledged_at: Mapped[datetime | None]
     ready_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
