@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     show = not args.quiet and sys.stderr.isatty()
     try:
         if args.plot is not None:
-            from audio.plot import process_with_plot  # noqa: PLC0415 - matplotlib is optional
+            from audio.plot import process_with_plot
 
             report = process_with_plot(args.input, args.output, args.plot, config, _Bar(show))
         else:

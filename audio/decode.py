@@ -105,6 +105,39 @@ def to_mono(frames: np.ndarray) -> tuple[np.ndarray, list[int]]:
     return np.ascontiguousarray(mono, dtype=np.float32), dropped
 
 
+def _mix_chunks(chunks: list[np.ndarray]) -> tuple[np.ndarray, int, list[int]]:
+    """Mix decoded ``(samples, channels)`` chunks into one preallocated mono array.
+
+    Non-finite samples become 0 (and are counted). Channel choice as in :func:`to_mono`, decided
+    on a decimated probe of the whole recording; chunks are released as they are copied, so
+    peak memory is the decoded chunks plus the mono result.
+    """
+    width = max(c.shape[1] for c in chunks)
+    total = sum(c.shape[0] for c in chunks)
+    step = max(1, total // 500_000)
+    probe = np.concatenate(
+        [c[::step] if c.shape[1] == width else np.repeat(c[::step, :1], width, 1) for c in chunks]
+    )
+    _, dropped = to_mono(np.where(np.isfinite(probe), probe, 0.0).astype(np.float32))
+    keep = [ch for ch in range(width) if ch not in dropped]
+    mono = np.empty(total, dtype=np.float32)
+    nonfinite = 0
+    pos = 0
+    chunks.reverse()
+    while chunks:
+        c = chunks.pop()
+        if c.shape[1] != width:
+            c = np.repeat(c[:, :1], width, axis=1)
+        part = c[:, keep[0]] if len(keep) == 1 else c[:, keep].mean(axis=1)
+        bad = ~np.isfinite(part)
+        if bad.any():
+            nonfinite += int(np.count_nonzero(~np.isfinite(c[:, keep])))
+            part = np.where(bad, np.float32(0.0), part)
+        mono[pos : pos + part.size] = part
+        pos += part.size
+    return mono, nonfinite, dropped
+
+
 def decode_file(
     path: Path, *, target_sr: int | None = None, max_seconds: float = 3600.0
 ) -> Decoded:
@@ -186,16 +219,8 @@ def decode_file(
             )
         raise EmptyAudioError(f"{path.name}: the file contains no audio samples")
     width = max(c.shape[1] for c in chunks)
-    frames_all = np.concatenate(
-        [c if c.shape[1] == width else np.repeat(c[:, :1], width, axis=1) for c in chunks]
-    )
+    mono, nonfinite, dropped = _mix_chunks(chunks)
     del chunks
-    bad = ~np.isfinite(frames_all)
-    nonfinite = int(np.count_nonzero(bad))
-    if nonfinite:
-        frames_all[bad] = 0.0
-    mono, dropped = to_mono(frames_all)
-    del frames_all
     if mono.size == 0:
         raise EmptyAudioError(f"{path.name}: the file contains no audio samples")
     out_rate = rate

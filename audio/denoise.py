@@ -120,7 +120,7 @@ def _a_priori_snr(gamma: FloatArray, alpha: float, xi_min: float) -> FloatArray:
     The recursion uses the Wiener gain ``xi / (1 + xi)`` for ``A(l-1)``.
     """
     T, F = gamma.shape
-    L, W = _BLOCK_FRAMES, _WARMUP_FRAMES
+    L, W = min(_BLOCK_FRAMES, T), _WARMUP_FRAMES
     nb = -(-T // L)
     idx = np.arange(nb)[:, None] * L + np.arange(-W, L)[None, :]
     np.clip(idx, 0, T - 1, out=idx)

@@ -56,12 +56,20 @@ def _write_wav(path: Path, x: np.ndarray, sr: int) -> None:
 
 
 def _write_av(
-    path: Path, x: np.ndarray, sr: int, *, fmt: str, codec: str, bitrate: int, options: dict[str, str]
+    path: Path,
+    x: np.ndarray,
+    sr: int,
+    *,
+    fmt: str,
+    codec: str,
+    bitrate: int,
+    options: dict[str, str],
 ) -> None:
     # bitexact: no random Ogg serial and no encoder tag, so the same audio always encodes to the
     # same bytes and the controller stores it once by sha256
     with av.open(str(path), mode="w", format=fmt, options={"fflags": "+bitexact"}) as container:
         stream = container.add_stream(codec, rate=sr, options=options)
+        assert isinstance(stream, av.AudioStream)
         stream.bit_rate = bitrate
         stream.layout = "mono"
         stream.format = "s16" if codec == "libmp3lame" else "flt"

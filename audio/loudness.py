@@ -23,6 +23,7 @@ as a single block (BS.1770 would return nothing), so a 0.3 s clip still gets a l
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,22 +115,30 @@ def hop_energies(
         zi = np.zeros((sos.shape[0], 2), dtype=dtype)
         ch = frames[:, c]
         # chunks of whole hops, filter state carried across: the same result as one pass
-        edges = list(bounds[::_CHUNK_HOPS]) + [n]
-        if edges[0] != 0:
-            edges.insert(0, 0)
+        edges = [*(int(b) for b in bounds[::_CHUNK_HOPS]), n]
         pos = 0
-        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        for lo, hi in itertools.pairwise(edges):
             if hi <= lo:
                 continue
             y, zi = ss.sosfilt(sos_t, np.asarray(ch[lo:hi], dtype=dtype), zi=zi)
-            sq = np.square(y, dtype=np.float64)
-            whole += g * float(sq.sum())
             k0 = pos
             k1 = min(n_hops, int(np.searchsorted(bounds, hi, side="right")) - 1)
-            if k1 > k0:
-                rel = bounds[k0 : k1 + 1] - lo
-                cs = np.concatenate(([0.0], np.cumsum(sq)))
-                energy[k0:k1] += g * (cs[rel[1:]] - cs[rel[:-1]])
+            if sr % _HOPS_PER_SECOND == 0:
+                # whole-sample hops: per-hop sums of squares straight from a reshape
+                hop = sr // _HOPS_PER_SECOND
+                full = (k1 - k0) * hop
+                rows = y[:full].reshape(k1 - k0, hop)
+                sums = np.einsum("ij,ij->i", rows, rows).astype(np.float64)
+                energy[k0:k1] += g * sums
+                tail = y[full:]
+                whole += g * (float(sums.sum()) + float(np.dot(tail, tail)))
+            else:
+                sq = np.square(y, dtype=np.float64)
+                whole += g * float(sq.sum())
+                if k1 > k0:
+                    rel = bounds[k0 : k1 + 1] - lo
+                    cs = np.concatenate(([0.0], np.cumsum(sq)))
+                    energy[k0:k1] += g * (cs[rel[1:]] - cs[rel[:-1]])
             pos = k1
     return HopEnergies(energy=energy, bounds=bounds, whole=whole / max(n, 1), n=n, sr=sr)
 

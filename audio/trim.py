@@ -29,11 +29,11 @@ def find_speech_bounds(
     levels, hop = frame_levels_db(x, sr, frame_s=0.01)
     if levels.size == 0:
         return None
-    finite = levels[np.isfinite(levels)]
-    if finite.size == 0:
+    if not np.isfinite(levels).any():
         return None
-    loud = float(np.percentile(finite, 95))
-    floor = float(np.percentile(levels, 10)) if np.isfinite(np.percentile(levels, 10)) else -200.0
+    levels = np.maximum(levels, -200.0)  # digital silence
+    loud = float(np.percentile(levels, 95))
+    floor = float(np.percentile(levels, 10))
     threshold = max(loud - peak_range_db, floor + floor_margin_db)
     if threshold >= loud:  # steady sound (a tone, pure noise): nothing to tell apart
         return 0, as_mono(x).size

@@ -2,12 +2,12 @@
 
     .venv/bin/python -m bench.audio_speed [--minutes 10] [--skip-quality]
 
-Each case runs in its own child process pinned to one core (``taskset -c 0``-equivalent
-``sched_setaffinity``), so "peak memory" is that process's maximum resident set (Python,
-numpy and scipy included). Reference tools run in the same session on the same file:
-pyloudnorm, FFmpeg ``ebur128`` (with true peak) and FFmpeg ``loudnorm`` two-pass. The Opus
-table compares encoder settings by speed and by PESQ-WB of the decoded result against the
-encoder input (first 60 s). Results go into BENCHMARKS.md by hand.
+Each case runs in its own child process pinned to one core (``sched_setaffinity``), and
+"peak memory" is that process's maximum resident set measured by GNU ``time`` (Python,
+numpy, scipy and PyAV included, about 120 MB before any audio). Reference tools run in the
+same session on the same file: pyloudnorm, FFmpeg ``ebur128`` (with true peak) and FFmpeg
+``loudnorm`` two-pass. The Opus table compares encoder settings by speed and by PESQ-WB of
+the decoded result against the encoder input (first 60 s). Results go into BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -82,25 +82,32 @@ def run_case(case: str, src: Path, work: Path) -> dict[str, float]:
 
 
 def _child(case: str, src: Path, work: Path) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.audio_speed", "--child", case, str(src), str(work)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return dict(json.loads(out.strip().splitlines()[-1]))
+    """Run one case in a fresh process. Peak memory comes from GNU time when present: a forked
+    child's own ``ru_maxrss`` would inherit this (large) process's high-water mark."""
+    timer = ["/usr/bin/time", "-f", "MAXRSS %M"] if Path("/usr/bin/time").exists() else []
+    cmd = [sys.executable, "-m", "bench.audio_speed", "--child", case, str(src), str(work)]
+    proc = subprocess.run([*timer, *cmd], check=True, capture_output=True, text=True)
+    result = dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+    found = re.findall(r"MAXRSS (\d+)", proc.stderr)
+    if found:
+        result["peak_mb"] = float(found[-1]) / 1024
+    return result
 
 
 def _timed_cmd(cmd: list[str]) -> tuple[float, float, str]:
+    """Wall time, peak RSS (MB, via GNU time when present) and stderr of ``cmd`` on one core."""
+    timer = ["/usr/bin/time", "-f", "MAXRSS %M"] if Path("/usr/bin/time").exists() else []
     t = time.perf_counter()
-    proc = subprocess.run(["taskset", "-c", "0", *cmd], capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [*timer, "taskset", "-c", "0", *cmd], capture_output=True, text=True, check=True
+    )
     dt = time.perf_counter() - t
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return dt, usage, proc.stderr
+    found = re.findall(r"MAXRSS (\d+)", proc.stderr)
+    return dt, float(found[-1]) / 1024 if found else float("nan"), proc.stderr
 
 
 def ffmpeg_cases(src: Path) -> list[tuple[str, float, float]]:
-    rows = []
+    rows: list[tuple[str, float, float]] = []
     if shutil.which("ffmpeg") is None:
         return rows
     base = ["ffmpeg", "-nostats", "-hide_banner", "-threads", "1", "-i", str(src)]
@@ -196,5 +203,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-_ = re

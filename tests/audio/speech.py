@@ -60,7 +60,7 @@ def bulletin(
         i += 1
     x = np.concatenate(parts)[: int(seconds * sr)]
     x = x + rng.standard_normal(x.size).astype(np.float32) * np.float32(10 ** (noise_db / 20))
-    return x.astype(np.float32)
+    return np.asarray(x, dtype=np.float32)
 
 
 def write_wav(path: str, x: np.ndarray, sr: int) -> None:

@@ -144,7 +144,8 @@ def faded_sine(freq: float, phase_deg: float, sr: int, peak_db: float) -> np.nda
     t = np.arange(sr) / sr
     fade = np.minimum(1.0, np.minimum(t, t[::-1]) / 0.05)
     amp = 10 ** (peak_db / 20)
-    return (amp * fade * np.sin(2 * np.pi * freq * t + np.deg2rad(phase_deg))).astype(np.float32)
+    wave = amp * fade * np.sin(2 * np.pi * freq * t + np.deg2rad(phase_deg))
+    return np.asarray(wave, dtype=np.float32)
 
 
 @pytest.mark.parametrize("sr", [48000, 44100, 16000, 8000])
