@@ -38,7 +38,8 @@ venv: $(STAMP)
 
 bench: system $(STAMP)
 	$(PY) -m bench.audio_speed
-	$(PY) -m bench.emergency_latency
+	$(PY) -m bench.denoise_quality
+	$(PY) -m bench.emergency_latency --nodes 50 --rounds 5
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache *.egg-info
