@@ -383,7 +383,8 @@ def process_file(
         out = decode_file(dst, max_seconds=config.max_seconds + 60)
         after = describe(out.samples, out.sample_rate)
         tp = after.true_peak_dbtp if after.true_peak_dbtp is not None else -math.inf
-        tp_ok = ceiling is None or tp <= config.true_peak_max_db
+        # the report rounds to 0.01 dB: demand one step under the limit so ≤ holds exactly
+        tp_ok = ceiling is None or tp <= config.true_peak_max_db - 0.01
         loud = after.integrated_lufs if after.integrated_lufs is not None else -math.inf
         loud_err = config.target_lufs - loud if config.normalize else 0.0
         if tp_ok and abs(loud_err) <= 0.15:
