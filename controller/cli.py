@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     na.add_argument("--sink", choices=("sounddevice", "wav"), default="sounddevice")
     na.add_argument("--relay", choices=("gpio", "recording"), default="recording")
     na.add_argument("--relay-pin", type=int, default=17)
+    na.add_argument(
+        "--accepts-tests", action="store_true", help="also play CAP Test/Exercise messages"
+    )
 
     sub.add_parser("process", help="clean and normalise a recording", add_help=False)
     sub.add_parser("say", help="text-to-speech into an audio file", add_help=False)
@@ -225,6 +228,7 @@ def _add_node(args: argparse.Namespace) -> int:
         config_out=args.out,
         sink=SinkConfig(kind=args.sink),
         relay=relay,
+        accepts_tests=args.accepts_tests,
     )
     print(f"node {made.node_id} provisioned; config file: {made.config_path}")
     print(

@@ -50,6 +50,7 @@ def add_node(
     sink: SinkConfig | None = None,
     relay: RelayConfig | None = None,
     broker_host: str | None = None,
+    accepts_tests: bool = False,
 ) -> Provisioned:
     if not name.strip():
         raise ProvisionError("a node needs a name")
@@ -73,6 +74,7 @@ def add_node(
                     zone_id=zone_row.id,
                     latitude=latitude,
                     longitude=longitude,
+                    accepts_tests=accepts_tests,
                 )
             )
             s.flush()

@@ -13,6 +13,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from controller import bootstrap, broker
 from controller.db import Database
 from controller.keys import load_or_create_key
+from controller.models import Node
 from protocol.signing import public_key_b64
 from tests.support import wait_for
 
@@ -69,6 +70,7 @@ def test_node_add_provisions_a_node_that_a_running_broker_accepts(tmp_path):
             "105.85",
             "--out",
             str(out),
+            "--accepts-tests",
         )
         assert made.returncode == 0, made.stderr
         assert "broker reloaded" in made.stdout
@@ -82,6 +84,13 @@ def test_node_add_provisions_a_node_that_a_running_broker_accepts(tmp_path):
         time.sleep(0.5)  # SIGHUP is asynchronous
         assert connect_rc(port, node["node_id"], node["broker_password"]) == 0
         assert connect_rc(port, node["node_id"], "wrong password") != 0
+        db = Database(config.db_url)
+        with db.session() as session:
+            row = session.get(Node, node["node_id"])
+            assert row is not None
+            assert row.accepts_tests  # plays CAP Test/Exercise messages
+            assert (row.latitude, row.longitude) == (21.03, 105.85)
+        db.engine.dispose()
     finally:
         broker.stop_broker(proc)
 
