@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller import alerts
-from controller.config import ControllerConfig
 from controller.deps import ERRORS, ConfigDep, DbDep, DispatcherDep, UserDep
 from controller.models import Alert, User, now
 from controller.reports import bulletin_report, local
-from controller.requests import processed_upload, resolve_targets, split_list
+from controller.requests import audio_for, resolve_targets, split_list
 from controller.schemas import AlertOut
 from controller.speech import speak
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["emergency"])
-
-
-def speech_for(config: ControllerConfig, text: str, voice: str) -> tuple[Path, dict[str, Any]]:
-    """Text-to-speech for an emergency: offline engines only, never waiting for the internet."""
-    return speak(config, text, voice=voice, emergency=True)
 
 
 @router.post("", status_code=201, responses=ERRORS)
@@ -50,10 +43,8 @@ def send_alert(
     minutes = expires_minutes or config.alert_expiry_minutes
     if (repeat - 1) * interval_s > minutes * 60:
         raise HTTPException(422, f"{repeat} airings {interval_s} s apart outlast the expiry")
-    if file is not None and file.filename:
-        encoded, report = processed_upload(config, file)
-    else:
-        encoded, report = speech_for(config, text.strip(), voice)
+    # an alert may carry both: the recording airs, the text is kept as its transcript
+    encoded, report, name = audio_for(config, file, text, voice, emergency=True)
     with db.session() as s:
         alert = alerts.raise_alert(
             s,
@@ -62,7 +53,7 @@ def send_alert(
             user,
             encoded=encoded,
             report=report,
-            title="KHẨN CẤP: " + (text.strip()[:80] or (file.filename if file else None) or ""),
+            title="KHẨN CẤP: " + (text.strip()[:80] or name),
             text=text.strip(),
             targets=targets,
             repeat=repeat,
@@ -95,7 +86,8 @@ def cancel_alert(
     correction: Annotated[str, Form(max_length=5000, description="send this instead")] = "",
 ) -> AlertOut:
     """Stop the alert on every node at once; with ``correction``, send the corrected text."""
-    speech = speech_for(config, correction.strip(), "vi") if correction.strip() else None
+    fixed = correction.strip()
+    speech = speak(config, fixed, voice="vi", emergency=True) if fixed else None
     with db.session() as s:
         alert = get_or_404(s, alert_id)
         alerts.cancel(s, dispatcher, user, alert, reason)

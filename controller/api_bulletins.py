@@ -16,14 +16,13 @@ from controller.deps import ERRORS, ConfigDep, DbDep, DispatcherDep, UserDep
 from controller.models import Bulletin, Node, Zone, now
 from controller.reports import bulletin_out, bulletin_report, local
 from controller.requests import (
+    audio_for,
     duration_of,
     parse_time,
-    processed_upload,
     resolve_targets,
     split_list,
 )
 from controller.schemas import BulletinOut, BulletinReport, NodeOut, ZoneOut
-from controller.speech import speak
 from schedules import QuietHours, in_quiet_hours
 
 router = APIRouter(prefix="/api/v1")
@@ -94,15 +93,7 @@ def create_bulletin(
     with db.session() as s:
         quiet = None if hold else programme.load(s).quiet_hours
     check_quiet_hours(quiet, start or now(), seconds=0)
-    has_file = file is not None and bool(file.filename)
-    if has_file == bool(text.strip()):
-        raise HTTPException(422, "send either a recording (file) or a text for speech, not both")
-    if file is not None and has_file:
-        encoded, report = processed_upload(config, file)
-        name = file.filename or ""
-    else:
-        encoded, report = speak(config, text.strip(), voice=voice)
-        name = ""
+    encoded, report, name = audio_for(config, file, text, voice, emergency=False)
     try:
         check_quiet_hours(quiet, start or now(), seconds=duration_of(report))
     except HTTPException:

@@ -96,3 +96,20 @@ def duration_of(report: dict[str, Any]) -> float:
     if not isinstance(value, int | float) or value <= 0:
         raise HTTPException(422, "the recording has no audible content after processing")
     return float(value)
+
+
+def audio_for(
+    config: ControllerConfig, file: UploadFile | None, text: str, voice: str, *, emergency: bool
+) -> tuple[Path, dict[str, Any], str]:
+    """The processed audio of a recording or, if none is sent, of a text spoken by TTS;
+    returns it with its report and the uploaded file's name ("" for speech)."""
+    from controller.speech import speak
+
+    has_file = file is not None and bool(file.filename)
+    if has_file == bool(text.strip()) and not (emergency and has_file):
+        raise HTTPException(422, "send either a recording (file) or a text for speech")
+    if file is not None and has_file:
+        encoded, report = processed_upload(config, file)
+        return encoded, report, file.filename or ""
+    encoded, report = speak(config, text.strip(), voice=voice, emergency=emergency)
+    return encoded, report, ""
