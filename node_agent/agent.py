@@ -107,7 +107,7 @@ class NodeAgent:
             postroll_s=config.relay.postroll_s,
             volumes=Volumes(config.volume, config.emergency_volume),
         )
-        self.waiting: dict[str, set[str]] = {}  # sha256 -> bulletin ids waiting for it
+        self.waiting: dict[str, set[str]] = {}  # sha256 -> play ids waiting for that audio
         self.stopping = threading.Event()
 
     # --- lifecycle ------------------------------------------------------------------------
