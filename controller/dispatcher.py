@@ -174,12 +174,15 @@ class Dispatcher:
             q = select(OutboxCommand).where(OutboxCommand.result == "pending")
             if node_id:
                 q = q.where(OutboxCommand.node_id == node_id)
+            offline = set(db.scalars(select(Node.id).where(Node.status == "offline")))
             for cmd in db.scalars(q.order_by(OutboxCommand.expires_at)):
                 if cmd.expires_at <= now():
                     cmd.result = "expired"
                     continue
                 if not force and cmd.last_sent_at and cmd.last_sent_at > cutoff:
                     continue
+                if not force and cmd.last_sent_at and cmd.node_id in offline:
+                    continue  # sent once; the rest goes when it is back, not into broker queues
                 ttl = int((cmd.expires_at - now()).total_seconds()) + 1
                 self.client.publish(
                     node_topic(cmd.node_id, "cmd"),
