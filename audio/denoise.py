@@ -44,6 +44,7 @@ from audio.mono_input import check_mono_float32
 from audio.noise_estimate import (
     POWER_FLOOR,
     TrackerParams,
+    alignment_frames,
     context_frames,
     estimate_noise_floor_db,
     estimate_snr_db,
@@ -205,7 +206,7 @@ def denoise(x: np.ndarray, sr: int, **tuning: object) -> np.ndarray:
     total = n_frames(x.shape[0], geom)
     ctx = max(context_frames(geom.hop / sr, p.tracker), _WARMUP_FRAMES)
     y = np.zeros(x.shape, dtype=np.float32)  # calloc: pages are touched once, by the overlap-add
-    for c in chunks(total, _CHUNK_FRAMES, ctx):
+    for c in chunks(total, _CHUNK_FRAMES, ctx, alignment_frames(geom.hop / sr, p.tracker)):
         spec = analyse(x, geom, c.ctx_first, c.ctx_stop)
         P = band_power(spec, layout)
         lam, q = track_noise(P, geom, sr, p.tracker)

@@ -53,11 +53,11 @@ class TrackerParams:
     """Time constants (seconds) and thresholds of the noise tracker."""
 
     step_s: float = 0.032
-    smooth_s: float = 0.096
+    smooth_s: float = 0.064
     min_window_s: float = 3.0
     average_window_s: float = 0.8
-    zeta_0: float = 1.6
-    zeta_1: float = 2.6
+    zeta_0: float = 1.4
+    zeta_1: float = 2.3
     fallback_weight: float = 0.05
 
 
@@ -71,7 +71,8 @@ class _Grid:
     @property
     def context_frames(self) -> int:
         """STFT frames of context needed each side of a chunk."""
-        return self.step * (self.min_window // 2 + self.average_window // 2 + self.smooth + 2)
+        reach = self.min_window // 2 + 2 * _SUB + self.average_window // 2 + self.smooth + 2
+        return self.step * reach
 
 
 def _grid(hop_s: float, p: TrackerParams) -> _Grid:
@@ -210,6 +211,11 @@ def context_frames(hop_s: float, params: TrackerParams | None = None) -> int:
     return _grid(hop_s, params or TrackerParams()).context_frames
 
 
+def alignment_frames(hop_s: float, params: TrackerParams | None = None) -> int:
+    """Chunks must start on multiples of this many frames (tracker steps and sub-windows)."""
+    return _grid(hop_s, params or TrackerParams()).step * _SUB
+
+
 def _noise_and_total(x: np.ndarray, sr: int) -> tuple[float, float]:
     """Mean noise power and mean total power per sample (same units as ``mean(x**2)``)."""
     check_mono_float32(x, sr)
@@ -223,7 +229,7 @@ def _noise_and_total(x: np.ndarray, sr: int) -> tuple[float, float]:
     ctx = context_frames(geom.hop / sr)
     noise_sum = 0.0
     power_sum = 0.0
-    for c in chunks(total, _CHUNK_FRAMES, ctx):
+    for c in chunks(total, _CHUNK_FRAMES, ctx, alignment_frames(geom.hop / sr)):
         P = band_power(analyse(x, geom, c.ctx_first, c.ctx_stop), layout)
         lam, _ = track_noise(P, geom, sr)
         core = slice(c.first - c.ctx_first, c.stop - c.ctx_first)

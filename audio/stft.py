@@ -79,11 +79,16 @@ def n_frames(n_samples: int, geom: StftGeometry) -> int:
     return (n_samples - 1) // geom.hop + geom.overlap
 
 
-def chunks(total: int, size: int, context: int) -> Iterator[Chunk]:
-    """Split ``total`` frames into chunks of ``size`` with ``context`` extra frames each side."""
+def chunks(total: int, size: int, context: int, align: int = 1) -> Iterator[Chunk]:
+    """Split ``total`` frames into chunks of ``size`` with ``context`` extra frames each side.
+
+    Each chunk's context starts on a multiple of ``align`` frames, so block-wise statistics
+    computed from the context start line up with those of a single pass over everything.
+    """
     for first in range(0, total, size):
         stop = min(first + size, total)
-        yield Chunk(first, stop, max(0, first - context), min(total, stop + context))
+        ctx_first = max(0, first - context) // align * align
+        yield Chunk(first, stop, ctx_first, min(total, stop + context))
 
 
 def analyse(x: FloatArray, geom: StftGeometry, first: int, stop: int) -> ComplexArray:
