@@ -112,6 +112,14 @@ def _mix_chunks(chunks: list[np.ndarray]) -> tuple[np.ndarray, int, list[int]]:
     on a decimated probe of the whole recording; chunks are released as they are copied, so
     peak memory is the decoded chunks plus the mono result.
     """
+    if len(chunks) == 1 and chunks[0].shape[1] == 1:
+        # one mono block (see _Accumulator): its column is the result, no second copy
+        only = np.ascontiguousarray(chunks.pop()[:, 0])
+        bad = ~np.isfinite(only)
+        count = int(np.count_nonzero(bad))
+        if count:
+            only[bad] = 0.0
+        return only, count, []
     width = max(c.shape[1] for c in chunks)
     total = sum(c.shape[0] for c in chunks)
     step = max(1, total // 500_000)
@@ -136,6 +144,54 @@ def _mix_chunks(chunks: list[np.ndarray]) -> tuple[np.ndarray, int, list[int]]:
         mono[pos : pos + part.size] = part
         pos += part.size
     return mono, nonfinite, dropped
+
+
+_MAX_PREALLOC = 1 << 28  # float32 samples
+
+
+class _Accumulator:
+    """Decoded ``(samples, channels)`` frames gathered into one growing block.
+
+    Sized from the container's declared duration when there is one, so the whole recording
+    is held once (not as thousands of small arrays plus their concatenation). A change of
+    the channel count mid-stream falls back to a plain list of chunks.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = max(capacity, 0)
+        self.buf: np.ndarray | None = None
+        self.pos = 0
+        self.chunks: list[np.ndarray] = []
+
+    def __bool__(self) -> bool:
+        return self.pos > 0 or bool(self.chunks)
+
+    def append(self, data: np.ndarray) -> None:
+        if self.chunks or (self.buf is not None and data.shape[1] != self.buf.shape[1]):
+            if self.buf is not None:
+                self.chunks.append(self.buf[: self.pos])
+                self.buf, self.pos = None, 0
+            self.chunks.append(data)
+            return
+        n = data.shape[0]
+        if self.buf is None:
+            # a declared duration is only a hint: at most 1 GB up front, grown beyond that
+            cap = min(self.capacity, _MAX_PREALLOC // max(data.shape[1], 1))
+            self.buf = np.empty((max(cap, n, 1), data.shape[1]), dtype=np.float32)
+        elif self.pos + n > self.buf.shape[0]:
+            grown = np.empty(
+                (max(self.buf.shape[0] * 3 // 2, self.pos + n), self.buf.shape[1]),
+                dtype=np.float32,
+            )
+            grown[: self.pos] = self.buf[: self.pos]
+            self.buf = grown
+        self.buf[self.pos : self.pos + n] = data
+        self.pos += n
+
+    def to_chunks(self) -> list[np.ndarray]:
+        if self.chunks:
+            return self.chunks
+        return [] if self.buf is None else [self.buf[: self.pos]]
 
 
 def decode_file(
@@ -174,7 +230,8 @@ def decode_file(
                 f"{path.name}: {declared / 60:.0f} minutes long; the limit is "
                 f"{max_seconds / 60:.0f} minutes"
             )
-        chunks: list[np.ndarray] = []
+        hint = int(declared * rate * 1.01) + rate if declared is not None and rate else 0
+        chunks = _Accumulator(hint)
         total = skipped = decoded_samples = 0
         channels = int(ctx.channels or 0)
         limit = None
@@ -218,9 +275,11 @@ def decode_file(
                 f"{path.name}: none of the {total} audio packets could be decoded"
             )
         raise EmptyAudioError(f"{path.name}: the file contains no audio samples")
-    width = max(c.shape[1] for c in chunks)
-    mono, nonfinite, dropped = _mix_chunks(chunks)
+    parts = chunks.to_chunks()
     del chunks
+    width = max(c.shape[1] for c in parts)
+    mono, nonfinite, dropped = _mix_chunks(parts)
+    del parts
     if mono.size == 0:
         raise EmptyAudioError(f"{path.name}: the file contains no audio samples")
     out_rate = rate

@@ -18,7 +18,7 @@ import scipy.signal as ss
 
 from audio.loudness import MOMENTARY_HOPS, hop_energies
 from audio.samples import as_mono, check_rate
-from audio.truepeak import true_peak, true_peak_envelope
+from audio.truepeak import true_peak, true_peak_over
 
 
 def _release(reduction_db: np.ndarray, db_per_sample: float) -> np.ndarray:
@@ -80,15 +80,19 @@ def _apply_knot_gain(y: np.ndarray, knot_gain: np.ndarray, block: int) -> np.nda
     linearly interpolated, touching only the blocks where the gain is not 1."""
     nb = knot_gain.size - 1
     reduced = knot_gain < 1.0
-    blocks = np.flatnonzero(reduced[:-1] | reduced[1:])
+    touched = reduced[:-1] | reduced[1:]
     padded = np.zeros(nb * block, dtype=np.float32)
     padded[: y.size] = y
-    if blocks.size:
-        rows = padded.reshape(nb, block)
-        frac = (np.arange(block, dtype=np.float32) / block)[None, :]
-        g0 = knot_gain[blocks].astype(np.float32)[:, None]
-        g1 = knot_gain[blocks + 1].astype(np.float32)[:, None]
-        rows[blocks] *= g0 + (g1 - g0) * frac
+    rows = padded.reshape(nb, block)
+    frac = (np.arange(block, dtype=np.float32) / block)[None, :]
+    step = 1 << 14  # rows per step; a gain of exactly 1 leaves the samples bit-identical
+    for lo in range(0, nb, step):
+        hi = min(nb, lo + step)
+        if not touched[lo:hi].any():
+            continue
+        g0 = knot_gain[lo:hi].astype(np.float32)[:, None]
+        g1 = knot_gain[lo + 1 : hi + 1].astype(np.float32)[:, None]
+        rows[lo:hi] *= g0 + (g1 - g0) * frac
     return padded[: y.size]
 
 
@@ -170,13 +174,13 @@ def limit_true_peak(
     for _ in range(max_passes):
         # a hair under the ceiling so interpolation between gain steps stays inside it
         target = ceiling * 0.995
-        env = true_peak_envelope(y, sr, threshold=target)
-        if float(env.max()) <= ceiling:
+        over, peaks = true_peak_over(y, sr, threshold=target)
+        if peaks.size == 0 or float(peaks.max()) <= ceiling:
             return y
-        over = np.flatnonzero(env > target)
-        need = np.zeros(y.size, dtype=np.float64)
-        need[over] = 20.0 * np.log10(env[over] / target)
-        y = reduce_gain(y, sr, need, lookahead_ms=lookahead_ms, release_db_per_s=release_db_per_s)
+        need = 20.0 * np.log10(peaks.astype(np.float64) / target)
+        y = reduce_gain_at(
+            y, sr, over, need, lookahead_ms=lookahead_ms, release_db_per_s=release_db_per_s
+        )
     tp = true_peak(y, sr)
     if tp > ceiling:
         y = (y * np.float32(ceiling * 0.999 / tp)).astype(np.float32)
@@ -204,15 +208,58 @@ def reduce_gain(
     if need_db.shape != y.shape:
         raise ValueError(f"need_db has shape {need_db.shape}, the signal {y.shape}")
     over = np.flatnonzero(need_db > 0)
-    if over.size == 0:
-        return y
+    return reduce_gain_at(
+        y,
+        sr,
+        over,
+        np.asarray(need_db[over], dtype=np.float64),
+        lookahead_ms=lookahead_ms,
+        release_db_per_s=release_db_per_s,
+    )
+
+
+def reduce_gain_curve(
+    n: int,
+    sr: int,
+    over: np.ndarray,
+    need_db: np.ndarray,
+    *,
+    lookahead_ms: float = 5.0,
+    release_db_per_s: float = 60.0,
+) -> tuple[np.ndarray, int]:
+    """The gain engine of :func:`reduce_gain` without touching the signal: the reduction (dB)
+    at the knots ``0, block, 2·block, ...`` for a signal of ``n`` samples that must be lowered
+    by ``need_db[i]`` at sample ``over[i]``; returns the knots and the block length."""
+    sr = check_rate(sr)
     block = max(1, round(sr / 2000))
     size = max(1, -(-round(lookahead_ms * 1e-3 * sr) // block)) + 1
-    nb = -(-y.size // block)
+    nb = -(-n // block)
     need = np.zeros(nb + 1, dtype=np.float64)
-    np.maximum.at(need, over // block, need_db[over])
+    if over.size == 0:
+        return need, block
+    np.maximum.at(need, over // block, need_db)
     need[1:] = np.maximum(need[1:], need[:-1])  # both edges of a block carry its need
     d = ndi.maximum_filter1d(need, size=size, origin=-(size // 2), mode="constant")
     d = _release(d, release_db_per_s * block / sr)
     d = ndi.uniform_filter1d(d, size=size, origin=(size - 1) // 2, mode="nearest")
+    return d, block
+
+
+def reduce_gain_at(
+    x: np.ndarray,
+    sr: int,
+    over: np.ndarray,
+    need_db: np.ndarray,
+    *,
+    lookahead_ms: float = 5.0,
+    release_db_per_s: float = 60.0,
+) -> np.ndarray:
+    """:func:`reduce_gain` with the need given sparsely: ``need_db[i]`` dB at sample
+    ``over[i]`` (no full-length need array)."""
+    y = as_mono(x)
+    if over.size == 0:
+        return y
+    d, block = reduce_gain_curve(
+        y.size, sr, over, need_db, lookahead_ms=lookahead_ms, release_db_per_s=release_db_per_s
+    )
     return _apply_knot_gain(y, np.power(10.0, -d / 20.0), block)

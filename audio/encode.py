@@ -75,7 +75,7 @@ def _write_av(
         stream.format = "s16" if codec == "libmp3lame" else "flt"
         pcm = x if codec != "libmp3lame" else np.clip(np.round(x * 32767.0), -32768, 32767)
         sample_fmt = "flt" if codec != "libmp3lame" else "s16"
-        pcm = pcm.astype(np.float32 if sample_fmt == "flt" else np.int16)
+        pcm = pcm.astype(np.float32 if sample_fmt == "flt" else np.int16, copy=False)
         for start in range(0, pcm.size, _FRAME):
             frame = av.AudioFrame.from_ndarray(
                 pcm[None, start : start + _FRAME], format=sample_fmt, layout="mono"

@@ -37,6 +37,7 @@ __all__ = [
     "HopEnergies",
     "LoudnessStats",
     "hop_energies",
+    "integrated_from_hops",
     "integrated_loudness",
     "loudness_range",
     "measure",
@@ -169,6 +170,11 @@ def _integrated_from(h: HopEnergies) -> float:
     return _gated_integrated(_blocks_or_whole(h, MOMENTARY_HOPS))
 
 
+def integrated_from_hops(h: HopEnergies) -> float:
+    """Gated integrated loudness (LUFS) from precomputed (possibly adjusted) hop energies."""
+    return _integrated_from(h)
+
+
 def _lra_from(h: HopEnergies) -> float:
     z = h.block_mean_squares(SHORT_TERM_HOPS)
     if z.size == 0:
@@ -255,7 +261,7 @@ def measure(
     """Integrated loudness, LRA, true peak, momentary and short-term maxima in one pass."""
     frames = as_frames(x)
     h = hop_energies(frames, sr, channel_weights=channel_weights)
-    peak = float(np.abs(frames).max()) if frames.size else 0.0
+    peak = float(max(frames.max(), -frames.min())) if frames.size else 0.0
     tp = true_peak(frames, sr) if with_true_peak else peak
     with np.errstate(divide="ignore"):
         return LoudnessStats(

@@ -8,8 +8,8 @@ Steps, each its own function of mono float32 ``(n,)`` samples and each switchabl
 3. noise reduction                                       (:mod:`audio.denoise`)
 4. trim of long leading/trailing silence                 (:mod:`audio.trim`)
 5. slow leveller (AGC), then compressor                  (:mod:`audio.dynamics`)
-6. gain to the target loudness with a look-ahead true-peak limiter, iterated so the limited
-   signal meets the target                               (:func:`normalize`)
+6. gain to the target loudness with a look-ahead true-peak limiter; the gain is searched on
+   a prediction of the limited loudness, the limiter runs once (:func:`normalize`)
 7. encode (Opus/Ogg, WAV or MP3), then decode the written file and re-measure; if the codec
    moved the loudness or pushed the true peak over the limit, correct and encode again.
 """
@@ -23,19 +23,20 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import scipy.ndimage as ndi
+import scipy.signal as ss
 from pydantic import BaseModel, ConfigDict, Field
 
 from audio import dynamics, filters
 from audio.decode import decode_file
 from audio.encode import container_for, write_audio
 from audio.errors import EmptyAudioError
-from audio.loudness import integrated_loudness
+from audio.filters import k_weighting_sos
+from audio.loudness import HopEnergies, hop_energies, integrated_from_hops, integrated_loudness
 from audio.report import ProcessingReport, SignalReport, SourceReport, describe
 from audio.resample import resample
 from audio.samples import as_mono, check_rate
 from audio.trim import trim_silence
-from audio.truepeak import true_peak_envelope
+from audio.truepeak import true_peak_over
 
 log = logging.getLogger(__name__)
 
@@ -103,30 +104,129 @@ def denoise_step(x: np.ndarray, sr: int) -> np.ndarray:
     return as_mono(denoise(x, sr))
 
 
-def _search_gain(
-    x: np.ndarray, sr: int, target_lufs: float, ceiling_db: float, *, gain: float, iterations: int
-) -> tuple[np.ndarray, float]:
-    """Secant search for the pre-limiter gain that puts the limited ``x`` on the target.
+class _LimitedLoudness:
+    """Predicts the integrated loudness of ``limit(x · gain)`` without running the limiter.
 
-    Loudness after the limiter rises monotonically but ever more slowly with the gain (slope
-    1 without limiting, about 0.2 on peaky speech limited by 7 dB), so each step divides the
-    remaining error by the slope measured between the last two tries.
+    The true-peak envelope of ``x · g`` is ``g`` times that of ``x`` (computed once, exact
+    wherever the limiter can act), so the limiter's gain curve for any ``g`` comes from the
+    sparse peak list alone (:func:`dynamics.reduce_gain_curve`). The K-weighted energy of
+    ``x`` per 0.5 ms control block is computed once; limiting scales a block's energy by the
+    mean square of its gain, so the hop energies of the limited signal, and with them the
+    gated loudness, follow without touching the signal.
     """
-    tried: list[tuple[float, float]] = []
-    y = x
-    for _ in range(iterations):
-        y = dynamics.limit_true_peak(
-            x * np.float32(10.0 ** (gain / 20.0)), sr, ceiling_db=ceiling_db
+
+    def __init__(self, x: np.ndarray, sr: int, ceiling_db: float) -> None:
+        self.x, self.sr = x, sr
+        self.target = float(10.0 ** (ceiling_db / 20.0)) * 0.995
+        self.hops = hop_energies(x, sr)
+        _, self.block = dynamics.reduce_gain_curve(x.size, sr, np.empty(0, np.int64), np.empty(0))
+        nb = -(-x.size // self.block)
+        kx = ss.sosfilt(k_weighting_sos(sr).astype(np.float32), x)
+        sq = np.zeros(nb * self.block, dtype=np.float32)
+        np.square(kx, out=sq[: x.size])
+        del kx
+        self.block_energy = sq.reshape(nb, self.block).sum(axis=1, dtype=np.float64)
+        del sq
+        starts = np.arange(nb, dtype=np.int64) * self.block
+        hop = np.searchsorted(self.hops.bounds, starts, side="right") - 1
+        self.block_hop = np.where(hop < self.hops.energy.size, hop, -1)
+        self.env_gain = -math.inf
+        self.over = np.empty(0, dtype=np.int64)
+        self.peaks = np.empty(0, dtype=np.float32)
+
+    def _envelope(self, gain_db: float) -> None:
+        if gain_db <= self.env_gain:
+            return
+        # exact for gains up to 6 dB above this one, so a search rarely recomputes it
+        self.env_gain = gain_db + 6.0
+        thr = self.target / 10.0 ** (self.env_gain / 20.0)
+        over, peaks = true_peak_over(self.x, self.sr, threshold=thr)
+        # the limiter acts per control block: keep each block's largest peak only
+        blocks = over // self.block
+        if blocks.size:
+            starts = np.flatnonzero(np.r_[True, blocks[1:] != blocks[:-1]])
+            self.over = blocks[starts] * self.block
+            self.peaks = np.maximum.reduceat(peaks, starts)
+        else:
+            self.over, self.peaks = over, peaks
+
+    def need(self, gain_db: float) -> tuple[np.ndarray, np.ndarray]:
+        """Samples over the ceiling at ``gain_db`` and by how much (dB)."""
+        self._envelope(gain_db)
+        lin = self.peaks.astype(np.float64) * 10.0 ** (gain_db / 20.0)
+        hit = lin > self.target
+        return self.over[hit], 20.0 * np.log10(lin[hit] / self.target)
+
+    def loudness(self, gain_db: float) -> float:
+        over, need = self.need(gain_db)
+        d, _ = dynamics.reduce_gain_curve(self.x.size, self.sr, over, need)
+        g = np.power(10.0, -d / 20.0)
+        g2 = (g[:-1] ** 2 + g[:-1] * g[1:] + g[1:] ** 2) / 3.0  # mean square of a linear ramp
+        lost = (1.0 - g2) * self.block_energy
+        ok = self.block_hop >= 0
+        drop = np.bincount(self.block_hop[ok], weights=lost[ok], minlength=self.hops.energy.size)
+        energy = np.maximum(self.hops.energy - drop, 0.0) * 10.0 ** (gain_db / 10.0)
+        h = HopEnergies(
+            energy=energy,
+            bounds=self.hops.bounds,
+            whole=self.hops.whole * 10.0 ** (gain_db / 10.0),
+            n=self.hops.n,
+            sr=self.sr,
         )
-        got = integrated_loudness(y, sr)
-        if abs(target_lufs - got) < 0.05:
+        return integrated_from_hops(h)
+
+    def apply(self, gain_db: float, ceiling_db: float) -> np.ndarray:
+        over, need = self.need(gain_db)
+        y = dynamics.reduce_gain_at(
+            self.x * np.float32(10.0 ** (gain_db / 20.0)), self.sr, over, need
+        )
+        # catches what the interpolated gain let through (rare, tiny)
+        return dynamics.limit_true_peak(y, self.sr, ceiling_db=ceiling_db)
+
+
+def _secant(f: Callable[[float], float], target: float, gain: float, iterations: int) -> float:
+    tried: list[tuple[float, float]] = []
+    for _ in range(iterations):
+        got = f(gain)
+        if abs(target - got) < 0.04:
             break
         tried.append((gain, got))
         slope = 1.0
         if len(tried) >= 2:
             (g0, l0), (g1, l1) = tried[-2], tried[-1]
             slope = (l1 - l0) / (g1 - g0) if g1 != g0 else 1.0
-        gain += float(np.clip((target_lufs - got) / min(max(slope, 0.1), 1.0), -12.0, 12.0))
+        gain += float(np.clip((target - got) / min(max(slope, 0.1), 1.0), -12.0, 12.0))
+    return gain
+
+
+def _search_gain(
+    x: np.ndarray,
+    sr: int,
+    target_lufs: float,
+    ceiling_db: float,
+    *,
+    gain: float,
+    iterations: int,
+    est: _LimitedLoudness | None = None,
+) -> tuple[np.ndarray, float]:
+    """Secant search for the pre-limiter gain that puts the limited ``x`` on the target.
+
+    Loudness after the limiter rises monotonically but ever more slowly with the gain (slope
+    1 without limiting, about 0.2 on peaky speech limited by 7 dB). The search runs on the
+    predicted loudness of :class:`_LimitedLoudness` (no limiter runs); the limiter is then
+    applied once, measured, and if the prediction was off by more than 0.05 LU the gain is
+    corrected by the local slope and the limiter applied once more.
+    """
+    est = _LimitedLoudness(x, sr, ceiling_db) if est is None else est
+    gain = _secant(est.loudness, target_lufs, gain, max(iterations, 8))
+    y = est.apply(gain, ceiling_db)
+    got = integrated_loudness(y, sr)
+    if abs(target_lufs - got) >= 0.05:
+        predicted = est.loudness(gain)
+        slope = (est.loudness(gain + 0.5) - predicted) / 0.5
+        step = (target_lufs - got) / min(max(slope, 0.1), 1.0)
+        gain += float(np.clip(step, -12.0, 12.0))
+        y = est.apply(gain, ceiling_db)
     return y, gain
 
 
@@ -146,13 +246,16 @@ def normalize(
     applied before the limiter (dB). ``ceiling_db=None`` means plain gain, no limiter.
     ``start_gain_db`` starts the search from a known good gain (a re-run after encoding).
     """
-    loud = integrated_loudness(x, sr)
+    est = None if ceiling_db is None else _LimitedLoudness(x, sr, ceiling_db)
+    loud = integrated_loudness(x, sr) if est is None else integrated_from_hops(est.hops)
     if not np.isfinite(loud):
         raise EmptyAudioError("the recording is silent: nothing to make louder")
     gain = target_lufs - loud if start_gain_db is None else start_gain_db
     if ceiling_db is None:
         return (x * np.float32(10.0 ** (gain / 20.0))).astype(np.float32), gain
-    y, gain = _search_gain(x, sr, target_lufs, ceiling_db, gain=gain, iterations=iterations)
+    y, gain = _search_gain(
+        x, sr, target_lufs, ceiling_db, gain=gain, iterations=iterations, est=est
+    )
     return y, gain
 
 
@@ -166,7 +269,7 @@ def _sanitise(x: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def _prepare(
-    x: np.ndarray,
+    owned: list[np.ndarray],
     sr: int,
     config: PipelineConfig,
     progress: Progress | None,
@@ -174,9 +277,13 @@ def _prepare(
     p0: float,
     p1: float,
 ) -> tuple[np.ndarray, list[str], tuple[float, float]]:
-    """Steps 2-5 at the working rate: returns the compressed signal, steps, trimmed seconds."""
+    """Steps 2-5 at the working rate: returns the compressed signal, steps, trimmed seconds.
+
+    The input comes as a one-element list that is emptied, so the caller holds no reference
+    and each step's input is freed as soon as its output exists.
+    """
     steps: list[str] = []
-    y = x
+    y = owned.pop()
     span = p1 - p0
     if config.highpass:
         y = filters.highpass(filters.remove_dc(y, sr), sr, cutoff_hz=config.highpass_hz)
@@ -243,7 +350,7 @@ def process(
     before = describe(raw, sr) if raw.size else None
     y = _to_working_rate(raw, sr, config)
     rate = config.sample_rate
-    y, steps, trimmed = _prepare(y, rate, config, None, p0=0.0, p1=1.0)
+    y, steps, trimmed = _prepare([y], rate, config, None, p0=0.0, p1=1.0)
     gain: float | None = None
     if config.normalize:
         y, gain = normalize(
@@ -292,21 +399,32 @@ def _warnings(source: SourceReport, before: SignalReport, after: SignalReport) -
     return out
 
 
+_FIX_MARGIN_DB = 1.0  # the codec overshoots again after a fix; aim this far under the limit
+
+
 def _codec_overshoot_need(
-    decoded: np.ndarray, decoded_sr: int, rate: int, n: int, config: PipelineConfig
-) -> np.ndarray:
-    """Per working-rate sample, the dB by which the decoded file's true peak is over the
-    limit (plus 0.5 dB margin), spread over ±10 ms to cover codec delay and smearing."""
-    limit = 10.0 ** ((config.true_peak_max_db - 0.5) / 20.0)
-    env = true_peak_envelope(decoded, decoded_sr, threshold=limit)
-    over = np.flatnonzero(env > limit)
-    need = np.zeros(n, dtype=np.float32)
-    if over.size:
-        idx = np.minimum((over * rate) // decoded_sr, n - 1)
-        np.maximum.at(need, idx, 20.0 * np.log10(env[over] / limit))
-        spread = max(1, round(0.010 * rate))
-        need = ndi.maximum_filter1d(need, size=2 * spread + 1, mode="constant")
-    return need
+    over: np.ndarray, peaks: np.ndarray, decoded_sr: int, rate: int, *, n: int, limit: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Working-rate samples and the dB by which the decoded file's true peak (``peaks`` at
+    decoded samples ``over``) is over ``limit`` (which includes a margin) there, spread over
+    ±10 ms to cover codec delay and smearing; sparse, for :func:`dynamics.reduce_gain_at`."""
+    if over.size == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0)
+    spread = max(1, round(0.010 * rate))
+    idx = np.minimum((over.astype(np.int64) * rate) // decoded_sr, n - 1)
+    need = 20.0 * np.log10(peaks.astype(np.float64) / limit)
+    # one entry per working-rate sample (``over`` is sorted), its largest need
+    order = np.argsort(idx, kind="stable")
+    idx, need = idx[order], need[order]
+    starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
+    idx, need = idx[starts], np.maximum.reduceat(need, starts)
+    # ±spread samples, in steps of the limiter's 0.5 ms control block: every block the
+    # spread reaches gets an entry (reduce_gain_at works per block)
+    block = max(1, round(rate / 2000))
+    reach = -(-spread // block)
+    offsets = np.arange(-reach, reach + 1, dtype=np.int64) * block
+    spread_idx = np.clip(idx[:, None] + offsets[None, :], 0, n - 1).ravel()
+    return spread_idx, np.repeat(need, offsets.size)
 
 
 def process_file(
@@ -341,24 +459,23 @@ def process_file(
     )
     _progress(progress, 0.1)
     before = describe(dec.samples, dec.sample_rate)
-    x = _to_working_rate(dec.samples, dec.sample_rate, config)
+    owned = [_to_working_rate(dec.samples, dec.sample_rate, config)]
     del dec
     rate = config.sample_rate
     _progress(progress, 0.2)
-    pre, steps, trimmed = _prepare(x, rate, config, progress, p0=0.2, p1=0.6)
-    del x
+    pre, steps, trimmed = _prepare(owned, rate, config, progress, p0=0.2, p1=0.6)
     lossy = kind != "wav"
     ceiling = _ceiling(config, lossy)
     target = config.target_lufs
     gain: float | None = None
     passes = 0
     after: SignalReport | None = None
-    fix: np.ndarray | None = None
+    fix: tuple[np.ndarray, np.ndarray] | None = None
     y = pre
     for attempt in range(config.max_encode_passes):
         passes = attempt + 1
         if fix is not None:
-            y = dynamics.reduce_gain(y, rate, fix)
+            y = dynamics.reduce_gain_at(y, rate, *fix)
             fix = None
         elif config.normalize:
             y, gain = normalize(
@@ -381,25 +498,40 @@ def process_file(
             after = describe(y, rate)
             break
         out = decode_file(dst, max_seconds=config.max_seconds + 60)
-        after = describe(out.samples, out.sample_rate)
-        tp = after.true_peak_dbtp if after.true_peak_dbtp is not None else -math.inf
+        limit = 10.0 ** ((config.true_peak_max_db - _FIX_MARGIN_DB) / 20.0)
+        over: np.ndarray | None = None
+        peaks: np.ndarray | None = None
+        full: SignalReport | None = None
+        if lossy and attempt == 0:
+            # the first lossy encode often needs a fix: a quick check (loudness, and the true
+            # peak only near the limit); the full report is measured on the file that is kept
+            over, peaks = true_peak_over(out.samples, out.sample_rate, threshold=limit)
+            peak = float(peaks.max()) if peaks.size else 0.0
+            tp = 20.0 * math.log10(peak) if peak > 0 else -math.inf
+            loud = integrated_loudness(out.samples, out.sample_rate)
+        else:
+            full = describe(out.samples, out.sample_rate)
+            tp = full.true_peak_dbtp if full.true_peak_dbtp is not None else -math.inf
+            loud = full.integrated_lufs if full.integrated_lufs is not None else -math.inf
         # the report rounds to 0.01 dB: demand one step under the limit so ≤ holds exactly
         tp_ok = ceiling is None or tp <= config.true_peak_max_db - 0.01
-        loud = after.integrated_lufs if after.integrated_lufs is not None else -math.inf
         loud_err = config.target_lufs - loud if config.normalize else 0.0
-        if tp_ok and abs(loud_err) <= 0.15:
-            break
-        if attempt + 1 == config.max_encode_passes:
-            log.warning("output still off target after %d encodes", passes)
+        on_target = tp_ok and abs(loud_err) <= 0.15
+        if on_target or attempt + 1 == config.max_encode_passes:
+            after = full if full is not None else describe(out.samples, out.sample_rate)
+            if not on_target:
+                log.warning("output still off target after %d encodes", passes)
             break
         if not tp_ok and ceiling is not None:
             # the codec overshoots in a few places: pull exactly those down, keep the rest
-            fix = _codec_overshoot_need(out.samples, out.sample_rate, rate, pre.size, config)
+            if over is None or peaks is None:
+                over, peaks = true_peak_over(out.samples, out.sample_rate, threshold=limit)
+            fix = _codec_overshoot_need(over, peaks, out.sample_rate, rate, n=pre.size, limit=limit)
         else:
             target += loud_err
             if gain is not None:
                 gain += loud_err
-        del out
+        del out, over, peaks
     _progress(progress, 1.0)
     assert after is not None
     if config.normalize:

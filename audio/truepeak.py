@@ -51,14 +51,21 @@ def _phases(factor: int) -> tuple[np.ndarray, float]:
     return mat, gain
 
 
-def _interp_max(xp: np.ndarray, blocks: np.ndarray, mat: np.ndarray, factor: int) -> np.ndarray:
+def _interp_max(y: np.ndarray, blocks: np.ndarray, mat: np.ndarray, factor: int) -> np.ndarray:
     """Largest interpolated magnitude in ``[m, m+1)`` for every sample of the given blocks,
-    shape ``(len(blocks), 16)``."""
-    view = np.lib.stride_tricks.sliding_window_view(xp, _SEG)[::_TAPS_PER_PHASE]
+    shape ``(len(blocks), 16)``.
+
+    Block ``b``'s context segment is ``xp[16b : 16b + 40]`` of ``xp`` = ``y`` with 16 zeros
+    in front (and zeros after its end); it is gathered straight from ``y`` per chunk of
+    blocks, so no padded copy of a long signal is made.
+    """
     out = np.empty((blocks.size, _TAPS_PER_PHASE), dtype=np.float32)
+    offsets = np.arange(_SEG, dtype=np.int64) - _TAPS_PER_PHASE
     step = 8192
     for start in range(0, blocks.size, step):
-        seg = view[blocks[start : start + step]]
+        idx = blocks[start : start + step, None].astype(np.int64) * _TAPS_PER_PHASE + offsets
+        inside = (idx >= 0) & (idx < y.size)
+        seg = np.where(inside, y[np.clip(idx, 0, y.size - 1)], np.float32(0.0))
         up = np.abs(seg @ mat).reshape(-1, factor, _TAPS_PER_PHASE)
         # phase-major columns: the max over phases is an elementwise max of 16-wide slabs
         # (numpy reduces a short middle axis slowly; a loop over phases is 3x faster)
@@ -103,19 +110,22 @@ def _candidate_blocks(y: np.ndarray, gain: float, threshold: float) -> np.ndarra
     hits = np.flatnonzero(reach * np.float32(gain) > np.float32(threshold))
     if hits.size == 0:
         return hits
-    rows = np.zeros((hits.size, _COARSE), dtype=np.float32)
-    inside = hits < full // _COARSE
-    if full:
-        rows[inside] = y[:full].reshape(-1, _COARSE)[hits[inside]]
-    if not inside.all():  # only the last coarse block can be partial
-        rows[~inside, : y.size - full] = y[full:]
-    sub = np.abs(rows).reshape(hits.size * ratio, block)
-    smax = _row_max(sub)
-    idx = (hits[:, None] * ratio + np.arange(ratio)[None, :]).ravel()
     # the neighbours of a fine block may lie outside the gathered coarse blocks: bound them by
     # their coarse block's maximum, which is never smaller
     fine = np.repeat(cmax, ratio)
-    fine[idx] = smax
+    step = 4096  # coarse blocks gathered at a time (4 MB): no copy of a long signal
+    for start in range(0, hits.size, step):
+        part = hits[start : start + step]
+        rows = np.zeros((part.size, _COARSE), dtype=np.float32)
+        inside = part < full // _COARSE
+        if full:
+            rows[inside] = y[:full].reshape(-1, _COARSE)[part[inside]]
+        if not inside.all():  # only the last coarse block can be partial
+            rows[~inside, : y.size - full] = y[full:]
+        np.abs(rows, out=rows)
+        smax = _row_max(rows.reshape(part.size * ratio, block))
+        fine[(part[:, None] * ratio + np.arange(ratio)[None, :]).ravel()] = smax
+    idx = (hits[:, None] * ratio + np.arange(ratio)[None, :]).ravel()
     fine_reach = fine.copy()
     fine_reach[1:] = np.maximum(fine_reach[1:], fine[:-1])
     fine_reach[:-1] = np.maximum(fine_reach[:-1], fine[1:])
@@ -139,14 +149,42 @@ def true_peak_envelope(x: np.ndarray, sr: int, *, threshold: float = 0.0) -> np.
     blocks = _candidate_blocks(y, gain, threshold)
     if blocks.size:
         block = _TAPS_PER_PHASE
-        nb = -(-y.size // block)
-        xp = np.zeros((nb + 1) * block + _SEG, dtype=np.float32)
-        xp[block : block + y.size] = y
-        peaks = _interp_max(xp, blocks, mat, factor)
+        peaks = _interp_max(y, blocks, mat, factor)
         idx = (blocks[:, None] * block + np.arange(block)[None, :]).ravel()
         keep = idx < y.size
         env[idx[keep]] = np.maximum(env[idx[keep]], peaks.ravel()[keep])
     return env
+
+
+def true_peak_over(x: np.ndarray, sr: int, *, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """The samples ``m`` where :func:`true_peak_envelope` exceeds ``threshold``, and its
+    values there: ``(indices, values)``, without a full-length envelope. Mono ``(n,)``."""
+    y = as_mono(x)
+    empty = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
+    if y.size == 0:
+        return empty
+    factor = oversampling_factor(sr)
+    mat, gain = _phases(factor)
+    # a block outside the candidates has |x| and its interpolation under the threshold
+    blocks = _candidate_blocks(y, gain, threshold)
+    if blocks.size == 0:
+        return empty
+    block = _TAPS_PER_PHASE
+    found: list[tuple[np.ndarray, np.ndarray]] = []
+    step = 1 << 16  # blocks per step: a million samples of index and value arrays at most
+    for start in range(0, blocks.size, step):
+        part = blocks[start : start + step]
+        peaks = _interp_max(y, part, mat, factor).ravel()
+        idx = (part[:, None].astype(np.int64) * block + np.arange(block)[None, :]).ravel()
+        keep = idx < y.size
+        idx, peaks = idx[keep], peaks[keep]
+        values = np.maximum(np.abs(y[idx]), peaks)
+        hit = values > threshold
+        found.append((idx[hit], values[hit]))
+    return (
+        np.concatenate([f[0] for f in found]),
+        np.concatenate([f[1] for f in found]).astype(np.float32, copy=False),
+    )
 
 
 def _true_peak_mono(y: np.ndarray, sr: int, floor: float) -> float:
@@ -158,11 +196,7 @@ def _true_peak_mono(y: np.ndarray, sr: int, floor: float) -> float:
     blocks = _candidate_blocks(y, gain, threshold)
     if blocks.size == 0:
         return threshold
-    block = _TAPS_PER_PHASE
-    nb = -(-y.size // block)
-    xp = np.zeros((nb + 1) * block + _SEG, dtype=np.float32)
-    xp[block : block + y.size] = y
-    return max(threshold, float(_interp_max(xp, blocks, mat, factor).max()))
+    return max(threshold, float(_interp_max(y, blocks, mat, factor).max()))
 
 
 def true_peak(x: np.ndarray, sr: int) -> float:
