@@ -23,7 +23,7 @@ from controller.requests import (
     split_list,
 )
 from controller.schemas import BulletinOut, BulletinReport, NodeOut, ZoneOut
-from schedules import QuietHours, in_quiet_hours
+from schedules import QuietHours, airing_in_quiet
 
 router = APIRouter(prefix="/api/v1")
 
@@ -142,8 +142,7 @@ def check_quiet_hours(quiet: QuietHours | None, start: datetime, *, seconds: flo
     if quiet is None:
         return
     local = start.astimezone(LOCAL)
-    probes = [local + timedelta(seconds=k) for k in range(0, int(seconds) + 1, 30)]
-    if any(in_quiet_hours(quiet, t) for t in [*probes, local + timedelta(seconds=seconds)]):
+    if airing_in_quiet(quiet, local, local + timedelta(seconds=seconds)):
         raise HTTPException(
             409,
             f"quiet hours {quiet.start:%H:%M}–{quiet.end:%H:%M} block all but emergencies; "

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from controller import audit, programme
 from controller.deps import ERRORS, ConfigDep, DbDep, DispatcherDep, UserDep
+from controller.dispatcher import Dispatcher
 from controller.models import Bulletin, Delivery, now
 from schedules import (
     Occurrence,
@@ -49,7 +50,7 @@ def _refuse(exc: ValidationError | ValueError) -> HTTPException:
     return HTTPException(422, str(exc))
 
 
-def _store(s: Session, dispatcher: Any, grace_s: int, updated: dict[str, Any]) -> Programme:
+def _store(s: Session, dispatcher: Dispatcher, grace_s: int, updated: dict[str, Any]) -> Programme:
     try:
         new = Programme.model_validate(updated)
     except ValidationError as exc:
@@ -153,22 +154,25 @@ def remove_item(
             raise HTTPException(404, f"no programme item {item_id}")
         doc = current.model_dump(mode="json")
         doc["items"] = [i for i in doc["items"] if i["id"] != item_id]
-        before = {d for d in _open_airings(s, item_id)}
+        told = _nodes_awaiting(s, item_id)
         _store(s, dispatcher, config.late_grace_s, doc)  # cancels its airings on every node
-        audit.record(s, user.username, "programme.remove", item_id)
-        told = sorted({node for _, node in before})
+        audit.record(s, user.username, "programme.remove", item_id, nodes=told)
     dispatcher.kick()
     return {"removed": item_id, "nodes_told": told}
 
 
-def _open_airings(s: Session, item_id: str) -> list[tuple[str, str]]:
-    rows = s.execute(
-        select(Delivery.play_id, Delivery.node_id).where(
-            Delivery.play_id.startswith(f"p-{item_id}.", autoescape=True),
-            Delivery.status.in_(("queued", "acknowledged", "received", "ready")),
+def _nodes_awaiting(s: Session, item_id: str) -> list[str]:
+    """Nodes holding an airing of the item that has not started yet."""
+    return sorted(
+        s.scalars(
+            select(Delivery.node_id)
+            .distinct()
+            .where(
+                Delivery.play_id.startswith(f"p-{item_id}.", autoescape=True),
+                Delivery.status.in_(("queued", "acknowledged", "received", "ready")),
+            )
         )
     )
-    return [(p, n) for p, n in rows]
 
 
 @router.get("/airings", responses=ERRORS)

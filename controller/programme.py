@@ -7,8 +7,7 @@ Play ids are deterministic (``<item>.<YYYYMMDD>``), so running it again sends no
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +18,6 @@ from controller.models import Bulletin, Delivery, Node, ProgrammeDocument, Zone,
 from schedules import Occurrence, Programme, expand
 
 HORIZON = timedelta(hours=48)
-_PLAY_ID = re.compile(r"^p-.+\.(\d{8})\.(\d{6})$")
 
 
 def load(s: Session) -> Programme:
@@ -51,13 +49,6 @@ def play_id(occ: Occurrence) -> str:
     return f"p-{occ.play_id}.{occ.start.astimezone(LOCAL):%H%M%S}"
 
 
-def airing_start(pid: str) -> datetime | None:
-    m = _PLAY_ID.match(pid)
-    if m is None:
-        return None
-    return datetime.strptime(m.group(1) + m.group(2), "%Y%m%d%H%M%S").replace(tzinfo=LOCAL)
-
-
 def materialise(s: Session, dispatcher: Dispatcher, grace: timedelta) -> int:
     """Queue every airing of the next 48 hours not yet queued, and cancel queued airings the
     programme no longer has; returns how many plays were queued."""
@@ -75,8 +66,8 @@ def materialise(s: Session, dispatcher: Dispatcher, grace: timedelta) -> int:
         d
         for d in open_rows
         if (d.play_id, d.node_id) not in wanted
-        and (at := airing_start(d.play_id)) is not None
-        and at >= start - grace
+        and d.valid_until is not None
+        and d.valid_until >= start  # still within its window (its start + the grace)
     ]
     if stale:
         dispatcher.queue_cancel(s, stale, "no longer in the programme")

@@ -80,12 +80,17 @@ def processed_upload(config: ControllerConfig, upload: UploadFile) -> tuple[Path
     from audio.errors import AudioError, UnsupportedFormatError
 
     path = save_upload(upload, config.max_upload_bytes, config.data_dir / "tmp")
+    name = upload.filename or "the recording"
+
+    def message(exc: AudioError) -> str:  # the user's file name, never our temporary copy
+        return str(exc).replace(str(path), name).replace(path.name, name)
+
     try:
         return process_upload(config, path)
     except UnsupportedFormatError as exc:
-        raise HTTPException(415, str(exc)) from None
+        raise HTTPException(415, message(exc)) from None
     except AudioError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise HTTPException(422, message(exc)) from None
     finally:
         path.unlink(missing_ok=True)
 

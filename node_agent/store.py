@@ -86,10 +86,6 @@ class NodeStore:
         with self._tx() as db:
             db.executemany("DELETE FROM outbox WHERE event_id=?", [(e,) for e in event_ids])
 
-    def pending_event_count(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
-
     # --- schedule ----------------------------------------------------------------------------
     def add_play(self, command: PlayCommand) -> bool:
         """Store a play command; False when this bulletin is already known."""

@@ -1,6 +1,6 @@
 """The programme: slots, one-off and recurring items, priorities, quiet hours (pure Python)."""
 
-from schedules.conflicts import Conflict, check_item, in_quiet_hours
+from schedules.conflicts import Conflict, airing_in_quiet, check_item, in_quiet_hours
 from schedules.expand import Occurrence, expand
 from schedules.grace import LateStart, late_start, late_start_allowed
 from schedules.loader import (
@@ -33,6 +33,7 @@ __all__ = [
     "QuietHours",
     "Recurrence",
     "Slot",
+    "airing_in_quiet",
     "check_item",
     "dump_programme",
     "expand",

@@ -40,7 +40,7 @@ def in_quiet_hours(qh: QuietHours, local_dt: dt.datetime) -> bool:
     return t >= qh.start or t < qh.end  # wraps midnight, e.g. 21:30–05:00
 
 
-def _airing_in_quiet(qh: QuietHours, start: dt.datetime, end: dt.datetime) -> bool:
+def airing_in_quiet(qh: QuietHours, start: dt.datetime, end: dt.datetime) -> bool:
     # The airing clashes if it starts in quiet hours or quiet hours begin while it plays.
     if in_quiet_hours(qh, start):
         return True
@@ -196,7 +196,7 @@ def _quiet(
         o
         for o in after
         if old.get(o.play_id) != o.start
-        and _airing_in_quiet(qh, o.start.astimezone(tz), o.end.astimezone(tz))
+        and airing_in_quiet(qh, o.start.astimezone(tz), o.end.astimezone(tz))
     ]
     out: list[Conflict] = []
     seen: set[str] = set()
