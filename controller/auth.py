@@ -6,30 +6,39 @@ import hashlib
 import hmac
 import secrets
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.models import ApiToken, User
 
 ROLES = ("admin", "broadcaster", "approver")
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+MIN_PASSWORD_LENGTH = 8
+_ARGON2 = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # hashes written before argon2; upgraded at login
 
 
 def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
-    return f"scrypt${salt.hex()}${digest.hex()}"
+    return _ARGON2.hash(password)
 
 
 def check_password(password: str, stored: str) -> bool:
+    if stored.startswith("scrypt$"):
+        try:
+            _scheme, salt, digest = stored.split("$")
+            got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), **_SCRYPT)
+        except ValueError:
+            return False
+        return hmac.compare_digest(got.hex(), digest)
     try:
-        scheme, salt, digest = stored.split("$")
-    except ValueError:
+        return _ARGON2.verify(stored, password)
+    except (VerificationError, InvalidHashError):
         return False
-    if scheme != "scrypt":
-        return False
-    got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), **_SCRYPT)
-    return hmac.compare_digest(got.hex(), digest)
+
+
+def needs_rehash(stored: str) -> bool:
+    return stored.startswith("scrypt$") or _ARGON2.check_needs_rehash(stored)
 
 
 def token_digest(token: str) -> str:
@@ -39,6 +48,8 @@ def token_digest(token: str) -> str:
 def create_user(db: Session, username: str, password: str, role: str) -> User:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     user = User(username=username, password_hash=hash_password(password), role=role)
     db.add(user)
     db.flush()

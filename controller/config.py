@@ -32,6 +32,13 @@ class ControllerConfig(BaseModel):
     cap_feeds: list[str] = Field(default_factory=list, description="CAP feed URLs to poll")
     cap_poll_interval_s: int = Field(30, ge=5, le=60, description="how often to poll them")
     alert_expiry_minutes: int = Field(60, description="default lifetime of an emergency")
+    session_idle_hours: float = Field(12.0, gt=0, description="web login lapses when idle")
+    session_max_days: float = Field(7.0, gt=0, description="web login lapses regardless")
+    secure_cookies: bool | None = Field(
+        None, description="Secure cookie flag; None sets it when the request came over HTTPS"
+    )
+    login_max_failures: int = Field(5, ge=1, description="per user name in login_window_minutes")
+    login_window_minutes: int = Field(15, ge=1)
 
     @property
     def db_url(self) -> str:

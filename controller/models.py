@@ -78,6 +78,10 @@ class Node(Base):
     status: Mapped[str] = mapped_column(String(16), default="offline")
     status_play_id: Mapped[str | None] = mapped_column(String(80))
     last_seen: Mapped[datetime | None]
+    volume: Mapped[int | None]  # 0-100 as the node last reported it
+    signal_dbm: Mapped[int | None]  # link signal as the node last reported it (None: wired)
+    clock_offset_ms: Mapped[float | None]  # node clock minus controller clock, last state
+    agent_version: Mapped[str] = mapped_column(String(40), default="")
     created_at: Mapped[datetime] = mapped_column(default=now)
     zone: Mapped[Zone] = relationship()
 
@@ -88,6 +92,32 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16))  # admin | broadcaster | approver
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    language: Mapped[str] = mapped_column(String(8), default="vi")
+
+
+class WebSession(Base):
+    """A browser login: the cookie holds a random token, the table only its sha256."""
+
+    __tablename__ = "web_sessions"
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    last_seen: Mapped[datetime] = mapped_column(default=now)
+    expires_at: Mapped[datetime]
+    user: Mapped[User] = relationship()
+
+
+class LoginFailure(Base):
+    """Failed logins, counted per user name and per address to slow down guessing."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(default=now, index=True)
 
 
 class ApiToken(Base):
@@ -123,6 +153,14 @@ class Bulletin(Base):
     valid_until: Mapped[datetime]
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=now)
+    # The web app's approval workflow; API bulletins are sent at once ("sent").
+    # draft | pending | approved | rejected | sent | held
+    status: Mapped[str] = mapped_column(String(16), default="sent", server_default="sent")
+    request: Mapped[dict[str, Any]] = mapped_column(default=dict)  # where/when as asked
+    original_path: Mapped[str] = mapped_column(String(300), default="")  # before processing
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None]
+    review_comment: Mapped[str] = mapped_column(Text, default="")
     audio: Mapped[AudioFile] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="bulletin")
 

@@ -1,0 +1,92 @@
+"""The broadcasters' web app: server-rendered pages under /, served by the controller."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote, urlsplit
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from controller.web import pages_auth
+from controller.web.deps import CsrfError, ForbiddenError, LoginRequiredError, viewer_of
+from controller.web.i18n import translate
+from controller.web.pages_auth import safe_next
+from controller.web.render import HERE, page
+
+ROUTERS = [pages_auth.router]
+
+# Scripts and styles come only from /static: an injected <script> cannot run.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+        "style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def wants_json(request: Request) -> bool:
+    """The app's own scripts ask with fetch(); they show errors in place instead of a page."""
+    return request.headers.get("X-Requested-With") == "fetch" or request.url.path.startswith(
+        "/api/"
+    )
+
+
+def mount(app: FastAPI) -> None:
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.exception_handler(LoginRequiredError)
+    async def login_required(request: Request, _exc: LoginRequiredError) -> Response:
+        if wants_json(request):
+            lang = request.cookies.get("loa_lang", "vi")
+            return JSONResponse({"detail": translate("session.expired", lang)}, status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method != "GET":  # after logging in, go back to the form, not to its action
+            referer = urlsplit(request.headers.get("referer", ""))
+            same_site = referer.netloc == request.url.netloc
+            target = (
+                referer.path + (f"?{referer.query}" if referer.query else "") if same_site else "/"
+            )
+        return RedirectResponse(f"/login?next={quote(safe_next(target))}", status_code=303)
+
+    @app.exception_handler(ForbiddenError)
+    async def forbidden(request: Request, exc: ForbiddenError) -> Response:
+        return refusal(request, 403, "error.forbidden")
+
+    @app.exception_handler(CsrfError)
+    async def csrf(request: Request, _exc: CsrfError) -> Response:
+        return refusal(request, 403, "error.csrf")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if wants_json(request) or request.url.path.startswith(("/docs", "/openapi", "/static")):
+            return await http_exception_handler(request, exc)
+        return refusal(request, exc.status_code, "", detail=str(exc.detail))
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        if not request.url.path.startswith(("/api/", "/docs", "/redoc", "/openapi")):
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
+        return response
+
+
+def refusal(request: Request, status: int, key: str, detail: str = "") -> Response:
+    viewer = viewer_of(request)
+    lang = viewer.lang if viewer else request.cookies.get("loa_lang", "vi")
+    message = translate(key, lang) if key else detail
+    if wants_json(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    return page(request, viewer, "error.html", status_code=status, status=status, message=message)

@@ -1,0 +1,63 @@
+"""Server-rendered pages: one Jinja2 environment with the UI text and local-time helpers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from controller.delivery_state import LOCAL
+from controller.web.deps import Viewer, language
+from controller.web.i18n import translate
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=HERE / "templates")
+
+
+def local_time(at: datetime | None, pattern: str = "%H:%M %d/%m/%Y") -> str:
+    """Times are shown in Asia/Ho_Chi_Minh, the way Vietnamese write them (day first)."""
+    return at.astimezone(LOCAL).strftime(pattern) if at else "–"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    whole = round(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+templates.env.filters["local_time"] = local_time
+templates.env.filters["duration"] = duration
+
+
+def page(
+    request: Request,
+    viewer: Viewer | None,
+    template: str,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    lang = viewer.lang if viewer else language(request)
+    return templates.TemplateResponse(
+        request,
+        template,
+        {
+            "viewer": viewer,
+            "lang": lang,
+            "t": partial(translate_in, lang),
+            "csrf": viewer.csrf if viewer else context.pop("csrf", ""),
+            "commune": request.app.state.config.commune_name,
+            **context,
+        },
+        status_code=status_code,
+    )
+
+
+def translate_in(lang: str, key: str, **values: object) -> str:
+    return translate(key, lang, **values)
