@@ -11,13 +11,13 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from controller.web import pages_auth
+from controller.web import live, pages_auth
 from controller.web.deps import CsrfError, ForbiddenError, LoginRequiredError, viewer_of
 from controller.web.i18n import translate
 from controller.web.pages_auth import safe_next
 from controller.web.render import HERE, page
 
-ROUTERS = [pages_auth.router]
+ROUTERS = [pages_auth.router, live.router]
 
 # Scripts and styles come only from /static: an injected <script> cannot run.
 SECURITY_HEADERS = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -11,28 +10,18 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from controller.delivery_state import LOCAL
 from controller.web.deps import Viewer, language
+from controller.web.formatting import duration, local_time
 from controller.web.i18n import translate
+from controller.web.points import project
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 
 
-def local_time(at: datetime | None, pattern: str = "%H:%M %d/%m/%Y") -> str:
-    """Times are shown in Asia/Ho_Chi_Minh, the way Vietnamese write them (day first)."""
-    return at.astimezone(LOCAL).strftime(pattern) if at else "–"
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    whole = round(seconds)
-    return f"{whole // 60}:{whole % 60:02d}"
-
-
 templates.env.filters["local_time"] = local_time
 templates.env.filters["duration"] = duration
+templates.env.globals["project_points"] = project
 
 
 def page(

@@ -1,0 +1,79 @@
+"""Loudspeaker points as the pages show them: the list rows, the map and the live stream."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.models import Node, Zone
+from controller.web.formatting import local_time
+
+
+def node_rows(s: Session) -> list[dict[str, Any]]:
+    """Every point with what a technician needs at a glance; JSON-ready for the live stream."""
+    rows = s.execute(select(Node, Zone).join(Zone, Node.zone_id == Zone.id).order_by(Node.id))
+    return [
+        {
+            "id": node.id,
+            "name": node.name,
+            "zone": zone.code,
+            "zone_name": zone.name,
+            "lat": node.latitude if node.latitude is not None else zone.latitude,
+            "lon": node.longitude if node.longitude is not None else zone.longitude,
+            "status": node.status,
+            "playing": node.status_play_id if node.status == "playing" else None,
+            "last_seen": local_time(node.last_seen, "%H:%M:%S %d/%m"),
+            "volume": node.volume,
+            "signal_dbm": node.signal_dbm,
+            "clock_offset_ms": node.clock_offset_ms,
+            "agent_version": node.agent_version,
+        }
+        for node, zone in rows
+    ]
+
+
+def map_points(s: Session) -> list[dict[str, Any]]:
+    """The points that have coordinates (their own or their village's), for ``node_map``."""
+    return [row for row in node_rows(s) if row["lat"] is not None and row["lon"] is not None]
+
+
+def project(points: list[dict[str, Any]], width: int = 1000, height: int = 700) -> dict[str, Any]:
+    """Equirectangular projection onto an SVG canvas with a margin: a commune spans a few km,
+    where the error of a flat projection is far below a loudspeaker's reach."""
+    if not points:
+        return {"width": width, "height": height, "points": [], "zones": []}
+    lats = [p["lat"] for p in points]
+    lons = [p["lon"] for p in points]
+    mid_lat = math.radians((min(lats) + max(lats)) / 2)
+    # metres per degree differ with latitude; scale longitude so distances look right
+    xs = [lon * math.cos(mid_lat) for lon in lons]
+    span_x = max(max(xs) - min(xs), 1e-4)
+    span_y = max(max(lats) - min(lats), 1e-4)
+    margin = 60
+    scale = min((width - 2 * margin) / span_x, (height - 2 * margin) / span_y)
+    off_x = (width - scale * span_x) / 2
+    off_y = (height - scale * span_y) / 2
+    placed = [
+        {
+            **p,
+            "x": round(off_x + (x - min(xs)) * scale, 1),
+            "y": round(height - off_y - (p["lat"] - min(lats)) * scale, 1),
+        }
+        for p, x in zip(points, xs, strict=True)
+    ]
+    by_zone: dict[str, list[dict[str, Any]]] = {}
+    for p in placed:
+        by_zone.setdefault(p["zone"], []).append(p)
+    labels = [  # a village's name centred above its points
+        {
+            "code": code,
+            "name": members[0]["zone_name"],
+            "x": sum(m["x"] for m in members) / len(members),
+            "y": min(m["y"] for m in members) - 28,
+        }
+        for code, members in by_zone.items()
+    ]
+    return {"width": width, "height": height, "points": placed, "zones": labels}
