@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 
@@ -20,7 +21,7 @@ def session_cookies(base_url: str, account: str) -> dict[str, str]:
         return dict(c.cookies)
 
 
-def events(response: httpx.Response) -> Iterator[tuple[str, object]]:
+def events(response: httpx.Response) -> Iterator[tuple[str, Any]]:
     name = ""
     for line in response.iter_lines():
         if line.startswith("event: "):
