@@ -7,6 +7,7 @@ import secrets
 import signal
 import threading
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -22,6 +23,7 @@ from node_agent.config import RelayConfig, SinkConfig
 COMMUNE = "Xã Hòa Bình (demo)"
 ZONES = (("thon-dong", "Thôn Đông", 21.0285, 105.8542), ("thon-tay", "Thôn Tây", 21.0301, 105.8460))
 ADMIN = "admin"
+ACCOUNTS = ((ADMIN, "admin"), ("phatthanh", "broadcaster"), ("pheduyet", "approver"))
 
 
 def prepare(
@@ -65,26 +67,30 @@ def _refresh_node_ports(cluster: Cluster) -> None:
             path.write_text(json.dumps(data, indent=2))
 
 
-def credentials(config: ControllerConfig) -> dict[str, str]:
-    """The admin's login and API token, created once and kept in credentials.json."""
+def credentials(config: ControllerConfig) -> dict[str, Any]:
+    """The demo's logins (an admin, a broadcaster, an approver) and the admin's API token,
+    created once and kept in credentials.json."""
     path = config.data_dir / "credentials.json"
     if path.exists():
         return dict(json.loads(path.read_text()))
-    password = secrets.token_urlsafe(9)
+    passwords = {name: secrets.token_urlsafe(9) for name, _role in ACCOUNTS}
     db = Database(config.db_url)
     with db.session() as s:
-        user = s.scalar(select(User).where(User.username == ADMIN))
-        if user is None:
-            user = create_user(s, ADMIN, password, "admin")
-        else:  # credentials.json was deleted: issue a fresh password with the fresh token
-            user.password_hash = hash_password(password)
-        token = issue_token(s, user, "demo")
+        for name, role in ACCOUNTS:
+            user = s.scalar(select(User).where(User.username == name))
+            if user is None:
+                user = create_user(s, name, passwords[name], role)
+            else:  # credentials.json was deleted: issue fresh passwords with the fresh token
+                user.password_hash = hash_password(passwords[name])
+            if name == ADMIN:
+                token = issue_token(s, user, "demo")
     db.engine.dispose()
     creds = {
         "url": f"http://{config.http_host}:{config.http_port}",
         "username": ADMIN,
-        "password": password,
+        "password": passwords[ADMIN],
         "api_token": token,
+        "accounts": {name: {"role": role, "password": passwords[name]} for name, role in ACCOUNTS},
     }
     path.write_text(json.dumps(creds, indent=2))
     path.chmod(0o600)
@@ -101,7 +107,9 @@ def run(data_dir: Path, *, nodes: int, http_port: int, mqtt_port: int) -> int:
     try:
         cluster.start_all()
         print(f"Loa Làng demo is running: {cluster.url}  (API docs: {cluster.url}/docs)")
-        print(f"  admin login: {creds['username']} / {creds['password']}")
+        print(f"  web app:     {cluster.url}/  (Vietnamese; English at the foot of each page)")
+        for name, account in creds.get("accounts", {}).items():
+            print(f"  {account['role']} login: {name} / {account['password']}")
         print(f"  API token:   {creds['api_token']}")
         print(f"  credentials: {cluster.config.data_dir / 'credentials.json'}")
         print(f"  broker:      127.0.0.1:{cluster.config.mqtt_port}")

@@ -52,6 +52,16 @@ def test_demo_starts_plays_and_stops_cleanly_on_ctrl_c(tmp_path, speech_wav):
                 return False
 
         wait_for(healthy, 60, "the controller")
+        with httpx.Client(base_url=creds["url"]) as web:  # the printed web logins work
+            form = web.get("/login").text
+            csrf = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+            account = creds["accounts"]["phatthanh"]
+            r = web.post(
+                "/login",
+                data={"username": "phatthanh", "password": account["password"], "csrf": csrf},
+            )
+            assert r.status_code == 303
+            assert "Tổng quan" in web.get("/").text
         with httpx.Client(base_url=creds["url"], headers=headers, timeout=60) as c:
             nodes = c.get("/api/v1/nodes").json()
             assert len(nodes) == 2
@@ -80,6 +90,7 @@ def test_demo_starts_plays_and_stops_cleanly_on_ctrl_c(tmp_path, speech_wav):
         out, _ = demo.communicate(timeout=60)
         assert demo.returncode == 0, out
         assert "admin login" in out
+        assert "broadcaster login: phatthanh" in out
         assert creds["api_token"] in out
         time.sleep(0.5)
         for pid in children:

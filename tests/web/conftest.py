@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from controller.auth import create_user
+from controller.auth import create_user, hash_password
 from controller.db import Database
 from controller.models import User
 from tests.support import SystemUnderTest, make_system
@@ -54,8 +54,11 @@ def add_accounts(sut: SystemUnderTest) -> None:
     db = Database(sut.cluster.config.db_url)
     with db.session() as s:
         for name, role in ACCOUNTS.items():
-            if s.scalar(select(User).where(User.username == name)) is None:
+            user = s.scalar(select(User).where(User.username == name))
+            if user is None:
                 create_user(s, name, PASSWORD, role)
+            else:  # the demo made it with a random password
+                user.password_hash, user.role = hash_password(PASSWORD), role
     db.engine.dispose()
 
 
