@@ -194,15 +194,24 @@ def _run_broker(data: Path) -> int:
 
 
 def _add_user(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
     from controller import bootstrap
     from controller.auth import create_user, issue_token
     from controller.db import Database
+    from controller.models import User
 
     config = bootstrap.load_config(args.data)
     db = Database(config.db_url)
-    with db.session() as s:
-        user = create_user(s, args.username, args.password, args.role)
-        token = issue_token(s, user, "cli")
+    try:
+        with db.session() as s:
+            if s.scalar(select(User).where(User.username == args.username)) is not None:
+                raise ValueError(f"user {args.username!r} already exists")
+            user = create_user(s, args.username, args.password, args.role)
+            token = issue_token(s, user, "cli")
+    except ValueError as exc:
+        print(f"loa user add: {exc}", file=sys.stderr)
+        return 2
     print(f"user {args.username} ({args.role}) created; API token: {token}")
     return 0
 

@@ -126,3 +126,35 @@ def test_node_add_with_bad_input_changes_nothing(tmp_path):
     missing = loa("node", "add", "--data", str(tmp_path / "nowhere"), "--name", "x", "--zone", "t")
     assert missing.returncode != 0
     assert "not a Loa Làng data directory" in missing.stderr
+
+
+def test_user_add_stores_an_argon2_hash_and_refuses_bad_accounts(tmp_path):
+    from controller.auth import check_password
+    from controller.models import User
+
+    data = tmp_path / "ctl"
+    assert loa("init", "--data", str(data), "--commune", "Xã Thử").returncode == 0
+
+    def add(username: str, password: str) -> subprocess.CompletedProcess[str]:
+        return loa(
+            *("user", "add", "--data", str(data), "--role", "broadcaster"),
+            *("--username", username, "--password", password),
+        )
+
+    ok = add("lan", "mat-khau-dai")
+    assert ok.returncode == 0, ok.stderr
+    for (username, password), message in [
+        (("hoa", "ngan"), "at least 8 characters"),
+        (("lan", "mat-khau-khac"), "already exists"),
+    ]:
+        bad = add(username, password)
+        assert bad.returncode == 2
+        assert message in bad.stderr
+    db = Database(bootstrap.load_config(data).db_url)
+    with db.session() as s:
+        users = s.query(User).all()
+        assert [u.username for u in users] == ["lan"]
+        assert users[0].password_hash.startswith("$argon2id$")
+        assert check_password("mat-khau-dai", users[0].password_hash)
+        assert not check_password("mat-khau-khac", users[0].password_hash)
+    db.engine.dispose()
