@@ -92,9 +92,13 @@ def stop_scheduler(scheduler: BackgroundScheduler) -> None:
 
 
 def housekeeping() -> None:
-    """Expire alerts past their time and drop node events older than the retention."""
+    """Expire alerts past their time, drop node events older than the retention, forget lapsed
+    web sessions and old login failures."""
+    from controller.web import sessions
+
     ctx = running()
     with ctx.db.session() as s:
+        sessions.prune(s, ctx.config)
         for alert in s.scalars(
             select(Alert).where(Alert.state.in_(("proposed", "active")), Alert.expires_at < now())
         ):
