@@ -1,7 +1,8 @@
 """Write mono float32 ``(n,)`` audio; the container follows the file extension.
 
 * ``.ogg`` / ``.opus``: Opus in Ogg via PyAV (libopus), speech bitrate (default 32 kbit/s),
-  ``application=audio`` at complexity 5 — chosen by measurement, see BENCHMARKS.md.
+  ``application=audio`` at complexity 0 in 60 ms packets — chosen by measurement, see
+  BENCHMARKS.md: at 20 ms, libopus's VBR spent about 49 kbit/s on speech asked to take 32.
 * ``.wav``: 16-bit PCM (standard library ``wave``).
 * ``.mp3``: MP3 via PyAV (libmp3lame), constant bitrate (default 32 kbit/s, mono).
 
@@ -94,8 +95,9 @@ def write_audio(
     sr: int,
     *,
     bitrate: int = 32000,
-    opus_complexity: int = 5,
+    opus_complexity: int = 0,
     opus_application: str = "audio",
+    opus_frame_ms: float = 60.0,
 ) -> int:
     """Write ``x`` (mono float32 ``(n,)``, ±1.0 full scale) to ``path``; returns the rate written.
 
@@ -115,7 +117,11 @@ def write_audio(
         elif kind == "ogg":
             out_rate = _codec_rate(sr, OPUS_RATES)
             y = resample(y, sr, out_rate)
-            opts = {"application": opus_application, "compression_level": str(opus_complexity)}
+            opts = {
+                "application": opus_application,
+                "compression_level": str(opus_complexity),
+                "frame_duration": f"{opus_frame_ms:g}",
+            }
             _write_av(tmp, y, out_rate, fmt="ogg", codec="libopus", bitrate=bitrate, options=opts)
         else:
             out_rate = _codec_rate(sr, MP3_RATES)

@@ -21,6 +21,7 @@ from controller.bulletins import Airing, new_bulletin, send
 from controller.config import ControllerConfig
 from controller.dispatcher import Dispatcher
 from controller.models import Alert, Bulletin, User, now
+from controller.speech import speak
 
 
 def airings(bulletin: Bulletin, repeat: int, interval_s: int, start: datetime) -> list[Airing]:
@@ -114,6 +115,7 @@ def confirm(s: Session, dispatcher: Dispatcher, user: User, alert: Alert) -> Non
             403, "two-person rule: the alert must be confirmed by a different account"
         )
     alert.confirmed_by = user.id
+    audit.record(s, user.username, "alert.confirm", alert.id)
     activate(s, dispatcher, user, alert)
 
 
@@ -127,3 +129,83 @@ def cancel(s: Session, dispatcher: Dispatcher, user: User, alert: Alert, reason:
     alert.cancel_reason = reason
     audit.record(s, user.username, "alert.cancel", alert.id, reason=reason, nodes=told)
     return told
+
+
+def check_timing(repeat: int, interval_s: int, expires_minutes: int) -> None:
+    if (repeat - 1) * interval_s > expires_minutes * 60:
+        raise HTTPException(422, f"{repeat} airings {interval_s} s apart outlast the expiry")
+
+
+def submit(
+    s: Session,
+    config: ControllerConfig,
+    dispatcher: Dispatcher,
+    user: User,
+    *,
+    encoded: Path,
+    report: dict[str, Any],
+    name: str,
+    text: str,
+    targets: list[str],
+    repeat: int,
+    interval_s: int,
+    expires_minutes: int | None,
+) -> Alert:
+    """An alert a person raised (API or web page), its audio already prepared: ``name`` is the
+    recording's file name ("" for speech); the text, if any, is its transcript."""
+    minutes = expires_minutes or config.alert_expiry_minutes
+    check_timing(repeat, interval_s, minutes)
+    return raise_alert(
+        s,
+        config,
+        dispatcher,
+        user,
+        encoded=encoded,
+        report=report,
+        title="KHẨN CẤP: " + (text.strip()[:80] or name),
+        text=text.strip(),
+        targets=targets,
+        repeat=repeat,
+        interval_s=interval_s,
+        expires_at=now() + timedelta(minutes=minutes),
+    )
+
+
+def correction_speech(
+    config: ControllerConfig, correction: str
+) -> tuple[Path, dict[str, Any]] | None:
+    """The spoken correction, made before any database session is opened (speech is slow)."""
+    fixed = correction.strip()
+    return speak(config, fixed, voice="vi", emergency=True) if fixed else None
+
+
+def cancel_and_correct(
+    s: Session,
+    config: ControllerConfig,
+    dispatcher: Dispatcher,
+    user: User,
+    alert: Alert,
+    *,
+    reason: str,
+    correction: str,
+    speech: tuple[Path, dict[str, Any]] | None,
+) -> Alert | None:
+    """Stop the alert everywhere; with a correction, send it to the same points instead."""
+    cancel(s, dispatcher, user, alert, reason)
+    if speech is None:
+        return None
+    return raise_alert(
+        s,
+        config,
+        dispatcher,
+        user,
+        encoded=speech[0],
+        report=speech[1],
+        title="KHẨN CẤP (đính chính): " + correction.strip()[:60],
+        text=correction.strip(),
+        targets=list(alert.targets),
+        repeat=alert.repeat,
+        interval_s=alert.interval_s,
+        expires_at=alert.expires_at,
+        replaces=alert.id,
+    )

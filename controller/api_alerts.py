@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
@@ -11,11 +10,10 @@ from sqlalchemy.orm import Session
 
 from controller import alerts
 from controller.deps import ERRORS, ConfigDep, DbDep, DispatcherDep, UserDep
-from controller.models import Alert, User, now
+from controller.models import Alert, User
 from controller.reports import bulletin_report, local
 from controller.requests import audio_for, resolve_targets, split_list
 from controller.schemas import AlertOut
-from controller.speech import speak
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["emergency"])
 
@@ -40,25 +38,23 @@ def send_alert(
         raise HTTPException(422, "an emergency needs a text or a recording")
     with db.session() as s:
         targets = resolve_targets(s, all, split_list(zones), split_list(nodes))
-    minutes = expires_minutes or config.alert_expiry_minutes
-    if (repeat - 1) * interval_s > minutes * 60:
-        raise HTTPException(422, f"{repeat} airings {interval_s} s apart outlast the expiry")
+    alerts.check_timing(repeat, interval_s, expires_minutes or config.alert_expiry_minutes)
     # an alert may carry both: the recording airs, the text is kept as its transcript
     encoded, report, name = audio_for(config, file, text, voice, emergency=True)
     with db.session() as s:
-        alert = alerts.raise_alert(
+        alert = alerts.submit(
             s,
             config,
             dispatcher,
             user,
             encoded=encoded,
             report=report,
-            title="KHẨN CẤP: " + (text.strip()[:80] or name),
-            text=text.strip(),
+            name=name,
+            text=text,
             targets=targets,
             repeat=repeat,
             interval_s=interval_s,
-            expires_at=now() + timedelta(minutes=minutes),
+            expires_minutes=expires_minutes,
         )
         out = alert_out(s, alert)
     dispatcher.kick()
@@ -86,27 +82,19 @@ def cancel_alert(
     correction: Annotated[str, Form(max_length=5000, description="send this instead")] = "",
 ) -> AlertOut:
     """Stop the alert on every node at once; with ``correction``, send the corrected text."""
-    fixed = correction.strip()
-    speech = speak(config, fixed, voice="vi", emergency=True) if fixed else None
+    speech = alerts.correction_speech(config, correction)
     with db.session() as s:
         alert = get_or_404(s, alert_id)
-        alerts.cancel(s, dispatcher, user, alert, reason)
-        if speech is not None:
-            alerts.raise_alert(
-                s,
-                config,
-                dispatcher,
-                user,
-                encoded=speech[0],
-                report=speech[1],
-                title="KHẨN CẤP (đính chính): " + correction.strip()[:60],
-                text=correction.strip(),
-                targets=list(alert.targets),
-                repeat=alert.repeat,
-                interval_s=alert.interval_s,
-                expires_at=alert.expires_at,
-                replaces=alert.id,
-            )
+        alerts.cancel_and_correct(
+            s,
+            config,
+            dispatcher,
+            user,
+            alert,
+            reason=reason,
+            correction=correction,
+            speech=speech,
+        )
         out = alert_out(s, alert)
     dispatcher.kick()
     return out

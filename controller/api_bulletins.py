@@ -1,4 +1,4 @@
-"""HTTP API for nodes, zones and bulletins under /api/v1 (bearer-token auth; docs at /docs)."""
+"""HTTP API for zones and bulletins under /api/v1 (bearer-token auth; docs at /docs)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from controller.bulletins import new_bulletin, send
 from controller.delivery_state import LOCAL
 from controller.deps import ERRORS, ConfigDep, DbDep, DispatcherDep, UserDep
 from controller.models import Bulletin, Node, Zone, now
-from controller.reports import bulletin_out, bulletin_report, local
+from controller.reports import bulletin_out, bulletin_report
 from controller.requests import (
     audio_for,
     duration_of,
@@ -22,7 +22,7 @@ from controller.requests import (
     resolve_targets,
     split_list,
 )
-from controller.schemas import BulletinOut, BulletinReport, NodeOut, ZoneOut
+from controller.schemas import BulletinOut, BulletinReport, ZoneOut
 from schedules import QuietHours, airing_in_quiet
 
 router = APIRouter(prefix="/api/v1")
@@ -31,25 +31,6 @@ router = APIRouter(prefix="/api/v1")
 @router.get("/health")
 def health(dispatcher: DispatcherDep) -> dict[str, object]:
     return {"status": "ok", "mqtt_connected": dispatcher.connected.is_set()}
-
-
-@router.get("/nodes", responses=ERRORS)
-def list_nodes(db: DbDep, _user: UserDep) -> list[NodeOut]:
-    with db.session() as s:
-        return [
-            NodeOut(
-                id=n.id,
-                name=n.name,
-                zone=n.zone.code,
-                zone_name=n.zone.name,
-                latitude=n.latitude,
-                longitude=n.longitude,
-                status=n.status,
-                playing=n.status_play_id if n.status == "playing" else None,
-                last_seen=local(n.last_seen),
-            )
-            for n in s.scalars(select(Node).order_by(Node.id))
-        ]
 
 
 @router.get("/zones", responses=ERRORS)

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller import audit, programme
+from controller import audit, programme, programme_edit
 from controller.deps import ERRORS, ConfigDep, DbDep, DispatcherDep, UserDep
 from controller.dispatcher import Dispatcher
-from controller.models import Bulletin, Delivery, now
+from controller.models import Bulletin, now
 from schedules import (
     Occurrence,
     Programme,
-    ProgrammeItem,
     QuietHours,
     Recurrence,
     Slot,
-    check_item,
     expand,
 )
 
@@ -52,13 +48,9 @@ def _refuse(exc: ValidationError | ValueError) -> HTTPException:
 
 def _store(s: Session, dispatcher: Dispatcher, grace_s: int, updated: dict[str, Any]) -> Programme:
     try:
-        new = Programme.model_validate(updated)
+        return programme.store(s, dispatcher, timedelta(seconds=grace_s), updated)
     except ValidationError as exc:
         raise _refuse(exc) from None
-    programme.save(s, new)
-    s.flush()
-    programme.materialise(s, dispatcher, timedelta(seconds=grace_s))
-    return new
 
 
 @router.get("", responses=ERRORS)
@@ -117,28 +109,20 @@ def add_item(
         if bulletin is None:
             raise HTTPException(422, f"unknown bulletin {item_in.bulletin_id}")
         try:
-            item = ProgrammeItem(
-                id=uuid.uuid4().hex[:12],
-                title=bulletin.title,
-                duration_s=bulletin.audio.duration_s,
-                **item_in.model_dump(),
+            item = programme.build_item(bulletin, **item_in.model_dump(exclude={"bulletin_id"}))
+            programme.add_item(
+                s, dispatcher, timedelta(seconds=config.late_grace_s), user.username, item
             )
         except ValidationError as exc:
             raise _refuse(exc) from None
-        current = programme.load(s)
-        conflicts = check_item(current, item, programme.zone_nodes(s))
-        if conflicts:
+        except programme.ItemConflictsError as exc:
             return JSONResponse(
                 status_code=409,
                 content={
-                    "detail": "; ".join(c.message for c in conflicts),
-                    "conflicts": [c.model_dump() for c in conflicts],
+                    "detail": str(exc),
+                    "conflicts": [c.model_dump() for c in exc.conflicts],
                 },
             )
-        doc = current.model_dump(mode="json")
-        doc["items"].append(item.model_dump(mode="json"))
-        _store(s, dispatcher, config.late_grace_s, doc)
-        audit.record(s, user.username, "programme.add", item.id, item=item.model_dump(mode="json"))
     dispatcher.kick()
     return item.model_dump(mode="json")
 
@@ -148,31 +132,14 @@ def remove_item(
     item_id: str, db: DbDep, config: ConfigDep, dispatcher: DispatcherDep, user: UserDep
 ) -> dict[str, Any]:
     """Take an item out; its airings not yet started are cancelled on every node."""
+    grace = timedelta(seconds=config.late_grace_s)
     with db.session() as s:
-        current = programme.load(s)
-        if not any(i.id == item_id for i in current.items):
-            raise HTTPException(404, f"no programme item {item_id}")
-        doc = current.model_dump(mode="json")
-        doc["items"] = [i for i in doc["items"] if i["id"] != item_id]
-        told = _nodes_awaiting(s, item_id)
-        _store(s, dispatcher, config.late_grace_s, doc)  # cancels its airings on every node
-        audit.record(s, user.username, "programme.remove", item_id, nodes=told)
+        try:
+            told = programme_edit.remove_item(s, dispatcher, grace, user.username, item_id)
+        except programme_edit.NoSuchItemError:
+            raise HTTPException(404, f"no programme item {item_id}") from None
     dispatcher.kick()
     return {"removed": item_id, "nodes_told": told}
-
-
-def _nodes_awaiting(s: Session, item_id: str) -> list[str]:
-    """Nodes holding an airing of the item that has not started yet."""
-    return sorted(
-        s.scalars(
-            select(Delivery.node_id)
-            .distinct()
-            .where(
-                Delivery.play_id.startswith(f"p-{item_id}.", autoescape=True),
-                Delivery.status.in_(("queued", "acknowledged", "received", "ready")),
-            )
-        )
-    )
 
 
 @router.get("/airings", responses=ERRORS)

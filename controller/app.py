@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from controller import api_alerts, api_bulletins, api_cap, api_programme, web
+from controller import api_alerts, api_bulletins, api_cap, api_nodes, api_programme, web
 from controller.config import ControllerConfig
 from controller.db import Database, migrate
 from controller.dispatcher import Dispatcher
@@ -46,6 +46,7 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
     app.state.db = db
     app.state.dispatcher = dispatcher
     app.include_router(api_bulletins.router)
+    app.include_router(api_nodes.router)
     app.include_router(api_alerts.router)
     app.include_router(api_cap.router)
     app.include_router(api_programme.router)

@@ -65,4 +65,4 @@ def issue_token(db: Session, user: User, label: str = "") -> str:
 
 def user_for_token(db: Session, token: str) -> User | None:
     row = db.scalar(select(ApiToken).where(ApiToken.token_sha256 == token_digest(token)))
-    return row.user if row else None
+    return row.user if row and row.user.active else None  # a locked account's tokens stop too

@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from controller.availability import record_status
 from controller.config import ControllerConfig
 from controller.db import Database
 from controller.delivery_state import advance, expiry_reason
@@ -35,7 +36,10 @@ from protocol.messages import (
     Chunk,
     ChunkRequest,
     ChunkUnavailable,
+    Command,
     CommandAck,
+    CommandBody,
+    ControlCommand,
     EventAck,
     NodeState,
     PlayCommand,
@@ -64,7 +68,7 @@ class Dispatcher:
         self.connected = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dispatcher", daemon=True)
-        self._handlers: dict[NodeChannel, Callable[[str, bytes], None]] = {
+        self._handlers: dict[NodeChannel, Callable[[str, mqtt_client.Incoming], None]] = {
             "state": self._on_state,
             "events": self._on_events,
             "content/req": self._on_chunk_request,
@@ -149,14 +153,22 @@ class Dispatcher:
             self._queue_command(db, command, node_id, None, expires)
         return sorted(open_plays)
 
+    def queue_control(
+        self, db: Session, command: ControlCommand, node_id: str, ttl: timedelta
+    ) -> CommandBody:
+        """Sign a control command (volume, test tone, stop) for one node and store it in
+        ``db``'s transaction; like a play, it goes out once that commits and the worker is
+        kicked, and is re-sent until the node answers or ``ttl`` runs out."""
+        return self._queue_command(db, command, node_id, None, now() + ttl)
+
     def _queue_command(
         self,
         db: Session,
-        command: PlayCommand | CancelCommand,
+        command: Command,
         node_id: str,
         play_id: str | None,
         expires_at: datetime,
-    ) -> None:
+    ) -> CommandBody:
         body, envelope = sign_command(self.key, command, [node_id], expires_at=expires_at)
         db.add(
             OutboxCommand(
@@ -167,6 +179,7 @@ class Dispatcher:
                 expires_at=body.expires_at,
             )
         )
+        return body
 
     def _send_due(self, node_id: str | None = None, force: bool = False) -> None:
         cutoff = now() - timedelta(seconds=self.config.resend_interval_s)
@@ -225,7 +238,7 @@ class Dispatcher:
                 elif kind == "kick":
                     self._send_due(force=False)
                 elif kind == "message":
-                    self._route(*data)
+                    self._route(data)
                 if time.monotonic() - last_pass > min(self.config.resend_interval_s, 5):
                     last_pass = time.monotonic()
                     if self.connected.is_set():
@@ -234,17 +247,17 @@ class Dispatcher:
             except Exception:  # a bad message or a transient DB error must not stop delivery
                 log.exception("dispatcher error handling %s", kind)
 
-    def _route(self, topic: str, payload: bytes) -> None:
-        parsed = parse_node_topic(topic)
+    def _route(self, msg: mqtt_client.Incoming) -> None:
+        parsed = parse_node_topic(msg.topic)
         if parsed is None or parsed[1] not in self._handlers:
-            log.warning("ignoring message on unexpected topic %s", topic)
+            log.warning("ignoring message on unexpected topic %s", msg.topic)
             return
         node_id, channel = parsed
-        self._handlers[channel](node_id, payload)
+        self._handlers[channel](node_id, msg)
 
-    def _on_state(self, node_id: str, payload: bytes) -> None:
+    def _on_state(self, node_id: str, msg: mqtt_client.Incoming) -> None:
         try:
-            state = NodeState.model_validate_json(payload)
+            state = NodeState.model_validate_json(msg.payload)
         except ValidationError as exc:
             log.warning("bad state from %s: %s", node_id, exc.errors()[0]["msg"])
             return
@@ -255,13 +268,18 @@ class Dispatcher:
                 log.warning("state from unknown node %s", node_id)
                 return
             came_online = node.status == "offline" and state.status != "offline"
+            if node.status != state.status:
+                record_status(db, node_id, state.status, now())
             node.status = state.status
             node.status_play_id = state.play_id
             node.last_seen = now() if state.status != "offline" else (node.last_seen or state.at)
+            if state.status != "offline":
+                _take_health(node, state, msg)
         if came_online:
             self._send_due(node_id=node_id, force=True)
 
-    def _on_events(self, node_id: str, payload: bytes) -> None:
+    def _on_events(self, node_id: str, msg: mqtt_client.Incoming) -> None:
+        payload = msg.payload
         try:
             event = EVENT_ADAPTER.validate_json(payload)
         except ValidationError as exc:
@@ -313,9 +331,9 @@ class Dispatcher:
         else:
             log.warning("node %s rejected a payload: %s", event.node_id, event.reason)
 
-    def _on_chunk_request(self, node_id: str, payload: bytes) -> None:
+    def _on_chunk_request(self, node_id: str, msg: mqtt_client.Incoming) -> None:
         try:
-            req = ChunkRequest.model_validate_json(payload)
+            req = ChunkRequest.model_validate_json(msg.payload)
         except ValidationError:
             return
         topic = node_topic(node_id, "content")
@@ -328,6 +346,19 @@ class Dispatcher:
         self.client.publish(
             topic, reply.model_dump_json(), qos=1, properties=mqtt_client.expiring(60)
         )
+
+
+def _take_health(node: Node, state: NodeState, msg: mqtt_client.Incoming) -> None:
+    """Copy what a live node reports about itself. An offline state carries none of it (the
+    Last Will was written at connect time), so it never reaches here."""
+    node.volume = state.volume
+    node.signal_dbm = state.signal_dbm
+    node.agent_version = state.agent_version
+    # A retained state may be hours old, so only a fresh one says how far the node's clock is
+    # from ours; the figure includes the one-way trip through the broker (milliseconds).
+    if not msg.retained:
+        received = datetime.fromtimestamp(msg.received_at, UTC)
+        node.clock_offset_ms = (state.at - received).total_seconds() * 1000
 
 
 def _delivery(db: Session, play_id: str | None, node_id: str) -> Delivery | None:

@@ -276,3 +276,13 @@ class ProgrammeDocument(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     document: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class NodeStatusLog(Base):
+    """Every change of a node's status (online | playing | offline), for its availability."""
+
+    __tablename__ = "node_status_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(default=now, index=True)

@@ -7,15 +7,18 @@ Play ids are deterministic (``<item>.<YYYYMMDD>``), so running it again sends no
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from controller import audit
 from controller.delivery_state import LOCAL
 from controller.dispatcher import Dispatcher
 from controller.models import Bulletin, Delivery, Node, ProgrammeDocument, Zone, now
-from schedules import Occurrence, Programme, expand
+from schedules import Conflict, Occurrence, Programme, ProgrammeItem, check_item, expand
 
 HORIZON = timedelta(hours=48)
 
@@ -33,6 +36,55 @@ def save(s: Session, programme: Programme) -> None:
     else:
         row.document = document
         row.updated_at = now()
+
+
+class ItemConflictsError(Exception):
+    """The item would clash with the programme; nothing was changed."""
+
+    def __init__(self, conflicts: list[Conflict]) -> None:
+        super().__init__("; ".join(c.message for c in conflicts))
+        self.conflicts = conflicts
+
+
+def store(
+    s: Session, dispatcher: Dispatcher, grace: timedelta, document: dict[str, Any]
+) -> Programme:
+    """Validate and save a whole new programme, then queue (or cancel) what it changes on the
+    nodes; raises pydantic's ValidationError for an invalid document, changing nothing."""
+    new = Programme.model_validate(document)
+    save(s, new)
+    s.flush()
+    materialise(s, dispatcher, grace)
+    return new
+
+
+def build_item(bulletin: Bulletin, **fields: Any) -> ProgrammeItem:
+    """A programme item airing ``bulletin`` (title and length from it); ``fields`` are the
+    other ``ProgrammeItem`` fields. Raises ValidationError for malformed fields."""
+    return ProgrammeItem(
+        id=uuid.uuid4().hex[:12],
+        bulletin_id=bulletin.id,
+        title=bulletin.title,
+        duration_s=bulletin.audio.duration_s,
+        **fields,
+    )
+
+
+def item_conflicts(s: Session, item: ProgrammeItem) -> list[Conflict]:
+    return check_item(load(s), item, zone_nodes(s))
+
+
+def add_item(
+    s: Session, dispatcher: Dispatcher, grace: timedelta, actor: str, item: ProgrammeItem
+) -> None:
+    """Place ``item`` if it clashes with nothing (else ItemConflictsError), audited."""
+    current = load(s)
+    if conflicts := check_item(current, item, zone_nodes(s)):
+        raise ItemConflictsError(conflicts)
+    document = current.model_dump(mode="json")
+    document["items"].append(item.model_dump(mode="json"))
+    store(s, dispatcher, grace, document)
+    audit.record(s, actor, "programme.add", item.id, item=item.model_dump(mode="json"))
 
 
 def zone_nodes(s: Session) -> dict[str, list[str]]:

@@ -18,6 +18,30 @@ class NodeOut(BaseModel):
     status: str = Field(description="online | offline | playing")
     playing: str | None = Field(description="play id on air")
     last_seen: datetime | None
+    volume: int | None = Field(description="0-100 as the node last reported it")
+    signal_dbm: int | None = Field(description="wireless link level; None when wired or unknown")
+    clock_offset_ms: float | None = Field(
+        description="node clock minus controller clock at its last fresh state"
+    )
+    agent_version: str
+
+
+class ControlOut(BaseModel):
+    """A control command queued for a node; follow it at .../commands/{command_id}."""
+
+    command_id: str
+    node_id: str
+    command: str = Field(description="set_volume | test_tone | stop")
+    expires_at: datetime = Field(description="not carried out if the node has not got it by then")
+
+
+class CommandStatusOut(BaseModel):
+    command_id: str
+    node_id: str
+    result: str = Field(description="pending | acked | nacked | expired | withdrawn")
+    reason: str = Field(description="why the node refused it (nacked)")
+    attempts: int
+    acked_at: datetime | None
 
 
 class ZoneOut(BaseModel):

@@ -19,10 +19,13 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
+from node_agent.attention import RATE as TONE_RATE
+from node_agent.attention import make_test_tone
 from node_agent.cache import AudioCache, CacheError
 from node_agent.config import NodeConfig
 from node_agent.fetcher import Fetcher
-from node_agent.player import Player, Volumes
+from node_agent.health import wireless_signal_dbm
+from node_agent.player import Player, Tone, Volumes, volume_gain
 from node_agent.relay import AmplifierRelay, make_relay
 from node_agent.sinks import AudioSink, make_sink
 from node_agent.store import NodeStore, PersistentReplayGuard
@@ -32,12 +35,17 @@ from protocol.messages import (
     CancelCommand,
     ChunkRequest,
     CommandAck,
+    CommandBody,
+    ControlCommand,
     EventAck,
     NodeState,
     PlayCommand,
     PlayEvent,
     PlayEventKind,
     RejectedPayload,
+    SetVolumeCommand,
+    StopCommand,
+    TestToneCommand,
     utcnow,
 )
 from protocol.signing import CommandRejectedError, load_public_key, verify_envelope
@@ -45,6 +53,7 @@ from protocol.topics import TO_NODE, node_topic, parse_node_topic
 
 log = logging.getLogger(__name__)
 AGENT_VERSION = "0.1.0"
+FULL_VOLUME = 100  # until a technician sets one: the provisioned gain as it is
 
 
 def load_audio(path: Path) -> tuple[np.ndarray, int]:
@@ -102,11 +111,15 @@ class NodeAgent:
             audio_path=self.cache.path,
             load=load_audio,
             emit=self._emit_play,
-            on_playing=self._publish_state,
+            on_playing=self._on_playing,
             preroll_s=config.relay.preroll_s,
             postroll_s=config.relay.postroll_s,
-            volumes=Volumes(config.volume, config.emergency_volume),
         )
+        stored = self.store.volume()
+        self.volume = stored[0] if stored else FULL_VOLUME
+        self._apply_volume()
+        self.on_air: str | None = None  # what the player last said it is playing
+        self.last_state_at = 0.0  # monotonic time of the last state published
         self.waiting: dict[str, set[str]] = {}  # sha256 -> play ids waiting for that audio
         self.stopping = threading.Event()
 
@@ -154,19 +167,22 @@ class NodeAgent:
         if self.connected:
             self.fetcher.tick()
             self._flush_outbox(older_than=time.time() - self.config.outbox_resend_s)
+            # A heartbeat, so the controller's last-seen and clock offset stay fresh on a
+            # node that plays nothing for days.
+            if time.monotonic() - self.last_state_at >= self.config.heartbeat_s:
+                self._publish_state()
 
     # --- dispatch -------------------------------------------------------------------------
     def _handle(self, kind: str, data: Any) -> None:
         if kind == "connected":
             self.connected = True
-            self._publish_state(None)
+            self._publish_state()
             self._flush_outbox(older_than=time.time())
             self.fetcher.resume_all()
         elif kind == "disconnected":
             self.connected = False
         elif kind == "message":
-            topic, payload = data
-            self._on_message(topic, payload)
+            self._on_message(data.topic, data.payload)
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         parsed = parse_node_topic(topic)
@@ -204,13 +220,23 @@ class NodeAgent:
         # nothing), so a resend of a command whose nonce was saved just before a crash, but
         # which was never acted on, is carried out now rather than lost as a "duplicate".
         command = body.command
+        refusal = ""
         if isinstance(command, PlayCommand):
             if self.store.add_play(command):
                 self._emit_play("received", command.play_id)
                 self._prepare(command)
         elif isinstance(command, CancelCommand):
             self._cancel(command)
-        self._emit(CommandAck(node_id=self.node_id, command_id=body.command_id, accepted=True))
+        else:
+            refusal = self._control_once(body, command)
+        self._emit(
+            CommandAck(
+                node_id=self.node_id,
+                command_id=body.command_id,
+                accepted=not refusal,
+                reason=refusal,
+            )
+        )
 
     def _on_content(self, topic: str, payload: bytes) -> None:
         try:
@@ -231,6 +257,55 @@ class NodeAgent:
         if done:
             for bid in sorted(self.waiting.pop(done, set())):
                 self._ready(bid)
+
+    # --- control commands ------------------------------------------------------------------
+    def _control_once(self, body: CommandBody, command: ControlCommand) -> str:
+        """Carry out a control command once; a resend gets the first answer again. Acting
+        twice is not harmless here: a second stop would cut what started since the first, a
+        second tone would sound again, a late volume would undo a newer one."""
+        done = self.store.command_outcome(body.command_id)
+        if done is not None:
+            return "" if done[0] else done[1]
+        if isinstance(command, SetVolumeCommand):
+            refusal = self._set_volume(command.volume, body.issued_at)
+        elif isinstance(command, TestToneCommand):
+            refusal = self.player.play_tone(
+                Tone(
+                    f"test-tone.{body.command_id}",
+                    make_test_tone(command.seconds, TONE_RATE),
+                    TONE_RATE,
+                )
+            )
+        else:
+            refusal = self._stop(command)
+        self.store.remember_outcome(body.command_id, body.expires_at, not refusal, refusal)
+        if refusal:
+            log.warning("refused command %s: %s", body.command_id, refusal)
+        return refusal
+
+    def _set_volume(self, volume: int, issued_at: datetime) -> str:
+        stored = self.store.volume()
+        if stored is not None and stored[1] > issued_at:
+            return f"a newer volume ({stored[0]}, set {stored[1].isoformat()}) is in force"
+        self.store.set_volume(volume, issued_at)
+        self.volume = volume
+        self._apply_volume()
+        self._publish_state()
+        return ""
+
+    def _apply_volume(self) -> None:
+        # The provisioned gain is the installation's full volume; the technician's setting
+        # scales it. Emergencies keep their own provisioned gain whatever the setting.
+        self.player.volumes = Volumes(
+            self.config.volume * volume_gain(self.volume), self.config.emergency_volume
+        )
+
+    def _stop(self, command: StopCommand) -> str:
+        reason = command.reason or "stopped by operator"
+        for play_id in self.player.silence(reason):
+            for waiting in self.waiting.values():
+                waiting.discard(play_id)
+        return ""
 
     # --- bulletins ------------------------------------------------------------------------
     def _prepare(self, command: PlayCommand) -> None:
@@ -335,7 +410,13 @@ class NodeAgent:
             properties=mqtt_client.expiring(60),
         )
 
-    def _publish_state(self, playing: str | None) -> None:
+    def _on_playing(self, playing: str | None) -> None:
+        self.on_air = playing
+        self._publish_state()
+
+    def _publish_state(self) -> None:
+        """Called from the worker and from the player's report thread; paho is thread-safe."""
+        playing = self.on_air
         state = NodeState(
             node_id=self.node_id,
             status="playing" if playing else "online",
@@ -343,7 +424,10 @@ class NodeAgent:
             agent_version=AGENT_VERSION,
             cache_bytes=self.cache.total_bytes(),
             free_bytes=shutil.disk_usage(self.cache.root).free,
+            volume=self.volume,
+            signal_dbm=wireless_signal_dbm(),
         )
+        self.last_state_at = time.monotonic()
         self.client.publish(
             node_topic(self.node_id, "state"), state.model_dump_json(), qos=1, retain=True
         )

@@ -1,7 +1,8 @@
-"""The attention signal that opens every emergency: made on the node, so no download is needed.
+"""Signals made on the node, so no download is needed: the attention signal that opens every
+emergency, and the technician's test tone.
 
-Three rising tones twice (a familiar public-address chime), 48 kHz mono float32, about 2.6 s,
-peaking at -3 dBFS with short ramps so horn loudspeakers do not click.
+The attention signal is three rising tones twice (a familiar public-address chime), 48 kHz mono
+float32, about 2.6 s, peaking at -3 dBFS with short ramps so horn loudspeakers do not click.
 """
 
 from __future__ import annotations
@@ -27,3 +28,20 @@ def attention_signal(rate: int = RATE) -> np.ndarray:
     out = np.concatenate(parts)
     peak = float(np.max(np.abs(out)))
     return (out * (10 ** (-3 / 20) / peak)).astype(np.float32)
+
+
+TEST_TONE_HZ = 1000.0
+# A full-scale sine measures -3.01 LUFS (BS.1770-4), so a peak of -13 dBFS sits at the
+# programme's -16 LUFS: as loud as a bulletin at the same volume, clear from the foot of the
+# pole but not the -3 dBFS of the alarm.
+TEST_TONE_PEAK = 10 ** (-13 / 20)
+_TONE_RAMP_S = 0.02
+
+
+def make_test_tone(seconds: float, rate: int = RATE) -> np.ndarray:
+    """A steady 1 kHz tone of ``seconds``, with ramps so the horn does not click."""
+    n = int(seconds * rate)
+    t = np.arange(n, dtype=np.float32) / rate
+    ramp = np.minimum(1.0, np.minimum(t, seconds - t) / _TONE_RAMP_S)
+    tone = TEST_TONE_PEAK * np.sin(2 * np.pi * TEST_TONE_HZ * t) * ramp
+    return tone.astype(np.float32)

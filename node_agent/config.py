@@ -35,13 +35,18 @@ class NodeConfig(BaseModel):
     data_dir: Path = Field(description="cache, outbox and schedule live here")
     sink: SinkConfig = Field(default_factory=SinkConfig)
     relay: RelayConfig = Field(default_factory=RelayConfig)
-    volume: float = Field(1.0, ge=0, le=2, description="gain for the normal programme")
+    volume: float = Field(
+        1.0, ge=0, le=2, description="gain for the normal programme at the full volume setting"
+    )
     emergency_volume: float = Field(1.0, ge=0, le=2, description="gain for emergencies")
     session_expiry_s: int = Field(7 * 24 * 3600, description="broker keeps our session this long")
     chunk_size: int = Field(64 * 1024, ge=4096, le=1 << 20)
     chunk_timeout_s: float = Field(10.0, gt=0, description="re-ask for a chunk after this")
     min_free_bytes: int = Field(50 * 1024 * 1024, ge=0, description="keep this much disk free")
     outbox_resend_s: float = Field(15.0, gt=0, description="re-send unacknowledged events")
+    heartbeat_s: float = Field(
+        60.0, ge=5, le=3600, description="re-publish state this often, even when idle"
+    )
 
     @classmethod
     def load(cls, path: Path) -> NodeConfig:

@@ -5,6 +5,7 @@ switches the amplifier on, loads the audio, waits for the exact start and plays.
 priority item that falls due cuts into a lower one (an emergency first plays the node's own
 attention signal, before its message has even arrived); the item cut off is resumed a little
 before where it stopped if its window still has room, and otherwise reported as interrupted.
+A technician's test tone ranks below everything; an operator's stop silences whatever is on air.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 # Who may cut into whom: emergency > bulletins > filler. "priority" bulletins go first in their
 # slot (the controller orders the slot) but do not cut into a normal one on air.
 PRECEDENCE = {"emergency": 3, "priority": 1, "normal": 1, "filler": 0}
+EMERGENCY = PRECEDENCE["emergency"]
+TONE_RANK = -1  # a test tone gives way to any programme item that falls due
 RESUME_BACKUP_S = 2.0  # resume a little before the cut so the listener catches the sentence
 
 Emit = Callable[..., None]  # emit(kind, play_id, reason="", interrupted=False, at=None)
@@ -53,9 +56,25 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Tone:
+    """Audio made on the node (the test tone): no play id, no report, never resumed."""
+
+    label: str
+    samples: np.ndarray
+    rate: int
+
+
+@dataclass(frozen=True)
 class Volumes:
     normal: float = 1.0
     emergency: float = 1.0
+
+
+def volume_gain(percent: int) -> float:
+    """The gain of a 0-100 volume setting. Square law, as on an audio-taper knob: equal steps
+    sound like roughly equal steps in loudness (50 is -12 dB), where a linear scale would
+    leave the whole top half sounding nearly the same."""
+    return (percent / 100) ** 2
 
 
 class Player:
@@ -89,7 +108,10 @@ class Player:
         self._stop = threading.Event()
         self._cut = threading.Event()  # stops the item on air
         self._cut_reason = ""
+        self._cut_cancels = False  # the cut is a cancellation: report it, do not resume
         self._current: Entry | None = None
+        self._tone: Tone | None = None  # waiting to play
+        self._tone_on_air: Tone | None = None
         self._attention_for: str | None = None  # the alert whose attention signal is on air
         self._timer: threading.Timer | None = None
         self._relay_off_at: float | None = None
@@ -124,9 +146,45 @@ class Player:
         """An emergency arrived: go on air with the attention signal while its audio loads."""
         with self._cond:
             self._alerts[command.play_id] = command.valid_until.timestamp()
-            if self._current is not None and self._current.rank < PRECEDENCE["emergency"]:
+            rank = self._on_air_rank_locked()
+            if rank is not None and rank < EMERGENCY:
                 self._cut_locked(f"pre-empted by emergency {command.play_id}")
             self._cond.notify_all()
+
+    def play_tone(self, tone: Tone) -> str:
+        """Play a test tone now, at the normal volume; returns why not ("" when it will play).
+
+        Refused rather than queued behind what is on air: a tone that sounds minutes later,
+        after an alarm, would only confuse the technician who asked for it.
+        """
+        with self._cond:
+            if self._emergency_locked(time.time()):
+                return "an emergency is on air; a test tone never cuts into one"
+            if self._current is not None:
+                return f"{self._current.command.play_id} is on air; stop it first to test"
+            if self._tone is not None or self._tone_on_air is not None:
+                return "a test tone is already playing"
+            self._tone = tone
+            self._cond.notify_all()
+        return ""
+
+    def silence(self, reason: str) -> list[str]:
+        """The operator's stop: cut whatever is sounding (an attention signal, a test tone)
+        and every airing already begun that would otherwise sound again (a cut-off item
+        waiting to resume, an alarm waiting for its audio), each reported cancelled with
+        ``reason``. Items that have not started stay scheduled. Returns the play ids cut."""
+        with self._cond:
+            now = time.time()
+            self._tone = None
+            cut = self._cut_sounding_locked(reason, now)
+            for play_id in self._begun_locked():
+                if play_id in cut:
+                    continue
+                self._drop_locked(play_id)
+                self._emit("cancelled", play_id, reason=reason, interrupted=True)
+                cut.append(play_id)
+            self._cond.notify_all()
+        return cut
 
     def cancel(self, play_id: str) -> str | None:
         """Drop a queued item or stop the playing one; says which it was (None: unknown)."""
@@ -135,10 +193,10 @@ class Player:
             if self._alerts.pop(play_id, None) is not None:
                 found = found or "queued"
             if self._current is not None and self._current.command.play_id == play_id:
-                self._cut_locked("cancelled")
+                self._cut_locked("cancelled", cancel=True)
                 found = "playing"
             elif self._attention_for == play_id:
-                self._cut_locked("cancelled")
+                self._cut_locked("cancelled", cancel=True)
                 self._emit("cancelled", play_id, reason="cancelled", interrupted=True)
                 found = "playing"
             self._cond.notify_all()
@@ -153,20 +211,69 @@ class Player:
 
         self._notifier.submit(run)
 
+    def _emergency_locked(self, now: float) -> bool:
+        """An emergency is sounding, announced, or due now."""
+        if self._alerts or self._attention_for is not None:
+            return True
+        if self._current is not None and self._current.rank >= EMERGENCY:
+            return True
+        return any(
+            e.rank >= EMERGENCY and e.start - self.preroll_s <= now for e in self._queue.values()
+        )
+
+    def _cut_sounding_locked(self, reason: str, now: float) -> list[str]:
+        """Cut what is sounding as a cancellation; returns its play id, if it has one."""
+        current = self._current
+        if current is not None and current.start <= now:  # not still in its pre-roll
+            self._cut_locked(reason, cancel=True)  # _play reports it
+            return [current.command.play_id]
+        if self._tone_on_air is not None:
+            self._cut_locked(reason, cancel=True)
+        attention = self._attention_for
+        if current is None and attention is not None:  # announced alarm: nobody else reports it
+            self._cut_locked(reason, cancel=True)
+            self._drop_locked(attention)
+            self._emit("cancelled", attention, reason=reason, interrupted=True)
+            return [attention]
+        return []
+
+    def _begun_locked(self) -> list[str]:
+        """Airings that have sounded and would sound again without a new command."""
+        queued = [p for p, e in self._queue.items() if e.cut_reason or p in self._attention_done]
+        announced = [p for p in self._alerts if p in self._attention_done and p not in queued]
+        return queued + announced
+
+    def _drop_locked(self, play_id: str) -> None:
+        self._queue.pop(play_id, None)
+        self._alerts.pop(play_id, None)
+        self._attention_done.discard(play_id)
+
     # --- the player thread --------------------------------------------------------------------
-    def _cut_locked(self, reason: str) -> None:
+    def _cut_locked(self, reason: str, *, cancel: bool = False) -> None:
+        if self._cut.is_set() and self._cut_cancels and not cancel:
+            return  # a pre-emption falling due must not turn a cancellation into a resume
         self._cut_reason = reason
+        self._cut_cancels = cancel
         self._cut.set()
 
+    def _clear_cut_locked(self) -> None:
+        self._cut.clear()
+        self._cut_cancels = False
+
+    def _on_air_rank_locked(self) -> int | None:
+        if self._current is not None:
+            return self._current.rank
+        return TONE_RANK if self._tone_on_air is not None else None
+
     def _rearm_locked(self) -> None:
-        """Arrange for the item on air to be cut when a higher-priority item falls due."""
+        """Arrange for what is on air to be cut when a higher-priority item falls due."""
         if self._timer:
             self._timer.cancel()
             self._timer = None
-        current = self._current
-        if current is None:
+        rank = self._on_air_rank_locked()
+        if rank is None:
             return
-        higher = [e for e in self._queue.values() if e.rank > current.rank]
+        higher = [e for e in self._queue.values() if e.rank > rank]
         if not higher:
             return
         first = min(higher, key=lambda e: e.start)
@@ -183,8 +290,9 @@ class Player:
         with self._cond:
             self._cut_locked(reason)
 
-    def _pick_locked(self, now: float) -> Entry | str | float | None:
-        """What to do now: an entry to play, an alert id to announce, or when to look again."""
+    def _pick_locked(self, now: float) -> Entry | Tone | str | float | None:
+        """What to do now: an entry to play, an alert id to announce, a test tone, or when to
+        look again."""
         for play_id, until in list(self._alerts.items()):
             if until < now:
                 del self._alerts[play_id]
@@ -193,9 +301,11 @@ class Player:
                 return play_id
         due = [e for e in self._queue.values() if e.start - self.preroll_s <= now]
         if self._alerts:  # hold everything lower while an announced emergency's audio loads
-            due = [e for e in due if e.rank >= PRECEDENCE["emergency"]]
+            due = [e for e in due if e.rank >= EMERGENCY]
         if due:
             return max(due, key=lambda e: (e.rank, -e.start))
+        if self._tone is not None and not self._alerts:
+            return self._tone
         future = [e.start - self.preroll_s for e in self._queue.values()]
         return min(future) if future else None
 
@@ -207,25 +317,28 @@ class Player:
                 if isinstance(choice, Entry):
                     del self._queue[choice.command.play_id]
                     self._current = choice
-                    self._cut.clear()
-                    self._rearm_locked()
+                elif isinstance(choice, Tone):
+                    self._tone, self._tone_on_air = None, choice
                 elif not isinstance(choice, str):
                     self._idle_locked(now, choice)
                     continue
-            if isinstance(choice, str):
-                self._play_attention(choice)
+                if not isinstance(choice, str):
+                    self._clear_cut_locked()
+                    self._rearm_locked()
+            try:
+                if isinstance(choice, str):
+                    self._play_attention(choice)
+                elif isinstance(choice, Tone):
+                    self._play_tone(choice)
+                else:
+                    self._play(choice)
+            finally:
+                with self._cond:
+                    self._current = self._tone_on_air = None
+                    if self._timer:
+                        self._timer.cancel()
                 self._relay_off_at = time.time() + self.postroll_s
                 self._on_playing(None)
-            else:
-                try:
-                    self._play(choice)
-                finally:
-                    with self._cond:
-                        self._current = None
-                        if self._timer:
-                            self._timer.cancel()
-                    self._relay_off_at = time.time() + self.postroll_s
-                    self._on_playing(None)
 
     def _idle_locked(self, now: float, wake: float | None) -> None:
         timeout = 1.0 if wake is None else max(0.0, min(1.0, wake - now))
@@ -242,11 +355,21 @@ class Player:
             self.relay.on()
         self._relay_off_at = None
 
+    def _play_tone(self, tone: Tone) -> None:
+        self._amplifier_on()
+        self._on_playing(tone.label)
+        try:
+            self.sink.play(
+                tone.samples, tone.rate, label=tone.label, gain=self.volumes.normal, stop=self._cut
+            )
+        except SinkError as exc:  # nobody waits on a report: the technician hears nothing
+            log.warning("test tone failed: %s", exc)
+
     def _play_attention(self, play_id: str) -> None:
         with self._cond:
             self._attention_done.add(play_id)
             self._attention_for = play_id
-            self._cut.clear()
+            self._clear_cut_locked()
         self._amplifier_on()
         self._on_playing(play_id)
         self._emit("started", play_id, at=time.time())
@@ -292,7 +415,7 @@ class Player:
                 reason=f"interrupted ({entry.cut_reason}); no time left in its window to resume",
             )
             return
-        is_emergency = entry.rank >= PRECEDENCE["emergency"]
+        is_emergency = entry.rank >= EMERGENCY
         if is_emergency and pid not in self._attention_done:
             self._play_attention(pid)
             if self._cut.is_set():  # cancelled during the attention signal
@@ -328,7 +451,9 @@ class Player:
         pid = entry.command.play_id
         if self._stop.is_set():
             return  # the agent is stopping: the store still has it, a restart plays it again
-        if reason == "cancelled":
+        if self._cut_cancels:
+            with self._cond:
+                self._attention_done.discard(pid)
             self._emit("cancelled", pid, reason=reason, interrupted=started)
             return
         # Pre-empted: back in the queue; it plays again when the higher item is done, if its

@@ -1,4 +1,5 @@
-"""The node's durable state in one SQLite file: event outbox, accepted nonces, its schedule.
+"""The node's durable state in one SQLite file: event outbox, accepted nonces, its schedule,
+the outcome of each control command and the technician's volume.
 
 Everything a restart must not lose is written here before it is acknowledged.
 """
@@ -26,6 +27,9 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS plays (
     play_id TEXT PRIMARY KEY, command TEXT NOT NULL,
     state TEXT NOT NULL DEFAULT 'pending', reason TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS commands (
+    command_id TEXT PRIMARY KEY, accepted INTEGER NOT NULL, reason TEXT NOT NULL,
+    expires_at TEXT NOT NULL);
 """
 
 
@@ -116,6 +120,45 @@ class NodeStore:
                 "SELECT command, state FROM plays WHERE state IN ('pending','ready','playing')"
             ).fetchall()
         return [PlayRow(PlayCommand.model_validate_json(c), s) for c, s in rows]
+
+    # --- control commands ----------------------------------------------------------------------
+    def command_outcome(self, command_id: str) -> tuple[bool, str] | None:
+        """How a control command was answered, if it was carried out before (a resend)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT accepted, reason FROM commands WHERE command_id=?", (command_id,)
+            ).fetchone()
+        return (bool(row[0]), row[1]) if row else None
+
+    def remember_outcome(
+        self, command_id: str, expires_at: datetime, accepted: bool, reason: str
+    ) -> None:
+        # Once a command has expired the replay guard refuses its resends, so its row can go.
+        with self._tx() as db:
+            db.execute("DELETE FROM commands WHERE expires_at <= ?", (_iso(utcnow()),))
+            db.execute(
+                "INSERT OR REPLACE INTO commands VALUES (?,?,?,?)",
+                (command_id, int(accepted), reason, _iso(expires_at)),
+            )
+
+    def volume(self) -> tuple[int, datetime] | None:
+        """The volume last set (percent) and the signed issue time of the command that set it."""
+        with self._lock:
+            rows = dict(
+                self._db.execute(
+                    "SELECT key, value FROM meta WHERE key IN ('volume', 'volume_issued_at')"
+                ).fetchall()
+            )
+        if "volume" not in rows:
+            return None
+        return int(rows["volume"]), datetime.fromisoformat(rows["volume_issued_at"])
+
+    def set_volume(self, volume: int, issued_at: datetime) -> None:
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                [("volume", str(volume)), ("volume_issued_at", _iso(issued_at))],
+            )
 
 
 class PersistentReplayGuard(ReplayGuard):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
@@ -76,7 +76,38 @@ class CancelCommand(Message):
     reason: str = ""
 
 
-Command = Annotated[PlayCommand | CancelCommand, Field(discriminator="type")]
+Volume = Annotated[int, Field(ge=0, le=100, description="percent of the node's full volume")]
+
+
+class SetVolumeCommand(Message):
+    """The technician's volume for the normal programme; the emergency volume stays as
+    provisioned, so a point turned down for a quiet street still sounds a storm alarm in full."""
+
+    type: Literal["set_volume"] = "set_volume"
+    volume: Volume
+
+
+class TestToneCommand(Message):
+    """A steady tone at the current volume, to check a loudspeaker from the foot of its pole."""
+
+    __test__: ClassVar[bool] = False  # a message, not a pytest test class
+    type: Literal["test_tone"] = "test_tone"
+    seconds: int = Field(5, ge=1, le=30)
+
+
+class StopCommand(Message):
+    """Silence now: what is sounding (an attention signal too) is cut and reported cancelled
+    with ``reason``; items not yet started stay in the node's programme."""
+
+    type: Literal["stop"] = "stop"
+    reason: str = Field("", max_length=300)
+
+
+Command = Annotated[
+    PlayCommand | CancelCommand | SetVolumeCommand | TestToneCommand | StopCommand,
+    Field(discriminator="type"),
+]
+ControlCommand = SetVolumeCommand | TestToneCommand | StopCommand
 
 
 class CommandBody(Message):
@@ -159,6 +190,8 @@ class NodeState(Message):
     agent_version: str = ""
     cache_bytes: int = 0
     free_bytes: int | None = None
+    volume: Volume | None = None  # None: an agent older than the volume control
+    signal_dbm: int | None = Field(None, description="wireless link level; None when wired")
 
 
 # --- content transfer ------------------------------------------------------------------------

@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import queue
 import ssl
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -21,6 +22,15 @@ from paho.mqtt.reasoncodes import ReasonCode
 log = logging.getLogger(__name__)
 
 Inbox = queue.Queue[tuple[str, Any]]
+
+
+class Incoming(NamedTuple):
+    """A received message: the data of an inbox item of kind ``"message"``."""
+
+    topic: str
+    payload: bytes
+    retained: bool  # the broker's stored copy, sent on subscribing: not news from the sender
+    received_at: float  # time.time() on arrival, before any wait in the inbox
 
 
 @dataclass(frozen=True)
@@ -60,7 +70,7 @@ def make_client(session: Session, inbox: Inbox) -> mqtt.Client:
         inbox.put(("disconnected", str(rc)))
 
     def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
-        inbox.put(("message", (msg.topic, bytes(msg.payload))))
+        inbox.put(("message", Incoming(msg.topic, bytes(msg.payload), msg.retain, time.time())))
 
     client.on_connect = on_connect
     client.on_disconnect = on_disconnect

@@ -85,7 +85,12 @@ def slot_items_on(programme: Programme, slot: Slot, day: dt.date) -> list[Progra
         for i in programme.items
         if i.slot_id == slot.id and i.priority != "emergency" and i.recurrence.occurs_on(day)
     ]
-    return sorted(items, key=lambda i: (PRIORITY_RANK[i.priority], i.position, i.id))
+    return sorted(items, key=play_order)
+
+
+def play_order(item: ProgrammeItem) -> tuple[int, int, str]:
+    """Sort key of items within a slot: priority first, then position, then id."""
+    return (PRIORITY_RANK[item.priority], item.position, item.id)
 
 
 def _day(

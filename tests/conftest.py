@@ -37,6 +37,21 @@ def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+LONG_TEXT = (
+    "Thông báo của ủy ban nhân dân xã về kế hoạch sản xuất vụ đông xuân năm nay. "
+    "Đề nghị bà con nông dân chuẩn bị giống, phân bón và làm đất theo đúng lịch thời vụ. "
+    "Các hợp tác xã tổ chức bơm nước đổ ải, nạo vét kênh mương nội đồng."
+)
+
+
+@pytest.fixture(scope="session")
+def long_speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About twenty seconds of speech: long enough to be cut into while it plays."""
+    path = tmp_path_factory.mktemp("long") / "vu-dong-xuan.wav"
+    subprocess.run(["espeak-ng", "-v", "vi", "-s", "150", "-w", str(path), LONG_TEXT], check=True)
+    return path
+
+
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
     with wave.open(str(path), "rb") as w:
         frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")

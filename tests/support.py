@@ -124,15 +124,20 @@ def publish_as(
     return result["rc"]
 
 
-def node_events(sut: SystemUnderTest, node_id: str, kind: str) -> list[dict[str, Any]]:
-    """Events the controller stored for ``node_id`` (read from its real SQLite file)."""
+def controller_rows(sut: SystemUnderTest, sql: str, *args: object) -> list[tuple[Any, ...]]:
+    """Rows of the controller's real SQLite file."""
     import sqlite3
 
     db = sqlite3.connect(sut.cluster.config.data_dir / "loalang.sqlite3")
     try:
-        rows = db.execute(
-            "SELECT payload FROM node_events WHERE node_id=? AND type=?", (node_id, kind)
-        ).fetchall()
+        return db.execute(sql, args).fetchall()
     finally:
         db.close()
+
+
+def node_events(sut: SystemUnderTest, node_id: str, kind: str) -> list[dict[str, Any]]:
+    """Events the controller stored for ``node_id``."""
+    rows = controller_rows(
+        sut, "SELECT payload FROM node_events WHERE node_id=? AND type=?", node_id, kind
+    )
     return [json.loads(r[0]) for r in rows]

@@ -11,13 +11,33 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from controller.web import live, pages_auth
+from controller.web import (
+    live,
+    pages_admin,
+    pages_auth,
+    pages_bulletins,
+    pages_emergency,
+    pages_nodes,
+    pages_programme,
+    pages_reports,
+    pages_review,
+)
 from controller.web.deps import CsrfError, ForbiddenError, LoginRequiredError, viewer_of
 from controller.web.i18n import translate
 from controller.web.pages_auth import safe_next
 from controller.web.render import HERE, page
 
-ROUTERS = [pages_auth.router, live.router]
+ROUTERS = [
+    pages_auth.router,
+    live.router,
+    pages_programme.router,
+    pages_nodes.router,
+    pages_bulletins.router,
+    pages_review.router,
+    pages_reports.router,
+    pages_emergency.router,
+    pages_admin.router,
+]
 
 # Scripts and styles come only from /static: an injected <script> cannot run.
 SECURITY_HEADERS = {

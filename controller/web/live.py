@@ -20,6 +20,7 @@ from controller.web.deps import Viewer, allowed
 from controller.web.formatting import local_time
 from controller.web.i18n import translate
 from controller.web.points import node_rows
+from controller.web.reasons import reason_text
 
 router = APIRouter(include_in_schema=False)
 POLL_S = 1.0
@@ -48,6 +49,7 @@ def deliveries(db: Database, bulletin_id: str, lang: str) -> dict[str, Any]:
                 "started_at": local_time(n.started_at, "%H:%M:%S"),
                 "finished_at": local_time(n.finished_at, "%H:%M:%S"),
                 "reason": n.reason,
+                "reason_text": reason_text(n.status, n.reason, lang),
             }
             for n in report.nodes
         ],

@@ -9,24 +9,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import pytest
-
 from controller.auth import create_user, issue_token
 from controller.db import Database
 from tests.support import SystemUnderTest, node_events, wait_for
-
-LONG_TEXT = (
-    "Thông báo của ủy ban nhân dân xã về kế hoạch sản xuất vụ đông xuân năm nay. "
-    "Đề nghị bà con nông dân chuẩn bị giống, phân bón và làm đất theo đúng lịch thời vụ. "
-    "Các hợp tác xã tổ chức bơm nước đổ ải, nạo vét kênh mương nội đồng."
-)
-
-
-@pytest.fixture(scope="module")
-def long_speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("long") / "vu-dong-xuan.wav"
-    subprocess.run(["espeak-ng", "-v", "vi", "-s", "150", "-w", str(path), LONG_TEXT], check=True)
-    return path
 
 
 def post_alert(sut: SystemUnderTest, audio: Path, token: str | None = None, **form: object):

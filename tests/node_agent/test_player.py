@@ -1,4 +1,5 @@
-"""The node's player: amplifier pre/post-roll, start on time, pre-emption and resume, misses."""
+"""The node's player: amplifier pre/post-roll, start on time, pre-emption and resume, misses,
+the test tone and the operator's stop."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from node_agent.player import RESUME_BACKUP_S, Player, Volumes
+from node_agent.attention import TEST_TONE_PEAK, make_test_tone
+from node_agent.player import RESUME_BACKUP_S, Player, Tone, Volumes, volume_gain
 from node_agent.relay import RecordingRelay
 from node_agent.sinks import WavFileSink
 from protocol.messages import AudioRef, PlayCommand
@@ -23,6 +25,12 @@ RATE = 8000
 def tone(seconds: float, freq: float) -> np.ndarray:
     t = np.arange(int(seconds * RATE)) / RATE
     return (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def peak(path: Path) -> float:
+    with wave.open(str(path)) as w:
+        pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2")
+    return float(np.max(np.abs(pcm))) / 32768
 
 
 class Harness:
@@ -175,10 +183,89 @@ def test_emergency_plays_at_the_emergency_volume(tmp_path):
     finally:
         h.player.stop()
 
-    def peak(label: str) -> float:
-        with wave.open(str(tmp_path / f"{label}.wav")) as w:
-            pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2")
-        return float(np.max(np.abs(pcm))) / 32768
+    assert peak(tmp_path / "quiet.wav") == pytest.approx(0.5 * 0.25, abs=0.01)
+    assert peak(tmp_path / "loud.wav") == pytest.approx(0.5, abs=0.01)
 
-    assert peak("quiet") == pytest.approx(0.5 * 0.25, abs=0.01)
-    assert peak("loud") == pytest.approx(0.5, abs=0.01)
+
+def tone_of(label: str, seconds: float) -> Tone:
+    return Tone(label, make_test_tone(seconds, RATE), RATE)
+
+
+def wait_record(h: Harness, label: str, timeout: float = 15) -> dict[str, float]:
+    deadline = time.monotonic() + timeout
+    while not (h.dir / f"{label}.json").exists():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{label} never played; events: {h.events}")
+        time.sleep(0.02)
+    return h.record(label)
+
+
+def test_stop_cuts_what_is_on_air_and_leaves_the_programme(harness):
+    later = harness.command("later", tone(0.5, 300), play_at=datetime.now(UTC) + timedelta(hours=1))
+    harness.player.add(later)
+    harness.player.add(harness.command("now", tone(5.0, 300)))
+    harness.wait("now", "started")
+    assert harness.player.silence("stopped by operator admin") == ["now"]
+    cancelled = harness.wait("now", "cancelled")
+    assert cancelled["reason"] == "stopped by operator admin"
+    assert cancelled["interrupted"] is True
+    assert harness.record("now")["frames_played"] < 5.0 * RATE
+    assert harness.kinds("later") == []
+    assert harness.player.cancel("later") == "queued"  # still in the programme
+
+
+def test_stop_during_an_alarm_silences_it_and_nothing_it_cut_comes_back(harness):
+    harness.player.add(harness.command("news", tone(6.0, 300)))
+    harness.wait("news", "started")
+    alarm = harness.command("alarm", tone(0.5, 1000), priority="emergency")
+    harness.player.announce_emergency(alarm)  # the attention signal, while the audio loads
+    harness.wait("alarm", "started")
+    cut = harness.player.silence("stopped by operator admin")
+    assert sorted(cut) == ["alarm", "news"]
+    assert harness.wait("alarm", "cancelled")["reason"] == "stopped by operator admin"
+    assert harness.wait("news", "cancelled")["reason"] == "stopped by operator admin"
+    assert wait_record(harness, "alarm.attention")["interrupted"]
+    # Something due after the stop plays; the bulletin cut by the alarm, had it stayed queued
+    # to resume, would have gone first.
+    start = datetime.now(UTC) + timedelta(seconds=0.5)
+    harness.player.add(harness.command("next", tone(0.3, 500), play_at=start))
+    harness.wait("next", "finished")
+    assert harness.kinds("news") == ["started", "interrupted", "cancelled"]
+    assert harness.kinds("alarm") == ["started", "cancelled"]
+
+
+def test_test_tone_plays_at_the_normal_volume(tmp_path):
+    h = Harness(tmp_path)
+    h.player.volumes = Volumes(normal=0.5, emergency=1.0)
+    try:
+        assert h.player.play_tone(tone_of("tone", 0.5)) == ""
+        record = wait_record(h, "tone")
+    finally:
+        h.player.stop()
+    assert record["frames_played"] == int(0.5 * RATE)
+    assert peak(tmp_path / "tone.wav") == pytest.approx(TEST_TONE_PEAK * 0.5, abs=0.01)
+
+
+def test_test_tone_never_cuts_into_an_emergency_or_a_bulletin(harness):
+    alarm = harness.command("alarm", tone(0.5, 1000), priority="emergency")
+    harness.player.announce_emergency(alarm)
+    assert "emergency" in harness.player.play_tone(tone_of("t1", 1.0))
+    harness.player.add(alarm)
+    harness.wait("alarm", "finished")
+    harness.player.add(harness.command("news", tone(3.0, 300)))
+    harness.wait("news", "started")
+    assert "news is on air" in harness.player.play_tone(tone_of("t2", 1.0))
+    harness.wait("news", "finished")
+    assert not list(harness.dir.glob("t*.wav"))
+
+
+def test_a_bulletin_falling_due_cuts_the_test_tone(harness):
+    assert harness.player.play_tone(tone_of("tone", 10.0)) == ""
+    start = datetime.now(UTC) + timedelta(seconds=1.0)
+    harness.player.add(harness.command("news", tone(0.5, 300), play_at=start))
+    harness.wait("news", "finished")
+    assert harness.record("tone")["interrupted"]
+
+
+def test_volume_follows_an_audio_taper():
+    assert [volume_gain(v) for v in (0, 50, 100)] == [0.0, 0.25, 1.0]  # 50 is -12 dB

@@ -1,4 +1,5 @@
-"""What the node must not forget across a restart: unacknowledged events, nonces, schedule."""
+"""What the node must not forget across a restart: unacknowledged events, nonces, schedule,
+the answers to control commands and the volume."""
 
 from __future__ import annotations
 
@@ -67,3 +68,24 @@ def test_schedule_survives_a_restart(tmp_path):
     store.close()
     rows = NodeStore(tmp_path / "n.sqlite3").open_plays()
     assert [(r.command, r.state) for r in rows] == [(command, "ready")]
+
+
+def test_volume_survives_a_restart(tmp_path):
+    store = NodeStore(tmp_path / "n.sqlite3")
+    assert store.volume() is None  # never set: the agent uses the full volume
+    issued = utcnow()
+    store.set_volume(35, issued)
+    store.close()
+    assert NodeStore(tmp_path / "n.sqlite3").volume() == (35, issued)
+
+
+def test_control_command_answers_survive_a_restart_until_they_expire(tmp_path):
+    store = NodeStore(tmp_path / "n.sqlite3")
+    store.remember_outcome("c1", utcnow() + timedelta(minutes=1), False, "emergency on air")
+    store.remember_outcome("old", utcnow() - timedelta(seconds=1), True, "")
+    store.close()
+    again = NodeStore(tmp_path / "n.sqlite3")
+    assert again.command_outcome("c1") == (False, "emergency on air")
+    again.remember_outcome("c2", utcnow() + timedelta(minutes=1), True, "")
+    assert again.command_outcome("c2") == (True, "")
+    assert again.command_outcome("old") is None  # expired: the replay guard refuses it anyway

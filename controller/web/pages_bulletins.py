@@ -1,0 +1,409 @@
+"""Composing bulletins: record, upload or type one, hear it before and after processing, choose
+where and when, and send it for approval; the broadcaster's list of bulletins and their outcome.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
+
+from controller import approval, audit
+from controller.delivery_state import LOCAL
+from controller.models import Bulletin, User, now
+from controller.web import drafts, report_words, request_words
+from controller.web.deps import Viewer, allowed
+from controller.web.i18n import translate
+from controller.web.points import map_points
+from controller.web.render import page
+
+router = APIRouter(include_in_schema=False)
+
+VOICES = ("vi", "vi-vn-x-central", "vi-vn-x-south")
+SOURCES = ("record", "file", "text")
+MAX_TITLE = 200
+EDITABLE = ("draft", "rejected")
+# A refused upload, by the pipeline's status: which field it is about and what to say.
+UPLOAD_ERRORS = {
+    413: "compose.error.too_big",
+    415: "compose.error.not_audio",
+    422: "compose.error.unusable",
+}
+
+
+def fetching(request: Request) -> bool:
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
+def refused(errors: dict[str, str], status: int) -> JSONResponse:
+    """The answer scripts get: every field's message, and the first one as ``detail``."""
+    return JSONResponse(
+        {"detail": next(iter(errors.values())), "errors": errors}, status_code=status
+    )
+
+
+def user_of(s: Session, viewer: Viewer) -> User:
+    user = s.get(User, viewer.user.id)
+    assert user is not None  # the session that made the viewer holds the user
+    return user
+
+
+def bulletin_or_404(s: Session, bulletin_id: str) -> Bulletin:
+    bulletin = s.get(Bulletin, bulletin_id)
+    if bulletin is None:
+        raise HTTPException(404, translate("error.not_found", "vi"))
+    return bulletin
+
+
+# --- composing ----------------------------------------------------------------------------
+
+
+@router.get("/session/csrf")
+def fresh_token(viewer: Annotated[Viewer, allowed("view")]) -> dict[str, str]:
+    """The token of the current session: a page kept open across a new login (in another tab)
+    can send its draft again without being reloaded, which would lose nothing but time."""
+    return {"csrf": viewer.csrf}
+
+
+@router.get("/bulletins/new")
+def compose(request: Request, viewer: Annotated[Viewer, allowed("compose")]) -> Response:
+    return compose_page(request, viewer)
+
+
+def compose_page(
+    request: Request,
+    viewer: Viewer,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    return page(
+        request,
+        viewer,
+        "bulletins/compose.html",
+        status_code=status,
+        values={"source": "record", "voice": "vi", "title": "", "text": "", **(values or {})},
+        errors=errors or {},
+        voices=VOICES,
+        max_upload_mb=request.app.state.config.max_upload_bytes // 2**20,
+    )
+
+
+def check_compose(
+    lang: str, source: str, *, title: str, text: str, voice: str, has_file: bool
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if len(title) > MAX_TITLE:
+        errors["title"] = translate("compose.error.title_long", lang, max=MAX_TITLE)
+    if source == "text":
+        if not text.strip():
+            errors["text"] = translate("compose.error.no_text", lang)
+        if voice not in VOICES:
+            errors["voice"] = translate("compose.error.voice", lang)
+    elif source == "file" and not has_file:
+        errors["file"] = translate("compose.error.no_file", lang)
+    elif source == "record" and not has_file:
+        errors["recording"] = translate("compose.error.no_recording", lang)
+    elif source not in SOURCES:
+        errors["source"] = translate("compose.error.source", lang)
+    return errors
+
+
+def pipeline_error(exc: HTTPException, source: str, lang: str, max_mb: int) -> dict[str, str]:
+    """Why the pipeline refused the audio, next to the field it came from."""
+    if source == "text":
+        key = "compose.error.tts_down" if exc.status_code >= 500 else "compose.error.text_unusable"
+        return {"text": translate(key, lang)}
+    key = UPLOAD_ERRORS.get(exc.status_code, "compose.error.unusable")
+    return {"recording" if source == "record" else "file": translate(key, lang, max=max_mb)}
+
+
+@router.post("/bulletins/draft")
+def create_draft(
+    *,
+    request: Request,
+    viewer: Annotated[Viewer, allowed("compose", post=True)],
+    source: Annotated[str, Form()] = "record",
+    title: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+    voice: Annotated[str, Form()] = "vi",
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Process the audio for real and keep it as a draft to hear and schedule."""
+    config = request.app.state.config
+    lang = viewer.lang
+    title = title.strip()
+    upload = file if file is not None and file.filename and source != "text" else None
+    errors = check_compose(
+        lang, source, title=title, text=text, voice=voice, has_file=upload is not None
+    )
+    status = 422
+    if not errors:
+        try:
+            with request.app.state.db.session() as s:
+                bulletin = drafts.make_draft(
+                    s,
+                    config,
+                    user_of(s, viewer),
+                    upload=upload,
+                    text=text if source == "text" else "",
+                    voice=voice,
+                    title=title,
+                )
+                audit.record(s, viewer.user.username, "bulletin.draft", bulletin.id, title=title)
+                url = f"/bulletins/{bulletin.id}"
+        except HTTPException as exc:
+            status = exc.status_code
+            errors = pipeline_error(exc, source, lang, config.max_upload_bytes // 2**20)
+    if errors:
+        if fetching(request):
+            return refused(errors, status)
+        values = {"source": source, "title": title, "text": text, "voice": voice}
+        return compose_page(request, viewer, values=values, errors=errors, status=status)
+    if fetching(request):
+        return JSONResponse({"url": url}, status_code=201)
+    return RedirectResponse(url, status_code=303)
+
+
+@router.post("/bulletins/speech-preview")
+def speech_preview(
+    request: Request,
+    viewer: Annotated[Viewer, allowed("compose", post=True)],
+    text: Annotated[str, Form()] = "",
+    voice: Annotated[str, Form()] = "vi",
+) -> Response:
+    """The text spoken and processed exactly as it would air, to listen to before sending."""
+    from controller.speech import speak
+
+    errors = check_compose(viewer.lang, "text", title="", text=text, voice=voice, has_file=False)
+    if not errors:
+        try:
+            path, _report = speak(request.app.state.config, text.strip(), voice=voice)
+        except HTTPException as exc:
+            errors = pipeline_error(exc, "text", viewer.lang, 0)
+    if errors:
+        return refused(errors, 422)
+    return FileResponse(path, media_type="audio/ogg", background=BackgroundTask(path.unlink))
+
+
+# --- one bulletin: hear it, choose where and when, send for approval ------------------------
+
+
+def form_values(stored: dict[str, Any]) -> dict[str, Any]:
+    """The request form's fields for a stored request (a rejected bulletin is sent again)."""
+    today = now().astimezone(LOCAL).date()
+    values: dict[str, Any] = {
+        "where": "zones",
+        "zones": [],
+        "nodes": [],
+        "when": "now",
+        "at": "",
+        "slot": "",
+        "repeat": "once",
+        "date": today.isoformat(),
+        "weekdays": [],
+        "until": "",
+        "priority": "normal",
+    }
+    try:
+        request = approval.BroadcastRequest.model_validate(stored)
+    except ValueError:
+        return values
+    where, when = request.where, request.when
+    values["where"] = "all" if where.all else "zones" if where.zones else "nodes"
+    values.update(zones=where.zones, nodes=where.nodes, when=when.kind, priority=request.priority)
+    if when.at:
+        values["at"] = f"{when.at.astimezone(LOCAL):%Y-%m-%dT%H:%M}"
+    if when.recurrence:
+        rec = when.recurrence
+        values.update(
+            slot=when.slot_id or "",
+            repeat=rec.kind,
+            date=rec.start_date.isoformat(),
+            until=rec.end_date.isoformat() if rec.end_date else "",
+            weekdays=[str(d) for d in sorted(rec.weekdays or ())],
+        )
+    return values
+
+
+def problem_text(problem: approval.Problem, lang: str) -> str:
+    if problem.conflict is not None:
+        return problem.conflict.message_vi if lang == "vi" else problem.conflict.message
+    return translate(f"request.error.{problem.code}", lang, **problem.values)
+
+
+def problems_by_field(problems: list[approval.Problem], lang: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for p in problems:
+        text = problem_text(p, lang)
+        errors[p.field] = f"{errors[p.field]} {text}" if p.field in errors else text
+    return errors
+
+
+def detail_page(
+    request: Request,
+    viewer: Viewer,
+    bulletin_id: str,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    config = request.app.state.config
+    lang = viewer.lang
+    with request.app.state.db.session() as s:
+        bulletin = bulletin_or_404(s, bulletin_id)
+        author = s.get(User, bulletin.created_by)
+        reviewer = s.get(User, bulletin.reviewed_by) if bulletin.reviewed_by else None
+        editable = (
+            bulletin.status in EDITABLE
+            and bulletin.created_by == viewer.user.id
+            and viewer.can("compose")
+        )
+        return page(
+            request,
+            viewer,
+            "bulletins/detail.html",
+            status_code=status,
+            b=bulletin,
+            author=author,
+            reviewer=reviewer,
+            audio=audio_context(config, bulletin, lang),
+            asked=request_words.describe(s, bulletin.request, lang),
+            editable=editable,
+            values=values or form_values(bulletin.request),
+            errors=errors or {},
+            zones=request_words.zone_choices(s) if editable else [],
+            points=map_points(s) if editable else [],
+            slots=request_words.slot_choices(s) if editable else [],
+        )
+
+
+def audio_context(config: Any, bulletin: Bulletin, lang: str) -> dict[str, Any]:
+    """What the page shows of the audio: players, waveforms, the report in plain words."""
+    shapes = drafts.waveforms(config, bulletin)
+    return {
+        "before": drafts.before_path(config, bulletin) is not None,
+        "paths": {name: drafts.waveform_path(values) for name, values in shapes.items()},
+        "points": drafts.WAVEFORM_POINTS,
+        "words": report_words.describe(bulletin.processing_report or {}, lang),
+        "duration": bulletin.audio.duration_s,
+    }
+
+
+@router.get("/bulletins/{bulletin_id}")
+def bulletin_page(
+    request: Request, bulletin_id: str, viewer: Annotated[Viewer, allowed("view")]
+) -> Response:
+    return detail_page(request, viewer, bulletin_id)
+
+
+@router.get("/bulletins/{bulletin_id}/audio/{which}")
+def bulletin_audio(
+    request: Request, bulletin_id: str, which: str, viewer: Annotated[Viewer, allowed("view")]
+) -> Response:
+    config = request.app.state.config
+    with request.app.state.db.session() as s:
+        bulletin = bulletin_or_404(s, bulletin_id)
+        path = (
+            drafts.after_path(config, bulletin)
+            if which == "after"
+            else drafts.before_path(config, bulletin)
+            if which == "before"
+            else None
+        )
+    if path is None or not path.exists():
+        raise HTTPException(404, translate("error.not_found", viewer.lang))
+    return FileResponse(path, media_type="audio/ogg", headers={"Cache-Control": "private"})
+
+
+@router.post("/bulletins/{bulletin_id}/submit")
+def submit(
+    *,
+    request: Request,
+    bulletin_id: str,
+    viewer: Annotated[Viewer, allowed("compose", post=True)],
+    where: Annotated[str, Form()] = "",
+    zones: Annotated[list[str] | None, Form()] = None,
+    nodes: Annotated[list[str] | None, Form()] = None,
+    when: Annotated[str, Form()] = "",
+    at: Annotated[str, Form()] = "",
+    slot: Annotated[str, Form()] = "",
+    repeat: Annotated[str, Form()] = "once",
+    date: Annotated[str, Form()] = "",
+    weekdays: Annotated[list[str] | None, Form()] = None,
+    until: Annotated[str, Form()] = "",
+    priority: Annotated[str, Form()] = "normal",
+) -> Response:
+    """Send for approval: the request is checked now (and again when it is approved)."""
+    form = approval.Form(
+        where=where,
+        zones=tuple(zones or ()),
+        nodes=tuple(nodes or ()),
+        when=when,
+        at=at,
+        slot=slot,
+        repeat=repeat,
+        date=date,
+        weekdays=tuple(weekdays or ()),
+        until=until,
+        priority=priority,
+    )
+    asked, problems = approval.from_form(form)
+    status = 422
+    with request.app.state.db.session() as s:
+        bulletin = bulletin_or_404(s, bulletin_id)
+        if bulletin.created_by != viewer.user.id or bulletin.status not in EDITABLE:
+            problems = [approval.Problem("submit", "not_editable")]
+            status = 409
+        elif asked is not None:
+            try:
+                approval.submit(s, user_of(s, viewer), bulletin, asked)
+            except approval.RequestProblemsError as exc:
+                problems = exc.problems
+                s.rollback()
+    if problems:
+        errors = problems_by_field(problems, viewer.lang)
+        if fetching(request):
+            return refused(errors, status)
+        values = {**form.__dict__, "zones": list(form.zones), "nodes": list(form.nodes)}
+        values["weekdays"] = list(form.weekdays)
+        return detail_page(
+            request, viewer, bulletin_id, values=values, errors=errors, status=status
+        )
+    url = f"/bulletins/{bulletin_id}?submitted=1"
+    if fetching(request):
+        return JSONResponse({"url": url})
+    return RedirectResponse(url, status_code=303)
+
+
+# --- the list ---------------------------------------------------------------------------
+
+
+@router.get("/bulletins")
+def bulletin_list(
+    request: Request, viewer: Annotated[Viewer, allowed("view")], mine: int | None = None
+) -> Response:
+    """A broadcaster sees their own bulletins first; approvers see everyone's."""
+    only_mine = bool(mine) if mine is not None else not viewer.can("review")
+    with request.app.state.db.session() as s:
+        query = select(Bulletin).order_by(Bulletin.created_at.desc()).limit(100)
+        if only_mine:
+            query = query.where(Bulletin.created_by == viewer.user.id)
+        rows = s.scalars(query).all()
+        authors = {u.id: u for u in s.scalars(select(User))}
+        items = [
+            {
+                "b": b,
+                "author": authors.get(b.created_by),
+                "asked": request_words.describe(s, b.request, viewer.lang),
+                "duration": b.audio.duration_s,
+            }
+            for b in rows
+        ]
+        return page(request, viewer, "bulletins/list.html", entries=items, only_mine=only_mine)

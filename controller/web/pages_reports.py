@@ -1,0 +1,173 @@
+"""Reports: where one bulletin played and why not elsewhere (live), and the commune's monthly
+report as a page, a printout and a CSV file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from controller.models import Alert, Bulletin, User, Zone, now
+from controller.monthly_report import (
+    LongRow,
+    MonthlyReport,
+    long_rows,
+    month_of,
+    monthly_report,
+    parse_month,
+)
+from controller.web.deps import Viewer, allowed
+from controller.web.i18n import translate
+from controller.web.live import deliveries
+from controller.web.render import page
+from controller.web.report_words import number
+
+router = APIRouter(include_in_schema=False)
+AIRING = re.compile(r"\.r(\d+)$")
+CSV_COLUMNS = ("month", "measure", "breakdown", "key", "name", "value", "unit", "code")
+
+
+@router.get("/bulletins/{bulletin_id}/report")
+def bulletin_report_page(
+    request: Request, bulletin_id: str, viewer: Annotated[Viewer, allowed("view")]
+) -> Response:
+    db = request.app.state.db
+    with db.session() as s:
+        bulletin = s.get(Bulletin, bulletin_id)
+        if bulletin is None:
+            raise HTTPException(404, translate("error.not_found", viewer.lang))
+        author = s.get(User, bulletin.created_by)
+        alert_id = s.scalar(select(Alert.id).where(Alert.bulletin_id == bulletin_id))
+        zones = {z.code: z.name for z in s.scalars(select(Zone))}
+        info = {
+            "id": bulletin.id,
+            "title": bulletin.title,
+            "priority": bulletin.priority,
+            "created_at": bulletin.created_at,
+            "play_at": bulletin.play_at,
+            "valid_until": bulletin.valid_until,
+            "duration_s": bulletin.audio.duration_s,
+            "author": (author.display_name or author.username) if author else "?",
+        }
+    return page(
+        request,
+        viewer,
+        "reports/bulletin.html",
+        bulletin=info,
+        alert_id=alert_id,
+        zones=zones,
+        data=deliveries(db, bulletin_id, viewer.lang),
+        airing=airing_of,
+    )
+
+
+def airing_of(play_id: str) -> str:
+    """Which airing a play is: alerts number theirs ``<bulletin>.r<k>`` (controller/alerts.py);
+    static/reports.js reads them the same way."""
+    match = AIRING.search(play_id)
+    return match.group(1) if match else "1"
+
+
+def chosen_month(month: str | None) -> tuple[date | None, str]:
+    """The month asked for (default: this month in Asia/Ho_Chi_Minh), or an error key."""
+    if not month:
+        return month_of(now()), ""
+    try:
+        return parse_month(month), ""
+    except ValueError:
+        return None, "reports.monthly.error.month"
+
+
+@router.get("/reports")
+def monthly_page(
+    request: Request, viewer: Annotated[Viewer, allowed("view")], month: str | None = None
+) -> Response:
+    chosen, error = chosen_month(month)
+    if chosen is None:
+        return page(
+            request,
+            viewer,
+            "reports/monthly.html",
+            status_code=422,
+            month_text=month or "",
+            error=error,
+            report=None,
+        )
+    with request.app.state.db.session() as s:
+        report = monthly_report(s, chosen, now())
+        aired = aired_bulletins(s, report)
+    return page(
+        request,
+        viewer,
+        "reports/monthly.html",
+        month_text=chosen.strftime("%Y-%m"),
+        error="",
+        report=report,
+        aired=aired,
+        period_end=min(report.end - timedelta(seconds=1), now()),
+        number=lambda v, digits=1: number(v, viewer.lang, digits),
+    )
+
+
+def aired_bulletins(s: Any, report: MonthlyReport) -> list[Bulletin]:
+    if not report.bulletin_ids:
+        return []
+    rows = s.scalars(
+        select(Bulletin)
+        .where(Bulletin.id.in_(report.bulletin_ids))
+        .order_by(Bulletin.created_at.desc())
+    )
+    return list(rows)
+
+
+@router.get("/reports/monthly.csv")
+def monthly_csv(
+    request: Request, viewer: Annotated[Viewer, allowed("view")], month: str | None = None
+) -> Response:
+    chosen, error = chosen_month(month)
+    if chosen is None:
+        raise HTTPException(422, translate(error, viewer.lang))
+    with request.app.state.db.session() as s:
+        report = monthly_report(s, chosen, now())
+    text = csv_text(report, viewer.lang)
+    name = f"bao-cao-{chosen:%Y-%m}.csv"
+    return Response(
+        # a byte order mark: Excel opens UTF-8 (Vietnamese diacritics) correctly only with it
+        content="\ufeff" + text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def csv_text(report: MonthlyReport, lang: str) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([translate(f"reports.csv.column.{c}", lang) for c in CSV_COLUMNS])
+    month = f"{report.month:%Y-%m}"
+    for row in long_rows(report):
+        writer.writerow(csv_row(month, row, lang))
+    return out.getvalue()
+
+
+def csv_row(month: str, row: LongRow, lang: str) -> list[str]:
+    measure, breakdown, key, name, value, unit = row
+    if breakdown in ("priority", "source"):
+        name = translate(f"reports.{breakdown}.{key}", lang)
+    elif breakdown == "total":
+        name = translate("reports.csv.by.total", lang)
+    return [
+        month,
+        translate(f"reports.csv.measure.{measure}", lang),
+        translate(f"reports.csv.by.{breakdown}", lang),
+        key,
+        name,
+        "" if value is None else str(value),  # str() writes a dot decimal, whatever the locale
+        translate(f"reports.csv.unit.{unit}", lang),
+        f"{measure}.{breakdown}",
+    ]

@@ -1,0 +1,108 @@
+"""The audio pipeline's report (audio/report.py ``ProcessingReport``) in plain words for a
+broadcaster: what was done to the recording and, when it was poor, how to record better."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from controller.web.i18n import translate
+
+MIN_TRIM_S = 0.1  # shorter cuts are not worth mentioning
+MIN_NOISE_GAIN_DB = 1.0
+CLEAN_SNR_DB = 40.0  # a recording this clean had no noise worth removing
+NOISY_SNR_DB = 15.0  # still this noisy after processing: say so
+CLIPPED_SHARE = 0.001  # the pipeline warns from here too
+QUIET_BOOST_DB = 20.0
+VOICES = {"vi": "words.voice.north", "vi-vn-x-central": "words.voice.central"}
+
+
+def number(value: float, lang: str, digits: int = 1) -> str:
+    """``2,1`` in Vietnamese, ``2.1`` in English; a true minus sign; no ``,0`` tail."""
+    text = f"{abs(value):.{digits}f}"
+    if digits and text.endswith("0" * digits):
+        text = text[: -digits - 1]
+    if lang == "vi":
+        text = text.replace(".", ",")
+    return ("−" if value < 0 and text.strip("0,.") else "") + text
+
+
+def spoken_duration(seconds: float, lang: str) -> str:
+    whole = round(seconds)
+    if whole < 60:
+        return translate("words.seconds", lang, s=number(seconds, lang))
+    return translate("words.minutes_seconds", lang, m=whole // 60, s=whole % 60)
+
+
+def _section(report: dict[str, Any], name: str) -> dict[str, Any]:
+    value = report.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _float(section: dict[str, Any], name: str) -> float | None:
+    value = section.get(name)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def describe(report: dict[str, Any], lang: str) -> list[str]:
+    """One sentence per thing worth saying, in ``lang``; advice comes last."""
+    before, after = _section(report, "input"), _section(report, "output")
+    steps = report.get("steps") or []
+    lines: list[str] = []
+    tts = _section(report, "tts")
+    if tts:
+        voice = translate(VOICES.get(str(tts.get("voice")), "words.voice.south"), lang)
+        lines.append(translate("words.tts", lang, engine=tts.get("engine", "?"), voice=voice))
+    if (length := _float(after, "duration_s")) is not None:
+        lines.append(translate("words.duration", lang, duration=spoken_duration(length, lang)))
+    for key in ("trimmed_start_s", "trimmed_end_s"):
+        cut = report.get(key)
+        if isinstance(cut, int | float) and cut >= MIN_TRIM_S:
+            lines.append(translate(f"words.{key}", lang, s=number(cut, lang)))
+    lines.extend(_noise(before, after, steps, lang))
+    lines.extend(_loudness(before, after, lang))
+    lines.extend(_advice(report, before, after, lang))
+    return lines
+
+
+def _noise(before: dict[str, Any], after: dict[str, Any], steps: list[str], lang: str) -> list[str]:
+    if "denoise" not in steps:
+        return []
+    snr_in, snr_out = _float(before, "snr_db"), _float(after, "snr_db")
+    if snr_in is not None and snr_in >= CLEAN_SNR_DB:
+        return [translate("words.clean", lang)]
+    if snr_in is not None and snr_out is not None and snr_out - snr_in >= MIN_NOISE_GAIN_DB:
+        return [translate("words.denoised_db", lang, db=number(snr_out - snr_in, lang, 0))]
+    return [translate("words.denoised", lang)]
+
+
+def _loudness(before: dict[str, Any], after: dict[str, Any], lang: str) -> list[str]:
+    """The change a listener hears: output minus input loudness. (The report's ``gain_db`` is
+    only the last stage's gain, after levelling and compression moved the level already.)"""
+    lufs, lufs_in = _float(after, "integrated_lufs"), _float(before, "integrated_lufs")
+    if lufs is None:
+        return []
+    level = number(lufs, lang, 0)
+    change = lufs - lufs_in if lufs_in is not None else 0.0
+    if abs(change) >= 1:
+        key = "words.louder" if change > 0 else "words.quieter"
+        return [translate(key, lang, db=number(abs(change), lang), lufs=level)]
+    return [translate("words.loudness", lang, lufs=level)]
+
+
+def _advice(
+    report: dict[str, Any], before: dict[str, Any], after: dict[str, Any], lang: str
+) -> list[str]:
+    lines = []
+    skipped = _float(_section(report, "source"), "skipped_share")
+    if skipped:
+        lines.append(translate("words.skipped", lang, pct=number(100 * skipped, lang)))
+    clipped = _float(before, "clipped_share")
+    if clipped is not None and clipped >= CLIPPED_SHARE:
+        lines.append(translate("words.clipped", lang, pct=number(100 * clipped, lang)))
+    lufs_in, lufs_out = _float(before, "integrated_lufs"), _float(after, "integrated_lufs")
+    if lufs_in is not None and lufs_out is not None and lufs_out - lufs_in > QUIET_BOOST_DB:
+        lines.append(translate("words.too_quiet", lang))
+    snr_out = _float(after, "snr_db")
+    if snr_out is not None and snr_out < NOISY_SNR_DB:
+        lines.append(translate("words.still_noisy", lang))
+    return lines

@@ -1,0 +1,78 @@
+// Reports: the print button, and a bulletin's or an alert's plays kept live from /live.
+"use strict";
+(function () {
+  for (const button of document.querySelectorAll("[data-print]")) {
+    button.addEventListener("click", () => window.print());
+  }
+
+  const box = document.querySelector(".plays-live[data-live]");
+  if (!box || !box.dataset.live) return;
+  const zones = JSON.parse(box.dataset.zones || "{}");
+
+  // Same reading as pages_reports.airing_of: alerts name their airings "<bulletin>.r<k>".
+  const airing = (playId) => (/\.r(\d+)$/.exec(playId) || [null, "1"])[1];
+
+  function cell(row, text, extra) {
+    const td = row.insertCell();
+    td.textContent = text || "";
+    if (extra) {
+      td.append(document.createElement("br"));
+      const small = document.createElement("small");
+      small.textContent = extra;
+      td.append(small);
+    }
+    return td;
+  }
+
+  function render(data) {
+    if (!data || !data.summary) return;
+    for (const [key, value] of Object.entries(data.summary)) {
+      const el = box.querySelector(`[data-sum="${key}"]`);
+      if (el) el.textContent = value;
+    }
+    const body = box.querySelector("[data-rows]");
+    body.replaceChildren();
+    for (const n of data.nodes) {
+      const row = body.insertRow();
+      row.dataset.node = n.node_id;
+      row.dataset.status = n.status;
+      cell(row, n.name);
+      cell(row, zones[n.zone] || n.zone);
+      cell(row, airing(n.play_id));
+      const badge = document.createElement("span");
+      badge.className = `badge status-${n.status}`;
+      badge.textContent = n.status_text;
+      row.insertCell().append(badge);
+      cell(row, n.started_at);
+      cell(row, n.finished_at);
+      cell(row, n.reason_text, n.reason);
+    }
+    const missed = box.querySelector("[data-missed]");
+    missed.replaceChildren();
+    for (const n of data.nodes.filter((x) => x.reason_text)) {
+      const li = document.createElement("li");
+      const name = document.createElement("strong");
+      name.textContent = n.name;
+      li.append(name, ` (${zones[n.zone] || n.zone}) — ${n.reason_text}`);
+      if (n.reason) {
+        const small = document.createElement("small");
+        small.textContent = `${box.dataset.rawLabel}: ${n.reason}`;
+        li.append(document.createElement("br"), small);
+      }
+      missed.append(li);
+    }
+    if (!missed.children.length) {
+      const li = document.createElement("li");
+      li.className = "none";
+      li.textContent = box.dataset.missedNone;
+      missed.append(li);
+    }
+    box.dataset.updated = String(Date.now());
+  }
+
+  window.Loa.live(box.dataset.live, {
+    deliveries: render,
+    // the emergency page follows its alert's state from the same stream
+    alert: (a) => document.dispatchEvent(new CustomEvent("loa:alert", { detail: a })),
+  });
+})();

@@ -1,0 +1,293 @@
+"""Composing a bulletin and the approval workflow, in a real browser against real nodes: upload,
+record or type it; hear and see it before and after processing; choose where and when; approve
+or reject it with a second account; watch the chosen village (and only it) play it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import delete, func, select
+
+from controller.db import Database
+from controller.models import AuditEntry, Bulletin, Delivery, Node, User, WebSession, Zone
+from tests.support import SystemUnderTest, wait_for
+from tests.web.conftest import DESKTOP, PASSWORD, fits_width, screenshot
+
+LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+DRAFT_URL = re.compile(r".*/bulletins/[0-9a-f]{32}$")
+
+
+def db_of(sut: SystemUnderTest) -> Database:
+    return Database(sut.cluster.config.db_url)
+
+
+def bulletin_by_title(sut: SystemUnderTest, title: str) -> Bulletin:
+    db = db_of(sut)
+    with db.session() as s:
+        row = s.scalar(select(Bulletin).where(Bulletin.title == title))
+        assert row is not None, title
+        s.expunge(row)
+    db.engine.dispose()
+    return row
+
+
+def counts(sut: SystemUnderTest) -> dict[str, int]:
+    """What a refused request must leave unchanged."""
+    db = db_of(sut)
+    with db.session() as s:
+        found = {
+            "bulletins": s.scalar(select(func.count()).select_from(Bulletin)) or 0,
+            "pending": s.scalar(
+                select(func.count()).select_from(Bulletin).where(Bulletin.status == "pending")
+            )
+            or 0,
+            "deliveries": s.scalar(select(func.count()).select_from(Delivery)) or 0,
+        }
+    db.engine.dispose()
+    return found
+
+
+def nodes_by_zone(sut: SystemUnderTest) -> dict[str, list[str]]:
+    db = db_of(sut)
+    with db.session() as s:
+        rows = s.execute(select(Node.id, Zone.code).join(Zone, Node.zone_id == Zone.id)).all()
+    db.engine.dispose()
+    found: dict[str, list[str]] = {}
+    for node_id, zone in rows:
+        found.setdefault(zone, []).append(node_id)
+    return found
+
+
+def audit_actions(sut: SystemUnderTest, target: str) -> list[tuple[str, str, dict[str, Any]]]:
+    db = db_of(sut)
+    with db.session() as s:
+        rows = s.execute(
+            select(AuditEntry.action, AuditEntry.actor, AuditEntry.detail)
+            .where(AuditEntry.target == target)
+            .order_by(AuditEntry.id)
+        ).all()
+    db.engine.dispose()
+    return [(a, b, c) for a, b, c in rows]
+
+
+def local_input(at: datetime) -> str:
+    """A datetime-local field's value: local wall-clock time."""
+    return at.astimezone(LOCAL).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def upload_draft(page: Any, base: str, audio: Path, title: str) -> str:
+    """Compose from a file; returns the draft's id once its preview page is shown."""
+    page.goto(f"{base}/bulletins/new")
+    page.get_by_label("Tiêu đề bản tin").fill(title)
+    page.get_by_label("Chọn tệp ghi âm có sẵn").check()
+    page.get_by_label("Tệp âm thanh", exact=True).set_input_files(str(audio))
+    page.get_by_role("button", name="Xử lý âm thanh và nghe thử").click()
+    page.wait_for_url(DRAFT_URL)
+    return str(page.url.rsplit("/", 1)[1])
+
+
+def audio_loaded(page: Any, which: str) -> float:
+    """The duration the browser found in a before/after player once it loaded its audio."""
+    selector = f'audio[data-which="{which}"]'
+    page.wait_for_function(
+        f"document.querySelector('{selector}').readyState >= 1", timeout=20_000
+    )
+    return float(page.evaluate(f"document.querySelector('{selector}').duration"))
+
+
+def test_upload_preview_approve_and_only_the_chosen_village_plays(
+    web_system, open_page, speech_wav
+):
+    base = web_system.cluster.url
+    title = "Lịch tiêm phòng cho gia súc"
+    page = open_page("phatthanh")
+    page.goto(f"{base}/bulletins/new")
+    assert fits_width(page)
+    screenshot(page, "compose")
+    bulletin_id = upload_draft(page, base, speech_wav, title)
+
+    # before/after: two server-drawn waveforms, two players that really load, plain words
+    expect(page.get_by_role("img", name="Dạng sóng bản gốc")).to_be_visible()
+    expect(page.get_by_role("img", name="Dạng sóng sau xử lý")).to_be_visible()
+    report = page.locator(".report-words").inner_text()
+    assert "Âm lượng đã được tăng" in report and "LUFS" in report
+    assert "Độ dài bản tin" in report
+    assert audio_loaded(page, "before") > 1.0
+    assert audio_loaded(page, "after") > 1.0
+    assert fits_width(page)
+    screenshot(page, "draft-preview")
+    draft = bulletin_by_title(web_system, title)
+    assert draft.status == "draft"
+    assert (web_system.cluster.config.data_dir / draft.original_path).read_bytes() == (
+        speech_wav.read_bytes()
+    )
+
+    # where: Thôn Đông; when: shortly (the approver acts first)
+    page.get_by_label("Theo thôn, xóm").check()
+    page.get_by_role("checkbox", name="Thôn Đông").check()
+    page.get_by_label("Vào một thời điểm").check()
+    page.get_by_label("Ngày giờ phát").fill(local_input(datetime.now(LOCAL) + timedelta(seconds=40)))
+    page.get_by_role("button", name="Gửi duyệt").click()
+    page.wait_for_url(f"{base}/bulletins/{bulletin_id}?submitted=1")
+    expect(page.get_by_text("chờ duyệt").first).to_be_visible()
+    assert bulletin_by_title(web_system, title).status == "pending"
+    assert counts(web_system)["deliveries"] == 0  # nothing airs before approval
+
+    # the approver hears it and approves it
+    approver = open_page("pheduyet")
+    approver.goto(f"{base}/review")
+    item = approver.locator(f'article[data-bulletin="{bulletin_id}"]')
+    expect(item).to_contain_text("Thôn Đông")
+    expect(item.locator('audio[data-which="after"]')).to_have_count(1)
+    assert fits_width(approver)
+    screenshot(approver, "review")
+    item.get_by_role("button", name="Duyệt và phát").click()
+    expect(approver.get_by_role("status")).to_contain_text("đã được gửi tới các điểm loa")
+    approved = bulletin_by_title(web_system, title)
+    assert approved.status == "sent"
+    actions = [a for a, _, _ in audit_actions(web_system, bulletin_id)]
+    assert actions[:2] == ["bulletin.draft", "bulletin.submit"]
+    assert "bulletin.approve" in actions
+
+    # Thôn Đông's points play it; Thôn Tây's are not even asked
+    zones = nodes_by_zone(web_system)
+    done = wait_for(
+        lambda: (r := web_system.report(bulletin_id))["summary"]["played"] == len(zones["thon-dong"])
+        and r,
+        120,
+        "Thôn Đông to play the bulletin",
+    )
+    assert {n["node_id"] for n in done["nodes"]} == set(zones["thon-dong"])
+    for node_id in zones["thon-dong"]:
+        assert list(web_system.played_dir(node_id).glob("*")), node_id
+    for node_id in zones["thon-tay"]:
+        assert not any(bulletin_id in p.name for p in web_system.played_dir(node_id).glob("*"))
+
+    # the broadcaster sees the outcome
+    page.goto(f"{base}/bulletins")
+    row = page.locator(f'li[data-bulletin="{bulletin_id}"]')
+    expect(row).to_contain_text("đã gửi")
+    expect(row.get_by_role("link", name="Xem báo cáo phát")).to_be_visible()
+    screenshot(page, "bulletins")
+
+
+@pytest.fixture(scope="module")
+def slots(web_system: SystemUnderTest) -> dict[str, str]:
+    """Two daily slots three hours from now: a roomy one and one too short for any bulletin."""
+    start = (datetime.now(LOCAL) + timedelta(hours=3)).replace(second=0, microsecond=0)
+    made = {"roomy": "ban-tin-thu", "tiny": "khung-nho"}
+    with web_system.http() as c:
+        for slot_id, name, length in (
+            (made["roomy"], "Bản tin thử", 600),
+            (made["tiny"], "Khung rất ngắn", 1),
+        ):
+            slot = {
+                "id": slot_id,
+                "name": name,
+                "start": start.time().isoformat(),
+                "max_length_s": length,
+                "zones": ["thon-dong", "thon-tay"],
+            }
+            r = c.put(f"/api/v1/programme/slots/{slot_id}", json=slot)
+            assert r.status_code == 200, r.text
+    return made
+
+
+@pytest.fixture(scope="module")
+def amr_file(speech_wav: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The speech as a phone's AMR-NB recording (browsers cannot play AMR: "before" is re-encoded)."""
+    path = tmp_path_factory.mktemp("amr") / "ghi-am.amr"
+    subprocess.run(["sox", str(speech_wav), "-r", "8000", "-t", "amr-nb", str(path)], check=True)
+    return path
+
+
+def submit_request(page: Any, base: str, bulletin_id: str) -> None:
+    page.get_by_role("button", name="Gửi duyệt").click()
+    page.wait_for_url(f"{base}/bulletins/{bulletin_id}?submitted=1")
+
+
+def test_a_rejected_bulletin_comes_back_with_the_comment(web_system, open_page, amr_file):
+    base = web_system.cluster.url
+    title = "Thông báo họp dân"
+    page = open_page("phatthanh", viewport=DESKTOP)
+    page.goto(f"{base}/bulletins/new")
+    screenshot(page, "compose")
+    bulletin_id = upload_draft(page, base, amr_file, title)
+    # an AMR upload is heard "before" through its Opus copy
+    assert audio_loaded(page, "before") > 1.0
+    assert audio_loaded(page, "after") > 1.0
+    screenshot(page, "draft-preview")
+    page.get_by_label("Tất cả các điểm loa").check()
+    page.get_by_label("Phát ngay khi được duyệt").check()
+    submit_request(page, base, bulletin_id)
+
+    approver = open_page("pheduyet", viewport=DESKTOP)
+    approver.goto(f"{base}/review")
+    screenshot(approver, "review")
+    item = approver.locator(f'article[data-bulletin="{bulletin_id}"]')
+    expect(item).to_contain_text("Tất cả các điểm loa")
+    # a rejection needs a reason
+    with approver.expect_response(f"{base}/review/{bulletin_id}/reject") as answer:
+        item.get_by_role("button", name="Từ chối").click()
+    assert answer.value.status == 422
+    item = approver.locator(f'article[data-bulletin="{bulletin_id}"]')
+    expect(item.get_by_role("alert")).to_contain_text("Hãy ghi lý do từ chối")
+    assert item.get_by_label("Ý kiến (bắt buộc khi từ chối)").get_attribute("aria-invalid") == "true"
+    assert bulletin_by_title(web_system, title).status == "pending"
+    comment = "Đề nghị ghi lại, nói chậm hơn và nêu rõ giờ họp."
+    item.get_by_label("Ý kiến (bắt buộc khi từ chối)").fill(comment)
+    item.get_by_role("button", name="Từ chối").click()
+    expect(approver.get_by_role("status")).to_contain_text("Đã từ chối")
+    rejected = bulletin_by_title(web_system, title)
+    assert (rejected.status, rejected.review_comment) == ("rejected", comment)
+    reject = [d for a, who, d in audit_actions(web_system, bulletin_id) if a == "bulletin.reject"]
+    assert reject == [{"comment": comment}]
+    assert web_system.report(bulletin_id)["summary"]["targets"] == 0  # nothing was sent
+
+    page.goto(f"{base}/bulletins")
+    row = page.locator(f'li[data-bulletin="{bulletin_id}"]')
+    expect(row).to_contain_text("bị từ chối")
+    expect(row).to_contain_text(comment)
+    screenshot(page, "bulletins")
+    row.get_by_role("link", name=title).click()
+    expect(page.get_by_role("status")).to_contain_text(comment)
+    # the choices come back, ready to be changed and sent again
+    expect(page.get_by_label("Tất cả các điểm loa")).to_be_checked()
+    submit_request(page, base, bulletin_id)
+    assert bulletin_by_title(web_system, title).status == "pending"
+
+
+def test_nobody_approves_their_own_bulletin(web_system, open_page, speech_wav):
+    base = web_system.cluster.url
+    title = "Tin của quản trị"
+    page = open_page("quantri")
+    bulletin_id = upload_draft(page, base, speech_wav, title)
+    page.get_by_label("Tất cả các điểm loa").check()
+    page.get_by_label("Phát ngay khi được duyệt").check()
+    submit_request(page, base, bulletin_id)
+    page.goto(f"{base}/review")
+    item = page.locator(f'article[data-bulletin="{bulletin_id}"]')
+    expect(item.get_by_role("button", name="Duyệt và phát")).to_be_disabled()
+    # a forged post is refused too, and changes nothing
+    response = page.request.post(
+        f"{base}/review/{bulletin_id}/approve",
+        form={"csrf": page.locator('meta[name="csrf-token"]').get_attribute("content")},
+    )
+    assert response.status == 403
+    assert "không thể tự duyệt" in response.text()
+    assert bulletin_by_title(web_system, title).status == "pending"
+    # someone else may: and "now" goes out at once
+    approver = open_page("pheduyet")
+    approver.goto(f"{base}/review")
+    approver.locator(f'article[data-bulletin="{bulletin_id}"]').get_by_role(
+        "button", name="Duyệt và phát"
+    ).click()
+    expect(approver.get_by_role("status")).to_contain_text("đã được gửi")
+    assert web_system.report(bulletin_id)["summary"]["targets"] == len(web_system.node_ids)

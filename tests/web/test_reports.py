@@ -1,0 +1,168 @@
+"""Reports in a real browser: one bulletin's plays live with the reasons it did not play, and the
+monthly report whose CSV download is checked against the database."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+
+from sqlalchemy import select
+
+from controller.db import Database
+from controller.delivery_state import LOCAL
+from controller.models import Bulletin, Delivery, Node, NodeStatusLog, Zone, now
+from tests.support import SystemUnderTest, wait_for
+from tests.web.conftest import DESKTOP, fits_width, screenshot
+
+
+def settled(sut: SystemUnderTest, bulletin_id: str) -> dict[str, object] | None:
+    report = sut.report(bulletin_id)
+    return report if report["summary"]["pending"] == 0 else None
+
+
+def all_online(sut: SystemUnderTest) -> bool:
+    with sut.http() as c:
+        return all(n["status"] == "online" for n in c.get("/api/v1/nodes").json())
+
+
+def test_a_bulletins_report_fills_in_live_and_says_why_a_point_missed_it(
+    web_system, open_page, speech_wav
+):
+    wait_for(lambda: all_online(web_system), 30, "all nodes online")
+    dong = [n for n in web_system.node_ids if "thon-dong" in n]
+    silent = dong[1]
+    web_system.cluster.stop_node(silent)  # also makes its availability lower this month
+    wait_for(lambda: not all_online(web_system), 30, "the stopped node seen offline")
+    r = web_system.post_bulletin(
+        speech_wav, zones="thon-dong", title="Lịch tiêm phòng", valid_seconds=15
+    )
+    assert r.status_code == 201, r.text
+    bulletin_id = r.json()["id"]
+
+    page = open_page("pheduyet")
+    page.goto(f"{web_system.cluster.url}/bulletins/{bulletin_id}/report")
+    assert page.get_by_role("heading", name="Báo cáo phát bản tin").is_visible()
+    page.evaluate("window.stillTheSamePage = true")
+    playing = page.locator(f"tr[data-node='{dong[0]}']")
+    playing.locator("text=đã phát xong").wait_for()
+    missed = page.locator(".missed li", has_text="mất kết nối")
+    missed.wait_for(timeout=60_000)
+    assert page.evaluate("window.stillTheSamePage") is True  # updated by the stream, no reload
+    report = wait_for(lambda: settled(web_system, bulletin_id), 60, "the bulletin settled")
+    assert report["summary"]["played"] == 1
+    assert report["summary"]["not_played"] == 1
+    assert page.locator("[data-sum='played']").inner_text() == "1"
+    assert page.locator("[data-sum='not_played']").inner_text() == "1"
+    # the plain words and the raw reason for the technician
+    assert "Loa" in missed.inner_text()
+    assert "node offline" in missed.inner_text()
+    assert fits_width(page)
+    screenshot(page, "report-bulletin")
+    desktop = open_page("pheduyet", viewport=DESKTOP)
+    desktop.goto(page.url)
+    screenshot(desktop, "report-bulletin")
+    web_system.cluster.start_node(silent)
+    wait_for(lambda: all_online(web_system), 30, "the node back online")
+
+
+def figures(rows: list[dict[str, str]]) -> dict[tuple[str, str], float]:
+    return {(r["Mã chỉ số"], r["Mã"]): float(r["Giá trị"]) for r in rows if r["Giá trị"]}
+
+
+def test_the_monthly_csv_matches_the_database(web_system, open_page, speech_wav):
+    wait_for(lambda: all_online(web_system), 30, "all nodes online")
+    made = [web_system.post_bulletin(speech_wav, all="true", title="Bản tin ghi âm").json()["id"]]
+    with web_system.http() as c:
+        r = c.post("/api/v1/bulletins", data={"text": "Họp thôn lúc 19 giờ.", "zones": "thon-tay"})
+        assert r.status_code == 201, r.text
+        made.append(r.json()["id"])
+        r = c.post("/api/v1/alerts", data={"text": "Thử cảnh báo.", "zones": "thon-dong"})
+        assert r.status_code == 201, r.text
+        made.append(r.json()["bulletin_id"])
+    for bulletin_id in made:
+        wait_for(lambda b=bulletin_id: settled(web_system, b), 90, f"{bulletin_id} played")
+
+    page = open_page("pheduyet")
+    page.goto(f"{web_system.cluster.url}/reports")
+    this_month = now().astimezone(LOCAL).strftime("%Y-%m")
+    assert page.get_by_label("Tháng").input_value() == this_month
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Tải tệp CSV").click()
+    raw = download.value.path().read_bytes()
+    assert download.value.suggested_filename == f"bao-cao-{this_month}.csv"
+    assert raw.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs for UTF-8
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert list(rows[0]) == [
+        "Tháng",
+        "Chỉ số",
+        "Phân theo",
+        "Mã",
+        "Tên",
+        "Giá trị",
+        "Đơn vị",
+        "Mã chỉ số",
+    ]
+    got = figures(rows)
+
+    db = Database(web_system.cluster.config.db_url)
+    with db.session() as s:
+        plays = s.execute(
+            select(Delivery, Node.id, Zone.code)
+            .join(Node, Delivery.node_id == Node.id)
+            .join(Zone, Node.zone_id == Zone.id)
+            .where(Delivery.started_at.is_not(None))
+        ).all()
+        aired = {d.bulletin_id for d, _n, _z in plays}
+        priorities = Counter(s.get(Bulletin, b).priority for b in aired)
+        logged = set(s.scalars(select(NodeStatusLog.node_id)))
+        went_down = set(
+            s.scalars(select(NodeStatusLog.node_id).where(NodeStatusLog.status == "offline"))
+        )
+    db.engine.dispose()
+    assert set(made) <= aired
+    assert got[("bulletins.total", "")] == len(aired)
+    assert got[("bulletins.priority", "emergency")] == priorities["emergency"] >= 1
+    assert got[("bulletins.source", "emergency")] >= 1
+    assert got[("bulletins.source", "tts")] >= 1
+    assert got[("bulletins.source", "uploaded")] >= 1
+    assert got[("plays.total", "")] == len(plays)
+    by_village = Counter(zone for _d, _n, zone in plays)
+    for zone in ("thon-dong", "thon-tay"):
+        assert got[("plays.village", zone)] == by_village[zone]
+    minutes = sum((d.finished_at - d.started_at).total_seconds() for d, _n, _z in plays) / 60
+    assert abs(got[("point_minutes.total", "")] - minutes) < 0.02
+    availability = {
+        key: value for (code, key), value in got.items() if code == "availability.point"
+    }
+    assert set(availability) == set(web_system.node_ids) == logged
+    assert all(0 <= v <= 100 for v in availability.values())
+    # the node the first test stopped for a while was available less than every other
+    assert went_down
+    always_up = [v for n, v in availability.items() if n not in went_down]
+    assert all(availability[n] < min(always_up) for n in went_down)
+
+    # the page shows the same figures, and prints without the navigation
+    assert page.locator("[data-figure='bulletins']").inner_text() == str(len(aired))
+    page.evaluate("window.print = () => { window.printed = true; }")
+    page.get_by_role("button", name="In báo cáo").click()
+    assert page.evaluate("window.printed") is True
+    page.emulate_media(media="print")
+    assert not page.get_by_role("navigation").is_visible()
+    assert not page.get_by_role("button", name="In báo cáo").is_visible()
+    page.emulate_media(media="screen")
+    assert fits_width(page)
+    screenshot(page, "report-monthly")
+    desktop = open_page("pheduyet", viewport=DESKTOP)
+    desktop.goto(f"{web_system.cluster.url}/reports")
+    screenshot(desktop, "report-monthly")
+
+
+def test_a_bad_month_is_refused_next_to_the_field(web_system, open_page):
+    page = open_page("phatthanh")
+    response = page.goto(f"{web_system.cluster.url}/reports?month=2026-13")
+    assert response is not None
+    assert response.status == 422
+    field = page.get_by_label("Tháng")
+    assert field.get_attribute("aria-invalid") == "true"
+    assert "ví dụ 2026-11" in page.locator(".field-error").inner_text()
