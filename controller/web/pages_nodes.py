@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from controller import node_controls
 from controller.dispatcher import Dispatcher
-from controller.models import Bulletin, Delivery, OutboxCommand, Zone
+from controller.models import OutboxCommand, Zone
 from controller.schemas import ControlOut
 from controller.web.deps import Viewer, allowed
 from controller.web.points import node_rows
@@ -35,28 +35,11 @@ def signal_bars(dbm: int | None) -> int | None:
     return None if dbm is None else sum(1 for step in SIGNAL_STEPS if dbm >= step)
 
 
-def playing_titles(s: Session, play_ids: list[str]) -> dict[str, str]:
-    """What a playing point plays, by title (a play id is a key, not something to show)."""
-    if not play_ids:
-        return {}
-    rows = s.execute(
-        select(Delivery.play_id, Bulletin.title)
-        .join(Bulletin, Delivery.bulletin_id == Bulletin.id)
-        .where(Delivery.play_id.in_(play_ids))
-    ).all()
-    return dict(rows)
-
-
 def rows_with_titles(s: Session, lang: str) -> list[dict[str, Any]]:
     rows = node_rows(s)
-    titles = playing_titles(s, [r["playing"] for r in rows if r["playing"]])
     for row in rows:
-        playing = row["playing"] or ""
-        row["playing_title"] = titles.get(playing) or (
-            translate_in(lang, "nodes.test_tone_playing")
-            if playing.startswith("test-tone.")
-            else ""
-        )
+        if (row["playing"] or "").startswith("test-tone."):
+            row["playing_title"] = translate_in(lang, "nodes.test_tone_playing")
         row["bars"] = signal_bars(row["signal_dbm"])
     return rows
 

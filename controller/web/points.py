@@ -8,13 +8,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.models import Node, Zone
+from controller.models import Bulletin, Delivery, Node, Zone
 from controller.web.formatting import local_time
 
 
 def node_rows(s: Session) -> list[dict[str, Any]]:
     """Every point with what a technician needs at a glance; JSON-ready for the live stream."""
-    rows = s.execute(select(Node, Zone).join(Zone, Node.zone_id == Zone.id).order_by(Node.id))
+    rows = s.execute(select(Node, Zone).join(Zone, Node.zone_id == Zone.id).order_by(Node.id)).all()
+    titles = playing_titles(s, [n.status_play_id for n, _z in rows if n.status_play_id])
     return [
         {
             "id": node.id,
@@ -25,6 +26,9 @@ def node_rows(s: Session) -> list[dict[str, Any]]:
             "lon": node.longitude if node.longitude is not None else zone.longitude,
             "status": node.status,
             "playing": node.status_play_id if node.status == "playing" else None,
+            "playing_title": titles.get(node.status_play_id or "", "")
+            if node.status == "playing"
+            else "",
             "last_seen": local_time(node.last_seen, "%H:%M:%S %d/%m"),
             "volume": node.volume,
             "signal_dbm": node.signal_dbm,
@@ -35,12 +39,24 @@ def node_rows(s: Session) -> list[dict[str, Any]]:
     ]
 
 
+def playing_titles(s: Session, play_ids: list[str]) -> dict[str, str]:
+    """What a playing point plays, by title (a play id is a key, not something to show)."""
+    if not play_ids:
+        return {}
+    rows = s.execute(
+        select(Delivery.play_id, Bulletin.title)
+        .join(Bulletin, Delivery.bulletin_id == Bulletin.id)
+        .where(Delivery.play_id.in_(play_ids))
+    ).all()
+    return dict(rows)
+
+
 def map_points(s: Session) -> list[dict[str, Any]]:
     """The points that have coordinates (their own or their village's), for ``node_map``."""
     return [row for row in node_rows(s) if row["lat"] is not None and row["lon"] is not None]
 
 
-def project(points: list[dict[str, Any]], width: int = 1000, height: int = 700) -> dict[str, Any]:
+def project(points: list[dict[str, Any]], width: int = 600, height: int = 480) -> dict[str, Any]:
     """Equirectangular projection onto an SVG canvas with a margin: a commune spans a few km,
     where the error of a flat projection is far below a loudspeaker's reach."""
     if not points:
@@ -52,8 +68,9 @@ def project(points: list[dict[str, Any]], width: int = 1000, height: int = 700) 
     xs = [lon * math.cos(mid_lat) for lon in lons]
     span_x = max(max(xs) - min(xs), 1e-4)
     span_y = max(max(lats) - min(lats), 1e-4)
-    margin = 60
-    scale = min((width - 2 * margin) / span_x, (height - 2 * margin) / span_y)
+    # room for the labels: a point's name is centred on it, so wide sides, shallow top
+    margin_x, margin_y = 120, 70
+    scale = min((width - 2 * margin_x) / span_x, (height - 2 * margin_y) / span_y)
     off_x = (width - scale * span_x) / 2
     off_y = (height - scale * span_y) / 2
     placed = [

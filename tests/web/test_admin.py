@@ -42,7 +42,7 @@ def create_account(page, username: str, name: str, role: str, password: str) -> 
 def test_an_admin_creates_a_broadcaster_who_then_logs_in(web_system, open_page):
     page = open_page("quantri")
     page.get_by_role("navigation").get_by_role("link", name="Tài khoản").click()
-    assert page.get_by_role("heading", name="Tài khoản").is_visible()
+    assert page.get_by_role("heading", name="Tài khoản", exact=True).is_visible()
     create_account(page, "lan.nguyen", "Nguyễn Thị Lan", "phát thanh viên", NEW_PASSWORD)
     assert page.get_by_role("status").inner_text() == "Đã tạo tài khoản lan.nguyen."
     row = page.locator("li[data-user='lan.nguyen']")

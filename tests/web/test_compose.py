@@ -89,6 +89,18 @@ def upload_draft(page: Any, base: str, audio: Path, title: str) -> str:
     page.get_by_label("Chọn tệp ghi âm có sẵn").check()
     page.get_by_label("Tệp âm thanh", exact=True).set_input_files(str(audio))
     page.get_by_role("button", name="Xử lý âm thanh và nghe thử").click()
+    return wait_for_draft(page)
+
+
+def wait_for_draft(page: Any) -> str:
+    """The draft's id once its page shows; a refusal fails the test with its message."""
+    refused = page.locator("#compose .field-error:not([hidden]), #compose-message:not([hidden])")
+    page.wait_for_function(
+        "() => /[0-9a-f]{32}$/.test(location.pathname) || !!document.querySelector("
+        "'#compose .field-error:not([hidden]), #compose-message:not([hidden])')"
+    )
+    if refused.count():
+        raise AssertionError(f"the draft was refused: {refused.all_inner_texts()}")
     page.wait_for_url(DRAFT_URL)
     return str(page.url.rsplit("/", 1)[1])
 
@@ -96,9 +108,7 @@ def upload_draft(page: Any, base: str, audio: Path, title: str) -> str:
 def audio_loaded(page: Any, which: str) -> float:
     """The duration the browser found in a before/after player once it loaded its audio."""
     selector = f'audio[data-which="{which}"]'
-    page.wait_for_function(
-        f"document.querySelector('{selector}').readyState >= 1", timeout=20_000
-    )
+    page.wait_for_function(f"() => document.querySelector('{selector}').readyState >= 1")
     return float(page.evaluate(f"document.querySelector('{selector}').duration"))
 
 
@@ -291,3 +301,108 @@ def test_nobody_approves_their_own_bulletin(web_system, open_page, speech_wav):
     ).click()
     expect(approver.get_by_role("status")).to_contain_text("đã được gửi")
     assert web_system.report(bulletin_id)["summary"]["targets"] == len(web_system.node_ids)
+
+
+def test_record_in_the_browser_with_timer_and_level_meter(web_system, open_page):
+    base = web_system.cluster.url
+    page = open_page("phatthanh")
+    page.goto(f"{base}/bulletins/new")
+    page.get_by_label("Tiêu đề bản tin").fill("Ghi âm thử")
+    expect(page.get_by_label("Ghi âm ngay trên máy")).to_be_checked()
+    page.get_by_role("button", name="Bắt đầu ghi âm").click()
+    # the synthetic microphone's tone moves the meter; the timer runs to two seconds
+    page.wait_for_function("() => document.getElementById('record-level').value > 0.1")
+    page.wait_for_function("() => document.getElementById('record-timer').textContent >= '00:02'")
+    screenshot(page, "compose-recording")
+    page.get_by_role("button", name="Dừng ghi").click()
+    playback = page.get_by_label("Nghe lại bản ghi")
+    expect(playback).to_be_visible()
+    page.wait_for_function("() => document.getElementById('record-playback').readyState >= 1")
+    # kept in IndexedDB until the server has it
+    kept = page.evaluate(
+        """() => new Promise((ok) => { const r = indexedDB.open('loa-lang', 1);
+        r.onsuccess = () => { const g = r.result.transaction('pending-audio')
+          .objectStore('pending-audio').get('compose.phatthanh');
+          g.onsuccess = () => ok(g.result ? g.result.blob.size : 0); }; })"""
+    )
+    assert kept > 1000
+    page.get_by_role("button", name="Xử lý âm thanh và nghe thử").click()
+    wait_for_draft(page)
+    expect(page.get_by_role("img", name="Dạng sóng sau xử lý")).to_be_visible()
+    assert audio_loaded(page, "after") > 1.0
+    assert "Độ dài bản tin" in page.locator(".report-words").inner_text()
+    draft = bulletin_by_title(web_system, "Ghi âm thử")
+    assert draft.status == "draft"
+    assert draft.original_path.endswith(".webm")
+    # once the server has it, the browser lets it go
+    gone = page.evaluate(
+        """() => new Promise((ok) => { const r = indexedDB.open('loa-lang', 1);
+        r.onsuccess = () => { const g = r.result.transaction('pending-audio')
+          .objectStore('pending-audio').get('compose.phatthanh');
+          g.onsuccess = () => ok(g.result === undefined); }; })"""
+    )
+    assert gone
+
+
+def test_text_to_speech_preview_and_a_programme_slot(web_system, open_page, slots):
+    base = web_system.cluster.url
+    title = "Nhắc lịch thu gom rác"
+    page = open_page("phatthanh")
+    page.goto(f"{base}/bulletins/new")
+    page.get_by_label("Tiêu đề bản tin").fill(title)
+    page.get_by_label("Nhập văn bản để máy đọc").check()
+    page.get_by_label("Nội dung bản tin").fill(
+        "Sáng thứ bảy, xe thu gom rác sẽ đến các thôn lúc 7 giờ. Đề nghị bà con chuẩn bị sẵn."
+    )
+    page.get_by_label("Giọng đọc").select_option(label="Giọng miền Nam")
+    page.get_by_role("button", name="Nghe thử").click()
+    preview = page.get_by_label("Nghe thử giọng đọc")
+    expect(preview).to_be_visible()
+    page.wait_for_function("() => document.getElementById('tts-preview').readyState >= 1")
+    assert page.evaluate("document.getElementById('tts-preview').duration") > 2
+    assert counts(web_system)["bulletins"] == bulletin_count_before(web_system, title)
+    page.get_by_role("button", name="Xử lý âm thanh và nghe thử").click()
+    bulletin_id = wait_for_draft(page)
+    expect(page.locator(".report-words")).to_contain_text("giọng miền Nam")
+    # no "before" for speech: there is no original recording
+    expect(page.locator('audio[data-which="before"]')).to_have_count(0)
+
+    # daily in the roomy slot, for a week
+    page.get_by_label("Theo thôn, xóm").check()
+    page.get_by_role("checkbox", name="Thôn Tây").check()
+    page.get_by_label("Trong khung giờ của chương trình").check()
+    page.get_by_label("Khung giờ phát").select_option(slots["roomy"])
+    page.get_by_label("Hằng ngày").check()
+    until = (datetime.now(LOCAL) + timedelta(days=7)).date()
+    page.get_by_label("Đến ngày (không bắt buộc)").fill(until.isoformat())
+    page.get_by_label("Ưu tiên", exact=True).check()
+    submit_request(page, base, bulletin_id)
+    expect(page.locator(".asked")).to_contain_text("Bản tin thử")
+    expect(page.locator(".asked")).to_contain_text("hằng ngày")
+
+    approver = open_page("pheduyet")
+    approver.goto(f"{base}/review")
+    approver.locator(f'article[data-bulletin="{bulletin_id}"]').get_by_role(
+        "button", name="Duyệt và phát"
+    ).click()
+    expect(approver.get_by_role("status")).to_contain_text("xếp vào chương trình")
+    assert bulletin_by_title(web_system, title).status == "approved"
+    with web_system.http() as c:
+        items = c.get("/api/v1/programme").json()["items"]
+    placed = [i for i in items if i["bulletin_id"] == bulletin_id]
+    assert len(placed) == 1
+    assert placed[0]["slot_id"] == slots["roomy"]
+    assert placed[0]["priority"] == "priority"
+    assert placed[0]["zones"] == ["thon-tay"]
+    assert placed[0]["recurrence"]["kind"] == "daily"
+    assert placed[0]["recurrence"]["end_date"] == until.isoformat()
+
+
+def bulletin_count_before(sut: SystemUnderTest, title: str) -> int:
+    """Listening to a preview stores nothing: the count is as if the title did not exist."""
+    db = db_of(sut)
+    with db.session() as s:
+        total = s.scalar(select(func.count()).select_from(Bulletin)) or 0
+        assert s.scalar(select(Bulletin).where(Bulletin.title == title)) is None
+    db.engine.dispose()
+    return total
