@@ -56,15 +56,36 @@ class Decoded:
 
 
 _SCALE = {"u8": 128.0, "s16": 32768.0, "s32": 2147483648.0, "s64": 9.223372036854775808e18}
+_DTYPES: dict[str, np.dtype[np.generic]] = {
+    name: np.dtype(t)
+    for name, t in [("u8", "u1"), ("s16", "<i2"), ("s32", "<i4"), ("s64", "<i8"), ("flt", "<f4")]
+}
 
 
 def _frame_to_float(frame: av.AudioFrame) -> np.ndarray:
-    """``(samples, channels)`` float32 from any PyAV sample format."""
-    arr = frame.to_ndarray()
+    """``(samples, channels)`` float32 from any PyAV sample format.
+
+    Common formats are read straight from the frame's planes: a long recording has tens of
+    thousands of frames, and ``to_ndarray`` (which stacks planes) costs more than decoding them.
+    """
     fmt = frame.format
     channels = len(frame.layout.channels)
-    arr = arr if fmt.is_planar else arr.reshape(-1, channels).T
     name = fmt.name.rstrip("p")
+    dtype = _DTYPES.get(name)
+    if dtype is not None and (channels == 1 or not fmt.is_planar):
+        raw = np.frombuffer(
+            memoryview(frame.planes[0]), dtype=dtype, count=frame.samples * channels
+        )
+        arr: np.ndarray = raw.reshape(-1, channels)
+        if name == "u8":
+            arr = (arr.astype(np.float32) - 128.0) / 128.0
+        elif name in _SCALE:
+            arr = arr.astype(np.float32) / np.float32(_SCALE[name])
+        else:
+            arr = arr.copy()  # the frame's buffer is reused by the decoder
+        return arr
+    arr = frame.to_ndarray()
+    arr = arr if fmt.is_planar else arr.reshape(-1, channels).T
     if name == "u8":
         out = (arr.astype(np.float32) - 128.0) / 128.0
     elif name in _SCALE:

@@ -1,8 +1,9 @@
 """Write mono float32 ``(n,)`` audio; the container follows the file extension.
 
 * ``.ogg`` / ``.opus``: Opus in Ogg via PyAV (libopus), speech bitrate (default 32 kbit/s),
-  ``application=audio`` at complexity 0 in 60 ms packets — chosen by measurement, see
-  BENCHMARKS.md: at 20 ms, libopus's VBR spent about 49 kbit/s on speech asked to take 32.
+  ``application=audio`` at complexity 0 in 60 ms packets at constant bit rate — chosen by
+  measurement, see BENCHMARKS.md (in 20 ms packets libopus's VBR spent about 49 kbit/s on
+  speech asked for 32).
 * ``.wav``: 16-bit PCM (standard library ``wave``).
 * ``.mp3``: MP3 via PyAV (libmp3lame), constant bitrate (default 32 kbit/s, mono).
 
@@ -98,6 +99,7 @@ def write_audio(
     opus_complexity: int = 0,
     opus_application: str = "audio",
     opus_frame_ms: float = 60.0,
+    opus_vbr: str = "off",
 ) -> int:
     """Write ``x`` (mono float32 ``(n,)``, ±1.0 full scale) to ``path``; returns the rate written.
 
@@ -121,6 +123,7 @@ def write_audio(
                 "application": opus_application,
                 "compression_level": str(opus_complexity),
                 "frame_duration": f"{opus_frame_ms:g}",
+                "vbr": opus_vbr,
             }
             _write_av(tmp, y, out_rate, fmt="ogg", codec="libopus", bitrate=bitrate, options=opts)
         else:

@@ -78,16 +78,17 @@ class PipelineConfig(BaseModel):
         default=-1.0, le=0, description="true-peak limit of the delivered (decoded) file (dBTP)"
     )
     codec_headroom_db: float = Field(
-        default=2.7,
-        ge=0,
-        description="extra limiter headroom for the lossy codec's overshoot (measured: "
-        "libopus at 32 kbit/s lifts limited speech peaks by up to 2.7 dB)",
+        default=1.0, ge=0, description="extra limiter headroom for the lossy codec's overshoot"
     )
     bitrate: int = Field(default=32000, ge=6000, le=256000, description="Opus/MP3 bitrate")
     opus_complexity: int = Field(default=0, ge=0, le=10, description="libopus complexity")
     opus_application: Literal["audio", "voip", "lowdelay"] = Field(default="audio")
     opus_frame_ms: Literal[10, 20, 40, 60] = Field(
         default=60, description="Opus packet duration (ms); long packets cost less to code"
+    )
+    opus_vbr: Literal["off", "on", "constrained"] = Field(
+        default="off",
+        description="Opus rate control; constant bit rate keeps a re-encode's changes local",
     )
     verify_output: bool = Field(
         default=True, description="decode the written file, re-measure and correct"
@@ -408,6 +409,29 @@ def _warnings(source: SourceReport, before: SignalReport, after: SignalReport) -
 _FIX_MARGIN_DB = 1.0  # the codec overshoots again after a fix; aim this far under the limit
 
 
+def _tp_max(config: PipelineConfig) -> float:
+    """Highest acceptable measured true peak: the report rounds to 0.01 dB, so one step under
+    the limit makes ``≤ true_peak_max_db`` hold on the rounded figure too."""
+    return config.true_peak_max_db - 0.01
+
+
+def _deliverable(
+    pre: np.ndarray,
+    rate: int,
+    config: PipelineConfig,
+    *,
+    target: float,
+    ceiling: float | None,
+    gain: float | None,
+) -> tuple[np.ndarray, float | None]:
+    """Gain to ``target`` and limit to ``ceiling`` as configured; returns the signal and gain."""
+    if config.normalize:
+        return normalize(pre, rate, target_lufs=target, ceiling_db=ceiling, start_gain_db=gain)
+    if ceiling is not None:
+        return dynamics.limit_true_peak(pre, rate, ceiling_db=ceiling), gain
+    return pre, gain
+
+
 def _codec_overshoot_need(
     over: np.ndarray, peaks: np.ndarray, decoded_sr: int, rate: int, *, n: int, limit: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -476,21 +500,18 @@ def process_file(
     gain: float | None = None
     passes = 0
     after: SignalReport | None = None
-    fix: tuple[np.ndarray, np.ndarray] | None = None
-    y = pre
+    base = pre
+    fixes: list[tuple[np.ndarray, np.ndarray]] = []  # codec overshoots pulled down, kept
+    renormalize = True
     for attempt in range(config.max_encode_passes):
         passes = attempt + 1
-        if fix is not None:
-            y = dynamics.reduce_gain_at(y, rate, *fix)
-            fix = None
-        elif config.normalize:
-            y, gain = normalize(
-                pre, rate, target_lufs=target, ceiling_db=ceiling, start_gain_db=gain
-            )
-        elif ceiling is not None:
-            y = dynamics.limit_true_peak(pre, rate, ceiling_db=ceiling)
-        else:
-            y = pre
+        last = passes == config.max_encode_passes
+        if renormalize:
+            base, gain = _deliverable(pre, rate, config, target=target, ceiling=ceiling, gain=gain)
+            renormalize = False
+        y = base
+        for over, need in fixes:
+            y = dynamics.reduce_gain_at(y, rate, over, need)
         _progress(progress, 0.7 + 0.1 * attempt / config.max_encode_passes)
         write_audio(
             dst,
@@ -500,35 +521,45 @@ def process_file(
             opus_complexity=config.opus_complexity,
             opus_application=config.opus_application,
             opus_frame_ms=config.opus_frame_ms,
+            opus_vbr=config.opus_vbr,
         )
+        del y
         if not config.verify_output:
-            after = describe(y, rate)
+            after = describe(base, rate)
             break
         out = decode_file(dst, max_seconds=config.max_seconds + 60)
-        # the codec headroom makes one encode the rule, so the file is measured once, fully
-        full = describe(out.samples, out.sample_rate)
-        tp = full.true_peak_dbtp if full.true_peak_dbtp is not None else -math.inf
-        loud = full.integrated_lufs if full.integrated_lufs is not None else -math.inf
-        # the report rounds to 0.01 dB: demand one step under the limit so ≤ holds exactly
-        tp_ok = ceiling is None or tp <= config.true_peak_max_db - 0.01
-        loud_err = config.target_lufs - loud if config.normalize else 0.0
-        on_target = tp_ok and abs(loud_err) <= 0.15
-        if on_target or attempt + 1 == config.max_encode_passes:
-            after = full
-            if not on_target:
-                log.warning("output still off target after %d encodes", passes)
-            break
-        if not tp_ok and ceiling is not None:
-            # the codec overshot in a few places: pull exactly those down, keep the rest
-            limit = 10.0 ** ((config.true_peak_max_db - _FIX_MARGIN_DB) / 20.0)
+        limit = 10.0 ** ((config.true_peak_max_db - _FIX_MARGIN_DB) / 20.0)
+        over_limit = False
+        if lossy and ceiling is not None and not last:
+            # hot speech often comes back over the limit: find that cheaply (the true peak is
+            # interpolated only near the limit) before measuring everything
             over, peaks = true_peak_over(out.samples, out.sample_rate, threshold=limit)
-            fix = _codec_overshoot_need(over, peaks, out.sample_rate, rate, n=pre.size, limit=limit)
-            del over, peaks
-        else:
-            target += loud_err
-            if gain is not None:
-                gain += loud_err
-        del out, full
+            over_limit = bool(peaks.size) and 20.0 * math.log10(float(peaks.max())) > _tp_max(
+                config
+            )
+        if not over_limit:
+            full = describe(out.samples, out.sample_rate)
+            tp = full.true_peak_dbtp if full.true_peak_dbtp is not None else -math.inf
+            loud = full.integrated_lufs if full.integrated_lufs is not None else -math.inf
+            loud_err = config.target_lufs - loud if config.normalize else 0.0
+            over_limit = ceiling is not None and tp > _tp_max(config)
+            if (not over_limit and abs(loud_err) <= 0.15) or last:
+                after = full
+                if over_limit or abs(loud_err) > 0.15:
+                    log.warning("output still off target after %d encodes", passes)
+                break
+            if over_limit:
+                over, peaks = true_peak_over(out.samples, out.sample_rate, threshold=limit)
+            else:
+                target += loud_err
+                gain = None if gain is None else gain + loud_err
+                renormalize = True
+        if over_limit:
+            # the codec overshot in a few places: pull exactly those down, keep the rest
+            fixes.append(
+                _codec_overshoot_need(over, peaks, out.sample_rate, rate, n=pre.size, limit=limit)
+            )
+        del out
     _progress(progress, 1.0)
     assert after is not None
     if config.normalize:

@@ -4,6 +4,7 @@ where and when, and send it for approval; the broadcaster's list of bulletins an
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
@@ -22,6 +23,7 @@ from controller.web.points import map_points
 from controller.web.render import page
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger(__name__)
 
 VOICES = ("vi", "vi-vn-x-central", "vi-vn-x-south")
 SOURCES = ("record", "file", "text")
@@ -158,6 +160,7 @@ def create_draft(
                 audit.record(s, viewer.user.username, "bulletin.draft", bulletin.id, title=title)
                 url = f"/bulletins/{bulletin.id}"
         except HTTPException as exc:
+            log.info("draft from %s refused: %s", viewer.user.username, exc.detail)
             status = exc.status_code
             errors = pipeline_error(exc, source, lang, config.max_upload_bytes // 2**20)
     if errors:

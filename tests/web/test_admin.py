@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from controller.db import Database
-from controller.models import AuditEntry, User, WebSession
+from controller.models import AuditEntry, Base, User, WebSession
 from tests.support import SystemUnderTest
 from tests.web.conftest import DESKTOP, fits_width, log_in, screenshot
 
 NEW_PASSWORD = "mat-khau-moi-123"
 
 
-def user_row(sut: SystemUnderTest, username: str) -> User | None:
+def user_row(sut: SystemUnderTest, username: str) -> User:
     db = Database(sut.cluster.config.db_url)
     with db.session() as s:
-        user = s.scalar(select(User).where(User.username == username))
-        if user is not None:
-            s.expunge(user)
+        user = s.scalars(select(User).where(User.username == username)).one()
+        s.expunge(user)
     db.engine.dispose()
     return user
 
 
-def count(sut: SystemUnderTest, model: type, *where: object) -> int:
+def count(sut: SystemUnderTest, model: type[Base], *where: ColumnElement[bool]) -> int:
     db = Database(sut.cluster.config.db_url)
     with db.session() as s:
         n = s.scalar(select(func.count()).select_from(model).where(*where)) or 0
@@ -49,7 +48,6 @@ def test_an_admin_creates_a_broadcaster_who_then_logs_in(web_system, open_page):
     assert "Nguyễn Thị Lan" in row.inner_text()
     assert "phát thanh viên" in row.inner_text()
     user = user_row(web_system, "lan.nguyen")
-    assert user is not None
     assert (user.role, user.display_name, user.active) == ("broadcaster", "Nguyễn Thị Lan", True)
     assert fits_width(page)
     screenshot(page, "admin-users")
@@ -134,7 +132,8 @@ def test_an_admin_cannot_lock_or_demote_themselves(web_system, open_page):
         row.get_by_role("button", name="Khoá tài khoản").click()
     assert answer.value.status == 409
     row = page.locator("li[data-user='quantri']")
-    assert row.get_by_role("alert").inner_text() == "Bạn không thể tự khoá tài khoản của chính mình."
+    refusal = row.get_by_role("alert").inner_text()
+    assert refusal == "Bạn không thể tự khoá tài khoản của chính mình."
     row.get_by_label("Vai trò").select_option(label="phê duyệt")
     row.get_by_role("button", name="Đổi vai trò").click()
     row = page.locator("li[data-user='quantri']")

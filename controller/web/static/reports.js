@@ -12,8 +12,14 @@
   // Same reading as pages_reports.airing_of: alerts name their airings "<bulletin>.r<k>".
   const airing = (playId) => (/\.r(\d+)$/.exec(playId) || [null, "1"])[1];
 
-  function cell(row, text, extra) {
+  // Headers double as the labels a phone shows inside each row (see reports.css).
+  const heads = [...box.querySelectorAll("thead th")].map((th) => th.textContent);
+
+  function cell(row, name, text, extra) {
     const td = row.insertCell();
+    td.className = name;
+    const label = { airing: heads[2], started: heads[4], finished: heads[5] }[name];
+    if (label) td.dataset.label = label;
     td.textContent = text || "";
     if (extra) {
       td.append(document.createElement("br"));
@@ -36,16 +42,16 @@
       const row = body.insertRow();
       row.dataset.node = n.node_id;
       row.dataset.status = n.status;
-      cell(row, n.name);
-      cell(row, zones[n.zone] || n.zone);
-      cell(row, airing(n.play_id));
+      cell(row, "name", n.name);
+      cell(row, "village", zones[n.zone] || n.zone);
+      cell(row, "airing", airing(n.play_id));
       const badge = document.createElement("span");
       badge.className = `badge status-${n.status}`;
       badge.textContent = n.status_text;
-      row.insertCell().append(badge);
-      cell(row, n.started_at);
-      cell(row, n.finished_at);
-      cell(row, n.reason_text, n.reason);
+      cell(row, "status").append(badge);
+      cell(row, "started", n.started_at);
+      cell(row, "finished", n.finished_at);
+      cell(row, "reason", n.reason_text, n.reason);
     }
     const missed = box.querySelector("[data-missed]");
     missed.replaceChildren();

@@ -1,0 +1,50 @@
+"""Why a play did not happen, in plain words, from the raw reasons the controller and nodes give."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from controller.delivery_state import expiry_reason
+from controller.models import Delivery, Node
+from controller.web.reasons import reason_text
+
+DEADLINE = datetime(2026, 11, 23, 12, 30, tzinfo=UTC)  # 19:30 in Asia/Ho_Chi_Minh
+
+
+def test_an_offline_point_reads_in_local_time():
+    node = Node(id="n", name="Loa", zone_id=1, status="offline", last_seen=DEADLINE)
+    raw = expiry_reason(Delivery(status="queued"), node, DEADLINE)
+    assert reason_text("expired", raw, "vi") == (
+        "Điểm loa mất kết nối từ 19:30 23/11/2026; "
+        "bản tin hết hạn lúc 19:30 23/11/2026 trước khi kịp phát."
+    )
+    never = Node(id="n", name="Loa", zone_id=1, status="offline")
+    assert reason_text("expired", expiry_reason(Delivery(), never, DEADLINE), "en").startswith(
+        "The point has never connected"
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "raw", "expected"),
+    [
+        ("failed", "emergency audio did not arrive in time", "Âm thanh cảnh báo không tải về kịp."),
+        (
+            "failed",
+            "audio output failed: device busy",
+            "Thiết bị phát âm thanh tại điểm loa bị lỗi.",
+        ),
+        (
+            "cancelled",
+            "pre-empted by emergency abc.r1",
+            "Bị ngắt để nhường cho tin mức «Khẩn cấp».",
+        ),
+        ("cancelled", "Dừng trên trang web bởi lan", "Đã huỷ."),  # no pattern: by its status
+        ("rejected", "bad signature", "Điểm loa từ chối lệnh (lệnh sai chữ ký hoặc quá hạn)."),
+        ("finished", "", ""),
+        ("started", "", ""),
+    ],
+)
+def test_node_reasons_and_statuses_have_plain_words(status, raw, expected):
+    assert reason_text(status, raw, "vi") == expected
