@@ -66,7 +66,12 @@ def downgrade() -> None:
     with op.batch_alter_table("bulletins") as t:
         t.drop_constraint("fk_bulletins_reviewed_by", type_="foreignkey")
         for column in (
-            "status", "request", "original_path", "reviewed_by", "reviewed_at", "review_comment"
+            "status",
+            "request",
+            "original_path",
+            "reviewed_by",
+            "reviewed_at",
+            "review_comment",
         ):
             t.drop_column(column)
     with op.batch_alter_table("nodes") as t:
