@@ -234,9 +234,17 @@ def form_values(stored: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+CONFLICT_LEADS = ("slot_overflow", "overlap", "quiet_hours")
+
+
 def problem_text(problem: approval.Problem, lang: str) -> str:
-    if problem.conflict is not None:
-        return problem.conflict.message_vi if lang == "vi" else problem.conflict.message
+    """A programme conflict is said plainly first, then in the conflict checker's own words
+    (which name the slot, the date and by how much)."""
+    conflict = problem.conflict
+    if conflict is not None:
+        code = conflict.code if conflict.code in CONFLICT_LEADS else "other"
+        detail = conflict.message_vi if lang == "vi" else conflict.message
+        return f"{translate(f'request.conflict.{code}', lang)} ({detail})"
     return translate(f"request.error.{problem.code}", lang, **problem.values)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
 from sqlalchemy import ColumnElement, func, select
 
 from controller.db import Database
@@ -41,7 +42,7 @@ def create_account(page, username: str, name: str, role: str, password: str) -> 
 def test_an_admin_creates_a_broadcaster_who_then_logs_in(web_system, open_page):
     page = open_page("quantri")
     page.get_by_role("navigation").get_by_role("link", name="Tài khoản").click()
-    assert page.get_by_role("heading", name="Tài khoản", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="Tài khoản", exact=True)).to_be_visible()
     create_account(page, "lan.nguyen", "Nguyễn Thị Lan", "phát thanh viên", NEW_PASSWORD)
     assert page.get_by_role("status").inner_text() == "Đã tạo tài khoản lan.nguyen."
     row = page.locator("li[data-user='lan.nguyen']")
@@ -57,7 +58,7 @@ def test_an_admin_creates_a_broadcaster_who_then_logs_in(web_system, open_page):
 
     lan = open_page()
     log_in(lan, web_system.cluster.url, "lan.nguyen", NEW_PASSWORD)
-    assert lan.get_by_role("navigation").get_by_role("link", name="Soạn tin").is_visible()
+    expect(lan.get_by_role("navigation").get_by_role("link", name="Soạn tin")).to_be_visible()
     assert "Nguyễn Thị Lan" in lan.locator(".who").inner_text()
 
 
@@ -158,7 +159,7 @@ def test_the_audit_log_shows_logins_and_account_changes_newest_first(web_system,
     page.goto(f"{web_system.cluster.url}/admin/users")
     create_account(page, "kiem.tra", "Lê Kiểm Tra", "phê duyệt", NEW_PASSWORD)
     page.get_by_role("navigation").get_by_role("link", name="Nhật ký").click()
-    assert page.get_by_role("heading", name="Nhật ký hoạt động").is_visible()
+    expect(page.get_by_role("heading", name="Nhật ký hoạt động")).to_be_visible()
     first = page.locator("table.audit tbody tr").first
     assert first.get_attribute("data-action") == "user.create"  # the newest on top
     assert "kiem.tra" in first.inner_text()

@@ -6,19 +6,29 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import ViewportSize, expect
 from sqlalchemy import delete, func, select
 
 from controller.db import Database
 from controller.models import AuditEntry, Bulletin, Delivery, Node, User, WebSession, Zone
 from tests.support import SystemUnderTest, wait_for
-from tests.web.conftest import DESKTOP, PASSWORD, fits_width, screenshot
+from tests.web.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    PASSWORD,
+    PHONE,
+    fits_width,
+    log_in,
+    screenshot,
+)
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 DRAFT_URL = re.compile(r".*/bulletins/[0-9a-f]{32}$")
@@ -306,9 +316,31 @@ def test_nobody_approves_their_own_bulletin(web_system, open_page, speech_wav):
     assert web_system.report(bulletin_id)["summary"]["targets"] == len(web_system.node_ids)
 
 
-def test_record_in_the_browser_with_timer_and_level_meter(web_system, open_page):
+@pytest.fixture(scope="module")
+def speaking_page(browser, web_system, speech_wav) -> Iterator[Any]:
+    """A second browser whose fake microphone says the speech recording (rather than the
+    default beeps: a real broadcaster speaks), logged in as the broadcaster."""
+    speaking = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={speech_wav}"],
+    )
+    try:
+        context = speaking.new_context(
+            viewport=ViewportSize(width=PHONE["width"], height=PHONE["height"]),
+            locale="vi-VN",
+            timezone_id=str(LOCAL),
+        )
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        log_in(page, web_system.cluster.url, "phatthanh")
+        yield page
+    finally:
+        speaking.close()
+
+
+def test_record_in_the_browser_with_timer_and_level_meter(web_system, speaking_page):
     base = web_system.cluster.url
-    page = open_page("phatthanh")
+    page = speaking_page
     page.goto(f"{base}/bulletins/new")
     page.get_by_label("Tiêu đề bản tin").fill("Ghi âm thử")
     expect(page.get_by_label("Ghi âm ngay trên máy")).to_be_checked()
@@ -531,3 +563,42 @@ def fill_login(page: Any, account: str) -> None:
     page.get_by_label("Tên đăng nhập").fill(account)
     page.get_by_label("Mật khẩu").fill(PASSWORD)
     page.get_by_role("button", name="Đăng nhập").click()
+
+
+def test_approval_checks_the_request_again(web_system, open_page, speech_wav):
+    """Things change between sending and approving: quiet hours set meanwhile block a "now"
+    bulletin at approval, with the reason shown to the approver, and nothing is sent."""
+    base = web_system.cluster.url
+    title = "Thông báo lịch cắt điện"
+    page = open_page("phatthanh")
+    bulletin_id = upload_draft(page, base, speech_wav, title)
+    page.get_by_label("Tất cả các điểm loa").check()
+    page.get_by_label("Phát ngay khi được duyệt").check()
+    submit_request(page, base, bulletin_id)
+
+    here = datetime.now(LOCAL)
+    quiet = {
+        "start": (here - timedelta(hours=1)).strftime("%H:%M:00"),
+        "end": (here + timedelta(hours=1)).strftime("%H:%M:00"),
+    }
+    with web_system.http() as c:
+        assert c.put("/api/v1/programme/quiet-hours", json=quiet).status_code == 200
+    try:
+        approver = open_page("pheduyet")
+        approver.goto(f"{base}/review")
+        item = approver.locator(f'article[data-bulletin="{bulletin_id}"]')
+        with approver.expect_response(f"{base}/review/{bulletin_id}/approve") as answer:
+            item.get_by_role("button", name="Duyệt và phát").click()
+        assert answer.value.status == 409
+        item = approver.locator(f'article[data-bulletin="{bulletin_id}"]')
+        expect(item.get_by_role("alert").first).to_contain_text("giờ yên tĩnh")
+        assert bulletin_by_title(web_system, title).status == "pending"
+        assert web_system.report(bulletin_id)["summary"]["targets"] == 0
+    finally:
+        with web_system.http() as c:
+            lifted = c.put(
+                "/api/v1/programme/quiet-hours",
+                content=b"null",
+                headers={"Content-Type": "application/json"},
+            )
+            assert lifted.status_code == 200, lifted.text

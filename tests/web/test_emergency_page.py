@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from controller.db import Database
@@ -61,7 +62,7 @@ def test_send_to_one_village_in_two_steps_watch_it_start_and_stop_it(web_system,
     before = alert_count(web_system)
     page = open_page("phatthanh")
     page.get_by_role("link", name="KHẨN CẤP").click()
-    assert page.get_by_role("heading", name="Phát cảnh báo khẩn cấp").is_visible()
+    expect(page.get_by_role("heading", name="Phát cảnh báo khẩn cấp")).to_be_visible()
     assert fits_width(page)
     screenshot(page, "emergency-form")
     desktop = open_page("phatthanh", viewport=DESKTOP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+from playwright.sync_api import expect
 from sqlalchemy import delete, func, select
 
 from controller.db import Database
@@ -13,11 +14,11 @@ from tests.web.conftest import DESKTOP, PASSWORD, fits_width, log_in, screenshot
 def test_login_shows_the_home_page_in_vietnamese(web_system, open_page):
     page = open_page("phatthanh")
     assert page.locator("html").get_attribute("lang") == "vi"
-    assert page.get_by_role("heading", name="Tổng quan").is_visible()
-    assert page.get_by_role("link", name="KHẨN CẤP").is_visible()
+    expect(page.get_by_role("heading", name="Tổng quan")).to_be_visible()
+    expect(page.get_by_role("link", name="KHẨN CẤP")).to_be_visible()
     # a broadcaster composes but does not approve or manage accounts
     nav = page.get_by_role("navigation")
-    assert nav.get_by_role("link", name="Soạn tin").is_visible()
+    expect(nav.get_by_role("link", name="Soạn tin")).to_be_visible()
     assert nav.get_by_role("link", name="Duyệt tin").count() == 0
     assert nav.get_by_role("link", name="Tài khoản").count() == 0
     assert fits_width(page)
@@ -87,13 +88,13 @@ def test_a_post_without_the_csrf_token_changes_nothing(web_system, open_page):
     assert r.status_code == 403
     assert "Biểu mẫu đã hết hạn" in r.text
     page.goto(f"{web_system.cluster.url}/")
-    assert page.get_by_role("heading", name="Tổng quan").is_visible()  # still logged in
+    expect(page.get_by_role("heading", name="Tổng quan")).to_be_visible()  # still logged in
 
 
 def test_english_is_one_tap_away_and_logout_ends_the_session(web_system, open_page):
     page = open_page("pheduyet", viewport=DESKTOP)
     page.get_by_role("link", name="English").click()
-    assert page.get_by_role("heading", name="Overview").is_visible()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     assert page.locator("html").get_attribute("lang") == "en"
     screenshot(page, "home-en")
     page.get_by_role("button", name="Log out").click()

@@ -9,6 +9,7 @@ from collections import Counter
 from functools import partial
 from typing import Any
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from controller.db import Database
@@ -50,7 +51,7 @@ def test_a_bulletins_report_fills_in_live_and_says_why_a_point_missed_it(
 
     page = open_page("pheduyet")
     page.goto(f"{web_system.cluster.url}/bulletins/{bulletin_id}/report")
-    assert page.get_by_role("heading", name="Báo cáo phát bản tin").is_visible()
+    expect(page.get_by_role("heading", name="Báo cáo phát bản tin")).to_be_visible()
     page.evaluate("window.stillTheSamePage = true")
     playing = page.locator(f"tr[data-node='{dong[0]}']")
     playing.locator("text=đã phát xong").wait_for()
@@ -161,8 +162,8 @@ def test_the_monthly_csv_matches_the_database(web_system, open_page, speech_wav)
     page.get_by_role("button", name="In báo cáo").click()
     assert page.evaluate("window.printed") is True
     page.emulate_media(media="print")
-    assert not page.get_by_role("navigation").is_visible()
-    assert not page.get_by_role("button", name="In báo cáo").is_visible()
+    expect(page.get_by_role("navigation")).not_to_be_visible()
+    expect(page.get_by_role("button", name="In báo cáo")).not_to_be_visible()
     page.emulate_media(media="screen")
     assert fits_width(page)
     screenshot(page, "report-monthly")
