@@ -7,7 +7,11 @@ above 8 kHz, bands of 4 bins, see :mod:`audio.bands`):
 
 * ``lambda_d``: noise PSD tracked blindly from the recording itself (:mod:`audio.noise_estimate`:
   minimum statistics, Martin 2001, refined by IMCRA-style conditional averaging, Cohen 2003),
-  together with the a priori speech-absence probability ``q``.
+  together with the a priori speech-absence probability ``q``. It is bounded from below by the
+  mean spectrum of the recording's quietest stretch (``profile_s``, 0.5 s: a phone recording
+  starts and ends with background alone), times ``profile_weight`` and at most
+  ``profile_max_db`` above the tracker: minimum statistics reads noise that fluctuates like
+  speech (babble) about 10 dB low, its plain mean over a pause does not.
 * ``gamma = |Y|^2 / lambda_d``: a posteriori SNR (Ephraim & Malah 1984, eq. 9).
 * ``xi``: a priori SNR by the decision-directed rule (Ephraim & Malah 1984, eq. 51)
   ``xi(l) = max(alpha * A(l-1)^2 / lambda_d + (1 - alpha) * max(gamma(l) - 1, 0), xi_min)``
@@ -39,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.special
 
-from audio.bands import apply_gain, band_power, layout_for
+from audio.bands import BandLayout, apply_gain, band_power, layout_for
 from audio.mono_input import check_mono_float32
 from audio.noise_estimate import (
     POWER_FLOOR,
@@ -50,7 +54,14 @@ from audio.noise_estimate import (
     estimate_snr_db,
     track_noise,
 )
-from audio.stft import analyse, chunks, geometry_for, n_frames, synthesise_into
+from audio.stft import (
+    StftGeometry,
+    analyse,
+    chunks,
+    geometry_for,
+    n_frames,
+    synthesise_into,
+)
 
 __all__ = ["DenoiseParams", "denoise", "estimate_noise_floor_db", "estimate_snr_db"]
 
@@ -67,11 +78,14 @@ class DenoiseParams:
     """Tuning of :func:`denoise`; every field may be passed to it as a keyword."""
 
     floor_db: float = -28.0  # gain floor G_min: residual noise level, never silence
-    alpha: float = 0.94  # decision-directed smoothing (Ephraim & Malah 1984)
+    alpha: float = 0.92  # decision-directed smoothing (Ephraim & Malah 1984)
     xi_min_db: float = -25.0  # a priori SNR floor (Cappé 1994)
     q_max: float = 0.95  # cap of the a priori speech-absence probability (Cohen 2001)
     lsa: bool = False  # log-spectral amplitude instead of Wiener gain under speech presence
     bidirectional: bool = True  # decision-directed recursion forwards and backwards in time
+    profile_s: float = 0.5  # quietest stretch whose mean spectrum bounds the noise; 0: off
+    profile_weight: float = 1.2
+    profile_max_db: float = 20.0  # a stretch holding speech must not lift the noise further
     frame_ms: float = 32.0
     overlap: int = 2
     tracker: TrackerParams = field(default_factory=TrackerParams)
@@ -83,6 +97,8 @@ class DenoiseParams:
             raise ValueError(f"alpha must be within [0, 1), got {self.alpha}")
         if not 0.0 <= self.q_max < 1.0:
             raise ValueError(f"q_max must be within [0, 1), got {self.q_max}")
+        if self.profile_s < 0.0 or self.profile_weight < 0.0:
+            raise ValueError("profile_s and profile_weight must not be negative")
 
 
 def _params(tuning: dict[str, object]) -> DenoiseParams:
@@ -192,6 +208,27 @@ def _decision_directed(gamma: FloatArray, lead: int, tail: int, p: DenoiseParams
     return fwd
 
 
+def _quiet_profile(
+    x: FloatArray, geom: StftGeometry, layout: BandLayout, p: DenoiseParams, sr: int
+) -> FloatArray | None:
+    """Mean band power of the quietest ``profile_s`` of ``x`` (by energy per hop), scaled by
+    ``profile_weight``; ``None`` when the recording is too short to hold such a stretch."""
+    hop = geom.hop
+    hops = x.shape[0] // hop
+    width = max(geom.overlap, round(p.profile_s * sr / hop))
+    if hops < 2 * width:
+        return None
+    rows = x[: hops * hop].reshape(hops, hop)
+    energy = np.concatenate(([0.0], np.cumsum(np.einsum("ij,ij->i", rows, rows, dtype=np.float64))))
+    start = int(np.argmin(energy[width:] - energy[:-width]))
+    # frames lying wholly inside hops [start, start + width)
+    first = start + geom.overlap - 1
+    power = band_power(analyse(x, geom, first, start + width), layout)
+    mean = np.asarray(np.mean(power, axis=0, dtype=np.float64)) * p.profile_weight
+    profile: FloatArray = mean.astype(np.float32)
+    return profile
+
+
 def denoise(x: np.ndarray, sr: int, **tuning: object) -> np.ndarray:
     """Suppress stationary and slowly varying noise in speech; no noise-only clip needed.
 
@@ -205,11 +242,15 @@ def denoise(x: np.ndarray, sr: int, **tuning: object) -> np.ndarray:
     layout = layout_for(geom.n_bins, sr / geom.n_fft)
     total = n_frames(x.shape[0], geom)
     ctx = max(context_frames(geom.hop / sr, p.tracker), _WARMUP_FRAMES)
+    profile = _quiet_profile(x, geom, layout, p, sr) if p.profile_s > 0 else None
+    lift = np.float32(10.0 ** (p.profile_max_db / 10.0))
     y = np.zeros(x.shape, dtype=np.float32)  # calloc: pages are touched once, by the overlap-add
     for c in chunks(total, _CHUNK_FRAMES, ctx, alignment_frames(geom.hop / sr, p.tracker)):
         spec = analyse(x, geom, c.ctx_first, c.ctx_stop)
         P = band_power(spec, layout)
         lam, q = track_noise(P, geom, sr, p.tracker)
+        if profile is not None:
+            np.maximum(lam, np.minimum(profile, lam * lift), out=lam)
         core_lo, core_hi = c.first - c.ctx_first, c.stop - c.ctx_first
         # Frames around the core warm the decision-directed recursion up in both directions.
         lo, hi = max(0, core_lo - _WARMUP_FRAMES), min(P.shape[0], core_hi + _WARMUP_FRAMES)

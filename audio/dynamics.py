@@ -16,7 +16,7 @@ import numpy as np
 import scipy.ndimage as ndi
 import scipy.signal as ss
 
-from audio.loudness import MOMENTARY_HOPS, hop_energies
+from audio.loudness import MOMENTARY_HOPS, HopEnergies, hop_energies
 from audio.samples import as_mono, check_rate
 from audio.truepeak import true_peak, true_peak_over
 
@@ -36,6 +36,7 @@ def level(
     max_cut_db: float = 10.0,
     smoothing_s: float = 1.0,
     gate_rel_db: float = -20.0,
+    hops: HopEnergies | None = None,
 ) -> np.ndarray:
     """Slow automatic gain: bring quiet and loud passages towards the recording's own level.
 
@@ -44,11 +45,12 @@ def level(
     ``-max_cut_db``. Blocks quieter than ``gate_rel_db`` below the integrated loudness (pauses,
     background) get no gain of their own: they take the gain of the speech around them, so
     noise between sentences is never pumped up. The gain curve is smoothed with a Gaussian of
-    ``smoothing_s`` seconds. Overall loudness is roughly unchanged.
+    ``smoothing_s`` seconds. Overall loudness is roughly unchanged. ``hops`` passes the meter's
+    hop energies of ``x`` when the caller has them already.
     """
     sr = check_rate(sr)
     y = as_mono(x)
-    h = hop_energies(y, sr)
+    h = hop_energies(y, sr) if hops is None else hops
     z = h.block_mean_squares(MOMENTARY_HOPS)
     if z.size < 2:
         return y

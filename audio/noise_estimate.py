@@ -23,12 +23,12 @@ optimally-modified gain (Cohen & Berdugo 2001) used by :mod:`audio.denoise`.
 
 Known limit: babble (many distant talkers) fluctuates like speech in every bin, so its
 minimum lies far below its mean and the tracker underestimates it (about 10 dB on the
-benchmark); babble is then only lightly reduced.
+benchmark); :mod:`audio.denoise` therefore bounds the estimate from below by the mean
+spectrum of the recording's quietest stretch.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -60,9 +60,6 @@ class TrackerParams:
     zeta_0: float = 1.4
     zeta_1: float = 2.3
     fallback_weight: float = 0.05
-    spp_iterations: int = 3
-    spp_xi_db: float = 15.0
-    spp_smooth_s: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -111,7 +108,6 @@ def _smoothed(P: FloatArray, g: _Grid) -> FloatArray:
 class _Bias:
     b_min: FloatArray  # per band: minimum statistics
     beta: FloatArray  # per band: conditional average
-    spp: FloatArray  # per band: presence-weighted refinement
 
 
 def _min_stat(S: FloatArray, g: _Grid) -> FloatArray:
@@ -153,39 +149,6 @@ def _conditional_mean(
     return num
 
 
-def _mmse_refine(S: FloatArray, lam: FloatArray, g: _Grid, p: TrackerParams) -> FloatArray:
-    """Refine ``lam`` by the speech-presence-weighted noise update of Gerkmann & Hendriks 2012.
-
-    With a fixed a priori SNR ``xi_H1`` under speech presence and equal priors, the posterior
-    presence probability is ``P = 1 / (1 + (1 + xi_H1) exp(-S / lam * xi_H1 / (1 + xi_H1)))``
-    (eq. 8 there) and the noise power expected given the observation is
-    ``(1 - P) S + P lam`` (eq. 9), smoothed over time (eq. 10). The paper runs this as a causal
-    recursion; offline it is iterated to a fixed point over whole chunks, with a centred
-    smoothing window, which vectorises. It lifts an estimate that minimum statistics left too
-    low (babble: many talkers fluctuate like speech and their minimum lies far below their
-    mean), because every step where the observation is within a few dB of the estimate pulls it
-    towards the observation, while steps that hold speech keep the previous estimate.
-    """
-    xi = np.float32(10.0 ** (p.spp_xi_db / 10.0))
-    slope = -xi / (np.float32(1.0) + xi)
-    width = max(1, round(p.spp_smooth_s / p.step_s))
-    for _ in range(p.spp_iterations):
-        presence = S / lam
-        presence *= slope
-        np.maximum(presence, np.float32(-80.0), out=presence)
-        np.exp(presence, out=presence)
-        presence *= np.float32(1.0) + xi
-        presence += np.float32(1.0)
-        np.reciprocal(presence, out=presence)
-        # (1 - P) S + P lam = S + P (lam - S)
-        lam = lam - S
-        lam *= presence
-        lam += S
-        if width > 1:
-            lam = ndimage.uniform_filter1d(lam, width, axis=0, mode="nearest")
-    return lam
-
-
 def _track_coarse(
     P: FloatArray, g: _Grid, p: TrackerParams, bias: _Bias
 ) -> tuple[FloatArray, FloatArray]:
@@ -195,9 +158,6 @@ def _track_coarse(
     w = _soft_absence(S / lam0, p.zeta_0, p.zeta_1)
     lam = _conditional_mean(S, w, lam0, g, p)
     lam *= bias.beta
-    if p.spp_iterations:
-        lam = _mmse_refine(S, lam, g, p)
-        lam *= bias.spp
     return lam, w
 
 
@@ -224,14 +184,9 @@ def _bias(p: TrackerParams, sr: int, n_fft: int, overlap: int) -> _Bias:
     core_d = slice(g.min_window, -g.min_window)
     b_min = _per_class(truth / np.mean(_min_stat(S, g)[core_d], axis=0), layout)
     ones = np.ones(layout.n_bands, dtype=np.float32)
-    plain = dataclasses.replace(p, spp_iterations=0)
-    lam, _ = _track_coarse(P, g, plain, _Bias(b_min, ones, ones))
+    lam, _ = _track_coarse(P, g, p, _Bias(b_min, ones))
     beta = _per_class(truth / np.mean(lam[core_d], axis=0), layout)
-    spp = ones
-    if p.spp_iterations:
-        lam, _ = _track_coarse(P, g, p, _Bias(b_min, beta, ones))
-        spp = _per_class(truth / np.mean(lam[core_d], axis=0), layout)
-    return _Bias(b_min, beta, spp)
+    return _Bias(b_min, beta)
 
 
 def track_noise(

@@ -6,8 +6,9 @@ Each case runs in its own child process pinned to one core (``sched_setaffinity`
 "peak memory" is that process's maximum resident set measured by GNU ``time`` (Python,
 numpy, scipy and PyAV included, about 120 MB before any audio). Reference tools run in the
 same session on the same file: pyloudnorm, FFmpeg ``ebur128`` (with true peak) and FFmpeg
-``loudnorm`` two-pass. The Opus table compares encoder settings by speed and by PESQ-WB of
-the decoded result against the encoder input (first 60 s). Results go into BENCHMARKS.md.
+``loudnorm`` two-pass. The Opus table compares encoder settings on the chain's encoder input by
+speed, actual bit rate, true-peak overshoot of the decoded file and PESQ-WB of the decoded
+result against the encoder input (first 60 s). Results go into BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -128,42 +129,65 @@ def ffmpeg_cases(src: Path) -> list[tuple[str, float, float]]:
     return rows
 
 
-def opus_table(src: Path, work: Path) -> list[tuple[str, float, float | None]]:
-    """Encoder settings: encode time for the whole file, PESQ-WB on the first 60 s."""
+OPUS_SETTINGS = [  # input rate, complexity, application, packet ms, rate control
+    (16000, 0, "audio", 60, "off"),
+    (16000, 0, "audio", 60, "on"),
+    (16000, 5, "audio", 60, "off"),
+    (16000, 5, "audio", 20, "on"),
+    (16000, 10, "audio", 20, "on"),
+    (16000, 0, "voip", 60, "off"),
+    (16000, 5, "voip", 20, "on"),
+    (24000, 0, "audio", 60, "off"),
+    (48000, 5, "audio", 20, "on"),
+]
+
+
+def opus_table(src: Path, work: Path) -> list[tuple[str, float, float, float, float | None]]:
+    """Encoder settings on the chain's own encoder input (16 kHz, limited to -2 dBTP): encode
+    time and bit rate for the whole file, the decoded file's true-peak overshoot, and PESQ-WB
+    of the decoded first 60 s against the encoder input."""
     from audio.decode import decode_file
     from audio.encode import write_audio
     from audio.pipeline import PipelineConfig, process_file
     from audio.resample import resample
+    from audio.truepeak import true_peak_db
 
     _pin()
     ref_path = work / "ref.wav"
-    process_file(src, ref_path, PipelineConfig(denoise=False, sample_rate=48000))
-    ref48 = decode_file(ref_path).samples
-    ref16 = resample(ref48[: 60 * 48000], 48000, 16000)
+    # what the chain hands the encoder: 16 kHz, -16 LUFS, true peak -2 dBTP (a WAV is limited
+    # 0.05 dB under its limit, a lossy file a further codec_headroom_db = 1 dB)
+    process_file(src, ref_path, PipelineConfig(denoise=False, true_peak_max_db=-1.95))
+    ref16 = decode_file(ref_path).samples
+    peak = true_peak_db(ref16, 16000)
     try:
         from pesq import pesq
     except ImportError:
         pesq = None
     rows = []
-    for rate, complexity, app in [
-        (16000, 5, "audio"),
-        (16000, 10, "audio"),
-        (16000, 5, "voip"),
-        (16000, 0, "audio"),
-        (24000, 5, "audio"),
-        (48000, 5, "audio"),
-        (48000, 10, "audio"),
-    ]:
-        x = resample(ref48, 48000, rate)
+    for rate, complexity, app, frame_ms, vbr in OPUS_SETTINGS:
+        x = resample(ref16, 16000, rate)
         out = work / "enc.ogg"
         t = time.perf_counter()
-        write_audio(out, x, rate, opus_complexity=complexity, opus_application=app)
+        write_audio(
+            out,
+            x,
+            rate,
+            opus_complexity=complexity,
+            opus_application=app,
+            opus_frame_ms=frame_ms,
+            opus_vbr=vbr,
+        )
         dt = time.perf_counter() - t
+        kbps = out.stat().st_size * 8 / (ref16.size / 16000) / 1000
+        dec = decode_file(out)
+        overshoot = true_peak_db(dec.samples, dec.sample_rate) - peak
         score = None
         if pesq is not None:
-            dec = decode_file(out, target_sr=16000).samples[: ref16.size]
-            score = float(pesq(16000, ref16[: dec.size], dec, "wb"))
-        rows.append((f"{rate // 1000} kHz in, complexity {complexity}, {app}", dt, score))
+            dec16 = resample(dec.samples[: 60 * dec.sample_rate], dec.sample_rate, 16000)
+            n = min(dec16.size, 60 * 16000)
+            score = float(pesq(16000, ref16[:n], dec16[:n], "wb"))
+        label = f"{rate // 1000} kHz, c{complexity}, {app}, {frame_ms} ms, vbr {vbr}"
+        rows.append((label, dt, kbps, overshoot, score))
     return rows
 
 
@@ -195,10 +219,13 @@ def main() -> None:
         for label, dt, mem in ffmpeg_cases(src):
             print(f"{label:<58} {dt:8.2f} {mem:8.0f}")
         if not args.skip_quality:
-            print(f"\n{'Opus encoder setting (10 min encode)':<58} {'seconds':>8} {'PESQ-WB':>8}")
-            for label, dt, score in opus_table(src, work):
+            print(
+                f"\n{'Opus encoder setting (10 min)':<44} {'enc s':>6} {'kbit/s':>7} "
+                f"{'TP over':>8} {'PESQ-WB':>8}"
+            )
+            for label, dt, kbps, over, score in opus_table(src, work):
                 s = f"{score:8.2f}" if score is not None else "     n/a"
-                print(f"{label:<58} {dt:8.2f} {s}")
+                print(f"{label:<44} {dt:6.2f} {kbps:7.1f} {over:+8.2f} {s}")
 
 
 if __name__ == "__main__":
