@@ -206,7 +206,16 @@ class _LimitedLoudness:
         return dynamics.limit_true_peak(y, self.sr, ceiling_db=ceiling_db)
 
 
-def _secant(f: Callable[[float], float], target: float, gain: float, iterations: int) -> float:
+# More limiting than this ruins speech; a signal that still misses the target with it (steady
+# full-scale tones, a square wave) would otherwise drive the search to absurd gains, where
+# float32 overflows to inf and the limiter's arithmetic turns silence into NaN.
+MAX_LIMITING_DB = 24.0
+
+
+def _secant(
+    f: Callable[[float], float], target: float, gain: float, iterations: int, ceiling: float
+) -> float:
+    """The gain, at most ``ceiling``, that brings ``f`` to ``target``."""
     tried: list[tuple[float, float]] = []
     for _ in range(iterations):
         got = f(gain)
@@ -218,6 +227,7 @@ def _secant(f: Callable[[float], float], target: float, gain: float, iterations:
             (g0, l0), (g1, l1) = tried[-2], tried[-1]
             slope = (l1 - l0) / (g1 - g0) if g1 != g0 else 1.0
         gain += float(np.clip((target - got) / min(max(slope, 0.1), 1.0), -12.0, 12.0))
+        gain = min(gain, ceiling)
     return gain
 
 
@@ -240,14 +250,15 @@ def _search_gain(
     corrected by the local slope and the limiter applied once more.
     """
     est = _LimitedLoudness(x, sr, ceiling_db) if est is None else est
-    gain = _secant(est.loudness, target_lufs, gain, max(iterations, 8))
+    most = target_lufs - integrated_from_hops(est.hops) + MAX_LIMITING_DB
+    gain = _secant(est.loudness, target_lufs, min(gain, most), max(iterations, 8), most)
     y = est.apply(gain, ceiling_db)
     got = integrated_loudness(y, sr)
-    if abs(target_lufs - got) >= 0.05:
+    if abs(target_lufs - got) >= 0.05 and gain < most:
         predicted = est.loudness(gain)
         slope = (est.loudness(gain + 0.5) - predicted) / 0.5
         step = (target_lufs - got) / min(max(slope, 0.1), 1.0)
-        gain += float(np.clip(step, -12.0, 12.0))
+        gain = min(gain + float(np.clip(step, -12.0, 12.0)), most)
         y = est.apply(gain, ceiling_db)
     return y, gain
 
@@ -407,7 +418,12 @@ def process(
     return y, rate, report
 
 
-def _warnings(source: SourceReport, before: SignalReport, after: SignalReport) -> list[str]:
+def _warnings(
+    source: SourceReport,
+    before: SignalReport,
+    after: SignalReport,
+    target_lufs: float | None = None,
+) -> list[str]:
     out = []
     if source.skipped_packets:
         out.append(
@@ -426,6 +442,13 @@ def _warnings(source: SourceReport, before: SignalReport, after: SignalReport) -
         boost = after.integrated_lufs - before.integrated_lufs
         if boost > 20:
             out.append(f"the recording was very quiet and was raised by {boost:.0f} dB")
+    if target_lufs is not None and after.integrated_lufs is not None:
+        miss = after.integrated_lufs - target_lufs
+        if abs(miss) > 1.0:  # e.g. steady tones, which the denoiser takes for noise
+            out.append(
+                f"the output is {abs(miss):.1f} LU {'above' if miss > 0 else 'below'} the "
+                f"{target_lufs:g} LUFS target: little speech-like sound was left to raise"
+            )
     return out
 
 
@@ -614,5 +637,5 @@ def process_file(
         output_format=kind,
         output_bitrate=None if kind == "wav" else config.bitrate,
         encode_passes=passes,
-        warnings=_warnings(source, before, after),
+        warnings=_warnings(source, before, after, config.target_lufs if config.normalize else None),
     )

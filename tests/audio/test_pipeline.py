@@ -208,3 +208,32 @@ def test_plot_is_written(tmp_path: Path, speech_wav: Path) -> None:
     png = tmp_path / "plot.png"
     assert main([str(speech_wav), str(tmp_path / "o.ogg"), "--plot", str(png), "--quiet"]) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_browser_recording_of_clicks_says_it_missed_the_target(tmp_path: Path) -> None:
+    """Chromium's fake microphone (52 KB WebM): clicks over full scale between stretches of
+    exact zeros. The denoiser takes what is left for noise, so little can be raised: the
+    output stays finite and within the peak limit, and the report says the target was missed."""
+    src = Path(__file__).parent / "data" / "chromium-fake-mic.webm"
+    dst, report_path = tmp_path / "out.ogg", tmp_path / "r.json"
+    assert main([str(src), str(dst), "--report", str(report_path), "--quiet"]) == 0
+    out = decode_file(dst)
+    assert np.isfinite(out.samples).all()
+    after = measure(out.samples, out.sample_rate)
+    assert after.true_peak_db <= -1.0
+    report = json.loads(report_path.read_text())
+    on_target = abs(after.integrated - -16.0) <= 1.0
+    assert on_target or any("below the -16 LUFS target" in w for w in report["warnings"])
+
+
+def test_the_gain_search_stops_at_a_sane_gain_when_the_target_is_out_of_reach() -> None:
+    """Sparse clicks cannot reach -16 LUFS under a -1 dBTP ceiling at any gain; an unbounded
+    search climbed 12 dB per step towards float32 overflow."""
+    from audio.pipeline import normalize
+
+    x = np.zeros(4 * SR, dtype=np.float32)
+    x[:: SR // 2] = 0.5  # one-sample clicks, twice a second
+    loud = integrated_loudness(x, SR)
+    y, gain = normalize(x, SR, target_lufs=-16.0, ceiling_db=-1.0)
+    assert gain <= -16.0 - loud + 24.0  # more limiting than 24 dB ruins any speech
+    assert np.isfinite(y).all()
