@@ -602,3 +602,25 @@ def test_approval_checks_the_request_again(web_system, open_page, speech_wav):
                 headers={"Content-Type": "application/json"},
             )
             assert lifted.status_code == 200, lifted.text
+
+
+def test_points_are_picked_by_tapping_them_on_the_map(web_system, open_page, speech_wav):
+    base = web_system.cluster.url
+    title = "Chọn điểm loa trên bản đồ"
+    page = open_page("phatthanh")
+    bulletin_id = upload_draft(page, base, speech_wav, title)
+    page.get_by_label("Từng điểm loa").check()
+    page.locator("details.map-picker summary").click()
+    chosen = sorted(web_system.node_ids)[:2]
+    for node_id in chosen:
+        page.locator(f'figure.node-map g.point[data-node-id="{node_id}"]').click()
+    for node_id in web_system.node_ids:  # the map ticked exactly the list's boxes
+        box = page.locator(f'input[name="nodes"][value="{node_id}"]')
+        assert box.is_checked() == (node_id in chosen)
+    tapped = page.locator(f'figure.node-map g.point[data-node-id="{chosen[0]}"]')
+    assert tapped.get_attribute("aria-checked") == "true"
+    screenshot(page, "draft-map-picker")
+    submit_request(page, base, bulletin_id)
+    bulletin = bulletin_by_title(web_system, title)
+    assert bulletin.status == "pending"
+    assert sorted(bulletin.request["where"]["nodes"]) == chosen
