@@ -8,6 +8,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -48,6 +49,28 @@ def browser() -> Iterator[object]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def speaking_page(browser, web_system, speech_wav) -> Iterator[Any]:
+    """A second browser whose fake microphone says the speech recording (rather than the
+    default beeps: a real broadcaster speaks), logged in as the broadcaster."""
+    speaking = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={speech_wav}"],
+    )
+    try:
+        context = speaking.new_context(
+            viewport=PHONE,
+            locale="vi-VN",
+            timezone_id="Asia/Ho_Chi_Minh",
+        )
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        log_in(page, web_system.cluster.url, "phatthanh")
+        yield page
+    finally:
+        speaking.close()
 
 
 def add_accounts(sut: SystemUnderTest) -> None:

@@ -6,27 +6,22 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import ViewportSize, expect
+from playwright.sync_api import expect
 from sqlalchemy import delete, func, select
 
 from controller.db import Database
 from controller.models import AuditEntry, Bulletin, Delivery, Node, User, WebSession, Zone
 from tests.support import SystemUnderTest, wait_for
 from tests.web.conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     DESKTOP,
     PASSWORD,
-    PHONE,
     fits_width,
-    log_in,
     screenshot,
 )
 
@@ -314,28 +309,6 @@ def test_nobody_approves_their_own_bulletin(web_system, open_page, speech_wav):
     ).click()
     expect(approver.get_by_role("status")).to_contain_text("đã được gửi")
     assert web_system.report(bulletin_id)["summary"]["targets"] == len(web_system.node_ids)
-
-
-@pytest.fixture(scope="module")
-def speaking_page(browser, web_system, speech_wav) -> Iterator[Any]:
-    """A second browser whose fake microphone says the speech recording (rather than the
-    default beeps: a real broadcaster speaks), logged in as the broadcaster."""
-    speaking = browser.browser_type.launch(
-        executable_path=CHROMIUM,
-        args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={speech_wav}"],
-    )
-    try:
-        context = speaking.new_context(
-            viewport=ViewportSize(width=PHONE["width"], height=PHONE["height"]),
-            locale="vi-VN",
-            timezone_id=str(LOCAL),
-        )
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        log_in(page, web_system.cluster.url, "phatthanh")
-        yield page
-    finally:
-        speaking.close()
 
 
 def test_record_in_the_browser_with_timer_and_level_meter(web_system, speaking_page):

@@ -202,3 +202,33 @@ def test_under_the_two_person_rule_a_second_account_confirms(browser, two_person
     finally:
         for c in contexts:
             c.close()
+
+
+def test_an_alert_recorded_in_the_browser_plays_on_the_chosen_village(web_system, speaking_page):
+    """The broadcaster speaks the alert into the phone instead of typing it; the recording
+    travels the same two steps as a file would and is what the points play."""
+    page = speaking_page
+    wait_for(lambda: all_online(web_system), 30, "all nodes online")
+    dong = sorted(n for n in web_system.node_ids if "thon-dong" in n)
+    page.goto(f"{web_system.cluster.url}/emergency")
+    page.get_by_role("button", name="Ghi âm cảnh báo").click()
+    page.wait_for_function("() => document.getElementById('alarm-level').value > 0.1")
+    expect(page.locator("#alarm-timer")).to_have_text("00:02")
+    page.get_by_role("button", name="Dừng ghi âm").click()
+    expect(page.locator("#alarm-attached")).to_be_visible()
+    assert page.evaluate("document.getElementById('file').files[0].name").startswith(
+        "canh-bao-ghi-am."
+    )
+    page.get_by_label("Thôn Đông").check()
+    page.get_by_label("Số lần phát").fill("1")
+    page.get_by_role("button", name="Gửi cảnh báo").click()
+    page.get_by_role("button", name="Xác nhận phát ngay").click()
+    page.wait_for_url("**/emergency/*")
+    alert_id = page.url.rsplit("/", 1)[1]
+    for node_id in dong:
+        page.locator(f"tr[data-node='{node_id}'][data-status='started']").first.wait_for()
+    alert = api_alert(web_system, alert_id)
+    assert {p["node_id"] for p in alert["report"]["nodes"]} == set(dong)
+    assert alert["text"] == ""  # the voice, not a text, went on air
+    page.get_by_role("button", name="Dừng cảnh báo").click()
+    wait_for(lambda: stopped_everywhere(web_system, alert_id), 30, "stopped on every node")
