@@ -108,7 +108,8 @@ def housekeeping() -> None:
     if tmp.exists():
         cutoff = now().timestamp() - 3600
         for leftover in tmp.iterdir():  # uploads of requests that died mid-way
-            if leftover.stat().st_mtime < cutoff:
+            # folders (the emergency form's prepared alerts) keep their own shorter lifetime
+            if leftover.is_file() and leftover.stat().st_mtime < cutoff:
                 leftover.unlink(missing_ok=True)
 
 
