@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from controller import programme
 from controller.bulletins import new_bulletin, send
 from controller.delivery_state import LOCAL
-from controller.deps import ERRORS, ConfigDep, DbDep, DispatcherDep, UserDep
+from controller.deps import ERRORS, ConfigDep, DbDep, DispatcherDep, UserDep, require
 from controller.models import Bulletin, Node, Zone, now
 from controller.reports import bulletin_out, bulletin_report
 from controller.requests import (
@@ -65,6 +65,8 @@ def create_bulletin(
     ] = None,
     hold: Annotated[bool, Form(description="store only, to place in the programme")] = False,
 ) -> BulletinOut:
+    # sending straight to the loudspeakers skips approval: an approver's (or admin's) right
+    require(user, "compose" if hold else "review")
     with db.session() as s:
         targets = [] if hold else resolve_targets(s, all, split_list(zones), split_list(nodes))
     start = parse_time(play_at)

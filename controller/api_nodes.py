@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from controller import node_controls
 from controller.db import Database
-from controller.deps import ERRORS, DbDep, DispatcherDep, UserDep
+from controller.deps import ERRORS, DbDep, DispatcherDep, NodeControllerDep, UserDep
 from controller.dispatcher import Dispatcher
 from controller.models import Node
 from controller.reports import local
@@ -83,7 +83,7 @@ def list_nodes(db: DbDep, _user: UserDep) -> list[NodeOut]:
 
 @control("/{node_id}/volume", volume={"type": "integer", "minimum": 0, "maximum": 100})
 def set_volume(
-    node_id: str, fields: FieldsDep, db: DbDep, dispatcher: DispatcherDep, user: UserDep
+    node_id: str, fields: FieldsDep, db: DbDep, dispatcher: DispatcherDep, user: NodeControllerDep
 ) -> ControlOut:
     """Volume 0-100 of the normal programme (emergencies keep theirs); kept across restarts."""
     volume = fields.get("volume")
@@ -94,7 +94,7 @@ def set_volume(
 
 @control("/{node_id}/test-tone", seconds={"type": "integer", "minimum": 1, "maximum": 30})
 def play_test_tone(
-    node_id: str, fields: FieldsDep, db: DbDep, dispatcher: DispatcherDep, user: UserDep
+    node_id: str, fields: FieldsDep, db: DbDep, dispatcher: DispatcherDep, user: NodeControllerDep
 ) -> ControlOut:
     """A 1 kHz tone at the current volume; refused by the node while anything is on air."""
     seconds = fields.get("seconds")
@@ -107,7 +107,7 @@ def play_test_tone(
 
 @control("/{node_id}/stop", reason={"type": "string", "maxLength": node_controls.MAX_REASON})
 def stop(
-    node_id: str, fields: FieldsDep, db: DbDep, dispatcher: DispatcherDep, user: UserDep
+    node_id: str, fields: FieldsDep, db: DbDep, dispatcher: DispatcherDep, user: NodeControllerDep
 ) -> ControlOut:
     """Silence the point now, an emergency included; what was cut is reported cancelled."""
     reason = str(fields.get("reason") or "")

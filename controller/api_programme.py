@@ -11,7 +11,14 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from controller import audit, programme, programme_edit
-from controller.deps import ERRORS, ConfigDep, DbDep, DispatcherDep, UserDep
+from controller.deps import (
+    ERRORS,
+    ConfigDep,
+    DbDep,
+    DispatcherDep,
+    ProgrammeEditorDep,
+    UserDep,
+)
 from controller.dispatcher import Dispatcher
 from controller.models import Bulletin, now
 from schedules import (
@@ -66,7 +73,7 @@ def put_slot(
     db: DbDep,
     config: ConfigDep,
     dispatcher: DispatcherDep,
-    user: UserDep,
+    user: ProgrammeEditorDep,
 ) -> dict[str, Any]:
     if slot.id != slot_id:
         raise HTTPException(422, f"slot id {slot.id!r} does not match the URL's {slot_id!r}")
@@ -87,7 +94,7 @@ def put_quiet_hours(
     db: DbDep,
     config: ConfigDep,
     dispatcher: DispatcherDep,
-    user: UserDep,
+    user: ProgrammeEditorDep,
 ) -> dict[str, Any]:
     """Quiet hours block everything but emergencies; ``null`` removes them."""
     with db.session() as s:
@@ -100,7 +107,11 @@ def put_quiet_hours(
 
 @router.post("/items", status_code=201, responses=ERRORS)
 def add_item(
-    item_in: ItemIn, db: DbDep, config: ConfigDep, dispatcher: DispatcherDep, user: UserDep
+    item_in: ItemIn,
+    db: DbDep,
+    config: ConfigDep,
+    dispatcher: DispatcherDep,
+    user: ProgrammeEditorDep,
 ) -> Any:
     """Place a bulletin; what it would clash with is a 409 listing each conflict, in English and
     Vietnamese, and nothing is changed."""
@@ -129,7 +140,7 @@ def add_item(
 
 @router.delete("/items/{item_id}", responses=ERRORS)
 def remove_item(
-    item_id: str, db: DbDep, config: ConfigDep, dispatcher: DispatcherDep, user: UserDep
+    item_id: str, db: DbDep, config: ConfigDep, dispatcher: DispatcherDep, user: ProgrammeEditorDep
 ) -> dict[str, Any]:
     """Take an item out; its airings not yet started are cancelled on every node."""
     grace = timedelta(seconds=config.late_grace_s)

@@ -12,6 +12,7 @@ from controller.config import ControllerConfig
 from controller.db import Database
 from controller.dispatcher import Dispatcher
 from controller.models import User
+from controller.permissions import may
 from controller.schemas import Problem
 
 bearer = HTTPBearer(auto_error=False)
@@ -49,7 +50,27 @@ def current_user(
         return user
 
 
+def require(user: User, permission: str) -> None:
+    """403 unless the caller's role may do this (the same table as the web app's)."""
+    if not may(user.role, permission):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"a {user.role} account may not do this ({permission}); "
+            "ask an account with that role (tài khoản của bạn không có quyền này)",
+        )
+
+
+def allowed(permission: str) -> object:
+    def dependency(user: Annotated[User, Depends(current_user)]) -> User:
+        require(user, permission)
+        return user
+
+    return Depends(dependency)
+
+
 UserDep = Annotated[User, Depends(current_user)]
+ProgrammeEditorDep = Annotated[User, allowed("programme.edit")]
+NodeControllerDep = Annotated[User, allowed("nodes.control")]
 DbDep = Annotated[Database, Depends(get_db)]
 ConfigDep = Annotated[ControllerConfig, Depends(get_config)]
 DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]

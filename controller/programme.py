@@ -125,13 +125,14 @@ def materialise(s: Session, dispatcher: Dispatcher, grace: timedelta) -> int:
         dispatcher.queue_cancel(s, stale, "no longer in the programme")
         for d in stale:
             d.status, d.reason = "cancelled", "no longer in the programme"
-    existing = set(
-        s.execute(
+    existing = {
+        (row.play_id, row.node_id)
+        for row in s.execute(
             select(Delivery.play_id, Delivery.node_id).where(
                 Delivery.play_id.in_([play_id(occ) for occ in airings])
             )
-        ).tuples()
-    )
+        )
+    }
     queued = 0
     for occ in airings:
         bulletin = s.get(Bulletin, occ.bulletin_id)

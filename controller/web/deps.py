@@ -9,21 +9,11 @@ from typing import Any
 from fastapi import Depends, Request
 
 from controller.models import User
+from controller.permissions import may
 from controller.web import sessions
 from controller.web.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 LANG_COOKIE = "loa_lang"
-
-# One place says which role may do what; pages and templates ask ``viewer.can(...)``.
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "view": frozenset({"admin", "broadcaster", "approver"}),
-    "compose": frozenset({"admin", "broadcaster"}),
-    "review": frozenset({"admin", "approver"}),
-    "programme.edit": frozenset({"admin", "approver"}),
-    "nodes.control": frozenset({"admin", "broadcaster"}),
-    "emergency": frozenset({"admin", "broadcaster", "approver"}),
-    "admin": frozenset({"admin"}),
-}
 
 
 class LoginRequiredError(Exception):
@@ -47,7 +37,7 @@ class Viewer:
     lang: str
 
     def can(self, permission: str) -> bool:
-        return self.user.role in PERMISSIONS[permission]
+        return may(self.user.role, permission)
 
 
 def language(request: Request, user: User | None = None) -> str:

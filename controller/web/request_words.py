@@ -44,9 +44,9 @@ def _where(s: Session, request: BroadcastRequest, lang: str) -> str:
     if where.all:
         return translate("request.where.all", lang)
     if where.zones:
-        names = dict(s.execute(select(Zone.code, Zone.name)).tuples().all())
+        names = dict(s.execute(select(Zone.code, Zone.name)).all())
         return ", ".join(names.get(code, code) for code in where.zones)
-    names = dict(s.execute(select(Node.id, Node.name)).tuples().all())
+    names = dict(s.execute(select(Node.id, Node.name)).all())
     return ", ".join(names.get(node, node) for node in where.nodes)
 
 

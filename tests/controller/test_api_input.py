@@ -119,3 +119,50 @@ def test_a_good_upload_is_stored_once_with_its_deliveries(api, speech_wav):
     report = client.get(f"/api/v1/bulletins/{first.json()['id']}/report").json()
     assert report["summary"]["pending"] == 1
     assert report["nodes"][0]["zone"] == "thon-dong"
+
+
+def token_for(root: Path, username: str, role: str) -> str:
+    from controller.auth import create_user, issue_token
+    from controller.bootstrap import load_config
+    from controller.db import Database
+
+    db = Database(load_config(root).db_url)
+    with db.session() as s:
+        token = issue_token(s, create_user(s, username, "mat-khau-dai", role))
+    db.engine.dispose()
+    return token
+
+
+def test_roles_hold_through_the_api_as_in_the_web_app(api):
+    """A broadcaster cannot skip approval by calling the API, nor an approver turn knobs."""
+    client, root = api
+    as_broadcaster = {"Authorization": f"Bearer {token_for(root, 'lan', 'broadcaster')}"}
+    as_approver = {"Authorization": f"Bearer {token_for(root, 'hoa', 'approver')}"}
+    wav = {"file": ("tin.wav", tone_wav(), "audio/wav")}
+    r = client.post("/api/v1/bulletins", files=wav, data={"all": "true"}, headers=as_broadcaster)
+    assert r.status_code == 403
+    assert "broadcaster" in r.json()["detail"]
+    nothing_stored(client, root)
+    held = client.post(
+        "/api/v1/bulletins", files=wav, data={"hold": "true"}, headers=as_broadcaster
+    )
+    assert held.status_code == 201, held.text
+    sent = client.post("/api/v1/bulletins", files=wav, data={"all": "true"}, headers=as_approver)
+    assert sent.status_code == 201, sent.text
+    slot = {"id": "sang", "name": "Bản tin sáng", "start": "06:00", "max_length_s": 900}
+    assert (
+        client.put("/api/v1/programme/slots/sang", json=slot, headers=as_broadcaster).status_code
+        == 403
+    )
+    assert client.get("/api/v1/programme").json()["slots"] == []
+    assert (
+        client.put("/api/v1/programme/slots/sang", json=slot, headers=as_approver).status_code
+        == 200
+    )
+    node = client.get("/api/v1/nodes").json()[0]["id"]
+    volume = client.post(f"/api/v1/nodes/{node}/volume", data={"volume": "50"}, headers=as_approver)
+    assert volume.status_code == 403
+    volume = client.post(
+        f"/api/v1/nodes/{node}/volume", data={"volume": "50"}, headers=as_broadcaster
+    )
+    assert volume.status_code == 202

@@ -1,0 +1,18 @@
+"""Which role may do what: one table for the web pages and the HTTP API alike."""
+
+from __future__ import annotations
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "view": frozenset({"admin", "broadcaster", "approver"}),
+    "compose": frozenset({"admin", "broadcaster"}),
+    # sending a bulletin without anyone else's approval is what an approver does
+    "review": frozenset({"admin", "approver"}),
+    "programme.edit": frozenset({"admin", "approver"}),
+    "nodes.control": frozenset({"admin", "broadcaster"}),
+    "emergency": frozenset({"admin", "broadcaster", "approver"}),
+    "admin": frozenset({"admin"}),
+}
+
+
+def may(role: str, permission: str) -> bool:
+    return role in PERMISSIONS[permission]
