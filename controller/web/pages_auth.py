@@ -132,9 +132,7 @@ def switch_language(request: Request, code: str, next: str = "/") -> Response:
 @router.get("/")
 def home(request: Request, viewer: Annotated[Viewer, allowed("view")]) -> Response:
     with request.app.state.db.session() as s:
-        counts = dict(
-            s.execute(select(Node.status, func.count()).group_by(Node.status)).all()
-        )
+        counts = dict(s.execute(select(Node.status, func.count()).group_by(Node.status)).all())
         pending = s.scalar(
             select(func.count()).select_from(Bulletin).where(Bulletin.status == "pending")
         )
