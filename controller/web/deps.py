@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from controller.models import User
 from controller.permissions import may
@@ -38,6 +39,13 @@ class Viewer:
 
     def can(self, permission: str) -> bool:
         return may(self.user.role, permission)
+
+    def account(self, s: Session) -> User:
+        """The viewer's account in ``s``, to change or to name as the actor (``user`` is a
+        detached copy)."""
+        user = s.get(User, self.user.id)
+        assert user is not None  # the session that made the viewer holds the user
+        return user
 
 
 def language(request: Request, user: User | None = None) -> str:

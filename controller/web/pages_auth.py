@@ -124,8 +124,7 @@ def switch_language(request: Request, code: str, next: str = "/") -> Response:
     viewer = viewer_of(request)
     if viewer is not None:
         with request.app.state.db.session() as s:
-            user = s.merge(viewer.user)
-            user.language = code
+            viewer.account(s).language = code
     return response
 
 

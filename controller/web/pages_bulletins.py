@@ -48,12 +48,6 @@ def refused(errors: dict[str, str], status: int) -> JSONResponse:
     )
 
 
-def user_of(s: Session, viewer: Viewer) -> User:
-    user = s.get(User, viewer.user.id)
-    assert user is not None  # the session that made the viewer holds the user
-    return user
-
-
 def bulletin_or_404(s: Session, bulletin_id: str) -> Bulletin:
     bulletin = s.get(Bulletin, bulletin_id)
     if bulletin is None:
@@ -151,7 +145,7 @@ def create_draft(
                 bulletin = drafts.make_draft(
                     s,
                     config,
-                    user_of(s, viewer),
+                    viewer.account(s),
                     upload=upload,
                     text=text if source == "text" else "",
                     voice=voice,
@@ -374,7 +368,7 @@ def submit(
             status = 409
         elif asked is not None:
             try:
-                approval.submit(s, user_of(s, viewer), bulletin, asked)
+                approval.submit(s, viewer.account(s), bulletin, asked)
             except approval.RequestProblemsError as exc:
                 problems = exc.problems
                 s.rollback()

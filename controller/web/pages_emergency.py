@@ -26,12 +26,6 @@ router = APIRouter(include_in_schema=False)
 OPEN_STATES = ("proposed", "active")
 
 
-def user_of(s: Session, viewer: Viewer) -> User:
-    user = s.get(User, viewer.user.id)
-    assert user is not None  # the session that made the viewer holds the user
-    return user
-
-
 def villages(s: Session) -> list[dict[str, Any]]:
     counts = {
         zone_id: count
@@ -221,7 +215,7 @@ def send(
             s,
             config,
             dispatcher,
-            user_of(s, viewer),
+            viewer.account(s),
             encoded=encoded,
             report=prepared.report,
             name=prepared.file_name,
@@ -289,7 +283,7 @@ def confirm(
             raise HTTPException(403, translate("emergency.error.own_alert", viewer.lang))
         if alert.state != "proposed":
             raise HTTPException(409, translate("emergency.error.not_waiting", viewer.lang))
-        alerts.confirm(s, dispatcher, user_of(s, viewer), alert)
+        alerts.confirm(s, dispatcher, viewer.account(s), alert)
     dispatcher.kick()
     return RedirectResponse(f"/emergency/{alert_id}", status_code=303)
 
@@ -316,7 +310,7 @@ def cancel(
             s,
             config,
             dispatcher,
-            user_of(s, viewer),
+            viewer.account(s),
             alert,
             reason=translate("emergency.cancel.reason", "vi", name=viewer.user.username),
             correction=correction,

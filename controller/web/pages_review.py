@@ -84,8 +84,7 @@ def decide(
     problems: list[approval.Problem] = []
     with app.state.db.session() as s:
         bulletin = bulletin_or_404(s, bulletin_id)
-        reviewer = s.get(User, viewer.user.id)
-        assert reviewer is not None
+        reviewer = viewer.account(s)
         try:
             if decision == "approve":
                 approval.approve(
