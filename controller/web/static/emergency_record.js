@@ -6,7 +6,7 @@
   const file = document.getElementById("file");
   if (!box || !file || !window.LoaRecorder || !LoaRecorder.supported() || !window.DataTransfer) return;
   box.hidden = false;
-  const button = document.getElementById("alarm-record");
+  const button = document.getElementById("alarm-toggle");
   const timer = document.getElementById("alarm-timer");
   const meter = document.getElementById("alarm-level");
   const playback = document.getElementById("alarm-playback");
