@@ -12,8 +12,8 @@ WEB = LOCALE_DIR.parent
 # t('key'), t("key", ...), translate("key", lang), translate_in(lang, "key"): literal keys only;
 # keys built at run time ('status.' ~ x) are checked by the browser tests that render them.
 LITERAL = re.compile(
-    r"""\b(?:t|translate)\(\s*["']([a-z_]+(?:\.[a-z0-9_]+)+)["']"""
-    r"""|\btranslate_in\(\s*\w+,\s*["']([a-z_]+(?:\.[a-z0-9_]+)+)["']"""
+    r"""\b(?:t|translate)\(\s*["']([a-z_]+(?:\.[a-z0-9_]+)+)["']\s*(?:[,)]|if\b)"""
+    r"""|\btranslate_in\(\s*\w+,\s*["']([a-z_]+(?:\.[a-z0-9_]+)+)["']\s*(?:[,)]|if\b)"""
 )
 
 
