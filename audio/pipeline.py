@@ -77,6 +77,11 @@ class PipelineConfig(BaseModel):
     true_peak_max_db: float = Field(
         default=-1.0, le=0, description="true-peak limit of the delivered (decoded) file (dBTP)"
     )
+    limiter_release_db_per_s: float = Field(
+        default=dynamics.LIMITER_RELEASE_DB_PER_S,
+        gt=0,
+        description="how fast the limiter lets go after a peak (dB/s)",
+    )
     codec_headroom_db: float = Field(
         default=1.0, ge=0, description="extra limiter headroom for the lossy codec's overshoot"
     )
@@ -122,8 +127,16 @@ class _LimitedLoudness:
     gated loudness, follow without touching the signal.
     """
 
-    def __init__(self, x: np.ndarray, sr: int, ceiling_db: float, *, exact: bool = True) -> None:
-        self.x, self.sr, self.exact = x, sr, exact
+    def __init__(
+        self,
+        x: np.ndarray,
+        sr: int,
+        ceiling_db: float,
+        *,
+        exact: bool = True,
+        release_db_per_s: float = dynamics.LIMITER_RELEASE_DB_PER_S,
+    ) -> None:
+        self.x, self.sr, self.exact, self.release = x, sr, exact, release_db_per_s
         self.target = float(10.0 ** (ceiling_db / 20.0)) * 0.995
         _, self.block = dynamics.reduce_gain_curve(x.size, sr, np.empty(0, np.int64), np.empty(0))
         nb = -(-x.size // self.block)
@@ -179,7 +192,9 @@ class _LimitedLoudness:
 
     def loudness(self, gain_db: float) -> float:
         over, need = self.need(gain_db)
-        d, _ = dynamics.reduce_gain_curve(self.x.size, self.sr, over, need)
+        d, _ = dynamics.reduce_gain_curve(
+            self.x.size, self.sr, over, need, release_db_per_s=self.release
+        )
         g = np.power(10.0, -d / 20.0)
         g2 = (g[:-1] ** 2 + g[:-1] * g[1:] + g[1:] ** 2) / 3.0  # mean square of a linear ramp
         lost = (1.0 - g2) * self.block_energy
@@ -198,12 +213,18 @@ class _LimitedLoudness:
     def apply(self, gain_db: float, ceiling_db: float) -> np.ndarray:
         over, need = self.need(gain_db)
         y = dynamics.reduce_gain_at(
-            self.x * np.float32(10.0 ** (gain_db / 20.0)), self.sr, over, need
+            self.x * np.float32(10.0 ** (gain_db / 20.0)),
+            self.sr,
+            over,
+            need,
+            release_db_per_s=self.release,
         )
         if not self.exact:
             return y
         # catches what the interpolated gain let through (rare, tiny)
-        return dynamics.limit_true_peak(y, self.sr, ceiling_db=ceiling_db)
+        return dynamics.limit_true_peak(
+            y, self.sr, ceiling_db=ceiling_db, release_db_per_s=self.release
+        )
 
 
 # More limiting than this ruins speech; a signal that still misses the target with it (steady
@@ -272,6 +293,7 @@ def normalize(
     iterations: int = 6,
     start_gain_db: float | None = None,
     exact_ceiling: bool = True,
+    release_db_per_s: float = dynamics.LIMITER_RELEASE_DB_PER_S,
 ) -> tuple[np.ndarray, float]:
     """Gain ``x`` to ``target_lufs`` integrated, then true-peak limit to ``ceiling_db``.
 
@@ -281,8 +303,15 @@ def normalize(
     ``start_gain_db`` starts the search from a known good gain (a re-run after encoding).
     ``exact_ceiling=False`` skips the limiter's final check, which only ever shaves hundredths
     of a dB: for a lossy encode whose decoded peaks are verified (and fixed) anyway.
+    ``release_db_per_s``: the limiter's release (:data:`dynamics.LIMITER_RELEASE_DB_PER_S`).
     """
-    est = None if ceiling_db is None else _LimitedLoudness(x, sr, ceiling_db, exact=exact_ceiling)
+    est = (
+        None
+        if ceiling_db is None
+        else _LimitedLoudness(
+            x, sr, ceiling_db, exact=exact_ceiling, release_db_per_s=release_db_per_s
+        )
+    )
     loud = integrated_loudness(x, sr) if est is None else integrated_from_hops(est.hops)
     if not np.isfinite(loud):
         raise EmptyAudioError("the recording is silent: nothing to make louder")
@@ -392,14 +421,17 @@ def process(
     y = _to_working_rate(raw, sr, config)
     rate = config.sample_rate
     y, steps, trimmed = _prepare([y], rate, config, None, p0=0.0, p1=1.0)
-    gain: float | None = None
+    y, gain = _deliverable(
+        y,
+        rate,
+        config,
+        target=config.target_lufs,
+        ceiling=_ceiling(config, True),
+        gain=None,
+        lossy=False,
+    )
     if config.normalize:
-        y, gain = normalize(
-            y, rate, target_lufs=config.target_lufs, ceiling_db=_ceiling(config, True)
-        )
         steps.append("normalize")
-    elif config.limit:
-        y = dynamics.limit_true_peak(y, rate, ceiling_db=_ceiling(config, True) or 0.0)
     if config.limit:
         steps.append("limit")
     assert before is not None
@@ -480,9 +512,13 @@ def _deliverable(
             ceiling_db=ceiling,
             start_gain_db=gain,
             exact_ceiling=not lossy,
+            release_db_per_s=config.limiter_release_db_per_s,
         )
     if ceiling is not None:
-        return dynamics.limit_true_peak(pre, rate, ceiling_db=ceiling), gain
+        limited = dynamics.limit_true_peak(
+            pre, rate, ceiling_db=ceiling, release_db_per_s=config.limiter_release_db_per_s
+        )
+        return limited, gain
     return pre, gain
 
 
@@ -567,7 +603,9 @@ def process_file(
             renormalize = False
         y = base
         for over, need in fixes:
-            y = dynamics.reduce_gain_at(y, rate, over, need)
+            y = dynamics.reduce_gain_at(
+                y, rate, over, need, release_db_per_s=config.limiter_release_db_per_s
+            )
         _progress(progress, 0.7 + 0.1 * attempt / config.max_encode_passes)
         write_audio(
             dst,

@@ -8,7 +8,9 @@ numpy, scipy and PyAV included, about 120 MB before any audio). Reference tools 
 same session on the same file: pyloudnorm, FFmpeg ``ebur128`` (with true peak) and FFmpeg
 ``loudnorm`` two-pass. The Opus table compares encoder settings on the chain's encoder input by
 speed, actual bit rate, true-peak overshoot of the decoded file and PESQ-WB of the decoded
-result against the encoder input (first 60 s). Results go into BENCHMARKS.md.
+result against the encoder input (first 60 s). The limiter table compares release speeds on
+the chain's limiter input by loudness reached, limiting needed and PESQ-WB against plain
+gain. Results go into BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -191,6 +193,44 @@ def opus_table(src: Path, work: Path) -> list[tuple[str, float, float, float, fl
     return rows
 
 
+def limiter_table(src: Path) -> list[tuple[float, float, float, float, float | None]]:
+    """The limiter's release speed on the chain's own limiter input (16 kHz, after the
+    compressor): for each release and ceiling, the gain the chain applies, how much of it
+    the limiter takes back (dB beyond plain gain to the target) and PESQ-WB of the limited
+    speech against the same speech at plain gain (mean of six 20 s stretches)."""
+    from audio.decode import decode_file
+    from audio.loudness import integrated_loudness
+    from audio.pipeline import PipelineConfig, normalize, process
+
+    _pin()
+    x = decode_file(src).samples
+    pre, rate, _ = process(x, 48000, PipelineConfig(normalize=False, limit=False))
+    plain_gain = -16.0 - integrated_loudness(pre, rate)
+    plain = pre * np.float32(10.0 ** (plain_gain / 20.0))
+    try:
+        from pesq import pesq
+    except ImportError:
+        pesq = None
+    stretches = [slice(k * rate, (k + 20) * rate) for k in range(0, pre.size // rate - 20, 100)]
+    rows = []
+    for release in (60.0, 120.0, 200.0, 400.0):
+        for ceiling in (-2.0, -3.0):
+            y, gain = normalize(
+                pre,
+                rate,
+                target_lufs=-16.0,
+                ceiling_db=ceiling,
+                exact_ceiling=False,
+                release_db_per_s=release,
+            )
+            score = None
+            if pesq is not None:
+                score = float(np.mean([pesq(rate, plain[s], y[s], "wb") for s in stretches[:6]]))
+            loud = integrated_loudness(y, rate)
+            rows.append((release, ceiling, loud, gain - plain_gain, score))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -226,6 +266,13 @@ def main() -> None:
             for label, dt, kbps, over, score in opus_table(src, work):
                 s = f"{score:8.2f}" if score is not None else "     n/a"
                 print(f"{label:<44} {dt:6.2f} {kbps:7.1f} {over:+8.2f} {s}")
+            print(
+                f"\n{'limiter release, ceiling':<30} {'LUFS':>7} {'limiting dB':>12} {'PESQ-WB':>8}"
+            )
+            for release, ceiling, loud, limiting, score in limiter_table(src):
+                s = f"{score:8.2f}" if score is not None else "     n/a"
+                label = f"{release:g} dB/s, {ceiling:g} dBTP"
+                print(f"{label:<30} {loud:7.2f} {limiting:12.1f} {s}")
 
 
 if __name__ == "__main__":
