@@ -275,3 +275,13 @@ def reduce_gain_at(
         y.size, sr, over, need_db, lookahead_ms=lookahead_ms, release_db_per_s=release_db_per_s
     )
     return _apply_knot_gain(y, np.power(10.0, -d / 20.0), block)
+
+
+def curve_spans(d: np.ndarray, block: int, n: int) -> np.ndarray:
+    """The sample spans ``[start, stop)`` (rows of an ``(m, 2)`` array) that a reduction curve
+    from :func:`reduce_gain_curve` changes; every other sample stays bit-identical."""
+    touched = (d[:-1] > 0) | (d[1:] > 0)
+    edges = np.flatnonzero(np.diff(np.r_[0, touched.astype(np.int8), 0]))
+    spans = edges.reshape(-1, 2) * block
+    np.minimum(spans, n, out=spans)
+    return spans

@@ -13,16 +13,18 @@ Rates the codec cannot take are resampled first (Opus: 8/12/16/24/48 kHz; MP3: t
 from __future__ import annotations
 
 import wave
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import av
 import numpy as np
 
+from audio import opus
 from audio.errors import UnsupportedFormatError
 from audio.resample import resample
 from audio.samples import as_mono, check_finite, check_rate
 
-OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 EXTENSIONS = (".ogg", ".opus", ".wav", ".mp3")
 _FRAME = 4800
@@ -57,30 +59,18 @@ def _write_wav(path: Path, x: np.ndarray, sr: int) -> None:
         w.writeframes(pcm.tobytes())
 
 
-def _write_av(
-    path: Path,
-    x: np.ndarray,
-    sr: int,
-    *,
-    fmt: str,
-    codec: str,
-    bitrate: int,
-    options: dict[str, str],
-) -> None:
-    # bitexact: no random Ogg serial and no encoder tag, so the same audio always encodes to the
-    # same bytes and the controller stores it once by sha256
-    with av.open(str(path), mode="w", format=fmt, options={"fflags": "+bitexact"}) as container:
-        stream = container.add_stream(codec, rate=sr, options=options)
+def _write_mp3(path: Path, x: np.ndarray, sr: int, *, bitrate: int) -> None:
+    pcm = np.clip(np.round(x * 32767.0), -32768, 32767).astype(np.int16)
+    # bitexact: no encoder tag, so the same audio always encodes to the same bytes
+    with av.open(str(path), mode="w", format="mp3", options={"fflags": "+bitexact"}) as container:
+        stream = container.add_stream("libmp3lame", rate=sr)
         assert isinstance(stream, av.AudioStream)
         stream.bit_rate = bitrate
         stream.layout = "mono"
-        stream.format = "s16" if codec == "libmp3lame" else "flt"
-        pcm = x if codec != "libmp3lame" else np.clip(np.round(x * 32767.0), -32768, 32767)
-        sample_fmt = "flt" if codec != "libmp3lame" else "s16"
-        pcm = pcm.astype(np.float32 if sample_fmt == "flt" else np.int16, copy=False)
+        stream.format = "s16"
         for start in range(0, pcm.size, _FRAME):
             frame = av.AudioFrame.from_ndarray(
-                pcm[None, start : start + _FRAME], format=sample_fmt, layout="mono"
+                pcm[None, start : start + _FRAME], format="s16", layout="mono"
             )
             frame.sample_rate = sr
             frame.pts = start
@@ -88,6 +78,18 @@ def _write_av(
                 container.mux(packet)
         for packet in stream.encode(None):
             container.mux(packet)
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A temporary name next to ``path``, renamed to ``path`` when the block completes: a failure
+    never leaves a half-written file under the final name."""
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        yield tmp
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def write_audio(
@@ -103,34 +105,29 @@ def write_audio(
 ) -> int:
     """Write ``x`` (mono float32 ``(n,)``, ±1.0 full scale) to ``path``; returns the rate written.
 
-    The file is written to a temporary name next to ``path`` and renamed when complete, so a
-    failure never leaves a half-written file under the final name.
+    The file appears under its name only when complete (:func:`replacing`).
     """
     sr = check_rate(sr)
     y = as_mono(x)
     check_finite(y)
     path = Path(path)
     kind = container_for(path)
-    tmp = path.with_name(f".{path.name}.part")
-    try:
+    with replacing(path) as tmp:
         if kind == "wav":
             _write_wav(tmp, y, sr)
             out_rate = sr
         elif kind == "ogg":
-            out_rate = _codec_rate(sr, OPUS_RATES)
-            y = resample(y, sr, out_rate)
-            opts = {
-                "application": opus_application,
-                "compression_level": str(opus_complexity),
-                "frame_duration": f"{opus_frame_ms:g}",
-                "vbr": opus_vbr,
-            }
-            _write_av(tmp, y, out_rate, fmt="ogg", codec="libopus", bitrate=bitrate, options=opts)
+            out_rate = _codec_rate(sr, opus.RATES)
+            opts = opus.options(
+                complexity=opus_complexity,
+                application=opus_application,
+                frame_ms=opus_frame_ms,
+                vbr=opus_vbr,
+            )
+            stream = opus.encode(resample(y, sr, out_rate), out_rate, bitrate=bitrate, opts=opts)
+            opus.write(tmp, stream)
         else:
             out_rate = _codec_rate(sr, MP3_RATES)
             y = resample(y, sr, out_rate)
-            _write_av(tmp, y, out_rate, fmt="mp3", codec="libmp3lame", bitrate=bitrate, options={})
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+            _write_mp3(tmp, y, out_rate, bitrate=bitrate)
     return out_rate

@@ -26,9 +26,9 @@ import numpy as np
 import scipy.signal as ss
 from pydantic import BaseModel, ConfigDict, Field
 
-from audio import dynamics, filters
+from audio import dynamics, filters, opus
 from audio.decode import decode_file
-from audio.encode import container_for, write_audio
+from audio.encode import container_for, replacing, write_audio
 from audio.errors import EmptyAudioError
 from audio.filters import k_weighting_sos
 from audio.loudness import HopEnergies, hop_energies, integrated_from_hops, integrated_loudness
@@ -522,6 +522,63 @@ def _deliverable(
     return pre, gain
 
 
+class _PassWriter:
+    """Writes each encode pass. Opus keeps its packets: a later pass whose signal changed only
+    in places (codec overshoots pulled down) re-encodes just those places
+    (:func:`audio.opus.reencode`)."""
+
+    def __init__(self, dst: Path, rate: int, config: PipelineConfig, kind: str) -> None:
+        self.dst, self.rate, self.config = dst, rate, config
+        self.splice = kind == "ogg" and rate in opus.RATES
+        self.stream: opus.OpusStream | None = None
+
+    def write(self, y: np.ndarray, changed: np.ndarray | None) -> None:
+        """Write ``y``; ``changed``: the sample spans (:func:`dynamics.curve_spans`) in
+        which it differs from the last pass's signal, or ``None`` if it may differ anywhere."""
+        c = self.config
+        if not self.splice:
+            write_audio(
+                self.dst,
+                y,
+                self.rate,
+                bitrate=c.bitrate,
+                opus_complexity=c.opus_complexity,
+                opus_application=c.opus_application,
+                opus_frame_ms=c.opus_frame_ms,
+                opus_vbr=c.opus_vbr,
+            )
+            return
+        if self.stream is None or changed is None:
+            opts = opus.options(
+                complexity=c.opus_complexity,
+                application=c.opus_application,
+                frame_ms=c.opus_frame_ms,
+                vbr=c.opus_vbr,
+            )
+            self.stream = opus.encode(y, self.rate, bitrate=c.bitrate, opts=opts)
+        else:
+            self.stream = opus.reencode(self.stream, y, changed)
+        with replacing(self.dst) as tmp:
+            opus.write(tmp, self.stream)
+
+
+def _near_violations(
+    over: np.ndarray, peaks: np.ndarray, sr: int, tp_max_db: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The peaks (above the fix margin, at decoded samples ``over``) within half a second of
+    one over ``tp_max_db``. The next encode changes the packets there, so any of them may come
+    back over the limit; elsewhere the packets stay as they are (:mod:`audio.opus`)."""
+    bad = over[peaks > np.float32(10.0 ** (tp_max_db / 20.0))]
+    if bad.size == 0:
+        return over[:0], peaks[:0]
+    reach = sr // 2
+    i = np.searchsorted(bad, over)
+    after = np.abs(bad[np.minimum(i, bad.size - 1)] - over)
+    before = np.abs(over - bad[np.maximum(i - 1, 0)])
+    keep = np.minimum(after, before) <= reach
+    return over[keep], peaks[keep]
+
+
 def _codec_overshoot_need(
     over: np.ndarray, peaks: np.ndarray, decoded_sr: int, rate: int, *, n: int, limit: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -593,9 +650,12 @@ def process_file(
     base = pre
     fixes: list[tuple[np.ndarray, np.ndarray]] = []  # codec overshoots pulled down, kept
     renormalize = True
+    writer = _PassWriter(dst, rate, config, kind)
+    new_fix = np.empty((0, 2), dtype=np.int64)  # where the latest fix changed the signal
     for attempt in range(config.max_encode_passes):
         passes = attempt + 1
         last = passes == config.max_encode_passes
+        changed = None if renormalize else new_fix
         if renormalize:
             base, gain = _deliverable(
                 pre, rate, config, target=target, ceiling=ceiling, gain=gain, lossy=lossy
@@ -607,16 +667,7 @@ def process_file(
                 y, rate, over, need, release_db_per_s=config.limiter_release_db_per_s
             )
         _progress(progress, 0.7 + 0.1 * attempt / config.max_encode_passes)
-        write_audio(
-            dst,
-            y,
-            rate,
-            bitrate=config.bitrate,
-            opus_complexity=config.opus_complexity,
-            opus_application=config.opus_application,
-            opus_frame_ms=config.opus_frame_ms,
-            opus_vbr=config.opus_vbr,
-        )
+        writer.write(y, changed)
         del y
         if not config.verify_output:
             after = describe(base, rate)
@@ -649,10 +700,14 @@ def process_file(
                 gain = None if gain is None else gain + loud_err
                 renormalize = True
         if over_limit:
-            # the codec overshot in a few places: pull exactly those down, keep the rest
-            fixes.append(
-                _codec_overshoot_need(over, peaks, out.sample_rate, rate, n=pre.size, limit=limit)
+            # the codec overshot in a few places: pull those down, keep the rest
+            over, peaks = _near_violations(over, peaks, out.sample_rate, _tp_max(config))
+            fix = _codec_overshoot_need(over, peaks, out.sample_rate, rate, n=pre.size, limit=limit)
+            fixes.append(fix)
+            curve, block = dynamics.reduce_gain_curve(
+                pre.size, rate, *fix, release_db_per_s=config.limiter_release_db_per_s
             )
+            new_fix = dynamics.curve_spans(curve, block, pre.size)
         del out
     _progress(progress, 1.0)
     assert after is not None

@@ -1,0 +1,165 @@
+"""Opus in Ogg through PyAV (libopus), kept as packets so that a few places can be re-encoded.
+
+The chain encodes, decodes the file and, where the codec pushed the true peak over the limit,
+lowers the signal locally and encodes again (:func:`audio.pipeline.process_file`). At constant
+bit rate libopus's packets depend on the recent input only: re-encoding a changed signal from
+scratch changes the packets around the change and leaves the rest bit-identical (measured on
+10 minutes of speech: every differing packet lay within 8 packets of changed input). So
+:func:`reencode` encodes only windows around the changed samples, each with a fresh encoder
+started ``warm`` packets earlier on the same input, and splices the new packets in. On the
+benchmark that re-encodes about a tenth of the file, and the spliced stream differs from a
+full re-encode in 3 of 10,001 packets (decoded difference below 0.002). The written file is
+always decoded and measured in full afterwards, so the limits hold for the file as it is.
+
+Writing packets through PyAV's Ogg muxer gives the same bytes as encoding through the stream
+(a test checks it), so :func:`audio.encode.write_audio` uses this module too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import av
+import numpy as np
+
+RATES = (8000, 12000, 16000, 24000, 48000)
+_FEED = 4800  # samples per frame handed to the encoder
+# packets around a change that a fresh encoder needs to agree with the running one, and after
+# it for the running one to return to its old packets (measured: at most 8 of 60 ms)
+WARM_PACKETS = 8
+TAIL_PACKETS = 8
+
+
+@dataclass
+class OpusStream:
+    """The packets of one mono signal encoded at ``rate`` Hz with the given settings."""
+
+    rate: int
+    bitrate: int
+    options: dict[str, str]
+    packets: list[av.Packet[av.AudioStream]] = field(default_factory=list)
+
+    @property
+    def delay(self) -> int:
+        """Encoder delay in input samples: packet ``k`` starts at input sample ``k·F - delay``."""
+        return -int(self.packets[0].pts or 0) if self.packets else 0
+
+    @property
+    def frame(self) -> int:
+        """Input samples per packet."""
+        return int(self.packets[0].duration or 0) if self.packets else 0
+
+
+def options(*, complexity: int, application: str, frame_ms: float, vbr: str) -> dict[str, str]:
+    """libopus encoder options in FFmpeg's names."""
+    return {
+        "application": application,
+        "compression_level": str(complexity),
+        "frame_duration": f"{frame_ms:g}",
+        "vbr": vbr,
+    }
+
+
+def _encoder(rate: int, bitrate: int, opts: dict[str, str]) -> av.AudioCodecContext:
+    ctx = av.CodecContext.create("libopus", "w")
+    assert isinstance(ctx, av.AudioCodecContext)
+    ctx.sample_rate = rate
+    ctx.layout = "mono"
+    ctx.format = "flt"
+    ctx.bit_rate = bitrate
+    ctx.options = dict(opts)
+    ctx.open()
+    return ctx
+
+
+def _encode_span(
+    x: np.ndarray, start: int, stop: int, stream: OpusStream
+) -> list[av.Packet[av.AudioStream]]:
+    """Packets of a fresh encoder fed ``x[start:stop]`` (timestamps as in the whole signal)."""
+    ctx = _encoder(stream.rate, stream.bitrate, stream.options)
+    pcm = np.ascontiguousarray(x[start:stop], dtype=np.float32)
+    out: list[av.Packet[av.AudioStream]] = []
+    for s in range(0, pcm.size, _FEED):
+        frame = av.AudioFrame.from_ndarray(pcm[None, s : s + _FEED], format="flt", layout="mono")
+        frame.sample_rate = stream.rate
+        frame.pts = start + s
+        out.extend(ctx.encode(frame))
+    if stop >= x.size:
+        out.extend(ctx.encode(None))
+    return out
+
+
+def encode(x: np.ndarray, rate: int, *, bitrate: int, opts: dict[str, str]) -> OpusStream:
+    """Encode mono float32 ``x`` at ``rate`` (one of :data:`RATES`)."""
+    if rate not in RATES:
+        raise ValueError(f"Opus cannot encode at {rate} Hz; resample to one of {RATES}")
+    stream = OpusStream(rate=rate, bitrate=bitrate, options=dict(opts))
+    stream.packets = _encode_span(x, 0, x.size, stream)
+    return stream
+
+
+def _windows(spans: np.ndarray, n_packets: int, frame: int, delay: int) -> list[tuple[int, int]]:
+    """Runs ``[a, b)`` of packets to replace: those holding changed samples, the packet before
+    (the encoder looks ahead), and ``TAIL_PACKETS`` after; runs closer than a warm-up merged."""
+    first = np.maximum((spans[:, 0] + delay) // frame - 1, 0)
+    last = np.minimum((spans[:, 1] - 1 + delay) // frame + TAIL_PACKETS + 1, n_packets)
+    runs: list[tuple[int, int]] = []
+    for a, b in zip(first.tolist(), last.tolist(), strict=True):
+        if runs and a <= runs[-1][1] + WARM_PACKETS:
+            runs[-1] = (runs[-1][0], max(runs[-1][1], b))
+        else:
+            runs.append((a, b))
+    return runs
+
+
+def reencode(stream: OpusStream, x: np.ndarray, spans: np.ndarray) -> OpusStream:
+    """``stream`` for the signal ``x``, which differs from the one encoded only within the
+    sample spans ``[start, stop)`` (rows of ``spans``, sorted): windows around them are
+    re-encoded and spliced in.
+
+    Encodes the whole signal again when the windows cover most of it, or when their packets
+    do not line up with the old ones (never seen; it would mean the encoder's framing changed).
+    """
+    if spans.size == 0 or not stream.packets:
+        return stream
+    frame, delay = stream.frame, stream.delay
+    packets = list(stream.packets)
+    windows = _windows(spans, len(packets), frame, delay)
+    if sum(b - a + WARM_PACKETS for a, b in windows) > len(packets) // 2:
+        return encode(x, stream.rate, bitrate=stream.bitrate, opts=stream.options)
+    for a, b in windows:
+        m = max(0, a - WARM_PACKETS)
+        stop = min(x.size, (b + 1) * frame)  # one packet more: the encoder's look-ahead
+        if b >= len(packets) - 1:
+            stop = x.size  # the end: flushed exactly as the whole encode was
+        for p in _encode_span(x, m * frame, stop, stream):
+            k = (int(p.pts or 0) + delay) // frame
+            if not a <= k < b:
+                continue
+            if k >= len(packets) or packets[k].pts != p.pts:
+                return encode(x, stream.rate, bitrate=stream.bitrate, opts=stream.options)
+            packets[k] = p
+    return replace(stream, packets=packets)
+
+
+def write(path: Path, stream: OpusStream) -> None:
+    """Mux the packets into an Ogg file at ``path``.
+
+    ``bitexact``: no random Ogg serial and no encoder tag, so the same audio always gives the
+    same bytes and the controller stores it once by sha256. The stream's own encoder is opened
+    (not fed) so the Ogg headers carry its OpusHead, which equals that of the packets' encoder.
+    """
+    with av.open(str(path), mode="w", format="ogg", options={"fflags": "+bitexact"}) as container:
+        out = container.add_stream("libopus", rate=stream.rate, options=dict(stream.options))
+        assert isinstance(out, av.AudioStream)
+        out.bit_rate = stream.bitrate
+        out.layout = "mono"
+        out.format = "flt"
+        container.start_encoding()
+        for p in stream.packets:
+            packet = av.Packet(bytes(p))
+            packet.pts, packet.dts, packet.duration = p.pts, p.dts, p.duration
+            packet.time_base = p.time_base
+            packet.stream = out
+            container.mux(packet)

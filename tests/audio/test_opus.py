@@ -1,0 +1,127 @@
+"""Opus packets: written as the muxer would, and re-encoded only where the signal changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from audio import opus
+from audio.decode import decode_file
+from audio.dynamics import curve_spans, reduce_gain_at, reduce_gain_curve
+from audio.encode import write_audio
+
+SR = 16000
+OPTS = opus.options(complexity=0, application="audio", frame_ms=60, vbr="off")
+
+
+@pytest.fixture(scope="module")
+def speech(speech16: np.ndarray) -> np.ndarray:
+    return speech16 * np.float32(0.7 / np.max(np.abs(speech16)))
+
+
+def _encoded_through_the_stream(path: Path, x: np.ndarray) -> None:
+    """Opus written the plain PyAV way: frames into the output stream's own encoder."""
+    with av.open(str(path), mode="w", format="ogg", options={"fflags": "+bitexact"}) as c:
+        stream = c.add_stream("libopus", rate=SR, options=dict(OPTS))
+        assert isinstance(stream, av.AudioStream)
+        stream.bit_rate = 32000
+        stream.layout = "mono"
+        stream.format = "flt"
+        for start in range(0, x.size, 4800):
+            frame = av.AudioFrame.from_ndarray(
+                x[None, start : start + 4800], format="flt", layout="mono"
+            )
+            frame.sample_rate = SR
+            frame.pts = start
+            for packet in stream.encode(frame):
+                c.mux(packet)
+        for packet in stream.encode(None):
+            c.mux(packet)
+
+
+def test_written_packets_are_the_file_the_stream_encoder_writes(
+    tmp_path: Path, speech: np.ndarray
+) -> None:
+    _encoded_through_the_stream(tmp_path / "plain.ogg", speech)
+    write_audio(tmp_path / "ours.ogg", speech, SR)
+    assert (tmp_path / "ours.ogg").read_bytes() == (tmp_path / "plain.ogg").read_bytes()
+
+
+def _quieter(x: np.ndarray, at_s: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` lowered by 6 dB for 50 ms at each time, and the spans that changed."""
+    over = np.array([round(t * SR) + k for t in at_s for k in range(0, 800, 8)], dtype=np.int64)
+    need = np.full(over.size, 6.0)
+    d, block = reduce_gain_curve(x.size, SR, over, need)
+    return reduce_gain_at(x, SR, over, need), curve_spans(d, block, x.size)
+
+
+def test_a_local_change_is_spliced_in_and_matches_a_whole_new_encode(
+    tmp_path: Path, speech: np.ndarray
+) -> None:
+    first = opus.encode(speech, SR, bitrate=32000, opts=OPTS)
+    changed, spans = _quieter(speech, [3.0, 7.5])
+    assert _mask(spans, speech)[changed != speech].all()  # the spans hold every change
+    spliced = opus.reencode(first, changed, spans)
+    whole = opus.encode(changed, SR, bitrate=32000, opts=OPTS)
+
+    old, new, ref = (bytes_of(s) for s in (first, spliced, whole))
+    assert len(new) == len(old) == len(ref)
+    replaced = [k for k in range(len(old)) if new[k] != old[k]]
+    # only packets near the two changes were re-encoded ...
+    assert replaced
+    assert all(abs(k * 0.06 - 3.0) < 1.0 or abs(k * 0.06 - 7.5) < 1.0 for k in replaced)
+    # ... and they are what encoding everything again gives, bar a packet or two
+    assert sum(a != b for a, b in zip(new, ref, strict=True)) <= 2
+
+    opus.write(tmp_path / "spliced.ogg", spliced)
+    opus.write(tmp_path / "whole.ogg", whole)
+    a = decode_file(tmp_path / "spliced.ogg").samples
+    b = decode_file(tmp_path / "whole.ogg").samples
+    assert a.size == b.size
+    assert float(np.max(np.abs(a - b))) < 0.01
+    # the change is in the file: 6 dB down where it was made
+    at = slice(round(3.01 * 48000), round(3.04 * 48000))
+    before = decode_file_samples(tmp_path, first)[at]
+    assert rms_db(a[at]) == pytest.approx(rms_db(before) - 6.0, abs=1.0)
+
+
+def test_changes_covering_most_of_the_signal_encode_it_all_again(speech: np.ndarray) -> None:
+    first = opus.encode(speech, SR, bitrate=32000, opts=OPTS)
+    changed, spans = _quieter(speech, [float(t) for t in np.arange(0.5, speech.size / SR, 0.6)])
+    assert bytes_of(opus.reencode(first, changed, spans)) == bytes_of(
+        opus.encode(changed, SR, bitrate=32000, opts=OPTS)
+    )
+
+
+def test_nothing_changed_keeps_the_packets(speech: np.ndarray) -> None:
+    first = opus.encode(speech, SR, bitrate=32000, opts=OPTS)
+    assert opus.reencode(first, speech, np.empty((0, 2), dtype=np.int64)) is first
+
+
+def test_opus_refuses_a_rate_it_cannot_code(speech: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="22050"):
+        opus.encode(speech, 22050, bitrate=32000, opts=OPTS)
+
+
+def _mask(spans: np.ndarray, x: np.ndarray) -> np.ndarray:
+    m = np.zeros(x.size, dtype=bool)
+    for a, b in spans:
+        m[a:b] = True
+    return m
+
+
+def bytes_of(stream: opus.OpusStream) -> list[bytes]:
+    return [bytes(p) for p in stream.packets]
+
+
+def decode_file_samples(tmp_path: Path, stream: opus.OpusStream) -> np.ndarray:
+    path = tmp_path / "first.ogg"
+    opus.write(path, stream)
+    return decode_file(path).samples
+
+
+def rms_db(x: np.ndarray) -> float:
+    return float(10 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
