@@ -18,7 +18,9 @@ Writing packets through PyAV's Ogg muxer gives the same bytes as encoding throug
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
+from typing import NamedTuple
 
 import av
 import numpy as np
@@ -31,6 +33,15 @@ WARM_PACKETS = 8
 TAIL_PACKETS = 8
 
 
+class Packet(NamedTuple):
+    """One coded packet; ``pts`` and ``duration`` in input samples (a tenth of the memory of a
+    kept ``av.Packet``)."""
+
+    data: bytes
+    pts: int
+    duration: int
+
+
 @dataclass
 class OpusStream:
     """The packets of one mono signal encoded at ``rate`` Hz with the given settings."""
@@ -38,17 +49,17 @@ class OpusStream:
     rate: int
     bitrate: int
     options: dict[str, str]
-    packets: list[av.Packet[av.AudioStream]] = field(default_factory=list)
+    packets: list[Packet] = field(default_factory=list)
 
     @property
     def delay(self) -> int:
         """Encoder delay in input samples: packet ``k`` starts at input sample ``k·F - delay``."""
-        return -int(self.packets[0].pts or 0) if self.packets else 0
+        return -self.packets[0].pts if self.packets else 0
 
     @property
     def frame(self) -> int:
         """Input samples per packet."""
-        return int(self.packets[0].duration or 0) if self.packets else 0
+        return self.packets[0].duration if self.packets else 0
 
 
 def options(*, complexity: int, application: str, frame_ms: float, vbr: str) -> dict[str, str]:
@@ -73,20 +84,22 @@ def _encoder(rate: int, bitrate: int, opts: dict[str, str]) -> av.AudioCodecCont
     return ctx
 
 
-def _encode_span(
-    x: np.ndarray, start: int, stop: int, stream: OpusStream
-) -> list[av.Packet[av.AudioStream]]:
+def _encode_span(x: np.ndarray, start: int, stop: int, stream: OpusStream) -> list[Packet]:
     """Packets of a fresh encoder fed ``x[start:stop]`` (timestamps as in the whole signal)."""
     ctx = _encoder(stream.rate, stream.bitrate, stream.options)
     pcm = np.ascontiguousarray(x[start:stop], dtype=np.float32)
-    out: list[av.Packet[av.AudioStream]] = []
+    out: list[Packet] = []
+
+    def keep(coded: list[av.Packet[av.AudioStream]]) -> None:
+        out.extend(Packet(bytes(p), int(p.pts or 0), int(p.duration or 0)) for p in coded)
+
     for s in range(0, pcm.size, _FEED):
         frame = av.AudioFrame.from_ndarray(pcm[None, s : s + _FEED], format="flt", layout="mono")
         frame.sample_rate = stream.rate
         frame.pts = start + s
-        out.extend(ctx.encode(frame))
+        keep(ctx.encode(frame))
     if stop >= x.size:
-        out.extend(ctx.encode(None))
+        keep(ctx.encode(None))
     return out
 
 
@@ -134,7 +147,7 @@ def reencode(stream: OpusStream, x: np.ndarray, spans: np.ndarray) -> OpusStream
         if b >= len(packets) - 1:
             stop = x.size  # the end: flushed exactly as the whole encode was
         for p in _encode_span(x, m * frame, stop, stream):
-            k = (int(p.pts or 0) + delay) // frame
+            k = (p.pts + delay) // frame
             if not a <= k < b:
                 continue
             if k >= len(packets) or packets[k].pts != p.pts:
@@ -157,9 +170,11 @@ def write(path: Path, stream: OpusStream) -> None:
         out.layout = "mono"
         out.format = "flt"
         container.start_encoding()
+        time_base = Fraction(1, stream.rate)
         for p in stream.packets:
-            packet = av.Packet(bytes(p))
-            packet.pts, packet.dts, packet.duration = p.pts, p.dts, p.duration
-            packet.time_base = p.time_base
+            packet = av.Packet(p.data)
+            packet.pts = packet.dts = p.pts
+            packet.duration = p.duration
+            packet.time_base = time_base
             packet.stream = out
             container.mux(packet)

@@ -114,7 +114,7 @@ def _mask(spans: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def bytes_of(stream: opus.OpusStream) -> list[bytes]:
-    return [bytes(p) for p in stream.packets]
+    return [p.data for p in stream.packets]
 
 
 def decode_file_samples(tmp_path: Path, stream: opus.OpusStream) -> np.ndarray:
