@@ -11,7 +11,9 @@ Steps, each its own function of mono float32 ``(n,)`` samples and each switchabl
 6. gain to the target loudness with a look-ahead true-peak limiter; the gain is searched on
    a prediction of the limited loudness, the limiter runs once (:func:`normalize`)
 7. encode (Opus/Ogg, WAV or MP3), then decode the written file and re-measure; if the codec
-   moved the loudness or pushed the true peak over the limit, correct and encode again.
+   moved the loudness or pushed the true peak over the limit, correct and encode again. Where
+   only a few places were pulled down, Opus re-encodes just the windows around them
+   (:mod:`audio.opus`); the file is always decoded and measured in full.
 """
 
 from __future__ import annotations
