@@ -22,10 +22,18 @@ above 8 kHz, bands of 4 bins, see :mod:`audio.bands`):
   ``lsa=True`` the MMSE log-spectral amplitude gain ``xi / (1 + xi) * exp(E1(v) / 2)``,
   ``v = gamma xi / (1 + xi)`` (Ephraim & Malah 1985, eq. 20). On the benchmark the Wiener gain
   scored slightly higher (PESQ-WB +0.01) and costs less.
+  Below 8 kHz this is averaged geometrically with a second estimate (``cepstral``): the
+  maximum-likelihood ``max(gamma - 1, xi_min)`` smoothed over time in the cepstral domain,
+  strongly except for the spectral envelope and the pitch peak (Breithaupt, Gerkmann & Martin
+  2008; :mod:`audio.cepstral_snr`). It has little musical noise and no onset lag, but blurs weak
+  harmonics; the average of the two scores higher than either (PESQ-WB +0.02).
 * ``p = 1 / (1 + q / (1 - q) * (1 + xi) * exp(-v))``: speech presence probability
   (Cohen & Berdugo 2001, eq. 16) and the optimally-modified gain ``G = G_H1^p * G_min^(1 - p)``
   (Cohen & Berdugo 2001, eq. 19), never below the floor ``G_min``: residual noise stays as a
   quiet floor and weak speech is attenuated by at most ``G_min``, never gated away.
+* In frames that hold noise alone, by a statistical voice activity decision (Sohn, Kim & Sung
+  1999) with a hangover, ``G_min`` is ``pause_floor_db`` lower: a quieter floor in pauses,
+  unchanged under speech.
 
 The decision-directed recursion runs over frames, but on many blocks of frames at once (each
 block warmed up on the frames before it; the recursion forgets its start within a few frames),
@@ -41,8 +49,10 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
+import scipy.ndimage
 import scipy.special
 
+from audio import cepstral_snr
 from audio.bands import BandLayout, apply_gain, band_power, layout_for
 from audio.mono_input import check_mono_float32
 from audio.noise_estimate import (
@@ -71,6 +81,14 @@ _CHUNK_FRAMES = 1024
 _BLOCK_FRAMES = 64  # frames per block of the batched decision-directed recursion
 _WARMUP_FRAMES = 8  # the recursion's memory shrinks at least twofold per frame
 _GAMMA_MAX = 1e12
+# Frame-level voice activity (Sohn, Kim & Sung 1999): mean log likelihood ratio per bin, each
+# capped so that a few strong tonal bins (engine harmonics) cannot outvote the rest. Measured on
+# the benchmark: frames of white, pink or fan noise alone stay below 0.05 (99th percentile),
+# speech at 10 dB SNR lies above 0.1 in 95 % of its frames.
+_PAUSE_LLR = (0.06, 0.12)  # noise alone at or below, speech at or above; linear between
+_PAUSE_LLR_CAP = 3.0
+_PAUSE_HANG = 5  # frames: a pause must last this long, and fades in and out over as many
+_PAUSE_MARGIN = _PAUSE_HANG - 1  # frames each side of a chunk that the pause decision reads
 
 
 @dataclass(frozen=True)
@@ -83,6 +101,8 @@ class DenoiseParams:
     q_max: float = 0.95  # cap of the a priori speech-absence probability (Cohen 2001)
     lsa: bool = False  # log-spectral amplitude instead of Wiener gain under speech presence
     bidirectional: bool = True  # decision-directed recursion forwards and backwards in time
+    cepstral: bool = True  # average xi with the cepstro-temporally smoothed estimate
+    pause_floor_db: float = -12.0  # G_min lowered by this much in frames of noise alone; 0: off
     profile_s: float = 0.5  # quietest stretch whose mean spectrum bounds the noise; 0: off
     profile_weight: float = 1.2
     profile_max_db: float = 20.0  # a stretch holding speech must not lift the noise further
@@ -99,6 +119,8 @@ class DenoiseParams:
             raise ValueError(f"q_max must be within [0, 1), got {self.q_max}")
         if self.profile_s < 0.0 or self.profile_weight < 0.0:
             raise ValueError("profile_s and profile_weight must not be negative")
+        if self.pause_floor_db > 0.0:
+            raise ValueError(f"pause_floor_db must not be positive, got {self.pause_floor_db}")
 
 
 def _params(tuning: dict[str, object]) -> DenoiseParams:
@@ -182,13 +204,41 @@ def _gain(xi: FloatArray, gamma: FloatArray, q: FloatArray, p: DenoiseParams) ->
     odds *= xi + np.float32(1.0)
     odds += np.float32(1.0)
     presence = np.reciprocal(odds)
+    # G_min per frame: lowered by pause_floor_db in frames of noise alone.
+    ln_floor = np.full((xi.shape[0], 1), ln_gmin, dtype=np.float32)
+    if p.pause_floor_db < 0.0:
+        ln_pause = np.float32(p.pause_floor_db / 20.0 * np.log(10.0))
+        ln_floor[:, 0] += _pause(xi, v, ln_gh1, p.lsa) * ln_pause
     # ln G = ln G_min + p (ln G_H1 - ln G_min), never below ln G_min.
-    ln_gh1 -= ln_gmin
+    ln_gh1 -= ln_floor
     ln_gh1 *= presence
     np.maximum(ln_gh1, 0.0, out=ln_gh1)
-    ln_gh1 += ln_gmin
+    ln_gh1 += ln_floor
     gain: FloatArray = np.exp(ln_gh1)
     return gain
+
+
+def _pause(xi: FloatArray, v: FloatArray, ln_gh1: FloatArray, lsa: bool) -> FloatArray:
+    """Per frame, 1 where only noise is heard, 0 in speech (and ``_PAUSE_HANG`` frames around).
+
+    Statistical-model voice activity detection (Sohn, Kim & Sung 1999): the log likelihood
+    ratio of speech presence in a bin is ``v - ln(1 + xi)``, ``v = gamma xi / (1 + xi)``, and
+    the frame's is the mean over its bins. ``ln(1 + xi) = ln xi - ln(xi / (1 + xi))`` reuses the
+    Wiener log gain ``ln_gh1``. PESQ hears residual noise in pauses most; a frame-level decision
+    can lower the floor there without the gating artefacts of a lower floor per bin (a floor
+    of -34 dB everywhere cost pink, engine and fan noise 0.02-0.04 PESQ-WB).
+    """
+    llr = np.log(xi)
+    llr -= ln_gh1 if not lsa else np.log(xi / (xi + np.float32(1.0)))
+    np.subtract(v, llr, out=llr)
+    np.minimum(llr, np.float32(_PAUSE_LLR_CAP), out=llr)
+    frame = llr.mean(axis=1)
+    lo, hi = _PAUSE_LLR
+    speech = np.clip((frame - lo) / (hi - lo), 0.0, 1.0)
+    speech = scipy.ndimage.maximum_filter1d(speech, _PAUSE_HANG, mode="nearest")
+    speech = scipy.ndimage.uniform_filter1d(speech, _PAUSE_HANG, mode="nearest")
+    out: FloatArray = (1.0 - speech).astype(np.float32)
+    return out
 
 
 def _decision_directed(gamma: FloatArray, lead: int, tail: int, p: DenoiseParams) -> FloatArray:
@@ -206,6 +256,24 @@ def _decision_directed(gamma: FloatArray, lead: int, tail: int, p: DenoiseParams
     fwd *= bwd
     np.sqrt(fwd, out=fwd)
     return fwd
+
+
+def _average_cepstral(xi: FloatArray, gamma: FloatArray, lead: int, K: int, bin_hz: float) -> None:
+    """Replace ``xi`` below 8 kHz (bins ``[0, K)``) by its geometric mean with the
+    cepstro-temporally smoothed estimate (:mod:`audio.cepstral_snr`), in place.
+
+    ``xi`` covers frames ``lead ..`` of ``gamma``, which starts on a multiple of
+    ``cepstral_snr.BLOCK`` frames of the recording and reaches ``cepstral_snr.REACH`` frames
+    beyond ``xi`` on both sides, so chunks agree. The two estimates err differently:
+    decision-directed smoothing lags and lets isolated noise peaks through as musical noise,
+    cepstral smoothing averages those away but blurs weak harmonics. Measured on the benchmark
+    (PESQ-WB mean over all noises, without the pause floor): decision-directed alone 1.48,
+    cepstral alone 1.47, their geometric mean 1.49, with STOI as high as either.
+    """
+    log_c = cepstral_snr.log_snr(gamma[:, :K], 2.0 * (K - 1) * bin_hz)
+    xi_c = np.exp(log_c[lead : lead + xi.shape[0]])
+    xi_c *= xi[:, :K]
+    np.sqrt(xi_c, out=xi[:, :K])
 
 
 def _quiet_profile(
@@ -229,6 +297,14 @@ def _quiet_profile(
     return profile
 
 
+def _block_start(offset: int, frame: int) -> int:
+    """The last frame at or before ``frame`` (of a chunk whose first frame is ``offset`` in the
+    recording) that starts a block of ``cepstral_snr.BLOCK`` frames of the recording; at the
+    chunk's start if there is none (the first chunk starts on a block)."""
+    start = (offset + frame) // cepstral_snr.BLOCK * cepstral_snr.BLOCK - offset
+    return start if start >= 0 else frame
+
+
 def denoise(x: np.ndarray, sr: int, **tuning: object) -> np.ndarray:
     """Suppress stationary and slowly varying noise in speech; no noise-only clip needed.
 
@@ -241,7 +317,9 @@ def denoise(x: np.ndarray, sr: int, **tuning: object) -> np.ndarray:
     geom = geometry_for(sr, p.frame_ms, p.overlap)
     layout = layout_for(geom.n_bins, sr / geom.n_fft)
     total = n_frames(x.shape[0], geom)
-    ctx = max(context_frames(geom.hop / sr, p.tracker), _WARMUP_FRAMES)
+    margin = _PAUSE_MARGIN if p.pause_floor_db < 0.0 else 0
+    warmup = max(_WARMUP_FRAMES, cepstral_snr.REACH if p.cepstral else 0)
+    ctx = max(context_frames(geom.hop / sr, p.tracker), margin + warmup + cepstral_snr.BLOCK)
     profile = _quiet_profile(x, geom, layout, p, sr) if p.profile_s > 0 else None
     lift = np.float32(10.0 ** (p.profile_max_db / 10.0))
     y = np.zeros(x.shape, dtype=np.float32)  # calloc: pages are touched once, by the overlap-add
@@ -251,14 +329,22 @@ def denoise(x: np.ndarray, sr: int, **tuning: object) -> np.ndarray:
         lam, q = track_noise(P, geom, sr, p.tracker)
         if profile is not None:
             np.maximum(lam, np.minimum(profile, lam * lift), out=lam)
-        core_lo, core_hi = c.first - c.ctx_first, c.stop - c.ctx_first
-        # Frames around the core warm the decision-directed recursion up in both directions.
-        lo, hi = max(0, core_lo - _WARMUP_FRAMES), min(P.shape[0], core_hi + _WARMUP_FRAMES)
         np.maximum(lam, np.float32(POWER_FLOOR), out=lam)
+        core_lo, core_hi = c.first - c.ctx_first, c.stop - c.ctx_first
+        # Gains for the core and the frames the pause decision reads around it ...
+        g_lo, g_hi = max(0, core_lo - margin), min(P.shape[0], core_hi + margin)
+        # ... and around those, frames that warm the decision-directed recursion up and that
+        # the cepstral smoothing reaches, from a block boundary of the recording on.
+        lo = _block_start(c.ctx_first, max(0, g_lo - warmup))
+        hi = min(P.shape[0], g_hi + warmup)
         gamma = P[lo:hi] / lam[lo:hi]  # a posteriori SNR (Ephraim & Malah 1984, eq. 9)
         np.minimum(gamma, np.float32(_GAMMA_MAX), out=gamma)
-        xi = _decision_directed(gamma, core_lo - lo, hi - core_hi, p)
-        gain = _gain(xi, gamma[core_lo - lo : core_hi - lo], q[core_lo:core_hi], p)
+        xi = _decision_directed(gamma, g_lo - lo, hi - g_hi, p)
+        if p.cepstral:
+            _average_cepstral(xi, gamma, g_lo - lo, layout.split, sr / geom.n_fft)
+            np.maximum(xi, np.float32(10.0 ** (p.xi_min_db / 10.0)), out=xi)
+        gain = _gain(xi, gamma[g_lo - lo : g_hi - lo], q[g_lo:g_hi], p)
+        gain = gain[core_lo - g_lo : core_hi - g_lo]
         core = spec[core_lo:core_hi]
         apply_gain(core, gain, layout)
         synthesise_into(y, core, geom, c.first)

@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 import scipy.signal
+from scipy import ndimage
 
 import audio.denoise as denoise_module
 from audio.denoise import denoise, estimate_noise_floor_db, estimate_snr_db
@@ -94,12 +95,28 @@ def test_clean_speech_with_faint_room_noise_passes(speech: FloatArray) -> None:
     assert si_sdr_db(speech, out) >= 30.0
 
 
-def test_pure_noise_attenuated_to_the_floor_not_silence() -> None:
+@pytest.mark.parametrize(
+    ("pause_db", "lo", "hi"), [(0.0, -22.0, -15.0), (-12.0, -32.0, -25.0)]
+)  # measured: -19.7 and -28.1 dB
+def test_pure_noise_attenuated_to_the_floor_not_silence(
+    pause_db: float, lo: float, hi: float
+) -> None:
+    # noise alone is a pause throughout: the floor G_min, lowered by pause_floor_db
     noise = white(SR * 4, 0.05)
-    out = denoise(noise, SR, floor_db=-20.0)  # measured: -18.4 dB
+    out = denoise(noise, SR, floor_db=-20.0, pause_floor_db=pause_db)
     attenuation = 20 * np.log10(rms(out) / rms(noise))
-    assert -22.0 <= attenuation <= -15.0
+    assert lo <= attenuation <= hi
     assert np.count_nonzero(out) > 0.99 * out.size
+
+
+def test_pause_floor_leaves_speech_alone(speech: FloatArray) -> None:
+    noisy = speech + white(speech.size, rms(speech) * 10 ** (-10 / 20))
+    out = denoise(noisy, SR)
+    without = denoise(noisy, SR, pause_floor_db=0.0)
+    # speech_like() is digital silence between syllables; 0.1 s around them counts as speech
+    active = ndimage.binary_dilation(np.abs(speech) > 1e-4, iterations=SR // 10)
+    assert abs(20 * np.log10(rms(out[active]) / rms(without[active]))) < 0.1  # measured: 0.0
+    assert 20 * np.log10(rms(out[~active]) / rms(without[~active])) < -3.0  # measured: -5.8
 
 
 @pytest.mark.parametrize("sr", [8000, 16000, 44100, 48000])
@@ -178,7 +195,7 @@ def test_estimators_report_noise_floor_and_snr(speech: FloatArray) -> None:
 @pytest.mark.parametrize("sr", [8000, 44100, 48000])
 def test_unity_gain_reconstructs_the_input(sr: int) -> None:
     x = speech_like(2.0, sr) + white(2 * sr, 0.01)
-    out = denoise(x, sr, floor_db=0.0)  # G_min = 1: every gain is 1
+    out = denoise(x, sr, floor_db=0.0, pause_floor_db=0.0)  # G_min = 1: every gain is 1
     np.testing.assert_allclose(out, x, atol=1e-5)
 
 
