@@ -237,3 +237,19 @@ def test_the_gain_search_stops_at_a_sane_gain_when_the_target_is_out_of_reach() 
     y, gain = normalize(x, SR, target_lufs=-16.0, ceiling_db=-1.0)
     assert gain <= -16.0 - loud + 24.0  # more limiting than 24 dB ruins any speech
     assert np.isfinite(y).all()
+
+
+@pytest.mark.parametrize("ceiling", [-2.0, -3.0])
+@pytest.mark.parametrize("level_db", [-30.0, -6.0])
+def test_an_unchecked_gain_search_still_lands_on_the_target(
+    speech16: np.ndarray, ceiling: float, level_db: float
+) -> None:
+    """Before a lossy encode the limited result is not measured again: the search's prediction
+    of the limited loudness must itself be on target (the file is measured after decoding)."""
+    from audio.dynamics import compress
+    from audio.pipeline import normalize
+
+    sr = 16000
+    x = compress(speech16 * np.float32(10 ** (level_db / 20)), sr, threshold_db=level_db - 20)
+    y, _ = normalize(x, sr, target_lufs=-16.0, ceiling_db=ceiling, exact_ceiling=False)
+    assert integrated_loudness(y, sr) == pytest.approx(-16.0, abs=0.05)  # measured: 0.005
