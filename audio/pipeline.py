@@ -438,7 +438,7 @@ def process(
         target=config.target_lufs,
         ceiling=_ceiling(config, True),
         gain=None,
-        lossy=False,
+        exact=True,
     )
     if config.normalize:
         steps.append("normalize")
@@ -511,9 +511,10 @@ def _deliverable(
     target: float,
     ceiling: float | None,
     gain: float | None,
-    lossy: bool,
+    exact: bool,
 ) -> tuple[np.ndarray, float | None]:
-    """Gain to ``target`` and limit to ``ceiling`` as configured; returns the signal and gain."""
+    """Gain to ``target`` and limit to ``ceiling`` as configured; returns the signal and gain.
+    ``exact=False``: the result will be measured anyway (:func:`normalize`'s ``exact_ceiling``)."""
     if config.normalize:
         return normalize(
             pre,
@@ -521,7 +522,7 @@ def _deliverable(
             target_lufs=target,
             ceiling_db=ceiling,
             start_gain_db=gain,
-            exact_ceiling=not lossy,
+            exact_ceiling=exact,
             release_db_per_s=config.limiter_release_db_per_s,
         )
     if ceiling is not None:
@@ -668,7 +669,13 @@ def process_file(
         changed = None if renormalize else new_fix
         if renormalize:
             base, gain = _deliverable(
-                pre, rate, config, target=target, ceiling=ceiling, gain=gain, lossy=lossy
+                pre,
+                rate,
+                config,
+                target=target,
+                ceiling=ceiling,
+                gain=gain,
+                exact=not config.verify_output,  # the written file is measured and fixed
             )
             renormalize = False
         y = base
