@@ -692,9 +692,10 @@ def process_file(
         out = decode_file(dst, max_seconds=config.max_seconds + 60)
         limit = 10.0 ** ((config.true_peak_max_db - _FIX_MARGIN_DB) / 20.0)
         over_limit = False
-        if lossy and ceiling is not None and not last:
-            # hot speech often comes back over the limit: find that cheaply (the true peak is
-            # interpolated only near the limit) before measuring everything
+        if lossy and ceiling is not None and not last and not fixes:
+            # hot speech often comes back from its first encode over the limit: find that
+            # cheaply (the true peak is interpolated only near the limit) before measuring
+            # everything; after a fix it rarely does, and the full measurement tells
             over, peaks = true_peak_over(out.samples, out.sample_rate, threshold=limit)
             over_limit = bool(peaks.size) and 20.0 * math.log10(float(peaks.max())) > _tp_max(
                 config
