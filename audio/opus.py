@@ -6,7 +6,7 @@ bit rate libopus's packets depend on the recent input only: re-encoding a change
 scratch changes the packets around the change and leaves the rest bit-identical (measured on
 10 minutes of speech: every differing packet lay within 8 packets of changed input). So
 :func:`reencode` encodes only windows around the changed samples, each with a fresh encoder
-started ``warm`` packets earlier on the same input, and splices the new packets in. On the
+started ``WARM_PACKETS`` earlier on the same input, and splices the new packets in. On the
 benchmark that re-encodes about a tenth of the file, and the spliced stream differs from a
 full re-encode in 3 of 10,001 packets (decoded difference below 0.002). The written file is
 always decoded and measured in full afterwards, so the limits hold for the file as it is.

@@ -542,6 +542,12 @@ class _PassWriter:
         self.dst, self.rate, self.config = dst, rate, config
         self.splice = kind == "ogg" and rate in opus.RATES
         self.stream: opus.OpusStream | None = None
+        self.opts = opus.options(
+            complexity=config.opus_complexity,
+            application=config.opus_application,
+            frame_ms=config.opus_frame_ms,
+            vbr=config.opus_vbr,
+        )
 
     def write(self, y: np.ndarray, changed: np.ndarray | None) -> None:
         """Write ``y``; ``changed``: the sample spans (:func:`dynamics.curve_spans`) in
@@ -560,13 +566,7 @@ class _PassWriter:
             )
             return
         if self.stream is None or changed is None:
-            opts = opus.options(
-                complexity=c.opus_complexity,
-                application=c.opus_application,
-                frame_ms=c.opus_frame_ms,
-                vbr=c.opus_vbr,
-            )
-            self.stream = opus.encode(y, self.rate, bitrate=c.bitrate, opts=opts)
+            self.stream = opus.encode(y, self.rate, bitrate=c.bitrate, opts=self.opts)
         else:
             self.stream = opus.reencode(self.stream, y, changed)
         with replacing(self.dst) as tmp:
