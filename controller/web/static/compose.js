@@ -157,13 +157,10 @@
 
     // --- recording
     const toggle = document.getElementById("record-toggle");
-    const timer = document.getElementById("record-timer");
-    const level = document.getElementById("record-level");
     const playback = document.getElementById("record-playback");
     const again = document.getElementById("record-again");
-    let session = null;
 
-    function showRecording(blob) {
+    function showRecording(blob) {  // a recording kept from before a login redirect
       if (playback.src) URL.revokeObjectURL(playback.src);
       playback.src = URL.createObjectURL(blob);
       playback.hidden = false;
@@ -172,44 +169,25 @@
     if (!window.LoaRecorder || !LoaRecorder.supported()) {
       document.getElementById("record-unsupported").hidden = false;
       toggle.disabled = true;
+    } else {
+      LoaRecorder.controls("record", {
+        before: () => clearErrors(form),
+        onStart: () => { again.hidden = true; },
+        onStop(blob) {
+          const name = `ghi-am.${LoaRecorder.extension(blob.type)}`;
+          pending = { blob, name, source: "record" };
+          audioStore.put(audioKey, pending);
+          again.hidden = false;
+        },
+        onDenied: (text) => say(message, text),
+      });
     }
-    toggle.addEventListener("click", async () => {
-      clearErrors(form);
-      if (session) {
-        toggle.disabled = true;
-        await session.stop();
-        session = null;
-        toggle.disabled = false;
-        toggle.textContent = toggle.dataset.start;
-        toggle.classList.remove("recording");
-        return;
-      }
-      try {
-        session = await LoaRecorder.start({
-          onTick(ms, value) { timer.textContent = LoaRecorder.clock(ms); level.value = value; },
-          onStop(blob) {
-            level.value = 0;
-            const name = `ghi-am.${LoaRecorder.extension(blob.type)}`;
-            pending = { blob, name, source: "record" };
-            audioStore.put(audioKey, pending);
-            showRecording(blob);
-          },
-        });
-      } catch (e) {
-        say(message, toggle.dataset.denied);
-        return;
-      }
-      playback.hidden = true;
-      again.hidden = true;
-      toggle.textContent = toggle.dataset.stop;
-      toggle.classList.add("recording");
-    });
     again.addEventListener("click", () => {
       pending = null;
       audioStore.drop(audioKey);
       playback.hidden = true;
       again.hidden = true;
-      timer.textContent = "00:00";
+      document.getElementById("record-timer").textContent = "00:00";
       toggle.click();
     });
 

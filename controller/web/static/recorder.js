@@ -1,5 +1,6 @@
 // Recording in the browser: MediaRecorder for the audio, an AnalyserNode for the level meter,
-// a running mm:ss timer. Used by compose.js; no UI text here (the page holds it).
+// a running mm:ss timer. Used by compose.js and emergency_record.js; no UI text here (the page
+// holds it, in the data-* attributes of templates/macros/recorder.html).
 "use strict";
 window.LoaRecorder = (function () {
   function supported() {
@@ -70,5 +71,49 @@ window.LoaRecorder = (function () {
     return "webm";
   }
 
-  return { supported, start, clock, extension };
+  // Wires the controls of templates/macros/recorder.html (ids `${id}-toggle|timer|level|playback`):
+  // the button starts and stops, the timer and meter follow, the recording can be heard back.
+  // Hooks: before() on every press, onStart() once recording, onStop(blob) with the recording,
+  // onDenied(text) when the microphone cannot be used. Returns the button and the timer.
+  function controls(id, { before = () => {}, onStart = () => {}, onStop, onDenied }) {
+    const button = document.getElementById(`${id}-toggle`);
+    const timer = document.getElementById(`${id}-timer`);
+    const meter = document.getElementById(`${id}-level`);
+    const playback = document.getElementById(`${id}-playback`);
+    let session = null;
+    button.addEventListener("click", async () => {
+      before();
+      if (session) {
+        button.disabled = true;
+        await session.stop();
+        session = null;
+        button.disabled = false;
+        button.textContent = button.dataset.start;
+        button.classList.remove("recording");
+        return;
+      }
+      try {
+        session = await start({
+          onTick(ms, level) { timer.textContent = clock(ms); meter.value = level; },
+          onStop(blob) {
+            meter.value = 0;
+            if (playback.src) URL.revokeObjectURL(playback.src);
+            playback.src = URL.createObjectURL(blob);
+            playback.hidden = false;
+            onStop(blob);
+          },
+        });
+      } catch (e) {
+        onDenied(button.dataset.denied);
+        return;
+      }
+      playback.hidden = true;
+      button.textContent = button.dataset.stop;
+      button.classList.add("recording");
+      onStart();
+    });
+    return { button, timer };
+  }
+
+  return { supported, start, clock, extension, controls };
 })();
