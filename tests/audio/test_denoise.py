@@ -216,6 +216,9 @@ def test_babble_is_reduced_with_the_quiet_stretch_profile() -> None:
     babble = np.sum(talkers, axis=0).astype(np.float32)
     noisy = clean + babble * np.float32(rms(clean) / rms(babble) * 10 ** (-5 / 20))
     blind = snr_db(clean, denoise(noisy, SR, profile_s=0.0)) - snr_db(clean, noisy)
+    flat = snr_db(clean, denoise(noisy, SR, profile_weight_high=1.0)) - snr_db(clean, noisy)
     profiled = snr_db(clean, denoise(noisy, SR)) - snr_db(clean, noisy)
-    assert profiled >= 1.0  # measured: 1.5 dB
-    assert profiled >= blind + 0.7  # measured: 0.5 dB without the profile
+    assert profiled >= 1.8  # measured: 2.2 dB
+    assert profiled >= blind + 1.2  # measured: 0.5 dB without the profile
+    # the quietest stretch of babble lies below its mean: raising the bound above 1 kHz helps
+    assert profiled >= flat + 0.3  # measured: 1.6 dB with the bound at the stretch's mean
