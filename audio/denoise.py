@@ -15,7 +15,8 @@ above 8 kHz, bands of 4 bins, see :mod:`audio.bands`):
   mean over a pause does not. The quietest stretch of a fluctuating noise still lies below
   the noise's mean, so above 1 kHz, where speech has less of its energy and its bins are
   mostly noise, the bound is raised twofold: the band-dependent over-subtraction of Kamath &
-  Loizou 2002 (their factor is 1 below 1 kHz and 2.5 above).
+  Loizou 2002 (their factor is 1 below 1 kHz and 2.5 above). A stretch that holds one talker
+  (strongly periodic at pitch lags: a recording without a pause) bounds nothing.
 * ``gamma = |Y|^2 / lambda_d``: a posteriori SNR (Ephraim & Malah 1984, eq. 9).
 * ``xi``: a priori SNR by the decision-directed rule (Ephraim & Malah 1984, eq. 51)
   ``xi(l) = max(alpha * A(l-1)^2 / lambda_d + (1 - alpha) * max(gamma(l) - 1, 0), xi_min)``
@@ -94,6 +95,11 @@ _PAUSE_LLR = (0.06, 0.12)  # noise alone at or below, speech at or above; linear
 _PAUSE_LLR_CAP = 3.0
 _PAUSE_HANG = 5  # frames: a pause must last this long, and fades in and out over as many
 _PAUSE_MARGIN = _PAUSE_HANG - 1  # frames each side of a chunk that the pause decision reads
+# The quietest stretch of a recording without a pause holds its talker, not the background:
+# then it bounds nothing. Measured on the benchmark: one talker scores 0.46-0.75 at 20-40 dB
+# SNR, babble of eight 0.29-0.43, steady noises at most 0.23.
+_TALKER_HARMONICITY = 0.5
+_PITCH_HZ = (60, 400)
 
 
 @dataclass(frozen=True)
@@ -291,7 +297,8 @@ def _quiet_profile(
     """Mean band power of the quietest ``profile_s`` of ``x`` (by energy per hop), scaled by
     ``profile_weight`` below ``profile_split_hz`` and ``profile_weight_high`` above (bands
     above 8 kHz are all above the split); ``None`` when the recording is too short to hold
-    such a stretch."""
+    such a stretch, or when the stretch holds a talker rather than background (a recording
+    without a pause: see :func:`_harmonicity`)."""
     hop = geom.hop
     hops = x.shape[0] // hop
     width = max(geom.overlap, round(p.profile_s * sr / hop))
@@ -300,6 +307,8 @@ def _quiet_profile(
     rows = x[: hops * hop].reshape(hops, hop)
     energy = np.concatenate(([0.0], np.cumsum(np.einsum("ij,ij->i", rows, rows, dtype=np.float64))))
     start = int(np.argmin(energy[width:] - energy[:-width]))
+    if _harmonicity(x[start * hop : (start + width) * hop], geom.n_fft, sr) > _TALKER_HARMONICITY:
+        return None
     # frames lying wholly inside hops [start, start + width)
     first = start + geom.overlap - 1
     power = band_power(analyse(x, geom, first, start + width), layout)
@@ -309,6 +318,21 @@ def _quiet_profile(
     mean[split:] *= p.profile_weight_high
     profile: FloatArray = mean.astype(np.float32)
     return profile
+
+
+def _harmonicity(x: FloatArray, n: int, sr: int) -> float:
+    """Energy-weighted mean, over frames of ``n`` samples, of the normalised autocorrelation's
+    peak at pitch lags (60-400 Hz): near 1 for one voice, low for noise and for many voices
+    at once, whose pitches blur each other's periodicity."""
+    frames = np.lib.stride_tricks.sliding_window_view(x.astype(np.float64), n)[:: n // 2]
+    frames = frames - frames.mean(axis=1, keepdims=True)
+    spec = np.fft.rfft(frames, 2 * n, axis=1)
+    ac = np.fft.irfft(spec.real**2 + spec.imag**2, axis=1)
+    energy = ac[:, 0]
+    if energy.sum() <= 0.0:
+        return 0.0
+    peak = ac[:, sr // _PITCH_HZ[1] : sr // _PITCH_HZ[0]].max(axis=1)
+    return float(peak.sum() / energy.sum())
 
 
 def _block_start(offset: int, frame: int) -> int:

@@ -22,7 +22,7 @@ The tracker's weight ``w`` doubles as the a priori speech-absence probability ``
 optimally-modified gain (Cohen & Berdugo 2001) used by :mod:`audio.denoise`.
 
 Known limit: babble (many distant talkers) fluctuates like speech in every bin, so its
-minimum lies far below its mean and the tracker underestimates it (about 10 dB on the
+minimum lies far below its mean and the tracker underestimates it (12-14 dB on the
 benchmark); :mod:`audio.denoise` therefore bounds the estimate from below by the mean
 spectrum of the recording's quietest stretch.
 """
