@@ -132,8 +132,11 @@ class DenoiseParams:
             raise ValueError(f"alpha must be within [0, 1), got {self.alpha}")
         if not 0.0 <= self.q_max < 1.0:
             raise ValueError(f"q_max must be within [0, 1), got {self.q_max}")
-        if min(self.profile_s, self.profile_weight, self.profile_weight_high) < 0.0:
-            raise ValueError("profile_s and the profile weights must not be negative")
+        profile = (self.profile_s, self.profile_weight, self.profile_weight_high)
+        if min(*profile, self.profile_split_hz) < 0.0:
+            raise ValueError(
+                "profile_s, the profile weights and profile_split_hz must not be negative"
+            )
         if self.pause_floor_db > 0.0:
             raise ValueError(f"pause_floor_db must not be positive, got {self.pause_floor_db}")
 

@@ -174,6 +174,8 @@ def test_bad_rate_and_tuning_are_rejected() -> None:
         denoise(x, SR, strength=3)
     with pytest.raises(ValueError, match="floor_db"):
         denoise(x, SR, floor_db=-100.0)
+    with pytest.raises(ValueError, match="profile_split_hz must not be negative"):
+        denoise(x, SR, profile_split_hz=-1.0)
 
 
 def test_long_input_has_no_chunk_seams(monkeypatch: pytest.MonkeyPatch) -> None:
