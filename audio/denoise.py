@@ -99,7 +99,7 @@ _PAUSE_MARGIN = _PAUSE_HANG - 1  # frames each side of a chunk that the pause de
 # then it bounds nothing. Measured on the benchmark: one talker scores 0.46-0.75 at 20-40 dB
 # SNR, babble of eight 0.29-0.43, steady noises at most 0.23.
 _TALKER_HARMONICITY = 0.5
-_PITCH_HZ = (60, 400)
+_TALKER_PITCH_HZ = (60, 400)
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,13 @@ class DenoiseParams:
             raise ValueError(f"alpha must be within [0, 1), got {self.alpha}")
         if not 0.0 <= self.q_max < 1.0:
             raise ValueError(f"q_max must be within [0, 1), got {self.q_max}")
-        profile = (self.profile_s, self.profile_weight, self.profile_weight_high)
-        if min(*profile, self.profile_split_hz) < 0.0:
+        profile = (
+            self.profile_s,
+            self.profile_weight,
+            self.profile_weight_high,
+            self.profile_split_hz,
+        )
+        if min(profile) < 0.0:
             raise ValueError(
                 "profile_s, the profile weights and profile_split_hz must not be negative"
             )
@@ -334,7 +339,7 @@ def _harmonicity(x: FloatArray, n: int, sr: int) -> float:
     energy = ac[:, 0]
     if energy.sum() <= 0.0:
         return 0.0
-    peak = ac[:, sr // _PITCH_HZ[1] : sr // _PITCH_HZ[0]].max(axis=1)
+    peak = ac[:, sr // _TALKER_PITCH_HZ[1] : sr // _TALKER_PITCH_HZ[0]].max(axis=1)
     return float(peak.sum() / energy.sum())
 
 

@@ -11,9 +11,10 @@ import scipy.io.wavfile
 
 from audio.cli import main
 from audio.decode import decode_file
+from audio.dynamics import compress
 from audio.errors import EmptyAudioError
 from audio.loudness import integrated_loudness, measure
-from audio.pipeline import PipelineConfig, process, process_file
+from audio.pipeline import PipelineConfig, normalize, process, process_file
 from audio.report import ProcessingReport
 from tests.audio.speech import write_wav
 
@@ -229,8 +230,6 @@ def test_a_browser_recording_of_clicks_says_it_missed_the_target(tmp_path: Path)
 def test_the_gain_search_stops_at_a_sane_gain_when_the_target_is_out_of_reach() -> None:
     """Sparse clicks cannot reach -16 LUFS under a -1 dBTP ceiling at any gain; an unbounded
     search climbed 12 dB per step towards float32 overflow."""
-    from audio.pipeline import normalize
-
     x = np.zeros(4 * SR, dtype=np.float32)
     x[:: SR // 2] = 0.5  # one-sample clicks, twice a second
     loud = integrated_loudness(x, SR)
@@ -246,9 +245,6 @@ def test_an_unchecked_gain_search_still_lands_on_the_target(
 ) -> None:
     """Before a lossy encode the limited result is not measured again: the search's prediction
     of the limited loudness must itself be on target (the file is measured after decoding)."""
-    from audio.dynamics import compress
-    from audio.pipeline import normalize
-
     sr = 16000
     x = compress(speech16 * np.float32(10 ** (level_db / 20)), sr, threshold_db=level_db - 20)
     y, _ = normalize(x, sr, target_lufs=-16.0, ceiling_db=ceiling, exact_ceiling=False)

@@ -74,7 +74,7 @@ window.LoaRecorder = (function () {
   // Wires the controls of templates/macros/recorder.html (ids `${id}-toggle|timer|level|playback`):
   // the button starts and stops, the timer and meter follow, the recording can be heard back.
   // Hooks: before() on every press, onStart() once recording, onStop(blob) with the recording,
-  // onDenied(text) when the microphone cannot be used. Returns the button and the timer.
+  // onDenied(text) when the microphone cannot be used.
   function controls(id, { before = () => {}, onStart = () => {}, onStop, onDenied }) {
     const button = document.getElementById(`${id}-toggle`);
     const timer = document.getElementById(`${id}-timer`);
@@ -112,7 +112,6 @@ window.LoaRecorder = (function () {
       button.classList.add("recording");
       onStart();
     });
-    return { button, timer };
   }
 
   return { supported, start, clock, extension, controls };
