@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from controller import alert_cli
+from controller.ops import alert_cli
 
 DEFAULT_DATA = Path("var")
 
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.cmd == "demo":
-        from controller import demo
+        from controller.ops import demo
 
         return demo.run(
             args.data, nodes=args.nodes, http_port=args.http_port, mqtt_port=args.mqtt_port
@@ -115,7 +115,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.cmd == "controller":
         return _run_controller(args)
     if args.cmd == "init":
-        from controller import bootstrap
+        from controller.nodes import bootstrap
 
         config = bootstrap.setup(
             args.data,
@@ -129,8 +129,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.cmd == "broker":
         return _run_broker(args.data)
     if args.cmd == "zone":
-        from controller import bootstrap
         from controller.db import Database
+        from controller.nodes import bootstrap
 
         config = bootstrap.load_config(args.data)
         geocodes = dict(g.split("=", 1) for g in args.geocode if "=" in g)
@@ -168,8 +168,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _run_controller(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from controller import bootstrap
-    from controller.app import create_app
+    from controller.api.app import create_app
+    from controller.nodes import bootstrap
 
     config = bootstrap.load_config(args.data)
     if args.http_port:
@@ -183,7 +183,7 @@ def _run_controller(args: argparse.Namespace) -> int:
 def _run_broker(data: Path) -> int:
     import os
 
-    from controller import bootstrap, broker
+    from controller.nodes import bootstrap, broker
 
     config = bootstrap.load_config(data)
     files = broker.BrokerFiles(config.broker_dir)
@@ -196,10 +196,10 @@ def _run_broker(data: Path) -> int:
 def _add_user(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from controller import bootstrap
     from controller.auth import create_user, issue_token
     from controller.db import Database
     from controller.models import User
+    from controller.nodes import bootstrap
 
     config = bootstrap.load_config(args.data)
     db = Database(config.db_url)
@@ -217,8 +217,8 @@ def _add_user(args: argparse.Namespace) -> int:
 
 
 def _add_node(args: argparse.Namespace) -> int:
-    from controller import bootstrap
-    from controller.provision import add_node
+    from controller.nodes import bootstrap
+    from controller.nodes.provision import add_node
     from node_agent.config import RelayConfig, SinkConfig
 
     config = bootstrap.load_config(args.data)

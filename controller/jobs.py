@@ -17,8 +17,8 @@ from sqlalchemy import delete, select
 
 from controller.config import ControllerConfig
 from controller.db import Database
-from controller.delivery_state import LOCAL
-from controller.dispatcher import Dispatcher
+from controller.delivery.dispatcher import Dispatcher
+from controller.delivery.state import LOCAL
 from controller.models import Alert, CapMessage, NodeEvent, now
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def housekeeping() -> None:
 
 def materialise() -> None:
     """Send every node the next 48 hours of its programme, with its audio, ahead of time."""
-    from controller import programme
+    from controller.programme import store as programme
 
     ctx = running()
     with ctx.db.session() as s:
@@ -129,8 +129,8 @@ def materialise() -> None:
 
 def poll_cap_feed(url: str) -> None:
     """Fetch one configured feed and ingest what is new (duplicates are dropped by key)."""
-    from controller import cap_ingest
-    from controller.cap import CapError, fetch, fetch_feed
+    from controller.emergency import cap_ingest
+    from controller.emergency.cap import CapError, fetch, fetch_feed
 
     ctx = running()
     try:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from controller.broker import free_port
+from controller.nodes.broker import free_port
 
 
 def _bin(name: str) -> str:

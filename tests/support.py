@@ -11,8 +11,9 @@ from typing import Any, TypeVar
 
 import httpx
 
-from controller import broker, demo
-from controller.cluster import Cluster
+from controller.nodes import broker
+from controller.ops import demo
+from controller.ops.cluster import Cluster
 
 T = TypeVar("T")
 

@@ -19,9 +19,9 @@ from fastapi import HTTPException, UploadFile
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from controller.broadcast.requests import audio_for
 from controller.config import ControllerConfig
 from controller.models import Node, Zone, now
-from controller.requests import audio_for
 
 MAX_TEXT = 5000
 MAX_REPEAT = 10

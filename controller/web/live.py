@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 
 from controller.db import Database
 from controller.models import Alert, Bulletin
-from controller.reports import bulletin_report
+from controller.reports.bulletin import bulletin_report
 from controller.web.deps import Viewer, allowed
 from controller.web.formatting import local_time
 from controller.web.i18n import translate

@@ -13,10 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
-from controller import approval, audit
-from controller.delivery_state import LOCAL
+from controller import audit
+from controller.broadcast import approval, drafts
+from controller.delivery.state import LOCAL
 from controller.models import Bulletin, User, now
-from controller.web import drafts, report_words, request_words
+from controller.web import report_words, request_words
 from controller.web.deps import Viewer, allowed
 from controller.web.i18n import translate
 from controller.web.points import map_points
@@ -175,7 +176,7 @@ def speech_preview(
     voice: Annotated[str, Form()] = "vi",
 ) -> Response:
     """The text spoken and processed exactly as it would air, to listen to before sending."""
-    from controller.speech import speak
+    from controller.broadcast.speech import speak
 
     errors = check_compose(viewer.lang, "text", title="", text=text, voice=voice, has_file=False)
     if not errors:

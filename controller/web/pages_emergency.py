@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from controller import alerts
+from controller.emergency import alerts
 from controller.models import Alert, Node, User, Zone, now
 from controller.web import emergency_form
 from controller.web.deps import Viewer, allowed

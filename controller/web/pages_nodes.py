@@ -13,9 +13,9 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller import node_controls
-from controller.dispatcher import Dispatcher
+from controller.delivery.dispatcher import Dispatcher
 from controller.models import OutboxCommand, Zone
+from controller.nodes import controls as node_controls
 from controller.schemas import ControlOut
 from controller.web.deps import Viewer, allowed
 from controller.web.points import node_rows

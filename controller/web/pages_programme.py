@@ -10,8 +10,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from controller import programme, programme_edit
-from controller.delivery_state import LOCAL
+from controller.delivery.state import LOCAL
+from controller.programme import edit as programme_edit
+from controller.programme import store as programme
 from controller.web.deps import Viewer, allowed
 from controller.web.programme_view import (
     LIVE_GROUPS,

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from controller.models import Alert, Bulletin, User, Zone, now
-from controller.monthly_report import (
+from controller.reports.monthly import (
     LongRow,
     MonthlyReport,
     long_rows,

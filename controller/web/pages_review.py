@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from controller import approval
+from controller.broadcast import approval
 from controller.models import Bulletin, User
 from controller.web import request_words
 from controller.web.deps import Viewer, allowed

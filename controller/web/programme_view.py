@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from controller import programme
-from controller.delivery_state import NOT_PLAYED
+from controller.delivery.state import NOT_PLAYED
 from controller.models import Delivery, Node, Zone
-from controller.programme_edit import OPEN
+from controller.programme import store as programme
+from controller.programme.edit import OPEN
 from schedules import Occurrence, Programme, Recurrence, Slot, expand
 
 Translate = Callable[..., str]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from controller.delivery_state import NOT_PLAYED
+from controller.delivery.state import NOT_PLAYED
 from controller.web.formatting import local_time
 from controller.web.i18n import translate
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from controller.cap import CapArea, ZoneGeo, describe_unmatched, match_zones, parse_cap
-from controller.cap.area import haversine_km, point_in_polygon, polygons_intersect
+from controller.emergency.cap import CapArea, ZoneGeo, describe_unmatched, match_zones, parse_cap
+from controller.emergency.cap.area import haversine_km, point_in_polygon, polygons_intersect
 from tests.cap.docs import SAMPLES
 
 # Zones around Huế (16.46, 107.59) and one in Hà Nội, far outside every area below.

@@ -8,7 +8,7 @@ from typing import ClassVar
 import httpx
 import pytest
 
-from controller.cap import CapError, extract_alerts, fetch, fetch_feed, parse_cap
+from controller.emergency.cap import CapError, extract_alerts, fetch, fetch_feed, parse_cap
 from tests.cap.docs import SAMPLES, alert_xml
 
 INLINE = alert_xml(identifier="VN-TTH-INLINE").decode()
@@ -137,6 +137,6 @@ def test_feed_entity_attack_refused() -> None:
 
 
 def test_fetch_refuses_oversized_body(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("controller.cap.feed.MAX_BODY_BYTES", 100)
+    monkeypatch.setattr("controller.emergency.cap.feed.MAX_BODY_BYTES", 100)
     with pytest.raises(CapError, match="larger than 100 bytes"):
         fetch(f"{server}/feed.atom")

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from controller.cap import (
+from controller.emergency.cap import (
     CapError,
     decide,
     is_duplicate,

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from controller import broker, demo
-from controller.app import create_app
+from controller.api.app import create_app
+from controller.nodes import broker
+from controller.ops import demo
 
 
 @pytest.fixture
@@ -123,8 +124,8 @@ def test_a_good_upload_is_stored_once_with_its_deliveries(api, speech_wav):
 
 def token_for(root: Path, username: str, role: str) -> str:
     from controller.auth import create_user, issue_token
-    from controller.bootstrap import load_config
     from controller.db import Database
+    from controller.nodes.bootstrap import load_config
 
     db = Database(load_config(root).db_url)
     with db.session() as s:

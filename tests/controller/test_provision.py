@@ -10,10 +10,10 @@ import time
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from controller import bootstrap, broker
 from controller.db import Database
-from controller.keys import load_or_create_key
 from controller.models import Node
+from controller.nodes import bootstrap, broker
+from controller.nodes.keys import load_or_create_key
 from protocol.signing import public_key_b64
 from tests.support import wait_for
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from controller import broker
+from controller.nodes import broker
 from tests.support import wait_for
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from controller.keys import load_or_create_key
+from controller.nodes.keys import load_or_create_key
 from protocol.messages import AudioRef, PlayCommand, SignedEnvelope, utcnow
 from protocol.signing import new_private_key, sign_command
 from protocol.topics import node_topic

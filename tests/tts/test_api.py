@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from controller import broker, demo
-from controller.app import create_app
+from controller.api.app import create_app
+from controller.nodes import broker
+from controller.ops import demo
 
 
 @pytest.fixture

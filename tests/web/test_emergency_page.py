@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from controller.db import Database
-from controller.delivery_state import NOT_PLAYED
+from controller.delivery.state import NOT_PLAYED
 from controller.models import Alert
 from tests.support import SystemUnderTest, make_system, wait_for
 from tests.web.conftest import DESKTOP, PHONE, add_accounts, fits_width, log_in, screenshot

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from controller.delivery_state import expiry_reason
+from controller.delivery.state import expiry_reason
 from controller.models import Delivery, Node
 from controller.web.reasons import reason_text
 

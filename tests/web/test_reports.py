@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from controller.db import Database
-from controller.delivery_state import LOCAL, NOT_PLAYED
+from controller.delivery.state import LOCAL, NOT_PLAYED
 from controller.models import Bulletin, Delivery, Node, NodeStatusLog, Zone, now
 from tests.support import SystemUnderTest, wait_for
 from tests.web.conftest import DESKTOP, fits_width, screenshot

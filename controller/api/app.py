@@ -1,0 +1,59 @@
+"""The controller's FastAPI app factory and its lifespan (database, MQTT dispatcher)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from controller import web
+from controller.api import alerts as api_alerts
+from controller.api import bulletins as api_bulletins
+from controller.api import cap as api_cap
+from controller.api import nodes as api_nodes
+from controller.api import programme as api_programme
+from controller.config import ControllerConfig
+from controller.db import Database, migrate
+from controller.delivery.dispatcher import Dispatcher
+from controller.jobs import start_scheduler, stop_scheduler
+from controller.nodes.keys import load_or_create_key
+
+
+def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> FastAPI:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(config.db_url)
+    migrate(db.engine)
+    dispatcher = Dispatcher(config, db, load_or_create_key(config.key_file))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        scheduler = None
+        if start_dispatcher:
+            dispatcher.start()
+            scheduler = start_scheduler(config, db, dispatcher)
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                stop_scheduler(scheduler)
+            if start_dispatcher:
+                dispatcher.stop()
+            db.engine.dispose()
+
+    app = FastAPI(
+        title="Loa Làng controller",
+        version="0.1.0",
+        description="Smart public-address radio for Vietnamese communes.",
+        lifespan=lifespan,
+    )
+    app.state.config = config
+    app.state.db = db
+    app.state.dispatcher = dispatcher
+    app.include_router(api_bulletins.router)
+    app.include_router(api_nodes.router)
+    app.include_router(api_alerts.router)
+    app.include_router(api_cap.router)
+    app.include_router(api_programme.router)
+    web.mount(app)
+    return app

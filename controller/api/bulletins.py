@@ -1,0 +1,140 @@
+"""HTTP API for zones and bulletins under /api/v1 (bearer-token auth; docs at /docs)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.api.deps import ERRORS, ConfigDep, DbDep, DispatcherDep, UserDep, require
+from controller.broadcast.bulletins import new_bulletin, send
+from controller.broadcast.requests import (
+    audio_for,
+    duration_of,
+    parse_time,
+    resolve_targets,
+    split_list,
+)
+from controller.delivery.state import LOCAL
+from controller.models import Bulletin, Node, Zone, now
+from controller.programme import store as programme
+from controller.reports.bulletin import bulletin_out, bulletin_report
+from controller.schemas import BulletinOut, BulletinReport, ZoneOut
+from schedules import QuietHours, airing_in_quiet
+
+router = APIRouter(prefix="/api/v1")
+
+
+@router.get("/health")
+def health(dispatcher: DispatcherDep) -> dict[str, object]:
+    return {"status": "ok", "mqtt_connected": dispatcher.connected.is_set()}
+
+
+@router.get("/zones", responses=ERRORS)
+def list_zones(db: DbDep, _user: UserDep) -> list[ZoneOut]:
+    with db.session() as s:
+        zones = s.scalars(select(Zone).order_by(Zone.code)).all()
+        nodes = s.scalars(select(Node)).all()
+        return [
+            ZoneOut(code=z.code, name=z.name, nodes=sum(n.zone_id == z.id for n in nodes))
+            for z in zones
+        ]
+
+
+@router.post("/bulletins", status_code=201, responses=ERRORS)
+def create_bulletin(
+    db: DbDep,
+    config: ConfigDep,
+    dispatcher: DispatcherDep,
+    user: UserDep,
+    file: Annotated[
+        UploadFile | None, File(description="recording: WAV, MP3, OGG/Opus, M4A, AMR, ...")
+    ] = None,
+    text: Annotated[str, Form(max_length=20000, description="or a text for speech")] = "",
+    voice: Annotated[str, Form(description="vi | vi-vn-x-central | vi-vn-x-south")] = "vi",
+    title: Annotated[str, Form(max_length=300)] = "",
+    all: Annotated[bool, Form(description="every node")] = False,
+    zones: Annotated[list[str] | None, Form(description="zone codes")] = None,
+    nodes: Annotated[list[str] | None, Form(description="node ids")] = None,
+    play_at: Annotated[str | None, Form(description="ISO time; none plays at once")] = None,
+    valid_seconds: Annotated[
+        int | None, Form(ge=10, le=7 * 24 * 3600, description="lapses if not started by then")
+    ] = None,
+    hold: Annotated[bool, Form(description="store only, to place in the programme")] = False,
+) -> BulletinOut:
+    # sending straight to the loudspeakers skips approval: an approver's (or admin's) right
+    require(user, "compose" if hold else "review")
+    with db.session() as s:
+        targets = [] if hold else resolve_targets(s, all, split_list(zones), split_list(nodes))
+    start = parse_time(play_at)
+    valid_until = (start or now()) + timedelta(
+        seconds=valid_seconds or config.default_valid_minutes * 60
+    )
+    with db.session() as s:
+        quiet = None if hold else programme.load(s).quiet_hours
+    check_quiet_hours(quiet, start or now(), seconds=0)
+    encoded, report, name = audio_for(config, file, text, voice, emergency=False)
+    try:
+        check_quiet_hours(quiet, start or now(), seconds=duration_of(report))
+    except HTTPException:
+        encoded.unlink(missing_ok=True)
+        raise
+    with db.session() as s:
+        bulletin = new_bulletin(
+            s,
+            config,
+            user,
+            encoded=encoded,
+            report=report,
+            title=title or name or text.strip()[:80],
+            original_filename=name,
+            play_at=start,
+            valid_until=valid_until,
+        )
+        if targets:
+            send(s, dispatcher, user, bulletin, targets=targets)
+        out = bulletin_out(s, bulletin)
+    dispatcher.kick()
+    return out
+
+
+@router.get("/bulletins", responses=ERRORS)
+def list_bulletins(db: DbDep, _user: UserDep, limit: int = 50) -> list[BulletinOut]:
+    with db.session() as s:
+        rows = s.scalars(select(Bulletin).order_by(Bulletin.created_at.desc()).limit(limit))
+        return [bulletin_out(s, b) for b in rows]
+
+
+@router.get("/bulletins/{bulletin_id}", responses=ERRORS)
+def get_bulletin(bulletin_id: str, db: DbDep, _user: UserDep) -> BulletinOut:
+    with db.session() as s:
+        return bulletin_out(s, get_or_404(s, bulletin_id))
+
+
+@router.get("/bulletins/{bulletin_id}/report", responses=ERRORS)
+def get_report(bulletin_id: str, db: DbDep, _user: UserDep) -> BulletinReport:
+    with db.session() as s:
+        return bulletin_report(s, get_or_404(s, bulletin_id))
+
+
+def check_quiet_hours(quiet: QuietHours | None, start: datetime, *, seconds: float) -> None:
+    """Quiet hours block all but emergencies: refuse a bulletin that would sound in them."""
+    if quiet is None:
+        return
+    local = start.astimezone(LOCAL)
+    if airing_in_quiet(quiet, local, local + timedelta(seconds=seconds)):
+        raise HTTPException(
+            409,
+            f"quiet hours {quiet.start:%H:%M}–{quiet.end:%H:%M} block all but emergencies; "
+            f"this bulletin would play at {local:%H:%M} (giờ yên tĩnh: chỉ phát tin khẩn cấp)",
+        )
+
+
+def get_or_404(s: Session, bulletin_id: str) -> Bulletin:
+    bulletin = s.get(Bulletin, bulletin_id)
+    if bulletin is None:
+        raise HTTPException(404, f"no bulletin {bulletin_id}")
+    return bulletin

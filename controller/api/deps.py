@@ -1,0 +1,76 @@
+"""FastAPI dependencies shared by the API routers: database, config, dispatcher, the caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from controller.auth import user_for_token
+from controller.config import ControllerConfig
+from controller.db import Database
+from controller.delivery.dispatcher import Dispatcher
+from controller.models import User
+from controller.permissions import may
+from controller.schemas import Problem
+
+bearer = HTTPBearer(auto_error=False)
+ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 415, 422)
+}
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_config(request: Request) -> ControllerConfig:
+    config: ControllerConfig = request.app.state.config
+    return config
+
+
+def get_dispatcher(request: Request) -> Dispatcher:
+    dispatcher: Dispatcher = request.app.state.dispatcher
+    return dispatcher
+
+
+def current_user(
+    db: Annotated[Database, Depends(get_db)],
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User:
+    if creds is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer token")
+    with db.session() as s:
+        user = user_for_token(s, creds.credentials)
+        if user is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked token")
+        s.expunge(user)
+        return user
+
+
+def require(user: User, permission: str) -> None:
+    """403 unless the caller's role may do this (the same table as the web app's)."""
+    if not may(user.role, permission):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"a {user.role} account may not do this ({permission}); "
+            "ask an account with that role (tài khoản của bạn không có quyền này)",
+        )
+
+
+def allowed(permission: str) -> object:
+    def dependency(user: Annotated[User, Depends(current_user)]) -> User:
+        require(user, permission)
+        return user
+
+    return Depends(dependency)
+
+
+UserDep = Annotated[User, Depends(current_user)]
+ProgrammeEditorDep = Annotated[User, allowed("programme.edit")]
+NodeControllerDep = Annotated[User, allowed("nodes.control")]
+DbDep = Annotated[Database, Depends(get_db)]
+ConfigDep = Annotated[ControllerConfig, Depends(get_config)]
+DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]

@@ -1,0 +1,173 @@
+"""HTTP API for the programme: slots, quiet hours, items (checked for conflicts), airings."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, HTTPException, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.orm import Session
+
+from controller import audit
+from controller.api.deps import (
+    ERRORS,
+    ConfigDep,
+    DbDep,
+    DispatcherDep,
+    ProgrammeEditorDep,
+    UserDep,
+)
+from controller.delivery.dispatcher import Dispatcher
+from controller.models import Bulletin, now
+from controller.programme import edit as programme_edit
+from controller.programme import store as programme
+from schedules import (
+    Occurrence,
+    Programme,
+    QuietHours,
+    Recurrence,
+    Slot,
+    expand,
+)
+
+router = APIRouter(prefix="/api/v1/programme", tags=["programme"])
+
+
+class ItemIn(BaseModel):
+    """A bulletin placed in the programme; title and duration come from the bulletin."""
+
+    bulletin_id: str
+    priority: str = Field("normal", description="priority | normal | filler (not emergency)")
+    slot_id: str | None = None
+    position: int = 0
+    recurrence: Recurrence
+    zones: list[str] = Field(default_factory=list)
+    nodes: list[str] = Field(default_factory=list)
+
+
+def _refuse(exc: ValidationError | ValueError) -> HTTPException:
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        return HTTPException(422, f"{where}: {err['msg']}" if where else err["msg"])
+    return HTTPException(422, str(exc))
+
+
+def _store(s: Session, dispatcher: Dispatcher, grace_s: int, updated: dict[str, Any]) -> Programme:
+    try:
+        return programme.store(s, dispatcher, timedelta(seconds=grace_s), updated)
+    except ValidationError as exc:
+        raise _refuse(exc) from None
+
+
+@router.get("", responses=ERRORS)
+def get_programme(db: DbDep, _user: UserDep) -> dict[str, Any]:
+    with db.session() as s:
+        return programme.load(s).model_dump(mode="json")
+
+
+@router.put("/slots/{slot_id}", responses=ERRORS)
+def put_slot(
+    slot_id: str,
+    slot: Slot,
+    db: DbDep,
+    config: ConfigDep,
+    dispatcher: DispatcherDep,
+    user: ProgrammeEditorDep,
+) -> dict[str, Any]:
+    if slot.id != slot_id:
+        raise HTTPException(422, f"slot id {slot.id!r} does not match the URL's {slot_id!r}")
+    with db.session() as s:
+        doc = programme.load(s).model_dump(mode="json")
+        doc["slots"] = [x for x in doc["slots"] if x["id"] != slot_id] + [
+            slot.model_dump(mode="json")
+        ]
+        new = _store(s, dispatcher, config.late_grace_s, doc)
+        audit.record(s, user.username, "programme.slot", slot_id, slot=slot.model_dump(mode="json"))
+    dispatcher.kick()
+    return new.model_dump(mode="json")
+
+
+@router.put("/quiet-hours", responses=ERRORS)
+def put_quiet_hours(
+    quiet: Annotated[QuietHours | None, Body()],
+    db: DbDep,
+    config: ConfigDep,
+    dispatcher: DispatcherDep,
+    user: ProgrammeEditorDep,
+) -> dict[str, Any]:
+    """Quiet hours block everything but emergencies; ``null`` removes them."""
+    with db.session() as s:
+        doc = programme.load(s).model_dump(mode="json")
+        doc["quiet_hours"] = quiet.model_dump(mode="json") if quiet else None
+        new = _store(s, dispatcher, config.late_grace_s, doc)
+        audit.record(s, user.username, "programme.quiet_hours", "", quiet=doc["quiet_hours"])
+    return new.model_dump(mode="json")
+
+
+@router.post("/items", status_code=201, responses=ERRORS)
+def add_item(
+    item_in: ItemIn,
+    db: DbDep,
+    config: ConfigDep,
+    dispatcher: DispatcherDep,
+    user: ProgrammeEditorDep,
+) -> Any:
+    """Place a bulletin; what it would clash with is a 409 listing each conflict, in English and
+    Vietnamese, and nothing is changed."""
+    with db.session() as s:
+        bulletin = s.get(Bulletin, item_in.bulletin_id)
+        if bulletin is None:
+            raise HTTPException(422, f"unknown bulletin {item_in.bulletin_id}")
+        try:
+            item = programme.build_item(bulletin, **item_in.model_dump(exclude={"bulletin_id"}))
+            programme.add_item(
+                s, dispatcher, timedelta(seconds=config.late_grace_s), user.username, item
+            )
+        except ValidationError as exc:
+            raise _refuse(exc) from None
+        except programme.ItemConflictsError as exc:
+            return JSONResponse(
+                status_code=409,
+                content={
+                    "detail": str(exc),
+                    "conflicts": [c.model_dump() for c in exc.conflicts],
+                },
+            )
+    dispatcher.kick()
+    return item.model_dump(mode="json")
+
+
+@router.delete("/items/{item_id}", responses=ERRORS)
+def remove_item(
+    item_id: str, db: DbDep, config: ConfigDep, dispatcher: DispatcherDep, user: ProgrammeEditorDep
+) -> dict[str, Any]:
+    """Take an item out; its airings not yet started are cancelled on every node."""
+    grace = timedelta(seconds=config.late_grace_s)
+    with db.session() as s:
+        try:
+            told = programme_edit.remove_item(s, dispatcher, grace, user.username, item_id)
+        except programme_edit.NoSuchItemError:
+            raise HTTPException(404, f"no programme item {item_id}") from None
+    dispatcher.kick()
+    return {"removed": item_id, "nodes_told": told}
+
+
+@router.get("/airings", responses=ERRORS)
+def airings(
+    db: DbDep,
+    _user: UserDep,
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    days: Annotated[int, Query(ge=1, le=31)] = 7,
+) -> list[Occurrence]:
+    """What will play where: every airing from ``from`` (default now) for ``days`` days."""
+    begin = start or now()
+    if begin.tzinfo is None:
+        raise HTTPException(422, "from must carry a time zone, e.g. 2026-11-24T00:00:00+07:00")
+    with db.session() as s:
+        found = expand(
+            programme.load(s), begin, begin + timedelta(days=days), programme.zone_nodes(s)
+        )
+    return [occ.model_copy(update={"play_id": programme.play_id(occ)}) for occ in found]

@@ -1,0 +1,211 @@
+"""Emergencies: propose, confirm (two-person rule), send to every target at once, cancel.
+
+An alert is a bulletin with priority ``emergency`` aired ``repeat`` times, ``interval_s`` apart;
+each airing has its own play id (``<bulletin>.r<k>``) so the live report can say which node
+started which airing when. Nodes play their own attention signal first, before the message
+has even downloaded, and ignore quiet hours.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import HTTPException
+from sqlalchemy.orm import Session
+
+from controller import audit
+from controller.broadcast.bulletins import Airing, new_bulletin, send
+from controller.broadcast.speech import speak
+from controller.config import ControllerConfig
+from controller.delivery.dispatcher import Dispatcher
+from controller.models import Alert, Bulletin, User, now
+
+
+def airings(bulletin: Bulletin, repeat: int, interval_s: int, start: datetime) -> list[Airing]:
+    return [
+        Airing(
+            f"{bulletin.id}.r{k + 1}", None if k == 0 else start + timedelta(seconds=k * interval_s)
+        )
+        for k in range(repeat)
+    ]
+
+
+def raise_alert(
+    s: Session,
+    config: ControllerConfig,
+    dispatcher: Dispatcher,
+    user: User,
+    *,
+    encoded: Path,
+    report: dict[str, Any],
+    title: str,
+    text: str,
+    targets: list[str],
+    repeat: int,
+    interval_s: int,
+    expires_at: datetime,
+    source: str = "manual",
+    cap_key: str | None = None,
+    replaces: str | None = None,
+    confirmed: bool = False,
+    priority: str = "emergency",
+) -> Alert:
+    """Store the alert and its audio; send it at once unless it must wait for a second account
+    (``confirmed`` says the source needs no second account, e.g. an official CAP feed)."""
+    bulletin = new_bulletin(
+        s,
+        config,
+        user,
+        encoded=encoded,
+        report=report,
+        title=title,
+        priority="emergency",
+        valid_until=expires_at,
+    )
+    alert = Alert(
+        id=uuid.uuid4().hex,
+        bulletin_id=bulletin.id,
+        state="proposed",
+        source=source,
+        cap_key=cap_key,
+        text=text,
+        targets=targets,
+        repeat=repeat,
+        interval_s=interval_s,
+        expires_at=expires_at,
+        proposed_by=user.id,
+        replaces=replaces,
+    )
+    s.add(alert)
+    s.flush()
+    audit.record(s, user.username, "alert.propose", alert.id, targets=targets, text=text[:200])
+    if confirmed or not config.two_person_rule:
+        activate(s, dispatcher, user, alert)
+    return alert
+
+
+def activate(s: Session, dispatcher: Dispatcher, user: User, alert: Alert) -> None:
+    """Send every airing to every target now."""
+    if alert.state != "proposed":
+        raise HTTPException(409, f"alert {alert.id} is {alert.state}, not waiting to be sent")
+    if alert.expires_at <= now():
+        alert.state = "expired"
+        raise HTTPException(409, f"alert {alert.id} expired at {alert.expires_at.isoformat()}")
+    alert.state = "active"
+    alert.sent_at = now()
+    if alert.confirmed_by is None and user.id != alert.proposed_by:
+        alert.confirmed_by = user.id
+    send(
+        s,
+        dispatcher,
+        user,
+        alert.bulletin,
+        targets=list(alert.targets),
+        airings=airings(alert.bulletin, alert.repeat, alert.interval_s, now()),
+    )
+    audit.record(s, user.username, "alert.send", alert.id, targets=alert.targets)
+
+
+def confirm(s: Session, dispatcher: Dispatcher, user: User, alert: Alert) -> None:
+    if user.id == alert.proposed_by:
+        raise HTTPException(
+            403, "two-person rule: the alert must be confirmed by a different account"
+        )
+    alert.confirmed_by = user.id
+    audit.record(s, user.username, "alert.confirm", alert.id)
+    activate(s, dispatcher, user, alert)
+
+
+def cancel(s: Session, dispatcher: Dispatcher, user: User, alert: Alert, reason: str) -> list[str]:
+    """Stop every airing of the alert on every node at once; returns the nodes told."""
+    if alert.state not in ("proposed", "active"):
+        raise HTTPException(409, f"alert {alert.id} is already {alert.state}")
+    told = dispatcher.queue_cancel(s, alert.bulletin.deliveries, reason or "alert cancelled")
+    alert.state = "cancelled"
+    alert.cancelled_at = now()
+    alert.cancel_reason = reason
+    audit.record(s, user.username, "alert.cancel", alert.id, reason=reason, nodes=told)
+    return told
+
+
+def check_timing(repeat: int, interval_s: int, expires_minutes: int) -> None:
+    if (repeat - 1) * interval_s > expires_minutes * 60:
+        raise HTTPException(422, f"{repeat} airings {interval_s} s apart outlast the expiry")
+
+
+def submit(
+    s: Session,
+    config: ControllerConfig,
+    dispatcher: Dispatcher,
+    user: User,
+    *,
+    encoded: Path,
+    report: dict[str, Any],
+    name: str,
+    text: str,
+    targets: list[str],
+    repeat: int,
+    interval_s: int,
+    expires_minutes: int | None,
+) -> Alert:
+    """An alert a person raised (API or web page), its audio already prepared: ``name`` is the
+    recording's file name ("" for speech); the text, if any, is its transcript."""
+    minutes = expires_minutes or config.alert_expiry_minutes
+    check_timing(repeat, interval_s, minutes)
+    return raise_alert(
+        s,
+        config,
+        dispatcher,
+        user,
+        encoded=encoded,
+        report=report,
+        title="KHẨN CẤP: " + (text.strip()[:80] or name),
+        text=text.strip(),
+        targets=targets,
+        repeat=repeat,
+        interval_s=interval_s,
+        expires_at=now() + timedelta(minutes=minutes),
+    )
+
+
+def correction_speech(
+    config: ControllerConfig, correction: str
+) -> tuple[Path, dict[str, Any]] | None:
+    """The spoken correction, made before any database session is opened (speech is slow)."""
+    fixed = correction.strip()
+    return speak(config, fixed, voice="vi", emergency=True) if fixed else None
+
+
+def cancel_and_correct(
+    s: Session,
+    config: ControllerConfig,
+    dispatcher: Dispatcher,
+    user: User,
+    alert: Alert,
+    *,
+    reason: str,
+    correction: str,
+    speech: tuple[Path, dict[str, Any]] | None,
+) -> Alert | None:
+    """Stop the alert everywhere; with a correction, send it to the same points instead."""
+    cancel(s, dispatcher, user, alert, reason)
+    if speech is None:
+        return None
+    return raise_alert(
+        s,
+        config,
+        dispatcher,
+        user,
+        encoded=speech[0],
+        report=speech[1],
+        title="KHẨN CẤP (đính chính): " + correction.strip()[:60],
+        text=correction.strip(),
+        targets=list(alert.targets),
+        repeat=alert.repeat,
+        interval_s=alert.interval_s,
+        expires_at=alert.expires_at,
+        replaces=alert.id,
+    )

@@ -1,0 +1,45 @@
+"""CAP 1.2 ingest: parse, decide, match areas to zones, read feeds.
+
+Pure logic: no database, HTTP server or MQTT; the controller wires it in.
+"""
+
+from controller.emergency.cap.area import ZoneGeo, describe_unmatched, match_zones
+from controller.emergency.cap.dedupe import is_duplicate, key_string
+from controller.emergency.cap.feed import FeedItems, extract_alerts, fetch, fetch_feed
+from controller.emergency.cap.models import CAP_NS, CapAlert, CapArea, CapError, CapInfo, CapKey
+from controller.emergency.cap.parse import parse_cap
+from controller.emergency.cap.policy import (
+    Decision,
+    Priority,
+    decide,
+    preferred_info,
+    priority_for,
+    risk_level,
+    speech_text,
+)
+
+__all__ = [
+    "CAP_NS",
+    "CapAlert",
+    "CapArea",
+    "CapError",
+    "CapInfo",
+    "CapKey",
+    "Decision",
+    "FeedItems",
+    "Priority",
+    "ZoneGeo",
+    "decide",
+    "describe_unmatched",
+    "extract_alerts",
+    "fetch",
+    "fetch_feed",
+    "is_duplicate",
+    "key_string",
+    "match_zones",
+    "parse_cap",
+    "preferred_info",
+    "priority_for",
+    "risk_level",
+    "speech_text",
+]

@@ -1,0 +1,167 @@
+"""CAP 1.2 messages into the controller: store, decide, match zones, air, update, cancel.
+
+Messages from the API and from polled feeds go through ``ingest`` alike. Only ``status=Actual``
+goes on air; Test and Exercise are stored, and played only on nodes marked ``accepts_tests``.
+An official feed needs no second account: CAP alerts bypass the two-person rule.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.auth import hash_password
+from controller.broadcast.speech import speak
+from controller.config import ControllerConfig
+from controller.delivery.dispatcher import Dispatcher
+from controller.emergency import alerts
+from controller.emergency.cap import (
+    CapAlert,
+    ZoneGeo,
+    decide,
+    key_string,
+    match_zones,
+    parse_cap,
+    preferred_info,
+    speech_text,
+)
+from controller.models import Alert, CapMessage, Node, User, Zone, now
+
+log = logging.getLogger(__name__)
+CAP_USER = "cap-feed"
+DEFAULT_LIFETIME = timedelta(hours=6)  # a CAP info without `expires`
+
+
+@dataclass(frozen=True)
+class Outcome:
+    key: str
+    action: str
+    reason: str
+    zones: list[str]
+    alert_id: str | None = None
+    duplicate: bool = False
+
+
+def cap_user(s: Session) -> User:
+    user = s.scalar(select(User).where(User.username == CAP_USER))
+    if user is None:  # an account no one can log in with: the audit log names it as the actor
+        user = User(username=CAP_USER, password_hash=hash_password(""), role="system")
+        user.password_hash = "!" + user.password_hash
+        s.add(user)
+        s.flush()
+    return user
+
+
+def ingest(
+    s: Session, config: ControllerConfig, dispatcher: Dispatcher, xml: bytes, source: str = "api"
+) -> Outcome:
+    """Handle one CAP document; ``CapError`` (a ValueError) for malformed input, nothing stored."""
+    alert = parse_cap(xml)
+    key = key_string(alert.key)
+    if (seen := s.get(CapMessage, key)) is not None:
+        return Outcome(
+            key,
+            seen.action,
+            "duplicate: already received",
+            seen.zones,
+            seen.alert_id,
+            duplicate=True,
+        )
+    decision = decide(alert, now())
+    info = preferred_info(alert) if alert.infos else None
+    zones = match_zones(info.areas, _zone_geos(s)) if info else []
+    record = CapMessage(
+        key=key,
+        status=alert.status,
+        msg_type=alert.msg_type,
+        action=decision.action,
+        reason=decision.reason,
+        zones=zones,
+        source=source,
+        xml=xml.decode("utf-8", "replace"),
+    )
+    s.add(record)
+    user = cap_user(s)
+    for ref in decision.references:  # Update and Cancel stop what they replace, everywhere
+        old = s.scalar(select(Alert).where(Alert.cap_key == key_string(ref)))
+        if old is not None and old.state in ("proposed", "active"):
+            alerts.cancel(s, dispatcher, user, old, f"CAP {alert.msg_type} {alert.identifier}")
+            old.state = "superseded" if decision.action == "update" else "cancelled"
+    if decision.action in ("air", "update", "log_only") and info is not None:
+        nodes = _target_nodes(s, zones, tests_only=decision.action == "log_only")
+        if not nodes:
+            record.reason += "; no loudspeaker point in the alert's area"
+        else:
+            record.alert_id = _air(
+                s,
+                config,
+                dispatcher,
+                user,
+                alert=alert,
+                key=key,
+                nodes=nodes,
+                priority=decision.priority or "normal",
+            )
+    s.flush()
+    return Outcome(key, record.action, record.reason, zones, record.alert_id)
+
+
+def _zone_geos(s: Session) -> list[ZoneGeo]:
+    return [
+        ZoneGeo(
+            code=z.code,
+            latitude=z.latitude,
+            longitude=z.longitude,
+            geocodes=z.geocodes or {},
+            polygon=[tuple(p) for p in z.polygon] if z.polygon else None,
+        )
+        for z in s.scalars(select(Zone))
+        if z.latitude is not None and z.longitude is not None
+    ]
+
+
+def _target_nodes(s: Session, zones: list[str], *, tests_only: bool) -> list[str]:
+    q = select(Node.id).join(Zone, Node.zone_id == Zone.id).where(Zone.code.in_(zones))
+    if tests_only:
+        q = q.where(Node.accepts_tests.is_(True))
+    return sorted(s.scalars(q))
+
+
+def _air(
+    s: Session,
+    config: ControllerConfig,
+    dispatcher: Dispatcher,
+    user: User,
+    *,
+    alert: CapAlert,
+    key: str,
+    nodes: list[str],
+    priority: str,
+) -> str:
+    """Speak the preferred info (offline TTS: never waiting for the internet) to ``nodes``."""
+    info = preferred_info(alert)
+    text = speech_text(info)
+    encoded, report = speak(config, text, voice="vi", emergency=True)
+    raised = alerts.raise_alert(
+        s,
+        config,
+        dispatcher,
+        user,
+        encoded=encoded,
+        report=report,
+        title=f"CAP {alert.status}: {info.headline or info.event}"[:300],
+        text=text,
+        targets=nodes,
+        repeat=1,
+        interval_s=300,
+        expires_at=info.expires or now() + DEFAULT_LIFETIME,
+        source="cap",
+        cap_key=key,
+        confirmed=True,
+        priority=priority,
+    )
+    return raised.id

@@ -1,0 +1,184 @@
+"""The project's Mosquitto: its password and ACL files, its config, and starting it.
+
+Used by provisioning (`loa node add`), the demo and the tests, so all three run the broker with
+the same policy from ``deploy/mosquitto/``.
+"""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import hashlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+from protocol.topics import FROM_NODE, TO_NODE, check_node_id
+
+DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto"
+PBKDF2_ITERATIONS = 101  # Mosquitto's own default for its $7$ (PBKDF2-SHA512) hashes
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    """A Mosquitto 2 ``$7$`` password hash, as ``mosquitto_passwd`` writes it."""
+    salt = salt or secrets.token_bytes(12)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, PBKDF2_ITERATIONS)
+    b64salt, b64digest = base64.b64encode(salt).decode(), base64.b64encode(digest).decode()
+    return f"$7${PBKDF2_ITERATIONS}${b64salt}${b64digest}"
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@dataclass(frozen=True)
+class BrokerFiles:
+    """Where one broker instance keeps its state; everything under one directory."""
+
+    root: Path
+
+    @property
+    def password_file(self) -> Path:
+        return self.root / "passwd"
+
+    @property
+    def acl_file(self) -> Path:
+        return self.root / "acl"
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / "mosquitto.conf"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.root / "mosquitto.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "mosquitto.log"
+
+    @property
+    def persistence_dir(self) -> Path:
+        return self.root / "data"
+
+
+def set_password(files: BrokerFiles, user: str, password: str) -> None:
+    """Add or replace one account in the password file, atomically."""
+    lines = _read_lines(files.password_file)
+    kept = [ln for ln in lines if ln.split(":", 1)[0] != user]
+    kept.append(f"{user}:{hash_password(password)}")
+    _atomic_write(files.password_file, "\n".join(kept) + "\n", mode=0o600)
+
+
+def users(files: BrokerFiles) -> list[str]:
+    return [ln.split(":", 1)[0] for ln in _read_lines(files.password_file)]
+
+
+def write_acl(files: BrokerFiles, controller_user: str, node_ids: list[str]) -> None:
+    head = Template((DEPLOY_DIR / "acl.template").read_text()).substitute(
+        controller_user=controller_user
+    )
+    blocks = [head]
+    for node_id in sorted(node_ids):
+        check_node_id(node_id)
+        lines = [f"\nuser {node_id}"]
+        lines += [f"topic read loa/v1/node/{node_id}/{ch}" for ch in TO_NODE]
+        lines += [f"topic write loa/v1/node/{node_id}/{ch}" for ch in FROM_NODE]
+        blocks.append("\n".join(lines) + "\n")
+    _atomic_write(files.acl_file, "".join(blocks), mode=0o600)
+
+
+def write_config(files: BrokerFiles, port: int, bind_address: str = "127.0.0.1") -> Path:
+    files.persistence_dir.mkdir(parents=True, exist_ok=True)
+    text = Template((DEPLOY_DIR / "mosquitto.conf.template").read_text()).substitute(
+        password_file=files.password_file,
+        acl_file=files.acl_file,
+        port=port,
+        bind_address=bind_address,
+        persistence_dir=files.persistence_dir,
+        pid_file=files.pid_file,
+        log_file=files.log_file,
+        run_as=getpass.getuser(),
+    )
+    _atomic_write(files.config_file, text)
+    return files.config_file
+
+
+def mosquitto_binary() -> str:
+    found = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(found).exists():
+        raise RuntimeError("mosquitto is not installed: `make run` installs it")
+    return found
+
+
+def start_broker(files: BrokerFiles, port: int, timeout: float = 10.0) -> subprocess.Popen[bytes]:
+    """Start Mosquitto with the rendered config and wait until it accepts connections."""
+    write_config(files, port)
+    proc = subprocess.Popen(
+        [mosquitto_binary(), "-c", str(files.config_file)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            log = files.log_file.read_text() if files.log_file.exists() else ""
+            raise RuntimeError(f"mosquitto exited with {proc.returncode}: {err}{log[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"mosquitto did not listen on port {port} within {timeout} s")
+
+
+def reload_broker(files: BrokerFiles) -> bool:
+    """Make a running broker re-read its password and ACL files (SIGHUP); False if none runs."""
+    try:
+        pid = int(files.pid_file.read_text().strip())
+        os.kill(pid, signal.SIGHUP)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def stop_broker(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stderr:
+        proc.stderr.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _read_lines(path: Path) -> list[str]:
+    if not path.exists():
+        return []
+    return [ln for ln in path.read_text().splitlines() if ln.strip()]
+
+
+def _atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.chmod(mode)
+    tmp.replace(path)

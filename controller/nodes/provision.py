@@ -1,0 +1,101 @@
+"""`loa node add`: a node id, broker credentials, ACL entry and the node's config file."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from controller.config import ControllerConfig
+from controller.db import Database
+from controller.models import Node, Zone
+from controller.nodes import broker
+from controller.nodes.bootstrap import write_broker_acl
+from controller.nodes.keys import load_or_create_key
+from node_agent.config import NodeConfig, RelayConfig, SinkConfig
+from protocol.signing import public_key_b64
+
+
+class ProvisionError(ValueError):
+    """Bad provisioning input; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    node_id: str
+    config_path: Path
+    broker_reloaded: bool
+
+
+def slug(text: str) -> str:
+    """ASCII slug of a Vietnamese name: 'Thôn Đông' -> 'thon-dong'."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:40] or "loa"
+
+
+def add_node(
+    config: ControllerConfig,
+    *,
+    name: str,
+    zone: str,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    node_data_dir: Path | None = None,
+    config_out: Path | None = None,
+    sink: SinkConfig | None = None,
+    relay: RelayConfig | None = None,
+    broker_host: str | None = None,
+    accepts_tests: bool = False,
+) -> Provisioned:
+    if not name.strip():
+        raise ProvisionError("a node needs a name")
+    if latitude is not None and not -90 <= latitude <= 90:
+        raise ProvisionError(f"latitude {latitude} is outside -90..90")
+    if longitude is not None and not -180 <= longitude <= 180:
+        raise ProvisionError(f"longitude {longitude} is outside -180..180")
+    db = Database(config.db_url)
+    try:
+        with db.session() as s:
+            zone_row = s.scalar(select(Zone).where(Zone.code == zone))
+            if zone_row is None:
+                known = ", ".join(s.scalars(select(Zone.code))) or "none yet"
+                raise ProvisionError(f"unknown zone {zone!r} (known: {known})")
+            node_id = f"{slug(name)}-{secrets.token_hex(2)}"
+            password = broker.new_password()
+            s.add(
+                Node(
+                    id=node_id,
+                    name=name,
+                    zone_id=zone_row.id,
+                    latitude=latitude,
+                    longitude=longitude,
+                    accepts_tests=accepts_tests,
+                )
+            )
+            s.flush()
+            node_ids = list(s.scalars(select(Node.id)))
+            files = broker.BrokerFiles(config.broker_dir)
+            broker.set_password(files, node_id, password)
+            write_broker_acl(config, node_ids)
+    finally:
+        db.engine.dispose()
+    key = load_or_create_key(config.key_file)
+    node_dir = node_data_dir or config.nodes_dir / node_id
+    node_config = NodeConfig(
+        node_id=node_id,
+        broker_host=broker_host or config.mqtt_host,
+        broker_port=config.mqtt_port,
+        broker_password=password,
+        controller_public_key=public_key_b64(key),
+        data_dir=node_dir,
+        sink=sink or SinkConfig(),
+        relay=relay or RelayConfig(),
+    )
+    out = config_out or config.nodes_dir / node_id / "node.json"
+    node_config.save(out)
+    return Provisioned(node_id, out, broker.reload_broker(files))

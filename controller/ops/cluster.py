@@ -1,0 +1,122 @@
+"""Starts and stops a whole system as real processes: broker, controller, nodes.
+
+`loa demo` uses it, and so do the end-to-end tests, so the demo is tested code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from controller.config import ControllerConfig
+from controller.nodes import broker
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+
+@dataclass
+class Cluster:
+    config: ControllerConfig
+    node_configs: dict[str, Path] = field(default_factory=dict)
+    broker_proc: subprocess.Popen[bytes] | None = None
+    controller: Proc | None = None
+    nodes: dict[str, Proc] = field(default_factory=dict)
+
+    @property
+    def logs_dir(self) -> Path:
+        path = self.config.data_dir / "logs"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.config.http_host}:{self.config.http_port}"
+
+    def start_broker(self) -> None:
+        files = broker.BrokerFiles(self.config.broker_dir)
+        self.broker_proc = broker.start_broker(files, self.config.mqtt_port)
+
+    def stop_broker(self) -> None:
+        if self.broker_proc:
+            broker.stop_broker(self.broker_proc)
+            self.broker_proc = None
+
+    def start_controller(self, timeout: float = 30.0) -> None:
+        self.controller = self._spawn(
+            "controller", ["controller", "--data", str(self.config.data_dir)]
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.controller.popen.poll() is not None:
+                raise RuntimeError(f"controller exited:\n{self.controller.log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/v1/health", timeout=1) as resp:
+                    if json.load(resp).get("status") == "ok":
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"controller did not answer on {self.url} within {timeout} s")
+
+    def stop_controller(self) -> None:
+        if self.controller:
+            _stop(self.controller.popen)
+            self.controller = None
+
+    def start_node(self, node_id: str) -> None:
+        self.nodes[node_id] = self._spawn(
+            f"node-{node_id}", ["node", "--config", str(self.node_configs[node_id])]
+        )
+
+    def stop_node(self, node_id: str, *, kill: bool = False) -> None:
+        proc = self.nodes.pop(node_id, None)
+        if proc:
+            _stop(proc.popen, kill=kill)
+
+    def start_all(self) -> None:
+        self.start_broker()
+        self.start_controller()
+        for node_id in self.node_configs:
+            self.start_node(node_id)
+
+    def stop_all(self) -> None:
+        for node_id in list(self.nodes):
+            self.stop_node(node_id)
+        self.stop_controller()
+        self.stop_broker()
+
+    def _spawn(self, name: str, args: list[str]) -> Proc:
+        log = self.logs_dir / f"{name}.log"
+        fh = log.open("ab")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        popen = subprocess.Popen(
+            [sys.executable, "-m", "controller.cli", *args],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # Ctrl-C in the demo's terminal is handled by the demo
+        )
+        fh.close()
+        return Proc(name, popen, log)
+
+
+def _stop(popen: subprocess.Popen[bytes], *, kill: bool = False, timeout: float = 15.0) -> None:
+    if popen.poll() is not None:
+        return
+    popen.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+    try:
+        popen.wait(timeout)
+    except subprocess.TimeoutExpired:
+        popen.kill()
+        popen.wait()

@@ -1,0 +1,129 @@
+"""`loa demo`: broker, controller and simulated nodes in a seeded example commune."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from controller.auth import create_user, hash_password, issue_token
+from controller.config import ControllerConfig
+from controller.db import Database
+from controller.models import Node, User
+from controller.nodes import bootstrap
+from controller.nodes.provision import add_node
+from controller.ops.cluster import Cluster
+from node_agent.config import RelayConfig, SinkConfig
+
+COMMUNE = "Xã Hòa Bình (demo)"
+ZONES = (("thon-dong", "Thôn Đông", 21.0285, 105.8542), ("thon-tay", "Thôn Tây", 21.0301, 105.8460))
+ADMIN = "admin"
+ACCOUNTS = ((ADMIN, "admin"), ("phatthanh", "broadcaster"), ("pheduyet", "approver"))
+
+
+def prepare(
+    data_dir: Path, *, nodes: int, http_port: int, mqtt_port: int, **settings: object
+) -> Cluster:
+    """Set up (or reuse) the demo data directory and return its cluster, not yet started."""
+    config = bootstrap.setup(
+        data_dir, http_port=http_port, mqtt_port=mqtt_port, commune_name=COMMUNE, **settings
+    )
+    db = Database(config.db_url)
+    for code, name, lat, lon in ZONES:
+        bootstrap.add_zone(db, code, name, latitude=lat, longitude=lon)
+    with db.session() as s:
+        existing = list(s.scalars(select(Node.id).order_by(Node.created_at)))
+    db.engine.dispose()
+    cluster = Cluster(config)
+    for node_id in existing[:nodes]:
+        cluster.node_configs[node_id] = config.nodes_dir / node_id / "node.json"
+    for i in range(len(existing), nodes):
+        code, name, lat, lon = ZONES[i % len(ZONES)]
+        made = add_node(
+            config,
+            name=f"Loa {i + 1} {name}",
+            zone=code,
+            latitude=lat + 0.001 * i,
+            longitude=lon + 0.001 * i,
+            sink=SinkConfig(kind="wav"),
+            relay=RelayConfig(kind="recording", preroll_s=0.5, postroll_s=1.0),
+        )
+        cluster.node_configs[made.node_id] = made.config_path
+    _refresh_node_ports(cluster)
+    return cluster
+
+
+def _refresh_node_ports(cluster: Cluster) -> None:
+    """A re-run with another --mqtt-port must reach the same nodes."""
+    for path in cluster.node_configs.values():
+        data = json.loads(path.read_text())
+        if data.get("broker_port") != cluster.config.mqtt_port:
+            data["broker_port"] = cluster.config.mqtt_port
+            path.write_text(json.dumps(data, indent=2))
+
+
+def credentials(config: ControllerConfig) -> dict[str, Any]:
+    """The demo's logins (an admin, a broadcaster, an approver) and the admin's API token,
+    created once and kept in credentials.json."""
+    path = config.data_dir / "credentials.json"
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    passwords = {name: secrets.token_urlsafe(9) for name, _role in ACCOUNTS}
+    db = Database(config.db_url)
+    with db.session() as s:
+        for name, role in ACCOUNTS:
+            user = s.scalar(select(User).where(User.username == name))
+            if user is None:
+                user = create_user(s, name, passwords[name], role)
+            else:  # credentials.json was deleted: issue fresh passwords with the fresh token
+                user.password_hash = hash_password(passwords[name])
+            if name == ADMIN:
+                token = issue_token(s, user, "demo")
+    db.engine.dispose()
+    creds = {
+        "url": f"http://{config.http_host}:{config.http_port}",
+        "username": ADMIN,
+        "password": passwords[ADMIN],
+        "api_token": token,
+        "accounts": {name: {"role": role, "password": passwords[name]} for name, role in ACCOUNTS},
+    }
+    path.write_text(json.dumps(creds, indent=2))
+    path.chmod(0o600)
+    return creds
+
+
+def run(data_dir: Path, *, nodes: int, http_port: int, mqtt_port: int) -> int:
+    cluster = prepare(data_dir, nodes=nodes, http_port=http_port, mqtt_port=mqtt_port)
+    creds = credentials(cluster.config)
+    creds["url"] = cluster.url
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        cluster.start_all()
+        print(f"Loa Làng demo is running: {cluster.url}  (API docs: {cluster.url}/docs)")
+        print(f"  web app:     {cluster.url}/  (Vietnamese; English at the foot of each page)")
+        for name, account in creds.get("accounts", {}).items():
+            print(f"  {account['role']} login: {name} / {account['password']}")
+        print(f"  API token:   {creds['api_token']}")
+        print(f"  credentials: {cluster.config.data_dir / 'credentials.json'}")
+        print(f"  broker:      127.0.0.1:{cluster.config.mqtt_port}")
+        for node_id, path in cluster.node_configs.items():
+            print(f"  node {node_id}: played audio in {path.parent / 'played'}")
+        print("Press Ctrl-C to stop.")
+        while not stop.wait(1.0):
+            dead = [p.name for p in [*cluster.nodes.values()] if p.popen.poll() is not None]
+            if cluster.controller and cluster.controller.popen.poll() is not None:
+                dead.append("controller")
+            if dead:
+                print(f"stopped unexpectedly: {', '.join(dead)} (logs in {cluster.logs_dir})")
+                return 1
+    finally:
+        print("stopping…")
+        cluster.stop_all()
+    return 0
