@@ -215,18 +215,19 @@ class Player:
                     self._emit("failed", decision.play_id, reason=decision.reason)
                     decision = self._agenda.next(now)
                 if isinstance(decision, Wait | Idle):
-                    self._idle_locked(now, decision.until if isinstance(decision, Wait) else None)
+                    self._idle_locked(now, decision)
                     continue
                 if not isinstance(decision, Announce):
                     self._clear_cut_locked()
                     self._rearm_locked()
             try:
-                if isinstance(decision, Announce):
-                    self._play_attention(decision.play_id)
-                elif isinstance(decision, PlayTone):
-                    self._play_tone(decision.tone)
-                else:
-                    self._play(decision)
+                match decision:
+                    case Announce(play_id):
+                        self._play_attention(play_id)
+                    case PlayTone(tone):
+                        self._play_tone(tone)
+                    case Play() | Resume():
+                        self._play(decision)
             finally:
                 with self._cond:
                     self._agenda.off_air()
@@ -235,8 +236,8 @@ class Player:
                 self._relay_off_at = time.time() + self.postroll_s
                 self._on_playing(None)
 
-    def _idle_locked(self, now: float, wake: float | None) -> None:
-        timeout = 1.0 if wake is None else max(0.0, min(1.0, wake - now))
+    def _idle_locked(self, now: float, idle: Wait | Idle) -> None:
+        timeout = max(0.0, min(1.0, idle.until - now)) if isinstance(idle, Wait) else 1.0
         if self._relay_off_at is not None:
             if self._relay_off_at <= now:
                 self.relay.off()
