@@ -5,12 +5,12 @@ from __future__ import annotations
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from fastapi import HTTPException, UploadFile
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from controller.broadcast.audio_report import AudioReport
 from controller.broadcast.ingest import process_upload
 from controller.config import ControllerConfig
 from controller.delivery.state import LOCAL
@@ -75,7 +75,7 @@ def save_upload(upload: UploadFile, limit: int, into: Path) -> Path:
     return path
 
 
-def processed_upload(config: ControllerConfig, upload: UploadFile) -> tuple[Path, dict[str, Any]]:
+def processed_upload(config: ControllerConfig, upload: UploadFile) -> tuple[Path, AudioReport]:
     """Save, check and run the audio pipeline on an upload; the temp upload is always removed."""
     from audio.errors import AudioError, UnsupportedFormatError
 
@@ -95,17 +95,15 @@ def processed_upload(config: ControllerConfig, upload: UploadFile) -> tuple[Path
         path.unlink(missing_ok=True)
 
 
-def duration_of(report: dict[str, Any]) -> float:
-    output = report.get("output")
-    value = output.get("duration_s") if isinstance(output, dict) else None
-    if not isinstance(value, int | float) or value <= 0:
+def duration_of(report: AudioReport) -> float:
+    if report.duration_s <= 0:
         raise HTTPException(422, "the recording has no audible content after processing")
-    return float(value)
+    return report.duration_s
 
 
 def audio_for(
     config: ControllerConfig, file: UploadFile | None, text: str, voice: str, *, emergency: bool
-) -> tuple[Path, dict[str, Any], str]:
+) -> tuple[Path, AudioReport, str]:
     """The processed audio of a recording or, if none is sent, of a text spoken by TTS;
     returns it with its report and the uploaded file's name ("" for speech)."""
     from controller.broadcast.speech import speak

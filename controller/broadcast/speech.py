@@ -5,16 +5,16 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from fastapi import HTTPException
 
+from controller.broadcast.audio_report import AudioReport
 from controller.config import ControllerConfig
 
 
 def speak(
     config: ControllerConfig, text: str, *, voice: str = "vi", emergency: bool = False
-) -> tuple[Path, dict[str, Any]]:
+) -> tuple[Path, AudioReport]:
     """Synthesise ``text``; returns a temporary copy of the processed audio (the caller stores
     it) and a report. An emergency uses only offline engines. Bad input is an HTTP 422."""
     from audio.pipeline import PipelineConfig
@@ -39,4 +39,4 @@ def speak(
     fd, name = tempfile.mkstemp(suffix=".ogg", dir=tmp_dir)
     with open(fd, "wb") as out, result.path.open("rb") as src:
         shutil.copyfileobj(src, out)
-    return Path(name), result.report()
+    return Path(name), AudioReport.of_speech(result)

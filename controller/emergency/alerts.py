@@ -11,12 +11,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from fastapi import HTTPException
 from sqlalchemy.orm import Session
 
 from controller import audit
+from controller.broadcast.audio_report import AudioReport
 from controller.broadcast.bulletins import Airing, new_bulletin, send
 from controller.broadcast.speech import speak
 from controller.config import ControllerConfig
@@ -40,7 +40,7 @@ def raise_alert(
     user: User,
     *,
     encoded: Path,
-    report: dict[str, Any],
+    report: AudioReport,
     title: str,
     text: str,
     targets: list[str],
@@ -143,7 +143,7 @@ def submit(
     user: User,
     *,
     encoded: Path,
-    report: dict[str, Any],
+    report: AudioReport,
     name: str,
     text: str,
     targets: list[str],
@@ -171,9 +171,7 @@ def submit(
     )
 
 
-def correction_speech(
-    config: ControllerConfig, correction: str
-) -> tuple[Path, dict[str, Any]] | None:
+def correction_speech(config: ControllerConfig, correction: str) -> tuple[Path, AudioReport] | None:
     """The spoken correction, made before any database session is opened (speech is slow)."""
     fixed = correction.strip()
     return speak(config, fixed, voice="vi", emergency=True) if fixed else None
@@ -188,7 +186,7 @@ def cancel_and_correct(
     *,
     reason: str,
     correction: str,
-    speech: tuple[Path, dict[str, Any]] | None,
+    speech: tuple[Path, AudioReport] | None,
 ) -> Alert | None:
     """Stop the alert everywhere; with a correction, send it to the same points instead."""
     cancel(s, dispatcher, user, alert, reason)

@@ -7,8 +7,6 @@ offline engine is always among those tried.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 import tempfile
 import time
@@ -20,6 +18,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from audio.report import ProcessingReport
 from controller.tts.cache import SpeechCache, cache_key
 from controller.tts.engines import (
     VOICES,
@@ -53,20 +54,7 @@ class TtsResult:
     text: str  # what was spoken, after normalisation
     attempts: tuple[Attempt, ...]
     cache_hit: bool
-    processing: dict[str, Any]  # the audio pipeline's report, JSON-ready
-
-    def report(self) -> dict[str, Any]:
-        """The audio pipeline's report (same shape as for an upload) plus a ``tts`` section."""
-        return {
-            **self.processing,
-            "tts": {
-                "engine": self.engine,
-                "voice": self.voice,
-                "text": self.text,
-                "cache_hit": self.cache_hit,
-                "attempts": [dataclasses.asdict(a) for a in self.attempts],
-            },
-        }
+    processing: ProcessingReport  # the audio pipeline's report
 
 
 class NoEngineError(TtsError):
@@ -115,7 +103,8 @@ def synthesize(
             continue
         key = cache_key(spoken, voice, engine.name, pipeline_id)
         cached = cache.get(key)
-        if cached is not None:
+        processing = None if cached is None else _processing_of(cached.meta)
+        if cached is not None and processing is not None:
             attempts.append(Attempt(engine.name, True, "cached"))
             return _result(
                 cached.audio,
@@ -124,7 +113,7 @@ def synthesize(
                 spoken=spoken,
                 attempts=attempts,
                 hit=True,
-                meta=cached.meta,
+                processing=processing,
             )
         missing = engine.unavailable()
         if missing:
@@ -149,7 +138,7 @@ def synthesize(
                 "engine": engine.name,
                 "pipeline": pipeline_id,
                 "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                "processing": _jsonable(report),
+                "processing": report.model_dump(mode="json"),
             }
             entry = cache.put(key, processed, meta)
         attempts.append(Attempt(engine.name, True, "", took))
@@ -160,7 +149,7 @@ def synthesize(
             spoken=spoken,
             attempts=attempts,
             hit=False,
-            meta=meta,
+            processing=report,
         )
     raise NoEngineError(attempts)
 
@@ -194,9 +183,8 @@ def _result(
     spoken: str,
     attempts: list[Attempt],
     hit: bool,
-    meta: dict[str, Any],
+    processing: ProcessingReport,
 ) -> TtsResult:
-    processing = meta.get("processing")
     return TtsResult(
         path=path,
         engine=engine,
@@ -204,7 +192,7 @@ def _result(
         text=spoken,
         attempts=tuple(attempts),
         cache_hit=hit,
-        processing=processing if isinstance(processing, dict) else {},
+        processing=processing,
     )
 
 
@@ -230,15 +218,10 @@ def _pipeline_id(config: object) -> str:
     return str(dump()) if callable(dump) else repr(config)
 
 
-def _jsonable(report: object) -> dict[str, Any]:
-    """The pipeline's report as plain JSON data, whatever shape (dataclass, pydantic) it has."""
-    if dataclasses.is_dataclass(report) and not isinstance(report, type):
-        data: Any = dataclasses.asdict(report)
-    elif hasattr(report, "model_dump"):
-        data = report.model_dump()
-    elif hasattr(report, "to_dict"):
-        data = report.to_dict()
-    else:
-        data = {"summary": str(report)}
-    plain: dict[str, Any] = json.loads(json.dumps(data, default=str))
-    return plain
+def _processing_of(meta: dict[str, Any]) -> ProcessingReport | None:
+    """The pipeline's report kept in a cache entry; ``None`` if it is missing or unreadable
+    (an entry without it is spoken again)."""
+    try:
+        return ProcessingReport.model_validate(meta.get("processing"))
+    except ValidationError:
+        return None

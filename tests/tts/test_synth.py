@@ -32,7 +32,7 @@ def test_google_unreachable_falls_back_to_espeak(settings: TtsSettings) -> None:
     assert result.path.suffix == ".ogg"
     assert decoded.codec == "opus"
     assert decoded.duration_s > 1.0
-    assert result.processing["output"]["integrated_lufs"] == pytest.approx(-16.0, abs=1.0)
+    assert result.processing.output.integrated_lufs == pytest.approx(-16.0, abs=1.0)
     assert result.text.startswith("ủy ban nhân dân xã thông báo: ngày hai mươi tháng mười một")
 
 
