@@ -15,13 +15,13 @@ from starlette.background import BackgroundTask
 
 from controller import audit
 from controller.broadcast import approval, drafts
-from controller.delivery.state import LOCAL
 from controller.models import Bulletin, User, now
 from controller.web import report_words, request_words
 from controller.web.deps import Viewer, allowed
 from controller.web.i18n import translate
 from controller.web.points import map_points
 from controller.web.render import page
+from schedules import LOCAL
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)

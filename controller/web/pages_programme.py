@@ -10,7 +10,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from controller.delivery.state import LOCAL
 from controller.programme import edit as programme_edit
 from controller.programme import store as programme
 from controller.web.deps import Viewer, allowed
@@ -23,7 +22,7 @@ from controller.web.programme_view import (
     week,
 )
 from controller.web.render import page, translate_in
-from schedules import Conflict
+from schedules import LOCAL, Conflict
 
 router = APIRouter(include_in_schema=False)
 STEPS = {"up": -1, "down": 1}
