@@ -105,6 +105,7 @@ def mount(app: FastAPI) -> None:
 
 
 def refusal(request: Request, status: int, key: str, detail: str = "") -> Response:
+    # Exception handlers get no Depends: call the typed accessors the dependencies use.
     viewer = viewer_of(request, get_db(request), get_config(request))
     lang = viewer.lang if viewer else request.cookies.get("loa_lang", "vi")
     message = translate(key, lang) if key else detail
