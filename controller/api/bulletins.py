@@ -18,12 +18,11 @@ from controller.broadcast.requests import (
     resolve_targets,
     split_list,
 )
-from controller.delivery.state import LOCAL
 from controller.models import Bulletin, Node, Zone, now
 from controller.programme import store as programme
 from controller.reports.bulletin import bulletin_out, bulletin_report
 from controller.schemas import BulletinOut, BulletinReport, ZoneOut
-from schedules import QuietHours, airing_in_quiet
+from schedules import LOCAL, QuietHours, airing_in_quiet
 
 router = APIRouter(prefix="/api/v1")
 

@@ -25,10 +25,9 @@ from controller.broadcast.bulletins import send
 from controller.broadcast.requests import parse_time, resolve_targets
 from controller.config import ControllerConfig
 from controller.delivery.dispatcher import Dispatcher
-from controller.delivery.state import LOCAL
 from controller.models import Bulletin, User, Zone, now
 from controller.programme import store as programme
-from schedules import Conflict, Programme, ProgrammeItem, Recurrence
+from schedules import LOCAL, Conflict, Programme, ProgrammeItem, Recurrence
 from schedules.expand import expand_items
 
 PRIORITIES = ("priority", "normal", "filler")  # emergencies have their own page

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from controller.broadcast.audio_report import AudioReport
 from controller.broadcast.ingest import process_upload
 from controller.config import ControllerConfig
-from controller.delivery.state import LOCAL
 from controller.models import Node, Zone, now
+from schedules import LOCAL
 
 PAST_TOLERANCE = timedelta(seconds=60)
 

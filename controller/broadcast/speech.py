@@ -19,17 +19,15 @@ def speak(
     it) and a report. An emergency uses only offline engines. Bad input is an HTTP 422."""
     from audio.pipeline import PipelineConfig
     from controller.tts.engines import TtsError
-    from controller.tts.settings import TtsSettings
     from controller.tts.synth import synthesize
 
     if not text.strip():
         raise HTTPException(422, "the text is empty")
-    settings = TtsSettings.from_env(
-        cache_dir=config.data_dir / "tts-cache",
-        pipeline=PipelineConfig(denoise=False, target_lufs=config.target_lufs),
-    )
+    pipeline = PipelineConfig(denoise=False, target_lufs=config.target_lufs)
     try:
-        result = synthesize(text, voice=voice, emergency=emergency, settings=settings)
+        result = synthesize(
+            text, voice=voice, emergency=emergency, settings=config.tts, pipeline=pipeline
+        )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     except TtsError as exc:  # every engine failed: a server-side condition, not bad input

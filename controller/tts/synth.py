@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -32,6 +32,9 @@ from controller.tts.engines import (
 )
 from controller.tts.normalize import Normalizer
 from controller.tts.settings import KNOWN_ENGINES, TtsSettings
+
+if TYPE_CHECKING:  # audio/ is imported when speech is made, not when this module is
+    from audio.pipeline import PipelineConfig
 
 log = logging.getLogger(__name__)
 
@@ -71,16 +74,17 @@ def synthesize(
     *,
     voice: str = "vi",
     engines: Sequence[str] | None = None,
-    settings: TtsSettings | None = None,
+    settings: TtsSettings,
+    pipeline: PipelineConfig | None = None,
     emergency: bool = False,
     normalize: bool = True,
 ) -> TtsResult:
     """Speak ``text`` into a processed, cached Ogg/Opus file.
 
-    ``engines`` overrides ``settings.engines`` (default gtts, then espeak). Raises ValueError for
+    ``engines`` overrides ``settings.engines`` (default gtts, then espeak); ``pipeline`` is the
+    audio processing (default: the pipeline's own, without denoising). Raises ValueError for
     empty text, an unknown voice or engine, and NoEngineError when no engine could speak.
     """
-    settings = settings if settings is not None else TtsSettings.from_env()
     if not text or not text.strip():
         raise ValueError("the text is empty: there is nothing to say")
     if voice not in VOICES:
@@ -91,7 +95,7 @@ def synthesize(
     from audio.pipeline import PipelineConfig, process_file
 
     # Engine output is clean synthetic speech: denoising it could only add artefacts.
-    pipeline = settings.pipeline if settings.pipeline is not None else PipelineConfig(denoise=False)
+    pipeline = pipeline if pipeline is not None else PipelineConfig(denoise=False)
     pipeline_id = _pipeline_id(pipeline)
     cache = SpeechCache(settings.cache_dir)
     attempts: list[Attempt] = []

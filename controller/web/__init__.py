@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from controller.api.deps import get_config, get_db
 from controller.web import (
     live,
     pages_admin,
@@ -104,7 +105,8 @@ def mount(app: FastAPI) -> None:
 
 
 def refusal(request: Request, status: int, key: str, detail: str = "") -> Response:
-    viewer = viewer_of(request)
+    # Exception handlers get no Depends: call the typed accessors the dependencies use.
+    viewer = viewer_of(request, get_db(request), get_config(request))
     lang = viewer.lang if viewer else request.cookies.get("loa_lang", "vi")
     message = translate(key, lang) if key else detail
     if wants_json(request):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from audio.decode import decode_file
+from controller.config import ControllerConfig
 from controller.tts import NoEngineError, TtsSettings, synthesize
 
 BULLETIN = "UBND xã thông báo: ngày 20/11 lúc 15h30 họp tại HTX."
@@ -151,6 +152,6 @@ def test_settings_reject_unknown_engine(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown TTS engine"):
         TtsSettings(cache_dir=tmp_path, engines=("gtts", "sapi"))
     env = {"LOA_TTS_ENGINES": "espeak, gtts", "LOA_TTS_CACHE_DIR": str(tmp_path)}
-    loaded = TtsSettings.from_env(env)
+    loaded = ControllerConfig.load(None, env).tts
     assert loaded.engines == ("espeak", "gtts")
     assert loaded.cache_dir == tmp_path
