@@ -160,7 +160,6 @@ def run_control(request: Request, node_id: str, control: Control) -> Response:
     dispatcher = request.app.state.dispatcher
     with request.app.state.db.session() as s:
         out = control(s, dispatcher)
-    dispatcher.kick()
     return RedirectResponse(f"/nodes/{node_id}?command={out.command_id}", status_code=303)
 
 

@@ -120,7 +120,6 @@ def move(
             return refused(request, viewer, when, item_id, error=f"programme.error.{exc.code}")
         if conflicts:  # nothing was stored
             return refused(request, viewer, when, item_id, conflicts=conflicts)
-    request.app.state.dispatcher.kick()
     return RedirectResponse(
         f"/programme?day={when.isoformat()}&done=moved#item-{item_id}", status_code=303
     )
@@ -188,5 +187,4 @@ def remove(
                 error="programme.error.unknown_item",
                 error_item="",
             )
-    request.app.state.dispatcher.kick()
     return RedirectResponse(f"/programme?day={when.isoformat()}&done=removed", status_code=303)

@@ -103,5 +103,4 @@ def decide(
         return review_page(
             request, viewer, failed=bulletin_id, errors=errors, comment=comment, status=status
         )
-    app.state.dispatcher.kick()
     return RedirectResponse(f"/review?done={bulletin_id}&outcome={outcome}", status_code=303)
