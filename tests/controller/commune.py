@@ -4,6 +4,7 @@ without a broker or a server. The fixtures that build it are in this folder's co
 from __future__ import annotations
 
 import hashlib
+import shutil
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -81,21 +82,29 @@ class Commune:
         return bulletin
 
 
-def make_commune(root: Path) -> Commune:
-    """Zones ``thon-dong`` and ``thon-tay`` with two nodes each, ``thon-bac`` with one; the
-    accounts admin, phatthanh (broadcaster) and pheduyet (approver)."""
-    cluster = demo.prepare(
-        root, nodes=4, http_port=broker.free_port(), mqtt_port=broker.free_port()
-    )
-    config = cluster.config
-    db = Database(config.db_url)
+def make_commune(root: Path) -> Path:
+    """Set up a commune's data directory: zones ``thon-dong`` and ``thon-tay`` with two nodes
+    each, ``thon-bac`` with one; the accounts admin, phatthanh (broadcaster) and pheduyet
+    (approver). Slow (keys, accounts, migrations): made once, then copied by ``open_copy``."""
+    cluster = demo.prepare(root, nodes=4, http_port=broker.free_port(), mqtt_port=0)
+    db = Database(cluster.config.db_url)
     bootstrap.add_zone(db, "thon-bac", "Thôn Bắc")
+    db.engine.dispose()
     add_node(
-        config,
+        cluster.config,
         name="Loa Thôn Bắc",
         zone="thon-bac",
         sink=SinkConfig(kind="wav"),
         relay=RelayConfig(kind="recording"),
     )
-    demo.credentials(config)
-    return Commune(config, db, load_or_create_key(config.key_file))
+    demo.credentials(cluster.config)
+    return root
+
+
+def open_copy(template: Path, root: Path) -> Commune:
+    """A private copy of the commune made by ``make_commune``, with a free broker port."""
+    shutil.copytree(template, root)
+    config = bootstrap.load_config(root).model_copy(
+        update={"data_dir": root, "mqtt_port": broker.free_port()}
+    )
+    return Commune(config, Database(config.db_url), load_or_create_key(config.key_file))

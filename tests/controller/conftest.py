@@ -10,12 +10,17 @@ import pytest
 
 from controller.delivery.dispatcher import Dispatcher
 from controller.delivery.publisher import MemoryPublisher
-from tests.controller.commune import Commune, make_commune
+from tests.controller.commune import Commune, make_commune, open_copy
+
+
+@pytest.fixture(scope="session")
+def commune_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_commune(tmp_path_factory.mktemp("template") / "commune")
 
 
 @pytest.fixture
-def commune(tmp_path: Path) -> Iterator[Commune]:
-    made = make_commune(tmp_path / "commune")
+def commune(commune_template: Path, tmp_path: Path) -> Iterator[Commune]:
+    made = open_copy(commune_template, tmp_path / "commune")
     yield made
     made.db.engine.dispose()
 
