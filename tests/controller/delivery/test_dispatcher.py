@@ -8,7 +8,9 @@ import hashlib
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from controller.delivery import outbox
 from controller.delivery.dispatcher import Dispatcher
@@ -67,53 +69,40 @@ def acks(publisher: MemoryPublisher, node_id: str) -> list[str]:
     ]
 
 
+def set_volume(commune: Commune, s: Session, node_id: str, volume: int) -> None:
+    command = SetVolumeCommand(volume=volume)
+    expires_at = now() + timedelta(minutes=5)
+    outbox.queue_command(s, commune.key, command, node_id, play_id=None, expires_at=expires_at)
+
+
 def test_a_commit_that_queues_a_command_wakes_the_sender_once(commune):
     woken: list[int] = []
     stop = outbox.wake_on_commit(commune.db.sessions, lambda: woken.append(1))
     node_id = commune.nodes_in("thon-tay")[0]
     try:
         with commune.db.session() as s:
-            outbox.queue_command(
-                s,
-                commune.key,
-                SetVolumeCommand(volume=40),
-                node_id,
-                play_id=None,
-                expires_at=now() + timedelta(minutes=5),
-            )
+            set_volume(commune, s, node_id, 40)
         assert woken == [1]
         with commune.db.session() as s:  # reading, or changing other rows, is no reason
             s.scalars(select(OutboxCommand)).all()
             s.get_one(Node, node_id).volume = 30
         assert woken == [1]
-        try:
+
+        def queue_then_fail() -> None:
             with commune.db.session() as s:
-                outbox.queue_command(
-                    s,
-                    commune.key,
-                    SetVolumeCommand(volume=50),
-                    node_id,
-                    play_id=None,
-                    expires_at=now() + timedelta(minutes=5),
-                )
+                set_volume(commune, s, node_id, 50)
                 s.flush()
                 raise RuntimeError("the request failed after queueing")
-        except RuntimeError:
-            pass
+
+        with pytest.raises(RuntimeError):
+            queue_then_fail()
         with commune.db.session() as s:
             s.scalars(select(Node)).all()
         assert woken == [1], "a rolled-back command woke the sender"
     finally:
         stop()
     with commune.db.session() as s:
-        outbox.queue_command(
-            s,
-            commune.key,
-            SetVolumeCommand(volume=60),
-            node_id,
-            play_id=None,
-            expires_at=now() + timedelta(minutes=5),
-        )
+        set_volume(commune, s, node_id, 60)
     assert woken == [1], "still woken after being unhooked"
 
 
