@@ -124,7 +124,6 @@ def materialise() -> None:
         )
     if queued:
         log.info("programme: %d plays queued for the next 48 hours", queued)
-        ctx.dispatcher.kick()
 
 
 def poll_cap_feed(url: str) -> None:
@@ -154,4 +153,3 @@ def poll_cap_feed(url: str) -> None:
                 cap_ingest.ingest(s, ctx.config, ctx.dispatcher, xml, source=url)
         except CapError as exc:
             log.warning("CAP feed %s gave an invalid document: %s", url, exc)
-    ctx.dispatcher.kick()

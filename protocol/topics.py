@@ -34,6 +34,24 @@ def all_nodes_filter(channel: NodeChannel) -> str:
     return f"{PREFIX}/node/+/{channel}"
 
 
+def everything_filter() -> str:
+    """Every topic of the contract: the controller's own account reads and writes them all."""
+    return f"{PREFIX}/#"
+
+
+def node_acl(node_id: str) -> list[str]:
+    """Mosquitto ACL lines for one node's account: it reads what is sent to it and writes
+    what it sends, under its own id only, so a stolen node cannot speak for another."""
+    return [f"topic read {node_topic(node_id, ch)}" for ch in TO_NODE] + [
+        f"topic write {node_topic(node_id, ch)}" for ch in FROM_NODE
+    ]
+
+
+def controller_acl() -> list[str]:
+    """Mosquitto ACL lines for the controller's account."""
+    return [f"topic readwrite {everything_filter()}"]
+
+
 def parse_node_topic(topic: str) -> tuple[str, NodeChannel] | None:
     """Split ``loa/v1/node/<id>/<channel>``; None for anything else."""
     head = f"{PREFIX}/node/"

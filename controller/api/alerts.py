@@ -56,9 +56,7 @@ def send_alert(
             interval_s=interval_s,
             expires_minutes=expires_minutes,
         )
-        out = alert_out(s, alert)
-    dispatcher.kick()
-    return out
+        return alert_out(s, alert)
 
 
 @router.post("/{alert_id}/confirm", responses=ERRORS)
@@ -66,9 +64,7 @@ def confirm_alert(alert_id: str, db: DbDep, dispatcher: DispatcherDep, user: Use
     with db.session() as s:
         alert = get_or_404(s, alert_id)
         alerts.confirm(s, dispatcher, user, alert)
-        out = alert_out(s, alert)
-    dispatcher.kick()
-    return out
+        return alert_out(s, alert)
 
 
 @router.post("/{alert_id}/cancel", responses=ERRORS)
@@ -95,9 +91,7 @@ def cancel_alert(
             correction=correction,
             speech=speech,
         )
-        out = alert_out(s, alert)
-    dispatcher.kick()
-    return out
+        return alert_out(s, alert)
 
 
 @router.get("", responses=ERRORS)

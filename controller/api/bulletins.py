@@ -95,9 +95,7 @@ def create_bulletin(
         )
         if targets:
             send(s, dispatcher, user, bulletin, targets=targets)
-        out = bulletin_out(s, bulletin)
-    dispatcher.kick()
-    return out
+        return bulletin_out(s, bulletin)
 
 
 @router.get("/bulletins", responses=ERRORS)

@@ -59,7 +59,6 @@ async def post_cap(
             outcome = cap_ingest.ingest(s, config, dispatcher, body)
     except CapError as exc:
         raise HTTPException(422, f"invalid CAP: {exc}") from None
-    dispatcher.kick()
     return CapOutcome(**outcome.__dict__)
 
 

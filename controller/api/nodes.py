@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from controller.api.deps import ERRORS, DbDep, DispatcherDep, NodeControllerDep, UserDep
 from controller.db import Database
-from controller.delivery.dispatcher import Dispatcher
 from controller.models import Node
 from controller.nodes import controls as node_controls
 from controller.reports.bulletin import local
@@ -87,9 +86,7 @@ def set_volume(
 ) -> ControlOut:
     """Volume 0-100 of the normal programme (emergencies keep theirs); kept across restarts."""
     volume = fields.get("volume")
-    return _queued(
-        db, dispatcher, lambda s: node_controls.set_volume(s, dispatcher, user, node_id, volume)
-    )
+    return _queued(db, lambda s: node_controls.set_volume(s, dispatcher, user, node_id, volume))
 
 
 @control("/{node_id}/test-tone", seconds={"type": "integer", "minimum": 1, "maximum": 30})
@@ -99,9 +96,7 @@ def play_test_tone(
     """A 1 kHz tone at the current volume; refused by the node while anything is on air."""
     seconds = fields.get("seconds")
     return _queued(
-        db,
-        dispatcher,
-        lambda s: node_controls.play_test_tone(s, dispatcher, user, node_id, seconds),
+        db, lambda s: node_controls.play_test_tone(s, dispatcher, user, node_id, seconds)
     )
 
 
@@ -111,20 +106,13 @@ def stop(
 ) -> ControlOut:
     """Silence the point now, an emergency included; what was cut is reported cancelled."""
     reason = str(fields.get("reason") or "")
-    return _queued(
-        db, dispatcher, lambda s: node_controls.stop(s, dispatcher, user, node_id, reason)
-    )
+    return _queued(db, lambda s: node_controls.stop(s, dispatcher, user, node_id, reason))
 
 
-def _queued(
-    db: Database, dispatcher: Dispatcher, queue: Callable[[Session], ControlOut]
-) -> ControlOut:
-    """Queue in one transaction, then wake the dispatcher: kicked before the commit, it would
-    find nothing to send."""
+def _queued(db: Database, queue: Callable[[Session], ControlOut]) -> ControlOut:
+    """Queue in one transaction; its commit wakes the dispatcher."""
     with db.session() as s:
-        out = queue(s)
-    dispatcher.kick()
-    return out
+        return queue(s)
 
 
 @router.get("/{node_id}/commands/{command_id}", responses=ERRORS)

@@ -86,7 +86,6 @@ def put_slot(
         ]
         new = _store(s, dispatcher, config.late_grace_s, doc)
         audit.record(s, user.username, "programme.slot", slot_id, slot=slot.model_dump(mode="json"))
-    dispatcher.kick()
     return new.model_dump(mode="json")
 
 
@@ -136,7 +135,6 @@ def add_item(
                     "conflicts": [c.model_dump() for c in exc.conflicts],
                 },
             )
-    dispatcher.kick()
     return item.model_dump(mode="json")
 
 
@@ -151,7 +149,6 @@ def remove_item(
             told = programme_edit.remove_item(s, dispatcher, grace, user.username, item_id)
         except programme_edit.NoSuchItemError:
             raise HTTPException(404, f"no programme item {item_id}") from None
-    dispatcher.kick()
     return {"removed": item_id, "nodes_told": told}
 
 

@@ -1,3 +1,8 @@
-"""Getting bulletins to the points and knowing what happened: the dispatcher (signed commands
-through a durable outbox, audio chunks, node events), delivery state and point availability.
+"""Getting bulletins to the points and knowing what happened.
+
+``dispatcher`` runs the three jobs on one worker thread: ``outbox`` (signed commands, sent once
+their transaction commits and re-sent until acknowledged), ``node_events`` (states and reports
+applied to delivery state) and ``chunks`` (audio served piece by piece). They reach the broker
+through a ``publisher.Publisher``. ``state`` names the delivery statuses and how they move;
+``availability`` says how much of the time each point was reachable.
 """

@@ -3,16 +3,55 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Final, Literal
 
 from controller.models import Delivery, Node, now
 from schedules import LOCAL
 
-PROGRESS = ("queued", "acknowledged", "received", "ready", "started", "finished")
-NOT_PLAYED = ("failed", "expired", "cancelled", "rejected", "interrupted")
-PLAYED = ("started", "finished")
+# Every status a delivery can have; the database column stores these very strings.
+DeliveryStatus = Literal[
+    "queued",
+    "acknowledged",
+    "received",
+    "ready",
+    "started",
+    "finished",
+    "failed",
+    "expired",
+    "cancelled",
+    "rejected",
+    "interrupted",
+]
+# In the order a delivery moves through them; one never moves back.
+PROGRESS: Final[tuple[DeliveryStatus, ...]] = (
+    "queued",
+    "acknowledged",
+    "received",
+    "ready",
+    "started",
+    "finished",
+)
+NOT_PLAYED: Final[tuple[DeliveryStatus, ...]] = (
+    "failed",
+    "expired",
+    "cancelled",
+    "rejected",
+    "interrupted",
+)
+PLAYED: Final[tuple[DeliveryStatus, ...]] = ("started", "finished")
+# Sent but not started: the bulletin can still expire or be withdrawn from the programme.
+WAITING: Final[tuple[DeliveryStatus, ...]] = ("queued", "acknowledged", "received", "ready")
+# Nothing more will happen to these; an interrupted play may still resume, so it is not here.
+SETTLED: Final[tuple[DeliveryStatus, ...]] = (
+    "finished",
+    "failed",
+    "expired",
+    "cancelled",
+    "rejected",
+)
 
 
-def advance(delivery: Delivery, kind: str, at: datetime, reason: str = "") -> None:
+def advance(delivery: Delivery, kind: DeliveryStatus, at: datetime, reason: str = "") -> None:
     """Apply one node event. Progress only moves forward, except that a node's own word that
     it started or finished beats the controller's guess that the bulletin expired."""
     current = delivery.status

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from protocol.topics import FROM_NODE, TO_NODE, check_node_id
+from protocol import topics
 
 DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto"
 PBKDF2_ITERATIONS = 101  # Mosquitto's own default for its $7$ (PBKDF2-SHA512) hashes
@@ -83,14 +83,11 @@ def users(files: BrokerFiles) -> list[str]:
 
 def write_acl(files: BrokerFiles, controller_user: str, node_ids: list[str]) -> None:
     head = Template((DEPLOY_DIR / "acl.template").read_text()).substitute(
-        controller_user=controller_user
+        controller_user=controller_user, controller_topics="\n".join(topics.controller_acl())
     )
     blocks = [head]
     for node_id in sorted(node_ids):
-        check_node_id(node_id)
-        lines = [f"\nuser {node_id}"]
-        lines += [f"topic read loa/v1/node/{node_id}/{ch}" for ch in TO_NODE]
-        lines += [f"topic write loa/v1/node/{node_id}/{ch}" for ch in FROM_NODE]
+        lines = [f"\nuser {node_id}", *topics.node_acl(node_id)]
         blocks.append("\n".join(lines) + "\n")
     _atomic_write(files.acl_file, "".join(blocks), mode=0o600)
 

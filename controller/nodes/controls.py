@@ -1,7 +1,7 @@
 """A technician's controls of one loudspeaker point: volume, test tone, stop.
 
 Shared by the JSON API and the web UI. Each checks its input, writes the audit entry and queues
-the signed command in the caller's transaction; call ``dispatcher.kick()`` once that commits.
+the signed command in the caller's transaction; it goes out once that commits.
 Refusals are HTTPExceptions whose message says what to change; a refused request queues nothing.
 """
 

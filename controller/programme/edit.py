@@ -1,7 +1,7 @@
 """Editing the placed items of the programme, shared by the JSON API and the web pages:
 take an item out, move it within its slot. Each change is stored, re-materialised (so the
-nodes drop or re-time their airings) and audited in the caller's transaction; call
-``dispatcher.kick()`` once that commits.
+nodes drop or re-time their airings) and audited in the caller's transaction; the dispatcher
+sends the commands once that commits.
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ from sqlalchemy.orm import Session
 
 from controller import audit
 from controller.delivery.dispatcher import Dispatcher
+from controller.delivery.state import WAITING
 from controller.models import Delivery
 from controller.programme import store as programme
 from schedules import Conflict, check_item
 from schedules.reorder import MoveRefusedError, move_in_slot
-
-OPEN = ("queued", "acknowledged", "received", "ready")  # an airing that has not started yet
 
 __all__ = ["MoveRefusedError", "NoSuchItemError", "move_item", "nodes_awaiting", "remove_item"]
 
@@ -91,7 +90,7 @@ def nodes_awaiting(s: Session, item_id: str) -> list[str]:
             .distinct()
             .where(
                 Delivery.play_id.startswith(f"p-{item_id}.", autoescape=True),
-                Delivery.status.in_(OPEN),
+                Delivery.status.in_(WAITING),
             )
         )
     )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from controller import audit
 from controller.delivery.dispatcher import Dispatcher
+from controller.delivery.state import WAITING
 from controller.models import Bulletin, Delivery, Node, ProgrammeDocument, Zone, now
 from schedules import LOCAL, Conflict, Occurrence, Programme, ProgrammeItem, check_item, expand
 
@@ -110,7 +111,7 @@ def materialise(s: Session, dispatcher: Dispatcher, grace: timedelta) -> int:
     open_rows = s.scalars(
         select(Delivery).where(
             Delivery.play_id.startswith("p-"),
-            Delivery.status.in_(("queued", "acknowledged", "received", "ready")),
+            Delivery.status.in_(WAITING),
         )
     ).all()
     stale = [

@@ -240,7 +240,6 @@ def send(
             expires_minutes=prepared.expires_min,
         )
         alert_id = alert.id
-    dispatcher.kick()
     return RedirectResponse(f"/emergency/{alert_id}", status_code=303)
 
 
@@ -299,7 +298,6 @@ def confirm(
         if alert.state != "proposed":
             raise HTTPException(409, translate("emergency.error.not_waiting", viewer.lang))
         alerts.confirm(s, dispatcher, viewer.account(s), alert)
-    dispatcher.kick()
     return RedirectResponse(f"/emergency/{alert_id}", status_code=303)
 
 
@@ -333,5 +331,4 @@ def cancel(
             speech=speech,
         )
         target = fixed.id if fixed is not None else alert_id
-    dispatcher.kick()
     return RedirectResponse(f"/emergency/{target}", status_code=303)

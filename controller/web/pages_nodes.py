@@ -164,7 +164,6 @@ def run_control(db: Database, dispatcher: Dispatcher, node_id: str, control: Con
     by ``control`` leaves the transaction uncommitted: nothing is queued or audited."""
     with db.session() as s:
         out = control(s, dispatcher)
-    dispatcher.kick()
     return RedirectResponse(f"/nodes/{node_id}?command={out.command_id}", status_code=303)
 
 

@@ -130,7 +130,6 @@ def move(
             return refused(request, viewer, db, when, item_id, error=f"programme.error.{exc.code}")
         if conflicts:  # nothing was stored
             return refused(request, viewer, db, when, item_id, conflicts=conflicts)
-    dispatcher.kick()
     return RedirectResponse(
         f"/programme?day={when.isoformat()}&done=moved#item-{item_id}", status_code=303
     )
@@ -203,5 +202,4 @@ def remove(
                 error="programme.error.unknown_item",
                 error_item="",
             )
-    dispatcher.kick()
     return RedirectResponse(f"/programme?day={when.isoformat()}&done=removed", status_code=303)

@@ -117,5 +117,4 @@ def decide(
             comment=comment,
             status=status,
         )
-    dispatcher.kick()
     return RedirectResponse(f"/review?done={bulletin_id}&outcome={outcome}", status_code=303)

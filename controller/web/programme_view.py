@@ -10,16 +10,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from controller.delivery.state import NOT_PLAYED
+from controller.delivery.state import NOT_PLAYED, WAITING, DeliveryStatus
 from controller.models import Delivery, Node, Zone
 from controller.programme import store as programme
-from controller.programme.edit import OPEN
 from schedules import Occurrence, Programme, Recurrence, Slot, expand
 
 Translate = Callable[..., str]
 # How an airing's deliveries are counted on the page, by delivery status.
-LIVE_GROUPS: dict[str, tuple[str, ...]] = {
-    "queued": OPEN,
+LIVE_GROUPS: dict[str, tuple[DeliveryStatus, ...]] = {
+    "queued": WAITING,
     "playing": ("started",),
     "played": ("finished",),
     "missed": NOT_PLAYED,

@@ -1,0 +1,114 @@
+"""Events from nodes: their state (online, playing, offline) and what they report about each
+command and play, applied to the nodes' rows and to delivery state.
+
+Nodes re-send an event until it is acknowledged, so each is stored once, by its id, and applied
+only the first time.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.db import Database
+from controller.delivery.availability import record_status
+from controller.delivery.state import DeliveryStatus, advance
+from controller.models import Delivery, Node, NodeEvent, OutboxCommand, now
+from protocol.messages import CommandAck, Event, NodeState, PlayEvent
+
+log = logging.getLogger(__name__)
+
+
+def take_state(
+    db: Database, node_id: str, state: NodeState, *, retained: bool, received_at: float
+) -> bool:
+    """Record a node's state; True when it has just come back online (time to send it what
+    it missed). ``retained``: the broker's stored copy, possibly hours old."""
+    with db.session() as s:
+        node = s.get(Node, node_id)
+        if node is None:
+            log.warning("state from unknown node %s", node_id)
+            return False
+        came_online = node.status == "offline" and state.status != "offline"
+        if node.status != state.status:
+            record_status(s, node_id, state.status, now())
+        node.status = state.status
+        node.status_play_id = state.play_id
+        node.last_seen = now() if state.status != "offline" else (node.last_seen or state.at)
+        if state.status != "offline":
+            _take_health(node, state, retained=retained, received_at=received_at)
+    return came_online
+
+
+def _take_health(node: Node, state: NodeState, *, retained: bool, received_at: float) -> None:
+    """Copy what a live node reports about itself. An offline state carries none of it (the
+    Last Will was written at connect time), so it never reaches here."""
+    node.volume = state.volume
+    node.signal_dbm = state.signal_dbm
+    node.agent_version = state.agent_version
+    # A retained state may be hours old, so only a fresh one says how far the node's clock is
+    # from ours; the figure includes the one-way trip through the broker (milliseconds).
+    if not retained:
+        received = datetime.fromtimestamp(received_at, UTC)
+        node.clock_offset_ms = (state.at - received).total_seconds() * 1000
+
+
+def take_event(db: Database, node_id: str, event: Event) -> bool:
+    """Store and apply one event from ``node_id``'s topic; False when it must not be
+    acknowledged (it claims another node, or comes from a node we do not know)."""
+    if event.node_id != node_id:
+        log.warning("event on %s's topic claims node %s; dropped", node_id, event.node_id)
+        return False
+    with db.session() as s:
+        node = s.get(Node, node_id)
+        if node is None:
+            return False
+        node.last_seen = now()
+        if s.get(NodeEvent, event.event_id) is None:
+            s.add(
+                NodeEvent(
+                    event_id=event.event_id,
+                    node_id=node_id,
+                    type=event.type,
+                    at=event.at,
+                    payload=event.model_dump(mode="json"),
+                )
+            )
+            apply(s, event)
+    return True
+
+
+def apply(s: Session, event: Event) -> None:
+    """Move the outbox and delivery state as ``event`` says."""
+    if isinstance(event, CommandAck):
+        cmd = s.get(OutboxCommand, event.command_id)
+        if cmd is None or cmd.node_id != event.node_id:
+            return
+        cmd.acked_at = now()
+        cmd.result = "acked" if event.accepted else "nacked"
+        delivery = _delivery(s, cmd.play_id, event.node_id)
+        if delivery is not None and event.accepted:
+            advance(delivery, "acknowledged", event.at)
+        elif delivery is not None:
+            advance(delivery, "rejected", event.at, event.reason)
+    elif isinstance(event, PlayEvent):
+        delivery = _delivery(s, event.play_id, event.node_id)
+        # a "failed" that was cut off mid-air is reported as interrupted, with its reason
+        kind: DeliveryStatus = (
+            "interrupted" if event.type == "failed" and event.interrupted else event.type
+        )
+        if delivery is not None:
+            advance(delivery, kind, event.at, event.reason)
+    else:
+        log.warning("node %s rejected a payload: %s", event.node_id, event.reason)
+
+
+def _delivery(s: Session, play_id: str | None, node_id: str) -> Delivery | None:
+    if play_id is None:
+        return None
+    return s.scalar(
+        select(Delivery).where(Delivery.play_id == play_id, Delivery.node_id == node_id)
+    )

@@ -1,0 +1,185 @@
+"""Commands to nodes: signed into the ``outbox`` table in the caller's transaction, sent once
+it commits, and re-sent until the node acknowledges them or they expire, because the broker's
+session queue is not a delivery guarantee we rely on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from controller.db import Database
+from controller.delivery.publisher import Publisher
+from controller.delivery.state import SETTLED, WAITING, expiry_reason
+from controller.models import Bulletin, Delivery, Node, OutboxCommand, now
+from protocol.messages import AudioRef, CancelCommand, Command, CommandBody, PlayCommand
+from protocol.signing import sign_command
+from protocol.topics import node_topic
+
+CANCEL_TTL = timedelta(hours=1)
+
+
+def queue_play(
+    db: Session,
+    key: Ed25519PrivateKey,
+    bulletin: Bulletin,
+    node_ids: list[str],
+    *,
+    play_id: str,
+    play_at: datetime | None,
+    valid_until: datetime | None = None,
+    window_end: datetime | None = None,
+) -> None:
+    """One signed play command per node, stored with its delivery."""
+    audio = bulletin.audio
+    valid_until = valid_until or bulletin.valid_until
+    command = PlayCommand(
+        play_id=play_id,
+        bulletin_id=bulletin.id,
+        title=bulletin.title,
+        audio=AudioRef(
+            sha256=audio.sha256, size=audio.size, duration_s=audio.duration_s, mime=audio.mime
+        ),
+        play_at=play_at,
+        valid_until=valid_until,
+        window_end=window_end,
+        priority=bulletin.priority,
+    )
+    for node_id in node_ids:
+        db.add(
+            Delivery(
+                play_id=play_id, bulletin_id=bulletin.id, node_id=node_id, valid_until=valid_until
+            )
+        )
+        queue_command(db, key, command, node_id, play_id=play_id, expires_at=valid_until)
+
+
+def queue_cancel(
+    db: Session, key: Ed25519PrivateKey, deliveries: list[Delivery], reason: str
+) -> list[str]:
+    """Cancel these plays on every node at once; returns the nodes told. Commands that never
+    reached a node are withdrawn, so a node that comes back later never gets them."""
+    open_plays: dict[str, list[str]] = {}
+    for d in deliveries:
+        if d.status not in SETTLED:
+            open_plays.setdefault(d.node_id, []).append(d.play_id)
+    if not open_plays:
+        return []
+    withdrawn = db.scalars(
+        select(OutboxCommand).where(
+            OutboxCommand.result == "pending",
+            OutboxCommand.play_id.in_([p for ps in open_plays.values() for p in ps]),
+        )
+    )
+    for cmd in withdrawn:
+        cmd.result = "withdrawn"
+    expires = now() + CANCEL_TTL
+    for node_id, play_ids in open_plays.items():
+        cancel = CancelCommand(play_ids=play_ids, reason=reason)
+        queue_command(db, key, cancel, node_id, play_id=None, expires_at=expires)
+    return sorted(open_plays)
+
+
+def queue_command(
+    db: Session,
+    key: Ed25519PrivateKey,
+    command: Command,
+    node_id: str,
+    *,
+    play_id: str | None,
+    expires_at: datetime,
+) -> CommandBody:
+    body, envelope = sign_command(key, command, [node_id], expires_at=expires_at)
+    db.add(
+        OutboxCommand(
+            command_id=body.command_id,
+            node_id=node_id,
+            play_id=play_id,
+            envelope=envelope.model_dump_json(),
+            expires_at=body.expires_at,
+        )
+    )
+    return body
+
+
+def send_due(
+    db: Database,
+    publisher: Publisher,
+    resend_interval_s: float,
+    *,
+    node_id: str | None = None,
+    force: bool = False,
+) -> None:
+    """Send pending commands not sent within ``resend_interval_s`` (all of them if ``force``)
+    and mark the expired ones. An offline node gets each command once, not a queue of resends."""
+    cutoff = now() - timedelta(seconds=resend_interval_s)
+    with db.session() as s:
+        q = select(OutboxCommand).where(OutboxCommand.result == "pending")
+        if node_id:
+            q = q.where(OutboxCommand.node_id == node_id)
+        offline = set(s.scalars(select(Node.id).where(Node.status == "offline")))
+        for cmd in s.scalars(q.order_by(OutboxCommand.expires_at)):
+            if cmd.expires_at <= now():
+                cmd.result = "expired"
+                continue
+            if not force and cmd.last_sent_at and cmd.last_sent_at > cutoff:
+                continue
+            if not force and cmd.last_sent_at and cmd.node_id in offline:
+                continue  # sent once; the rest goes when it is back, not into broker queues
+            ttl = int((cmd.expires_at - now()).total_seconds()) + 1
+            publisher.publish(node_topic(cmd.node_id, "cmd"), cmd.envelope, expiry_s=ttl)
+            cmd.attempts += 1
+            cmd.last_sent_at = now()
+
+
+def expire_deliveries(db: Database, grace_s: float) -> None:
+    """Deliveries not started by their deadline (plus ``grace_s``) did not play; say why."""
+    deadline = func.coalesce(Delivery.valid_until, Bulletin.valid_until)
+    with db.session() as s:
+        rows = s.execute(
+            select(Delivery, deadline, Node)
+            .join(Bulletin, Delivery.bulletin_id == Bulletin.id)
+            .join(Node, Delivery.node_id == Node.id)
+            .where(Delivery.status.in_(WAITING))
+            .where(deadline < now() - timedelta(seconds=grace_s))
+        ).all()
+        for delivery, valid_until, node in rows:
+            delivery.status = "expired"
+            delivery.reason = expiry_reason(delivery, node, valid_until)
+            delivery.updated_at = now()
+
+
+_QUEUED = "loa.delivery.queued"  # session.info flag: this transaction queued commands
+
+
+def wake_on_commit(sessions: sessionmaker[Session], wake: Callable[[], None]) -> Callable[[], None]:
+    """Call ``wake`` after every commit of a session from ``sessions`` that queued commands,
+    so no caller has to remember to; returns the function that stops it. Sessions that only
+    read or update never wake it, so the sender's own passes cannot wake it in a loop."""
+
+    def flushed(session: Session, _context: Any) -> None:
+        # after_flush still sees what was new before the flush
+        if any(isinstance(obj, OutboxCommand) for obj in session.new):
+            session.info[_QUEUED] = True
+
+    def committed(session: Session) -> None:
+        if session.info.pop(_QUEUED, False):
+            wake()
+
+    def rolled_back(session: Session) -> None:
+        session.info.pop(_QUEUED, None)
+
+    hooks = (("after_flush", flushed), ("after_commit", committed), ("after_rollback", rolled_back))
+    for name, fn in hooks:
+        event.listen(sessions, name, fn)
+
+    def stop() -> None:
+        for name, fn in hooks:
+            event.remove(sessions, name, fn)
+
+    return stop

@@ -1,0 +1,41 @@
+"""Topic names and the broker ACL lines built from them."""
+
+from __future__ import annotations
+
+import pytest
+
+from protocol.topics import (
+    FROM_NODE,
+    TO_NODE,
+    all_nodes_filter,
+    controller_acl,
+    node_acl,
+    node_topic,
+    parse_node_topic,
+)
+
+
+def test_a_node_topic_parses_back_to_its_node_and_channel():
+    for channel in TO_NODE + FROM_NODE:
+        assert parse_node_topic(node_topic("loa-7", channel)) == ("loa-7", channel)
+    assert parse_node_topic("loa/v1/node/loa-7/elsewhere") is None
+    assert parse_node_topic("other/v1/node/loa-7/cmd") is None
+
+
+def test_a_node_reads_what_is_sent_to_it_and_writes_what_it_sends_under_its_own_id():
+    assert node_acl("loa-7") == [
+        "topic read loa/v1/node/loa-7/cmd",
+        "topic read loa/v1/node/loa-7/content",
+        "topic read loa/v1/node/loa-7/ack",
+        "topic write loa/v1/node/loa-7/state",
+        "topic write loa/v1/node/loa-7/events",
+        "topic write loa/v1/node/loa-7/content/req",
+    ]
+    assert controller_acl() == ["topic readwrite loa/v1/#"]
+    assert all_nodes_filter("events") == "loa/v1/node/+/events"
+
+
+@pytest.mark.parametrize("bad", ["loa/7", "loa+", "#", "Loa-7", "x"])
+def test_an_id_that_could_escape_its_topics_is_refused(bad):
+    with pytest.raises(ValueError, match="invalid node id"):
+        node_acl(bad)
