@@ -71,10 +71,13 @@ def test_command_for_another_node_is_rejected():
 
 def test_expired_command_is_rejected_with_its_id():
     past = utcnow() - timedelta(minutes=5)
-    raw = envelope_bytes(issued_at=past - timedelta(minutes=1), expires_at=past)
+    body, envelope = sign_command(
+        KEY, play(), ["node-a"], issued_at=past - timedelta(minutes=1), expires_at=past
+    )
+    raw = envelope.model_dump_json().encode()
     with pytest.raises(CommandRejectedError, match="expired") as info:
         verify_envelope(raw, PUB, "node-a", ReplayGuard())
-    assert info.value.command_id  # signed, so the node can nack it
+    assert info.value.command_id == body.command_id  # signed, so the node can nack it
 
 
 @pytest.mark.parametrize("payload", [b"", b"not json", b"{}", b'{"v":1,"type":"signed"}', b"\xff"])
