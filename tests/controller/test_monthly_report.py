@@ -170,4 +170,5 @@ def test_the_month_counts_bulletins_minutes_plays_and_availability(db):
     with db.session() as s:
         future = monthly_report(s, date(2027, 1, 1), now)
     assert future.bulletins == 0
+    assert sorted(p.node_id for p in future.points) == ["n1", "n2"]
     assert all(p.availability_pct is None for p in future.points)

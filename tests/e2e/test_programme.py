@@ -80,7 +80,7 @@ def test_daily_slot_fills_and_plays_in_order_on_its_zone_only(system_factory, sp
         conflict = resp.json()["conflicts"][0]
         assert conflict["code"] == "slot_overflow"
         assert "ban-tin-thu" in conflict["message"] or "Bản tin thử" in conflict["message"]
-        assert conflict["message_vi"]
+        assert conflict["message_vi"].startswith("khung giờ 'ban-tin-thu'")
         airings = c.get("/api/v1/programme/airings", params={"days": 1}).json()
     in_slot = [a for a in airings if a["slot_id"] == "ban-tin-thu"][:2]
     assert in_slot[0]["item_id"] == second.json()["id"]  # ưu tiên goes first in its slot
