@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from audio.decode import decode_file
-from tests.conftest import read_wav
 from tests.support import SystemUnderTest, wait_for
+from tests.support.audio import read_wav
 
 
 def played_files(sut: SystemUnderTest, node_id: str, bulletin_id: str) -> Path | None:

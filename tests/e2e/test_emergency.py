@@ -7,19 +7,10 @@ import subprocess
 import sys
 import time
 from datetime import datetime
-from pathlib import Path
 
 from controller.auth import create_user, issue_token
 from controller.db import Database
-from tests.support import SystemUnderTest, node_events, wait_for
-
-
-def post_alert(sut: SystemUnderTest, audio: Path, token: str | None = None, **form: object):
-    with sut.http() as c, audio.open("rb") as fh:
-        headers = {"Authorization": f"Bearer {token}"} if token else None
-        return c.post(
-            "/api/v1/alerts", files={"file": (audio.name, fh)}, data=form, headers=headers
-        )
+from tests.support import SystemUnderTest, node_events, post_alert, wait_for
 
 
 def second_account(sut: SystemUnderTest, name: str = "pho-chu-tich") -> str:

@@ -13,8 +13,8 @@ import pytest
 from audio.decode import decode_file
 from node_agent.attention import TEST_TONE_HZ, TEST_TONE_PEAK
 from node_agent.player import volume_gain
-from tests.conftest import read_wav
 from tests.support import SystemUnderTest, controller_rows, wait_for
+from tests.support.audio import read_wav
 
 
 def node_row(sut: SystemUnderTest, node_id: str) -> dict[str, Any]:

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.e2e.test_emergency import post_alert
-from tests.support import SystemUnderTest, wait_for
+from tests.support import held, post_alert, wait_for
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def held(sut: SystemUnderTest, audio: Path, title: str) -> dict[str, Any]:
-    resp = sut.post_bulletin(audio, title=title, hold="true")
-    assert resp.status_code == 201, resp.text
-    assert resp.json()["targets"] == 0
-    return dict(resp.json())
 
 
 def test_daily_slot_fills_and_plays_in_order_on_its_zone_only(system_factory, speech_wav):

@@ -13,7 +13,7 @@ from protocol.messages import (
     TestToneCommand,
 )
 from protocol.signing import ReplayGuard, sign_command, verify_envelope
-from tests.protocol.test_signing import KEY, PUB
+from tests.support.keys import KEY, PUB
 
 
 @pytest.mark.parametrize("volume", [0, 55, 100])

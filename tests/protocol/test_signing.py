@@ -12,15 +12,11 @@ from protocol.messages import AudioRef, CommandBody, PlayCommand, utcnow
 from protocol.signing import (
     CommandRejectedError,
     ReplayGuard,
-    load_public_key,
     new_private_key,
-    public_key_b64,
     sign_command,
     verify_envelope,
 )
-
-KEY = new_private_key()
-PUB = load_public_key(public_key_b64(KEY))
+from tests.support.keys import KEY, PUB
 
 
 def play() -> PlayCommand:

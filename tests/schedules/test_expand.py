@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from schedules import Recurrence, expand
-from tests.schedules.conftest import ZONES, item, once, programme, slot
+from tests.support.programme import ZONES, item, once, programme, slot
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from schedules import Programme, QuietHours, Recurrence, priority_label_vi
-from tests.schedules.conftest import item, once, programme
+from tests.support.programme import item, once, programme
 
 
 def test_vietnamese_labels() -> None:

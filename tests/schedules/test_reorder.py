@@ -9,7 +9,7 @@ import pytest
 
 from schedules import expand
 from schedules.reorder import MoveRefusedError, move_in_slot
-from tests.schedules.conftest import ZONES, item, once, programme
+from tests.support.programme import ZONES, item, once, programme
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DAY = dt.date(2026, 3, 2)
