@@ -241,7 +241,7 @@ def main() -> None:
         case, src, work = args.child
         print(json.dumps(run_case(case, Path(src), Path(work))))
         return
-    from tests.audio.speech import bulletin, write_wav
+    from tests.support.audio import bulletin, write_wav
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
-import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
+from controller.db import Database, migrate
 from tests.support import SystemUnderTest, make_system
 
 
@@ -52,11 +50,13 @@ def long_speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def read_wav(path: Path) -> tuple[np.ndarray, int]:
-    with wave.open(str(path), "rb") as w:
-        frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
-        channels, rate = w.getnchannels(), w.getframerate()
-    return frames.reshape(-1, channels)[:, 0].astype(np.float32) / 32768.0, rate
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """An empty controller database: a real SQLite file, migrated to the newest schema."""
+    database = Database(f"sqlite:///{tmp_path / 'c.sqlite3'}")
+    migrate(database.engine)
+    yield database
+    database.engine.dispose()
 
 
 @pytest.fixture
@@ -76,15 +76,11 @@ def system_factory(tmp_path: Path) -> Iterator[Callable[..., SystemUnderTest]]:
                 print(f"--- {log.name} ---\n{log.read_text(errors='replace')[-4000:]}")
 
 
-def write_json(path: Path, data: dict[str, object]) -> None:
-    path.write_text(json.dumps(data, indent=2))
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     import tempfile
 
-    from tests.postgres import postgres_server
+    from tests.support.postgres import postgres_server
 
     # Not under pytest's tmp dir: that is private to root, and PostgreSQL runs as `postgres`.
     root = Path(tempfile.mkdtemp(prefix="loa-pg-"))

@@ -10,8 +10,7 @@ import pytest
 
 from audio.decode import decode_file
 from audio.loudness import integrated_loudness, loudness_range
-from tests.audio.conftest import needs_ffmpeg
-from tests.audio.speech import bulletin, write_wav
+from tests.support.audio import bulletin, needs_ffmpeg, write_wav
 
 
 def ffmpeg_ebur128(path: Path) -> tuple[float, float]:

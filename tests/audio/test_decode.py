@@ -17,7 +17,7 @@ from audio.errors import (
     UnsupportedFormatError,
 )
 from audio.loudness import integrated_loudness
-from tests.audio.conftest import ffmpeg, needs_ffmpeg, needs_sox
+from tests.support.audio import ffmpeg, needs_ffmpeg, needs_sox, write_wav
 
 FORMATS = {
     "m4a": ["-c:a", "aac", "-b:a", "64k"],
@@ -32,10 +32,10 @@ FORMATS = {
 
 @needs_ffmpeg
 @pytest.mark.parametrize("ext", sorted(FORMATS))
-def test_phone_and_browser_formats(tmp_path: Path, speech_wav: Path, ext: str) -> None:
+def test_phone_and_browser_formats(tmp_path: Path, bulletin_wav: Path, ext: str) -> None:
     out = tmp_path / f"rec.{ext}"
-    ffmpeg("-i", str(speech_wav), *FORMATS[ext], str(out))
-    ref = decode_file(speech_wav)
+    ffmpeg("-i", str(bulletin_wav), *FORMATS[ext], str(out))
+    ref = decode_file(bulletin_wav)
     dec = decode_file(out, target_sr=16000)
     assert dec.sample_rate == 16000
     assert dec.samples.dtype == np.float32
@@ -48,12 +48,12 @@ def test_phone_and_browser_formats(tmp_path: Path, speech_wav: Path, ext: str) -
 
 
 @needs_sox
-def test_amr_nb(tmp_path: Path, speech_wav: Path) -> None:
+def test_amr_nb(tmp_path: Path, bulletin_wav: Path) -> None:
     # Debian's sox writes AMR-NB only (no AMR-WB encoder anywhere here); AMR-WB decoding
     # goes through the same packet loop.
     rate = "8000"
     out = tmp_path / "rec.amr"
-    subprocess.run(["sox", str(speech_wav), "-r", rate, "-t", "amr-nb", str(out)], check=True)
+    subprocess.run(["sox", str(bulletin_wav), "-r", rate, "-t", "amr-nb", str(out)], check=True)
     dec = decode_file(out)
     assert dec.sample_rate == int(rate)
     assert dec.duration_s > 10
@@ -63,9 +63,9 @@ def test_amr_nb(tmp_path: Path, speech_wav: Path) -> None:
 
 
 @needs_sox
-def test_amr_with_corrupt_packets_skips_and_counts(tmp_path: Path, speech_wav: Path) -> None:
+def test_amr_with_corrupt_packets_skips_and_counts(tmp_path: Path, bulletin_wav: Path) -> None:
     out = tmp_path / "rec.amr"
-    subprocess.run(["sox", str(speech_wav), "-r", "8000", "-t", "amr-nb", str(out)], check=True)
+    subprocess.run(["sox", str(bulletin_wav), "-r", "8000", "-t", "amr-nb", str(out)], check=True)
     data = bytearray(out.read_bytes())
     # AMR-NB storage: "#!AMR\n", then frames of a 1-byte header (frame type in bits 3-6)
     # and a payload whose size depends on the type. Turn every 7th frame into a SID
@@ -107,8 +107,6 @@ def test_opposite_polarity_channels_do_not_cancel() -> None:
 
 
 def test_stereo_file_with_dead_channel(tmp_path: Path) -> None:
-    from tests.audio.speech import write_wav
-
     rng = np.random.default_rng(2)
     live = (0.2 * rng.standard_normal(16000)).astype(np.float32)
     path = tmp_path / "st.wav"
@@ -141,24 +139,22 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 @needs_ffmpeg
-def test_truncated_file(tmp_path: Path, speech_wav: Path) -> None:
+def test_truncated_file(tmp_path: Path, bulletin_wav: Path) -> None:
     out = tmp_path / "rec.m4a"
-    ffmpeg("-i", str(speech_wav), "-c:a", "aac", str(out))
+    ffmpeg("-i", str(bulletin_wav), "-c:a", "aac", str(out))
     head = tmp_path / "cut.m4a"
     head.write_bytes(out.read_bytes()[:300])
     with pytest.raises((CorruptAudioError, UnsupportedFormatError, EmptyAudioError)):
         decode_file(head)
 
 
-def test_overlong_input_is_refused_before_decoding(speech_wav: Path) -> None:
+def test_overlong_input_is_refused_before_decoding(bulletin_wav: Path) -> None:
     with pytest.raises(TooLongAudioError, match="limit"):
-        decode_file(speech_wav, max_seconds=2.0)
+        decode_file(bulletin_wav, max_seconds=2.0)
 
 
 def test_overlong_input_without_declared_duration(tmp_path: Path) -> None:
     # a raw ADTS/AMR stream declares no reliable duration: the decoder stops at the limit
-    from tests.audio.speech import write_wav
-
     path = tmp_path / "long.wav"
     write_wav(str(path), np.zeros(16000 * 5, dtype=np.float32), 16000)
     data = bytearray(path.read_bytes())

@@ -16,7 +16,7 @@ from audio.errors import EmptyAudioError
 from audio.loudness import integrated_loudness, measure
 from audio.pipeline import PipelineConfig, normalize, process, process_file
 from audio.report import ProcessingReport
-from tests.audio.speech import write_wav
+from tests.support.audio import write_wav
 
 SR = 48000
 
@@ -44,8 +44,8 @@ def make_input(kind: str, speech: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 @pytest.fixture(scope="module")
-def speech48(speech_wav: Path) -> np.ndarray:
-    return decode_file(speech_wav).samples
+def speech48(bulletin_wav: Path) -> np.ndarray:
+    return decode_file(bulletin_wav).samples
 
 
 def check_output(path: Path, target: float = -16.0) -> None:
@@ -86,10 +86,10 @@ def test_loa_process_meets_loudness_and_true_peak(
 
 @pytest.mark.parametrize(("ext", "target"), [("wav", -16.0), ("mp3", -18.0), ("opus", -20.0)])
 def test_other_containers_and_targets(
-    tmp_path: Path, speech_wav: Path, ext: str, target: float
+    tmp_path: Path, bulletin_wav: Path, ext: str, target: float
 ) -> None:
     dst = tmp_path / f"out.{ext}"
-    assert main([str(speech_wav), str(dst), "--target-lufs", str(target), "--quiet"]) == 0
+    assert main([str(bulletin_wav), str(dst), "--target-lufs", str(target), "--quiet"]) == 0
     check_output(dst, target)
 
 
@@ -197,17 +197,17 @@ def test_unreadable_files_exit_2(
     assert "Traceback" not in err
 
 
-def test_bad_arguments_exit_2(tmp_path: Path, speech_wav: Path) -> None:
-    assert main([str(speech_wav), str(tmp_path / "out.flac"), "--quiet"]) == 2
+def test_bad_arguments_exit_2(tmp_path: Path, bulletin_wav: Path) -> None:
+    assert main([str(bulletin_wav), str(tmp_path / "out.flac"), "--quiet"]) == 2
     assert main([str(tmp_path / "missing.wav"), str(tmp_path / "out.ogg")]) == 2
-    assert main([str(speech_wav), str(tmp_path / "o.ogg"), "--target-lufs", "3"]) == 2
+    assert main([str(bulletin_wav), str(tmp_path / "o.ogg"), "--target-lufs", "3"]) == 2
     assert main([]) == 2
 
 
-def test_plot_is_written(tmp_path: Path, speech_wav: Path) -> None:
+def test_plot_is_written(tmp_path: Path, bulletin_wav: Path) -> None:
     pytest.importorskip("matplotlib")
     png = tmp_path / "plot.png"
-    assert main([str(speech_wav), str(tmp_path / "o.ogg"), "--plot", str(png), "--quiet"]) == 0
+    assert main([str(bulletin_wav), str(tmp_path / "o.ogg"), "--plot", str(png), "--quiet"]) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from controller.db import Database
 from controller.models import Node
-from tests.cap.docs import alert_xml, info_xml
 from tests.support import SystemUnderTest, wait_for
+from tests.support.cap import alert_xml, info_xml
 
 SENDER = "pctt@hanoi.gov.vn"
 # A box around Thôn Đông (21.0285, 105.8542) only, and one around both villages.

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from audio.decode import decode_file
-from tests.conftest import read_wav
 from tests.support import SystemUnderTest, wait_for
+from tests.support.audio import read_wav
 
 
 def played_files(sut: SystemUnderTest, node_id: str, bulletin_id: str) -> Path | None:
@@ -56,6 +56,7 @@ def test_three_nodes_play_a_posted_recording_and_report_it(system_factory, speec
 
     with sut.http() as c:
         nodes = c.get("/api/v1/nodes").json()
+    assert sorted(n["id"] for n in nodes) == sorted(sut.node_ids)
     assert {n["status"] for n in nodes} <= {"online", "playing"}
     assert all(n["last_seen"] for n in nodes)
 
@@ -130,8 +131,10 @@ def test_a_text_bulletin_is_spoken_and_played(system_factory):
             files={"file": ("a.wav", b"RIFF")},
         )
         assert both.status_code == 422
+        assert both.json()["detail"] == "send either a recording (file) or a text for speech"
         neither = c.post("/api/v1/bulletins", data={"all": "true"})
         assert neither.status_code == 422
+        assert neither.json()["detail"] == "send either a recording (file) or a text for speech"
     bid = resp.json()["id"]
     wait_for(lambda: sut.report(bid)["summary"]["completed"] == 1, 60, "the spoken bulletin")
     assert played_files(sut, sut.node_ids[0], bid) is not None

@@ -7,19 +7,10 @@ import subprocess
 import sys
 import time
 from datetime import datetime
-from pathlib import Path
 
 from controller.auth import create_user, issue_token
 from controller.db import Database
-from tests.support import SystemUnderTest, node_events, wait_for
-
-
-def post_alert(sut: SystemUnderTest, audio: Path, token: str | None = None, **form: object):
-    with sut.http() as c, audio.open("rb") as fh:
-        headers = {"Authorization": f"Bearer {token}"} if token else None
-        return c.post(
-            "/api/v1/alerts", files={"file": (audio.name, fh)}, data=form, headers=headers
-        )
+from tests.support import SystemUnderTest, node_events, post_alert, wait_for
 
 
 def second_account(sut: SystemUnderTest, name: str = "pho-chu-tich") -> str:
@@ -138,16 +129,22 @@ def test_bad_alert_requests_are_refused(system_factory, speech_wav):
     sut.cluster.start_broker()
     sut.cluster.start_controller()
     with sut.http() as c:
-        assert c.post("/api/v1/alerts", data={"all": "true"}).status_code == 422
+        r = c.post("/api/v1/alerts", data={"all": "true"})
+        assert r.status_code == 422
+        assert r.json()["detail"] == "an emergency needs a text or a recording"
         r = c.post("/api/v1/alerts", data={"all": "true", "text": "  "})
         assert r.status_code == 422
+        assert r.json()["detail"] == "an emergency needs a text or a recording"
         r = post_alert(sut, speech_wav, zones="khong-co")
         assert r.status_code == 422
         assert "unknown zone" in r.json()["detail"]
         r = post_alert(sut, speech_wav, all="true", repeat=5, interval_s=3600, expires_minutes=60)
         assert r.status_code == 422
+        assert r.json()["detail"] == "5 airings 3600 s apart outlast the expiry"
         assert c.get("/api/v1/alerts").json() == []
-        assert c.post("/api/v1/alerts/nope/cancel").status_code == 404
+        r = c.post("/api/v1/alerts/nope/cancel")
+        assert r.status_code == 404
+        assert r.json()["detail"] == "no alert nope"
 
 
 def test_alert_from_the_command_line(system_factory, speech_wav):

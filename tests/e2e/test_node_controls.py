@@ -13,8 +13,8 @@ import pytest
 from audio.decode import decode_file
 from node_agent.attention import TEST_TONE_HZ, TEST_TONE_PEAK
 from node_agent.player import volume_gain
-from tests.conftest import read_wav
 from tests.support import SystemUnderTest, controller_rows, wait_for
+from tests.support.audio import read_wav
 
 
 def node_row(sut: SystemUnderTest, node_id: str) -> dict[str, Any]:
@@ -72,6 +72,7 @@ def test_bad_requests_are_refused_and_queue_nothing(system_factory):
             assert "volume" in r.json()["detail"]
         r = c.post(volume_url, content=b"[40]", headers={"Content-Type": "application/json"})
         assert r.status_code == 422
+        assert r.json()["detail"] == "the JSON body must be an object of fields"
         for action, form in (("volume", {"volume": "40"}), ("test-tone", {}), ("stop", {})):
             r = c.post(f"/api/v1/nodes/no-such-point/{action}", data=form)
             assert r.status_code == 404, r.text
@@ -80,10 +81,15 @@ def test_bad_requests_are_refused_and_queue_nothing(system_factory):
             r = c.post(f"/api/v1/nodes/{node}/test-tone", data={"seconds": seconds})
             assert r.status_code == 422
             assert "seconds must be a whole number from 1 to 30" in r.json()["detail"]
-        assert c.post(f"/api/v1/nodes/{node}/stop", data={"reason": "x" * 201}).status_code == 422
-        assert c.get(f"/api/v1/nodes/{node}/commands/nope").status_code == 404
+        r = c.post(f"/api/v1/nodes/{node}/stop", data={"reason": "x" * 201})
+        assert r.status_code == 422
+        assert r.json()["detail"] == "reason is longer than 200 characters"
+        r = c.get(f"/api/v1/nodes/{node}/commands/nope")
+        assert r.status_code == 404
+        assert r.json()["detail"] == f"no command nope for node {node}"
         anonymous = c.post(volume_url, data={"volume": "40"}, headers={"Authorization": ""})
         assert anonymous.status_code == 401
+        assert anonymous.json()["detail"] == "missing bearer token"
     assert controller_rows(sut, "SELECT count(*) FROM outbox") == [(0,)]
     assert audit_actions(sut) == []
 

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from schedules import LOCAL
-from tests.e2e.test_emergency import post_alert
-from tests.support import SystemUnderTest, wait_for
-
-
-def held(sut: SystemUnderTest, audio: Path, title: str) -> dict[str, Any]:
-    resp = sut.post_bulletin(audio, title=title, hold="true")
-    assert resp.status_code == 201, resp.text
-    assert resp.json()["targets"] == 0
-    return dict(resp.json())
+from tests.support import held, post_alert, wait_for
 
 
 def test_daily_slot_fills_and_plays_in_order_on_its_zone_only(system_factory, speech_wav):
@@ -78,7 +69,7 @@ def test_daily_slot_fills_and_plays_in_order_on_its_zone_only(system_factory, sp
         conflict = resp.json()["conflicts"][0]
         assert conflict["code"] == "slot_overflow"
         assert "ban-tin-thu" in conflict["message"] or "Bản tin thử" in conflict["message"]
-        assert conflict["message_vi"]
+        assert conflict["message_vi"].startswith("khung giờ 'ban-tin-thu'")
         airings = c.get("/api/v1/programme/airings", params={"days": 1}).json()
     in_slot = [a for a in airings if a["slot_id"] == "ban-tin-thu"][:2]
     assert in_slot[0]["item_id"] == second.json()["id"]  # ưu tiên goes first in its slot

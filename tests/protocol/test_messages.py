@@ -13,7 +13,7 @@ from protocol.messages import (
     TestToneCommand,
 )
 from protocol.signing import ReplayGuard, sign_command, verify_envelope
-from tests.protocol.test_signing import KEY, PUB
+from tests.support.keys import KEY, PUB
 
 
 @pytest.mark.parametrize("volume", [0, 55, 100])
@@ -23,7 +23,7 @@ def test_volume_within_0_to_100_is_accepted(volume):
 
 @pytest.mark.parametrize("volume", [-1, 101, 150, 2.5, "loud", None])
 def test_volume_outside_0_to_100_or_not_whole_is_refused(volume):
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=r"\nvolume\n"):
         SetVolumeCommand(volume=volume)
 
 
@@ -31,13 +31,13 @@ def test_test_tone_lasts_5_s_unless_told_and_1_to_30_s_at_most():
     assert TestToneCommand().seconds == 5
     assert TestToneCommand(seconds=30).seconds == 30
     for bad in (0, 31):
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError, match=r"\nseconds\n"):
             TestToneCommand(seconds=bad)
 
 
 def test_stop_reason_is_bounded():
     assert StopCommand().reason == ""
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=r"\nreason\n"):
         StopCommand(reason="x" * 301)
 
 
@@ -62,7 +62,7 @@ def test_an_unknown_command_type_is_refused_by_the_union():
         }
     )
     assert body.command == SetVolumeCommand(volume=40)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="Input tag 'self_destruct'"):
         CommandBody.model_validate(
             {**body.model_dump(mode="json"), "command": {"type": "self_destruct"}}
         )
@@ -78,5 +78,5 @@ def test_state_from_an_older_agent_still_parses_with_no_volume_or_signal():
     assert state.signal_dbm is None
     new = NodeState(node_id="node-a", status="playing", volume=70, signal_dbm=-61)
     assert NodeState.model_validate_json(new.model_dump_json()) == new
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=r"\nvolume\n"):
         NodeState(node_id="node-a", status="online", volume=101)

@@ -12,15 +12,11 @@ from protocol.messages import AudioRef, CommandBody, PlayCommand, utcnow
 from protocol.signing import (
     CommandRejectedError,
     ReplayGuard,
-    load_public_key,
     new_private_key,
-    public_key_b64,
     sign_command,
     verify_envelope,
 )
-
-KEY = new_private_key()
-PUB = load_public_key(public_key_b64(KEY))
+from tests.support.keys import KEY, PUB
 
 
 def play() -> PlayCommand:
@@ -71,10 +67,13 @@ def test_command_for_another_node_is_rejected():
 
 def test_expired_command_is_rejected_with_its_id():
     past = utcnow() - timedelta(minutes=5)
-    raw = envelope_bytes(issued_at=past - timedelta(minutes=1), expires_at=past)
+    body, envelope = sign_command(
+        KEY, play(), ["node-a"], issued_at=past - timedelta(minutes=1), expires_at=past
+    )
+    raw = envelope.model_dump_json().encode()
     with pytest.raises(CommandRejectedError, match="expired") as info:
         verify_envelope(raw, PUB, "node-a", ReplayGuard())
-    assert info.value.command_id  # signed, so the node can nack it
+    assert info.value.command_id == body.command_id  # signed, so the node can nack it
 
 
 @pytest.mark.parametrize("payload", [b"", b"not json", b"{}", b'{"v":1,"type":"signed"}', b"\xff"])

@@ -13,7 +13,7 @@ from schedules import (
     check_item,
     in_quiet_hours,
 )
-from tests.schedules.conftest import ZONES, item, once, programme
+from tests.support.programme import ZONES, item, once, programme
 
 TZ = LOCAL
 DAY = dt.date(2026, 3, 2)

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from schedules import LOCAL, Recurrence, expand
-from tests.schedules.conftest import ZONES, item, once, programme, slot
+from tests.support.programme import ZONES, item, once, programme, slot
 
 TZ = LOCAL
 

@@ -14,7 +14,7 @@ from schedules import (
     parse_programme,
     save_programme,
 )
-from tests.schedules.conftest import ZONES
+from tests.support.programme import ZONES
 
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.json"))
 

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from schedules import Programme, QuietHours, Recurrence, priority_label_vi
-from tests.schedules.conftest import item, once, programme
+from tests.support.programme import item, once, programme
 
 
 def test_vietnamese_labels() -> None:
@@ -37,7 +37,7 @@ def test_recurrence_rules() -> None:
         Recurrence(kind="weekly", start_date=dt.date(2026, 3, 1))
     with pytest.raises(ValidationError, match="needs month_days"):
         Recurrence(kind="monthly", start_date=dt.date(2026, 3, 1))
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="month_days"):
         Recurrence(kind="monthly", month_days=frozenset({32}), start_date=dt.date(2026, 3, 1))
     with pytest.raises(ValidationError, match="Extra inputs"):
         Recurrence.model_validate({"kind": "daily", "start_date": "2026-03-01", "every": 2})
@@ -56,5 +56,5 @@ def test_programme_consistency() -> None:
 
 def test_models_are_frozen() -> None:
     it = item("a", slot_id="sang")
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="Instance is frozen"):
         it.title = "khác"  # type: ignore[misc]

@@ -8,7 +8,7 @@ import pytest
 
 from schedules import LOCAL, expand
 from schedules.reorder import MoveRefusedError, move_in_slot
-from tests.schedules.conftest import ZONES, item, once, programme
+from tests.support.programme import ZONES, item, once, programme
 
 TZ = LOCAL
 DAY = dt.date(2026, 3, 2)

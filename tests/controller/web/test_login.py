@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select
 
 from controller.db import Database
 from controller.models import AuditEntry, LoginFailure
-from tests.web.conftest import DESKTOP, PASSWORD, fits_width, log_in, screenshot
+from tests.support.web import DESKTOP, PASSWORD, fits_width, log_in, screenshot
 
 
 def test_login_shows_the_home_page_in_vietnamese(web_system, open_page):

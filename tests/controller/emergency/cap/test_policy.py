@@ -15,7 +15,7 @@ from controller.emergency.cap import (
     risk_level,
     speech_text,
 )
-from tests.cap.docs import SAMPLES, alert_xml, info_xml
+from tests.support.cap import SAMPLES, alert_xml, info_xml
 
 ICT = timezone(timedelta(hours=7))
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=ICT)

@@ -13,26 +13,15 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from controller.db import Database
 from controller.models import AuditEntry, Delivery, OutboxCommand, ProgrammeDocument
 from schedules import LOCAL
-from tests.support import SystemUnderTest, wait_for
-from tests.web.conftest import DESKTOP, fits_width, screenshot
+from tests.support import SystemUnderTest, all_online, db_of, held, wait_for
+from tests.support.web import DESKTOP, fits_width, screenshot
 
 WEEKDAYS_VI = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]
 WEEKDAYS_EN = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 SLOT = "ban-tin-thu"
 FIRST, SECOND = "Thông báo tiêm phòng", "Lịch cắt điện"
-
-
-def db_of(sut: SystemUnderTest) -> Database:
-    return Database(sut.cluster.config.db_url)
-
-
-def held(sut: SystemUnderTest, audio: Path, title: str) -> dict[str, Any]:
-    r = sut.post_bulletin(audio, title=title, hold="true")
-    assert r.status_code == 201, r.text
-    return dict(r.json())
 
 
 @pytest.fixture(scope="module")
@@ -256,11 +245,6 @@ def test_removing_an_item_asks_first_then_cancels_its_airings(web_system, open_p
 
 
 # --- the loudspeaker points --------------------------------------------------------------
-
-
-def all_online(sut: SystemUnderTest) -> bool:
-    with sut.http() as c:
-        return all(n["status"] == "online" for n in c.get("/api/v1/nodes").json())
 
 
 def test_the_points_are_listed_and_mapped_and_go_offline_live(web_system, open_page):

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from controller.emergency.cap import CapError, parse_cap
-from tests.cap.docs import SAMPLES, alert_xml, info_xml
+from tests.support.cap import SAMPLES, alert_xml, info_xml
 
 ICT = timezone(timedelta(hours=7))
 

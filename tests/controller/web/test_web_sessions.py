@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from controller.auth import create_user, token_digest
 from controller.config import ControllerConfig
-from controller.db import Database, migrate
+from controller.db import Database
 from controller.models import LoginFailure, User, WebSession, now
 from controller.web import sessions
 
 
 @pytest.fixture
-def db(tmp_path: Path):
-    database = Database(f"sqlite:///{tmp_path / 'c.sqlite3'}")
-    migrate(database.engine)
-    with database.session() as s:
+def db(db: Database) -> Database:
+    """The shared empty database, with one broadcaster account."""
+    with db.session() as s:
         create_user(s, "lan", "mat-khau-dai", "broadcaster")
-    yield database
-    database.engine.dispose()
+    return db
 
 
 CONFIG = ControllerConfig(session_idle_hours=2, session_max_days=1, login_max_failures=3)

@@ -14,11 +14,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import delete, func, select
 
-from controller.db import Database
 from controller.models import AuditEntry, Bulletin, Delivery, Node, User, WebSession, Zone
 from schedules import LOCAL
-from tests.support import SystemUnderTest, wait_for
-from tests.web.conftest import (
+from tests.support import SystemUnderTest, db_of, wait_for
+from tests.support.web import (
     DESKTOP,
     PASSWORD,
     fits_width,
@@ -26,10 +25,6 @@ from tests.web.conftest import (
 )
 
 DRAFT_URL = re.compile(r".*/bulletins/[0-9a-f]{32}$")
-
-
-def db_of(sut: SystemUnderTest) -> Database:
-    return Database(sut.cluster.config.db_url)
 
 
 def bulletin_by_title(sut: SystemUnderTest, title: str) -> Bulletin:

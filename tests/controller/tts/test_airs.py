@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from controller.tts import TtsSettings, synthesize
-from tests.conftest import read_wav
 from tests.support import SystemUnderTest, wait_for
+from tests.support.audio import read_wav
 
 
 def test_bulletin_airs_with_google_unreachable(

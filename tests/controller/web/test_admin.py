@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, func, select
 from controller.db import Database
 from controller.models import AuditEntry, Base, User, WebSession
 from tests.support import SystemUnderTest
-from tests.web.conftest import DESKTOP, fits_width, log_in, screenshot
+from tests.support.web import DESKTOP, fits_width, log_in, screenshot
 
 NEW_PASSWORD = "mat-khau-moi-123"
 

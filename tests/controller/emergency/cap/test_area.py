@@ -4,7 +4,7 @@ import pytest
 
 from controller.emergency.cap import CapArea, ZoneGeo, describe_unmatched, match_zones, parse_cap
 from controller.emergency.cap.area import haversine_km, point_in_polygon, polygons_intersect
-from tests.cap.docs import SAMPLES
+from tests.support.cap import SAMPLES
 
 # Zones around Huế (16.46, 107.59) and one in Hà Nội, far outside every area below.
 PHU_HOI = ZoneGeo(code="hue-phu-hoi", latitude=16.4637, longitude=107.5960)

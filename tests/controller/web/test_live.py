@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from tests.support import wait_for
-from tests.web.conftest import PASSWORD
+from tests.support.web import PASSWORD
 
 
 def session_cookies(base_url: str, account: str) -> dict[str, str]:

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from controller.db import Database
 from controller.delivery.state import NOT_PLAYED
 from controller.models import Alert
-from tests.support import SystemUnderTest, make_system, wait_for
-from tests.web.conftest import DESKTOP, PHONE, add_accounts, fits_width, log_in, screenshot
+from tests.support import SystemUnderTest, all_online, make_system, wait_for
+from tests.support.web import DESKTOP, PHONE, add_accounts, fits_width, log_in, screenshot
 
 TEXT = "Nước sông đang lên nhanh. Đề nghị bà con thôn Tây di chuyển người và tài sản lên chỗ cao."
 
@@ -33,11 +33,6 @@ def api_alert(sut: SystemUnderTest, alert_id: str) -> dict[str, Any]:
         r = c.get(f"/api/v1/alerts/{alert_id}")
         r.raise_for_status()
         return dict(r.json())
-
-
-def all_online(sut: SystemUnderTest) -> bool:
-    with sut.http() as c:
-        return all(n["status"] == "online" for n in c.get("/api/v1/nodes").json())
 
 
 def fill_alert(page, *, villages: list[str], repeat: str = "2", interval: str = "1") -> None:

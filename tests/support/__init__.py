@@ -1,4 +1,7 @@
-"""Helpers for tests that run the whole system as processes."""
+"""Helpers shared by tests; this module holds those that run the whole system as processes.
+
+The others sit beside it by subject (audio, cap, programme, web, keys, postgres).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from controller.db import Database
 from controller.nodes import broker
 from controller.ops import demo
 from controller.ops.cluster import Cluster
@@ -59,6 +63,26 @@ class SystemUnderTest:
             return dict(r.json())
 
 
+def held(sut: SystemUnderTest, audio: Path, title: str) -> dict[str, Any]:
+    """A bulletin stored for the programme: sent to no point yet."""
+    resp = sut.post_bulletin(audio, title=title, hold="true")
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["targets"] == 0
+    return dict(resp.json())
+
+
+def all_online(sut: SystemUnderTest) -> bool:
+    """Every point the controller knows is online (and it knows some)."""
+    with sut.http() as c:
+        nodes = c.get("/api/v1/nodes").json()
+    return bool(nodes) and all(n["status"] == "online" for n in nodes)
+
+
+def db_of(sut: SystemUnderTest) -> Database:
+    """The controller's database; the caller disposes of its engine."""
+    return Database(sut.cluster.config.db_url)
+
+
 def make_system(root: Path, *, nodes: int, **controller: object) -> SystemUnderTest:
     cluster = demo.prepare(
         root,
@@ -79,6 +103,15 @@ def make_system(root: Path, *, nodes: int, **controller: object) -> SystemUnderT
         cfg.write_text(json.dumps(node, indent=2))
     token = demo.credentials(cluster.config)["api_token"]
     return SystemUnderTest(cluster, token)
+
+
+def post_alert(sut: SystemUnderTest, audio: Path, token: str | None = None, **form: object):
+    """POST an alert with ``audio`` as its recording, as the demo admin or as ``token``."""
+    with sut.http() as c, audio.open("rb") as fh:
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        return c.post(
+            "/api/v1/alerts", files={"file": (audio.name, fh)}, data=form, headers=headers
+        )
 
 
 def wait_for(check: Callable[[], T | None], timeout: float, what: str) -> T:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from controller.emergency.cap import CapError, extract_alerts, fetch, fetch_feed, parse_cap
-from tests.cap.docs import SAMPLES, alert_xml
+from tests.support.cap import SAMPLES, alert_xml
 
 INLINE = alert_xml(identifier="VN-TTH-INLINE").decode()
 ATOM = f"""<?xml version="1.0" encoding="UTF-8"?>

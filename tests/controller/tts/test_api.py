@@ -12,6 +12,8 @@ from fastapi.testclient import TestClient
 from controller.api.app import create_app
 from controller.nodes import broker
 from controller.ops import demo
+from controller.tts.settings import TtsSettings
+from controller.tts.synth import synthesize
 
 
 @pytest.fixture
@@ -42,6 +44,18 @@ def test_alert_text_is_spoken_by_espeak_without_trying_google(
         silent_server.accept()  # nobody tried Google
 
 
-def test_empty_alert_text_is_refused(client: TestClient) -> None:
+def test_empty_alert_text_is_refused(
+    client: TestClient, tmp_path: Path, silent_server: socket.socket, settings: TtsSettings
+) -> None:
     resp = client.post("/api/v1/alerts", data={"text": "   ", "all": "true"})
-    assert resp.status_code == 422
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["detail"] == "an emergency needs a text or a recording"
+    assert client.get("/api/v1/alerts").json() == []
+    assert not list((tmp_path / "tts-cache").glob("*.json"))  # nothing was spoken
+    # The API refuses before speaking; the speech engine must refuse the same text on its own,
+    # for the callers that reach it without that check (CAP, the web preview, `loa say`).
+    with pytest.raises(ValueError, match="the text is empty"):
+        synthesize("   ", emergency=True, settings=settings)
+    silent_server.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        silent_server.accept()  # nobody tried Google

@@ -54,9 +54,24 @@ def tone_wav(seconds: float = 1.0) -> bytes:
 @pytest.mark.parametrize(
     ("name", "content", "status", "message"),
     [
-        ("notes.txt", b"this is not audio at all, just text" * 10, 415, ""),
-        ("broken.wav", b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 40, 415, "broken.wav"),
-        ("broken.mp3", b"\xff\xfb\x90\x00" + b"\x13" * 3000, 415, "broken.mp3"),
+        (
+            "notes.txt",
+            b"this is not audio at all, just text" * 10,
+            415,
+            "notes.txt: not a readable audio file",
+        ),
+        (
+            "broken.wav",
+            b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 40,
+            415,
+            "broken.wav: not a readable audio file",
+        ),
+        (
+            "broken.mp3",
+            b"\xff\xfb\x90\x00" + b"\x13" * 3000,
+            415,
+            "broken.mp3: not a readable audio file",
+        ),
         ("empty.wav", b"", 422, "empty"),
         ("huge.wav", b"\x00" * 500_000, 413, "larger than"),
     ],

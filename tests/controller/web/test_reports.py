@@ -16,8 +16,8 @@ from controller.db import Database
 from controller.delivery.state import NOT_PLAYED
 from controller.models import Bulletin, Delivery, Node, NodeStatusLog, Zone, now
 from schedules import LOCAL
-from tests.support import SystemUnderTest, wait_for
-from tests.web.conftest import DESKTOP, fits_width, screenshot
+from tests.support import SystemUnderTest, all_online, wait_for
+from tests.support.web import DESKTOP, fits_width, screenshot
 
 
 def settled(sut: SystemUnderTest, bulletin_id: str) -> dict[str, Any] | None:
@@ -29,11 +29,6 @@ def over(sut: SystemUnderTest, bulletin_id: str) -> bool:
     """Every play of the bulletin finished or ended unplayed: nothing is still on air."""
     plays = sut.report(bulletin_id)["nodes"]
     return all(p["status"] == "finished" or p["status"] in NOT_PLAYED for p in plays)
-
-
-def all_online(sut: SystemUnderTest) -> bool:
-    with sut.http() as c:
-        return all(n["status"] == "online" for n in c.get("/api/v1/nodes").json())
 
 
 def test_a_bulletins_report_fills_in_live_and_says_why_a_point_missed_it(

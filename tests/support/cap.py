@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-SAMPLES = Path(__file__).parent / "samples"
+SAMPLES = Path(__file__).parent / "cap_samples"
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
 
 

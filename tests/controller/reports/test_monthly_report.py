@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from controller.auth import create_user
-from controller.db import Database, migrate
 from controller.delivery.availability import availability, record_status
 from controller.models import Alert, AudioFile, Bulletin, Commune, Delivery, Node, Zone
 from controller.reports.monthly import long_rows, month_bounds, monthly_report, parse_month
@@ -67,14 +65,6 @@ def test_months_are_local_calendar_months():
     for bad in ("2026-13", "2026/11", "11-2026", ""):
         with pytest.raises(ValueError, match="not a month"):
             parse_month(bad)
-
-
-@pytest.fixture
-def db(tmp_path: Path):
-    database = Database(f"sqlite:///{tmp_path / 'c.sqlite3'}")
-    migrate(database.engine)
-    yield database
-    database.engine.dispose()
 
 
 def bulletin(s, user_id: int, bid: str, *, priority="normal", tts=False, seconds=60.0) -> None:
@@ -170,4 +160,5 @@ def test_the_month_counts_bulletins_minutes_plays_and_availability(db):
     with db.session() as s:
         future = monthly_report(s, date(2027, 1, 1), now)
     assert future.bulletins == 0
+    assert sorted(p.node_id for p in future.points) == ["n1", "n2"]
     assert all(p.availability_pct is None for p in future.points)

@@ -1,4 +1,5 @@
-"""Speech test material generated at test time with espeak-ng (nothing is committed)."""
+"""Speech test material generated at test time with espeak-ng (nothing is committed), and the
+tools the audio tests need."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import shutil
 import subprocess
 import wave
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
+import pytest
 import scipy.signal as ss
 
 VOICES = ("vi", "vi-vn-x-central", "vi-vn-x-south")
@@ -24,6 +27,14 @@ TEXTS = (
 
 def have_espeak() -> bool:
     return shutil.which("espeak-ng") is not None
+
+
+needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
+needs_sox = pytest.mark.skipif(shutil.which("sox") is None, reason="sox is not installed")
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
 
 
 @lru_cache(maxsize=16)
@@ -72,3 +83,11 @@ def write_wav(path: str, x: np.ndarray, sr: int) -> None:
         w.setsampwidth(2)
         w.setframerate(sr)
         w.writeframes(pcm.tobytes())
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    """The first channel of a 16-bit WAV as float32, and its rate."""
+    with wave.open(str(path), "rb") as w:
+        frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+        channels, rate = w.getnchannels(), w.getframerate()
+    return frames.reshape(-1, channels)[:, 0].astype(np.float32) / 32768.0, rate
