@@ -15,6 +15,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import delete, select
 
+from controller import programme
 from controller.config import ControllerConfig
 from controller.db import Database
 from controller.delivery.dispatcher import Dispatcher
@@ -115,7 +116,6 @@ def housekeeping() -> None:
 
 def materialise() -> None:
     """Send every node the next 48 hours of its programme, with its audio, ahead of time."""
-    from controller.programme import store as programme
 
     ctx = running()
     with ctx.db.session() as s:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from controller import programme
 from controller.api.deps import ERRORS, ConfigDep, DbDep, DispatcherDep, UserDep, require
 from controller.broadcast.bulletins import new_bulletin, send
 from controller.broadcast.requests import (
@@ -19,7 +20,6 @@ from controller.broadcast.requests import (
     split_list,
 )
 from controller.models import Bulletin, Node, Zone, now
-from controller.programme import store as programme
 from controller.reports.bulletin import bulletin_out, bulletin_report
 from controller.schemas import BulletinOut, BulletinReport, ZoneOut
 from schedules import LOCAL, QuietHours, airing_in_quiet

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 
-from controller import audit
+from controller import audit, programme
 from controller.api.deps import (
     ERRORS,
     ConfigDep,
@@ -21,8 +21,6 @@ from controller.api.deps import (
 )
 from controller.delivery.dispatcher import Dispatcher
 from controller.models import Bulletin, now
-from controller.programme import edit as programme_edit
-from controller.programme import store as programme
 from schedules import (
     Occurrence,
     Programme,
@@ -57,7 +55,7 @@ def _refuse(exc: ValidationError | ValueError) -> HTTPException:
 
 def _store(s: Session, dispatcher: Dispatcher, grace_s: int, updated: dict[str, Any]) -> Programme:
     try:
-        return programme.store(s, dispatcher, timedelta(seconds=grace_s), updated)
+        return programme.replace(s, dispatcher, timedelta(seconds=grace_s), updated)
     except ValidationError as exc:
         raise _refuse(exc) from None
 
@@ -146,8 +144,8 @@ def remove_item(
     grace = timedelta(seconds=config.late_grace_s)
     with db.session() as s:
         try:
-            told = programme_edit.remove_item(s, dispatcher, grace, user.username, item_id)
-        except programme_edit.NoSuchItemError:
+            told = programme.remove_item(s, dispatcher, grace, user.username, item_id)
+        except programme.NoSuchItemError:
             raise HTTPException(404, f"no programme item {item_id}") from None
     return {"removed": item_id, "nodes_told": told}
 

@@ -19,14 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller import audit
+from controller import audit, programme
 from controller.api.bulletins import check_quiet_hours
 from controller.broadcast.bulletins import send
 from controller.broadcast.requests import parse_time, resolve_targets
 from controller.config import ControllerConfig
 from controller.delivery.dispatcher import Dispatcher
 from controller.models import Bulletin, User, Zone, now
-from controller.programme import store as programme
 from schedules import LOCAL, Conflict, Programme, ProgrammeItem, Recurrence
 from schedules.expand import expand_items
 

@@ -6,3 +6,34 @@ applied to delivery state) and ``chunks`` (audio served piece by piece). They re
 through a ``publisher.Publisher``. ``state`` names the delivery statuses and how they move;
 ``availability`` says how much of the time each point was reachable.
 """
+
+from controller.delivery.availability import changes_for, record_status
+from controller.delivery.dispatcher import Dispatcher
+from controller.delivery.publisher import MemoryPublisher, MqttPublisher, Publisher
+from controller.delivery.state import (
+    NOT_PLAYED,
+    PLAYED,
+    PROGRESS,
+    SETTLED,
+    WAITING,
+    DeliveryStatus,
+    advance,
+    expiry_reason,
+)
+
+__all__ = [
+    "NOT_PLAYED",
+    "PLAYED",
+    "PROGRESS",
+    "SETTLED",
+    "WAITING",
+    "DeliveryStatus",
+    "Dispatcher",
+    "MemoryPublisher",
+    "MqttPublisher",
+    "Publisher",
+    "advance",
+    "changes_for",
+    "expiry_reason",
+    "record_status",
+]

@@ -37,7 +37,7 @@ def remove_item(
     document = current.model_dump(mode="json")
     document["items"] = [i for i in document["items"] if i["id"] != item_id]
     told = nodes_awaiting(s, item_id)
-    programme.store(s, dispatcher, grace, document)  # cancels its airings on every node
+    programme.replace(s, dispatcher, grace, document)  # cancels its airings on every node
     audit.record(s, actor, "programme.remove", item_id, nodes=told)
     return told
 
@@ -67,7 +67,7 @@ def move_item(
         conflicts += [c for c in check_item(moved, each, zone_nodes) if c not in conflicts]
     if conflicts:
         return conflicts
-    programme.store(s, dispatcher, grace, moved.model_dump(mode="json"))
+    programme.replace(s, dispatcher, grace, moved.model_dump(mode="json"))
     order = [i.id for i in sorted(in_slot, key=lambda i: i.position)]
     audit.record(
         s,

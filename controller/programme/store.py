@@ -46,7 +46,7 @@ class ItemConflictsError(Exception):
         self.conflicts = conflicts
 
 
-def store(
+def replace(
     s: Session, dispatcher: Dispatcher, grace: timedelta, document: dict[str, Any]
 ) -> Programme:
     """Validate and save a whole new programme, then queue (or cancel) what it changes on the
@@ -83,7 +83,7 @@ def add_item(
         raise ItemConflictsError(conflicts)
     document = current.model_dump(mode="json")
     document["items"].append(item.model_dump(mode="json"))
-    store(s, dispatcher, grace, document)
+    replace(s, dispatcher, grace, document)
     audit.record(s, actor, "programme.add", item.id, item=item.model_dump(mode="json"))
 
 

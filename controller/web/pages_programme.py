@@ -10,11 +10,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from controller import programme
 from controller.api.deps import ConfigDep, DbDep, DispatcherDep
 from controller.config import ControllerConfig
 from controller.db import Database
-from controller.programme import edit as programme_edit
-from controller.programme import store as programme
 from controller.web.deps import Viewer, allowed
 from controller.web.programme_view import (
     LIVE_GROUPS,
@@ -117,7 +116,7 @@ def move(
     when = parse_day(day)
     with db.session() as s:
         try:
-            conflicts = programme_edit.move_item(
+            conflicts = programme.move_item(
                 s,
                 dispatcher,
                 grace(config),
@@ -126,7 +125,7 @@ def move(
                 day=when,
                 step=STEPS[direction],
             )
-        except programme_edit.MoveRefusedError as exc:
+        except programme.MoveRefusedError as exc:
             return refused(request, viewer, db, when, item_id, error=f"programme.error.{exc.code}")
         if conflicts:  # nothing was stored
             return refused(request, viewer, db, when, item_id, conflicts=conflicts)
@@ -165,7 +164,7 @@ def confirm_removal(
         item = next((i for i in programme.load(s).items if i.id == item_id), None)
         if item is None:
             raise HTTPException(404, t("programme.error.unknown_item"))
-        waiting = programme_edit.nodes_awaiting(s, item_id)
+        waiting = programme.nodes_awaiting(s, item_id)
     return page(
         request,
         viewer,
@@ -191,8 +190,8 @@ def remove(
     when = parse_day(day)
     with db.session() as s:
         try:
-            programme_edit.remove_item(s, dispatcher, grace(config), viewer.user.username, item_id)
-        except programme_edit.NoSuchItemError:
+            programme.remove_item(s, dispatcher, grace(config), viewer.user.username, item_id)
+        except programme.NoSuchItemError:
             return show(
                 request,
                 viewer,

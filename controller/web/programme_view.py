@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from controller import programme
 from controller.delivery.state import NOT_PLAYED, WAITING, DeliveryStatus
 from controller.models import Delivery, Node, Zone
-from controller.programme import store as programme
 from schedules import Occurrence, Programme, Recurrence, Slot, expand
 
 Translate = Callable[..., str]

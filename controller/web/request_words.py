@@ -11,9 +11,9 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from controller import programme
 from controller.broadcast.approval import BroadcastRequest
 from controller.models import Node, Zone
-from controller.programme import store as programme
 from controller.web.formatting import local_time
 from controller.web.i18n import translate
 from schedules import Recurrence

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from controller import programme
 from controller.models import Bulletin, Delivery, now
 from controller.programme import edit
-from controller.programme import store as programme
 from protocol.messages import CancelCommand, PlayCommand
 from schedules import LOCAL, Recurrence
 from tests.controller.commune import Commune
