@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.delivery.dispatcher import Dispatcher
+from controller.errors import InvalidInputError
 from controller.models import OutboxCommand, Zone
 from controller.nodes import controls as node_controls
 from controller.schemas import ControlOut
@@ -178,17 +179,15 @@ def set_volume(
             node_id,
             lambda s, d: node_controls.set_volume(s, d, viewer.user, node_id, level),
         )
-    except HTTPException as exc:
-        if exc.status_code != 422:
-            raise
-    return detail(
-        request,
-        viewer,
-        node_id,
-        status_code=422,
-        volume_error="nodes.error.volume",
-        volume_typed=volume,
-    )
+    except InvalidInputError:  # next to the field; a point that is gone gets the error page
+        return detail(
+            request,
+            viewer,
+            node_id,
+            status_code=422,
+            volume_error="nodes.error.volume",
+            volume_typed=volume,
+        )
 
 
 @router.post("/nodes/{node_id}/test-tone")
