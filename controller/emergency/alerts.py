@@ -55,7 +55,7 @@ class AlertRequest:
     cap_key: str | None = None
     replaces: str | None = None
     confirmed: bool = False  # the source needs no second account, e.g. an official CAP feed
-    priority: str = "emergency"
+    priority: str = "emergency"  # as CAP decided; unused so far: every alert airs as emergency
 
 
 def raise_alert(
