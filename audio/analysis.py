@@ -1,11 +1,15 @@
-"""Measurements for the processing report: noise floor, SNR, clipping. Mono ``(n,)``."""
+"""Measurements for the processing report: noise floor, SNR, clipping, and a signal's figures
+(:func:`describe`). Mono ``(n,)``."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from audio.loudness import measure
+from audio.report import SignalReport
 from audio.samples import as_mono, check_rate
 
 SILENT_DB = -120.0
@@ -72,3 +76,26 @@ def clipped_share(x: np.ndarray) -> float:
         flagged[2:] |= run3
         flagged_count += int(np.count_nonzero(flagged[lo - a0 : lo - a0 + hi - lo]))
     return float(flagged_count / y.size)
+
+
+def finite_or_none(value: float, digits: int = 2) -> float | None:
+    """``round(value, digits)``, or ``None`` for NaN/±inf."""
+    return round(float(value), digits) if math.isfinite(value) else None
+
+
+def describe(x: np.ndarray, sr: int) -> SignalReport:
+    """Measure mono ``x`` for the report."""
+    stats = measure(x, sr)
+    noise = estimate_noise(x, sr)
+    return SignalReport(
+        duration_s=round(x.size / sr, 3),
+        sample_rate=sr,
+        integrated_lufs=finite_or_none(stats.integrated),
+        loudness_range_lu=round(stats.loudness_range, 2),
+        true_peak_dbtp=finite_or_none(stats.true_peak_db),
+        momentary_max_lufs=finite_or_none(stats.momentary_max),
+        short_term_max_lufs=finite_or_none(stats.short_term_max),
+        noise_floor_dbfs=noise.noise_floor_dbfs,
+        snr_db=noise.snr_db,
+        clipped_share=round(clipped_share(x), 5),
+    )

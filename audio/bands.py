@@ -11,10 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float32]
-ComplexArray = npt.NDArray[np.complex64]
+from audio.samples import ComplexArray, FloatArray
 
 
 @dataclass(frozen=True)

@@ -34,10 +34,9 @@ context each side.
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 import scipy.fft
 
-FloatArray = npt.NDArray[np.float32]
+from audio.samples import FloatArray
 
 BLOCK = 8  # frames per block of the strong smoothing (8 x 16 ms)
 #: Frames each side that reach a frame's estimate: its block and the blocks either side.

@@ -54,7 +54,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-import numpy.typing as npt
 import scipy.ndimage
 import scipy.special
 
@@ -70,6 +69,7 @@ from audio.noise_estimate import (
     estimate_snr_db,
     track_noise,
 )
+from audio.samples import FloatArray
 from audio.stft import (
     StftGeometry,
     analyse,
@@ -81,7 +81,6 @@ from audio.stft import (
 
 __all__ = ["DenoiseParams", "denoise", "estimate_noise_floor_db", "estimate_snr_db"]
 
-FloatArray = npt.NDArray[np.float32]
 
 _CHUNK_FRAMES = 1024
 _BLOCK_FRAMES = 64  # frames per block of the batched decision-directed recursion

@@ -38,9 +38,8 @@ from scipy import ndimage
 
 from audio.bands import BandLayout, band_power, layout_for
 from audio.mono_input import check_mono_float32
+from audio.samples import FloatArray
 from audio.stft import StftGeometry, analyse, chunks, geometry_for, geometry_of, n_frames
-
-FloatArray = npt.NDArray[np.float32]
 
 #: Below every real recording's noise floor; keeps ratios finite on digital silence.
 POWER_FLOOR = 1e-12

@@ -1,4 +1,6 @@
-"""The processing report: what came in, what went out, what was done. Pydantic v2, JSON-safe.
+"""The processing report: what came in, what went out, what was done, and what the user
+should know about it (:func:`remarks`). Pydantic v2, JSON-safe; the measurements that fill it
+are :func:`audio.analysis.describe`'s.
 
 Levels that do not exist (the loudness of silence, the peak of nothing) are ``None``, never
 ``-inf``, so the report is valid JSON.
@@ -6,18 +8,7 @@ Levels that do not exist (the loudness of silence, the peak of nothing) are ``No
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-
-from audio.analysis import clipped_share, estimate_noise
-from audio.loudness import measure
-
-
-def finite_or_none(value: float, digits: int = 2) -> float | None:
-    """``round(value, digits)``, or ``None`` for NaN/±inf."""
-    return round(float(value), digits) if math.isfinite(value) else None
 
 
 class SignalReport(BaseModel):
@@ -35,24 +26,6 @@ class SignalReport(BaseModel):
     noise_floor_dbfs: float = Field(description="background level, 10th pct of 20 ms frames")
     snr_db: float = Field(description="speech level (95th pct) minus noise floor (dB)")
     clipped_share: float = Field(description="share of samples on clipped flat tops (0-1)")
-
-
-def describe(x: np.ndarray, sr: int) -> SignalReport:
-    """Measure mono ``x`` for the report."""
-    stats = measure(x, sr)
-    noise = estimate_noise(x, sr)
-    return SignalReport(
-        duration_s=round(x.size / sr, 3),
-        sample_rate=sr,
-        integrated_lufs=finite_or_none(stats.integrated),
-        loudness_range_lu=round(stats.loudness_range, 2),
-        true_peak_dbtp=finite_or_none(stats.true_peak_db),
-        momentary_max_lufs=finite_or_none(stats.momentary_max),
-        short_term_max_lufs=finite_or_none(stats.short_term_max),
-        noise_floor_dbfs=noise.noise_floor_dbfs,
-        snr_db=noise.snr_db,
-        clipped_share=round(clipped_share(x), 5),
-    )
 
 
 class SourceReport(BaseModel):
@@ -91,3 +64,38 @@ class ProcessingReport(BaseModel):
     output_bitrate: int | None = None
     encode_passes: int = Field(default=0, description="encodes needed to meet the targets")
     warnings: list[str] = Field(default_factory=list, description="plain-English remarks")
+
+
+def remarks(
+    source: SourceReport,
+    before: SignalReport,
+    after: SignalReport,
+    target_lufs: float | None = None,
+) -> list[str]:
+    """Plain-English remarks on what the user should know: losses, damage, a missed target."""
+    out = []
+    if source.skipped_packets:
+        out.append(
+            f"{source.skipped_packets} of {source.total_packets} packets "
+            f"({100 * source.skipped_share:.1f} %) could not be decoded and were left out"
+        )
+    if source.nonfinite_samples:
+        out.append(f"{source.nonfinite_samples} NaN/inf samples were replaced by silence")
+    if source.dropped_channels:
+        out.append(f"silent channel(s) {source.dropped_channels} left out of the mix")
+    if before.clipped_share > 0.001:
+        out.append(f"the recording is clipped ({100 * before.clipped_share:.2f} % of samples)")
+    if before.snr_db < 15:
+        out.append(f"the recording is noisy (about {before.snr_db:.0f} dB signal-to-noise)")
+    if after.integrated_lufs is not None and before.integrated_lufs is not None:
+        boost = after.integrated_lufs - before.integrated_lufs
+        if boost > 20:
+            out.append(f"the recording was very quiet and was raised by {boost:.0f} dB")
+    if target_lufs is not None and after.integrated_lufs is not None:
+        miss = after.integrated_lufs - target_lufs
+        if abs(miss) > 1.0:  # e.g. steady tones, which the denoiser takes for noise
+            out.append(
+                f"the output is {abs(miss):.1f} LU {'above' if miss > 0 else 'below'} the "
+                f"{target_lufs:g} LUFS target: little speech-like sound was left to raise"
+            )
+    return out

@@ -7,14 +7,19 @@ Signals are ``numpy`` arrays of ``float32`` samples, nominal full scale ±1.0:
   function says so, e.g. the loudness meter, which must handle the stereo and 5-channel EBU
   test signals.
 
-The sample rate is always passed explicitly as an ``int`` in hertz.
+The sample rate is always passed explicitly as an ``int`` in hertz. :data:`FloatArray` names
+the sample arrays in type hints (:data:`ComplexArray` their spectra).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from audio.errors import AudioError
+
+FloatArray = npt.NDArray[np.float32]
+ComplexArray = npt.NDArray[np.complex64]
 
 MIN_RATE = 4000
 MAX_RATE = 384000

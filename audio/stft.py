@@ -17,11 +17,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import scipy.fft
 
-FloatArray = npt.NDArray[np.float32]
-ComplexArray = npt.NDArray[np.complex64]
+from audio.samples import ComplexArray, FloatArray
 
 
 @dataclass(frozen=True)

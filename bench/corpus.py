@@ -26,8 +26,9 @@ import numpy.typing as npt
 import scipy.io.wavfile
 import scipy.signal
 
+from audio.samples import FloatArray
+
 SR = 16000
-FloatArray = npt.NDArray[np.float32]
 
 TEST_SENTENCES = [
     "Thông báo của ủy ban nhân dân xã về lịch tiêm phòng cho trẻ em vào sáng thứ hai tuần sau.",

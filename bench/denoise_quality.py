@@ -29,13 +29,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import scipy.signal
 
 from audio.denoise import denoise
+from audio.samples import FloatArray
 from bench import corpus
 
-FloatArray = npt.NDArray[np.float32]
 Method = Callable[[FloatArray, FloatArray | None], FloatArray]
 METHODS = ["noisy", "ours", "nr-stat", "nr-stat+clip", "nr-nonstat"]
 

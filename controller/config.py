@@ -1,12 +1,17 @@
-"""The controller's configuration: one loader, a JSON file plus ``LOA_`` environment overrides."""
+"""The controller's configuration: a JSON file plus ``LOA_`` environment overrides, read by
+the one loader (:mod:`controller.config_loader`) and validated once at start-up."""
 
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from controller.config_loader import ConfigError, load
+from controller.tts.settings import TtsSettings
 
 
 class ControllerConfig(BaseModel):
@@ -39,6 +44,22 @@ class ControllerConfig(BaseModel):
     )
     login_max_failures: int = Field(5, ge=1, description="per user name in login_window_minutes")
     login_window_minutes: int = Field(15, ge=1)
+    tts: TtsSettings = Field(
+        default_factory=TtsSettings,
+        description='speech: the file\'s "tts" section and LOA_TTS_*; cache in data_dir',
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _speech_cache_in_data_dir(cls, data: Any) -> Any:
+        """The controller keeps its speech cache with its data unless told otherwise."""
+        if not isinstance(data, dict):
+            return data
+        tts = data.get("tts", {})
+        if isinstance(tts, dict) and not tts.get("cache_dir"):
+            data_dir = Path(data.get("data_dir") or cls.model_fields["data_dir"].default)
+            data = {**data, "tts": {**tts, "cache_dir": data_dir / "tts-cache"}}
+        return data
 
     @property
     def db_url(self) -> str:
@@ -61,22 +82,25 @@ class ControllerConfig(BaseModel):
         return self.data_dir / "nodes"
 
     @classmethod
-    def load(cls, path: Path | None = None, **overrides: object) -> ControllerConfig:
-        data: dict[str, object] = {}
+    def load(
+        cls, path: Path | None = None, env: Mapping[str, str] | None = None, /, **overrides: object
+    ) -> ControllerConfig:
+        """``path`` (if any), then ``LOA_*`` (``env`` or the process's), then ``overrides``;
+        exits with one line per bad value, naming the variable or file key."""
+        data: dict[str, Any] = {}
         if path is not None:
             try:
                 data = json.loads(path.read_text())
             except (OSError, json.JSONDecodeError) as exc:
                 raise SystemExit(f"cannot read controller config {path}: {exc}") from None
-        for name in cls.model_fields:
-            env = os.environ.get(f"LOA_{name.upper()}")
-            if env is not None:
-                data[name] = env
-        data.update({k: v for k, v in overrides.items() if v is not None})
+            if not isinstance(data, dict):
+                raise SystemExit(f"cannot read controller config {path}: not a JSON object")
+        origin = str(path) if path is not None else "the configuration"
         try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            raise SystemExit(f"invalid controller configuration: {exc}") from None
+            return load(cls, data, env=env, origin=origin, overrides=overrides)
+        except ConfigError as exc:
+            lines = "\n  ".join(exc.problems)
+            raise SystemExit(f"invalid controller configuration:\n  {lines}") from None
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

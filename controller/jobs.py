@@ -18,8 +18,8 @@ from sqlalchemy import delete, select
 from controller.config import ControllerConfig
 from controller.db import Database
 from controller.delivery.dispatcher import Dispatcher
-from controller.delivery.state import LOCAL
 from controller.models import Alert, CapMessage, NodeEvent, now
+from schedules import LOCAL
 
 log = logging.getLogger(__name__)
 JOB_TABLE = "apscheduler_jobs"

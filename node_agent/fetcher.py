@@ -87,6 +87,10 @@ class Fetcher:
             return None
         return msg.reason
 
+    def abandon(self, sha256: str) -> None:
+        """Stop asking for ``sha256`` (its partial file stays; a later ``want`` resumes it)."""
+        self.active.pop(sha256, None)
+
     def _ask(self, dl: Download, restart: bool = False) -> None:
         have = self.cache.partial_size(dl.sha256)
         if restart or dl.requested_up_to < have:

@@ -1,11 +1,12 @@
 """Plays the node's programme at absolute start times, from its own clock, by priority.
 
-One thread owns the sink and the amplifier relay. It sleeps until the next item's pre-roll,
-switches the amplifier on, loads the audio, waits for the exact start and plays. A higher
-priority item that falls due cuts into a lower one (an emergency first plays the node's own
-attention signal, before its message has even arrived); the item cut off is resumed a little
-before where it stopped if its window still has room, and otherwise reported as interrupted.
-A technician's test tone ranks below everything; an operator's stop silences whatever is on air.
+One thread owns the sink and the amplifier relay. It asks the agenda (node_agent/agenda.py)
+what to do, sleeps until the next item's pre-roll, switches the amplifier on, loads the audio,
+waits for the exact start and plays. A higher priority item that falls due cuts into a lower
+one (an emergency first plays the node's own attention signal, before its message has even
+arrived); the item cut off is resumed a little before where it stopped if its window still has
+room, and otherwise reported as interrupted. A technician's test tone ranks below everything;
+an operator's stop silences whatever is on air.
 """
 
 from __future__ import annotations
@@ -20,48 +21,35 @@ from pathlib import Path
 
 import numpy as np
 
+from node_agent.agenda import (
+    EMERGENCY,
+    RESUME_BACKUP_S,
+    Agenda,
+    Announce,
+    Entry,
+    Expired,
+    Idle,
+    Play,
+    PlayTone,
+    Resume,
+    Tone,
+    Wait,
+    cut_off,
+    refusal,
+    resume_frame,
+)
 from node_agent.attention import RATE as ATTENTION_RATE
 from node_agent.attention import attention_signal
 from node_agent.relay import AmplifierRelay
 from node_agent.sinks import AudioSink, SinkError
 from protocol.messages import PlayCommand
 
-log = logging.getLogger(__name__)
+__all__ = ["RESUME_BACKUP_S", "Player", "Tone", "Volumes", "volume_gain"]
 
-# Who may cut into whom: emergency > bulletins > filler. "priority" bulletins go first in their
-# slot (the controller orders the slot) but do not cut into a normal one on air.
-PRECEDENCE = {"emergency": 3, "priority": 1, "normal": 1, "filler": 0}
-EMERGENCY = PRECEDENCE["emergency"]
-TONE_RANK = -1  # a test tone gives way to any programme item that falls due
-RESUME_BACKUP_S = 2.0  # resume a little before the cut so the listener catches the sentence
+log = logging.getLogger(__name__)
 
 Emit = Callable[..., None]  # emit(kind, play_id, reason="", interrupted=False, at=None)
 Loader = Callable[[Path], tuple[np.ndarray, int]]
-
-
-@dataclass
-class Entry:
-    command: PlayCommand
-    resume_frame: int = 0
-    cut_reason: str = ""  # set once it was cut off on air: it is a resume from then on
-
-    @property
-    def start(self) -> float:
-        at = self.command.play_at
-        return at.timestamp() if at is not None else 0.0
-
-    @property
-    def rank(self) -> int:
-        return PRECEDENCE.get(self.command.priority, 1)
-
-
-@dataclass(frozen=True)
-class Tone:
-    """Audio made on the node (the test tone): no play id, no report, never resumed."""
-
-    label: str
-    samples: np.ndarray
-    rate: int
 
 
 @dataclass(frozen=True)
@@ -101,18 +89,12 @@ class Player:
         self.preroll_s, self.postroll_s = preroll_s, postroll_s
         self.volumes = volumes or Volumes()
         self._attention = attention_signal()
-        self._queue: dict[str, Entry] = {}
-        self._alerts: dict[str, float] = {}  # emergencies announced, audio not ready: valid until
-        self._attention_done: set[str] = set()
+        self._agenda = Agenda(preroll_s)  # guarded by _cond
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._cut = threading.Event()  # stops the item on air
         self._cut_reason = ""
         self._cut_cancels = False  # the cut is a cancellation: report it, do not resume
-        self._current: Entry | None = None
-        self._tone: Tone | None = None  # waiting to play
-        self._tone_on_air: Tone | None = None
-        self._attention_for: str | None = None  # the alert whose attention signal is on air
         self._timer: threading.Timer | None = None
         self._relay_off_at: float | None = None
         self._thread = threading.Thread(target=self._run, name="player", daemon=True)
@@ -136,18 +118,14 @@ class Player:
 
     def add(self, command: PlayCommand, resume_frame: int = 0) -> None:
         with self._cond:
-            self._alerts.pop(command.play_id, None)
-            entry = Entry(command, resume_frame)
-            self._queue[command.play_id] = entry
+            self._agenda.add(Entry(command, resume_frame))
             self._rearm_locked()
             self._cond.notify_all()
 
     def announce_emergency(self, command: PlayCommand) -> None:
         """An emergency arrived: go on air with the attention signal while its audio loads."""
         with self._cond:
-            self._alerts[command.play_id] = command.valid_until.timestamp()
-            rank = self._on_air_rank_locked()
-            if rank is not None and rank < EMERGENCY:
+            if self._agenda.announce(command):
                 self._cut_locked(f"pre-empted by emergency {command.play_id}")
             self._cond.notify_all()
 
@@ -158,49 +136,34 @@ class Player:
         after an alarm, would only confuse the technician who asked for it.
         """
         with self._cond:
-            if self._emergency_locked(time.time()):
-                return "an emergency is on air; a test tone never cuts into one"
-            if self._current is not None:
-                return f"{self._current.command.play_id} is on air; stop it first to test"
-            if self._tone is not None or self._tone_on_air is not None:
-                return "a test tone is already playing"
-            self._tone = tone
-            self._cond.notify_all()
-        return ""
+            refused = self._agenda.offer_tone(tone, time.time())
+            if not refused:
+                self._cond.notify_all()
+        return refused
 
     def silence(self, reason: str) -> list[str]:
-        """The operator's stop: cut whatever is sounding (an attention signal, a test tone)
-        and every airing already begun that would otherwise sound again (a cut-off item
-        waiting to resume, an alarm waiting for its audio), each reported cancelled with
-        ``reason``. Items that have not started stay scheduled. Returns the play ids cut."""
+        """The operator's stop: cut whatever is sounding and every airing already begun that
+        would otherwise sound again, each reported cancelled with ``reason`` (see
+        ``Agenda.silence``). Returns the play ids cut."""
         with self._cond:
-            now = time.time()
-            self._tone = None
-            cut = self._cut_sounding_locked(reason, now)
-            for play_id in self._begun_locked():
-                if play_id in cut:
-                    continue
-                self._drop_locked(play_id)
+            silenced = self._agenda.silence(time.time())
+            if silenced.cut:
+                self._cut_locked(reason, cancel=True)  # an item playing reports itself
+            for play_id in silenced.report:
                 self._emit("cancelled", play_id, reason=reason, interrupted=True)
-                cut.append(play_id)
             self._cond.notify_all()
-        return cut
+        return list(silenced.play_ids)
 
     def cancel(self, play_id: str) -> str | None:
         """Drop a queued item or stop the playing one; says which it was (None: unknown)."""
         with self._cond:
-            found = "queued" if self._queue.pop(play_id, None) is not None else None
-            if self._alerts.pop(play_id, None) is not None:
-                found = found or "queued"
-            if self._current is not None and self._current.command.play_id == play_id:
+            cancellation = self._agenda.cancel(play_id)
+            if cancellation.cut:
                 self._cut_locked("cancelled", cancel=True)
-                found = "playing"
-            elif self._attention_for == play_id:
-                self._cut_locked("cancelled", cancel=True)
+            if cancellation.report:
                 self._emit("cancelled", play_id, reason="cancelled", interrupted=True)
-                found = "playing"
             self._cond.notify_all()
-        return found
+        return cancellation.found
 
     def _report(self, fn: Callable[..., None], *args: object, **kwargs: object) -> None:
         def run() -> None:
@@ -210,43 +173,6 @@ class Player:
                 log.exception("player report failed")
 
         self._notifier.submit(run)
-
-    def _emergency_locked(self, now: float) -> bool:
-        """An emergency is sounding, announced, or due now."""
-        if self._alerts or self._attention_for is not None:
-            return True
-        if self._current is not None and self._current.rank >= EMERGENCY:
-            return True
-        return any(
-            e.rank >= EMERGENCY and e.start - self.preroll_s <= now for e in self._queue.values()
-        )
-
-    def _cut_sounding_locked(self, reason: str, now: float) -> list[str]:
-        """Cut what is sounding as a cancellation; returns its play id, if it has one."""
-        current = self._current
-        if current is not None and current.start <= now:  # not still in its pre-roll
-            self._cut_locked(reason, cancel=True)  # _play reports it
-            return [current.command.play_id]
-        if self._tone_on_air is not None:
-            self._cut_locked(reason, cancel=True)
-        attention = self._attention_for
-        if current is None and attention is not None:  # announced alarm: nobody else reports it
-            self._cut_locked(reason, cancel=True)
-            self._drop_locked(attention)
-            self._emit("cancelled", attention, reason=reason, interrupted=True)
-            return [attention]
-        return []
-
-    def _begun_locked(self) -> list[str]:
-        """Airings that have sounded and would sound again without a new command."""
-        queued = [p for p, e in self._queue.items() if e.cut_reason or p in self._attention_done]
-        announced = [p for p in self._alerts if p in self._attention_done and p not in queued]
-        return queued + announced
-
-    def _drop_locked(self, play_id: str) -> None:
-        self._queue.pop(play_id, None)
-        self._alerts.pop(play_id, None)
-        self._attention_done.discard(play_id)
 
     # --- the player thread --------------------------------------------------------------------
     def _cut_locked(self, reason: str, *, cancel: bool = False) -> None:
@@ -260,29 +186,19 @@ class Player:
         self._cut.clear()
         self._cut_cancels = False
 
-    def _on_air_rank_locked(self) -> int | None:
-        if self._current is not None:
-            return self._current.rank
-        return TONE_RANK if self._tone_on_air is not None else None
-
     def _rearm_locked(self) -> None:
         """Arrange for what is on air to be cut when a higher-priority item falls due."""
         if self._timer:
             self._timer.cancel()
             self._timer = None
-        rank = self._on_air_rank_locked()
-        if rank is None:
+        preempt = self._agenda.preemption()
+        if preempt is None:
             return
-        higher = [e for e in self._queue.values() if e.rank > rank]
-        if not higher:
-            return
-        first = min(higher, key=lambda e: e.start)
-        reason = f"pre-empted by {first.command.priority} {first.command.play_id}"
-        delay = first.start - time.time()
+        delay = preempt.at - time.time()
         if delay <= 0:
-            self._cut_locked(reason)
+            self._cut_locked(preempt.reason)
             return
-        self._timer = threading.Timer(delay, self._cut_at, args=(reason,))
+        self._timer = threading.Timer(delay, self._cut_at, args=(preempt.reason,))
         self._timer.daemon = True
         self._timer.start()
 
@@ -290,58 +206,38 @@ class Player:
         with self._cond:
             self._cut_locked(reason)
 
-    def _pick_locked(self, now: float) -> Entry | Tone | str | float | None:
-        """What to do now: an entry to play, an alert id to announce, a test tone, or when to
-        look again."""
-        for play_id, until in list(self._alerts.items()):
-            if until < now:
-                del self._alerts[play_id]
-                self._emit("failed", play_id, reason="emergency audio did not arrive in time")
-            elif play_id not in self._attention_done:
-                return play_id
-        due = [e for e in self._queue.values() if e.start - self.preroll_s <= now]
-        if self._alerts:  # hold everything lower while an announced emergency's audio loads
-            due = [e for e in due if e.rank >= EMERGENCY]
-        if due:
-            return max(due, key=lambda e: (e.rank, -e.start))
-        if self._tone is not None and not self._alerts:
-            return self._tone
-        future = [e.start - self.preroll_s for e in self._queue.values()]
-        return min(future) if future else None
-
     def _run(self) -> None:
         while not self._stop.is_set():
             with self._cond:
                 now = time.time()
-                choice = self._pick_locked(now)
-                if isinstance(choice, Entry):
-                    del self._queue[choice.command.play_id]
-                    self._current = choice
-                elif isinstance(choice, Tone):
-                    self._tone, self._tone_on_air = None, choice
-                elif not isinstance(choice, str):
-                    self._idle_locked(now, choice)
+                decision = self._agenda.next(now)
+                while isinstance(decision, Expired):
+                    self._emit("failed", decision.play_id, reason=decision.reason)
+                    decision = self._agenda.next(now)
+                if isinstance(decision, Wait | Idle):
+                    self._idle_locked(now, decision)
                     continue
-                if not isinstance(choice, str):
+                if not isinstance(decision, Announce):
                     self._clear_cut_locked()
                     self._rearm_locked()
             try:
-                if isinstance(choice, str):
-                    self._play_attention(choice)
-                elif isinstance(choice, Tone):
-                    self._play_tone(choice)
-                else:
-                    self._play(choice)
+                match decision:
+                    case Announce(play_id):
+                        self._play_attention(play_id)
+                    case PlayTone(tone):
+                        self._play_tone(tone)
+                    case Play() | Resume():
+                        self._play(decision)
             finally:
                 with self._cond:
-                    self._current = self._tone_on_air = None
+                    self._agenda.off_air()
                     if self._timer:
                         self._timer.cancel()
                 self._relay_off_at = time.time() + self.postroll_s
                 self._on_playing(None)
 
-    def _idle_locked(self, now: float, wake: float | None) -> None:
-        timeout = 1.0 if wake is None else max(0.0, min(1.0, wake - now))
+    def _idle_locked(self, now: float, idle: Wait | Idle) -> None:
+        timeout = max(0.0, min(1.0, idle.until - now)) if isinstance(idle, Wait) else 1.0
         if self._relay_off_at is not None:
             if self._relay_off_at <= now:
                 self.relay.off()
@@ -367,8 +263,7 @@ class Player:
 
     def _play_attention(self, play_id: str) -> None:
         with self._cond:
-            self._attention_done.add(play_id)
-            self._attention_for = play_id
+            self._agenda.attention_on(play_id)
             self._clear_cut_locked()
         self._amplifier_on()
         self._on_playing(play_id)
@@ -385,13 +280,14 @@ class Player:
             self._emit("failed", play_id, reason=f"audio output failed: {exc}")
         finally:
             with self._cond:
-                self._attention_for = None
+                self._agenda.attention_off()
 
-    def _play(self, entry: Entry) -> None:
-        item, pid = entry.command, entry.command.play_id
+    def _play(self, decision: Play | Resume) -> None:
+        entry = decision.entry
+        pid = entry.play_id
         self._amplifier_on()
         try:
-            samples, rate = self._load(self._audio_path(item.audio.sha256))
+            samples, rate = self._load(self._audio_path(entry.command.audio.sha256))
         except Exception as exc:  # any decoder failure is reported, never fatal to the node
             log.exception("cannot load audio for %s", pid)
             self._emit("failed", pid, reason=f"cannot decode cached audio: {exc}")
@@ -401,27 +297,21 @@ class Player:
             if self._cut.wait(min(delay, 0.5)):
                 self._requeue_or_drop(entry, reason=self._cut_reason, started=False)
                 return
-        resuming = bool(entry.cut_reason)
-        if not resuming and time.time() > item.valid_until.timestamp():
-            self._emit("failed", pid, reason=f"missed: not started by {item.valid_until}")
-            return
-        window_end = (item.window_end or item.valid_until).timestamp()
-        remaining = (len(samples) - entry.resume_frame) / rate
-        if resuming and time.time() + remaining > window_end:
-            self._emit(
-                "failed",
-                pid,
-                interrupted=True,
-                reason=f"interrupted ({entry.cut_reason}); no time left in its window to resume",
-            )
+        refused = refusal(entry, time.time(), len(samples), rate)
+        if refused is not None:
+            self._emit("failed", pid, reason=refused.reason, interrupted=refused.interrupted)
             return
         is_emergency = entry.rank >= EMERGENCY
-        if is_emergency and pid not in self._attention_done:
+        with self._cond:
+            attention_first = self._agenda.needs_attention(entry)
+        if attention_first:
             self._play_attention(pid)
             if self._cut.is_set():  # cancelled during the attention signal
-                self._requeue_or_drop(entry, reason=self._cut_reason, started=True)
+                reason = self._cut_reason
+                resume = cut_off(entry, reason, entry.resume_frame)
+                self._requeue_or_drop(resume, reason=reason, started=True)
                 return
-        elif not is_emergency or resuming:
+        elif not is_emergency or isinstance(decision, Resume):
             self._emit("started", pid, at=max(entry.start, time.time()))
         self._on_playing(pid)
         gain = self.volumes.emergency if is_emergency else self.volumes.normal
@@ -439,21 +329,23 @@ class Player:
             self._emit("failed", pid, reason=f"audio output failed: {exc}")
             return
         if not record.interrupted:
-            self._attention_done.discard(pid)
+            with self._cond:
+                self._agenda.forget_attention(pid)
             self._emit("finished", pid, at=record.ended_at)
             return
-        entry.resume_frame = max(
-            0, entry.resume_frame + record.frames_played - int(RESUME_BACKUP_S * rate)
-        )
-        self._requeue_or_drop(entry, reason=self._cut_reason, started=True)
+        reason = self._cut_reason
+        resume = cut_off(entry, reason, resume_frame(entry, record.frames_played, rate))
+        self._requeue_or_drop(resume, reason=reason, started=True)
 
     def _requeue_or_drop(self, entry: Entry, *, reason: str, started: bool) -> None:
-        pid = entry.command.play_id
+        """Put an item cut off (``started``: on air, and ``entry`` is its resume) back in the
+        queue, or report it cancelled if the cut was a cancellation."""
+        pid = entry.play_id
         if self._stop.is_set():
             return  # the agent is stopping: the store still has it, a restart plays it again
         if self._cut_cancels:
             with self._cond:
-                self._attention_done.discard(pid)
+                self._agenda.forget_attention(pid)
             self._emit("cancelled", pid, reason=reason, interrupted=started)
             return
         # Pre-empted: back in the queue; it plays again when the higher item is done, if its
@@ -463,10 +355,4 @@ class Player:
                 "interrupted", pid, reason=f"{reason}; will resume if time allows", interrupted=True
             )
         with self._cond:
-            self._queue[pid] = (
-                Entry(
-                    entry.command.model_copy(update={"play_at": None}), entry.resume_frame, reason
-                )
-                if started
-                else entry
-            )
+            self._agenda.add(entry)

@@ -27,7 +27,8 @@ from typing import IO, Any, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import resample_poly
+
+from audio.resample import resample
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +110,12 @@ def to_int16(x: Samples) -> NDArray[np.int16]:
 def resample_chunks(
     x: Samples, sr_in: int, sr_out: int, *, chunk_s: float = _RESAMPLE_CHUNK_S
 ) -> Iterator[Samples]:
-    """``resample_poly(x, up, down)`` delivered in pieces, equal to resampling the whole at once.
+    """``audio.resample.resample`` of the whole of ``x``, delivered in pieces as it is made.
 
+    ``resample`` converts a whole signal before returning; a sink needs the first piece at once.
     Each piece is resampled with enough neighbouring input on both sides to cover the filter
-    (scipy's default: ``10 * max(up, down)`` taps either side in the upsampled domain), and piece
-    boundaries fall on multiples of ``down`` so every output sample keeps its exact position.
+    (``10 * max(up, down)`` taps either side in the upsampled domain), and piece boundaries
+    fall on multiples of ``down`` so every output sample keeps its exact position.
     """
     g = math.gcd(sr_in, sr_out)
     up, down = sr_out // g, sr_in // g
@@ -125,10 +127,10 @@ def resample_chunks(
         seg = np.zeros(b - a + 2 * ctx, dtype=np.float32)
         lo, hi = max(a - ctx, 0), min(b + ctx, n)
         seg[lo - (a - ctx) : hi - (a - ctx)] = x[lo:hi]
-        y = resample_poly(seg, up, down)
+        y = resample(seg, sr_in, sr_out)
         first = ctx * up // down
         count = -(-b * up // down) - a * up // down
-        yield np.clip(y[first : first + count], -1.0, 1.0).astype(np.float32)
+        yield np.clip(y[first : first + count], -1.0, 1.0)
 
 
 def wait_until(start_at: float | None, stop: threading.Event) -> bool:

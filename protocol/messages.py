@@ -41,6 +41,8 @@ class Message(BaseModel):
 # --- commands: controller → node, always inside a SignedEnvelope ---------------------------
 
 
+# The one priority scale of the system (emergency > priority > normal > filler; the first three
+# are Thông tư 39/2020/TT-BTTTT's): the programme, the node's player and CAP all use this type.
 Priority = Literal["emergency", "priority", "normal", "filler"]
 
 

@@ -1,5 +1,6 @@
 """The programme: slots, one-off and recurring items, priorities, quiet hours (pure Python)."""
 
+from protocol.messages import Priority
 from schedules.conflicts import Conflict, airing_in_quiet, check_item, in_quiet_hours
 from schedules.expand import Occurrence, expand
 from schedules.grace import LateStart, late_start, late_start_allowed
@@ -11,8 +12,9 @@ from schedules.loader import (
     save_programme,
 )
 from schedules.model import (
+    LOCAL,
+    LOCAL_TZ_NAME,
     PRIORITY_RANK,
-    Priority,
     Programme,
     ProgrammeItem,
     QuietHours,
@@ -23,6 +25,8 @@ from schedules.model import (
 
 __all__ = [
     "EXAMPLES_DIR",
+    "LOCAL",
+    "LOCAL_TZ_NAME",
     "PRIORITY_RANK",
     "Conflict",
     "LateStart",

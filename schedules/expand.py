@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from schedules.model import PRIORITY_RANK, Priority, Programme, ProgrammeItem, Slot
+from protocol.messages import Priority
+from schedules.model import PRIORITY_RANK, Programme, ProgrammeItem, Slot
 
 ZoneNodes = Mapping[str, Sequence[str]]
 

@@ -21,7 +21,12 @@ from pydantic import (
     model_validator,
 )
 
-Priority = Literal["emergency", "priority", "normal", "filler"]
+from protocol.messages import Priority
+
+# Vietnam keeps one time zone (UTC+7, no daylight saving): the commune's calendar, the times the
+# UI shows and the default zone of a programme.
+LOCAL_TZ_NAME = "Asia/Ho_Chi_Minh"
+LOCAL = ZoneInfo(LOCAL_TZ_NAME)
 
 # Thông tư 39/2020/TT-BTTTT names the first three; filler ("đệm") plays below normal.
 _LABELS_VI: dict[str, str] = {
@@ -174,7 +179,7 @@ class Programme(_Frozen):
     slots: list[Slot] = Field(default_factory=list, description="Daily/weekly slots.")
     items: list[ProgrammeItem] = Field(default_factory=list, description="Placed items.")
     quiet_hours: QuietHours | None = Field(default=None, description="Quiet window, if any.")
-    timezone: str = Field(default="Asia/Ho_Chi_Minh", description="IANA zone for local times.")
+    timezone: str = Field(default=LOCAL_TZ_NAME, description="IANA zone for local times.")
 
     @model_validator(mode="after")
     def _consistent(self) -> Programme:

@@ -24,11 +24,10 @@ from controller.broadcast.targets import resolve_targets
 from controller.broadcast.times import check_quiet_hours, future
 from controller.config import ControllerConfig
 from controller.delivery.dispatcher import Dispatcher
-from controller.delivery.state import LOCAL
 from controller.errors import ConflictError, InvalidInputError
 from controller.models import Bulletin, User, Zone, now
 from controller.programme import store as programme
-from schedules import Conflict, Programme, ProgrammeItem, Recurrence
+from schedules import LOCAL, Conflict, Programme, ProgrammeItem, Recurrence
 from schedules.expand import expand_items
 
 PRIORITIES = ("priority", "normal", "filler")  # emergencies have their own page

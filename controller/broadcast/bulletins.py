@@ -6,11 +6,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from controller import audit
+from controller.broadcast.audio_report import AudioReport
 from controller.broadcast.ingest import store_audio
 from controller.broadcast.media import duration_of
 from controller.config import ControllerConfig
@@ -30,7 +30,7 @@ def new_bulletin(
     user: User,
     *,
     encoded: Path,
-    report: dict[str, Any],
+    report: AudioReport,
     title: str,
     original_filename: str = "",
     priority: str = "normal",
@@ -47,7 +47,7 @@ def new_bulletin(
         title=title,
         audio_sha256=audio.sha256,
         original_filename=original_filename,
-        processing_report=report,
+        processing_report=report.stored(),
         priority=priority,
         play_at=play_at,
         valid_until=valid_until,

@@ -13,7 +13,6 @@ import json
 import shutil
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -128,7 +127,3 @@ def waveform_path(values: list[float], height: int = 100) -> str:
         half = max(value * (middle - 1), 0.4)
         strokes.append(f"M{i + 0.5} {middle - half:.1f}V{middle + half:.1f}")
     return "".join(strokes)
-
-
-def report_of(bulletin: Bulletin) -> dict[str, Any]:
-    return dict(bulletin.processing_report or {})

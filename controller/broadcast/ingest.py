@@ -6,15 +6,15 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.orm import Session
 
+from controller.broadcast.audio_report import AudioReport
 from controller.config import ControllerConfig
 from controller.models import AudioFile
 
 
-def process_upload(config: ControllerConfig, src: Path) -> tuple[Path, dict[str, Any]]:
+def process_upload(config: ControllerConfig, src: Path) -> tuple[Path, AudioReport]:
     """Run the audio pipeline on ``src``; returns the encoded Ogg/Opus file and its report.
 
     Raises ``audio.errors.AudioError`` (with a message for the user) for unusable input.
@@ -31,7 +31,7 @@ def process_upload(config: ControllerConfig, src: Path) -> tuple[Path, dict[str,
     except BaseException:
         dst.unlink(missing_ok=True)
         raise
-    return dst, report.model_dump(mode="json")
+    return dst, AudioReport(processing=report)
 
 
 def store_audio(

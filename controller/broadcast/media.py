@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import BinaryIO, NamedTuple
 
+from controller.broadcast.audio_report import AudioReport
 from controller.broadcast.ingest import process_upload
 from controller.config import ControllerConfig
 from controller.errors import (
@@ -57,7 +58,7 @@ def save_upload(file: BinaryIO, filename: str, limit: int, into: Path) -> Path:
 
 def processed_upload(
     config: ControllerConfig, file: BinaryIO, filename: str
-) -> tuple[Path, dict[str, Any]]:
+) -> tuple[Path, AudioReport]:
     """Save, check and run the audio pipeline on an upload; the temp upload is always removed."""
     from audio.errors import AudioError, UnsupportedFormatError
 
@@ -83,17 +84,15 @@ def processed_upload(
         path.unlink(missing_ok=True)
 
 
-def duration_of(report: dict[str, Any]) -> float:
-    output = report.get("output")
-    value = output.get("duration_s") if isinstance(output, dict) else None
-    if not isinstance(value, int | float) or value <= 0:
+def duration_of(report: AudioReport) -> float:
+    if report.duration_s <= 0:
         raise InvalidInputError(
             "audio.silent",
             "the recording has no audible content after processing",
             "Sau khi xử lý, bản ghi âm không còn tiếng nghe được",
             field="file",
         )
-    return float(value)
+    return report.duration_s
 
 
 def audio_for(
@@ -103,7 +102,7 @@ def audio_for(
     voice: str,
     *,
     emergency: bool,
-) -> tuple[Path, dict[str, Any], str]:
+) -> tuple[Path, AudioReport, str]:
     """The processed audio of a recording or, if none is sent, of a text spoken by TTS;
     returns it with its report and the uploaded file's name ("" for speech)."""
     from controller.broadcast.speech import speak

@@ -5,32 +5,30 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
+from controller.broadcast.audio_report import AudioReport
 from controller.config import ControllerConfig
 from controller.errors import InvalidInputError, UnavailableError
 
 
 def speak(
     config: ControllerConfig, text: str, *, voice: str = "vi", emergency: bool = False
-) -> tuple[Path, dict[str, Any]]:
+) -> tuple[Path, AudioReport]:
     """Synthesise ``text``; returns a temporary copy of the processed audio (the caller stores
     it) and a report. An emergency uses only offline engines. Bad input is an InvalidInputError."""
     from audio.pipeline import PipelineConfig
     from controller.tts.engines import TtsError
-    from controller.tts.settings import TtsSettings
     from controller.tts.synth import synthesize
 
     if not text.strip():
         raise InvalidInputError(
             "speech.empty", "the text is empty", "Chưa có nội dung để đọc", field="text"
         )
-    settings = TtsSettings.from_env(
-        cache_dir=config.data_dir / "tts-cache",
-        pipeline=PipelineConfig(denoise=False, target_lufs=config.target_lufs),
-    )
+    pipeline = PipelineConfig(denoise=False, target_lufs=config.target_lufs)
     try:
-        result = synthesize(text, voice=voice, emergency=emergency, settings=settings)
+        result = synthesize(
+            text, voice=voice, emergency=emergency, settings=config.tts, pipeline=pipeline
+        )
     except ValueError as exc:
         raise InvalidInputError(
             "speech.unusable", str(exc), f"Máy không đọc được nội dung này ({exc})", field="text"
@@ -44,4 +42,4 @@ def speak(
     fd, name = tempfile.mkstemp(suffix=".ogg", dir=tmp_dir)
     with open(fd, "wb") as out, result.path.open("rb") as src:
         shutil.copyfileobj(src, out)
-    return Path(name), result.report()
+    return Path(name), AudioReport.of_speech(result)

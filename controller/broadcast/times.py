@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from controller.delivery.state import LOCAL
 from controller.errors import ConflictError, InvalidInputError
 from controller.models import now
-from schedules import QuietHours, airing_in_quiet
+from schedules import LOCAL, QuietHours, airing_in_quiet
 
 PAST_TOLERANCE = timedelta(seconds=60)
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from controller.models import Delivery, Node, now
+from schedules import LOCAL
 
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 PROGRESS = ("queued", "acknowledged", "received", "ready", "started", "finished")
 NOT_PLAYED = ("failed", "expired", "cancelled", "rejected", "interrupted")
 PLAYED = ("started", "finished")

@@ -12,11 +12,11 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from controller import audit
+from controller.broadcast.audio_report import AudioReport
 from controller.broadcast.bulletins import Airing, new_bulletin, send
 from controller.broadcast.speech import speak
 from controller.config import ControllerConfig
@@ -42,7 +42,7 @@ class AlertRequest:
     ("" for speech); ``title`` left empty is made from the text or that name."""
 
     encoded: Path
-    report: dict[str, Any]
+    report: AudioReport
     text: str
     targets: list[str]
     repeat: int
@@ -192,9 +192,7 @@ def submit(
     )
 
 
-def correction_speech(
-    config: ControllerConfig, correction: str
-) -> tuple[Path, dict[str, Any]] | None:
+def correction_speech(config: ControllerConfig, correction: str) -> tuple[Path, AudioReport] | None:
     """The spoken correction, made before any database session is opened (speech is slow)."""
     fixed = correction.strip()
     return speak(config, fixed, voice="vi", emergency=True) if fixed else None
@@ -209,7 +207,7 @@ def cancel_and_correct(
     *,
     reason: str,
     correction: str,
-    speech: tuple[Path, dict[str, Any]] | None,
+    speech: tuple[Path, AudioReport] | None,
 ) -> Alert | None:
     """Stop the alert everywhere; with a correction, send it to the same points instead."""
     cancel(s, dispatcher, user, alert, reason)

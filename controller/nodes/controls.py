@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from controller import audit
 from controller.delivery.dispatcher import Dispatcher
-from controller.delivery.state import LOCAL
 from controller.errors import InvalidInputError, NotFoundError
 from controller.models import Node, NodeEvent, OutboxCommand, User
 from controller.reports.bulletin import local
 from controller.schemas import CommandStatusOut, ControlOut
 from protocol.messages import ControlCommand, SetVolumeCommand, StopCommand, TestToneCommand
+from schedules import LOCAL
 
 # A point that is offline for the day still takes its new volume when it is back; a tone or a
 # stop that arrived minutes late would only startle whoever is standing under the horn.

@@ -16,9 +16,8 @@ from sqlalchemy.orm import Session
 
 from controller import audit
 from controller.delivery.dispatcher import Dispatcher
-from controller.delivery.state import LOCAL
 from controller.models import Bulletin, Delivery, Node, ProgrammeDocument, Zone, now
-from schedules import Conflict, Occurrence, Programme, ProgrammeItem, check_item, expand
+from schedules import LOCAL, Conflict, Occurrence, Programme, ProgrammeItem, check_item, expand
 
 HORIZON = timedelta(hours=48)
 

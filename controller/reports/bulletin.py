@@ -7,9 +7,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.delivery.state import LOCAL, NOT_PLAYED, PLAYED
+from controller.delivery.state import NOT_PLAYED, PLAYED
 from controller.models import Bulletin, Delivery, Node, User
 from controller.schemas import BulletinOut, BulletinReport, NodeReport, ReportSummary
+from schedules import LOCAL
 
 
 def local(at: datetime | None) -> datetime | None:

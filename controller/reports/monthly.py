@@ -26,8 +26,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.delivery.availability import availability, changes_for
-from controller.delivery.state import LOCAL, PLAYED
+from controller.delivery.state import PLAYED
 from controller.models import Alert, AudioFile, Bulletin, Delivery, Node, Zone
+from schedules import LOCAL
 
 PRIORITIES = ("emergency", "priority", "normal", "filler")
 SOURCES = ("uploaded", "tts", "emergency", "cap")

@@ -7,8 +7,8 @@ import logging
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
 
+from controller.config_loader import load
 from controller.tts.engines import VOICES
 from controller.tts.settings import TtsSettings, parse_engines
 
@@ -56,12 +56,12 @@ def _say(args: argparse.Namespace) -> int:
 
     container = container_for(args.out)  # a bad output name fails before any work
     text = sys.stdin.read() if args.text == "-" else args.text
-    overrides: dict[str, Any] = {}
-    if args.abbreviations is not None:
-        overrides["abbreviations_path"] = args.abbreviations
-    if args.cache_dir is not None:
-        overrides["cache_dir"] = args.cache_dir
-    settings = TtsSettings.from_env(**overrides)
+    # The controller configuration's tts section alone, from LOA_TTS_* and the options.
+    settings = load(
+        TtsSettings,
+        prefix="LOA_TTS_",
+        overrides={"abbreviations_path": args.abbreviations, "cache_dir": args.cache_dir},
+    )
     engines = parse_engines(args.engines) if args.engines else None
     result = synthesize(
         text,

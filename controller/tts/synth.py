@@ -7,8 +7,6 @@ offline engine is always among those tried.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 import tempfile
 import time
@@ -18,8 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
+from audio.report import ProcessingReport
 from controller.tts.cache import SpeechCache, cache_key
 from controller.tts.engines import (
     VOICES,
@@ -31,6 +32,9 @@ from controller.tts.engines import (
 )
 from controller.tts.normalize import Normalizer
 from controller.tts.settings import KNOWN_ENGINES, TtsSettings
+
+if TYPE_CHECKING:  # audio/ is imported when speech is made, not when this module is
+    from audio.pipeline import PipelineConfig
 
 log = logging.getLogger(__name__)
 
@@ -53,20 +57,7 @@ class TtsResult:
     text: str  # what was spoken, after normalisation
     attempts: tuple[Attempt, ...]
     cache_hit: bool
-    processing: dict[str, Any]  # the audio pipeline's report, JSON-ready
-
-    def report(self) -> dict[str, Any]:
-        """The audio pipeline's report (same shape as for an upload) plus a ``tts`` section."""
-        return {
-            **self.processing,
-            "tts": {
-                "engine": self.engine,
-                "voice": self.voice,
-                "text": self.text,
-                "cache_hit": self.cache_hit,
-                "attempts": [dataclasses.asdict(a) for a in self.attempts],
-            },
-        }
+    processing: ProcessingReport  # the audio pipeline's report
 
 
 class NoEngineError(TtsError):
@@ -83,16 +74,17 @@ def synthesize(
     *,
     voice: str = "vi",
     engines: Sequence[str] | None = None,
-    settings: TtsSettings | None = None,
+    settings: TtsSettings,
+    pipeline: PipelineConfig | None = None,
     emergency: bool = False,
     normalize: bool = True,
 ) -> TtsResult:
     """Speak ``text`` into a processed, cached Ogg/Opus file.
 
-    ``engines`` overrides ``settings.engines`` (default gtts, then espeak). Raises ValueError for
+    ``engines`` overrides ``settings.engines`` (default gtts, then espeak); ``pipeline`` is the
+    audio processing (default: the pipeline's own, without denoising). Raises ValueError for
     empty text, an unknown voice or engine, and NoEngineError when no engine could speak.
     """
-    settings = settings if settings is not None else TtsSettings.from_env()
     if not text or not text.strip():
         raise ValueError("the text is empty: there is nothing to say")
     if voice not in VOICES:
@@ -103,7 +95,7 @@ def synthesize(
     from audio.pipeline import PipelineConfig, process_file
 
     # Engine output is clean synthetic speech: denoising it could only add artefacts.
-    pipeline = settings.pipeline if settings.pipeline is not None else PipelineConfig(denoise=False)
+    pipeline = pipeline if pipeline is not None else PipelineConfig(denoise=False)
     pipeline_id = _pipeline_id(pipeline)
     cache = SpeechCache(settings.cache_dir)
     attempts: list[Attempt] = []
@@ -115,7 +107,8 @@ def synthesize(
             continue
         key = cache_key(spoken, voice, engine.name, pipeline_id)
         cached = cache.get(key)
-        if cached is not None:
+        processing = None if cached is None else _processing_of(cached.meta)
+        if cached is not None and processing is not None:
             attempts.append(Attempt(engine.name, True, "cached"))
             return _result(
                 cached.audio,
@@ -124,7 +117,7 @@ def synthesize(
                 spoken=spoken,
                 attempts=attempts,
                 hit=True,
-                meta=cached.meta,
+                processing=processing,
             )
         missing = engine.unavailable()
         if missing:
@@ -149,7 +142,7 @@ def synthesize(
                 "engine": engine.name,
                 "pipeline": pipeline_id,
                 "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                "processing": _jsonable(report),
+                "processing": report.model_dump(mode="json"),
             }
             entry = cache.put(key, processed, meta)
         attempts.append(Attempt(engine.name, True, "", took))
@@ -160,7 +153,7 @@ def synthesize(
             spoken=spoken,
             attempts=attempts,
             hit=False,
-            meta=meta,
+            processing=report,
         )
     raise NoEngineError(attempts)
 
@@ -194,9 +187,8 @@ def _result(
     spoken: str,
     attempts: list[Attempt],
     hit: bool,
-    meta: dict[str, Any],
+    processing: ProcessingReport,
 ) -> TtsResult:
-    processing = meta.get("processing")
     return TtsResult(
         path=path,
         engine=engine,
@@ -204,7 +196,7 @@ def _result(
         text=spoken,
         attempts=tuple(attempts),
         cache_hit=hit,
-        processing=processing if isinstance(processing, dict) else {},
+        processing=processing,
     )
 
 
@@ -230,15 +222,10 @@ def _pipeline_id(config: object) -> str:
     return str(dump()) if callable(dump) else repr(config)
 
 
-def _jsonable(report: object) -> dict[str, Any]:
-    """The pipeline's report as plain JSON data, whatever shape (dataclass, pydantic) it has."""
-    if dataclasses.is_dataclass(report) and not isinstance(report, type):
-        data: Any = dataclasses.asdict(report)
-    elif hasattr(report, "model_dump"):
-        data = report.model_dump()
-    elif hasattr(report, "to_dict"):
-        data = report.to_dict()
-    else:
-        data = {"summary": str(report)}
-    plain: dict[str, Any] = json.loads(json.dumps(data, default=str))
-    return plain
+def _processing_of(meta: dict[str, Any]) -> ProcessingReport | None:
+    """The pipeline's report kept in a cache entry; ``None`` if it is missing or unreadable
+    (an entry without it is spoken again)."""
+    try:
+        return ProcessingReport.model_validate(meta.get("processing"))
+    except ValidationError:
+        return None

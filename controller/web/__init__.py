@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from controller.api.deps import get_config, get_db
 from controller.api.errors import status_of
 from controller.errors import DomainError
 from controller.web import (
@@ -121,7 +122,8 @@ def refusal(
     error: DomainError | None = None,
 ) -> Response:
     """The message is the catalogue's ``key``, else ``error``'s, else ``detail`` as given."""
-    viewer = viewer_of(request)
+    # Exception handlers get no Depends: call the typed accessors the dependencies use.
+    viewer = viewer_of(request, get_db(request), get_config(request))
     lang = viewer.lang if viewer else request.cookies.get("loa_lang", "vi")
     message = translate(key, lang) if key else error.message(lang) if error else detail
     if wants_json(request):

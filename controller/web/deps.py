@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from controller.api.deps import ConfigDep, DbDep
+from controller.config import ControllerConfig
+from controller.db import Database
 from controller.models import User
 from controller.permissions import may
 from controller.web import sessions
@@ -53,14 +56,13 @@ def language(request: Request, user: User | None = None) -> str:
     return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
 
 
-def viewer_of(request: Request) -> Viewer | None:
+def viewer_of(request: Request, db: Database, config: ControllerConfig) -> Viewer | None:
     """The logged-in viewer, or None (for pages that anyone may see, like the login form)."""
     token = request.cookies.get(sessions.COOKIE, "")
     if not token:
         return None
-    db = request.app.state.db
     with db.session() as s:
-        row = sessions.session_for(s, request.app.state.config, token)
+        row = sessions.session_for(s, config, token)
         if row is None:
             return None
         user = row.user
@@ -68,11 +70,19 @@ def viewer_of(request: Request) -> Viewer | None:
         return Viewer(user=user, csrf=row.csrf, lang=language(request, user))
 
 
+def maybe_viewer(request: Request, db: DbDep, config: ConfigDep) -> Viewer | None:
+    """The viewer if logged in, for pages that anyone may see."""
+    return viewer_of(request, db, config)
+
+
+MaybeViewerDep = Annotated[Viewer | None, Depends(maybe_viewer)]
+
+
 def allowed(permission: str, *, post: bool = False) -> Any:
     """A dependency giving the viewer if they hold ``permission`` (and, for posts, the token)."""
 
-    async def dependency(request: Request) -> Viewer:
-        viewer = viewer_of(request)
+    async def dependency(request: Request, db: DbDep, config: ConfigDep) -> Viewer:
+        viewer = viewer_of(request, db, config)
         if viewer is None:
             raise LoginRequiredError
         if post:
@@ -84,5 +94,5 @@ def allowed(permission: str, *, post: bool = False) -> Any:
             raise ForbiddenError(permission)
         return viewer
 
-    checked: Callable[[Request], Awaitable[Viewer]] = dependency
+    checked: Callable[[Request, Database, ControllerConfig], Awaitable[Viewer]] = dependency
     return Depends(checked)

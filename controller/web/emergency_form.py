@@ -8,7 +8,6 @@ belongs to the account that prepared it, is used once, and lapses after ``PREPAR
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -16,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import UploadFile
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.api.deps import recording
+from controller.broadcast.audio_report import AudioReport
 from controller.broadcast.media import audio_for
 from controller.config import ControllerConfig
 from controller.errors import DomainError, TooLargeError, UnsupportedMediaError
@@ -94,8 +95,9 @@ def check(s: Session, form: AlertForm, has_file: bool) -> tuple[Checked | None, 
     return Checked(targets, names, repeat, interval * 60, expires), {}
 
 
-@dataclass
-class Prepared:
+class Prepared(BaseModel):
+    """A prepared alert as kept in its ``<token>.json`` between the two steps."""
+
     user_id: int
     text: str
     file_name: str
@@ -104,7 +106,7 @@ class Prepared:
     repeat: int
     interval_s: int
     expires_min: int
-    report: dict[str, Any]
+    report: AudioReport
     made_at: str  # ISO time
     form: dict[str, Any]  # as typed, to edit it again
 
@@ -141,7 +143,7 @@ def prepare(
         made_at=now().isoformat(),
         form=asdict(form),
     )
-    (folder / f"{token}.json").write_text(json.dumps(asdict(record), ensure_ascii=False))
+    (folder / f"{token}.json").write_text(record.model_dump_json())
     return token
 
 
@@ -151,8 +153,8 @@ def load(config: ControllerConfig, token: str, user_id: int) -> Prepared | None:
         return None
     path = prepared_dir(config) / f"{token}.json"
     try:
-        prepared = Prepared(**json.loads(path.read_text()))
-    except (OSError, ValueError, TypeError):
+        prepared = Prepared.model_validate_json(path.read_text())
+    except (OSError, ValueError):  # pydantic's ValidationError is a ValueError
         return None
     if prepared.user_id != user_id:
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from controller.delivery.state import LOCAL
+from schedules import LOCAL
 
 
 def local_time(at: datetime | None, pattern: str = "%H:%M %d/%m/%Y") -> str:

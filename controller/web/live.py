@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
+from controller.api.deps import DbDep
 from controller.db import Database
 from controller.models import Alert, Bulletin
 from controller.reports.bulletin import bulletin_report
@@ -77,11 +78,11 @@ def event(name: str, data: object) -> str:
 @router.get("/live")
 async def live(
     request: Request,
+    db: DbDep,
     viewer: Annotated[Viewer, allowed("view")],
     bulletin: str | None = None,
     alert: str | None = None,
 ) -> StreamingResponse:
-    db: Database = request.app.state.db
     bulletin_id = bulletin
     if alert is not None:
         with db.session() as s:

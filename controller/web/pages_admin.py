@@ -13,7 +13,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from controller import audit
+from controller.api.deps import DbDep
 from controller.auth import MIN_PASSWORD_LENGTH, ROLES, create_user, hash_password, token_digest
+from controller.db import Database
 from controller.models import AuditEntry, User, WebSession
 from controller.web import sessions
 from controller.web.deps import Viewer, allowed
@@ -31,6 +33,7 @@ AUDIT_PAGE = 50
 def users_page(
     request: Request,
     viewer: Viewer,
+    db: Database,
     *,
     new: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
@@ -38,7 +41,7 @@ def users_page(
     done: str = "",
     who: str = "",
 ) -> Response:
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         users = s.scalars(select(User).order_by(User.active.desc(), User.username)).all()
         s.expunge_all()
     return page(
@@ -72,9 +75,13 @@ DONE = ("created", "role", "deactivated", "reactivated", "password")
 
 @router.get("/admin/users")
 def users(
-    request: Request, viewer: Annotated[Viewer, allowed("admin")], done: str = "", who: str = ""
+    request: Request,
+    db: DbDep,
+    viewer: Annotated[Viewer, allowed("admin")],
+    done: str = "",
+    who: str = "",
 ) -> Response:
-    return users_page(request, viewer, done=done, who=who)
+    return users_page(request, viewer, db, done=done, who=who)
 
 
 def password_error(password: str) -> str:
@@ -88,6 +95,7 @@ def password_error(password: str) -> str:
 @router.post("/admin/users")
 def create(
     request: Request,
+    db: DbDep,
     *,
     viewer: Annotated[Viewer, allowed("admin", post=True)],
     username: Annotated[str, Form()] = "",
@@ -106,7 +114,7 @@ def create(
         errors["role"] = "admin.error.role"
     if message := password_error(password):
         errors["password"] = message
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         if "username" not in errors and s.scalar(select(User.id).where(User.username == name)):
             errors["username"] = "admin.error.username_taken"
         if not errors:
@@ -120,7 +128,7 @@ def create(
                     s, viewer.user.username, "user.create", name, role=role, name=user.display_name
                 )
     if errors:
-        return users_page(request, viewer, new=new, errors=errors, status=422)
+        return users_page(request, viewer, db, new=new, errors=errors, status=422)
     return RedirectResponse(f"/admin/users?done=created&who={name}", status_code=303)
 
 
@@ -132,24 +140,34 @@ def target_or_404(s: Session, user_id: int, lang: str) -> User:
 
 
 def refused_for(
-    request: Request, viewer: Viewer, user_id: int, field: str, key: str, *, status: int
+    request: Request,
+    viewer: Viewer,
+    user_id: int,
+    field: str,
+    key: str,
+    *,
+    db: Database,
+    status: int,
 ) -> Response:
     """The list again, the refused user's edit panel open with the message next to the field."""
-    return users_page(request, viewer, errors={f"{user_id}.{field}": key}, status=status)
+    return users_page(request, viewer, db, errors={f"{user_id}.{field}": key}, status=status)
 
 
 @router.post("/admin/users/{user_id}/role")
 def change_role(
     request: Request,
+    db: DbDep,
     user_id: int,
     viewer: Annotated[Viewer, allowed("admin", post=True)],
     role: Annotated[str, Form()] = "",
 ) -> Response:
     if role not in ROLES:
-        return refused_for(request, viewer, user_id, "role", "admin.error.role", status=422)
+        return refused_for(request, viewer, user_id, "role", "admin.error.role", db=db, status=422)
     if user_id == viewer.user.id and role != "admin":
-        return refused_for(request, viewer, user_id, "role", "admin.error.own_role", status=409)
-    with request.app.state.db.session() as s:
+        return refused_for(
+            request, viewer, user_id, "role", "admin.error.own_role", db=db, status=409
+        )
+    with db.session() as s:
         user = target_or_404(s, user_id, viewer.lang)
         before, user.role = user.role, role
         audit.record(s, viewer.user.username, "user.role", user.username, before=before, after=role)
@@ -160,6 +178,7 @@ def change_role(
 @router.post("/admin/users/{user_id}/active")
 def set_active(
     request: Request,
+    db: DbDep,
     user_id: int,
     viewer: Annotated[Viewer, allowed("admin", post=True)],
     active: Annotated[str, Form()] = "",
@@ -167,9 +186,9 @@ def set_active(
     on = active == "1"
     if user_id == viewer.user.id and not on:
         return refused_for(
-            request, viewer, user_id, "active", "admin.error.own_account", status=409
+            request, viewer, user_id, "active", "admin.error.own_account", db=db, status=409
         )
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         user = target_or_404(s, user_id, viewer.lang)
         user.active = on
         if not on:  # a locked account is logged out everywhere at once
@@ -184,14 +203,15 @@ def set_active(
 @router.post("/admin/users/{user_id}/password")
 def reset_password(
     request: Request,
+    db: DbDep,
     user_id: int,
     viewer: Annotated[Viewer, allowed("admin", post=True)],
     password: Annotated[str, Form()] = "",
 ) -> Response:
     if message := password_error(password):
-        return refused_for(request, viewer, user_id, "password", message, status=422)
+        return refused_for(request, viewer, user_id, "password", message, db=db, status=422)
     mine = token_digest(request.cookies.get(sessions.COOKIE, ""))
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         user = target_or_404(s, user_id, viewer.lang)
         user.password_hash = hash_password(password)
         # whoever knew the old password is logged out; the admin doing it stays logged in
@@ -207,6 +227,8 @@ def reset_password(
 @router.get("/admin/audit")
 def audit_log(
     request: Request,
+    *,
+    db: DbDep,
     viewer: Annotated[Viewer, allowed("admin")],
     user: str = "",
     action: str = "",
@@ -217,7 +239,7 @@ def audit_log(
         query = query.where(AuditEntry.actor == user)
     if action:
         query = query.where(AuditEntry.action == action)
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
         pages = max(1, math.ceil(total / AUDIT_PAGE))
         current = min(max(1, page_no), pages)

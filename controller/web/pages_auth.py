@@ -11,9 +11,11 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 
 from controller import audit
+from controller.api.deps import ConfigDep, DbDep
+from controller.config import ControllerConfig
 from controller.models import Bulletin, Node
 from controller.web import sessions
-from controller.web.deps import LANG_COOKIE, Viewer, allowed, viewer_of
+from controller.web.deps import LANG_COOKIE, MaybeViewerDep, Viewer, allowed
 from controller.web.i18n import LANGUAGES
 from controller.web.render import page
 
@@ -29,13 +31,19 @@ def safe_next(target: str | None) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def secure(request: Request) -> bool:
-    forced: bool | None = request.app.state.config.secure_cookies
+def secure(request: Request, config: ControllerConfig) -> bool:
+    forced = config.secure_cookies
     return forced if forced is not None else request.url.scheme == "https"
 
 
 def login_form(
-    request: Request, *, next_url: str = "/", error: str = "", username: str = "", status: int = 200
+    request: Request,
+    config: ControllerConfig,
+    *,
+    next_url: str = "/",
+    error: str = "",
+    username: str = "",
+    status: int = 200,
 ) -> Response:
     token = secrets.token_urlsafe(24)
     response = page(
@@ -49,21 +57,26 @@ def login_form(
         username=username,
     )
     response.set_cookie(
-        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure(request)
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure(request, config)
     )
     return response
 
 
 @router.get("/login")
-def login_page(request: Request, next: str = "/") -> Response:
-    if viewer_of(request) is not None:
+def login_page(
+    request: Request, config: ConfigDep, viewer: MaybeViewerDep, next: str = "/"
+) -> Response:
+    if viewer is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return login_form(request, next_url=safe_next(next))
+    return login_form(request, config, next_url=safe_next(next))
 
 
 @router.post("/login")
 def login(
     request: Request,
+    *,
+    db: DbDep,
+    config: ConfigDep,
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=256)] = "",
     csrf: Annotated[str, Form(max_length=100)] = "",
@@ -72,24 +85,38 @@ def login(
     next_url = safe_next(next)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not sessions.csrf_matches_token(expected, csrf):
-        return login_form(request, next_url=next_url, error="login.error.csrf", status=400)
+        return login_form(request, config, next_url=next_url, error="login.error.csrf", status=400)
     if not username.strip() or not password:
         return login_form(
-            request, next_url=next_url, error="login.error.empty", username=username, status=422
+            request,
+            config,
+            next_url=next_url,
+            error="login.error.empty",
+            username=username,
+            status=422,
         )
     address = request.client.host if request.client else "?"
-    config = request.app.state.config
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         result = sessions.log_in(s, config, username, password, address)
     if result.retry_after_s:
         response = login_form(
-            request, next_url=next_url, error="login.error.throttled", username=username, status=429
+            request,
+            config,
+            next_url=next_url,
+            error="login.error.throttled",
+            username=username,
+            status=429,
         )
         response.headers["Retry-After"] = str(result.retry_after_s)
         return response
     if result.user is None:
         return login_form(
-            request, next_url=next_url, error="login.error.wrong", username=username, status=401
+            request,
+            config,
+            next_url=next_url,
+            error="login.error.wrong",
+            username=username,
+            status=401,
         )
     response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(
@@ -98,15 +125,17 @@ def login(
         max_age=int(config.session_max_days * 86400),
         httponly=True,
         samesite="lax",
-        secure=secure(request),
+        secure=secure(request, config),
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, viewer: Annotated[Viewer, allowed("view", post=True)]) -> Response:
-    with request.app.state.db.session() as s:
+def logout(
+    request: Request, db: DbDep, viewer: Annotated[Viewer, allowed("view", post=True)]
+) -> Response:
+    with db.session() as s:
         sessions.close_session(s, request.cookies.get(sessions.COOKIE, ""))
         audit.record(s, viewer.user.username, "logout")
     response = RedirectResponse("/login", status_code=303)
@@ -115,22 +144,21 @@ def logout(request: Request, viewer: Annotated[Viewer, allowed("view", post=True
 
 
 @router.get("/lang/{code}")
-def switch_language(request: Request, code: str, next: str = "/") -> Response:
+def switch_language(db: DbDep, viewer: MaybeViewerDep, code: str, next: str = "/") -> Response:
     """A preference, not an action: a cookie (and the account's default when logged in)."""
     response = RedirectResponse(safe_next(next), status_code=303)
     if code not in LANGUAGES:
         return response
     response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, samesite="lax")
-    viewer = viewer_of(request)
     if viewer is not None:
-        with request.app.state.db.session() as s:
+        with db.session() as s:
             viewer.account(s).language = code
     return response
 
 
 @router.get("/")
-def home(request: Request, viewer: Annotated[Viewer, allowed("view")]) -> Response:
-    with request.app.state.db.session() as s:
+def home(request: Request, db: DbDep, viewer: Annotated[Viewer, allowed("view")]) -> Response:
+    with db.session() as s:
         counts = dict(s.execute(select(Node.status, func.count()).group_by(Node.status)).all())
         pending = s.scalar(
             select(func.count()).select_from(Bulletin).where(Bulletin.status == "pending")

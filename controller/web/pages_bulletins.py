@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from controller import audit
-from controller.api.deps import recording
+from controller.api.deps import ConfigDep, DbDep, recording
 from controller.api.errors import status_of
 from controller.broadcast import approval, drafts
-from controller.delivery.state import LOCAL
+from controller.config import ControllerConfig
+from controller.db import Database
 from controller.errors import DomainError, TooLargeError, UnavailableError, UnsupportedMediaError
 from controller.models import Bulletin, User, now
 from controller.web import report_words, request_words
@@ -25,6 +26,7 @@ from controller.web.deps import Viewer, allowed
 from controller.web.i18n import translate
 from controller.web.points import map_points
 from controller.web.render import page
+from schedules import LOCAL
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -69,13 +71,16 @@ def fresh_token(viewer: Annotated[Viewer, allowed("view")]) -> dict[str, str]:
 
 
 @router.get("/bulletins/new")
-def compose(request: Request, viewer: Annotated[Viewer, allowed("compose")]) -> Response:
-    return compose_page(request, viewer)
+def compose(
+    request: Request, config: ConfigDep, viewer: Annotated[Viewer, allowed("compose")]
+) -> Response:
+    return compose_page(request, viewer, config)
 
 
 def compose_page(
     request: Request,
     viewer: Viewer,
+    config: ControllerConfig,
     *,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
@@ -89,7 +94,7 @@ def compose_page(
         values={"source": "record", "voice": "vi", "title": "", "text": "", **(values or {})},
         errors=errors or {},
         voices=VOICES,
-        max_upload_mb=request.app.state.config.max_upload_bytes // 2**20,
+        max_upload_mb=config.max_upload_bytes // 2**20,
     )
 
 
@@ -127,6 +132,8 @@ def pipeline_error(exc: DomainError, source: str, lang: str, max_mb: int) -> dic
 def create_draft(
     *,
     request: Request,
+    db: DbDep,
+    config: ConfigDep,
     viewer: Annotated[Viewer, allowed("compose", post=True)],
     source: Annotated[str, Form()] = "record",
     title: Annotated[str, Form()] = "",
@@ -135,7 +142,6 @@ def create_draft(
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """Process the audio for real and keep it as a draft to hear and schedule."""
-    config = request.app.state.config
     lang = viewer.lang
     title = title.strip()
     upload = file if file is not None and file.filename and source != "text" else None
@@ -145,7 +151,7 @@ def create_draft(
     status = 422
     if not errors:
         try:
-            with request.app.state.db.session() as s:
+            with db.session() as s:
                 bulletin = drafts.make_draft(
                     s,
                     config,
@@ -165,7 +171,7 @@ def create_draft(
         if fetching(request):
             return refused(errors, status)
         values = {"source": source, "title": title, "text": text, "voice": voice}
-        return compose_page(request, viewer, values=values, errors=errors, status=status)
+        return compose_page(request, viewer, config, values=values, errors=errors, status=status)
     if fetching(request):
         return JSONResponse({"url": url}, status_code=201)
     return RedirectResponse(url, status_code=303)
@@ -173,7 +179,7 @@ def create_draft(
 
 @router.post("/bulletins/speech-preview")
 def speech_preview(
-    request: Request,
+    config: ConfigDep,
     viewer: Annotated[Viewer, allowed("compose", post=True)],
     text: Annotated[str, Form()] = "",
     voice: Annotated[str, Form()] = "vi",
@@ -184,7 +190,7 @@ def speech_preview(
     errors = check_compose(viewer.lang, "text", title="", text=text, voice=voice, has_file=False)
     if not errors:
         try:
-            path, _report = speak(request.app.state.config, text.strip(), voice=voice)
+            path, _report = speak(config, text.strip(), voice=voice)
         except DomainError as exc:
             errors = pipeline_error(exc, "text", viewer.lang, 0)
     if errors:
@@ -257,15 +263,16 @@ def problems_by_field(problems: list[approval.Problem], lang: str) -> dict[str, 
 def detail_page(
     request: Request,
     viewer: Viewer,
+    db: Database,
+    config: ControllerConfig,
     bulletin_id: str,
     *,
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    config = request.app.state.config
     lang = viewer.lang
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         bulletin = bulletin_or_404(s, bulletin_id)
         author = s.get(User, bulletin.created_by)
         reviewer = s.get(User, bulletin.reviewed_by) if bulletin.reviewed_by else None
@@ -307,17 +314,25 @@ def audio_context(config: Any, bulletin: Bulletin, lang: str) -> dict[str, Any]:
 
 @router.get("/bulletins/{bulletin_id}")
 def bulletin_page(
-    request: Request, bulletin_id: str, viewer: Annotated[Viewer, allowed("view")]
+    request: Request,
+    db: DbDep,
+    config: ConfigDep,
+    bulletin_id: str,
+    viewer: Annotated[Viewer, allowed("view")],
 ) -> Response:
-    return detail_page(request, viewer, bulletin_id)
+    return detail_page(request, viewer, db, config, bulletin_id)
 
 
 @router.get("/bulletins/{bulletin_id}/audio/{which}")
 def bulletin_audio(
-    request: Request, bulletin_id: str, which: str, viewer: Annotated[Viewer, allowed("view")]
+    *,
+    db: DbDep,
+    config: ConfigDep,
+    bulletin_id: str,
+    which: str,
+    viewer: Annotated[Viewer, allowed("view")],
 ) -> Response:
-    config = request.app.state.config
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         bulletin = bulletin_or_404(s, bulletin_id)
         path = (
             drafts.after_path(config, bulletin)
@@ -335,6 +350,8 @@ def bulletin_audio(
 def submit(
     *,
     request: Request,
+    db: DbDep,
+    config: ConfigDep,
     bulletin_id: str,
     viewer: Annotated[Viewer, allowed("compose", post=True)],
     where: Annotated[str, Form()] = "",
@@ -365,7 +382,7 @@ def submit(
     )
     asked, problems = approval.from_form(form)
     status = 422
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         bulletin = bulletin_or_404(s, bulletin_id)
         if bulletin.created_by != viewer.user.id or bulletin.status not in EDITABLE:
             problems = [approval.Problem("submit", "not_editable")]
@@ -383,7 +400,7 @@ def submit(
         values = {**form.__dict__, "zones": list(form.zones), "nodes": list(form.nodes)}
         values["weekdays"] = list(form.weekdays)
         return detail_page(
-            request, viewer, bulletin_id, values=values, errors=errors, status=status
+            request, viewer, db, config, bulletin_id, values=values, errors=errors, status=status
         )
     url = f"/bulletins/{bulletin_id}?submitted=1"
     if fetching(request):
@@ -396,11 +413,11 @@ def submit(
 
 @router.get("/bulletins")
 def bulletin_list(
-    request: Request, viewer: Annotated[Viewer, allowed("view")], mine: int | None = None
+    request: Request, db: DbDep, viewer: Annotated[Viewer, allowed("view")], mine: int | None = None
 ) -> Response:
     """A broadcaster sees their own bulletins first; approvers see everyone's."""
     only_mine = bool(mine) if mine is not None else not viewer.can("review")
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         query = select(Bulletin).order_by(Bulletin.created_at.desc()).limit(100)
         if only_mine:
             query = query.where(Bulletin.created_by == viewer.user.id)

@@ -12,7 +12,10 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from controller.api.deps import ConfigDep, DbDep, DispatcherDep
 from controller.api.errors import status_of
+from controller.config import ControllerConfig
+from controller.db import Database
 from controller.emergency import alerts
 from controller.errors import DomainError
 from controller.models import Alert, Node, User, Zone, now
@@ -42,14 +45,15 @@ def villages(s: Session) -> list[dict[str, Any]]:
 def form_page(
     request: Request,
     viewer: Viewer,
+    db: Database,
+    config: ControllerConfig,
     form: AlertForm,
     *,
     errors: dict[str, str] | None = None,
     status: int = 200,
     notice: str = "",
 ) -> Response:
-    config = request.app.state.config
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         zones = villages(s)
         total = sum(z["points"] for z in zones)
         rows = s.scalars(select(Alert).order_by(Alert.created_at.desc()).limit(20)).all()
@@ -106,18 +110,24 @@ def alert_view(alert: Alert, names: dict[int, str]) -> dict[str, Any]:
 
 @router.get("/emergency")
 def emergency_page(
-    request: Request, viewer: Annotated[Viewer, allowed("emergency")], edit: str = ""
+    request: Request,
+    db: DbDep,
+    config: ConfigDep,
+    viewer: Annotated[Viewer, allowed("emergency")],
+    edit: str = "",
 ) -> Response:
-    form = AlertForm(expires_min=str(request.app.state.config.alert_expiry_minutes))
-    prepared = emergency_form.load(request.app.state.config, edit, viewer.user.id)
+    form = AlertForm(expires_min=str(config.alert_expiry_minutes))
+    prepared = emergency_form.load(config, edit, viewer.user.id)
     if prepared is not None:  # back from the confirmation step: the form as it was typed
         form = AlertForm(**prepared.form)
-    return form_page(request, viewer, form)
+    return form_page(request, viewer, db, config, form)
 
 
 @router.post("/emergency/review")
 def review(
     request: Request,
+    db: DbDep,
+    config: ConfigDep,
     *,
     viewer: Annotated[Viewer, allowed("emergency", post=True)],
     text: Annotated[str, Form()] = "",
@@ -138,11 +148,10 @@ def review(
         expires_min=expires_min,
     )
     upload = file if file is not None and file.filename else None
-    config = request.app.state.config
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         checked, errors = emergency_form.check(s, form, upload is not None)
     if checked is None:
-        return form_page(request, viewer, form, errors=errors, status=422)
+        return form_page(request, viewer, db, config, form, errors=errors, status=422)
     try:
         token = emergency_form.prepare(config, viewer.user.id, form, checked, upload)
     except DomainError as exc:
@@ -152,6 +161,8 @@ def review(
         return form_page(
             request,
             viewer,
+            db,
+            config,
             form,
             errors={field: key, f"{field}_detail": exc.message(viewer.lang)},
             status=status if status < 500 else 422,
@@ -191,10 +202,9 @@ def summary(prepared: emergency_form.Prepared, lang: str) -> str:
 
 @router.get("/emergency/prepared/{token}.ogg")
 def prepared_audio(
-    request: Request, token: str, viewer: Annotated[Viewer, allowed("emergency")]
+    config: ConfigDep, token: str, viewer: Annotated[Viewer, allowed("emergency")]
 ) -> Response:
     """The prepared alert's audio, to hear it before confirming."""
-    config = request.app.state.config
     if emergency_form.load(config, token, viewer.user.id) is None:
         raise HTTPException(404, translate("error.not_found", viewer.lang))
     return FileResponse(emergency_form.audio_path(config, token), media_type="audio/ogg")
@@ -203,15 +213,20 @@ def prepared_audio(
 @router.post("/emergency/send")
 def send(
     request: Request,
+    *,
+    db: DbDep,
+    config: ConfigDep,
+    dispatcher: DispatcherDep,
     viewer: Annotated[Viewer, allowed("emergency", post=True)],
     token: Annotated[str, Form()] = "",
 ) -> Response:
     """Step 2: send what step 1 prepared (or propose it, under the two-person rule)."""
-    config = request.app.state.config
     prepared = emergency_form.load(config, token, viewer.user.id)
     encoded = emergency_form.claim(config, token) if prepared is not None else None
     if prepared is None or encoded is None:
-        return form_page(request, viewer, AlertForm(), notice="emergency.error.lapsed", status=409)
+        return form_page(
+            request, viewer, db, config, AlertForm(), notice="emergency.error.lapsed", status=409
+        )
     alert_request = alerts.AlertRequest(
         encoded=encoded,
         report=prepared.report,
@@ -222,8 +237,7 @@ def send(
         interval_s=prepared.interval_s,
         expires_minutes=prepared.expires_min,
     )
-    dispatcher = request.app.state.dispatcher
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         alert = alerts.submit(s, config, dispatcher, viewer.account(s), alert_request)
         alert_id = alert.id
     dispatcher.kick()
@@ -232,9 +246,8 @@ def send(
 
 @router.get("/emergency/{alert_id}")
 def watch(
-    request: Request, alert_id: str, viewer: Annotated[Viewer, allowed("emergency")]
+    request: Request, db: DbDep, alert_id: str, viewer: Annotated[Viewer, allowed("emergency")]
 ) -> Response:
-    db = request.app.state.db
     with db.session() as s:
         alert = alert_or_404(s, alert_id, viewer.lang)
         names = {u.id: u.display_name or u.username for u in s.scalars(select(User))}
@@ -272,12 +285,14 @@ def alert_or_404(s: Session, alert_id: str, lang: str) -> Alert:
 
 @router.post("/emergency/{alert_id}/confirm")
 def confirm(
-    request: Request, alert_id: str, viewer: Annotated[Viewer, allowed("emergency", post=True)]
+    db: DbDep,
+    dispatcher: DispatcherDep,
+    alert_id: str,
+    viewer: Annotated[Viewer, allowed("emergency", post=True)],
 ) -> Response:
     """The second account's confirmation under the two-person rule; alerts.confirm refuses the
     proposer and anything no longer waiting."""
-    dispatcher = request.app.state.dispatcher
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         alert = alert_or_404(s, alert_id, viewer.lang)
         if alert.proposed_by == viewer.user.id:
             raise HTTPException(403, translate("emergency.error.own_alert", viewer.lang))
@@ -290,19 +305,20 @@ def confirm(
 
 @router.post("/emergency/{alert_id}/cancel")
 def cancel(
-    request: Request,
+    *,
+    db: DbDep,
+    config: ConfigDep,
+    dispatcher: DispatcherDep,
     alert_id: str,
     viewer: Annotated[Viewer, allowed("emergency", post=True)],
     correction: Annotated[str, Form(max_length=emergency_form.MAX_TEXT)] = "",
 ) -> Response:
     """One action stops the alert on every point; a correction, if typed, goes out instead."""
-    config = request.app.state.config
-    dispatcher = request.app.state.dispatcher
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         if alert_or_404(s, alert_id, viewer.lang).state not in OPEN_STATES:
             raise HTTPException(409, translate("emergency.error.not_open", viewer.lang))
     speech = alerts.correction_speech(config, correction)
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         alert = alert_or_404(s, alert_id, viewer.lang)
         if alert.state not in OPEN_STATES:  # stopped by someone else meanwhile
             raise HTTPException(409, translate("emergency.error.not_open", viewer.lang))

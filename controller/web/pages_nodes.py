@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from controller.api.deps import DbDep, DispatcherDep
+from controller.db import Database
 from controller.delivery.dispatcher import Dispatcher
 from controller.errors import InvalidInputError
 from controller.models import OutboxCommand, Zone
@@ -56,11 +58,12 @@ def common(viewer: Viewer) -> dict[str, Any]:
 @router.get("/nodes")
 def nodes_page(
     request: Request,
+    db: DbDep,
     viewer: Annotated[Viewer, allowed("view")],
     status: str = "",
     zone: str = "",
 ) -> Response:
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         rows = rows_with_titles(s, viewer.lang)
         zones = s.execute(select(Zone.code, Zone.name).order_by(Zone.name)).all()
     status = status if status in STATUSES else ""
@@ -83,13 +86,14 @@ def nodes_page(
 def detail(
     request: Request,
     viewer: Viewer,
+    db: Database,
     node_id: str,
     *,
     status_code: int = 200,
     **context: Any,
 ) -> Response:
     t = partial(translate_in, viewer.lang)
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         row = next((r for r in rows_with_titles(s, viewer.lang) if r["id"] == node_id), None)
         if row is None:
             raise HTTPException(404, t("nodes.error.unknown"))
@@ -129,22 +133,23 @@ def command_kind(cmd: OutboxCommand) -> str:
 @router.get("/nodes/{node_id}")
 def node_page(
     request: Request,
+    db: DbDep,
     node_id: str,
     viewer: Annotated[Viewer, allowed("view")],
     command: str = "",
 ) -> Response:
-    return detail(request, viewer, node_id, command=command[:40])
+    return detail(request, viewer, db, node_id, command=command[:40])
 
 
 @router.get("/nodes/{node_id}/commands/{command_id}")
 def command_page(
-    request: Request,
+    db: DbDep,
     node_id: str,
     command_id: str,
     viewer: Annotated[Viewer, allowed("view")],
 ) -> Response:
     """How a control command stands, for the point's page to follow without reloading."""
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         outcome = command_outcome(s, node_id, command_id)
     if outcome is None:
         raise HTTPException(404, translate_in(viewer.lang, "nodes.error.unknown"))
@@ -155,11 +160,10 @@ def command_page(
 Control = Callable[[Session, Dispatcher], ControlOut]
 
 
-def run_control(request: Request, node_id: str, control: Control) -> Response:
+def run_control(db: Database, dispatcher: Dispatcher, node_id: str, control: Control) -> Response:
     """Queue one control command, then show the point's page following it. A refusal raised
     by ``control`` leaves the transaction uncommitted: nothing is queued or audited."""
-    dispatcher = request.app.state.dispatcher
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         out = control(s, dispatcher)
     dispatcher.kick()
     return RedirectResponse(f"/nodes/{node_id}?command={out.command_id}", status_code=303)
@@ -168,6 +172,9 @@ def run_control(request: Request, node_id: str, control: Control) -> Response:
 @router.post("/nodes/{node_id}/volume")
 def set_volume(
     request: Request,
+    *,
+    db: DbDep,
+    dispatcher: DispatcherDep,
     node_id: str,
     viewer: Annotated[Viewer, allowed("nodes.control", post=True)],
     volume: Annotated[str, Form(max_length=20)] = "",
@@ -175,7 +182,8 @@ def set_volume(
     level = volume.strip()
     try:
         return run_control(
-            request,
+            db,
+            dispatcher,
             node_id,
             lambda s, d: node_controls.set_volume(s, d, viewer.user, node_id, level),
         )
@@ -183,6 +191,7 @@ def set_volume(
         return detail(
             request,
             viewer,
+            db,
             node_id,
             status_code=422,
             volume_error="nodes.error.volume",
@@ -192,21 +201,26 @@ def set_volume(
 
 @router.post("/nodes/{node_id}/test-tone")
 def test_tone(
-    request: Request,
+    db: DbDep,
+    dispatcher: DispatcherDep,
     node_id: str,
     viewer: Annotated[Viewer, allowed("nodes.control", post=True)],
 ) -> Response:
     return run_control(
-        request, node_id, lambda s, d: node_controls.play_test_tone(s, d, viewer.user, node_id)
+        db,
+        dispatcher,
+        node_id,
+        lambda s, d: node_controls.play_test_tone(s, d, viewer.user, node_id),
     )
 
 
 @router.post("/nodes/{node_id}/stop")
 def stop(
-    request: Request,
+    db: DbDep,
+    dispatcher: DispatcherDep,
     node_id: str,
     viewer: Annotated[Viewer, allowed("nodes.control", post=True)],
 ) -> Response:
     return run_control(
-        request, node_id, lambda s, d: node_controls.stop(s, d, viewer.user, node_id)
+        db, dispatcher, node_id, lambda s, d: node_controls.stop(s, d, viewer.user, node_id)
     )

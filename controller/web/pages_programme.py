@@ -10,7 +10,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from controller.delivery.state import LOCAL
+from controller.api.deps import ConfigDep, DbDep, DispatcherDep
+from controller.config import ControllerConfig
+from controller.db import Database
 from controller.programme import edit as programme_edit
 from controller.programme import store as programme
 from controller.web.deps import Viewer, allowed
@@ -23,7 +25,7 @@ from controller.web.programme_view import (
     week,
 )
 from controller.web.render import page, translate_in
-from schedules import Conflict
+from schedules import LOCAL, Conflict
 
 router = APIRouter(include_in_schema=False)
 STEPS = {"up": -1, "down": 1}
@@ -42,14 +44,15 @@ def parse_day(text: str | None) -> dt.date:
         return today()
 
 
-def grace(request: Request) -> dt.timedelta:
+def grace(config: ControllerConfig) -> dt.timedelta:
     """How late an airing may still start: what re-materialising keeps and cancels."""
-    return dt.timedelta(seconds=request.app.state.config.late_grace_s)
+    return dt.timedelta(seconds=config.late_grace_s)
 
 
 def show(
     request: Request,
     viewer: Viewer,
+    db: Database,
     *,
     day: dt.date,
     whole_week: bool = False,
@@ -59,7 +62,7 @@ def show(
     t = partial(translate_in, viewer.lang)
     first = today()
     days = week(first)
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         prog = programme.load(s)
         places = Places.load(s)
         shown = days if whole_week else [day]
@@ -82,6 +85,8 @@ def show(
 @router.get("/programme")
 def programme_page(
     request: Request,
+    *,
+    db: DbDep,
     viewer: Annotated[Viewer, allowed("view")],
     day: str | None = None,
     view: str | None = None,
@@ -90,6 +95,7 @@ def programme_page(
     return show(
         request,
         viewer,
+        db,
         day=parse_day(day),
         whole_week=view == "week",
         done=done if done in DONE else None,
@@ -99,28 +105,32 @@ def programme_page(
 @router.post("/programme/items/{item_id}/move")
 def move(
     request: Request,
+    *,
+    config: ConfigDep,
+    db: DbDep,
+    dispatcher: DispatcherDep,
     item_id: str,
     viewer: Annotated[Viewer, allowed("programme.edit", post=True)],
     direction: Annotated[Literal["up", "down"], Form()],
     day: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     when = parse_day(day)
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         try:
             conflicts = programme_edit.move_item(
                 s,
-                request.app.state.dispatcher,
-                grace(request),
+                dispatcher,
+                grace(config),
                 viewer.user.username,
                 item_id,
                 day=when,
                 step=STEPS[direction],
             )
         except programme_edit.MoveRefusedError as exc:
-            return refused(request, viewer, when, item_id, error=f"programme.error.{exc.code}")
+            return refused(request, viewer, db, when, item_id, error=f"programme.error.{exc.code}")
         if conflicts:  # nothing was stored
-            return refused(request, viewer, when, item_id, conflicts=conflicts)
-    request.app.state.dispatcher.kick()
+            return refused(request, viewer, db, when, item_id, conflicts=conflicts)
+    dispatcher.kick()
     return RedirectResponse(
         f"/programme?day={when.isoformat()}&done=moved#item-{item_id}", status_code=303
     )
@@ -129,6 +139,7 @@ def move(
 def refused(
     request: Request,
     viewer: Viewer,
+    db: Database,
     day: dt.date,
     item_id: str,
     *,
@@ -138,19 +149,20 @@ def refused(
     """The day again, with why next to the item; 409: the programme is as it was."""
     said = [c.message_vi if viewer.lang == "vi" else c.message for c in conflicts or []]
     return show(
-        request, viewer, day=day, status_code=409, error=error, error_item=item_id, reasons=said
+        request, viewer, db, day=day, status_code=409, error=error, error_item=item_id, reasons=said
     )
 
 
 @router.get("/programme/items/{item_id}/remove")
 def confirm_removal(
     request: Request,
+    db: DbDep,
     item_id: str,
     viewer: Annotated[Viewer, allowed("programme.edit")],
     day: str | None = None,
 ) -> Response:
     t = partial(translate_in, viewer.lang)
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         item = next((i for i in programme.load(s).items if i.id == item_id), None)
         if item is None:
             raise HTTPException(404, t("programme.error.unknown_item"))
@@ -169,24 +181,27 @@ def confirm_removal(
 @router.post("/programme/items/{item_id}/remove")
 def remove(
     request: Request,
+    *,
+    config: ConfigDep,
+    db: DbDep,
+    dispatcher: DispatcherDep,
     item_id: str,
     viewer: Annotated[Viewer, allowed("programme.edit", post=True)],
     day: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     when = parse_day(day)
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         try:
-            programme_edit.remove_item(
-                s, request.app.state.dispatcher, grace(request), viewer.user.username, item_id
-            )
+            programme_edit.remove_item(s, dispatcher, grace(config), viewer.user.username, item_id)
         except programme_edit.NoSuchItemError:
             return show(
                 request,
                 viewer,
+                db,
                 day=when,
                 status_code=404,
                 error="programme.error.unknown_item",
                 error_item="",
             )
-    request.app.state.dispatcher.kick()
+    dispatcher.kick()
     return RedirectResponse(f"/programme?day={when.isoformat()}&done=removed", status_code=303)

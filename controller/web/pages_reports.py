@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from controller.api.deps import DbDep
 from controller.models import Alert, Bulletin, User, Zone, now
 from controller.reports.monthly import (
     LongRow,
@@ -35,9 +36,8 @@ CSV_COLUMNS = ("month", "measure", "breakdown", "key", "name", "value", "unit", 
 
 @router.get("/bulletins/{bulletin_id}/report")
 def bulletin_report_page(
-    request: Request, bulletin_id: str, viewer: Annotated[Viewer, allowed("view")]
+    request: Request, db: DbDep, bulletin_id: str, viewer: Annotated[Viewer, allowed("view")]
 ) -> Response:
-    db = request.app.state.db
     with db.session() as s:
         bulletin = s.get(Bulletin, bulletin_id)
         if bulletin is None:
@@ -86,7 +86,10 @@ def chosen_month(month: str | None) -> tuple[date | None, str]:
 
 @router.get("/reports")
 def monthly_page(
-    request: Request, viewer: Annotated[Viewer, allowed("view")], month: str | None = None
+    request: Request,
+    db: DbDep,
+    viewer: Annotated[Viewer, allowed("view")],
+    month: str | None = None,
 ) -> Response:
     chosen, error = chosen_month(month)
     if chosen is None:
@@ -99,7 +102,7 @@ def monthly_page(
             error=error,
             report=None,
         )
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         report = monthly_report(s, chosen, now())
         aired = aired_bulletins(s, report)
     return page(
@@ -128,12 +131,14 @@ def aired_bulletins(s: Any, report: MonthlyReport) -> list[Bulletin]:
 
 @router.get("/reports/monthly.csv")
 def monthly_csv(
-    request: Request, viewer: Annotated[Viewer, allowed("view")], month: str | None = None
+    db: DbDep,
+    viewer: Annotated[Viewer, allowed("view")],
+    month: str | None = None,
 ) -> Response:
     chosen, error = chosen_month(month)
     if chosen is None:
         raise HTTPException(422, translate(error, viewer.lang))
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         report = monthly_report(s, chosen, now())
     text = csv_text(report, viewer.lang)
     name = f"bao-cao-{chosen:%Y-%m}.csv"

@@ -10,7 +10,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
+from controller.api.deps import ConfigDep, DbDep, DispatcherDep
 from controller.broadcast import approval
+from controller.config import ControllerConfig
+from controller.db import Database
 from controller.models import Bulletin, User
 from controller.web import request_words
 from controller.web.deps import Viewer, allowed
@@ -23,6 +26,8 @@ router = APIRouter(include_in_schema=False)
 def review_page(
     request: Request,
     viewer: Viewer,
+    db: Database,
+    config: ControllerConfig,
     *,
     failed: str = "",
     errors: dict[str, str] | None = None,
@@ -30,8 +35,7 @@ def review_page(
     status: int = 200,
 ) -> Response:
     """``failed`` names the bulletin whose approval or rejection was refused, with ``errors``."""
-    config = request.app.state.config
-    with request.app.state.db.session() as s:
+    with db.session() as s:
         pending = s.scalars(
             select(Bulletin).where(Bulletin.status == "pending").order_by(Bulletin.created_at)
         ).all()
@@ -65,13 +69,19 @@ def review_page(
 
 
 @router.get("/review")
-def review(request: Request, viewer: Annotated[Viewer, allowed("review")]) -> Response:
-    return review_page(request, viewer)
+def review(
+    request: Request, db: DbDep, config: ConfigDep, viewer: Annotated[Viewer, allowed("review")]
+) -> Response:
+    return review_page(request, viewer, db, config)
 
 
 @router.post("/review/{bulletin_id}/{decision}")
 def decide(
     request: Request,
+    *,
+    db: DbDep,
+    config: ConfigDep,
+    dispatcher: DispatcherDep,
     bulletin_id: str,
     decision: str,
     viewer: Annotated[Viewer, allowed("review", post=True)],
@@ -79,17 +89,14 @@ def decide(
 ) -> Response:
     """Approve (the request is checked again and carried out) or reject with a comment."""
     if decision not in ("approve", "reject"):
-        return review_page(request, viewer, status=404)
-    app = request.app
+        return review_page(request, viewer, db, config, status=404)
     problems: list[approval.Problem] = []
-    with app.state.db.session() as s:
+    with db.session() as s:
         bulletin = bulletin_or_404(s, bulletin_id)
         reviewer = viewer.account(s)
         try:
             if decision == "approve":
-                approval.approve(
-                    s, app.state.config, app.state.dispatcher, reviewer, bulletin, comment=comment
-                )
+                approval.approve(s, config, dispatcher, reviewer, bulletin, comment=comment)
             else:
                 approval.reject(s, reviewer, bulletin, comment)
             outcome = bulletin.status
@@ -101,7 +108,14 @@ def decide(
         status = 422 if problems[0].code == "no_comment" else status
         errors = problems_by_field(problems, viewer.lang)
         return review_page(
-            request, viewer, failed=bulletin_id, errors=errors, comment=comment, status=status
+            request,
+            viewer,
+            db,
+            config,
+            failed=bulletin_id,
+            errors=errors,
+            comment=comment,
+            status=status,
         )
-    app.state.dispatcher.kick()
+    dispatcher.kick()
     return RedirectResponse(f"/review?done={bulletin_id}&outcome={outcome}", status_code=303)

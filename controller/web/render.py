@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from controller.api.deps import get_config
 from controller.web.deps import Viewer, language
 from controller.web.formatting import duration, local_time
 from controller.web.i18n import translate
@@ -41,7 +42,8 @@ def page(
             "lang": lang,
             "t": partial(translate_in, lang),
             "csrf": viewer.csrf if viewer else context.pop("csrf", ""),
-            "commune": request.app.state.config.commune_name,
+            # Typed accessor, not a parameter: error handlers render pages without Depends.
+            "commune": get_config(request).commune_name,
             **context,
         },
         status_code=status_code,

@@ -13,6 +13,7 @@ from controller import errors
 from controller.api.app import refusal
 from controller.api.errors import status_of
 from controller.config import ControllerConfig
+from controller.db import Database
 from controller.nodes.controls import parse_int
 
 EN = "no loudspeaker point loa-99"
@@ -21,10 +22,11 @@ VI = "Không có điểm loa loa-99"
 
 @pytest.fixture(scope="module")
 def app() -> FastAPI:
-    """The controller's own handler on an app whose routes only refuse (no database needed:
-    a visitor without a session is shown the error page as is)."""
+    """The controller's own handler on an app whose routes only refuse (the database is never
+    opened: a visitor without a session is shown the error page as is)."""
     app = FastAPI()
     app.state.config = ControllerConfig()
+    app.state.db = Database("sqlite://")
     app.add_exception_handler(errors.DomainError, refusal)
 
     def refuse() -> None:

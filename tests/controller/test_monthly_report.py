@@ -10,9 +10,9 @@ import pytest
 from controller.auth import create_user
 from controller.db import Database, migrate
 from controller.delivery.availability import availability, record_status
-from controller.delivery.state import LOCAL
 from controller.models import Alert, AudioFile, Bulletin, Commune, Delivery, Node, Zone
 from controller.reports.monthly import long_rows, month_bounds, monthly_report, parse_month
+from schedules import LOCAL
 
 NOV = datetime(2026, 11, 1, tzinfo=LOCAL)
 DEC = datetime(2026, 12, 1, tzinfo=LOCAL)

@@ -6,12 +6,10 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from schedules import LOCAL
 from tests.e2e.test_emergency import post_alert
 from tests.support import SystemUnderTest, wait_for
-
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def held(sut: SystemUnderTest, audio: Path, title: str) -> dict[str, Any]:

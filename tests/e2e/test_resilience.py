@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from protocol.topics import node_topic
+from schedules import LOCAL
 from tests.support import node_events, publish_as, wait_for
-
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def test_restarting_broker_controller_and_a_node_mid_delivery_loses_nothing(

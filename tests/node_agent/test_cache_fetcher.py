@@ -106,3 +106,19 @@ def test_no_room_is_a_clear_error_before_anything_is_written(tmp_path):
     with pytest.raises(CacheError, match="disk full"):
         fetcher.want(sha, len(data), online=True)
     assert asked == []
+
+
+def test_an_abandoned_download_is_not_asked_for_until_wanted_again(tmp_path):
+    data, sha = blob()
+    fetcher, asked = make(tmp_path)
+    fetcher.want(sha, len(data), online=True)
+    serve(fetcher, asked, data, sha, limit=2)
+    fetcher.abandon(sha)
+    asked.clear()
+    fetcher.tick()
+    fetcher.resume_all()
+    assert asked == []
+    assert fetcher.on_chunk(chunk(data, sha, 2 * CHUNK)) is None  # a late chunk is ignored
+    fetcher.want(sha, len(data), online=True)
+    assert asked[0].offset == 2 * CHUNK  # resumes where the partial file ends
+    assert serve(fetcher, asked, data, sha) == sha

@@ -7,7 +7,6 @@ from typing import Any
 
 from schedules import Programme, ProgrammeItem, QuietHours, Recurrence, Slot
 
-TZ_NAME = "Asia/Ho_Chi_Minh"
 ZONES = {"thon-dong": ["n1", "n2"], "thon-tay": ["n3"], "thon-bac": ["n2", "n4"]}
 
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from schedules import (
+    LOCAL,
     Conflict,
     Programme,
     ProgrammeItem,
@@ -15,7 +15,7 @@ from schedules import (
 )
 from tests.schedules.conftest import ZONES, item, once, programme
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+TZ = LOCAL
 DAY = dt.date(2026, 3, 2)
 QH = QuietHours(start=dt.time(21, 30), end=dt.time(5))
 

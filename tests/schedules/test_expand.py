@@ -2,14 +2,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from schedules import Recurrence, expand
+from schedules import LOCAL, Recurrence, expand
 from tests.schedules.conftest import ZONES, item, once, programme, slot
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+TZ = LOCAL
 
 
 def local(y: int, m: int, d: int, h: int = 0) -> dt.datetime:

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from schedules import late_start, late_start_allowed
+from schedules import LOCAL, late_start, late_start_allowed
 
-T0 = dt.datetime(2026, 3, 2, 6, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+T0 = dt.datetime(2026, 3, 2, 6, 0, tzinfo=LOCAL)
 GRACE = dt.timedelta(minutes=10)
 
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from schedules import expand
+from schedules import LOCAL, expand
 from schedules.reorder import MoveRefusedError, move_in_slot
 from tests.schedules.conftest import ZONES, item, once, programme
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+TZ = LOCAL
 DAY = dt.date(2026, 3, 2)
 
 

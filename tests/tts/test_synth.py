@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from audio.decode import decode_file
+from controller.config import ControllerConfig
 from controller.tts import NoEngineError, TtsSettings, synthesize
 
 BULLETIN = "UBND xã thông báo: ngày 20/11 lúc 15h30 họp tại HTX."
@@ -32,7 +33,7 @@ def test_google_unreachable_falls_back_to_espeak(settings: TtsSettings) -> None:
     assert result.path.suffix == ".ogg"
     assert decoded.codec == "opus"
     assert decoded.duration_s > 1.0
-    assert result.processing["output"]["integrated_lufs"] == pytest.approx(-16.0, abs=1.0)
+    assert result.processing.output.integrated_lufs == pytest.approx(-16.0, abs=1.0)
     assert result.text.startswith("ủy ban nhân dân xã thông báo: ngày hai mươi tháng mười một")
 
 
@@ -151,6 +152,6 @@ def test_settings_reject_unknown_engine(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown TTS engine"):
         TtsSettings(cache_dir=tmp_path, engines=("gtts", "sapi"))
     env = {"LOA_TTS_ENGINES": "espeak, gtts", "LOA_TTS_CACHE_DIR": str(tmp_path)}
-    loaded = TtsSettings.from_env(env)
+    loaded = ControllerConfig.load(None, env).tts
     assert loaded.engines == ("espeak", "gtts")
     assert loaded.cache_dir == tmp_path

@@ -9,7 +9,6 @@ import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -17,6 +16,7 @@ from sqlalchemy import delete, func, select
 
 from controller.db import Database
 from controller.models import AuditEntry, Bulletin, Delivery, Node, User, WebSession, Zone
+from schedules import LOCAL
 from tests.support import SystemUnderTest, wait_for
 from tests.web.conftest import (
     DESKTOP,
@@ -25,7 +25,6 @@ from tests.web.conftest import (
     screenshot,
 )
 
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 DRAFT_URL = re.compile(r".*/bulletins/[0-9a-f]{32}$")
 
 

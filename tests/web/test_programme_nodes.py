@@ -7,7 +7,6 @@ import wave
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -16,10 +15,10 @@ from sqlalchemy import func, select
 
 from controller.db import Database
 from controller.models import AuditEntry, Delivery, OutboxCommand, ProgrammeDocument
+from schedules import LOCAL
 from tests.support import SystemUnderTest, wait_for
 from tests.web.conftest import DESKTOP, fits_width, screenshot
 
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 WEEKDAYS_VI = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]
 WEEKDAYS_EN = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 SLOT = "ban-tin-thu"

@@ -13,8 +13,9 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from controller.db import Database
-from controller.delivery.state import LOCAL, NOT_PLAYED
+from controller.delivery.state import NOT_PLAYED
 from controller.models import Bulletin, Delivery, Node, NodeStatusLog, Zone, now
+from schedules import LOCAL
 from tests.support import SystemUnderTest, wait_for
 from tests.web.conftest import DESKTOP, fits_width, screenshot
 

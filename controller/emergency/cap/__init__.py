@@ -9,8 +9,8 @@ from controller.emergency.cap.feed import FeedItems, extract_alerts, fetch, fetc
 from controller.emergency.cap.models import CAP_NS, CapAlert, CapArea, CapError, CapInfo, CapKey
 from controller.emergency.cap.parse import parse_cap
 from controller.emergency.cap.policy import (
+    CapPriority,
     Decision,
-    Priority,
     decide,
     preferred_info,
     priority_for,
@@ -25,9 +25,9 @@ __all__ = [
     "CapError",
     "CapInfo",
     "CapKey",
+    "CapPriority",
     "Decision",
     "FeedItems",
-    "Priority",
     "ZoneGeo",
     "decide",
     "describe_unmatched",

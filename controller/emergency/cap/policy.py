@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict
 
 from controller.emergency.cap.models import CapAlert, CapError, CapInfo, CapKey
 
-Priority = Literal["emergency", "priority", "normal"]
+# The part of protocol.messages.Priority that an alert can ask for: a CAP alert is never filler.
+# A Literal subset, so mypy accepts a CapPriority wherever a Priority is expected.
+CapPriority = Literal["emergency", "priority", "normal"]
 Action = Literal["air", "update", "cancel", "log_only", "expired", "ignore"]
 
 # valueNames a province may use for the QĐ 18/2021/QĐ-TTg disaster risk level, compared after
@@ -31,7 +33,7 @@ class Decision(BaseModel):
     reason: str
     references: list[CapKey] = []  # for update/cancel: the messages this one replaces
     # For air/update/log_only: priority of the preferred info (log_only: for test nodes).
-    priority: Priority | None = None
+    priority: CapPriority | None = None
 
 
 def preferred_info(alert: CapAlert) -> CapInfo:
@@ -67,7 +69,7 @@ def risk_level(info: CapInfo) -> int | None:
     return None
 
 
-def priority_for(info: CapInfo) -> Priority:
+def priority_for(info: CapInfo) -> CapPriority:
     """Map CAP severity × urgency (and the Vietnamese risk level) onto our three priorities.
 
     ================  ======================  =================  ======
@@ -83,7 +85,7 @@ def priority_for(info: CapInfo) -> Priority:
     authoritative for Vietnam, so it wins over a sender's looser severity/urgency pair.
     """
     if info.urgency == "Past":
-        base: Priority = "normal"
+        base: CapPriority = "normal"
     elif info.severity in ("Extreme", "Severe"):
         base = "emergency" if info.urgency in ("Immediate", "Expected") else "priority"
     elif info.severity == "Moderate":

@@ -1,0 +1,278 @@
+"""Step 7 of the chain: encode, decode the written file, measure it, and correct until it
+meets the targets.
+
+A lossy codec moves the loudness a little and overshoots the true peak in places. Each pass
+writes the file, decodes and measures it, and decides (:func:`_judge`): keep it, pull the
+overshoots down where they happened (:class:`_Fixes`; Opus then re-encodes only the windows
+around them, :mod:`audio.opus`), or level again by the loudness error. The file is always
+decoded and measured in full before it is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from audio import dynamics, opus
+from audio.analysis import describe
+from audio.chain import deliverable, limiter_ceiling
+from audio.config import PipelineConfig, Progress, report_progress
+from audio.decode import decode_file
+from audio.encode import replacing, write_audio
+from audio.report import SignalReport
+from audio.truepeak import true_peak_over
+
+log = logging.getLogger(__name__)
+
+_FIX_MARGIN_DB = 1.0  # the codec overshoots again after a fix; aim this far under the limit
+_LOUDNESS_TOLERANCE_LU = 0.15  # the decoded file's loudness may miss the target by this much
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """The file as written: its measurements, the gain that made it, the encodes it took."""
+
+    output: SignalReport
+    gain_db: float | None
+    passes: int
+
+
+def encode_checked(
+    pre: np.ndarray,
+    rate: int,
+    dst: Path,
+    kind: str,
+    config: PipelineConfig,
+    *,
+    progress: Progress | None = None,
+) -> Encoded:
+    """Level and limit ``pre`` (the prepared signal at ``rate``), write it to ``dst`` as
+    ``kind``, and with ``verify_output`` measure the written file and correct it: a loudness
+    more than 0.15 LU off is levelled again, a true peak above ``true_peak_max_db`` pulled
+    down where it happened; at most ``max_encode_passes`` encodes."""
+    lossy = kind != "wav"
+    ceiling = limiter_ceiling(config, lossy)
+    writer = _PassWriter(dst, rate, config, kind)
+    fixes = _Fixes(pre.size, rate, config)
+    target, gain = config.target_lufs, None
+    base: np.ndarray | None = None  # levelled and limited; None: level (again) first
+    for attempt in range(config.max_encode_passes):
+        passes = attempt + 1
+        last = passes == config.max_encode_passes
+        changed = None if base is None else fixes.latest
+        if base is None:
+            base, gain = deliverable(
+                pre,
+                rate,
+                config,
+                target=target,
+                ceiling=ceiling,
+                gain=gain,
+                exact=not config.verify_output,  # the written file is measured and fixed
+            )
+        report_progress(progress, 0.7 + 0.1 * attempt / config.max_encode_passes)
+        writer.write(fixes.apply(base), changed)
+        if not config.verify_output:
+            return Encoded(describe(base, rate), gain, passes)
+        verdict = _judge(
+            dst,
+            config,
+            limited=ceiling is not None,
+            quick=lossy and ceiling is not None and not last and not fixes,
+            last=last,
+            passes=passes,
+        )
+        if verdict.keep is not None:
+            return Encoded(verdict.keep, gain, passes)
+        if verdict.overshoot is not None:
+            fixes.add(verdict.overshoot)
+        else:
+            target += verdict.loudness_error
+            gain = None if gain is None else gain + verdict.loudness_error
+            base = None
+    raise AssertionError("the last pass keeps its file")
+
+
+def _tp_max(config: PipelineConfig) -> float:
+    """Highest acceptable measured true peak: the report rounds to 0.01 dB, so one step under
+    the limit makes ``≤ true_peak_max_db`` hold on the rounded figure too."""
+    return config.true_peak_max_db - 0.01
+
+
+def _fix_limit(config: PipelineConfig) -> float:
+    """The linear level that a fix pulls the codec's overshoots down to."""
+    return float(10.0 ** ((config.true_peak_max_db - _FIX_MARGIN_DB) / 20.0))
+
+
+@dataclass(frozen=True)
+class _Overshoot:
+    """Decoded samples where the written file's true peak is over the fix limit, and the peaks
+    there, at the decoded ``sample_rate``."""
+
+    over: np.ndarray
+    peaks: np.ndarray
+    sample_rate: int
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """What measuring a written file decided: ``keep`` it, pull its ``overshoot`` down, or
+    level again by ``loudness_error`` (LU)."""
+
+    keep: SignalReport | None = None
+    overshoot: _Overshoot | None = None
+    loudness_error: float = 0.0
+
+
+def _judge(
+    dst: Path, config: PipelineConfig, *, limited: bool, quick: bool, last: bool, passes: int
+) -> _Verdict:
+    """Decode and measure the written file. ``quick``: first look only for overshoots (no fix
+    made yet, more passes left); ``last``: keep the file whatever it measures."""
+    out = decode_file(dst, max_seconds=config.max_seconds + 60)
+    limit = _fix_limit(config)
+    if quick:
+        # hot speech often comes back from its first encode over the limit: find that
+        # cheaply (the true peak is interpolated only near the limit) before measuring
+        # everything; after a fix it rarely does, and the full measurement tells
+        over, peaks = true_peak_over(out.samples, out.sample_rate, threshold=limit)
+        if peaks.size and 20.0 * math.log10(float(peaks.max())) > _tp_max(config):
+            return _Verdict(overshoot=_Overshoot(over, peaks, out.sample_rate))
+    full = describe(out.samples, out.sample_rate)
+    tp = full.true_peak_dbtp if full.true_peak_dbtp is not None else -math.inf
+    loud = full.integrated_lufs if full.integrated_lufs is not None else -math.inf
+    loud_err = config.target_lufs - loud if config.normalize else 0.0
+    over_limit = limited and tp > _tp_max(config)
+    on_target = abs(loud_err) <= _LOUDNESS_TOLERANCE_LU
+    if (not over_limit and on_target) or last:
+        if over_limit or not on_target:
+            log.warning("output still off target after %d encodes", passes)
+        return _Verdict(keep=full)
+    if over_limit:
+        over, peaks = true_peak_over(out.samples, out.sample_rate, threshold=limit)
+        return _Verdict(overshoot=_Overshoot(over, peaks, out.sample_rate))
+    return _Verdict(loudness_error=loud_err)
+
+
+@dataclass
+class _Fixes:
+    """The codec overshoots pulled down so far (``n`` samples at ``rate``); every later pass
+    gets them all. ``latest``: the sample spans the newest fix changed."""
+
+    n: int
+    rate: int
+    config: PipelineConfig
+    needs: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    latest: np.ndarray = field(default_factory=lambda: np.empty((0, 2), dtype=np.int64))
+
+    def __bool__(self) -> bool:
+        return bool(self.needs)
+
+    def add(self, found: _Overshoot) -> None:
+        """Pull down the overshoots near the ones over the limit (:func:`_near_violations`)."""
+        release = self.config.limiter_release_db_per_s
+        over, peaks = _near_violations(
+            found.over, found.peaks, found.sample_rate, _tp_max(self.config)
+        )
+        need = _codec_overshoot_need(
+            over, peaks, found.sample_rate, self.rate, n=self.n, limit=_fix_limit(self.config)
+        )
+        self.needs.append(need)
+        curve, block = dynamics.reduce_gain_curve(
+            self.n, self.rate, *need, release_db_per_s=release
+        )
+        self.latest = dynamics.curve_spans(curve, block, self.n)
+
+    def apply(self, base: np.ndarray) -> np.ndarray:
+        y = base
+        for over, need in self.needs:
+            y = dynamics.reduce_gain_at(
+                y, self.rate, over, need, release_db_per_s=self.config.limiter_release_db_per_s
+            )
+        return y
+
+
+class _PassWriter:
+    """Writes each encode pass. Opus keeps its packets: a later pass whose signal changed only
+    in places (codec overshoots pulled down) re-encodes just those places
+    (:func:`audio.opus.reencode`)."""
+
+    def __init__(self, dst: Path, rate: int, config: PipelineConfig, kind: str) -> None:
+        self.dst, self.rate, self.config = dst, rate, config
+        self.splice = kind == "ogg" and rate in opus.RATES
+        self.stream: opus.OpusStream | None = None
+        self.opts = opus.options(
+            complexity=config.opus_complexity,
+            application=config.opus_application,
+            frame_ms=config.opus_frame_ms,
+            vbr=config.opus_vbr,
+        )
+
+    def write(self, y: np.ndarray, changed: np.ndarray | None) -> None:
+        """Write ``y``; ``changed``: the sample spans (:func:`dynamics.curve_spans`) in
+        which it differs from the last pass's signal, or ``None`` if it may differ anywhere."""
+        c = self.config
+        if not self.splice:
+            write_audio(
+                self.dst,
+                y,
+                self.rate,
+                bitrate=c.bitrate,
+                opus_complexity=c.opus_complexity,
+                opus_application=c.opus_application,
+                opus_frame_ms=c.opus_frame_ms,
+                opus_vbr=c.opus_vbr,
+            )
+            return
+        if self.stream is None or changed is None:
+            self.stream = opus.encode(y, self.rate, bitrate=c.bitrate, opts=self.opts)
+        else:
+            self.stream = opus.reencode(self.stream, y, changed)
+        with replacing(self.dst) as tmp:
+            opus.write(tmp, self.stream)
+
+
+def _near_violations(
+    over: np.ndarray, peaks: np.ndarray, sr: int, tp_max_db: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The peaks (above the fix margin, at decoded samples ``over``) within half a second of
+    one over ``tp_max_db``. The next encode changes the packets there, so any of them may come
+    back over the limit; elsewhere the packets stay as they are (:mod:`audio.opus`)."""
+    bad = over[peaks > np.float32(10.0 ** (tp_max_db / 20.0))]
+    if bad.size == 0:
+        return over[:0], peaks[:0]
+    reach = sr // 2
+    i = np.searchsorted(bad, over)
+    after = np.abs(bad[np.minimum(i, bad.size - 1)] - over)
+    before = np.abs(over - bad[np.maximum(i - 1, 0)])
+    keep = np.minimum(after, before) <= reach
+    return over[keep], peaks[keep]
+
+
+def _codec_overshoot_need(
+    over: np.ndarray, peaks: np.ndarray, decoded_sr: int, rate: int, *, n: int, limit: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Working-rate samples and the dB by which the decoded file's true peak (``peaks`` at
+    decoded samples ``over``) is over ``limit`` (which includes a margin) there, spread over
+    ±10 ms to cover codec delay and smearing; sparse, for :func:`dynamics.reduce_gain_at`."""
+    if over.size == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0)
+    spread = max(1, round(0.010 * rate))
+    idx = np.minimum((over.astype(np.int64) * rate) // decoded_sr, n - 1)
+    need = 20.0 * np.log10(peaks.astype(np.float64) / limit)
+    # one entry per working-rate sample (``over`` is sorted), its largest need
+    order = np.argsort(idx, kind="stable")
+    idx, need = idx[order], need[order]
+    starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
+    idx, need = idx[starts], np.maximum.reduceat(need, starts)
+    # ±spread samples, in steps of the limiter's 0.5 ms control block: every block the
+    # spread reaches gets an entry (reduce_gain_at works per block)
+    block = max(1, round(rate / 2000))
+    reach = -(-spread // block)
+    offsets = np.arange(-reach, reach + 1, dtype=np.int64) * block
+    spread_idx = np.clip(idx[:, None] + offsets[None, :], 0, n - 1).ravel()
+    return spread_idx, np.repeat(need, offsets.size)

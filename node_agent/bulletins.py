@@ -1,0 +1,113 @@
+"""The node's side of a bulletin before it plays: stored, its audio fetched, handed to the player.
+
+A play command is kept in the node's store; its audio comes from the cache or is pulled from the
+controller, and the player gets the item once the audio is there. An emergency due now goes on
+air with the attention signal while its audio is still loading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from pydantic import ValidationError
+
+from node_agent.cache import AudioCache, CacheError
+from node_agent.events import EventReporter
+from node_agent.fetcher import Fetcher
+from node_agent.player import Player
+from node_agent.store import NodeStore
+from protocol.messages import CONTENT_ADAPTER, CancelCommand, PlayCommand, utcnow
+
+# How soon an emergency must be due for its attention signal to sound before its audio is here.
+_ANNOUNCE_AHEAD = timedelta(seconds=5)
+
+
+class Bulletins:
+    def __init__(
+        self,
+        store: NodeStore,
+        cache: AudioCache,
+        fetcher: Fetcher,
+        player: Player,
+        reporter: EventReporter,
+        *,
+        online: Callable[[], bool],
+    ) -> None:
+        self._store, self._cache, self._fetcher = store, cache, fetcher
+        self._player, self._reporter, self._online = player, reporter, online
+        self._waiting: dict[str, set[str]] = {}  # sha256 -> play ids waiting for that audio
+
+    def restore(self) -> None:
+        """After a restart: every play not yet over goes back to the player (or its download)."""
+        for row in self._store.open_plays():
+            self._prepare(row.command)
+
+    def on_play(self, command: PlayCommand) -> None:
+        # Idempotent: a play is stored once by its id, so a resend does nothing.
+        if self._store.add_play(command):
+            self._reporter.play("received", command.play_id)
+            self._prepare(command)
+
+    def on_cancel(self, command: CancelCommand) -> None:
+        for play_id in command.play_ids:
+            row = self._store.play(play_id)
+            if row is None or row.state in ("done", "failed", "cancelled"):
+                continue
+            self.forget(play_id)
+            if self._player.cancel(play_id) != "playing":  # a playing item reports itself
+                self._reporter.play("cancelled", play_id, reason=command.reason or "cancelled")
+
+    def forget(self, play_id: str) -> None:
+        """``play_id`` is over: its audio arriving later must not bring it back."""
+        for waiting in self._waiting.values():
+            waiting.discard(play_id)
+
+    def on_content(self, topic: str, payload: bytes) -> None:
+        """A chunk of audio (or the controller's word that it cannot serve one)."""
+        try:
+            msg = CONTENT_ADAPTER.validate_json(payload)
+        except ValidationError as exc:
+            self._reporter.reject(topic, f"malformed content message: {exc.errors()[0]['msg']}")
+            return
+        if msg.type == "chunk_unavailable":
+            reason = self._fetcher.on_unavailable(msg)
+            if reason is not None:
+                self._fail_waiting(msg.sha256, f"controller cannot serve the audio: {reason}")
+            return
+        try:
+            done = self._fetcher.on_chunk(msg)
+        except CacheError as exc:
+            self._fail_waiting(msg.sha256, str(exc))
+            return
+        if done:
+            for play_id in sorted(self._waiting.pop(done, set())):
+                self._ready(play_id)
+
+    def _prepare(self, command: PlayCommand) -> None:
+        sha = command.audio.sha256
+        if self._cache.has(sha):
+            self._ready(command.play_id)
+            return
+        self._waiting.setdefault(sha, set()).add(command.play_id)
+        due_now = command.play_at is None or command.play_at <= utcnow() + _ANNOUNCE_AHEAD
+        if command.priority == "emergency" and due_now:
+            self._player.announce_emergency(command)  # on air now, while the audio loads
+        try:
+            self._fetcher.want(sha, command.audio.size, online=self._online())
+        except CacheError as exc:
+            self._fail_waiting(sha, str(exc))
+
+    def _ready(self, play_id: str) -> None:
+        row = self._store.play(play_id)
+        if row is None or row.state not in ("pending", "ready", "playing"):
+            return
+        if row.state == "pending":
+            self._store.set_play_state(play_id, "ready")
+            self._reporter.play("ready", play_id)
+        self._player.add(row.command)
+
+    def _fail_waiting(self, sha256: str, reason: str) -> None:
+        self._fetcher.abandon(sha256)
+        for play_id in sorted(self._waiting.pop(sha256, set())):
+            self._reporter.play("failed", play_id, reason=reason)

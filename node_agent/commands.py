@@ -1,0 +1,51 @@
+"""Signed commands from the controller: verified, carried out, and acknowledged.
+
+Acting is idempotent (a play is stored once by its id, a cancel of what is gone does nothing, a
+control command answers a resend with its first answer), so a resend of a command whose nonce
+was saved just before a crash, but which was never acted on, is carried out now rather than
+lost as a "duplicate".
+"""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from node_agent.bulletins import Bulletins
+from node_agent.controls import NodeControls
+from node_agent.events import EventReporter
+from protocol.messages import CancelCommand, PlayCommand
+from protocol.signing import CommandRejectedError, ReplayGuard, verify_envelope
+
+
+class CommandHandler:
+    def __init__(
+        self,
+        node_id: str,
+        public_key: Ed25519PublicKey,
+        guard: ReplayGuard,
+        *,
+        bulletins: Bulletins,
+        controls: NodeControls,
+        reporter: EventReporter,
+    ) -> None:
+        self._node_id, self._public_key, self._guard = node_id, public_key, guard
+        self._bulletins, self._controls, self._reporter = bulletins, controls, reporter
+
+    def on_command(self, topic: str, payload: bytes) -> None:
+        try:
+            verified = verify_envelope(payload, self._public_key, self._node_id, self._guard)
+        except CommandRejectedError as exc:
+            self._reporter.reject(topic, str(exc))
+            if exc.command_id:
+                self._reporter.command_ack(exc.command_id, accepted=False, reason=str(exc))
+            return
+        body = verified.body
+        command = body.command
+        refusal = ""
+        if isinstance(command, PlayCommand):
+            self._bulletins.on_play(command)
+        elif isinstance(command, CancelCommand):
+            self._bulletins.on_cancel(command)
+        else:
+            refusal = self._controls.carry_out(body, command)
+        self._reporter.command_ack(body.command_id, accepted=not refusal, reason=refusal)

@@ -1,0 +1,109 @@
+"""What the node tells the controller: acks, play events and rejections, through a durable outbox.
+
+Every event is stored before it is published and re-sent until the controller acknowledges it
+(``ack``), so nothing made while offline, or lost in the broker's queues, is lost for good.
+Called from the agent's worker and from the player's report thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+
+from node_agent.store import NodeStore
+from protocol.messages import CommandAck, EventAck, PlayEvent, PlayEventKind, RejectedPayload
+from protocol.topics import node_topic
+
+log = logging.getLogger(__name__)
+
+Event = CommandAck | PlayEvent | RejectedPayload
+Publish = Callable[[str, bytes], object]  # (topic, payload), at QoS 1
+
+# The play's state in the node's store once an event about it is out.
+_STATE_AFTER = {
+    "started": "playing",
+    "interrupted": "ready",  # back in the player's queue; a restart plays it again
+    "finished": "done",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
+_BATCH = 100  # the store's page of due events
+
+
+class EventReporter:
+    def __init__(
+        self, node_id: str, store: NodeStore, publish: Publish, online: Callable[[], bool]
+    ) -> None:
+        self.node_id = node_id
+        self._store = store
+        self._publish = publish
+        self._online = online
+        self._topic = node_topic(node_id, "events")
+
+    def send(self, event: Event) -> None:
+        """Every event goes through the durable outbox first, then out if we are online."""
+        payload = event.model_dump_json().encode()
+        self._store.add_event(event.event_id, payload)
+        if self._online():
+            self._publish_batch([(event.event_id, payload)])
+
+    def play(
+        self,
+        kind: PlayEventKind,
+        play_id: str,
+        *,
+        reason: str = "",
+        interrupted: bool = False,
+        at: float | None = None,
+    ) -> None:
+        """Record what became of a play and report it."""
+        state = _STATE_AFTER.get(kind)
+        if state:
+            self._store.set_play_state(play_id, state, reason)
+        when = datetime.fromtimestamp(at, UTC) if at is not None else datetime.now(UTC)
+        self.send(
+            PlayEvent(
+                node_id=self.node_id,
+                type=kind,
+                play_id=play_id,
+                reason=reason,
+                interrupted=interrupted,
+                at=when,
+            )
+        )
+        if kind == "failed":
+            log.warning("bulletin %s failed: %s", play_id, reason)
+
+    def command_ack(self, command_id: str, *, accepted: bool, reason: str = "") -> None:
+        self.send(
+            CommandAck(
+                node_id=self.node_id, command_id=command_id, accepted=accepted, reason=reason
+            )
+        )
+
+    def reject(self, topic: str, reason: str) -> None:
+        log.warning("rejected a message on %s: %s", topic, reason)
+        self.send(RejectedPayload(node_id=self.node_id, topic=topic, reason=reason))
+
+    def on_ack(self, topic: str, payload: bytes) -> None:
+        """The controller has these events: stop re-sending them."""
+        try:
+            self._store.ack_events(EventAck.model_validate_json(payload).event_ids)
+        except ValidationError as exc:
+            self.reject(topic, f"malformed event ack: {exc.errors()[0]['msg']}")
+
+    def flush(self, older_than: float) -> None:
+        """Re-send what is unacknowledged and was last sent before ``older_than``."""
+        while batch := self._store.due_events(older_than, limit=_BATCH):
+            self._publish_batch(batch)
+            if len(batch) < _BATCH:
+                break
+
+    def _publish_batch(self, batch: list[tuple[str, bytes]]) -> None:
+        for _, payload in batch:
+            self._publish(self._topic, payload)
+        self._store.mark_sent([e for e, _ in batch], time.time())
