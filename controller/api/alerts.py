@@ -8,8 +8,9 @@ from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.api.deps import ERRORS, ConfigDep, DbDep, DispatcherDep, UserDep
-from controller.broadcast.requests import audio_for, resolve_targets, split_list
+from controller.api.deps import ERRORS, ConfigDep, DbDep, DispatcherDep, UserDep, recording
+from controller.broadcast.media import audio_for
+from controller.broadcast.targets import resolve_targets, split_list
 from controller.emergency import alerts
 from controller.models import Alert, User
 from controller.reports.bulletin import bulletin_report, local
@@ -40,22 +41,19 @@ def send_alert(
         targets = resolve_targets(s, all, split_list(zones), split_list(nodes))
     alerts.check_timing(repeat, interval_s, expires_minutes or config.alert_expiry_minutes)
     # an alert may carry both: the recording airs, the text is kept as its transcript
-    encoded, report, name = audio_for(config, file, text, voice, emergency=True)
+    encoded, report, name = audio_for(config, recording(file), text, voice, emergency=True)
+    request = alerts.AlertRequest(
+        encoded=encoded,
+        report=report,
+        name=name,
+        text=text,
+        targets=targets,
+        repeat=repeat,
+        interval_s=interval_s,
+        expires_minutes=expires_minutes,
+    )
     with db.session() as s:
-        alert = alerts.submit(
-            s,
-            config,
-            dispatcher,
-            user,
-            encoded=encoded,
-            report=report,
-            name=name,
-            text=text,
-            targets=targets,
-            repeat=repeat,
-            interval_s=interval_s,
-            expires_minutes=expires_minutes,
-        )
+        alert = alerts.submit(s, config, dispatcher, user, request)
         return alert_out(s, alert)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
@@ -10,19 +10,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller import programme
-from controller.api.deps import ERRORS, ConfigDep, DbDep, DispatcherDep, UserDep, require
-from controller.broadcast.bulletins import new_bulletin, send
-from controller.broadcast.requests import (
-    audio_for,
-    duration_of,
-    parse_time,
-    resolve_targets,
-    split_list,
+from controller.api.deps import (
+    ERRORS,
+    ConfigDep,
+    DbDep,
+    DispatcherDep,
+    UserDep,
+    recording,
+    require,
 )
+from controller.broadcast.bulletins import new_bulletin, send
+from controller.broadcast.media import audio_for, duration_of
+from controller.broadcast.targets import resolve_targets, split_list
+from controller.broadcast.times import check_quiet_hours, parse_time
+from controller.errors import DomainError
 from controller.models import Bulletin, Node, Zone, now
 from controller.reports.bulletin import bulletin_out, bulletin_report
 from controller.schemas import BulletinOut, BulletinReport, ZoneOut
-from schedules import LOCAL, QuietHours, airing_in_quiet
 
 router = APIRouter(prefix="/api/v1")
 
@@ -75,10 +79,10 @@ def create_bulletin(
     with db.session() as s:
         quiet = None if hold else programme.load(s).quiet_hours
     check_quiet_hours(quiet, start or now(), seconds=0)
-    encoded, report, name = audio_for(config, file, text, voice, emergency=False)
+    encoded, report, name = audio_for(config, recording(file), text, voice, emergency=False)
     try:
         check_quiet_hours(quiet, start or now(), seconds=duration_of(report))
-    except HTTPException:
+    except DomainError:
         encoded.unlink(missing_ok=True)
         raise
     with db.session() as s:
@@ -115,19 +119,6 @@ def get_bulletin(bulletin_id: str, db: DbDep, _user: UserDep) -> BulletinOut:
 def get_report(bulletin_id: str, db: DbDep, _user: UserDep) -> BulletinReport:
     with db.session() as s:
         return bulletin_report(s, get_or_404(s, bulletin_id))
-
-
-def check_quiet_hours(quiet: QuietHours | None, start: datetime, *, seconds: float) -> None:
-    """Quiet hours block all but emergencies: refuse a bulletin that would sound in them."""
-    if quiet is None:
-        return
-    local = start.astimezone(LOCAL)
-    if airing_in_quiet(quiet, local, local + timedelta(seconds=seconds)):
-        raise HTTPException(
-            409,
-            f"quiet hours {quiet.start:%H:%M}–{quiet.end:%H:%M} block all but emergencies; "
-            f"this bulletin would play at {local:%H:%M} (giờ yên tĩnh: chỉ phát tin khẩn cấp)",
-        )
 
 
 def get_or_404(s: Session, bulletin_id: str) -> Bulletin:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, UploadFile, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from controller.auth import user_for_token
+from controller.broadcast.media import Recording
 from controller.config import ControllerConfig
 from controller.db import Database
 from controller.delivery.dispatcher import Dispatcher
@@ -58,6 +59,11 @@ def require(user: User, permission: str) -> None:
             f"a {user.role} account may not do this ({permission}); "
             "ask an account with that role (tài khoản của bạn không có quyền này)",
         )
+
+
+def recording(upload: UploadFile | None) -> Recording | None:
+    """An uploaded file as the domain takes it; an empty file field (no name) is none sent."""
+    return Recording(upload.file, upload.filename) if upload and upload.filename else None
 
 
 def allowed(permission: str) -> object:

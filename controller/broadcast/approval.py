@@ -14,17 +14,17 @@ from dataclasses import field as dataclass_field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from fastapi import HTTPException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller import audit, programme
-from controller.api.bulletins import check_quiet_hours
 from controller.broadcast.bulletins import send
-from controller.broadcast.requests import parse_time, resolve_targets
+from controller.broadcast.targets import resolve_targets
+from controller.broadcast.times import check_quiet_hours, future
 from controller.config import ControllerConfig
 from controller.delivery.dispatcher import Dispatcher
+from controller.errors import ConflictError, InvalidInputError
 from controller.models import Bulletin, User, Zone, now
 from schedules import LOCAL, Conflict, Programme, ProgrammeItem, Recurrence
 from schedules.expand import expand_items
@@ -180,15 +180,15 @@ def check(s: Session, bulletin: Bulletin, request: BroadcastRequest) -> list[Pro
         problems.extend(_slot_problems(s, bulletin, request))
         return problems
     start = now()
-    if when.kind == "at":
+    if when.kind == "at" and when.at is not None:
         try:
-            start = parse_time(when.at.isoformat() if when.at else None, "at") or start
-        except HTTPException:
+            start = future(when.at, "at")
+        except InvalidInputError:
             return [*problems, Problem("at", "past")]
     quiet = programme.load(s).quiet_hours
     try:
         check_quiet_hours(quiet, start, seconds=bulletin.audio.duration_s)
-    except HTTPException:
+    except ConflictError:
         assert quiet is not None
         window = {"start": f"{quiet.start:%H:%M}", "end": f"{quiet.end:%H:%M}"}
         problems.append(Problem("at" if when.kind == "at" else "when", "quiet_hours", window))
@@ -198,7 +198,7 @@ def check(s: Session, bulletin: Bulletin, request: BroadcastRequest) -> list[Pro
 def _targets(s: Session, where: Where) -> list[str]:
     try:
         return resolve_targets(s, where.all, where.zones, where.nodes)
-    except HTTPException:
+    except InvalidInputError:
         raise RequestProblemsError([Problem("where", "unknown_targets")]) from None
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from controller import audit
 from controller.broadcast.audio_report import AudioReport
 from controller.broadcast.ingest import store_audio
-from controller.broadcast.requests import duration_of
+from controller.broadcast.media import duration_of
 from controller.config import ControllerConfig
 from controller.delivery.dispatcher import Dispatcher
 from controller.models import Bulletin, User

@@ -15,11 +15,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
-from fastapi import UploadFile
 from sqlalchemy.orm import Session
 
 from controller.broadcast.bulletins import new_bulletin
-from controller.broadcast.requests import audio_for, save_upload
+from controller.broadcast.media import Recording, audio_for, save_upload
 from controller.config import ControllerConfig
 from controller.models import Bulletin, User, now
 
@@ -36,14 +35,14 @@ def make_draft(
     config: ControllerConfig,
     user: User,
     *,
-    upload: UploadFile | None,
+    recording: Recording | None,
     text: str,
     voice: str,
     title: str,
 ) -> Bulletin:
     """Run the real pipeline on a recording (or speak ``text``) and keep it as a draft.
-    Unusable input raises the pipeline's HTTPException (415, 422, ...) and keeps nothing."""
-    encoded, report, name = audio_for(config, upload, text, voice, emergency=False)
+    Unusable input raises the pipeline's DomainError and keeps nothing."""
+    encoded, report, name = audio_for(config, recording, text, voice, emergency=False)
     bulletin = new_bulletin(
         s,
         config,
@@ -58,9 +57,9 @@ def make_draft(
     folder = draft_dir(config, bulletin.id)
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        if upload is not None and name:
-            upload.file.seek(0)  # the pipeline read it once; keep the very bytes sent
-            saved = save_upload(upload, config.max_upload_bytes, folder)
+        if recording is not None:
+            recording.file.seek(0)  # the pipeline read it once; keep the very bytes sent
+            saved = save_upload(recording.file, name, config.max_upload_bytes, folder)
             original = saved.rename(folder / f"original{saved.suffix}")
             bulletin.original_path = str(original.relative_to(config.data_dir))
         write_waveforms(config, bulletin)

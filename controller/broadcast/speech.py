@@ -6,32 +6,37 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from fastapi import HTTPException
-
 from controller.broadcast.audio_report import AudioReport
 from controller.config import ControllerConfig
+from controller.errors import InvalidInputError, UnavailableError
 
 
 def speak(
     config: ControllerConfig, text: str, *, voice: str = "vi", emergency: bool = False
 ) -> tuple[Path, AudioReport]:
     """Synthesise ``text``; returns a temporary copy of the processed audio (the caller stores
-    it) and a report. An emergency uses only offline engines. Bad input is an HTTP 422."""
+    it) and a report. An emergency uses only offline engines. Bad input is an InvalidInputError."""
     from audio.pipeline import PipelineConfig
     from controller.tts.engines import TtsError
     from controller.tts.synth import synthesize
 
     if not text.strip():
-        raise HTTPException(422, "the text is empty")
+        raise InvalidInputError(
+            "speech.empty", "the text is empty", "Chưa có nội dung để đọc", field="text"
+        )
     pipeline = PipelineConfig(denoise=False, target_lufs=config.target_lufs)
     try:
         result = synthesize(
             text, voice=voice, emergency=emergency, settings=config.tts, pipeline=pipeline
         )
     except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise InvalidInputError(
+            "speech.unusable", str(exc), f"Máy không đọc được nội dung này ({exc})", field="text"
+        ) from None
     except TtsError as exc:  # every engine failed: a server-side condition, not bad input
-        raise HTTPException(503, str(exc)) from None
+        raise UnavailableError(
+            "speech.unavailable", str(exc), f"Không máy đọc nào hoạt động ({exc})", field="text"
+        ) from None
     tmp_dir = config.data_dir / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(suffix=".ogg", dir=tmp_dir)

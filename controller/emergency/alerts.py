@@ -9,10 +9,10 @@ has even downloaded, and ignore quiet hours.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from fastapi import HTTPException
 from sqlalchemy.orm import Session
 
 from controller import audit
@@ -21,6 +21,7 @@ from controller.broadcast.bulletins import Airing, new_bulletin, send
 from controller.broadcast.speech import speak
 from controller.config import ControllerConfig
 from controller.delivery.dispatcher import Dispatcher
+from controller.errors import ConflictError, ForbiddenError, InvalidInputError
 from controller.models import Alert, Bulletin, User, now
 
 
@@ -33,35 +34,48 @@ def airings(bulletin: Bulletin, repeat: int, interval_s: int, start: datetime) -
     ]
 
 
+@dataclass(frozen=True)
+class AlertRequest:
+    """What an alert asks for, whoever raises it (the API, the web form, a CAP feed); its audio
+    is already prepared. It ends at ``expires_at`` if given (CAP), else ``expires_minutes``
+    after it is sent, else after the configured default. ``name`` is the recording's file name
+    ("" for speech); ``title`` left empty is made from the text or that name."""
+
+    encoded: Path
+    report: AudioReport
+    text: str
+    targets: list[str]
+    repeat: int
+    interval_s: int
+    expires_minutes: int | None = None
+    expires_at: datetime | None = None
+    title: str = ""
+    name: str = ""
+    source: str = "manual"
+    cap_key: str | None = None
+    replaces: str | None = None
+    confirmed: bool = False  # the source needs no second account, e.g. an official CAP feed
+    priority: str = "emergency"  # as CAP decided; unused so far: every alert airs as emergency
+
+
 def raise_alert(
     s: Session,
     config: ControllerConfig,
     dispatcher: Dispatcher,
     user: User,
-    *,
-    encoded: Path,
-    report: AudioReport,
-    title: str,
-    text: str,
-    targets: list[str],
-    repeat: int,
-    interval_s: int,
-    expires_at: datetime,
-    source: str = "manual",
-    cap_key: str | None = None,
-    replaces: str | None = None,
-    confirmed: bool = False,
-    priority: str = "emergency",
+    request: AlertRequest,
 ) -> Alert:
-    """Store the alert and its audio; send it at once unless it must wait for a second account
-    (``confirmed`` says the source needs no second account, e.g. an official CAP feed)."""
+    """Store the alert and its audio; send it at once unless it must wait for a second account."""
+    expires_at = request.expires_at or now() + timedelta(
+        minutes=request.expires_minutes or config.alert_expiry_minutes
+    )
     bulletin = new_bulletin(
         s,
         config,
         user,
-        encoded=encoded,
-        report=report,
-        title=title,
+        encoded=request.encoded,
+        report=request.report,
+        title=request.title or "KHẨN CẤP: " + (request.text.strip()[:80] or request.name),
         priority="emergency",
         valid_until=expires_at,
     )
@@ -69,20 +83,27 @@ def raise_alert(
         id=uuid.uuid4().hex,
         bulletin_id=bulletin.id,
         state="proposed",
-        source=source,
-        cap_key=cap_key,
-        text=text,
-        targets=targets,
-        repeat=repeat,
-        interval_s=interval_s,
+        source=request.source,
+        cap_key=request.cap_key,
+        text=request.text,
+        targets=request.targets,
+        repeat=request.repeat,
+        interval_s=request.interval_s,
         expires_at=expires_at,
         proposed_by=user.id,
-        replaces=replaces,
+        replaces=request.replaces,
     )
     s.add(alert)
     s.flush()
-    audit.record(s, user.username, "alert.propose", alert.id, targets=targets, text=text[:200])
-    if confirmed or not config.two_person_rule:
+    audit.record(
+        s,
+        user.username,
+        "alert.propose",
+        alert.id,
+        targets=request.targets,
+        text=request.text[:200],
+    )
+    if request.confirmed or not config.two_person_rule:
         activate(s, dispatcher, user, alert)
     return alert
 
@@ -90,10 +111,18 @@ def raise_alert(
 def activate(s: Session, dispatcher: Dispatcher, user: User, alert: Alert) -> None:
     """Send every airing to every target now."""
     if alert.state != "proposed":
-        raise HTTPException(409, f"alert {alert.id} is {alert.state}, not waiting to be sent")
+        raise ConflictError(
+            "alert.not_waiting",
+            f"alert {alert.id} is {alert.state}, not waiting to be sent",
+            "Cảnh báo này không còn chờ xác nhận.",
+        )
     if alert.expires_at <= now():
         alert.state = "expired"
-        raise HTTPException(409, f"alert {alert.id} expired at {alert.expires_at.isoformat()}")
+        raise ConflictError(
+            "alert.expired",
+            f"alert {alert.id} expired at {alert.expires_at.isoformat()}",
+            f"Cảnh báo này đã hết hạn lúc {alert.expires_at.isoformat()}.",
+        )
     alert.state = "active"
     alert.sent_at = now()
     if alert.confirmed_by is None and user.id != alert.proposed_by:
@@ -111,8 +140,10 @@ def activate(s: Session, dispatcher: Dispatcher, user: User, alert: Alert) -> No
 
 def confirm(s: Session, dispatcher: Dispatcher, user: User, alert: Alert) -> None:
     if user.id == alert.proposed_by:
-        raise HTTPException(
-            403, "two-person rule: the alert must be confirmed by a different account"
+        raise ForbiddenError(
+            "alert.own",
+            "two-person rule: the alert must be confirmed by a different account",
+            "Theo quy tắc hai người, bạn không thể tự xác nhận cảnh báo do mình đề xuất.",
         )
     alert.confirmed_by = user.id
     audit.record(s, user.username, "alert.confirm", alert.id)
@@ -122,7 +153,11 @@ def confirm(s: Session, dispatcher: Dispatcher, user: User, alert: Alert) -> Non
 def cancel(s: Session, dispatcher: Dispatcher, user: User, alert: Alert, reason: str) -> list[str]:
     """Stop every airing of the alert on every node at once; returns the nodes told."""
     if alert.state not in ("proposed", "active"):
-        raise HTTPException(409, f"alert {alert.id} is already {alert.state}")
+        raise ConflictError(
+            "alert.not_open",
+            f"alert {alert.id} is already {alert.state}",
+            "Cảnh báo này đã dừng hoặc hết hạn.",
+        )
     told = dispatcher.queue_cancel(s, alert.bulletin.deliveries, reason or "alert cancelled")
     alert.state = "cancelled"
     alert.cancelled_at = now()
@@ -133,7 +168,12 @@ def cancel(s: Session, dispatcher: Dispatcher, user: User, alert: Alert, reason:
 
 def check_timing(repeat: int, interval_s: int, expires_minutes: int) -> None:
     if (repeat - 1) * interval_s > expires_minutes * 60:
-        raise HTTPException(422, f"{repeat} airings {interval_s} s apart outlast the expiry")
+        raise InvalidInputError(
+            "alert.outlasts",
+            f"{repeat} airings {interval_s} s apart outlast the expiry",
+            "Các lần phát lặp lại kéo dài quá thời hạn hiệu lực.",
+            field="interval_s",
+        )
 
 
 def submit(
@@ -141,33 +181,14 @@ def submit(
     config: ControllerConfig,
     dispatcher: Dispatcher,
     user: User,
-    *,
-    encoded: Path,
-    report: AudioReport,
-    name: str,
-    text: str,
-    targets: list[str],
-    repeat: int,
-    interval_s: int,
-    expires_minutes: int | None,
+    request: AlertRequest,
 ) -> Alert:
-    """An alert a person raised (API or web page), its audio already prepared: ``name`` is the
-    recording's file name ("" for speech); the text, if any, is its transcript."""
-    minutes = expires_minutes or config.alert_expiry_minutes
-    check_timing(repeat, interval_s, minutes)
+    """An alert a person raised (API or web page): its timing checked, its text trimmed."""
+    minutes = request.expires_minutes or config.alert_expiry_minutes
+    check_timing(request.repeat, request.interval_s, minutes)
+    text = request.text.strip()
     return raise_alert(
-        s,
-        config,
-        dispatcher,
-        user,
-        encoded=encoded,
-        report=report,
-        title="KHẨN CẤP: " + (text.strip()[:80] or name),
-        text=text.strip(),
-        targets=targets,
-        repeat=repeat,
-        interval_s=interval_s,
-        expires_at=now() + timedelta(minutes=minutes),
+        s, config, dispatcher, user, replace(request, text=text, expires_minutes=minutes)
     )
 
 
@@ -192,11 +213,7 @@ def cancel_and_correct(
     cancel(s, dispatcher, user, alert, reason)
     if speech is None:
         return None
-    return raise_alert(
-        s,
-        config,
-        dispatcher,
-        user,
+    fixed = AlertRequest(
         encoded=speech[0],
         report=speech[1],
         title="KHẨN CẤP (đính chính): " + correction.strip()[:60],
@@ -207,3 +224,4 @@ def cancel_and_correct(
         expires_at=alert.expires_at,
         replaces=alert.id,
     )
+    return raise_alert(s, config, dispatcher, user, fixed)

@@ -146,11 +146,7 @@ def _air(
     info = preferred_info(alert)
     text = speech_text(info)
     encoded, report = speak(config, text, voice="vi", emergency=True)
-    raised = alerts.raise_alert(
-        s,
-        config,
-        dispatcher,
-        user,
+    request = alerts.AlertRequest(
         encoded=encoded,
         report=report,
         title=f"CAP {alert.status}: {info.headline or info.event}"[:300],
@@ -164,4 +160,4 @@ def _air(
         confirmed=True,
         priority=priority,
     )
-    return raised.id
+    return alerts.raise_alert(s, config, dispatcher, user, request).id

@@ -2,19 +2,19 @@
 
 Shared by the JSON API and the web UI. Each checks its input, writes the audit entry and queues
 the signed command in the caller's transaction; it goes out once that commits.
-Refusals are HTTPExceptions whose message says what to change; a refused request queues nothing.
+Refusals are DomainErrors whose message says what to change; a refused request queues nothing.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import HTTPException
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller import audit
 from controller.delivery.dispatcher import Dispatcher
+from controller.errors import InvalidInputError, NotFoundError
 from controller.models import Node, NodeEvent, OutboxCommand, User
 from controller.reports.bulletin import local
 from controller.schemas import CommandStatusOut, ControlOut
@@ -54,7 +54,12 @@ def stop(
     cancelled with "stopped by operator <user>"; items not yet started stay scheduled."""
     reason = reason.strip()
     if len(reason) > MAX_REASON:
-        raise HTTPException(422, f"reason is longer than {MAX_REASON} characters")
+        raise InvalidInputError(
+            "node.reason_long",
+            f"reason is longer than {MAX_REASON} characters",
+            f"Lý do dài quá {MAX_REASON} ký tự",
+            field="reason",
+        )
     said = f"stopped by operator {user.username}" + (f": {reason}" if reason else "")
     command = StopCommand(reason=said)
     return _queue(s, dispatcher, user, node_id, command=command, ttl=MOMENT_TTL)
@@ -64,7 +69,11 @@ def command_status(s: Session, node_id: str, command_id: str) -> CommandStatusOu
     """Whether the node has carried out a control command, and if it refused, why."""
     cmd = s.get(OutboxCommand, command_id)
     if cmd is None or cmd.node_id != node_id:
-        raise HTTPException(404, f"no command {command_id} for node {node_id}")
+        raise NotFoundError(
+            "node.unknown_command",
+            f"no command {command_id} for node {node_id}",
+            f"Điểm loa {node_id} không có lệnh {command_id}",
+        )
     return CommandStatusOut(
         command_id=cmd.command_id,
         node_id=cmd.node_id,
@@ -78,7 +87,9 @@ def command_status(s: Session, node_id: str, command_id: str) -> CommandStatusOu
 def node_or_404(s: Session, node_id: str) -> Node:
     node = s.get(Node, node_id)
     if node is None:
-        raise HTTPException(404, f"no loudspeaker point {node_id}")
+        raise NotFoundError(
+            "node.unknown", f"no loudspeaker point {node_id}", f"Không có điểm loa {node_id}"
+        )
     return node
 
 
@@ -92,12 +103,19 @@ def parse_int(value: object, name: str, low: int, high: int, *, vi: str) -> int:
     elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
         number = int(value.strip())
     if value is None:
-        raise HTTPException(422, f"{name} is required ({vi}: bắt buộc)")
+        raise InvalidInputError(
+            "node.value_required",
+            f"{name} is required ({vi}: bắt buộc)",
+            f"Hãy nhập {vi} (bắt buộc)",
+            field=name,
+        )
     if number is None or not low <= number <= high:
-        raise HTTPException(
-            422,
+        raise InvalidInputError(
+            "node.value_range",
             f"{name} must be a whole number from {low} to {high}, got {value!r} "
             f"({vi} phải là số nguyên từ {low} đến {high})",
+            f"{vi.capitalize()} phải là số nguyên từ {low} đến {high}, không phải {value!r}",
+            field=name,
         )
     return number
 

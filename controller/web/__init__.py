@@ -12,6 +12,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from controller.api.deps import get_config, get_db
+from controller.api.errors import status_of
+from controller.errors import DomainError
 from controller.web import (
     live,
     pages_admin,
@@ -104,11 +106,26 @@ def mount(app: FastAPI) -> None:
         return response
 
 
-def refusal(request: Request, status: int, key: str, detail: str = "") -> Response:
+async def domain_error(request: Request, exc: Exception) -> Response:
+    """A domain refusal no page caught: the error page, or JSON for the pages' scripts, in the
+    viewer's language."""
+    assert isinstance(exc, DomainError)  # registered for DomainError only
+    return refusal(request, status_of(exc), "", error=exc)
+
+
+def refusal(
+    request: Request,
+    status: int,
+    key: str,
+    detail: str = "",
+    *,
+    error: DomainError | None = None,
+) -> Response:
+    """The message is the catalogue's ``key``, else ``error``'s, else ``detail`` as given."""
     # Exception handlers get no Depends: call the typed accessors the dependencies use.
     viewer = viewer_of(request, get_db(request), get_config(request))
     lang = viewer.lang if viewer else request.cookies.get("loa_lang", "vi")
-    message = translate(key, lang) if key else detail
+    message = translate(key, lang) if key else error.message(lang) if error else detail
     if wants_json(request):
         return JSONResponse({"detail": message}, status_code=status)
     return page(request, viewer, "error.html", status_code=status, status=status, message=message)

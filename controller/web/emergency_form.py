@@ -14,14 +14,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fastapi import HTTPException, UploadFile
+from fastapi import UploadFile
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from controller.api.deps import recording
 from controller.broadcast.audio_report import AudioReport
-from controller.broadcast.requests import audio_for
+from controller.broadcast.media import audio_for
 from controller.config import ControllerConfig
+from controller.errors import DomainError, TooLargeError, UnsupportedMediaError
 from controller.models import Node, Zone, now
 
 MAX_TEXT = 5000
@@ -121,8 +123,8 @@ def prepare(
     upload: UploadFile | None,
 ) -> str:
     """Speak the text or process the recording now; returns the token that step 2 sends.
-    Raises HTTPException (from the pipeline or speech) when the audio cannot be made."""
-    encoded, report, name = audio_for(config, upload, form.text, "vi", emergency=True)
+    Raises DomainError (from the pipeline or speech) when the audio cannot be made."""
+    encoded, report, name = audio_for(config, recording(upload), form.text, "vi", emergency=True)
     folder = prepared_dir(config)
     folder.mkdir(parents=True, exist_ok=True)
     forget_lapsed(folder)
@@ -184,8 +186,10 @@ def forget_lapsed(folder: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def audio_error(exc: HTTPException) -> str:
-    """The catalogue key for an audio that could not be made, by the pipeline's status."""
-    return {413: "emergency.error.too_big", 415: "emergency.error.not_audio"}.get(
-        exc.status_code, "emergency.error.unusable"
-    )
+def audio_error(exc: DomainError) -> str:
+    """The catalogue key for an audio that could not be made, by the kind of refusal."""
+    if isinstance(exc, TooLargeError):
+        return "emergency.error.too_big"
+    if isinstance(exc, UnsupportedMediaError):
+        return "emergency.error.not_audio"
+    return "emergency.error.unusable"

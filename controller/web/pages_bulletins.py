@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from controller import audit
-from controller.api.deps import ConfigDep, DbDep
+from controller.api.deps import ConfigDep, DbDep, recording
+from controller.api.errors import status_of
 from controller.broadcast import approval, drafts
 from controller.config import ControllerConfig
 from controller.db import Database
+from controller.errors import DomainError, TooLargeError, UnavailableError, UnsupportedMediaError
 from controller.models import Bulletin, User, now
 from controller.web import report_words, request_words
 from controller.web.deps import Viewer, allowed
@@ -33,11 +35,10 @@ VOICES = ("vi", "vi-vn-x-central", "vi-vn-x-south")
 SOURCES = ("record", "file", "text")
 MAX_TITLE = 200
 EDITABLE = ("draft", "rejected")
-# A refused upload, by the pipeline's status: which field it is about and what to say.
-UPLOAD_ERRORS = {
-    413: "compose.error.too_big",
-    415: "compose.error.not_audio",
-    422: "compose.error.unusable",
+# A refused upload, by the kind of refusal: what to say (anything else is "unusable").
+UPLOAD_ERRORS: dict[type[DomainError], str] = {
+    TooLargeError: "compose.error.too_big",
+    UnsupportedMediaError: "compose.error.not_audio",
 }
 
 
@@ -117,12 +118,13 @@ def check_compose(
     return errors
 
 
-def pipeline_error(exc: HTTPException, source: str, lang: str, max_mb: int) -> dict[str, str]:
+def pipeline_error(exc: DomainError, source: str, lang: str, max_mb: int) -> dict[str, str]:
     """Why the pipeline refused the audio, next to the field it came from."""
     if source == "text":
-        key = "compose.error.tts_down" if exc.status_code >= 500 else "compose.error.text_unusable"
+        down = isinstance(exc, UnavailableError)
+        key = "compose.error.tts_down" if down else "compose.error.text_unusable"
         return {"text": translate(key, lang)}
-    key = UPLOAD_ERRORS.get(exc.status_code, "compose.error.unusable")
+    key = UPLOAD_ERRORS.get(type(exc), "compose.error.unusable")
     return {"recording" if source == "record" else "file": translate(key, lang, max=max_mb)}
 
 
@@ -154,16 +156,16 @@ def create_draft(
                     s,
                     config,
                     viewer.account(s),
-                    upload=upload,
+                    recording=recording(upload),
                     text=text if source == "text" else "",
                     voice=voice,
                     title=title,
                 )
                 audit.record(s, viewer.user.username, "bulletin.draft", bulletin.id, title=title)
                 url = f"/bulletins/{bulletin.id}"
-        except HTTPException as exc:
-            log.info("draft from %s refused: %s", viewer.user.username, exc.detail)
-            status = exc.status_code
+        except DomainError as exc:
+            log.info("draft from %s refused: %s", viewer.user.username, exc.en)
+            status = status_of(exc)
             errors = pipeline_error(exc, source, lang, config.max_upload_bytes // 2**20)
     if errors:
         if fetching(request):
@@ -189,7 +191,7 @@ def speech_preview(
     if not errors:
         try:
             path, _report = speak(config, text.strip(), voice=voice)
-        except HTTPException as exc:
+        except DomainError as exc:
             errors = pipeline_error(exc, "text", viewer.lang, 0)
     if errors:
         return refused(errors, 422)

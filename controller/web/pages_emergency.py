@@ -13,9 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from controller.api.deps import ConfigDep, DbDep, DispatcherDep
+from controller.api.errors import status_of
 from controller.config import ControllerConfig
 from controller.db import Database
 from controller.emergency import alerts
+from controller.errors import DomainError
 from controller.models import Alert, Node, User, Zone, now
 from controller.web import emergency_form
 from controller.web.deps import Viewer, allowed
@@ -152,17 +154,18 @@ def review(
         return form_page(request, viewer, db, config, form, errors=errors, status=422)
     try:
         token = emergency_form.prepare(config, viewer.user.id, form, checked, upload)
-    except HTTPException as exc:
+    except DomainError as exc:
         field = "file" if upload is not None else "text"
         key = emergency_form.audio_error(exc) if upload is not None else "emergency.error.speech"
+        status = status_of(exc)
         return form_page(
             request,
             viewer,
             db,
             config,
             form,
-            errors={field: key, f"{field}_detail": str(exc.detail)},
-            status=exc.status_code if exc.status_code < 500 else 422,
+            errors={field: key, f"{field}_detail": exc.message(viewer.lang)},
+            status=status if status < 500 else 422,
         )
     prepared = emergency_form.load(config, token, viewer.user.id)
     assert prepared is not None  # just written by this account
@@ -224,21 +227,18 @@ def send(
         return form_page(
             request, viewer, db, config, AlertForm(), notice="emergency.error.lapsed", status=409
         )
+    alert_request = alerts.AlertRequest(
+        encoded=encoded,
+        report=prepared.report,
+        name=prepared.file_name,
+        text=prepared.text,
+        targets=prepared.targets,
+        repeat=prepared.repeat,
+        interval_s=prepared.interval_s,
+        expires_minutes=prepared.expires_min,
+    )
     with db.session() as s:
-        alert = alerts.submit(
-            s,
-            config,
-            dispatcher,
-            viewer.account(s),
-            encoded=encoded,
-            report=prepared.report,
-            name=prepared.file_name,
-            text=prepared.text,
-            targets=prepared.targets,
-            repeat=prepared.repeat,
-            interval_s=prepared.interval_s,
-            expires_minutes=prepared.expires_min,
-        )
+        alert = alerts.submit(s, config, dispatcher, viewer.account(s), alert_request)
         alert_id = alert.id
     return RedirectResponse(f"/emergency/{alert_id}", status_code=303)
 

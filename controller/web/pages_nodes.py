@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from controller.api.deps import DbDep, DispatcherDep
 from controller.db import Database
 from controller.delivery.dispatcher import Dispatcher
+from controller.errors import InvalidInputError
 from controller.models import OutboxCommand, Zone
 from controller.nodes import controls as node_controls
 from controller.schemas import ControlOut
@@ -185,18 +186,16 @@ def set_volume(
             node_id,
             lambda s, d: node_controls.set_volume(s, d, viewer.user, node_id, level),
         )
-    except HTTPException as exc:
-        if exc.status_code != 422:
-            raise
-    return detail(
-        request,
-        viewer,
-        db,
-        node_id,
-        status_code=422,
-        volume_error="nodes.error.volume",
-        volume_typed=volume,
-    )
+    except InvalidInputError:  # next to the field; a point that is gone gets the error page
+        return detail(
+            request,
+            viewer,
+            db,
+            node_id,
+            status_code=422,
+            volume_error="nodes.error.volume",
+            volume_typed=volume,
+        )
 
 
 @router.post("/nodes/{node_id}/test-tone")

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from controller.broadcast.requests import resolve_targets
+from controller.broadcast.targets import resolve_targets
 from controller.emergency import alerts
 from controller.models import Alert, Delivery, OutboxCommand, User, now
 from protocol.messages import CancelCommand, PlayCommand
