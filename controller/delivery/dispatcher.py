@@ -2,9 +2,10 @@
 (``outbox``), events from nodes (``node_events``) and audio chunks (``chunks``), over a
 ``Publisher``.
 
-paho's thread only enqueues (see protocol.mqtt_client). A commit that queued commands wakes
-the worker (``outbox.wake_on_commit``); a periodic pass re-sends what nodes have not
-acknowledged and catches anything a wake missed.
+paho's thread only enqueues (see protocol.mqtt_client). Each node's messages pass its token
+bucket (``node_limits``) before they are parsed, so one node's flood cannot hold up the rest.
+A commit that queued commands wakes the worker (``outbox.wake_on_commit``); a periodic pass
+re-sends what nodes have not acknowledged and catches anything a wake missed.
 """
 
 from __future__ import annotations
