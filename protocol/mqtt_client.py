@@ -35,7 +35,7 @@ class Incoming(NamedTuple):
 
 @dataclass(frozen=True)
 class Session:
-    client_id: str
+    client_id: str  # the project's broker replaces it with ``username``: use that
     username: str
     password: str
     host: str
