@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from controller.config_loader import ConfigError, load
 from controller.tts.settings import TtsSettings
+from protocol.limits import DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES
 
 
 class ControllerConfig(BaseModel):
@@ -27,8 +28,14 @@ class ControllerConfig(BaseModel):
     commune_name: str = "Xã Mẫu"
     max_upload_bytes: int = Field(50 * 1024 * 1024, description="largest accepted recording")
     max_audio_seconds: float = Field(1800.0, description="longest accepted recording")
-    chunk_size: int = 64 * 1024
+    chunk_size: int = Field(DEFAULT_CHUNK_BYTES, ge=4096, le=MAX_CHUNK_BYTES)
     resend_interval_s: float = Field(10.0, description="re-send unacknowledged commands")
+    node_messages_per_s: float = Field(
+        20.0, gt=0, description="what one node may send a second; more is dropped unread"
+    )
+    node_message_burst: int = Field(
+        300, ge=10, description="what one node may send at once (a reconnect's backlog)"
+    )
     default_valid_minutes: int = Field(120, description="a bulletin not started by then lapses")
     expiry_grace_s: float = Field(30.0, description="wait for late node reports this long")
     target_lufs: float = -16.0

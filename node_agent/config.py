@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from protocol.limits import DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES
+
 
 class SinkConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -40,7 +42,12 @@ class NodeConfig(BaseModel):
     )
     emergency_volume: float = Field(1.0, ge=0, le=2, description="gain for emergencies")
     session_expiry_s: int = Field(7 * 24 * 3600, description="broker keeps our session this long")
-    chunk_size: int = Field(64 * 1024, ge=4096, le=1 << 20)
+    chunk_size: int = Field(
+        DEFAULT_CHUNK_BYTES,
+        ge=4096,
+        le=MAX_CHUNK_BYTES,
+        description="bytes asked for at once; the reply must fit the broker's packet limit",
+    )
     chunk_timeout_s: float = Field(10.0, gt=0, description="re-ask for a chunk after this")
     min_free_bytes: int = Field(50 * 1024 * 1024, ge=0, description="keep this much disk free")
     outbox_resend_s: float = Field(15.0, gt=0, description="re-send unacknowledged events")

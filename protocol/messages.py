@@ -13,6 +13,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
+from protocol.limits import MAX_CHUNK_BYTES
+
 SCHEMA_VERSION: Literal[1] = 1
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 NodeId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
@@ -203,7 +205,7 @@ class ChunkRequest(Message):
     type: Literal["chunk_request"] = "chunk_request"
     sha256: Sha256Hex
     offset: int = Field(ge=0)
-    length: int = Field(gt=0, le=1 << 20)
+    length: int = Field(gt=0, le=MAX_CHUNK_BYTES, description="its reply must fit one packet")
 
 
 class Chunk(Message):

@@ -35,7 +35,7 @@ class Incoming(NamedTuple):
 
 @dataclass(frozen=True)
 class Session:
-    client_id: str
+    client_id: str  # the project's broker replaces it with ``username``: use that
     username: str
     password: str
     host: str
@@ -44,6 +44,8 @@ class Session:
     session_expiry_s: int
     tls: bool = False
     will: tuple[str, str] | None = None  # (topic, payload), published retained
+    # paho refuses a QoS 1 publish (MQTT_ERR_QUEUE_SIZE) once this many await the broker
+    max_queued: int = 1000
 
 
 def make_client(session: Session, inbox: Inbox) -> mqtt.Client:
@@ -56,7 +58,7 @@ def make_client(session: Session, inbox: Inbox) -> mqtt.Client:
     if session.will:
         client.will_set(session.will[0], session.will[1], qos=1, retain=True)
     client.reconnect_delay_set(min_delay=1, max_delay=30)
-    client.max_queued_messages_set(1000)
+    client.max_queued_messages_set(session.max_queued)
 
     def on_connect(c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, _p: object) -> None:
         if rc.is_failure:

@@ -2,9 +2,10 @@
 (``outbox``), events from nodes (``node_events``) and audio chunks (``chunks``), over a
 ``Publisher``.
 
-paho's thread only enqueues (see protocol.mqtt_client). A commit that queued commands wakes
-the worker (``outbox.wake_on_commit``); a periodic pass re-sends what nodes have not
-acknowledged and catches anything a wake missed.
+paho's thread only enqueues (see protocol.mqtt_client). Each node's messages pass its token
+bucket (``node_limits``) before they are parsed, so one node's flood cannot hold up the rest.
+A commit that queued commands wakes the worker (``outbox.wake_on_commit``); a periodic pass
+re-sends what nodes have not acknowledged and catches anything a wake missed.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from controller.config import ControllerConfig
 from controller.db import Database
 from controller.delivery import chunks, node_events, outbox
+from controller.delivery.node_limits import NodeRateLimit
 from controller.delivery.publisher import MqttPublisher, Publisher
 from controller.models import Bulletin, Delivery, now
 from protocol import mqtt_client
@@ -52,8 +54,9 @@ class Dispatcher:
         """``publisher`` replaces the MQTT one (tests); the inbox is fed by MQTT either way."""
         self.config, self.db, self.key = config, db, key
         self.inbox: mqtt_client.Inbox = queue.Queue()
+        self.limits = NodeRateLimit(config.node_messages_per_s, config.node_message_burst)
         self.session = mqtt_client.Session(
-            client_id="loa-controller",
+            client_id=config.mqtt_user,  # the broker binds each client id to its account
             username=config.mqtt_user,
             password=config.mqtt_password,
             host=config.mqtt_host,
@@ -175,6 +178,8 @@ class Dispatcher:
             log.warning("ignoring message on unexpected topic %s", msg.topic)
             return
         node_id, channel = parsed
+        if not self.limits.allow(node_id):
+            return  # a flood: dropped before it costs a parse or a transaction
         try:
             self._handlers[channel](node_id, msg)
         except ValidationError as exc:

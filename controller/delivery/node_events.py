@@ -10,16 +10,19 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from controller.db import Database
 from controller.delivery.availability import record_status
 from controller.delivery.state import DeliveryStatus, advance
 from controller.models import Delivery, Node, NodeEvent, OutboxCommand, now
-from protocol.messages import CommandAck, Event, NodeState, PlayEvent
+from protocol.messages import CommandAck, Event, NodeState, PlayEvent, RejectedPayload
 
 log = logging.getLogger(__name__)
+# A rejection concerns no delivery and a node's account can send them at will, so each node
+# keeps only its newest ones: enough to see what it refused and why.
+REJECTIONS_KEPT = 100
 
 
 def take_state(
@@ -78,7 +81,23 @@ def take_event(db: Database, node_id: str, event: Event) -> bool:
                 )
             )
             apply(s, event)
+            if isinstance(event, RejectedPayload):
+                _keep_newest_rejections(s, node_id)
     return True
+
+
+def _keep_newest_rejections(s: Session, node_id: str) -> None:
+    s.flush()
+    mine = (NodeEvent.node_id == node_id) & (NodeEvent.type == "rejected")
+    oldest_kept = (
+        select(NodeEvent.received_at)
+        .where(mine)
+        .order_by(NodeEvent.received_at.desc())
+        .offset(REJECTIONS_KEPT - 1)
+        .limit(1)
+        .scalar_subquery()
+    )
+    s.execute(delete(NodeEvent).where(mine, NodeEvent.received_at < oldest_kept))
 
 
 def apply(s: Session, event: Event) -> None:

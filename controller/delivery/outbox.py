@@ -5,6 +5,7 @@ session queue is not a delivery guarantee we rely on.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from protocol.messages import AudioRef, CancelCommand, Command, CommandBody, Pla
 from protocol.signing import sign_command
 from protocol.topics import node_topic
 
+log = logging.getLogger(__name__)
 CANCEL_TTL = timedelta(hours=1)
 
 
@@ -116,8 +118,10 @@ def send_due(
     force: bool = False,
 ) -> None:
     """Send pending commands not sent within ``resend_interval_s`` (all of them if ``force``)
-    and mark the expired ones. An offline node gets each command once, not a queue of resends."""
+    and mark the expired ones. An offline node gets each command once, not a queue of resends.
+    A command counts as sent only when the publisher took it."""
     cutoff = now() - timedelta(seconds=resend_interval_s)
+    refused = 0
     with db.session() as s:
         q = select(OutboxCommand).where(OutboxCommand.result == "pending")
         if node_id:
@@ -132,9 +136,13 @@ def send_due(
             if not force and cmd.last_sent_at and cmd.node_id in offline:
                 continue  # sent once; the rest goes when it is back, not into broker queues
             ttl = int((cmd.expires_at - now()).total_seconds()) + 1
-            publisher.publish(node_topic(cmd.node_id, "cmd"), cmd.envelope, expiry_s=ttl)
+            if not publisher.publish(node_topic(cmd.node_id, "cmd"), cmd.envelope, expiry_s=ttl):
+                refused += 1
+                continue  # not taken: still due, so the next pass tries it again
             cmd.attempts += 1
             cmd.last_sent_at = now()
+    if refused:
+        log.warning("%d commands not taken by the MQTT client; left for the next pass", refused)
 
 
 def expire_deliveries(db: Database, grace_s: float) -> None:

@@ -3,10 +3,16 @@
 Every message goes out at QoS 1 (the outbox re-sends what a node never acknowledged, so QoS 2
 would buy nothing); a time-bound one carries an expiry, so the broker drops it once stale
 instead of handing it to a node that comes back days later.
+
+A publisher says whether it took the message. It refuses one over the broker's packet limit
+(the broker would disconnect the controller for it, and paho would re-send it on every
+reconnect: one such message stops delivery to every point) and, for MQTT, one that paho's
+queue has no room for. The caller keeps what was refused and tries again later.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Protocol
@@ -14,7 +20,9 @@ from typing import Protocol
 import paho.mqtt.client as mqtt
 
 from protocol import mqtt_client
+from protocol.limits import MAX_PACKET_BYTES, fits_packet, publish_packet_bytes
 
+log = logging.getLogger(__name__)
 QOS = 1
 
 
@@ -29,8 +37,24 @@ class Published:
 
 
 class Publisher(Protocol):
-    def publish(self, topic: str, payload: str, *, expiry_s: int | None = None) -> None:
-        """Send ``payload`` on ``topic``; ``expiry_s`` lets the broker drop it unfetched."""
+    def publish(self, topic: str, payload: str, *, expiry_s: int | None = None) -> bool:
+        """Send ``payload`` on ``topic``; ``expiry_s`` lets the broker drop it unfetched.
+        False when it was not taken (too large, or no room to queue it): nothing was sent."""
+
+
+def fits(topic: str, payload: str, expiry_s: int | None) -> bool:
+    """True when the broker will take the message; logs the refusal otherwise."""
+    data = payload.encode()
+    if fits_packet(topic, data, qos=QOS, expiry=expiry_s is not None):
+        return True
+    size = publish_packet_bytes(topic, data, qos=QOS, expiry=expiry_s is not None)
+    log.error(
+        "not publishing %d bytes on %s: over the broker's %d-byte packet limit",
+        size,
+        topic,
+        MAX_PACKET_BYTES,
+    )
+    return False
 
 
 class MqttPublisher:
@@ -39,9 +63,13 @@ class MqttPublisher:
     def __init__(self, client: mqtt.Client) -> None:
         self._client = client
 
-    def publish(self, topic: str, payload: str, *, expiry_s: int | None = None) -> None:
+    def publish(self, topic: str, payload: str, *, expiry_s: int | None = None) -> bool:
+        if not fits(topic, payload, expiry_s):
+            return False
         props = mqtt_client.expiring(expiry_s) if expiry_s is not None else None
-        self._client.publish(topic, payload, qos=QOS, properties=props)
+        info = self._client.publish(topic, payload, qos=QOS, properties=props)
+        # NO_CONN: queued by paho and sent on reconnect, which is taken too
+        return info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN)
 
 
 class MemoryPublisher:
@@ -51,9 +79,12 @@ class MemoryPublisher:
         self._lock = threading.Lock()  # the dispatcher's worker publishes, a test reads
         self._sent: list[Published] = []
 
-    def publish(self, topic: str, payload: str, *, expiry_s: int | None = None) -> None:
+    def publish(self, topic: str, payload: str, *, expiry_s: int | None = None) -> bool:
+        if not fits(topic, payload, expiry_s):
+            return False
         with self._lock:
             self._sent.append(Published(topic, payload, QOS, expiry_s))
+        return True
 
     @property
     def sent(self) -> list[Published]:

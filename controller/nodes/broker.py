@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from protocol import topics
+from protocol import limits, topics
 
 DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto"
 PBKDF2_ITERATIONS = 101  # Mosquitto's own default for its $7$ (PBKDF2-SHA512) hashes
@@ -103,6 +103,7 @@ def write_config(files: BrokerFiles, port: int, bind_address: str = "127.0.0.1")
         pid_file=files.pid_file,
         log_file=files.log_file,
         run_as=getpass.getuser(),
+        max_packet_size=limits.MAX_PACKET_BYTES,
     )
     _atomic_write(files.config_file, text)
     return files.config_file

@@ -97,7 +97,7 @@ def test_malformed_payloads_on_every_node_topic_are_reported_and_ignored(
     (node_id,) = sut.node_ids
     sut.cluster.start_all()
     wait_for(lambda: sut.http().get("/api/v1/nodes").json()[0]["status"] == "online", 30, "online")
-    user, password = sut.cluster.config.mqtt_user, sut.cluster.config.mqtt_password
+    user, password = sut.observer  # the controller's rights, not its session
     for channel in ("cmd", "content", "ack"):
         publish_as(sut, user, password, node_topic(node_id, channel), b"\x00{not json")
     wait_for(lambda: len(node_events(sut, node_id, "rejected")) == 3, 20, "three rejections")

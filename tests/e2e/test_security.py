@@ -20,7 +20,8 @@ from tests.support import SystemUnderTest, node_events, publish_as, wait_for
 
 
 def controller_account(sut: SystemUnderTest) -> tuple[str, str]:
-    return sut.cluster.config.mqtt_user, sut.cluster.config.mqtt_password
+    """An account with the controller's rights that is not the running controller's."""
+    return sut.observer
 
 
 def test_bad_commands_are_rejected_and_the_node_keeps_working(system_factory, speech_wav):

@@ -29,6 +29,9 @@ FAST_CONTROLLER = {"resend_interval_s": 1.0, "expiry_grace_s": 2.0}
 class SystemUnderTest:
     cluster: Cluster
     token: str
+    # A broker account with the controller's rights, for tests that publish or listen beside
+    # the running controller: borrowing the controller's own would take its session over.
+    observer: tuple[str, str]
 
     @property
     def node_ids(self) -> list[str]:
@@ -102,7 +105,9 @@ def make_system(root: Path, *, nodes: int, **controller: object) -> SystemUnderT
         node.update(FAST_NODE)
         cfg.write_text(json.dumps(node, indent=2))
     token = demo.credentials(cluster.config)["api_token"]
-    return SystemUnderTest(cluster, token)
+    from tests.support.mqtt import add_observer  # it imports this module's wait_for
+
+    return SystemUnderTest(cluster, token, add_observer(cluster.config.broker_dir))
 
 
 def post_alert(sut: SystemUnderTest, audio: Path, token: str | None = None, **form: object):

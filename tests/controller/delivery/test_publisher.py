@@ -7,15 +7,13 @@ into the same ``Published`` records the in-memory publisher keeps.
 
 from __future__ import annotations
 
-import threading
+import queue
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 
 from controller.delivery import outbox
@@ -24,10 +22,12 @@ from controller.delivery.publisher import MemoryPublisher, MqttPublisher, Publis
 from controller.models import Bulletin, OutboxCommand
 from controller.ops.cluster import Cluster
 from protocol import mqtt_client
+from protocol.limits import MAX_PACKET_BYTES
 from protocol.messages import EventAck, PlayCommand
 from protocol.topics import everything_filter, node_topic
 from tests.controller.commune import Commune
 from tests.support import wait_for
+from tests.support.mqtt import Recorder, add_observer
 
 
 @dataclass
@@ -46,45 +46,43 @@ def memory_link() -> Link:
 
 
 @pytest.fixture
-def mqtt_link(commune: Commune) -> Iterator[Link]:
-    """The dispatcher's MQTT publisher on the commune's own broker, and a listener."""
-    config = commune.config
-    cluster = Cluster(config)
+def listener(commune: Commune) -> Iterator[Recorder]:
+    """The commune's own broker, and a client subscribed to every topic with the observer's
+    account."""
+    cluster = Cluster(commune.config)
+    user, password = add_observer(commune.config.broker_dir)
     cluster.start_broker()
-    got: list[Published] = []
-    subscribed = threading.Event()
+    try:
+        recorder = Recorder(commune.config.mqtt_port, user, password, subscribe=everything_filter())
+        yield recorder
+        recorder.close()
+    finally:
+        cluster.stop_broker()
 
-    def on_message(_c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
-        expiry = getattr(msg.properties, "MessageExpiryInterval", None)
-        got.append(Published(msg.topic, msg.payload.decode(), msg.qos, expiry))
 
-    listener = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    listener.username_pw_set(config.mqtt_user, config.mqtt_password)
-    listener.on_message = on_message
-    listener.on_subscribe = lambda *_a: subscribed.set()
-    listener.connect("127.0.0.1", config.mqtt_port)
-    listener.loop_start()
-    listener.subscribe(everything_filter(), qos=1)
+def received_from(listener: Recorder) -> Callable[[int], list[Published]]:
+    def received(n: int) -> list[Published]:
+        wait_for(lambda: len(listener.got) >= n, 5, f"{n} messages on the broker")
+        time.sleep(0.2)  # anything beyond n (a duplicate) would arrive meanwhile
+        return [Published(t, p.decode(), 1, e) for t, p, e in listener.got]
+
+    return received
+
+
+@pytest.fixture
+def mqtt_link(commune: Commune, listener: Recorder) -> Iterator[Link]:
+    """The dispatcher's MQTT publisher on the commune's own broker, and a listener."""
     # the dispatcher's own client, made as in production; its worker is not needed here
-    dispatcher = Dispatcher(config, commune.db, commune.key)
+    dispatcher = Dispatcher(commune.config, commune.db, commune.key)
     client = dispatcher.client
     mqtt_client.start(client, dispatcher.session)
     try:
-        assert subscribed.wait(5), "the listener's subscription was not acknowledged"
         assert dispatcher.inbox.get(timeout=5)[0] == "connected"
-
-        def received(n: int) -> list[Published]:
-            wait_for(lambda: len(got) >= n, 5, f"{n} messages on the broker")
-            time.sleep(0.2)  # anything beyond n (a duplicate) would arrive meanwhile
-            return list(got)
-
         assert isinstance(dispatcher.publisher, MqttPublisher)
-        yield Link(dispatcher.publisher, received)
+        yield Link(dispatcher.publisher, received_from(listener))
     finally:
-        for c in (client, listener):
-            c.disconnect()
-            c.loop_stop()
-        cluster.stop_broker()
+        client.disconnect()
+        client.loop_stop()
 
 
 @pytest.fixture(params=["memory", "mqtt"])
@@ -106,6 +104,12 @@ class TestPublisher:
         [got] = link.received(1)
         assert got.expiry_s is not None
         assert 59 <= got.expiry_s <= 60  # the broker counts down the time it held it
+
+    def test_a_message_over_the_brokers_packet_limit_is_refused_and_the_link_holds(self, link):
+        topic = node_topic("loa-1", "content")
+        assert link.publisher.publish(topic, "x" * MAX_PACKET_BYTES, expiry_s=60) is False
+        assert link.publisher.publish(topic, "after") is True
+        assert [(p.topic, p.payload) for p in link.received(1)] == [(topic, "after")]
 
     def test_messages_keep_their_order(self, link):
         topics = [node_topic(f"loa-{k}", "cmd") for k in range(5)]
@@ -135,3 +139,42 @@ class TestPublisher:
             assert 30 * 60 - 5 <= sent.expiry_s <= 30 * 60 + 1
         with commune.db.session() as s:
             assert set(s.scalars(select(OutboxCommand.attempts))) == {1}
+
+
+def test_a_command_the_client_cannot_queue_is_not_recorded_as_sent(commune, listener):
+    """paho refuses a publish once its queue is full; the outbox must leave that command due
+    for the next pass instead of counting it sent. The queue is made small (3) and the client
+    is offline, so the first pass fills it deterministically."""
+    nodes = commune.nodes_in("thon-dong", "thon-tay", "thon-bac")
+    assert len(nodes) == 5
+    bulletin = commune.bulletin(valid_for=timedelta(minutes=30))
+    with commune.db.session() as s:
+        outbox.queue_play(
+            s, commune.key, s.get_one(Bulletin, bulletin.id), nodes, play_id="b1", play_at=None
+        )
+    session = replace(Dispatcher(commune.config, commune.db, commune.key).session, max_queued=3)
+    client = mqtt_client.make_client(session, queue.Queue())
+    publisher = MqttPublisher(client)
+
+    outbox.send_due(commune.db, publisher, resend_interval_s=10)
+    with commune.db.session() as s:
+        attempts = sorted(s.scalars(select(OutboxCommand.attempts)))
+        unsent = s.scalars(select(OutboxCommand).where(OutboxCommand.last_sent_at.is_(None)))
+        assert attempts == [0, 0, 1, 1, 1]
+        assert len(unsent.all()) == 2
+
+    mqtt_client.start(client, session)  # the 3 queued go out; the next passes send the rest
+    try:
+
+        def all_arrived() -> bool:
+            outbox.send_due(commune.db, publisher, resend_interval_s=10)
+            return len(listener.got) >= 5
+
+        wait_for(all_arrived, 10, "every command on the broker")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    time.sleep(0.2)  # a duplicate would arrive meanwhile
+    assert sorted(t for t, _p, _e in listener.got) == sorted(node_topic(n, "cmd") for n in nodes)
+    with commune.db.session() as s:
+        assert sorted(s.scalars(select(OutboxCommand.attempts))) == [1] * 5

@@ -1,0 +1,112 @@
+"""What one node's broker account can do to the others, tried on the project's own Mosquitto
+with the dispatcher running as in production: it cannot cut the controller off with a request
+whose reply would not fit a packet, and it cannot take another node's session over."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from controller.delivery.dispatcher import Dispatcher
+from controller.models import Bulletin
+from controller.ops.cluster import Cluster
+from protocol.topics import node_topic
+from tests.controller.commune import Commune
+from tests.support import wait_for
+from tests.support.mqtt import Recorder, add_observer
+
+
+@dataclass
+class Live:
+    commune: Commune
+    dispatcher: Dispatcher
+    port: int
+    observer: tuple[str, str]
+
+    def password(self, node_id: str) -> str:
+        path = self.commune.config.nodes_dir / node_id / "node.json"
+        return str(json.loads(path.read_text())["broker_password"])
+
+    def as_node(self, node_id: str, *, client_id: str | None = None, listen: str = "") -> Recorder:
+        """A client with ``node_id``'s account (and, unless told, its client id)."""
+        cid = node_id if client_id is None else client_id
+        return Recorder(self.port, node_id, self.password(node_id), client_id=cid, subscribe=listen)
+
+    def controller_connections(self) -> int:
+        """How many times the controller's account connected, from the broker's own log."""
+        log = (self.commune.config.broker_dir / "mosquitto.log").read_text()
+        return log.count(f"u'{self.commune.config.mqtt_user}'")
+
+
+@pytest.fixture
+def live(commune: Commune) -> Iterator[Live]:
+    """The commune's broker and its dispatcher, started as the controller starts them."""
+    cluster = Cluster(commune.config)
+    observer = add_observer(commune.config.broker_dir)
+    cluster.start_broker()
+    dispatcher = Dispatcher(commune.config, commune.db, commune.key)
+    dispatcher.start()
+    try:
+        assert dispatcher.connected.wait(10), "the dispatcher did not connect"
+        yield Live(commune, dispatcher, commune.config.mqtt_port, observer)
+    finally:
+        dispatcher.stop()
+        cluster.stop_broker()
+
+
+def queue_play(live: Live, node_id: str) -> None:
+    bulletin = live.commune.bulletin()
+    with live.commune.db.session() as s:
+        live.dispatcher.queue_play(
+            s, s.get_one(Bulletin, bulletin.id), [node_id], play_id=bulletin.id, play_at=None
+        )
+
+
+def test_a_chunk_request_for_a_mebibyte_does_not_cut_the_controller_off(live):
+    attacker, victim = live.commune.nodes_in("thon-dong")
+    audio = os.urandom(600_000)  # a bulletin's worth: a 1 MiB read returns all of it
+    sha = hashlib.sha256(audio).hexdigest()
+    live.commune.config.audio_dir.mkdir(parents=True, exist_ok=True)
+    (live.commune.config.audio_dir / f"{sha}.ogg").write_bytes(audio)
+    victim_cmds = live.as_node(victim, listen=node_topic(victim, "cmd"))
+    thief = live.as_node(attacker, listen=node_topic(attacker, "content"))
+    try:
+        hostile = {"v": 1, "type": "chunk_request", "sha256": sha, "offset": 0, "length": 1 << 20}
+        thief.client.publish(
+            node_topic(attacker, "content/req"), json.dumps(hostile), qos=1
+        ).wait_for_publish(5)
+        queue_play(live, victim)  # an ordinary bulletin for another point, right after
+
+        wait_for(lambda: victim_cmds.on(node_topic(victim, "cmd")), 15, "the victim's command")
+        # A fair request from the same node is still served, within the packet limit.
+        fair = {**hostile, "length": 64 * 1024}
+        thief.client.publish(node_topic(attacker, "content/req"), json.dumps(fair), qos=1)
+        wait_for(lambda: thief.on(node_topic(attacker, "content")), 15, "the fair chunk")
+    finally:
+        victim_cmds.close()
+        thief.close()
+    assert [json.loads(p)["offset"] for p in thief.on(node_topic(attacker, "content"))] == [0]
+    assert live.controller_connections() == 1  # never disconnected, never reconnected
+    assert live.dispatcher.connected.is_set()
+
+
+def test_another_nodes_account_cannot_take_over_a_nodes_client_id(live):
+    owner, thief_account = live.commune.nodes_in("thon-dong")
+    victim = live.as_node(owner, listen=node_topic(owner, "cmd"))
+    try:
+        thief = live.as_node(thief_account, client_id=owner)  # same client id, other account
+        thief.close()
+        queue_play(live, owner)
+        wait_for(lambda: victim.on(node_topic(owner, "cmd")), 15, "the owner's command")
+        assert victim.connects == [0]  # connected once and never kicked off
+        assert victim.disconnects == 0
+    finally:
+        victim.close()
+    # the option binding ids to accounts opened no other listener (as it would before one)
+    log = (live.commune.config.broker_dir / "mosquitto.log").read_text()
+    assert log.count("listen socket on port") == log.count(f"listen socket on port {live.port}.")
