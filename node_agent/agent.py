@@ -15,7 +15,6 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -65,7 +64,7 @@ class NodeAgent:
     ) -> None:
         self.config = config
         self.node_id = config.node_id
-        self.inbox: mqtt_client.Inbox = queue.Queue()
+        self.inbox: queue.Queue[mqtt_client.Link] = queue.Queue()
         self.store = NodeStore(config.data_dir / "node.sqlite3")
         self.cache = AudioCache(config.data_dir / "cache", config.min_free_bytes)
         self.session = mqtt_client.Session(
@@ -82,7 +81,7 @@ class NodeAgent:
                 NodeState(node_id=config.node_id, status="offline").model_dump_json(),
             ),
         )
-        self.client = mqtt_client.make_client(self.session, self.inbox)
+        self.client = mqtt_client.make_client(self.session, self.inbox.put)
         self.connected = False
         self.events = EventReporter(
             config.node_id,
@@ -141,8 +140,7 @@ class NodeAgent:
         try:
             while not self.stopping.is_set():
                 try:
-                    kind, data = self.inbox.get(timeout=0.25)
-                    self._handle(kind, data)
+                    self._handle(self.inbox.get(timeout=0.25))
                 except queue.Empty:
                     pass
                 except Exception:  # one bad message must never stop the node
@@ -177,16 +175,17 @@ class NodeAgent:
                 self._publish_state()
 
     # --- dispatch -------------------------------------------------------------------------
-    def _handle(self, kind: str, data: Any) -> None:
-        if kind == "connected":
-            self.connected = True
-            self._publish_state()
-            self.events.flush(older_than=time.time())
-            self.fetcher.resume_all()
-        elif kind == "disconnected":
-            self.connected = False
-        elif kind == "message":
-            self._on_message(data.topic, data.payload)
+    def _handle(self, item: mqtt_client.Link) -> None:
+        match item:
+            case mqtt_client.Connected():
+                self.connected = True
+                self._publish_state()
+                self.events.flush(older_than=time.time())
+                self.fetcher.resume_all()
+            case mqtt_client.Disconnected() | mqtt_client.ConnectFailed():
+                self.connected = False
+            case mqtt_client.Incoming():
+                self._on_message(item.topic, item.payload)
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         parsed = parse_node_topic(topic)

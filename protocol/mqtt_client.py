@@ -1,17 +1,17 @@
 """One way to open an MQTT 5 session with paho-mqtt 2, for the controller and the nodes alike.
 
-paho's network thread only enqueues: every callback here puts a tuple on ``inbox`` and returns,
-so a slow handler can never stall keep-alives or acknowledgements.
+paho's network thread only enqueues: every callback here hands one typed ``Link`` item to the
+owner's inbox and returns, so a slow handler can never stall keep-alives or acknowledgements.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -21,16 +21,35 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 log = logging.getLogger(__name__)
 
-Inbox = queue.Queue[tuple[str, Any]]
-
 
 class Incoming(NamedTuple):
-    """A received message: the data of an inbox item of kind ``"message"``."""
+    """A received message."""
 
     topic: str
     payload: bytes
     retained: bool  # the broker's stored copy, sent on subscribing: not news from the sender
     received_at: float  # time.time() on arrival, before any wait in the inbox
+
+
+@dataclass(frozen=True)
+class Connected:
+    """The broker accepted the session (at start or after a reconnect)."""
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    reason: str
+
+
+@dataclass(frozen=True)
+class ConnectFailed:
+    """The broker refused the session (bad credentials, not authorised)."""
+
+    reason: str
+
+
+# What the link reports, in order, to whoever owns the session.
+Link = Incoming | Connected | Disconnected | ConnectFailed
 
 
 @dataclass(frozen=True)
@@ -48,7 +67,8 @@ class Session:
     max_queued: int = 1000
 
 
-def make_client(session: Session, inbox: Inbox) -> mqtt.Client:
+def make_client(session: Session, deliver: Callable[[Link], None]) -> mqtt.Client:
+    """A paho client for ``session`` whose callbacks only ``deliver`` what happened."""
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2, client_id=session.client_id, protocol=mqtt.MQTTv5
     )
@@ -63,16 +83,16 @@ def make_client(session: Session, inbox: Inbox) -> mqtt.Client:
     def on_connect(c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, _p: object) -> None:
         if rc.is_failure:
             log.error("broker refused the connection of %s: %s", session.client_id, rc)
-            inbox.put(("connect_failed", str(rc)))
+            deliver(ConnectFailed(str(rc)))
             return
         c.subscribe([(topic, 1) for topic in session.subscriptions])
-        inbox.put(("connected", None))
+        deliver(Connected())
 
     def on_disconnect(_c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, _p: object) -> None:
-        inbox.put(("disconnected", str(rc)))
+        deliver(Disconnected(str(rc)))
 
     def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
-        inbox.put(("message", Incoming(msg.topic, bytes(msg.payload), msg.retain, time.time())))
+        deliver(Incoming(msg.topic, bytes(msg.payload), msg.retain, time.time()))
 
     client.on_connect = on_connect
     client.on_disconnect = on_disconnect

@@ -15,6 +15,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -42,6 +43,21 @@ log = logging.getLogger(__name__)
 PASS_EVERY_S = 5.0  # the periodic pass, at most this far apart
 
 
+@dataclass(frozen=True)
+class Wake:
+    """Send what is due now (a commit queued commands)."""
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Wake the worker so it sees it must stop."""
+
+
+WAKE, STOP = Wake(), Stop()
+# What the worker takes from its inbox: the link's reports and its own wake-ups.
+Item = mqtt_client.Link | Wake | Stop
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -53,7 +69,7 @@ class Dispatcher:
     ) -> None:
         """``publisher`` replaces the MQTT one (tests); the inbox is fed by MQTT either way."""
         self.config, self.db, self.key = config, db, key
-        self.inbox: mqtt_client.Inbox = queue.Queue()
+        self.inbox: queue.Queue[Item] = queue.Queue()
         self.limits = NodeRateLimit(config.node_messages_per_s, config.node_message_burst)
         self.session = mqtt_client.Session(
             client_id=config.mqtt_user,  # the broker binds each client id to its account
@@ -64,7 +80,7 @@ class Dispatcher:
             subscriptions=tuple(all_nodes_filter(ch) for ch in FROM_NODE),
             session_expiry_s=24 * 3600,
         )
-        self.client = mqtt_client.make_client(self.session, self.inbox)
+        self.client = mqtt_client.make_client(self.session, self.inbox.put)
         self.publisher = publisher or MqttPublisher(self.client)
         self.connected = threading.Event()
         self._stop = threading.Event()
@@ -86,14 +102,14 @@ class Dispatcher:
         if self._unhook is not None:
             self._unhook()
         self._stop.set()
-        self.inbox.put(("stop", None))
+        self.inbox.put(STOP)
         self._thread.join(timeout=10)
         self.client.disconnect()
         self.client.loop_stop()
 
     def wake(self) -> None:
         """Send what is due now instead of at the next periodic pass."""
-        self.inbox.put(("wake", None))
+        self.inbox.put(WAKE)
 
     # --- commands, in the caller's transaction; they go out once it commits ------------------
     def queue_play(
@@ -137,29 +153,34 @@ class Dispatcher:
     def _run(self) -> None:
         last_pass = 0.0
         while not self._stop.is_set():
+            item: Item | None
             try:
-                kind, data = self.inbox.get(timeout=0.5)
+                item = self.inbox.get(timeout=0.5)
             except queue.Empty:
-                kind, data = "idle", None
+                item = None
             try:
-                self.handle(kind, data)
+                if item is not None:
+                    self.handle(item)
                 if time.monotonic() - last_pass > min(self.config.resend_interval_s, PASS_EVERY_S):
                     last_pass = time.monotonic()
                     self.periodic_pass()
             except Exception:  # a bad message or a transient DB error must not stop delivery
-                log.exception("dispatcher error handling %s", kind)
+                log.exception("dispatcher error handling %s", type(item).__name__)
 
-    def handle(self, kind: str, data: object) -> None:
+    def handle(self, item: Item) -> None:
         """Act on one inbox item (the worker's loop; tests call it directly)."""
-        if kind == "connected":
-            self.connected.set()
-            self._send_due(force=True)
-        elif kind == "disconnected":
-            self.connected.clear()
-        elif kind == "wake":
-            self._send_due()
-        elif kind == "message" and isinstance(data, mqtt_client.Incoming):
-            self._route(data)
+        match item:
+            case mqtt_client.Connected():
+                self.connected.set()
+                self._send_due(force=True)
+            case mqtt_client.Disconnected() | mqtt_client.ConnectFailed():
+                self.connected.clear()
+            case Wake():
+                self._send_due()
+            case mqtt_client.Incoming():
+                self._route(item)
+            case Stop():
+                pass  # only wakes the loop, which then sees the stop flag
 
     def periodic_pass(self) -> None:
         """Re-send what is unacknowledged and expire what can no longer play."""

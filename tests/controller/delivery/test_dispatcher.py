@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.delivery import outbox
-from controller.delivery.dispatcher import Dispatcher
+from controller.delivery.dispatcher import WAKE, Dispatcher
 from controller.delivery.publisher import MemoryPublisher
 from controller.models import Bulletin, Delivery, Node, NodeEvent, OutboxCommand, now
 from protocol.messages import (
@@ -39,7 +39,7 @@ def deliver(dispatcher: Dispatcher, node_id: str, channel: str, message: Message
     """``message`` arriving from ``node_id`` as paho hands it over."""
     topic = node_topic(node_id, channel)  # type: ignore[arg-type]
     incoming = Incoming(topic, message.model_dump_json().encode(), False, time.time())
-    dispatcher.handle("message", incoming)
+    dispatcher.handle(incoming)
 
 
 def play(commune: Commune, dispatcher: Dispatcher) -> str:
@@ -203,7 +203,7 @@ def test_an_event_claiming_another_node_changes_nothing(commune, publisher, disp
 def test_a_malformed_message_is_dropped(commune, publisher, dispatcher, caplog):
     node_id = play(commune, dispatcher)
     garbage = Incoming(node_topic(node_id, "events"), b'{"type": "started"}', False, time.time())
-    dispatcher.handle("message", garbage)
+    dispatcher.handle(garbage)
     assert "bad events from" in caplog.text
     assert status(commune, node_id) == ("queued", "")
     assert publisher.sent == []
@@ -211,10 +211,10 @@ def test_a_malformed_message_is_dropped(commune, publisher, dispatcher, caplog):
 
 def test_a_node_back_online_gets_what_it_missed_at_once(commune, publisher, dispatcher):
     node_id = play(commune, dispatcher)
-    dispatcher.handle("wake", None)
+    dispatcher.handle(WAKE)
     cmd_topic = node_topic(node_id, "cmd")
     assert [p.topic for p in publisher.sent] == [cmd_topic]
-    dispatcher.handle("wake", None)  # sent a moment ago: not yet due again
+    dispatcher.handle(WAKE)  # sent a moment ago: not yet due again
     assert len(publisher.sent) == 1
 
     deliver(dispatcher, node_id, "state", NodeState(node_id=node_id, status="online", volume=55))

@@ -7,7 +7,6 @@ into the same ``Published`` records the in-memory publisher keeps.
 
 from __future__ import annotations
 
-import queue
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -77,7 +76,7 @@ def mqtt_link(commune: Commune, listener: Recorder) -> Iterator[Link]:
     client = dispatcher.client
     mqtt_client.start(client, dispatcher.session)
     try:
-        assert dispatcher.inbox.get(timeout=5)[0] == "connected"
+        assert dispatcher.inbox.get(timeout=5) == mqtt_client.Connected()
         assert isinstance(dispatcher.publisher, MqttPublisher)
         yield Link(dispatcher.publisher, received_from(listener))
     finally:
@@ -153,7 +152,7 @@ def test_a_command_the_client_cannot_queue_is_not_recorded_as_sent(commune, list
             s, commune.key, s.get_one(Bulletin, bulletin.id), nodes, play_id="b1", play_at=None
         )
     session = replace(Dispatcher(commune.config, commune.db, commune.key).session, max_queued=3)
-    client = mqtt_client.make_client(session, queue.Queue())
+    client = mqtt_client.make_client(session, lambda _link: None)
     publisher = MqttPublisher(client)
 
     outbox.send_due(commune.db, publisher, resend_interval_s=10)
