@@ -13,7 +13,10 @@ from sqlalchemy.orm import Session
 
 from controller.models import ApiToken, User
 
-ROLES = ("admin", "broadcaster", "approver")
+ROLES = ("admin", "broadcaster", "approver")  # the roles a person's account may hold
+# An account no one logs in with, for what the system does by itself (the CAP feed poller): the
+# audit log names it as the actor; it holds no permission and the account page cannot edit it.
+SYSTEM_ROLE = "system"
 MIN_PASSWORD_LENGTH = 8
 _ARGON2 = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # hashes written before argon2; upgraded at login
