@@ -84,16 +84,19 @@ def test_cap_from_a_broadcaster_waits_for_a_second_account(commune, two_person):
     assert plays(commune) == len(commune.nodes_in("thon-dong", "thon-tay"))
 
 
-def test_cap_from_an_account_without_the_emergency_role_is_refused(commune, two_person):
+def test_an_account_without_the_emergency_permission_raises_nothing(commune, two_person):
     with commune.db.session() as s:  # an account whose role the table does not know
         s.add(User(username="khach", password_hash="!", role="guest"))
+    guest = token(commune, "khach")
     resp = two_person.post(
-        "/api/v1/cap",
-        content=flood("VN-2"),
-        headers={**token(commune, "khach"), "Content-Type": "application/xml"},
+        "/api/v1/cap", content=flood("VN-2"), headers={**guest, "Content-Type": "application/xml"}
     )
     assert resp.status_code == 403
-    assert two_person.get("/api/v1/cap", headers=token(commune, "admin")).json() == []
+    admin = token(commune, "admin")
+    assert two_person.get("/api/v1/cap", headers=admin).json() == []
+    alert = two_person.post("/api/v1/alerts", data={"text": "Lũ", "all": "true"}, headers=guest)
+    assert alert.status_code == 403
+    assert two_person.get("/api/v1/alerts", headers=admin).json() == []
     assert plays(commune) == 0
 
 
