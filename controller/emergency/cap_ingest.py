@@ -74,7 +74,8 @@ def ingest(
     the administrator configured, which is trusted to air without a second account."""
     alert = parse_cap(xml)
     key = key_string(alert.key)
-    if (seen := s.get(CapMessage, key)) is not None:
+    seen = s.get(CapMessage, key)
+    if seen is not None and not (poster is None and _posted_and_unsent(s, seen)):
         return Outcome(
             key,
             seen.action,
@@ -83,6 +84,9 @@ def ingest(
             seen.alert_id,
             duplicate=True,
         )
+    user = poster or cap_user(s)
+    if seen is not None:  # the feed's own copy replaces the one an account posted first
+        _withdraw(s, dispatcher, user, seen)
     decision = decide(alert, now())
     info = preferred_info(alert) if alert.infos else None
     zones = match_zones(info.areas, _zone_geos(s)) if info else []
@@ -97,7 +101,6 @@ def ingest(
         xml=xml.decode("utf-8", "replace"),
     )
     s.add(record)
-    user = poster or cap_user(s)
     audit.record(s, user.username, "cap.receive", key, decision=decision.action, source=source)
     for ref in decision.references:  # Update and Cancel stop what they replace, everywhere
         old = s.scalar(select(Alert).where(Alert.cap_key == key_string(ref)))
@@ -122,6 +125,29 @@ def ingest(
             )
     s.flush()
     return Outcome(key, record.action, record.reason, zones, record.alert_id)
+
+
+def _posted_and_unsent(s: Session, seen: CapMessage) -> bool:
+    """Whether ``seen`` came from an account and its alert never went out (it waits for a
+    second account, or was withdrawn). Were the feed's copy of the same key then dropped as a
+    duplicate, posting the feed's next alert first would silence the feed."""
+    if seen.source != "api":
+        return False
+    made = s.get(Alert, seen.alert_id) if seen.alert_id else None
+    return made is None or made.sent_at is None
+
+
+def _withdraw(s: Session, dispatcher: Dispatcher, feed: User, seen: CapMessage) -> None:
+    """Forget the account's copy of a key the feed now delivers, stopping its waiting alert;
+    the audit log keeps who posted it."""
+    made = s.get(Alert, seen.alert_id) if seen.alert_id else None
+    if made is not None:
+        if made.state == "proposed":
+            alerts.cancel(s, dispatcher, feed, made, "replaced by the official feed's copy")
+            made.state = "superseded"
+        made.cap_key = None  # the key now names the feed's alert (one alert per key)
+    s.delete(seen)
+    s.flush()
 
 
 def _zone_geos(s: Session) -> list[ZoneGeo]:

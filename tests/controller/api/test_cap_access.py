@@ -16,6 +16,7 @@ from controller.models import AuditEntry, OutboxCommand, User
 from tests.controller.commune import Commune
 from tests.support.cap import alert_xml, info_xml
 
+FEED = "https://pctt.example.vn/cap.xml"
 # A box around both demo villages (Thôn Đông and Thôn Tây).
 BOTH = "21.00,105.840 21.00,105.870 21.05,105.870 21.05,105.840 21.00,105.840"
 
@@ -103,10 +104,49 @@ def test_an_account_without_the_emergency_permission_raises_nothing(commune, two
 def test_a_configured_feed_airs_at_once_as_its_own_system_identity(commune, dispatcher):
     config = commune.config.model_copy(update={"two_person_rule": True})
     with commune.db.session() as s:
-        outcome = cap_ingest.ingest(
-            s, config, dispatcher, flood("VN-3"), poster=None, source="https://feed.example/cap"
-        )
+        outcome = cap_ingest.ingest(s, config, dispatcher, flood("VN-3"), poster=None, source=FEED)
     assert outcome.action == "air"
     assert plays(commune) == len(commune.nodes_in("thon-dong", "thon-tay"))
     assert actors(commune, "alert.send") == [cap_ingest.CAP_USER]
     assert actors(commune, "cap.receive") == [cap_ingest.CAP_USER]
+
+
+@pytest.mark.parametrize("withdrawn", [False, True])
+def test_a_copy_posted_first_does_not_silence_the_feed(commune, two_person, dispatcher, withdrawn):
+    """An account that posts the feed's next alert first (and then withdraws it) must not turn
+    the feed's own copy into a duplicate that never airs."""
+    broadcaster = token(commune, "phatthanh")
+    copy = post(two_person, flood("VN-4"), broadcaster)["alert_id"]
+    if withdrawn:
+        cancel = two_person.post(f"/api/v1/alerts/{copy}/cancel", headers=broadcaster)
+        assert cancel.status_code == 200, cancel.text
+    with commune.db.session() as s:
+        outcome = cap_ingest.ingest(
+            s, commune.config, dispatcher, flood("VN-4"), poster=None, source=FEED
+        )
+    assert not outcome.duplicate
+    assert outcome.alert_id not in (None, copy)
+    states = {
+        a["id"]: a["state"] for a in two_person.get("/api/v1/alerts", headers=broadcaster).json()
+    }
+    assert states == {copy: "cancelled" if withdrawn else "superseded", outcome.alert_id: "active"}
+    assert plays(commune) == len(commune.nodes_in("thon-dong", "thon-tay"))
+    again = post(two_person, flood("VN-4"), broadcaster)  # the feed's copy is the one kept
+    assert again["duplicate"] is True
+    assert again["alert_id"] == outcome.alert_id
+
+
+def test_a_cancel_after_the_feeds_copy_stops_the_feeds_alert(commune, two_person, dispatcher):
+    post(two_person, flood("VN-6"), token(commune, "phatthanh"))
+    with commune.db.session() as s:
+        cap_ingest.ingest(s, commune.config, dispatcher, flood("VN-6"), poster=None, source=FEED)
+        cancel = alert_xml(
+            identifier="VN-6-huy",
+            msg_type="Cancel",
+            references="pctt@thuathienhue.gov.vn,VN-6,2026-11-23T14:00:00+07:00",
+            infos=(),
+        )
+        cap_ingest.ingest(s, commune.config, dispatcher, cancel, poster=None, source=FEED)
+    admin = token(commune, "admin")
+    states = sorted(a["state"] for a in two_person.get("/api/v1/alerts", headers=admin).json())
+    assert states == ["cancelled", "superseded"]
