@@ -64,18 +64,32 @@ def open_private_log(path: Path) -> int:
 
 def exposed(root: Path) -> list[Path]:
     """``root`` and every path under it that its group or others may use. Symbolic links are
-    skipped: what they point to is not the data directory's."""
-    return [
-        path
-        for path in [root, *root.rglob("*")]
-        if not path.is_symlink() and stat.S_IMODE(path.lstat().st_mode) & 0o077
-    ]
+    skipped (what they point to is not the data directory's), and so are files that a running
+    controller removes meanwhile."""
+    found: list[Path] = []
+    for path in [root, *root.rglob("*")]:
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISLNK(info.st_mode) and stat.S_IMODE(info.st_mode) & 0o077:
+            found.append(path)
+    return found
 
 
 def tighten(root: Path) -> list[Path]:
     """Take group and other access away from ``root`` and all under it (what an older version
-    or a hand-made copy left readable); returns what it changed."""
+    or a hand-made copy left readable); returns what it changed. RuntimeError naming the file
+    when one is not ours to change (another account owns it)."""
     changed = exposed(root)
     for path in changed:
-        path.chmod(stat.S_IMODE(path.lstat().st_mode) & ~0o077)
+        try:
+            path.chmod(stat.S_IMODE(path.lstat().st_mode) & ~0o077)
+        except FileNotFoundError:
+            continue
+        except PermissionError as exc:
+            raise RuntimeError(
+                f"cannot make {path} private ({exc.strerror}): give it to the account that "
+                "runs loa (chown), then run `loa init` again"
+            ) from None
     return changed
