@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -13,7 +14,10 @@ from sqlalchemy.orm import Session
 
 from controller.models import ApiToken, User
 
-ROLES = ("admin", "broadcaster", "approver")
+ROLES = ("admin", "broadcaster", "approver")  # the roles a person's account may hold
+# An account no one logs in with, for what the system does by itself (the CAP feed poller): the
+# audit log names it as the actor; it holds no permission and the account page cannot edit it.
+SYSTEM_ROLE = "system"
 MIN_PASSWORD_LENGTH = 8
 _ARGON2 = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # hashes written before argon2; upgraded at login
@@ -35,6 +39,21 @@ def check_password(password: str, stored: str) -> bool:
         return _ARGON2.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@cache
+def _decoy_hash() -> str:
+    """The hash of a password no one knows, made once per process."""
+    return _ARGON2.hash(secrets.token_urlsafe(24))
+
+
+def verify_login(user: User | None, password: str) -> bool:
+    """Whether ``user`` may log in with ``password``. An unknown, locked or system account is
+    checked against a decoy hash, so every refusal costs the same argon2 work as a wrong
+    password and the login's timing does not tell which user names exist."""
+    usable = user is not None and user.active and user.role in ROLES
+    stored = user.password_hash if user is not None and usable else _decoy_hash()
+    return check_password(password, stored) and usable
 
 
 def needs_rehash(stored: str) -> bool:

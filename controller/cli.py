@@ -93,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         said: int = say_main(argv[1:])
         return said
     args = _parser().parse_args(argv)
+    # Every other command keeps secrets, a database, logs or audio: its files are its owner's.
+    # (`loa process` and `loa say` above write a user's own files, with the user's umask.)
+    from controller.private_files import restrict_process
+
+    restrict_process()
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

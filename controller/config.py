@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from controller.config_loader import ConfigError, load
+from controller.private_files import write_private
 from controller.tts.settings import TtsSettings
 from protocol.limits import DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES
 
@@ -110,6 +111,5 @@ class ControllerConfig(BaseModel):
             raise SystemExit(f"invalid controller configuration:\n  {lines}") from None
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.model_dump_json(indent=2))
-        path.chmod(0o600)
+        """Written 0600 from the start: the file holds the broker password."""
+        write_private(path, self.model_dump_json(indent=2))

@@ -150,6 +150,6 @@ def poll_cap_feed(url: str) -> None:
     for xml in documents:
         try:
             with ctx.db.session() as s:
-                cap_ingest.ingest(s, ctx.config, ctx.dispatcher, xml, source=url)
+                cap_ingest.ingest(s, ctx.config, ctx.dispatcher, xml, poster=None, source=url)
         except CapError as exc:
             log.warning("CAP feed %s gave an invalid document: %s", url, exc)

@@ -8,7 +8,15 @@ from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.api.deps import ERRORS, ConfigDep, DbDep, DispatcherDep, UserDep, recording
+from controller.api.deps import (
+    ERRORS,
+    ConfigDep,
+    DbDep,
+    DispatcherDep,
+    EmergencyDep,
+    UserDep,
+    recording,
+)
 from controller.broadcast.media import audio_for
 from controller.broadcast.targets import resolve_targets, split_list
 from controller.emergency import alerts
@@ -24,7 +32,7 @@ def send_alert(
     db: DbDep,
     config: ConfigDep,
     dispatcher: DispatcherDep,
-    user: UserDep,
+    user: EmergencyDep,
     text: Annotated[str, Form(max_length=5000, description="message for text-to-speech")] = "",
     file: Annotated[UploadFile | None, File(description="or a recording")] = None,
     voice: Annotated[str, Form()] = "vi",
@@ -58,7 +66,9 @@ def send_alert(
 
 
 @router.post("/{alert_id}/confirm", responses=ERRORS)
-def confirm_alert(alert_id: str, db: DbDep, dispatcher: DispatcherDep, user: UserDep) -> AlertOut:
+def confirm_alert(
+    alert_id: str, db: DbDep, dispatcher: DispatcherDep, user: EmergencyDep
+) -> AlertOut:
     with db.session() as s:
         alert = get_or_404(s, alert_id)
         alerts.confirm(s, dispatcher, user, alert)
@@ -71,7 +81,7 @@ def cancel_alert(
     db: DbDep,
     config: ConfigDep,
     dispatcher: DispatcherDep,
-    user: UserDep,
+    user: EmergencyDep,
     reason: Annotated[str, Form(max_length=500)] = "",
     correction: Annotated[str, Form(max_length=5000, description="send this instead")] = "",
 ) -> AlertOut:

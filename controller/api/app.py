@@ -20,10 +20,11 @@ from controller.delivery.dispatcher import Dispatcher
 from controller.errors import DomainError
 from controller.jobs import start_scheduler, stop_scheduler
 from controller.nodes.keys import load_or_create_key
+from controller.private_files import private_dir
 
 
 def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> FastAPI:
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(config.data_dir)
     db = Database(config.db_url)
     migrate(db.engine)
     dispatcher = Dispatcher(config, db, load_or_create_key(config.key_file))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from controller.api.deps import ERRORS, ConfigDep, DbDep, DispatcherDep, UserDep
+from controller.api.deps import ERRORS, ConfigDep, DbDep, DispatcherDep, EmergencyDep, UserDep
 from controller.emergency import cap_ingest
 from controller.emergency.cap import CapError
 from controller.models import CapMessage
@@ -45,10 +45,12 @@ class CapMessageOut(BaseModel):
     openapi_extra={"requestBody": {"content": {"application/xml": {"schema": {"type": "string"}}}}},
 )
 async def post_cap(
-    request: Request, db: DbDep, config: ConfigDep, dispatcher: DispatcherDep, _user: UserDep
+    request: Request, db: DbDep, config: ConfigDep, dispatcher: DispatcherDep, user: EmergencyDep
 ) -> CapOutcome:
-    """Ingest one CAP 1.2 alert. Malformed XML, another namespace or a missing required field
-    is a 4xx with the reason, and nothing is stored or aired."""
+    """Ingest one CAP 1.2 alert as the caller's own: an account that may raise emergencies,
+    its alert waiting for a second account under the two-person rule. Malformed XML, another
+    namespace or a missing required field is a 4xx with the reason, and nothing is stored or
+    aired."""
     body = await request.body()
     if not body.strip():
         raise HTTPException(422, "empty body: send the CAP XML document")
@@ -56,7 +58,7 @@ async def post_cap(
         raise HTTPException(413, "a CAP document larger than 1 MiB is refused")
     try:
         with db.session() as s:
-            outcome = cap_ingest.ingest(s, config, dispatcher, body)
+            outcome = cap_ingest.ingest(s, config, dispatcher, body, poster=user)
     except CapError as exc:
         raise HTTPException(422, f"invalid CAP: {exc}") from None
     return CapOutcome(**outcome.__dict__)

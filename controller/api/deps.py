@@ -77,6 +77,7 @@ def allowed(permission: str) -> object:
 UserDep = Annotated[User, Depends(current_user)]
 ProgrammeEditorDep = Annotated[User, allowed("programme.edit")]
 NodeControllerDep = Annotated[User, allowed("nodes.control")]
+EmergencyDep = Annotated[User, allowed("emergency")]
 DbDep = Annotated[Database, Depends(get_db)]
 ConfigDep = Annotated[ControllerConfig, Depends(get_config)]
 DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]

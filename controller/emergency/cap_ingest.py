@@ -2,7 +2,9 @@
 
 Messages from the API and from polled feeds go through ``ingest`` alike. Only ``status=Actual``
 goes on air; Test and Exercise are stored, and played only on nodes marked ``accepts_tests``.
-An official feed needs no second account: CAP alerts bypass the two-person rule.
+A document an account posts is that account's alert: the API checked its role, it waits for a
+second account under the two-person rule, and the audit log names it. Only a feed the
+administrator configured acts as the system identity ``cap-feed`` and needs no second account.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.auth import hash_password
+from controller import audit
+from controller.auth import SYSTEM_ROLE, hash_password
 from controller.broadcast.speech import speak
 from controller.config import ControllerConfig
 from controller.delivery.dispatcher import Dispatcher
@@ -49,7 +52,7 @@ class Outcome:
 def cap_user(s: Session) -> User:
     user = s.scalar(select(User).where(User.username == CAP_USER))
     if user is None:  # an account no one can log in with: the audit log names it as the actor
-        user = User(username=CAP_USER, password_hash=hash_password(""), role="system")
+        user = User(username=CAP_USER, password_hash=hash_password(""), role=SYSTEM_ROLE)
         user.password_hash = "!" + user.password_hash
         s.add(user)
         s.flush()
@@ -57,12 +60,22 @@ def cap_user(s: Session) -> User:
 
 
 def ingest(
-    s: Session, config: ControllerConfig, dispatcher: Dispatcher, xml: bytes, source: str = "api"
+    s: Session,
+    config: ControllerConfig,
+    dispatcher: Dispatcher,
+    xml: bytes,
+    *,
+    poster: User | None,
+    source: str = "api",
 ) -> Outcome:
-    """Handle one CAP document; ``CapError`` (a ValueError) for malformed input, nothing stored."""
+    """Handle one CAP document; ``CapError`` (a ValueError) for malformed input, nothing stored.
+
+    ``poster`` is the account that sent it (its role already checked); None only for a feed
+    the administrator configured, which is trusted to air without a second account."""
     alert = parse_cap(xml)
     key = key_string(alert.key)
-    if (seen := s.get(CapMessage, key)) is not None:
+    seen = s.get(CapMessage, key)
+    if seen is not None and not (poster is None and _posted_and_unsent(s, seen)):
         return Outcome(
             key,
             seen.action,
@@ -71,6 +84,9 @@ def ingest(
             seen.alert_id,
             duplicate=True,
         )
+    user = poster or cap_user(s)
+    if seen is not None:  # the feed's own copy replaces the one an account posted first
+        _withdraw(s, dispatcher, user, seen)
     decision = decide(alert, now())
     info = preferred_info(alert) if alert.infos else None
     zones = match_zones(info.areas, _zone_geos(s)) if info else []
@@ -85,7 +101,7 @@ def ingest(
         xml=xml.decode("utf-8", "replace"),
     )
     s.add(record)
-    user = cap_user(s)
+    audit.record(s, user.username, "cap.receive", key, decision=decision.action, source=source)
     for ref in decision.references:  # Update and Cancel stop what they replace, everywhere
         old = s.scalar(select(Alert).where(Alert.cap_key == key_string(ref)))
         if old is not None and old.state in ("proposed", "active"):
@@ -105,9 +121,33 @@ def ingest(
                 key=key,
                 nodes=nodes,
                 priority=decision.priority or "normal",
+                official=poster is None,
             )
     s.flush()
     return Outcome(key, record.action, record.reason, zones, record.alert_id)
+
+
+def _posted_and_unsent(s: Session, seen: CapMessage) -> bool:
+    """Whether ``seen`` came from an account and its alert never went out (it waits for a
+    second account, or was withdrawn). Were the feed's copy of the same key then dropped as a
+    duplicate, posting the feed's next alert first would silence the feed."""
+    if seen.source != "api":
+        return False
+    made = s.get(Alert, seen.alert_id) if seen.alert_id else None
+    return made is None or made.sent_at is None
+
+
+def _withdraw(s: Session, dispatcher: Dispatcher, feed: User, seen: CapMessage) -> None:
+    """Forget the account's copy of a key the feed now delivers, stopping its waiting alert;
+    the audit log keeps who posted it."""
+    made = s.get(Alert, seen.alert_id) if seen.alert_id else None
+    if made is not None:
+        if made.state == "proposed":
+            alerts.cancel(s, dispatcher, feed, made, "replaced by the official feed's copy")
+            made.state = "superseded"
+        made.cap_key = None  # the key now names the feed's alert (one alert per key)
+    s.delete(seen)
+    s.flush()
 
 
 def _zone_geos(s: Session) -> list[ZoneGeo]:
@@ -141,6 +181,7 @@ def _air(
     key: str,
     nodes: list[str],
     priority: str,
+    official: bool,
 ) -> str:
     """Speak the preferred info (offline TTS: never waiting for the internet) to ``nodes``."""
     info = preferred_info(alert)
@@ -157,7 +198,7 @@ def _air(
         expires_at=info.expires or now() + DEFAULT_LIFETIME,
         source="cap",
         cap_key=key,
-        confirmed=True,
+        confirmed=official,
         priority=priority,
     )
     return alerts.raise_alert(s, config, dispatcher, user, request).id

@@ -11,6 +11,7 @@ from controller.db import Database, migrate
 from controller.models import Commune, Node, Zone
 from controller.nodes import broker
 from controller.nodes.keys import load_or_create_key
+from controller.private_files import private_dir, tighten
 
 CONFIG_NAME = "controller.json"
 
@@ -28,7 +29,9 @@ def load_config(data_dir: Path) -> ControllerConfig:
 
 
 def setup(data_dir: Path, **settings: object) -> ControllerConfig:
-    """Create or update ``data_dir``: config, signing key, broker account, database."""
+    """Create or update ``data_dir``: config, signing key, broker account, database; all of it
+    readable by its owner only (an existing directory is tightened too)."""
+    private_dir(data_dir)
     path = config_path(data_dir)
     config = (
         ControllerConfig.load(path, **settings)
@@ -51,6 +54,7 @@ def setup(data_dir: Path, **settings: object) -> ControllerConfig:
         write_broker_acl(config, node_ids)
     finally:
         db.engine.dispose()
+    tighten(data_dir)
     return config
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from controller.private_files import UMASK, private_dir, write_private
 from protocol import limits, topics
 
 DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto"
@@ -74,7 +75,7 @@ def set_password(files: BrokerFiles, user: str, password: str) -> None:
     lines = _read_lines(files.password_file)
     kept = [ln for ln in lines if ln.split(":", 1)[0] != user]
     kept.append(f"{user}:{hash_password(password)}")
-    _atomic_write(files.password_file, "\n".join(kept) + "\n", mode=0o600)
+    write_private(files.password_file, "\n".join(kept) + "\n")
 
 
 def users(files: BrokerFiles) -> list[str]:
@@ -89,11 +90,11 @@ def write_acl(files: BrokerFiles, controller_user: str, node_ids: list[str]) -> 
     for node_id in sorted(node_ids):
         lines = [f"\nuser {node_id}", *topics.node_acl(node_id)]
         blocks.append("\n".join(lines) + "\n")
-    _atomic_write(files.acl_file, "".join(blocks), mode=0o600)
+    write_private(files.acl_file, "".join(blocks))
 
 
 def write_config(files: BrokerFiles, port: int, bind_address: str = "127.0.0.1") -> Path:
-    files.persistence_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(files.persistence_dir)
     text = Template((DEPLOY_DIR / "mosquitto.conf.template").read_text()).substitute(
         password_file=files.password_file,
         acl_file=files.acl_file,
@@ -105,7 +106,7 @@ def write_config(files: BrokerFiles, port: int, bind_address: str = "127.0.0.1")
         run_as=getpass.getuser(),
         max_packet_size=limits.MAX_PACKET_BYTES,
     )
-    _atomic_write(files.config_file, text)
+    write_private(files.config_file, text)
     return files.config_file
 
 
@@ -123,6 +124,7 @@ def start_broker(files: BrokerFiles, port: int, timeout: float = 10.0) -> subpro
         [mosquitto_binary(), "-c", str(files.config_file)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        umask=UMASK,  # its log and its database of queued messages are the owner's only
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -172,11 +174,3 @@ def _read_lines(path: Path) -> list[str]:
     if not path.exists():
         return []
     return [ln for ln in path.read_text().splitlines() if ln.strip()]
-
-
-def _atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.chmod(mode)
-    tmp.replace(path)

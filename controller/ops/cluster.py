@@ -17,6 +17,7 @@ from pathlib import Path
 
 from controller.config import ControllerConfig
 from controller.nodes import broker
+from controller.private_files import open_private_log, private_dir
 
 
 @dataclass
@@ -36,9 +37,7 @@ class Cluster:
 
     @property
     def logs_dir(self) -> Path:
-        path = self.config.data_dir / "logs"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return private_dir(self.config.data_dir / "logs")
 
     @property
     def url(self) -> str:
@@ -98,16 +97,16 @@ class Cluster:
 
     def _spawn(self, name: str, args: list[str]) -> Proc:
         log = self.logs_dir / f"{name}.log"
-        fh = log.open("ab")
+        fd = open_private_log(log)
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         popen = subprocess.Popen(
             [sys.executable, "-m", "controller.cli", *args],
-            stdout=fh,
+            stdout=fd,
             stderr=subprocess.STDOUT,
             env=env,
             start_new_session=True,  # Ctrl-C in the demo's terminal is handled by the demo
         )
-        fh.close()
+        os.close(fd)
         return Proc(name, popen, log)
 
 

@@ -18,6 +18,7 @@ from controller.models import Node, User
 from controller.nodes import bootstrap
 from controller.nodes.provision import add_node
 from controller.ops.cluster import Cluster
+from controller.private_files import write_private
 from node_agent.config import RelayConfig, SinkConfig
 
 COMMUNE = "Xã Hòa Bình (demo)"
@@ -92,8 +93,7 @@ def credentials(config: ControllerConfig) -> dict[str, Any]:
         "api_token": token,
         "accounts": {name: {"role": role, "password": passwords[name]} for name, role in ACCOUNTS},
     }
-    path.write_text(json.dumps(creds, indent=2))
-    path.chmod(0o600)
+    write_private(path, json.dumps(creds, indent=2))
     return creds
 
 

@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 
 from controller import audit
 from controller.api.deps import DbDep
-from controller.auth import MIN_PASSWORD_LENGTH, ROLES, create_user, hash_password, token_digest
+from controller.auth import (
+    MIN_PASSWORD_LENGTH,
+    ROLES,
+    SYSTEM_ROLE,
+    create_user,
+    hash_password,
+    token_digest,
+)
 from controller.db import Database
 from controller.models import AuditEntry, User, WebSession
 from controller.web import sessions
@@ -42,14 +49,16 @@ def users_page(
     who: str = "",
 ) -> Response:
     with db.session() as s:
-        users = s.scalars(select(User).order_by(User.active.desc(), User.username)).all()
+        everyone = s.scalars(select(User).order_by(User.active.desc(), User.username)).all()
         s.expunge_all()
     return page(
         request,
         viewer,
         "admin/users.html",
         status_code=status,
-        users=users,
+        # the system's own accounts (the CAP feed's) are listed apart, to be seen, not edited
+        users=[u for u in everyone if u.role != SYSTEM_ROLE],
+        system_users=[u for u in everyone if u.role == SYSTEM_ROLE],
         roles=ROLES,
         new=new or {"username": "", "display_name": "", "role": "broadcaster"},
         errors=errors or {},
@@ -153,6 +162,18 @@ def refused_for(
     return users_page(request, viewer, db, errors={f"{user_id}.{field}": key}, status=status)
 
 
+def system_refusal(request: Request, viewer: Viewer, db: Database, user_id: int) -> Response | None:
+    """A 409 for any change to a system account: an admin giving the CAP feed's account a role
+    or a password would turn it into a login no one owns."""
+    with db.session() as s:
+        user = s.get(User, user_id)
+        if user is None or user.role != SYSTEM_ROLE:
+            return None
+    return refused_for(
+        request, viewer, user_id, "system", "admin.error.system_account", db=db, status=409
+    )
+
+
 @router.post("/admin/users/{user_id}/role")
 def change_role(
     request: Request,
@@ -161,6 +182,8 @@ def change_role(
     viewer: Annotated[Viewer, allowed("admin", post=True)],
     role: Annotated[str, Form()] = "",
 ) -> Response:
+    if refused := system_refusal(request, viewer, db, user_id):
+        return refused
     if role not in ROLES:
         return refused_for(request, viewer, user_id, "role", "admin.error.role", db=db, status=422)
     if user_id == viewer.user.id and role != "admin":
@@ -183,6 +206,8 @@ def set_active(
     viewer: Annotated[Viewer, allowed("admin", post=True)],
     active: Annotated[str, Form()] = "",
 ) -> Response:
+    if refused := system_refusal(request, viewer, db, user_id):
+        return refused
     on = active == "1"
     if user_id == viewer.user.id and not on:
         return refused_for(
@@ -208,6 +233,8 @@ def reset_password(
     viewer: Annotated[Viewer, allowed("admin", post=True)],
     password: Annotated[str, Form()] = "",
 ) -> Response:
+    if refused := system_refusal(request, viewer, db, user_id):
+        return refused
     if message := password_error(password):
         return refused_for(request, viewer, user_id, "password", message, db=db, status=422)
     mine = token_digest(request.cookies.get(sessions.COOKIE, ""))

@@ -3,8 +3,6 @@ report as a page, a printout and a CSV file."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import date, timedelta
 from typing import Annotated, Any
@@ -15,6 +13,7 @@ from sqlalchemy import select
 
 from controller.api.deps import DbDep
 from controller.models import Alert, Bulletin, User, Zone, now
+from controller.reports import spreadsheet
 from controller.reports.monthly import (
     LongRow,
     MonthlyReport,
@@ -151,13 +150,9 @@ def monthly_csv(
 
 
 def csv_text(report: MonthlyReport, lang: str) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([translate(f"reports.csv.column.{c}", lang) for c in CSV_COLUMNS])
+    header = [translate(f"reports.csv.column.{c}", lang) for c in CSV_COLUMNS]
     month = f"{report.month:%Y-%m}"
-    for row in long_rows(report):
-        writer.writerow(csv_row(month, row, lang))
-    return out.getvalue()
+    return spreadsheet.csv_text([header, *(csv_row(month, row, lang) for row in long_rows(report))])
 
 
 def csv_row(month: str, row: LongRow, lang: str) -> list[str]:

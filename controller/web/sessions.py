@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from controller import audit
-from controller.auth import check_password, hash_password, needs_rehash, token_digest
+from controller.auth import hash_password, needs_rehash, token_digest, verify_login
 from controller.config import ControllerConfig
 from controller.models import LoginFailure, User, WebSession, now
 
@@ -99,7 +99,7 @@ def log_in(
         audit.record(s, username or "?", "login.throttled", address)
         return LoginResult(retry_after_s=wait)
     user = s.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not check_password(password, user.password_hash):
+    if not verify_login(user, password) or user is None:
         s.add(LoginFailure(username=username[:64], address=address[:64]))
         audit.record(s, username[:64] or "?", "login.failed", address)
         return LoginResult()
