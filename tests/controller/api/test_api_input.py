@@ -6,25 +6,16 @@ import io
 import math
 import struct
 import wave
-from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from controller.api.app import create_app
-from controller.nodes import broker
-from controller.ops import demo
+from schedules import LOCAL
+from tests.support.audio import low_bitrate_opus, needs_ffmpeg
 
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[tuple[TestClient, Path]]:
-    cluster = demo.prepare(tmp_path, nodes=2, http_port=broker.free_port(), mqtt_port=1)
-    config = cluster.config.model_copy(update={"max_upload_bytes": 400_000})
-    token = demo.credentials(config)["api_token"]
-    app = create_app(config, start_dispatcher=False)
-    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
-        yield client, tmp_path
+IN_30_DAYS = (datetime.now(LOCAL) + timedelta(days=30)).replace(microsecond=0).isoformat()
 
 
 def nothing_stored(client: TestClient, root: Path) -> None:
@@ -96,6 +87,12 @@ def test_unusable_uploads_are_refused_with_a_reason(api, name, content, status, 
         ({}, "choose the targets"),
         ({"all": "true", "play_at": "2020-01-01T06:00:00"}, "in the past"),
         ({"all": "true", "play_at": "tomorrow morning"}, "ISO 8601"),
+        # no point could ever play these: the date overflows, or the command would outlive the
+        # protocol's maximum lifetime and every node would refuse it
+        ({"all": "true", "play_at": "9999-12-31T23:59:00"}, "later than the points accept"),
+        ({"all": "true", "play_at": "9999-12-31T23:59:00-12:00"}, "later than the points accept"),
+        ({"all": "true", "play_at": IN_30_DAYS}, "7 days"),
+        ({"hold": "true", "play_at": IN_30_DAYS}, "7 days"),
     ],
 )
 def test_bad_targets_and_times_are_refused(api, form, message):
@@ -182,3 +179,17 @@ def test_roles_hold_through_the_api_as_in_the_web_app(api):
         f"/api/v1/nodes/{node}/volume", data={"volume": "50"}, headers=as_broadcaster
     )
     assert volume.status_code == 202
+
+
+@needs_ffmpeg
+def test_a_recording_longer_than_the_configured_limit_is_refused(api, tmp_path):
+    # the controller allows one minute here (the pipeline's own default is an hour)
+    client, root = api
+    long = low_bitrate_opus(tmp_path / "long.opus", 120)
+    resp = client.post(
+        "/api/v1/bulletins", files={"file": ("long.opus", long.read_bytes())}, data={"all": "true"}
+    )
+    assert resp.status_code == 413, resp.text
+    assert "long.opus" in resp.json()["detail"]
+    assert "the limit is 1 minute" in resp.json()["detail"]
+    nothing_stored(client, root)
