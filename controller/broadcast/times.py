@@ -69,6 +69,14 @@ def valid_until(start: datetime | None, lifetime: timedelta, field: str = "play_
     return until
 
 
+def later(start: datetime, by: timedelta, field: str) -> datetime:
+    """``start + by``, or a refusal naming ``field`` where that passes the calendar's end."""
+    try:
+        return (start + by).astimezone(start.tzinfo)
+    except OverflowError:
+        raise _too_far(start.isoformat(), field) from None
+
+
 def _too_far(text: str, field: str) -> InvalidInputError:
     return InvalidInputError(
         "time.out_of_range",

@@ -193,3 +193,24 @@ def test_a_recording_longer_than_the_configured_limit_is_refused(api, tmp_path):
     assert "long.opus" in resp.json()["detail"]
     assert "the limit is 1 minute" in resp.json()["detail"]
     nothing_stored(client, root)
+
+
+def test_programme_times_past_the_calendar_are_refused(api):
+    client, _ = api
+    resp = client.get("/api/v1/programme/airings", params={"from": "9999-12-30T00:00:00+07:00"})
+    assert resp.status_code == 422, resp.text
+    assert "from 9999-12-30" in resp.json()["detail"]
+    slot = {"id": "sang", "name": "Sáng", "start": "06:00", "max_length_s": 1800}
+    assert client.put("/api/v1/programme/slots/sang", json=slot).status_code == 200
+    held = client.post(
+        "/api/v1/bulletins", files={"file": ("a.wav", tone_wav())}, data={"hold": "true"}
+    ).json()
+    for recurrence in (
+        {"kind": "once", "start_date": "9999-12-31"},
+        {"kind": "daily", "start_date": "2026-12-07", "end_date": "9999-12-31"},
+    ):
+        item = {"bulletin_id": held["id"], "slot_id": "sang", "recurrence": recurrence}
+        resp = client.post("/api/v1/programme/items", json={**item, "zones": ["thon-dong"]})
+        assert resp.status_code == 422, resp.text
+        assert "recurrence" in resp.json()["detail"][0]["loc"]
+    assert client.get("/api/v1/programme").json()["items"] == []
