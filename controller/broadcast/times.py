@@ -11,6 +11,9 @@ from protocol.signing import MAX_COMMAND_TTL
 from schedules import LOCAL, QuietHours, airing_in_quiet
 
 PAST_TOLERANCE = timedelta(seconds=60)
+# The longest a broadcast may stay valid: the protocol's limit on a command's life, which
+# every point enforces.
+MAX_VALID_S = int(MAX_COMMAND_TTL.total_seconds())
 
 
 def parse_time(text: str | None, field: str = "play_at") -> datetime | None:
