@@ -83,8 +83,8 @@ def later(start: datetime, by: timedelta, field: str) -> datetime:
 def _too_far(text: str, field: str) -> InvalidInputError:
     return InvalidInputError(
         "time.out_of_range",
-        f"{field} {text} is later than the points accept",
-        f"{field} {text} xa quá thời điểm các điểm phát chấp nhận",
+        f"{field} {text} is outside the dates the points accept",
+        f"{field} {text} nằm ngoài khoảng ngày các điểm phát chấp nhận",
         field=field,
     )
 

@@ -89,8 +89,11 @@ def test_unusable_uploads_are_refused_with_a_reason(api, name, content, status, 
         ({"all": "true", "play_at": "tomorrow morning"}, "ISO 8601"),
         # no point could ever play these: the date overflows, or the command would outlive the
         # protocol's maximum lifetime and every node would refuse it
-        ({"all": "true", "play_at": "9999-12-31T23:59:00"}, "later than the points accept"),
-        ({"all": "true", "play_at": "9999-12-31T23:59:00-12:00"}, "later than the points accept"),
+        ({"all": "true", "play_at": "9999-12-31T23:59:00"}, "outside the dates the points accept"),
+        (
+            {"all": "true", "play_at": "9999-12-31T23:59:00-12:00"},
+            "outside the dates the points accept",
+        ),
         ({"all": "true", "play_at": IN_30_DAYS}, "7 days"),
         ({"hold": "true", "play_at": IN_30_DAYS}, "7 days"),
     ],
