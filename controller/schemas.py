@@ -94,7 +94,11 @@ class BulletinReport(BaseModel):
 
 
 class Problem(BaseModel):
-    detail: str
+    detail: str = Field(description="Why the request was refused, in words for people.")
+    code: str | None = Field(
+        None, description="A stable code for programs (e.g. targets.unknown_zone), when known."
+    )
+    field: str | None = Field(None, description="The input the refusal is about, if any.")
 
 
 class AlertOut(BaseModel):

@@ -6,6 +6,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from controller import errors
+from controller.schemas import Problem
 
 STATUS: dict[type[errors.DomainError], int] = {
     errors.InvalidInputError: 422,
@@ -24,6 +25,8 @@ def status_of(exc: errors.DomainError) -> int:
 
 
 async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
-    """The API's answer, shaped like every other (``Problem``) and in the API's wording."""
+    """The API's answer, shaped like every other (``Problem``) and in the API's wording, with the
+    refusal's stable code and field for programs."""
     assert isinstance(exc, errors.DomainError)  # registered for DomainError only
-    return JSONResponse({"detail": exc.en}, status_code=status_of(exc))
+    body = Problem(detail=exc.en, code=exc.code, field=exc.field)
+    return JSONResponse(body.model_dump(), status_code=status_of(exc))

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 import pytest
 import scipy.signal
 from scipy import ndimage
 
 import audio.denoise as denoise_module
 from audio.denoise import denoise, estimate_noise_floor_db, estimate_snr_db
+from audio.samples import FloatArray
 
 SR = 16000
-FloatArray = npt.NDArray[np.float32]
 
 
 def speech_like(seconds: float, sr: int = SR, seed: int = 0, pauses: bool = True) -> FloatArray:

@@ -53,10 +53,10 @@ def test_each_kind_of_refusal_has_its_status(kind, status):
     assert status_of(kind("x.y", "en", "vi")) == status
 
 
-def test_the_api_answers_in_its_own_wording(app):
+def test_the_api_answers_in_its_own_wording_with_the_code(app):
     r = TestClient(app, cookies={"loa_lang": "vi"}).get("/api/v1/nodes/loa-99")
     assert r.status_code == 404
-    assert r.json() == {"detail": EN}
+    assert r.json() == {"detail": EN, "code": "node.unknown", "field": None}
 
 
 @pytest.mark.parametrize(("lang", "message"), [("vi", VI), ("en", EN)])
