@@ -215,6 +215,19 @@ class _Accumulator:
         return [] if self.buf is None else [self.buf[: self.pos]]
 
 
+def minutes(seconds: float) -> str:
+    """A length as people say it in a refusal: "30 minutes", "1.5 minutes"."""
+    value = round(seconds / 60, 1)
+    return f"{value:g} minute{'' if value == 1 else 's'}"
+
+
+def _check_length(path: Path, samples: int, rate: int, max_seconds: float) -> None:
+    """Stop as soon as the decoded length passes the limit: a file may declare no duration,
+    or a false one, and a few kB/s of Opus expand a thousandfold once decoded."""
+    if rate and samples > max_seconds * rate:
+        raise TooLongAudioError(f"{path.name}: longer than the limit of {minutes(max_seconds)}")
+
+
 def decode_file(
     path: Path, *, target_sr: int | None = None, max_seconds: float = 3600.0
 ) -> Decoded:
@@ -248,14 +261,12 @@ def decode_file(
             declared = container.duration / 1_000_000
         if declared is not None and declared > max_seconds:
             raise TooLongAudioError(
-                f"{path.name}: {declared / 60:.0f} minutes long; the limit is "
-                f"{max_seconds / 60:.0f} minutes"
+                f"{path.name}: {minutes(declared)} long; the limit is {minutes(max_seconds)}"
             )
         hint = int(declared * rate * 1.01) + rate if declared is not None and rate else 0
         chunks = _Accumulator(hint)
         total = skipped = decoded_samples = 0
         channels = int(ctx.channels or 0)
-        limit = None
         try:
             packets = container.demux(stream)
             for packet in packets:
@@ -272,18 +283,17 @@ def decode_file(
                     rate = int(frame.sample_rate) or rate
                     data = _frame_to_float(frame)
                     channels = data.shape[1]
-                    limit = int(max_seconds * rate) if rate else None
                     decoded_samples += data.shape[0]
-                    if limit is not None and decoded_samples > limit:
-                        raise TooLongAudioError(
-                            f"{path.name}: longer than the limit of {max_seconds / 60:.0f} minutes"
-                        )
+                    _check_length(path, decoded_samples, rate, max_seconds)
                     chunks.append(data)
             try:
-                for frame in ctx.decode(None):
-                    chunks.append(_frame_to_float(frame))
+                tail = [_frame_to_float(frame) for frame in ctx.decode(None)]
             except (av.FFmpegError, ValueError):
-                pass
+                tail = []
+            for data in tail:  # the decoder's last frames count towards the limit too
+                decoded_samples += data.shape[0]
+                _check_length(path, decoded_samples, rate, max_seconds)
+                chunks.append(data)
         except av.FFmpegError as exc:
             if not chunks:
                 raise CorruptAudioError(f"{path.name}: cannot be decoded ({exc})") from exc

@@ -27,8 +27,12 @@ class ControllerConfig(BaseModel):
     mqtt_user: str = "controller"
     mqtt_password: str = ""
     commune_name: str = "Xã Mẫu"
-    max_upload_bytes: int = Field(50 * 1024 * 1024, description="largest accepted recording")
-    max_audio_seconds: float = Field(1800.0, description="longest accepted recording")
+    max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0, description="largest accepted recording")
+    max_audio_seconds: float = Field(1800.0, gt=0, description="longest accepted recording")
+    max_form_bytes: int = Field(
+        1024 * 1024, gt=0, description="largest request body besides a recording or CAP document"
+    )
+    max_cap_bytes: int = Field(1024 * 1024, gt=0, description="largest CAP document over HTTP")
     chunk_size: int = Field(DEFAULT_CHUNK_BYTES, ge=4096, le=MAX_CHUNK_BYTES)
     resend_interval_s: float = Field(10.0, description="re-send unacknowledged commands")
     node_messages_per_s: float = Field(

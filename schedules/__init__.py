@@ -12,6 +12,7 @@ from schedules.loader import (
     save_programme,
 )
 from schedules.model import (
+    LAST_DATE,
     LOCAL,
     LOCAL_TZ_NAME,
     PRIORITY_RANK,
@@ -25,6 +26,7 @@ from schedules.model import (
 
 __all__ = [
     "EXAMPLES_DIR",
+    "LAST_DATE",
     "LOCAL",
     "LOCAL_TZ_NAME",
     "PRIORITY_RANK",

@@ -75,6 +75,11 @@ class Slot(_Frozen):
         return sorted(v)  # stable JSON for diffs
 
 
+# The last date a recurrence may name: a year before the calendar ends, so that every window
+# the programme computes from it (a conflict check's horizon, a day's airings) still fits.
+LAST_DATE = dt.date.max - dt.timedelta(days=366)
+
+
 class Recurrence(_Frozen):
     """On which local dates an item airs (and at what time, for items outside a slot).
 
@@ -83,8 +88,12 @@ class Recurrence(_Frozen):
     """
 
     kind: Literal["once", "daily", "weekly", "monthly"] = Field(description="Repeat rule.")
-    start_date: dt.date = Field(description="First local date (the only one for 'once').")
-    end_date: dt.date | None = Field(default=None, description="Last local date, inclusive.")
+    start_date: dt.date = Field(
+        le=LAST_DATE, description="First local date (the only one for 'once')."
+    )
+    end_date: dt.date | None = Field(
+        default=None, le=LAST_DATE, description="Last local date, inclusive."
+    )
     weekdays: frozenset[Weekday] | None = Field(
         default=None, description="For 'weekly': 0=Monday..6=Sunday."
     )

@@ -19,6 +19,7 @@ from controller.api.deps import (
 )
 from controller.broadcast.media import audio_for
 from controller.broadcast.targets import resolve_targets, split_list
+from controller.broadcast.times import MAX_VALID_S
 from controller.emergency import alerts
 from controller.models import Alert, User
 from controller.reports.bulletin import bulletin_report, local
@@ -41,7 +42,7 @@ def send_alert(
     nodes: Annotated[list[str] | None, Form()] = None,
     repeat: Annotated[int, Form(ge=1, le=10)] = 1,
     interval_s: Annotated[int, Form(ge=10, le=6 * 3600)] = 300,
-    expires_minutes: Annotated[int | None, Form(ge=1, le=7 * 24 * 60)] = None,
+    expires_minutes: Annotated[int | None, Form(ge=1, le=MAX_VALID_S // 60)] = None,
 ) -> AlertOut:
     if not text.strip() and file is None:
         raise HTTPException(422, "an emergency needs a text or a recording")

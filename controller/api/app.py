@@ -14,13 +14,18 @@ from controller.api import cap as api_cap
 from controller.api import errors as api_errors
 from controller.api import nodes as api_nodes
 from controller.api import programme as api_programme
+from controller.api.deps import token_gate
+from controller.api.limits import BodyLimit, Limit
 from controller.config import ControllerConfig
 from controller.db import Database, migrate
 from controller.delivery.dispatcher import Dispatcher
-from controller.errors import DomainError
+from controller.errors import DomainError, TooLargeError
 from controller.jobs import start_scheduler, stop_scheduler
 from controller.nodes.keys import load_or_create_key
 from controller.private_files import private_dir
+
+# The API routes that take a recording (multipart, with their form's fields).
+UPLOAD_ROUTES = ("/api/v1/bulletins", "/api/v1/alerts")
 
 
 def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> FastAPI:
@@ -58,9 +63,35 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
     app.include_router(api_alerts.router)
     app.include_router(api_cap.router)
     app.include_router(api_programme.router)
+    # before web.mount: its security headers then wrap these refusals too
+    app.add_middleware(
+        BodyLimit, limits=body_limits(config), default=config.max_form_bytes, too_large=too_large
+    )
     web.mount(app)
     app.add_exception_handler(DomainError, refusal)
     return app
+
+
+def body_limits(config: ControllerConfig) -> list[Limit]:
+    """The routes that take more than a form: a recording (with its form's fields) or a CAP
+    document, each only from a caller with credentials."""
+    upload = config.max_upload_bytes + config.max_form_bytes
+    return [
+        *(Limit("POST", path, upload, token_gate) for path in UPLOAD_ROUTES),
+        Limit("POST", "/api/v1/cap", config.max_cap_bytes, token_gate),
+        *(Limit("POST", path, upload, web.session_gate) for path in web.UPLOAD_FORMS),
+    ]
+
+
+async def too_large(request: Request, limit: int) -> Response:
+    """A body over ``limit``, refused like any other refusal of the part of the app it was for."""
+    size = f"{limit / 2**20:.1f} MiB" if limit >= 2**20 else f"{limit // 1024} KiB"
+    error = TooLargeError(
+        "request.too_large",
+        f"the request is larger than {size}, the most this address accepts",
+        f"Yêu cầu lớn hơn {size}, mức tối đa địa chỉ này nhận",
+    )
+    return await refusal(request, error)
 
 
 async def refusal(request: Request, exc: Exception) -> Response:

@@ -22,7 +22,7 @@ from controller.api.deps import (
 from controller.broadcast.bulletins import new_bulletin, send
 from controller.broadcast.media import audio_for, duration_of
 from controller.broadcast.targets import resolve_targets, split_list
-from controller.broadcast.times import check_quiet_hours, parse_time
+from controller.broadcast.times import MAX_VALID_S, check_quiet_hours, parse_time, valid_until
 from controller.errors import DomainError
 from controller.models import Bulletin, Node, Zone, now
 from controller.reports.bulletin import bulletin_out, bulletin_report
@@ -64,7 +64,7 @@ def create_bulletin(
     nodes: Annotated[list[str] | None, Form(description="node ids")] = None,
     play_at: Annotated[str | None, Form(description="ISO time; none plays at once")] = None,
     valid_seconds: Annotated[
-        int | None, Form(ge=10, le=7 * 24 * 3600, description="lapses if not started by then")
+        int | None, Form(ge=10, le=MAX_VALID_S, description="lapses if not started by then")
     ] = None,
     hold: Annotated[bool, Form(description="store only, to place in the programme")] = False,
 ) -> BulletinOut:
@@ -73,8 +73,8 @@ def create_bulletin(
     with db.session() as s:
         targets = [] if hold else resolve_targets(s, all, split_list(zones), split_list(nodes))
     start = parse_time(play_at)
-    valid_until = (start or now()) + timedelta(
-        seconds=valid_seconds or config.default_valid_minutes * 60
+    lapses = valid_until(
+        start, timedelta(seconds=valid_seconds or config.default_valid_minutes * 60)
     )
     with db.session() as s:
         quiet = None if hold else programme.load(s).quiet_hours
@@ -95,7 +95,7 @@ def create_bulletin(
             title=title or name or text.strip()[:80],
             original_filename=name,
             play_at=start,
-            valid_until=valid_until,
+            valid_until=lapses,
         )
         if targets:
             send(s, dispatcher, user, bulletin, targets=targets)

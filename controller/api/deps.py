@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, UploadFile, status
+from fastapi import Depends, HTTPException, Request, Response, UploadFile, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from controller.auth import user_for_token
@@ -49,6 +51,18 @@ def current_user(
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked token")
         s.expunge(user)
         return user
+
+
+async def token_gate(request: Request) -> Response | None:
+    """The 401 ``current_user`` would answer, given before the request's body is read (see
+    ``controller.api.limits``); None for a caller with a valid token."""
+    creds = await bearer(request)
+    db = get_db(request)
+    try:
+        await run_in_threadpool(current_user, db, creds)
+    except HTTPException as exc:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    return None
 
 
 def require(user: User, permission: str) -> None:

@@ -19,6 +19,7 @@ from controller.api.deps import (
     ProgrammeEditorDep,
     UserDep,
 )
+from controller.broadcast.times import later
 from controller.delivery.dispatcher import Dispatcher
 from controller.models import Bulletin, now
 from schedules import (
@@ -162,7 +163,6 @@ def airings(
     if begin.tzinfo is None:
         raise HTTPException(422, "from must carry a time zone, e.g. 2026-11-24T00:00:00+07:00")
     with db.session() as s:
-        found = expand(
-            programme.load(s), begin, begin + timedelta(days=days), programme.zone_nodes(s)
-        )
+        end = later(begin, timedelta(days=days), "from")
+        found = expand(programme.load(s), begin, end, programme.zone_nodes(s))
     return [occ.model_copy(update={"play_id": programme.play_id(occ)}) for occ in found]

@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session
 from controller import audit, programme
 from controller.broadcast.bulletins import send
 from controller.broadcast.targets import resolve_targets
-from controller.broadcast.times import check_quiet_hours, future
+from controller.broadcast.times import check_quiet_hours, future, valid_until
 from controller.config import ControllerConfig
 from controller.delivery.dispatcher import Dispatcher
 from controller.errors import ConflictError, InvalidInputError
 from controller.models import Bulletin, User, Zone, now
+from protocol.signing import MAX_COMMAND_TTL
 from schedules import LOCAL, Conflict, Programme, ProgrammeItem, Recurrence
 from schedules.expand import expand_items
 
@@ -69,6 +70,10 @@ class Problem:
     code: str
     values: dict[str, str] = dataclass_field(default_factory=dict)
     conflict: Conflict | None = None
+
+
+# beyond the protocol's command lifetime: every point would refuse it
+TOO_FAR = Problem("at", "too_far", {"days": str(MAX_COMMAND_TTL.days)})
 
 
 class RequestProblemsError(Exception):
@@ -183,8 +188,9 @@ def check(s: Session, bulletin: Bulletin, request: BroadcastRequest) -> list[Pro
     if when.kind == "at" and when.at is not None:
         try:
             start = future(when.at, "at")
-        except InvalidInputError:
-            return [*problems, Problem("at", "past")]
+            valid_until(start, timedelta(0), "at")
+        except InvalidInputError as exc:
+            return [*problems, Problem("at", "past") if exc.code == "time.past" else TOO_FAR]
     quiet = programme.load(s).quiet_hours
     try:
         check_quiet_hours(quiet, start, seconds=bulletin.audio.duration_s)
@@ -265,8 +271,12 @@ def carry_out(
         bulletin.request = {**bulletin.request, "item_id": item.id}
         return "approved"
     start = when.at if when.kind == "at" else None
+    try:
+        lapses = valid_until(start, timedelta(minutes=config.default_valid_minutes), "at")
+    except InvalidInputError:  # starts within the limit but would outlive it
+        raise RequestProblemsError([TOO_FAR]) from None
     bulletin.play_at = start
-    bulletin.valid_until = (start or now()) + timedelta(minutes=config.default_valid_minutes)
+    bulletin.valid_until = lapses
     send(s, dispatcher, reviewer, bulletin, targets=_targets(s, request.where))
     return "sent"
 

@@ -6,6 +6,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -13,13 +14,26 @@ from controller.broadcast.audio_report import AudioReport
 from controller.config import ControllerConfig
 from controller.models import AudioFile
 
+if TYPE_CHECKING:
+    from audio.pipeline import PipelineConfig
+
+
+def pipeline_config(config: ControllerConfig, *, denoise: bool = True) -> PipelineConfig:
+    """The audio chain as this controller runs it, on every path that decodes (uploads, drafts,
+    alerts, speech): its loudness target and its longest accepted recording."""
+    from audio.pipeline import PipelineConfig
+
+    return PipelineConfig(
+        target_lufs=config.target_lufs, max_seconds=config.max_audio_seconds, denoise=denoise
+    )
+
 
 def process_upload(config: ControllerConfig, src: Path) -> tuple[Path, AudioReport]:
     """Run the audio pipeline on ``src``; returns the encoded Ogg/Opus file and its report.
 
     Raises ``audio.errors.AudioError`` (with a message for the user) for unusable input.
     """
-    from audio.pipeline import PipelineConfig, process_file
+    from audio.pipeline import process_file
 
     out_dir = config.data_dir / "tmp"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -27,7 +41,7 @@ def process_upload(config: ControllerConfig, src: Path) -> tuple[Path, AudioRepo
     os.close(fd)
     dst = Path(name)
     try:
-        report = process_file(src, dst, PipelineConfig(target_lufs=config.target_lufs))
+        report = process_file(src, dst, pipeline_config(config))
     except BaseException:
         dst.unlink(missing_ok=True)
         raise

@@ -60,7 +60,7 @@ def processed_upload(
     config: ControllerConfig, file: BinaryIO, filename: str
 ) -> tuple[Path, AudioReport]:
     """Save, check and run the audio pipeline on an upload; the temp upload is always removed."""
-    from audio.errors import AudioError, UnsupportedFormatError
+    from audio.errors import AudioError, TooLongAudioError, UnsupportedFormatError
 
     path = save_upload(file, filename, config.max_upload_bytes, config.data_dir / "tmp")
     name = filename or "the recording"
@@ -74,6 +74,11 @@ def processed_upload(
         said = message(exc)
         raise UnsupportedMediaError(
             "audio.unsupported", said, f"Tệp không phải âm thanh dùng được ({said})", field="file"
+        ) from None
+    except TooLongAudioError as exc:
+        said = message(exc)
+        raise TooLargeError(
+            "audio.too_long", said, f"Bản ghi âm dài quá giới hạn ({said})", field="file"
         ) from None
     except AudioError as exc:
         said = message(exc)

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from controller.broadcast.audio_report import AudioReport
+from controller.broadcast.ingest import pipeline_config
 from controller.config import ControllerConfig
 from controller.errors import InvalidInputError, UnavailableError
 
@@ -16,7 +17,6 @@ def speak(
 ) -> tuple[Path, AudioReport]:
     """Synthesise ``text``; returns a temporary copy of the processed audio (the caller stores
     it) and a report. An emergency uses only offline engines. Bad input is an InvalidInputError."""
-    from audio.pipeline import PipelineConfig
     from controller.tts.engines import TtsError
     from controller.tts.synth import synthesize
 
@@ -24,7 +24,7 @@ def speak(
         raise InvalidInputError(
             "speech.empty", "the text is empty", "Chưa có nội dung để đọc", field="text"
         )
-    pipeline = PipelineConfig(denoise=False, target_lufs=config.target_lufs)
+    pipeline = pipeline_config(config, denoise=False)
     try:
         result = synthesize(
             text, voice=voice, emergency=emergency, settings=config.tts, pipeline=pipeline

@@ -23,6 +23,7 @@ from controller.config import ControllerConfig
 from controller.delivery.dispatcher import Dispatcher
 from controller.errors import ConflictError, ForbiddenError, InvalidInputError
 from controller.models import Alert, Bulletin, User, now
+from protocol.signing import MAX_COMMAND_TTL
 
 
 def airings(bulletin: Bulletin, repeat: int, interval_s: int, start: datetime) -> list[Airing]:
@@ -123,6 +124,11 @@ def activate(s: Session, dispatcher: Dispatcher, user: User, alert: Alert) -> No
             f"alert {alert.id} expired at {alert.expires_at.isoformat()}",
             f"Cảnh báo này đã hết hạn lúc {alert.expires_at.isoformat()}.",
         )
+    # An emergency is never refused for lasting long (a CAP `expires` may be weeks away), but
+    # every point refuses a command living longer than the protocol allows: it lapses then.
+    reach = now() + MAX_COMMAND_TTL
+    alert.expires_at = min(alert.expires_at, reach)
+    alert.bulletin.valid_until = min(alert.bulletin.valid_until, reach)
     alert.state = "active"
     alert.sent_at = now()
     if alert.confirmed_by is None and user.id != alert.proposed_by:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,7 +41,13 @@ def parse_month(text: str) -> date:
         raise ValueError(f"{text!r} is not a month written YYYY-MM")
     if not 1 <= int(month) <= 12:
         raise ValueError(f"{text!r} is not a month written YYYY-MM")
-    return date(int(year), int(month), 1)
+    first = date(int(year), int(month), 1)
+    try:  # the month's bounds, in UTC as the database keeps times, must exist
+        for bound in month_bounds(first):
+            bound.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} is beyond the calendar") from None
+    return first
 
 
 def month_of(at: datetime) -> date:

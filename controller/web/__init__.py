@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -67,19 +68,7 @@ def mount(app: FastAPI) -> None:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    @app.exception_handler(LoginRequiredError)
-    async def login_required(request: Request, _exc: LoginRequiredError) -> Response:
-        if wants_json(request):
-            lang = request.cookies.get("loa_lang", "vi")
-            return JSONResponse({"detail": translate("session.expired", lang)}, status_code=401)
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        if request.method != "GET":  # after logging in, go back to the form, not to its action
-            referer = urlsplit(request.headers.get("referer", ""))
-            same_site = referer.netloc == request.url.netloc
-            target = (
-                referer.path + (f"?{referer.query}" if referer.query else "") if same_site else "/"
-            )
-        return RedirectResponse(f"/login?next={quote(safe_next(target))}", status_code=303)
+    app.add_exception_handler(LoginRequiredError, login_required)
 
     @app.exception_handler(ForbiddenError)
     async def forbidden(request: Request, exc: ForbiddenError) -> Response:
@@ -104,6 +93,31 @@ def mount(app: FastAPI) -> None:
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
         return response
+
+
+# The forms that send a recording: only a logged-in viewer's body is read (controller.api.limits).
+UPLOAD_FORMS = ("/bulletins/draft", "/emergency/review")
+
+
+async def login_required(request: Request, _exc: Exception) -> Response:
+    """No live session: the login form (back to the page the form was on), or a 401 for the
+    pages' scripts."""
+    if wants_json(request):
+        lang = request.cookies.get("loa_lang", "vi")
+        return JSONResponse({"detail": translate("session.expired", lang)}, status_code=401)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET":  # after logging in, go back to the form, not to its action
+        referer = urlsplit(request.headers.get("referer", ""))
+        same_site = referer.netloc == request.url.netloc
+        target = referer.path + (f"?{referer.query}" if referer.query else "") if same_site else "/"
+    return RedirectResponse(f"/login?next={quote(safe_next(target))}", status_code=303)
+
+
+async def session_gate(request: Request) -> Response | None:
+    """What an upload form answers without a session, given before its body is read; None for
+    a logged-in viewer (their permission and token are checked by the route, as before)."""
+    viewer = await run_in_threadpool(viewer_of, request, get_db(request), get_config(request))
+    return None if viewer is not None else await login_required(request, LoginRequiredError())
 
 
 async def domain_error(request: Request, exc: Exception) -> Response:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from controller.api.deps import recording
 from controller.broadcast.audio_report import AudioReport
 from controller.broadcast.media import audio_for
+from controller.broadcast.times import MAX_VALID_S
 from controller.config import ControllerConfig
 from controller.errors import DomainError, TooLargeError, UnsupportedMediaError
 from controller.models import Node, Zone, now
@@ -84,7 +85,7 @@ def check(s: Session, form: AlertForm, has_file: bool) -> tuple[Checked | None, 
     interval = whole(form.interval_min, 1, MAX_INTERVAL_MIN)
     if interval is None:
         errors["interval_min"] = "emergency.error.interval"
-    expires = whole(form.expires_min, 1, 7 * 24 * 60)
+    expires = whole(form.expires_min, 1, MAX_VALID_S // 60)
     if expires is None:
         errors["expires_min"] = "emergency.error.expires"
     if repeat and interval and expires and (repeat - 1) * interval > expires:

@@ -118,14 +118,25 @@ def check_compose(
     return errors
 
 
-def pipeline_error(exc: DomainError, source: str, lang: str, max_mb: int) -> dict[str, str]:
+def pipeline_error(
+    exc: DomainError, source: str, lang: str, config: ControllerConfig
+) -> dict[str, str]:
     """Why the pipeline refused the audio, next to the field it came from."""
     if source == "text":
         down = isinstance(exc, UnavailableError)
         key = "compose.error.tts_down" if down else "compose.error.text_unusable"
         return {"text": translate(key, lang)}
-    key = UPLOAD_ERRORS.get(type(exc), "compose.error.unusable")
-    return {"recording" if source == "record" else "file": translate(key, lang, max=max_mb)}
+    if exc.code == "audio.too_long":  # a small file may still decode too long
+        key = "compose.error.too_long"
+    else:
+        key = UPLOAD_ERRORS.get(type(exc), "compose.error.unusable")
+    text = translate(
+        key,
+        lang,
+        max=config.max_upload_bytes // 2**20,
+        minutes=f"{config.max_audio_seconds / 60:g}",
+    )
+    return {"recording" if source == "record" else "file": text}
 
 
 @router.post("/bulletins/draft")
@@ -166,7 +177,7 @@ def create_draft(
         except DomainError as exc:
             log.info("draft from %s refused: %s", viewer.user.username, exc.en)
             status = status_of(exc)
-            errors = pipeline_error(exc, source, lang, config.max_upload_bytes // 2**20)
+            errors = pipeline_error(exc, source, lang, config)
     if errors:
         if fetching(request):
             return refused(errors, status)
@@ -192,7 +203,7 @@ def speech_preview(
         try:
             path, _report = speak(config, text.strip(), voice=voice)
         except DomainError as exc:
-            errors = pipeline_error(exc, "text", viewer.lang, 0)
+            errors = pipeline_error(exc, "text", viewer.lang, config)
     if errors:
         return refused(errors, 422)
     return FileResponse(path, media_type="audio/ogg", background=BackgroundTask(path.unlink))

@@ -24,11 +24,14 @@ from controller.web.programme_view import (
     week,
 )
 from controller.web.render import page, translate_in
-from schedules import LOCAL, Conflict
+from schedules import LAST_DATE, LOCAL, Conflict
 
 router = APIRouter(include_in_schema=False)
 STEPS = {"up": -1, "down": 1}
 DONE = ("moved", "removed")
+
+
+FIRST_DAY = dt.date.min + dt.timedelta(days=1)  # its midnight in UTC is still a date
 
 
 def today() -> dt.date:
@@ -36,11 +39,13 @@ def today() -> dt.date:
 
 
 def parse_day(text: str | None) -> dt.date:
-    """The day asked for, or today when it is missing or not a date."""
+    """The day asked for, or today when it is missing, not a date, or one whose days around it
+    the calendar cannot hold."""
     try:
-        return dt.date.fromisoformat(text) if text else today()
+        day = dt.date.fromisoformat(text) if text else today()
     except ValueError:
         return today()
+    return day if FIRST_DAY <= day <= LAST_DATE else today()
 
 
 def grace(config: ControllerConfig) -> dt.timedelta:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,7 @@ from audio.errors import (
     UnsupportedFormatError,
 )
 from audio.loudness import integrated_loudness
-from tests.support.audio import ffmpeg, needs_ffmpeg, needs_sox, write_wav
+from tests.support.audio import ffmpeg, low_bitrate_opus, needs_ffmpeg, needs_sox, write_wav
 
 FORMATS = {
     "m4a": ["-c:a", "aac", "-b:a", "64k"],
@@ -162,3 +164,25 @@ def test_overlong_input_without_declared_duration(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(TooLongAudioError):
         decode_file(path, max_seconds=1.0)
+
+
+@pytest.fixture(scope="session")
+def forty_minutes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg not installed")
+    return low_bitrate_opus(tmp_path_factory.mktemp("bomb") / "long.opus", 40 * 60)
+
+
+def test_a_long_low_bitrate_file_is_refused_without_decoding_it(forty_minutes: Path) -> None:
+    # under 1 MB on disk, 460 MB once decoded to 48 kHz float32: refused while decoding, holding
+    # a small part of that at most
+    whole = 40 * 60 * 48000 * 4
+    tracemalloc.start()
+    try:
+        with pytest.raises(TooLongAudioError, match="the limit is 30 minutes"):
+            decode_file(forty_minutes, max_seconds=1800)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert forty_minutes.stat().st_size < 1_000_000
+    assert peak < whole / 50

@@ -37,6 +37,16 @@ def ffmpeg(*args: str) -> None:
     subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
 
 
+def low_bitrate_opus(path: Path, seconds: float) -> Path:
+    """Silence at 6 kb/s Opus: a few kB a minute that decode to 11.5 MB a minute (48 kHz float32),
+    the shape of a decompression bomb."""
+    ffmpeg(
+        *("-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", str(seconds)),
+        *("-c:a", "libopus", "-b:a", "6k", "-frame_duration", "60", str(path)),
+    )
+    return path
+
+
 @lru_cache(maxsize=16)
 def speak(text_index: int = 0, voice: str = "vi", sr: int = 16000) -> np.ndarray:
     """One Vietnamese sentence as float32 mono at ``sr`` (espeak-ng renders 22.05 kHz)."""

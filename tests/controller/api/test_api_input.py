@@ -6,25 +6,16 @@ import io
 import math
 import struct
 import wave
-from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from controller.api.app import create_app
-from controller.nodes import broker
-from controller.ops import demo
+from schedules import LOCAL
+from tests.support.audio import low_bitrate_opus, needs_ffmpeg
 
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[tuple[TestClient, Path]]:
-    cluster = demo.prepare(tmp_path, nodes=2, http_port=broker.free_port(), mqtt_port=1)
-    config = cluster.config.model_copy(update={"max_upload_bytes": 400_000})
-    token = demo.credentials(config)["api_token"]
-    app = create_app(config, start_dispatcher=False)
-    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
-        yield client, tmp_path
+IN_30_DAYS = (datetime.now(LOCAL) + timedelta(days=30)).replace(microsecond=0).isoformat()
 
 
 def nothing_stored(client: TestClient, root: Path) -> None:
@@ -96,6 +87,15 @@ def test_unusable_uploads_are_refused_with_a_reason(api, name, content, status, 
         ({}, "choose the targets"),
         ({"all": "true", "play_at": "2020-01-01T06:00:00"}, "in the past"),
         ({"all": "true", "play_at": "tomorrow morning"}, "ISO 8601"),
+        # no point could ever play these: the date overflows, or the command would outlive the
+        # protocol's maximum lifetime and every node would refuse it
+        ({"all": "true", "play_at": "9999-12-31T23:59:00"}, "outside the dates the points accept"),
+        (
+            {"all": "true", "play_at": "9999-12-31T23:59:00-12:00"},
+            "outside the dates the points accept",
+        ),
+        ({"all": "true", "play_at": IN_30_DAYS}, "7 days"),
+        ({"hold": "true", "play_at": IN_30_DAYS}, "7 days"),
     ],
 )
 def test_bad_targets_and_times_are_refused(api, form, message):
@@ -182,3 +182,38 @@ def test_roles_hold_through_the_api_as_in_the_web_app(api):
         f"/api/v1/nodes/{node}/volume", data={"volume": "50"}, headers=as_broadcaster
     )
     assert volume.status_code == 202
+
+
+@needs_ffmpeg
+def test_a_recording_longer_than_the_configured_limit_is_refused(api, tmp_path):
+    # the controller allows one minute here (the pipeline's own default is an hour)
+    client, root = api
+    long = low_bitrate_opus(tmp_path / "long.opus", 120)
+    resp = client.post(
+        "/api/v1/bulletins", files={"file": ("long.opus", long.read_bytes())}, data={"all": "true"}
+    )
+    assert resp.status_code == 413, resp.text
+    assert "long.opus" in resp.json()["detail"]
+    assert "the limit is 1 minute" in resp.json()["detail"]
+    nothing_stored(client, root)
+
+
+def test_programme_times_past_the_calendar_are_refused(api):
+    client, _ = api
+    resp = client.get("/api/v1/programme/airings", params={"from": "9999-12-30T00:00:00+07:00"})
+    assert resp.status_code == 422, resp.text
+    assert "from 9999-12-30" in resp.json()["detail"]
+    slot = {"id": "sang", "name": "Sáng", "start": "06:00", "max_length_s": 1800}
+    assert client.put("/api/v1/programme/slots/sang", json=slot).status_code == 200
+    held = client.post(
+        "/api/v1/bulletins", files={"file": ("a.wav", tone_wav())}, data={"hold": "true"}
+    ).json()
+    for recurrence in (
+        {"kind": "once", "start_date": "9999-12-31"},
+        {"kind": "daily", "start_date": "2026-12-07", "end_date": "9999-12-31"},
+    ):
+        item = {"bulletin_id": held["id"], "slot_id": "sang", "recurrence": recurrence}
+        resp = client.post("/api/v1/programme/items", json={**item, "zones": ["thon-dong"]})
+        assert resp.status_code == 422, resp.text
+        assert "recurrence" in resp.json()["detail"][0]["loc"]
+    assert client.get("/api/v1/programme").json()["items"] == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -12,6 +12,8 @@ from controller.broadcast.approval import BroadcastRequest, RequestProblemsError
 from controller.broadcast.bulletins import Airing, send
 from controller.models import Bulletin, Delivery, User
 from protocol.messages import PlayCommand
+from protocol.signing import MAX_COMMAND_TTL
+from schedules import LOCAL
 from tests.controller.commune import Commune
 
 
@@ -85,3 +87,24 @@ def test_each_airing_is_its_own_play_on_every_target(commune, dispatcher):
         if isinstance(body.command, PlayCommand)
     )
     assert plays == sorted((n, a.play_id, a.play_at) for n in targets for a in airings)
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime.now(LOCAL) + timedelta(days=30),  # every point would refuse its command
+        datetime.now(LOCAL) + MAX_COMMAND_TTL - timedelta(minutes=5),  # starts in, lapses after
+        datetime(9999, 12, 31, 23, 0, tzinfo=LOCAL),  # past the end of the calendar
+        datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-12))),
+    ],
+)
+def test_a_time_the_points_would_refuse_is_refused_on_approval(commune, dispatcher, at):
+    request = BroadcastRequest(where=Where(all=True), when=When(kind="at", at=at))
+    bulletin_id = pending(commune, request)
+    with pytest.raises(RequestProblemsError) as refused:
+        approve(commune, dispatcher, bulletin_id, "pheduyet")
+    assert [(p.field, p.code) for p in refused.value.problems] == [("at", "too_far")]
+    assert refused.value.problems[0].values == {"days": "7"}
+    assert commune.commands() == []
+    with commune.db.session() as s:
+        assert s.get_one(Bulletin, bulletin_id).status == "pending"

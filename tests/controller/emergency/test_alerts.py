@@ -11,12 +11,15 @@ from controller.broadcast.targets import resolve_targets
 from controller.emergency import alerts
 from controller.models import Alert, Delivery, OutboxCommand, User, now
 from protocol.messages import CancelCommand, PlayCommand
+from protocol.signing import MAX_COMMAND_TTL
 from tests.controller.commune import Commune
 
 
-def propose(commune: Commune, zones: list[str], *, repeat: int = 2) -> str:
+def propose(
+    commune: Commune, zones: list[str], *, repeat: int = 2, lasts: timedelta = timedelta(hours=1)
+) -> str:
     """An alert proposed by the broadcaster for ``zones``, not yet sent."""
-    bulletin = commune.bulletin(priority="emergency", valid_for=timedelta(hours=1))
+    bulletin = commune.bulletin(priority="emergency", valid_for=lasts)
     with commune.db.session() as s:
         alert = Alert(
             id=uuid.uuid4().hex,
@@ -99,3 +102,21 @@ def test_cancelling_withdraws_unsent_plays_and_tells_every_node_still_playing(co
         assert isinstance(body.command, CancelCommand)
         assert len(body.command.play_ids) == 2
         assert body.command.reason == "báo nhầm"
+
+
+def test_an_alert_lasting_longer_than_the_points_accept_airs_and_lapses_at_their_limit(
+    commune, dispatcher
+):
+    # a CAP `expires` weeks away: refusing an emergency for it would be wrong, and every point
+    # refuses a command that lasts longer than the protocol's maximum, so it is cut to that
+    alert_id = propose(commune, ["thon-dong"], lasts=timedelta(days=30))
+    act(commune, "admin", lambda s, u, a: alerts.activate(s, dispatcher, u, a), alert_id)
+
+    commands = commune.commands()  # as each node verifies them: none is refused
+    assert sorted({node for node, _ in commands}) == commune.nodes_in("thon-dong")
+    for _node, body in commands:
+        assert body.expires_at - body.issued_at <= MAX_COMMAND_TTL
+    with commune.db.session() as s:
+        alert = s.get_one(Alert, alert_id)
+        assert alert.state == "active"
+        assert alert.expires_at - now() <= MAX_COMMAND_TTL

@@ -65,6 +65,9 @@ def test_months_are_local_calendar_months():
     for bad in ("2026-13", "2026/11", "11-2026", ""):
         with pytest.raises(ValueError, match="not a month"):
             parse_month(bad)
+    for beyond in ("9999-12", "0001-01"):  # their bounds overflow the calendar
+        with pytest.raises(ValueError, match="beyond the calendar"):
+            parse_month(beyond)
 
 
 def bulletin(s, user_id: int, bid: str, *, priority="normal", tts=False, seconds=60.0) -> None:

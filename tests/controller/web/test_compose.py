@@ -468,6 +468,9 @@ def test_bad_input_is_refused_next_to_the_field_and_changes_nothing(
     page.get_by_label("Vào một thời điểm").check()
     page.get_by_label("Ngày giờ phát").fill(local_input(datetime.now(LOCAL) - timedelta(hours=1)))
     assert "đã qua" in refused("at")
+    # a time no point would accept a command for (the protocol's 7 days)
+    page.get_by_label("Ngày giờ phát").fill(local_input(datetime.now(LOCAL) + timedelta(days=30)))
+    assert "trong vòng 7 ngày" in refused("at")
     page.get_by_label("Trong khung giờ của chương trình").check()
     page.get_by_label("Khung giờ phát").select_option(slots["tiny"])
     assert "vượt" in refused("slot")  # the slot's conflict check, in Vietnamese

@@ -52,3 +52,19 @@ def test_vietnamese_is_really_vietnamese():
     )
     with_marks = sum(bool(diacritics.search(t["vi"].lower())) for t in texts.values())
     assert with_marks / len(texts) > 0.8
+
+
+def test_a_recording_too_long_is_named_as_too_long_not_too_large():
+    from controller.config import ControllerConfig
+    from controller.errors import TooLargeError
+    from controller.web.pages_bulletins import pipeline_error
+
+    config = ControllerConfig(max_audio_seconds=1800, max_upload_bytes=50 * 2**20)
+    too_long = TooLargeError("audio.too_long", "long.opus: …", "long.opus: …", field="file")
+    assert pipeline_error(too_long, "file", "vi", config) == {
+        "file": "Bản ghi quá dài: tối đa 30 phút."
+    }
+    too_big = TooLargeError("upload.too_large", "big", "lớn", field="file")
+    assert pipeline_error(too_big, "record", "en", config) == {
+        "recording": "The file is too large: 50 MB at most."
+    }
