@@ -35,8 +35,13 @@ class Message(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _aware(cls, value: object) -> object:
-        if isinstance(value, datetime) and value.tzinfo is None:
-            raise ValueError("datetimes on the wire must carry a timezone")
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                raise ValueError("datetimes on the wire must carry a timezone")
+            try:  # 9999-12-31T23:59-01:00 is past the calendar's end once made UTC
+                value.astimezone(UTC)
+            except OverflowError:
+                raise ValueError("datetime is outside the calendar once made UTC") from None
         return value
 
 
@@ -195,7 +200,10 @@ class NodeState(Message):
     cache_bytes: int = 0
     free_bytes: int | None = None
     volume: Volume | None = None  # None: an agent older than the volume control
-    signal_dbm: int | None = Field(None, description="wireless link level; None when wired")
+    # bounded: it is stored (a 64-bit column) and a node's account can send any number
+    signal_dbm: int | None = Field(
+        None, ge=-200, le=100, description="wireless link level; None when wired"
+    )
 
 
 # --- content transfer ------------------------------------------------------------------------

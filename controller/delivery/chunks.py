@@ -18,11 +18,20 @@ def answer(audio_dir: Path, req: ChunkRequest) -> Chunk | ChunkUnavailable:
         return read_chunk(audio_dir / f"{req.sha256}.ogg", req)
     except FileNotFoundError:
         return ChunkUnavailable(sha256=req.sha256, reason="no such audio on the controller")
+    except OffsetError as exc:
+        return ChunkUnavailable(sha256=req.sha256, reason=str(exc))
+
+
+class OffsetError(ValueError):
+    """A request that starts past the end of the file (a node never asks for one)."""
 
 
 def read_chunk(path: Path, req: ChunkRequest) -> Chunk:
     with path.open("rb") as fh:
         total = fh.seek(0, 2)
+        # checked before seeking: an offset past what a file offset can hold raises there
+        if req.offset >= total:
+            raise OffsetError(f"offset past the end of the audio ({total} bytes)")
         fh.seek(req.offset)
         data = fh.read(req.length)
     return Chunk(

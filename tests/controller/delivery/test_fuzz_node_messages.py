@@ -1,0 +1,278 @@
+"""Everything a stolen node can send the controller, fuzzed: junk bytes, any JSON, and valid
+messages made hostile (edge numbers, far-away times, long unicode, another node's id, another
+node's commands and plays). Driven through ``Dispatcher.handle`` on a real SQLite commune with
+the in-memory publisher, as paho would hand the messages over; no broker.
+
+For every message: nothing raises out of the handler; no other node's delivery, command or row
+changes; nothing is queued for anyone; nothing is published except on the sender's own topics;
+the sender's rate limit counts it. After the whole run another node's event is still applied.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from controller.delivery.dispatcher import Dispatcher
+from controller.delivery.node_limits import NodeRateLimit
+from controller.delivery.publisher import MemoryPublisher
+from controller.models import Bulletin, Delivery, Node, OutboxCommand
+from protocol.messages import CommandAck, SetVolumeCommand
+from protocol.mqtt_client import Incoming
+from protocol.topics import PREFIX, NodeChannel, node_topic
+from tests.controller.commune import Commune
+from tests.controller.delivery.test_dispatcher import acks, deliver
+from tests.support.hostile import EDGE_INTS, EDGE_TIMES, FUZZ, payloads
+
+
+@dataclass
+class Scene:
+    """A commune where every node but the attacker has a play and a control command pending."""
+
+    commune: Commune
+    dispatcher: Dispatcher
+    publisher: MemoryPublisher
+    attacker: str
+    others: list[str]
+    audio_sha: str  # audio that exists on the controller
+    others_commands: list[str]  # command ids queued to the other nodes
+    others_plays: list[str]
+
+    def __repr__(self) -> str:  # what a failing example prints: the ids, not the config
+        return f"Scene(attacker={self.attacker!r}, others={self.others!r})"
+
+
+@pytest.fixture
+def scene(commune: Commune, publisher: MemoryPublisher, dispatcher: Dispatcher) -> Scene:
+    attacker = commune.nodes_in("thon-tay")[0]
+    others = [n for n in commune.nodes_in("thon-dong", "thon-tay", "thon-bac") if n != attacker]
+    bulletin = commune.bulletin()
+    with commune.db.session() as s:
+        dispatcher.queue_play(
+            s,
+            s.get_one(Bulletin, bulletin.id),
+            [*others, attacker],
+            play_id=bulletin.id,
+            play_at=None,
+        )
+        for node_id in others:
+            dispatcher.queue_control(s, SetVolumeCommand(volume=60), node_id, timedelta(hours=1))
+    commands = [body.command_id for node, body in commune.commands() if node != attacker]
+    return Scene(
+        commune,
+        dispatcher,
+        publisher,
+        attacker,
+        others,
+        bulletin.audio_sha256,
+        commands,
+        [bulletin.id],
+    )
+
+
+def everything_but(scene: Scene) -> tuple[Any, ...]:
+    """What the attacker must not be able to change: the other nodes' rows, deliveries and
+    commands, and how many commands exist at all."""
+    with scene.commune.db.session() as s:
+        deliveries = sorted(
+            (d.node_id, d.play_id, d.status, d.reason, d.acknowledged_at, d.ready_at, d.started_at)
+            for d in s.scalars(select(Delivery).where(Delivery.node_id != scene.attacker))
+        )
+        commands = sorted(
+            (c.command_id, c.node_id, c.result, c.acked_at, c.envelope)
+            for c in s.scalars(select(OutboxCommand).where(OutboxCommand.node_id != scene.attacker))
+        )
+        nodes = sorted(
+            (n.id, n.status, n.last_seen, n.volume, n.signal_dbm, n.agent_version)
+            for n in s.scalars(select(Node).where(Node.id != scene.attacker))
+        )
+        total = len(s.scalars(select(OutboxCommand.command_id)).all())
+    return deliveries, commands, nodes, total
+
+
+def hostile(
+    scene: Scene, channel: NodeChannel, payload: bytes, *, topic: str | None = None
+) -> None:
+    """Send ``payload`` from the attacker and check that it touched only the attacker."""
+    before = everything_but(scene)
+    published = len(scene.publisher.sent)
+    # one token: the message must take it, whatever it is (counted before it is parsed)
+    scene.dispatcher.limits = NodeRateLimit(rate_per_s=1, burst=1, clock=lambda: 0.0)
+    target = topic or node_topic(scene.attacker, channel)
+
+    scene.dispatcher.handle(Incoming(target, payload, False, time.time()))
+
+    assert everything_but(scene) == before
+    own = f"{PREFIX}/node/{scene.attacker}/"
+    new = scene.publisher.sent[published:]
+    assert all(p.topic.startswith(own) for p in new), [p.topic for p in new]
+    # a node back online gets its own pending commands again: re-sent, never new ones
+    resent = {p.payload for p in new if p.topic.endswith("/cmd")}
+    assert resent <= own_envelopes(scene)
+    if topic is None:
+        assert not scene.dispatcher.limits.allow(scene.attacker), "the limiter did not count it"
+        assert scene.dispatcher.limits.dropped == {scene.attacker: 1}
+
+
+def another_nodes_event_is_still_applied(scene: Scene) -> None:
+    scene.dispatcher.limits = NodeRateLimit(rate_per_s=1, burst=10, clock=lambda: 0.0)
+    calm = scene.others[0]
+    command_id = next(b.command_id for n, b in scene.commune.commands() if n == calm)
+    ack = CommandAck(node_id=calm, command_id=command_id, accepted=True)
+    deliver(scene.dispatcher, calm, "events", ack)
+    assert acks(scene.publisher, calm) == [ack.event_id]
+    with scene.commune.db.session() as s:
+        assert s.get_one(OutboxCommand, command_id).result == "acked"
+
+
+def own_envelopes(scene: Scene) -> set[str]:
+    with scene.commune.db.session() as s:
+        query = select(OutboxCommand.envelope).where(OutboxCommand.node_id == scene.attacker)
+        return set(s.scalars(query))
+
+
+@pytest.fixture
+def run(scene: Scene) -> Iterator[Scene]:
+    yield scene
+    another_nodes_event_is_still_applied(scene)
+
+
+# --- valid messages to make hostile ----------------------------------------------------------
+
+
+def state(node_id: st.SearchStrategy[str]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries(
+        {
+            "type": st.just("state"),
+            "node_id": node_id,
+            "status": st.sampled_from(["online", "offline", "playing"]),
+            "at": EDGE_TIMES | st.just("2026-12-06T07:00:00Z"),
+            "play_id": st.none() | st.text(max_size=20),
+            "agent_version": st.text(max_size=20),
+            "cache_bytes": EDGE_INTS,
+            "free_bytes": st.none() | EDGE_INTS,
+            "volume": st.none() | st.integers(0, 100),
+            "signal_dbm": st.none() | EDGE_INTS | st.integers(-120, 0),
+        }
+    )
+
+
+def event(
+    node_id: st.SearchStrategy[str], commands: list[str], plays: list[str]
+) -> st.SearchStrategy[dict[str, Any]]:
+    """An ack of another node's command, a play event for another node's play, a rejection."""
+    common = {"node_id": node_id, "at": EDGE_TIMES | st.just("2026-12-06T07:00:00Z")}
+    ack = st.fixed_dictionaries(
+        {
+            **common,
+            "type": st.just("ack"),
+            "command_id": st.sampled_from(commands),
+            "accepted": st.booleans(),
+            "reason": st.text(max_size=20),
+        }
+    )
+    kinds = ["received", "ready", "started", "interrupted", "finished", "failed", "cancelled"]
+    play = st.fixed_dictionaries(
+        {
+            **common,
+            "type": st.sampled_from(kinds),
+            "play_id": st.sampled_from(plays),
+            "reason": st.text(max_size=20),
+            "interrupted": st.booleans(),
+        }
+    )
+    rejected = st.fixed_dictionaries(
+        {**common, "type": st.just("rejected"), "topic": st.text(), "reason": st.text()}
+    )
+    return ack | play | rejected
+
+
+def chunk_request(sha: str) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries(
+        {
+            "type": st.just("chunk_request"),
+            "sha256": st.sampled_from([sha, "0" * 64]),
+            "offset": EDGE_INTS | st.integers(0, 5000),
+            "length": EDGE_INTS | st.integers(1, 5000),
+        }
+    )
+
+
+# Placeholders the test replaces with the scene's ids (made per run), so that a failing case
+# can be kept as a literal ``@example``.
+ATTACKER, OTHER, COMMAND, PLAY = "@attacker@", "@other@", "@command@", "@play@"
+SHA = "@sha@"
+NODE_IDS = [ATTACKER, OTHER]
+ID = st.sampled_from(NODE_IDS)
+
+
+def concrete(scene: Scene, payload: bytes) -> bytes:
+    for placeholder, value in (
+        (ATTACKER, scene.attacker),
+        (OTHER, scene.others[0]),
+        (COMMAND, scene.others_commands[0]),
+        (PLAY, scene.others_plays[0]),
+        (SHA, scene.audio_sha),
+    ):
+        payload = payload.replace(placeholder.encode(), value.encode())
+    return payload
+
+
+# --- the fuzz tests ---------------------------------------------------------------------------
+
+
+@FUZZ
+@given(payload=payloads(state(ID), NODE_IDS))
+# a signal level past SQLite's 64-bit integers failed the whole state (OverflowError)
+@example(payload=b'{"type":"state","node_id":"@attacker@","status":"online","signal_dbm":1e30}')
+@example(
+    payload=b'{"type":"state","node_id":"@attacker@","status":"online","signal_dbm":'
+    + str(10**30).encode()
+    + b"}"
+)
+def test_state_from_a_stolen_node_touches_only_itself(run, payload):
+    hostile(run, "state", concrete(run, payload))
+
+
+@FUZZ
+@given(payload=payloads(event(ID, [COMMAND], [PLAY]), NODE_IDS))
+# a time that leaves the calendar once made UTC failed in the database (OverflowError)
+@example(
+    payload=b'{"type":"rejected","node_id":"@attacker@","topic":"x","reason":"y",'
+    b'"at":"9999-12-31T23:59:59-23:59"}'
+)
+@example(
+    payload=b'{"type":"started","node_id":"@attacker@","play_id":"@play@",'
+    b'"at":"0001-01-01T00:00:00+23:59"}'
+)
+def test_events_from_a_stolen_node_touch_only_itself(run, payload):
+    hostile(run, "events", concrete(run, payload))
+
+
+@FUZZ
+@given(payload=payloads(chunk_request(SHA), NODE_IDS))
+# an offset past what a file offset can hold raised out of the handler (ValueError from seek)
+@example(
+    payload=b'{"type":"chunk_request","sha256":"@sha@","offset":'
+    + str(10**30).encode()
+    + b',"length":5}'
+)
+def test_chunk_requests_from_a_stolen_node_touch_only_itself(run, payload):
+    hostile(run, "content/req", concrete(run, payload))
+
+
+@FUZZ
+@given(
+    topic=st.sampled_from(["cmd", "content", "ack", "state/x", "", "#", "+/events"]),
+    payload=st.binary(max_size=32),
+)
+def test_a_message_on_a_topic_the_controller_does_not_take_is_ignored(run, topic, payload):
+    hostile(run, "state", payload, topic=f"{PREFIX}/node/{run.attacker}/{topic}")
