@@ -32,6 +32,14 @@ _STATE_AFTER = {
     "cancelled": "cancelled",
 }
 _BATCH = 100  # the store's page of due events
+# A reason is a sentence about a message, never the message: a refusal may quote what it
+# refused (a field's name, say), and an event over the broker's packet limit would cut the
+# node off, so reasons and topics are cut to this many characters.
+REASON_CHARS = 300
+
+
+def bounded(text: str) -> str:
+    return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 1] + "…"
 
 
 class EventReporter:
@@ -81,11 +89,15 @@ class EventReporter:
     def command_ack(self, command_id: str, *, accepted: bool, reason: str = "") -> None:
         self.send(
             CommandAck(
-                node_id=self.node_id, command_id=command_id, accepted=accepted, reason=reason
+                node_id=self.node_id,
+                command_id=command_id,  # from a signed body: the controller's own id
+                accepted=accepted,
+                reason=bounded(reason),
             )
         )
 
     def reject(self, topic: str, reason: str) -> None:
+        topic, reason = bounded(topic), bounded(reason)
         log.warning("rejected a message on %s: %s", topic, reason)
         self.send(RejectedPayload(node_id=self.node_id, topic=topic, reason=reason))
 

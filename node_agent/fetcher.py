@@ -67,7 +67,10 @@ class Fetcher:
         dl = self.active.get(msg.sha256)
         if dl is None:
             return None
-        data = base64.b64decode(msg.data, validate=True)
+        try:
+            data = base64.b64decode(msg.data, validate=True)
+        except ValueError:  # binascii.Error: not base64, so damaged like a bad digest
+            return None
         if hashlib.sha256(data).hexdigest() != msg.chunk_sha256 or msg.total_size != dl.size:
             return None  # damaged or foreign: the timeout asks again
         size = self.cache.append(dl.sha256, msg.offset, data)
