@@ -69,6 +69,7 @@ class EventReporter:
         at: float | None = None,
     ) -> None:
         """Record what became of a play and report it."""
+        reason = bounded(reason)  # it may quote the controller's or the decoder's words
         state = _STATE_AFTER.get(kind)
         if state:
             self._store.set_play_state(play_id, state, reason)
