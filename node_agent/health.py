@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from protocol.messages import MAX_SIGNAL_DBM, MIN_SIGNAL_DBM
+
 PROC_WIRELESS = Path("/proc/net/wireless")
 _HEADER_LINES = 2
 
@@ -26,12 +28,13 @@ def wireless_signal_dbm(path: Path = PROC_WIRELESS) -> int | None:
             continue
         try:
             level = int(float(fields[2].rstrip(".")))
-        except ValueError:
+        except (ValueError, OverflowError):  # "n/a", "inf"
             continue
         # Some drivers print the level as an unsigned byte (200 for -56 dBm); 0 means "no
         # reading" (not associated), not a perfect signal.
         if level > 63:
             level -= 256
-        if level != 0:
+        # outside the protocol's range: no reading (the state would be refused for it)
+        if level != 0 and MIN_SIGNAL_DBM <= level <= MAX_SIGNAL_DBM:
             return level
     return None

@@ -18,6 +18,9 @@ from protocol.limits import MAX_CHUNK_BYTES
 SCHEMA_VERSION: Literal[1] = 1
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 NodeId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+# What the controller stores from a node fits its columns (PostgreSQL refuses a longer string).
+PlayId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,80}$")]
+EventId = Annotated[str, Field(min_length=1, max_length=32)]
 
 
 def utcnow() -> datetime:
@@ -67,7 +70,7 @@ class PlayCommand(Message):
     has one per airing) and is the key of everything the node reports about it."""
 
     type: Literal["play"] = "play"
-    play_id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,80}$")
+    play_id: PlayId
     bulletin_id: str
     title: str = ""
     audio: AudioRef
@@ -142,7 +145,7 @@ class SignedEnvelope(Message):
 
 
 class EventBase(Message):
-    event_id: str = Field(default_factory=new_id)
+    event_id: EventId = Field(default_factory=new_id)
     node_id: NodeId
     at: datetime = Field(default_factory=utcnow)
 
@@ -189,20 +192,26 @@ class EventAck(Message):
 
 # --- state: retained, replaced by the Last Will when the link dies --------------------------
 
+# A wireless level in dBm beyond these is no reading (radios report about -120 to +30).
+MIN_SIGNAL_DBM, MAX_SIGNAL_DBM = -200, 100
+
 
 class NodeState(Message):
     type: Literal["state"] = "state"
     node_id: NodeId
     status: Literal["online", "offline", "playing"]
     at: datetime = Field(default_factory=utcnow)
-    play_id: str | None = None
-    agent_version: str = ""
+    play_id: PlayId | None = None  # a play's id, or the test tone's label
+    agent_version: str = Field("", max_length=40)
     cache_bytes: int = 0
     free_bytes: int | None = None
     volume: Volume | None = None  # None: an agent older than the volume control
     # bounded: it is stored (a 64-bit column) and a node's account can send any number
     signal_dbm: int | None = Field(
-        None, ge=-200, le=100, description="wireless link level; None when wired"
+        None,
+        ge=MIN_SIGNAL_DBM,
+        le=MAX_SIGNAL_DBM,
+        description="wireless link level; None when wired",
     )
 
 

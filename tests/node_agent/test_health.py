@@ -43,7 +43,17 @@ def test_an_interface_without_a_reading_is_skipped_for_the_next(tmp_path):
     assert wireless_signal_dbm(path) == -48
 
 
-@pytest.mark.parametrize("rows", [(), (" garbage line",), (" wlan0: 0000 54. n/a -256",)])
+@pytest.mark.parametrize(
+    "rows",
+    [
+        (),
+        (" garbage line",),
+        (" wlan0: 0000 54. n/a -256",),
+        (" wlan0: 0000 54. inf -256",),
+        # beyond the protocol's range: a state carrying it would be refused
+        (row("wlan0", "54.", "-300."),),
+    ],
+)
 def test_no_wireless_interface_or_no_reading_is_none(tmp_path, rows):
     assert wireless_signal_dbm(proc(tmp_path, *rows)) is None
 

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from controller.delivery.dispatcher import Dispatcher
 from controller.delivery.node_limits import NodeRateLimit
 from controller.delivery.publisher import MemoryPublisher
-from controller.models import Bulletin, Delivery, Node, OutboxCommand
+from controller.models import Bulletin, Delivery, Node, NodeEvent, OutboxCommand
 from protocol.messages import CommandAck, SetVolumeCommand
 from protocol.mqtt_client import Incoming
 from protocol.topics import PREFIX, NodeChannel, node_topic
@@ -111,6 +111,7 @@ def hostile(
     scene.dispatcher.handle(Incoming(target, payload, False, time.time()))
 
     assert everything_but(scene) == before
+    assert_fits_its_columns(scene)
     own = f"{PREFIX}/node/{scene.attacker}/"
     new = scene.publisher.sent[published:]
     assert all(p.topic.startswith(own) for p in new), [p.topic for p in new]
@@ -131,6 +132,21 @@ def another_nodes_event_is_still_applied(scene: Scene) -> None:
     assert acks(scene.publisher, calm) == [ack.event_id]
     with scene.commune.db.session() as s:
         assert s.get_one(OutboxCommand, command_id).result == "acked"
+
+
+def assert_fits_its_columns(scene: Scene) -> None:
+    """What the attacker got stored fits the declared column sizes: SQLite keeps a longer
+    string, PostgreSQL refuses the whole transaction for it."""
+    with scene.commune.db.session() as s:
+        rows = [
+            s.get_one(Node, scene.attacker),
+            *s.scalars(select(NodeEvent).where(NodeEvent.node_id == scene.attacker)),
+        ]
+        for row in rows:
+            for column in type(row).__table__.columns:
+                value, length = getattr(row, column.key), getattr(column.type, "length", None)
+                if isinstance(value, str) and length is not None:
+                    assert len(value) <= length, f"{column} holds {len(value)} characters"
 
 
 def own_envelopes(scene: Scene) -> set[str]:
@@ -238,6 +254,14 @@ def concrete(scene: Scene, payload: bytes) -> bytes:
     + str(10**30).encode()
     + b"}"
 )
+# strings longer than their columns: PostgreSQL refuses the transaction (SQLite keeps them)
+@example(
+    payload=b'{"type":"state","node_id":"@attacker@","status":"playing","play_id":"'
+    + b"p" * 81
+    + b'","agent_version":"'
+    + b"v" * 41
+    + b'"}'
+)
 def test_state_from_a_stolen_node_touches_only_itself(run, payload):
     hostile(run, "state", concrete(run, payload))
 
@@ -252,6 +276,11 @@ def test_state_from_a_stolen_node_touches_only_itself(run, payload):
 @example(
     payload=b'{"type":"started","node_id":"@attacker@","play_id":"@play@",'
     b'"at":"0001-01-01T00:00:00+23:59"}'
+)
+@example(
+    payload=b'{"type":"rejected","node_id":"@attacker@","topic":"x","reason":"y","event_id":"'
+    + b"e" * 33
+    + b'"}'
 )
 def test_events_from_a_stolen_node_touch_only_itself(run, payload):
     hostile(run, "events", concrete(run, payload))
