@@ -34,6 +34,9 @@ class ControllerConfig(BaseModel):
     )
     max_cap_bytes: int = Field(1024 * 1024, gt=0, description="largest CAP document over HTTP")
     chunk_size: int = Field(DEFAULT_CHUNK_BYTES, ge=4096, le=MAX_CHUNK_BYTES)
+    chunk_cache_bytes: int = Field(
+        32 * 1024 * 1024, ge=0, description="encoded audio chunks kept for the next point (0: off)"
+    )
     resend_interval_s: float = Field(10.0, description="re-send unacknowledged commands")
     node_messages_per_s: float = Field(
         20.0, gt=0, description="what one node may send a second; more is dropped unread"

@@ -70,6 +70,7 @@ class Dispatcher:
         """``publisher`` replaces the MQTT one (tests); the inbox is fed by MQTT either way."""
         self.config, self.db, self.key = config, db, key
         self.inbox: queue.Queue[Item] = queue.Queue()
+        self.chunks = chunks.ChunkCache(config.audio_dir, config.chunk_cache_bytes)
         self.limits = NodeRateLimit(config.node_messages_per_s, config.node_message_burst)
         self.session = mqtt_client.Session(
             client_id=config.mqtt_user,  # the broker binds each client id to its account
@@ -220,7 +221,7 @@ class Dispatcher:
             self.publisher.publish(node_topic(node_id, "ack"), ack.model_dump_json())
 
     def _on_chunk_request(self, node_id: str, msg: mqtt_client.Incoming) -> None:
-        reply = chunks.answer(self.config.audio_dir, ChunkRequest.model_validate_json(msg.payload))
+        reply = self.chunks.reply(ChunkRequest.model_validate_json(msg.payload))
         self.publisher.publish(
-            node_topic(node_id, "content"), reply.model_dump_json(), expiry_s=chunks.REPLY_EXPIRY_S
+            node_topic(node_id, "content"), reply, expiry_s=chunks.REPLY_EXPIRY_S
         )
