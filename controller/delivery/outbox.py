@@ -6,7 +6,7 @@ session queue is not a delivery guarantee we rely on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -114,18 +114,19 @@ def send_due(
     publisher: Publisher,
     resend_interval_s: float,
     *,
-    node_id: str | None = None,
+    node_ids: Collection[str] | None = None,
     force: bool = False,
 ) -> None:
     """Send pending commands not sent within ``resend_interval_s`` (all of them if ``force``)
-    and mark the expired ones. An offline node gets each command once, not a queue of resends.
-    A command counts as sent only when the publisher took it."""
+    and mark the expired ones; only those of ``node_ids`` when given. An offline node gets
+    each command once, not a queue of resends. A command counts as sent only when the
+    publisher took it."""
     cutoff = now() - timedelta(seconds=resend_interval_s)
     refused = 0
     with db.session() as s:
         q = select(OutboxCommand).where(OutboxCommand.result == "pending")
-        if node_id:
-            q = q.where(OutboxCommand.node_id == node_id)
+        if node_ids is not None:
+            q = q.where(OutboxCommand.node_id.in_(node_ids))
         offline = set(s.scalars(select(Node.id).where(Node.status == "offline")))
         for cmd in s.scalars(q.order_by(OutboxCommand.expires_at)):
             if cmd.expires_at <= now():
