@@ -46,6 +46,11 @@ class ControllerConfig(BaseModel):
     )
     default_valid_minutes: int = Field(120, description="a bulletin not started by then lapses")
     expiry_grace_s: float = Field(30.0, description="wait for late node reports this long")
+    history_retention_days: int = Field(
+        90,
+        ge=1,
+        description="node events and settled commands kept this long (reports need neither)",
+    )
     target_lufs: float = -16.0
     two_person_rule: bool = Field(False, description="an emergency needs a second account")
     late_grace_s: int = Field(600, ge=0, description="a missed slot may still play this late")
