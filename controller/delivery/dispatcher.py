@@ -158,13 +158,13 @@ class Dispatcher:
     def _run(self) -> None:
         last_pass = 0.0
         while not self._stop.is_set():
-            self.handle_batch(self.next_batch(timeout=0.5))
-            if time.monotonic() - last_pass > min(self.config.resend_interval_s, PASS_EVERY_S):
-                last_pass = time.monotonic()
-                try:
+            try:
+                self.handle_batch(self.next_batch(timeout=0.5))
+                if time.monotonic() - last_pass > min(self.config.resend_interval_s, PASS_EVERY_S):
+                    last_pass = time.monotonic()
                     self.periodic_pass()
-                except Exception:  # a transient DB error must not stop delivery
-                    log.exception("dispatcher: periodic pass failed")
+            except Exception:  # a transient DB error must not stop delivery
+                log.exception("dispatcher: worker pass failed")
 
     def next_batch(self, timeout: float) -> list[Item]:
         """What waits in the inbox, up to ``BATCH_MAX`` items; waits ``timeout`` for the first."""
@@ -232,12 +232,15 @@ class Dispatcher:
     def _settle(self, reports: list[Report]) -> None:
         """Apply ``reports`` in one transaction, then acknowledge the events it stored and send
         what the nodes that came back missed."""
-        applied = apply_reports(self.db, reports)
-        for node_id, event_ids in applied.acks.items():
-            for ack in acknowledgements(event_ids):
-                self.publisher.publish(node_topic(node_id, "ack"), ack.model_dump_json())
-        if applied.back_online:
-            self._send_due(list(applied.back_online), force=True)
+        applied = apply_reports(self.db, reports)  # logs what it could not apply
+        try:
+            for node_id, event_ids in applied.acks.items():
+                for ack in acknowledgements(event_ids):
+                    self.publisher.publish(node_topic(node_id, "ack"), ack.model_dump_json())
+            if applied.back_online:
+                self._send_due(list(applied.back_online), force=True)
+        except Exception:  # nodes re-send what was not acknowledged; the pass re-sends commands
+            log.exception("dispatcher: acknowledging or sending after %d reports", len(reports))
 
     def _read(self, msg: mqtt_client.Incoming) -> Report | None:
         parsed = parse_node_topic(msg.topic)

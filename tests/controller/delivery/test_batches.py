@@ -168,3 +168,11 @@ def test_the_worker_takes_what_waits_in_its_inbox_up_to_its_bound(dispatcher):
     assert len(dispatcher.next_batch(timeout=0)) == BATCH_MAX
     assert len(dispatcher.next_batch(timeout=0)) == 5
     assert dispatcher.next_batch(timeout=0) == []
+
+
+def test_the_wake_ups_of_a_batch_make_one_send(commune, publisher, dispatcher):
+    play_everywhere(commune, dispatcher)
+    with commits(dispatcher) as made:
+        dispatcher.handle_batch([WAKE] * 5)
+    assert len(made) == 1  # one pass over the outbox, not five
+    assert len(publisher.sent) == len(commune.commands())
