@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,14 +41,15 @@ def _speechlike(seconds: int, rng: np.random.Generator) -> np.ndarray:
     return x.astype(np.float32)
 
 
-def make_bulletin(path: Path, minutes: int) -> Path:
-    """A ``minutes`` long delivery-format Opus file at ``path`` (kept if already there)."""
+def make_bulletin(path: Path, seconds: int) -> Path:
+    """A ``seconds`` long delivery-format Opus file at ``path`` (kept if already there)."""
     if path.exists():
         return path
     from audio import opus
 
-    rng = np.random.default_rng(minutes)
-    x = np.concatenate([_speechlike(BLOCK_S, rng) for _ in range(minutes * 60 // BLOCK_S)])
+    rng = np.random.default_rng(seconds)
+    lengths = [BLOCK_S] * (seconds // BLOCK_S) + [seconds % BLOCK_S]
+    x = np.concatenate([_speechlike(n, rng) for n in lengths])
     opts = opus.options(complexity=0, application="audio", frame_ms=60, vbr="off")
     tmp = path.with_suffix(".tmp.ogg")
     opus.write(tmp, opus.encode(x, RATE, bitrate=32000, opts=opts))
@@ -62,8 +64,10 @@ def _status_kb(field: str) -> int:
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
-def child(path: Path, out_dir: Path) -> dict[str, float | str]:
-    """In this process: build the agent's player, play ``path`` once, report memory."""
+def play_once(path: Path, out_dir: Path, *, before_play: Callable[[], None] = lambda: None) -> str:
+    """Play ``path`` once through the node's real player and loader into a ``WavFileSink``
+    (not real time) in ``out_dir``; returns how it ended ("finished" or "failed: why").
+    ``before_play`` runs once the player is built, just before the item is queued."""
     from node_agent.agent import load_audio
     from node_agent.player import Player
     from node_agent.relay import RecordingRelay
@@ -75,7 +79,7 @@ def child(path: Path, out_dir: Path) -> dict[str, float | str]:
 
     def emit(kind: str, play_id: str, **kw: object) -> None:
         if kind in ("finished", "failed"):
-            outcome.append(f"{kind} {kw.get('reason', '')}".strip())
+            outcome.append(f"{kind}: {kw['reason']}" if kind == "failed" else kind)
             done.set()
 
     player = Player(
@@ -88,7 +92,7 @@ def child(path: Path, out_dir: Path) -> dict[str, float | str]:
         preroll_s=0.0,
         postroll_s=0.0,
     )
-    idle_kb = _status_kb("VmRSS")
+    before_play()
     player.start()
     now = datetime.now(UTC)
     player.add(
@@ -100,15 +104,24 @@ def child(path: Path, out_dir: Path) -> dict[str, float | str]:
             valid_until=now + timedelta(hours=1),
         )
     )
-    if not done.wait(timeout=600):
-        raise RuntimeError("the bulletin did not finish within 10 minutes")
-    player.stop()
+    try:
+        if not done.wait(timeout=600):
+            raise RuntimeError("the bulletin did not finish within 10 minutes")
+    finally:
+        player.stop()
+    return outcome[0]
+
+
+def child(path: Path, out_dir: Path) -> dict[str, float | str]:
+    """In this process: the agent's modules and player, ``path`` played once; memory."""
+    idle_kb: list[int] = []
+    outcome = play_once(path, out_dir, before_play=lambda: idle_kb.append(_status_kb("VmRSS")))
     played = json.loads((out_dir / "bulletin.json").read_text())
     return {
-        "idle_mb": idle_kb / 1024,
+        "idle_mb": idle_kb[0] / 1024,
         "peak_mb": _status_kb("VmHWM") / 1024,
         "played_s": played["frames_played"] / played["sample_rate"],
-        "outcome": outcome[0] if outcome else "none",
+        "outcome": outcome,
     }
 
 
@@ -140,7 +153,7 @@ def main() -> None:
         print("| bulletin | Opus file | agent idle RSS | peak RSS while playing | played |")
         print("|---|---|---|---|---|")
         for minutes in args.minutes:
-            path = make_bulletin(where / f"bulletin-{minutes}min.ogg", minutes)
+            path = make_bulletin(where / f"bulletin-{minutes}min.ogg", minutes * 60)
             r = measure(path)
             print(
                 f"| {minutes} min | {path.stat().st_size / 1e6:.1f} MB | {r['idle_mb']:.0f} MB "
