@@ -18,11 +18,10 @@ from pathlib import Path
 import av
 import numpy as np
 
+from audio.av_input import check_length, decoded_frames, frame_to_float, open_input
 from audio.errors import (
     CorruptAudioError,
     EmptyAudioError,
-    TooLongAudioError,
-    UnsupportedFormatError,
 )
 from audio.resample import resample
 
@@ -53,46 +52,6 @@ class Decoded:
     @property
     def skipped_share(self) -> float:
         return self.skipped_packets / self.total_packets if self.total_packets else 0.0
-
-
-_SCALE = {"u8": 128.0, "s16": 32768.0, "s32": 2147483648.0, "s64": 9.223372036854775808e18}
-_DTYPES: dict[str, np.dtype[np.generic]] = {
-    name: np.dtype(t)
-    for name, t in [("u8", "u1"), ("s16", "<i2"), ("s32", "<i4"), ("s64", "<i8"), ("flt", "<f4")]
-}
-
-
-def _frame_to_float(frame: av.AudioFrame) -> np.ndarray:
-    """``(samples, channels)`` float32 from any PyAV sample format.
-
-    Common formats are read straight from the frame's planes: a long recording has tens of
-    thousands of frames, and ``to_ndarray`` (which stacks planes) costs more than decoding them.
-    """
-    fmt = frame.format
-    channels = len(frame.layout.channels)
-    name = fmt.name.rstrip("p")
-    dtype = _DTYPES.get(name)
-    if dtype is not None and (channels == 1 or not fmt.is_planar):
-        raw = np.frombuffer(
-            memoryview(frame.planes[0]), dtype=dtype, count=frame.samples * channels
-        )
-        arr: np.ndarray = raw.reshape(-1, channels)
-        if name == "u8":
-            arr = (arr.astype(np.float32) - 128.0) / 128.0
-        elif name in _SCALE:
-            arr = arr.astype(np.float32) / np.float32(_SCALE[name])
-        else:
-            arr = arr.copy()  # the frame's buffer is reused by the decoder
-        return arr
-    arr = frame.to_ndarray()
-    arr = arr if fmt.is_planar else arr.reshape(-1, channels).T
-    if name == "u8":
-        out = (arr.astype(np.float32) - 128.0) / 128.0
-    elif name in _SCALE:
-        out = arr.astype(np.float32) / np.float32(_SCALE[name])
-    else:
-        out = arr.astype(np.float32)
-    return np.ascontiguousarray(out.T)
 
 
 def to_mono(frames: np.ndarray) -> tuple[np.ndarray, list[int]]:
@@ -215,19 +174,6 @@ class _Accumulator:
         return [] if self.buf is None else [self.buf[: self.pos]]
 
 
-def minutes(seconds: float) -> str:
-    """A length as people say it in a refusal: "30 minutes", "1.5 minutes"."""
-    value = round(seconds / 60, 1)
-    return f"{value:g} minute{'' if value == 1 else 's'}"
-
-
-def _check_length(path: Path, samples: int, rate: int, max_seconds: float) -> None:
-    """Stop as soon as the decoded length passes the limit: a file may declare no duration,
-    or a false one, and a few kB/s of Opus expand a thousandfold once decoded."""
-    if rate and samples > max_seconds * rate:
-        raise TooLongAudioError(f"{path.name}: longer than the limit of {minutes(max_seconds)}")
-
-
 def decode_file(
     path: Path, *, target_sr: int | None = None, max_seconds: float = 3600.0
 ) -> Decoded:
@@ -238,68 +184,29 @@ def decode_file(
     :class:`TooLongAudioError` (longer than ``max_seconds``).
     """
     path = Path(path)
-    if not path.is_file():
-        raise UnsupportedFormatError(f"{path.name}: no such file")
-    if path.stat().st_size == 0:
-        raise EmptyAudioError(f"{path.name}: the file is empty (0 bytes)")
-    try:
-        container = av.open(str(path), mode="r")
-    except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise UnsupportedFormatError(
-            f"{path.name}: not a readable audio file ({exc.__class__.__name__}: {exc})"
-        ) from exc
-    with container:
-        if not container.streams.audio:
-            raise UnsupportedFormatError(f"{path.name}: the file has no audio track")
-        stream = container.streams.audio[0]
-        ctx = stream.codec_context
-        rate = int(ctx.sample_rate or stream.rate or 0)
-        declared = None
-        if stream.duration is not None and stream.time_base is not None:
-            declared = float(stream.duration * stream.time_base)
-        elif container.duration is not None:
-            declared = container.duration / 1_000_000
-        if declared is not None and declared > max_seconds:
-            raise TooLongAudioError(
-                f"{path.name}: {minutes(declared)} long; the limit is {minutes(max_seconds)}"
-            )
+    source = open_input(path, max_seconds)
+    with source.container:
+        ctx = source.stream.codec_context
+        rate, declared = source.rate, source.declared
         hint = int(declared * rate * 1.01) + rate if declared is not None and rate else 0
         chunks = _Accumulator(hint)
-        total = skipped = decoded_samples = 0
+        decoded_samples = 0
         channels = int(ctx.channels or 0)
         try:
-            packets = container.demux(stream)
-            for packet in packets:
-                if packet.size == 0 and packet.dts is None:
-                    continue
-                total += 1
-                try:
-                    frames = ctx.decode(packet)
-                except (av.FFmpegError, ValueError) as exc:
-                    skipped += 1
-                    log.debug("skipping packet %d of %s: %s", total, path.name, exc)
-                    continue
-                for frame in frames:
-                    rate = int(frame.sample_rate) or rate
-                    data = _frame_to_float(frame)
-                    channels = data.shape[1]
-                    decoded_samples += data.shape[0]
-                    _check_length(path, decoded_samples, rate, max_seconds)
-                    chunks.append(data)
-            try:
-                tail = [_frame_to_float(frame) for frame in ctx.decode(None)]
-            except (av.FFmpegError, ValueError):
-                tail = []
-            for data in tail:  # the decoder's last frames count towards the limit too
+            for frame in decoded_frames(source):
+                rate = int(frame.sample_rate) or rate
+                data = frame_to_float(frame)
+                channels = data.shape[1]
                 decoded_samples += data.shape[0]
-                _check_length(path, decoded_samples, rate, max_seconds)
+                check_length(path, decoded_samples, rate, max_seconds)
                 chunks.append(data)
         except av.FFmpegError as exc:
             if not chunks:
                 raise CorruptAudioError(f"{path.name}: cannot be decoded ({exc})") from exc
             log.warning("%s: decoding stopped early: %s", path.name, exc)
-        fmt = container.format.name
+        fmt = source.container.format.name
         codec = ctx.name
+    total, skipped = source.total_packets, source.skipped_packets
     if not chunks:
         if total and skipped == total:
             raise CorruptAudioError(

@@ -6,6 +6,7 @@ that the result equals one ``resample_poly`` call, so memory stays flat.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from math import gcd
 
@@ -55,3 +56,38 @@ def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
         o_hi = min(n_out, -(-hi * up // down)) if hi == y.size else hi * up // down
         out[o_lo:o_hi] = seg[o0 : o0 + (o_hi - o_lo)]
     return out
+
+
+def resample_stream(
+    blocks: Iterable[np.ndarray], sr_in: int, sr_out: int, *, step_s: float = 0.5
+) -> Iterator[np.ndarray]:
+    """:func:`resample` of the concatenation of ``blocks`` (mono float32, any sizes), delivered
+    in pieces of about ``step_s`` as the input comes, clipped to [-1, 1]: what a sound card gets
+    from a file decoded as it plays, holding about one piece of it.
+
+    Each piece is resampled with enough neighbouring input on both sides to cover the filter
+    (``10 * max(up, down)`` taps either side in the upsampled domain; zeros before the start and
+    after the end, as ``resample_poly`` pads), and pieces start on multiples of ``down`` input
+    samples so every output sample keeps its exact position: the result equals one call on the
+    whole signal to float32 precision.
+    """
+    sr_in, sr_out = check_rate(sr_in), check_rate(sr_out)
+    g = gcd(sr_in, sr_out)
+    up, down = sr_out // g, sr_in // g
+    ctx = -(-(-(-10 * max(up, down) // up) + 1) // down) * down
+    step = max(down, int(sr_in * step_s) // down * down)
+    held = np.zeros(ctx, dtype=np.float32)  # input from `a - ctx` on
+    a = 0  # the next piece starts at input sample `a`
+    for block in blocks:
+        held = np.concatenate([held, as_mono(block)])
+        while held.size >= step + 2 * ctx:
+            y = resample(held[: step + 2 * ctx], sr_in, sr_out)
+            first = ctx * up // down
+            yield np.clip(y[first : first + step * up // down], -1.0, 1.0)
+            held = held[step:]
+            a += step
+    n = a + held.size - ctx
+    if n > a:
+        y = resample(np.concatenate([held, np.zeros(ctx, np.float32)]), sr_in, sr_out)
+        first = ctx * up // down
+        yield np.clip(y[first : first + -(-n * up // down) - a * up // down], -1.0, 1.0)

@@ -34,6 +34,9 @@ class ControllerConfig(BaseModel):
     )
     max_cap_bytes: int = Field(1024 * 1024, gt=0, description="largest CAP document over HTTP")
     chunk_size: int = Field(DEFAULT_CHUNK_BYTES, ge=4096, le=MAX_CHUNK_BYTES)
+    chunk_cache_bytes: int = Field(
+        32 * 1024 * 1024, ge=0, description="encoded audio chunks kept for the next point (0: off)"
+    )
     resend_interval_s: float = Field(10.0, description="re-send unacknowledged commands")
     node_messages_per_s: float = Field(
         20.0, gt=0, description="what one node may send a second; more is dropped unread"
@@ -43,6 +46,11 @@ class ControllerConfig(BaseModel):
     )
     default_valid_minutes: int = Field(120, description="a bulletin not started by then lapses")
     expiry_grace_s: float = Field(30.0, description="wait for late node reports this long")
+    history_retention_days: int = Field(
+        90,
+        ge=1,
+        description="node events and settled commands kept this long (reports need neither)",
+    )
     target_lufs: float = -16.0
     two_person_rule: bool = Field(False, description="an emergency needs a second account")
     late_grace_s: int = Field(600, ge=0, description="a missed slot may still play this late")

@@ -8,23 +8,23 @@ running controller's database and dispatcher in ``_running``, set when the sched
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import timedelta
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from controller import programme
 from controller.config import ControllerConfig
 from controller.db import Database
+from controller.delivery import history
 from controller.delivery.dispatcher import Dispatcher
-from controller.models import Alert, CapMessage, NodeEvent, now
+from controller.models import Alert, CapMessage, now
 from schedules import LOCAL
 
 log = logging.getLogger(__name__)
 JOB_TABLE = "apscheduler_jobs"
-EVENT_RETENTION = timedelta(days=400)  # a year of proof-of-play, plus a margin for reports
 
 
 @dataclass
@@ -93,8 +93,8 @@ def stop_scheduler(scheduler: BackgroundScheduler) -> None:
 
 
 def housekeeping() -> None:
-    """Expire alerts past their time, drop node events older than the retention, forget lapsed
-    web sessions and old login failures."""
+    """Expire alerts past their time, forget lapsed web sessions and old login failures, and
+    delete the node events and settled commands older than ``history_retention_days``."""
     from controller.web import sessions
 
     ctx = running()
@@ -104,7 +104,9 @@ def housekeeping() -> None:
             select(Alert).where(Alert.state.in_(("proposed", "active")), Alert.expires_at < now())
         ):
             alert.state = "expired"
-        s.execute(delete(NodeEvent).where(NodeEvent.received_at < now() - EVENT_RETENTION))
+    pruned = history.prune(ctx.db, timedelta(days=ctx.config.history_retention_days))
+    if pruned.commands or pruned.events:
+        log.info("history: %d settled commands, %d node events pruned", *astuple(pruned))
     tmp = ctx.config.data_dir / "tmp"
     if tmp.exists():
         cutoff = now().timestamp() - 3600

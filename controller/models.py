@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -170,13 +171,14 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
     __table_args__ = (UniqueConstraint("play_id", "node_id"),)
+    # indexed: the periodic pass looks for deliveries still waiting (``expire_deliveries``)
     id: Mapped[int] = mapped_column(primary_key=True)
     play_id: Mapped[str] = mapped_column(String(80), index=True)
     bulletin_id: Mapped[str] = mapped_column(ForeignKey("bulletins.id"), index=True)
     node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), index=True)
     # queued → acknowledged → received → ready → started → finished; or failed / expired /
     # cancelled / rejected, with ``reason``.
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     valid_until: Mapped[datetime | None]  # this airing's own deadline (None: the bulletin's)
     acknowledged_at: Mapped[datetime | None]
@@ -192,9 +194,16 @@ class OutboxCommand(Base):
     """A signed command re-sent until the node acknowledges it or it expires."""
 
     __tablename__ = "outbox"
+    # What is scanned: the pending commands, every few seconds and soonest expiry first; one
+    # node's pending ones when it comes back; a play's when it is withdrawn; the settled ones
+    # past their retention (``history.prune``).
+    __table_args__ = (
+        Index("ix_outbox_result_expires_at", "result", "expires_at"),
+        Index("ix_outbox_node_id_result", "node_id", "result"),
+    )
     command_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), index=True)
-    play_id: Mapped[str | None] = mapped_column(String(80))  # for play commands
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"))
+    play_id: Mapped[str | None] = mapped_column(String(80), index=True)  # for play commands
     envelope: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -209,12 +218,17 @@ class NodeEvent(Base):
     """Every event a node reported, kept once (nodes re-send until acknowledged)."""
 
     __tablename__ = "node_events"
+    # A node's newest events of a kind (its rejections kept, a refused command's reason), and
+    # the old ones past their retention.
+    __table_args__ = (
+        Index("ix_node_events_node_id_type_received_at", "node_id", "type", "received_at"),
+    )
     event_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    node_id: Mapped[str] = mapped_column(String(63), index=True)
+    node_id: Mapped[str] = mapped_column(String(63))
     type: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime]
     payload: Mapped[dict[str, Any]]
-    received_at: Mapped[datetime] = mapped_column(default=now)
+    received_at: Mapped[datetime] = mapped_column(default=now, index=True)
 
 
 class AuditEntry(Base):

@@ -16,8 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
-
+from node_agent.blocks import Source
 from node_agent.bulletins import Bulletins
 from node_agent.cache import AudioCache
 from node_agent.commands import CommandHandler
@@ -39,11 +38,12 @@ log = logging.getLogger(__name__)
 AGENT_VERSION = "0.1.0"
 
 
-def load_audio(path: Path) -> tuple[np.ndarray, int]:
-    from audio.decode import decode_file
+def load_audio(path: Path, start: int = 0) -> Source:
+    """A cached file opened to play from frame ``start``, decoded block by block as it plays:
+    a node's memory must not grow with a bulletin's length (a Pi has 1 GB or less)."""
+    from audio.decode_stream import open_stream
 
-    decoded = decode_file(path)
-    return decoded.samples, decoded.sample_rate
+    return open_stream(path, start=start)
 
 
 def _configured_sink(config: NodeConfig) -> AudioSink:

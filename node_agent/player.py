@@ -19,8 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from node_agent.agenda import (
     EMERGENCY,
     RESUME_BACKUP_S,
@@ -40,6 +38,7 @@ from node_agent.agenda import (
 )
 from node_agent.attention import RATE as ATTENTION_RATE
 from node_agent.attention import attention_signal
+from node_agent.blocks import Source
 from node_agent.relay import AmplifierRelay
 from node_agent.sinks import AudioSink, SinkError
 from protocol.messages import PlayCommand
@@ -49,7 +48,8 @@ __all__ = ["RESUME_BACKUP_S", "Player", "Tone", "Volumes", "volume_gain"]
 log = logging.getLogger(__name__)
 
 Emit = Callable[..., None]  # emit(kind, play_id, reason="", interrupted=False, at=None)
-Loader = Callable[[Path], tuple[np.ndarray, int]]
+# load(path, start): the cached file opened to play from frame `start` (see node_agent/blocks.py)
+Loader = Callable[[Path, int], Source]
 
 
 @dataclass(frozen=True)
@@ -287,17 +287,31 @@ class Player:
         pid = entry.play_id
         self._amplifier_on()
         try:
-            samples, rate = self._load(self._audio_path(entry.command.audio.sha256))
+            # Opened (and its first block decoded) now, so a bad file fails before the airtime
+            # and the first sample leaves on time; the rest is decoded as it plays.
+            source = self._load(self._audio_path(entry.command.audio.sha256), entry.resume_frame)
         except Exception as exc:  # any decoder failure is reported, never fatal to the node
             log.exception("cannot load audio for %s", pid)
             self._emit("failed", pid, reason=f"cannot decode cached audio: {exc}")
             return
+        try:
+            self._play_source(decision, source)
+        finally:
+            source.close()
+
+    def _play_source(self, decision: Play | Resume, source: Source) -> None:
+        entry = decision.entry
+        pid = entry.play_id
+        rate = source.sample_rate
         # Coarse wait here; the sink, already prepared, waits out the last moment itself.
         while (delay := entry.start - time.time() - 0.25) > 0:
             if self._cut.wait(min(delay, 0.5)):
                 self._requeue_or_drop(entry, reason=self._cut_reason, started=False)
                 return
-        refused = refusal(entry, time.time(), len(samples), rate)
+        frames = source.frames
+        if frames is None:  # the container does not say: the controller did
+            frames = round(entry.command.audio.duration_s * rate)
+        refused = refusal(entry, time.time(), frames, rate)
         if refused is not None:
             self._emit("failed", pid, reason=refused.reason, interrupted=refused.interrupted)
             return
@@ -318,7 +332,7 @@ class Player:
         start_at = entry.start if entry.start > time.time() else None
         try:
             record = self.sink.play(
-                samples[entry.resume_frame :],
+                source,
                 rate,
                 label=pid,
                 stop=self._cut,

@@ -1,6 +1,7 @@
 """Where a node's audio finally goes: the sound card, or WAV files for simulated nodes.
 
-Both sinks take float32 mono ``(n,)`` samples in [-1, 1], block for the audio's real duration
+Both sinks take float32 mono ``(n,)`` samples in [-1, 1], whole or as an iterable of blocks
+(a bulletin decoded as it plays: see node_agent/blocks.py), block for the audio's real duration
 (the player's timing and proof-of-play depend on it), stop within a few tens of milliseconds when
 the caller's ``stop`` event is set, and return a :class:`PlaybackRecord`.
 
@@ -15,12 +16,10 @@ import json
 import logging
 import math
 import os
-import re
 import tempfile
 import threading
 import time
 import wave
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol
@@ -28,11 +27,20 @@ from typing import IO, Any, Literal, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from audio.resample import resample
+from node_agent.blocks import Audio, BlockReader, Samples, check_request
+
+__all__ = [
+    "AudioSink",
+    "PlaybackRecord",
+    "SinkError",
+    "SounddeviceSink",
+    "WavFileSink",
+    "make_sink",
+    "to_int16",
+    "wait_until",
+]
 
 log = logging.getLogger(__name__)
-
-Samples = NDArray[np.float32]
 
 # How often a sink looks at its stop event; bounds how late a pre-emption takes effect.
 _STEP_S = 0.02
@@ -45,7 +53,6 @@ _PACE_DRIFT = 0.002
 # Long items are resampled piecewise so playback starts at once (an emergency must not wait
 # for a whole file to be converted) and memory stays small on a Pi.
 _RESAMPLE_CHUNK_S = 0.5
-_LABEL_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,199}")
 
 
 class SinkError(RuntimeError):
@@ -68,7 +75,7 @@ class PlaybackRecord:
 class AudioSink(Protocol):
     def play(
         self,
-        samples: Samples,
+        samples: Audio,
         sample_rate: int,
         *,
         label: str,
@@ -78,59 +85,9 @@ class AudioSink(Protocol):
     ) -> PlaybackRecord: ...
 
 
-def prepare(samples: NDArray[Any], sample_rate: int, *, label: str, gain: float) -> Samples:
-    """Check a play request and apply the gain; raises ValueError and plays nothing if bad."""
-    if not _LABEL_RE.fullmatch(label):
-        raise ValueError(
-            f"label {label!r} must be 1-200 of A-Z a-z 0-9 . _ - and not start with '.'"
-            " (it names files on simulated nodes)"
-        )
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate <= 0:
-        raise ValueError(f"sample_rate must be a positive int, got {sample_rate!r}")
-    if not (math.isfinite(gain) and gain >= 0):
-        raise ValueError(f"gain must be finite and >= 0, got {gain!r}")
-    if not isinstance(samples, np.ndarray) or samples.ndim != 1:
-        shape = getattr(samples, "shape", type(samples).__name__)
-        raise ValueError(f"samples must be a mono numpy array of shape (n,), got {shape}")
-    if not np.issubdtype(samples.dtype, np.floating):
-        raise ValueError(f"samples must be float in [-1, 1], got dtype {samples.dtype}")
-    if not np.all(np.isfinite(samples)):
-        raise ValueError("samples contain NaN or infinity")
-    # Clipping rather than refusing: a limiter's overshoot of a few ppm, or a gain above 1,
-    # must not cost a bulletin its airing.
-    out = samples.astype(np.float32) * np.float32(gain)
-    return np.clip(out, -1.0, 1.0, out=out)
-
-
 def to_int16(x: Samples) -> NDArray[np.int16]:
     """Float [-1, 1] to 16-bit PCM, scaled and clipped as ALSA and PortAudio do."""
     return np.clip(np.round(x * 32768.0), -32768, 32767).astype(np.int16)
-
-
-def resample_chunks(
-    x: Samples, sr_in: int, sr_out: int, *, chunk_s: float = _RESAMPLE_CHUNK_S
-) -> Iterator[Samples]:
-    """``audio.resample.resample`` of the whole of ``x``, delivered in pieces as it is made.
-
-    ``resample`` converts a whole signal before returning; a sink needs the first piece at once.
-    Each piece is resampled with enough neighbouring input on both sides to cover the filter
-    (``10 * max(up, down)`` taps either side in the upsampled domain), and piece boundaries
-    fall on multiples of ``down`` so every output sample keeps its exact position.
-    """
-    g = math.gcd(sr_in, sr_out)
-    up, down = sr_out // g, sr_in // g
-    n = len(x)
-    ctx = math.ceil(math.ceil(10 * max(up, down) / up + 1) / down) * down
-    step = max(down, int(sr_in * chunk_s) // down * down)
-    for a in range(0, n, step):
-        b = min(a + step, n)
-        seg = np.zeros(b - a + 2 * ctx, dtype=np.float32)
-        lo, hi = max(a - ctx, 0), min(b + ctx, n)
-        seg[lo - (a - ctx) : hi - (a - ctx)] = x[lo:hi]
-        y = resample(seg, sr_in, sr_out)
-        first = ctx * up // down
-        count = -(-b * up // down) - a * up // down
-        yield np.clip(y[first : first + count], -1.0, 1.0)
 
 
 def wait_until(start_at: float | None, stop: threading.Event) -> bool:
@@ -227,7 +184,7 @@ class SounddeviceSink:
 
     def play(
         self,
-        samples: Samples,
+        samples: Audio,
         sample_rate: int,
         *,
         label: str,
@@ -235,14 +192,20 @@ class SounddeviceSink:
         gain: float = 1.0,
         start_at: float | None = None,
     ) -> PlaybackRecord:
-        x = prepare(samples, sample_rate, label=label, gain=gain)
+        check_request(sample_rate, label=label, gain=gain)
+        source = BlockReader(samples, gain)
         stop = stop if stop is not None else threading.Event()
-        if stop.is_set() or len(x) == 0:
+        if stop.is_set() or source.empty():
             now = time.time()
-            return _record(now, now, 0, sample_rate, len(x) > 0)
+            return _record(now, now, 0, sample_rate, not source.empty())
         rate = self._stream_rate(sample_rate)
-        chunks = iter([x]) if rate == sample_rate else resample_chunks(x, sample_rate, rate)
-        total = -(-len(x) * rate // sample_rate)
+        out = source
+        if rate != sample_rate:
+            # Imported here: scipy is heavy on a Pi, and most cards take the item's rate.
+            from audio.resample import resample_stream
+
+            pieces = source.pieces(max(1, int(sample_rate * _RESAMPLE_CHUNK_S)))
+            out = BlockReader(resample_stream(pieces, sample_rate, rate))
         try:
             stream = self._sd.OutputStream(
                 device=self._device,
@@ -259,13 +222,7 @@ class SounddeviceSink:
                 return _record(now, now, 0, sample_rate, True)
             stream.start()
             return self._stream_out(
-                stream,
-                chunks,
-                total=total,
-                rate=rate,
-                sample_rate=sample_rate,
-                n_in=len(x),
-                stop=stop,
+                stream, source, out, rate=rate, sample_rate=sample_rate, stop=stop
             )
         except self._sd.PortAudioError as exc:
             raise SinkError(f"{self._name} failed while playing {label}: {exc}") from exc
@@ -275,14 +232,14 @@ class SounddeviceSink:
     def _stream_out(
         self,
         stream: Any,
-        chunks: Iterator[Samples],
+        source: BlockReader,
+        out: BlockReader,
         *,
-        total: int,
         rate: int,
         sample_rate: int,
-        n_in: int,
         stop: threading.Event,
     ) -> PlaybackRecord:
+        """Write ``out`` (``source`` at the device's ``rate``) to the started ``stream``."""
         # A real card paces stream.write() by its own clock. ALSA's null and file devices (and
         # some virtual ones) swallow everything at once, which would report a ten-minute
         # bulletin as played in milliseconds and start the next item on top of it; so never
@@ -293,37 +250,35 @@ class SounddeviceSink:
         interrupted = False
         started = time.time()
         t0 = time.monotonic()
-        for chunk in chunks:
-            for i in range(0, len(chunk), block):
-                elapsed = time.monotonic() - t0
-                ahead = written / rate - elapsed
-                allowance = stream.latency + _PACE_SLACK_S + _PACE_DRIFT * elapsed
-                if stop.is_set() or (ahead > allowance and stop.wait(ahead - allowance)):
-                    interrupted = True
-                    tail = fade_out(chunk[i : i + int(rate * self._fade_s)])
-                    if len(tail):
-                        stream.write(np.repeat(tail[:, np.newaxis], self._channels, axis=1))
-                        written += len(tail)
-                    break
-                piece = chunk[i : i + block]
-                frames = np.repeat(piece[:, np.newaxis], self._channels, axis=1)
-                underflows += bool(stream.write(frames))
-                written += len(piece)
-            if interrupted:
+        while True:
+            elapsed = time.monotonic() - t0
+            ahead = written / rate - elapsed
+            allowance = stream.latency + _PACE_SLACK_S + _PACE_DRIFT * elapsed
+            if stop.is_set() or (ahead > allowance and stop.wait(ahead - allowance)):
+                interrupted = True
+                tail = fade_out(out.read(int(rate * self._fade_s)))
+                if len(tail):
+                    stream.write(np.repeat(tail[:, np.newaxis], self._channels, axis=1))
+                    written += len(tail)
                 break
+            piece = out.read(block)
+            if not piece.size:
+                break
+            frames = np.repeat(piece[:, np.newaxis], self._channels, axis=1)
+            underflows += bool(stream.write(frames))
+            written += len(piece)
         if not interrupted:
-            interrupted = stop.wait(max(0.0, total / rate - (time.monotonic() - t0)))
-        if interrupted and self._fade_s:
-            stream.stop()  # lets the fade be heard
+            interrupted = stop.wait(max(0.0, written / rate - (time.monotonic() - t0)))
+        if interrupted:
+            if self._fade_s:
+                stream.stop()  # lets the fade be heard
+            else:
+                stream.abort()  # drops what is still buffered: the pre-empting item starts now
             played = min(written, round((time.monotonic() - t0) * rate))
-            frames_in = min(n_in, played * sample_rate // rate)
-        elif interrupted:
-            stream.abort()  # drops what is still buffered: the pre-empting item starts now
-            played = min(written, round((time.monotonic() - t0) * rate))
-            frames_in = min(n_in, played * sample_rate // rate)
+            frames_in = min(source.consumed, played * sample_rate // rate)
         else:
             stream.stop()  # returns once the buffered tail has been heard
-            frames_in = n_in
+            frames_in = source.consumed
         if underflows:
             log.warning("%s: %d output underflows (audible gaps)", self._name, underflows)
         return _record(started, time.time(), frames_in, sample_rate, interrupted)
@@ -347,7 +302,7 @@ class WavFileSink:
 
     def play(
         self,
-        samples: Samples,
+        samples: Audio,
         sample_rate: int,
         *,
         label: str,
@@ -355,7 +310,8 @@ class WavFileSink:
         gain: float = 1.0,
         start_at: float | None = None,
     ) -> PlaybackRecord:
-        pcm = to_int16(prepare(samples, sample_rate, label=label, gain=gain))
+        check_request(sample_rate, label=label, gain=gain)
+        source = BlockReader(samples, gain)
         stop = stop if stop is not None else threading.Event()
         wav_path = self.directory / f"{label}.wav"
         try:
@@ -372,7 +328,7 @@ class WavFileSink:
                 if wait_until(start_at, stop):
                     record = _record(time.time(), time.time(), 0, sample_rate, True)
                 else:
-                    record = self._play_into(wav, pcm, sample_rate, stop)
+                    record = self._play_into(wav, source, sample_rate, stop)
                 wav.close()  # writes the final header before the fsync
                 tmp.flush()
                 os.fsync(tmp.fileno())
@@ -384,29 +340,34 @@ class WavFileSink:
         return record
 
     def _play_into(
-        self, wav: wave.Wave_write, pcm: NDArray[np.int16], sample_rate: int, stop: threading.Event
+        self, wav: wave.Wave_write, source: BlockReader, sample_rate: int, stop: threading.Event
     ) -> PlaybackRecord:
-        n = len(pcm)
         started = time.time()
-        if not self.realtime:
-            frames = 0 if stop.is_set() else n
-            wav.writeframes(pcm[:frames].tobytes())
-            return _record(started, time.time(), frames, sample_rate, frames < n)
-        t0 = time.monotonic()
         written = 0
-        interrupted = False
+        if not self.realtime:
+            if stop.is_set():
+                return _record(started, time.time(), 0, sample_rate, not source.empty())
+            for piece in source.pieces(sample_rate):
+                wav.writeframes(to_int16(piece).tobytes())
+                written += piece.size
+            return _record(started, time.time(), written, sample_rate, False)
+        t0 = time.monotonic()
+        step = max(1, int(sample_rate * _STEP_S))
         # Frames go to the file as their time comes, so what is on disk is what was "heard".
-        while written < n:
+        while True:
             interrupted = stop.is_set()
-            due = min(n, math.floor((time.monotonic() - t0) * sample_rate))
-            wav.writeframes(pcm[written:due].tobytes())
-            written = max(written, due)
-            if interrupted or written >= n:
+            due = math.floor((time.monotonic() - t0) * sample_rate)
+            if due > written:
+                piece = source.read(due - written)
+                wav.writeframes(to_int16(piece).tobytes())
+                written += piece.size
+            left = source.remaining(step)
+            if interrupted or left == 0:
                 break
-            stop.wait(min(_STEP_S, (n - written) / sample_rate))
-        if interrupted and self.fade_s and written < n:
-            tail = pcm[written : written + int(sample_rate * self.fade_s)].astype(np.float32)
-            wav.writeframes(np.round(fade_out(tail)).astype(np.int16).tobytes())
+            stop.wait(_STEP_S if left is None else left / sample_rate)
+        if interrupted and self.fade_s:
+            tail = fade_out(source.read(int(sample_rate * self.fade_s)))
+            wav.writeframes(to_int16(tail).tobytes())
             written += len(tail)
             time.sleep(len(tail) / sample_rate)
         return _record(started, time.time(), written, sample_rate, interrupted)

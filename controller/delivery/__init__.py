@@ -2,9 +2,11 @@
 
 ``dispatcher`` runs the three jobs on one worker thread: ``outbox`` (signed commands, sent once
 their transaction commits and re-sent until acknowledged), ``node_events`` (states and reports
-applied to delivery state) and ``chunks`` (audio served piece by piece). They reach the broker
+applied to delivery state, a batch of them per transaction through ``intake``) and ``chunks``
+(audio served piece by piece, each piece read and encoded once). They reach the broker
 through a ``publisher.Publisher``, which refuses what the broker could not take;
-``node_limits`` caps what one node may make the worker do. ``state`` names the delivery
+``node_limits`` caps what one node may make the worker do; ``history`` deletes the settled
+commands and node events past their retention. ``state`` names the delivery
 statuses and how they move; ``availability`` says how much of the time each point was
 reachable.
 """

@@ -1,25 +1,26 @@
 """Audio chunks: a node pulls a bulletin's audio piece by piece and checks each piece and the
-whole file by sha256, so nothing but the broker connection is needed to get it."""
+whole file by sha256, so nothing but the broker connection is needed to get it.
+
+Every point fetching a bulletin asks for the same pieces, so the encoded replies are kept in a
+small LRU cache bounded in bytes (``chunk_cache_bytes``): a thousand points cost one read, one
+hash and one base64 encoding per piece, not a thousand. Audio files are named by their sha256
+and never change, so a cached piece cannot go stale.
+"""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 from protocol.messages import Chunk, ChunkRequest, ChunkUnavailable
 
 REPLY_EXPIRY_S = 60  # a node that asked and went away asks again; the broker drops the rest
 
-
-def answer(audio_dir: Path, req: ChunkRequest) -> Chunk | ChunkUnavailable:
-    """The requested piece of ``<sha256>.ogg``, or why there is none."""
-    try:
-        return read_chunk(audio_dir / f"{req.sha256}.ogg", req)
-    except FileNotFoundError:
-        return ChunkUnavailable(sha256=req.sha256, reason="no such audio on the controller")
-    except OffsetError as exc:
-        return ChunkUnavailable(sha256=req.sha256, reason=str(exc))
+ChunkReader = Callable[[Path, ChunkRequest], Chunk]
+_Key = tuple[str, int, int]  # sha256, offset, length as asked
 
 
 class OffsetError(ValueError):
@@ -41,3 +42,44 @@ def read_chunk(path: Path, req: ChunkRequest) -> Chunk:
         chunk_sha256=hashlib.sha256(data).hexdigest(),
         data=base64.b64encode(data).decode(),
     )
+
+
+def _unavailable(req: ChunkRequest) -> ChunkUnavailable:
+    return ChunkUnavailable(sha256=req.sha256, reason="no such audio on the controller")
+
+
+class ChunkCache:
+    """Encoded chunk replies, least recently used first out, at most ``max_bytes`` of them
+    (0 turns the cache off). Used by the dispatcher's one worker thread only."""
+
+    def __init__(self, audio_dir: Path, max_bytes: int, read: ChunkReader = read_chunk) -> None:
+        """``read`` is the seam that touches the file (tests count its calls)."""
+        self.audio_dir, self.max_bytes, self._read = audio_dir, max_bytes, read
+        self._replies: OrderedDict[_Key, str] = OrderedDict()
+        self.size = 0  # bytes of the replies held
+
+    def reply(self, req: ChunkRequest) -> str:
+        """The JSON reply to ``req``: the piece, or why there is none (never cached, since the
+        audio may be stored a moment later)."""
+        key = (req.sha256, req.offset, req.length)
+        cached = self._replies.get(key)
+        if cached is not None:
+            self._replies.move_to_end(key)
+            return cached
+        try:
+            payload = self._read(self.audio_dir / f"{req.sha256}.ogg", req).model_dump_json()
+        except FileNotFoundError:
+            return _unavailable(req).model_dump_json()
+        except OffsetError as exc:
+            return ChunkUnavailable(sha256=req.sha256, reason=str(exc)).model_dump_json()
+        self._keep(key, payload)
+        return payload
+
+    def _keep(self, key: _Key, payload: str) -> None:
+        if len(payload) > self.max_bytes:
+            return  # a piece larger than the whole cache would only empty it
+        self._replies[key] = payload
+        self.size += len(payload)
+        while self.size > self.max_bytes:
+            _, oldest = self._replies.popitem(last=False)
+            self.size -= len(oldest)

@@ -2,8 +2,10 @@
 (``outbox``), events from nodes (``node_events``) and audio chunks (``chunks``), over a
 ``Publisher``.
 
-paho's thread only enqueues (see protocol.mqtt_client). Each node's messages pass its token
-bucket (``node_limits``) before they are parsed, so one node's flood cannot hold up the rest.
+paho's thread only enqueues (see protocol.mqtt_client). The worker takes what waits in its
+inbox in batches (up to ``BATCH_MAX`` items) and applies the batch's node states and events in
+one transaction (``intake``). Each node's messages pass its token bucket (``node_limits``)
+before they are parsed, so one node's flood cannot hold up the rest.
 A commit that queued commands wakes the worker (``outbox.wake_on_commit``); a periodic pass
 re-sends what nodes have not acknowledged and catches anything a wake missed.
 """
@@ -14,7 +16,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,7 +26,8 @@ from sqlalchemy.orm import Session
 
 from controller.config import ControllerConfig
 from controller.db import Database
-from controller.delivery import chunks, node_events, outbox
+from controller.delivery import chunks, outbox
+from controller.delivery.intake import Report, acknowledgements, apply_reports
 from controller.delivery.node_limits import NodeRateLimit
 from controller.delivery.publisher import MqttPublisher, Publisher
 from controller.models import Bulletin, Delivery, now
@@ -34,13 +37,13 @@ from protocol.messages import (
     ChunkRequest,
     CommandBody,
     ControlCommand,
-    EventAck,
     NodeState,
 )
 from protocol.topics import FROM_NODE, NodeChannel, all_nodes_filter, node_topic, parse_node_topic
 
 log = logging.getLogger(__name__)
 PASS_EVERY_S = 5.0  # the periodic pass, at most this far apart
+BATCH_MAX = 200  # inbox items taken at once: node reports applied in one transaction
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class Dispatcher:
         """``publisher`` replaces the MQTT one (tests); the inbox is fed by MQTT either way."""
         self.config, self.db, self.key = config, db, key
         self.inbox: queue.Queue[Item] = queue.Queue()
+        self.chunks = chunks.ChunkCache(config.audio_dir, config.chunk_cache_bytes)
         self.limits = NodeRateLimit(config.node_messages_per_s, config.node_message_burst)
         self.session = mqtt_client.Session(
             client_id=config.mqtt_user,  # the broker binds each client id to its account
@@ -86,9 +90,10 @@ class Dispatcher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dispatcher", daemon=True)
         self._unhook: Callable[[], None] | None = None
-        self._handlers: dict[NodeChannel, Callable[[str, mqtt_client.Incoming], None]] = {
-            "state": self._on_state,
-            "events": self._on_event,
+        # how each channel's messages are parsed; states and events become reports
+        self._readers: dict[NodeChannel, Callable[[str, mqtt_client.Incoming], Report | None]] = {
+            "state": self._read_state,
+            "events": self._read_event,
             "content/req": self._on_chunk_request,
         }
 
@@ -153,22 +158,55 @@ class Dispatcher:
     def _run(self) -> None:
         last_pass = 0.0
         while not self._stop.is_set():
-            item: Item | None
             try:
-                item = self.inbox.get(timeout=0.5)
-            except queue.Empty:
-                item = None
-            try:
-                if item is not None:
-                    self.handle(item)
+                self.handle_batch(self.next_batch(timeout=0.5))
                 if time.monotonic() - last_pass > min(self.config.resend_interval_s, PASS_EVERY_S):
                     last_pass = time.monotonic()
                     self.periodic_pass()
-            except Exception:  # a bad message or a transient DB error must not stop delivery
-                log.exception("dispatcher error handling %s", type(item).__name__)
+            except Exception:  # a transient DB error must not stop delivery
+                log.exception("dispatcher: worker pass failed")
+
+    def next_batch(self, timeout: float) -> list[Item]:
+        """What waits in the inbox, up to ``BATCH_MAX`` items; waits ``timeout`` for the first."""
+        try:
+            items = [self.inbox.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+        while len(items) < BATCH_MAX:
+            try:
+                items.append(self.inbox.get_nowait())
+            except queue.Empty:
+                break
+        return items
 
     def handle(self, item: Item) -> None:
-        """Act on one inbox item (the worker's loop; tests call it directly)."""
+        """Act on one inbox item (tests call it directly)."""
+        self.handle_batch([item])
+
+    def handle_batch(self, items: Sequence[Item]) -> None:
+        """Act on inbox items in their order: node reports gathered and applied in one
+        transaction, before any other item; the batch's wake-ups make one send. One item that
+        fails is logged and costs only itself."""
+        reports: list[Report] = []
+        woken = False
+        for item in items:
+            try:
+                if isinstance(item, mqtt_client.Incoming):
+                    if (report := self._read(item)) is not None:
+                        reports.append(report)
+                    continue
+                self._settle(reports)
+                reports = []
+                if isinstance(item, Wake):
+                    if woken:
+                        continue  # every commit it stands for is in; one send covers them all
+                    woken = True
+                self._control(item)
+            except Exception:  # a bad message or a transient DB error must not stop delivery
+                log.exception("dispatcher error handling %s", type(item).__name__)
+        self._settle(reports)
+
+    def _control(self, item: Item) -> None:
         match item:
             case mqtt_client.Connected():
                 self.connected.set()
@@ -177,10 +215,8 @@ class Dispatcher:
                 self.connected.clear()
             case Wake():
                 self._send_due()
-            case mqtt_client.Incoming():
-                self._route(item)
-            case Stop():
-                pass  # only wakes the loop, which then sees the stop flag
+            case Stop() | mqtt_client.Incoming():
+                pass  # a stop only wakes the loop, which then sees the stop flag
 
     def periodic_pass(self) -> None:
         """Re-send what is unacknowledged and expire what can no longer play."""
@@ -188,39 +224,48 @@ class Dispatcher:
             self._send_due()
         outbox.expire_deliveries(self.db, self.config.expiry_grace_s)
 
-    def _send_due(self, node_id: str | None = None, *, force: bool = False) -> None:
+    def _send_due(self, node_ids: Sequence[str] | None = None, *, force: bool = False) -> None:
         outbox.send_due(
-            self.db, self.publisher, self.config.resend_interval_s, node_id=node_id, force=force
+            self.db, self.publisher, self.config.resend_interval_s, node_ids=node_ids, force=force
         )
 
-    def _route(self, msg: mqtt_client.Incoming) -> None:
+    def _settle(self, reports: list[Report]) -> None:
+        """Apply ``reports`` in one transaction, then acknowledge the events it stored and send
+        what the nodes that came back missed."""
+        applied = apply_reports(self.db, reports)  # logs what it could not apply
+        try:
+            for node_id, event_ids in applied.acks.items():
+                for ack in acknowledgements(event_ids):
+                    self.publisher.publish(node_topic(node_id, "ack"), ack.model_dump_json())
+            if applied.back_online:
+                self._send_due(list(applied.back_online), force=True)
+        except Exception:  # nodes re-send what was not acknowledged; the pass re-sends commands
+            log.exception("dispatcher: acknowledging or sending after %d reports", len(reports))
+
+    def _read(self, msg: mqtt_client.Incoming) -> Report | None:
         parsed = parse_node_topic(msg.topic)
-        if parsed is None or parsed[1] not in self._handlers:
+        if parsed is None or parsed[1] not in self._readers:
             log.warning("ignoring message on unexpected topic %s", msg.topic)
-            return
+            return None
         node_id, channel = parsed
         if not self.limits.allow(node_id):
-            return  # a flood: dropped before it costs a parse or a transaction
+            return None  # a flood: dropped before it costs a parse or a transaction
         try:
-            self._handlers[channel](node_id, msg)
+            return self._readers[channel](node_id, msg)
         except ValidationError as exc:
             log.warning("bad %s from %s: %s", channel, node_id, exc.errors()[0]["msg"])
+            return None
 
-    def _on_state(self, node_id: str, msg: mqtt_client.Incoming) -> None:
+    def _read_state(self, node_id: str, msg: mqtt_client.Incoming) -> Report:
         state = NodeState.model_validate_json(msg.payload)
-        if node_events.take_state(
-            self.db, node_id, state, retained=msg.retained, received_at=msg.received_at
-        ):
-            self._send_due(node_id=node_id, force=True)
+        return Report(node_id, state, retained=msg.retained, received_at=msg.received_at)
 
-    def _on_event(self, node_id: str, msg: mqtt_client.Incoming) -> None:
-        event = EVENT_ADAPTER.validate_json(msg.payload)
-        if node_events.take_event(self.db, node_id, event):
-            ack = EventAck(event_ids=[event.event_id])
-            self.publisher.publish(node_topic(node_id, "ack"), ack.model_dump_json())
+    def _read_event(self, node_id: str, msg: mqtt_client.Incoming) -> Report:
+        return Report(node_id, EVENT_ADAPTER.validate_json(msg.payload))
 
     def _on_chunk_request(self, node_id: str, msg: mqtt_client.Incoming) -> None:
-        reply = chunks.answer(self.config.audio_dir, ChunkRequest.model_validate_json(msg.payload))
+        """Answered at once: a chunk touches no table, so it need not wait for the batch."""
+        reply = self.chunks.reply(ChunkRequest.model_validate_json(msg.payload))
         self.publisher.publish(
-            node_topic(node_id, "content"), reply.model_dump_json(), expiry_s=chunks.REPLY_EXPIRY_S
+            node_topic(node_id, "content"), reply, expiry_s=chunks.REPLY_EXPIRY_S
         )

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from controller.db import Database
 from controller.delivery.availability import record_status
 from controller.delivery.state import DeliveryStatus, advance
 from controller.models import Delivery, Node, NodeEvent, OutboxCommand, now
@@ -26,23 +25,22 @@ REJECTIONS_KEPT = 100
 
 
 def take_state(
-    db: Database, node_id: str, state: NodeState, *, retained: bool, received_at: float
+    s: Session, node_id: str, state: NodeState, *, retained: bool, received_at: float
 ) -> bool:
-    """Record a node's state; True when it has just come back online (time to send it what
-    it missed). ``retained``: the broker's stored copy, possibly hours old."""
-    with db.session() as s:
-        node = s.get(Node, node_id)
-        if node is None:
-            log.warning("state from unknown node %s", node_id)
-            return False
-        came_online = node.status == "offline" and state.status != "offline"
-        if node.status != state.status:
-            record_status(s, node_id, state.status, now())
-        node.status = state.status
-        node.status_play_id = state.play_id
-        node.last_seen = now() if state.status != "offline" else (node.last_seen or state.at)
-        if state.status != "offline":
-            _take_health(node, state, retained=retained, received_at=received_at)
+    """Record a node's state in ``s``; True when it has just come back online (time to send it
+    what it missed). ``retained``: the broker's stored copy, possibly hours old."""
+    node = s.get(Node, node_id)
+    if node is None:
+        log.warning("state from unknown node %s", node_id)
+        return False
+    came_online = node.status == "offline" and state.status != "offline"
+    if node.status != state.status:
+        record_status(s, node_id, state.status, now())
+    node.status = state.status
+    node.status_play_id = state.play_id
+    node.last_seen = now() if state.status != "offline" else (node.last_seen or state.at)
+    if state.status != "offline":
+        _take_health(node, state, retained=retained, received_at=received_at)
     return came_online
 
 
@@ -59,30 +57,29 @@ def _take_health(node: Node, state: NodeState, *, retained: bool, received_at: f
         node.clock_offset_ms = (state.at - received).total_seconds() * 1000
 
 
-def take_event(db: Database, node_id: str, event: Event) -> bool:
-    """Store and apply one event from ``node_id``'s topic; False when it must not be
+def take_event(s: Session, node_id: str, event: Event) -> bool:
+    """Store and apply in ``s`` one event from ``node_id``'s topic; False when it must not be
     acknowledged (it claims another node, or comes from a node we do not know)."""
     if event.node_id != node_id:
         log.warning("event on %s's topic claims node %s; dropped", node_id, event.node_id)
         return False
-    with db.session() as s:
-        node = s.get(Node, node_id)
-        if node is None:
-            return False
-        node.last_seen = now()
-        if s.get(NodeEvent, event.event_id) is None:
-            s.add(
-                NodeEvent(
-                    event_id=event.event_id,
-                    node_id=node_id,
-                    type=event.type,
-                    at=event.at,
-                    payload=event.model_dump(mode="json"),
-                )
+    node = s.get(Node, node_id)
+    if node is None:
+        return False
+    node.last_seen = now()
+    if s.get(NodeEvent, event.event_id) is None:
+        s.add(
+            NodeEvent(
+                event_id=event.event_id,
+                node_id=node_id,
+                type=event.type,
+                at=event.at,
+                payload=event.model_dump(mode="json"),
             )
-            apply(s, event)
-            if isinstance(event, RejectedPayload):
-                _keep_newest_rejections(s, node_id)
+        )
+        apply(s, event)
+        if isinstance(event, RejectedPayload):
+            _keep_newest_rejections(s, node_id)
     return True
 
 

@@ -6,12 +6,12 @@ session queue is not a delivery guarantee we rely on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import event, func, select
+from sqlalchemy import Select, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from controller.db import Database
@@ -114,20 +114,18 @@ def send_due(
     publisher: Publisher,
     resend_interval_s: float,
     *,
-    node_id: str | None = None,
+    node_ids: Collection[str] | None = None,
     force: bool = False,
 ) -> None:
     """Send pending commands not sent within ``resend_interval_s`` (all of them if ``force``)
-    and mark the expired ones. An offline node gets each command once, not a queue of resends.
-    A command counts as sent only when the publisher took it."""
+    and mark the expired ones; only those of ``node_ids`` when given. An offline node gets
+    each command once, not a queue of resends. A command counts as sent only when the
+    publisher took it."""
     cutoff = now() - timedelta(seconds=resend_interval_s)
     refused = 0
     with db.session() as s:
-        q = select(OutboxCommand).where(OutboxCommand.result == "pending")
-        if node_id:
-            q = q.where(OutboxCommand.node_id == node_id)
         offline = set(s.scalars(select(Node.id).where(Node.status == "offline")))
-        for cmd in s.scalars(q.order_by(OutboxCommand.expires_at)):
+        for cmd in s.scalars(pending(node_ids)):
             if cmd.expires_at <= now():
                 cmd.result = "expired"
                 continue
@@ -145,17 +143,31 @@ def send_due(
         log.warning("%d commands not taken by the MQTT client; left for the next pass", refused)
 
 
+def pending(node_ids: Collection[str] | None = None) -> Select[OutboxCommand]:
+    """The pending commands (of ``node_ids`` only, when given), soonest expiry first: what
+    every pass scans, so it runs on an index (``ix_outbox_result_expires_at``)."""
+    q = select(OutboxCommand).where(OutboxCommand.result == "pending")
+    if node_ids is not None:
+        q = q.where(OutboxCommand.node_id.in_(node_ids))
+    return q.order_by(OutboxCommand.expires_at)
+
+
+def waiting() -> Select[Delivery, datetime, Node]:
+    """Deliveries not started yet, with their deadline and node."""
+    deadline = func.coalesce(Delivery.valid_until, Bulletin.valid_until)
+    return (
+        select(Delivery, deadline, Node)
+        .join(Bulletin, Delivery.bulletin_id == Bulletin.id)
+        .join(Node, Delivery.node_id == Node.id)
+        .where(Delivery.status.in_(WAITING))
+    )
+
+
 def expire_deliveries(db: Database, grace_s: float) -> None:
     """Deliveries not started by their deadline (plus ``grace_s``) did not play; say why."""
     deadline = func.coalesce(Delivery.valid_until, Bulletin.valid_until)
     with db.session() as s:
-        rows = s.execute(
-            select(Delivery, deadline, Node)
-            .join(Bulletin, Delivery.bulletin_id == Bulletin.id)
-            .join(Node, Delivery.node_id == Node.id)
-            .where(Delivery.status.in_(WAITING))
-            .where(deadline < now() - timedelta(seconds=grace_s))
-        ).all()
+        rows = s.execute(waiting().where(deadline < now() - timedelta(seconds=grace_s))).all()
         for delivery, valid_until, node in rows:
             delivery.status = "expired"
             delivery.reason = expiry_reason(delivery, node, valid_until)

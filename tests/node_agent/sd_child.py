@@ -33,7 +33,9 @@ def _say(message: dict[str, Any]) -> None:
 
 def _play(sink: SounddeviceSink, request: dict[str, Any], stop: threading.Event) -> None:
     try:
-        samples = np.load(request["input"])
+        whole = np.load(request["input"])
+        blocks = np.split(whole, request["splits"])
+        samples = whole if len(blocks) == 1 else (b for b in blocks)
         record = sink.play(
             samples,
             request["sample_rate"],

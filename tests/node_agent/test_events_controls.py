@@ -97,7 +97,7 @@ def player(tmp_path: Path) -> Player:
         WavFileSink(tmp_path, realtime=False),
         RecordingRelay(),
         audio_path=Path,
-        load=lambda _p: pytest.fail("nothing plays here"),
+        load=lambda _p, _start: pytest.fail("nothing plays here"),
         emit=lambda *_a, **_k: None,
         on_playing=lambda _p: None,
         preroll_s=0.0,

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from node_agent.attention import TEST_TONE_PEAK, make_test_tone
+from node_agent.blocks import ArraySource
 from node_agent.player import RESUME_BACKUP_S, Player, Tone, Volumes, volume_gain
 from node_agent.relay import RecordingRelay
 from node_agent.sinks import WavFileSink
@@ -44,7 +45,7 @@ class Harness:
             WavFileSink(tmp),
             self.relay,
             audio_path=Path,
-            load=lambda path: (self.audio[str(path)], RATE),
+            load=lambda path, start: ArraySource(self.audio[str(path)], RATE, start),
             emit=self.emit,
             on_playing=lambda _p: None,
             preroll_s=preroll,

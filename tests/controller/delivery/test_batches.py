@@ -1,0 +1,178 @@
+"""Node reports in batches: what the worker takes from its inbox at once is applied in one
+transaction, in arrival order, and acknowledged after it commits; a malformed message, or one
+the database refuses, costs only itself. Commits are counted on the real SQLite engine."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event, select, text
+
+from controller.delivery.dispatcher import BATCH_MAX, WAKE, Dispatcher, Item
+from controller.delivery.publisher import MemoryPublisher
+from controller.models import Bulletin, Delivery, NodeEvent, OutboxCommand
+from protocol.messages import CommandAck, EventAck, Message, NodeState, PlayEvent
+from protocol.mqtt_client import Incoming
+from protocol.topics import node_topic
+from tests.controller.commune import Commune
+
+
+def incoming(node_id: str, channel: str, message: Message | bytes) -> Incoming:
+    payload = message if isinstance(message, bytes) else message.model_dump_json().encode()
+    return Incoming(node_topic(node_id, channel), payload, False, time.time())  # type: ignore[arg-type]
+
+
+@contextmanager
+def commits(dispatcher: Dispatcher) -> Iterator[list[int]]:
+    """Counts the database commits made inside the block."""
+    made: list[int] = []
+
+    def count(_conn: object) -> None:
+        made.append(1)
+
+    event.listen(dispatcher.db.engine, "commit", count)
+    try:
+        yield made
+    finally:
+        event.remove(dispatcher.db.engine, "commit", count)
+
+
+def play_everywhere(commune: Commune, dispatcher: Dispatcher) -> tuple[str, list[str]]:
+    """One bulletin queued for every node of three villages; returns its play id and nodes."""
+    nodes = commune.nodes_in("thon-dong", "thon-tay", "thon-bac")
+    bulletin = commune.bulletin()
+    with commune.db.session() as s:
+        dispatcher.queue_play(
+            s, s.get_one(Bulletin, bulletin.id), nodes, play_id=bulletin.id, play_at=None
+        )
+    return bulletin.id, nodes
+
+
+def reports(commune: Commune, play_id: str, nodes: list[str]) -> list[PlayEvent | CommandAck]:
+    """What each node says after taking its command: acknowledged, then received."""
+    command_of = {node_id: body.command_id for node_id, body in commune.commands()}
+    said: list[PlayEvent | CommandAck] = []
+    for node_id in nodes:
+        said.append(CommandAck(node_id=node_id, command_id=command_of[node_id], accepted=True))
+        said.append(PlayEvent(type="received", node_id=node_id, play_id=play_id))
+    return said
+
+
+def statuses(commune: Commune) -> dict[str, str]:
+    with commune.db.session() as s:
+        return {
+            node_id: status
+            for node_id, status in s.execute(select(Delivery.node_id, Delivery.status))
+        }
+
+
+def acked(publisher: MemoryPublisher) -> dict[str, list[list[str]]]:
+    """Acknowledgement messages per node, each as its list of event ids."""
+    out: dict[str, list[list[str]]] = {}
+    for p in publisher.sent:
+        if p.topic.endswith("/ack"):
+            node_id = p.topic.split("/")[-2]
+            out.setdefault(node_id, []).append(EventAck.model_validate_json(p.payload).event_ids)
+    return out
+
+
+def test_a_batch_from_many_nodes_is_one_commit_and_a_malformed_message_spoils_nothing(
+    commune, publisher, dispatcher, caplog
+):
+    play_id, nodes = play_everywhere(commune, dispatcher)
+    said = reports(commune, play_id, nodes)
+    items: list[Item] = [incoming(e.node_id, "events", e) for e in said]
+    items.insert(3, incoming(nodes[1], "events", b'{"type": "started"}'))  # malformed
+    items.insert(5, incoming(nodes[2], "state", NodeState(node_id=nodes[2], status="online")))
+
+    with commits(dispatcher) as made:
+        dispatcher.handle_batch(items)
+
+    assert len(made) == 2  # the batch's reports, then sending the node back online its command
+    assert "bad events from" in caplog.text
+    assert statuses(commune) == dict.fromkeys(nodes, "received")
+    with commune.db.session() as s:
+        assert len(s.scalars(select(NodeEvent)).all()) == len(said)
+    # one acknowledgement per node, naming its events in the order they came
+    assert acked(publisher) == {n: [[e.event_id for e in said if e.node_id == n]] for n in nodes}
+
+
+def test_reports_are_acknowledged_only_after_their_commit(commune, publisher, dispatcher):
+    play_id, nodes = play_everywhere(commune, dispatcher)
+    said = reports(commune, play_id, nodes)
+    seen_at_commit: list[int] = []
+    event.listen(
+        dispatcher.db.engine, "commit", lambda _c: seen_at_commit.append(len(publisher.sent))
+    )
+    dispatcher.handle_batch([incoming(e.node_id, "events", e) for e in said])
+    assert seen_at_commit == [0]
+    assert len(publisher.sent) == len(nodes)
+
+
+def test_a_report_the_database_refuses_costs_only_itself(commune, publisher, dispatcher, caplog):
+    play_id, nodes = play_everywhere(commune, dispatcher)
+    said = reports(commune, play_id, nodes)
+    poison = PlayEvent(event_id="poison", type="ready", node_id=nodes[0], play_id=play_id)
+    with commune.db.engine.begin() as conn:  # the database itself refuses this one row
+        conn.execute(
+            text(
+                "CREATE TRIGGER refuse_poison BEFORE INSERT ON node_events "
+                "WHEN NEW.event_id = 'poison' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        )
+    items: list[Item] = [incoming(e.node_id, "events", e) for e in said]
+    items.insert(2, incoming(nodes[0], "events", poison))
+
+    dispatcher.handle_batch(items)
+
+    assert "applying them one by one" in caplog.text
+    assert statuses(commune) == dict.fromkeys(nodes, "received")  # not "ready": refused
+    acked_ids = [i for per_node in acked(publisher).values() for ids in per_node for i in ids]
+    assert sorted(acked_ids) == sorted(e.event_id for e in said)  # the poison is not among them
+
+
+def test_each_node_keeps_its_order_and_an_event_twice_in_a_batch_is_stored_once(
+    commune, publisher, dispatcher
+):
+    play_id, nodes = play_everywhere(commune, dispatcher)
+    node_id = nodes[0]
+    started = PlayEvent(type="started", node_id=node_id, play_id=play_id)
+    finished = PlayEvent(type="finished", node_id=node_id, play_id=play_id)
+    offline = NodeState(node_id=node_id, status="offline")
+    online = NodeState(node_id=node_id, status="online")
+    items: list[Item] = [
+        incoming(node_id, "state", offline),
+        incoming(node_id, "events", started),
+        incoming(node_id, "events", started),  # re-sent before our ack reached it
+        incoming(node_id, "events", finished),
+        incoming(node_id, "state", online),
+    ]
+    dispatcher.handle_batch(items)
+
+    assert statuses(commune)[node_id] == "finished"
+    with commune.db.session() as s:
+        assert sorted(s.scalars(select(NodeEvent.event_id))) == sorted(
+            [started.event_id, finished.event_id]
+        )
+        # back online within the batch: its command went out at once after the commit
+        cmd = s.scalars(select(OutboxCommand).where(OutboxCommand.node_id == node_id)).one()
+        assert cmd.attempts == 1
+    assert acked(publisher)[node_id] == [[started.event_id, finished.event_id]]
+
+
+def test_the_worker_takes_what_waits_in_its_inbox_up_to_its_bound(dispatcher):
+    for _ in range(BATCH_MAX + 5):
+        dispatcher.inbox.put(WAKE)
+    assert len(dispatcher.next_batch(timeout=0)) == BATCH_MAX
+    assert len(dispatcher.next_batch(timeout=0)) == 5
+    assert dispatcher.next_batch(timeout=0) == []
+
+
+def test_the_wake_ups_of_a_batch_make_one_send(commune, publisher, dispatcher):
+    play_everywhere(commune, dispatcher)
+    with commits(dispatcher) as made:
+        dispatcher.handle_batch([WAKE] * 5)
+    assert len(made) == 1  # one pass over the outbox, not five
+    assert len(publisher.sent) == len(commune.commands())

@@ -1,0 +1,77 @@
+"""Audio chunks are read once for every point that asks: the encoded replies are cached, in
+least-recently-used order, within their byte bound."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from controller.delivery.chunks import ChunkCache, read_chunk
+from controller.delivery.dispatcher import Dispatcher
+from controller.delivery.publisher import MemoryPublisher
+from protocol.messages import CONTENT_ADAPTER, Chunk, ChunkRequest, ChunkUnavailable
+from tests.controller.commune import Commune
+from tests.controller.delivery.test_dispatcher import deliver
+
+
+class CountingReads:
+    """The real reader, counting what it is asked to read from disk."""
+
+    def __init__(self) -> None:
+        self.reads: list[tuple[str, int, int]] = []
+
+    def __call__(self, path: Path, req: ChunkRequest) -> Chunk:
+        self.reads.append((path.name, req.offset, req.length))
+        return read_chunk(path, req)
+
+
+def test_many_points_asking_for_the_same_chunks_read_each_once(
+    commune: Commune, publisher: MemoryPublisher, dispatcher: Dispatcher
+) -> None:
+    reads = CountingReads()
+    dispatcher.chunks = ChunkCache(commune.config.audio_dir, 1024 * 1024, read=reads)
+    sha = commune.bulletin().audio_sha256
+    whole = (commune.config.audio_dir / f"{sha}.ogg").read_bytes()
+    pieces = [ChunkRequest(sha256=sha, offset=o, length=4096) for o in range(0, len(whole), 4096)]
+    nodes = commune.nodes_in("thon-dong", "thon-bac", "thon-tay")
+    for node_id in nodes:
+        for req in pieces:
+            deliver(dispatcher, node_id, "content/req", req)
+
+    assert len(reads.reads) == len(pieces)  # once per piece, not once per point
+    assert len(publisher.sent) == len(nodes) * len(pieces)
+    for p in publisher.sent[-len(pieces) :]:
+        chunk = CONTENT_ADAPTER.validate_json(p.payload)
+        assert isinstance(chunk, Chunk)
+        assert base64.b64decode(chunk.data) == whole[chunk.offset : chunk.offset + 4096]
+
+
+def test_the_cache_stays_within_its_bound_and_keeps_the_recent_pieces(tmp_path: Path) -> None:
+    audio = bytes(range(256)) * 64
+    sha = "a" * 64
+    (tmp_path / f"{sha}.ogg").write_bytes(audio)
+    reads = CountingReads()
+    one_reply = len(
+        ChunkCache(tmp_path, 10**6).reply(ChunkRequest(sha256=sha, offset=0, length=1000))
+    )
+    cache = ChunkCache(tmp_path, 3 * one_reply + one_reply // 2, read=reads)
+    for offset in range(0, 10_000, 1000):
+        cache.reply(ChunkRequest(sha256=sha, offset=offset, length=1000))
+        assert cache.size <= cache.max_bytes
+    assert len(reads.reads) == 10
+    cache.reply(ChunkRequest(sha256=sha, offset=9000, length=1000))  # the newest: still held
+    assert len(reads.reads) == 10
+    cache.reply(ChunkRequest(sha256=sha, offset=0, length=1000))  # the oldest: gone, read again
+    assert len(reads.reads) == 11
+
+
+def test_missing_audio_is_not_cached_and_an_oversized_piece_is_not_kept(tmp_path: Path) -> None:
+    sha = "b" * 64
+    reads = CountingReads()
+    cache = ChunkCache(tmp_path, 100, read=reads)
+    req = ChunkRequest(sha256=sha, offset=0, length=1000)
+    assert isinstance(CONTENT_ADAPTER.validate_json(cache.reply(req)), ChunkUnavailable)
+    (tmp_path / f"{sha}.ogg").write_bytes(b"x" * 1000)  # stored a moment later
+    assert isinstance(CONTENT_ADAPTER.validate_json(cache.reply(req)), Chunk)
+    cache.reply(req)
+    assert (len(reads.reads), cache.size) == (3, 0)  # larger than the bound: never held
