@@ -10,6 +10,7 @@ the sender's rate limit counts it. After the whole run another node's event is s
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,13 +20,14 @@ from typing import Any
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from controller.delivery.dispatcher import Dispatcher
 from controller.delivery.node_limits import NodeRateLimit
 from controller.delivery.publisher import MemoryPublisher
 from controller.models import Bulletin, Delivery, Node, NodeEvent, OutboxCommand
-from protocol.messages import CommandAck, SetVolumeCommand
+from protocol.messages import EVENT_ADAPTER, CommandAck, NodeState, SetVolumeCommand
 from protocol.mqtt_client import Incoming
 from protocol.topics import PREFIX, NodeChannel, node_topic
 from tests.controller.commune import Commune
@@ -263,7 +265,13 @@ def concrete(scene: Scene, payload: bytes) -> bytes:
     + b'"}'
 )
 def test_state_from_a_stolen_node_touches_only_itself(run, payload):
-    hostile(run, "state", concrete(run, payload))
+    payload = concrete(run, payload)
+    hostile(run, "state", payload)
+    # what the protocol accepts is recorded, not lost in the database
+    with contextlib.suppress(ValidationError):
+        state = NodeState.model_validate_json(payload)
+        with run.commune.db.session() as s:
+            assert s.get_one(Node, run.attacker).status == state.status
 
 
 @FUZZ
@@ -283,7 +291,20 @@ def test_state_from_a_stolen_node_touches_only_itself(run, payload):
     + b'"}'
 )
 def test_events_from_a_stolen_node_touch_only_itself(run, payload):
-    hostile(run, "events", concrete(run, payload))
+    payload = concrete(run, payload)
+    acked = len(acks(run.publisher, run.attacker))
+    hostile(run, "events", payload)
+    # an event the protocol accepts from its own node is stored and acknowledged, not lost
+    new = acks(run.publisher, run.attacker)[acked:]
+    try:
+        event = EVENT_ADAPTER.validate_json(payload)
+    except ValidationError:
+        assert new == []
+        return
+    if event.node_id == run.attacker:
+        assert len(new) == 1
+        if event.event_id.encode() in payload:  # else the parse made one up, as it did above
+            assert new == [event.event_id]
 
 
 @FUZZ
