@@ -303,7 +303,9 @@ SIGNED = st.builds(
     Signed,
     kind=st.sampled_from(["play", "play", "cancel", "volume", "tone", "stop"]),
     targets=st.sampled_from([(NODE,), (OTHER,), (OTHER, NODE)]),
-    issued=TIMES,
+    # never ahead of now: a signed issue time moves the node's replay horizon, and one far
+    # ahead would make every later example a replay (the controller signs with its own clock)
+    issued=st.sampled_from([None, NOW - timedelta(days=1), NOW - timedelta(days=8)]),
     lifetime=st.sampled_from(
         [timedelta(hours=1), timedelta(days=8), timedelta(seconds=-5), timedelta(0)]
     ),
