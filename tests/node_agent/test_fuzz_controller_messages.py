@@ -23,14 +23,17 @@ from typing import Any
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 
 from node_agent.agent import NodeAgent
 from node_agent.config import NodeConfig, RelayConfig, SinkConfig
 from node_agent.relay import RecordingRelay
 from node_agent.sinks import WavFileSink
 from protocol.messages import (
+    CONTENT_ADAPTER,
     AudioRef,
     CancelCommand,
+    EventAck,
     PlayCommand,
     SetVolumeCommand,
     StopCommand,
@@ -131,6 +134,17 @@ def receive(agent: NodeAgent, channel: NodeChannel, payload: bytes) -> list[dict
     return made
 
 
+EVENT_ACK: TypeAdapter[EventAck] = TypeAdapter(EventAck)
+
+
+def parses(adapter: TypeAdapter[Any], payload: bytes) -> bool:
+    try:
+        adapter.validate_json(payload)
+    except ValidationError:
+        return False
+    return True
+
+
 def rejected(events: list[dict[str, Any]]) -> bool:
     return any(e["type"] == "rejected" for e in events)
 
@@ -209,7 +223,9 @@ def verifies(payload: bytes) -> bool:
 def test_junk_on_content_plays_nothing(agent, payload):
     # wanted again each time: an earlier example may have ended its download
     agent.fetcher.want(WANTED, 10_000, online=False)
-    receive(agent, "content", payload)
+    made = receive(agent, "content", payload)
+    if not parses(CONTENT_ADAPTER, payload):
+        assert rejected(made)
 
 
 @FUZZ
@@ -218,8 +234,9 @@ def test_junk_on_ack_loses_nothing_it_should_keep(agent, payload):
     pending = {e["event_id"] for e in outbox(agent)}
     made = receive(agent, "ack", payload)
     still = {e["event_id"] for e in outbox(agent)}
-    if pending - still:  # only a well-formed ack removes events
-        assert not rejected(made)
+    if not parses(EVENT_ACK, payload):
+        assert rejected(made)
+        assert pending <= still  # a malformed ack removes nothing
 
 
 # --- signed, and hostile ------------------------------------------------------------------------
