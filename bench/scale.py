@@ -103,6 +103,32 @@ def summary_reaches(api: httpx.Client, path: str, key: str, points: int) -> Call
     return check
 
 
+@dataclass
+class Round:
+    command_at_node: list[float]
+    started: list[float]
+    controller_all_started: float
+
+
+def emergency_round(api: httpx.Client, nodes: LightNodes, points: int) -> Round:
+    """One text emergency to every point, followed until the controller has it done."""
+    sent = time.time()
+    resp = api.post("/api/v1/alerts", data={"text": ALERT_TEXT, "all": "true"})
+    resp.raise_for_status()
+    alert = resp.json()
+    play_id = alert["report"]["nodes"][0]["play_id"]
+    wait_for(nodes.counter("started", play_id, points), 600, "every point started")
+    path = f"/api/v1/alerts/{alert['id']}"
+    wait_for(summary_reaches(api, path, "played", points), 600, "the report: all started")
+    all_started = time.time() - sent
+    wait_for(summary_reaches(api, path, "completed", points), 600, "the alert done")
+    return Round(
+        [at - sent for at in nodes.times("command", play_id).values()],
+        [at - sent for at in nodes.times("started", play_id).values()],
+        all_started,
+    )
+
+
 def measure_size(
     root: Path, shm: Path, points: int, *, rounds: int, per_process: int, opus: Path
 ) -> SizeResult:
@@ -123,21 +149,11 @@ def measure_size(
         started: list[float] = []
         all_started: list[float] = []
         for round_no in range(rounds):
-            sent = time.time()
-            resp = api.post("/api/v1/alerts", data={"text": ALERT_TEXT, "all": "true"})
-            resp.raise_for_status()
-            alert = resp.json()
-            play_id = alert["report"]["nodes"][0]["play_id"]
-            wait_for(nodes.counter("started", play_id, points), 600, "every point started")
-            commands += [at - sent for at in nodes.times("command", play_id).values()]
-            started += [at - sent for at in nodes.times("started", play_id).values()]
-            path = f"/api/v1/alerts/{alert['id']}"
-            wait_for(summary_reaches(api, path, "played", points), 600, "the report: all started")
-            all_started.append(time.time() - sent)
-            wait_for(summary_reaches(api, path, "completed", points), 600, "the alert done")
-            print(
-                f"[{points}] round {round_no + 1}: p99 {percentile(started, 99):.2f} s", flush=True
-            )
+            round_ = emergency_round(api, nodes, points)
+            commands += round_.command_at_node
+            started += round_.started
+            all_started.append(round_.controller_all_started)
+            print(f"[{points}] round {round_no + 1}: p99 {p(started, 99)} s", flush=True)
         sent = time.time()
         with opus.open("rb") as fh:
             resp = api.post(
