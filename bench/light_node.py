@@ -190,10 +190,9 @@ class LightNode:
         on_play = self.bulletins.on_play
 
         def on_play_reported(command: PlayCommand) -> None:
-            self.report(
-                {"node": self.node_id, "kind": "command", "play_id": command.play_id,
-                 "at": self.received_at}
-            )  # fmt: skip
+            # when the signed command reached this point's socket, before any queueing here
+            line = {"node": self.node_id, "kind": "command", "play_id": command.play_id}
+            self.report({**line, "at": self.received_at})
             on_play(command)
 
         self.bulletins.on_play = on_play_reported  # type: ignore[method-assign]

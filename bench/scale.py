@@ -290,6 +290,7 @@ def main() -> None:
                 opus=opus,
             )
         )
+        print(table(results[-1:], None), flush=True)  # kept if a larger size fails
         subprocess.run(["rm", "-rf", str(shm_base / f"p{points}")], check=False)
     print()
     print(f"{os.cpu_count()} cores; {args.rounds} emergencies per size; {sys.version.split()[0]}")
