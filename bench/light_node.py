@@ -92,11 +92,11 @@ class NullPlayer:
             self._on_air.discard(play_id)
             self._emit("finished", play_id, at=time.time())
 
-    def cancel(self, play_id: str) -> str | None:
-        if play_id in self._on_air:
+    def cancel(self, play_id: str, reason: str = "cancelled") -> str | None:
+        if play_id in self._on_air:  # "playing": the player reports it, as the real one does
             self._on_air.discard(play_id)
             self._queued.discard(play_id)
-            self._emit("cancelled", play_id, reason="cancelled", interrupted=True)
+            self._emit("cancelled", play_id, reason=reason, interrupted=True)
             return "playing"
         if play_id in self._queued:
             self._queued.discard(play_id)
@@ -106,7 +106,7 @@ class NullPlayer:
     def silence(self, reason: str) -> list[str]:
         cut = sorted(self._on_air)
         for play_id in cut:
-            self.cancel(play_id)
+            self.cancel(play_id, reason)
         return cut
 
     def play_tone(self, tone: Tone) -> str:
