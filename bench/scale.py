@@ -1,0 +1,302 @@
+"""The controller and one Mosquitto measured with 50 to 1,000 loudspeaker points.
+
+    python -m bench.scale --points 50,100,400,1000
+
+For each size: a fresh data directory, the points provisioned as real ones are (each its own
+broker account and ACL), the project's Mosquitto config, a real controller process, and the
+points as light nodes (``bench/light_node.py``: the node's protocol code without its player,
+``--per-process`` points per process). Then
+1. ``--rounds`` text emergencies to every point (spoken once by espeak-ng before measuring, then
+   from the TTS cache): API call → the signed command at each point, and → each point's
+   ``started``; and when the controller's report has every point started;
+2. one 3-minute Opus bulletin to every point, played at once: API call → each point's ``ready``
+   (its audio downloaded and verified), and when the controller's report has every point done;
+3. the controller's peak RSS (VmHWM) and the messages Mosquitto logged as dropped.
+Besides, a real ``loa node`` process (WAV sink, as in the demo) is measured idle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench.emergency_latency import ALERT_TEXT, percentile
+from bench.light_nodes import LightNodes, proc_kb
+from controller.nodes import broker
+from controller.ops import demo
+from controller.ops.cluster import Cluster
+from tests.support import wait_for
+
+DROPPED = "Outgoing messages are being dropped"
+DROPPED_TOPIC = "$SYS/broker/publish/messages/dropped"
+SYS_READER = "bench-sys"
+KB = 1024
+
+
+@dataclass
+class SizeResult:
+    points: int
+    command_at_node: list[float]  # seconds after the API call, per point and round
+    started: list[float]
+    controller_all_started: list[float]  # per round
+    ready: list[float]
+    bulletin_accepted: float  # the upload's API call, processing included
+    controller_all_done: float
+    controller_peak_kb: int
+    harness_kb: int
+    dropped: int
+    drop_episodes: int
+
+
+def pss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    raise KeyError("Pss")
+
+
+def drop_episodes(cluster: Cluster) -> int:
+    """Mosquitto logs a client's drops once, when its queue starts overflowing."""
+    log = broker.BrokerFiles(cluster.config.broker_dir).log_file
+    return sum(DROPPED in line for line in log.read_text(errors="replace").splitlines())
+
+
+def add_sys_reader(cluster: Cluster) -> tuple[str, str]:
+    """A broker account that may read the broker's drop counter, and nothing else."""
+    files = broker.BrokerFiles(cluster.config.broker_dir)
+    password = broker.new_password()
+    broker.set_password(files, SYS_READER, password)
+    with files.acl_file.open("a") as fh:
+        fh.write(f"\nuser {SYS_READER}\ntopic read {DROPPED_TOPIC}\n")
+    return SYS_READER, password
+
+
+def messages_dropped(cluster: Cluster, account: tuple[str, str]) -> int:
+    """Messages the broker dropped since it started (queue and in-flight limits), from $SYS;
+    the broker publishes it every 10 s (``sys_interval``), so wait for a fresh value."""
+    from tests.support.mqtt import Recorder
+
+    time.sleep(11)
+    seen = Recorder(cluster.config.mqtt_port, *account, subscribe=DROPPED_TOPIC)
+    try:
+        value = wait_for(lambda: seen.on(DROPPED_TOPIC), 15, "the broker's drop counter")
+        return int(value[-1])
+    finally:
+        seen.close()
+
+
+def three_minute_opus(path: Path) -> Path:
+    """Three minutes of generated Vietnamese speech, as a phone would send it (Opus)."""
+    from tests.support.audio import bulletin, ffmpeg, write_wav
+
+    wav = path.with_suffix(".wav")
+    write_wav(str(wav), bulletin(180.0), 16000)
+    ffmpeg("-i", str(wav), "-c:a", "libopus", "-b:a", "32k", str(path))
+    return path
+
+
+def start_system(root: Path, points: int) -> tuple[Cluster, httpx.Client, tuple[str, str]]:
+    """A fresh system of ``points`` provisioned points, its broker and controller running;
+    an API client, and the broker account that reads its drop counter."""
+    cluster = demo.prepare(
+        root, nodes=points, http_port=broker.free_port(), mqtt_port=broker.free_port()
+    )
+    token = demo.credentials(cluster.config)["api_token"]
+    account = add_sys_reader(cluster)
+    cluster.start_broker()
+    cluster.start_controller()
+    client = httpx.Client(
+        base_url=cluster.url, headers={"Authorization": f"Bearer {token}"}, timeout=300
+    )
+    return cluster, client, account
+
+
+def all_online(api: httpx.Client, points: int) -> bool:
+    nodes = api.get("/api/v1/nodes").json()
+    return len(nodes) == points and all(n["status"] == "online" for n in nodes)
+
+
+def summary_reaches(api: httpx.Client, path: str, key: str, points: int) -> Callable[[], bool]:
+    def check() -> bool:
+        body = api.get(path).json()
+        report = body.get("report", body)
+        return bool(report["summary"][key] >= points)
+
+    return check
+
+
+@dataclass
+class Round:
+    command_at_node: list[float]
+    started: list[float]
+    controller_all_started: float
+
+
+def emergency_round(api: httpx.Client, nodes: LightNodes, points: int) -> Round:
+    """One text emergency to every point, followed until the controller has it done."""
+    sent = time.time()
+    resp = api.post("/api/v1/alerts", data={"text": ALERT_TEXT, "all": "true"})
+    resp.raise_for_status()
+    alert = resp.json()
+    play_id = alert["report"]["nodes"][0]["play_id"]
+    wait_for(nodes.counter("started", play_id, points), 600, "every point started")
+    path = f"/api/v1/alerts/{alert['id']}"
+    wait_for(summary_reaches(api, path, "played", points), 600, "the report: all started")
+    all_started = time.time() - sent
+    wait_for(summary_reaches(api, path, "completed", points), 600, "the alert done")
+    return Round(
+        [at - sent for at in nodes.times("command", play_id).values()],
+        [at - sent for at in nodes.times("started", play_id).values()],
+        all_started,
+    )
+
+
+def measure_size(
+    root: Path, shm: Path, points: int, *, rounds: int, per_process: int, opus: Path
+) -> SizeResult:
+    t = time.monotonic()
+    cluster, api, sys_account = start_system(root, points)
+    print(f"[{points}] provisioned and started in {time.monotonic() - t:.0f} s", flush=True)
+    nodes = LightNodes(cluster.node_configs, shm, per_process, cluster.logs_dir)
+    try:
+        nodes.wait_online(points, timeout=120 + points * 0.2)
+        wait_for(lambda: all_online(api, points), 120, "every point online at the controller")
+        print(f"[{points}] all online after {time.monotonic() - t:.0f} s", flush=True)
+        first = sorted(cluster.node_configs)[0]
+        warm = api.post("/api/v1/alerts", data={"text": ALERT_TEXT, "nodes": first})
+        warm.raise_for_status()  # speaks the text once; the rounds use the TTS cache
+        api.post(f"/api/v1/alerts/{warm.json()['id']}/cancel").raise_for_status()
+        time.sleep(3)
+        commands: list[float] = []
+        started: list[float] = []
+        all_started: list[float] = []
+        for round_no in range(rounds):
+            round_ = emergency_round(api, nodes, points)
+            commands += round_.command_at_node
+            started += round_.started
+            all_started.append(round_.controller_all_started)
+            print(f"[{points}] round {round_no + 1}: p99 {p(started, 99)} s", flush=True)
+        sent = time.time()
+        with opus.open("rb") as fh:
+            resp = api.post(
+                "/api/v1/bulletins", files={"file": (opus.name, fh)}, data={"all": "true"}
+            )
+        resp.raise_for_status()
+        accepted = time.time() - sent
+        bulletin = resp.json()
+        report = api.get(f"/api/v1/bulletins/{bulletin['id']}/report").json()
+        play_id = report["nodes"][0]["play_id"]
+        wait_for(nodes.counter("ready", play_id, points), 1200, "the bulletin ready")
+        ready = [at - sent for at in nodes.times("ready", play_id).values()]
+        path = f"/api/v1/bulletins/{bulletin['id']}/report"
+        wait_for(summary_reaches(api, path, "completed", points), 600, "the bulletin done")
+        all_done = time.time() - sent
+        assert cluster.controller is not None
+        return SizeResult(
+            points=points,
+            command_at_node=commands,
+            started=started,
+            controller_all_started=all_started,
+            ready=ready,
+            bulletin_accepted=accepted,
+            controller_all_done=all_done,
+            controller_peak_kb=proc_kb(cluster.controller.popen.pid, "VmHWM"),
+            harness_kb=nodes.rss_kb(),
+            dropped=messages_dropped(cluster, sys_account),
+            drop_episodes=drop_episodes(cluster),
+        )
+    finally:
+        nodes.close()
+        api.close()
+        cluster.stop_all()
+
+
+def real_node_idle(root: Path, settle_s: float) -> tuple[int, int]:
+    """RSS and PSS (kB) of one real `loa node` process (WAV sink), idle after connecting."""
+    cluster, api, _ = start_system(root, 1)
+    try:
+        node_id = next(iter(cluster.node_configs))
+        cluster.start_node(node_id)
+        wait_for(lambda: all_online(api, 1), 60, "the real node online")
+        time.sleep(settle_s)
+        pid = cluster.nodes[node_id].popen.pid
+        return proc_kb(pid, "VmRSS"), pss_kb(pid)
+    finally:
+        api.close()
+        cluster.stop_all()
+
+
+def p(values: list[float], q: float) -> str:
+    return f"{percentile(values, q):.2f}"
+
+
+def table(results: list[SizeResult], node_rss: tuple[int, int] | None) -> str:
+    rows = [
+        "| points | command at node p50 / p99 | emergency API → `started` p50 / p99 / max "
+        "| report has all started | 3-min bulletin ready p50 / p99 / max (upload) "
+        "| report has all done | controller peak RSS | broker dropped (episodes) | harness RSS |",
+        "|---:|---|---|---|---|---|---:|---:|---:|",
+    ]
+    for r in results:
+        rows.append(
+            f"| {r.points:,} | {p(r.command_at_node, 50)} / {p(r.command_at_node, 99)} s "
+            f"| {p(r.started, 50)} / {p(r.started, 99)} / {max(r.started):.2f} s "
+            f"| {max(r.controller_all_started):.1f} s "
+            f"| {p(r.ready, 50)} / {p(r.ready, 99)} / {max(r.ready):.1f} s "
+            f"({r.bulletin_accepted:.1f} s) "
+            f"| {r.controller_all_done:.1f} s | {r.controller_peak_kb // KB} MB "
+            f"| {r.dropped:,} ({r.drop_episodes}) | {r.harness_kb // KB} MB |"
+        )
+    if node_rss:
+        rows.append("")
+        rows.append(
+            f"One real node agent (`loa node`, WAV sink, as in the demo), idle: "
+            f"{node_rss[0] // KB} MB RSS, {node_rss[1] // KB} MB PSS."
+        )
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", default="50,100,400,1000", help="comma-separated sizes")
+    parser.add_argument("--rounds", type=int, default=3, help="emergencies per size")
+    parser.add_argument("--per-process", type=int, default=50, help="light points per process")
+    parser.add_argument("--no-node-rss", action="store_true", help="skip the real node's RSS")
+    args = parser.parse_args()
+    sizes = [int(x) for x in args.points.split(",")]
+    base = Path(tempfile.mkdtemp(prefix="loa-scale-"))
+    shm_base = Path(tempfile.mkdtemp(prefix="loa-scale-", dir="/dev/shm"))
+    print(f"data under {base}; light points' stores and caches under {shm_base}", flush=True)
+    opus = three_minute_opus(base / "bulletin-3min.opus")
+    node_rss = None if args.no_node_rss else real_node_idle(base / "real-node", 10.0)
+    results = []
+    for points in sizes:
+        results.append(
+            measure_size(
+                base / f"p{points}",
+                shm_base / f"p{points}",
+                points,
+                rounds=args.rounds,
+                per_process=args.per_process,
+                opus=opus,
+            )
+        )
+        print(table(results[-1:], None), flush=True)  # kept if a larger size fails
+        shutil.rmtree(shm_base / f"p{points}", ignore_errors=True)  # memory, not disk
+    shutil.rmtree(shm_base, ignore_errors=True)
+    print()
+    print(f"{os.cpu_count()} cores; {args.rounds} emergencies per size; {sys.version.split()[0]}")
+    print(table(results, node_rss))
+
+
+if __name__ == "__main__":
+    main()
