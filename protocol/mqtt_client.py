@@ -62,6 +62,9 @@ class Session:
     subscriptions: tuple[str, ...]
     session_expiry_s: int
     tls: bool = False
+    # The CA that signed the broker's certificate (the commune's own); None: the system's CAs.
+    # The host name is verified against the certificate either way.
+    ca_certs: str | None = None
     will: tuple[str, str] | None = None  # (topic, payload), published retained
     # paho refuses a QoS 1 publish (MQTT_ERR_QUEUE_SIZE) once this many await the broker
     max_queued: int = 1000
@@ -74,7 +77,11 @@ def make_client(session: Session, deliver: Callable[[Link], None]) -> mqtt.Clien
     )
     client.username_pw_set(session.username, session.password)
     if session.tls:
-        client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        client.tls_set(
+            ca_certs=session.ca_certs,
+            cert_reqs=ssl.CERT_REQUIRED,
+            tls_version=ssl.PROTOCOL_TLS_CLIENT,
+        )
     if session.will:
         client.will_set(session.will[0], session.will[1], qos=1, retain=True)
     client.reconnect_delay_set(min_delay=1, max_delay=30)
