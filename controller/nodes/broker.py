@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from controller.nodes.broker_tls import TlsFiles
+from controller.nodes.broker_tls import TlsListener
 from controller.private_files import UMASK, private_dir, write_private
 from protocol import limits, topics
 
@@ -92,12 +92,6 @@ def write_acl(files: BrokerFiles, controller_user: str, node_ids: list[str]) -> 
         lines = [f"\nuser {node_id}", *topics.node_acl(node_id)]
         blocks.append("\n".join(lines) + "\n")
     write_private(files.acl_file, "".join(blocks))
-
-
-@dataclass(frozen=True)
-class TlsListener:
-    port: int
-    files: TlsFiles
 
 
 def write_config(

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from controller.config import ControllerConfig
 from controller.private_files import private_dir, write_private
 
 CA_YEARS = 20  # a commune's installation outlives any sensible renewal routine
@@ -30,6 +31,34 @@ class TlsFiles:
     ca_file: Path
     cert_file: Path
     key_file: Path
+
+
+@dataclass(frozen=True)
+class TlsListener:
+    port: int
+    files: TlsFiles
+
+
+def listener(config: ControllerConfig) -> TlsListener | None:
+    """The TLS listener ``config`` asks for, if any: given files, or the commune CA's."""
+    if config.mqtt_tls_port is None:
+        return None
+    given = config.mqtt_tls_files
+    files = TlsFiles(*given) if given else default_files(config.broker_tls_dir)
+    return TlsListener(config.mqtt_tls_port, files)
+
+
+def ensure_files(config: ControllerConfig) -> None:
+    """Make the commune CA and server certificate once, when TLS is on and no files are given."""
+    if config.mqtt_tls_port is None or config.mqtt_tls_files:
+        return
+    if default_files(config.broker_tls_dir).cert_file.exists():
+        return
+    if not config.mqtt_tls_hosts:
+        raise SystemExit(
+            "TLS needs the broker's host names or IPs (--tls-host) for its certificate"
+        )
+    make_ca(config.broker_tls_dir, config.mqtt_tls_hosts, commune=config.commune_name)
 
 
 def default_files(root: Path) -> TlsFiles:

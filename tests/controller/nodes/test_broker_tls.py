@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import ssl
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from controller.nodes import broker
-from controller.nodes.broker_tls import TlsFiles, make_ca
+from controller.nodes.broker_tls import TlsFiles, TlsListener, make_ca
 from protocol import mqtt_client
 from protocol.topics import TO_NODE, node_topic
 from tests.support import wait_for
@@ -35,7 +37,7 @@ def tls_broker(tmp_path: Path) -> Iterator[TlsBroker]:
     broker.write_acl(files, "controller", [NODE])
     tls = make_ca(tmp_path / "tls", ["localhost", "127.0.0.1"])
     plain_port, tls_port = broker.free_port(), broker.free_port()
-    proc = broker.start_broker(files, plain_port, tls=broker.TlsListener(tls_port, tls))
+    proc = broker.start_broker(files, plain_port, tls=TlsListener(tls_port, tls))
     try:
         yield TlsBroker(plain_port, tls_port, tls, files.config_file.read_text())
     finally:
@@ -52,7 +54,7 @@ def session(port: int, host: str = "localhost", ca: Path | None = None) -> mqtt_
         subscriptions=tuple(node_topic(NODE, ch) for ch in TO_NODE),
         session_expiry_s=60,
         tls=True,
-        ca_certs=str(ca) if ca else None,
+        ca_pem=ca.read_text() if ca else None,
     )
 
 
@@ -92,7 +94,7 @@ def test_a_certificate_for_another_host_name_is_refused(tmp_path: Path) -> None:
     broker.write_acl(files, "controller", [NODE])
     tls = make_ca(tmp_path / "tls", ["broker.example"])
     tls_port = broker.free_port()
-    proc = broker.start_broker(files, broker.free_port(), tls=broker.TlsListener(tls_port, tls))
+    proc = broker.start_broker(files, broker.free_port(), tls=TlsListener(tls_port, tls))
     try:
         client = mqtt_client.make_client(session(tls_port, ca=tls.ca_file), print)
         with pytest.raises(ssl.SSLCertVerificationError, match="match"):
@@ -150,9 +152,7 @@ def test_with_tls_on_the_plain_listener_is_on_loopback_only(tls_broker: TlsBroke
 def test_every_listener_keeps_the_per_listener_policy(tmp_path: Path) -> None:
     files = broker.BrokerFiles(tmp_path / "broker")
     tls = make_ca(tmp_path / "tls", ["localhost"])
-    text = broker.write_config(
-        files, 1883, "0.0.0.0", tls=broker.TlsListener(8883, tls)
-    ).read_text()
+    text = broker.write_config(files, 1883, "0.0.0.0", tls=TlsListener(8883, tls)).read_text()
     listeners = text.split("\nlistener ")[1:]
     assert [block.split("\n", 1)[0] for block in listeners] == ["1883 127.0.0.1", "8883"]
     for block in listeners:
@@ -181,3 +181,25 @@ def test_the_commune_ca_files_are_private(tmp_path: Path) -> None:
     ).stdout
     assert "DNS:loa.example" in out
     assert "IP Address:10.0.0.2" in out
+
+
+def test_init_makes_the_commune_ca_and_node_add_pins_it(tmp_path: Path) -> None:
+    data = tmp_path / "ctl"
+    loa = [sys.executable, "-m", "controller.cli"]
+    tls = ["--tls-port", "8883", "--tls-host", "loa.example", "--tls-host", "10.0.0.2"]
+    subprocess.run([*loa, "init", "--data", str(data), "--commune", "Xã Thử", *tls], check=True)
+    zone = ["--code", "thon-1", "--name", "Thôn 1"]
+    subprocess.run([*loa, "zone", "add", "--data", str(data), *zone], check=True)
+    out = tmp_path / "node.json"
+    node = ["--name", "Loa chợ", "--zone", "thon-1", "--out", str(out)]
+    subprocess.run([*loa, "node", "add", "--data", str(data), *node], check=True)
+    made = json.loads(out.read_text())
+    ca = data / "broker" / "tls" / "ca.crt"
+    assert made["broker_ca_pem"] == ca.read_text()
+    assert (made["broker_host"], made["broker_port"], made["broker_tls"]) == (
+        "loa.example",
+        8883,
+        True,
+    )
+    for name in ("ca.crt", "server.crt", "server.key"):
+        assert (data / "broker" / "tls" / name).stat().st_mode & 0o077 == 0, name
