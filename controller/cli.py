@@ -34,6 +34,17 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--mqtt-host")
     i.add_argument("--mqtt-port", type=int)
     i.add_argument("--http-port", type=int)
+    i.add_argument(
+        "--tls-port", type=int, help="a TLS listener for the nodes (the plain one: 127.0.0.1)"
+    )
+    i.add_argument(
+        "--tls-host",
+        action="append",
+        help="broker host name or IP the nodes use (repeat); the commune CA signs it",
+    )
+    i.add_argument(
+        "--tls-files", nargs=3, type=Path, metavar=("CA", "CERT", "KEY"), help="use these instead"
+    )
 
     b = sub.add_parser("broker", help="run Mosquitto with the project's config")
     b.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -128,6 +139,9 @@ def _dispatch(args: argparse.Namespace) -> int:
             mqtt_host=args.mqtt_host,
             mqtt_port=args.mqtt_port,
             http_port=args.http_port,
+            mqtt_tls_port=args.tls_port,
+            mqtt_tls_hosts=args.tls_host,
+            mqtt_tls_files=args.tls_files,
         )
         print(f"controller data directory ready: {config.data_dir}")
         return 0
@@ -188,11 +202,11 @@ def _run_controller(args: argparse.Namespace) -> int:
 def _run_broker(data: Path) -> int:
     import os
 
-    from controller.nodes import bootstrap, broker
+    from controller.nodes import bootstrap, broker, broker_tls
 
     config = bootstrap.load_config(data)
     files = broker.BrokerFiles(config.broker_dir)
-    broker.write_config(files, config.mqtt_port, "0.0.0.0")
+    broker.write_config(files, config.mqtt_port, "0.0.0.0", tls=broker_tls.listener(config))
     binary = broker.mosquitto_binary()
     # Become Mosquitto, so systemd's SIGHUP (reload accounts) and SIGTERM reach it directly.
     os.execv(binary, [binary, "-c", str(files.config_file)])

@@ -26,6 +26,15 @@ class ControllerConfig(BaseModel):
     mqtt_port: int = 1883
     mqtt_user: str = "controller"
     mqtt_password: str = ""
+    mqtt_tls_port: int | None = Field(
+        None, description="TLS listener for the nodes; with it, the plain one binds 127.0.0.1"
+    )
+    mqtt_tls_hosts: list[str] = Field(
+        default_factory=list, description="broker names/IPs the nodes use; the certificate's SAN"
+    )
+    mqtt_tls_files: tuple[Path, Path, Path] | None = Field(
+        None, description="given (CA, certificate, key) files; default: a commune CA made here"
+    )
     commune_name: str = "Xã Mẫu"
     max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0, description="largest accepted recording")
     max_audio_seconds: float = Field(1800.0, gt=0, description="longest accepted recording")
@@ -92,6 +101,10 @@ class ControllerConfig(BaseModel):
     @property
     def broker_dir(self) -> Path:
         return self.data_dir / "broker"
+
+    @property
+    def broker_tls_dir(self) -> Path:
+        return self.broker_dir / "tls"
 
     @property
     def key_file(self) -> Path:

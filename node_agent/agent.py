@@ -76,6 +76,7 @@ class NodeAgent:
             subscriptions=tuple(node_topic(config.node_id, ch) for ch in TO_NODE),
             session_expiry_s=config.session_expiry_s,
             tls=config.broker_tls,
+            ca_pem=config.broker_ca_pem,
             will=(
                 node_topic(config.node_id, "state"),
                 NodeState(node_id=config.node_id, status="offline").model_dump_json(),

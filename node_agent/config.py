@@ -33,6 +33,9 @@ class NodeConfig(BaseModel):
     broker_port: int = 1883
     broker_password: str
     broker_tls: bool = False
+    broker_ca_pem: str | None = Field(
+        None, description="the commune CA that signed the broker's certificate (PEM)"
+    )
     controller_public_key: str = Field(description="Ed25519, base64, pinned at provisioning")
     data_dir: Path = Field(description="cache, outbox and schedule live here")
     sink: SinkConfig = Field(default_factory=SinkConfig)

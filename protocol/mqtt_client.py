@@ -62,6 +62,9 @@ class Session:
     subscriptions: tuple[str, ...]
     session_expiry_s: int
     tls: bool = False
+    # PEM of the CA that signed the broker's certificate (the commune's own); None: the system's
+    # CAs. The host name is verified against the certificate either way.
+    ca_pem: str | None = None
     will: tuple[str, str] | None = None  # (topic, payload), published retained
     # paho refuses a QoS 1 publish (MQTT_ERR_QUEUE_SIZE) once this many await the broker
     max_queued: int = 1000
@@ -74,7 +77,7 @@ def make_client(session: Session, deliver: Callable[[Link], None]) -> mqtt.Clien
     )
     client.username_pw_set(session.username, session.password)
     if session.tls:
-        client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        client.tls_set_context(tls_context(session.ca_pem))
     if session.will:
         client.will_set(session.will[0], session.will[1], qos=1, retain=True)
     client.reconnect_delay_set(min_delay=1, max_delay=30)
@@ -98,6 +101,13 @@ def make_client(session: Session, deliver: Callable[[Link], None]) -> mqtt.Clien
     client.on_disconnect = on_disconnect
     client.on_message = on_message
     return client
+
+
+def tls_context(ca_pem: str | None) -> ssl.SSLContext:
+    """Verify the broker's certificate and host name; TLS 1.2 at least, like the broker."""
+    context = ssl.create_default_context(cadata=ca_pem)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
 
 
 def start(client: mqtt.Client, session: Session) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from controller.config import ControllerConfig
 from controller.db import Database, migrate
 from controller.models import Commune, Node, Zone
-from controller.nodes import broker
+from controller.nodes import broker, broker_tls
 from controller.nodes.keys import load_or_create_key
 from controller.private_files import private_dir, tighten
 
@@ -43,6 +43,7 @@ def setup(data_dir: Path, **settings: object) -> ControllerConfig:
         files = broker.BrokerFiles(config.broker_dir)
         broker.set_password(files, config.mqtt_user, config.mqtt_password)
     config.save(path)
+    broker_tls.ensure_files(config)
     load_or_create_key(config.key_file)
     db = Database(config.db_url)
     try:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from controller.nodes.broker_tls import TlsListener
 from controller.private_files import UMASK, private_dir, write_private
 from protocol import limits, topics
 
@@ -93,8 +94,17 @@ def write_acl(files: BrokerFiles, controller_user: str, node_ids: list[str]) -> 
     write_private(files.acl_file, "".join(blocks))
 
 
-def write_config(files: BrokerFiles, port: int, bind_address: str = "127.0.0.1") -> Path:
+def write_config(
+    files: BrokerFiles, port: int, bind_address: str = "127.0.0.1", tls: TlsListener | None = None
+) -> Path:
+    """Render the broker config; with ``tls``, the plain listener binds 127.0.0.1 whatever asked.
+
+    Only the controller on this machine may then speak plain MQTT: every other client (a node
+    over 4G or Wi-Fi) has to come through TLS.
+    """
     private_dir(files.persistence_dir)
+    if tls is not None:
+        bind_address = "127.0.0.1"
     text = Template((DEPLOY_DIR / "mosquitto.conf.template").read_text()).substitute(
         password_file=files.password_file,
         acl_file=files.acl_file,
@@ -106,6 +116,13 @@ def write_config(files: BrokerFiles, port: int, bind_address: str = "127.0.0.1")
         run_as=getpass.getuser(),
         max_packet_size=limits.MAX_PACKET_BYTES,
     )
+    if tls is not None:
+        text += Template((DEPLOY_DIR / "tls-listener.conf.template").read_text()).substitute(
+            tls_port=tls.port,
+            cafile=tls.files.ca_file,
+            certfile=tls.files.cert_file,
+            keyfile=tls.files.key_file,
+        )
     write_private(files.config_file, text)
     return files.config_file
 
@@ -117,9 +134,11 @@ def mosquitto_binary() -> str:
     return found
 
 
-def start_broker(files: BrokerFiles, port: int, timeout: float = 10.0) -> subprocess.Popen[bytes]:
+def start_broker(
+    files: BrokerFiles, port: int, timeout: float = 10.0, tls: TlsListener | None = None
+) -> subprocess.Popen[bytes]:
     """Start Mosquitto with the rendered config and wait until it accepts connections."""
-    write_config(files, port)
+    write_config(files, port, tls=tls)
     proc = subprocess.Popen(
         [mosquitto_binary(), "-c", str(files.config_file)],
         stdout=subprocess.DEVNULL,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from controller.config import ControllerConfig
-from controller.nodes import broker
+from controller.nodes import broker, broker_tls
 from controller.private_files import open_private_log, private_dir
 
 
@@ -45,7 +45,8 @@ class Cluster:
 
     def start_broker(self) -> None:
         files = broker.BrokerFiles(self.config.broker_dir)
-        self.broker_proc = broker.start_broker(files, self.config.mqtt_port)
+        tls = broker_tls.listener(self.config)
+        self.broker_proc = broker.start_broker(files, self.config.mqtt_port, tls=tls)
 
     def stop_broker(self) -> None:
         if self.broker_proc:

@@ -60,11 +60,12 @@ def prepare(
 
 
 def _refresh_node_ports(cluster: Cluster) -> None:
-    """A re-run with another --mqtt-port must reach the same nodes."""
+    """A re-run with another --mqtt-port must reach the same nodes (through TLS if it is on)."""
+    port = cluster.config.mqtt_tls_port or cluster.config.mqtt_port
     for path in cluster.node_configs.values():
         data = json.loads(path.read_text())
-        if data.get("broker_port") != cluster.config.mqtt_port:
-            data["broker_port"] = cluster.config.mqtt_port
+        if data.get("broker_port") != port:
+            data["broker_port"] = port
             path.write_text(json.dumps(data, indent=2))
 
 

@@ -93,6 +93,8 @@ def make_system(root: Path, *, nodes: int, **controller: object) -> SystemUnderT
         http_port=broker.free_port(),
         mqtt_port=broker.free_port(),
         database_url=controller.pop("database_url", None),
+        # the nodes are provisioned for the broker's TLS listener from the start
+        **{key: controller.pop(key) for key in list(controller) if key.startswith("mqtt_tls_")},
     )
     settings = {**FAST_CONTROLLER, **controller}
     path = cluster.config.data_dir / "controller.json"
