@@ -20,6 +20,13 @@ def _post(sut: SystemUnderTest, audio: Path, lead_s: float) -> str:
     return str(resp.json()["id"])
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:  # finished and renamed into the cache meanwhile
+        return 0
+
+
 def _played_once_by_all(sut: SystemUnderTest, bid: str) -> None:
     count = len(sut.node_ids)
     wait_for(
@@ -64,3 +71,28 @@ def test_a_cache_file_rotted_at_rest_is_fetched_again_and_played_once(system_fac
     sut.cluster.start_node(node_id)
     _played_once_by_all(sut, bid)
     assert hashlib.sha256(cached.read_bytes()).hexdigest() == cached.name  # fetched again
+
+
+def test_a_power_cut_mid_download_resumes_from_the_torn_file_and_plays_once(
+    system_factory, long_speech
+):
+    sut = system_factory(nodes=2)
+    for node_id in sut.node_ids:
+        sut.set_node_config(node_id, chunk_size=4096)  # many chunks: the cut lands mid-transfer
+    cut = sut.node_ids[0]
+    partial = Path(sut.node_config(cut)["data_dir"]) / "cache" / "partial"
+    sut.cluster.start_all()
+    bid = _post(sut, long_speech, 20)
+    part = wait_for(
+        lambda: next((p for p in partial.glob("*.part") if _size(p) > 0), None),
+        30,
+        "the download to begin",
+        interval=0.005,
+    )
+    sut.cluster.stop_node(cut, kill=True)
+    size = _size(part)
+    assert size > 0, "the download finished before the cut: use longer audio"
+    with part.open("r+b") as fh:  # the last write only half reached the card
+        fh.truncate(size - min(size, 1000) // 2 - 1)
+    sut.cluster.start_node(cut)
+    _played_once_by_all(sut, bid)
