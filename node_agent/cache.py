@@ -8,9 +8,12 @@ the whole file's sha256 matches. The player never sees a partial file.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 class CacheError(Exception):
@@ -28,7 +31,16 @@ class AudioCache:
         return self.root / sha256[:2] / sha256
 
     def has(self, sha256: str) -> bool:
-        return self.path(sha256).is_file()
+        """A complete file whose bytes still match ``sha256``: one that rotted at rest (an SD
+        card, a power cut) is removed, so it is fetched again instead of played as noise."""
+        path = self.path(sha256)
+        if not path.is_file():
+            return False
+        if _digest(path) == sha256:
+            return True
+        log.warning("cached audio %s… no longer matches its sha256; fetching it again", sha256[:12])
+        path.unlink(missing_ok=True)
+        return False
 
     def partial_size(self, sha256: str) -> int:
         part = self._part(sha256)
@@ -60,11 +72,7 @@ class AudioCache:
     def finish(self, sha256: str) -> Path:
         """Verify the whole file and move it into place atomically."""
         part = self._part(sha256)
-        digest = hashlib.sha256()
-        with part.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        if digest.hexdigest() != sha256:
+        if _digest(part) != sha256:
             part.unlink()
             raise CacheError(f"downloaded file does not match sha256 {sha256[:12]}…; discarded")
         final = self.path(sha256)
@@ -80,3 +88,11 @@ class AudioCache:
 
     def _part(self, sha256: str) -> Path:
         return self.partial_dir / f"{sha256}.part"
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -69,9 +69,9 @@ class Cluster:
                 time.sleep(0.1)
         raise RuntimeError(f"controller did not answer on {self.url} within {timeout} s")
 
-    def stop_controller(self) -> None:
+    def stop_controller(self, *, kill: bool = False) -> None:
         if self.controller:
-            _stop(self.controller.popen)
+            _stop(self.controller.popen, kill=kill)
             self.controller = None
 
     def start_node(self, node_id: str) -> None:

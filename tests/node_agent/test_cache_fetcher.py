@@ -122,3 +122,17 @@ def test_an_abandoned_download_is_not_asked_for_until_wanted_again(tmp_path):
     fetcher.want(sha, len(data), online=True)
     assert asked[0].offset == 2 * CHUNK  # resumes where the partial file ends
     assert serve(fetcher, asked, data, sha) == sha
+
+
+def test_a_cached_file_that_rotted_is_removed_and_fetched_again(tmp_path):
+    data, sha = blob()
+    fetcher, asked = make(tmp_path)
+    fetcher.want(sha, len(data), online=True)
+    serve(fetcher, asked, data, sha)
+    path = fetcher.cache.path(sha)
+    path.write_bytes(data[:100] + bytes([data[100] ^ 0xFF]) + data[101:])  # one flipped byte
+    assert not fetcher.cache.has(sha)
+    assert not path.exists()
+    fetcher.want(sha, len(data), online=True)
+    assert serve(fetcher, asked, data, sha) == sha
+    assert path.read_bytes() == data

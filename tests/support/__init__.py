@@ -121,7 +121,9 @@ def post_alert(sut: SystemUnderTest, audio: Path, token: str | None = None, **fo
         )
 
 
-def wait_for(check: Callable[[], T | None], timeout: float, what: str) -> T:
+def wait_for(
+    check: Callable[[], T | None], timeout: float, what: str, *, interval: float = 0.2
+) -> T:
     """Poll ``check`` until it returns something truthy; fail with ``what`` otherwise."""
     deadline = time.monotonic() + timeout
     last: T | None = None
@@ -129,7 +131,7 @@ def wait_for(check: Callable[[], T | None], timeout: float, what: str) -> T:
         last = check()
         if last:
             return last
-        time.sleep(0.2)
+        time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}; last: {last!r}")
 
 
