@@ -1,3 +1,7 @@
-"""Running the system as a whole: the demo, the process cluster behind it and the tests, and the
-``loa alert`` command line (a client of the HTTP API).
+"""Running the system as a whole: the demo (``demo``), the process cluster behind it and the
+tests (``cluster``), and the ``loa alert`` command line (``alert_cli``, a client of the HTTP API).
+
+Unlike the other packages this one re-exports nothing: ``loa`` imports ``alert_cli`` at start-up,
+also on a Raspberry Pi that has only ``loalang[node]``, so importing the package must not pull in
+the demo's database and broker code.
 """
