@@ -15,6 +15,7 @@ from controller.api.deps import (
     DispatcherDep,
     EmergencyDep,
     UserDep,
+    found,
     recording,
 )
 from controller.broadcast.media import audio_for
@@ -71,7 +72,7 @@ def confirm_alert(
     alert_id: str, db: DbDep, dispatcher: DispatcherDep, user: EmergencyDep
 ) -> AlertOut:
     with db.session() as s:
-        alert = get_or_404(s, alert_id)
+        alert = found(s, Alert, alert_id, "alert")
         alerts.confirm(s, dispatcher, user, alert)
         return alert_out(s, alert)
 
@@ -89,7 +90,7 @@ def cancel_alert(
     """Stop the alert on every node at once; with ``correction``, send the corrected text."""
     speech = alerts.correction_speech(config, correction)
     with db.session() as s:
-        alert = get_or_404(s, alert_id)
+        alert = found(s, Alert, alert_id, "alert")
         alerts.cancel_and_correct(
             s,
             config,
@@ -114,14 +115,7 @@ def list_alerts(db: DbDep, _user: UserDep, limit: int = 50) -> list[AlertOut]:
 def get_alert(alert_id: str, db: DbDep, _user: UserDep) -> AlertOut:
     """The alert with its live report: which nodes started which airing when, which did not."""
     with db.session() as s:
-        return alert_out(s, get_or_404(s, alert_id))
-
-
-def get_or_404(s: Session, alert_id: str) -> Alert:
-    alert = s.get(Alert, alert_id)
-    if alert is None:
-        raise HTTPException(404, f"no alert {alert_id}")
-    return alert
+        return alert_out(s, found(s, Alert, alert_id, "alert"))
 
 
 def alert_out(s: Session, alert: Alert, *, with_report: bool = True) -> AlertOut:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from controller import programme
 from controller.api.deps import (
@@ -16,6 +15,7 @@ from controller.api.deps import (
     DbDep,
     DispatcherDep,
     UserDep,
+    found,
     recording,
     require,
 )
@@ -112,17 +112,10 @@ def list_bulletins(db: DbDep, _user: UserDep, limit: int = 50) -> list[BulletinO
 @router.get("/bulletins/{bulletin_id}", responses=ERRORS)
 def get_bulletin(bulletin_id: str, db: DbDep, _user: UserDep) -> BulletinOut:
     with db.session() as s:
-        return bulletin_out(s, get_or_404(s, bulletin_id))
+        return bulletin_out(s, found(s, Bulletin, bulletin_id, "bulletin"))
 
 
 @router.get("/bulletins/{bulletin_id}/report", responses=ERRORS)
 def get_report(bulletin_id: str, db: DbDep, _user: UserDep) -> BulletinReport:
     with db.session() as s:
-        return bulletin_report(s, get_or_404(s, bulletin_id))
-
-
-def get_or_404(s: Session, bulletin_id: str) -> Bulletin:
-    bulletin = s.get(Bulletin, bulletin_id)
-    if bulletin is None:
-        raise HTTPException(404, f"no bulletin {bulletin_id}")
-    return bulletin
+        return bulletin_report(s, found(s, Bulletin, bulletin_id, "bulletin"))

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
 from controller.auth import user_for_token
 from controller.broadcast.media import Recording
 from controller.config import ControllerConfig
 from controller.db import Database
 from controller.delivery.dispatcher import Dispatcher
-from controller.models import User
+from controller.models import Base, User
 from controller.permissions import may
 from controller.schemas import Problem
 
@@ -95,3 +96,14 @@ EmergencyDep = Annotated[User, allowed("emergency")]
 DbDep = Annotated[Database, Depends(get_db)]
 ConfigDep = Annotated[ControllerConfig, Depends(get_config)]
 DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
+
+
+Row = TypeVar("Row", bound=Base)
+
+
+def found(s: Session, model: type[Row], key: str, what: str) -> Row:
+    """The ``model`` row with ``key``, or a 404 saying there is no such ``what``."""
+    row = s.get(model, key)
+    if row is None:
+        raise HTTPException(404, f"no {what} {key}")
+    return row
