@@ -145,6 +145,9 @@ def start_broker(
         stderr=subprocess.PIPE,
         umask=UMASK,  # its log and its database of queued messages are the owner's only
     )
+    # Mosquitto opens its listeners one after another: wait for each, or a client of the
+    # later (TLS) listener can be refused by a broker that is still starting.
+    waiting = [port] + ([tls.port] if tls else [])
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -152,12 +155,14 @@ def start_broker(
             log = files.log_file.read_text() if files.log_file.exists() else ""
             raise RuntimeError(f"mosquitto exited with {proc.returncode}: {err}{log[-2000:]}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            with socket.create_connection(("127.0.0.1", waiting[0]), timeout=0.2):
+                waiting.pop(0)
+            if not waiting:
                 return proc
         except OSError:
             time.sleep(0.05)
     proc.kill()
-    raise RuntimeError(f"mosquitto did not listen on port {port} within {timeout} s")
+    raise RuntimeError(f"mosquitto did not listen on ports {waiting} within {timeout} s")
 
 
 def reload_broker(files: BrokerFiles) -> bool:
