@@ -27,15 +27,16 @@ from node_agent.fetcher import Fetcher
 from node_agent.health import wireless_signal_dbm
 from node_agent.player import Player
 from node_agent.relay import AmplifierRelay, make_relay
+from node_agent.release_start import RESTART_EXIT
 from node_agent.sinks import AudioSink, make_sink
 from node_agent.store import NodeStore, PersistentReplayGuard
+from node_agent.updates import Updater, UpdateSeams
 from protocol import mqtt_client
-from protocol.messages import ChunkRequest, NodeState
+from protocol.messages import ChunkRequest, NodeState, utcnow
 from protocol.signing import load_public_key
 from protocol.topics import TO_NODE, node_topic, parse_node_topic
 
 log = logging.getLogger(__name__)
-AGENT_VERSION = "0.1.0"
 
 
 def load_audio(path: Path, start: int = 0) -> Source:
@@ -93,6 +94,19 @@ class NodeAgent:
         self.fetcher = Fetcher(
             self.cache, self._request_chunk, config.chunk_size, config.chunk_timeout_s
         )
+        self.updater = Updater(
+            config.install_root,
+            config.data_dir,
+            confirm_within_s=config.update_confirm_s,
+            public_key=load_public_key(config.controller_public_key),
+            cache=self.cache,
+            fetcher=self.fetcher,
+            reporter=self.events,
+            seams=UpdateSeams(
+                online=lambda: self.connected, busy=self._busy, restart=self._restart
+            ),
+        )
+        self.exit_code = 0
         self.player = Player(
             sink or _configured_sink(config),
             relay or make_relay(config.relay.kind, **config.relay.options),
@@ -110,6 +124,8 @@ class NodeAgent:
             self.player,
             self.events,
             online=lambda: self.connected,
+            fetched=self.updater.fetched,
+            unfetchable=self.updater.unfetchable,
         )
         self.controls = NodeControls(
             self.store,
@@ -126,6 +142,7 @@ class NodeAgent:
             bulletins=self.bulletins,
             controls=self.controls,
             reporter=self.events,
+            updater=self.updater,
         )
         self.on_air: str | None = None  # what the player last said it is playing
         self.last_state_at = 0.0  # monotonic time of the last state published
@@ -136,6 +153,7 @@ class NodeAgent:
         """Run until ``stopping`` is set (SIGTERM/SIGINT in ``main``)."""
         self.player.start()
         self.bulletins.restore()
+        self.updater.restore()
         mqtt_client.start(self.client, self.session)
         last_tick = 0.0
         try:
@@ -169,6 +187,7 @@ class NodeAgent:
     def _tick(self) -> None:
         if self.connected:
             self.fetcher.tick()
+            self.updater.tick()
             self.events.flush(older_than=time.time() - self.config.outbox_resend_s)
             # A heartbeat, so the controller's last-seen and clock offset stay fresh on a
             # node that plays nothing for days.
@@ -181,6 +200,7 @@ class NodeAgent:
             case mqtt_client.Connected():
                 self.connected = True
                 self._publish_state()
+                self.updater.on_online()
                 self.events.flush(older_than=time.time())
                 self.fetcher.resume_all()
             case mqtt_client.Disconnected() | mqtt_client.ConnectFailed():
@@ -200,6 +220,21 @@ class NodeAgent:
             self.bulletins.on_content(topic, payload)
         elif channel == "ack":
             self.events.on_ack(topic, payload)
+
+    # --- updates --------------------------------------------------------------------------
+    def _busy(self) -> str:
+        """Why a restart must wait: something on air, or an emergency still to play."""
+        if self.on_air:
+            return f"{self.on_air} is on air"
+        now = utcnow()
+        for row in self.store.open_plays():
+            if row.command.priority == "emergency" and row.command.valid_until > now:
+                return f"emergency {row.command.play_id} is still to play"
+        return ""
+
+    def _restart(self) -> None:
+        self.exit_code = RESTART_EXIT
+        self.stopping.set()
 
     # --- outgoing -------------------------------------------------------------------------
     def _request_chunk(self, request: ChunkRequest) -> None:
@@ -221,7 +256,7 @@ class NodeAgent:
             node_id=self.node_id,
             status="playing" if playing else "online",
             play_id=playing,
-            agent_version=AGENT_VERSION,
+            agent_version=self.updater.version,
             cache_bytes=self.cache.total_bytes(),
             free_bytes=shutil.disk_usage(self.cache.root).free,
             volume=self.controls.volume,
@@ -246,4 +281,4 @@ def main(config_path: Path) -> int:
         "node %s starting, broker %s:%s", config.node_id, config.broker_host, config.broker_port
     )
     agent.run()
-    return 0
+    return agent.exit_code

@@ -33,8 +33,13 @@ class Bulletins:
         reporter: EventReporter,
         *,
         online: Callable[[], bool],
+        fetched: Callable[[str], None] = lambda _sha: None,
+        unfetchable: Callable[[str, str], None] = lambda _sha, _why: None,
     ) -> None:
+        """``fetched`` and ``unfetchable`` hear of every download, for what is not audio (a
+        release's wheel comes through the same fetcher and cache)."""
         self._store, self._cache, self._fetcher = store, cache, fetcher
+        self._fetched, self._unfetchable = fetched, unfetchable
         self._player, self._reporter, self._online = player, reporter, online
         self._waiting: dict[str, set[str]] = {}  # sha256 -> play ids waiting for that audio
 
@@ -74,15 +79,18 @@ class Bulletins:
             reason = self._fetcher.on_unavailable(msg)
             if reason is not None:
                 self._fail_waiting(msg.sha256, f"controller cannot serve the audio: {reason}")
+                self._unfetchable(msg.sha256, reason)
             return
         try:
             done = self._fetcher.on_chunk(msg)
         except CacheError as exc:
             self._fail_waiting(msg.sha256, str(exc))
+            self._unfetchable(msg.sha256, str(exc))
             return
         if done:
             for play_id in sorted(self._waiting.pop(done, set())):
                 self._ready(play_id)
+            self._fetched(done)
 
     def _prepare(self, command: PlayCommand) -> None:
         sha = command.audio.sha256

@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from node_agent.bulletins import Bulletins
 from node_agent.controls import NodeControls
 from node_agent.events import EventReporter
-from protocol.messages import CancelCommand, PlayCommand
+from node_agent.updates import Updater
+from protocol.messages import CancelCommand, PlayCommand, UpdateCommand
 from protocol.signing import CommandRejectedError, ReplayGuard, verify_envelope
 
 
@@ -27,9 +28,11 @@ class CommandHandler:
         bulletins: Bulletins,
         controls: NodeControls,
         reporter: EventReporter,
+        updater: Updater | None = None,
     ) -> None:
         self._node_id, self._public_key, self._guard = node_id, public_key, guard
         self._bulletins, self._controls, self._reporter = bulletins, controls, reporter
+        self._updater = updater
 
     def on_command(self, topic: str, payload: bytes) -> None:
         try:
@@ -46,6 +49,8 @@ class CommandHandler:
             self._bulletins.on_play(command)
         elif isinstance(command, CancelCommand):
             self._bulletins.on_cancel(command)
+        elif isinstance(command, UpdateCommand):
+            refusal = self._updater.on_update(command) if self._updater else "updates are off"
         else:
             refusal = self._controls.carry_out(body, command)
         self._reporter.command_ack(body.command_id, accepted=not refusal, reason=refusal)

@@ -58,6 +58,15 @@ class NodeConfig(BaseModel):
         60.0, ge=5, le=3600, description="re-publish state this often, even when idle"
     )
 
+    install_root: Path | None = Field(
+        None,
+        description="holds releases/ and the current symlink (e.g. /opt/loalang); None: this "
+        "node refuses updates (run from a checkout)",
+    )
+    update_confirm_s: float = Field(
+        60.0, gt=0, le=3600, description="a new release not online by then is rolled back"
+    )
+
     @classmethod
     def load(cls, path: Path) -> NodeConfig:
         try:

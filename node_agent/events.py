@@ -15,12 +15,20 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from node_agent.store import NodeStore
-from protocol.messages import CommandAck, EventAck, PlayEvent, PlayEventKind, RejectedPayload
+from protocol.messages import (
+    CommandAck,
+    EventAck,
+    PlayEvent,
+    PlayEventKind,
+    RejectedPayload,
+    UpdateEvent,
+    UpdateOutcome,
+)
 from protocol.topics import node_topic
 
 log = logging.getLogger(__name__)
 
-Event = CommandAck | PlayEvent | RejectedPayload
+Event = CommandAck | PlayEvent | RejectedPayload | UpdateEvent
 Publish = Callable[[str, bytes], object]  # (topic, payload), at QoS 1
 
 # The play's state in the node's store once an event about it is out.
@@ -93,6 +101,24 @@ class EventReporter:
                 node_id=self.node_id,
                 command_id=command_id,  # from a signed body: the controller's own id
                 accepted=accepted,
+                reason=bounded(reason),
+            )
+        )
+
+    def update(self, outcome: UpdateOutcome, version: str, from_version: str, reason: str) -> None:
+        log.log(
+            logging.INFO if outcome == "updated" else logging.WARNING,
+            "update to %s: %s %s",
+            version,
+            outcome,
+            reason,
+        )
+        self.send(
+            UpdateEvent(
+                node_id=self.node_id,
+                outcome=outcome,
+                version=version[:40],
+                from_version=from_version[:40],
                 reason=bounded(reason),
             )
         )

@@ -115,8 +115,33 @@ class StopCommand(Message):
     reason: str = Field("", max_length=300)
 
 
+# A release's version as the wheel names it (PEP 440's public versions, no local part): it
+# becomes a directory name on the node, so nothing else is allowed.
+ReleaseVersion = Annotated[str, Field(pattern=r"^[0-9][0-9A-Za-z.]{0,39}$")]
+
+
+class ReleaseRef(Message):
+    """A signed release of ``loalang``: a wheel fetched by sha256 like audio. ``signature`` is
+    the controller's Ed25519 signature over :func:`protocol.releases.manifest`, checked by the
+    node before it uses a byte of the wheel, whatever carried the command."""
+
+    version: ReleaseVersion
+    filename: str = Field(pattern=r"^loalang-[0-9A-Za-z.]+-[0-9A-Za-z._]+\.whl$", max_length=120)
+    sha256: Sha256Hex
+    size: int = Field(gt=0, le=200 * 1024 * 1024)
+    signature: str = Field(max_length=200, description="base64 Ed25519 signature")
+
+
+class UpdateCommand(Message):
+    """Run this release: fetch, check, install beside the running one, switch, restart, and
+    roll back by itself if it does not come online. Deferred while an emergency is on."""
+
+    type: Literal["update"] = "update"
+    release: ReleaseRef
+
+
 Command = Annotated[
-    PlayCommand | CancelCommand | SetVolumeCommand | TestToneCommand | StopCommand,
+    PlayCommand | CancelCommand | SetVolumeCommand | TestToneCommand | StopCommand | UpdateCommand,
     Field(discriminator="type"),
 ]
 ControlCommand = SetVolumeCommand | TestToneCommand | StopCommand
@@ -179,8 +204,27 @@ class RejectedPayload(EventBase):
     reason: str
 
 
-Event = Annotated[CommandAck | PlayEvent | RejectedPayload, Field(discriminator="type")]
-EVENT_ADAPTER: TypeAdapter[CommandAck | PlayEvent | RejectedPayload] = TypeAdapter(Event)
+UpdateOutcome = Literal["updated", "rolled_back", "failed"]
+
+
+class UpdateEvent(EventBase):
+    """How an update ended on a node: ``updated`` (``version`` is running and online),
+    ``rolled_back`` (it did not come online; ``from_version`` runs again) or ``failed`` (refused
+    or not installed: the old version never stopped). ``reason`` says why for the last two."""
+
+    type: Literal["update"] = "update"
+    outcome: UpdateOutcome
+    version: str = Field(max_length=40)
+    from_version: str = Field("", max_length=40)
+    reason: str = Field("", max_length=500)
+
+
+Event = Annotated[
+    CommandAck | PlayEvent | RejectedPayload | UpdateEvent, Field(discriminator="type")
+]
+EVENT_ADAPTER: TypeAdapter[CommandAck | PlayEvent | RejectedPayload | UpdateEvent] = TypeAdapter(
+    Event
+)
 
 
 class EventAck(Message):
