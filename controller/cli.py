@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from controller.ops import alert_cli
+from controller.releases import cli as release_cli
 
 DEFAULT_DATA = Path("var")
 
@@ -88,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("process", help="clean and normalise a recording", add_help=False)
     sub.add_parser("say", help="text-to-speech into an audio file", add_help=False)
     alert_cli.add_parser(sub)
+    release_cli.add_parser(sub, DEFAULT_DATA)
     return p
 
 
@@ -167,6 +169,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.cmd == "alert":
         return alert_cli.run(args)
+    if args.cmd == "release":
+        return release_cli.run(args)
     if args.cmd == "user":
         return _add_user(args)
     if args.cmd == "node":

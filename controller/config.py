@@ -99,6 +99,11 @@ class ControllerConfig(BaseModel):
         return self.data_dir / "audio"
 
     @property
+    def release_dir(self) -> Path:
+        """Signed ``loalang`` wheels for the points, named by their sha256."""
+        return self.data_dir / "releases"
+
+    @property
     def broker_dir(self) -> Path:
         return self.data_dir / "broker"
 

@@ -300,3 +300,29 @@ class NodeStatusLog(Base):
     node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), index=True)
     status: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(default=now, index=True)
+
+
+class Release(Base):
+    """A signed ``loalang`` wheel the points can run; the file is ``releases/<sha256>.whl``."""
+
+    __tablename__ = "releases"
+    version: Mapped[str] = mapped_column(String(40), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(120))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int]
+    signature: Mapped[str] = mapped_column(String(200))  # over protocol.releases.manifest
+    added_by: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class NodeUpdate(Base):
+    """The version a point should run and how its last update went:
+    pending | updated | rolled_back | failed (``reason`` says why for the last two)."""
+
+    __tablename__ = "node_updates"
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), primary_key=True)
+    version: Mapped[str] = mapped_column(ForeignKey("releases.version"))
+    command_id: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=now)

@@ -45,16 +45,24 @@ def read_chunk(path: Path, req: ChunkRequest) -> Chunk:
 
 
 def _unavailable(req: ChunkRequest) -> ChunkUnavailable:
-    return ChunkUnavailable(sha256=req.sha256, reason="no such audio on the controller")
+    return ChunkUnavailable(sha256=req.sha256, reason="no such audio or release on the controller")
 
 
 class ChunkCache:
     """Encoded chunk replies, least recently used first out, at most ``max_bytes`` of them
     (0 turns the cache off). Used by the dispatcher's one worker thread only."""
 
-    def __init__(self, audio_dir: Path, max_bytes: int, read: ChunkReader = read_chunk) -> None:
-        """``read`` is the seam that touches the file (tests count its calls)."""
+    def __init__(
+        self,
+        audio_dir: Path,
+        max_bytes: int,
+        read: ChunkReader = read_chunk,
+        release_dir: Path | None = None,
+    ) -> None:
+        """``read`` is the seam that touches the file (tests count its calls); a release's
+        wheel (``release_dir/<sha256>.whl``) is served as audio is."""
         self.audio_dir, self.max_bytes, self._read = audio_dir, max_bytes, read
+        self.release_dir = release_dir
         self._replies: OrderedDict[_Key, str] = OrderedDict()
         self.size = 0  # bytes of the replies held
 
@@ -67,13 +75,19 @@ class ChunkCache:
             self._replies.move_to_end(key)
             return cached
         try:
-            payload = self._read(self.audio_dir / f"{req.sha256}.ogg", req).model_dump_json()
+            payload = self._read(self._locate(req.sha256), req).model_dump_json()
         except FileNotFoundError:
             return _unavailable(req).model_dump_json()
         except OffsetError as exc:
             return ChunkUnavailable(sha256=req.sha256, reason=str(exc)).model_dump_json()
         self._keep(key, payload)
         return payload
+
+    def _locate(self, sha256: str) -> Path:
+        audio = self.audio_dir / f"{sha256}.ogg"
+        if self.release_dir is None or audio.exists():
+            return audio
+        return self.release_dir / f"{sha256}.whl"
 
     def _keep(self, key: _Key, payload: str) -> None:
         if len(payload) > self.max_bytes:

@@ -73,7 +73,9 @@ class Dispatcher:
         """``publisher`` replaces the MQTT one (tests); the inbox is fed by MQTT either way."""
         self.config, self.db, self.key = config, db, key
         self.inbox: queue.Queue[Item] = queue.Queue()
-        self.chunks = chunks.ChunkCache(config.audio_dir, config.chunk_cache_bytes)
+        self.chunks = chunks.ChunkCache(
+            config.audio_dir, config.chunk_cache_bytes, release_dir=config.release_dir
+        )
         self.limits = NodeRateLimit(config.node_messages_per_s, config.node_message_burst)
         self.session = mqtt_client.Session(
             client_id=config.mqtt_user,  # the broker binds each client id to its account

@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session
 from controller.delivery.availability import record_status
 from controller.delivery.state import DeliveryStatus, advance
 from controller.models import Delivery, Node, NodeEvent, OutboxCommand, now
-from protocol.messages import CommandAck, Event, NodeState, PlayEvent, RejectedPayload
+from controller.releases import rollout
+from protocol.messages import (
+    CommandAck,
+    Event,
+    NodeState,
+    PlayEvent,
+    RejectedPayload,
+    UpdateEvent,
+)
 
 log = logging.getLogger(__name__)
 # A rejection concerns no delivery and a node's account can send them at will, so each node
@@ -105,6 +113,8 @@ def apply(s: Session, event: Event) -> None:
             return
         cmd.acked_at = now()
         cmd.result = "acked" if event.accepted else "nacked"
+        if cmd.play_id is None:
+            rollout.take_ack(s, event)
         delivery = _delivery(s, cmd.play_id, event.node_id)
         if delivery is not None and event.accepted:
             advance(delivery, "acknowledged", event.at)
@@ -118,6 +128,8 @@ def apply(s: Session, event: Event) -> None:
         )
         if delivery is not None:
             advance(delivery, kind, event.at, event.reason)
+    elif isinstance(event, UpdateEvent):
+        rollout.take_event(s, event)
     else:
         log.warning("node %s rejected a payload: %s", event.node_id, event.reason)
 
