@@ -126,7 +126,7 @@ class ReleaseRef(Message):
     node before it uses a byte of the wheel, whatever carried the command."""
 
     version: ReleaseVersion
-    filename: str = Field(pattern=r"^loalang-[0-9A-Za-z.]+-[0-9A-Za-z._]+\.whl$", max_length=120)
+    filename: str = Field(pattern=r"^loalang-[0-9A-Za-z.]+-[0-9A-Za-z._-]+\.whl$", max_length=120)
     sha256: Sha256Hex
     size: int = Field(gt=0, le=200 * 1024 * 1024)
     signature: str = Field(max_length=200, description="base64 Ed25519 signature")
