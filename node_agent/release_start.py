@@ -158,12 +158,12 @@ class Wrapper:
             if self.stopping:
                 return code
             if trial is not None:
-                if _status(self.root) == "pending":
+                if _status(self.root, trial) == "pending":
                     roll_back(
                         self.root,
                         f"{trial.to_version} exited with code {code} before coming online",
                     )
-                if _status(self.root) == "rolled_back":
+                if _status(self.root, trial) == "rolled_back":
                     continue  # the old version starts again and reports the outcome
             if code != RESTART_EXIT:
                 return code  # systemd's Restart= decides what comes next
@@ -180,7 +180,7 @@ class Wrapper:
             if trial is None or trial.started_at is None:
                 continue
             deadline = trial.started_at + trial.confirm_within_s
-            if time.time() > deadline and _status(self.root) == "pending":
+            if time.time() > deadline and _status(self.root, trial) == "pending":
                 _stop(self.child)
                 roll_back(
                     self.root,
@@ -189,10 +189,17 @@ class Wrapper:
                 return self.child.wait()
 
 
-def _status(root: Path) -> MarkerStatus | None:
+def _status(root: Path, trial: Marker) -> MarkerStatus | None:
+    """The status of ``trial``'s marker; None once the marker is another update's (the version
+    on trial came online, then switched to a newer one itself)."""
     with locked(root):
         marker = read_marker(root)
-    return None if marker is None else marker.status
+    if marker is None or (marker.to_version, marker.started_at) != (
+        trial.to_version,
+        trial.started_at,
+    ):
+        return None
+    return marker.status
 
 
 def _stop(child: subprocess.Popen[bytes]) -> None:
