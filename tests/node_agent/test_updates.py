@@ -149,7 +149,9 @@ def test_the_switch_waits_while_anything_is_on_air_or_an_emergency_waits(agent, 
     assert not agent.stopping.is_set()
 
 
-def test_a_quiet_node_installs_beside_switches_and_asks_to_be_restarted(agent, root, wheels):
+def test_a_quiet_node_installs_beside_switches_and_asks_to_be_restarted(
+    agent: NodeAgent, root: Path, wheels: dict[str, Path]
+) -> None:
     send(agent, update_to(wheels["0.2.0"], "0.2.0"))
     put_in_cache(agent, wheels["0.2.0"])
 
