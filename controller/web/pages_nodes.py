@@ -19,6 +19,7 @@ from controller.delivery.dispatcher import Dispatcher
 from controller.errors import InvalidInputError
 from controller.models import OutboxCommand, Zone
 from controller.nodes import controls as node_controls
+from controller.releases.rollout import progress
 from controller.schemas import ControlOut
 from controller.web.deps import Viewer, allowed
 from controller.web.points import node_rows
@@ -66,6 +67,7 @@ def nodes_page(
     with db.session() as s:
         rows = rows_with_titles(s, viewer.lang)
         zones = s.execute(select(Zone.code, Zone.name).order_by(Zone.name)).all()
+        rollouts = progress(s)
     status = status if status in STATUSES else ""
     zone = zone if any(code == zone for code, _ in zones) else ""
     in_zone = [r for r in rows if not zone or r["zone"] == zone]
@@ -79,6 +81,7 @@ def nodes_page(
         status=status,
         zone=zone,
         statuses=STATUSES,
+        rollouts=rollouts,
         **common(viewer),
     )
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.models import Bulletin, Delivery, Node, Zone
+from controller.models import Bulletin, Delivery, Node, NodeUpdate, Zone
 from controller.web.formatting import local_time
 
 
@@ -16,6 +16,7 @@ def node_rows(s: Session) -> list[dict[str, Any]]:
     """Every point with what a technician needs at a glance; JSON-ready for the live stream."""
     rows = s.execute(select(Node, Zone).join(Zone, Node.zone_id == Zone.id).order_by(Node.id)).all()
     titles = playing_titles(s, [n.status_play_id for n, _z in rows if n.status_play_id])
+    updates = {u.node_id: u for u in s.scalars(select(NodeUpdate))}
     return [
         {
             "id": node.id,
@@ -34,9 +35,22 @@ def node_rows(s: Session) -> list[dict[str, Any]]:
             "signal_dbm": node.signal_dbm,
             "clock_offset_ms": node.clock_offset_ms,
             "agent_version": node.agent_version,
+            **update_fields(updates.get(node.id)),
         }
         for node, zone in rows
     ]
+
+
+def update_fields(update: NodeUpdate | None) -> dict[str, str]:
+    """The version a point should run and how its update went (updated, pending, failed,
+    rolled_back); empty strings when it was never told to update."""
+    if update is None:
+        return {"update_target": "", "update_status": "", "update_reason": ""}
+    return {
+        "update_target": update.version,
+        "update_status": update.status,
+        "update_reason": update.reason,
+    }
 
 
 def playing_titles(s: Session, play_ids: list[str]) -> dict[str, str]:
