@@ -6,13 +6,13 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from controller.models import Node, NodeUpdate, Release
-from tests.support import all_online, db_of, wait_for
+from tests.support import SystemUnderTest, all_online, db_of, wait_for
 from tests.support.web import DESKTOP, fits_width, screenshot
 
 REASON = "0.2.0 exited with code 2 before coming online"
 
 
-def rollout_rows(web_system) -> list[str]:
+def rollout_rows(web_system: SystemUnderTest) -> list[str]:
     """Release 0.1.0 (what the simulated points run) done on one point; 0.2.0 pending on one,
     rolled back on one, failed on the last."""
     nodes = web_system.node_ids
