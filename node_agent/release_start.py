@@ -51,6 +51,20 @@ class Marker:
     reason: str = ""
 
 
+WRAPPER = "loa-node-start"
+
+
+def install_wrapper(root: Path) -> Path:
+    """Put this file at ``root/loa-node-start``, where the node's unit runs it. The agent does
+    it once its release is confirmed online, so a wrapper changes only with a proven release."""
+    target = root / WRAPPER
+    tmp = root / f".{WRAPPER}.tmp"
+    tmp.write_bytes(Path(__file__).read_bytes())
+    tmp.chmod(0o755)
+    os.replace(tmp, target)
+    return target
+
+
 def release_dir(root: Path, version: str) -> Path:
     return root / RELEASES / version
 

@@ -26,6 +26,7 @@ from node_agent.release_install import InstallError, install, prune
 from node_agent.release_start import (
     Marker,
     clear_marker,
+    install_wrapper,
     locked,
     point_current,
     read_marker,
@@ -112,6 +113,7 @@ class Updater:
             write_marker(root, marker)
         self._reporter.update("updated", self.version, marker.from_version, "")
         clear_marker(root)
+        install_wrapper(root)
         removed = prune(root, {marker.from_version})
         if removed:
             log.info("removed old releases %s", ", ".join(removed))

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from node_agent import release_start
 from node_agent.agent import NodeAgent
 from node_agent.config import NodeConfig, RelayConfig, SinkConfig
 from node_agent.relay import RecordingRelay
@@ -182,6 +183,10 @@ def test_the_new_version_online_confirms_and_reports_updated(agent, root):
         "0.0.9",
     )
     assert read_marker(root) is None
+    # the proven release's start wrapper is the one the unit runs from now on
+    wrapper = root / "loa-node-start"
+    assert wrapper.read_text() == Path(release_start.__file__).read_text()
+    assert os.access(wrapper, os.X_OK)
     # the one before is kept for a rollback; older ones go
     assert sorted(p.name for p in (root / "releases").iterdir()) == ["0.0.9", "0.1.0"]
 
