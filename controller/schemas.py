@@ -119,3 +119,19 @@ class AlertOut(BaseModel):
     cancel_reason: str
     replaces: str | None
     report: BulletinReport | None = None
+
+
+class RolloutOut(BaseModel):
+    """A target version and how many points run it, wait for it, or failed (or rolled back)."""
+
+    version: str
+    on_target: int
+    pending: int
+    failed: int
+    total: int
+
+
+class RolloutStartedOut(BaseModel):
+    version: str
+    targets: list[str] = Field(description="the points named")
+    told: list[str] = Field(description="those sent an update (the rest already run it)")

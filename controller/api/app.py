@@ -14,6 +14,7 @@ from controller.api import cap as api_cap
 from controller.api import errors as api_errors
 from controller.api import nodes as api_nodes
 from controller.api import programme as api_programme
+from controller.api import releases as api_releases
 from controller.api.deps import token_gate
 from controller.api.limits import BodyLimit, Limit
 from controller.config import ControllerConfig
@@ -63,6 +64,7 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
     app.include_router(api_alerts.router)
     app.include_router(api_cap.router)
     app.include_router(api_programme.router)
+    app.include_router(api_releases.router)
     # before web.mount: its security headers then wrap these refusals too
     app.add_middleware(
         BodyLimit, limits=body_limits(config), default=config.max_form_bytes, too_large=too_large

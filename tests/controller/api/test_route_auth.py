@@ -48,6 +48,7 @@ SPEAKS: dict[Route, str] = {
     ("POST", "/api/v1/nodes/{node_id}/volume"): "nodes.control",
     ("POST", "/api/v1/nodes/{node_id}/test-tone"): "nodes.control",
     ("POST", "/api/v1/nodes/{node_id}/stop"): "nodes.control",
+    ("POST", "/api/v1/releases/{version}/rollout"): "admin",  # restarts every point named
     ("PUT", "/api/v1/programme/slots/{slot_id}"): "programme.edit",
     ("PUT", "/api/v1/programme/quiet-hours"): "programme.edit",
     ("POST", "/api/v1/programme/items"): "programme.edit",

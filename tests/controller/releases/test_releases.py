@@ -9,12 +9,24 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from controller.api.app import create_app
+from controller.auth import issue_token
 from controller.delivery import node_events
 from controller.delivery.chunks import ChunkCache
 from controller.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from controller.models import Alert, AuditEntry, Node, NodeUpdate, OutboxCommand, Release, now
+from controller.models import (
+    Alert,
+    AuditEntry,
+    Node,
+    NodeUpdate,
+    OutboxCommand,
+    Release,
+    User,
+    now,
+)
 from controller.releases.rollout import progress, start_rollout, target_nodes
 from controller.releases.wheels import add_release
 from protocol.messages import ChunkRequest, CommandAck, UpdateCommand, UpdateEvent
@@ -228,3 +240,23 @@ def test_the_wheel_is_served_in_chunks_like_audio(commune, wheels):
     reply = cache.reply(ChunkRequest(sha256=release.sha256, offset=0, length=4096))
     assert '"type":"chunk"' in reply
     assert f'"total_size":{release.size}' in reply
+
+
+def test_the_api_starts_a_rollout_as_an_admin_and_lists_its_progress(commune, wheels):
+    add(commune, wheels["0.2.0"])
+    with commune.db.session() as s:
+        token = issue_token(s, s.get_one(User, commune.user("admin").id))
+    app = create_app(commune.config, start_dispatcher=False)
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
+        resp = client.post("/api/v1/releases/0.2.0/rollout", data={"zones": "thon-dong,thon-tay"})
+        assert resp.status_code == 202, resp.text
+        targets = commune.nodes_in("thon-dong", "thon-tay")
+        assert sorted(resp.json()["told"]) == targets
+        listed = client.get("/api/v1/releases").json()
+        assert listed == [
+            {"version": "0.2.0", "on_target": 0, "pending": 4, "failed": 0, "total": 4}
+        ]
+        refused = client.post("/api/v1/releases/9.9/rollout", json={"all": True})
+        assert refused.status_code == 404
+        assert "no release 9.9" in refused.json()["detail"]
+    assert sorted(node for node, _ in commune.commands()) == targets
