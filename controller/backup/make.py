@@ -115,6 +115,7 @@ def _copy_files(config: ControllerConfig, staging: Path, manifest: Manifest) -> 
     data = config.data_dir
     wanted: dict[str, Path] = {bootstrap.CONFIG_NAME: bootstrap.config_path(data)}
     keys = config.key_file.parent
+    wanted[f"keys/{config.key_file.name}"] = config.key_file  # the one key nodes pin: required
     for path in sorted(keys.rglob("*")) if keys.is_dir() else []:
         if path.is_file():
             wanted[f"keys/{path.relative_to(keys).as_posix()}"] = path

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from controller.backup import database
 from controller.backup.manifest import BackupError, Manifest, copy_hashed, verify
@@ -48,6 +50,12 @@ def restore(backup: Path, data_dir: Path, *, database_url: str | None = None) ->
             if target_url
             else database.sqlite_revision(database.sqlite_path(config.db_url))
         )
+    except BackupError:
+        _remove_written(data_dir, created)
+        raise
+    except (OSError, SQLAlchemyError, sqlite3.Error) as exc:
+        _remove_written(data_dir, created)
+        raise BackupError(f"restore failed, nothing kept: {exc}") from exc
     except BaseException:
         _remove_written(data_dir, created)
         raise
