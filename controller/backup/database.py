@@ -11,7 +11,7 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import URL, create_engine, inspect, make_url, text
+from sqlalchemy import URL, MetaData, create_engine, inspect, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from controller.backup.manifest import BackupError
@@ -101,9 +101,8 @@ def pg_restore_check(url: str) -> None:
 
 
 def pg_restore(dump: Path, url: str) -> None:
-    """Restore ``dump`` into the empty database at ``url``, in one transaction, so a failure
-    leaves it empty."""
-    pg_restore_check(url)
+    """Restore ``dump`` into the database at ``url`` (empty: ``pg_restore_check``), in one
+    transaction, so a failure leaves it empty."""
     binary = _binary("pg_restore")
     args, env = _libpq(make_url(url))
     _run(
@@ -118,6 +117,17 @@ def pg_restore(dump: Path, url: str) -> None:
         ],
         env,
     )
+
+
+def empty_again(url: str) -> None:
+    """Drop the tables a failed restore left in a database that was empty before it."""
+    engine = create_engine(url)
+    try:
+        found = MetaData()
+        found.reflect(engine)
+        found.drop_all(engine)
+    finally:
+        engine.dispose()
 
 
 def tables(url: str) -> list[str]:

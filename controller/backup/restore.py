@@ -41,23 +41,25 @@ def restore(backup: Path, data_dir: Path, *, database_url: str | None = None) ->
     if target_url:  # PostgreSQL: an empty database, checked before anything is written
         database.pg_restore_check(str(target_url))
     created = not data_dir.exists()
+    filled = False  # the PostgreSQL database holds the restored tables
     private_dir(data_dir)
     try:
         _write(backup, manifest, data_dir, settings)
+        if target_url:
+            database.pg_restore(backup / database.PG_FILE, str(target_url))
+            filled = True
         config = bootstrap.setup(data_dir)  # migrates, rewrites the broker ACL, tightens modes
         revision = (
             database.pg_revision(config.db_url)
             if target_url
             else database.sqlite_revision(database.sqlite_path(config.db_url))
         )
-    except BackupError:
+    except BaseException as exc:
         _remove_written(data_dir, created)
-        raise
-    except (OSError, SQLAlchemyError, sqlite3.Error) as exc:
-        _remove_written(data_dir, created)
-        raise BackupError(f"restore failed, nothing kept: {exc}") from exc
-    except BaseException:
-        _remove_written(data_dir, created)
+        if filled:
+            database.empty_again(str(target_url))
+        if isinstance(exc, (OSError, SQLAlchemyError, sqlite3.Error)):
+            raise BackupError(f"restore failed, nothing kept: {exc}") from exc
         raise
     return Restored(data_dir, manifest, revision)
 
@@ -121,8 +123,7 @@ def _write(backup: Path, manifest: Manifest, data_dir: Path, settings: dict[str,
         if name == database.SQLITE_FILE:
             target = data_dir / "loalang.sqlite3"
         elif name == database.PG_FILE:
-            database.pg_restore(backup / name, str(settings["database_url"]))
-            continue
+            continue  # restored into the database, not the directory
         else:
             target = data_dir / name
         if copy_hashed(backup / name, target) != entry:  # changed since it was checked
