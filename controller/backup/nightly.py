@@ -10,12 +10,14 @@ from typing import Any
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from controller import audit
 from controller.backup import retention
 from controller.backup.make import Clock, local_now, make_backup
 from controller.config import ControllerConfig
 from controller.db import Database
+from schedules import LOCAL
 
 log = logging.getLogger(__name__)
 JOB_ID = "backup"
@@ -25,16 +27,21 @@ MISFIRE_GRACE_S = 12 * 3600
 
 
 def schedule(scheduler: BaseScheduler, config: ControllerConfig) -> None:
-    """Add (or move) the nightly job; remove it when no ``backup_dir`` is set."""
+    """Add (or move) the nightly job; remove it when no ``backup_dir`` is set. A job already
+    stored at the same time is left alone, with the run it may have missed."""
     if config.backup_dir is None:
         with contextlib.suppress(JobLookupError):
             scheduler.remove_job(JOB_ID)
         return
+    trigger = CronTrigger(
+        hour=config.backup_time.hour, minute=config.backup_time.minute, timezone=LOCAL
+    )
+    existing = scheduler.get_job(JOB_ID)
+    if existing is not None and str(existing.trigger) == str(trigger):
+        return  # kept as stored: a night missed while the controller was down still runs
     scheduler.add_job(
         "controller.jobs:nightly_backup",
-        "cron",
-        hour=config.backup_time.hour,
-        minute=config.backup_time.minute,
+        trigger,
         id=JOB_ID,
         replace_existing=True,
         misfire_grace_time=MISFIRE_GRACE_S,

@@ -9,12 +9,14 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from controller.backup.restore import restore
 from controller.nodes import bootstrap
 from controller.ops.cluster import Cluster
+from schedules import LOCAL
 from tests.support import SystemUnderTest, all_online, wait_for
 
 
@@ -51,9 +53,15 @@ def view(sut: SystemUnderTest, bulletin_ids: list[str]) -> dict[str, Any]:
 def test_backup_while_delivering_then_restore_and_keep_delivering(
     system_factory, speech_wav, tmp_path
 ):
-    sut = system_factory(nodes=2)
+    sut = system_factory(nodes=2, backup_dir=str(tmp_path / "nightly"), backup_time="03:15")
     sut.cluster.start_all()
     wait_for(lambda: all_online(sut), 30, "both nodes online")
+    # the nightly job is in the controller's own job store, for 03:15 local time
+    [(next_run,)] = rows(
+        sut.cluster.config.data_dir, "SELECT next_run_time FROM apscheduler_jobs WHERE id='backup'"
+    )
+    at = datetime.fromtimestamp(next_run, LOCAL)
+    assert (at.hour, at.minute) == (3, 15)
     data = str(sut.cluster.config.data_dir)
     backups = tmp_path / "backups"
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from controller.backup import nightly
 from controller.config import ControllerConfig
 from controller.models import AuditEntry
+from controller.web.pages_admin import action_label
 from schedules import LOCAL
 from tests.controller.backup.test_retention import at
 from tests.controller.commune import Commune
@@ -66,6 +67,7 @@ def test_a_failed_night_is_reported_and_the_controller_carries_on(
     [entry] = audited(data)
     assert (entry.action, entry.target) == ("backup.failed", str(blocked))
     assert "is not a directory" in entry.detail["error"]
+    assert action_label("backup.failed", "vi") == "Sao lưu hằng đêm thất bại"  # the audit page
 
 
 def test_the_job_runs_at_the_configured_local_time_and_only_with_a_folder(tmp_path: Path):
@@ -84,6 +86,16 @@ def test_the_job_runs_at_the_configured_local_time_and_only_with_a_folder(tmp_pa
         assert job.trigger.get_next_fire_time(None, start) == datetime(
             2026, 12, 7, 3, 15, tzinfo=LOCAL
         )
+        missed = datetime(2026, 12, 6, 3, 15, tzinfo=LOCAL)  # while the controller was down
+        job.modify(next_run_time=missed)
+        nightly.schedule(scheduler, on)  # the controller starts again, same settings
+        job = scheduler.get_job(nightly.JOB_ID)
+        assert job is not None
+        assert job.next_run_time == missed  # so the missed night still runs now
+        nightly.schedule(scheduler, on.model_copy(update={"backup_time": time(4, 0)}))
+        job = scheduler.get_job(nightly.JOB_ID)
+        assert job is not None
+        assert (job.next_run_time.hour, job.next_run_time.minute) == (4, 0)
         nightly.schedule(scheduler, config)  # the folder removed from the config: job gone
         assert scheduler.get_job(nightly.JOB_ID) is None
     finally:
