@@ -5,18 +5,17 @@ the controller started there: the same bulletins, reports, nodes and accounts, a
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import subprocess
 import sys
 import threading
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from controller.backup.restore import restore
 from controller.nodes import bootstrap
 from controller.ops.cluster import Cluster
 from schedules import LOCAL
+from tests.controller.backup.test_backup_restore import rows
 from tests.support import SystemUnderTest, all_online, wait_for
 
 
@@ -26,14 +25,6 @@ def loa(*args: str) -> subprocess.CompletedProcess[str]:
     )
     assert done.returncode == 0, done.stderr
     return done
-
-
-def rows(data_dir: Path, sql: str) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(data_dir / "loalang.sqlite3")
-    try:
-        return sorted(conn.execute(sql).fetchall())
-    finally:
-        conn.close()
 
 
 def view(sut: SystemUnderTest, bulletin_ids: list[str]) -> dict[str, Any]:
@@ -60,7 +51,7 @@ def test_backup_while_delivering_then_restore_and_keep_delivering(
     [(next_run,)] = rows(
         sut.cluster.config.data_dir, "SELECT next_run_time FROM apscheduler_jobs WHERE id='backup'"
     )
-    at = datetime.fromtimestamp(next_run, LOCAL)
+    at = datetime.fromtimestamp(float(str(next_run)), LOCAL)
     assert (at.hour, at.minute) == (3, 15)
     data = str(sut.cluster.config.data_dir)
     backups = tmp_path / "backups"
