@@ -83,6 +83,9 @@ def make_backup(config: ControllerConfig, dest: Path, *, clock: Clock = local_no
         _copy_audio(config, staging, manifest)
         write_private(staging / MANIFEST, manifest.to_json())
         staging.rename(final)
+    except OSError as exc:  # a full or failing backup disk: said, and nothing half-made kept
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BackupError(f"backup into {dest} failed, nothing kept: {exc}") from exc
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -149,8 +152,7 @@ def _copy_files(config: ControllerConfig, staging: Path, manifest: Manifest) -> 
 
 def _copy_audio(config: ControllerConfig, staging: Path, manifest: Manifest) -> None:
     store = config.audio_dir
-    listed = sorted(store.iterdir()) if store.is_dir() else []
-    for path in listed:
+    for path in listing(store):
         _copy_one_audio(path, staging, manifest)
     for digest in sorted(_referenced_audio(config, staging, manifest)):
         name = f"audio/{digest}.ogg"
@@ -161,6 +163,10 @@ def _copy_audio(config: ControllerConfig, staging: Path, manifest: Manifest) -> 
             _copy_one_audio(source, staging, manifest)
         else:
             manifest.skipped[name] = "in the database but missing from the audio store"
+
+
+def listing(store: Path) -> list[Path]:
+    return sorted(store.iterdir()) if store.is_dir() else []
 
 
 def _copy_one_audio(path: Path, staging: Path, manifest: Manifest) -> None:

@@ -3,6 +3,7 @@ a damaged backup or a used directory is refused, and nothing is half-done."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import sqlite3
@@ -13,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from controller.backup import database
+from controller.backup import database, make
 from controller.backup.make import make_backup
-from controller.backup.manifest import MANIFEST, BackupError, hash_file
+from controller.backup.manifest import MANIFEST, BackupError, copy_hashed, hash_file
 from controller.backup.restore import restore
 from controller.cli import main as loa
 from controller.db import Database, migrate
@@ -248,3 +249,33 @@ def test_a_failed_backup_leaves_no_partial_directory(data: Commune, tmp_path: Pa
     (tmp_path / "file").write_text("")
     with pytest.raises(BackupError, match="is not a directory"):
         make_backup(data.config, tmp_path / "file")
+
+
+def test_a_sound_stored_after_the_store_was_listed_is_still_in_the_backup(
+    data: Commune, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The database copy names a sound the listing missed (stored in between): it is copied."""
+    with data.db.session() as s:
+        late = sorted(b.audio_sha256 for b in s.scalars(select(Bulletin)))[0]
+    listed = make.listing(data.config.audio_dir)
+    monkeypatch.setattr(make, "listing", lambda _store: [p for p in listed if late not in p.name])
+    made = make_backup(data.config, tmp_path / "backups")
+    assert f"audio/{late}.ogg" in made.manifest.files
+    assert made.manifest.skipped == {}
+
+
+def test_a_full_backup_disk_is_a_clear_error_and_leaves_nothing(
+    data: Commune, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    real = copy_hashed
+
+    def full_on_audio(src: Path, dst: Path) -> object:
+        if dst.parent.name == "audio":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(src, dst)
+
+    monkeypatch.setattr(make, "copy_hashed", full_on_audio)
+    dest = tmp_path / "backups"
+    with pytest.raises(BackupError, match=r"failed, nothing kept: .*No space left"):
+        make_backup(data.config, dest)
+    assert list(dest.iterdir()) == []
