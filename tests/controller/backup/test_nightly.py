@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.util import ref_to_obj
 from sqlalchemy import select
 
+from controller import jobs
 from controller.backup import nightly
 from controller.config import ControllerConfig
+from controller.delivery.dispatcher import Dispatcher
 from controller.models import AuditEntry
 from controller.web.pages_admin import action_label
 from schedules import LOCAL
@@ -118,3 +121,22 @@ def test_backup_settings_come_from_the_environment_too():
     with pytest.raises(SystemExit, match="LOA_BACKUP_TIME"):
         ControllerConfig.load(None, {"LOA_BACKUP_TIME": "25:00"})
     assert ControllerConfig.load(None, {}).backup_dir is None
+
+
+def test_the_stored_job_reference_runs_a_backup_in_the_running_controller(
+    data: Commune, dispatcher: Dispatcher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    config = data.config.model_copy(update={"backup_dir": tmp_path / "nightly"})
+    scheduler = BackgroundScheduler(timezone=LOCAL)
+    scheduler.start(paused=True)
+    try:
+        nightly.schedule(scheduler, config)
+        job = scheduler.get_job(nightly.JOB_ID)
+        assert job is not None
+        monkeypatch.setattr(jobs, "_running", jobs.Running(config, data.db, dispatcher))
+        ref_to_obj(job.func_ref)()  # what APScheduler calls at 02:30
+    finally:
+        scheduler.shutdown(wait=False)
+    [made] = list((tmp_path / "nightly").iterdir())
+    assert (made / "manifest.json").is_file()
+    assert [e.action for e in audited(data)] == ["backup.done"]
