@@ -21,7 +21,7 @@ from controller.backup.restore import restore
 from controller.cli import main as loa
 from controller.db import Database, migrate
 from controller.models import ApiToken, Bulletin, Node, User
-from controller.nodes import bootstrap
+from controller.nodes import bootstrap, broker_tls
 from schedules import LOCAL
 from tests.controller.commune import Commune
 from tests.controller.delivery.test_history import PREVIOUS_HEAD
@@ -279,3 +279,34 @@ def test_a_full_backup_disk_is_a_clear_error_and_leaves_nothing(
     with pytest.raises(BackupError, match=r"failed, nothing kept: .*No space left"):
         make_backup(data.config, dest)
     assert list(dest.iterdir()) == []
+
+
+def test_given_tls_files_outside_the_data_directory_come_back_inside_it(
+    data: Commune, tmp_path: Path
+):
+    given = broker_tls.make_ca(tmp_path / "given", ["broker.example.vn"])
+    config = data.config.model_copy(
+        update={
+            "mqtt_tls_port": 8883,
+            "mqtt_tls_hosts": ["broker.example.vn"],
+            "mqtt_tls_files": (given.ca_file, given.cert_file, given.key_file),
+        }
+    )
+    config.save(bootstrap.config_path(config.data_dir))
+    made = make_backup(config, tmp_path / "backups")
+    assert {"broker/tls/ca.crt", "broker/tls/server.crt", "broker/tls/server.key"} <= set(
+        made.manifest.files
+    )
+    restore(made.path, tmp_path / "new")
+    new = bootstrap.load_config(tmp_path / "new")
+    assert new.mqtt_tls_files is None
+    listener = broker_tls.listener(new)
+    assert listener is not None
+    assert listener.port == 8883
+    assert listener.files.ca_file == new.broker_tls_dir / "ca.crt"
+    for ours, theirs in zip(
+        (listener.files.ca_file, listener.files.cert_file, listener.files.key_file),
+        (given.ca_file, given.cert_file, given.key_file),
+        strict=True,
+    ):
+        assert ours.read_bytes() == theirs.read_bytes()
