@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 import zxingcpp
 from PIL import Image, ImageChops, ImageDraw
@@ -35,8 +36,8 @@ def test_every_line_is_drawn_inside_the_label_beside_the_qr_code():
     for key, (left, top, right, bottom) in drawn.boxes.items():
         assert label.TEXT_LEFT <= left < right <= label.WIDTH - label.MARGIN // 2, key
         assert 0 < top < bottom <= label.HEIGHT, key
-        ink = drawn.image.crop((left, top, right, bottom)).getextrema()
-        assert ink[0] < 100, f"{key}: nothing dark where its text should be"
+        darkest = np.asarray(drawn.image.crop((left, top, right, bottom))).min()
+        assert darkest < 100, f"{key}: nothing dark where its text should be"
     tops = [drawn.boxes[k][1] for k in keys]
     assert tops == sorted(tops)  # no line drawn over another
 
@@ -51,7 +52,7 @@ def test_vietnamese_letters_are_drawn_as_themselves():
         ImageDraw.Draw(image).text((5, 0), letter, font=font, fill=0)
         bitmaps.append(image)
     for i, a in enumerate(bitmaps):
-        assert a.getextrema()[0] < 100, letters[i]
+        assert np.asarray(a).min() < 100, letters[i]
         for b in bitmaps[i + 1 :]:
             assert ImageChops.difference(a, b).getbbox() is not None
 
