@@ -20,7 +20,12 @@ from controller.db import Database
 from controller.models import Commune, Node
 from controller.nodes import label, web_tls
 from controller.nodes.keys import load_or_create_key
-from controller.nodes.provision import ProvisionError, config_for, issue_password
+from controller.nodes.provision import (
+    ProvisionError,
+    config_for,
+    issue_password,
+    replace_password,
+)
 from controller.ops.node_cli import PI_DATA_DIR
 from controller.private_files import private_dir, write_private
 from node_agent.config import RelayConfig, SinkConfig
@@ -68,9 +73,18 @@ def point_url(config: ControllerConfig, node_id: str) -> str:
     return f"{config.web_url}/nodes/{node_id}"
 
 
-def make(config: ControllerConfig, node_id: str, options: BundleOptions) -> Bundle:
-    """A new password for ``node_id`` (the old one revoked, the broker reloaded) in a bundle."""
-    password, reloaded = issue_password(config, node_id)
+def make(
+    config: ControllerConfig,
+    node_id: str,
+    options: BundleOptions,
+    node_ids: list[str] | None = None,
+) -> Bundle:
+    """A new password for ``node_id`` (the old one revoked, the broker reloaded) in a bundle.
+    ``node_ids``: every node, when the caller has a database session open (the controller)."""
+    if node_ids is None:
+        password, reloaded = issue_password(config, node_id)
+    else:
+        password, reloaded = replace_password(config, node_id, node_ids)
     node_config = config_for(
         config,
         node_id,

@@ -139,7 +139,8 @@ def redeem(config: ControllerConfig, db: Database, code: str, address: str) -> B
             row = s.get(EnrolmentCode, digest(code))
             refused = _refusal(row, at)
             if refused is None and row is not None and _spend(s, row, at, address):
-                bundle = make(config, row.node_id, BundleOptions.load(row.options))
+                options = BundleOptions.load(row.options)
+                bundle = make(config, row.node_id, options, list(s.scalars(select(Node.id))))
                 audit.record(s, "enrol", "node.enrolled", row.node_id, address=address)
                 return bundle
             refusal = refused or _used()

@@ -118,20 +118,27 @@ def create_node(
 
 
 def issue_password(config: ControllerConfig, node_id: str) -> tuple[str, bool]:
+    """``replace_password`` for ``node_id``, the node list read from the database."""
+    db = Database(config.db_url)
+    try:
+        with db.session() as s:
+            node_ids = list(s.scalars(select(Node.id)))
+    finally:
+        db.engine.dispose()
+    return replace_password(config, node_id, node_ids)
+
+
+def replace_password(
+    config: ControllerConfig, node_id: str, node_ids: list[str]
+) -> tuple[str, bool]:
     """A new broker password for ``node_id``, replacing (revoking) any older one, with the ACL
-    rewritten from the database and a running broker reloaded; (password, reloaded).
+    rewritten for ``node_ids`` (every node) and a running broker reloaded; (password, reloaded).
 
     On reload Mosquitto checks its connected clients against the new password file and
     disconnects those whose password no longer matches: a replaced Pi still online is cut off.
     """
-    db = Database(config.db_url)
-    try:
-        with db.session() as s:
-            if s.get(Node, node_id) is None:
-                raise ProvisionError(f"unknown node {node_id!r} (`loa node provision --name ...`)")
-            node_ids = list(s.scalars(select(Node.id)))
-    finally:
-        db.engine.dispose()
+    if node_id not in node_ids:
+        raise ProvisionError(f"unknown node {node_id!r} (`loa node provision --name ...`)")
     password = broker.new_password()
     files = broker.BrokerFiles(config.broker_dir)
     broker.set_password(files, node_id, password)

@@ -120,7 +120,9 @@ def test_guessing_from_one_address_is_stopped_even_with_a_right_code(config, cli
     assert "enrol.throttled" in audit_actions(config)
     db = Database(config.db_url)
     with db.session() as s:
-        assert s.get(EnrolmentCode, enrolment.digest(issued.code)).used_at is None  # not spent
+        row = s.get(EnrolmentCode, enrolment.digest(issued.code))
+        assert row is not None
+        assert row.used_at is None  # not spent
         # the window passes: the code works again
         s.execute(update(EnrolmentFailure).values(at=now() - enrolment.WINDOW))
     db.engine.dispose()
