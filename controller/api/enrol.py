@@ -33,6 +33,13 @@ class EnrolOut(BaseModel):
 async def enrol(body: EnrolIn, request: Request, config: ConfigDep, db: DbDep) -> object:
     """The node's bundle, with a new broker password (the node's previous one stops working);
     the code is spent. 403 for an unknown, expired or used code, 429 after too many refusals."""
+    if request.url.scheme != "https":
+        # a reverse proxy in front says so with X-Forwarded-Proto (uvicorn trusts 127.0.0.1's)
+        problem = Problem(
+            detail="enrolment is served over HTTPS only: the bundle holds the node's password",
+            code="enrol.https_only",
+        )
+        return JSONResponse(problem.model_dump(), status_code=403)
     address = request.client.host if request.client else "?"
     try:
         bundle = await run_in_threadpool(enrolment.redeem, config, db, body.code, address)

@@ -8,14 +8,17 @@ import stat
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import pytest
 import zxingcpp
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from paho.mqtt.enums import CallbackAPIVersion
 from PIL import Image
 
+from controller.config import ControllerConfig
 from controller.db import Database
 from controller.models import Node
-from controller.nodes import broker, web_tls
+from controller.nodes import broker, bundle, web_tls
 from controller.nodes.keys import load_or_create_key
 from node_agent.config import NodeConfig
 from tests.support import wait_for
@@ -139,8 +142,6 @@ def test_bad_provisioning_input_is_refused_and_changes_nothing(tmp_path):
 
 
 def test_the_label_shows_the_fingerprint_of_the_certificate_the_web_app_is_served_with(tmp_path):
-    from controller.nodes import bundle
-
     config = commune(tmp_path / "ctl")
     node_id = provision(
         config.data_dir, "--name", "Loa 1", "--zone", "thon-dong", "--out", str(tmp_path / "b")
@@ -154,3 +155,31 @@ def test_the_label_shows_the_fingerprint_of_the_certificate_the_web_app_is_serve
     assert facts.url == f"https://127.0.0.1:{config.http_port}/nodes/{node_id}"
     saved = json.loads((config.data_dir / "controller.json").read_text())
     assert saved["http_tls_files"] == [str(p) for p in config.http_tls_files]
+
+
+def test_init_makes_the_web_apps_certificate_for_its_hosts(tmp_path):
+    data = tmp_path / "ctl"
+    done = loa(
+        *("init", "--data", str(data), "--commune", "Xã Thử"),
+        *("--https-host", "loa.xa-thu.vn", "--https-host", "192.0.2.7"),
+    )
+    assert done.returncode == 0, done.stderr
+    saved = json.loads((data / "controller.json").read_text())
+    cert_file, key_file = (Path(p) for p in saved["http_tls_files"])
+    assert mode(cert_file) == mode(key_file) == 0o600
+    cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == ["loa.xa-thu.vn"]
+    assert [str(ip) for ip in names.get_values_for_type(x509.IPAddress)] == ["192.0.2.7"]
+    # run again: the same certificate, so the labels already printed stay right
+    again = loa("init", "--data", str(data), "--commune", "Xã Thử", "--https-host", "other")
+    assert again.returncode == 0, again.stderr
+    assert x509.load_pem_x509_certificate(cert_file.read_bytes()) == cert
+
+
+def test_the_public_url_is_checked_and_taken_from_the_environment(tmp_path):
+    config = ControllerConfig.load(None, {"LOA_PUBLIC_URL": "https://loa.xa-thu.vn/"})
+    assert config.web_url == "https://loa.xa-thu.vn"
+    assert ControllerConfig.load(None, {}).web_url == "http://127.0.0.1:8080"
+    with pytest.raises(SystemExit, match=r"LOA_PUBLIC_URL \(environment\): must start with"):
+        ControllerConfig.load(None, {"LOA_PUBLIC_URL": "loa.xa-thu.vn"})

@@ -29,7 +29,8 @@ def config(tmp_path) -> ControllerConfig:
 
 @pytest.fixture
 def client(config) -> Iterator[TestClient]:
-    with TestClient(create_app(config, start_dispatcher=False)) as c:
+    app = create_app(config, start_dispatcher=False)
+    with TestClient(app, base_url="https://testserver") as c:
         yield c
 
 
@@ -67,6 +68,23 @@ def test_a_code_is_served_once_and_spent(config, client):
     assert "already used" in again.json()["detail"]
     assert broker.BrokerFiles(config.broker_dir).password_file.read_text() == passwd
     assert audit_actions(config)[-3:] == ["enrol.code_issued", "node.enrolled", "enrol.refused"]
+
+
+def test_a_code_sent_in_clear_is_refused_and_not_spent(config):
+    issued = new_code(config)
+    app = create_app(config, start_dispatcher=False)
+    with TestClient(app, base_url="http://testserver") as plain:
+        refused = plain.post("/api/v1/enrol", json={"code": issued.code})
+        assert refused.status_code == 403
+        assert refused.json()["code"] == "enrol.https_only"
+        behind_proxy = plain.post(
+            "/api/v1/enrol",
+            json={"code": issued.code},
+            headers={"X-Forwarded-Proto": "https"},  # from a client, not a trusted proxy
+        )
+        assert behind_proxy.status_code == 403
+    with TestClient(app, base_url="https://testserver") as tls:
+        assert tls.post("/api/v1/enrol", json={"code": issued.code}).status_code == 200
 
 
 def test_only_the_codes_hash_is_stored(config):
