@@ -145,11 +145,21 @@ def write(out: Path, bundle: Bundle, label_bytes: bytes) -> list[Path]:
     return written
 
 
+def check_out(out: Path) -> None:
+    """``out`` may take a bundle: missing, empty, or an earlier bundle (replaced in place). Any
+    other directory is refused: it would be made private (0700) and filled with secrets."""
+    if out.exists() and not out.is_dir():
+        raise ProvisionError(f"{out} is a file: give a directory for the bundle")
+    if out.is_dir() and any(out.iterdir()) and not (out / "node.json").exists():
+        raise ProvisionError(f"{out} holds other files: give a new directory for the bundle")
+
+
 def provision_to(
     config: ControllerConfig, node_id: str, out: Path, options: BundleOptions
 ) -> Bundle:
     """``node_id``'s bundle in ``out``. The label is drawn and ``out`` made before the new
     password is issued: a failure there leaves the node's current password working."""
+    check_out(out)
     png = label_png(config, node_id)
     private_dir(out)
     made = make(config, node_id, options)

@@ -20,8 +20,10 @@ def sink_and_relay(args: argparse.Namespace) -> tuple[SinkConfig, RelayConfig]:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.out and not args.enrol:
-        raise ProvisionError("give --out DIR for the bundle, or --enrol for a one-time code")
+    if not (args.out or args.enrol or args.label):
+        raise ProvisionError(
+            "give --out DIR for the bundle, --enrol for a one-time code, or --label FILE"
+        )
     new = args.name is not None or args.zone is not None
     if new == (args.node_id is not None):
         raise ProvisionError("give either NODE_ID (an existing point) or --name and --zone")
@@ -32,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
         raise ProvisionError(
             "enrolment needs the web app on HTTPS: `loa init --https-host NAME` first"
         )
+    if args.out:
+        bundle.check_out(args.out)
     if new:  # a name too long for the label is refused before the point is made
         label.draw(label.LabelFacts(args.name, args.zone, "x" * 45, config.web_url, None, "x" * 30))
     sink, relay = sink_and_relay(args)
@@ -44,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
         longitude=args.lon,
         accepts_tests=args.accepts_tests,
     )
+    if args.label:  # a label alone (a reprint) leaves the point's password as it is
+        args.label.write_bytes(bundle.label_png(config, node_id))
+        print(f"point {node_id}: label in {args.label}")
     if args.out:
         made = bundle.provision_to(config, node_id, args.out, options)
         print(f"point {node_id}: bundle in {args.out} (node.json, label.png, ...)")
@@ -53,8 +60,6 @@ def run(args: argparse.Namespace) -> int:
             else "broker not running here: it reads the new password when it starts"
         )
     if args.enrol:
-        if args.label:
-            args.label.write_bytes(bundle.label_png(config, node_id))
         issued = enrolment.issue(config, node_id, options, issued_by=getpass.getuser())
         fingerprint = web_tls.served_fingerprint(config) or ""
         print(f"point {node_id}: one-time enrolment code {issued.code}")

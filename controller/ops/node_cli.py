@@ -27,7 +27,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], data: 
     p.add_argument("--accepts-tests", action="store_true", help="plays CAP Test/Exercise")
     p.add_argument("--out", type=Path, help="write the bundle into this directory")
     p.add_argument("--enrol", action="store_true", help="issue a one-time code (24 h) for the Pi")
-    p.add_argument("--label", type=Path, help="with --enrol: write the label here too")
+    p.add_argument(
+        "--label", type=Path, help="write the label here (alone: a reprint, nothing else changes)"
+    )
     add_node_options(p)
     p.add_argument(
         "--node-data-dir", type=Path, default=PI_DATA_DIR, help="the agent's data on the Pi"

@@ -92,9 +92,12 @@ def test_provisioning_a_replaced_pi_cuts_the_old_card_off_and_lets_the_new_one_i
         try:
             wait_for(lambda: "connect 0" in events, 5, "the old card to connect")
             second = tmp_path / "second"
-            done = loa("node", "provision", node_id, "--data", str(config.data_dir))
-            assert done.returncode == 2
-            assert "--out DIR" in done.stderr
+            # a reprinted label changes nothing: the old card stays in
+            reprint = tmp_path / "reprint.png"
+            assert provision(config.data_dir, node_id, "--label", str(reprint)) == node_id
+            found = zxingcpp.read_barcodes(Image.open(reprint))
+            assert [r.text for r in found] == [bundle.point_url(config, node_id)]
+            assert connect_rc(config.mqtt_port, node_id, old) == 0
             assert provision(config.data_dir, node_id, "--out", str(second)) == node_id
             wait_for(lambda: "disconnect" in events, 10, "the broker to cut the old card off")
         finally:
@@ -121,7 +124,16 @@ def test_bad_provisioning_input_is_refused_and_changes_nothing(tmp_path):
     before = (files.password_file.read_text(), files.acl_file.read_text())
     label = (out / "label.png").read_bytes()
     data = str(config.data_dir)
+    a_file, elsewhere = tmp_path / "notes.txt", tmp_path / "home"
+    a_file.write_text("x")
+    elsewhere.mkdir()
+    (elsewhere / "photo.jpg").write_bytes(b"x")
+    elsewhere.chmod(0o755)
+    elsewhere_mode = mode(elsewhere)
     cases = [
+        ((node_id, "--out", str(a_file)), "is a file"),
+        (("--name", "Loa 2", "--zone", "thon-dong", "--out", str(elsewhere)), "other files"),
+        ((node_id,), "--out DIR"),
         (("khong-co-9999", "--out", str(out)), "unknown node"),
         ((node_id, "--name", "X", "--out", str(out)), "either NODE_ID"),
         (("--name", "Loa 2", "--out", str(out)), "both --name and --zone"),
@@ -135,6 +147,8 @@ def test_bad_provisioning_input_is_refused_and_changes_nothing(tmp_path):
         assert message in refused.stderr, (args, refused.stderr)
     assert (files.password_file.read_text(), files.acl_file.read_text()) == before
     assert (out / "label.png").read_bytes() == label
+    assert mode(elsewhere) == elsewhere_mode  # not made private: it is not ours
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["photo.jpg"]
     db = Database(config.db_url)
     with db.session() as s:
         assert [n.id for n in s.query(Node)] == [node_id]
