@@ -30,8 +30,6 @@ from controller.ops.node_cli import PI_DATA_DIR
 from controller.private_files import private_dir, write_private
 from node_agent.config import RelayConfig, SinkConfig
 
-FILES = ("node.json", "ca.crt", "controller.pub")  # what enrolment sends (the label stays here)
-
 
 @dataclass(frozen=True)
 class BundleOptions:
@@ -64,7 +62,7 @@ class BundleOptions:
 @dataclass(frozen=True)
 class Bundle:
     node_id: str
-    files: dict[str, str]  # name -> text, the names of FILES
+    files: dict[str, str]  # node.json, controller.pub and (broker TLS) ca.crt; not the label
     broker_reloaded: bool
 
 
