@@ -95,13 +95,16 @@ def stop_scheduler(scheduler: BackgroundScheduler) -> None:
 
 
 def housekeeping() -> None:
-    """Expire alerts past their time, forget lapsed web sessions and old login failures, and
-    delete the node events and settled commands older than ``history_retention_days``."""
+    """Expire alerts past their time, forget lapsed web sessions and old login and enrolment
+    failures, and delete the node events and settled commands older than
+    ``history_retention_days``."""
+    from controller.nodes import enrolment
     from controller.web import sessions
 
     ctx = running()
     with ctx.db.session() as s:
         sessions.prune(s, ctx.config)
+        enrolment.prune(s)
         for alert in s.scalars(
             select(Alert).where(Alert.state.in_(("proposed", "active")), Alert.expires_at < now())
         ):

@@ -300,3 +300,28 @@ class NodeStatusLog(Base):
     node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), index=True)
     status: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(default=now, index=True)
+
+
+class EnrolmentCode(Base):
+    """A one-time code a new Pi exchanges for its bundle (``loa node enrol``); only its sha256
+    is stored, and it is spent when the bundle is served."""
+
+    __tablename__ = "enrolment_codes"
+    code_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), index=True)
+    # what the bundle is made with when served: sink, relay, broker host, the node's data dir
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    issued_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_from: Mapped[str | None] = mapped_column(String(64))
+
+
+class EnrolmentFailure(Base):
+    """A refused enrolment attempt, counted per address and overall to stop code guessing."""
+
+    __tablename__ = "enrolment_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(default=now, index=True)
