@@ -10,12 +10,14 @@ from sqlalchemy.orm import Session
 
 from controller.models import Bulletin, Delivery, Node, Zone
 from controller.web.formatting import local_time
+from controller.web.health_view import warning_codes
 
 
 def node_rows(s: Session) -> list[dict[str, Any]]:
     """Every point with what a technician needs at a glance; JSON-ready for the live stream."""
     rows = s.execute(select(Node, Zone).join(Zone, Node.zone_id == Zone.id).order_by(Node.id)).all()
     titles = playing_titles(s, [n.status_play_id for n, _z in rows if n.status_play_id])
+    warnings = warning_codes(s)
     return [
         {
             "id": node.id,
@@ -34,6 +36,7 @@ def node_rows(s: Session) -> list[dict[str, Any]]:
             "signal_dbm": node.signal_dbm,
             "clock_offset_ms": node.clock_offset_ms,
             "agent_version": node.agent_version,
+            "warnings": warnings.get(node.id, []),
         }
         for node, zone in rows
     ]

@@ -42,6 +42,9 @@
       el.classList.toggle("warn", clock.far);
     });
     if (row.agent_version !== undefined) setText(root, "version", row.agent_version || "–");
+    const warnings = (row.warnings || []).length;
+    root.querySelectorAll('[data-field="warnings"]').forEach((el) => { el.hidden = warnings === 0; });
+    setText(root, "warning_count", String(warnings));
   }
 
   const list = document.getElementById("node-list");
