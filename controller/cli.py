@@ -10,6 +10,7 @@ from pathlib import Path
 from controller.ops import alert_cli
 
 DEFAULT_DATA = Path("var")
+DEFAULT_NODE_CONFIG = Path("/etc/loalang/node.json")  # where a bundle is installed on a Pi
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,6 +84,15 @@ def _parser() -> argparse.ArgumentParser:
     na.add_argument("--relay-pin", type=int, default=17)
     na.add_argument(
         "--accepts-tests", action="store_true", help="also play CAP Test/Exercise messages"
+    )
+
+    st = nsub.add_parser("selftest", help="check a point: tone, relay, clock, disk, broker, key")
+    st.add_argument(
+        "--config",
+        dest="selftest_config",
+        metavar="FILE",
+        type=Path,
+        help=f"default: {DEFAULT_NODE_CONFIG}",
     )
 
     sub.add_parser("process", help="clean and normalise a recording", add_help=False)
@@ -172,6 +182,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.cmd == "node":
         if args.node_cmd == "add":
             return _add_node(args)
+        if args.node_cmd == "selftest":
+            from node_agent.selftest import main as selftest_main
+
+            return selftest_main(args.selftest_config or args.config or DEFAULT_NODE_CONFIG)
         if args.config is None:
             print(
                 "loa node: give --config FILE to run the agent, or `loa node add ...`",

@@ -47,7 +47,7 @@ def load_audio(path: Path, start: int = 0) -> Source:
     return open_stream(path, start=start)
 
 
-def _configured_sink(config: NodeConfig) -> AudioSink:
+def configured_sink(config: NodeConfig) -> AudioSink:
     options = {"fade_s": config.sink.fade_s, **config.sink.options}
     if config.sink.kind == "wav":
         options.setdefault("directory", config.data_dir / "played")
@@ -95,7 +95,7 @@ class NodeAgent:
             self.cache, self._request_chunk, config.chunk_size, config.chunk_timeout_s
         )
         self.player = Player(
-            sink or _configured_sink(config),
+            sink or configured_sink(config),
             relay or make_relay(config.relay.kind, **config.relay.options),
             audio_path=self.cache.path,
             load=load_audio,
