@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from packaging.version import InvalidVersion, Version
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.models import NodeHealth
+from controller.models import Node, NodeHealth
+from node_agent.version import installed_version
 from protocol.messages import Health
 
 HOT_C = 80.0
@@ -98,3 +100,19 @@ def _older(version: str, current: str) -> bool:
         return Version(version) < Version(current)
     except InvalidVersion:
         return False
+
+
+def warnings_of(node: Node, row: NodeHealth | None) -> list[HealthWarning]:
+    """``node``'s warnings; the version it should run is the controller's own (one package)."""
+    return warnings(
+        row,
+        signal_dbm=node.signal_dbm,
+        version=node.agent_version,
+        current_version=installed_version(),
+    )
+
+
+def warning_codes(s: Session) -> dict[str, list[str]]:
+    """Every point's warnings by code, for the list's marker, the live stream and the API."""
+    rows = s.execute(select(Node, NodeHealth).outerjoin(NodeHealth)).all()
+    return {node.id: [w.code for w in warnings_of(node, row)] for node, row in rows}

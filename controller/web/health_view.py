@@ -6,14 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.models import Node, NodeHealth
 from controller.nodes import health as rules
 from controller.web.formatting import local_time
 from controller.web.i18n import translate
-from node_agent.version import installed_version
 
 _UNITS = ("B", "KB", "MB", "GB", "TB")
 
@@ -39,28 +37,13 @@ def uptime(seconds: int, lang: str) -> str:
     return _say(lang)(key, d=days, h=hours, m=rest // 60)
 
 
-def warnings_of(node: Node, row: NodeHealth | None) -> list[rules.HealthWarning]:
-    return rules.warnings(
-        row,
-        signal_dbm=node.signal_dbm,
-        version=node.agent_version,
-        current_version=installed_version(),
-    )
-
-
-def warning_codes(s: Session) -> dict[str, list[str]]:
-    """Every point's warnings by code, for the list's marker and the live stream."""
-    rows = s.execute(select(Node, NodeHealth).outerjoin(NodeHealth)).all()
-    return {node.id: [w.code for w in warnings_of(node, row)] for node, row in rows}
-
-
 def health_view(s: Session, node_id: str, lang: str) -> dict[str, Any]:
     """What the point's page shows: ``warnings`` (sentences), ``facts`` (label, value) and
     when it was measured; ``reported`` is False for an agent that never sent a report."""
     t = _say(lang)
     node = s.get(Node, node_id)
     row = s.get(NodeHealth, node_id)
-    found = warnings_of(node, row) if node is not None else []
+    found = rules.warnings_of(node, row) if node is not None else []
     return {
         "reported": row is not None,
         "warnings": [t(f"health.warn.{w.code}", **_words(w.values, lang)) for w in found],

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.models import Bulletin, Delivery, Node, Zone
+from controller.nodes.health import warning_codes
 from controller.web.formatting import local_time
-from controller.web.health_view import warning_codes
 
 
 def node_rows(s: Session) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from controller.models import Node, NodeHealth
 from controller.nodes import health as rules
-from controller.web.health_view import health_view, size, uptime, warning_codes
+from controller.web.health_view import health_view, size, uptime
 from node_agent.version import installed_version
 from protocol import mqtt_client
 from protocol.messages import Health, NodeState
@@ -168,7 +168,7 @@ def test_the_page_says_what_is_wrong_and_what_to_do(commune, dispatcher):
     with commune.db.session() as s:
         vi = health_view(s, node, "vi")
         en = health_view(s, node, "en")
-        codes = warning_codes(s)
+        codes = rules.warning_codes(s)
     assert vi["reported"]
     assert vi["warnings"][0].startswith("Quá nóng: CPU 85 °C")
     assert "chronyc tracking" in vi["warnings"][1]
