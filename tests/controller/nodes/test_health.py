@@ -178,7 +178,7 @@ def test_the_page_says_what_is_wrong_and_what_to_do(commune, dispatcher):
         "CPU temperature": "85 °C",
         "Free storage": "12.0 GB of 16.0 GB (75%)",
         "Free memory": "600 MB of 1.0 GB (60%)",
-        "Clock": "NOT synchronised, off by +3 ms",
+        "Clock": "NOT synchronised, +3 ms off the time server",
     }
     assert codes[node] == ["hot", "clock_unsynced"]
 
