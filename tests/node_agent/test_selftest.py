@@ -14,12 +14,18 @@ import wave
 from collections.abc import Iterator
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from controller.db import Database
 from controller.nodes import bootstrap, broker, broker_tls
 from controller.nodes.provision import add_node
 from node_agent.config import RelayConfig, SinkConfig
+from protocol.topics import node_topic
+from tests.support import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CHRONY_SYNCED = (
@@ -179,3 +185,47 @@ def test_a_missing_config_is_a_clear_error(tmp_path):
     code, out = selftest(tmp_path, tmp_path / "nowhere.json")
     assert code != 0
     assert "does not exist" in out
+
+
+def session_client(user: str, password: str, port: int) -> tuple[mqtt.Client, list[object]]:
+    """A persistent MQTT 5 session on the plain listener, as the agent keeps one; the list
+    collects what arrives (payloads) and the acknowledgement of each subscription ("subscribed")."""
+    seen: list[object] = []
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=user, protocol=mqtt.MQTTv5)
+    client.username_pw_set(user, password)
+    client.on_message = lambda _c, _u, msg: seen.append(bytes(msg.payload))
+    client.on_subscribe = lambda *_a: seen.append("subscribed")
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = 3600
+    client.connect("127.0.0.1", port, clean_start=False, properties=props)
+    client.loop_start()
+    return client, seen
+
+
+def close(client: mqtt.Client) -> None:
+    client.disconnect()
+    client.loop_stop()
+
+
+def test_the_selftest_leaves_what_waits_for_the_point_queued(point, tmp_path):
+    """Its login takes the agent's session over (one session per account): it must neither
+    clear the session nor take the commands queued in it."""
+    node = json.loads(point.read_text())
+    controller = bootstrap.load_config(point.parent / "controller")
+    topic = node_topic(node["node_id"], "cmd")
+    agent, seen = session_client(node["node_id"], node["broker_password"], controller.mqtt_port)
+    agent.subscribe(topic, qos=1)
+    wait_for(lambda: "subscribed" in seen, 10, "the agent's subscription")
+    close(agent)
+    sender, _ = session_client(controller.mqtt_user, controller.mqtt_password, controller.mqtt_port)
+    sender.publish(topic, b"queued-while-away", qos=1).wait_for_publish(10)
+    close(sender)
+
+    code, out = selftest(tmp_path, point)
+    assert code == 0, out
+
+    back, got = session_client(node["node_id"], node["broker_password"], controller.mqtt_port)
+    try:
+        wait_for(lambda: b"queued-while-away" in got, 10, "the queued command")
+    finally:
+        close(back)
