@@ -35,7 +35,8 @@
       bars.hidden = wired;
       bars.dataset.bars = wired ? "" : String(steps.filter((s) => row.signal_dbm >= s).length);
     });
-    setText(root, "signal_text", wired ? say.wired : `${row.signal_dbm} dBm`);
+    const cell = row.cell_pct === null || row.cell_pct === undefined ? say.wired : `4G ${row.cell_pct}%`;
+    setText(root, "signal_text", wired ? cell : `${row.signal_dbm} dBm`);
     const clock = clockText(row.clock_offset_ms);
     root.querySelectorAll('[data-field="clock"]').forEach((el) => {
       el.textContent = clock.text;

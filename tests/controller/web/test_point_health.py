@@ -67,6 +67,8 @@ def test_a_hot_point_with_a_full_card_is_warned_on_its_page_and_in_the_list(web_
     marker = page.locator(f'li.node-row[data-node-id="{node}"] [data-field="warnings"]')
     expect(marker).to_be_visible(timeout=30_000)
     expect(marker).to_contain_text("Cần kiểm tra: 2")
+    signal = page.locator(f'li.node-row[data-node-id="{node}"] [data-field="signal_text"]')
+    expect(signal).to_have_text("4G 67%")  # not "wired": the point has a modem
     assert page.evaluate("window.notReloaded") is True
 
     page.goto(f"{web_system.cluster.url}/nodes/{node}")
