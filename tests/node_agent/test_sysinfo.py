@@ -3,11 +3,13 @@ is unknown (None), never a crash."""
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
 from node_agent import sysinfo
+from node_agent.version import installed_version
 
 MEMINFO = """MemTotal:        3884328 kB
 MemFree:          201544 kB
@@ -80,3 +82,8 @@ def test_disk_is_read_where_the_data_lives(tmp_path):
     free, total = sysinfo.disk_bytes(tmp_path) or (0, 0)
     assert 0 < free <= total
     assert sysinfo.disk_bytes(tmp_path / "missing") is None
+
+
+def test_the_version_is_the_installed_packages():
+    assert installed_version() == version("loalang")
+    assert installed_version("no-such-distribution") == "unknown"

@@ -3,6 +3,8 @@ from a state the point sends through the real broker and controller."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from playwright.sync_api import expect
 
 from node_agent.version import installed_version
@@ -109,3 +111,21 @@ def test_a_hot_point_with_a_full_card_is_warned_on_its_page_and_in_the_list(web_
     page.reload()
     expect(page.locator("section#health .health-ok")).to_contain_text("Nothing needs attention")
     web_system.cluster.start_node(node)
+
+
+def test_the_running_agents_report_this_machines_health(web_system):
+    """The real agents' states carry what they measure here: uptime, memory, disk, version."""
+    wait_for(lambda: all_online(web_system), 30, "all four points online")
+
+    def reported() -> list[dict[str, Any]]:
+        nodes = web_system.http().get("/api/v1/nodes").json()
+        running = [n for n in nodes if n["status"] != "offline"]
+        return [n["health"] for n in running if n["health"]] if len(running) == 4 else []
+
+    wait_for(lambda: len(reported()) == 4, 30, "four health reports")
+    for health in reported():
+        assert health["uptime_s"] > 0
+        assert 0 < health["memory_available_bytes"] <= health["memory_total_bytes"]
+        assert 0 < health["disk_free_bytes"] <= health["disk_total_bytes"]
+    versions = {n["agent_version"] for n in web_system.http().get("/api/v1/nodes").json()}
+    assert versions == {installed_version()}
