@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from controller.backup import cli as backup_cli
 from controller.ops import alert_cli
 
 DEFAULT_DATA = Path("var")
@@ -98,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("process", help="clean and normalise a recording", add_help=False)
     sub.add_parser("say", help="text-to-speech into an audio file", add_help=False)
     alert_cli.add_parser(sub)
+    backup_cli.add_parsers(sub)
     return p
 
 
@@ -177,6 +179,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.cmd == "alert":
         return alert_cli.run(args)
+    if args.cmd in ("backup", "restore"):
+        return backup_cli.run(args)
     if args.cmd == "user":
         return _add_user(args)
     if args.cmd == "node":

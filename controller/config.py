@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,14 @@ class ControllerConfig(BaseModel):
     )
     login_max_failures: int = Field(5, ge=1, description="per user name in login_window_minutes")
     login_window_minutes: int = Field(15, ge=1)
+    backup_dir: Path | None = Field(
+        None, description="nightly backups go here (off when unset); keep it on another disk"
+    )
+    backup_time: time = Field(time(2, 30), description="local time of the nightly backup")
+    backup_keep_nightly: int = Field(7, ge=1, description="the newest backups kept")
+    backup_keep_monthly: int = Field(
+        12, ge=0, description="the first backup of each of this many newest months, kept too"
+    )
     tts: TtsSettings = Field(
         default_factory=TtsSettings,
         description='speech: the file\'s "tts" section and LOA_TTS_*; cache in data_dir',
