@@ -11,6 +11,7 @@ from controller.backup import cli as backup_cli
 from controller.ops import alert_cli, node_cli
 
 DEFAULT_DATA = Path("var")
+DEFAULT_NODE_CONFIG = Path("/etc/loalang/node.json")  # where a bundle is installed on a Pi
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,6 +91,15 @@ def _parser() -> argparse.ArgumentParser:
         "--accepts-tests", action="store_true", help="also play CAP Test/Exercise messages"
     )
     node_cli.add_parsers(nsub, DEFAULT_DATA)
+
+    st = nsub.add_parser("selftest", help="check a point: tone, relay, clock, disk, broker, key")
+    st.add_argument(
+        "--config",
+        dest="selftest_config",
+        metavar="FILE",
+        type=Path,
+        help=f"default: {DEFAULT_NODE_CONFIG}",
+    )
 
     sub.add_parser("process", help="clean and normalise a recording", add_help=False)
     sub.add_parser("say", help="text-to-speech into an audio file", add_help=False)
@@ -190,6 +200,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _add_node(args)
         if args.node_cmd in ("provision", "enrol"):
             return node_cli.run(args)
+        if args.node_cmd == "selftest":
+            from node_agent.selftest import main as selftest_main
+
+            return selftest_main(args.selftest_config or args.config or DEFAULT_NODE_CONFIG)
         if args.config is None:
             print(
                 "loa node: give --config FILE to run the agent, or `loa node provision ...`",

@@ -25,8 +25,7 @@ from controller.nodes import bootstrap, broker_tls
 from schedules import LOCAL
 from tests.controller.commune import Commune
 from tests.controller.delivery.test_history import PREVIOUS_HEAD
-
-HEAD = "0ef50f536f15"
+from tests.support.schema import HEAD
 
 
 def rows(data_dir: Path, sql: str) -> list[tuple[object, ...]]:

@@ -20,8 +20,7 @@ from controller.nodes import bootstrap
 from controller.nodes.provision import add_node
 from node_agent.config import RelayConfig, SinkConfig
 from tests.controller.delivery.test_history import PREVIOUS_HEAD
-
-HEAD = "0ef50f536f15"
+from tests.support.schema import HEAD
 
 
 @pytest.fixture
