@@ -24,7 +24,7 @@ from node_agent.config import NodeConfig
 from node_agent.controls import NodeControls
 from node_agent.events import EventReporter
 from node_agent.fetcher import Fetcher
-from node_agent.health import wireless_signal_dbm
+from node_agent.health import HealthSampler, HealthSources, wireless_signal_dbm
 from node_agent.player import Player
 from node_agent.relay import AmplifierRelay, make_relay
 from node_agent.release_start import RESTART_EXIT
@@ -47,7 +47,7 @@ def load_audio(path: Path, start: int = 0) -> Source:
     return open_stream(path, start=start)
 
 
-def _configured_sink(config: NodeConfig) -> AudioSink:
+def configured_sink(config: NodeConfig) -> AudioSink:
     options = {"fade_s": config.sink.fade_s, **config.sink.options}
     if config.sink.kind == "wav":
         options.setdefault("directory", config.data_dir / "played")
@@ -108,7 +108,7 @@ class NodeAgent:
         )
         self.exit_code = 0
         self.player = Player(
-            sink or _configured_sink(config),
+            sink or configured_sink(config),
             relay or make_relay(config.relay.kind, **config.relay.options),
             audio_path=self.cache.path,
             load=load_audio,
@@ -144,6 +144,7 @@ class NodeAgent:
             reporter=self.events,
             updater=self.updater,
         )
+        self.health = HealthSampler(HealthSources(config.data_dir))
         self.on_air: str | None = None  # what the player last said it is playing
         self.last_state_at = 0.0  # monotonic time of the last state published
         self.stopping = threading.Event()
@@ -261,6 +262,7 @@ class NodeAgent:
             free_bytes=shutil.disk_usage(self.cache.root).free,
             volume=self.controls.volume,
             signal_dbm=wireless_signal_dbm(),
+            health=self.health.sample(),
         )
         self.last_state_at = time.monotonic()
         self.client.publish(

@@ -9,7 +9,6 @@ Installing runs in its own thread, so commands (an emergency) are handled meanwh
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 import threading
 from collections.abc import Callable
@@ -32,19 +31,11 @@ from node_agent.release_start import (
     read_marker,
     write_marker,
 )
+from node_agent.version import installed_version
 from protocol.messages import ReleaseRef, UpdateCommand
 from protocol.releases import ReleaseSignatureError, verify_release
 
 log = logging.getLogger(__name__)
-DEV_VERSION = "0.0.0+unknown"
-
-
-def running_version() -> str:
-    """The version of ``loalang`` this process runs (its virtualenv's, once installed)."""
-    try:
-        return importlib.metadata.version("loalang")
-    except importlib.metadata.PackageNotFoundError:
-        return DEV_VERSION
 
 
 @dataclass(frozen=True)
@@ -74,7 +65,7 @@ class Updater:
         self._wanted_file = data_dir / "update-wanted.json"
         self._key, self._cache, self._fetcher = public_key, cache, fetcher
         self._reporter, self._seams = reporter, seams
-        self.version = running_version()
+        self.version = installed_version()  # the running virtualenv's loalang
         self.wanted: ReleaseRef | None = None
         self._fetched = False
         self._installing: threading.Thread | None = None

@@ -22,6 +22,7 @@ from controller.nodes import controls as node_controls
 from controller.releases.rollout import progress
 from controller.schemas import ControlOut
 from controller.web.deps import Viewer, allowed
+from controller.web.health_view import health_view
 from controller.web.points import node_rows
 from controller.web.render import page, translate_in
 from protocol.messages import CommandBody, SignedEnvelope
@@ -100,6 +101,7 @@ def detail(
         row = next((r for r in rows_with_titles(s, viewer.lang) if r["id"] == node_id), None)
         if row is None:
             raise HTTPException(404, t("nodes.error.unknown"))
+        health = health_view(s, node_id, viewer.lang)
         command = context.pop("command", None)
         outcome = None
         if command:
@@ -110,6 +112,7 @@ def detail(
         "nodes/detail.html",
         status_code=status_code,
         node=row,
+        health=health,
         outcome=outcome,
         **common(viewer),
         **context,

@@ -1,7 +1,7 @@
 """signed releases and each point's target version, for updates
 
-Revision ID: a7c3e9d2f410
-Revises: 0ef50f536f15
+Revision ID: e5b18c3f7a92
+Revises: a13e4c8d9f21
 Create Date: 2026-12-06 09:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import controller.models
 
-revision = "a7c3e9d2f410"
-down_revision = "0ef50f536f15"
+revision = "e5b18c3f7a92"
+down_revision = "a13e4c8d9f21"
 branch_labels = None
 depends_on = None
 
