@@ -114,7 +114,8 @@ def _copy_database(config: ControllerConfig, staging: Path, manifest: Manifest) 
 
 
 def _copy_files(config: ControllerConfig, staging: Path, manifest: Manifest) -> None:
-    """The config, keys, broker accounts and TLS files, and the provisioned node configs."""
+    """The config, keys, broker accounts and TLS files, the provisioned node configs and the
+    release wheels."""
     data = config.data_dir
     wanted: dict[str, Path] = {bootstrap.CONFIG_NAME: bootstrap.config_path(data)}
     keys = config.key_file.parent
@@ -139,6 +140,8 @@ def _copy_files(config: ControllerConfig, staging: Path, manifest: Manifest) -> 
                 wanted[f"broker/tls/{path.relative_to(config.broker_tls_dir).as_posix()}"] = path
     for path in sorted(config.nodes_dir.glob("*/node.json")):
         wanted[f"nodes/{path.parent.name}/node.json"] = path
+    for path in sorted(config.release_dir.glob("*.whl")):  # signed wheels the points fetch
+        wanted[f"releases/{path.name}"] = path
     for name, source in wanted.items():
         try:
             manifest.files[name] = copy_hashed(source, staging / name)

@@ -14,6 +14,8 @@ from sqlalchemy import func, select
 
 from controller.api.app import create_app
 from controller.auth import issue_token
+from controller.backup.make import make_backup
+from controller.backup.restore import restore
 from controller.delivery import node_events
 from controller.delivery.chunks import ChunkCache
 from controller.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
@@ -260,3 +262,11 @@ def test_the_api_starts_a_rollout_as_an_admin_and_lists_its_progress(commune, wh
         assert refused.status_code == 404
         assert "no release 9.9" in refused.json()["detail"]
     assert sorted(node for node, _ in commune.commands()) == targets
+
+
+def test_release_wheels_are_backed_up_and_restored(commune, wheels, tmp_path):
+    release = add(commune, wheels["0.2.0"])
+    made = make_backup(commune.config, tmp_path / "backups")
+    restore(made.path, tmp_path / "restored")
+    back = tmp_path / "restored" / "releases" / f"{release.sha256}.whl"
+    assert back.read_bytes() == wheels["0.2.0"].read_bytes()
