@@ -30,6 +30,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
+# Set for the agent it runs: an agent without it refuses updates (nothing could roll them back).
+WRAPPED_ENV = "LOA_START_WRAPPER"
 RESTART_EXIT = 75  # EX_TEMPFAIL: "start me again", after a switch of releases
 STOP_GRACE_S = 10.0
 MARKER = "update.json"
@@ -184,6 +186,7 @@ class Wrapper:
 
     def _run_child(self, trial: Marker | None) -> int:
         env = {k: v for k, v in os.environ.items() if k not in _SHADOWING}
+        env[WRAPPED_ENV] = str(os.getpid())
         loa = self.root / CURRENT / "bin" / "loa"
         self.child = subprocess.Popen([str(loa), "node", "--config", str(self.config)], env=env)
         while True:

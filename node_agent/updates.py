@@ -10,6 +10,7 @@ Installing runs in its own thread, so commands (an emergency) are handled meanwh
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from node_agent.events import EventReporter
 from node_agent.fetcher import Fetcher
 from node_agent.release_install import InstallError, install, prune
 from node_agent.release_start import (
+    WRAPPED_ENV,
     Marker,
     clear_marker,
     install_wrapper,
@@ -129,6 +131,8 @@ class Updater:
                 "updates are off: this node's config has no install_root "
                 "(it was not installed as releases)"
             )
+        if not os.environ.get(WRAPPED_ENV):
+            return "not started by loa-node-start: nothing could roll a failed update back"
         try:
             verify_release(release, self._key)
         except ReleaseSignatureError as exc:
@@ -139,6 +143,8 @@ class Updater:
             return ""  # a resend: already on its way
         if self._installing is not None:
             return f"busy installing {self.wanted.version if self.wanted else '?'}; send it again"
+        if self.wanted is not None:
+            self._fetcher.abandon(self.wanted.sha256)  # a newer release replaces it
         self.wanted, self._fetched, self._installed = release, False, False
         tmp = self._wanted_file.with_suffix(".tmp")
         tmp.write_text(release.model_dump_json())

@@ -24,7 +24,8 @@ CONFIRM = (
 def release(root: Path, version: str, body: str) -> None:
     loa = root / "releases" / version / "bin" / "loa"
     loa.parent.mkdir(parents=True)
-    loa.write_text(f'#!/bin/sh\nROOT="{root}"\necho "$*" >> "$ROOT/ran-{version}"\n{body}\n')
+    log = f'echo "$* wrapped=${{LOA_START_WRAPPER:+yes}}" >> "$ROOT/ran-{version}"'
+    loa.write_text(f'#!/bin/sh\nROOT="{root}"\n{log}\n{body}\n')
     loa.chmod(0o755)
 
 
@@ -110,7 +111,8 @@ def test_the_restart_exit_starts_current_again_and_other_exits_end_the_wrapper(t
 
     assert run_wrapper(tmp_path) == 4  # systemd's Restart= takes it from there
     assert ran(tmp_path, "1.0") == 2
-    assert (tmp_path / "ran-1.0").read_text().splitlines()[0] == "node --config /etc/loa/node.json"
+    first = (tmp_path / "ran-1.0").read_text().splitlines()[0]
+    assert first == "node --config /etc/loa/node.json wrapped=yes"  # the agent knows who watches
 
 
 def test_a_current_that_is_not_a_symlink_is_refused(tmp_path):

@@ -20,7 +20,13 @@ from node_agent import release_start
 from node_agent.agent import NodeAgent
 from node_agent.config import NodeConfig, RelayConfig, SinkConfig
 from node_agent.relay import RecordingRelay
-from node_agent.release_start import RESTART_EXIT, Marker, read_marker, write_marker
+from node_agent.release_start import (
+    RESTART_EXIT,
+    WRAPPED_ENV,
+    Marker,
+    read_marker,
+    write_marker,
+)
 from node_agent.sinks import WavFileSink
 from protocol.messages import AudioRef, PlayCommand, UpdateCommand, utcnow
 from protocol.releases import sign_release
@@ -60,6 +66,12 @@ def root(tmp_path: Path, wheels: dict[str, Path]) -> Path:
     made.mkdir()
     release_venv(made, wheels["0.1.0"], "0.1.0")
     return made
+
+
+@pytest.fixture(autouse=True)
+def wrapped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As under the start wrapper, which tells the agent it is there."""
+    monkeypatch.setenv(WRAPPED_ENV, "1")
 
 
 @pytest.fixture
@@ -103,6 +115,23 @@ def test_a_node_not_installed_as_releases_refuses_updates(tmp_path, wheels):
         assert agent.fetcher.active == {}
     finally:
         agent.store.close()
+
+
+def test_an_agent_not_started_by_the_wrapper_refuses_updates(agent, wheels, monkeypatch):
+    monkeypatch.delenv(WRAPPED_ENV)
+    send(agent, update_to(wheels["0.2.0"], "0.2.0"))
+    [ack] = [e for e in events(agent) if e["type"] == "ack"]
+    assert not ack["accepted"]
+    assert "not started by loa-node-start" in ack["reason"]
+    assert agent.fetcher.active == {}
+
+
+def test_a_newer_release_replaces_one_still_downloading(agent, wheels, tmp_path):
+    first = update_to(wheels["0.2.0"], "0.2.0")
+    send(agent, first)
+    newer = update_to(build_wheel(tmp_path / "w", "0.2.1"), "0.2.1")
+    send(agent, newer)
+    assert list(agent.fetcher.active) == [newer.release.sha256]
 
 
 def test_a_release_signed_by_another_key_is_refused_before_a_byte_is_fetched(agent, wheels):
