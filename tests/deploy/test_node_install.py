@@ -1,0 +1,225 @@
+"""`deploy/node/install.sh` against a throw-away root (tests/deploy/node_root.py): files, users
+and units as a real Raspberry Pi would have them, idempotent, a new bundle replaces the
+credentials, bad input changes nothing.
+
+useradd --root chroots, so these tests need root (as the installer itself does).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.node_root import INSTALL, REPO, Pi, build_wheel, make_pi, tree_checksum
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0, reason="useradd/groupadd --root and chown need root, as on the Pi"
+)
+
+NODE = {
+    "node_id": "loa-cong-cho",
+    "broker_host": "broker.example.vn",
+    "broker_port": 8883,
+    "broker_password": "first-secret",
+    "broker_tls": True,
+    "controller_public_key": "A" * 43 + "=",
+    "data_dir": "/var/lib/loalang",
+}
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.fixture
+def pi(tmp_path: Path, wheel: Path) -> Pi:
+    return make_pi(tmp_path / "pi", wheel)
+
+
+def bundle(at: Path, **changes: object) -> Path:
+    at.mkdir(parents=True, exist_ok=True)
+    (at / "node.json").write_text(json.dumps({**NODE, **changes}, indent=2))
+    (at / "broker-ca.pem").write_text("-----BEGIN CERTIFICATE-----\nMIIB\n")
+    (at / "label.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    return at
+
+
+def installed(pi: Pi, tmp_path: Path) -> Pi:
+    result = pi.run(str(bundle(tmp_path / "bundle")))
+    assert result.returncode == 0, result.stderr + result.stdout
+    return pi
+
+
+def mode_owner(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return oct(st.st_mode & 0o777), st.st_uid, st.st_gid
+
+
+def test_a_fresh_pi_gets_packages_user_venv_config_and_unit(pi, tmp_path):
+    installed(pi, tmp_path)
+    calls = pi.acting_calls()
+
+    # apt: only the packages that were missing (chrony was there), in one install
+    assert calls[0] == "apt-get update -q"
+    assert calls[1].startswith("apt-get install -y -q --no-install-recommends")
+    assert calls[1].split()[5:] == ["python3-venv", "libportaudio2", "alsa-utils"]
+
+    # the loa system user, in audio (kept as it was) and gpio (created as a system group)
+    loa = pi.entry("passwd", "loa")
+    uid, gid = int(loa[2]), int(loa[3])
+    assert uid < 1000
+    assert (loa[5], loa[6]) == ("/var/lib/loalang", "/usr/sbin/nologin")
+    assert pi.entry("group", "audio")[2:] == ["29", "pi,loa"]
+    gpio = pi.entry("group", "gpio")
+    assert int(gpio[2]) < 1000
+    assert gpio[3] == "loa"
+    assert pi.entry("shadow", "loa")[1] == "!"  # no password: nobody logs in as loa
+
+    # a virtualenv with loalang, 'current' pointing at it
+    opt = pi.root / "opt/loalang"
+    assert os.readlink(opt / "current") == "venvs/0.1.0"
+    assert os.access(opt / "current/bin/loa", os.X_OK)
+    site = next((opt / "venvs/0.1.0/lib").glob("python3*/site-packages"))
+    assert (site / "node_agent/agent.py").is_file()
+    assert not list(site.glob("fastapi*")), "a controller dependency on a Pi"
+
+    # the bundle: config and CA for loa alone, the printed label left out
+    etc = pi.root / "etc/loalang"
+    assert mode_owner(etc) == ("0o700", uid, gid)
+    assert json.loads((etc / "node.json").read_text())["broker_password"] == "first-secret"
+    assert mode_owner(etc / "node.json") == ("0o600", uid, gid)
+    assert mode_owner(etc / "broker-ca.pem") == ("0o600", uid, gid)
+    assert not (etc / "label.png").exists()
+    assert mode_owner(pi.root / "var/lib/loalang") == ("0o700", uid, gid)
+
+    # the unit and the hardware watchdog, as in deploy/, enabled and started
+    unit = pi.root / "etc/systemd/system/loa-node.service"
+    assert unit.read_text() == (REPO / "deploy/systemd/loa-node.service").read_text()
+    assert mode_owner(unit)[0] == "0o644"
+    drop_in = pi.root / "etc/systemd/system.conf.d/loa-watchdog.conf"
+    assert (
+        drop_in.read_text() == (REPO / "deploy/systemd/system.conf.d/loa-watchdog.conf").read_text()
+    )
+    assert [c for c in calls if c.startswith("systemctl")] == [
+        "systemctl daemon-reload",
+        "systemctl daemon-reexec",
+        "systemctl enable loa-node.service",
+        "systemctl restart loa-node.service",
+    ]
+
+
+def test_running_it_twice_changes_nothing(pi, tmp_path):
+    installed(pi, tmp_path)
+    before = tree_checksum(pi.root)
+    pi.forget_calls()
+    again = pi.run(str(tmp_path / "bundle"))
+    assert again.returncode == 0, again.stderr
+    assert tree_checksum(pi.root) == before
+    assert pi.acting_calls() == []  # only questions: is it installed, enabled, running
+    assert "systemctl is-active --quiet loa-node.service" in pi.calls()
+
+
+def test_a_stopped_agent_is_started_by_running_it_again(pi, tmp_path):
+    installed(pi, tmp_path)
+    (pi.state / "active.loa-node.service").unlink()  # as after `systemctl stop loa-node`
+    pi.forget_calls()
+    assert pi.run(str(tmp_path / "bundle")).returncode == 0
+    assert pi.acting_calls() == ["systemctl start loa-node.service"]
+
+
+def test_a_new_bundle_replaces_the_credentials_and_restarts_the_agent(pi, tmp_path):
+    installed(pi, tmp_path)
+    pi.forget_calls()
+    new = bundle(tmp_path / "new-bundle", broker_password="second-secret")
+    result = pi.run(str(new))
+    assert result.returncode == 0, result.stderr
+    node = pi.root / "etc/loalang/node.json"
+    assert json.loads(node.read_text())["broker_password"] == "second-secret"
+    assert mode_owner(node)[0] == "0o600"
+    assert not list((pi.root / "etc/loalang").glob(".*.new"))
+    assert pi.acting_calls() == ["systemctl restart loa-node.service"]
+
+
+def test_a_user_that_exists_without_the_groups_is_put_in_them(pi, tmp_path):
+    with (pi.root / "etc/passwd").open("a") as f:
+        f.write("loa:x:990:990::/var/lib/loalang:/usr/sbin/nologin\n")
+    with (pi.root / "etc/group").open("a") as f:
+        f.write("loa:x:990:\n")
+    installed(pi, tmp_path)
+    assert pi.entry("group", "audio")[3] == "pi,loa"
+    assert pi.entry("group", "gpio")[3] == "loa"
+    assert pi.entry("passwd", "loa")[2] == "990"  # the account is kept, not made again
+
+
+def _bad_bundles(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    not_json = bundle(tmp_path / "not-json")
+    (not_json / "node.json").write_text("{ broker_password: ")
+    no_password = bundle(tmp_path / "no-password", broker_password="")
+    linked = bundle(tmp_path / "linked")
+    (linked / "shadow").symlink_to("/etc/shadow")
+    return {
+        "no arguments": ([], "usage"),
+        "not a directory": ([str(tmp_path / "nowhere")], "is not a directory"),
+        "no node.json": ([str(empty)], "has no node.json"),
+        "not json": ([str(not_json)], "not JSON"),
+        "no password": ([str(no_password)], "no broker_password"),
+        "a symlink": ([str(linked)], "is a symbolic link: refused"),
+        "bundle and enrol": (
+            [str(no_password), "--enrol", "https://x", "C", "--fingerprint", "F"],
+            "not both",
+        ),
+        "plain http": (["--enrol", "http://x", "CODE", "--fingerprint", "F"], "https://"),
+        "no fingerprint": (["--enrol", "https://x", "CODE"], "--fingerprint"),
+        "unknown option": (["--force", str(no_password)], "unknown option --force"),
+    }
+
+
+CASES = [
+    "no arguments",
+    "not a directory",
+    "no node.json",
+    "not json",
+    "no password",
+    "a symlink",
+    "bundle and enrol",
+    "plain http",
+    "no fingerprint",
+    "unknown option",
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_gets_a_clear_error_and_changes_nothing(pi, tmp_path, case):
+    args, message = _bad_bundles(tmp_path)[case]
+    before = tree_checksum(pi.root)
+    result = pi.run(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert result.stderr.startswith("loa install: ")
+    assert tree_checksum(pi.root) == before
+    assert pi.calls() == []
+
+
+def test_a_bad_bundle_on_an_installed_point_keeps_its_credentials(pi, tmp_path):
+    installed(pi, tmp_path)
+    before = tree_checksum(pi.root)
+    pi.forget_calls()
+    broken = bundle(tmp_path / "broken")
+    (broken / "node.json").write_text("{}")
+    result = pi.run(str(broken))
+    assert result.returncode == 2
+    assert "no node_id, broker_password, controller_public_key" in result.stderr
+    assert tree_checksum(pi.root) == before
+    assert pi.calls() == []
+
+
+def test_the_help_is_the_scripts_own_header():
+    text = INSTALL.read_text()
+    assert "set -eu" in text
+    assert text.startswith("#!/bin/sh\n")
