@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.node_root import INSTALL, REPO, Pi, build_wheel, make_pi, tree_checksum
+from tests.deploy.node_root import INSTALL, REPO, Pi, tree_checksum
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="useradd/groupadd --root and chown need root, as on the Pi"
@@ -28,16 +28,6 @@ NODE = {
     "controller_public_key": "A" * 43 + "=",
     "data_dir": "/var/lib/loalang",
 }
-
-
-@pytest.fixture(scope="session")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_wheel(tmp_path_factory.mktemp("wheel"))
-
-
-@pytest.fixture
-def pi(tmp_path: Path, wheel: Path) -> Pi:
-    return make_pi(tmp_path / "pi", wheel)
 
 
 def bundle(at: Path, **changes: object) -> Path:

@@ -23,51 +23,9 @@ from node_agent.sinks import WavFileSink
 from protocol import mqtt_client
 from protocol.signing import public_key_b64
 from tests.support.keys import KEY
+from tests.support.systemd import FakeSystemd
 
 WATCHDOG_USEC = 200_000  # the agent feeds every 0.1 s
-
-
-class FakeSystemd:
-    """The receiving end of ``$NOTIFY_SOCKET``."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(str(path))
-
-    def env(self, **more: str) -> dict[str, str]:
-        return {"NOTIFY_SOCKET": str(self.path), **more}
-
-    def next(self, timeout: float = 10.0) -> dict[str, str]:
-        """The next datagram as its fields; fails after ``timeout`` without one."""
-        self.sock.settimeout(timeout)
-        data = self.sock.recv(4096).decode()
-        return dict(line.split("=", 1) for line in data.split("\n"))
-
-    def until(self, key: str, timeout: float = 10.0) -> dict[str, str]:
-        while True:
-            message = self.next(timeout)
-            if key in message:
-                return message
-
-    def drain(self) -> list[dict[str, str]]:
-        self.sock.setblocking(False)
-        got = []
-        try:
-            while True:
-                got.append(dict(x.split("=", 1) for x in self.sock.recv(4096).decode().split("\n")))
-        except BlockingIOError:
-            return got
-
-    def silent_for(self, seconds: float) -> bool:
-        """Nothing but status lines arrives for ``seconds`` (a bound, not a speed: a slow
-        machine only makes a feed rarer)."""
-        try:
-            while True:
-                if "WATCHDOG" in self.next(seconds):
-                    return False
-        except TimeoutError:
-            return True
 
 
 @pytest.fixture
