@@ -213,3 +213,14 @@ def test_the_help_is_the_scripts_own_header():
     text = INSTALL.read_text()
     assert "set -eu" in text
     assert text.startswith("#!/bin/sh\n")
+
+
+def test_a_failed_enrolment_leaves_no_point_half_set_up(pi):
+    """The enrol form installs the software, then asks `loa node enrol` for the config; when
+    that fails (here: nothing answers at the URL) the unit is neither enabled nor started."""
+    result = pi.run("--enrol", "https://127.0.0.1:9/", "CODE-1234", "--fingerprint", "AB:CD")
+    assert result.returncode == 2
+    assert "enrolment failed" in result.stderr
+    assert os.access(pi.root / "opt/loalang/current/bin/loa", os.X_OK)
+    assert not (pi.root / "etc/loalang/node.json").exists()
+    assert not [c for c in pi.calls() if c.startswith("systemctl")]

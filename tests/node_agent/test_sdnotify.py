@@ -190,3 +190,15 @@ def test_an_agent_whose_player_died_stops_feeding(running, systemd):
     worker.start()
     assert "READY" in systemd.until("READY")
     assert systemd.silent_for(10 * WATCHDOG_USEC / 1e6), "a node that cannot play kept feeding"
+
+
+# --- the unit's state directory -------------------------------------------------------------
+
+
+def test_the_units_state_directory_is_the_data_dir_under_systemd(tmp_path):
+    config = _config(tmp_path)
+    moved = config.under_systemd({"STATE_DIRECTORY": "/var/lib/loalang:/var/lib/other"})
+    assert moved.data_dir == Path("/var/lib/loalang")
+    assert moved.broker_password == config.broker_password
+    assert config.under_systemd({}) is config  # a terminal, a test, the demo: as configured
+    assert config.under_systemd({"STATE_DIRECTORY": str(config.data_dir)}) is config
