@@ -75,6 +75,10 @@ def test_a_fresh_pi_gets_packages_user_venv_config_and_unit(pi, tmp_path):
     assert os.access(opt / "current/bin/loa", os.X_OK)
     site = next((opt / "venvs/0.1.0/lib").glob("python3*/site-packages"))
     assert (site / "node_agent/agent.py").is_file()
+    # the code is root's: an agent taken over cannot rewrite what systemd starts next time
+    for path in (opt, site, site / "node_agent", site / "node_agent/agent.py", opt / "current/bin"):
+        assert path.stat().st_uid == 0
+        assert not path.stat().st_mode & 0o022, path
     assert not list(site.glob("fastapi*")), "a controller dependency on a Pi"
 
     # the bundle: config and CA for loa alone, the printed label left out
