@@ -19,8 +19,9 @@
 #                   on this machine, so tests put recording fakes of systemctl, apt-get and
 #                   dpkg-query first on PATH. useradd/groupadd get --root DIR.
 #   --package SPEC  install loalang from this wheel or source tree (default: the source tree
-#                   this script is in). pip reads PIP_* from the environment: tests install
-#                   offline with PIP_NO_INDEX=1 PIP_NO_DEPS=1.
+#                   this script is in). A version already installed from the same wheel (or
+#                   any source tree) is kept. pip reads PIP_* from the environment: tests
+#                   install offline with PIP_NO_INDEX=1 PIP_NO_DEPS=1.
 set -eu
 
 ROOT=""
@@ -50,7 +51,7 @@ while [ $# -gt 0 ]; do
         --package) [ $# -ge 2 ] || usage; PACKAGE=$2; shift 2 ;;
         --enrol) [ $# -ge 3 ] || usage; ENROL_URL=$2; ENROL_CODE=$3; shift 3 ;;
         --fingerprint) [ $# -ge 2 ] || usage; FINGERPRINT=$2; shift 2 ;;
-        -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
+        -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         -*) die "unknown option $1" ;;
         *) [ -z "$BUNDLE" ] || usage; BUNDLE=$1; shift ;;
     esac

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -213,10 +214,14 @@ def test_a_bad_bundle_on_an_installed_point_keeps_its_credentials(pi, tmp_path):
     assert pi.calls() == []
 
 
-def test_the_help_is_the_scripts_own_header():
-    text = INSTALL.read_text()
-    assert "set -eu" in text
-    assert text.startswith("#!/bin/sh\n")
+def test_help_is_the_scripts_own_header():
+    result = subprocess.run(
+        ["sh", str(INSTALL), "--help"], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.startswith("Turn a Raspberry Pi")
+    assert "--root DIR" in result.stdout
+    assert "set -eu" not in result.stdout  # the header ends where the script begins
+    assert "\nset -eu\n" in INSTALL.read_text()
 
 
 def test_a_failed_enrolment_leaves_no_point_half_set_up(pi):
