@@ -135,6 +135,7 @@ class NodeAgent:
         self.on_air: str | None = None  # what the player last said it is playing
         self.last_state_at = 0.0  # monotonic time of the last state published
         self.offline_since: float | None = time.time()  # for the technician's status line
+        self.refused: str | None = None  # why the broker last refused us, if it did
         self.stopping = threading.Event()
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -176,8 +177,9 @@ class NodeAgent:
         where += " TLS" if self.config.broker_tls else " (không mã hoá / no TLS)"
         if not self.connected:
             since = time.strftime("%H:%M:%S", time.localtime(self.offline_since or time.time()))
+            why = f" refused us ({self.refused})" if self.refused else ""
             return (
-                f"Mất kết nối / offline: broker {where} since {since}; "
+                f"Mất kết nối / offline: broker {where}{why} since {since}; "
                 "vẫn phát chương trình đã lưu / the stored programme still plays"
             )
         doing = f"đang phát / playing {self.on_air}" if self.on_air else "chờ / idle"
@@ -213,6 +215,7 @@ class NodeAgent:
             case mqtt_client.Connected():
                 self.connected = True
                 self.offline_since = None
+                self.refused = None
                 self._publish_state()
                 self.events.flush(older_than=time.time())
                 self.fetcher.resume_all()
@@ -220,6 +223,8 @@ class NodeAgent:
                 if self.connected:
                     self.offline_since = time.time()
                 self.connected = False
+                # a refusal (a replaced card's old password) is what a technician must see
+                self.refused = item.reason if isinstance(item, mqtt_client.ConnectFailed) else None
             case mqtt_client.Incoming():
                 self._on_message(item.topic, item.payload)
 

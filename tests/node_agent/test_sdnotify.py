@@ -202,3 +202,13 @@ def test_the_units_state_directory_is_the_data_dir_under_systemd(tmp_path):
     assert moved.broker_password == config.broker_password
     assert config.under_systemd({}) is config  # a terminal, a test, the demo: as configured
     assert config.under_systemd({"STATE_DIRECTORY": str(config.data_dir)}) is config
+
+
+def test_the_status_line_says_why_the_broker_refused_the_node(running):
+    agent, _ = running
+    assert agent._status_line().startswith("Mất kết nối / offline: broker 127.0.0.1:")
+    agent._handle(mqtt_client.ConnectFailed("Not authorized"))
+    assert "refused us (Not authorized)" in agent._status_line()
+    agent._handle(mqtt_client.Disconnected("connection lost"))
+    assert "refused" not in agent._status_line()
+    assert "(không mã hoá / no TLS)" in agent._status_line()
