@@ -48,14 +48,16 @@ def executables(path: Path) -> set[str]:
 def verify(unit: Path, root: Path) -> subprocess.CompletedProcess[str]:
     units = root / SYSTEM_UNITS.relative_to("/")
     shutil.copytree(SYSTEM_UNITS, units, symlinks=True, dirs_exist_ok=True)
-    target = root / "etc/systemd/system" / unit.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(unit, target)
-    for program in executables(unit):
-        stub = root / program.lstrip("/")
-        stub.parent.mkdir(parents=True, exist_ok=True)
-        stub.write_text("#!/bin/sh\n")
-        stub.chmod(0o755)
+    # all of deploy's units, so one that names another (a timer its service) finds it
+    for each in {*UNITS, unit}:
+        target = root / "etc/systemd/system" / each.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(each, target)
+        for program in executables(each):
+            stub = root / program.lstrip("/")
+            stub.parent.mkdir(parents=True, exist_ok=True)
+            stub.write_text("#!/bin/sh\n")
+            stub.chmod(0o755)
     return subprocess.run(
         ["systemd-analyze", "verify", "--man=no", f"--root={root}", unit.name],
         capture_output=True,
