@@ -125,6 +125,7 @@ def test_the_node_unit_is_watched_hardened_and_writes_only_its_state_directory()
         assert one[key] == "yes", key
     assert one["ProtectSystem"] == "strict"
     assert one["StateDirectory"] == "loalang"
+    assert one["WorkingDirectory"] == "/var/lib/loalang"  # lgpio writes its pipe there
     assert one["CapabilityBoundingSet"] == ""
     assert set(one["RestrictAddressFamilies"].split()) == {
         "AF_UNIX",
