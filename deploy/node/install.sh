@@ -12,7 +12,8 @@
 #   3. a virtualenv /opt/loalang/venvs/VERSION with loalang[node] only, /opt/loalang/current
 #      pointing at it
 #   4. the bundle's files into /etc/loalang (0600, owned by loa), or `loa node enrol`
-#   5. the unit loa-node.service and the hardware-watchdog drop-in, enabled and (re)started
+#   5. the unit loa-node.service and the hardware-watchdog drop-in, enabled and (re)started;
+#      chrony-wait enabled, so time-sync.target waits for a synchronised clock
 #
 # Options:
 #   --root DIR      prefix every path with DIR (tests, staging an image); commands still run
@@ -228,6 +229,10 @@ if put_file "$SYSTEMD_FILES/system.conf.d/loa-watchdog.conf" \
     "$ROOT/etc/systemd/system.conf.d/loa-watchdog.conf"; then
     systemctl daemon-reexec # systemd reads RuntimeWatchdogSec= only when it (re)starts
 fi
+# time-sync.target means "the clock is right" only with chrony-wait (off by default): a Pi
+# has no battery clock, and the agent plays by its own clock. It gives up after 3 minutes,
+# and the unit only Wants= it, so an offline point still starts.
+systemctl is-enabled --quiet chrony-wait.service || systemctl enable chrony-wait.service
 systemctl is-enabled --quiet "$UNIT" || systemctl enable "$UNIT"
 if [ -n "$changed" ]; then
     say "restarting $UNIT"

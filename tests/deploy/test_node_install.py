@@ -102,6 +102,7 @@ def test_a_fresh_pi_gets_packages_user_venv_config_and_unit(pi, tmp_path):
     assert [c for c in calls if c.startswith("systemctl")] == [
         "systemctl daemon-reload",
         "systemctl daemon-reexec",
+        "systemctl enable chrony-wait.service",
         "systemctl enable loa-node.service",
         "systemctl restart loa-node.service",
     ]
