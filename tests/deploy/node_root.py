@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -129,13 +130,18 @@ def make_pi(base: Path, wheel: Path, *, installed: tuple[str, ...] = ("chrony",)
     return Pi(root, state, fakes, wheel)
 
 
-def build_wheel(out: Path) -> Path:
-    """A wheel of this tree, built offline with the test's own setuptools from a copy (a
-    build in place would leave build/ and *.egg-info in the tree)."""
+def build_wheel(out: Path, version: str | None = None) -> Path:
+    """A wheel of this tree (as ``version`` if given), built offline with the test's own
+    setuptools from a copy (a build in place would leave build/ and *.egg-info in the tree)."""
     src = out / "src"
     src.mkdir(parents=True)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, src / name)
+    if version:
+        project = (src / "pyproject.toml").read_text()
+        (src / "pyproject.toml").write_text(
+            re.sub(r'^version = ".*"$', f'version = "{version}"', project, flags=re.M)
+        )
     skip = shutil.ignore_patterns("__pycache__", "*.pyc")
     for package in ("protocol", "controller", "node_agent", "audio", "schedules"):
         shutil.copytree(REPO / package, src / package, ignore=skip)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.node_root import INSTALL, REPO, Pi, tree_checksum
+from tests.deploy.node_root import INSTALL, REPO, Pi, build_wheel, tree_checksum
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="useradd/groupadd --root and chown need root, as on the Pi"
@@ -234,3 +234,42 @@ def test_a_failed_enrolment_leaves_no_point_half_set_up(pi):
     assert os.access(pi.root / "opt/loalang/current/bin/loa", os.X_OK)
     assert not (pi.root / "etc/loalang/node.json").exists()
     assert not [c for c in pi.calls() if c.startswith("systemctl")]
+
+
+def test_a_config_copied_by_hand_before_is_taken_over(pi, tmp_path):
+    """A point set up the old way (node.json copied to /etc/loalang by hand, root's, 0644)."""
+    etc = pi.root / "etc/loalang"
+    etc.mkdir(parents=True)
+    etc.chmod(0o755)
+    (etc / "node.json").write_text(json.dumps(NODE, indent=2))
+    (etc / "node.json").chmod(0o644)
+    installed(pi, tmp_path)
+    uid = int(pi.entry("passwd", "loa")[2])
+    assert mode_owner(etc)[:2] == ("0o700", uid)
+    assert mode_owner(etc / "node.json")[:2] == ("0o600", uid)
+
+
+def test_a_new_version_goes_beside_the_old_one_and_current_is_switched(pi, tmp_path):
+    installed(pi, tmp_path)
+    pi.forget_calls()
+    pi.wheel = build_wheel(tmp_path / "newer", version="0.2.0")
+    result = pi.run(str(tmp_path / "bundle"))
+    assert result.returncode == 0, result.stderr
+    opt = pi.root / "opt/loalang"
+    assert os.readlink(opt / "current") == "venvs/0.2.0"
+    assert (opt / "venvs/0.1.0/bin/loa").exists()  # the old one stays, to go back to
+    assert next((opt / "venvs/0.2.0/lib").glob("python3*/site-packages/loalang-0.2.0.dist-info"))
+    assert pi.acting_calls() == ["systemctl restart loa-node.service"]
+
+
+def test_a_half_made_virtualenv_is_made_again(pi, tmp_path):
+    """An install cut off during pip leaves a venv without its stamp: the next run redoes it."""
+    installed(pi, tmp_path)
+    venv = pi.root / "opt/loalang/venvs/0.1.0"
+    (venv / ".loa-installed").unlink()
+    (venv / "bin/loa").unlink()
+    pi.forget_calls()
+    assert pi.run(str(tmp_path / "bundle")).returncode == 0
+    assert os.access(venv / "bin/loa", os.X_OK)
+    assert (venv / ".loa-installed").read_text().startswith("0.1.0 ")
+    assert pi.acting_calls() == ["systemctl restart loa-node.service"]
