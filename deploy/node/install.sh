@@ -173,12 +173,14 @@ if [ "$(cat "$VENV/.loa-installed" 2>/dev/null || true)" != "$STAMP" ]; then
     say "installing loalang $VERSION (node only) into /opt/loalang/venvs/$VERSION"
     rm -rf "$VENV" # a half-made one from an interrupted run, or a different build
     mkdir -p "$OPT/venvs"
-    python3 -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$SPEC[node]"
+    python3 -m venv "$VENV" || die "could not make a virtualenv at $VENV"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$SPEC[node]" \
+        || die "pip could not install loalang[node] (network? PyPI/piwheels?); run this again"
     printf '%s\n' "$STAMP" >"$VENV/.loa-installed"
     changed=1
 fi
 if [ "$(readlink "$OPT/current" 2>/dev/null || true)" != "venvs/$VERSION" ]; then
+    rm -f "$OPT/current.new" # left by a run cut off here
     ln -s "venvs/$VERSION" "$OPT/current.new"
     mv -T "$OPT/current.new" "$OPT/current" # atomic: the unit never sees no 'current'
     changed=1
@@ -209,7 +211,8 @@ if [ -n "$BUNDLE" ]; then
 else
     before=$(find "$ETC" -type f -exec sha256sum {} + | sort)
     "$OPT/current/bin/loa" node enrol "$ENROL_URL" "$ENROL_CODE" --fingerprint "$FINGERPRINT" \
-        --dir "$ETC" --owner "$USER_NAME" || die "enrolment failed (nothing of the node's config was changed by this step unless said above)"
+        --dir "$ETC" --owner "$USER_NAME" \
+        || die "enrolment failed (see above); the agent was not enabled or started"
     [ "$before" = "$(find "$ETC" -type f -exec sha256sum {} + | sort)" ] || changed=1
 fi
 

@@ -273,3 +273,18 @@ def test_a_half_made_virtualenv_is_made_again(pi, tmp_path):
     assert os.access(venv / "bin/loa", os.X_OK)
     assert (venv / ".loa-installed").read_text().startswith("0.1.0 ")
     assert pi.acting_calls() == ["systemctl restart loa-node.service"]
+
+
+def test_a_package_pip_cannot_install_leaves_the_running_version(pi, tmp_path):
+    installed(pi, tmp_path)
+    pi.forget_calls()
+    broken = tmp_path / "broken/loalang-0.3.0-py3-none-any.whl"
+    broken.parent.mkdir()
+    broken.write_bytes(b"not a zip file")
+    pi.wheel = broken
+    result = pi.run(str(tmp_path / "bundle"))
+    assert result.returncode == 2
+    assert "pip could not install loalang[node]" in result.stderr
+    assert os.readlink(pi.root / "opt/loalang/current") == "venvs/0.1.0"
+    assert not (pi.root / "opt/loalang/venvs/0.3.0/.loa-installed").exists()
+    assert not [c for c in pi.calls() if c.startswith("systemctl")]
