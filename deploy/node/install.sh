@@ -211,7 +211,7 @@ if [ -n "$BUNDLE" ]; then
 else
     before=$(find "$ETC" -type f -exec sha256sum {} + | sort)
     "$OPT/current/bin/loa" node enrol "$ENROL_URL" "$ENROL_CODE" --fingerprint "$FINGERPRINT" \
-        --dir "$ETC" --owner "$USER_NAME" \
+        --dir "$ETC" --data-dir "$ROOT/var/lib/loalang" --owner "$USER_NAME" \
         || die "enrolment failed (see above); the agent was not enabled or started"
     [ "$before" = "$(find "$ETC" -type f -exec sha256sum {} + | sort)" ] || changed=1
 fi
