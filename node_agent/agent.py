@@ -1,14 +1,16 @@
 """The node agent: wires the MQTT session, store, fetcher, player and handlers together.
 
 Threads: paho's network thread (enqueue only), this module's worker (verifies, parses and acts
-on every message, flushes the outbox) and the player. The worker routes each message by its
-channel: commands to ``commands``, audio to ``bulletins``, event acks to ``events``; node
-controls live in ``controls``. ``loa node --config FILE`` runs it.
+on every message, flushes the outbox, feeds systemd's watchdog: ``sdnotify``) and the player.
+The worker routes each message by its channel: commands to ``commands``, audio to
+``bulletins``, event acks to ``events``; node controls live in ``controls``.
+``loa node --config FILE`` runs it.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import shutil
 import signal
@@ -28,6 +30,7 @@ from node_agent.health import HealthSampler, HealthSources, wireless_signal_dbm
 from node_agent.player import Player
 from node_agent.relay import AmplifierRelay, make_relay
 from node_agent.release_start import RESTART_EXIT
+from node_agent.sdnotify import Notifier
 from node_agent.sinks import AudioSink, make_sink
 from node_agent.store import NodeStore, PersistentReplayGuard
 from node_agent.updates import Updater, UpdateSeams
@@ -62,8 +65,10 @@ class NodeAgent:
         *,
         sink: AudioSink | None = None,
         relay: AmplifierRelay | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.config = config
+        self.notifier = notifier or Notifier()
         self.node_id = config.node_id
         self.inbox: queue.Queue[mqtt_client.Link] = queue.Queue()
         self.store = NodeStore(config.data_dir / "node.sqlite3")
@@ -147,6 +152,8 @@ class NodeAgent:
         self.health = HealthSampler(HealthSources(config.data_dir))
         self.on_air: str | None = None  # what the player last said it is playing
         self.last_state_at = 0.0  # monotonic time of the last state published
+        self.offline_since: float | None = time.time()  # for the technician's status line
+        self.refused: str | None = None  # why the broker last refused us, if it did
         self.stopping = threading.Event()
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -156,11 +163,16 @@ class NodeAgent:
         self.bulletins.restore()
         self.updater.restore()
         mqtt_client.start(self.client, self.session)
+        # Ready once the local programme plays, not once the broker answers: a point must air
+        # what it holds with the 4G link down, and systemd would kill a unit that never starts.
+        self.notifier.ready(self._status_line())
+        wait_s = min(0.25, self.notifier.feed_every_s or 0.25)
         last_tick = 0.0
         try:
             while not self.stopping.is_set():
+                self._alive()
                 try:
-                    self._handle(self.inbox.get(timeout=0.25))
+                    self._handle(self.inbox.get(timeout=wait_s))
                 except queue.Empty:
                     pass
                 except Exception:  # one bad message must never stop the node
@@ -171,7 +183,29 @@ class NodeAgent:
         finally:
             self._shutdown()
 
+    def _alive(self) -> None:
+        """Tell systemd this loop still turns. A player thread that died leaves a node that
+        cannot speak: let the watchdog restart it rather than report a healthy agent."""
+        if self.player.alive:
+            self.notifier.feed()
+        self.notifier.status(self._status_line())
+
+    def _status_line(self) -> str:
+        """What `systemctl status loa-node` shows a technician, in Vietnamese and English."""
+        where = f"{self.config.broker_host}:{self.config.broker_port}"
+        where += " TLS" if self.config.broker_tls else " (không mã hoá / no TLS)"
+        if not self.connected:
+            since = time.strftime("%H:%M:%S", time.localtime(self.offline_since or time.time()))
+            why = f" refused us ({self.refused})" if self.refused else ""
+            return (
+                f"Mất kết nối / offline: broker {where}{why} since {since}; "
+                "vẫn phát chương trình đã lưu / the stored programme still plays"
+            )
+        doing = f"đang phát / playing {self.on_air}" if self.on_air else "chờ / idle"
+        return f"Trực tuyến / online: broker {where}; {doing}"
+
     def _shutdown(self) -> None:
+        self.notifier.stopping("Đang dừng / stopping")
         self.player.stop()
         if self.connected:
             info = self.client.publish(
@@ -200,12 +234,18 @@ class NodeAgent:
         match item:
             case mqtt_client.Connected():
                 self.connected = True
+                self.offline_since = None
+                self.refused = None
                 self._publish_state()
                 self.updater.on_online()
                 self.events.flush(older_than=time.time())
                 self.fetcher.resume_all()
             case mqtt_client.Disconnected() | mqtt_client.ConnectFailed():
+                if self.connected:
+                    self.offline_since = time.time()
                 self.connected = False
+                # a refusal (a replaced card's old password) is what a technician must see
+                self.refused = item.reason if isinstance(item, mqtt_client.ConnectFailed) else None
             case mqtt_client.Incoming():
                 self._on_message(item.topic, item.payload)
 
@@ -271,7 +311,7 @@ class NodeAgent:
 
 
 def main(config_path: Path) -> int:
-    config = NodeConfig.load(config_path)
+    config = NodeConfig.load(config_path).under_systemd(os.environ)
     agent = NodeAgent(config)
 
     def stop(_sig: int, _frame: object) -> None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from protocol.limits import DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES
+
+log = logging.getLogger(__name__)
 
 
 class SinkConfig(BaseModel):
@@ -75,6 +79,16 @@ class NodeConfig(BaseModel):
             raise SystemExit(f"node config {path} does not exist") from None
         except (json.JSONDecodeError, ValidationError) as exc:
             raise SystemExit(f"node config {path} is invalid: {exc}") from None
+
+    def under_systemd(self, env: Mapping[str, str]) -> NodeConfig:
+        """This config with the unit's ``StateDirectory`` (systemd passes it as
+        ``$STATE_DIRECTORY``) as the data dir: with ``ProtectSystem=strict`` it is the only place
+        the agent may write, whatever the provisioned file says."""
+        state = env.get("STATE_DIRECTORY", "").split(":")[0]
+        if not state or Path(state) == self.data_dir:
+            return self
+        log.info("data dir %s (the unit's StateDirectory) instead of %s", state, self.data_dir)
+        return self.model_copy(update={"data_dir": Path(state)})
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -103,6 +103,11 @@ class Player:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def alive(self) -> bool:
+        """The player thread runs: False before ``start`` and once it died."""
+        return self._thread.is_alive()
+
     def stop(self) -> None:
         self._stop.set()
         with self._cond:

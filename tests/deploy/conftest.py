@@ -1,0 +1,19 @@
+"""Fixtures for the installers' tests: an offline wheel of this tree, a throw-away Pi."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.node_root import Pi, build_wheel, make_pi
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.fixture
+def pi(tmp_path: Path, wheel: Path) -> Pi:
+    return make_pi(tmp_path / "pi", wheel)
