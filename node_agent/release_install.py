@@ -89,6 +89,9 @@ def _run(venv: Path, *args: str) -> str:
             capture_output=True,
             text=True,
             env=env,
+            # ``python -c`` puts the working directory first on the path: a source tree there
+            # (its loalang.egg-info) would answer for the release being checked.
+            cwd=venv,
             timeout=PIP_TIMEOUT_S,
             check=False,
         )
