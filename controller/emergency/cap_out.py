@@ -13,7 +13,9 @@ Everything here is derived from the alerts table: nothing is stored, so nothing 
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -42,6 +44,7 @@ class Published:
     alert_id: str
     cancel: bool
     cap: CapAlert
+    at: datetime  # when it was sent, to the microsecond: orders messages sent in one second
 
     @property
     def path(self) -> str:
@@ -75,7 +78,7 @@ def latest(s: Session, config: ControllerConfig, limit: int = FEED_SIZE) -> list
     areas = _areas(s, rows)
     found = [_publish(s, config, a, cancel=False, areas=areas) for a in rows]
     found += [_publish(s, config, a, cancel=True, areas=areas) for a in rows if _stopped(a)]
-    found.sort(key=lambda p: (p.cap.sent, p.cancel), reverse=True)
+    found.sort(key=lambda p: (p.at, p.cancel), reverse=True)
     return found[:limit]
 
 
@@ -132,7 +135,7 @@ def _publish(
             references=[own_key],
             infos=[_cancelled(i) for i in infos],
         )
-        return Published(alert.id, True, cap)
+        return Published(alert.id, True, cap, alert.cancelled_at)
     earlier = _earlier(s, config, alert, relayed)
     cap = CapAlert(
         identifier=own_key[1],
@@ -145,7 +148,7 @@ def _publish(
         references=earlier,
         infos=infos,
     )
-    return Published(alert.id, False, cap)
+    return Published(alert.id, False, cap, alert.sent_at)
 
 
 def _relayed(s: Session, alert: Alert) -> CapAlert | None:
@@ -232,20 +235,28 @@ def _lang(info: CapInfo) -> str:
 
 def _areas(s: Session, alerts: list[Alert]) -> dict[str, list[CapArea]]:
     """Each alert's villages (those of the points it targeted) as CAP areas, by name."""
-    zones = list(s.scalars(select(Zone).order_by(Zone.name, Zone.code)))
+    zones = sorted(s.scalars(select(Zone)), key=lambda z: (_reading_order(z.name), z.code))
     centres = [
         (z.latitude, z.longitude)
         for z in zones
         if z.latitude is not None and z.longitude is not None
     ]
     node_ids = {n for a in alerts for n in a.targets}
-    zone_of = dict(s.execute(select(Node.id, Node.zone_id).where(Node.id.in_(node_ids))).tuples())
+    rows = s.execute(select(Node.id, Node.zone_id).where(Node.id.in_(node_ids)))
+    zone_of = {node_id: zone_id for node_id, zone_id in rows}
     areas = {z.id: _village(z, centres) for z in zones}
     result = {}
     for alert in alerts:
         reached = {zone_of.get(n) for n in alert.targets}
         result[alert.id] = [area for zone_id, area in areas.items() if zone_id in reached]
     return result
+
+
+def _reading_order(name: str) -> str:
+    """Village names in the order a Vietnamese reader expects ("Thôn Đông" before "Thôn Tây"),
+    not by code point ("Đ" sorts after "T" there)."""
+    plain = unicodedata.normalize("NFD", name.lower().replace("đ", "d"))
+    return "".join(c for c in plain if not unicodedata.combining(c))
 
 
 def _village(zone: Zone, centres: list[tuple[float, float]]) -> CapArea:

@@ -163,4 +163,5 @@ def village_radius_km(centre: LatLon, others: list[LatLon], largest_km: float) -
     other village's centre, at most ``largest_km``, so that the circle never takes in another
     village's centre (a consumer matching points, ours included, gets exactly this village)."""
     distances = [haversine_km(centre, other) for other in others if other != centre]
-    return round(min([largest_km, *(d / 2 for d in distances)]), 3)
+    # Whole metres, rounded down: short to read, and never past the half-way point.
+    return math.floor(min([largest_km, *(d / 2 for d in distances)]) * 1000) / 1000
