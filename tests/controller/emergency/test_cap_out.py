@@ -3,10 +3,8 @@ another commune reads them back as the same alerts (real SQLite, speech by espea
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -17,57 +15,15 @@ from controller.delivery.publisher import MemoryPublisher
 from controller.emergency import alerts, cap_ingest, cap_out
 from controller.emergency.cap import CapAlert, key_string, write_cap
 from controller.emergency.cap.write import cap_moment
-from controller.models import Alert, User, Zone
+from controller.models import Alert, Zone
+from tests.controller.alerting import TEXT, as_user, cancel, correct, propose, send
 from tests.controller.commune import Commune, open_copy
 from tests.support.cap import alert_xml, assert_valid_cap, info_xml
 
-TEXT = "Bão số 5 đổ bộ, đề nghị bà con vào nơi trú ẩn an toàn"
 FEED = "https://pctt.example.vn/cap.xml"
 PROVINCE = "pctt@thuathienhue.gov.vn"
 # A box around both demo villages (Thôn Đông and Thôn Tây).
 BOTH = "21.00,105.840 21.00,105.870 21.05,105.870 21.05,105.840 21.00,105.840"
-
-
-def propose(commune: Commune, zones: list[str], text: str = TEXT) -> str:
-    """An alert the broadcaster proposed for ``zones``, not yet sent."""
-    bulletin = commune.bulletin(priority="emergency")
-    with commune.db.session() as s:
-        alert = Alert(
-            id=uuid.uuid4().hex,
-            bulletin_id=bulletin.id,
-            text=text,
-            targets=resolve_targets(s, False, zones, []),
-            expires_at=bulletin.valid_until,
-            proposed_by=commune.user("phatthanh").id,
-        )
-        s.add(alert)
-        return alert.id
-
-
-def as_user(commune: Commune, username: str, step, alert_id: str) -> Any:
-    with commune.db.session() as s:
-        user = s.scalars(select(User).where(User.username == username)).one()
-        return step(s, user, s.get_one(Alert, alert_id))
-
-
-def send(commune: Commune, dispatcher: Dispatcher, zones: list[str], text: str = TEXT) -> str:
-    alert_id = propose(commune, zones, text)
-    as_user(commune, "admin", lambda s, u, a: alerts.activate(s, dispatcher, u, a), alert_id)
-    return alert_id
-
-
-def correct(commune: Commune, dispatcher: Dispatcher, alert_id: str, fixed: str, why: str) -> str:
-    """Stop the alert with ``why`` and send ``fixed`` in its place, as the emergency page does."""
-    speech = alerts.correction_speech(commune.config, fixed)
-
-    def step(s, user, alert):
-        made = alerts.cancel_and_correct(
-            s, commune.config, dispatcher, user, alert, reason=why, correction=fixed, speech=speech
-        )
-        assert made is not None
-        return made.id
-
-    return str(as_user(commune, "admin", step, alert_id))
 
 
 def published(commune: Commune, alert_id: str, *, cancel: bool = False) -> CapAlert:
@@ -149,22 +105,17 @@ def test_a_cancelled_alert_adds_a_cancel_and_its_first_message_never_changes(com
     with pytest.raises(LookupError, match="not cancelled"):
         published(commune, alert_id, cancel=True)
 
-    as_user(
-        commune,
-        "phatthanh",
-        lambda s, u, a: alerts.cancel(s, dispatcher, u, a, "báo nhầm"),
-        alert_id,
-    )
+    cancel(commune, dispatcher, alert_id, "báo nhầm")
 
     assert write_cap(published(commune, alert_id)) == before
-    cancel = published(commune, alert_id, cancel=True)
-    assert cancel.msg_type == "Cancel"
-    assert cancel.identifier == f"{commune.config.cap_sender_id}/alert/{alert_id}/cancel"
-    assert cancel.references == [own_key(commune, alert_id)]
-    assert cancel.note == "báo nhầm"
-    assert cancel.infos[0].headline == f"Đã hủy: Cảnh báo khẩn cấp – {commune.config.commune_name}"
+    stop = published(commune, alert_id, cancel=True)
+    assert stop.msg_type == "Cancel"
+    assert stop.identifier == f"{commune.config.cap_sender_id}/alert/{alert_id}/cancel"
+    assert stop.references == [own_key(commune, alert_id)]
+    assert stop.note == "báo nhầm"
+    assert stop.infos[0].headline == f"Đã hủy: Cảnh báo khẩn cấp – {commune.config.commune_name}"
     with commune.db.session() as s:
-        assert cancel.sent == cap_moment(s.get_one(Alert, alert_id).cancelled_at)
+        assert stop.sent == cap_moment(s.get_one(Alert, alert_id).cancelled_at)
         newest = cap_out.latest(s, commune.config)
     assert [(p.alert_id, p.cap.msg_type) for p in newest] == [
         (alert_id, "Cancel"),
@@ -190,7 +141,7 @@ def test_a_correction_is_an_update_referencing_the_alert_it_corrects(commune, di
 
 def test_the_newest_messages_come_first_and_no_more_than_asked(commune, dispatcher):
     first, second, third = (send(commune, dispatcher, ["thon-dong"]) for _ in range(3))
-    as_user(commune, "admin", lambda s, u, a: alerts.cancel(s, dispatcher, u, a, ""), first)
+    cancel(commune, dispatcher, first, "")
     with commune.db.session() as s:
         newest = cap_out.latest(s, commune.config, limit=3)
     assert [(p.alert_id, p.cancel) for p in newest] == [
@@ -290,9 +241,7 @@ def test_our_cap_ingest_reads_our_alerts_back_as_the_same_alerts(commune, dispat
         assert replacement.state == "active"
         assert fixed in replacement.text
 
-    as_user(
-        commune, "admin", lambda s, u, a: alerts.cancel(s, dispatcher, u, a, "hết"), correction_id
-    )
+    cancel(commune, dispatcher, correction_id, "hết")
     read_by(other, published(commune, correction_id, cancel=True))
     with reader.db.session() as s:
         assert s.get_one(Alert, updated.alert_id).state == "cancelled"
