@@ -16,7 +16,8 @@ from controller.emergency.cap.write import cap_time, clean_text
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 CAP_TYPE = "application/cap+xml"
-_NS = "{" + ATOM_NS + "}"
+# Names are written unqualified, the namespace declared on the root by hand: ElementTree's
+# default_namespace option refuses unqualified attributes (rel, href), which Atom needs.
 _LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 # An empty feed still needs an <updated>; a fixed instant keeps its ETag stable.
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)
@@ -35,25 +36,25 @@ def atom_feed(
     *, feed_url: str, page_url: str, title: str, author: str, entries: list[Entry]
 ) -> bytes:
     """The UTF-8 feed, entries in the order given (newest first is the caller's job)."""
-    feed = Element(_NS + "feed", {_LANG: "vi"})
+    feed = Element("feed", {"xmlns": ATOM_NS, _LANG: "vi"})
     _add(feed, "id", feed_url)
     _add(feed, "title", title)
     _add(feed, "updated", cap_time(max((e.updated for e in entries), default=NEVER)))
-    SubElement(feed, _NS + "link", rel="self", type="application/atom+xml", href=feed_url)
-    SubElement(feed, _NS + "link", rel="alternate", type="text/html", href=page_url)
-    _add(SubElement(feed, _NS + "author"), "name", author)
+    SubElement(feed, "link", rel="self", type="application/atom+xml", href=feed_url)
+    SubElement(feed, "link", rel="alternate", type="text/html", href=page_url)
+    _add(SubElement(feed, "author"), "name", author)
     for entry in entries:
-        el = SubElement(feed, _NS + "entry")
+        el = SubElement(feed, "entry")
         _add(el, "id", entry.url)
         _add(el, "title", entry.title)
         _add(el, "updated", cap_time(entry.updated))
         _add(el, "published", cap_time(entry.updated))
-        _add(SubElement(el, _NS + "author"), "name", entry.author)
+        _add(SubElement(el, "author"), "name", entry.author)
         _add(el, "summary", entry.summary)
-        SubElement(el, _NS + "link", rel="alternate", type=CAP_TYPE, href=entry.url)
-    body = tostring(feed, encoding="unicode", default_namespace=ATOM_NS)
+        SubElement(el, "link", rel="alternate", type=CAP_TYPE, href=entry.url)
+    body = tostring(feed, encoding="unicode")
     return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode()
 
 
 def _add(parent: Element, name: str, text: str) -> None:
-    SubElement(parent, _NS + name).text = clean_text(text)
+    SubElement(parent, name).text = clean_text(text)
