@@ -79,7 +79,6 @@ class ControllerConfig(BaseModel):
     cap_poll_interval_s: int = Field(30, ge=5, le=60, description="how often to poll them")
     cap_sender: str | None = Field(
         None,
-        pattern=r"^[^\s,<&]+$",
         description="who the commune's CAP alerts say they are from, unique to the commune "
         "(e.g. canhbao@xa-mau.gov.vn); default: public_url's host name. Keep it once set: "
         "it is part of every alert's identity",
@@ -110,6 +109,16 @@ class ControllerConfig(BaseModel):
     def _absolute_url(cls, value: str | None) -> str | None:
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with https:// (or http://), e.g. https://loa.example.vn")
+        return value
+
+    @field_validator("cap_sender")
+    @classmethod
+    def _cap_token(cls, value: str | None) -> str | None:
+        if value is not None and (not value or any(c in value for c in " \t\n\r,<&")):
+            raise ValueError(
+                "CAP 1.2 allows no spaces, commas, '<' or '&' in a sender; "
+                "e.g. canhbao@xa-mau.gov.vn"
+            )
         return value
 
     @model_validator(mode="before")

@@ -32,6 +32,13 @@ FEED_PATH = "/api/v1/cap/alerts.atom"
 FEED_SIZE = 50  # messages in the feed: weeks of a commune's alerts, a few kB over 2G
 LARGEST_CIRCLE_KM = 2.0  # a village without an outline reaches at most this far from its centre
 STOPPED = ("cancelled", "superseded")
+# A relayed drill or test keeps its status; a person reading only the feed's titles must see it.
+NOT_REAL = {
+    "Exercise": "Diễn tập / Exercise",
+    "Test": "Thử nghiệm / Test",
+    "System": "Hệ thống / System",
+    "Draft": "Nháp / Draft",
+}
 # A commune's own alert says only "emergency": general public safety, severe, now (the pair our
 # own CAP ingest maps to the emergency priority it aired with), likely rather than observed.
 OWN_CATEGORY = "Safety"
@@ -88,10 +95,11 @@ def feed(config: ControllerConfig, items: list[Published]) -> bytes:
     entries = []
     for item in items:
         info = item.cap.infos[0]
+        marker = f"[{NOT_REAL[item.cap.status]}] " if item.cap.status in NOT_REAL else ""
         entries.append(
             Entry(
                 url=base + item.path,
-                title=info.headline or info.event,
+                title=marker + (info.headline or info.event),
                 summary=info.description or info.headline or info.event,
                 updated=item.cap.sent,
                 author=info.sender_name or config.commune_name,

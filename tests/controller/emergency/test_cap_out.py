@@ -15,7 +15,7 @@ from controller.delivery.publisher import MemoryPublisher
 from controller.emergency import alerts, cap_ingest, cap_out
 from controller.emergency.cap import CapAlert, key_string, write_cap
 from controller.emergency.cap.write import cap_moment
-from controller.models import Alert, Zone
+from controller.models import Alert, Node, Zone
 from tests.controller.alerting import TEXT, as_user, cancel, correct, propose, send
 from tests.controller.commune import Commune, open_copy
 from tests.support.cap import alert_xml, assert_valid_cap, info_xml
@@ -245,3 +245,21 @@ def test_our_cap_ingest_reads_our_alerts_back_as_the_same_alerts(commune, dispat
     read_by(other, published(commune, correction_id, cancel=True))
     with reader.db.session() as s:
         assert s.get_one(Alert, updated.alert_id).state == "cancelled"
+
+
+def test_a_relayed_drill_stays_a_drill_and_says_so_in_the_feed(commune, dispatcher):
+    with commune.db.session() as s:
+        for node in s.scalars(select(Node)):
+            node.accepts_tests = True
+    drill = alert_xml(
+        identifier="VN-9",
+        sender=PROVINCE,
+        status="Exercise",
+        infos=(info_xml(area=f"<area><areaDesc>xã</areaDesc><polygon>{BOTH}</polygon></area>"),),
+    )
+    alert_id = relay(commune, dispatcher, drill).alert_id
+    assert alert_id is not None
+    assert published(commune, alert_id).status == "Exercise"
+    with commune.db.session() as s:
+        body = cap_out.feed(commune.config, cap_out.latest(s, commune.config))
+    assert "<title>[Diễn tập / Exercise] Cảnh báo lũ trên sông Hương</title>" in body.decode()
