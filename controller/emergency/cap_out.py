@@ -3,12 +3,16 @@
 Every alert that actually went out (API, web page, or a relayed CAP alert) is one message:
 ``Alert``, or ``Update`` referencing the alert(s) it replaces (a correction from the emergency
 page, or a relayed CAP Update). An alert stopped before it lapsed has a second message, a
-``Cancel`` referencing the first, sent when it was stopped, its note the reason. A message once
+``Cancel`` referencing the first, sent when it was stopped. A message once
 published never changes: a correction adds an Update and never takes back the Cancel that
 stopped the original, so a poller that saw either arrives at the same state. Alerts waiting
 for a second account, or withdrawn before they were sent, were never sent: they have none.
 
 Everything here is derived from the alerts table: nothing is stored, so nothing can drift.
+Only what is meant for the public is written: the alert's own words, its villages and times;
+never an account's name, nor the reason typed when stopping it (the web page's reason names
+the operator, and an API reason was never presented as public): a Cancel's note is fixed text,
+and a correction's own words say what changed.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ FEED_PATH = "/api/v1/cap/alerts.atom"
 FEED_SIZE = 50  # messages in the feed: weeks of a commune's alerts, a few kB over 2G
 LARGEST_CIRCLE_KM = 2.0  # a village without an outline reaches at most this far from its centre
 STOPPED = ("cancelled", "superseded")
+STOPPED_NOTE = "Đã dừng cảnh báo / alert stopped"
 # A relayed drill or test keeps its status; a person reading only the feed's titles must see it.
 NOT_REAL = {
     "Exercise": "Diễn tập / Exercise",
@@ -139,7 +144,7 @@ def _publish(
             status=relayed.status if relayed else "Actual",
             msg_type="Cancel",
             scope="Public",
-            note=clean_text(alert.cancel_reason) or "Đã dừng cảnh báo / alert stopped",
+            note=STOPPED_NOTE,
             references=[own_key],
             infos=[_cancelled(i) for i in infos],
         )

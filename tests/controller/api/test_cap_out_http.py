@@ -143,3 +143,18 @@ def test_an_empty_feed_is_still_a_valid_feed(client):
     assert not feed.bozo
     assert feed.entries == []
     assert "last-modified" not in answer.headers
+
+
+def test_no_account_name_or_typed_reason_reaches_the_public(commune, dispatcher, client):
+    """The web page stops an alert with the reason "stopped by <user name>"; an API caller may
+    type anything. The public sees only the alert's own words."""
+    alert_id = send(commune, dispatcher, ["thon-dong"])
+    cancel(commune, dispatcher, alert_id, "Dừng trên trang web bởi phatthanh: nội bộ")
+    published = [client.get(FEED).text]
+    published += [
+        client.get(f"/api/v1/cap/alerts/{alert_id}{tail}.xml").text for tail in ("", "/cancel")
+    ]
+    for text in published:
+        for secret in ("phatthanh", "admin", "nội bộ"):
+            assert secret not in text
+    assert TEXT in published[1]
