@@ -33,7 +33,8 @@ from controller.emergency.cap.write import cap_moment, clean_text
 from controller.models import Alert, CapMessage, Node, Zone
 
 FEED_PATH = "/api/v1/cap/alerts.atom"
-FEED_SIZE = 50  # messages in the feed: weeks of a commune's alerts, a few kB over 2G
+FEED_SIZE = 50  # messages in the feed: months of a commune's alerts in some 40 kB at most
+SUMMARY_CHARS = 280  # an entry's summary; the document has the whole text
 LARGEST_CIRCLE_KM = 2.0  # a village without an outline reaches at most this far from its centre
 STOPPED = ("cancelled", "superseded")
 STOPPED_NOTE = "Đã dừng cảnh báo / alert stopped"
@@ -105,7 +106,7 @@ def feed(config: ControllerConfig, items: list[Published]) -> bytes:
             Entry(
                 url=base + item.path,
                 title=marker + (info.headline or info.event),
-                summary=info.description or info.headline or info.event,
+                summary=_short(info.description or info.headline or info.event),
                 updated=item.cap.sent,
                 author=info.sender_name or config.commune_name,
             )
@@ -117,6 +118,14 @@ def feed(config: ControllerConfig, items: list[Published]) -> bytes:
         author=config.commune_name,
         entries=entries,
     )
+
+
+def _short(text: str) -> str:
+    """At most ``SUMMARY_CHARS``, cut at a word: the whole text is in the document, and a feed
+    of fifty long alerts would be slow to poll over 2G."""
+    if len(text) <= SUMMARY_CHARS:
+        return text
+    return text[:SUMMARY_CHARS].rsplit(None, 1)[0].rstrip(".,;:") + "…"
 
 
 def _stopped(alert: Alert) -> bool:

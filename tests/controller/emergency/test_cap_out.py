@@ -262,3 +262,15 @@ def test_a_relayed_drill_stays_a_drill_and_says_so_in_the_feed(commune, dispatch
     with commune.db.session() as s:
         body = cap_out.feed(commune.config, cap_out.latest(s, commune.config))
     assert "<title>[Diễn tập / Exercise] Cảnh báo lũ trên sông Hương</title>" in body.decode()
+
+
+def test_a_long_alert_is_summarised_in_the_feed_and_whole_in_its_document(commune, dispatcher):
+    long_text = " ".join(["Nước sông Hồng đang lên nhanh, bà con khẩn trương di dời."] * 40)
+    alert_id = send(commune, dispatcher, ["thon-dong"], long_text)
+    assert published(commune, alert_id).infos[0].description == long_text
+    with commune.db.session() as s:
+        body = cap_out.feed(commune.config, cap_out.latest(s, commune.config)).decode()
+    summary = body.split("<summary>")[1].split("</summary>")[0]
+    assert summary.endswith("…")
+    assert len(summary) <= cap_out.SUMMARY_CHARS + 1
+    assert long_text.startswith(summary[:-1])
