@@ -81,7 +81,8 @@ def _answer(
     request: Request, body: bytes, media_type: str, cache: str, modified: datetime | None
 ) -> Response:
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": cache}
+    # Public and without credentials: a notice board's web page on another origin may read it.
+    headers = {"ETag": etag, "Cache-Control": cache, "Access-Control-Allow-Origin": "*"}
     if modified is not None:
         headers["Last-Modified"] = format_datetime(modified.astimezone(UTC), usegmt=True)
     if _matches(request.headers.get("if-none-match"), etag):

@@ -40,6 +40,7 @@ def test_the_feed_and_its_documents_need_no_login_and_set_no_cookie(commune, dis
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"] == "application/atom+xml; charset=utf-8"
     assert "set-cookie" not in answer.headers
+    assert answer.headers["access-control-allow-origin"] == "*"  # a web e-board elsewhere
     feed = feedparser.parse(answer.content)
     assert not feed.bozo, feed.get("bozo_exception")
     assert feed.feed.title == f"Cảnh báo khẩn cấp – {commune.config.commune_name}"
