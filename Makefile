@@ -41,6 +41,7 @@ bench: system $(STAMP)
 	$(PY) -m bench.denoise_quality
 	$(PY) -m bench.emergency_latency --nodes 50 --rounds 5
 	$(PY) -m bench.scale --points 50,100,400,1000
+	$(PY) -m bench.cap_feed --alerts 10 50 200 --requests 200
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache *.egg-info

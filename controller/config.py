@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -76,6 +77,12 @@ class ControllerConfig(BaseModel):
     late_grace_s: int = Field(600, ge=0, description="a missed slot may still play this late")
     cap_feeds: list[str] = Field(default_factory=list, description="CAP feed URLs to poll")
     cap_poll_interval_s: int = Field(30, ge=5, le=60, description="how often to poll them")
+    cap_sender: str | None = Field(
+        None,
+        description="who the commune's CAP alerts say they are from, unique to the commune "
+        "(e.g. canhbao@xa-mau.gov.vn); default: public_url's host name. Keep it once set: "
+        "it is part of every alert's identity",
+    )
     alert_expiry_minutes: int = Field(60, description="default lifetime of an emergency")
     session_idle_hours: float = Field(12.0, gt=0, description="web login lapses when idle")
     session_max_days: float = Field(7.0, gt=0, description="web login lapses regardless")
@@ -104,6 +111,16 @@ class ControllerConfig(BaseModel):
             raise ValueError("must start with https:// (or http://), e.g. https://loa.example.vn")
         return value
 
+    @field_validator("cap_sender")
+    @classmethod
+    def _cap_token(cls, value: str | None) -> str | None:
+        if value is not None and (not value or any(c in value for c in " \t\n\r,<&")):
+            raise ValueError(
+                "CAP 1.2 allows no spaces, commas, '<' or '&' in a sender; "
+                "e.g. canhbao@xa-mau.gov.vn"
+            )
+        return value
+
     @model_validator(mode="before")
     @classmethod
     def _speech_cache_in_data_dir(cls, data: Any) -> Any:
@@ -127,6 +144,11 @@ class ControllerConfig(BaseModel):
             return self.public_url.rstrip("/")
         scheme = "https" if self.http_tls_files else "http"
         return f"{scheme}://{self.http_host}:{self.http_port}"
+
+    @property
+    def cap_sender_id(self) -> str:
+        """The CAP <sender> of the commune's own alerts."""
+        return self.cap_sender or (urlsplit(self.web_url).hostname or self.http_host)
 
     @property
     def https_dir(self) -> Path:

@@ -11,6 +11,7 @@ from controller import web
 from controller.api import alerts as api_alerts
 from controller.api import bulletins as api_bulletins
 from controller.api import cap as api_cap
+from controller.api import cap_out as api_cap_out
 from controller.api import enrol as api_enrol
 from controller.api import errors as api_errors
 from controller.api import nodes as api_nodes
@@ -64,6 +65,7 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
     app.include_router(api_nodes.router)
     app.include_router(api_alerts.router)
     app.include_router(api_cap.router)
+    app.include_router(api_cap_out.router)
     app.include_router(api_programme.router)
     app.include_router(api_enrol.router)
     app.include_router(api_releases.router)

@@ -1,5 +1,6 @@
-"""Emergencies: alerts (propose, confirm, send everywhere at once, cancel), CAP 1.2 ingest and
-its pure logic in ``cap/``. Other alert channels (SMS, Zalo, notice boards) belong here.
+"""Emergencies: alerts (propose, confirm, send everywhere at once, cancel), CAP 1.2 ingest,
+CAP out (``cap_out``: the commune's alerts as CAP messages and an Atom feed) and their pure
+logic in ``cap/``. Other alert channels (SMS, Zalo, notice boards) belong here.
 """
 
 from controller.emergency.alerts import (

@@ -105,3 +105,14 @@ def test_loa_say_names_a_bad_variable(
         "LOA_TTS_ENGINES (environment): unknown TTS engine(s) ['festival']"
         in capsys.readouterr().err
     )
+
+
+def test_the_cap_sender_defaults_to_the_public_host_and_refuses_what_cap_cannot_carry() -> None:
+    assert ControllerConfig.load(None, {}).cap_sender_id == "127.0.0.1"
+    public = {"LOA_PUBLIC_URL": "https://loa.xa-mau.vn/"}
+    assert ControllerConfig.load(None, public).cap_sender_id == "loa.xa-mau.vn"
+    given = {**public, "LOA_CAP_SENDER": "canhbao@xa-mau.gov.vn"}
+    assert ControllerConfig.load(None, given).cap_sender_id == "canhbao@xa-mau.gov.vn"
+    for bad in ("UBND xã Mẫu", "a,b", "<x>", "a&b"):
+        with pytest.raises(SystemExit, match=r"LOA_CAP_SENDER .*no spaces, commas"):
+            ControllerConfig.load(None, {"LOA_CAP_SENDER": bad})

@@ -62,3 +62,19 @@ def alert_xml(
         head += f"<references>{references}</references>"
     body = "".join(infos if infos is not None else (info_xml(),))
     return f'<alert xmlns="{ns}">{head}{body}</alert>'.encode()
+
+
+# The OASIS CAP 1.2 schema, vendored unchanged (tests/support/CAP-v1.2.xsd, copyright notice
+# kept; from IBM/cap's resources/, itself a copy of docs.oasis-open.org/emergency/cap/v1.2/):
+# nothing is downloaded at test time.
+XSD = Path(__file__).parent / "CAP-v1.2.xsd"
+
+
+def assert_valid_cap(document: bytes) -> None:
+    """Fail with lxml's own words unless ``document`` is valid against the CAP 1.2 schema."""
+    from lxml import etree
+
+    schema = etree.XMLSchema(etree.parse(str(XSD)))
+    parsed = etree.fromstring(document)
+    if not schema.validate(parsed):
+        raise AssertionError(f"not valid CAP 1.2: {schema.error_log}")

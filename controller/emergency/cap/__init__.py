@@ -1,9 +1,17 @@
-"""CAP 1.2 ingest: parse, decide, match areas to zones, read feeds.
+"""CAP 1.2 in and out: parse, decide, match areas to zones, read feeds; write documents and
+the Atom feed of the commune's own alerts.
 
 Pure logic: no database, HTTP server or MQTT; the controller wires it in.
 """
 
-from controller.emergency.cap.area import ZoneGeo, describe_unmatched, match_zones
+from controller.emergency.cap.area import (
+    ZoneGeo,
+    describe_unmatched,
+    match_zones,
+    village_area,
+    village_radius_km,
+)
+from controller.emergency.cap.atom import Entry, atom_feed
 from controller.emergency.cap.dedupe import is_duplicate, key_string
 from controller.emergency.cap.feed import FeedItems, extract_alerts, fetch, fetch_feed
 from controller.emergency.cap.models import CAP_NS, CapAlert, CapArea, CapError, CapInfo, CapKey
@@ -17,6 +25,7 @@ from controller.emergency.cap.policy import (
     risk_level,
     speech_text,
 )
+from controller.emergency.cap.write import cap_time, clean_text, write_cap
 
 __all__ = [
     "CAP_NS",
@@ -27,8 +36,12 @@ __all__ = [
     "CapKey",
     "CapPriority",
     "Decision",
+    "Entry",
     "FeedItems",
     "ZoneGeo",
+    "atom_feed",
+    "cap_time",
+    "clean_text",
     "decide",
     "describe_unmatched",
     "extract_alerts",
@@ -42,4 +55,7 @@ __all__ = [
     "priority_for",
     "risk_level",
     "speech_text",
+    "village_area",
+    "village_radius_km",
+    "write_cap",
 ]

@@ -127,3 +127,41 @@ def describe_unmatched(areas: list[CapArea], zones: list[ZoneGeo]) -> list[str]:
         elif not any(_zone_in_area(z, area) for z in zones):
             notes.append(f"area {area.area_desc!r} lies outside every configured zone")
     return notes
+
+
+def village_area(
+    name: str,
+    *,
+    latitude: float | None,
+    longitude: float | None,
+    geocodes: dict[str, str],
+    polygon: list[LatLon] | None,
+    radius_km: float,
+) -> CapArea:
+    """The reverse of `match_zones`: one village as a CAP <area> that maps back to it.
+
+    Its outline when it has one (closed, as CAP requires), else a circle of ``radius_km`` round
+    its centre; its geocodes either way. A village without geography is named only.
+    """
+    ring = list(polygon or [])
+    if ring and ring[0] != ring[-1]:
+        ring.append(ring[0])
+    polygons = [ring] if len(ring) >= 4 else []  # a closed ring of at least three corners
+    circles = []
+    if not polygons and latitude is not None and longitude is not None:
+        circles = [(latitude, longitude, radius_km)]
+    return CapArea(
+        area_desc=name,
+        polygons=polygons,
+        circles=circles,
+        geocodes=sorted((k, str(v)) for k, v in geocodes.items()),
+    )
+
+
+def village_radius_km(centre: LatLon, others: list[LatLon], largest_km: float) -> float:
+    """How far a village's circle reaches when it has no outline: half the way to the nearest
+    other village's centre, at most ``largest_km``, so that the circle never takes in another
+    village's centre (a consumer matching points, ours included, gets exactly this village)."""
+    distances = [haversine_km(centre, other) for other in others if other != centre]
+    # Whole metres, rounded down: short to read, and never past the half-way point.
+    return math.floor(min([largest_km, *(d / 2 for d in distances)]) * 1000) / 1000

@@ -54,6 +54,8 @@ class CapInfo(_Frozen):
     effective: AwareDatetime | None = None
     onset: AwareDatetime | None = None
     expires: AwareDatetime | None = None
+    sender_name: str | None = None
+    web: str | None = None  # a page with more about the alert (ours: the listen-again page)
     # First occurrence of a valueName wins; CAP allows repeats but we never need more than one.
     parameters: dict[str, str] = {}
     areas: list[CapArea] = []
@@ -66,6 +68,7 @@ class CapAlert(_Frozen):
     status: Status
     msg_type: MsgType
     scope: Scope
+    note: str | None = None  # why a Cancel was sent, or where a relayed alert came from
     references: list[CapKey] = []
     infos: list[CapInfo] = []
 

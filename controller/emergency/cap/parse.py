@@ -74,6 +74,7 @@ def parse_cap(xml: bytes) -> CapAlert:
         status=_enum(root, "status", get_args(Status), "alert"),
         msg_type=msg_type,
         scope=_enum(root, "scope", get_args(Scope), "alert"),
+        note=_text(root, "note"),
         references=_references(_text(root, "references")),
         infos=[_info(el, i) for i, el in enumerate(root.findall(_NS + "info"))],
     )
@@ -149,6 +150,8 @@ def _info(el: Element, index: int) -> CapInfo:
         effective=_opt_datetime(el, "effective", where),
         onset=_opt_datetime(el, "onset", where),
         expires=_opt_datetime(el, "expires", where),
+        sender_name=_text(el, "senderName"),
+        web=_text(el, "web"),
         parameters=parameters,
         areas=[_area(a, f"{where}/area[{i}]") for i, a in enumerate(el.findall(_NS + "area"))],
     )

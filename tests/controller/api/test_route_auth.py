@@ -37,6 +37,9 @@ PUBLIC: dict[Route, str] = {
     ("GET", "/lang/{code}"): "sets the language cookie; changes no data",
     ("MOUNT", "/static"): "style sheets, scripts and icons of the pages",
     ("POST", "/api/v1/enrol"): "a one-time code is the credential (throttled, see test_enrol)",
+    ("GET", "/api/v1/cap/alerts.atom"): "CAP out: alerts that were sent, for everyone",
+    ("GET", "/api/v1/cap/alerts/{alert_id}.xml"): "CAP out: one sent alert",
+    ("GET", "/api/v1/cap/alerts/{alert_id}/cancel.xml"): "CAP out: the cancel of a sent alert",
 }
 
 # Every route that changes something, by what it can do to a loudspeaker. A route that makes

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from controller.emergency.cap import CapArea, ZoneGeo, describe_unmatched, match_zones, parse_cap
+from controller.emergency.cap import (
+    CapArea,
+    ZoneGeo,
+    describe_unmatched,
+    match_zones,
+    parse_cap,
+    village_area,
+    village_radius_km,
+)
 from controller.emergency.cap.area import haversine_km, point_in_polygon, polygons_intersect
 from tests.support.cap import SAMPLES
 
@@ -113,3 +121,57 @@ def test_area_without_geometry_matches_nothing_and_says_so() -> None:
 def test_point_in_polygon_open_or_closed_ring(point: tuple[float, float], inside: bool) -> None:
     assert point_in_polygon(point, HUE_SQUARE) is inside
     assert point_in_polygon(point, HUE_SQUARE[:-1]) is inside
+
+
+# The demo's two villages, 0.87 km apart, and a third with an outline.
+DONG = ZoneGeo(code="thon-dong", latitude=21.0285, longitude=105.8542)
+TAY = ZoneGeo(code="thon-tay", latitude=21.0301, longitude=105.8460)
+BAC = ZoneGeo(
+    code="thon-bac",
+    latitude=21.0400,
+    longitude=105.8500,
+    polygon=[(21.038, 105.848), (21.038, 105.852), (21.042, 105.852), (21.042, 105.848)],
+    geocodes={"VN-ward": "00004"},
+)
+VILLAGES = [DONG, TAY, BAC]
+
+
+def as_area(zone: ZoneGeo) -> CapArea:
+    centres = [(z.latitude, z.longitude) for z in VILLAGES]
+    return village_area(
+        zone.code,
+        latitude=zone.latitude,
+        longitude=zone.longitude,
+        geocodes=zone.geocodes,
+        polygon=zone.polygon,
+        radius_km=village_radius_km((zone.latitude, zone.longitude), centres, 2.0),
+    )
+
+
+@pytest.mark.parametrize("zone", VILLAGES, ids=lambda z: z.code)
+def test_a_village_written_as_an_area_matches_that_village_alone(zone: ZoneGeo) -> None:
+    assert match_zones([as_area(zone)], VILLAGES) == [zone.code]
+
+
+def test_a_circle_reaches_half_way_to_the_nearest_village_and_no_further_than_the_cap() -> None:
+    (circle,) = as_area(DONG).circles
+    assert circle[:2] == (DONG.latitude, DONG.longitude)
+    half_way = haversine_km((21.0285, 105.8542), (21.0301, 105.8460)) / 2
+    assert half_way - 0.001 < circle[2] <= half_way
+    assert village_radius_km((21.0, 105.0), [(21.0, 105.0)], 2.0) == 2.0  # alone: the cap
+
+
+def test_an_outline_is_written_closed_with_the_geocodes_and_no_circle() -> None:
+    area = as_area(BAC)
+    (ring,) = area.polygons
+    assert ring[0] == ring[-1]
+    assert len(ring) == 5
+    assert area.circles == []
+    assert area.geocodes == [("VN-ward", "00004")]
+
+
+def test_a_village_without_geography_is_named_only() -> None:
+    area = village_area(
+        "Xóm Chợ", latitude=None, longitude=None, geocodes={}, polygon=None, radius_km=1.0
+    )
+    assert area == CapArea(area_desc="Xóm Chợ")
