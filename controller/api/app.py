@@ -20,6 +20,8 @@ from controller.api.limits import BodyLimit, Limit
 from controller.config import ControllerConfig
 from controller.db import Database, migrate
 from controller.delivery.dispatcher import Dispatcher
+from controller.emergency.channels.vault import load_vault
+from controller.emergency.channels.worker import ChannelWorker
 from controller.errors import DomainError, TooLargeError
 from controller.jobs import start_scheduler, stop_scheduler
 from controller.nodes.keys import load_or_create_key
@@ -34,6 +36,8 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
     db = Database(config.db_url)
     migrate(db.engine)
     dispatcher = Dispatcher(config, db, load_or_create_key(config.key_file))
+    # made here, before any request could race to make it
+    channels = ChannelWorker(config.channels, db, load_vault(config.data_dir), dispatcher.publisher)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -41,11 +45,13 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
         if start_dispatcher:
             dispatcher.start()
             scheduler = start_scheduler(config, db, dispatcher)
+            channels.start()
         try:
             yield
         finally:
             if scheduler is not None:
                 stop_scheduler(scheduler)
+                channels.stop()
             if start_dispatcher:
                 dispatcher.stop()
             db.engine.dispose()
@@ -59,6 +65,7 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
     app.state.config = config
     app.state.db = db
     app.state.dispatcher = dispatcher
+    app.state.channels = channels
     app.include_router(api_bulletins.router)
     app.include_router(api_nodes.router)
     app.include_router(api_alerts.router)
