@@ -15,6 +15,7 @@ from controller.api import enrol as api_enrol
 from controller.api import errors as api_errors
 from controller.api import nodes as api_nodes
 from controller.api import programme as api_programme
+from controller.api import sms_inbound as api_sms_inbound
 from controller.api.deps import token_gate
 from controller.api.limits import BodyLimit, Limit
 from controller.config import ControllerConfig
@@ -72,6 +73,7 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
     app.include_router(api_cap.router)
     app.include_router(api_programme.router)
     app.include_router(api_enrol.router)
+    app.include_router(api_sms_inbound.router)
     # before web.mount: its security headers then wrap these refusals too
     app.add_middleware(
         BodyLimit, limits=body_limits(config), default=config.max_form_bytes, too_large=too_large

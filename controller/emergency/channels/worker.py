@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import httpx
 
 from controller.channel_settings import ChannelSettings
 from controller.db import Database
 from controller.delivery.publisher import Publisher
-from controller.emergency.channels import outbox
+from controller.emergency.channels import inbound, outbox
 from controller.emergency.channels.boards import HttpBoard, MqttBoard
 from controller.emergency.channels.modem import ModemSms
 from controller.emergency.channels.outcome import Outcome
@@ -22,6 +23,7 @@ from controller.emergency.channels.zalo import ZaloOa
 
 log = logging.getLogger(__name__)
 POLL_S = 1.0  # how soon a queued message is picked up when nobody wakes the worker
+MODEM_INBOX_S = 30.0  # how often the modem's received messages are read (HUY answers)
 
 
 class Boards:
@@ -84,7 +86,14 @@ class ChannelWorker:
         self._wake.set()
 
     def _run(self, channel: str, sender: outbox.Sender) -> None:
+        inbox_read = 0.0
         while not self._stop.is_set():
+            if isinstance(sender, ModemSms) and time.monotonic() - inbox_read > MODEM_INBOX_S:
+                inbox_read = time.monotonic()
+                try:
+                    inbound.poll_modem(self.db, self.vault, sender)
+                except Exception:
+                    log.exception("SMS: reading the modem's messages failed")
             try:
                 tried = outbox.process_due(self.db, self.settings, self.vault, channel, sender)
             except Exception:  # the database was busy or gone for a moment: try again later
