@@ -272,7 +272,7 @@ def listing(s: Session, vault: Vault, viewer: User) -> list[Listed]:
         Listed(
             id=row.id,
             zone=row.zone.code,
-            number=(number := vault.open(row.number_sealed)) if reveal else masked(number),
+            number=shown(vault.open(row.number_sealed), reveal),
             status=row.status,
             consent_method=row.consent_method,
             consent_by=row.consent_by,
@@ -280,6 +280,10 @@ def listing(s: Session, vault: Vault, viewer: User) -> list[Listed]:
         )
         for row in rows
     ]
+
+
+def shown(number: str, reveal: bool) -> str:
+    return number if reveal else masked(number)
 
 
 def masked(number: str) -> str:
