@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,8 +37,11 @@ class Recorder:
     answers: list[Answer] = field(default_factory=list)  # used in turn, then `default`
     default: Answer = field(default_factory=Answer)
     release: threading.Event = field(default_factory=threading.Event)
+    route: Callable[[str], Answer | None] | None = None  # by path, before `answers`
 
-    def next_answer(self) -> Answer:
+    def next_answer(self, path: str) -> Answer:
+        if self.route is not None and (routed := self.route(path)) is not None:
+            return routed
         return self.answers.pop(0) if self.answers else self.default
 
 
@@ -51,7 +54,7 @@ def recorder() -> Iterator[Recorder]:
             length = int(self.headers.get("Content-Length", 0))
             body = self.rfile.read(length)
             state.received.append(Received(self.path, dict(self.headers.items()), body))
-            answer = state.next_answer()
+            answer = state.next_answer(self.path)
             if answer.hang:
                 state.release.wait()
                 return
