@@ -27,7 +27,7 @@ from controller.emergency.channels import outbox
 from controller.emergency.channels.report import channel_report
 from controller.emergency.channels.vault import load_vault
 from controller.emergency.channels.worker import senders
-from controller.models import Alert, ChannelMessage, OutboxCommand, User, now
+from controller.models import Alert, ChannelMessage, OutboxCommand, SmsSubscription, User, now
 from tests.controller.emergency.test_alerts import propose
 from tests.support.recorder import Answer, Received, recorder
 
@@ -257,3 +257,20 @@ def test_the_numbers_digits_are_not_in_the_database_file(commune, number):
     for digits in ("912345678", "84912345678", "0912345678", "912 345 678"):
         assert digits.encode() not in raw
         assert digits.encode("utf-16-le") not in raw
+
+
+def test_huy_received_by_the_modem_ends_the_subscription(commune, tmp_path):
+    from controller.channel_settings import ModemSettings
+    from controller.emergency.channels import inbound
+    from controller.emergency.channels.modem import ModemSms
+    from tests.controller.emergency.channels.test_senders import fake_mmcli
+
+    subscribe(commune, "thon-dong", "0912345678")
+    kept = subscribe(commune, "thon-tay", "0987654321")
+    script, _log = fake_mmcli(tmp_path)  # it holds "Huy" from +84912345678
+    modem = ModemSms(ModemSettings(mmcli=str(script)), 5)
+    assert inbound.poll_modem(commune.db, load_vault(commune.config.data_dir), modem) == 1
+    with commune.db.session() as s:
+        statuses = {row.id: row.status for row in s.scalars(select(SmsSubscription))}
+    assert statuses[kept] == "active"
+    assert sorted(statuses.values()) == ["active", "ended"]
