@@ -344,6 +344,7 @@ class ChannelMessage(Base):
     recipient: Mapped[str] = mapped_column(String(500))
     body: Mapped[str] = mapped_column(Text)
     parts: Mapped[int] = mapped_column(Integer, default=1)  # SMS parts, 1 for other channels
+    shortened: Mapped[bool] = mapped_column(default=False)  # cut at a word to fit (said so)
     status: Mapped[str] = mapped_column(
         String(16), default="pending"
     )  # pending|sent|failed|cancelled

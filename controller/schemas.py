@@ -114,6 +114,9 @@ class ChannelReport(BaseModel):
     pending: int = Field(description="not sent yet: queued, or waiting to be tried again")
     cancelled: int = Field(description="not sent: the alert was cancelled or the number left")
     sms_parts: int = Field(0, description="SMS parts of the messages sent (what is billed)")
+    shortened: int = Field(
+        0, description="messages whose text was cut at a word to fit (SMS max_parts, Zalo 2000)"
+    )
     reasons: list[ReasonCount] = Field(
         default_factory=list, description="why messages failed, or why the pending were retried"
     )

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from controller import audit
@@ -288,3 +288,8 @@ def shown(number: str, reveal: bool) -> str:
 
 def masked(number: str) -> str:
     return phones.masked(number)
+
+
+def prune(s: Session) -> None:
+    """Forget public subscription requests once they no longer count towards a limit."""
+    s.execute(delete(SubscribeAttempt).where(SubscribeAttempt.at < now() - WINDOW))

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from controller.channel_settings import ChannelSettings
 from controller.db import Database
 from controller.emergency import subscriptions
-from controller.emergency.channels import boards, sms_text
+from controller.emergency.channels import boards, sms_text, zalo
 from controller.emergency.channels.outcome import Outcome, delay_s
 from controller.emergency.channels.vault import Vault
 from controller.models import Alert, ChannelMessage, Commune, Node, SmsSubscription, Zone, now
@@ -54,19 +54,23 @@ def enqueue(s: Session, settings: ChannelSettings, vault: Vault, alert: Alert, w
                 continue
             seen.add(sub.number_hash)
             token = subscriptions.unsubscribe_token(vault, sub.id)
-            body, _cut = sms_text.fit(
+            body, cut = sms_text.fit(
                 sms.prefix + text,
                 sms.max_parts,
                 accents=sms.accents,
                 suffix=f"\nHuy: {web_url}/listen/unsubscribe/{token}",
             )
             parts = len(sms_text.split(body).parts)
-            row = ChannelMessage(channel="sms", recipient=str(sub.id), body=body, parts=parts)
+            row = ChannelMessage(
+                channel="sms", recipient=str(sub.id), body=body, parts=parts, shortened=cut
+            )
             rows.append(row)
     if settings.zalo is not None:
         message = f"{alert.bulletin.title}\n{text}" if alert.text.strip() else text
+        cut = len(message) > zalo.MAX_TEXT
+        message = message[: zalo.MAX_TEXT - 1] + "…" if cut else message
         rows += [
-            ChannelMessage(channel="zalo", recipient=user_id, body=message)
+            ChannelMessage(channel="zalo", recipient=user_id, body=message, shortened=cut)
             for user_id in settings.zalo.user_ids
         ]
     if settings.boards is not None:

@@ -33,6 +33,7 @@ def channel_report(s: Session, alert_id: str) -> list[ChannelReport]:
                 failed=status["failed"],
                 pending=status["pending"],
                 cancelled=status["cancelled"],
+                shortened=sum(1 for r in mine if r.shortened),
                 sms_parts=sum(r.parts for r in mine if r.status == "sent" and channel == "sms"),
                 reasons=[ReasonCount(reason=k, count=v) for k, v in reasons.most_common()],
             )

@@ -9,7 +9,7 @@ import httpx
 from controller.channel_settings import ZaloSettings
 from controller.emergency.channels.outcome import SENT, Outcome, failed, of_response, post
 
-MAX_TEXT = 2000  # Zalo's limit for a text message
+MAX_TEXT = 2000  # Zalo's limit for a text message (the outbox cuts longer ones, and says so)
 
 
 class ZaloOa:
@@ -23,7 +23,7 @@ class ZaloOa:
             self.client,
             s.base_url.rstrip("/") + s.path,
             headers={"access_token": s.access_token},
-            json={"recipient": {"user_id": user_id}, "message": {"text": text[:MAX_TEXT]}},
+            json={"recipient": {"user_id": user_id}, "message": {"text": text}},
         )
         if isinstance(answer, Outcome):
             return answer

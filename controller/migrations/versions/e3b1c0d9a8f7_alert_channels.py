@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("recipient", sa.String(500), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("parts", sa.Integer(), nullable=False),
+        sa.Column("shortened", sa.Boolean(), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("due_at", UTC_TIME, nullable=False),

@@ -124,6 +124,7 @@ def test_an_alert_reaches_every_channel_and_the_report_shows_each(commune):
         "pending": 0,
         "cancelled": 0,
         "sms_parts": 4,  # UCS-2 with the unsubscribe line: two parts each
+        "shortened": 0,
         "reasons": [],
     }
     assert (counts["zalo"]["sent"], counts["board"]["sent"], counts["board"]["total"]) == (2, 2, 2)
@@ -274,3 +275,29 @@ def test_huy_received_by_the_modem_ends_the_subscription(commune, tmp_path):
         statuses = {row.id: row.status for row in s.scalars(select(SmsSubscription))}
     assert statuses[kept] == "active"
     assert sorted(statuses.values()) == ["active", "ended"]
+
+
+def test_an_alert_too_long_for_the_sms_limit_is_cut_and_the_report_says_so(commune):
+    subscribe(commune, "thon-dong", "0912345678")
+    with recorder() as server:
+        settings = settings_for(server.url).model_copy(update={"zalo": None, "boards": None})
+        settings.sms.max_parts = 1  # type: ignore[union-attr]
+        alert_id, publisher = send_alert(commune, settings, ["thon-dong"])
+        server.default = GATEWAY_OK
+        run_all(commune, settings, publisher)
+    text = server.received[0].json()["text"]
+    assert "…\nHuy: " in text  # cut at a word, the unsubscribe line kept
+    counts = report(commune, alert_id)["sms"]
+    assert (counts["sent"], counts["shortened"], counts["sms_parts"]) == (1, 1, 1)
+
+
+def test_old_subscription_requests_are_forgotten(commune):
+    from controller.models import SubscribeAttempt
+
+    with commune.db.session() as s:
+        s.add(SubscribeAttempt(address="a", number_hash="h", at=now() - timedelta(hours=2)))
+        s.add(SubscribeAttempt(address="b", number_hash="h"))
+    with commune.db.session() as s:
+        subscriptions.prune(s)
+    with commune.db.session() as s:
+        assert list(s.scalars(select(SubscribeAttempt.address))) == ["b"]
