@@ -255,3 +255,46 @@ def test_huy_by_sms_through_the_gateway_ends_every_subscription_of_the_number(ap
     assert ended.json() == {"ended": 2}
     assert [r.status for r in rows(app)] == ["ended", "ended", "active"]
     assert {r.ended_how for r in rows(app)[:2]} == {"keyword"}
+
+
+def test_the_alert_page_and_the_api_show_each_channel(app):
+    from controller.nodes.keys import load_or_create_key
+    from tests.controller.commune import Commune
+    from tests.controller.emergency.test_alerts import propose
+
+    token = demo.credentials(app.config)["api_token"]  # also the demo's accounts
+    commune = Commune(app.config, app.db, load_or_create_key(app.config.key_file))
+    alert_id = propose(commune, ["thon-dong"])
+    with app.db.session() as s:
+        for channel, status, reason in [
+            ("sms", "sent", ""),
+            ("sms", "failed", "HTTP 401: wrong key"),
+            ("zalo", "pending", "no answer from openapi.zalo.me in time"),
+            ("board", "sent", ""),
+        ]:
+            s.add(
+                ChannelMessage(
+                    alert_id=alert_id,
+                    channel=channel,
+                    recipient="x",
+                    body="b",
+                    status=status,
+                    reason=reason,
+                    parts=2,
+                )
+            )
+    app.log_in("quantri")
+    page = app.client.get(f"/emergency/{alert_id}").text
+    assert "Các kênh khác" in page
+    sms_row = re.search(r'<tr data-channel="sms">(.*?)</tr>', page, re.S)
+    assert sms_row
+    assert re.search(r'class="sent">1/2', sms_row[1])
+    assert re.search(r'class="failed">1<', sms_row[1])
+    assert "1 × HTTP 401: wrong key" in page
+    assert "1 × no answer from openapi.zalo.me in time" in page
+    api = app.client.get(
+        f"/api/v1/alerts/{alert_id}", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    by = {c["channel"]: c for c in api["channels"]}
+    assert (by["sms"]["sent"], by["sms"]["failed"], by["sms"]["sms_parts"]) == (1, 1, 2)
+    assert (by["zalo"]["pending"], by["board"]["sent"]) == (1, 1)
