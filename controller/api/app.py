@@ -52,7 +52,7 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
         finally:
             if scheduler is not None:
                 stop_scheduler(scheduler)
-                channels.stop()
+            channels.stop()  # its threads if started, and its HTTP client in any case
             if start_dispatcher:
                 dispatcher.stop()
             db.engine.dispose()

@@ -212,3 +212,11 @@ def test_the_modem_reads_received_messages_and_deletes_them(tmp_path):
     assert (got.number, got.text) == ("+84912345678", "Huy")
     assert ["-m", "any", "--messaging-delete-sms=3"] in calls(log)
     assert ["-s", "7", "-K"] not in calls(log)  # a sent message is not read as an answer
+
+
+def test_a_text_with_both_quote_kinds_keeps_mmcli_s_quoting_whole():
+    from controller.emergency.channels.modem import quoted
+
+    assert quoted("bà con") == "'bà con'"
+    assert quoted("nhà 'A'") == "\"nhà 'A'\""
+    assert quoted("\"B\" và 'A'") == "'\"B\" và ’A’'"

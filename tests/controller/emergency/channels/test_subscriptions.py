@@ -298,3 +298,12 @@ def test_the_alert_page_and_the_api_show_each_channel(app):
     by = {c["channel"]: c for c in api["channels"]}
     assert (by["sms"]["sent"], by["sms"]["failed"], by["sms"]["sms_parts"]) == (1, 1, 2)
     assert (by["zalo"]["pending"], by["board"]["sent"]) == (1, 1)
+
+
+def test_an_inbound_call_without_a_sender_or_with_a_json_list_is_refused(app):
+    url = f"/api/v1/sms/inbound?secret={SECRET}"
+    assert app.client.post(url, data={"text": "HUY"}).status_code == 422
+    assert app.client.post(url, json=["HUY"]).status_code == 422
+    assert (
+        app.client.post("/api/v1/sms/inbound?secret=wrong", data={"from": "1"}).status_code == 403
+    )
