@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from controller.channel_settings import ChannelSettings
 from controller.config_loader import ConfigError, load
 from controller.private_files import write_private
 from controller.tts.settings import TtsSettings
@@ -98,6 +99,10 @@ class ControllerConfig(BaseModel):
     backup_keep_nightly: int = Field(7, ge=1, description="the newest backups kept")
     backup_keep_monthly: int = Field(
         12, ge=0, description="the first backup of each of this many newest months, kept too"
+    )
+    channels: ChannelSettings = Field(
+        default_factory=ChannelSettings,
+        description="alerts also go by SMS, Zalo OA and notice boards (README, Alert channels)",
     )
     tts: TtsSettings = Field(
         default_factory=TtsSettings,

@@ -48,5 +48,9 @@ class UnsupportedMediaError(DomainError):
     """An upload that is not audio the pipeline can decode."""
 
 
+class TooManyRequestsError(DomainError):
+    """Too many requests from this address or for this thing lately: try again later."""
+
+
 class UnavailableError(DomainError):
     """A service the request needs is down (every speech engine failed): not the caller's fault."""

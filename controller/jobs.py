@@ -95,9 +95,10 @@ def stop_scheduler(scheduler: BackgroundScheduler) -> None:
 
 
 def housekeeping() -> None:
-    """Expire alerts past their time, forget lapsed web sessions and old login and enrolment
-    failures, and delete the node events and settled commands older than
-    ``history_retention_days``."""
+    """Expire alerts past their time, forget lapsed web sessions, old login and enrolment
+    failures and public subscription requests, and delete the node events and settled commands
+    older than ``history_retention_days``."""
+    from controller.emergency import subscriptions
     from controller.nodes import enrolment
     from controller.web import sessions
 
@@ -105,6 +106,7 @@ def housekeeping() -> None:
     with ctx.db.session() as s:
         sessions.prune(s, ctx.config)
         enrolment.prune(s)
+        subscriptions.prune(s)
         for alert in s.scalars(
             select(Alert).where(Alert.state.in_(("proposed", "active")), Alert.expires_at < now())
         ):

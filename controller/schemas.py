@@ -124,6 +124,27 @@ class Problem(BaseModel):
     field: str | None = Field(None, description="The input the refusal is about, if any.")
 
 
+class ReasonCount(BaseModel):
+    reason: str
+    count: int
+
+
+class ChannelReport(BaseModel):
+    channel: str = Field(description="sms | zalo | board")
+    total: int
+    sent: int
+    failed: int
+    pending: int = Field(description="not sent yet: queued, or waiting to be tried again")
+    cancelled: int = Field(description="not sent: the alert was cancelled or the number left")
+    sms_parts: int = Field(0, description="SMS parts of the messages sent (what is billed)")
+    shortened: int = Field(
+        0, description="messages whose text was cut at a word to fit (SMS max_parts, Zalo 2000)"
+    )
+    reasons: list[ReasonCount] = Field(
+        default_factory=list, description="why messages failed, or why the pending were retried"
+    )
+
+
 class AlertOut(BaseModel):
     id: str
     bulletin_id: str
@@ -142,6 +163,9 @@ class AlertOut(BaseModel):
     cancel_reason: str
     replaces: str | None
     report: BulletinReport | None = None
+    channels: list[ChannelReport] = Field(
+        default_factory=list, description="the alert on SMS, Zalo and notice boards"
+    )
 
 
 class RolloutOut(BaseModel):

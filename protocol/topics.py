@@ -29,6 +29,12 @@ def node_topic(node_id: str, channel: NodeChannel) -> str:
     return f"{PREFIX}/node/{check_node_id(node_id)}/{channel}"
 
 
+def boards_topic() -> str:
+    """Where the controller publishes the current alert for electronic notice boards
+    (JSON, README "Notice boards"); a board's account needs only read on it."""
+    return f"{PREFIX}/boards/alert"
+
+
 def all_nodes_filter(channel: NodeChannel) -> str:
     """Subscription filter matching ``channel`` of every node (the controller's view)."""
     return f"{PREFIX}/node/+/{channel}"

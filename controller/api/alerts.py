@@ -22,6 +22,7 @@ from controller.broadcast.media import audio_for
 from controller.broadcast.targets import resolve_targets, split_list
 from controller.broadcast.times import MAX_VALID_S
 from controller.emergency import alerts
+from controller.emergency.channels.report import channel_report
 from controller.models import Alert, User
 from controller.reports.bulletin import bulletin_report, local
 from controller.schemas import AlertOut
@@ -144,4 +145,5 @@ def alert_out(s: Session, alert: Alert, *, with_report: bool = True) -> AlertOut
         cancel_reason=alert.cancel_reason,
         replaces=alert.replaces,
         report=bulletin_report(s, alert.bulletin) if with_report else None,
+        channels=channel_report(s, alert.id) if with_report else [],
     )

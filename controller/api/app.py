@@ -17,11 +17,14 @@ from controller.api import errors as api_errors
 from controller.api import nodes as api_nodes
 from controller.api import programme as api_programme
 from controller.api import releases as api_releases
+from controller.api import sms_inbound as api_sms_inbound
 from controller.api.deps import token_gate
 from controller.api.limits import BodyLimit, Limit
 from controller.config import ControllerConfig
 from controller.db import Database, migrate
 from controller.delivery.dispatcher import Dispatcher
+from controller.emergency.channels.vault import load_vault
+from controller.emergency.channels.worker import ChannelWorker
 from controller.errors import DomainError, TooLargeError
 from controller.jobs import start_scheduler, stop_scheduler
 from controller.nodes.keys import load_or_create_key
@@ -36,6 +39,8 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
     db = Database(config.db_url)
     migrate(db.engine)
     dispatcher = Dispatcher(config, db, load_or_create_key(config.key_file))
+    # made here, before any request could race to make it
+    channels = ChannelWorker(config.channels, db, load_vault(config.data_dir), dispatcher.publisher)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -43,11 +48,13 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
         if start_dispatcher:
             dispatcher.start()
             scheduler = start_scheduler(config, db, dispatcher)
+            channels.start()
         try:
             yield
         finally:
             if scheduler is not None:
                 stop_scheduler(scheduler)
+            channels.stop()  # its threads if started, and its HTTP client in any case
             if start_dispatcher:
                 dispatcher.stop()
             db.engine.dispose()
@@ -61,6 +68,7 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
     app.state.config = config
     app.state.db = db
     app.state.dispatcher = dispatcher
+    app.state.channels = channels
     app.include_router(api_bulletins.router)
     app.include_router(api_nodes.router)
     app.include_router(api_alerts.router)
@@ -69,6 +77,7 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
     app.include_router(api_programme.router)
     app.include_router(api_enrol.router)
     app.include_router(api_releases.router)
+    app.include_router(api_sms_inbound.router)
     # before web.mount: its security headers then wrap these refusals too
     app.add_middleware(
         BodyLimit, limits=body_limits(config), default=config.max_form_bytes, too_large=too_large

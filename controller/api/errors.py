@@ -15,6 +15,7 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.ConflictError: 409,
     errors.TooLargeError: 413,
     errors.UnsupportedMediaError: 415,
+    errors.TooManyRequestsError: 429,
     errors.UnavailableError: 503,
 }
 

@@ -21,6 +21,8 @@ from controller.broadcast.bulletins import Airing, new_bulletin, send
 from controller.broadcast.speech import speak
 from controller.config import ControllerConfig
 from controller.delivery.dispatcher import Dispatcher
+from controller.emergency.channels import outbox
+from controller.emergency.channels.vault import load_vault
 from controller.errors import ConflictError, ForbiddenError, InvalidInputError
 from controller.models import Alert, Bulletin, User, now
 from protocol.signing import MAX_COMMAND_TTL
@@ -142,6 +144,15 @@ def activate(s: Session, dispatcher: Dispatcher, user: User, alert: Alert) -> No
         airings=airings(alert.bulletin, alert.repeat, alert.interval_s, now()),
     )
     audit.record(s, user.username, "alert.send", alert.id, targets=alert.targets)
+    # after the loudspeakers' commands, in the same commit; sent by the channel worker
+    channels_queued(s, dispatcher.config, alert)
+
+
+def channels_queued(s: Session, config: ControllerConfig, alert: Alert) -> None:
+    """The alert on the commune's other channels (SMS, Zalo, boards), queued, not sent."""
+    settings = config.channels
+    if settings.sms or settings.zalo or settings.boards:
+        outbox.enqueue(s, settings, load_vault(config.data_dir), alert, config.web_url)
 
 
 def confirm(s: Session, dispatcher: Dispatcher, user: User, alert: Alert) -> None:
@@ -165,6 +176,7 @@ def cancel(s: Session, dispatcher: Dispatcher, user: User, alert: Alert, reason:
             "Cảnh báo này đã dừng hoặc hết hạn.",
         )
     told = dispatcher.queue_cancel(s, alert.bulletin.deliveries, reason or "alert cancelled")
+    outbox.cancel_pending(s, alert.id)
     alert.state = "cancelled"
     alert.cancelled_at = now()
     alert.cancel_reason = reason

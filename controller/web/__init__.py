@@ -25,6 +25,8 @@ from controller.web import (
     pages_programme,
     pages_reports,
     pages_review,
+    pages_subscribe,
+    pages_subscriptions,
 )
 from controller.web.deps import CsrfError, ForbiddenError, LoginRequiredError, viewer_of
 from controller.web.i18n import translate
@@ -41,6 +43,8 @@ ROUTERS = [
     pages_reports.router,
     pages_emergency.router,
     pages_admin.router,
+    pages_subscribe.router,
+    pages_subscriptions.router,
 ]
 
 # Scripts and styles come only from /static: an injected <script> cannot run.

@@ -17,6 +17,7 @@ from controller.api.errors import status_of
 from controller.config import ControllerConfig
 from controller.db import Database
 from controller.emergency import alerts
+from controller.emergency.channels.report import channel_report
 from controller.errors import DomainError
 from controller.models import Alert, Node, User, Zone, now
 from controller.web import emergency_form
@@ -257,6 +258,7 @@ def watch(
         zones = {z.code: z.name for z in s.scalars(select(Zone))}
         correction = s.scalar(select(Alert.id).where(Alert.replaces == alert_id))
         bulletin_id = alert.bulletin_id
+        channels = channel_report(s, alert_id)
     return page(
         request,
         viewer,
@@ -265,6 +267,7 @@ def watch(
         places=places,
         zones=zones,
         correction=correction,
+        channels=channels,
         data=deliveries(db, bulletin_id, viewer.lang),
         airing=airing_of,
         may_confirm=view["state"] == "proposed" and view["proposed_by_id"] != viewer.user.id,

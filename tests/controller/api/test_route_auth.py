@@ -40,6 +40,13 @@ PUBLIC: dict[Route, str] = {
     ("GET", "/api/v1/cap/alerts.atom"): "CAP out: alerts that were sent, for everyone",
     ("GET", "/api/v1/cap/alerts/{alert_id}.xml"): "CAP out: one sent alert",
     ("GET", "/api/v1/cap/alerts/{alert_id}/cancel.xml"): "CAP out: the cancel of a sent alert",
+    ("GET", "/listen/{zone_code}/subscribe"): "the SMS subscription form",
+    ("POST", "/listen/{zone_code}/subscribe"): "subscribes only with the code sent to the number "
+    "(throttled, see test_subscriptions)",
+    ("GET", "/listen/unsubscribe/{token}"): "asks before unsubscribing; changes nothing",
+    ("POST", "/listen/unsubscribe/{token}"): "the keyed token in the SMS is the credential",
+    ("POST", "/api/v1/sms/inbound"): "the gateway's inbound secret is the credential; it can "
+    "only end subscriptions",
 }
 
 # Every route that changes something, by what it can do to a loudspeaker. A route that makes
@@ -80,6 +87,11 @@ QUIET: dict[Route, str] = {
     ("POST", "/admin/users/{user_id}/role"): "accounts (admin)",
     ("POST", "/admin/users/{user_id}/active"): "accounts (admin)",
     ("POST", "/admin/users/{user_id}/password"): "accounts (admin)",
+    ("POST", "/listen/{zone_code}/subscribe"): "who gets an alert by SMS, not what speaks",
+    ("POST", "/listen/unsubscribe/{token}"): "who gets an alert by SMS",
+    ("POST", "/api/v1/sms/inbound"): "ends SMS subscriptions (HUY)",
+    ("POST", "/admin/subscriptions"): "SMS subscriptions (admin)",
+    ("POST", "/admin/subscriptions/{subscription_id}/end"): "SMS subscriptions (admin)",
 }
 CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
 
