@@ -9,6 +9,7 @@ from pathlib import Path
 
 from controller.backup import cli as backup_cli
 from controller.ops import alert_cli, node_cli
+from controller.public import poster_cli
 
 DEFAULT_DATA = Path("var")
 
@@ -95,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("say", help="text-to-speech into an audio file", add_help=False)
     alert_cli.add_parser(sub)
     backup_cli.add_parsers(sub)
+    poster_cli.add_parser(sub)
     return p
 
 
@@ -185,6 +187,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return backup_cli.run(args)
     if args.cmd == "user":
         return _add_user(args)
+    if args.cmd == "poster":
+        return poster_cli.run(args)
     if args.cmd == "node":
         if args.node_cmd == "add":
             return _add_node(args)
