@@ -179,7 +179,7 @@ def _check_rates(s: Session, zone: Zone, sender: str, at: datetime) -> None:
         raise TooManyReportsError(
             f"at most {PER_SENDER} reports an hour from one phone; thank you, we have yours",
             f"Mỗi máy chỉ gửi được {PER_SENDER} báo cáo trong một giờ. Cảm ơn bạn, "
-            "chúng tôi đã nhận các báo cáo trước",
+            "chúng tôi đã nhận các báo cáo trước.",
             _retry_after(min(mine), at),
         )
     village = s.scalar(

@@ -37,6 +37,10 @@ PUBLIC: dict[Route, str] = {
     ("GET", "/lang/{code}"): "sets the language cookie; changes no data",
     ("MOUNT", "/static"): "style sheets, scripts and icons of the pages",
     ("POST", "/api/v1/enrol"): "a one-time code is the credential (throttled, see test_enrol)",
+    ("GET", "/listen/{zone_code}/report"): "a villager's fault report form",
+    ("POST", "/listen/{zone_code}/report"): "stores a fault report only: signed form, "
+    "rate-limited (see tests/controller/public/test_fault_form.py)",
+    ("GET", "/listen/{zone_code}/report/sent"): "thanks for a report",
 }
 
 # Every route that changes something, by what it can do to a loudspeaker. A route that makes
@@ -76,6 +80,8 @@ QUIET: dict[Route, str] = {
     ("POST", "/admin/users/{user_id}/role"): "accounts (admin)",
     ("POST", "/admin/users/{user_id}/active"): "accounts (admin)",
     ("POST", "/admin/users/{user_id}/password"): "accounts (admin)",
+    ("POST", "/listen/{zone_code}/report"): "a villager's fault report: tells, sounds nothing",
+    ("POST", "/faults/{report_id}/done"): "marks a fault report done (admin)",
 }
 CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
 
