@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from controller.api.deps import ConfigDep, DbDep
+from controller.db import Database
 from controller.public import posters
 from controller.web.deps import Viewer, allowed
 
@@ -16,7 +19,13 @@ router = APIRouter(include_in_schema=False)
 MEDIA = {"pdf": "application/pdf", "png": "image/png"}
 
 
-def download(facts: posters.PosterFacts, name: str, size: str, fmt: str) -> Response:
+def download(
+    db: Database, name: str, facts_of: Callable[[Session], posters.PosterFacts], size: str, fmt: str
+) -> Response:
+    """The poster ``facts_of`` finds, as a file named after ``name``."""
+    size, fmt = posters.checked(size, fmt)
+    with db.session() as s:
+        facts = facts_of(s)
     data = posters.draw(facts, size).encoded(fmt)
     name = re.sub(r"[^A-Za-z0-9_-]", "-", name)  # it goes into a header
     return Response(
@@ -35,10 +44,7 @@ def zone_poster(
     size: str = "a4",
     format: str = "pdf",
 ) -> Response:
-    size, fmt = posters.checked(size, format)
-    with db.session() as s:
-        facts = posters.zone_facts(s, config, zone_code)
-    return download(facts, zone_code, size, fmt)
+    return download(db, zone_code, lambda s: posters.zone_facts(s, config, zone_code), size, format)
 
 
 @router.get("/nodes/{node_id}/poster")
@@ -50,7 +56,4 @@ def node_poster(
     size: str = "a4",
     format: str = "pdf",
 ) -> Response:
-    size, fmt = posters.checked(size, format)
-    with db.session() as s:
-        facts = posters.node_facts(s, config, node_id)
-    return download(facts, node_id, size, fmt)
+    return download(db, node_id, lambda s: posters.node_facts(s, config, node_id), size, format)
