@@ -33,6 +33,7 @@ Format = Literal["png", "pdf"]
 SIZES: dict[str, tuple[int, int]] = {"a4": (210, 297), "a5": (148, 210)}  # mm
 FORMATS = ("png", "pdf")
 MIN_QR_SHARE = 0.45  # a QR narrower than this share of the page is too small from a step away
+SCALES = (1.0, 0.8, 0.65)  # the text's sizes tried in turn, to leave the QR code its room
 
 INSTRUCTION = "Quét mã để nghe lại bản tin của thôn"
 INSTRUCTION_EN = "Scan to listen again to the village's bulletins"
@@ -130,12 +131,14 @@ class Part:
 
 
 def draw(facts: PosterFacts, size: str) -> Poster:
-    """The poster of ``facts`` on a page of ``size``; InvalidInputError if its text cannot fit."""
+    """The poster of ``facts`` on a page of ``size``; long names make all the text smaller
+    (down to ``SCALES[-1]``) before the QR code gets too small: then InvalidInputError."""
     width, height = pixels(size)
     image = Image.new("L", (width, height), 255)
     pen = ImageDraw.Draw(image)
     poster = Poster(image)
-    margin = width // 14
+    margin, gap = width // 14, width // 30
+    column = width - 2 * margin
     point = f"Điểm loa: {facts.point_name}" if facts.point_name else ""
     top = [
         Part("commune", facts.commune, REGULAR, 0.04, 2),
@@ -147,22 +150,26 @@ def draw(facts: PosterFacts, size: str) -> Poster:
         Part("instruction_en", INSTRUCTION_EN, REGULAR, 0.025, 2),
         Part("url", facts.url, MONO, 0.03, 3, anywhere=True),
     ]
-    column = width - 2 * margin
-    placed_top = [(p, _fit(pen, p, width, column)) for p in top if p.text]
-    placed_bottom = [(p, _fit(pen, p, width, column)) for p in bottom]
+    for scale in SCALES:
+        try:
+            placed_top = [(p, _fit(pen, p, width * scale, column)) for p in top if p.text]
+            placed_bottom = [(p, _fit(pen, p, width * scale, column)) for p in bottom]
+        except InvalidInputError:
+            continue
+        top_height = sum(_height(pen, chosen, lines) for _, (chosen, lines) in placed_top)
+        bottom_height = sum(_height(pen, f, lines) + gap for _, (f, lines) in placed_bottom)
+        qr_side = min(column, height - 2 * margin - top_height - bottom_height - 2 * gap)
+        if qr_side >= MIN_QR_SHARE * width:
+            break
+    else:
+        raise InvalidInputError(
+            "poster.too_much_text",
+            "the names are too long for the poster: shorten them",
+            "Tên quá dài, không vừa áp phích: hãy rút gọn tên",
+        )
     y = margin
     for part, (chosen, lines) in placed_top:
         y = _draw_lines(pen, poster, part.key, chosen, lines, y=y, width=width)
-    gap = width // 30
-    bottom_height = sum(_height(pen, chosen, lines) + gap for _, (chosen, lines) in placed_bottom)
-    room = height - margin - bottom_height - y - 2 * gap
-    qr_side = min(column, room)
-    if qr_side < MIN_QR_SHARE * width:
-        raise InvalidInputError(
-            "poster.too_much_text",
-            "the names are too long for the QR code to stay large: shorten them",
-            "Tên quá dài, mã QR sẽ quá nhỏ: hãy rút gọn tên",
-        )
     poster.boxes["qr"] = _draw_qr(image, facts.url, (width - qr_side) // 2, y + gap, qr_side)
     y = height - margin - bottom_height
     for part, (chosen, lines) in placed_bottom:
@@ -186,7 +193,7 @@ def _draw_qr(image: Image.Image, url: str, left: int, top: int, side: int) -> Bo
     return (x, y, x + count * scale, y + count * scale)
 
 
-def _fit(pen: ImageDraw.ImageDraw, part: Part, width: int, column: int) -> tuple[Font, list[str]]:
+def _fit(pen: ImageDraw.ImageDraw, part: Part, width: float, column: int) -> tuple[Font, list[str]]:
     """The largest font (down to half the part's size) in which ``part`` fits its lines."""
     largest = max(12, round(part.size * width))
     # A URL broken across lines is hard to type: smaller on one line first, then wrapped.

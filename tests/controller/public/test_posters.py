@@ -96,6 +96,20 @@ def test_vietnamese_marks_are_drawn_not_dropped():
         assert ImageChops.difference(a, b).getbbox() is not None, key
 
 
+def test_long_real_names_make_the_text_smaller_and_the_qr_stays_large():
+    long_facts = posters.PosterFacts(
+        "Ủy ban nhân dân xã Hòa Bình, huyện Kỳ Sơn",
+        "Thôn Đông Xuyên Thượng",
+        FACTS.url,
+        "Loa truyền thanh cụm dân cư số bảy gần nhà văn hóa",
+    )
+    drawn = posters.draw(long_facts, "a5")
+    width = drawn.image.size[0]
+    qr_left, _, qr_right, _ = drawn.boxes["qr"]
+    assert qr_right - qr_left >= posters.MIN_QR_SHARE * width
+    assert decoded(drawn.image) == [FACTS.url]
+
+
 def test_names_too_long_for_the_page_are_refused():
     long_facts = posters.PosterFacts("Xã " * 40, "Thôn " * 60, FACTS.url, "Loa " * 60)
     with pytest.raises(InvalidInputError, match="shorten"):
