@@ -216,6 +216,11 @@ def open_reports(s: Session, *, node: Node | None = None) -> list[FaultReport]:
     return list(s.scalars(query.order_by(FaultReport.created_at.desc(), FaultReport.id.desc())))
 
 
+def open_count(s: Session) -> int:
+    query = select(func.count()).select_from(FaultReport).where(FaultReport.resolved_at.is_(None))
+    return s.scalar(query) or 0
+
+
 def resolve(s: Session, report_id: int, actor: str, at: datetime) -> FaultReport:
     """Mark a report done, in the audit log; one already done is a conflict, nothing changes."""
     row = s.get(FaultReport, report_id)
