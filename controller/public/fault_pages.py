@@ -8,11 +8,13 @@ Vietnamese unless ``?lang=en``.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
@@ -31,6 +33,7 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 MAX_BODY = 8 * 1024  # four short fields: anything bigger is not a report
 FIELDS = ("point", "problem", "note", "phone")
+STORING = threading.Lock()
 
 
 def language(request: Request, form: FormData | None = None) -> str:
@@ -129,12 +132,13 @@ async def report_post(request: Request, zone_code: str, db: DbDep, config: Confi
     except StarletteHTTPException:  # a file, or too many fields: not our form
         message = translate("faults.refused.too_large", lang)
         return refused(request, lang, 400, message, zone_code=zone_code)
-    return await _take(request, db, config, zone_code, form)
+    return await run_in_threadpool(_take, request, db, config, zone_code, form)
 
 
-async def _take(
+def _take(
     request: Request, db: Database, config: ControllerConfig, zone_code: str, form: FormData
 ) -> Response:
+    """Check and store the posted report (in a worker thread: the database may wait on a lock)."""
     lang = language(request, form)
     typed = {name: str(form.get(name) or "") for name in FIELDS}
     key = faults.secret(config)
@@ -151,7 +155,8 @@ async def _take(
         )
     report = faults.Report(zone_code=zone_code, **typed)
     try:
-        with db.session() as s:
+        # One report at a time, to its commit: two posts at once cannot both pass the count.
+        with STORING, db.session() as s:
             faults.submit(s, report, faults.sender_key(key, address(request)), at)
     except faults.TooManyReportsError as exc:
         response = refused(

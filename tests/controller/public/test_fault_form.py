@@ -3,6 +3,7 @@ nothing (bad input, a stale or foreign token, another site, too much, too often)
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -167,6 +168,15 @@ def test_one_address_sends_at_most_five_an_hour_then_gets_a_clear_429(
     assert stored(commune) == faults.PER_SENDER
     neighbour = phone("10.0.0.10")  # another phone is not held back by this one
     assert neighbour.post(URL, data=fill(neighbour)).status_code == 303
+
+
+def test_posts_at_once_from_one_address_still_stop_at_five(commune: Commune, phone: Phone):
+    client = phone("10.0.0.11")
+    forms = [fill(client, note=f"cùng lúc {n}") for n in range(12)]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda f: client.post(URL, data=f).status_code, forms))
+    assert sorted(answers) == [303] * faults.PER_SENDER + [429] * (12 - faults.PER_SENDER)
+    assert stored(commune) == faults.PER_SENDER
 
 
 def test_a_village_takes_at_most_twenty_an_hour_from_everyone(commune: Commune, phone: Phone):

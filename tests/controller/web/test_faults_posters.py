@@ -76,7 +76,9 @@ def test_open_reports_show_point_village_time_and_text_phone_only_to_admins(
     assert "0912345678" in text
     assert "Đánh dấu đã xử lý" in text
     assert "2 báo cáo chưa xử lý" in text
-    assert "Có 2 báo cáo loa hỏng của người dân chưa xử lý" in admin.get("/").text  # on the home page too
+    assert (
+        "Có 2 báo cáo loa hỏng của người dân chưa xử lý" in admin.get("/").text
+    )  # on the home page too
     broadcaster, _ = login("phatthanh")
     seen = broadcaster.get("/faults").text
     assert "loa ở xóm 3 không nghe được" in seen
