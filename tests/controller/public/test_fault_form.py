@@ -66,6 +66,18 @@ def test_a_report_is_stored_with_the_point_and_text_but_not_the_address(
         assert "10.0.0.7" not in row.sender  # a keyed hash: counts the sender, names nobody
 
 
+def test_a_report_sent_in_english_is_answered_in_english(commune: Commune, phone: Phone):
+    client = phone()
+    page = client.get(f"{URL}?lang=en")
+    fields = {"token": token_of(page.text), "point": "unknown", "problem": "odd_time", "lang": "en"}
+    answer = client.post(URL, data=fields)
+    assert answer.headers["location"].endswith("?lang=en")
+    assert "Report received" in client.get(answer.headers["location"]).text
+    refused = client.post(URL, data={**fields, "problem": "?"})
+    assert "Not sent yet" in refused.text
+    assert stored(commune) == 1
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
@@ -140,6 +152,8 @@ def test_a_token_is_bound_to_its_village_its_address_and_its_time(commune: Commu
     old = faults.form_token(key, "thon-dong", "10.0.0.3", now() - timedelta(hours=3))
     stale = {**fill(phone("10.0.0.3")), "token": old}
     assert phone("10.0.0.3").post(URL, data=stale).status_code == 403
+    ahead = faults.form_token(key, "thon-dong", "10.0.0.3", now() + timedelta(hours=1))
+    assert phone("10.0.0.3").post(URL, data={**stale, "token": ahead}).status_code == 403
     assert stored(commune) == 0
 
 
