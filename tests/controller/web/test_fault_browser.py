@@ -38,6 +38,13 @@ def test_a_villagers_report_reaches_the_technicians_view(web_system, open_page):
     assert "Không rõ loa nào" in row.inner_text()
     assert fits_width(technician)
     screenshot(technician, "faults-list")
+    technician.goto(f"{base}/nodes?zone=thon-dong")
+    technician.locator(".node-list a").first.click()
+    technician.get_by_role("heading", name="Người dân báo hỏng (1)").wait_for()
+    assert technician.get_by_role("link", name="In áp phích A4 · PDF").count() == 1
+    assert fits_width(technician)
+    screenshot(technician, "faults-on-point")
+    technician.get_by_role("link", name="Báo hỏng").click()
     row.get_by_role("button", name="Đánh dấu đã xử lý").click()
     technician.get_by_text("Đã đánh dấu báo cáo là đã xử lý.").wait_for()
     assert technician.locator(".fault-row", has_text="loa kêu cả đêm").count() == 0
