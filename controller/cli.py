@@ -9,6 +9,7 @@ from pathlib import Path
 
 from controller.backup import cli as backup_cli
 from controller.ops import alert_cli, node_cli
+from controller.public import poster_cli
 from controller.releases import cli as release_cli
 
 DEFAULT_DATA = Path("var")
@@ -107,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     alert_cli.add_parser(sub)
     backup_cli.add_parsers(sub)
     release_cli.add_parser(sub, DEFAULT_DATA)
+    poster_cli.add_parser(sub)
     return p
 
 
@@ -199,6 +201,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return release_cli.run(args)
     if args.cmd == "user":
         return _add_user(args)
+    if args.cmd == "poster":
+        return poster_cli.run(args)
     if args.cmd == "node":
         if args.node_cmd == "add":
             return _add_node(args)

@@ -373,6 +373,8 @@ class NodeUpdate(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     reason: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(default=now)
+
+
 class ChannelMessage(Base):
     """An alert on one channel to one recipient (an SMS subscription, a Zalo follower, a board),
     sent in the background after the alert's commit and tried again until it goes or fails."""
@@ -433,3 +435,22 @@ class SubscribeAttempt(Base):
     address: Mapped[str] = mapped_column(String(64), index=True)
     number_hash: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(default=now, index=True)
+
+
+class FaultReport(Base):
+    """A villager's report of a loudspeaker that does not work, sent from the public page."""
+
+    __tablename__ = "fault_reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"), index=True)
+    node_id: Mapped[str | None] = mapped_column(ForeignKey("nodes.id"), index=True)  # None: unsure
+    problem: Mapped[str] = mapped_column(String(16))  # silent | noisy | odd_time | stuck_on
+    note: Mapped[str] = mapped_column(Text, default="")
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    # A keyed hash of the sender's address: enough to count their reports, not to find them.
+    sender: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=now, index=True)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    zone: Mapped[Zone] = relationship()
+    node: Mapped[Node | None] = relationship()

@@ -10,6 +10,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "programme.edit": frozenset({"admin", "approver"}),
     "nodes.control": frozenset({"admin", "broadcaster"}),
     "emergency": frozenset({"admin", "broadcaster", "approver"}),
+    # printing the notice-board posters that send villagers to the public pages
+    "posters": frozenset({"admin", "approver"}),
+    "faults.resolve": frozenset({"admin"}),
     "admin": frozenset({"admin"}),
 }
 

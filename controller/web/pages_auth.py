@@ -14,6 +14,7 @@ from controller import audit
 from controller.api.deps import ConfigDep, DbDep
 from controller.config import ControllerConfig
 from controller.models import Bulletin, Node
+from controller.public import fault_reports
 from controller.web import sessions
 from controller.web.deps import LANG_COOKIE, MaybeViewerDep, Viewer, allowed
 from controller.web.i18n import LANGUAGES
@@ -177,4 +178,5 @@ def home(request: Request, db: DbDep, viewer: Annotated[Viewer, allowed("view")]
             total=sum(counts.values()),
             pending=pending or 0,
             recent=recent,
+            faults_open=fault_reports.open_count(s),
         )

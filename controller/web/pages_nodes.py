@@ -17,12 +17,13 @@ from controller.api.deps import DbDep, DispatcherDep
 from controller.db import Database
 from controller.delivery.dispatcher import Dispatcher
 from controller.errors import InvalidInputError
-from controller.models import OutboxCommand, Zone
+from controller.models import Node, OutboxCommand, Zone
 from controller.nodes import controls as node_controls
 from controller.releases.rollout import progress
 from controller.schemas import ControlOut
 from controller.web.deps import Viewer, allowed
 from controller.web.health_view import health_view
+from controller.web.pages_faults import fault_rows
 from controller.web.points import node_rows
 from controller.web.render import page, translate_in
 from protocol.messages import CommandBody, SignedEnvelope
@@ -106,6 +107,8 @@ def detail(
         outcome = None
         if command:
             outcome = command_outcome(s, node_id, command)
+        node = s.get(Node, node_id)
+        faults = fault_rows(s, viewer, node=node) if node is not None else []
     return page(
         request,
         viewer,
@@ -114,6 +117,8 @@ def detail(
         node=row,
         health=health,
         outcome=outcome,
+        faults=faults,
+        fault_done=request.query_params.get("done") == "1",
         **common(viewer),
         **context,
     )

@@ -47,6 +47,10 @@ PUBLIC: dict[Route, str] = {
     ("POST", "/listen/unsubscribe/{token}"): "the keyed token in the SMS is the credential",
     ("POST", "/api/v1/sms/inbound"): "the gateway's inbound secret is the credential; it can "
     "only end subscriptions",
+    ("GET", "/listen/{zone_code}/report"): "a villager's fault report form",
+    ("POST", "/listen/{zone_code}/report"): "stores a fault report only: signed form, "
+    "rate-limited (see tests/controller/public/test_fault_form.py)",
+    ("GET", "/listen/{zone_code}/report/sent"): "thanks for a report",
 }
 
 # Every route that changes something, by what it can do to a loudspeaker. A route that makes
@@ -92,6 +96,8 @@ QUIET: dict[Route, str] = {
     ("POST", "/api/v1/sms/inbound"): "ends SMS subscriptions (HUY)",
     ("POST", "/admin/subscriptions"): "SMS subscriptions (admin)",
     ("POST", "/admin/subscriptions/{subscription_id}/end"): "SMS subscriptions (admin)",
+    ("POST", "/listen/{zone_code}/report"): "a villager's fault report: tells, sounds nothing",
+    ("POST", "/faults/{report_id}/done"): "marks a fault report done (admin)",
 }
 CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
 
