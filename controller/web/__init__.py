@@ -23,6 +23,7 @@ from controller.web import (
     pages_emergency,
     pages_nodes,
     pages_programme,
+    pages_public,
     pages_reports,
     pages_review,
 )
@@ -37,6 +38,7 @@ ROUTERS = [
     pages_programme.router,
     pages_nodes.router,
     pages_bulletins.router,
+    pages_public.router,
     pages_review.router,
     pages_reports.router,
     pages_emergency.router,
