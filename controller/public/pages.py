@@ -50,13 +50,11 @@ def _zone(s: Session, code: str) -> Zone | None:
     return s.scalar(select(Zone).where(Zone.code == code))
 
 
-@router.get("/listen/feed.xml")
-def commune_feed(request: Request, db: DbDep, config: ConfigDep) -> Response:
-    return _feed(request, db, config, None)
-
-
+# Registered before the pages: "/listen/feed.xml" is not a village called "feed.xml".
 @router.get("/listen/{zone_code}/feed.xml")
-def village_feed(request: Request, db: DbDep, config: ConfigDep, zone_code: str) -> Response:
+@router.get("/listen/feed.xml")
+def feed(request: Request, db: DbDep, config: ConfigDep, zone_code: str | None = None) -> Response:
+    """The commune's podcast feed, or one village's."""
     return _feed(request, db, config, zone_code)
 
 
@@ -80,13 +78,12 @@ def audio(db: DbDep, config: ConfigDep, name: str) -> Response:
     )
 
 
-@router.get("/listen")
-def commune_page(request: Request, db: DbDep, config: ConfigDep) -> Response:
-    return _page(request, db, config, None)
-
-
 @router.get("/listen/{zone_code}")
-def village_page(request: Request, db: DbDep, config: ConfigDep, zone_code: str) -> Response:
+@router.get("/listen")
+def listen_page(
+    request: Request, db: DbDep, config: ConfigDep, zone_code: str | None = None
+) -> Response:
+    """The commune's page, or one village's."""
     return _page(request, db, config, zone_code)
 
 

@@ -4,6 +4,7 @@ bulletins: the alert on top, nothing wider than the screen, no cookie, audio the
 from __future__ import annotations
 
 import io
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,12 @@ def on_air(web_system: SystemUnderTest, speech_wav: Path) -> dict[str, str]:
         answer = web_system.post_bulletin(speech_wav, zones="thon-dong", title=title, **extra)
         assert answer.status_code == 201, answer.text
         made[name] = answer.json()["id"]
+
+    def played(bulletin_id: str) -> bool:
+        return bool(web_system.report(bulletin_id)["summary"]["played"] == 2)
+
     for bid in made.values():
-        wait_for(lambda b=bid: web_system.report(b)["summary"]["played"] == 2, 60, "played")
+        wait_for(partial(played, bid), 60, f"bulletin {bid} played at both points")
     alert = post_alert(web_system, speech_wav, zones="thon-dong", text="Lũ quét, tránh xa suối")
     assert alert.status_code == 201, alert.text
     made["alert"] = alert.json()["id"]
