@@ -25,11 +25,12 @@ def rss(
     feed_url: str,
     author: str,
     items: list[Aired],
-    enclosure: Callable[[Aired], tuple[str, int]],
+    enclosure: Callable[[Aired], tuple[str, int] | None],
     built: datetime,
 ) -> bytes:
     """The feed document. ``enclosure`` gives an item's MP3 address and size in bytes (the
-    size is required by RSS 2.0: the rendition is made if it is missing)."""
+    size is required by RSS 2.0: the rendition is made if it is missing); an item whose
+    audio cannot be had (None) is left out, as a podcast app could not play it."""
     root = ET.Element("rss", {"version": "2.0"})
     channel = ET.SubElement(root, "channel")
     _text(channel, "title", title)
@@ -50,7 +51,10 @@ def rss(
     owner = ET.SubElement(channel, f"{{{ITUNES}}}owner")
     _text(owner, f"{{{ITUNES}}}name", author)
     for item in items:
-        url, size = enclosure(item)
+        found = enclosure(item)
+        if found is None:
+            continue
+        url, size = found
         entry = ET.SubElement(channel, "item")
         _text(entry, "title", item.title)
         _text(entry, "description", item.text or item.title)

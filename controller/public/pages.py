@@ -7,6 +7,7 @@ carries it on. Audio is addressed by bulletin id and served only while the bulle
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,12 @@ from controller.config import ControllerConfig
 from controller.models import Zone, now
 from controller.public import listing, renditions
 from controller.public.feeds import rss
-from controller.public.renditions import FORMATS, Kind
+from controller.public.renditions import FORMATS, Kind, RenditionError
 from controller.web.formatting import duration, local_time
 from controller.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger(__name__)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 templates.env.filters["local_time"] = local_time
 templates.env.filters["duration"] = duration
@@ -68,7 +70,11 @@ def audio(db: DbDep, config: ConfigDep, name: str) -> Response:
         sha = bulletin.audio_sha256 if bulletin else None
     if kind is None or sha is None:
         return Response("Not found", status_code=404, media_type="text/plain")
-    path = renditions.rendition(config, sha, kind)
+    try:
+        path = renditions.rendition(config, sha, kind)
+    except RenditionError as exc:
+        log.error("listen-again audio for bulletin %s: %s", bulletin_id, exc)
+        return Response("Audio unavailable", status_code=503, media_type="text/plain")
     return FileResponse(
         path,
         media_type=FORMATS[kind].mime,
@@ -157,8 +163,12 @@ def _feed(request: Request, db: DbDep, config: ControllerConfig, zone_code: str 
     path = f"/listen/{zone.code}" if zone else "/listen"
     name = f"{place} – {config.commune_name}" if place else config.commune_name
 
-    def enclosure(item: listing.Aired) -> tuple[str, int]:
-        made = renditions.rendition(config, item.audio_sha256, "mp3")
+    def enclosure(item: listing.Aired) -> tuple[str, int] | None:
+        try:
+            made = renditions.rendition(config, item.audio_sha256, "mp3")
+        except RenditionError as exc:  # the feed goes on without it; the log says why
+            log.error("podcast feed leaves out bulletin %s: %s", item.bulletin_id, exc)
+            return None
         return f"{base}/listen/audio/{item.bulletin_id}.mp3", made.stat().st_size
 
     body = rss(

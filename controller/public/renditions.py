@@ -16,9 +16,14 @@ from typing import Literal
 
 from audio.decode import decode_file
 from audio.encode import write_audio
+from audio.errors import AudioError
 from controller.config import ControllerConfig
 
 Kind = Literal["opus", "mp3"]
+
+
+class RenditionError(Exception):
+    """The stored audio cannot be read (missing after a partial restore, or damaged)."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,8 @@ def folder(config: ControllerConfig) -> Path:
 
 
 def rendition(config: ControllerConfig, audio_sha256: str, kind: Kind) -> Path:
-    """The ``kind`` rendition of stored audio ``audio_sha256``, made now if it is missing."""
+    """The ``kind`` rendition of stored audio ``audio_sha256``, made now if it is missing;
+    RenditionError if the stored audio cannot be read."""
     fmt = FORMATS[kind]
     out = folder(config) / f"{audio_sha256}{fmt.suffix}"
     if out.exists():
@@ -56,6 +62,9 @@ def rendition(config: ControllerConfig, audio_sha256: str, kind: Kind) -> Path:
 def _make(config: ControllerConfig, audio_sha256: str, kind: Kind, out: Path) -> None:
     fmt = FORMATS[kind]
     source = config.audio_dir / f"{audio_sha256}.ogg"
-    decoded = decode_file(source, target_sr=MP3_RATE if kind == "mp3" else None)
+    try:
+        decoded = decode_file(source, target_sr=MP3_RATE if kind == "mp3" else None)
+    except (OSError, AudioError) as exc:
+        raise RenditionError(f"stored audio {source.name} cannot be read: {exc}") from exc
     out.parent.mkdir(parents=True, exist_ok=True)
     write_audio(out, decoded.samples, decoded.sample_rate, bitrate=fmt.bitrate)

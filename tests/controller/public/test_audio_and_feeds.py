@@ -149,3 +149,24 @@ def test_an_empty_feed_is_still_valid(client: TestClient) -> None:
     feed = feedparser.parse(client.get("/listen/feed.xml").content)
     assert not feed.bozo
     assert feed.entries == []
+
+
+def test_audio_lost_from_the_store_is_said_and_the_feed_goes_on_without_it(
+    client: TestClient, config: ControllerConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = config_db(client)
+    kept = put_on_air(config, db, title="Còn âm thanh", hz=440.0)
+    lost = put_on_air(config, db, title="Mất âm thanh", hz=660.0)
+    with db.session() as s:
+        from controller.models import Bulletin
+
+        bulletin = s.get(Bulletin, lost)
+        assert bulletin is not None
+        (config.audio_dir / f"{bulletin.audio_sha256}.ogg").unlink()
+    assert client.get(f"/listen/audio/{lost}.mp3").status_code == 503
+    feed = feedparser.parse(client.get("/listen/feed.xml").content)
+    assert not feed.bozo
+    assert [e.title for e in feed.entries] == ["Còn âm thanh"]
+    assert f"leaves out bulletin {lost}" in caplog.text
+    assert client.get(f"/listen/audio/{kept}.mp3").status_code == 200
+    assert client.get("/listen").status_code == 200
