@@ -27,6 +27,7 @@ def rss(
     items: list[Aired],
     enclosure: Callable[[Aired], tuple[str, int] | None],
     built: datetime,
+    cover_url: str,
 ) -> bytes:
     """The feed document. ``enclosure`` gives an item's MP3 address and size in bytes (the
     size is required by RSS 2.0: the rendition is made if it is missing); an item whose
@@ -43,6 +44,11 @@ def rss(
         f"{{{ATOM}}}link",
         {"href": feed_url, "rel": "self", "type": "application/rss+xml"},
     )
+    image = ET.SubElement(channel, "image")
+    _text(image, "url", cover_url)
+    _text(image, "title", title)
+    _text(image, "link", page_url)
+    ET.SubElement(channel, f"{{{ITUNES}}}image", {"href": cover_url})
     _text(channel, f"{{{ITUNES}}}author", author)
     _text(channel, f"{{{ITUNES}}}summary", description)
     _text(channel, f"{{{ITUNES}}}explicit", "false")

@@ -22,6 +22,7 @@ from controller.api.deps import ConfigDep, DbDep
 from controller.config import ControllerConfig
 from controller.models import Zone, now
 from controller.public import listing, renditions
+from controller.public.artwork import artwork
 from controller.public.feeds import rss
 from controller.public.renditions import FORMATS, Kind, RenditionError
 from controller.web.formatting import duration, local_time
@@ -50,6 +51,14 @@ def lang_of(request: Request) -> str:
 
 def _zone(s: Session, code: str) -> Zone | None:
     return s.scalar(select(Zone).where(Zone.code == code))
+
+
+@router.get("/listen/cover.png")
+def cover(config: ConfigDep) -> Response:
+    """The podcast's cover image."""
+    return FileResponse(
+        artwork(config), media_type="image/png", headers={"Cache-Control": FEED_CACHE}
+    )
 
 
 # Registered before the pages: "/listen/feed.xml" is not a village called "feed.xml".
@@ -180,6 +189,7 @@ def _feed(request: Request, db: DbDep, config: ControllerConfig, zone_code: str 
         items=items,
         enclosure=enclosure,
         built=items[0].aired_at if items else now(),
+        cover_url=f"{base}/listen/cover.png",
     )
     return Response(
         body,

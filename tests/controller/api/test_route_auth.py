@@ -42,6 +42,7 @@ PUBLIC: dict[Route, str] = {
     ("GET", "/listen/feed.xml"): "the podcast feed of what /listen shows",
     ("GET", "/listen/{zone_code}/feed.xml"): "the podcast feed of one village",
     ("GET", "/listen/audio/{name}"): "the audio of a listed bulletin only; 404 for any other",
+    ("GET", "/listen/cover.png"): "the podcast's cover: the commune's name",
 }
 
 # Every route that changes something, by what it can do to a loudspeaker. A route that makes

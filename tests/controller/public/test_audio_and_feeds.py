@@ -10,6 +10,7 @@ import av
 import feedparser
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from controller.config import ControllerConfig
 from controller.public import renditions
@@ -170,3 +171,23 @@ def test_audio_lost_from_the_store_is_said_and_the_feed_goes_on_without_it(
     assert f"leaves out bulletin {lost}" in caplog.text
     assert client.get(f"/listen/audio/{kept}.mp3").status_code == 200
     assert client.get("/listen").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "name", ["Xã Hòa Bình", "Xã Quảng Thành, huyện Châu Đức, tỉnh Bà Rịa – Vũng Tàu " * 2]
+)
+def test_the_feed_has_a_square_cover_podcast_apps_accept(
+    client: TestClient, config: ControllerConfig, name: str
+) -> None:
+    client.app.state.config = config.model_copy(update={"commune_name": name})  # type: ignore[attr-defined]
+    feed = feedparser.parse(client.get("/listen/feed.xml").content)
+    assert not feed.bozo
+    assert feed.feed.image.href == f"{PUBLIC_URL}/listen/cover.png"
+    answer = client.get("/listen/cover.png")
+    assert answer.headers["content-type"] == "image/png"
+    with Image.open(io.BytesIO(answer.content)) as cover:
+        assert cover.size == (1400, 1400)
+        assert cover.mode == "RGB"
+        # the name is drawn: the lower half is not one colour
+        lower = cover.crop((0, 700, 1400, 1400)).convert("L").getextrema()
+        assert lower[0] != lower[1]
