@@ -2,8 +2,9 @@
 and the programme ahead, for the commune or one village.
 
 "Aired in a village" means at least one point of that village reported the bulletin started or
-finished (``delivery.state.PLAYED``): a bulletin queued but not yet played, or one every point
-failed to play, was not heard there and is not listed. A bulletin is listed only if it went
+finished (``delivery.state.PLAYED``), or started it and was cut off by an emergency (it resumes
+afterwards): a bulletin queued but not yet played, or one every point failed to play, was not
+heard there and is not listed. A bulletin is listed only if it went
 through (``sent`` by the API or on approval, or ``approved`` into the programme), is public
 (alerts always are) and is not an alert later cancelled or replaced by a correction.
 """
@@ -17,7 +18,7 @@ from sqlalchemy import ColumnElement, Subquery, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from controller import programme
-from controller.delivery.state import PLAYED, WAITING
+from controller.delivery.state import PLAYED, WAITING, DeliveryStatus
 from controller.models import Alert, Bulletin, Delivery, Node, Zone, now
 from schedules import expand
 
@@ -26,6 +27,8 @@ WENT_THROUGH = ("sent", "approved")
 # An alert in these states was taken back: its audio is no longer offered to anyone.
 TAKEN_BACK = ("cancelled", "superseded")
 UPCOMING_DAYS = 7
+# A play an emergency cut into was heard (in part) and will resume: it stays listed meanwhile.
+HEARD: tuple[DeliveryStatus, ...] = (*PLAYED, "interrupted")
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ def _played_in(zone: Zone | None) -> Subquery:
     heard = func.max(func.coalesce(Delivery.started_at, Delivery.finished_at, Delivery.updated_at))
     query = (
         select(Delivery.bulletin_id, heard.label("heard"))
-        .where(Delivery.status.in_(PLAYED))
+        .where(Delivery.status.in_(HEARD))
         .group_by(Delivery.bulletin_id)
     )
     if zone is not None:
@@ -108,7 +111,7 @@ def aired(s: Session, zone: Zone | None, *, limit: int = 20) -> list[Aired]:
 
 def is_listed(s: Session, bulletin_id: str) -> Bulletin | None:
     """The bulletin if the public may hear it (public, went through, aired somewhere)."""
-    played = exists().where(Delivery.bulletin_id == Bulletin.id, Delivery.status.in_(PLAYED))
+    played = exists().where(Delivery.bulletin_id == Bulletin.id, Delivery.status.in_(HEARD))
     return s.scalar(select(Bulletin).where(Bulletin.id == bulletin_id, listed(), played))
 
 

@@ -53,9 +53,14 @@ def test_what_should_not_be_public_is_never_listed(
         assert listing.is_listed(s, bid) is None, why
 
 
-def test_a_bulletin_started_at_one_point_counts_as_played(commune: Commune) -> None:
-    bid = put_on_air(commune.config, commune.db, delivery="started")
+@pytest.mark.parametrize("delivery", ["started", "interrupted"])
+def test_a_bulletin_started_or_cut_by_an_emergency_counts_as_played(
+    commune: Commune, delivery: str
+) -> None:
+    bid = put_on_air(commune.config, commune.db, delivery=delivery)
     assert aired_ids(commune, "thon-dong") == [bid]
+    with commune.db.session() as s:
+        assert listing.is_listed(s, bid) is not None
 
 
 def test_newest_airing_first_and_the_time_is_when_it_was_heard(commune: Commune) -> None:

@@ -62,7 +62,7 @@ def put_on_air(
             )
             s.add(bulletin)
             at = heard_at or now() - timedelta(minutes=30)
-            played = delivery in ("started", "finished")
+            played = delivery in ("started", "finished", "interrupted")
             for node in nodes_in(db, zones):
                 s.add(
                     Delivery(
