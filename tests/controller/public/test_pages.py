@@ -118,3 +118,14 @@ def config_db(client: TestClient) -> Database:
     """The app's own database handle."""
     db: Database = client.app.state.db  # type: ignore[attr-defined]
     return db
+
+
+def test_a_cancelled_alert_is_said_to_be_cancelled_not_in_force(
+    client: TestClient, config: ControllerConfig
+) -> None:
+    raise_alert(config, config_db(client), "Báo nhầm lũ", state="cancelled")
+    html = client.get("/listen/thon-dong").text
+    assert 'class="alert cancelled"' in html
+    assert "ĐÃ HỦY CẢNH BÁO" in html
+    assert 'class="alert active"' not in html
+    assert "ALERT CANCELLED" in client.get("/listen/thon-dong?lang=en").text
