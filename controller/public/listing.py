@@ -12,7 +12,7 @@ through (``sent`` by the API or on approval, or ``approved`` into the programme)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, Subquery, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
@@ -56,6 +56,15 @@ class AlertNotice:
 class Upcoming:
     at: datetime
     title: str
+
+
+@dataclass(frozen=True)
+class Regular:
+    """A programme slot: when the loudspeakers speak on the usual days."""
+
+    name: str
+    start: time  # local
+    weekdays: tuple[int, ...]  # 0=Monday; all seven: every day
 
 
 def listed() -> ColumnElement[bool]:
@@ -180,6 +189,19 @@ def upcoming(s: Session, zone: Zone | None, *, limit: int = 8) -> list[Upcoming]
         query = query.join(Node, Delivery.node_id == Node.id).where(Node.zone_id == zone.id)
     timed = [Upcoming(_aware(when), title) for title, when in s.execute(query).all() if when]
     return sorted([*planned, *timed], key=lambda u: u.at)[:limit]
+
+
+def regular(s: Session, zone: Zone | None) -> list[Regular]:
+    """The programme's slots that air in ``zone`` (None: all of them), by time of day."""
+    slots = programme.load(s).slots
+    return sorted(
+        (
+            Regular(slot.name, slot.start, tuple(sorted(slot.weekdays)))
+            for slot in slots
+            if zone is None or zone.code in slot.zones
+        ),
+        key=lambda r: (r.start, r.name),
+    )
 
 
 def _zone_nodes(s: Session, zone: Zone | None) -> set[str] | None:

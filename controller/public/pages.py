@@ -122,6 +122,7 @@ def _page(request: Request, db: DbDep, config: ControllerConfig, zone_code: str 
             "alerts": listing.alerts(s, zone),
             "aired": listing.aired(s, zone, limit=SHOWN),
             "upcoming": listing.upcoming(s, zone),
+            "regular": listing.regular(s, zone),
             "villages": [] if zone else list(s.scalars(select(Zone).order_by(Zone.name))),
         }
     suffix = "?lang=en" if lang == "en" else ""

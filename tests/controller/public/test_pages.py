@@ -4,7 +4,7 @@ they set no cookie."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from fastapi.testclient import TestClient
 
@@ -129,3 +129,34 @@ def test_a_cancelled_alert_is_said_to_be_cancelled_not_in_force(
     assert "ĐÃ HỦY CẢNH BÁO" in html
     assert 'class="alert active"' not in html
     assert "ALERT CANCELLED" in client.get("/listen/thon-dong?lang=en").text
+
+
+def test_the_regular_broadcast_times_of_the_village(
+    client: TestClient, config: ControllerConfig
+) -> None:
+    from controller import programme
+    from tests.support.programme import programme as make_programme
+    from tests.support.programme import slot
+
+    with config_db(client).session() as s:
+        programme.save(
+            s,
+            make_programme(
+                slots=[
+                    slot(id="sang", name="Bản tin sáng", zones=["thon-dong", "thon-tay"]),
+                    slot(
+                        id="chieu",
+                        name="Bản tin chiều",
+                        start=time(17, 30),
+                        weekdays=frozenset({0, 2}),
+                        zones=["thon-dong"],
+                    ),
+                ]
+            ),
+        )
+    dong = client.get("/listen/thon-dong").text
+    assert "06:00 – Bản tin sáng (hằng ngày)" in dong
+    assert "17:30 – Bản tin chiều (Thứ Hai, Thứ Tư)" in dong
+    tay = client.get("/listen/thon-tay?lang=en").text
+    assert "06:00 – Bản tin sáng (every day)" in tay
+    assert "Bản tin chiều" not in tay
