@@ -137,3 +137,16 @@ def test_without_the_session_token_nothing_changes(
     client, _ = login("pheduyet")
     assert client.post(f"/bulletins/{aired}/public", data={}).status_code == 403
     assert public_of(commune, aired) is True
+
+
+@pytest.mark.parametrize(("public", "words"), [(True, "Công khai: có"), (False, "nội bộ")])
+def test_the_approver_sees_the_choice_before_approving(
+    commune: Commune, config: ControllerConfig, login: Login, public: bool, words: str
+) -> None:
+    draft = put_on_air(config, commune.db, status="draft", zones=())
+    author, csrf = login("phatthanh")
+    form = {**REQUEST, "csrf": csrf, **({"public": "1"} if public else {})}
+    assert author.post(f"/bulletins/{draft}/submit", data=form).status_code == 200
+    approver, _ = login("pheduyet")
+    card = approver.get("/review").text
+    assert words in card[card.index(draft) :]
