@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -184,6 +185,10 @@ class Bulletin(Base):
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reviewed_at: Mapped[datetime | None]
     review_comment: Mapped[str] = mapped_column(Text, default="")
+    # On the listen-again pages and feeds once aired (controller.public.listing): news is
+    # public unless the broadcaster unticks it (an internal notice); an alert always is. Rows
+    # from before the choice existed stay off: nobody chose to publish them.
+    public: Mapped[bool] = mapped_column(default=True, server_default=false())
     audio: Mapped[AudioFile] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="bulletin")
 

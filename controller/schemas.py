@@ -84,6 +84,7 @@ class BulletinOut(BaseModel):
     created_at: datetime
     created_by: str
     targets: int
+    public: bool = Field(description="on the listen-again pages and feeds once aired")
     processing_report: dict[str, Any]
 
 

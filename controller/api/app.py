@@ -30,6 +30,7 @@ from controller.jobs import start_scheduler, stop_scheduler
 from controller.nodes.keys import load_or_create_key
 from controller.private_files import private_dir
 from controller.public import fault_pages
+from controller.public import pages as public_pages
 
 # The API routes that take a recording (multipart, with their form's fields).
 UPLOAD_ROUTES = ("/api/v1/bulletins", "/api/v1/alerts")
@@ -80,6 +81,7 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
     app.include_router(api_releases.router)
     app.include_router(api_sms_inbound.router)
     app.include_router(fault_pages.router)
+    app.include_router(public_pages.router)
     # before web.mount: its security headers then wrap these refusals too
     app.add_middleware(
         BodyLimit, limits=body_limits(config), default=config.max_form_bytes, too_large=too_large

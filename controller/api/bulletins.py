@@ -67,6 +67,13 @@ def create_bulletin(
         int | None, Form(ge=10, le=MAX_VALID_S, description="lapses if not started by then")
     ] = None,
     hold: Annotated[bool, Form(description="store only, to place in the programme")] = False,
+    public: Annotated[
+        bool,
+        Form(
+            description="on the listen-again pages and podcast feeds once aired; "
+            "false for an internal notice"
+        ),
+    ] = True,
 ) -> BulletinOut:
     # sending straight to the loudspeakers skips approval: an approver's (or admin's) right
     require(user, "compose" if hold else "review")
@@ -96,6 +103,7 @@ def create_bulletin(
             original_filename=name,
             play_at=start,
             valid_until=lapses,
+            public=public,
         )
         if targets:
             send(s, dispatcher, user, bulletin, targets=targets)

@@ -36,8 +36,10 @@ def new_bulletin(
     priority: str = "normal",
     play_at: datetime | None = None,
     valid_until: datetime,
+    public: bool = True,
 ) -> Bulletin:
-    """Store the encoded audio (once per sha256) and the bulletin row; ``encoded`` is consumed."""
+    """Store the encoded audio (once per sha256) and the bulletin row; ``encoded`` is consumed.
+    ``public``: listed on the listen-again pages once aired (``controller.public.listing``)."""
     try:
         audio = store_audio(config, s, encoded, duration_s=duration_of(report))
     finally:
@@ -52,6 +54,7 @@ def new_bulletin(
         play_at=play_at,
         valid_until=valid_until,
         created_by=user.id,
+        public=public,
     )
     s.add(bulletin)
     s.flush()

@@ -81,6 +81,7 @@ def raise_alert(
         title=request.title or "KHẨN CẤP: " + (request.text.strip()[:80] or request.name),
         priority="emergency",
         valid_until=expires_at,
+        public=True,  # a villager away from the horns must hear an alert too
     )
     alert = Alert(
         id=uuid.uuid4().hex,

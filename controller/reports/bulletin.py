@@ -30,6 +30,7 @@ def bulletin_out(db: Session, bulletin: Bulletin) -> BulletinOut:
         created_at=local(bulletin.created_at),
         created_by=author.username if author else "?",
         targets=len(bulletin.deliveries),
+        public=bulletin.public,
         processing_report=bulletin.processing_report,
     )
 

@@ -20,7 +20,7 @@ from controller.broadcast import approval, drafts
 from controller.config import ControllerConfig
 from controller.db import Database
 from controller.errors import DomainError, TooLargeError, UnavailableError, UnsupportedMediaError
-from controller.models import Bulletin, User, now
+from controller.models import Alert, Bulletin, User, now
 from controller.web import report_words, request_words
 from controller.web.deps import Viewer, allowed
 from controller.web.i18n import translate
@@ -303,7 +303,8 @@ def detail_page(
             audio=audio_context(config, bulletin, lang),
             asked=request_words.describe(s, bulletin.request, lang),
             editable=editable,
-            values=values or form_values(bulletin.request),
+            values=values or {**form_values(bulletin.request), "public": bulletin.public},
+            is_alert=s.scalar(select(Alert.id).where(Alert.bulletin_id == bulletin.id)) is not None,
             errors=errors or {},
             zones=request_words.zone_choices(s) if editable else [],
             points=map_points(s) if editable else [],
@@ -376,8 +377,10 @@ def submit(
     weekdays: Annotated[list[str] | None, Form()] = None,
     until: Annotated[str, Form()] = "",
     priority: Annotated[str, Form()] = "normal",
+    public: Annotated[str, Form()] = "",
 ) -> Response:
-    """Send for approval: the request is checked now (and again when it is approved)."""
+    """Send for approval: the request is checked now (and again when it is approved). An
+    unticked "public" box (absent from the form) makes it an internal notice."""
     form = approval.Form(
         where=where,
         zones=tuple(zones or ()),
@@ -399,6 +402,7 @@ def submit(
             problems = [approval.Problem("submit", "not_editable")]
             status = 409
         elif asked is not None:
+            bulletin.public = bool(public)
             try:
                 approval.submit(s, viewer.account(s), bulletin, asked)
             except approval.RequestProblemsError as exc:
@@ -410,6 +414,7 @@ def submit(
             return refused(errors, status)
         values = {**form.__dict__, "zones": list(form.zones), "nodes": list(form.nodes)}
         values["weekdays"] = list(form.weekdays)
+        values["public"] = bool(public)
         return detail_page(
             request, viewer, db, config, bulletin_id, values=values, errors=errors, status=status
         )

@@ -51,6 +51,12 @@ PUBLIC: dict[Route, str] = {
     ("POST", "/listen/{zone_code}/report"): "stores a fault report only: signed form, "
     "rate-limited (see tests/controller/public/test_fault_form.py)",
     ("GET", "/listen/{zone_code}/report/sent"): "thanks for a report",
+    ("GET", "/listen"): "listen again: only public bulletins that aired (tests/controller/public)",
+    ("GET", "/listen/{zone_code}"): "listen again in one village, as /listen",
+    ("GET", "/listen/feed.xml"): "the podcast feed of what /listen shows",
+    ("GET", "/listen/{zone_code}/feed.xml"): "the podcast feed of one village",
+    ("GET", "/listen/audio/{name}"): "the audio of a listed bulletin only; 404 for any other",
+    ("GET", "/listen/cover.png"): "the podcast's cover: the commune's name",
 }
 
 # Every route that changes something, by what it can do to a loudspeaker. A route that makes
@@ -85,6 +91,7 @@ QUIET: dict[Route, str] = {
     ("POST", "/logout"): "closes one's own session",
     ("POST", "/api/v1/enrol"): "hands a new Pi its bundle; the code was issued by an admin",
     ("POST", "/bulletins/speech-preview"): "speech for the author's own ear, in the browser",
+    ("POST", "/bulletins/{bulletin_id}/public"): "what the listen-again pages list (review)",
     ("POST", "/api/v1/alerts/{alert_id}/cancel"): "silences; one account may stop a false alarm",
     ("POST", "/emergency/{alert_id}/cancel"): "silences, as the API's cancel",
     ("POST", "/admin/users"): "accounts (admin)",

@@ -1,5 +1,6 @@
-"""The controller app on a copy of the test commune, as villagers' phones reach it: one client
-per source address, no login, no cookies kept between requests."""
+"""The controller app on a copy of the test commune (real SQLite, no broker), as villagers'
+phones reach it: no login, no cookies kept between requests; ``phone`` gives one client per
+source address."""
 
 from __future__ import annotations
 
@@ -11,10 +12,23 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from controller.api.app import create_app
+from controller.config import ControllerConfig
 from controller.models import FaultReport
 from tests.controller.commune import Commune
 
+PUBLIC_URL = "https://loa.xa-mau.example.vn"
 Phone = Callable[..., TestClient]  # phone(address="10.0.0.1")
+
+
+@pytest.fixture
+def config(commune: Commune) -> ControllerConfig:
+    return commune.config.model_copy(update={"public_url": PUBLIC_URL})
+
+
+@pytest.fixture
+def client(config: ControllerConfig) -> Iterator[TestClient]:
+    with TestClient(create_app(config, start_dispatcher=False)) as made:
+        yield made
 
 
 @pytest.fixture

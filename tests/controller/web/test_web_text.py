@@ -19,7 +19,14 @@ LITERAL = re.compile(
 
 def used_keys() -> dict[str, str]:
     found: dict[str, str] = {}
-    for path in [*WEB.rglob("*.html"), *WEB.rglob("*.py"), *WEB.parent.glob("*.py")]:
+    public = WEB.parent / "public"  # the listen-again pages use the same catalogue
+    for path in [
+        *WEB.rglob("*.html"),
+        *WEB.rglob("*.py"),
+        *WEB.parent.glob("*.py"),
+        *public.rglob("*.html"),
+        *public.rglob("*.py"),
+    ]:
         for match in LITERAL.finditer(path.read_text(encoding="utf-8")):
             key = match.group(1) or match.group(2)
             found.setdefault(key, str(path.relative_to(WEB.parent)))
