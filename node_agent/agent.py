@@ -33,7 +33,7 @@ from node_agent.release_start import RESTART_EXIT
 from node_agent.sdnotify import Notifier
 from node_agent.sinks import AudioSink, make_sink
 from node_agent.store import NodeStore, PersistentReplayGuard
-from node_agent.updates import Updater, UpdateSeams
+from node_agent.updates import Updater, UpdateSeams, install_root
 from protocol import mqtt_client
 from protocol.messages import ChunkRequest, NodeState, utcnow
 from protocol.signing import load_public_key
@@ -100,7 +100,7 @@ class NodeAgent:
             self.cache, self._request_chunk, config.chunk_size, config.chunk_timeout_s
         )
         self.updater = Updater(
-            config.install_root,
+            install_root(config.install_root, os.environ),
             config.data_dir,
             confirm_within_s=config.update_confirm_s,
             public_key=load_public_key(config.controller_public_key),

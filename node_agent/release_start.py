@@ -32,6 +32,8 @@ from typing import Literal
 
 # Set for the agent it runs: an agent without it refuses updates (nothing could roll them back).
 WRAPPED_ENV = "LOA_START_WRAPPER"
+# The wrapper's --root, for the agent: its install_root when its config names none.
+ROOT_ENV = "LOA_INSTALL_ROOT"
 RESTART_EXIT = 75  # EX_TEMPFAIL: "start me again", after a switch of releases
 STOP_GRACE_S = 10.0
 MARKER = "update.json"
@@ -187,6 +189,12 @@ class Wrapper:
     def _run_child(self, trial: Marker | None) -> int:
         env = {k: v for k, v in os.environ.items() if k not in _SHADOWING}
         env[WRAPPED_ENV] = str(os.getpid())
+        env[ROOT_ENV] = str(self.root.resolve())
+        if env.get("WATCHDOG_PID") == str(os.getpid()):
+            # systemd meant the watchdog for the unit's main process, this wrapper; the agent
+            # is the loop that would hang, so it is the one to feed it (sd_watchdog_enabled(3):
+            # with no WATCHDOG_PID the watchdog is the receiving process's)
+            del env["WATCHDOG_PID"]
         loa = self.root / CURRENT / "bin" / "loa"
         self.child = subprocess.Popen([str(loa), "node", "--config", str(self.config)], env=env)
         while True:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from node_agent.events import EventReporter
 from node_agent.fetcher import Fetcher
 from node_agent.release_install import InstallError, install, prune
 from node_agent.release_start import (
+    ROOT_ENV,
     WRAPPED_ENV,
     Marker,
     clear_marker,
@@ -38,6 +39,25 @@ from protocol.messages import ReleaseRef, UpdateCommand
 from protocol.releases import ReleaseSignatureError, verify_release
 
 log = logging.getLogger(__name__)
+
+
+def install_root(configured: Path | None, env: Mapping[str, str]) -> Path | None:
+    """Where releases live: the start wrapper's ``--root`` when it started the agent (what
+    really runs, so an installed point needs nothing in its config), else ``install_root``
+    from the config. A config that names another root is wrong: said, and overruled."""
+    wrapped = env.get(ROOT_ENV) if env.get(WRAPPED_ENV) else None
+    if not wrapped:
+        return configured
+    root = Path(wrapped)
+    if configured is not None and configured.resolve() != root.resolve():
+        log.warning(
+            "install_root %s in the config is not %s, where loa-node-start runs releases "
+            "from: using %s",
+            configured,
+            root,
+            root,
+        )
+    return root
 
 
 @dataclass(frozen=True)
@@ -128,8 +148,8 @@ class Updater:
         release = command.release
         if self.root is None:
             return (
-                "updates are off: this node's config has no install_root "
-                "(it was not installed as releases)"
+                "updates are off: not started by loa-node-start and no install_root in the "
+                "config (it was not installed as releases)"
             )
         if not os.environ.get(WRAPPED_ENV):
             return "not started by loa-node-start: nothing could roll a failed update back"

@@ -9,8 +9,9 @@
 # and restarts the agent. What it does, in order (each step only when needed):
 #   1. apt packages: python3-venv libportaudio2 alsa-utils chrony
 #   2. groups audio and gpio, and the system user loa in both
-#   3. a virtualenv /opt/loalang/venvs/VERSION with loalang[node] only, /opt/loalang/current
-#      pointing at it
+#   3. a virtualenv /opt/loalang/releases/VERSION with loalang[node] only, /opt/loalang/current
+#      pointing at it (unless an update already runs a newer one) and the start wrapper
+#      /opt/loalang/loa-node-start, all the loa user's: the agent installs its own updates
 #   4. the bundle's files into /etc/loalang (0600, owned by loa), or `loa node enrol`
 #   5. the unit loa-node.service and the hardware-watchdog drop-in, enabled and (re)started;
 #      chrony-wait enabled, so time-sync.target waits for a synchronised clock
@@ -166,23 +167,53 @@ put_dir() { # MODE DIR: a directory of loa's
     own "$1" "$2"
 }
 
-# --- 3. the virtualenv ----------------------------------------------------------------------
+# --- 3. the release -------------------------------------------------------------------------
+# The layout the updater keeps (node_agent/release_start.py): releases/VERSION, current -> it,
+# and the start wrapper the unit runs. It is loa's: the agent installs the next release beside
+# this one and switches current itself (deploy/SECURITY.md "The node's code is the agent's").
 OPT="$ROOT/opt/loalang"
-VENV="$OPT/venvs/$VERSION"
+VENV="$OPT/releases/$VERSION"
+for p in "$OPT" "$OPT/releases" "$VENV"; do
+    # root never follows a link loa could have planted where a directory belongs
+    [ ! -L "$p" ] || die "$p is a symbolic link: refused"
+done
+put_dir 755 "$OPT"
+put_dir 755 "$OPT/releases"
 if [ "$(cat "$VENV/.loa-installed" 2>/dev/null || true)" != "$STAMP" ]; then
-    say "installing loalang $VERSION (node only) into /opt/loalang/venvs/$VERSION"
+    say "installing loalang $VERSION (node only) into /opt/loalang/releases/$VERSION"
     rm -rf "$VENV" # a half-made one from an interrupted run, or a different build
-    mkdir -p "$OPT/venvs"
     python3 -m venv "$VENV" || die "could not make a virtualenv at $VENV"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$SPEC[node]" \
         || die "pip could not install loalang[node] (network? PyPI/piwheels?); run this again"
     printf '%s\n' "$STAMP" >"$VENV/.loa-installed"
+    chown -R "$LOA_UID:$LOA_GID" "$VENV"
     changed=1
 fi
-if [ "$(readlink "$OPT/current" 2>/dev/null || true)" != "venvs/$VERSION" ]; then
+running=$(readlink "$OPT/current" 2>/dev/null || true)
+running=${running#releases/}
+if [ "$running" != "$VERSION" ] && [ -n "$running" ] \
+    && [ -f "$OPT/releases/$running/.loa-installed" ] \
+    && [ "$(printf '%s\n%s\n' "$running" "$VERSION" | sort -V | tail -n 1)" = "$running" ]; then
+    # an update brought a newer release: this older package stays beside it, unused
+    say "keeping loalang $running (newer, installed by an update); $VERSION not started"
+elif [ "$running" != "$VERSION" ]; then
     rm -f "$OPT/current.new" # left by a run cut off here
-    ln -s "venvs/$VERSION" "$OPT/current.new"
+    ln -s "releases/$VERSION" "$OPT/current.new"
+    chown -h "$LOA_UID:$LOA_GID" "$OPT/current.new"
     mv -T "$OPT/current.new" "$OPT/current" # atomic: the unit never sees no 'current'
+    changed=1
+fi
+# The wrapper comes with the release current runs (the agent replaces it once an update
+# is confirmed), never from another version.
+running=$(readlink "$OPT/current")
+set -- "$OPT/$running"/lib/python3*/site-packages/node_agent/release_start.py
+[ -f "$1" ] || die "release ${running#releases/} has no node_agent/release_start.py"
+if ! cmp -s "$1" "$OPT/loa-node-start"; then
+    cp "$1" "$OPT/.loa-node-start.new"
+    chown "$LOA_UID:$LOA_GID" "$OPT/.loa-node-start.new"
+    chmod 755 "$OPT/.loa-node-start.new"
+    mv "$OPT/.loa-node-start.new" "$OPT/loa-node-start"
+    say "installed /opt/loalang/loa-node-start"
     changed=1
 fi
 
@@ -210,8 +241,10 @@ if [ -n "$BUNDLE" ]; then
     done
 else
     before=$(find "$ETC" -type f -exec sha256sum {} + | sort)
-    "$OPT/current/bin/loa" node enrol "$ENROL_URL" "$ENROL_CODE" --fingerprint "$FINGERPRINT" \
-        --dir "$ETC" --data-dir "$ROOT/var/lib/loalang" --owner "$USER_NAME" \
+    # as loa, never root: the code under /opt/loalang is the agent's to change
+    setpriv --reuid="$LOA_UID" --regid="$LOA_GID" --clear-groups -- \
+        "$OPT/current/bin/loa" node enrol "$ENROL_URL" "$ENROL_CODE" --fingerprint "$FINGERPRINT" \
+        --dir "$ETC" --data-dir "$ROOT/var/lib/loalang" \
         || die "enrolment failed (see above); the agent was not enabled or started"
     [ "$before" = "$(find "$ETC" -type f -exec sha256sum {} + | sort)" ] || changed=1
 fi

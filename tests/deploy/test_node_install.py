@@ -70,16 +70,21 @@ def test_a_fresh_pi_gets_packages_user_venv_config_and_unit(pi, tmp_path):
     assert gpio[3] == "loa"
     assert pi.entry("shadow", "loa")[1] == "!"  # no password: nobody logs in as loa
 
-    # a virtualenv with loalang, 'current' pointing at it
+    # the updater's layout: a release with loalang, 'current' pointing at it, the wrapper
     opt = pi.root / "opt/loalang"
-    assert os.readlink(opt / "current") == "venvs/0.1.0"
+    assert os.readlink(opt / "current") == "releases/0.1.0"
     assert os.access(opt / "current/bin/loa", os.X_OK)
-    site = next((opt / "venvs/0.1.0/lib").glob("python3*/site-packages"))
+    site = next((opt / "releases/0.1.0/lib").glob("python3*/site-packages"))
     assert (site / "node_agent/agent.py").is_file()
-    # the code is root's: an agent taken over cannot rewrite what systemd starts next time
-    for path in (opt, site, site / "node_agent", site / "node_agent/agent.py", opt / "current/bin"):
-        assert path.stat().st_uid == 0
+    wrapper = opt / "loa-node-start"
+    assert wrapper.read_bytes() == (site / "node_agent/release_start.py").read_bytes()
+    assert mode_owner(wrapper) == ("0o755", uid, gid)
+    # the code is loa's, for the agent to install its updates, and nobody else's to change
+    # (deploy/SECURITY.md "The node's code is the agent's")
+    for path in (opt, site, site / "node_agent/agent.py", opt / "current/bin", opt / "releases"):
+        assert path.stat().st_uid == uid, path
         assert not path.stat().st_mode & 0o022, path
+    assert os.lstat(opt / "current").st_uid == uid  # the agent replaces the link itself
     assert not list(site.glob("fastapi*")), "a controller dependency on a Pi"
 
     # the bundle: config and CA for loa alone, the printed label left out
@@ -256,16 +261,55 @@ def test_a_new_version_goes_beside_the_old_one_and_current_is_switched(pi, tmp_p
     result = pi.run(str(tmp_path / "bundle"))
     assert result.returncode == 0, result.stderr
     opt = pi.root / "opt/loalang"
-    assert os.readlink(opt / "current") == "venvs/0.2.0"
-    assert (opt / "venvs/0.1.0/bin/loa").exists()  # the old one stays, to go back to
-    assert next((opt / "venvs/0.2.0/lib").glob("python3*/site-packages/loalang-0.2.0.dist-info"))
+    assert os.readlink(opt / "current") == "releases/0.2.0"
+    assert (opt / "releases/0.1.0/bin/loa").exists()  # the old one stays, to go back to
+    site = next((opt / "releases/0.2.0/lib").glob("python3*/site-packages"))
+    assert (site / "loalang-0.2.0.dist-info").is_dir()
+    # the wrapper comes with the release it starts
+    assert (opt / "loa-node-start").read_bytes() == (
+        site / "node_agent/release_start.py"
+    ).read_bytes()
     assert pi.acting_calls() == ["systemctl restart loa-node.service"]
+
+
+def test_an_older_package_does_not_undo_an_update(pi, tmp_path):
+    """After an update to 0.2.0 (the agent's doing), running the installer of 0.1.0 again
+    (say, to give the point a new bundle) keeps 0.2.0 running."""
+    pi.wheel = build_wheel(tmp_path / "newer", version="0.2.0")
+    installed(pi, tmp_path)
+    opt = pi.root / "opt/loalang"
+    wrapper = (opt / "loa-node-start").read_bytes()
+    pi.wheel = build_wheel(tmp_path / "older", version="0.1.0")
+    pi.forget_calls()
+    result = pi.run(str(tmp_path / "bundle"))
+    assert result.returncode == 0, result.stderr
+    assert "keeping loalang 0.2.0" in result.stdout
+    assert os.readlink(opt / "current") == "releases/0.2.0"
+    assert (opt / "loa-node-start").read_bytes() == wrapper
+    assert (opt / "releases/0.1.0/.loa-installed").exists()  # beside it, unused
+
+
+def test_a_link_planted_where_the_releases_go_is_refused(pi, tmp_path):
+    """root never writes through a symbolic link the agent's account could have made."""
+    installed(pi, tmp_path)
+    opt = pi.root / "opt/loalang"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (opt / "releases/0.2.0").symlink_to(elsewhere)
+    pi.wheel = build_wheel(tmp_path / "newer", version="0.2.0")
+    pi.forget_calls()
+    result = pi.run(str(tmp_path / "bundle"))
+    assert result.returncode == 2
+    assert "is a symbolic link: refused" in result.stderr
+    assert list(elsewhere.iterdir()) == []
+    assert os.readlink(opt / "current") == "releases/0.1.0"
+    assert pi.acting_calls() == []
 
 
 def test_a_half_made_virtualenv_is_made_again(pi, tmp_path):
     """An install cut off during pip leaves a venv without its stamp: the next run redoes it."""
     installed(pi, tmp_path)
-    venv = pi.root / "opt/loalang/venvs/0.1.0"
+    venv = pi.root / "opt/loalang/releases/0.1.0"
     (venv / ".loa-installed").unlink()
     (venv / "bin/loa").unlink()
     pi.forget_calls()
@@ -285,6 +329,6 @@ def test_a_package_pip_cannot_install_leaves_the_running_version(pi, tmp_path):
     result = pi.run(str(tmp_path / "bundle"))
     assert result.returncode == 2
     assert "pip could not install loalang[node]" in result.stderr
-    assert os.readlink(pi.root / "opt/loalang/current") == "venvs/0.1.0"
-    assert not (pi.root / "opt/loalang/venvs/0.3.0/.loa-installed").exists()
+    assert os.readlink(pi.root / "opt/loalang/current") == "releases/0.1.0"
+    assert not (pi.root / "opt/loalang/releases/0.3.0/.loa-installed").exists()
     assert not [c for c in pi.calls() if c.startswith("systemctl")]

@@ -110,16 +110,24 @@ def test_every_unit_runs_as_the_loa_account():
             assert unit_settings(unit).get("User") == ["loa"], unit.name
 
 
-def test_the_node_unit_is_watched_hardened_and_writes_only_its_state_directory():
+def test_the_node_unit_is_watched_hardened_and_writes_only_its_state_and_releases():
     node = unit_settings(DEPLOY / "systemd/loa-node.service")
     one = {key: values[-1] for key, values in node.items()}
     assert one["Type"] == "notify"
-    assert one["NotifyAccess"] == "main"
+    # the agent is the start wrapper's child: its READY and WATCHDOG must count, and a
+    # watchdog timeout must kill it too, not the wrapper alone
+    assert one["NotifyAccess"] == "all"
+    assert one.get("KillMode", "control-group") == "control-group"
     assert int(one["WatchdogSec"]) > 0
     assert one["Restart"] == "always"
     assert {"network-online.target", "time-sync.target"} <= set(one["After"].split())
     assert {"network-online.target", "time-sync.target"} <= set(one["Wants"].split())
-    assert one["ExecStart"].startswith("/opt/loalang/current/bin/loa node --config ")
+    # through the start wrapper, on the layout the updater keeps, which the agent may write
+    assert one["ExecStart"] == (
+        "/usr/bin/python3 /opt/loalang/loa-node-start --root /opt/loalang"
+        " --config /etc/loalang/node.json"
+    )
+    assert one["ReadWritePaths"] == "/opt/loalang"
     assert set(one["SupplementaryGroups"].split()) == {"audio", "gpio"}
     for key in ("NoNewPrivileges", "ProtectHome", "PrivateTmp", "ProtectKernelTunables"):
         assert one[key] == "yes", key

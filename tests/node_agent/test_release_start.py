@@ -118,3 +118,33 @@ def test_the_restart_exit_starts_current_again_and_other_exits_end_the_wrapper(t
 def test_a_current_that_is_not_a_symlink_is_refused(tmp_path):
     (tmp_path / "current").mkdir()
     assert run_wrapper(tmp_path) == 2
+
+
+def test_the_agent_gets_the_root_and_the_watchdog_systemd_meant_for_the_wrapper(tmp_path):
+    # systemd sets WATCHDOG_PID to the unit's main process, the wrapper: the agent it runs is
+    # the loop that would hang, so it must still feed; told so by the real Notifier
+    repo = Path(release_start.__file__).resolve().parents[1]
+    probe = (
+        f"import sys; sys.path.insert(0, {str(repo)!r}); import os;"
+        " from node_agent.sdnotify import Notifier;"
+        " print(Notifier().feed_every_s, os.environ.get('LOA_INSTALL_ROOT'))"
+    )
+    release(tmp_path, "1.0", f'python3 -c "{probe}" > "$ROOT/seen"')
+    release_start.point_current(tmp_path, "1.0")
+    env = {"PATH": "/usr/bin:/bin", "NOTIFY_SOCKET": str(tmp_path / "notify")}
+    wrapper = [sys.executable, str(WRAPPER), "--root", str(tmp_path), "--config", "/c.json"]
+
+    def seen(watchdog_pid: str) -> list[str]:
+        # exec: the wrapper keeps the shell's pid, which $$ names before it starts
+        shell = f'WATCHDOG_PID={watchdog_pid} exec "$@"'
+        subprocess.run(
+            ["sh", "-c", shell, "sh", *wrapper],
+            env={**env, "WATCHDOG_USEC": "2000000"},
+            timeout=120,
+            check=True,
+        )
+        return (tmp_path / "seen").read_text().split()
+
+    assert seen("$$") == ["1.0", str(tmp_path.resolve())]
+    # a watchdog meant for some other process stays someone else's
+    assert seen("1") == ["None", str(tmp_path.resolve())]

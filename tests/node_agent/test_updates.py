@@ -28,6 +28,7 @@ from node_agent.release_start import (
     write_marker,
 )
 from node_agent.sinks import WavFileSink
+from node_agent.updates import install_root
 from protocol.messages import AudioRef, PlayCommand, UpdateCommand, utcnow
 from protocol.releases import sign_release
 from protocol.signing import new_private_key, public_key_b64, sign_command
@@ -242,3 +243,17 @@ def test_the_old_version_started_after_a_rollback_reports_it_and_does_not_retry(
         assert again.fetcher.active == {}
     finally:
         again.store.close()
+
+
+def test_the_install_root_is_the_wrappers_when_it_started_the_agent(tmp_path, caplog):
+    wrapped = {"LOA_START_WRAPPER": "41", "LOA_INSTALL_ROOT": str(tmp_path)}
+    # an installed point: nothing in its config, the wrapper says where releases are
+    assert install_root(None, wrapped) == tmp_path
+    assert install_root(tmp_path, wrapped) == tmp_path
+    assert not caplog.records
+    # a config naming another root is overruled, and said so
+    assert install_root(tmp_path / "elsewhere", wrapped) == tmp_path
+    assert "is not" in caplog.text
+    # not wrapped: the config decides (None: a checkout, which refuses updates)
+    assert install_root(tmp_path / "x", {"LOA_INSTALL_ROOT": str(tmp_path)}) == tmp_path / "x"
+    assert install_root(None, {}) is None
