@@ -15,56 +15,15 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from node_agent import release_start
 from protocol.releases import sign_release
 from protocol.signing import new_private_key
-from tests.support import SystemUnderTest, controller_rows, node_events, wait_for
-from tests.support.wheels import ROOT, build_wheel, clean_env, release_venv
-
-AGENT = Path("node_agent/agent.py")
-MAIN = "def main(config_path: Path) -> int:\n"
-BROKEN_AGENT = (
-    (ROOT / AGENT)
-    .read_text()
-    .replace(MAIN, f"{MAIN}    raise RuntimeError('a release that cannot start')\n")
-)
-
-
-def node_row(sut: SystemUnderTest, node_id: str) -> dict[str, Any]:
-    with sut.http() as c:
-        return next(n for n in c.get("/api/v1/nodes").json() if n["id"] == node_id)
-
-
-def loa(sut: SystemUnderTest, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "controller.cli", *args, "--data", str(sut.cluster.config.data_dir)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-def update_row(sut: SystemUnderTest, node_id: str) -> tuple[str, str, str] | None:
-    found = controller_rows(
-        sut, "SELECT version, status, reason FROM node_updates WHERE node_id=?", node_id
-    )
-    return (str(found[0][0]), str(found[0][1]), str(found[0][2])) if found else None
-
-
-def outcome(sut: SystemUnderTest, node_id: str, version: str, status: str) -> str:
-    """The reason the point's update to ``version`` ended in ``status``, once it has."""
-
-    def ended() -> tuple[str, str, str] | None:
-        row = update_row(sut, node_id)
-        return row if row is not None and row[:2] == (version, status) else None
-
-    return wait_for(ended, 90, f"the update to {version} to end {status}")[2]
+from tests.support import SystemUnderTest, node_events, wait_for
+from tests.support.updates import AGENT, BROKEN_AGENT, loa, node_row, outcome
+from tests.support.wheels import build_wheel, clean_env, release_venv
 
 
 @pytest.fixture

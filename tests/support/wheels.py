@@ -57,21 +57,10 @@ def clean_env() -> dict[str, str]:
 
 def release_venv(root: Path, wheel: Path, version: str) -> Path:
     """``root/releases/VERSION``, a virtualenv running ``wheel``, and ``root/current`` on it,
-    as a Pi's installer leaves them. The dependencies come from the test's own virtualenv
-    through a path file (a Pi's venv has them installed; no index is needed either way)."""
+    as a Pi's installer leaves them, with the test's own dependencies."""
     venv = root / "releases" / version
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    purelib = subprocess.run(
-        [
-            str(venv / "bin" / "python"),
-            "-c",
-            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    Path(purelib, "_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    lend_test_dependencies(venv)
     subprocess.run(
         [
             str(venv / "bin" / "python"),
@@ -90,6 +79,22 @@ def release_venv(root: Path, wheel: Path, version: str) -> Path:
     )
     (root / "current").symlink_to(f"releases/{version}")
     return venv
+
+
+def lend_test_dependencies(venv: Path) -> None:
+    """Let ``venv`` import the test's own dependencies, through a path file in its
+    site-packages (a Pi's venv has them installed; no index is needed either way)."""
+    purelib = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    Path(purelib, "_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
 
 
 def _b64(data: bytes) -> str:
