@@ -53,15 +53,17 @@ class Running:
 
 
 @contextmanager
-def run_unit(pi: Pi, log: Path) -> Iterator[Running]:
-    """The unit's main process, stopped (then killed if need be) on the way out."""
+def run_unit(pi: Pi, log: Path, *, notify: bool = True) -> Iterator[Running]:
+    """The unit's main process, stopped (then killed if need be) on the way out. With
+    ``notify`` the test must read ``systemd``: a notify socket nobody reads fills up, and
+    then blocks the agent's sends as it would under a hung systemd."""
     loa = pi.entry("passwd", "loa")
     groups = [int(pi.entry("group", g)[2]) for g in ("audio", "gpio")]
     systemd = FakeSystemd(pi.state / "notify")
     (pi.state / "notify").chmod(0o666)
     state_dir = pi.root / "var/lib/loalang"
     env = {
-        **systemd.env(WATCHDOG_USEC=str(WATCHDOG_USEC)),
+        **(systemd.env(WATCHDOG_USEC=str(WATCHDOG_USEC)) if notify else {}),
         "STATE_DIRECTORY": str(state_dir),
         "PATH": "/usr/bin:/bin",
         "HOME": str(state_dir),
@@ -92,3 +94,5 @@ def run_unit(pi: Pi, log: Path) -> Iterator[Running]:
                 process.kill()
                 process.wait()
         systemd.sock.close()
+        text = log.read_text(errors="replace")
+        print(f"--- the unit's output ---\n{text[-6000:]}")  # shown when a test fails

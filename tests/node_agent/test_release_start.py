@@ -143,7 +143,8 @@ def test_the_agent_gets_the_root_and_the_watchdog_systemd_meant_for_the_wrapper(
             timeout=120,
             check=True,
         )
-        return (tmp_path / "seen").read_text().split()
+        seen_words: list[str] = (tmp_path / "seen").read_text().split()
+        return seen_words
 
     assert seen("$$") == ["1.0", str(tmp_path.resolve())]
     # a watchdog meant for some other process stays someone else's

@@ -48,8 +48,13 @@ def update_row(sut: SystemUnderTest, node_id: str) -> tuple[str, str, str] | Non
 def outcome(sut: SystemUnderTest, node_id: str, version: str, status: str) -> str:
     """The reason the point's update to ``version`` ended in ``status``, once it has."""
 
+    seen: list[tuple[str, str, str] | None] = [None]
+
     def ended() -> tuple[str, str, str] | None:
-        row = update_row(sut, node_id)
+        row = seen[0] = update_row(sut, node_id)
         return row if row is not None and row[:2] == (version, status) else None
 
-    return wait_for(ended, 90, f"the update to {version} to end {status}")[2]
+    try:
+        return wait_for(ended, 90, f"the update to {version} to end {status}")[2]
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the point's update row: {seen[0]}") from None
