@@ -12,9 +12,9 @@ from datetime import datetime
 
 from packaging.version import InvalidVersion, Version
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from controller.models import Node, NodeHealth
+from controller.models import Node, NodeHealth, NodeUpdate
 from node_agent.version import installed_version
 from protocol.messages import Health
 
@@ -102,17 +102,32 @@ def _older(version: str, current: str) -> bool:
         return False
 
 
-def warnings_of(node: Node, row: NodeHealth | None) -> list[HealthWarning]:
-    """``node``'s warnings; the version it should run is the controller's own (one package)."""
+def warnings_of(
+    node: Node, row: NodeHealth | None, target: str | None = None
+) -> list[HealthWarning]:
+    """``node``'s warnings. The version it should run is its rollout target when it has one
+    (a point held at an older release on purpose is not "old"; one whose update failed is),
+    else the controller's own (one package); ``target`` is looked up when not given."""
+    if target is None:
+        session = object_session(node)
+        update = session.get(NodeUpdate, node.id) if session is not None else None
+        target = update.version if update is not None else None
     return warnings(
         row,
         signal_dbm=node.signal_dbm,
         version=node.agent_version,
-        current_version=installed_version(),
+        current_version=target or installed_version(),
     )
 
 
 def warning_codes(s: Session) -> dict[str, list[str]]:
     """Every point's warnings by code, for the list's marker, the live stream and the API."""
-    rows = s.execute(select(Node, NodeHealth).outerjoin(NodeHealth)).all()
-    return {node.id: [w.code for w in warnings_of(node, row)] for node, row in rows}
+    rows = s.execute(
+        select(Node, NodeHealth, NodeUpdate.version)
+        .outerjoin(NodeHealth)
+        .outerjoin(NodeUpdate, NodeUpdate.node_id == Node.id)
+    ).all()
+    return {
+        node.id: [w.code for w in warnings_of(node, row, target or "")]
+        for node, row, target in rows
+    }

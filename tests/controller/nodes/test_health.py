@@ -8,9 +8,10 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from packaging.version import Version
 from sqlalchemy import select
 
-from controller.models import Node, NodeHealth
+from controller.models import Node, NodeHealth, NodeUpdate, Release
 from controller.nodes import health as rules
 from controller.web.health_view import health_view, size, uptime
 from node_agent.version import installed_version
@@ -189,3 +190,42 @@ def test_a_point_that_never_reported_says_so(commune):
         view = health_view(s, node, "vi")
         assert s.get(Node, node) is not None
     assert view == {"reported": False, "warnings": [], "facts": [], "measured": ""}
+
+
+def test_once_a_rollout_targets_a_point_its_version_is_judged_against_the_target(
+    commune, dispatcher
+):
+    """Not against the controller's own version: a point held at an older release on purpose
+    is not "old software"; one whose update to a newer target failed is."""
+    node = commune.nodes_in("thon-dong")[0]
+    mine = Version(installed_version())
+    older, newer = f"0.0.{mine.micro}", f"{mine.major}.{mine.minor}.{mine.micro + 1}"
+    send_state(dispatcher, node, health=GOOD, agent_version=older)
+
+    def codes() -> tuple[list[str], list[str]]:
+        with commune.db.session() as s:
+            one = [w.code for w in rules.warnings_of(s.get(Node, node), None)]
+            return one, rules.warning_codes(s)[node]
+
+    assert codes() == (["old_version"], ["old_version"])  # no target: the controller's
+    with commune.db.session() as s:
+        for version in (older, newer):
+            s.add(
+                Release(
+                    version=version,
+                    filename="w.whl",
+                    sha256=version.ljust(64, "0"),
+                    size=1,
+                    signature="s",
+                    added_by="admin",
+                )
+            )
+        s.flush()  # the releases first: the target names one
+        s.add(NodeUpdate(node_id=node, version=older, command_id="c1", status="updated"))
+        s.commit()
+    assert codes() == ([], [])  # held at the older release on purpose
+    with commune.db.session() as s:
+        s.get(NodeUpdate, node).version = newer
+        s.get(NodeUpdate, node).status = "rolled_back"
+        s.commit()
+    assert codes() == (["old_version"], ["old_version"])
