@@ -64,8 +64,9 @@ class NodeConfig(BaseModel):
 
     install_root: Path | None = Field(
         None,
-        description="holds releases/ and the current symlink (e.g. /opt/loalang); None: this "
-        "node refuses updates (run from a checkout)",
+        description="holds releases/ and the current symlink (e.g. /opt/loalang); under the "
+        "start wrapper its --root is used instead; None and no wrapper: this node refuses "
+        "updates (run from a checkout)",
     )
     update_confirm_s: float = Field(
         60.0, gt=0, le=3600, description="a new release not online by then is rolled back"
