@@ -29,7 +29,7 @@ from controller.errors import DomainError, TooLargeError
 from controller.jobs import start_scheduler, stop_scheduler
 from controller.nodes.keys import load_or_create_key
 from controller.private_files import private_dir
-from controller.public import fault_pages
+from controller.public import fault_pages, subscribe_pages
 from controller.public import pages as public_pages
 from controller.public.prepare import Preparer
 
@@ -85,6 +85,7 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
     app.include_router(api_releases.router)
     app.include_router(api_sms_inbound.router)
     app.include_router(fault_pages.router)
+    app.include_router(subscribe_pages.router)
     app.include_router(public_pages.router)
     # before web.mount: its security headers then wrap these refusals too
     app.add_middleware(
