@@ -21,13 +21,16 @@ class ControllerConfig(BaseModel):
     data_dir: Path = Field(Path("var"), description="database, audio store, keys, broker files")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
     http_host: str = "127.0.0.1"
-    http_port: int = 8080
+    http_port: int = Field(8080, ge=1, le=65535)
     mqtt_host: str = "127.0.0.1"
-    mqtt_port: int = 1883
+    mqtt_port: int = Field(1883, ge=1, le=65535)
     mqtt_user: str = "controller"
     mqtt_password: str = ""
     mqtt_tls_port: int | None = Field(
-        None, description="TLS listener for the nodes; with it, the plain one binds 127.0.0.1"
+        None,
+        ge=1,
+        le=65535,
+        description="TLS listener for the nodes; with it, the plain one binds 127.0.0.1",
     )
     mqtt_tls_hosts: list[str] = Field(
         default_factory=list, description="broker names/IPs the nodes use; the certificate's SAN"

@@ -1,4 +1,5 @@
-"""The commune's own CA and the broker's server certificate, for Mosquitto's TLS listener.
+"""The commune's own CA, the broker's server certificate for Mosquitto's TLS listener, and the
+web app's certificate for the reverse proxy (HTTPS, and enrolment pinned by its fingerprint).
 
 Nodes reach the broker over 4G and village Wi-Fi with their passwords: the TLS listener keeps both
 the passwords and the commands off the air in clear, and nodes verify the broker against this CA
@@ -65,6 +66,24 @@ def default_files(root: Path) -> TlsFiles:
     return TlsFiles(root / "ca.crt", root / "server.crt", root / "server.key")
 
 
+def web_files(root: Path) -> tuple[Path, Path]:
+    """The web app's certificate and key, beside the broker's (the reverse proxy serves them)."""
+    return root / "web.crt", root / "web.key"
+
+
+def fingerprint(cert_file: Path) -> str:
+    """SHA-256 of a PEM certificate's DER bytes as ``AB:CD:...``, as browsers show it."""
+    cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
+    return cert.fingerprint(hashes.SHA256()).hex(":").upper()
+
+
+def cert_hosts(cert_file: Path) -> list[str]:
+    """The names and addresses a certificate is for (its subjectAltName), in its order."""
+    cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return [str(name.value) for name in san]
+
+
 def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
@@ -77,10 +96,11 @@ def _san(host: str) -> x509.GeneralName:
 
 
 def make_ca(root: Path, hosts: list[str], *, commune: str = "Loa Lang") -> TlsFiles:
-    """A new commune CA and a server certificate for ``hosts`` (names or IPs), all 0600.
+    """A new commune CA, and server certificates for ``hosts`` (names or IPs) for the broker and
+    the web app, all 0600.
 
-    The CA's private key is not kept: it signs this one server certificate and is then gone, so
-    it cannot leak; a new host name means a new CA and re-provisioned nodes.
+    The CA's private key is not kept: it signs these two certificates and is then gone, so it
+    cannot leak; a new host name means a new CA and re-provisioned nodes.
     """
     if not hosts:
         raise ValueError("the server certificate needs at least one broker host name or IP")
@@ -104,11 +124,28 @@ def make_ca(root: Path, hosts: list[str], *, commune: str = "Loa Lang") -> TlsFi
         )
         .sign(ca_key, hashes.SHA256())
     )
+    write_private(files.ca_file, ca.public_bytes(serialization.Encoding.PEM))
+    # The broker and the web app each get their own key: Mosquitto reads one as the service
+    # account, nginx the other as root, and neither key has to serve both.
+    _write_leaf(files.cert_file, files.key_file, hosts, issuer=ca_name, ca_key=ca_key, now=now)
+    _write_leaf(*web_files(root), hosts, issuer=ca_name, ca_key=ca_key, now=now)
+    return files
+
+
+def _write_leaf(
+    cert_file: Path,
+    key_file: Path,
+    hosts: list[str],
+    *,
+    issuer: x509.Name,
+    ca_key: ec.EllipticCurvePrivateKey,
+    now: datetime.datetime,
+) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
-    server = (
+    cert = (
         x509.CertificateBuilder()
         .subject_name(_name(hosts[0]))
-        .issuer_name(ca_name)
+        .issuer_name(issuer)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now)
@@ -119,10 +156,8 @@ def make_ca(root: Path, hosts: list[str], *, commune: str = "Loa Lang") -> TlsFi
         .sign(ca_key, hashes.SHA256())
     )
     pem = serialization.Encoding.PEM
-    write_private(files.ca_file, ca.public_bytes(pem))
-    write_private(files.cert_file, server.public_bytes(pem))
+    write_private(cert_file, cert.public_bytes(pem))
     write_private(
-        files.key_file,
+        key_file,
         key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
     )
-    return files

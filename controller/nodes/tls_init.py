@@ -1,0 +1,93 @@
+"""`loa tls init`: turn the broker's TLS listener on and make the commune's certificates.
+
+One command an installer can run every time: the first run makes the commune CA, the broker's
+and the web app's certificates and records the TLS settings in ``controller.json``; a later run
+with the same host names changes nothing and prints the same fingerprints; other host names are
+refused unless ``replace`` is given, since a new CA means every node must be provisioned again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from controller.nodes import bootstrap, broker_tls
+
+DEFAULT_TLS_PORT = 8883
+
+
+@dataclass(frozen=True)
+class TlsState:
+    made: bool  # False: the existing certificates were kept
+    hosts: list[str]
+    port: int
+    ca_file: Path
+    broker_cert: Path
+    web_cert: Path
+    web_key: Path
+
+    def fingerprints(self) -> dict[str, str]:
+        return {
+            "commune CA": broker_tls.fingerprint(self.ca_file),
+            "broker": broker_tls.fingerprint(self.broker_cert),
+            "web app": broker_tls.fingerprint(self.web_cert),
+        }
+
+
+def init(
+    data_dir: Path, hosts: list[str], *, port: int | None = None, replace: bool = False
+) -> TlsState:
+    """Make (or keep) the commune CA and certificates for ``hosts`` in ``data_dir``."""
+    config = bootstrap.load_config(data_dir)
+    hosts = _unique([h.strip() for h in hosts if h.strip()])
+    if not hosts:
+        raise ValueError("give the names or addresses the nodes and browsers use: --host NAME")
+    if config.mqtt_tls_files:
+        raise ValueError(
+            "controller.json names its own TLS files (mqtt_tls_files): "
+            "remove them to let `loa tls init` make the commune's"
+        )
+    port = port or config.mqtt_tls_port or DEFAULT_TLS_PORT
+    if port == config.mqtt_port:
+        raise ValueError(f"the TLS port {port} is the plain MQTT port: choose another")
+    files = broker_tls.default_files(config.broker_tls_dir)
+    web_cert, web_key = broker_tls.web_files(config.broker_tls_dir)
+    present = all(p.exists() for p in (files.ca_file, files.cert_file, web_cert, web_key))
+    if present and not replace:
+        existing = broker_tls.cert_hosts(files.cert_file)
+        if set(existing) != set(hosts):
+            raise ValueError(
+                f"the certificates are for {', '.join(existing)}, not {', '.join(hosts)}: "
+                "a new name needs a new commune CA and every node provisioned again "
+                "(pass --replace to do that)"
+            )
+        hosts = existing  # keep the first name the certificates were made with
+    elif files.cert_file.exists() and not web_cert.exists() and not replace:
+        raise ValueError(
+            "the broker's certificate predates the web app's, and the CA key that made it is "
+            "gone: pass --replace for a new commune CA (then provision every node again)"
+        )
+    made = not present or replace
+    if made:
+        broker_tls.make_ca(config.broker_tls_dir, hosts, commune=config.commune_name)
+    updated = config.model_copy(update={"mqtt_tls_port": port, "mqtt_tls_hosts": hosts})
+    if updated != config:
+        updated.save(bootstrap.config_path(data_dir))
+    return TlsState(made, hosts, port, files.ca_file, files.cert_file, web_cert, web_key)
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def report(state: TlsState) -> str:
+    """What `loa tls init` prints: the files, and each certificate's fingerprint."""
+    lines = [
+        ("commune certificates made" if state.made else "commune certificates kept (unchanged)")
+        + f" for {', '.join(state.hosts)}; broker TLS port {state.port}",
+        f"  CA certificate (nodes pin it):  {state.ca_file}",
+        f"  web app certificate and key:    {state.web_cert} {state.web_key}",
+        "SHA-256 fingerprints:",
+    ]
+    lines += [f"  {name + ':':<12} {value}" for name, value in state.fingerprints().items()]
+    return "\n".join(lines)
