@@ -21,6 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--nodes", type=int, default=3)
     d.add_argument("--http-port", type=int, default=8080)
     d.add_argument("--mqtt-port", type=int, default=18830)
+    d.add_argument("--mqtt-tls-port", type=int, default=18883, help="the nodes' TLS listener")
     d.add_argument("--data", type=Path, default=DEFAULT_DATA / "demo")
 
     c = sub.add_parser("controller", help="run the controller (HTTP API + delivery)")
@@ -141,7 +142,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         from controller.ops import demo
 
         return demo.run(
-            args.data, nodes=args.nodes, http_port=args.http_port, mqtt_port=args.mqtt_port
+            args.data,
+            nodes=args.nodes,
+            http_port=args.http_port,
+            mqtt_port=args.mqtt_port,
+            mqtt_tls_port=args.mqtt_tls_port,
         )
     if args.cmd == "controller":
         return _run_controller(args)

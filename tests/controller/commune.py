@@ -86,7 +86,7 @@ def make_commune(root: Path) -> Path:
     """Set up a commune's data directory: zones ``thon-dong`` and ``thon-tay`` with two nodes
     each, ``thon-bac`` with one; the accounts admin, phatthanh (broadcaster) and pheduyet
     (approver). Slow (keys, accounts, migrations): made once, then copied by ``open_copy``."""
-    cluster = demo.prepare(root, nodes=4, http_port=broker.free_port(), mqtt_port=0)
+    cluster = demo.prepare(root, nodes=4, http_port=broker.free_port(), mqtt_port=1)
     db = Database(cluster.config.db_url)
     bootstrap.add_zone(db, "thon-bac", "Thôn Bắc")
     db.engine.dispose()
