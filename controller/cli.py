@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     ti.add_argument("--host", action="append", required=True, help="name or IP (repeat)")
     ti.add_argument("--port", type=int, help="the broker's TLS port (default 8883)")
     ti.add_argument("--replace", action="store_true", help="a new CA for other host names")
+    ti.add_argument(
+        "--client-certs", action="store_true", help="nodes need a CA certificate too (kept key)"
+    )
 
     cf = sub.add_parser("config", help="the controller's configuration")
     cfsub = cf.add_subparsers(dest="config_cmd", required=True)
@@ -170,11 +173,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.cmd == "tls":
         from controller.nodes import tls_init
 
-        print(
-            tls_init.report(
-                tls_init.init(args.data, args.host, port=args.port, replace=args.replace)
-            )
+        state = tls_init.init(
+            args.data,
+            args.host,
+            port=args.port,
+            replace=args.replace,
+            client_certs=args.client_certs,
         )
+        print(tls_init.report(state))
         return 0
     if args.cmd == "config":
         from controller import config_check

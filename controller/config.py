@@ -38,6 +38,10 @@ class ControllerConfig(BaseModel):
     mqtt_tls_files: tuple[Path, Path, Path] | None = Field(
         None, description="given (CA, certificate, key) files; default: a commune CA made here"
     )
+    mqtt_tls_client_certs: bool = Field(
+        False,
+        description="nodes also need a certificate from the commune CA (and still their password)",
+    )
     commune_name: str = "Xã Mẫu"
     max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0, description="largest accepted recording")
     max_audio_seconds: float = Field(1800.0, gt=0, description="longest accepted recording")

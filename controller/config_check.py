@@ -68,12 +68,12 @@ def _database_problems(url: str | None) -> list[str]:
 
 def _tls_problems(config: ControllerConfig) -> list[str]:
     if config.mqtt_tls_port is None:
-        if config.mqtt_tls_hosts:
-            return [
-                f"{_where('mqtt_tls_hosts')}: set without mqtt_tls_port, so no TLS listener "
-                "would use them (run `loa tls init`)"
-            ]
-        return []
+        unused = [n for n in ("mqtt_tls_hosts", "mqtt_tls_client_certs") if getattr(config, n)]
+        return [
+            f"{_where(name)}: set without mqtt_tls_port, so no TLS listener would use it "
+            "(run `loa tls init`)"
+            for name in unused
+        ]
     found: list[str] = []
     if config.mqtt_tls_port == config.mqtt_port:
         found.append(f"{_where('mqtt_tls_port')}: {config.mqtt_tls_port} is also mqtt_port")
@@ -93,6 +93,11 @@ def _tls_problems(config: ControllerConfig) -> list[str]:
         found.append(
             f"{_where('mqtt_tls_port')}: the broker's TLS files are missing "
             f"({', '.join(str(p) for p in missing)}): run `loa tls init`"
+        )
+    if config.mqtt_tls_client_certs and not broker_tls.ca_key_file(config.broker_tls_dir).exists():
+        found.append(
+            f"{_where('mqtt_tls_client_certs')}: the commune CA's key, which signs the nodes' "
+            "certificates, is missing: run `loa tls init --client-certs --replace`"
         )
     return found
 

@@ -123,6 +123,7 @@ def write_config(
             cafile=tls.files.ca_file,
             certfile=tls.files.cert_file,
             keyfile=tls.files.key_file,
+            require_certificate="true" if tls.client_certs else "false",
         )
     write_private(files.config_file, text)
     return files.config_file

@@ -25,6 +25,7 @@ class TlsState:
     broker_cert: Path
     web_cert: Path
     web_key: Path
+    client_certs: bool
 
     def fingerprints(self) -> dict[str, str]:
         return {
@@ -35,9 +36,16 @@ class TlsState:
 
 
 def init(
-    data_dir: Path, hosts: list[str], *, port: int | None = None, replace: bool = False
+    data_dir: Path,
+    hosts: list[str],
+    *,
+    port: int | None = None,
+    replace: bool = False,
+    client_certs: bool = False,
 ) -> TlsState:
-    """Make (or keep) the commune CA and certificates for ``hosts`` in ``data_dir``."""
+    """Make (or keep) the commune CA and certificates for ``hosts`` in ``data_dir``; with
+    ``client_certs`` the broker asks nodes for a certificate too and the CA's key is kept to
+    sign them (without, a kept key is removed)."""
     config = bootstrap.load_config(data_dir)
     hosts = _unique([h.strip() for h in hosts if h.strip()])
     if not hosts:
@@ -67,13 +75,31 @@ def init(
             "the broker's certificate predates the web app's, and the CA key that made it is "
             "gone: pass --replace for a new commune CA (then provision every node again)"
         )
+    ca_key = broker_tls.ca_key_file(config.broker_tls_dir)
+    if present and client_certs and not ca_key.exists() and not replace:
+        raise ValueError(
+            "client certificates need the commune CA's key, which was not kept when the CA "
+            "was made: pass --replace for a new CA (then provision every node again)"
+        )
     made = not present or replace
     if made:
-        broker_tls.make_ca(config.broker_tls_dir, hosts, commune=config.commune_name)
-    updated = config.model_copy(update={"mqtt_tls_port": port, "mqtt_tls_hosts": hosts})
+        broker_tls.make_ca(
+            config.broker_tls_dir, hosts, commune=config.commune_name, keep_key=client_certs
+        )
+    elif not client_certs:
+        ca_key.unlink(missing_ok=True)  # nothing signs with it any more
+    updated = config.model_copy(
+        update={
+            "mqtt_tls_port": port,
+            "mqtt_tls_hosts": hosts,
+            "mqtt_tls_client_certs": client_certs,
+        }
+    )
     if updated != config:
         updated.save(bootstrap.config_path(data_dir))
-    return TlsState(made, hosts, port, files.ca_file, files.cert_file, web_cert, web_key)
+    return TlsState(
+        made, hosts, port, files.ca_file, files.cert_file, web_cert, web_key, client_certs
+    )
 
 
 def _unique(items: list[str]) -> list[str]:
@@ -84,7 +110,8 @@ def report(state: TlsState) -> str:
     """What `loa tls init` prints: the files, and each certificate's fingerprint."""
     lines = [
         ("commune certificates made" if state.made else "commune certificates kept (unchanged)")
-        + f" for {', '.join(state.hosts)}; broker TLS port {state.port}",
+        + f" for {', '.join(state.hosts)}; broker TLS port {state.port}"
+        + (", nodes need a client certificate" if state.client_certs else ""),
         f"  CA certificate (nodes pin it):  {state.ca_file}",
         f"  web app certificate and key:    {state.web_cert} {state.web_key}",
         "SHA-256 fingerprints:",

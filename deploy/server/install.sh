@@ -14,12 +14,14 @@ set -euo pipefail
 usage() {
     cat <<'EOF'
 usage: install.sh [--domain NAME] [--host NAME_OR_IP]... [--commune NAME] [--source PATH_OR_SPEC]
-                  [--acme EMAIL] [--https-port N] [--http-port N] [--reinstall] [--root DIR]
+                  [--acme EMAIL] [--client-certs] [--https-port N] [--http-port N] [--reinstall]
+                  [--root DIR]
   --domain      the name browsers and nodes use (default: hostname -f); in the certificates
   --host        another name or IP for the certificates (repeat), e.g. the public IP
   --commune     the commune's name, on first install (default: "Loa Làng")
   --source      what pip installs: this tree (default), a wheel, or a requirement
   --acme EMAIL  a Let's Encrypt certificate for the web app (certbot, HTTP-01 on port 80)
+  --client-certs  nodes need a certificate from the commune CA as well as their password
   --reinstall   install the Python package even if the same version is there
 EOF
 }
@@ -33,6 +35,7 @@ ACME_EMAIL=""
 HTTPS_PORT=443
 HTTP_PORT=80
 REINSTALL=0
+CLIENT_CERTS=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --root) ROOT="${2:?--root needs a directory}"; shift 2 ;;
@@ -44,6 +47,7 @@ while [ $# -gt 0 ]; do
         --https-port) HTTPS_PORT="${2:?}"; shift 2 ;;
         --http-port) HTTP_PORT="${2:?}"; shift 2 ;;
         --reinstall) REINSTALL=1; shift ;;
+        --client-certs) CLIENT_CERTS=(--client-certs); shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "install.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -145,7 +149,7 @@ if [ ! -f "$ROOT$DATA/controller.json" ]; then
 fi
 hosts=(--host "$DOMAIN")
 for h in "${HOSTS[@]}"; do hosts+=(--host "$h"); done
-TLS_REPORT="$("$LOA" tls init --data "$ROOT$DATA" "${hosts[@]}")"
+TLS_REPORT="$("$LOA" tls init --data "$ROOT$DATA" "${hosts[@]}" "${CLIENT_CERTS[@]}")"
 ADMIN_REPORT=""
 if out="$("$LOA" user add --data "$ROOT$DATA" --username admin --role admin \
         --generate-password 2>&1)"; then

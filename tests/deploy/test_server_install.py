@@ -136,9 +136,13 @@ def test_bad_input_is_refused_before_anything_changes(
     assert calls(m.state) == []
 
 
-def test_acme_gets_a_lets_encrypt_certificate_once(tmp_path: Path, server_python: Python) -> None:
+def test_acme_gets_a_lets_encrypt_certificate_once_and_client_certs_pass_on(
+    tmp_path: Path, server_python: Python
+) -> None:
     m = new_machine(tmp_path, server_python)
-    m.run("--domain", DOMAIN, "--acme", "ky-thuat@xa-thu.vn")
+    m.run("--domain", DOMAIN, "--acme", "ky-thuat@xa-thu.vn", "--client-certs")
+    config = json.loads(m.path("/var/lib/loalang/controller.json").read_text())
+    assert config["mqtt_tls_client_certs"] is True  # passed on to `loa tls init`
     certbot = [c for c in calls(m.state) if c.startswith("certbot")]
     assert len(certbot) == 1
     assert "--webroot-path /var/www/loalang-acme" in certbot[0]
@@ -147,5 +151,5 @@ def test_acme_gets_a_lets_encrypt_certificate_once(tmp_path: Path, server_python
     assert f"ssl_certificate /etc/letsencrypt/live/{DOMAIN}/fullchain.pem;" in site
     assert "Strict-Transport-Security" in site
     count = len(calls(m.state))
-    m.run("--domain", DOMAIN, "--acme", "ky-thuat@xa-thu.vn")
+    m.run("--domain", DOMAIN, "--acme", "ky-thuat@xa-thu.vn", "--client-certs")
     assert not [c for c in calls(m.state)[count:] if c.startswith("certbot")]
