@@ -13,13 +13,13 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-usage: install.sh [--domain NAME] [--host NAME_OR_IP]... [--commune NAME] [--source PATH_OR_SPEC]
+usage: install.sh [--domain NAME] [--host NAME_OR_IP]... [--commune NAME] [--source DIR_OR_WHEEL]
                   [--acme EMAIL] [--client-certs] [--https-port N] [--http-port N] [--reinstall]
                   [--root DIR]
   --domain      the name browsers and nodes use (default: hostname -f); in the certificates
   --host        another name or IP for the certificates (repeat), e.g. the public IP
   --commune     the commune's name, on first install (default: "Loa Làng")
-  --source      what pip installs: this tree (default), a wheel, or a requirement
+  --source      what pip installs: this tree (default), another source tree, or a wheel
   --acme EMAIL  a Let's Encrypt certificate for the web app (certbot, HTTP-01 on port 80)
   --client-certs  nodes need a certificate from the commune CA as well as their password
   --reinstall   install the Python package even if the same version is there
@@ -42,7 +42,7 @@ while [ $# -gt 0 ]; do
         --domain) DOMAIN="${2:?--domain needs a name}"; shift 2 ;;
         --host) HOSTS+=("${2:?--host needs a name or IP}"); shift 2 ;;
         --commune) COMMUNE="${2:?--commune needs a name}"; shift 2 ;;
-        --source) SOURCE="${2:?--source needs a path or requirement}"; shift 2 ;;
+        --source) SOURCE="${2:?--source needs a directory or a wheel}"; shift 2 ;;
         --acme) ACME_EMAIL="${2:?--acme needs an e-mail address}"; shift 2 ;;
         --https-port) HTTPS_PORT="${2:?}"; shift 2 ;;
         --http-port) HTTP_PORT="${2:?}"; shift 2 ;;
@@ -58,7 +58,8 @@ say() { echo "==> $*"; }
 
 # Everything is checked before anything changes.
 [ "$(id -u)" = 0 ] || fail "run it as root (sudo)"
-[ -n "$DOMAIN" ] || DOMAIN="$(hostname -f)"
+[ -n "$DOMAIN" ] || DOMAIN="$(hostname -f 2>/dev/null || true)"
+[ -n "$DOMAIN" ] || fail "give --domain: the name the nodes and browsers use for this server"
 NAME_RE='^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$'
 IP_RE='^[0-9A-Fa-f.:]+$'
 [[ "$DOMAIN" =~ $NAME_RE ]] || fail "--domain $DOMAIN is not a host name"
@@ -71,6 +72,8 @@ done
 [ -z "$ACME_EMAIL" ] || [[ "$ACME_EMAIL" =~ ^[^@[:space:]]+@[^@[:space:]]+$ ]] \
     || fail "--acme $ACME_EMAIL is not an e-mail address"
 [ -z "$ROOT" ] || ROOT="$(cd "$ROOT" 2>/dev/null && pwd)" || fail "--root: no such directory"
+[ -f "$SOURCE/pyproject.toml" ] || [[ -f "$SOURCE" && "$SOURCE" == *.whl ]] \
+    || fail "--source $SOURCE is neither a source tree nor a wheel"
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
 DEPLOY="$(dirname "$HERE")"

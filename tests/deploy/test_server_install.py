@@ -128,7 +128,15 @@ def test_bad_input_is_refused_before_anything_changes(
 ) -> None:
     m = new_machine(tmp_path, server_python)
     before = snapshot(m.root)
-    for args in (["--domain", "loa;rm -rf /"], ["--host", "a b"], ["--acme", "nobody"], ["--x"]):
+    bad = (
+        ["--domain", "loa;rm -rf /"],
+        ["--host", "a b"],
+        ["--acme", "nobody"],
+        ["--https-port", "0"],
+        ["--source", str(tmp_path)],
+        ["--x"],
+    )
+    for args in bad:
         done = m.run("--domain", DOMAIN, *args, check=False)
         assert done.returncode == 2, done.stdout + done.stderr
         assert done.stderr.startswith("install.sh:"), done.stderr
