@@ -7,9 +7,11 @@ import logging
 import sys
 from pathlib import Path
 
-from controller.ops import alert_cli
+from controller.backup import cli as backup_cli
+from controller.ops import alert_cli, node_cli
 
 DEFAULT_DATA = Path("var")
+DEFAULT_NODE_CONFIG = Path("/etc/loalang/node.json")  # where a bundle is installed on a Pi
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument(
         "--tls-files", nargs=3, type=Path, metavar=("CA", "CERT", "KEY"), help="use these instead"
     )
+    i.add_argument(
+        "--https-host",
+        action="append",
+        help="serve the web app over HTTPS with a certificate made for this name or IP (repeat)",
+    )
+    i.add_argument("--https-files", nargs=2, type=Path, metavar=("CERT", "KEY"))
+    i.add_argument("--public-url", help="the web app's address on labels, e.g. https://loa.xa.vn")
 
     b = sub.add_parser("broker", help="run Mosquitto with the project's config")
     b.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -86,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     pw.add_argument("--password")
     pw.add_argument("--generate-password", action="store_true", help="make one and print it, once")
 
-    n = sub.add_parser("node", help="run a node agent, or provision one (`loa node add`)")
+    n = sub.add_parser("node", help="run a node agent, provision one, or enrol this Pi")
     n.add_argument("--config", type=Path, help="node config file (runs the agent)")
     nsub = n.add_subparsers(dest="node_cmd")
     na = nsub.add_parser("add", help="provision a node: id, broker credentials, config file")
@@ -95,18 +104,26 @@ def _parser() -> argparse.ArgumentParser:
     na.add_argument("--zone", required=True, help="zone code")
     na.add_argument("--lat", type=float)
     na.add_argument("--lon", type=float)
-    na.add_argument("--broker-host", help="address the node uses to reach the broker")
     na.add_argument("--out", type=Path, help="where to write the node config file")
-    na.add_argument("--sink", choices=("sounddevice", "wav"), default="sounddevice")
-    na.add_argument("--relay", choices=("gpio", "recording"), default="recording")
-    na.add_argument("--relay-pin", type=int, default=17)
+    node_cli.add_node_options(na)
     na.add_argument(
         "--accepts-tests", action="store_true", help="also play CAP Test/Exercise messages"
+    )
+    node_cli.add_parsers(nsub, DEFAULT_DATA)
+
+    st = nsub.add_parser("selftest", help="check a point: tone, relay, clock, disk, broker, key")
+    st.add_argument(
+        "--config",
+        dest="selftest_config",
+        metavar="FILE",
+        type=Path,
+        help=f"default: {DEFAULT_NODE_CONFIG}",
     )
 
     sub.add_parser("process", help="clean and normalise a recording", add_help=False)
     sub.add_parser("say", help="text-to-speech into an audio file", add_help=False)
     alert_cli.add_parser(sub)
+    backup_cli.add_parsers(sub)
     return p
 
 
@@ -165,7 +182,14 @@ def _dispatch(args: argparse.Namespace) -> int:
             mqtt_tls_port=args.tls_port,
             mqtt_tls_hosts=args.tls_host,
             mqtt_tls_files=args.tls_files,
+            http_tls_files=args.https_files,
+            public_url=args.public_url,
         )
+        if args.https_host:
+            from controller.nodes import web_tls
+
+            config = web_tls.ensure_certificate(config, args.https_host)
+            config.save(bootstrap.config_path(config.data_dir))
         print(f"controller data directory ready: {config.data_dir}")
         return 0
     if args.cmd == "broker":
@@ -206,14 +230,22 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.cmd == "alert":
         return alert_cli.run(args)
+    if args.cmd in ("backup", "restore"):
+        return backup_cli.run(args)
     if args.cmd == "user":
         return _add_user(args)
     if args.cmd == "node":
         if args.node_cmd == "add":
             return _add_node(args)
+        if args.node_cmd in ("provision", "enrol"):
+            return node_cli.run(args)
+        if args.node_cmd == "selftest":
+            from node_agent.selftest import main as selftest_main
+
+            return selftest_main(args.selftest_config or args.config or DEFAULT_NODE_CONFIG)
         if args.config is None:
             print(
-                "loa node: give --config FILE to run the agent, or `loa node add ...`",
+                "loa node: give --config FILE to run the agent, or `loa node provision ...`",
                 file=sys.stderr,
             )
             return 2
@@ -236,7 +268,15 @@ def _run_controller(args: argparse.Namespace) -> int:
         config = config.model_copy(update={"http_port": args.http_port})
     if args.http_host:
         config = config.model_copy(update={"http_host": args.http_host})
-    uvicorn.run(create_app(config), host=config.http_host, port=config.http_port, log_level="info")
+    cert, key = config.http_tls_files or (None, None)
+    uvicorn.run(
+        create_app(config),
+        host=config.http_host,
+        port=config.http_port,
+        log_level="info",
+        ssl_certfile=cert,
+        ssl_keyfile=key,
+    )
     return 0
 
 
@@ -285,14 +325,10 @@ def _add_user(args: argparse.Namespace) -> int:
 def _add_node(args: argparse.Namespace) -> int:
     from controller.nodes import bootstrap
     from controller.nodes.provision import add_node
-    from node_agent.config import RelayConfig, SinkConfig
+    from controller.nodes.provision_cli import sink_and_relay
 
     config = bootstrap.load_config(args.data)
-    relay = (
-        RelayConfig(kind="gpio", options={"pin": args.relay_pin})
-        if args.relay == "gpio"
-        else RelayConfig()
-    )
+    sink, relay = sink_and_relay(args)
     made = add_node(
         config,
         name=args.name,
@@ -301,7 +337,7 @@ def _add_node(args: argparse.Namespace) -> int:
         longitude=args.lon,
         broker_host=args.broker_host,
         config_out=args.out,
-        sink=SinkConfig(kind=args.sink),
+        sink=sink,
         relay=relay,
         accepts_tests=args.accepts_tests,
     )

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from controller.config_loader import ConfigError, load
 from controller.private_files import write_private
@@ -22,6 +23,16 @@ class ControllerConfig(BaseModel):
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535)
+    http_tls_files: tuple[Path, Path] | None = Field(
+        None,
+        description="(certificate, key) the web app is served with over HTTPS; nodes enrol "
+        "against this certificate's SHA-256 fingerprint (`loa init --https-host`)",
+    )
+    public_url: str | None = Field(
+        None,
+        description="the web app's address as phones and nodes reach it (label QR codes, "
+        "enrolment); default: http(s)://http_host:http_port",
+    )
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = Field(1883, ge=1, le=65535)
     mqtt_user: str = "controller"
@@ -80,10 +91,25 @@ class ControllerConfig(BaseModel):
     )
     login_max_failures: int = Field(5, ge=1, description="per user name in login_window_minutes")
     login_window_minutes: int = Field(15, ge=1)
+    backup_dir: Path | None = Field(
+        None, description="nightly backups go here (off when unset); keep it on another disk"
+    )
+    backup_time: time = Field(time(2, 30), description="local time of the nightly backup")
+    backup_keep_nightly: int = Field(7, ge=1, description="the newest backups kept")
+    backup_keep_monthly: int = Field(
+        12, ge=0, description="the first backup of each of this many newest months, kept too"
+    )
     tts: TtsSettings = Field(
         default_factory=TtsSettings,
         description='speech: the file\'s "tts" section and LOA_TTS_*; cache in data_dir',
     )
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http://), e.g. https://loa.example.vn")
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -100,6 +126,18 @@ class ControllerConfig(BaseModel):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'loalang.sqlite3').resolve()}"
+
+    @property
+    def web_url(self) -> str:
+        """Where people and nodes reach the web app, without a trailing slash."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        scheme = "https" if self.http_tls_files else "http"
+        return f"{scheme}://{self.http_host}:{self.http_port}"
+
+    @property
+    def https_dir(self) -> Path:
+        return self.data_dir / "https"
 
     @property
     def audio_dir(self) -> Path:

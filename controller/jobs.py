@@ -16,6 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
 from controller import programme
+from controller.backup import nightly
 from controller.config import ControllerConfig
 from controller.db import Database
 from controller.delivery import history
@@ -70,6 +71,7 @@ def start_scheduler(
         replace_existing=True,
         next_run_time=now(),
     )
+    nightly.schedule(scheduler, config)
     for job in scheduler.get_jobs():  # feeds removed from the config stop being polled
         if job.id.startswith("cap:") and job.args[0] not in config.cap_feeds:
             job.remove()
@@ -93,13 +95,16 @@ def stop_scheduler(scheduler: BackgroundScheduler) -> None:
 
 
 def housekeeping() -> None:
-    """Expire alerts past their time, forget lapsed web sessions and old login failures, and
-    delete the node events and settled commands older than ``history_retention_days``."""
+    """Expire alerts past their time, forget lapsed web sessions and old login and enrolment
+    failures, and delete the node events and settled commands older than
+    ``history_retention_days``."""
+    from controller.nodes import enrolment
     from controller.web import sessions
 
     ctx = running()
     with ctx.db.session() as s:
         sessions.prune(s, ctx.config)
+        enrolment.prune(s)
         for alert in s.scalars(
             select(Alert).where(Alert.state.in_(("proposed", "active")), Alert.expires_at < now())
         ):
@@ -126,6 +131,12 @@ def materialise() -> None:
         )
     if queued:
         log.info("programme: %d plays queued for the next 48 hours", queued)
+
+
+def nightly_backup() -> None:
+    """The nightly backup into ``backup_dir`` and its retention (see controller.backup)."""
+    ctx = running()
+    nightly.run(ctx.config, ctx.db)
 
 
 def poll_cap_feed(url: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     ForeignKey,
     Index,
@@ -85,6 +86,27 @@ class Node(Base):
     agent_version: Mapped[str] = mapped_column(String(40), default="")
     created_at: Mapped[datetime] = mapped_column(default=now)
     zone: Mapped[Zone] = relationship()
+
+
+class NodeHealth(Base):
+    """A node's latest health report (protocol ``Health``), replaced by every live state it
+    sends; None where the node cannot tell. Kept beside ``nodes`` so a row of the list stays
+    small and an agent without the report leaves no trace here."""
+
+    __tablename__ = "node_health"
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), primary_key=True)
+    reported_at: Mapped[datetime]
+    uptime_s: Mapped[int | None] = mapped_column(BigInteger)
+    cpu_temp_c: Mapped[float | None]
+    disk_free_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    disk_total_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    memory_available_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    memory_total_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    clock_synced: Mapped[bool | None]
+    clock_offset_ms: Mapped[float | None]  # node clock minus its time server's (chrony)
+    clock_source: Mapped[str | None] = mapped_column(String(16))
+    cell_signal_pct: Mapped[int | None]  # 4G signal quality, 0-100
+    cell_technology: Mapped[str | None] = mapped_column(String(40))
 
 
 class User(Base):
@@ -299,4 +321,29 @@ class NodeStatusLog(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), index=True)
     status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(default=now, index=True)
+
+
+class EnrolmentCode(Base):
+    """A one-time code a new Pi exchanges for its bundle (``loa node enrol``); only its sha256
+    is stored, and it is spent when the bundle is served."""
+
+    __tablename__ = "enrolment_codes"
+    code_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), index=True)
+    # what the bundle is made with when served: sink, relay, broker host, the node's data dir
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    issued_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_from: Mapped[str | None] = mapped_column(String(64))
+
+
+class EnrolmentFailure(Base):
+    """A refused enrolment attempt, counted per address and overall to stop code guessing."""
+
+    __tablename__ = "enrolment_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(default=now, index=True)

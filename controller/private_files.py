@@ -38,7 +38,11 @@ def private_file(path: Path) -> Path:
     SQLite gives its -wal and -shm files the database file's mode, so creating the database
     file this way keeps all three private."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
+    # Never open an existing file: closing any descriptor of a SQLite database drops every
+    # POSIX lock this process holds on it, so a second engine made while the first is in a
+    # transaction would let another writer in (SQLite's "how to corrupt", 2.2).
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
     path.chmod(FILE_MODE)
     return path
 

@@ -5,7 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class HealthOut(BaseModel):
+    """A point's last health report; a figure is None when the point cannot measure it."""
+
+    model_config = ConfigDict(from_attributes=True)
+    reported_at: datetime
+    uptime_s: int | None
+    cpu_temp_c: float | None
+    disk_free_bytes: int | None = Field(description="free in the node's data directory")
+    disk_total_bytes: int | None
+    memory_available_bytes: int | None
+    memory_total_bytes: int | None
+    clock_synced: bool | None = Field(description="the node's clock follows a time server")
+    clock_offset_ms: float | None = Field(description="node clock minus its time server's")
+    clock_source: str | None = Field(description="chrony | timedatectl | adjtimex")
+    cell_signal_pct: int | None = Field(description="4G signal quality 0-100 (ModemManager)")
+    cell_technology: str | None
 
 
 class NodeOut(BaseModel):
@@ -24,6 +42,11 @@ class NodeOut(BaseModel):
         description="node clock minus controller clock at its last fresh state"
     )
     agent_version: str
+    health: HealthOut | None = Field(description="its last health report; None if it sent none")
+    warnings: list[str] = Field(
+        description="what needs a technician: hot, disk, memory, clock_unsynced, clock_far, "
+        "old_version, weak_wifi, weak_cell"
+    )
 
 
 class ControlOut(BaseModel):

@@ -24,18 +24,19 @@ from node_agent.config import NodeConfig
 from node_agent.controls import NodeControls
 from node_agent.events import EventReporter
 from node_agent.fetcher import Fetcher
-from node_agent.health import wireless_signal_dbm
+from node_agent.health import HealthSampler, HealthSources, wireless_signal_dbm
 from node_agent.player import Player
 from node_agent.relay import AmplifierRelay, make_relay
 from node_agent.sinks import AudioSink, make_sink
 from node_agent.store import NodeStore, PersistentReplayGuard
+from node_agent.version import installed_version
 from protocol import mqtt_client
 from protocol.messages import ChunkRequest, NodeState
 from protocol.signing import load_public_key
 from protocol.topics import TO_NODE, node_topic, parse_node_topic
 
 log = logging.getLogger(__name__)
-AGENT_VERSION = "0.1.0"
+AGENT_VERSION = installed_version()
 
 
 def load_audio(path: Path, start: int = 0) -> Source:
@@ -46,7 +47,7 @@ def load_audio(path: Path, start: int = 0) -> Source:
     return open_stream(path, start=start)
 
 
-def _configured_sink(config: NodeConfig) -> AudioSink:
+def configured_sink(config: NodeConfig) -> AudioSink:
     options = {"fade_s": config.sink.fade_s, **config.sink.options}
     if config.sink.kind == "wav":
         options.setdefault("directory", config.data_dir / "played")
@@ -96,7 +97,7 @@ class NodeAgent:
             self.cache, self._request_chunk, config.chunk_size, config.chunk_timeout_s
         )
         self.player = Player(
-            sink or _configured_sink(config),
+            sink or configured_sink(config),
             relay or make_relay(config.relay.kind, **config.relay.options),
             audio_path=self.cache.path,
             load=load_audio,
@@ -129,6 +130,7 @@ class NodeAgent:
             controls=self.controls,
             reporter=self.events,
         )
+        self.health = HealthSampler(HealthSources(config.data_dir))
         self.on_air: str | None = None  # what the player last said it is playing
         self.last_state_at = 0.0  # monotonic time of the last state published
         self.stopping = threading.Event()
@@ -228,6 +230,7 @@ class NodeAgent:
             free_bytes=shutil.disk_usage(self.cache.root).free,
             volume=self.controls.volume,
             signal_dbm=wireless_signal_dbm(),
+            health=self.health.sample(),
         )
         self.last_state_at = time.monotonic()
         self.client.publish(

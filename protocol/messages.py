@@ -194,6 +194,38 @@ class EventAck(Message):
 
 # A wireless level in dBm beyond these is no reading (radios report about -120 to +30).
 MIN_SIGNAL_DBM, MAX_SIGNAL_DBM = -200, 100
+# Bounds of what a node says about itself: generous for any real machine, but a stolen node's
+# account cannot make the controller store a number its columns (64-bit) or pages choke on.
+MAX_HEALTH_BYTES = 2**50  # a petabyte of disk or memory
+MAX_UPTIME_S = 100 * 365 * 24 * 3600
+MIN_TEMP_C, MAX_TEMP_C = -60.0, 200.0
+MAX_CLOCK_OFFSET_MS = 10 * 365 * 24 * 3600 * 1000.0  # a clock reset to 1970 is still a reading
+HealthBytes = Annotated[int, Field(ge=0, le=MAX_HEALTH_BYTES)]
+
+
+class Health(Message):
+    """What a node measures about itself, for the technician's point page. Every field is None
+    when the node cannot tell (no sensor, no chrony, no modem): unknown, never a guess."""
+
+    uptime_s: int | None = Field(None, ge=0, le=MAX_UPTIME_S, description="since boot")
+    cpu_temp_c: float | None = Field(None, ge=MIN_TEMP_C, le=MAX_TEMP_C, allow_inf_nan=False)
+    disk_free_bytes: HealthBytes | None = Field(None, description="free in the data directory")
+    disk_total_bytes: HealthBytes | None = None
+    memory_available_bytes: HealthBytes | None = None
+    memory_total_bytes: HealthBytes | None = None
+    clock_synced: bool | None = Field(None, description="the node's clock follows a time server")
+    clock_offset_ms: float | None = Field(
+        None,
+        ge=-MAX_CLOCK_OFFSET_MS,
+        le=MAX_CLOCK_OFFSET_MS,
+        allow_inf_nan=False,
+        description="node clock minus the time server's, as chrony estimates it",
+    )
+    clock_source: Literal["chrony", "timedatectl", "adjtimex"] | None = None
+    cell_signal_pct: int | None = Field(
+        None, ge=0, le=100, description="4G signal quality from ModemManager"
+    )
+    cell_technology: str | None = Field(None, pattern=r"^[a-z0-9, +-]{1,40}$", description="lte")
 
 
 class NodeState(Message):
@@ -213,6 +245,7 @@ class NodeState(Message):
         le=MAX_SIGNAL_DBM,
         description="wireless link level; None when wired",
     )
+    health: Health | None = None  # None: an agent older than the health report
 
 
 # --- content transfer ------------------------------------------------------------------------

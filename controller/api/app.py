@@ -11,6 +11,7 @@ from controller import web
 from controller.api import alerts as api_alerts
 from controller.api import bulletins as api_bulletins
 from controller.api import cap as api_cap
+from controller.api import enrol as api_enrol
 from controller.api import errors as api_errors
 from controller.api import nodes as api_nodes
 from controller.api import programme as api_programme
@@ -63,6 +64,7 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
     app.include_router(api_alerts.router)
     app.include_router(api_cap.router)
     app.include_router(api_programme.router)
+    app.include_router(api_enrol.router)
     # before web.mount: its security headers then wrap these refusals too
     app.add_middleware(
         BodyLimit, limits=body_limits(config), default=config.max_form_bytes, too_large=too_large

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from controller.api.deps import ERRORS, DbDep, DispatcherDep, NodeControllerDep, UserDep
 from controller.db import Database
-from controller.models import Node
+from controller.models import Node, NodeHealth
 from controller.nodes import controls as node_controls
+from controller.nodes import health as node_health
 from controller.reports.bulletin import local
-from controller.schemas import CommandStatusOut, ControlOut, NodeOut
+from controller.schemas import CommandStatusOut, ControlOut, HealthOut, NodeOut
 
 router = APIRouter(prefix="/api/v1/nodes", tags=["nodes"])
 
@@ -75,9 +76,17 @@ def list_nodes(db: DbDep, _user: UserDep) -> list[NodeOut]:
                 signal_dbm=n.signal_dbm,
                 clock_offset_ms=n.clock_offset_ms,
                 agent_version=n.agent_version,
+                health=_health(h),
+                warnings=[w.code for w in node_health.warnings_of(n, h)],
             )
-            for n in s.scalars(select(Node).order_by(Node.id))
+            for n, h in s.execute(select(Node, NodeHealth).outerjoin(NodeHealth).order_by(Node.id))
         ]
+
+
+def _health(row: NodeHealth | None) -> HealthOut | None:
+    if row is None:
+        return None
+    return HealthOut.model_validate(row).model_copy(update={"reported_at": local(row.reported_at)})
 
 
 @control("/{node_id}/volume", volume={"type": "integer", "minimum": 0, "maximum": 100})

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from controller.delivery.availability import record_status
 from controller.delivery.state import DeliveryStatus, advance
 from controller.models import Delivery, Node, NodeEvent, OutboxCommand, now
+from controller.nodes import health as node_health
 from protocol.messages import CommandAck, Event, NodeState, PlayEvent, RejectedPayload
 
 log = logging.getLogger(__name__)
@@ -40,11 +41,13 @@ def take_state(
     node.status_play_id = state.play_id
     node.last_seen = now() if state.status != "offline" else (node.last_seen or state.at)
     if state.status != "offline":
-        _take_health(node, state, retained=retained, received_at=received_at)
+        _take_health(s, node, state, retained=retained, received_at=received_at)
     return came_online
 
 
-def _take_health(node: Node, state: NodeState, *, retained: bool, received_at: float) -> None:
+def _take_health(
+    s: Session, node: Node, state: NodeState, *, retained: bool, received_at: float
+) -> None:
     """Copy what a live node reports about itself. An offline state carries none of it (the
     Last Will was written at connect time), so it never reaches here."""
     node.volume = state.volume
@@ -52,9 +55,14 @@ def _take_health(node: Node, state: NodeState, *, retained: bool, received_at: f
     node.agent_version = state.agent_version
     # A retained state may be hours old, so only a fresh one says how far the node's clock is
     # from ours; the figure includes the one-way trip through the broker (milliseconds).
+    received = datetime.fromtimestamp(received_at, UTC)
     if not retained:
-        received = datetime.fromtimestamp(received_at, UTC)
         node.clock_offset_ms = (state.at - received).total_seconds() * 1000
+    if state.health is not None:
+        # measured when the node sent it; a retained copy says so itself (a node's clock can
+        # be off, so never later than it reached us)
+        measured = min(state.at, received) if retained else received
+        node_health.record(s, node.id, state.health, measured)
 
 
 def take_event(s: Session, node_id: str, event: Event) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -41,7 +42,14 @@ class Cluster:
 
     @property
     def url(self) -> str:
-        return f"http://{self.config.http_host}:{self.config.http_port}"
+        scheme = "https" if self.config.http_tls_files else "http"
+        return f"{scheme}://{self.config.http_host}:{self.config.http_port}"
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """A client context trusting the controller's own (self-signed) HTTPS certificate."""
+        if not self.config.http_tls_files:
+            return None
+        return ssl.create_default_context(cafile=str(self.config.http_tls_files[0]))
 
     def start_broker(self) -> None:
         files = broker.BrokerFiles(self.config.broker_dir)
@@ -62,7 +70,8 @@ class Cluster:
             if self.controller.popen.poll() is not None:
                 raise RuntimeError(f"controller exited:\n{self.controller.log.read_text()[-3000:]}")
             try:
-                with urllib.request.urlopen(f"{self.url}/api/v1/health", timeout=1) as resp:
+                health = f"{self.url}/api/v1/health"
+                with urllib.request.urlopen(health, timeout=1, context=self.tls_context()) as resp:
                     if json.load(resp).get("status") == "ok":
                         return
             except OSError:

@@ -21,6 +21,7 @@ from controller.models import OutboxCommand, Zone
 from controller.nodes import controls as node_controls
 from controller.schemas import ControlOut
 from controller.web.deps import Viewer, allowed
+from controller.web.health_view import health_view
 from controller.web.points import node_rows
 from controller.web.render import page, translate_in
 from protocol.messages import CommandBody, SignedEnvelope
@@ -97,6 +98,7 @@ def detail(
         row = next((r for r in rows_with_titles(s, viewer.lang) if r["id"] == node_id), None)
         if row is None:
             raise HTTPException(404, t("nodes.error.unknown"))
+        health = health_view(s, node_id, viewer.lang)
         command = context.pop("command", None)
         outcome = None
         if command:
@@ -107,6 +109,7 @@ def detail(
         "nodes/detail.html",
         status_code=status_code,
         node=row,
+        health=health,
         outcome=outcome,
         **common(viewer),
         **context,

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.models import Bulletin, Delivery, Node, Zone
+from controller.models import Bulletin, Delivery, Node, NodeHealth, Zone
+from controller.nodes.health import warning_codes
 from controller.web.formatting import local_time
 
 
@@ -16,6 +17,10 @@ def node_rows(s: Session) -> list[dict[str, Any]]:
     """Every point with what a technician needs at a glance; JSON-ready for the live stream."""
     rows = s.execute(select(Node, Zone).join(Zone, Node.zone_id == Zone.id).order_by(Node.id)).all()
     titles = playing_titles(s, [n.status_play_id for n, _z in rows if n.status_play_id])
+    warnings = warning_codes(s)
+    cell: dict[str, int | None] = dict(
+        s.execute(select(NodeHealth.node_id, NodeHealth.cell_signal_pct)).tuples().all()
+    )
     return [
         {
             "id": node.id,
@@ -32,8 +37,10 @@ def node_rows(s: Session) -> list[dict[str, Any]]:
             "last_seen": local_time(node.last_seen, "%H:%M:%S %d/%m"),
             "volume": node.volume,
             "signal_dbm": node.signal_dbm,
+            "cell_pct": cell.get(node.id),  # a 4G point's signal quality, 0-100
             "clock_offset_ms": node.clock_offset_ms,
             "agent_version": node.agent_version,
+            "warnings": warnings.get(node.id, []),
         }
         for node, zone in rows
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pydantic import ValidationError
 
@@ -80,3 +82,35 @@ def test_state_from_an_older_agent_still_parses_with_no_volume_or_signal():
     assert NodeState.model_validate_json(new.model_dump_json()) == new
     with pytest.raises(ValidationError, match=r"\nvolume\n"):
         NodeState(node_id="node-a", status="online", volume=101)
+
+
+def test_state_from_an_agent_without_health_parses_with_none():
+    old = '{"v": 1, "type": "state", "node_id": "node-a", "status": "online"}'
+    assert NodeState.model_validate_json(old).health is None
+
+
+@pytest.mark.parametrize(
+    ("field", "raw"),
+    [
+        ("disk_free_bytes", str(2**63)),
+        ("memory_total_bytes", "-1"),
+        ("uptime_s", "1000000000000"),
+        ("cpu_temp_c", "1e6"),
+        ("cpu_temp_c", "NaN"),
+        ("clock_offset_ms", "Infinity"),
+        ("clock_offset_ms", "1e20"),
+        ("cell_signal_pct", "101"),
+        ("cell_technology", '"<b>lte</b>"'),
+        ("cell_technology", json.dumps("l" * 41)),
+        ("clock_source", '"sundial"'),
+        ("free_advice", '"reboot the controller"'),
+    ],
+)
+def test_health_a_stolen_node_could_send_is_refused(field, raw):
+    """Every health figure is stored and shown: junk from a node's account is refused whole."""
+    message = (
+        '{"v": 1, "type": "state", "node_id": "node-a", "status": "online", '
+        f'"health": {{"{field}": {raw}}}}}'
+    )
+    with pytest.raises(ValidationError):
+        NodeState.model_validate_json(message)

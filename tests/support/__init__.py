@@ -42,6 +42,7 @@ class SystemUnderTest:
             base_url=self.cluster.url,
             headers={"Authorization": f"Bearer {self.token}"},
             timeout=60,
+            verify=self.cluster.tls_context() or True,
         )
 
     def node_config(self, node_id: str) -> dict[str, Any]:
@@ -94,10 +95,16 @@ def make_system(root: Path, *, nodes: int, **controller: object) -> SystemUnderT
         nodes=nodes,
         http_port=broker.free_port(),
         mqtt_port=broker.free_port(),
-        # the nodes are provisioned for the broker's TLS listener from the start
+        # the nodes are provisioned for the broker's TLS listener from the start, and the web
+        # app's certificate is in the config before anything reads it
         mqtt_tls_port=tls_port if isinstance(tls_port, int) else broker.free_port(),
         mqtt_tls_hosts=controller.pop("mqtt_tls_hosts", ["localhost"]),
         database_url=controller.pop("database_url", None),
+        **{
+            key: controller.pop(key)
+            for key in list(controller)
+            if key.startswith(("mqtt_tls_", "http_tls_"))
+        },
     )
     settings = {**FAST_CONTROLLER, **controller}
     path = cluster.config.data_dir / "controller.json"

@@ -35,13 +35,17 @@
       bars.hidden = wired;
       bars.dataset.bars = wired ? "" : String(steps.filter((s) => row.signal_dbm >= s).length);
     });
-    setText(root, "signal_text", wired ? say.wired : `${row.signal_dbm} dBm`);
+    const cell = row.cell_pct === null || row.cell_pct === undefined ? say.wired : `4G ${row.cell_pct}%`;
+    setText(root, "signal_text", wired ? cell : `${row.signal_dbm} dBm`);
     const clock = clockText(row.clock_offset_ms);
     root.querySelectorAll('[data-field="clock"]').forEach((el) => {
       el.textContent = clock.text;
       el.classList.toggle("warn", clock.far);
     });
     if (row.agent_version !== undefined) setText(root, "version", row.agent_version || "–");
+    const warnings = (row.warnings || []).length;
+    root.querySelectorAll('[data-field="warnings"]').forEach((el) => { el.hidden = warnings === 0; });
+    setText(root, "warning_count", String(warnings));
   }
 
   const list = document.getElementById("node-list");

@@ -36,6 +36,7 @@ PUBLIC: dict[Route, str] = {
     ("POST", "/login"): "how one gets a session (throttled, see test_login)",
     ("GET", "/lang/{code}"): "sets the language cookie; changes no data",
     ("MOUNT", "/static"): "style sheets, scripts and icons of the pages",
+    ("POST", "/api/v1/enrol"): "a one-time code is the credential (throttled, see test_enrol)",
 }
 
 # Every route that changes something, by what it can do to a loudspeaker. A route that makes
@@ -67,6 +68,7 @@ SPEAKS: dict[Route, str] = {
 QUIET: dict[Route, str] = {
     ("POST", "/login"): "opens a session",
     ("POST", "/logout"): "closes one's own session",
+    ("POST", "/api/v1/enrol"): "hands a new Pi its bundle; the code was issued by an admin",
     ("POST", "/bulletins/speech-preview"): "speech for the author's own ear, in the browser",
     ("POST", "/api/v1/alerts/{alert_id}/cancel"): "silences; one account may stop a false alarm",
     ("POST", "/emergency/{alert_id}/cancel"): "silences, as the API's cancel",

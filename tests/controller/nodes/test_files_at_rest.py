@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from controller.nodes import bootstrap, broker
-from controller.private_files import exposed
+from controller.private_files import exposed, private_file
 
 
 @pytest.fixture
@@ -84,3 +84,18 @@ def test_loa_init_as_a_command_leaves_nothing_readable_by_others(tmp_path, lax_u
     assert done.returncode == 0, done.stderr
     assert mode(data) == 0o700
     assert not names(exposed(data), data)
+
+
+def test_an_existing_database_file_is_made_private_without_being_opened(tmp_path, monkeypatch):
+    # Closing any descriptor of a SQLite file drops the locks the process's connections hold
+    # on it, so a second engine made inside a running controller must not open the file.
+    db = tmp_path / "loalang.sqlite3"
+    db.write_bytes(b"")
+    db.chmod(0o644)
+
+    def no_open(*_args: object, **_kw: object) -> int:
+        raise AssertionError("the database file was opened")
+
+    monkeypatch.setattr(os, "open", no_open)
+    private_file(db)
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600

@@ -4,39 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
-
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from controller.db import Database
 from controller.models import Node
 from controller.nodes import bootstrap, broker
 from controller.nodes.keys import load_or_create_key
 from protocol.signing import public_key_b64
-from tests.support import wait_for
-
-
-def loa(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "controller.cli", *args], capture_output=True, text=True, check=False
-    )
-
-
-def connect_rc(port: int, user: str, password: str) -> int:
-    codes: list[int] = []
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=user, protocol=mqtt.MQTTv5)
-    client.username_pw_set(user, password)
-    client.on_connect = lambda _c, _u, _f, rc, _p: codes.append(rc.value)
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    try:
-        wait_for(lambda: codes, 5, "CONNACK")
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    return codes[0]
+from tests.support.provisioning import connect_rc, loa
 
 
 def test_node_add_provisions_a_node_that_a_running_broker_accepts(tmp_path):

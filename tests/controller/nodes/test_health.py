@@ -1,0 +1,191 @@
+"""A point's health: stored from its state as the dispatcher receives it, judged against the
+field's thresholds, and put in words on its page."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from controller.models import Node, NodeHealth
+from controller.nodes import health as rules
+from controller.web.health_view import health_view, size, uptime
+from node_agent.version import installed_version
+from protocol import mqtt_client
+from protocol.messages import Health, NodeState
+from protocol.topics import node_topic
+from tests.controller.commune import Commune
+
+GB = 1_000_000_000
+GOOD = Health(
+    uptime_s=3 * 86_400 + 4 * 3600 + 120,
+    cpu_temp_c=52.4,
+    disk_free_bytes=12 * GB,
+    disk_total_bytes=16 * GB,
+    memory_available_bytes=600_000_000,
+    memory_total_bytes=1_000_000_000,
+    clock_synced=True,
+    clock_offset_ms=3.2,
+    clock_source="chrony",
+)
+
+
+def send_state(dispatcher, node_id: str, *, retained: bool = False, **fields: object) -> None:
+    state = NodeState(node_id=node_id, status="online", **fields)
+    item = mqtt_client.Incoming(
+        node_topic(node_id, "state"), state.model_dump_json().encode(), retained, time.time()
+    )
+    dispatcher.handle(item)
+
+
+def stored(commune: Commune, node_id: str) -> NodeHealth | None:
+    with commune.db.session() as s:
+        row = s.get(NodeHealth, node_id)
+        if row is not None:
+            s.expunge(row)
+        return row
+
+
+def test_the_latest_health_of_a_point_is_stored_and_replaced(commune, dispatcher):
+    node = commune.nodes_in("thon-dong")[0]
+    send_state(dispatcher, node, health=GOOD)
+    first = stored(commune, node)
+    assert first is not None
+    assert (first.cpu_temp_c, first.disk_free_bytes) == (52.4, 12 * GB)
+    assert first.clock_source == "chrony"
+    send_state(dispatcher, node, health=GOOD.model_copy(update={"cpu_temp_c": 85.0}))
+    again = stored(commune, node)
+    assert again is not None
+    assert again.cpu_temp_c == 85.0
+    with commune.db.session() as s:
+        assert len(s.scalars(select(NodeHealth)).all()) == 1
+
+
+def test_a_state_without_health_keeps_the_last_report(commune, dispatcher):
+    """An older agent, or an offline Last Will, says nothing about health: nothing is erased."""
+    node = commune.nodes_in("thon-dong")[0]
+    send_state(dispatcher, node, health=GOOD)
+    send_state(dispatcher, node)
+    dispatcher.handle(
+        mqtt_client.Incoming(
+            node_topic(node, "state"),
+            NodeState(node_id=node, status="offline").model_dump_json().encode(),
+            False,
+            time.time(),
+        )
+    )
+    row = stored(commune, node)
+    assert row is not None
+    assert row.cpu_temp_c == 52.4
+
+
+def test_a_retained_report_keeps_the_time_it_was_made(commune, dispatcher):
+    node = commune.nodes_in("thon-dong")[0]
+    made = datetime.now(UTC) - timedelta(hours=5)
+    send_state(dispatcher, node, retained=True, at=made, health=GOOD)
+    row = stored(commune, node)
+    assert row is not None
+    assert abs((row.reported_at - made).total_seconds()) < 1
+
+
+def test_a_state_with_junk_health_changes_nothing(commune, dispatcher):
+    node = commune.nodes_in("thon-dong")[0]
+    send_state(dispatcher, node, health=GOOD)
+    junk = json.dumps(
+        {
+            "v": 1,
+            "type": "state",
+            "node_id": node,
+            "status": "online",
+            "health": {"cpu_temp_c": 1e9},
+        }
+    )
+    dispatcher.handle(
+        mqtt_client.Incoming(node_topic(node, "state"), junk.encode(), False, time.time())
+    )
+    row = stored(commune, node)
+    assert row is not None
+    assert row.cpu_temp_c == 52.4
+
+
+def judged(health: Health | None, *, dbm: int | None = None, version: str = "1.0.0") -> list[str]:
+    row = None
+    if health is not None:
+        row = NodeHealth(node_id="n", reported_at=datetime.now(UTC))
+        for name in Health.model_fields:
+            if name != "v":
+                setattr(row, name, getattr(health, name))
+    found = rules.warnings(row, signal_dbm=dbm, version=version, current_version="1.0.0")
+    return [w.code for w in found]
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"cpu_temp_c": 80.0}, "hot"),
+        ({"disk_free_bytes": 1 * GB}, "disk"),  # 6 % of the card
+        ({"disk_free_bytes": 400_000_000, "disk_total_bytes": 2 * GB}, "disk"),  # under 500 MB
+        ({"memory_available_bytes": 50_000_000}, "memory"),
+        ({"clock_synced": False}, "clock_unsynced"),
+        ({"clock_offset_ms": -750.0}, "clock_far"),
+        ({"cell_signal_pct": 12, "cell_technology": "lte"}, "weak_cell"),
+    ],
+)
+def test_each_problem_gives_its_warning(change, code):
+    assert judged(GOOD.model_copy(update=change)) == [code]
+
+
+def test_a_healthy_point_has_no_warning_and_unknown_is_not_a_problem():
+    assert judged(GOOD) == []
+    assert judged(Health()) == []
+    assert judged(None) == []
+    assert judged(GOOD.model_copy(update={"cpu_temp_c": 79.9, "clock_offset_ms": 499.0})) == []
+
+
+def test_weak_wifi_and_an_old_version_are_warned():
+    assert judged(GOOD, dbm=-85) == ["weak_wifi"]
+    assert judged(GOOD, dbm=-70) == []
+    assert judged(GOOD, version="0.9.2") == ["old_version"]
+    assert judged(GOOD, version="1.1.0") == []
+    assert judged(GOOD, version="unknown") == []
+
+
+def test_words_for_sizes_and_uptime():
+    assert size(1_234_567_890, "vi") == "1,2 GB"
+    assert size(1_234_567_890, "en") == "1.2 GB"
+    assert size(512, "en") == "512 B"
+    assert uptime(3 * 86_400 + 4 * 3600 + 120, "vi") == "3 ngày 4 giờ"
+    assert uptime(2 * 3600 + 5 * 60, "en") == "2 h 5 min"
+
+
+def test_the_page_says_what_is_wrong_and_what_to_do(commune, dispatcher):
+    node = commune.nodes_in("thon-dong")[0]
+    hot = GOOD.model_copy(update={"cpu_temp_c": 84.6, "clock_synced": False})
+    send_state(dispatcher, node, health=hot, agent_version=installed_version())
+    with commune.db.session() as s:
+        vi = health_view(s, node, "vi")
+        en = health_view(s, node, "en")
+        codes = rules.warning_codes(s)
+    assert vi["reported"]
+    assert vi["warnings"][0].startswith("Quá nóng: CPU 85 °C")
+    assert "chronyc tracking" in vi["warnings"][1]
+    assert en["warnings"][0].startswith("Too hot: CPU at 85 °C")
+    assert dict(en["facts"]) == {
+        "Running for": "3 d 4 h",
+        "CPU temperature": "85 °C",
+        "Free storage": "12.0 GB of 16.0 GB (75%)",
+        "Free memory": "600 MB of 1.0 GB (60%)",
+        "Clock": "NOT synchronised, +3 ms off the time server",
+    }
+    assert codes[node] == ["hot", "clock_unsynced"]
+
+
+def test_a_point_that_never_reported_says_so(commune):
+    node = commune.nodes_in("thon-tay")[0]
+    with commune.db.session() as s:
+        view = health_view(s, node, "vi")
+        assert s.get(Node, node) is not None
+    assert view == {"reported": False, "warnings": [], "facts": [], "measured": ""}
