@@ -41,6 +41,9 @@ def problems(config: ControllerConfig) -> list[str]:
             "password (there is no default)"
         )
     found += _database_problems(config.database_url)
+    for role, path in zip(("certificate", "key"), config.http_tls_files or (), strict=False):
+        if not os.access(path, os.R_OK):
+            found.append(f"{_where('http_tls_files')}: the {role} file {path} cannot be read")
     found += _tls_problems(config)
     for feed in config.cap_feeds:
         parts = urlsplit(feed)

@@ -72,12 +72,6 @@ def web_files(root: Path) -> tuple[Path, Path]:
     return root / "web.crt", root / "web.key"
 
 
-def fingerprint(cert_file: Path) -> str:
-    """SHA-256 of a PEM certificate's DER bytes as ``AB:CD:...``, as browsers show it."""
-    cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
-    return cert.fingerprint(hashes.SHA256()).hex(":").upper()
-
-
 def cert_hosts(cert_file: Path) -> list[str]:
     """The names and addresses a certificate is for (its subjectAltName), in its order."""
     cert = x509.load_pem_x509_certificate(cert_file.read_bytes())

@@ -4,6 +4,10 @@ One command an installer can run every time: the first run makes the commune CA,
 and the web app's certificates and records the TLS settings in ``controller.json``; a later run
 with the same host names changes nothing and prints the same fingerprints; other host names are
 refused unless ``replace`` is given, since a new CA means every node must be provisioned again.
+
+The web app's certificate becomes ``http_tls_files`` unless the configuration names other files:
+the controller serves it, a reverse proxy in front serves the same two files, and its
+fingerprint is the one the labels print and enrolling Pis pin (``web_tls``).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from controller.nodes import bootstrap, broker_tls
+from controller.nodes import bootstrap, broker_tls, web_tls
 
 DEFAULT_TLS_PORT = 8883
 
@@ -26,13 +30,12 @@ class TlsState:
     web_cert: Path
     web_key: Path
     client_certs: bool
+    served: Path  # the web app's certificate in use: ours, or the configuration's own
 
     def fingerprints(self) -> dict[str, str]:
-        return {
-            "commune CA": broker_tls.fingerprint(self.ca_file),
-            "broker": broker_tls.fingerprint(self.broker_cert),
-            "web app": broker_tls.fingerprint(self.web_cert),
-        }
+        """SHA-256 of each certificate, grouped as the labels print it."""
+        files = {"commune CA": self.ca_file, "broker": self.broker_cert, "web app": self.served}
+        return {n: web_tls.grouped(web_tls.fingerprint(p.read_bytes())) for n, p in files.items()}
 
 
 def init(
@@ -88,17 +91,27 @@ def init(
         )
     elif not client_certs:
         ca_key.unlink(missing_ok=True)  # nothing signs with it any more
+    served = config.http_tls_files or (web_cert, web_key)
     updated = config.model_copy(
         update={
             "mqtt_tls_port": port,
             "mqtt_tls_hosts": hosts,
             "mqtt_tls_client_certs": client_certs,
+            "http_tls_files": served,
         }
     )
     if updated != config:
         updated.save(bootstrap.config_path(data_dir))
     return TlsState(
-        made, hosts, port, files.ca_file, files.cert_file, web_cert, web_key, client_certs
+        made,
+        hosts,
+        port,
+        files.ca_file,
+        files.cert_file,
+        web_cert,
+        web_key,
+        client_certs,
+        served[0],
     )
 
 
@@ -114,7 +127,9 @@ def report(state: TlsState) -> str:
         + (", nodes need a client certificate" if state.client_certs else ""),
         f"  CA certificate (nodes pin it):  {state.ca_file}",
         f"  web app certificate and key:    {state.web_cert} {state.web_key}",
-        "SHA-256 fingerprints:",
     ]
+    if state.served != state.web_cert:
+        lines.append(f"  the web app keeps serving {state.served} (http_tls_files)")
+    lines.append("SHA-256 fingerprints (the web app's is the one labels print and Pis pin):")
     lines += [f"  {name + ':':<12} {value}" for name, value in state.fingerprints().items()]
     return "\n".join(lines)

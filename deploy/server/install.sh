@@ -212,7 +212,8 @@ fi
 render_site() {
     sed -e "s|@DOMAIN@|$DOMAIN|g" -e "s|@CERT@|$1|g" -e "s|@KEY@|$2|g" \
         -e "s|@HTTPS_PORT@|$HTTPS_PORT|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
-        -e "s|@UPSTREAM@|127.0.0.1:8080|g" -e "s|^@HSTS@$|$3|" \
+        -e "s|@UPSTREAM@|127.0.0.1:8080|g" -e "s|@CA@|$DATA/broker/tls/ca.crt|g" \
+        -e "s|^@HSTS@$|$3|" \
         "$DEPLOY/server/nginx/loalang.conf.template"
 }
 SITE="$ROOT/etc/nginx/sites-available/loalang.conf"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.nodes import broker_tls
+from controller.nodes import broker_tls, web_tls
 from tests.deploy.fakes import calls
 from tests.deploy.server_machine import (
     DOMAIN,
@@ -91,7 +91,8 @@ def test_nginx_serves_the_web_certificate_and_debians_default_site_is_off(
     assert f"server_name {DOMAIN};" in site
     assert "ssl_certificate /var/lib/loalang/broker/tls/web.crt;" in site
     assert "ssl_certificate_key /var/lib/loalang/broker/tls/web.key;" in site
-    assert "proxy_pass http://127.0.0.1:8080;" in site
+    assert "proxy_pass https://127.0.0.1:8080;" in site  # the controller serves TLS itself too
+    assert "proxy_ssl_trusted_certificate /var/lib/loalang/broker/tls/ca.crt;" in site
     assert "Strict-Transport-Security" not in site  # a commune CA: HSTS would lock browsers out
     enabled = m.path("/etc/nginx/sites-enabled")
     assert os.readlink(enabled / "loalang.conf") == "/etc/nginx/sites-available/loalang.conf"
@@ -108,8 +109,8 @@ def test_secrets_are_generated_and_shown_once(server_installed: Installed) -> No
     assert token, out
     assert len(password[1]) >= 16
     tls = m.path("/var/lib/loalang/broker/tls")
-    assert broker_tls.fingerprint(tls / "web.crt") in out  # for the enrolment label
-    assert broker_tls.fingerprint(tls / "ca.crt") in out
+    for cert in ("web.crt", "ca.crt"):  # the web app's is the one labels print and Pis pin
+        assert web_tls.grouped(web_tls.fingerprint((tls / cert).read_bytes())) in out
     for path in m.root.rglob("*"):  # kept nowhere in clear (the database holds a hash)
         if path.is_file() and not path.is_symlink():
             assert password[1].encode() not in path.read_bytes(), path

@@ -33,15 +33,27 @@ class Running:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
+        return f"https://127.0.0.1:{self.http_port}"
 
     def path(self, absolute: str) -> Path:
         return self.installed.machine.path(absolute)
 
+    def client(self) -> httpx.Client:
+        """HTTPS to the controller itself, verifying its certificate for the domain against the
+        commune CA (on 127.0.0.1, so the name goes in SNI, where the check takes it from)."""
+        ca = ssl.create_default_context(cafile=self.path("/var/lib/loalang/broker/tls/ca.crt"))
+        return httpx.Client(
+            base_url=self.url,
+            verify=ca,
+            timeout=10,
+            event_hooks={"request": [lambda r: r.extensions.update(sni_hostname=DOMAIN)]},
+        )
 
-def _healthy(url: str) -> bool:
+
+def _healthy(running: Running) -> bool:
     try:
-        return bool(httpx.get(f"{url}/api/v1/health", timeout=1).json()["status"] == "ok")
+        with running.client() as c:
+            return bool(c.get("/api/v1/health").json()["status"] == "ok")
     except (httpx.HTTPError, ValueError, KeyError):
         return False
 
@@ -73,7 +85,7 @@ def running(server_installed: Installed) -> Iterator[Running]:
                 )
             )
         done = Running(server_installed, http, tls)
-        wait_for(lambda: _healthy(done.url), 60, "the installed controller")
+        wait_for(lambda: _healthy(done), 60, "the installed controller")
         yield done
     finally:
         for proc in reversed(procs):
@@ -97,7 +109,7 @@ def test_the_installed_controller_answers_and_the_shown_password_logs_in(
     assert where.startswith(str(m.path("/opt/loalang/.venv"))), where  # the installed code
     password = re.search(r"^  password:  (\S+)$", running.installed.first.stdout, re.M)
     assert password
-    with httpx.Client(base_url=running.url) as web:
+    with running.client() as web:
         csrf = web.get("/login").text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
         r = web.post("/login", data={"username": "admin", "password": password[1], "csrf": csrf})
         assert r.status_code == 303, r.text

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import ssl
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
-from controller.nodes import bootstrap, broker_tls, tls_init
+from controller.nodes import bootstrap, broker_tls, tls_init, web_tls
 
 
 @pytest.fixture
@@ -33,21 +33,37 @@ def test_it_makes_the_certificates_turns_tls_on_and_prints_the_fingerprints(data
         assert (tls_dir / name).stat().st_mode & 0o777 == 0o600, name
     for name, cert in (("commune CA", "ca.crt"), ("broker", "server.crt"), ("web app", "web.crt")):
         line = next(ln for ln in run.stdout.splitlines() if ln.strip().startswith(name + ":"))
-        assert line.split()[-1] == broker_tls.fingerprint(tls_dir / cert)
+        printed = line.split(":", 1)[1].strip()
+        assert printed == web_tls.grouped(web_tls.fingerprint((tls_dir / cert).read_bytes()))
     config = json.loads((data / "controller.json").read_text())
     assert (config["mqtt_tls_port"], config["mqtt_tls_hosts"]) == (
         8883,
         ["loa.example.vn", "10.0.0.2"],
     )
-    # The web app's certificate is a different key from the broker's, signed by the same CA,
-    # and valid for the names a browser and a node use.
-    ctx = ssl.create_default_context(cafile=tls_dir / "ca.crt")
-    ctx.load_cert_chain(tls_dir / "web.crt", tls_dir / "web.key")
+    # The web app serves its certificate (labels print its fingerprint, Pis pin it): a key of
+    # its own, signed by the same CA, valid for the names a browser and a node use.
+    assert config["http_tls_files"] == [str(tls_dir / "web.crt"), str(tls_dir / "web.key")]
+    ca = x509.load_pem_x509_certificate((tls_dir / "ca.crt").read_bytes())
+    web = x509.load_pem_x509_certificate((tls_dir / "web.crt").read_bytes())
+    web.verify_directly_issued_by(ca)
     assert broker_tls.cert_hosts(tls_dir / "web.crt") == ["loa.example.vn", "10.0.0.2"]
     assert (tls_dir / "web.key").read_bytes() != (tls_dir / "server.key").read_bytes()
-    assert broker_tls.fingerprint(tls_dir / "web.crt") != broker_tls.fingerprint(
-        tls_dir / "server.crt"
+
+
+def test_a_web_certificate_the_configuration_names_is_kept(data: Path, tmp_path: Path) -> None:
+    # `loa init --https-files` (or --https-host) chose the web app's certificate already: the
+    # labels already print its fingerprint, so it stays.
+    own = web_tls.make_certificate(tmp_path / "own", ["loa.example.vn"])
+    path = data / "controller.json"
+    path.write_text(
+        json.dumps({**json.loads(path.read_text()), "http_tls_files": [str(p) for p in own]})
     )
+    state = tls_init.init(data, ["loa.example.vn"])
+    assert json.loads(path.read_text())["http_tls_files"] == [str(p) for p in own]
+    assert state.fingerprints()["web app"] == web_tls.grouped(
+        web_tls.fingerprint(own[0].read_bytes())
+    )
+    assert f"keeps serving {own[0]}" in tls_init.report(state)
 
 
 def test_a_second_run_with_the_same_names_changes_nothing(data: Path) -> None:
