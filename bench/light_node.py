@@ -150,6 +150,10 @@ class LightNode:
             port=config.broker_port,
             subscriptions=tuple(node_topic(config.node_id, ch) for ch in TO_NODE),
             session_expiry_s=config.session_expiry_s,
+            tls=config.broker_tls,  # as provisioned: the demo's nodes use the TLS listener
+            ca_pem=config.broker_ca_pem,
+            client_cert_pem=config.broker_client_cert_pem,
+            client_key_pem=config.broker_client_key_pem,
             will=(
                 node_topic(config.node_id, "state"),
                 NodeState(node_id=config.node_id, status="offline").model_dump_json(),

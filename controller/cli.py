@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--nodes", type=int, default=3)
     d.add_argument("--http-port", type=int, default=8080)
     d.add_argument("--mqtt-port", type=int, default=18830)
+    d.add_argument("--mqtt-tls-port", type=int, default=18883, help="the nodes' TLS listener")
     d.add_argument("--data", type=Path, default=DEFAULT_DATA / "demo")
 
     c = sub.add_parser("controller", help="run the controller (HTTP API + delivery)")
@@ -60,6 +61,22 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("broker", help="run Mosquitto with the project's config")
     b.add_argument("--data", type=Path, default=DEFAULT_DATA)
 
+    t = sub.add_parser("tls", help="the commune's TLS certificates")
+    tsub = t.add_subparsers(dest="tls_cmd", required=True)
+    ti = tsub.add_parser("init", help="commune CA, broker and web certificates; fingerprints")
+    ti.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ti.add_argument("--host", action="append", required=True, help="name or IP (repeat)")
+    ti.add_argument("--port", type=int, help="the broker's TLS port (default 8883)")
+    ti.add_argument("--replace", action="store_true", help="a new CA for other host names")
+    ti.add_argument(
+        "--client-certs", action="store_true", help="nodes need a CA certificate too (kept key)"
+    )
+
+    cf = sub.add_parser("config", help="the controller's configuration")
+    cfsub = cf.add_subparsers(dest="config_cmd", required=True)
+    cc = cfsub.add_parser("check", help="print it, secrets masked; non-zero if invalid")
+    cc.add_argument("--data", type=Path, default=DEFAULT_DATA)
+
     z = sub.add_parser("zone", help="manage zones (thôn/xóm)")
     zsub = z.add_subparsers(dest="zone_cmd", required=True)
     za = zsub.add_parser("add")
@@ -76,7 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     ua.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ua.add_argument("--username", required=True)
     ua.add_argument("--role", choices=("admin", "broadcaster", "approver"), required=True)
-    ua.add_argument("--password", required=True)
+    pw = ua.add_mutually_exclusive_group(required=True)
+    pw.add_argument("--password")
+    pw.add_argument("--generate-password", action="store_true", help="make one and print it, once")
 
     n = sub.add_parser("node", help="run a node agent, provision one, or enrol this Pi")
     n.add_argument("--config", type=Path, help="node config file (runs the agent)")
@@ -147,7 +166,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         from controller.ops import demo
 
         return demo.run(
-            args.data, nodes=args.nodes, http_port=args.http_port, mqtt_port=args.mqtt_port
+            args.data,
+            nodes=args.nodes,
+            http_port=args.http_port,
+            mqtt_port=args.mqtt_port,
+            mqtt_tls_port=args.mqtt_tls_port,
         )
     if args.cmd == "controller":
         return _run_controller(args)
@@ -175,6 +198,22 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.cmd == "broker":
         return _run_broker(args.data)
+    if args.cmd == "tls":
+        from controller.nodes import tls_init
+
+        state = tls_init.init(
+            args.data,
+            args.host,
+            port=args.port,
+            replace=args.replace,
+            client_certs=args.client_certs,
+        )
+        print(tls_init.report(state))
+        return 0
+    if args.cmd == "config":
+        from controller import config_check
+
+        return config_check.check(args.data)
     if args.cmd == "zone":
         from controller.db import Database
         from controller.nodes import bootstrap
@@ -227,10 +266,12 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _run_controller(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from controller import config_check
     from controller.api.app import create_app
     from controller.nodes import bootstrap
 
     config = bootstrap.load_config(args.data)
+    config_check.require(config)
     if args.http_port:
         config = config.model_copy(update={"http_port": args.http_port})
     if args.http_host:
@@ -250,9 +291,11 @@ def _run_controller(args: argparse.Namespace) -> int:
 def _run_broker(data: Path) -> int:
     import os
 
+    from controller import config_check
     from controller.nodes import bootstrap, broker, broker_tls
 
     config = bootstrap.load_config(data)
+    config_check.require(config)
     files = broker.BrokerFiles(config.broker_dir)
     broker.write_config(files, config.mqtt_port, "0.0.0.0", tls=broker_tls.listener(config))
     binary = broker.mosquitto_binary()
@@ -267,6 +310,7 @@ def _add_user(args: argparse.Namespace) -> int:
     from controller.db import Database
     from controller.models import User
     from controller.nodes import bootstrap
+    from controller.nodes.broker import new_password
 
     config = bootstrap.load_config(args.data)
     db = Database(config.db_url)
@@ -274,12 +318,15 @@ def _add_user(args: argparse.Namespace) -> int:
         with db.session() as s:
             if s.scalar(select(User).where(User.username == args.username)) is not None:
                 raise ValueError(f"user {args.username!r} already exists")
-            user = create_user(s, args.username, args.password, args.role)
+            password = args.password or new_password()
+            user = create_user(s, args.username, password, args.role)
             token = issue_token(s, user, "cli")
     except ValueError as exc:
         print(f"loa user add: {exc}", file=sys.stderr)
         return 2
     print(f"user {args.username} ({args.role}) created; API token: {token}")
+    if args.generate_password:
+        print(f"password (shown once, keep it safe): {password}")
     return 0
 
 

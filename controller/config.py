@@ -24,7 +24,7 @@ class ControllerConfig(BaseModel):
     data_dir: Path = Field(Path("var"), description="database, audio store, keys, broker files")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
     http_host: str = "127.0.0.1"
-    http_port: int = 8080
+    http_port: int = Field(8080, ge=1, le=65535)
     http_tls_files: tuple[Path, Path] | None = Field(
         None,
         description="(certificate, key) the web app is served with over HTTPS; nodes enrol "
@@ -36,17 +36,24 @@ class ControllerConfig(BaseModel):
         "enrolment); default: http(s)://http_host:http_port",
     )
     mqtt_host: str = "127.0.0.1"
-    mqtt_port: int = 1883
+    mqtt_port: int = Field(1883, ge=1, le=65535)
     mqtt_user: str = "controller"
     mqtt_password: str = ""
     mqtt_tls_port: int | None = Field(
-        None, description="TLS listener for the nodes; with it, the plain one binds 127.0.0.1"
+        None,
+        ge=1,
+        le=65535,
+        description="TLS listener for the nodes; with it, the plain one binds 127.0.0.1",
     )
     mqtt_tls_hosts: list[str] = Field(
         default_factory=list, description="broker names/IPs the nodes use; the certificate's SAN"
     )
     mqtt_tls_files: tuple[Path, Path, Path] | None = Field(
         None, description="given (CA, certificate, key) files; default: a commune CA made here"
+    )
+    mqtt_tls_client_certs: bool = Field(
+        False,
+        description="nodes also need a certificate from the commune CA (and still their password)",
     )
     commune_name: str = "Xã Mẫu"
     max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0, description="largest accepted recording")

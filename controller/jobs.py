@@ -142,7 +142,11 @@ def nightly_backup() -> None:
 
 
 def poll_cap_feed(url: str) -> None:
-    """Fetch one configured feed and ingest what is new (duplicates are dropped by key)."""
+    """Fetch one configured feed and ingest what is new (duplicates are dropped by key).
+
+    A linked document is fetched only while no stored message came from its link: a feed
+    keeps listing what it already announced, and fetching it all again on every poll would
+    cost a slow link up to 50 requests a minute."""
     from controller.emergency import cap_ingest
     from controller.emergency.cap import CapError, fetch, fetch_feed
 
@@ -152,19 +156,22 @@ def poll_cap_feed(url: str) -> None:
     except Exception as exc:  # an unreachable feed is logged and tried again next time
         log.warning("CAP feed %s: %s", url, exc)
         return
-    documents = list(items.alerts)
+    documents: list[tuple[bytes, str | None]] = [(xml, None) for xml in items.alerts]
     with ctx.db.session() as s:
-        known = set(s.scalars(select(CapMessage.source).where(CapMessage.source.in_(items.links))))
+        known = set(s.scalars(select(CapMessage.link).where(CapMessage.link.in_(items.links))))
     for link in items.links:
         if link in known:
             continue
         try:
-            documents.append(fetch(link))
+            documents.append((fetch(link), link))
         except Exception as exc:
             log.warning("CAP document %s: %s", link, exc)
-    for xml in documents:
+    for xml, origin in documents:
         try:
             with ctx.db.session() as s:
-                cap_ingest.ingest(s, ctx.config, ctx.dispatcher, xml, poster=None, source=url)
+                cap_ingest.ingest(
+                    s, ctx.config, ctx.dispatcher, xml, poster=None, source=url, link=origin
+                )
         except CapError as exc:
-            log.warning("CAP feed %s gave an invalid document: %s", url, exc)
+            where = origin or "inline"
+            log.warning("CAP feed %s gave an invalid document (%s): %s", url, where, exc)

@@ -305,6 +305,8 @@ class CapMessage(Base):
     zones: Mapped[list[str]] = mapped_column(JSON, default=list)
     alert_id: Mapped[str | None] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(500), default="api")  # "api" or the feed URL
+    # the document's own URL when the feed linked to it: the poller fetches only unknown links
+    link: Mapped[str | None] = mapped_column(String(500), index=True)
     xml: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=now)
 

@@ -6,7 +6,8 @@ when a `loa` command starts covers whatever libraries write there (SQLite's jour
 encoders, Mosquitto's log and database); the places that create secrets set the mode themselves
 as well, so a library call from a test or another program cannot leave one readable.
 Mosquitto reads the password and ACL files as the same service account (the ``user`` line of
-``deploy/mosquitto/mosquitto.conf.template``), so it needs no group or other access either.
+``controller/nodes/mosquitto/mosquitto.conf.template``), so it needs no group or other access
+either.
 """
 
 from __future__ import annotations

@@ -83,6 +83,8 @@ class NodeAgent:
             session_expiry_s=config.session_expiry_s,
             tls=config.broker_tls,
             ca_pem=config.broker_ca_pem,
+            client_cert_pem=config.broker_client_cert_pem,
+            client_key_pem=config.broker_client_key_pem,
             will=(
                 node_topic(config.node_id, "state"),
                 NodeState(node_id=config.node_id, status="offline").model_dump_json(),

@@ -40,6 +40,10 @@ class NodeConfig(BaseModel):
     broker_ca_pem: str | None = Field(
         None, description="the commune CA that signed the broker's certificate (PEM)"
     )
+    broker_client_cert_pem: str | None = Field(
+        None, description="this node's certificate from the commune CA, if the broker asks (PEM)"
+    )
+    broker_client_key_pem: str | None = Field(None, description="its private key (PEM)")
     controller_public_key: str = Field(description="Ed25519, base64, pinned at provisioning")
     data_dir: Path = Field(description="cache, outbox and schedule live here")
     sink: SinkConfig = Field(default_factory=SinkConfig)

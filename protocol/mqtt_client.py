@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import ssl
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
 import paho.mqtt.client as mqtt
@@ -65,6 +67,9 @@ class Session:
     # PEM of the CA that signed the broker's certificate (the commune's own); None: the system's
     # CAs. The host name is verified against the certificate either way.
     ca_pem: str | None = None
+    # The client certificate and key (PEM) a broker that requires one gets; None: none sent.
+    client_cert_pem: str | None = None
+    client_key_pem: str | None = None
     will: tuple[str, str] | None = None  # (topic, payload), published retained
     # paho refuses a QoS 1 publish (MQTT_ERR_QUEUE_SIZE) once this many await the broker
     max_queued: int = 1000
@@ -77,7 +82,9 @@ def make_client(session: Session, deliver: Callable[[Link], None]) -> mqtt.Clien
     )
     client.username_pw_set(session.username, session.password)
     if session.tls:
-        client.tls_set_context(tls_context(session.ca_pem))
+        client.tls_set_context(
+            tls_context(session.ca_pem, session.client_cert_pem, session.client_key_pem)
+        )
     if session.will:
         client.will_set(session.will[0], session.will[1], qos=1, retain=True)
     client.reconnect_delay_set(min_delay=1, max_delay=30)
@@ -103,10 +110,20 @@ def make_client(session: Session, deliver: Callable[[Link], None]) -> mqtt.Clien
     return client
 
 
-def tls_context(ca_pem: str | None) -> ssl.SSLContext:
-    """Verify the broker's certificate and host name; TLS 1.2 at least, like the broker."""
+def tls_context(
+    ca_pem: str | None, cert_pem: str | None = None, key_pem: str | None = None
+) -> ssl.SSLContext:
+    """Verify the broker's certificate and host name; TLS 1.2 at least, like the broker; and
+    present ``cert_pem`` (with ``key_pem``) to a broker that asks for a client certificate."""
     context = ssl.create_default_context(cadata=ca_pem)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if cert_pem and key_pem:
+        # ssl loads a certificate chain from a file only: a private one, gone once read.
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "client.pem"
+            path.touch(mode=0o600)
+            path.write_text(cert_pem + key_pem)
+            context.load_cert_chain(path)
     return context
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -11,6 +12,19 @@ import pytest
 
 from controller.db import Database, migrate
 from tests.support import SystemUnderTest, make_system
+
+SESSION_UMASK = os.umask(0o022)
+os.umask(SESSION_UMASK)
+
+
+@pytest.fixture(autouse=True)
+def _session_umask() -> Iterator[None]:
+    """Every test starts with the session's umask: a `loa` command run in-process sets 077 for
+    the whole process (controller.private_files), and a later test's directories would then be
+    unreachable by the other accounts it runs as, depending on which tests ran before."""
+    os.umask(SESSION_UMASK)
+    yield
+    os.umask(SESSION_UMASK)
 
 
 @pytest.fixture(scope="session")

@@ -29,8 +29,9 @@ from controller.errors import DomainError, TooLargeError
 from controller.jobs import start_scheduler, stop_scheduler
 from controller.nodes.keys import load_or_create_key
 from controller.private_files import private_dir
-from controller.public import fault_pages
+from controller.public import fault_pages, subscribe_pages
 from controller.public import pages as public_pages
+from controller.public.prepare import Preparer
 
 # The API routes that take a recording (multipart, with their form's fields).
 UPLOAD_ROUTES = ("/api/v1/bulletins", "/api/v1/alerts")
@@ -43,6 +44,7 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
     dispatcher = Dispatcher(config, db, load_or_create_key(config.key_file))
     # made here, before any request could race to make it
     channels = ChannelWorker(config.channels, db, load_vault(config.data_dir), dispatcher.publisher)
+    public_audio = Preparer(config, db)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -51,12 +53,14 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
             dispatcher.start()
             scheduler = start_scheduler(config, db, dispatcher)
             channels.start()
+            public_audio.start()
         try:
             yield
         finally:
             if scheduler is not None:
                 stop_scheduler(scheduler)
             channels.stop()  # its threads if started, and its HTTP client in any case
+            public_audio.stop()
             if start_dispatcher:
                 dispatcher.stop()
             db.engine.dispose()
@@ -81,6 +85,7 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
     app.include_router(api_releases.router)
     app.include_router(api_sms_inbound.router)
     app.include_router(fault_pages.router)
+    app.include_router(subscribe_pages.router)
     app.include_router(public_pages.router)
     # before web.mount: its security headers then wrap these refusals too
     app.add_middleware(

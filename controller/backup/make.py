@@ -138,6 +138,9 @@ def _copy_files(config: ControllerConfig, staging: Path, manifest: Manifest) -> 
         for path in sorted(config.broker_tls_dir.rglob("*")):
             if path.is_file():
                 wanted[f"broker/tls/{path.relative_to(config.broker_tls_dir).as_posix()}"] = path
+    for path in sorted(config.https_dir.rglob("*")) if config.https_dir.is_dir() else []:
+        if path.is_file():  # `loa init --https-host`'s web certificate: labels pin it
+            wanted[f"https/{path.relative_to(config.https_dir).as_posix()}"] = path
     for path in sorted(config.nodes_dir.glob("*/node.json")):
         wanted[f"nodes/{path.parent.name}/node.json"] = path
     for path in sorted(config.release_dir.glob("*.whl")):  # signed wheels the points fetch

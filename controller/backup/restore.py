@@ -92,6 +92,9 @@ def _settings(
         tts.pop("cache_dir")  # the new data directory's own cache, made again on demand
     if settings.get("mqtt_tls_files"):
         settings["mqtt_tls_files"] = None  # the backup keeps them as broker/tls/*
+    web = settings.get("http_tls_files")
+    if isinstance(web, list) and old_dir:  # the web certificate (labels pin it) moves along
+        settings["http_tls_files"] = [_moved(str(f), old_dir, data_dir) for f in web]
     if manifest.database == "sqlite":
         if database_url:
             raise BackupError(
@@ -140,3 +143,11 @@ def _remove_written(data_dir: Path, created: bool) -> None:
             shutil.rmtree(child, ignore_errors=True)
         else:
             child.unlink(missing_ok=True)
+
+
+def _moved(path: str, old_dir: str, data_dir: Path) -> str:
+    """``path`` inside ``data_dir`` if it was inside ``old_dir``, else unchanged."""
+    try:
+        return str(data_dir / Path(path).relative_to(old_dir))
+    except ValueError:
+        return path

@@ -174,25 +174,31 @@ def expire_deliveries(db: Database, grace_s: float) -> None:
             delivery.updated_at = now()
 
 
-_QUEUED = "loa.delivery.queued"  # session.info flag: this transaction queued commands
+_QUEUED = "loa.delivery.queued"  # session.info flag: this transaction queued rows to send
 
 
-def wake_on_commit(sessions: sessionmaker[Session], wake: Callable[[], None]) -> Callable[[], None]:
-    """Call ``wake`` after every commit of a session from ``sessions`` that queued commands,
-    so no caller has to remember to; returns the function that stops it. Sessions that only
-    read or update never wake it, so the sender's own passes cannot wake it in a loop."""
+def wake_on_commit(
+    sessions: sessionmaker[Session],
+    wake: Callable[[], None],
+    kinds: tuple[type, ...] = (OutboxCommand,),
+) -> Callable[[], None]:
+    """Call ``wake`` after every commit of a session from ``sessions`` that added rows of
+    ``kinds`` (queued commands by default), so no caller has to remember to; returns the
+    function that stops it. Sessions that only read or update never wake it, so the sender's
+    own passes cannot wake it in a loop."""
+    flag = (_QUEUED, object())  # each hook its own: another hook's commit must not eat it
 
     def flushed(session: Session, _context: Any) -> None:
         # after_flush still sees what was new before the flush
-        if any(isinstance(obj, OutboxCommand) for obj in session.new):
-            session.info[_QUEUED] = True
+        if any(isinstance(obj, kinds) for obj in session.new):
+            session.info[flag] = True
 
     def committed(session: Session) -> None:
-        if session.info.pop(_QUEUED, False):
+        if session.info.pop(flag, False):
             wake()
 
     def rolled_back(session: Session) -> None:
-        session.info.pop(_QUEUED, None)
+        session.info.pop(flag, None)
 
     hooks = (("after_flush", flushed), ("after_commit", committed), ("after_rollback", rolled_back))
     for name, fn in hooks:

@@ -67,15 +67,19 @@ def ingest(
     *,
     poster: User | None,
     source: str = "api",
+    link: str | None = None,
 ) -> Outcome:
     """Handle one CAP document; ``CapError`` (a ValueError) for malformed input, nothing stored.
 
     ``poster`` is the account that sent it (its role already checked); None only for a feed
-    the administrator configured, which is trusted to air without a second account."""
+    the administrator configured, which is trusted to air without a second account. ``link``
+    is the document's own URL when a feed linked to it, kept so the poller knows it has it."""
     alert = parse_cap(xml)
     key = key_string(alert.key)
     seen = s.get(CapMessage, key)
     if seen is not None and not (poster is None and _posted_and_unsent(s, seen)):
+        if link is not None and seen.link is None:  # e.g. posted by hand, then linked by the feed
+            seen.link = link
         return Outcome(
             key,
             seen.action,
@@ -98,6 +102,7 @@ def ingest(
         reason=decision.reason,
         zones=zones,
         source=source,
+        link=link,
         xml=xml.decode("utf-8", "replace"),
     )
     s.add(record)

@@ -84,17 +84,7 @@ def request_code(
             "Đã có quá nhiều yêu cầu đăng ký, vui lòng thử lại sau một giờ.",
         )
     s.add(SubscribeAttempt(address=address, number_hash=lookup))
-    row = find(s, zone, lookup)
-    if row is not None and row.status == "active":
-        raise ConflictError(
-            "subscribe.already",
-            "this number already receives this village's alerts",
-            "Số này đã đăng ký nhận cảnh báo của thôn/xóm này.",
-            field="phone",
-        )
-    if row is None:
-        row = SmsSubscription(zone_id=zone.id, number_hash=lookup, number_sealed=vault.seal(number))
-        s.add(row)
+    row = _not_yet_subscribed(s, zone, lookup, number, vault)
     code = f"{secrets.randbelow(10**6):06d}"
     row.status = "pending"
     row.code_hash = vault.lookup(f"code:{row.number_hash}:{code}")
@@ -174,17 +164,7 @@ def add_with_consent(
     zone = zone_by_code(s, zone_code)
     number = phones.normalise(raw_number)
     lookup = vault.lookup(number)
-    row = find(s, zone, lookup)
-    if row is not None and row.status == "active":
-        raise ConflictError(
-            "subscribe.already",
-            "this number already receives this village's alerts",
-            "Số này đã đăng ký nhận cảnh báo của thôn/xóm này.",
-            field="phone",
-        )
-    if row is None:
-        row = SmsSubscription(zone_id=zone.id, number_hash=lookup, number_sealed=vault.seal(number))
-        s.add(row)
+    row = _not_yet_subscribed(s, zone, lookup, number, vault)
     row.status, row.code_hash, row.ended_at, row.ended_how = "active", "", None, ""
     row.consent_method, row.consent_by, row.consent_at = method, user.username, now()
     s.flush()
@@ -293,3 +273,21 @@ def masked(number: str) -> str:
 def prune(s: Session) -> None:
     """Forget public subscription requests once they no longer count towards a limit."""
     s.execute(delete(SubscribeAttempt).where(SubscribeAttempt.at < now() - WINDOW))
+
+
+def _not_yet_subscribed(
+    s: Session, zone: Zone, lookup: str, number: str, vault: Vault
+) -> SmsSubscription:
+    """The number's row for ``zone`` (made if new); a number already active there is refused."""
+    row = find(s, zone, lookup)
+    if row is not None and row.status == "active":
+        raise ConflictError(
+            "subscribe.already",
+            "this number already receives this village's alerts",
+            "Số này đã đăng ký nhận cảnh báo của thôn/xóm này.",
+            field="phone",
+        )
+    if row is None:
+        row = SmsSubscription(zone_id=zone.id, number_hash=lookup, number_sealed=vault.seal(number))
+        s.add(row)
+    return row

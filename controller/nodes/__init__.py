@@ -1,5 +1,7 @@
-"""Loudspeaker points as the controller manages them: broker accounts and config, the signing
-key, provisioning, a technician's controls (volume, test tone, stop) and first-run set-up.
+"""Loudspeaker points as the controller manages them: broker accounts and config (its policy
+templates are package data in ``mosquitto/``), the commune's certificates (``loa tls init``,
+node client certificates), the signing key, provisioning, a technician's controls (volume, test
+tone, stop) and first-run set-up.
 """
 
 from controller.nodes.bootstrap import add_zone, load_config, setup

@@ -1,7 +1,7 @@
 """The project's Mosquitto: its password and ACL files, its config, and starting it.
 
 Used by provisioning (`loa node add`), the demo and the tests, so all three run the broker with
-the same policy from ``deploy/mosquitto/``.
+the same policy from ``controller/nodes/mosquitto/``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from controller.nodes.broker_tls import TlsListener
 from controller.private_files import UMASK, private_dir, write_private
 from protocol import limits, topics
 
-DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto"
+# Package data, so an installed controller (a wheel, not this tree) renders the same policy.
+POLICY_DIR = Path(__file__).resolve().parent / "mosquitto"
 PBKDF2_ITERATIONS = 101  # Mosquitto's own default for its $7$ (PBKDF2-SHA512) hashes
 
 
@@ -84,7 +85,7 @@ def users(files: BrokerFiles) -> list[str]:
 
 
 def write_acl(files: BrokerFiles, controller_user: str, node_ids: list[str]) -> None:
-    head = Template((DEPLOY_DIR / "acl.template").read_text()).substitute(
+    head = Template((POLICY_DIR / "acl.template").read_text()).substitute(
         controller_user=controller_user, controller_topics="\n".join(topics.controller_acl())
     )
     blocks = [head]
@@ -105,7 +106,7 @@ def write_config(
     private_dir(files.persistence_dir)
     if tls is not None:
         bind_address = "127.0.0.1"
-    text = Template((DEPLOY_DIR / "mosquitto.conf.template").read_text()).substitute(
+    text = Template((POLICY_DIR / "mosquitto.conf.template").read_text()).substitute(
         password_file=files.password_file,
         acl_file=files.acl_file,
         port=port,
@@ -117,11 +118,12 @@ def write_config(
         max_packet_size=limits.MAX_PACKET_BYTES,
     )
     if tls is not None:
-        text += Template((DEPLOY_DIR / "tls-listener.conf.template").read_text()).substitute(
+        text += Template((POLICY_DIR / "tls-listener.conf.template").read_text()).substitute(
             tls_port=tls.port,
             cafile=tls.files.ca_file,
             certfile=tls.files.cert_file,
             keyfile=tls.files.key_file,
+            require_certificate="true" if tls.client_certs else "false",
         )
     write_private(files.config_file, text)
     return files.config_file

@@ -1,4 +1,5 @@
-"""The commune's own CA and the broker's server certificate, for Mosquitto's TLS listener.
+"""The commune's own CA, the broker's server certificate for Mosquitto's TLS listener, and the
+web app's certificate for the reverse proxy (HTTPS, and enrolment pinned by its fingerprint).
 
 Nodes reach the broker over 4G and village Wi-Fi with their passwords: the TLS listener keeps both
 the passwords and the commands off the air in clear, and nodes verify the broker against this CA
@@ -37,6 +38,7 @@ class TlsFiles:
 class TlsListener:
     port: int
     files: TlsFiles
+    client_certs: bool = False  # clients need a certificate from ``files.ca_file`` too
 
 
 def listener(config: ControllerConfig) -> TlsListener | None:
@@ -45,7 +47,7 @@ def listener(config: ControllerConfig) -> TlsListener | None:
         return None
     given = config.mqtt_tls_files
     files = TlsFiles(*given) if given else default_files(config.broker_tls_dir)
-    return TlsListener(config.mqtt_tls_port, files)
+    return TlsListener(config.mqtt_tls_port, files, config.mqtt_tls_client_certs)
 
 
 def ensure_files(config: ControllerConfig) -> None:
@@ -65,6 +67,18 @@ def default_files(root: Path) -> TlsFiles:
     return TlsFiles(root / "ca.crt", root / "server.crt", root / "server.key")
 
 
+def web_files(root: Path) -> tuple[Path, Path]:
+    """The web app's certificate and key, beside the broker's (the reverse proxy serves them)."""
+    return root / "web.crt", root / "web.key"
+
+
+def cert_hosts(cert_file: Path) -> list[str]:
+    """The names and addresses a certificate is for (its subjectAltName), in its order."""
+    cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return [str(name.value) for name in san]
+
+
 def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
@@ -76,11 +90,15 @@ def _san(host: str) -> x509.GeneralName:
         return x509.DNSName(host)
 
 
-def make_ca(root: Path, hosts: list[str], *, commune: str = "Loa Lang") -> TlsFiles:
-    """A new commune CA and a server certificate for ``hosts`` (names or IPs), all 0600.
+def make_ca(
+    root: Path, hosts: list[str], *, commune: str = "Loa Lang", keep_key: bool = False
+) -> TlsFiles:
+    """A new commune CA, and server certificates for ``hosts`` (names or IPs) for the broker and
+    the web app, all 0600.
 
-    The CA's private key is not kept: it signs this one server certificate and is then gone, so
-    it cannot leak; a new host name means a new CA and re-provisioned nodes.
+    The CA's private key is not kept unless ``keep_key`` (client certificates for the nodes need
+    it later): it signs these two certificates and is then gone, so it cannot leak; a new host
+    name means a new CA and re-provisioned nodes.
     """
     if not hosts:
         raise ValueError("the server certificate needs at least one broker host name or IP")
@@ -104,25 +122,57 @@ def make_ca(root: Path, hosts: list[str], *, commune: str = "Loa Lang") -> TlsFi
         )
         .sign(ca_key, hashes.SHA256())
     )
+    write_private(files.ca_file, ca.public_bytes(serialization.Encoding.PEM))
+    ca_key_file(root).unlink(missing_ok=True)  # a replaced CA's key must not outlive it
+    if keep_key:
+        write_private(ca_key_file(root), _key_pem(ca_key))
+    # The broker and the web app each get their own key: Mosquitto reads one as the service
+    # account, nginx the other as root, and neither key has to serve both.
+    for cert_file, key_file in ((files.cert_file, files.key_file), web_files(root)):
+        cert, key = sign_leaf(ca_name, ca_key, hosts[0], hosts=hosts)
+        write_private(cert_file, cert)
+        write_private(key_file, key)
+    return files
+
+
+def ca_key_file(root: Path) -> Path:
+    """The commune CA's private key, kept only when nodes get client certificates."""
+    return root / "ca.key"
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def sign_leaf(
+    issuer: x509.Name,
+    ca_key: ec.EllipticCurvePrivateKey,
+    common_name: str,
+    *,
+    hosts: list[str] | None = None,
+    years: int = SERVER_YEARS,
+) -> tuple[bytes, bytes]:
+    """A new key and its certificate (PEM, PEM) signed by the CA: for a server when ``hosts``
+    (its subjectAltName) is given, else for a client named ``common_name``."""
     key = ec.generate_private_key(ec.SECP256R1())
-    server = (
+    now = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
+    usage = ExtendedKeyUsageOID.SERVER_AUTH if hosts else ExtendedKeyUsageOID.CLIENT_AUTH
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(_name(hosts[0]))
-        .issuer_name(ca_name)
+        .subject_name(_name(common_name))
+        .issuer_name(issuer)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=365 * SERVER_YEARS))
-        .add_extension(x509.SubjectAlternativeName([_san(h) for h in hosts]), critical=False)
+        .not_valid_after(now + datetime.timedelta(days=365 * years))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(ca_key, hashes.SHA256())
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
     )
-    pem = serialization.Encoding.PEM
-    write_private(files.ca_file, ca.public_bytes(pem))
-    write_private(files.cert_file, server.public_bytes(pem))
-    write_private(
-        files.key_file,
-        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
-    )
-    return files
+    if hosts:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([_san(h) for h in hosts]), critical=False
+        )
+    cert = builder.sign(ca_key, hashes.SHA256())
+    return cert.public_bytes(serialization.Encoding.PEM), _key_pem(key)

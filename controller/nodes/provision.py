@@ -13,7 +13,7 @@ from sqlalchemy import select
 from controller.config import ControllerConfig
 from controller.db import Database
 from controller.models import Node, Zone
-from controller.nodes import broker, broker_tls
+from controller.nodes import broker, broker_tls, client_certs
 from controller.nodes.bootstrap import write_broker_acl
 from controller.nodes.keys import load_or_create_key
 from node_agent.config import NodeConfig, RelayConfig, SinkConfig
@@ -159,6 +159,7 @@ def config_for(
     """The node's config: how it reaches the broker (through TLS when on) and the pinned key."""
     key = load_or_create_key(config.key_file)
     tls = broker_tls.listener(config)
+    client = client_certs.issue(config, node_id)
     host = broker_host or (config.mqtt_tls_hosts[:1] if tls else [config.mqtt_host])[0]
     return NodeConfig(
         node_id=node_id,
@@ -167,6 +168,8 @@ def config_for(
         broker_password=password,
         broker_tls=tls is not None,
         broker_ca_pem=tls.files.ca_file.read_text() if tls else None,
+        broker_client_cert_pem=client.cert_pem if client else None,
+        broker_client_key_pem=client.key_pem if client else None,
         controller_public_key=public_key_b64(key),
         data_dir=data_dir,
         sink=sink or SinkConfig(),

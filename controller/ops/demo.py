@@ -15,7 +15,7 @@ from controller.auth import create_user, hash_password, issue_token
 from controller.config import ControllerConfig
 from controller.db import Database
 from controller.models import Node, User
-from controller.nodes import bootstrap
+from controller.nodes import bootstrap, broker_tls
 from controller.nodes.provision import add_node
 from controller.ops.cluster import Cluster
 from controller.private_files import write_private
@@ -28,11 +28,28 @@ ACCOUNTS = ((ADMIN, "admin"), ("phatthanh", "broadcaster"), ("pheduyet", "approv
 
 
 def prepare(
-    data_dir: Path, *, nodes: int, http_port: int, mqtt_port: int, **settings: object
+    data_dir: Path,
+    *,
+    nodes: int,
+    http_port: int,
+    mqtt_port: int,
+    mqtt_tls_port: int | None = None,
+    **settings: object,
 ) -> Cluster:
-    """Set up (or reuse) the demo data directory and return its cluster, not yet started."""
+    """Set up (or reuse) the demo data directory and return its cluster, not yet started.
+
+    The nodes use the broker's TLS listener (``mqtt_tls_port``, by default the port after
+    ``mqtt_port``) with a commune CA made for ``localhost``, as a real commune's do: the secure
+    path is the one the demo and the tests run.
+    """
+    settings.setdefault("mqtt_tls_hosts", ["localhost"])
     config = bootstrap.setup(
-        data_dir, http_port=http_port, mqtt_port=mqtt_port, commune_name=COMMUNE, **settings
+        data_dir,
+        http_port=http_port,
+        mqtt_port=mqtt_port,
+        mqtt_tls_port=mqtt_tls_port or mqtt_port + 1,
+        commune_name=COMMUNE,
+        **settings,
     )
     db = Database(config.db_url)
     for code, name, lat, lon in ZONES:
@@ -60,13 +77,22 @@ def prepare(
 
 
 def _refresh_node_ports(cluster: Cluster) -> None:
-    """A re-run with another --mqtt-port must reach the same nodes (through TLS if it is on)."""
-    port = cluster.config.mqtt_tls_port or cluster.config.mqtt_port
+    """A re-run with other ports (or a demo directory from before TLS) must reach the same nodes
+    through the TLS listener, verifying the CA the broker now has."""
+    tls = broker_tls.listener(cluster.config)
+    link: dict[str, object] = {"broker_port": cluster.config.mqtt_port, "broker_tls": False}
+    if tls is not None:
+        link = {
+            "broker_host": cluster.config.mqtt_tls_hosts[0],
+            "broker_port": tls.port,
+            "broker_tls": True,
+            "broker_ca_pem": tls.files.ca_file.read_text(),
+        }
     for path in cluster.node_configs.values():
         data = json.loads(path.read_text())
-        if data.get("broker_port") != port:
-            data["broker_port"] = port
-            path.write_text(json.dumps(data, indent=2))
+        if any(data.get(k) != v for k, v in link.items()):
+            data.update(link)
+            write_private(path, json.dumps(data, indent=2))
 
 
 def credentials(config: ControllerConfig) -> dict[str, Any]:
@@ -98,8 +124,14 @@ def credentials(config: ControllerConfig) -> dict[str, Any]:
     return creds
 
 
-def run(data_dir: Path, *, nodes: int, http_port: int, mqtt_port: int) -> int:
-    cluster = prepare(data_dir, nodes=nodes, http_port=http_port, mqtt_port=mqtt_port)
+def run(data_dir: Path, *, nodes: int, http_port: int, mqtt_port: int, mqtt_tls_port: int) -> int:
+    cluster = prepare(
+        data_dir,
+        nodes=nodes,
+        http_port=http_port,
+        mqtt_port=mqtt_port,
+        mqtt_tls_port=mqtt_tls_port,
+    )
     creds = credentials(cluster.config)
     creds["url"] = cluster.url
     stop = threading.Event()
@@ -113,7 +145,10 @@ def run(data_dir: Path, *, nodes: int, http_port: int, mqtt_port: int) -> int:
             print(f"  {account['role']} login: {name} / {account['password']}")
         print(f"  API token:   {creds['api_token']}")
         print(f"  credentials: {cluster.config.data_dir / 'credentials.json'}")
-        print(f"  broker:      127.0.0.1:{cluster.config.mqtt_port}")
+        print(
+            f"  broker:      127.0.0.1:{cluster.config.mqtt_port} (controller), "
+            f"TLS on {cluster.config.mqtt_tls_port} (nodes; CA {cluster.config.broker_tls_dir})"
+        )
         for node_id, path in cluster.node_configs.items():
             print(f"  node {node_id}: played audio in {path.parent / 'played'}")
         print("Press Ctrl-C to stop.")

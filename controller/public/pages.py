@@ -136,6 +136,7 @@ def _page(request: Request, db: DbDep, config: ControllerConfig, zone_code: str 
         q=suffix,
         here=base,
         feed_url=f"{base}/feed.xml",
+        sms=config.channels.sms is not None,  # no subscribing where no SMS can be sent
         text_chars=TEXT_CHARS,
         date=DATE,
         headers={"Cache-Control": PAGE_CACHE},

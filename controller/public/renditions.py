@@ -2,9 +2,11 @@
 phones and podcast apps), made once per stored audio with PyAV and kept in the data dir.
 
 The delivery audio is tuned for horns; these are re-encoded from it, never from the original
-recording, so the public hears exactly what aired. A file appears under its final name only
-when complete (``audio.encode.replacing``); one rendition is made at a time in this process,
-since two makers of the same file would share its temporary name.
+recording, so the public hears exactly what aired. They are made ahead in the background
+(``prepare``) as soon as a public bulletin goes through, and here on request as the fallback.
+A file appears under its final name only when complete (``audio.encode.replacing``); one
+rendition is made at a time in this process, since two makers of the same file would share its
+temporary name.
 """
 
 from __future__ import annotations
@@ -46,11 +48,15 @@ def folder(config: ControllerConfig) -> Path:
     return config.data_dir / "public-audio"
 
 
+def path(config: ControllerConfig, audio_sha256: str, kind: Kind) -> Path:
+    """Where the ``kind`` rendition of ``audio_sha256`` is kept (it may not be made yet)."""
+    return folder(config) / f"{audio_sha256}{FORMATS[kind].suffix}"
+
+
 def rendition(config: ControllerConfig, audio_sha256: str, kind: Kind) -> Path:
     """The ``kind`` rendition of stored audio ``audio_sha256``, made now if it is missing;
     RenditionError if the stored audio cannot be read."""
-    fmt = FORMATS[kind]
-    out = folder(config) / f"{audio_sha256}{fmt.suffix}"
+    out = path(config, audio_sha256, kind)
     if out.exists():
         return out
     with _making:

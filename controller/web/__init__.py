@@ -28,7 +28,6 @@ from controller.web import (
     pages_public,
     pages_reports,
     pages_review,
-    pages_subscribe,
     pages_subscriptions,
 )
 from controller.web.deps import CsrfError, ForbiddenError, LoginRequiredError, viewer_of
@@ -49,7 +48,6 @@ ROUTERS = [
     pages_reports.router,
     pages_emergency.router,
     pages_admin.router,
-    pages_subscribe.router,
     pages_subscriptions.router,
 ]
 

@@ -18,9 +18,10 @@ def node_rows(s: Session) -> list[dict[str, Any]]:
     rows = s.execute(select(Node, Zone).join(Zone, Node.zone_id == Zone.id).order_by(Node.id)).all()
     titles = playing_titles(s, [n.status_play_id for n, _z in rows if n.status_play_id])
     warnings = warning_codes(s)
-    cell: dict[str, int | None] = dict(
-        s.execute(select(NodeHealth.node_id, NodeHealth.cell_signal_pct)).tuples().all()
-    )
+    cell: dict[str, int | None] = {
+        node_id: pct
+        for node_id, pct in s.execute(select(NodeHealth.node_id, NodeHealth.cell_signal_pct))
+    }
     updates = {u.node_id: u for u in s.scalars(select(NodeUpdate))}
     return [
         {

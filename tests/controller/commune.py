@@ -86,7 +86,7 @@ def make_commune(root: Path) -> Path:
     """Set up a commune's data directory: zones ``thon-dong`` and ``thon-tay`` with two nodes
     each, ``thon-bac`` with one; the accounts admin, phatthanh (broadcaster) and pheduyet
     (approver). Slow (keys, accounts, migrations): made once, then copied by ``open_copy``."""
-    cluster = demo.prepare(root, nodes=4, http_port=broker.free_port(), mqtt_port=0)
+    cluster = demo.prepare(root, nodes=4, http_port=broker.free_port(), mqtt_port=1)
     db = Database(cluster.config.db_url)
     bootstrap.add_zone(db, "thon-bac", "Thôn Bắc")
     db.engine.dispose()
@@ -102,9 +102,14 @@ def make_commune(root: Path) -> Path:
 
 
 def open_copy(template: Path, root: Path) -> Commune:
-    """A private copy of the commune made by ``make_commune``, with a free broker port."""
+    """A private copy of the commune made by ``make_commune``, with free broker ports (plain,
+    and TLS for the nodes)."""
     shutil.copytree(template, root)
     config = bootstrap.load_config(root).model_copy(
-        update={"data_dir": root, "mqtt_port": broker.free_port()}
+        update={
+            "data_dir": root,
+            "mqtt_port": broker.free_port(),
+            "mqtt_tls_port": broker.free_port(),
+        }
     )
     return Commune(config, Database(config.db_url), load_or_create_key(config.key_file))

@@ -1,4 +1,5 @@
-"""Fixtures for the installers' tests: an offline wheel of this tree, a throw-away Pi."""
+"""Fixtures for the installers' tests: an offline wheel of this tree, a throw-away Pi, and one
+server installed twice, shared by their modules."""
 
 from __future__ import annotations
 
@@ -9,7 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.deploy.fakes import calls
 from tests.deploy.node_root import Pi, build_wheel, make_pi
+from tests.deploy.server_machine import (
+    DOMAIN,
+    PUBLIC_IP,
+    Installed,
+    Python,
+    make_python,
+    new_machine,
+    snapshot,
+)
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +39,28 @@ def open_dir() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="loa-pi-") as name:
         os.chmod(name, 0o711)
         yield Path(name)
+
+
+@pytest.fixture(scope="session")
+def server_python(tmp_path_factory: pytest.TempPathFactory) -> Python:
+    return make_python(tmp_path_factory.mktemp("server-python"))
+
+
+@pytest.fixture(scope="session")
+def server_installed(tmp_path_factory: pytest.TempPathFactory, server_python: Python) -> Installed:
+    """A fresh root after the installer ran twice with the same options."""
+    machine = new_machine(tmp_path_factory.mktemp("server"), server_python)
+    args = ("--domain", DOMAIN, "--host", PUBLIC_IP, "--commune", "Xã Thử")
+    first = machine.run(*args)
+    first_calls = calls(machine.state)
+    tree1 = snapshot(machine.root)
+    second = machine.run(*args)
+    return Installed(
+        machine,
+        first,
+        second,
+        first_calls,
+        calls(machine.state)[len(first_calls) :],
+        tree1,
+        snapshot(machine.root),
+    )

@@ -88,14 +88,18 @@ def db_of(sut: SystemUnderTest) -> Database:
 
 
 def make_system(root: Path, *, nodes: int, **controller: object) -> SystemUnderTest:
+    """A system whose nodes reach the broker through its TLS listener, as in the field."""
+    tls_port = controller.pop("mqtt_tls_port", None)
     cluster = demo.prepare(
         root,
         nodes=nodes,
         http_port=broker.free_port(),
         mqtt_port=broker.free_port(),
-        database_url=controller.pop("database_url", None),
         # the nodes are provisioned for the broker's TLS listener from the start, and the web
         # app's certificate is in the config before anything reads it
+        mqtt_tls_port=tls_port if isinstance(tls_port, int) else broker.free_port(),
+        mqtt_tls_hosts=controller.pop("mqtt_tls_hosts", ["localhost"]),
+        database_url=controller.pop("database_url", None),
         **{
             key: controller.pop(key)
             for key in list(controller)

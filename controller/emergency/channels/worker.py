@@ -7,11 +7,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import httpx
 
 from controller.channel_settings import ChannelSettings
 from controller.db import Database
+from controller.delivery.outbox import wake_on_commit
 from controller.delivery.publisher import Publisher
 from controller.emergency.channels import inbound, outbox
 from controller.emergency.channels.boards import HttpBoard, MqttBoard
@@ -20,9 +22,10 @@ from controller.emergency.channels.outcome import Outcome
 from controller.emergency.channels.sms_gateway import GatewaySms
 from controller.emergency.channels.vault import Vault
 from controller.emergency.channels.zalo import ZaloOa
+from controller.models import ChannelMessage
 
 log = logging.getLogger(__name__)
-POLL_S = 1.0  # how soon a queued message is picked up when nobody wakes the worker
+POLL_S = 1.0  # the fallback: how soon a queued message goes if no commit woke the worker
 MODEM_INBOX_S = 30.0  # how often the modem's received messages are read (HUY answers)
 
 
@@ -64,10 +67,23 @@ class ChannelWorker:
         self.client = httpx.Client(timeout=settings.retry.timeout_s)
         self.senders = senders(settings, self.client, publisher)
         self._stop = threading.Event()
-        self._wake = threading.Event()
+        # one per channel: a thread that clears its own cannot eat another channel's wake
+        self._wakes = {channel: threading.Event() for channel in self.senders}
         self._threads: list[threading.Thread] = []
+        self._unhook: Callable[[], None] | None = None
+
+    def listen(self) -> None:
+        """Wake every channel after each commit that queued a message (an alert's, or a
+        subscription's confirmation), so it leaves at once; the poll stays as the fallback."""
+        if self._unhook is None:
+            self._unhook = wake_on_commit(self.db.sessions, self.wake, (ChannelMessage,))
+
+    def woken(self, channel: str) -> bool:
+        """Whether ``channel`` has a wake its thread has not taken yet (for tests)."""
+        return self._wakes[channel].is_set()
 
     def start(self) -> None:
+        self.listen()
         for channel, sender in self.senders.items():
             thread = threading.Thread(
                 target=self._run, args=(channel, sender), name=f"channel-{channel}", daemon=True
@@ -76,14 +92,18 @@ class ChannelWorker:
             self._threads.append(thread)
 
     def stop(self) -> None:
+        if self._unhook is not None:
+            self._unhook()
+            self._unhook = None
         self._stop.set()
-        self._wake.set()
+        self.wake()
         for thread in self._threads:
             thread.join(timeout=self.settings.retry.timeout_s + 5)
         self.client.close()
 
     def wake(self) -> None:
-        self._wake.set()
+        for wake in self._wakes.values():
+            wake.set()
 
     def _run(self, channel: str, sender: outbox.Sender) -> None:
         inbox_read = 0.0
@@ -100,5 +120,5 @@ class ChannelWorker:
                 log.exception("channel %s: pass failed", channel)
                 tried = 0
             if not tried:
-                self._wake.wait(POLL_S)
-                self._wake.clear()
+                self._wakes[channel].wait(POLL_S)
+                self._wakes[channel].clear()

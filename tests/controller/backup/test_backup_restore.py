@@ -309,3 +309,25 @@ def test_given_tls_files_outside_the_data_directory_come_back_inside_it(
         strict=True,
     ):
         assert ours.read_bytes() == theirs.read_bytes()
+
+
+@pytest.mark.parametrize("made_by", ["loa tls init", "loa init --https-host"])
+def test_the_web_certificate_the_labels_pin_comes_back_in_the_new_directory(
+    data: Commune, tmp_path: Path, made_by: str
+):
+    from controller.nodes import tls_init, web_tls
+
+    if made_by == "loa tls init":
+        tls_init.init(data.config.data_dir, ["loa.example.vn"], replace=True)
+    else:
+        config = web_tls.ensure_certificate(data.config, ["loa.example.vn"])
+        config.save(bootstrap.config_path(config.data_dir))
+    old = bootstrap.load_config(data.config.data_dir)
+    assert old.http_tls_files is not None
+    made = make_backup(old, tmp_path / "backups")
+    restore(made.path, tmp_path / "new")
+    new = bootstrap.load_config(tmp_path / "new")
+    assert new.http_tls_files is not None
+    for mine, theirs in zip(new.http_tls_files, old.http_tls_files, strict=True):
+        assert mine.is_relative_to((tmp_path / "new").resolve())
+        assert mine.read_bytes() == theirs.read_bytes()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -109,4 +110,5 @@ def test_another_nodes_account_cannot_take_over_a_nodes_client_id(live):
         victim.close()
     # the option binding ids to accounts opened no other listener (as it would before one)
     log = (live.commune.config.broker_dir / "mosquitto.log").read_text()
-    assert log.count("listen socket on port") == log.count(f"listen socket on port {live.port}.")
+    ports = set(re.findall(r"listen socket on port (\d+)\.", log))
+    assert ports == {str(live.port), str(live.commune.config.mqtt_tls_port)}
