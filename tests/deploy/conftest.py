@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.fakes import calls
-from tests.deploy.node_root import Pi, build_wheel, make_pi
+from tests.deploy.node_root import Pi, make_pi
 from tests.deploy.server_machine import (
     DOMAIN,
     PUBLIC_IP,
@@ -21,6 +21,7 @@ from tests.deploy.server_machine import (
     new_machine,
     snapshot,
 )
+from tests.support.wheels import build_wheel
 
 
 @pytest.fixture(scope="session")

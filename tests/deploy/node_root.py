@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
-import shutil
 import stat
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +54,6 @@ case "$1" in
 esac
 """,
 }
-PIP_WHEEL = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
 QUERIES = ("dpkg-query", "systemctl is-enabled", "systemctl is-active")
 
 
@@ -128,29 +124,6 @@ def make_pi(base: Path, wheel: Path, *, installed: tuple[str, ...] = ("chrony",)
         fake.write_text(FAKE.format(name=name, body=body))
         fake.chmod(0o755)
     return Pi(root, state, fakes, wheel)
-
-
-def build_wheel(out: Path, version: str | None = None) -> Path:
-    """A wheel of this tree (as ``version`` if given), built offline with the test's own
-    setuptools from a copy (a build in place would leave build/ and *.egg-info in the tree)."""
-    src = out / "src"
-    src.mkdir(parents=True)
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(REPO / name, src / name)
-    if version:
-        project = (src / "pyproject.toml").read_text()
-        (src / "pyproject.toml").write_text(
-            re.sub(r'^version = ".*"$', f'version = "{version}"', project, flags=re.M)
-        )
-    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for package in ("protocol", "controller", "node_agent", "audio", "schedules"):
-        shutil.copytree(REPO / package, src / package, ignore=skip)
-    subprocess.run(
-        [*PIP_WHEEL, "-w", str(out), str(src)],
-        check=True,
-        capture_output=True,
-    )
-    return next(out.glob("loalang-*.whl"))
 
 
 def tree_checksum(root: Path) -> dict[str, tuple[int, int, int, int, str]]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.deploy.fakes import install_fakes
-from tests.support.wheel import build_wheel
+from tests.support.wheels import build_wheel
 
 TREE = Path(__file__).resolve().parents[2]
 INSTALL = TREE / "deploy" / "server" / "install.sh"
@@ -96,7 +96,7 @@ def make_python(base: Path) -> Python:
             (deps / entry.name).symlink_to(entry)
     wheels = base / "wheel"
     wheels.mkdir()
-    return Python(build_wheel(TREE, wheels), deps)
+    return Python(build_wheel(wheels), deps)
 
 
 def new_machine(base: Path, python: Python) -> Machine:

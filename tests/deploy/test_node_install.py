@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.node_root import INSTALL, REPO, Pi, build_wheel, tree_checksum
+from tests.deploy.node_root import INSTALL, REPO, Pi, tree_checksum
+from tests.support.wheels import build_wheel
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="useradd/groupadd --root and chown need root, as on the Pi"
