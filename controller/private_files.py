@@ -12,6 +12,7 @@ either.
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 from pathlib import Path
@@ -28,16 +29,25 @@ def restrict_process() -> None:
 
 def private_dir(path: Path) -> Path:
     """``path`` (made if missing, with its missing parents) readable by its owner only."""
-    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    _make_private(path)
     path.chmod(DIR_MODE)
     return path
+
+
+def _make_private(path: Path) -> None:
+    """Make ``path`` and its missing parents 0700 whatever the umask (``mkdir(parents=True)``
+    gives the parents the umask's mode, not the one asked for)."""
+    missing = list(itertools.takewhile(lambda p: not p.exists(), [path, *path.parents]))
+    for made in reversed(missing):
+        made.mkdir(mode=DIR_MODE, exist_ok=True)
+        made.chmod(DIR_MODE)
 
 
 def private_file(path: Path) -> Path:
     """``path`` created empty if missing, readable by its owner only; its content untouched.
     SQLite gives its -wal and -shm files the database file's mode, so creating the database
     file this way keeps all three private."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    _make_private(path.parent)
     # Never open an existing file: closing any descriptor of a SQLite database drops every
     # POSIX lock this process holds on it, so a second engine made while the first is in a
     # transaction would let another writer in (SQLite's "how to corrupt", 2.2).
@@ -50,7 +60,7 @@ def private_file(path: Path) -> Path:
 def write_private(path: Path, data: str | bytes) -> None:
     """Replace ``path`` atomically with ``data``, readable by its owner only from the start.
     A missing folder is made private; an existing one is the caller's (``private_dir``)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    _make_private(path.parent)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     os.fchmod(fd, FILE_MODE)  # an old .tmp left by a crash keeps its mode otherwise
