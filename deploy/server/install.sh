@@ -130,7 +130,8 @@ wanted_version() {
         basename "$SOURCE" | cut -d- -f2
     fi
 }
-installed="$("$ROOT$VENV/bin/python" -c \
+# -I: not the working directory's packages (a source checkout's loalang.egg-info would answer)
+installed="$("$ROOT$VENV/bin/python" -I -c \
     'import importlib.metadata as m; print(m.version("loalang"))' 2>/dev/null || true)"
 wanted="$(wanted_version)"
 if [ "$REINSTALL" = 1 ] || [ -z "$installed" ] || [ "$installed" != "$wanted" ]; then
