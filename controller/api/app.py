@@ -29,9 +29,10 @@ from controller.errors import DomainError, TooLargeError
 from controller.jobs import start_scheduler, stop_scheduler
 from controller.nodes.keys import load_or_create_key
 from controller.private_files import private_dir
-from controller.public import fault_pages, subscribe_pages
-from controller.public import pages as public_pages
 from controller.public.prepare import Preparer
+from controller.web.listen import faults as fault_pages
+from controller.web.listen import pages as public_pages
+from controller.web.listen import subscribe as subscribe_pages
 
 # The API routes that take a recording (multipart, with their form's fields).
 UPLOAD_ROUTES = ("/api/v1/bulletins", "/api/v1/alerts")

@@ -18,8 +18,8 @@ from controller.api.deps import ConfigDep, DbDep
 from controller.emergency import subscriptions
 from controller.emergency.channels.vault import load_vault
 from controller.errors import DomainError, NotFoundError
-from controller.public.fault_pages import address, language, same_origin, templates
 from controller.web.i18n import LANGUAGES, translate
+from controller.web.listen.faults import address, language, same_origin, templates
 
 router = APIRouter(include_in_schema=False)
 MAX_FIELD = 40
