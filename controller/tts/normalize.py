@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from controller.tts.abbreviations import compile_table, load_table
+from controller.tts.reading.common import after
 from controller.tts.reading.dates import read_dates
 from controller.tts.reading.fractions import read_fractions
 from controller.tts.reading.legal import read_legal_references
@@ -46,7 +47,6 @@ from controller.tts.reading.times import read_times
 from controller.tts.reading.units import read_units
 
 _SPACES = re.compile(r"\s+")
-_SENTENCE_START = re.compile(r"(?:^|[.!?]\s+)$")
 _SENTENCE_END = re.compile(r"\s*(?:$|[A-ZĐÀ-Ỹ])")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)])")
 _REPEATED_PUNCT = re.compile(r"([,.;:])(?:\s*[,.;:])+")
@@ -105,11 +105,8 @@ class Normalizer:
 
     def _expansion(self, match: re.Match[str]) -> str:
         words = self._abbreviations[match[0]]
-        # "TYT xã khám..." at a sentence start still starts with a capital in the preview.
-        if _SENTENCE_START.search(match.string[: match.start()]):
-            words = words[:1].upper() + words[1:]
         # "..., tiểu học, v.v." ends the sentence too: its dot is also the full stop.
-        if match[0].endswith(".") and _SENTENCE_END.match(match.string[match.end() :]):
+        if match[0].endswith(".") and _SENTENCE_END.match(after(match)):
             words += "."
         return words
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from controller.tts.numbers import decimal_words, integer_words
+from controller.tts.numbers import decimal_words, digit_words, integer_words
 
 # A number as written in Vietnamese: dots group thousands ("1.000.000"), a comma starts the
 # decimals ("12,4"). A dot followed by one or two digits ("3.5", pasted from English sources)
@@ -15,12 +16,43 @@ BEFORE = r"(?<![\w,.])"
 AFTER = r"(?![\w]|[,.]\d)"
 
 
+# Beyond "nghìn tỷ" nobody reads a number as an amount: an account or a code is read digit by
+# digit (and Python refuses int() of more than 4,300 digits, so a pasted run must not reach it).
+_LONGEST_AMOUNT = 15
+
+
+# How far a rule looks around a match for its context ("gọi", "từ", "của ..."). Bounded, so each
+# match costs the same however long the text: reading the whole prefix for every match made a
+# 20,000-character bulletin of ranges take a minute (BENCHMARKS.md, deploy/SECURITY.md).
+CONTEXT_CHARS = 80
+
+
+def before(match: re.Match[str]) -> str:
+    """The text just before ``match`` (at most :data:`CONTEXT_CHARS`)."""
+    return match.string[max(0, match.start() - CONTEXT_CHARS) : match.start()]
+
+
+def after(match: re.Match[str]) -> str:
+    """The text just after ``match`` (at most :data:`CONTEXT_CHARS`)."""
+    return match.string[match.end() : match.end() + CONTEXT_CHARS]
+
+
+def cardinal(digits: str) -> str:
+    """ "2026" → "hai nghìn không trăm hai mươi sáu"; a run of more than 15 digits one by one."""
+    if len(digits) > _LONGEST_AMOUNT:
+        return digit_words(digits)
+    return integer_words(int(digits))
+
+
 def number(text: str) -> str:
     """ "1.000.000" → "một triệu", "12,4" → "mười hai phẩy bốn", "3.5" → "ba phẩy năm"."""
     if re.fullmatch(r"\d+\.\d{1,2}", text):
         text = text.replace(".", ",")
     whole, _, fraction = text.partition(",")
-    return decimal_words(whole.replace(".", ""), fraction or None)
+    whole = whole.replace(".", "")
+    if len(whole) > _LONGEST_AMOUNT:
+        return cardinal(whole) + (f" phẩy {digit_words(fraction)}" if fraction else "")
+    return decimal_words(whole, fraction or None)
 
 
 def month(m: int) -> str:
@@ -40,10 +72,15 @@ NO_FROM = ("từ", "trong", "lúc", "khoảng", "vào", "chừng", "tầm", "m�
 
 def needs_from(before: str) -> bool:
     """Should a range starting here be read "từ A đến B"?"""
-    return not any(ends_with(before, word) for word in NO_FROM)
+    return not ends_with(before, *NO_FROM)
 
 
-def ends_with(before: str, words: str) -> bool:
-    """Does the text just before a match end with ``words`` (case-insensitive, any spacing)?"""
-    pattern = r"\s+".join(re.escape(w) for w in words.split())
-    return re.search(rf"(?<!\w){pattern}\s*$", before, re.I) is not None
+@lru_cache(maxsize=256)
+def _ending(words: tuple[str, ...]) -> re.Pattern[str]:
+    alternation = "|".join(r"\s+".join(re.escape(w) for w in phrase.split()) for phrase in words)
+    return re.compile(rf"(?<!\w)(?:{alternation})\s*$", re.I)
+
+
+def ends_with(before: str, *words: str) -> bool:
+    """Does the text just before a match end with one of ``words`` (any case and spacing)?"""
+    return _ending(words).search(before) is not None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from controller.tts.numbers import integer_words
+from controller.tts.reading.common import after, before
 from controller.tts.reading.dates import day_month, valid
 
 _SLASH = re.compile(r"(?<![\w/.,])(\d{1,3})/(\d{1,3})(?![\w/]|[.,]\d)")
@@ -35,8 +36,7 @@ def _denominator(b: int) -> str:
 
 
 def _share(match: re.Match[str]) -> bool:
-    before, after = match.string[: match.start()], match.string[match.end() :]
-    return bool(_SHARE_BEFORE.search(before) or _SHARE_AFTER.match(after))
+    return bool(_SHARE_BEFORE.search(before(match)) or _SHARE_AFTER.match(after(match)))
 
 
 def _slash(match: re.Match[str]) -> str:

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import re
 
-from controller.tts.numbers import integer_words
-from controller.tts.reading.common import ends_with
+from controller.tts.reading.common import after, before, cardinal, ends_with
 
 TYPES = {
     "NĐ": "nghị định",
@@ -88,7 +87,7 @@ def _issuer(part: str) -> str:
     letters, digits = re.fullmatch(r"(\D+)(\d*)", part).groups()  # type: ignore[union-attr]
     words = ISSUERS.get(letters, letters)
     if digits:
-        words += f" khóa {integer_words(int(digits))}" if letters == "QH" else f" {digits}"
+        words += f" khóa {cardinal(digits)}" if letters == "QH" else f" {digits}"
     return words
 
 
@@ -104,17 +103,17 @@ def _reference(match: re.Match[str]) -> str:
     kind = TYPES.get(parts[0])
     # Without a type, the first part is the issuer and the rest its drafting unit ("UBND-VP").
     issuers = parts[1:] if kind else parts[:1]
-    said = integer_words(int(match["num"]))
+    said = cardinal(match["num"])
     if match["year"]:
-        said += f" năm {integer_words(int(match['year']))}"
+        said += f" năm {cardinal(match['year'])}"
     # "15/QĐ-UBND ngày 2/1 của UBND huyện": the text names the issuer itself; say it once.
-    clause = re.split(r"[,.;:!?]", match.string[match.end() :], maxsplit=1)[0]
+    clause = re.split(r"[,.;:!?]", after(match), maxsplit=1)[0]
     if issuers and not re.search(r"(?<!\w)của(?!\w)", clause):
         said += " của " + _issuers(issuers)
-    before = match.string[: match.start()]
-    if kind is None or ends_with(before, kind) or ends_with(before, f"{kind} số"):
+    said_before = before(match)
+    if kind is None or ends_with(said_before, kind, f"{kind} số"):
         return said
-    if ends_with(before, "số"):
+    if ends_with(said_before, "số"):
         return f"{said} {kind}" if not issuers else said.replace(" của ", f" {kind} của ", 1)
     return f"{kind} số {said}"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from controller.tts.numbers import integer_words
-from controller.tts.reading.common import month, needs_from, ordinal
+from controller.tts.reading.common import before, month, needs_from, ordinal
 
 _DAY = r"(?:T|thứ\s*)([2-7])"
 _WEEK_RANGE = re.compile(rf"(?<!\w){_DAY}\s*[-–]\s*(?:{_DAY}|(chủ nhật))(?!\w)", re.I)
@@ -18,7 +18,7 @@ _MONTH = re.compile(r"(?<!\w)(tháng)\s+(\d{1,2})(?!\w|[,./]\d)", re.I)
 
 def _week_range(match: re.Match[str]) -> str:
     last = f"thứ {integer_words(int(match[2]))}" if match[2] else "chủ nhật"
-    lead = "từ " if needs_from(match.string[: match.start()]) else ""
+    lead = "từ " if needs_from(before(match)) else ""
     return f"{lead}thứ {integer_words(int(match[1]))} đến {last}"
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from controller.tts.numbers import digit_words, integer_words
+from controller.tts.reading.common import before
 
 _SEP = r"[ .\-]?"
 _LONG = re.compile(
@@ -50,7 +51,7 @@ def _long(match: re.Match[str]) -> str:
 
 
 def _emergency(match: re.Match[str]) -> str:
-    if _DIAL_CONTEXT.search(match.string[: match.start()]):
+    if _DIAL_CONTEXT.search(before(match)):
         return digit_words(match[0])
     return match[0]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from controller.tts.numbers import integer_words
+from controller.tts.reading.common import before
 
 _PLACES = {
     "TP": "thành phố",
@@ -35,7 +36,7 @@ _CHAINAGE = re.compile(r"(?<!\w)Km\s?(\d{1,4})(?:\s?\+\s?(\d{1,3}))?(?!\w)")
 def _road(match: re.Match[str]) -> str:
     suffix = f" {match[3]}" if match[3] else ""
     words = _ROADS[match[1]]
-    if words.startswith("đường ") and re.search(r"(?<!\w)đường\s*$", match.string[: match.start()]):
+    if words.startswith("đường ") and re.search(r"(?<!\w)đường\s*$", before(match)):
         words = words.removeprefix("đường ")  # "đường ĐT.341": "đường" is already said
     return f"{words} {integer_words(int(match[2]))}{suffix}"
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 
-from controller.tts.numbers import integer_words
-from controller.tts.reading.common import NUM, number
+from controller.tts.reading.common import NUM, cardinal, number
 
 # A minus sign only where a number starts: at the start, after a space or "(" ("-2°C",
 # "từ -3 đến -1"), never between two numbers ("23-28" is a range, read earlier).
@@ -20,4 +19,4 @@ _DIGITS = re.compile(r"\d+")
 def read_numbers(text: str) -> str:
     """Every remaining number in words; stray digits one group at a time."""
     text = _NUMBER.sub(lambda m: ("âm " if m["sign"] else "") + number(m["n"]), text)
-    return _DIGITS.sub(lambda m: f" {integer_words(int(m[0]))} ", text)
+    return _DIGITS.sub(lambda m: f" {cardinal(m[0])} ", text)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from controller.tts.reading.common import NUM, ends_with, needs_from, number
+from controller.tts.reading.common import NUM, before, ends_with, needs_from, number
 
 _RANGE = re.compile(rf"(?<![\w,.\-])({NUM})\s*[-–—]\s*({NUM})(?![\w]|[,.]\d)")
 _NAMES = (
@@ -39,13 +39,13 @@ def _year(text: str) -> bool:
 
 def _range(match: re.Match[str]) -> str:
     a, b = match[1], match[2]
-    before = match.string[: match.start()]
-    if ends_with(before, "cấp"):
+    said_before = before(match)
+    if ends_with(said_before, "cấp"):
         return f"{number(a)}, cấp {number(b)}"
     plain = f"{number(a)} đến {number(b)}"
-    if not needs_from(before) or (_year(a) and _year(b)):
+    if not needs_from(said_before) or (_year(a) and _year(b)):
         return plain
-    if any(ends_with(before, name) for name in _NAMES):
+    if ends_with(said_before, *_NAMES):
         return plain
     return f"từ {plain}"
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from controller.tts.reading.common import after, before
+
 # Symbols (category So/Sm/Sk) that mean something and are read by a later rule.
 _KEEP = frozenset("°℃±+<>=~≤≥%&$₫×−")
 # Invisible joiners and emoji variation selectors: part of an emoji, never of a word.
@@ -57,11 +59,11 @@ def strip_decorations(text: str) -> str:
 
 
 def _ellipsis(match: re.Match[str]) -> str:
-    rest = match.string[match.end() :]
+    rest = after(match)
     if re.match(r"\s*\w", rest):
         return ","  # "Chờ… rồi đi": a pause inside the sentence
     stop = "" if re.match(r"\s*[.!?)\]]", rest) else "."
-    sentence = re.split(r"[.!?:;]\s", match.string[: match.start()])[-1]
+    sentence = re.split(r"[.!?:;]\s", before(match))[-1]
     # "gạo, mì, nước…": the list goes on; elsewhere the sentence just ends.
     return f" vân vân{stop}" if "," in sentence else stop
 

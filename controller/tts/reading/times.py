@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from controller.tts.numbers import integer_words
-from controller.tts.reading.common import needs_from
+from controller.tts.reading.common import before, needs_from
 
 _TIME = r"(?P<h{n}>\d{{1,2}})(?:[hg](?P<m{n}>\d{{2}})?(?:'|p|phút)?|:(?P<c{n}>\d{{2}}))"
 _TIME_RE = re.compile(
@@ -31,7 +31,7 @@ def _clock(hour: str, minute: str | None, *, duration: bool = False) -> str | No
 
 
 def _from(match: re.Match[str], first: str, second: str) -> str:
-    lead = "từ " if needs_from(match.string[: match.start()]) else ""
+    lead = "từ " if needs_from(before(match)) else ""
     return f"{lead}{first} đến {second}"
 
 
