@@ -21,6 +21,9 @@ and the order matters (each step sees what the earlier ones left):
     ("thứ 2", "T7", "tháng 4") (:mod:`.ordinals`), and last every remaining number, with its
     minus sign (:mod:`.plain_numbers`).
 11. a hyphen between words becomes a pause, spaces before punctuation go.
+
+Numbers follow the Northern standard ("nghìn", "linh"); ``dialect="south"`` (what the
+``vi-vn-x-south`` voice gets) says "ngàn" and "lẻ".
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from controller.tts.abbreviations import compile_table, load_table
+from controller.tts.numbers import DIALECTS, Dialect
+from controller.tts.numbers import dialect as numbers_dialect
 from controller.tts.reading.common import after
 from controller.tts.reading.dates import read_dates
 from controller.tts.reading.fractions import read_fractions
@@ -73,7 +78,12 @@ def _finish(text: str) -> str:
 class Normalizer:
     """Turns written commune text into the words to speak. Build once; call many times."""
 
-    def __init__(self, abbreviations: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, abbreviations: Mapping[str, str] | None = None, *, dialect: Dialect = "north"
+    ) -> None:
+        if dialect not in DIALECTS:
+            raise ValueError(f"unknown dialect {dialect!r}: choose from {', '.join(DIALECTS)}")
+        self.dialect: Dialect = dialect
         self._abbreviations = dict(abbreviations if abbreviations is not None else load_table())
         self._abbreviation_re = compile_table(self._abbreviations)
         self._steps: tuple[Callable[[str], str], ...] = (
@@ -97,8 +107,8 @@ class Normalizer:
         )
 
     @classmethod
-    def from_file(cls, user_table: Path | None) -> Normalizer:
-        return cls(load_table(user_table))
+    def from_file(cls, user_table: Path | None, *, dialect: Dialect = "north") -> Normalizer:
+        return cls(load_table(user_table), dialect=dialect)
 
     def _expand(self, text: str) -> str:
         return self._abbreviation_re.sub(self._expansion, text)
@@ -111,11 +121,17 @@ class Normalizer:
         return words
 
     def __call__(self, text: str) -> str:
-        for step in self._steps:
-            text = step(text)
+        with numbers_dialect(self.dialect):
+            for step in self._steps:
+                text = step(text)
         return text
 
 
-def normalize(text: str, *, abbreviations: Path | None = None) -> str:
+def normalize(text: str, *, abbreviations: Path | None = None, dialect: Dialect = "north") -> str:
     """Convenience: normalise with the shipped table plus an optional user table."""
-    return Normalizer.from_file(abbreviations)(text)
+    return Normalizer.from_file(abbreviations, dialect=dialect)(text)
+
+
+def dialect_of(voice: str) -> Dialect:
+    """The number words that go with a voice: the Southern voice says "ngàn" and "lẻ"."""
+    return "south" if voice.endswith("south") else "north"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from controller.tts.abbreviations import load_table
-from controller.tts.normalize import Normalizer, normalize
+from controller.tts.normalize import Normalizer, dialect_of, normalize
 from controller.tts.numbers import decimal_words, integer_words
 
 NORM = Normalizer()
@@ -40,6 +40,16 @@ NORM = Normalizer()
 )
 def test_integers(n: int, words: str) -> None:
     assert integer_words(n) == words
+
+
+def test_southern_numbers() -> None:
+    south = Normalizer(dialect="south")
+    assert south("Có 2.105 hộ.") == "Có hai ngàn một trăm lẻ năm hộ."
+    assert NORM("Có 2.105 hộ.") == "Có hai nghìn một trăm linh năm hộ."  # the dialect does not leak
+    assert dialect_of("vi-vn-x-south") == "south"
+    assert dialect_of("vi") == dialect_of("vi-vn-x-central") == "north"
+    with pytest.raises(ValueError, match="unknown dialect 'west'"):
+        Normalizer(dialect="west")  # type: ignore[arg-type]
 
 
 def test_decimals() -> None:
