@@ -56,7 +56,9 @@ _SENTENCE_END = re.compile(r"\s*(?:$|[A-ZĐÀ-Ỹ])")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)])")
 _REPEATED_PUNCT = re.compile(r"([,.;:])(?:\s*[,.;:])+")
 _OPEN_PAREN_SPACE = re.compile(r"\(\s+")
-_WORD_HYPHEN = re.compile(r"(?<=[^\W\d])\s*[-–—]\s*(?=[^\W\d])")
+_WORD_HYPHEN = re.compile(r"(?<=[^\W\d])[-–—](?=[^\W\d])")
+# " - " between words or numbers read out: a pause ("ông Hùng - 0912...", "A – B").
+_SPACED_DASH = re.compile(r"(?<=\w)\s+[-–—]\s+(?=\w)")
 
 
 def _tidy(text: str) -> str:
@@ -67,7 +69,8 @@ def _tidy(text: str) -> str:
 
 
 def _finish(text: str) -> str:
-    text = _WORD_HYPHEN.sub(" ", text)  # "nhân dân-hội đồng": a pause, not a minus
+    text = _WORD_HYPHEN.sub(" ", text)  # "I-ốt", "KT-XH" leftovers: one word, not a minus
+    text = _SPACED_DASH.sub(", ", text)
     text = _SPACES.sub(" ", text)
     text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
     text = _OPEN_PAREN_SPACE.sub("(", text)

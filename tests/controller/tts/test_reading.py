@@ -31,6 +31,7 @@ NORM = Normalizer()
         ("Thưởng 3tr.", "Thưởng ba triệu đồng."),
         ("Mua 5 kg/hộ/tuần.", "Mua năm ki lô gam một hộ mỗi tuần."),
         ("Ông/bà có mặt.", "Ông bà có mặt."),
+        ("Anh Hùng - 0987654321", "Anh Hùng, không chín tám bảy, sáu năm bốn, ba hai một"),
         # legal references
         ("Theo 15/QĐ-UBND.", "Theo quyết định số mười lăm của ủy ban nhân dân."),
         ("Số 07/TB-UBND.", "Số bảy thông báo của ủy ban nhân dân."),
@@ -47,6 +48,11 @@ NORM = Normalizer()
         ("05-03-2026", "ngày mùng năm tháng ba năm hai nghìn không trăm hai mươi sáu"),
         ("ngày 1 tháng 4", "ngày mùng một tháng tư"),
         ("mã 35/13", "mã ba mươi lăm trên mười ba"),  # neither a date nor a share
+        ("Nghỉ lễ 30/4 - 1/5.", "Nghỉ lễ từ ba mươi tháng tư đến mùng một tháng năm."),
+        ("Từ 12-14/9 mưa.", "Từ mười hai đến mười bốn tháng chín mưa."),
+        ("ngày 1-2/3", "từ ngày mùng một đến mùng hai tháng ba"),
+        ("Ngày Nhà giáo, ngày 20-11.", "Ngày Nhà giáo, ngày hai mươi tháng mười một."),
+        ("mùng 5-7 Tết", "mùng năm đến mùng bảy Tết"),
         # fractions: a share where the words say so, a date otherwise
         ("Chiếm 1/2.", "Chiếm một phần hai."),
         ("Họp 1/2.", "Họp mùng một tháng hai."),
