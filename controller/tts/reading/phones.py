@@ -23,7 +23,9 @@ _SERVICE = re.compile(r"(?<![\w,.])1[89]00[ .]?\d{4}(?:\d{2})?(?![\w]|[,.]\d)")
 _EMERGENCY = re.compile(r"(?<![\w,.])11[1-5](?![\w]|[,.]\d)")
 _DIAL_CONTEXT = re.compile(
     r"(?:gọi|điện thoại|ĐT|SĐT|đường dây nóng|hotline|tổng đài|liên hệ|liên lạc|cấp cứu|cứu hỏa"
-    r"|cứu hộ|cứu nạn|báo cháy|báo ngay)(?:\s+(?:ngay|số|cho|đến|tới|khẩn cấp))*\s*:?\s*$",
+    r"|cứu hộ|cứu nạn|báo cháy|báo ngay)(?:\s+(?:ngay|số|cho|đến|tới|khẩn cấp))*\s*:?\s*"
+    # a list of them: "gọi 113, 114 hoặc 115"
+    r"(?:11[1-5]\s*(?:,|hoặc|và|/|-)\s*)*$",
     re.I,
 )
 

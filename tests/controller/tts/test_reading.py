@@ -24,6 +24,7 @@ NORM = Normalizer()
         ("Tổng đài 1800.1091", "Tổng đài một tám không không, một không chín một"),
         ("Hỗ trợ 115 hộ.", "Hỗ trợ một trăm mười lăm hộ."),  # a quantity, not a number to dial
         ("Cấp cứu: 115", "Cấp cứu: một một năm"),
+        ("Gọi 113, 114 hoặc 115.", "Gọi một một ba, một một bốn hoặc một một năm."),
         ("Xã có 2.500.000 dân.", "Xã có hai triệu năm trăm nghìn dân."),  # dots: an amount
         # money
         ("Giá 50.000đ/người.", "Giá năm mươi nghìn đồng một người."),
