@@ -5,7 +5,9 @@ and the order matters (each step sees what the earlier ones left):
 
 1. ``tidy``: NFC, emoji/ornaments/bullets/drawn rules removed, line breaks as pauses, spaces
    collapsed, "…" read ("vân vân" after a list, a pause elsewhere) (:mod:`.reading.symbols`).
-2. legal references, before anything reads "100/2019" as a date or a fraction (:mod:`.legal`).
+2. web and e-mail addresses ("dichvucong.gov.vn" "... chấm gov chấm vn") (:mod:`.addresses`),
+   then legal references, before anything reads "100/2019" as a date or a fraction
+   (:mod:`.legal`).
 3. phone numbers, before anything reads "0203.3812.456" as an amount or "0912-345-678" as a
    range (:mod:`.phones`).
 4. Roman numerals after counting words ("cấp III"), and "BĐ2" (:mod:`.roman`).
@@ -36,6 +38,7 @@ from pathlib import Path
 from controller.tts.abbreviations import compile_table, load_table
 from controller.tts.numbers import DIALECTS, Dialect
 from controller.tts.numbers import dialect as numbers_dialect
+from controller.tts.reading.addresses import read_addresses
 from controller.tts.reading.common import after
 from controller.tts.reading.dates import read_dates
 from controller.tts.reading.fractions import read_fractions
@@ -91,6 +94,7 @@ class Normalizer:
         self._abbreviation_re = compile_table(self._abbreviations)
         self._steps: tuple[Callable[[str], str], ...] = (
             _tidy,
+            read_addresses,
             read_legal_references,
             read_phone_numbers,
             read_roman_levels,

@@ -50,6 +50,7 @@ _BETWEEN_WORDS = re.compile(rf"(?<=\w)[ \t]*{_MARK}[{_MARK} \t]*(?=\w)")
 
 def strip_decorations(text: str) -> str:
     """Remove emoji, ornaments, bullets and drawn rules; a line break becomes a pause."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # a browser form sends CRLF
     text = "".join(_MARK if _decoration(ch) else ch for ch in text)
     text = _BETWEEN_WORDS.sub(", ", text).replace(_MARK, " ")
     text = _RULE.sub(_rule, text)

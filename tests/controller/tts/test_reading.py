@@ -70,9 +70,13 @@ NORM = Normalizer()
         ("Tỷ lệ ≥ 90%.", "Tỷ lệ lớn hơn hoặc bằng chín mươi phần trăm."),
         ("Kích thước 2x3 m.", "Kích thước hai nhân ba mét."),
         ("- Thời gian: 7h\n- Địa điểm: nhà văn hóa", "Thời gian: bảy giờ. Địa điểm: nhà văn hóa"),
-        ("THÔNG BÁO\nVề việc cắt điện", "THÔNG BÁO. Về việc cắt điện"),
+        ("THÔNG BÁO\r\nVề việc cắt điện", "THÔNG BÁO. Về việc cắt điện"),
         ("=====\n🔔🔔 Khẩn!!! 👉 Sơ tán ngay", "Khẩn! Sơ tán ngay"),
         ("Chờ... rồi đi.", "Chờ, rồi đi."),
+        # web and e-mail addresses
+        ("Nộp tại dichvucong.gov.vn.", "Nộp tại dichvucong chấm gov chấm vn."),
+        ("https://www.xa.gov.vn/thong-bao", "xa chấm gov chấm vn gạch chéo thong bao"),
+        ("Gửi ubnd.xa@gmail.com", "Gửi ubnd chấm xa a còng gmail chấm com"),
         # places, roads, abbreviations
         ("Ở P.", "Ở P."),  # no name after it: not "phường"
         ("Km15+200 QL 18A", "ki lô mét số mười lăm cộng hai trăm quốc lộ mười tám A"),
