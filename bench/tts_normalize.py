@@ -6,9 +6,10 @@ A bulletin's text may be 20,000 characters (the API's limit), and the "Đọc l�
 normaliser on what a broadcaster types. Each case repeats one pattern up to ``chars``
 characters: real commune sentences (tests/controller/tts/data/commune_sentences.tsv), and runs
 of what each rule matches (ranges, dates or fractions, legal references, times, phones, long
-digit runs, emoji, hyphenated letters that an address pattern could backtrack on). Prints the time of one normalisation, best of ``repeat``, and per 1,000
-characters: if a rule ever looks at the whole text for each match again, the per-1,000 figure
-grows with the length instead of staying flat.
+digit runs, emoji, hyphenated letters that an address pattern could backtrack on). Prints the
+time of one normalisation, best of ``repeat``, and per 1,000 characters: if a rule ever looks
+at the whole text for each match again, the per-1,000 figure grows with the length instead of
+staying flat.
 """
 
 from __future__ import annotations
