@@ -122,8 +122,10 @@ class Normalizer:
 
     def _expansion(self, match: re.Match[str]) -> str:
         words = self._abbreviations[match[0]]
-        # "..., tiểu học, v.v." ends the sentence too: its dot is also the full stop.
-        if match[0].endswith(".") and _SENTENCE_END.match(after(match)):
+        # "..., tiểu học, v.v." ends the sentence too: its dot is also the full stop. ("TM. UBND":
+        # a capitalised title before a name, its dot is only the abbreviation's.)
+        key = match[0]
+        if key.endswith(".") and key[:1].islower() and _SENTENCE_END.match(after(match)):
             words += "."
         return words
 

@@ -78,9 +78,10 @@ def needs_from(before: str) -> bool:
 @lru_cache(maxsize=256)
 def _ending(words: tuple[str, ...]) -> re.Pattern[str]:
     alternation = "|".join(r"\s+".join(re.escape(w) for w in phrase.split()) for phrase in words)
-    return re.compile(rf"(?<!\w)(?:{alternation})\s*$", re.I)
+    return re.compile(rf"(?<!\w)(?:{alternation})\s*:?\s*$", re.I)
 
 
 def ends_with(before: str, *words: str) -> bool:
-    """Does the text just before a match end with one of ``words`` (any case and spacing)?"""
+    """Does the text just before a match end with one of ``words`` (any case and spacing, a
+    colon allowed: "Số: 12/TB-UBND")?"""
     return _ending(words).search(before) is not None

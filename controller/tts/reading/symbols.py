@@ -21,6 +21,8 @@ _INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufe0e\ufe0f\ufeff")
 _ORNAMENTS = frozenset("•·‣◦⁃※†‡§¶|¦")
 _BULLET_LINE = re.compile(r"^[ \t]*[-–—+*>]+[ \t]+", re.M)
 _RULE = re.compile(r"([=*_~#\-.!?+])\1{2,}")
+# "Trân trọng./." : the sign-off mark of an official letter says nothing.
+_SIGN_OFF = re.compile(r"\./\.")
 _ELLIPSIS = re.compile(r"\s*(?:…|\.{3,})")
 _LINE_END = re.compile(r"(?<=[^\s.,;:!?])[ \t]*\n+")
 _MARKUP = re.compile(r"[*#_^`\\]")
@@ -53,6 +55,7 @@ def strip_decorations(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # a browser form sends CRLF
     text = "".join(_MARK if _decoration(ch) else ch for ch in text)
     text = _BETWEEN_WORDS.sub(", ", text).replace(_MARK, " ")
+    text = _SIGN_OFF.sub(".", text)
     text = _RULE.sub(_rule, text)
     text = _BULLET_LINE.sub("", text)
     text = _LINE_END.sub(". ", text)  # a heading line without a full stop still ends
