@@ -1,9 +1,9 @@
 """Roman numerals where a level, a chapter or a term is counted, and only there.
 
 "rủi ro thiên tai cấp III" → "cấp ba", "bão cấp XII" → "cấp mười hai", "Chương II", "quý IV",
-"khóa XV", "thế kỷ XXI", "báo động II" / "BĐ II", "lần thứ IV" → "lần thứ tư". A numeral is read
-only after one of these words, so "I", "CV" or "MC" elsewhere stay what they are; and only the
-letters I, V and X (1–39): "mục C" is a letter, not a hundred.
+"khóa XV", "thế kỷ XXI", "Đại hội XIII", "quân khu IV", "báo động II" / "BĐ II", "lần thứ IV"
+→ "lần thứ tư". A numeral is read only after one of these words, so "I", "CV" or "MC" elsewhere
+stay what they are; and only the letters I, V and X (1–39): "mục C" is a letter, not a hundred.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from controller.tts.reading.common import ordinal
 _VALUES = {"I": 1, "V": 5, "X": 10}
 _CONTEXT = (
     r"cấp độ|cấp|chương|quý|phần|mục|khóa|khoá|nhiệm kỳ|thế kỷ|giai đoạn|đợt|tập|loại|vùng"
-    r"|báo động|BĐ|kỳ họp thứ|lần thứ|thứ"
+    r"|báo động|BĐ|kỳ họp thứ|lần thứ|thứ|đại hội|quân khu|khu vực"
 )
 _ROMAN = re.compile(
     rf"(?<!\w)(?P<ctx>{_CONTEXT})(?P<gap>\s*)(?P<n>X{{0,3}}(?:IX|IV|V?I{{0,3}}))(?!\w)", re.I

@@ -41,6 +41,7 @@ NORM = Normalizer()
         ("Nhóm I và mục C.", "Nhóm I và mục C."),
         ("Cấp IV, cấp vi.", "Cấp bốn, cấp vi."),
         ("Thế kỷ XXI.", "Thế kỷ hai mươi mốt."),
+        ("Nghị quyết Đại hội XIII.", "Nghị quyết Đại hội mười ba."),
         ("Trên BĐ3.", "Trên báo động ba."),
         # dates and mùng
         ("ngày 10/10", "ngày mùng mười tháng mười"),
