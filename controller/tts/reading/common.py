@@ -11,16 +11,11 @@ from controller.tts.numbers import decimal_words, digit_words, integer_words
 # decimals ("12,4"). A dot followed by one or two digits ("3.5", pasted from English sources)
 # cannot be a thousands group, so it is read as a decimal point too.
 NUM = r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+\.\d{1,2}(?!\d)|\d+(?:,\d+)?"
-# Not glued to a word, another number or a decimal separator on either side.
+# Not glued to a word, another number or a decimal separator before it.
 BEFORE = r"(?<![\w,.])"
-AFTER = r"(?![\w]|[,.]\d)"
-
-
 # Beyond "nghìn tỷ" nobody reads a number as an amount: an account or a code is read digit by
 # digit (and Python refuses int() of more than 4,300 digits, so a pasted run must not reach it).
 _LONGEST_AMOUNT = 15
-
-
 # How far a rule looks around a match for its context ("gọi", "từ", "của ..."). Bounded, so each
 # match costs the same however long the text: reading the whole prefix for every match made a
 # 20,000-character bulletin of ranges take a minute (BENCHMARKS.md, deploy/SECURITY.md).
@@ -70,9 +65,9 @@ def ordinal(n: int) -> str:
 NO_FROM = ("từ", "trong", "lúc", "khoảng", "vào", "chừng", "tầm", "mất", "trong vòng")
 
 
-def needs_from(before: str) -> bool:
-    """Should a range starting here be read "từ A đến B"?"""
-    return not ends_with(before, *NO_FROM)
+def needs_from(preceding: str) -> bool:
+    """Should a range starting after ``preceding`` be read "từ A đến B"?"""
+    return not ends_with(preceding, *NO_FROM)
 
 
 @lru_cache(maxsize=256)
@@ -81,7 +76,7 @@ def _ending(words: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?:{alternation})\s*:?\s*$", re.I)
 
 
-def ends_with(before: str, *words: str) -> bool:
+def ends_with(preceding: str, *words: str) -> bool:
     """Does the text just before a match end with one of ``words`` (any case and spacing, a
     colon allowed: "Số: 12/TB-UBND")?"""
-    return _ending(words).search(before) is not None
+    return _ending(words).search(preceding) is not None

@@ -2,8 +2,9 @@
 
 "50.000đ", "50.000 đ", "2.500.000 đồng", "50.000 VNĐ" (VNĐ/VND are "đồng" by the abbreviation
 table), "₫" → "... đồng"; "500k" → "năm trăm nghìn đồng"; "3tr" → "ba triệu đồng"; "1,2 tỷ
-đồng" → "một phẩy hai tỷ đồng". After an amount or a unit, "/người", "/tháng", "/kg" are read
-"một người", "một tháng", "một ki lô gam"; a second slash says "mỗi":
+đồng" → "một phẩy hai tỷ đồng"; "$100", "100 USD" → "một trăm đô la Mỹ". After an amount or
+a unit, "/người", "/tháng", "/kg" are read "một người", "một tháng", "một ki lô gam"; a second
+slash says "mỗi":
 "50.000đ/người/tháng" → "năm mươi nghìn đồng một người mỗi tháng". A slash between two plain
 words ("ông/bà") is a pause.
 """
@@ -18,6 +19,7 @@ from controller.tts.reading.units import UNITS, unit_words
 _AMOUNT = re.compile(
     rf"{BEFORE}(?P<n>{NUM})\s*(?:(?P<scale>nghìn|ngàn|triệu|tỷ)\s*)?(?P<cur>đồng|đ|₫)(?!\w)"
 )
+_DOLLARS = re.compile(rf"(?:\$\s?(?P<a>{NUM})|{BEFORE}(?P<b>{NUM})\s*(?:USD|usd|\$))(?!\w)")
 _SHORT = re.compile(rf"{BEFORE}(?P<n>{NUM})\s?(?P<short>k|K|tr)(?!\w)")
 _SHORT_WORDS = {"k": "nghìn", "K": "nghìn", "tr": "triệu"}
 _PER_NOUNS = (
@@ -45,6 +47,7 @@ def _per(match: re.Match[str]) -> str:
 def read_money(text: str) -> str:
     """Amounts with a currency sign or the k/tr shorthand, in words with "đồng"."""
     text = _AMOUNT.sub(_amount, text)
+    text = _DOLLARS.sub(lambda m: f"{number(m['a'] or m['b'])} đô la Mỹ", text)
     return _SHORT.sub(lambda m: f"{number(m['n'])} {_SHORT_WORDS[m['short']]} đồng", text)
 
 

@@ -30,6 +30,7 @@ NORM = Normalizer()
         ("Giá 50.000đ/người.", "Giá năm mươi nghìn đồng một người."),
         ("Vé 20.000 ₫.", "Vé hai mươi nghìn đồng."),
         ("Thưởng 3tr.", "Thưởng ba triệu đồng."),
+        ("Tài trợ $500 và 1.000 USD.", "Tài trợ năm trăm đô la Mỹ và một nghìn đô la Mỹ."),
         ("Mua 5 kg/hộ/tuần.", "Mua năm ki lô gam một hộ mỗi tuần."),
         ("Ông/bà có mặt.", "Ông bà có mặt."),
         ("Anh Hùng - 0987654321", "Anh Hùng, không chín tám bảy, sáu năm bốn, ba hai một"),
