@@ -18,11 +18,12 @@ and the order matters (each step sees what the earlier ones left):
    (:mod:`.times`), before ranges and fractions take their digits.
 9. units after numbers ("12,4 m", "23-28°C") (:mod:`.units`), then "/người" as "một người"
    (:mod:`.money`), then number ranges ("từ A đến B") (:mod:`.ranges`), then what is left of
-   "a/b" (a date in context, a fraction, "a trên b") (:mod:`.fractions`).
+   "a/b" (a share where the words say so, else a date, else "a trên b") (:mod:`.fractions`).
 10. symbols with meaning (±, ~, ≥, =, &, +, %) (:mod:`.symbols`), ordinals and weekdays
     ("thứ 2", "T7", "tháng 4") (:mod:`.ordinals`), and last every remaining number, with its
     minus sign (:mod:`.plain_numbers`).
-11. a hyphen between words becomes a pause, spaces before punctuation go.
+11. a hyphen inside a word ("I-ốt") becomes a space, a spaced dash ("anh Hùng - 0912...") a
+    pause; spaces before punctuation go.
 
 Numbers follow the Northern standard ("nghìn", "linh"); ``dialect="south"`` (what the
 ``vi-vn-x-south`` voice gets) says "ngàn" and "lẻ".
