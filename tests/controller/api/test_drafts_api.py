@@ -48,7 +48,7 @@ def drafting(api):
 
 
 def test_an_upload_without_a_title_is_named_from_its_file_and_a_long_title_is_refused(drafting):
-    client, root, headers, draft = drafting
+    client, _root, headers, draft = drafting
     assert draft["title"] == "thong bao hop dan"
     count = len(client.get("/api/v1/bulletins").json())
     too_long = client.post(
