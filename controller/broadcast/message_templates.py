@@ -1,6 +1,7 @@
 """Notice and alert templates: a text with blanks, each blank its label in braces ("ngừng cấp
 điện từ {Từ giờ} đến {Đến giờ}"). The broadcaster fills the blanks on the compose or emergency
-page and gets a text to read over and change; admins and approvers keep the templates.
+page and gets a text to read over and change; admins and approvers keep the templates (seeded
+with the built-in ones by the migration that made the table).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ BLANK = re.compile(r"\{([^{}]*)\}")
 
 @dataclass(frozen=True)
 class TemplateView:
-    """What the pages need: the blanks in the order they are asked for."""
+    """What the pages need: the blanks in the order they are asked for (the page fills them in
+    the browser, and the text it makes is the broadcaster's to read over and change)."""
 
     id: int
     kind: str
@@ -32,23 +34,13 @@ class TemplateView:
     body: str
     blanks: list[str]
 
+    def picker(self) -> dict[str, object]:
+        return {"id": self.id, "name": self.name, "body": self.body, "blanks": self.blanks}
+
 
 def blanks(body: str) -> list[str]:
     """Each blank's label once, in the order it first appears."""
     return list(dict.fromkeys(label.strip() for label in BLANK.findall(body)))
-
-
-def fill(body: str, values: dict[str, str]) -> str:
-    """The text with every blank filled; InvalidInputError naming the first blank left empty."""
-    for label in blanks(body):
-        if not values.get(label, "").strip():
-            raise InvalidInputError(
-                "template.blank",
-                f"fill in “{label}”",
-                f"Hãy điền “{label}”",
-                field=label,
-            )
-    return BLANK.sub(lambda m: " ".join(values[m.group(1).strip()].split()), body)
 
 
 def listed(s: Session, kind: str | None = None) -> list[TemplateView]:
