@@ -43,7 +43,8 @@ def submit(
     config: ConfigDep,
     bulletin_id: str,
     viewer: Annotated[Viewer, allowed("compose", post=True)],
-    action: Annotated[str, Form()] = "submit",
+    # not "action": a field of that name would hide the form's own action from scripts
+    intent: Annotated[str, Form()] = "submit",
     title: Annotated[str | None, Form()] = None,
     text: Annotated[str | None, Form()] = None,
     voice: Annotated[str | None, Form()] = None,
@@ -61,7 +62,7 @@ def submit(
     public: Annotated[str, Form()] = "",
 ) -> Response:
     """Apply the changes to the title and text (a new text is spoken again), then send for
-    approval (``action`` "submit": the request is checked now and again when approved) or only
+    approval (``intent`` "submit": the request is checked now and again when approved) or only
     keep them ("save"). An unticked "public" box (absent from the form) makes it internal."""
     form = approval.Form(
         where=where,
@@ -76,7 +77,7 @@ def submit(
         until=until,
         priority=priority,
     )
-    saving = action == "save"
+    saving = intent == "save"
     asked, problems = approval.from_form(form)
     errors = {} if saving else problems_by_field(problems, viewer.lang)
     status = 422

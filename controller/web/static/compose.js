@@ -294,7 +294,7 @@
     function snapshot() {
       const values = {};
       for (const el of form.elements) {
-        if (!el.name || el.name === "csrf") continue;
+        if (!el.name || el.name === "csrf" || el.tagName === "BUTTON") continue;
         if (el.type === "radio" || el.type === "checkbox") {
           if (el.checked) (values[el.name] = values[el.name] || []).push(el.value);
         } else values[el.name] = el.value;
@@ -303,7 +303,7 @@
     }
     function apply(values) {
       for (const el of form.elements) {
-        if (!el.name || el.name === "csrf" || !(el.name in values)) continue;
+        if (!el.name || el.name === "csrf" || el.tagName === "BUTTON" || !(el.name in values)) continue;
         if (el.type === "radio" || el.type === "checkbox") el.checked = values[el.name].includes(el.value);
         else el.value = values[el.name];
       }
