@@ -116,9 +116,9 @@ def test_a_file_proposes_its_title_and_a_draft_is_deleted_after_confirming(
     title.fill("Bản nháp để xoá")
     page.get_by_role("button", name="Xử lý âm thanh và xem trước").click()
     bulletin_id = wait_for_draft(page)
-    audio = (
-        web_system.cluster.config.audio_dir / f"{stored(web_system, bulletin_id).audio_sha256}.ogg"
-    )
+    draft = stored(web_system, bulletin_id)
+    assert draft is not None
+    audio = web_system.cluster.config.audio_dir / f"{draft.audio_sha256}.ogg"
     assert audio.exists()
 
     page.goto(f"{base}/bulletins")
