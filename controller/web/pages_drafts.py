@@ -16,6 +16,7 @@ from controller.api.deps import ConfigDep, DbDep
 from controller.api.errors import status_of
 from controller.broadcast import approval, editing
 from controller.errors import DomainError
+from controller.models import Bulletin
 from controller.web.deps import Viewer, allowed
 from controller.web.pages_bulletins import (
     bulletin_or_404,
@@ -114,6 +115,20 @@ def submit(
     return RedirectResponse(url, status_code=303)
 
 
+def delete_page(
+    request: Request, viewer: Viewer, bulletin: Bulletin, refusal: DomainError | None
+) -> Response:
+    """The question, or why it cannot be deleted (with the refusal's status)."""
+    return page(
+        request,
+        viewer,
+        "bulletins/delete.html",
+        b=bulletin,
+        refusal=refusal.message(viewer.lang) if refusal else "",
+        status_code=status_of(refusal) if refusal else 200,
+    )
+
+
 @router.get("/bulletins/{bulletin_id}/delete")
 def confirm_delete(
     request: Request, db: DbDep, bulletin_id: str, viewer: Annotated[Viewer, allowed("compose")]
@@ -124,15 +139,8 @@ def confirm_delete(
         try:
             editing.check_deletable(s, bulletin, viewer.account(s))
         except DomainError as exc:
-            return page(
-                request,
-                viewer,
-                "bulletins/delete.html",
-                b=bulletin,
-                refusal=exc.message(viewer.lang),
-                status_code=status_of(exc),
-            )
-        return page(request, viewer, "bulletins/delete.html", b=bulletin, refusal="")
+            return delete_page(request, viewer, bulletin, exc)
+        return delete_page(request, viewer, bulletin, None)
 
 
 @router.post("/bulletins/{bulletin_id}/delete")
@@ -149,12 +157,5 @@ def delete(
             editing.delete_bulletin(s, config, viewer.account(s), bulletin)
         except DomainError as exc:
             s.rollback()
-            return page(
-                request,
-                viewer,
-                "bulletins/delete.html",
-                b=bulletin,
-                refusal=exc.message(viewer.lang),
-                status_code=status_of(exc),
-            )
+            return delete_page(request, viewer, bulletin, exc)
     return RedirectResponse("/bulletins?deleted=1", status_code=303)

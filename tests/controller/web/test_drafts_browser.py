@@ -77,6 +77,14 @@ def test_a_rejected_text_bulletin_is_edited_and_sent_again_without_retyping(web_
     page.get_by_role("button", name="Gửi duyệt lại").click()
     assert str(MAX_TITLE) in field_error(page, "title")
     assert stored(web_system, bulletin_id).status == "rejected"  # type: ignore[union-attr]
+    # saved without sending: still rejected, the new title kept
+    page.get_by_label("Tiêu đề bản tin").fill("Họp dân thôn Đông")
+    page.get_by_role("button", name="Lưu, chưa gửi").click()
+    page.wait_for_url(f"{base}/bulletins/{bulletin_id}?saved=1")
+    expect(page.get_by_role("status").filter(has_text="Đã lưu")).to_be_visible()
+    saved = stored(web_system, bulletin_id)
+    assert saved is not None
+    assert (saved.status, saved.title) == ("rejected", "Họp dân thôn Đông")
 
     new_text = TEXT.replace("14 giờ chiều", "15 giờ 30")
     text_box.fill(new_text)
