@@ -122,6 +122,8 @@ def create_bulletin(
 def api_title(title: str, text: str, filename: str | None) -> str:
     """The title to store, checked before any audio work: the one given, or one made from the
     text, or (API clients name their files) from the file's name."""
+    if not (text.strip() or filename):
+        return title  # nothing to play: the audio's own refusal says so
     if title.strip() or text.strip():
         return resolved_title(title, text)
     return checked_title(title_from_filename(filename or ""))

@@ -61,6 +61,9 @@ def test_an_upload_without_a_title_is_named_from_its_file_and_a_long_title_is_re
     assert too_long.json()["code"] == "title.too_long"
     assert str(MAX_TITLE) in too_long.json()["detail"]
     assert len(client.get("/api/v1/bulletins").json()) == count  # nothing stored, nothing cut
+    neither = client.post("/api/v1/bulletins", data={"hold": "true"}, headers=headers)
+    assert neither.status_code == 422
+    assert neither.json()["code"] == "audio.source"  # what is missing is the sound, not a title
 
 
 def test_the_author_changes_the_title_and_resubmits_with_a_request(drafting):
