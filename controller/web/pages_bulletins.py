@@ -397,7 +397,11 @@ def bulletin_audio(
 
 @router.get("/bulletins")
 def bulletin_list(
-    request: Request, db: DbDep, viewer: Annotated[Viewer, allowed("view")], mine: int | None = None
+    request: Request,
+    db: DbDep,
+    config: ConfigDep,
+    viewer: Annotated[Viewer, allowed("view")],
+    mine: int | None = None,
 ) -> Response:
     """A broadcaster sees their own bulletins first; approvers see everyone's."""
     only_mine = bool(mine) if mine is not None else not viewer.can("review")
@@ -424,4 +428,5 @@ def bulletin_list(
             entries=items,
             only_mine=only_mine,
             deleted=bool(request.query_params.get("deleted")),
+            expiry_days=config.draft_expiry_days,
         )

@@ -104,6 +104,11 @@ def test_a_rejected_text_bulletin_is_edited_and_sent_again_without_retyping(web_
     expect(approver.locator(f'article[data-bulletin="{bulletin_id}"]')).to_contain_text(
         "Họp dân thôn Đông (sửa giờ)"
     )
+    # waiting for approval: neither deleted nor changed, and the page says why
+    page.goto(f"{base}/bulletins/{bulletin_id}/delete")
+    expect(page.get_by_role("alert")).to_contain_text("Chỉ xoá được bản nháp")
+    expect(page.get_by_role("button", name="Xoá hẳn")).to_have_count(0)
+    expect(page.get_by_label("Nội dung để đọc")).to_have_count(0)
 
 
 def test_a_file_proposes_its_title_and_a_draft_is_deleted_after_confirming(
@@ -130,6 +135,7 @@ def test_a_file_proposes_its_title_and_a_draft_is_deleted_after_confirming(
     assert audio.exists()
 
     page.goto(f"{base}/bulletins")
+    expect(page.get_by_text("tự xoá sau 7 ngày")).to_be_visible()
     row = page.locator(f'li[data-bulletin="{bulletin_id}"]')
     row.get_by_role("link", name="Xoá bản tin").click()
     expect(page.get_by_text("Xoá bản tin “Bản nháp để xoá”?")).to_be_visible()
@@ -170,6 +176,7 @@ def test_an_approvers_template_fills_the_compose_text(web_system, open_page):
     assert fits_width(approver)
 
     page = open_page("phatthanh")
+    assert page.request.get(f"{base}/templates").status == 403  # broadcasters fill, not keep
     page.goto(f"{base}/bulletins/new")
     page.get_by_label("Nhập văn bản để máy đọc").check()
     page.get_by_text("Dùng mẫu có sẵn").click()
