@@ -101,9 +101,9 @@ def test_a_rejected_text_bulletin_is_edited_and_sent_again_without_retyping(web_
     )
     assert again.audio_sha256 != first_audio  # spoken again
     approver.goto(f"{base}/review")
-    expect(approver.locator(f'article[data-bulletin="{bulletin_id}"]')).to_contain_text(
-        "Họp dân thôn Đông (sửa giờ)"
-    )
+    again_item = approver.locator(f'article[data-bulletin="{bulletin_id}"]')
+    expect(again_item).to_contain_text("Họp dân thôn Đông (sửa giờ)")
+    expect(again_item.locator(".earlier-rejection")).to_contain_text(comment)  # what was asked
     # waiting for approval: neither deleted nor changed, and the page says why
     page.goto(f"{base}/bulletins/{bulletin_id}/delete")
     expect(page.get_by_role("alert")).to_contain_text("Chỉ xoá được bản nháp")
