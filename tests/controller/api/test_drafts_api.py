@@ -13,6 +13,7 @@ from controller.db import Database
 from controller.models import AuditEntry, Bulletin
 from controller.nodes.bootstrap import load_config
 from tests.controller.api.test_api_input import token_for, tone_wav
+from tests.support import stored_row
 
 WAV = {"file": ("thong-bao_hop-dan.wav", tone_wav(), "audio/wav")}
 REQUEST = {"where": {"all": True}, "when": {"kind": "now"}, "priority": "normal"}
@@ -27,13 +28,7 @@ def set_status(root: Path, bulletin_id: str, status: str) -> None:
 
 
 def stored(root: Path, bulletin_id: str) -> Bulletin | None:
-    db = Database(load_config(root).db_url)
-    with db.session() as s:
-        row = s.get(Bulletin, bulletin_id)
-        if row is not None:
-            s.expunge(row)
-    db.engine.dispose()
-    return row
+    return stored_row(load_config(root).db_url, Bulletin, bulletin_id)
 
 
 @pytest.fixture

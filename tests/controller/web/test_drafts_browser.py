@@ -16,7 +16,7 @@ from tests.controller.web.test_compose import (
     submit_request,
     wait_for_draft,
 )
-from tests.support import SystemUnderTest, db_of
+from tests.support import SystemUnderTest, db_of, stored_row
 from tests.support.web import fits_width, screenshot
 
 TEXT = (
@@ -26,13 +26,7 @@ TEXT = (
 
 
 def stored(sut: SystemUnderTest, bulletin_id: str) -> Bulletin | None:
-    db = db_of(sut)
-    with db.session() as s:
-        row = s.get(Bulletin, bulletin_id)
-        if row is not None:
-            s.expunge(row)
-    db.engine.dispose()
-    return row
+    return stored_row(sut.cluster.config.db_url, Bulletin, bulletin_id)
 
 
 def count(sut: SystemUnderTest, model: Any) -> int:
