@@ -1,5 +1,7 @@
-"""The commune's programme in the controller: the stored document, its airings (``store``) and
-editing the placed items (``edit``). The pure model and calendar live in ``schedules``.
+"""The commune's programme in the controller: the stored document, its airings (``store``),
+editing the placed items (``edit``), making and changing slots, quiet hours and items
+(``setup``) and every timed thing for the calendar (``timed``). The pure model and calendar
+live in ``schedules``.
 """
 
 from controller.programme.edit import (
@@ -8,6 +10,16 @@ from controller.programme.edit import (
     move_item,
     nodes_awaiting,
     remove_item,
+)
+from controller.programme.setup import (
+    NoSuchSlotError,
+    ProgrammeRefusedError,
+    Refusal,
+    remove_slot,
+    save_item,
+    save_slot,
+    set_quiet_hours,
+    slot_refusals,
 )
 from controller.programme.store import (
     ItemConflictsError,
@@ -26,6 +38,9 @@ __all__ = [
     "ItemConflictsError",
     "MoveRefusedError",
     "NoSuchItemError",
+    "NoSuchSlotError",
+    "ProgrammeRefusedError",
+    "Refusal",
     "add_item",
     "build_item",
     "item_conflicts",
@@ -35,7 +50,12 @@ __all__ = [
     "nodes_awaiting",
     "play_id",
     "remove_item",
+    "remove_slot",
     "replace",
     "save",
+    "save_item",
+    "save_slot",
+    "set_quiet_hours",
+    "slot_refusals",
     "zone_nodes",
 ]
