@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from controller import programme
 from controller.models import AuditEntry, Bulletin, Delivery, ProgrammeDocument, now
+from controller.ops import demo
 from schedules import LOCAL, QuietHours, Recurrence, Slot
 from tests.controller.commune import Commune
 
@@ -157,3 +158,19 @@ def test_changing_an_item_keeps_its_id_and_refuses_an_end_before_its_start(commu
         assert s.scalars(select(AuditEntry.action).order_by(AuditEntry.id.desc())).first() == (
             "programme.change"
         )
+
+
+def test_the_demo_seeds_the_morning_and_evening_slots_once(commune):
+    assert demo.seed_programme(commune.config)
+    with commune.db.session() as s:
+        slots = programme.load(s).slots
+    assert [(x.name, f"{x.start:%H:%M}", x.max_length_s, len(x.weekdays)) for x in slots] == [
+        ("Bản tin sáng", "06:00", 1800, 7),
+        ("Bản tin chiều", "17:00", 1800, 7),
+    ]
+    assert all(x.zones == ["thon-dong", "thon-tay"] for x in slots)
+    with commune.db.session() as s:  # a programme the commune emptied stays empty
+        programme.save(s, programme.load(s).model_copy(update={"slots": []}))
+    assert not demo.seed_programme(commune.config)
+    with commune.db.session() as s:
+        assert programme.load(s).slots == []
