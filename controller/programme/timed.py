@@ -28,6 +28,7 @@ Kind = Literal["slot_item", "timed_item", "bulletin", "alert"]
 # Plain states a timed thing is in; the pages say each in words.
 Status = Literal[
     "planned",  # in the programme, not yet sent to the points
+    "not_sent",  # its time passed before it was ever sent (placed too late, say)
     "awaiting_review",  # asked for, waiting for an approver
     "waiting",  # sent to the points, not yet playing
     "playing",
@@ -61,7 +62,7 @@ Source = Callable[[Session, dt.datetime, dt.datetime], Iterable[TimedThing]]
 def delivery_status(statuses: Sequence[str], *, future: bool) -> Status:
     """One word for an airing from its deliveries' statuses (none yet: planned or missed)."""
     if not statuses:
-        return "planned" if future else "missed"
+        return "planned" if future else "not_sent"
     got = set(statuses)
     if "started" in got:
         return "playing"
