@@ -4,6 +4,8 @@ changes nothing; a placed item can be changed in place. Real app, real SQLite, n
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 
 from tests.controller.api.test_api_input import tone_wav
@@ -17,7 +19,7 @@ MORNING = {
 }
 
 
-def refused(resp, field: str) -> str:  # type: ignore[no-untyped-def]
+def refused(resp: Any, field: str) -> str:
     assert resp.status_code == 409, resp.text
     (conflict,) = resp.json()["conflicts"]
     assert conflict["field"] == field

@@ -126,7 +126,7 @@ def test_a_bad_slot_or_quiet_hours_say_why_next_to_the_field_and_change_nothing(
         expect(error).to_be_visible()
         assert page.locator(f"#{field}").get_attribute("aria-invalid") == "true"
         assert stored(web_system) == before  # nothing stored, nothing audited
-        return error.inner_text()
+        return str(error.inner_text())
 
     page.get_by_label("Tên khung giờ").fill("Bản tin trưa")
     page.get_by_label("Giờ bắt đầu").fill("11:30")
