@@ -11,23 +11,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from controller import programme
 from controller.api.deps import ConfigDep, DbDep, DispatcherDep
 from controller.config import ControllerConfig
 from controller.db import Database
 from controller.delivery.dispatcher import Dispatcher
-from controller.models import Bulletin
 from controller.web import request_words
 from controller.web.deps import Viewer, allowed
 from controller.web.pages_programme import grace
 from controller.web.programme_forms import (
-    ItemForm,
     SlotForm,
-    item_from_form,
-    item_values,
     new_slot_id,
     quiet_from_form,
     slot_from_form,
@@ -35,17 +29,15 @@ from controller.web.programme_forms import (
 )
 from controller.web.programme_view import recurrence_text
 from controller.web.render import page, translate_in
-from schedules import LOCAL, Programme, Slot
+from schedules import Slot
 
 router = APIRouter(include_in_schema=False)
 DONE = ("slot_saved", "slot_removed", "quiet_saved", "quiet_lifted", "item_saved")
 EDITOR = Annotated[Viewer, allowed("programme.edit")]
 EDITOR_POST = Annotated[Viewer, allowed("programme.edit", post=True)]
-# Stored bulletins an approver may repeat: approved ones (sent, or placed in a slot), not alerts.
-REPEATABLE = ("sent", "approved")
 
 
-def _texts(
+def error_texts(
     viewer: Viewer, errors: dict[str, str], refusals: list[programme.Refusal]
 ) -> dict[str, str]:
     """Error text by field: the form's own keys translated, then the programme's reasons."""
@@ -211,7 +203,7 @@ def _save_slot(
             db,
             slot_id=slot_id,
             values=values,
-            errors=_texts(viewer, errors, refusals),
+            errors=error_texts(viewer, errors, refusals),
             status_code=422 if errors else 409,
         )
     return RedirectResponse("/programme/setup?done=slot_saved", status_code=303)
@@ -277,7 +269,7 @@ def remove_slot(
             ) from None
         except programme.ProgrammeRefusedError as exc:
             s.rollback()
-            errors = _texts(viewer, {}, exc.refusals)
+            errors = error_texts(viewer, {}, exc.refusals)
             return _setup(request, viewer, db, status_code=409, error_slot=slot_id, errors=errors)
     return RedirectResponse("/programme/setup?done=slot_removed", status_code=303)
 
@@ -312,7 +304,7 @@ def quiet_hours(
             viewer,
             db,
             status_code=422 if errors else 409,
-            errors=_texts(viewer, errors, [_on_quiet(r) for r in refusals]),
+            errors=error_texts(viewer, errors, [_on_quiet(r) for r in refusals]),
             quiet_values={"quiet_start": quiet_start, "quiet_end": quiet_end},
         )
     done = "quiet_lifted" if lift else "quiet_saved"
@@ -321,205 +313,3 @@ def quiet_hours(
 
 def _on_quiet(r: programme.Refusal) -> programme.Refusal:
     return programme.Refusal("quiet_start", r.message, r.message_vi)
-
-
-# --- repeated items -------------------------------------------------------------------------
-
-
-def _bulletins(s: Session, keep: str = "") -> list[Bulletin]:
-    """Approved stored bulletins, newest first (and the one an item already airs)."""
-    query = (
-        select(Bulletin)
-        .where(
-            (Bulletin.status.in_(REPEATABLE) & (Bulletin.priority != "emergency"))
-            | (Bulletin.id == keep)
-        )
-        .order_by(Bulletin.created_at.desc())
-        .limit(200)
-    )
-    return list(s.scalars(query))
-
-
-def _item_form(
-    request: Request,
-    viewer: Viewer,
-    db: Database,
-    *,
-    item_id: str | None,
-    values: dict[str, Any],
-    errors: dict[str, str] | None = None,
-    status_code: int = 200,
-) -> Response:
-    with db.session() as s:
-        prog: Programme = programme.load(s)
-        choices = [
-            (b.id, b.title, b.audio.duration_s) for b in _bulletins(s, values.get("bulletin", ""))
-        ]
-        zones = request_words.zone_choices(s)
-        slots = request_words.slot_choices(s)
-    return page(
-        request,
-        viewer,
-        "programme/item_form.html",
-        status_code=status_code,
-        item_id=item_id,
-        values=values,
-        errors=errors or {},
-        bulletins=choices,
-        zones=zones,
-        slots=slots,
-        has_slots=bool(prog.slots),
-    )
-
-
-def _today() -> str:
-    return datetime.now(LOCAL).date().isoformat()
-
-
-@router.get("/programme/repeats/new")
-def new_item(request: Request, db: DbDep, viewer: EDITOR) -> Response:
-    values = {
-        "bulletin": "",
-        "place": "slot",
-        "slot": "",
-        "at": "",
-        "repeat": "daily",
-        "date": _today(),
-        "weekdays": [],
-        "until": "",
-        "zones": [],
-        "priority": "normal",
-    }
-    return _item_form(request, viewer, db, item_id=None, values=values)
-
-
-@router.get("/programme/repeats/{item_id}")
-def edit_item(request: Request, db: DbDep, viewer: EDITOR, item_id: str) -> Response:
-    with db.session() as s:
-        item = next((i for i in programme.load(s).items if i.id == item_id), None)
-    if item is None or item.recurrence.kind == "monthly":
-        raise HTTPException(404, translate_in(viewer.lang, "programme.error.unknown_item"))
-    return _item_form(request, viewer, db, item_id=item_id, values=item_values(item))
-
-
-def _save_item(
-    request: Request,
-    viewer: Viewer,
-    db: Database,
-    *,
-    config: ControllerConfig,
-    dispatcher: Dispatcher,
-    form: ItemForm,
-    item_id: str | None,
-) -> Response:
-    values = {
-        "bulletin": form.bulletin,
-        "place": form.place,
-        "slot": form.slot,
-        "at": form.at,
-        "repeat": form.repeat,
-        "date": form.date,
-        "weekdays": list(form.weekdays),
-        "until": form.until,
-        "zones": list(form.zones),
-        "priority": form.priority,
-    }
-    refusals: list[programme.Refusal] = []
-    with db.session() as s:
-        current = programme.load(s)
-        if item_id and not any(i.id == item_id for i in current.items):
-            raise HTTPException(404, translate_in(viewer.lang, "programme.error.unknown_item"))
-        allowed_ids = {b.id for b in _bulletins(s, form.bulletin if item_id else "")}
-        bulletin = s.get(Bulletin, form.bulletin) if form.bulletin in allowed_ids else None
-        new_id = item_id or programme.new_item_id()
-        item, errors = item_from_form(form, new_id, bulletin)
-        if item is not None:
-            try:
-                programme.save_item(s, dispatcher, grace(config), viewer.user.username, item)
-            except programme.ProgrammeRefusedError as exc:
-                refusals = exc.refusals
-                s.rollback()
-    if errors or refusals:
-        return _item_form(
-            request,
-            viewer,
-            db,
-            item_id=item_id,
-            values=values,
-            errors=_texts(viewer, errors, refusals),
-            status_code=422 if errors else 409,
-        )
-    return RedirectResponse("/programme/setup?done=item_saved#repeats", status_code=303)
-
-
-@router.post("/programme/repeats")
-def create_item(
-    request: Request,
-    *,
-    config: ConfigDep,
-    db: DbDep,
-    dispatcher: DispatcherDep,
-    viewer: EDITOR_POST,
-    bulletin: Annotated[str, Form(max_length=40)] = "",
-    place: Annotated[str, Form(max_length=8)] = "slot",
-    slot: Annotated[str, Form(max_length=80)] = "",
-    at: Annotated[str, Form(max_length=8)] = "",
-    repeat: Annotated[str, Form(max_length=10)] = "daily",
-    date: Annotated[str, Form(max_length=10)] = "",
-    weekdays: Annotated[list[str] | None, Form()] = None,
-    until: Annotated[str, Form(max_length=10)] = "",
-    zones: Annotated[list[str] | None, Form()] = None,
-    priority: Annotated[str, Form(max_length=10)] = "normal",
-) -> Response:
-    form = ItemForm(
-        bulletin,
-        place,
-        slot,
-        at,
-        repeat,
-        date,
-        tuple(weekdays or ()),
-        until,
-        tuple(zones or ()),
-        priority,
-    )
-    return _save_item(
-        request, viewer, db, config=config, dispatcher=dispatcher, form=form, item_id=None
-    )
-
-
-@router.post("/programme/repeats/{item_id}")
-def change_item(
-    request: Request,
-    *,
-    config: ConfigDep,
-    db: DbDep,
-    dispatcher: DispatcherDep,
-    viewer: EDITOR_POST,
-    item_id: str,
-    bulletin: Annotated[str, Form(max_length=40)] = "",
-    place: Annotated[str, Form(max_length=8)] = "slot",
-    slot: Annotated[str, Form(max_length=80)] = "",
-    at: Annotated[str, Form(max_length=8)] = "",
-    repeat: Annotated[str, Form(max_length=10)] = "daily",
-    date: Annotated[str, Form(max_length=10)] = "",
-    weekdays: Annotated[list[str] | None, Form()] = None,
-    until: Annotated[str, Form(max_length=10)] = "",
-    zones: Annotated[list[str] | None, Form()] = None,
-    priority: Annotated[str, Form(max_length=10)] = "normal",
-) -> Response:
-    form = ItemForm(
-        bulletin,
-        place,
-        slot,
-        at,
-        repeat,
-        date,
-        tuple(weekdays or ()),
-        until,
-        tuple(zones or ()),
-        priority,
-    )
-    return _save_item(
-        request, viewer, db, config=config, dispatcher=dispatcher, form=form, item_id=item_id
-    )
