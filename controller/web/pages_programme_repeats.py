@@ -161,50 +161,15 @@ def _save_item(
 
 
 @router.post("/programme/repeats")
-def create_item(
-    request: Request,
-    *,
-    config: ConfigDep,
-    db: DbDep,
-    dispatcher: DispatcherDep,
-    viewer: EDITOR_POST,
-    bulletin: Annotated[str, Form(max_length=40)] = "",
-    place: Annotated[str, Form(max_length=8)] = "slot",
-    slot: Annotated[str, Form(max_length=80)] = "",
-    at: Annotated[str, Form(max_length=8)] = "",
-    repeat: Annotated[str, Form(max_length=10)] = "daily",
-    date: Annotated[str, Form(max_length=10)] = "",
-    weekdays: Annotated[list[str] | None, Form()] = None,
-    until: Annotated[str, Form(max_length=10)] = "",
-    zones: Annotated[list[str] | None, Form()] = None,
-    priority: Annotated[str, Form(max_length=10)] = "normal",
-) -> Response:
-    form = ItemForm(
-        bulletin,
-        place,
-        slot,
-        at,
-        repeat,
-        date,
-        tuple(weekdays or ()),
-        until,
-        tuple(zones or ()),
-        priority,
-    )
-    return _save_item(
-        request, viewer, db, config=config, dispatcher=dispatcher, form=form, item_id=None
-    )
-
-
 @router.post("/programme/repeats/{item_id}")
-def change_item(
+def post_item(
     request: Request,
     *,
     config: ConfigDep,
     db: DbDep,
     dispatcher: DispatcherDep,
     viewer: EDITOR_POST,
-    item_id: str,
+    item_id: str | None = None,  # a new item without one
     bulletin: Annotated[str, Form(max_length=40)] = "",
     place: Annotated[str, Form(max_length=8)] = "slot",
     slot: Annotated[str, Form(max_length=80)] = "",
@@ -216,18 +181,8 @@ def change_item(
     zones: Annotated[list[str] | None, Form()] = None,
     priority: Annotated[str, Form(max_length=10)] = "normal",
 ) -> Response:
-    form = ItemForm(
-        bulletin,
-        place,
-        slot,
-        at,
-        repeat,
-        date,
-        tuple(weekdays or ()),
-        until,
-        tuple(zones or ()),
-        priority,
-    )
+    days, places = tuple(weekdays or ()), tuple(zones or ())
+    form = ItemForm(bulletin, place, slot, at, repeat, date, days, until, places, priority)
     return _save_item(
         request, viewer, db, config=config, dispatcher=dispatcher, form=form, item_id=item_id
     )

@@ -210,34 +210,15 @@ def _save_slot(
 
 
 @router.post("/programme/slots")
-def create_slot(
-    request: Request,
-    *,
-    config: ConfigDep,
-    db: DbDep,
-    dispatcher: DispatcherDep,
-    viewer: EDITOR_POST,
-    name: Annotated[str, Form()] = "",
-    start: Annotated[str, Form(max_length=8)] = "",
-    end: Annotated[str, Form(max_length=8)] = "",
-    weekdays: Annotated[list[str] | None, Form()] = None,
-    zones: Annotated[list[str] | None, Form()] = None,
-) -> Response:
-    form = SlotForm(name, start, end, tuple(weekdays or ()), tuple(zones or ()))
-    return _save_slot(
-        request, viewer, db, config=config, dispatcher=dispatcher, form=form, slot_id=None
-    )
-
-
 @router.post("/programme/slots/{slot_id}")
-def change_slot(
+def post_slot(
     request: Request,
     *,
     config: ConfigDep,
     db: DbDep,
     dispatcher: DispatcherDep,
     viewer: EDITOR_POST,
-    slot_id: str,
+    slot_id: str | None = None,  # a new slot without one
     name: Annotated[str, Form()] = "",
     start: Annotated[str, Form(max_length=8)] = "",
     end: Annotated[str, Form(max_length=8)] = "",
