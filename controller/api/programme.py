@@ -142,6 +142,8 @@ def add_item(
         bulletin = s.get(Bulletin, item_in.bulletin_id)
         if bulletin is None:
             raise HTTPException(422, f"unknown bulletin {item_in.bulletin_id}")
+        if not programme.repeatable(s, bulletin):
+            raise HTTPException(422, programme.NOT_APPROVED.message)
         try:
             item = programme.build_item(bulletin, **item_in.model_dump(exclude={"bulletin_id"}))
             programme.add_item(

@@ -12,10 +12,13 @@ from controller.programme.edit import (
     remove_item,
 )
 from controller.programme.setup import (
+    NOT_APPROVED,
     NoSuchSlotError,
     ProgrammeRefusedError,
     Refusal,
     remove_slot,
+    repeatable,
+    repeatable_bulletins,
     save_item,
     save_slot,
     set_quiet_hours,
@@ -36,6 +39,7 @@ from controller.programme.store import (
 )
 
 __all__ = [
+    "NOT_APPROVED",
     "ItemConflictsError",
     "MoveRefusedError",
     "NoSuchItemError",
@@ -53,6 +57,8 @@ __all__ = [
     "play_id",
     "remove_item",
     "remove_slot",
+    "repeatable",
+    "repeatable_bulletins",
     "replace",
     "save",
     "save_item",

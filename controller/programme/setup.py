@@ -12,10 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller import audit
 from controller.delivery.dispatcher import Dispatcher
+from controller.models import Alert, Bulletin
 from controller.programme import store
 from schedules import LOCAL, Conflict, Programme, ProgrammeItem, QuietHours, Slot, check_item
 from schedules.slots import quiet_hours_conflicts, slot_overlaps, slot_quiet_conflict
@@ -30,6 +32,37 @@ ITEM_FIELD = {
     "quiet_hours": "at",
     "emergency": "priority",
 }
+
+
+# Bulletins that may be placed in the programme: approved (sent, or placed in a slot on approval),
+# and not an alert's recording, which airs at once and only as an alert.
+REPEATABLE = ("sent", "approved")
+
+
+def repeatable(s: Session, bulletin: Bulletin) -> bool:
+    return (
+        bulletin.status in REPEATABLE
+        and bulletin.priority != "emergency"
+        and s.scalar(select(Alert.id).where(Alert.bulletin_id == bulletin.id)) is None
+    )
+
+
+def repeatable_bulletins(s: Session, keep: str = "", limit: int = 200) -> list[Bulletin]:
+    """Bulletins an approver may place, newest first, and ``keep`` (the one an item airs)."""
+    query = (
+        select(Bulletin)
+        .where(
+            (
+                Bulletin.status.in_(REPEATABLE)
+                & (Bulletin.priority != "emergency")
+                & Bulletin.id.not_in(select(Alert.bulletin_id))
+            )
+            | (Bulletin.id == keep)
+        )
+        .order_by(Bulletin.created_at.desc())
+        .limit(limit)
+    )
+    return list(s.scalars(query))
 
 
 @dataclass(frozen=True)
@@ -51,6 +84,13 @@ class ProgrammeRefusedError(Exception):
     def __init__(self, refusals: list[Refusal]) -> None:
         super().__init__("; ".join(r.message for r in refusals))
         self.refusals = refusals
+
+
+NOT_APPROVED = Refusal(
+    "bulletin",
+    "only an approved bulletin, not an alert's, can be placed in the programme",
+    "Chỉ đặt được bản tin đã duyệt (không phải tin khẩn cấp) vào chương trình.",
+)
 
 
 class NoSuchSlotError(LookupError):
@@ -159,9 +199,13 @@ def set_quiet_hours(
 def save_item(
     s: Session, dispatcher: Dispatcher, grace: dt.timedelta, actor: str, item: ProgrammeItem
 ) -> Programme:
-    """Place ``item``, or change the item of its id (keeping its place in the list)."""
+    """Place ``item``, or change the item of its id (keeping its place in the list); its
+    bulletin must be approved (``repeatable``)."""
     current = store.load(s)
     zone_nodes = store.zone_nodes(s)
+    bulletin = s.get(Bulletin, item.bulletin_id)
+    if bulletin is None or not repeatable(s, bulletin):
+        raise ProgrammeRefusedError([NOT_APPROVED])
     refusals = _unknown_zones(list(item.zones), zone_nodes)
     refusals += [
         Refusal.of(ITEM_FIELD.get(c.code, "at"), c)

@@ -8,15 +8,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from controller import programme
 from controller.api.deps import ConfigDep, DbDep, DispatcherDep
 from controller.config import ControllerConfig
 from controller.db import Database
 from controller.delivery.dispatcher import Dispatcher
-from controller.models import Alert, Bulletin
+from controller.models import Bulletin
 from controller.web import request_words
 from controller.web.deps import Viewer
 from controller.web.pages_programme import grace
@@ -26,26 +24,6 @@ from controller.web.render import page, translate_in
 from schedules import LOCAL, Programme
 
 router = APIRouter(include_in_schema=False)
-# Stored bulletins an approver may repeat: approved ones (sent, or placed in a slot), not alerts.
-REPEATABLE = ("sent", "approved")
-
-
-def _bulletins(s: Session, keep: str = "") -> list[Bulletin]:
-    """Approved stored bulletins, newest first (and the one an item already airs)."""
-    query = (
-        select(Bulletin)
-        .where(
-            (
-                Bulletin.status.in_(REPEATABLE)
-                & (Bulletin.priority != "emergency")
-                & Bulletin.id.not_in(select(Alert.bulletin_id))
-            )
-            | (Bulletin.id == keep)
-        )
-        .order_by(Bulletin.created_at.desc())
-        .limit(200)
-    )
-    return list(s.scalars(query))
 
 
 def _item_form(
@@ -61,7 +39,8 @@ def _item_form(
     with db.session() as s:
         prog: Programme = programme.load(s)
         choices = [
-            (b.id, b.title, b.audio.duration_s) for b in _bulletins(s, values.get("bulletin", ""))
+            (b.id, b.title, b.audio.duration_s)
+            for b in programme.repeatable_bulletins(s, values.get("bulletin", ""))
         ]
         zones = request_words.zone_choices(s)
         slots = request_words.slot_choices(s)
@@ -137,8 +116,8 @@ def _save_item(
         current = programme.load(s)
         if item_id and not any(i.id == item_id for i in current.items):
             raise HTTPException(404, translate_in(viewer.lang, "programme.error.unknown_item"))
-        allowed_ids = {b.id for b in _bulletins(s, form.bulletin if item_id else "")}
-        bulletin = s.get(Bulletin, form.bulletin) if form.bulletin in allowed_ids else None
+        # an unapproved bulletin is refused by the programme, by the field
+        bulletin = s.get(Bulletin, form.bulletin) if form.bulletin else None
         new_id = item_id or programme.new_item_id()
         item, errors = item_from_form(form, new_id, bulletin)
         if item is not None:

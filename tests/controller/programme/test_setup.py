@@ -174,3 +174,20 @@ def test_the_demo_seeds_the_morning_and_evening_slots_once(commune):
     assert not demo.seed_programme(commune.config)
     with commune.db.session() as s:
         assert programme.load(s).slots == []
+
+
+def test_only_an_approved_bulletin_can_be_placed(commune, dispatcher):
+    with commune.db.session() as s:
+        programme.save_slot(s, dispatcher, GRACE, "pheduyet", MORNING)
+    draft = commune.bulletin(status="draft")
+    with commune.db.session() as s:
+        item = programme.build_item(
+            s.get_one(Bulletin, draft.id),
+            slot_id="sang",
+            recurrence=Recurrence(kind="daily", start_date=dt.datetime.now(LOCAL).date()),
+        )
+        assert not programme.repeatable(s, s.get_one(Bulletin, draft.id))
+        assert draft.id not in {b.id for b in programme.repeatable_bulletins(s)}
+    (why,) = refused(commune, dispatcher, programme.save_item, item)
+    assert why.field == "bulletin"
+    assert "đã duyệt" in why.message_vi

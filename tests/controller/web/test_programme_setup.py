@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from controller.models import AuditEntry, ProgrammeDocument
+from controller.models import AuditEntry, Bulletin, ProgrammeDocument
 from schedules import LOCAL
 from tests.controller.web.test_compose import upload_draft
 from tests.support import SystemUnderTest, db_of, held, post_alert
@@ -159,6 +159,37 @@ def test_a_bad_slot_or_quiet_hours_say_why_next_to_the_field_and_change_nothing(
     expect(page.get_by_role("status")).to_have_text("Đã bỏ giờ yên tĩnh.")
     with web_system.http() as c:
         assert c.get("/api/v1/programme").json()["quiet_hours"] is None
+
+
+def test_a_bulletin_not_approved_cannot_be_repeated(web_system, open_page, speech_wav):
+    base = web_system.cluster.url
+    ensure_evening_slot(web_system)
+    draft = held(web_system, speech_wav, "Bản nháp chưa duyệt")["id"]
+    db = db_of(web_system)
+    with db.session() as s:
+        s.get_one(Bulletin, draft).status = "draft"
+    db.engine.dispose()
+    page = open_page("pheduyet")
+    before = stored(web_system)
+    page.goto(f"{base}/programme/repeats/new")
+    expect(
+        page.get_by_label("Bản tin (đã duyệt)").locator(f'option[value="{draft}"]')
+    ).to_have_count(0)
+    csrf = str(page.locator('meta[name="csrf-token"]').get_attribute("content"))
+    forged = page.request.post(
+        f"{base}/programme/repeats",
+        form={
+            "csrf": csrf,
+            "bulletin": draft,
+            "place": "slot",
+            "slot": "ban-tin-chieu",
+            "repeat": "daily",
+            "date": datetime.now(LOCAL).date().isoformat(),
+        },
+    )
+    assert forged.status == 409
+    assert "Chỉ đặt được bản tin đã duyệt" in forged.text()
+    assert stored(web_system) == before
 
 
 def test_a_broadcaster_sees_the_setup_but_cannot_change_it(web_system, open_page):
