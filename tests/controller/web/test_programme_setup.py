@@ -100,6 +100,15 @@ def test_an_approver_makes_a_slot_and_compose_can_then_choose_it(web_system, ope
         )
     db.engine.dispose()
 
+    # changed in place: same slot, a longer window
+    made.get_by_role("link", name="Sửa «Bản tin sáng»").click()
+    expect(approver.get_by_label("Giờ kết thúc")).to_have_value("06:30")
+    approver.get_by_label("Giờ kết thúc").fill("06:45")
+    approver.get_by_role("button", name="Lưu").click()
+    expect(made).to_contain_text("06:00–06:45")
+    (changed,) = [x for x in slots(web_system) if x["name"] == "Bản tin sáng"]
+    assert (changed["id"], changed["max_length_s"]) == (slot["id"], 2700)
+
     broadcaster.goto(f"{base}/bulletins/{draft}")
     expect(broadcaster.get_by_label(SLOT_CHOICE)).to_be_enabled()
     expect(broadcaster.locator("#no-slot")).to_have_count(0)
