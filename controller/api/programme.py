@@ -8,9 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy.orm import Session
 
-from controller import audit, programme
+from controller import programme
 from controller.api.deps import (
     ERRORS,
     ConfigDep,
@@ -20,11 +19,9 @@ from controller.api.deps import (
     UserDep,
 )
 from controller.broadcast.times import later
-from controller.delivery.dispatcher import Dispatcher
 from controller.models import Bulletin, now
 from schedules import (
     Occurrence,
-    Programme,
     QuietHours,
     Recurrence,
     Slot,
@@ -54,17 +51,24 @@ def _refuse(exc: ValidationError | ValueError) -> HTTPException:
     return HTTPException(422, str(exc))
 
 
-def _store(s: Session, dispatcher: Dispatcher, grace_s: int, updated: dict[str, Any]) -> Programme:
-    try:
-        return programme.replace(s, dispatcher, timedelta(seconds=grace_s), updated)
-    except ValidationError as exc:
-        raise _refuse(exc) from None
-
-
 @router.get("", responses=ERRORS)
 def get_programme(db: DbDep, _user: UserDep) -> dict[str, Any]:
     with db.session() as s:
         return programme.load(s).model_dump(mode="json")
+
+
+def _refused(exc: programme.ProgrammeRefusedError) -> JSONResponse:
+    """409: what the change would break, each reason with its field; nothing was changed."""
+    return JSONResponse(
+        status_code=409,
+        content={
+            "detail": str(exc),
+            "conflicts": [
+                {"field": r.field, "message": r.message, "message_vi": r.message_vi}
+                for r in exc.refusals
+            ],
+        },
+    )
 
 
 @router.put("/slots/{slot_id}", responses=ERRORS)
@@ -75,16 +79,33 @@ def put_slot(
     config: ConfigDep,
     dispatcher: DispatcherDep,
     user: ProgrammeEditorDep,
-) -> dict[str, Any]:
+) -> Any:
+    """Add or change a slot; one that overlaps another on a shared zone, falls in quiet hours or
+    no longer holds its items is a 409 with each reason, and nothing is changed."""
     if slot.id != slot_id:
         raise HTTPException(422, f"slot id {slot.id!r} does not match the URL's {slot_id!r}")
+    grace = timedelta(seconds=config.late_grace_s)
     with db.session() as s:
-        doc = programme.load(s).model_dump(mode="json")
-        doc["slots"] = [x for x in doc["slots"] if x["id"] != slot_id] + [
-            slot.model_dump(mode="json")
-        ]
-        new = _store(s, dispatcher, config.late_grace_s, doc)
-        audit.record(s, user.username, "programme.slot", slot_id, slot=slot.model_dump(mode="json"))
+        try:
+            new = programme.save_slot(s, dispatcher, grace, user.username, slot)
+        except programme.ProgrammeRefusedError as exc:
+            return _refused(exc)
+    return new.model_dump(mode="json")
+
+
+@router.delete("/slots/{slot_id}", responses=ERRORS)
+def delete_slot(
+    slot_id: str, db: DbDep, config: ConfigDep, dispatcher: DispatcherDep, user: ProgrammeEditorDep
+) -> Any:
+    """Take a slot out; a slot still holding items is a 409 and stays."""
+    grace = timedelta(seconds=config.late_grace_s)
+    with db.session() as s:
+        try:
+            new = programme.remove_slot(s, dispatcher, grace, user.username, slot_id)
+        except programme.NoSuchSlotError:
+            raise HTTPException(404, f"no programme slot {slot_id}") from None
+        except programme.ProgrammeRefusedError as exc:
+            return _refused(exc)
     return new.model_dump(mode="json")
 
 
@@ -95,13 +116,15 @@ def put_quiet_hours(
     config: ConfigDep,
     dispatcher: DispatcherDep,
     user: ProgrammeEditorDep,
-) -> dict[str, Any]:
-    """Quiet hours block everything but emergencies; ``null`` removes them."""
+) -> Any:
+    """Quiet hours block everything but emergencies; ``null`` removes them. Quiet hours that
+    would silence a slot or an item at its own time are a 409, and nothing is changed."""
+    grace = timedelta(seconds=config.late_grace_s)
     with db.session() as s:
-        doc = programme.load(s).model_dump(mode="json")
-        doc["quiet_hours"] = quiet.model_dump(mode="json") if quiet else None
-        new = _store(s, dispatcher, config.late_grace_s, doc)
-        audit.record(s, user.username, "programme.quiet_hours", "", quiet=doc["quiet_hours"])
+        try:
+            new = programme.set_quiet_hours(s, dispatcher, grace, user.username, quiet)
+        except programme.ProgrammeRefusedError as exc:
+            return _refused(exc)
     return new.model_dump(mode="json")
 
 
@@ -119,6 +142,8 @@ def add_item(
         bulletin = s.get(Bulletin, item_in.bulletin_id)
         if bulletin is None:
             raise HTTPException(422, f"unknown bulletin {item_in.bulletin_id}")
+        if not programme.repeatable(s, bulletin):
+            raise HTTPException(422, programme.NOT_APPROVED.message)
         try:
             item = programme.build_item(bulletin, **item_in.model_dump(exclude={"bulletin_id"}))
             programme.add_item(
@@ -134,6 +159,36 @@ def add_item(
                     "conflicts": [c.model_dump() for c in exc.conflicts],
                 },
             )
+    return item.model_dump(mode="json")
+
+
+@router.put("/items/{item_id}", responses=ERRORS)
+def change_item(
+    item_id: str,
+    item_in: ItemIn,
+    db: DbDep,
+    config: ConfigDep,
+    dispatcher: DispatcherDep,
+    user: ProgrammeEditorDep,
+) -> Any:
+    """Change a placed item (its bulletin, slot, dates, time, targets); checked as a new one."""
+    with db.session() as s:
+        if not any(i.id == item_id for i in programme.load(s).items):
+            raise HTTPException(404, f"no programme item {item_id}")
+        bulletin = s.get(Bulletin, item_in.bulletin_id)
+        if bulletin is None:
+            raise HTTPException(422, f"unknown bulletin {item_in.bulletin_id}")
+        try:
+            item = programme.build_item(
+                bulletin, **item_in.model_dump(exclude={"bulletin_id"})
+            ).model_copy(update={"id": item_id})
+            programme.save_item(
+                s, dispatcher, timedelta(seconds=config.late_grace_s), user.username, item
+            )
+        except ValidationError as exc:
+            raise _refuse(exc) from None
+        except programme.ProgrammeRefusedError as exc:
+            return _refused(exc)
     return item.model_dump(mode="json")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 import signal
@@ -11,19 +12,28 @@ from typing import Any
 
 from sqlalchemy import select
 
+from controller import audit
 from controller.auth import create_user, hash_password, issue_token
 from controller.config import ControllerConfig
 from controller.db import Database
-from controller.models import Node, User
+from controller.models import Node, ProgrammeDocument, User
 from controller.nodes import bootstrap, broker_tls
 from controller.nodes.provision import add_node
 from controller.ops.cluster import Cluster
 from controller.private_files import write_private
+from controller.programme import store
 from node_agent.config import RelayConfig, SinkConfig
+from schedules import Programme, Slot
 
 COMMUNE = "Xã Hòa Bình (demo)"
 ZONES = (("thon-dong", "Thôn Đông", 21.0285, 105.8542), ("thon-tay", "Thôn Tây", 21.0301, 105.8460))
 ADMIN = "admin"
+# The usual daily news slots of a commune station, in both villages.
+SLOTS = (
+    ("ban-tin-sang", "Bản tin sáng", dt.time(6)),
+    ("ban-tin-chieu", "Bản tin chiều", dt.time(17)),
+)
+SLOT_LENGTH_S = 1800
 ACCOUNTS = ((ADMIN, "admin"), ("phatthanh", "broadcaster"), ("pheduyet", "approver"))
 
 
@@ -74,6 +84,30 @@ def prepare(
         cluster.node_configs[made.node_id] = made.config_path
     _refresh_node_ports(cluster)
     return cluster
+
+
+def seed_programme(config: ControllerConfig) -> bool:
+    """Give a fresh demo the morning and evening slots (06:00–06:30, 17:00–17:30, every day, in
+    both villages); a programme already there, even an emptied one, is left as it is. Returns
+    whether it seeded."""
+    db = Database(config.db_url)
+    try:
+        with db.session() as s:
+            if s.get(ProgrammeDocument, 1) is not None:
+                return False
+            zones = [code for code, *_ in ZONES]
+            slots = [
+                Slot(id=i, name=name, start=at, max_length_s=SLOT_LENGTH_S, zones=zones)
+                for i, name, at in SLOTS
+            ]
+            store.save(s, Programme(slots=slots))
+            for slot in slots:
+                audit.record(
+                    s, "demo", "programme.slot.add", slot.id, slot=slot.model_dump(mode="json")
+                )
+        return True
+    finally:
+        db.engine.dispose()
 
 
 def _refresh_node_ports(cluster: Cluster) -> None:
@@ -133,6 +167,7 @@ def run(data_dir: Path, *, nodes: int, http_port: int, mqtt_port: int, mqtt_tls_
         mqtt_tls_port=mqtt_tls_port,
     )
     creds = credentials(cluster.config)
+    seed_programme(cluster.config)
     creds["url"] = cluster.url
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -58,11 +58,15 @@ def replace(
     return new
 
 
+def new_item_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
 def build_item(bulletin: Bulletin, **fields: Any) -> ProgrammeItem:
     """A programme item airing ``bulletin`` (title and length from it); ``fields`` are the
     other ``ProgrammeItem`` fields. Raises ValidationError for malformed fields."""
     return ProgrammeItem(
-        id=uuid.uuid4().hex[:12],
+        id=new_item_id(),
         bulletin_id=bulletin.id,
         title=bulletin.title,
         duration_s=bulletin.audio.duration_s,

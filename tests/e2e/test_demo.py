@@ -65,6 +65,11 @@ def test_demo_starts_plays_and_stops_cleanly_on_ctrl_c(tmp_path, speech_wav):
         with httpx.Client(base_url=creds["url"], headers=headers, timeout=60) as c:
             nodes = c.get("/api/v1/nodes").json()
             assert len(nodes) == 2
+            slots = c.get("/api/v1/programme").json()["slots"]  # the usual news slots
+            assert [(x["name"], x["start"]) for x in slots] == [
+                ("Bản tin sáng", "06:00:00"),
+                ("Bản tin chiều", "17:00:00"),
+            ]
             assert {n["zone"] for n in nodes} == {"thon-dong", "thon-tay"}  # two villages
             with speech_wav.open("rb") as fh:
                 bid = c.post("/api/v1/bulletins", files={"file": fh}, data={"all": "true"}).json()[

@@ -195,14 +195,15 @@ def slots(web_system: SystemUnderTest) -> dict[str, str]:
     start = (datetime.now(LOCAL) + timedelta(hours=3)).replace(second=0, microsecond=0)
     made = {"roomy": "ban-tin-thu", "tiny": "khung-nho"}
     with web_system.http() as c:
-        for slot_id, name, length in (
-            (made["roomy"], "Bản tin thử", 600),
-            (made["tiny"], "Khung rất ngắn", 1),
+        for slot_id, name, length, at in (
+            (made["roomy"], "Bản tin thử", 600, start),
+            # slots on the same villages may not overlap: this one starts after the first
+            (made["tiny"], "Khung rất ngắn", 1, start + timedelta(minutes=30)),
         ):
             slot = {
                 "id": slot_id,
                 "name": name,
-                "start": start.time().isoformat(),
+                "start": at.time().isoformat(),
                 "max_length_s": length,
                 "zones": ["thon-dong", "thon-tay"],
             }

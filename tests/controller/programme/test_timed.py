@@ -1,0 +1,78 @@
+"""Every timed thing for the calendar, from each source, with its status in one word."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import timedelta
+
+from controller import programme
+from controller.models import Bulletin, now
+from controller.programme.timed import TimedThing, delivery_status, timed_things
+from schedules import LOCAL, Recurrence, Slot
+from tests.controller.commune import Commune
+
+GRACE = timedelta(minutes=10)
+
+
+def test_one_word_for_an_airing_from_its_deliveries():
+    assert delivery_status([], future=True) == "planned"
+    assert delivery_status([], future=False) == "not_sent"
+    assert delivery_status(["queued", "acknowledged"], future=True) == "waiting"
+    assert delivery_status(["started", "finished"], future=False) == "playing"
+    assert delivery_status(["finished"], future=False) == "played"
+    assert delivery_status(["finished", "failed"], future=False) == "partly"
+    assert delivery_status(["expired", "failed"], future=False) == "missed"
+    assert delivery_status(["cancelled"], future=False) == "cancelled"
+
+
+def window(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(day, dt.time(), tzinfo=LOCAL)
+    return start, start + timedelta(days=1)
+
+
+def test_airings_bulletins_awaiting_approval_and_more_sources(commune: Commune, dispatcher):
+    tomorrow = now().astimezone(LOCAL).date() + timedelta(days=1)
+    slot = Slot(
+        id="sang", name="Bản tin sáng", start=dt.time(6), max_length_s=1800, zones=["thon-dong"]
+    )
+    asked = commune.bulletin(valid_for=timedelta(days=3))
+    waiting = commune.bulletin(valid_for=timedelta(days=3))
+    at = dt.datetime.combine(tomorrow, dt.time(1, 2), tzinfo=LOCAL)
+    with commune.db.session() as s:
+        programme.save_slot(s, dispatcher, GRACE, "pheduyet", slot)
+        item = programme.build_item(
+            s.get_one(Bulletin, asked.id),
+            slot_id="sang",
+            recurrence=Recurrence(kind="daily", start_date=tomorrow),
+        )
+        programme.save_item(s, dispatcher, GRACE, "pheduyet", item)
+        pending = s.get_one(Bulletin, waiting.id)
+        pending.status = "pending"
+        pending.request = {
+            "where": {"zones": ["thon-tay"]},
+            "when": {"kind": "at", "at": at.isoformat()},
+            "priority": "normal",
+        }
+    start, end = window(tomorrow)
+    with commune.db.session() as s:
+        found = timed_things(s, start, end)
+    assert [(t.kind, t.start.astimezone(LOCAL).time(), t.status) for t in found] == [
+        ("bulletin", dt.time(1, 2), "awaiting_review"),
+        ("slot_item", dt.time(6), "waiting"),  # within 48 h: already sent to the points
+    ]
+    assert found[0].node_ids == tuple(commune.nodes_in("thon-tay"))
+    assert found[1].slot_name == "Bản tin sáng"
+    assert found[1].repeats
+
+    relay = TimedThing(
+        kind="alert",
+        start=start + timedelta(hours=20),
+        duration_s=60,
+        title="nguồn khác",
+        status="planned",
+        node_ids=(),
+        ref=("alert", "x"),
+    )
+    with commune.db.session() as s:  # the seam: another source is one more function
+        more = timed_things(s, start, end, sources=[lambda *_: [relay]])
+    assert more == [relay]
