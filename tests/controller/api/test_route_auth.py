@@ -91,6 +91,7 @@ QUIET: dict[Route, str] = {
     ("POST", "/logout"): "closes one's own session",
     ("POST", "/api/v1/enrol"): "hands a new Pi its bundle; the code was issued by an admin",
     ("POST", "/bulletins/speech-preview"): "speech for the author's own ear, in the browser",
+    ("POST", "/bulletins/speech-text"): "the words the engine would say, as text; stores nothing",
     ("POST", "/bulletins/{bulletin_id}/public"): "what the listen-again pages list (review)",
     ("POST", "/api/v1/alerts/{alert_id}/cancel"): "silences; one account may stop a false alarm",
     ("POST", "/emergency/{alert_id}/cancel"): "silences, as the API's cancel",
