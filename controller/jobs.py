@@ -15,7 +15,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
-from controller import programme
+from controller import notifications, programme
 from controller.backup import nightly
 from controller.config import ControllerConfig
 from controller.db import Database
@@ -107,6 +107,7 @@ def housekeeping() -> None:
         sessions.prune(s, ctx.config)
         enrolment.prune(s)
         subscriptions.prune(s)
+        notifications.prune(s)
         for alert in s.scalars(
             select(Alert).where(Alert.state.in_(("proposed", "active")), Alert.expires_at < now())
         ):
