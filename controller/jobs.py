@@ -26,6 +26,8 @@ from schedules import LOCAL
 
 log = logging.getLogger(__name__)
 JOB_TABLE = "apscheduler_jobs"
+# How soon a phone hears of a notification; a pass with nothing to send is one small query.
+PUSH_INTERVAL_S = 15
 
 
 @dataclass
@@ -68,6 +70,14 @@ def start_scheduler(
         "interval",
         minutes=5,
         id="materialise",
+        replace_existing=True,
+        next_run_time=now(),
+    )
+    scheduler.add_job(
+        "controller.jobs:push_notifications",
+        "interval",
+        seconds=PUSH_INTERVAL_S,
+        id="push_notifications",
         replace_existing=True,
         next_run_time=now(),
     )
@@ -122,6 +132,21 @@ def housekeeping() -> None:
             # folders (the emergency form's prepared alerts) keep their own shorter lifetime
             if leftover.is_file() and leftover.stat().st_mtime < cutoff:
                 leftover.unlink(missing_ok=True)
+
+
+def push_notifications() -> None:
+    """Send new notifications as Web Push to the browsers that asked (controller.notifications)."""
+    from controller.notifications import push
+
+    ctx = running()
+    done = push.send_pending(ctx.db, ctx.config)
+    if done.sent or done.failed or done.removed:
+        log.info(
+            "web push: %d sent, %d failed, %d subscriptions gone",
+            done.sent,
+            done.failed,
+            len(done.removed),
+        )
 
 
 def materialise() -> None:
