@@ -23,6 +23,7 @@ from controller.web import (
     pages_emergency,
     pages_faults,
     pages_nodes,
+    pages_notifications,
     pages_posters,
     pages_programme,
     pages_public,
@@ -49,6 +50,7 @@ ROUTERS = [
     pages_emergency.router,
     pages_admin.router,
     pages_subscriptions.router,
+    pages_notifications.router,
 ]
 
 # Scripts and styles come only from /static: an injected <script> cannot run.

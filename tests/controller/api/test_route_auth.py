@@ -106,6 +106,9 @@ QUIET: dict[Route, str] = {
     ("POST", "/admin/subscriptions/{subscription_id}/end"): "SMS subscriptions (admin)",
     ("POST", "/listen/{zone_code}/report"): "a villager's fault report: tells, sounds nothing",
     ("POST", "/faults/{report_id}/done"): "marks a fault report done (admin)",
+    ("POST", "/notifications/read"): "marks one's own notifications read",
+    ("POST", "/notifications/push"): "where one's own notifications are pushed",
+    ("POST", "/notifications/push/remove"): "stops pushing one's own notifications",
 }
 CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -10,9 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from controller.api.app import create_app
+from controller.models import User
+from controller.web import sessions
+from tests.controller.commune import Commune
 from tests.support import SystemUnderTest, make_system
 from tests.support.web import CHROMIUM, CHROMIUM_ARGS, PHONE, add_accounts, log_in
+
+Login = Callable[[str], tuple[TestClient, str]]
 
 
 @pytest.fixture(scope="session")
@@ -81,3 +89,28 @@ def open_page(browser, web_system) -> Iterator[Callable[..., object]]:
     yield factory
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def login(commune: Commune) -> Iterator[Login]:
+    """``login("admin")``: a client with that account's session, and its CSRF token."""
+    app = create_app(commune.config, start_dispatcher=False)
+    clients: list[TestClient] = []
+
+    def make(username: str) -> tuple[TestClient, str]:
+        with commune.db.session() as s:
+            user = s.scalars(select(User).where(User.username == username)).one()
+            token = sessions.open_session(s, commune.config, user)
+        with commune.db.session() as s:
+            row = sessions.session_for(s, commune.config, token)
+            csrf = row.csrf if row else None
+        client = TestClient(app, follow_redirects=False)
+        client.__enter__()
+        client.cookies.set(sessions.COOKIE, token)
+        clients.append(client)
+        assert csrf is not None
+        return client, csrf
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
