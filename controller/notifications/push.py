@@ -108,12 +108,6 @@ def unsubscribe(s: Session, user: User, endpoint: str) -> None:
     )
 
 
-def subscribed(s: Session, user_id: int) -> int:
-    return len(
-        s.scalars(select(PushSubscription.id).where(PushSubscription.user_id == user_id)).all()
-    )
-
-
 @dataclass
 class Pushed:
     sent: int = 0

@@ -31,7 +31,6 @@ def notification_list(
             "notifications.html",
             entries=entries,
             vapid_key=push.public_key(config),
-            subscribed=push.subscribed(s, viewer.user.id),
         )
 
 

@@ -26,9 +26,25 @@
     return response.ok;
   }
 
+  // The worker's scope is /static/, not this page: serviceWorker.ready would never resolve
+  // here, so wait for this registration's own worker to be active.
+  function activated(registration) {
+    if (registration.active) return Promise.resolve(registration);
+    const worker = registration.installing || registration.waiting;
+    return new Promise((ok, fail) => worker.addEventListener("statechange", () => {
+      if (worker.state === "activated") ok(registration);
+      if (worker.state === "redundant") fail(new Error("the service worker did not start"));
+    }));
+  }
+
+  // A browser without a reachable push service may never answer: give up and say so.
+  function inTime(promise) {
+    const late = new Promise((_, fail) => setTimeout(() => fail(new Error("no answer")), 15000));
+    return Promise.race([promise, late]);
+  }
+
   async function current() {
-    const registration = await navigator.serviceWorker.register("/static/sw.js");
-    await navigator.serviceWorker.ready;
+    const registration = await activated(await navigator.serviceWorker.register("/static/sw.js"));
     return { registration, subscription: await registration.pushManager.getSubscription() };
   }
 
@@ -39,16 +55,19 @@
   }
 
   if (!("serviceWorker" in navigator) || !("PushManager" in window)) { say("unsupported"); return; }
-  current().then(({ subscription }) => show(Boolean(subscription))).catch(() => say("unsupported"));
+  if (Notification.permission === "denied") { say("denied"); return; }
+  // Off until the browser says it holds a subscription (its answer can take a while).
+  show(false);
+  current().then(({ subscription }) => show(Boolean(subscription))).catch(() => null);
 
   on.addEventListener("click", async () => {
     on.disabled = true;
     try {
       if ((await Notification.requestPermission()) !== "granted") { say("denied"); return; }
-      const { registration } = await current();
-      const subscription = await registration.pushManager.subscribe({
+      const { registration } = await inTime(current());
+      const subscription = await inTime(registration.pushManager.subscribe({
         userVisibleOnly: true, applicationServerKey: keyBytes(box.dataset.key),
-      });
+      }));
       if (await send("/notifications/push", subscription)) show(true);
       else say("failed");
     } catch (e) {

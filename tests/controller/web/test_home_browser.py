@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from controller.broadcast.reading import read_as
-from tests.support import SystemUnderTest, make_system
+from controller.models import PushSubscription
+from tests.support import SystemUnderTest, db_of, make_system
 from tests.support.web import PHONE, add_accounts, fits_width, log_in, screenshot
 
 TITLE = "Thông báo tiêm phòng"
@@ -120,3 +122,26 @@ def test_the_broadcaster_home_shows_the_rejection_with_its_reason(web_system, br
     rejected.get_by_role("link", name="Sửa và gửi lại").click()
     page.wait_for_url(re.compile(r".*/bulletins/[0-9a-f]{32}$"))
     expect(page.locator(".reading-spoken")).to_be_visible()
+
+
+def test_push_that_the_browser_cannot_set_up_says_so_and_keeps_nothing(web_system, browser):
+    """This Chromium has no push service to reach: turning push on must say it failed, not
+    claim it is on, and store no subscription."""
+    base = web_system.cluster.url
+    context = browser.new_context(viewport=PHONE, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
+    try:
+        context.grant_permissions(["notifications"], origin=base)
+        page = context.new_page()
+        log_in(page, base, "pheduyet")
+        page.goto(f"{base}/notifications")
+        state = page.locator("#push-state")
+        expect(state).to_have_text("Đang tắt: thông báo chỉ hiện trong trang này.")
+        page.get_by_role("button", name="Bật báo trên điện thoại này").click()
+        expect(state).to_have_text("Chưa bật được thông báo, hãy thử lại.", timeout=30_000)
+        expect(page.get_by_role("button", name="Tắt báo trên điện thoại này")).to_be_hidden()
+    finally:
+        context.close()
+    db = db_of(web_system)
+    with db.session() as s:
+        assert s.scalars(select(PushSubscription)).all() == []
+    db.engine.dispose()
