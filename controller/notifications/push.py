@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -37,6 +38,7 @@ STALE = timedelta(days=1)
 BATCH = 200
 TTL_S = 24 * 3600  # how long a push service keeps a message for a phone that is off
 GONE = (404, 410)
+DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 def key_path(config: ControllerConfig) -> Path:
@@ -71,16 +73,41 @@ def public_key(config: ControllerConfig) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def subscribe(s: Session, user: User, subscription: dict[str, Any]) -> PushSubscription:
+def known_service(endpoint: str, services: Sequence[str]) -> bool:
+    """Whether ``endpoint`` is on one of the push services' origins (``*.`` for a subdomain):
+    the controller posts to browsers' push services, never to an address a user made up."""
+    try:
+        url = urlsplit(endpoint)
+        port = url.port or DEFAULT_PORTS.get(url.scheme)
+    except ValueError:
+        return False
+    host = (url.hostname or "").lower()
+    for service in services:
+        allowed = urlsplit(service)
+        name = (allowed.hostname or "").lower()
+        same_host = host == name or (name.startswith("*.") and host.endswith(name[1:]))
+        if (
+            url.scheme == allowed.scheme
+            and same_host
+            and port == (allowed.port or DEFAULT_PORTS.get(allowed.scheme))
+        ):
+            return True
+    return False
+
+
+def subscribe(
+    s: Session, config: ControllerConfig, user: User, subscription: dict[str, Any]
+) -> PushSubscription:
     """Keep (or move to ``user``) the browser's subscription, as ``PushSubscription.toJSON()``
-    gives it. Anything else is an InvalidInputError and nothing is kept."""
+    gives it. Anything else, or a push service not in ``config.push_services``, is an
+    InvalidInputError and nothing is kept."""
     endpoint = subscription.get("endpoint")
     keys = subscription.get("keys")
     keys = keys if isinstance(keys, dict) else {}
     p256dh, auth = keys.get("p256dh"), keys.get("auth")
     if not (
         isinstance(endpoint, str)
-        and urlsplit(endpoint).scheme in ("https", "http")
+        and known_service(endpoint, config.push_services)
         and len(endpoint) <= 1000
         and isinstance(p256dh, str)
         and 40 <= len(p256dh) <= 200
@@ -187,6 +214,7 @@ def _pending(db: Database, config: ControllerConfig) -> tuple[list[_Message], li
             for row in rows
             if row.created_at >= fresh_after
             for sub in browsers.get(row.user_id, [])
+            if known_service(sub.endpoint, config.push_services)  # the list may have shrunk
         ]
         return messages, [row.id for row in rows]
 

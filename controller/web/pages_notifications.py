@@ -55,12 +55,13 @@ def read_all(db: DbDep, viewer: Annotated[Viewer, allowed("view", post=True)]) -
 @router.post("/notifications/push")
 def push_subscribe(
     db: DbDep,
+    config: ConfigDep,
     viewer: Annotated[Viewer, allowed("view", post=True)],
     subscription: Annotated[dict[str, Any], Body()],
 ) -> dict[str, bool]:
     """This browser's push subscription (its ``toJSON()``); refused with a 422 if malformed."""
     with db.session() as s:
-        push.subscribe(s, viewer.account(s), subscription)
+        push.subscribe(s, config, viewer.account(s), subscription)
     return {"subscribed": True}
 
 

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from sqlalchemy import select
 
 from controller import notifications
+from controller.config import ControllerConfig
 from controller.errors import InvalidInputError
 from controller.models import Bulletin, Notification, PushSubscription, User
 from controller.notifications import push
@@ -74,10 +75,17 @@ def browser_keys() -> tuple[ec.EllipticCurvePrivateKey, bytes, dict[str, str]]:
     return key, auth, {"p256dh": b64(public), "auth": b64(auth)}
 
 
-def subscribe(commune: Commune, username: str, endpoint: str, keys: dict[str, str]) -> None:
+def subscribe(
+    commune: Commune, config: ControllerConfig, endpoint: str, keys: dict[str, str]
+) -> None:
     with commune.db.session() as s:
-        user = s.scalars(select(User).where(User.username == username)).one()
-        push.subscribe(s, user, {"endpoint": endpoint, "keys": keys})
+        user = s.scalars(select(User).where(User.username == "phatthanh")).one()
+        push.subscribe(s, config, user, {"endpoint": endpoint, "keys": keys})
+
+
+def served_by(commune: Commune, *origins: str) -> ControllerConfig:
+    """The commune's configuration with these origins as its push services."""
+    return commune.config.model_copy(update={"push_services": list(origins)})
 
 
 def reject_one(commune: Commune) -> None:
@@ -104,11 +112,12 @@ def verify_vapid(config, endpoint: str, authorization: str) -> dict[str, object]
 
 def test_a_notification_arrives_encrypted_and_signed_at_the_push_service(commune, service):
     base, received = service
+    config = served_by(commune, base)
     browser, auth, keys = browser_keys()
-    subscribe(commune, "phatthanh", f"{base}/push/abc", keys)
+    subscribe(commune, config, f"{base}/push/abc", keys)
     reject_one(commune)
 
-    done = push.send_pending(commune.db, commune.config)
+    done = push.send_pending(commune.db, config)
 
     assert (done.sent, done.failed, done.removed) == (1, 0, [])
     [(path, headers, body)] = received
@@ -123,19 +132,20 @@ def test_a_notification_arrives_encrypted_and_signed_at_the_push_service(commune
     assert "Thiếu giờ họp" in message["body"]
     assert message["url"].startswith("/bulletins/")
     # sent once: the next pass has nothing to send
-    assert push.send_pending(commune.db, commune.config).sent == 0
+    assert push.send_pending(commune.db, config).sent == 0
     assert len(received) == 1
 
 
 def test_a_subscription_the_push_service_says_is_gone_is_removed(commune, service):
     base, _received = service
+    config = served_by(commune, base)
     _, _, keys = browser_keys()
-    subscribe(commune, "phatthanh", f"{base}/gone/xyz", keys)
+    subscribe(commune, config, f"{base}/gone/xyz", keys)
     _, _, other = browser_keys()
-    subscribe(commune, "phatthanh", f"{base}/push/kept", other)
+    subscribe(commune, config, f"{base}/push/kept", other)
     reject_one(commune)
 
-    done = push.send_pending(commune.db, commune.config)
+    done = push.send_pending(commune.db, config)
 
     assert done.removed == [f"{base}/gone/xyz"]
     assert done.sent == 1
@@ -146,13 +156,14 @@ def test_a_subscription_the_push_service_says_is_gone_is_removed(commune, servic
 
 def test_an_unreachable_push_service_does_not_stop_the_others(commune, service):
     base, received = service
+    config = served_by(commune, base, "http://127.0.0.1:9")  # nothing listens on the second
     _, _, keys = browser_keys()
-    subscribe(commune, "phatthanh", "http://127.0.0.1:9/push/dead", keys)  # nothing listens
+    subscribe(commune, config, "http://127.0.0.1:9/push/dead", keys)
     _, _, other = browser_keys()
-    subscribe(commune, "phatthanh", f"{base}/push/alive", other)
+    subscribe(commune, config, f"{base}/push/alive", other)
     reject_one(commune)
 
-    done = push.send_pending(commune.db, commune.config)
+    done = push.send_pending(commune.db, config)
 
     assert (done.sent, done.failed) == (1, 1)
     assert [path for path, _, _ in received] == ["/push/alive"]
@@ -165,19 +176,48 @@ def test_the_vapid_key_is_made_once_and_kept_private(commune):
     assert mode == 0o600
 
 
+KEYS = {"p256dh": "B" + "A" * 86, "auth": "C" * 22}
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://fcm.googleapis.com/fcm/send/abc",
+        "https://updates.push.services.mozilla.com/wpush/v2/abc",
+        "https://web.push.apple.com/QGx",
+        "https://wns2-par02p.notify.windows.com/w/?token=abc",
+    ],
+)
+def test_the_browsers_push_services_are_known(endpoint):
+    assert push.known_service(endpoint, ControllerConfig().push_services)
+
+
+def test_a_push_service_dropped_from_the_list_gets_nothing_more(commune, service):
+    base, received = service
+    _, _, keys = browser_keys()
+    subscribe(commune, served_by(commune, base), f"{base}/push/abc", keys)
+    reject_one(commune)
+    assert push.send_pending(commune.db, commune.config).sent == 0  # the default list
+    assert received == []
+
+
 @pytest.mark.parametrize(
     "bad",
     [
         {},
-        {"endpoint": "ftp://x/y", "keys": {"p256dh": "A" * 87, "auth": "B" * 22}},
-        {"endpoint": "https://push.example/1", "keys": {"p256dh": "A" * 87}},
-        {"endpoint": "https://push.example/1", "keys": "nope"},
+        {"endpoint": "https://fcm.googleapis.com/fcm/send/1", "keys": {"p256dh": "A" * 87}},
+        {"endpoint": "https://fcm.googleapis.com/fcm/send/1", "keys": "nope"},
+        # anything but a browser's push service: the controller would post into its own network
+        {"endpoint": "http://127.0.0.1:8080/admin/users", "keys": KEYS},
+        {"endpoint": "http://fcm.googleapis.com/fcm/send/1", "keys": KEYS},
+        {"endpoint": "https://fcm.googleapis.com.evil.example/1", "keys": KEYS},
+        {"endpoint": "https://fcm.googleapis.com:8443/1", "keys": KEYS},
     ],
 )
 def test_a_bad_subscription_is_refused_and_nothing_is_kept(commune, bad):
     with commune.db.session() as s:
         user = s.scalars(select(User).where(User.username == "phatthanh")).one()
         with pytest.raises(InvalidInputError):
-            push.subscribe(s, user, bad)
+            push.subscribe(s, commune.config, user, bad)
     with commune.db.session() as s:
         assert s.scalars(select(PushSubscription)).all() == []

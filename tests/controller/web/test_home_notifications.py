@@ -106,7 +106,7 @@ def test_a_push_subscription_is_kept_for_its_user_and_a_bad_one_changes_nothing(
     client, csrf = login("phatthanh")
     headers = {"X-CSRF-Token": csrf, "X-Requested-With": "fetch"}
     good = {
-        "endpoint": "https://push.example/send/abc",
+        "endpoint": "https://fcm.googleapis.com/fcm/send/abc",
         "keys": {"p256dh": "B" + "A" * 86, "auth": "C" * 22},
     }
     refused = client.post("/notifications/push", json={"endpoint": "x"}, headers=headers)
