@@ -60,7 +60,13 @@ def speaking_page(browser, web_system, speech_wav) -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def web_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemUnderTest]:
     """Four simulated nodes in two villages (Thôn Đông, Thôn Tây), the accounts above."""
-    sut = make_system(tmp_path_factory.mktemp("web"), nodes=4)
+    yield from running_system(tmp_path_factory.mktemp("web"), nodes=4)
+
+
+def running_system(root: Path, *, nodes: int) -> Iterator[SystemUnderTest]:
+    """A started system with the test accounts; the controller's and nodes' tracebacks are
+    printed when it stops."""
+    sut = make_system(root, nodes=nodes)
     add_accounts(sut)
     sut.cluster.start_all()
     yield sut

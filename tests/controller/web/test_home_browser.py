@@ -17,8 +17,9 @@ from sqlalchemy import select
 
 from controller.broadcast.reading import read_as
 from controller.models import PushSubscription
-from tests.support import SystemUnderTest, db_of, make_system
-from tests.support.web import PHONE, add_accounts, fits_width, log_in, screenshot
+from tests.controller.web.conftest import running_system
+from tests.support import SystemUnderTest, db_of
+from tests.support.web import PHONE, fits_width, log_in, screenshot
 
 TITLE = "Thông báo tiêm phòng"
 TEXT = "Tiêm phòng lúc 7 giờ ngày 12/3/2026 tại trạm y tế, gọi 0203.3812.456"
@@ -28,11 +29,7 @@ REASON = "Ghi rõ tiêm cho trẻ dưới 5 tuổi"
 @pytest.fixture(scope="module")
 def web_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemUnderTest]:
     """Overrides the shared one: a single point is enough."""
-    sut = make_system(tmp_path_factory.mktemp("home"), nodes=1)
-    add_accounts(sut)
-    sut.cluster.start_all()
-    yield sut
-    sut.cluster.stop_all()
+    yield from running_system(tmp_path_factory.mktemp("home"), nodes=1)
 
 
 @pytest.fixture(scope="module")
