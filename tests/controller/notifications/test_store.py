@@ -13,8 +13,10 @@ from controller import notifications
 from controller.broadcast import approval
 from controller.broadcast.approval import BroadcastRequest, RequestProblemsError, When, Where
 from controller.broadcast.bulletins import send
+from controller.delivery import node_events
 from controller.delivery.outbox import expire_deliveries
 from controller.models import Bulletin, Delivery, Notification, User, now
+from protocol.messages import PlayEvent
 from tests.controller.commune import Commune
 
 NOW = BroadcastRequest(where=Where(zones=["thon-dong"]), when=When(kind="now"))
@@ -109,3 +111,20 @@ def test_reading_marks_only_ones_own_and_old_notices_are_pruned(commune):
         assert notifications.prune(s) == 1
     assert seen(commune, "admin") == []
     assert len(seen(commune, "pheduyet")) == 1
+
+
+def test_a_point_that_says_it_failed_tells_the_author_once(commune, dispatcher):
+    bulletin = commune.bulletin()
+    target = commune.nodes_in("thon-tay")[0]
+    with commune.db.session() as s:
+        author = s.scalars(select(User).where(User.username == "phatthanh")).one()
+        send(s, dispatcher, author, s.get_one(Bulletin, bulletin.id), targets=[target])
+    failed = PlayEvent(node_id=target, type="failed", play_id=bulletin.id, reason="amp off")
+    for _ in range(2):  # the same word again changes nothing
+        with commune.db.session() as s:
+            node_events.apply(s, failed)
+    with commune.db.session() as s:  # a play cut off may still resume: not told
+        node_events.apply(
+            s, PlayEvent(node_id=target, type="failed", play_id="other", interrupted=True)
+        )
+    assert seen(commune, "phatthanh") == [("not_played", bulletin.title, "", 1)]
