@@ -11,7 +11,9 @@ from sqlalchemy import select, update
 
 from controller.broadcast import approval
 from controller.broadcast.approval import BroadcastRequest, When, Where
+from controller.broadcast.bulletins import send
 from controller.models import Bulletin, Node, Notification, PushSubscription, User, now
+from schedules import LOCAL
 from tests.controller.commune import Commune
 from tests.controller.web.conftest import Login
 
@@ -122,3 +124,27 @@ def test_a_push_subscription_is_kept_for_its_user_and_a_bad_one_changes_nothing(
     assert gone.status_code == 200
     with commune.db.session() as s:
         assert s.scalars(select(PushSubscription)).all() == []
+
+
+def test_today_lists_a_timed_bulletin_still_to_air_with_its_status(
+    commune: Commune, login: Login, dispatcher
+):
+    current = now()
+    at = current + timedelta(minutes=1)
+    if at.astimezone(LOCAL).date() != current.astimezone(LOCAL).date():
+        at = current - timedelta(minutes=1)  # just before midnight: one that is airing now
+    bulletin = commune.bulletin(status="sent", play_at=at)
+    with commune.db.session() as s:
+        author = s.scalars(select(User).where(User.username == "phatthanh")).one()
+        send(
+            s,
+            dispatcher,
+            author,
+            s.get_one(Bulletin, bulletin.id),
+            targets=commune.nodes_in("thon-tay"),
+        )
+    today = section(login("phatthanh")[0].get("/").text, "today")
+    assert "Hôm nay còn phát: 1 bản tin" in today
+    assert f'{at.astimezone(LOCAL):%H:%M}</span> <a href="/bulletins/{bulletin.id}">' in today
+    assert "Thôn Tây" in today
+    assert "2 điểm chờ phát" in today
