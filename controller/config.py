@@ -82,6 +82,9 @@ class ControllerConfig(BaseModel):
         300, ge=10, description="what one node may send at once (a reconnect's backlog)"
     )
     default_valid_minutes: int = Field(120, description="a bulletin not started by then lapses")
+    draft_expiry_days: int = Field(
+        7, ge=1, description="unsent drafts and rejected bulletins are deleted after this long"
+    )
     expiry_grace_s: float = Field(30.0, description="wait for late node reports this long")
     push_services: list[str] = Field(
         default_factory=lambda: list(PUSH_SERVICES),

@@ -106,8 +106,10 @@ def stop_scheduler(scheduler: BackgroundScheduler) -> None:
 
 def housekeeping() -> None:
     """Expire alerts past their time, forget lapsed web sessions, old login and enrolment
-    failures and public subscription requests, and delete the node events and settled commands
-    older than ``history_retention_days``."""
+    failures and public subscription requests, delete unsent drafts older than
+    ``draft_expiry_days`` and the node events and settled commands older than
+    ``history_retention_days``."""
+    from controller.broadcast.expiry import expire_drafts
     from controller.emergency import subscriptions
     from controller.nodes import enrolment
     from controller.web import sessions
@@ -122,6 +124,13 @@ def housekeeping() -> None:
             select(Alert).where(Alert.state.in_(("proposed", "active")), Alert.expires_at < now())
         ):
             alert.state = "expired"
+    with ctx.db.session() as s:
+        if expired := expire_drafts(s, ctx.config):
+            log.info(
+                "drafts: %d unsent drafts older than %d days deleted",
+                len(expired),
+                ctx.config.draft_expiry_days,
+            )
     pruned = history.prune(ctx.db, timedelta(days=ctx.config.history_retention_days))
     if pruned.commands or pruned.events:
         log.info("history: %d settled commands, %d node events pruned", *astuple(pruned))

@@ -189,6 +189,9 @@ class Bulletin(Base):
     # public unless the broadcaster unticks it (an internal notice); an alert always is. Rows
     # from before the choice existed stay off: nobody chose to publish them.
     public: Mapped[bool] = mapped_column(default=True, server_default=false())
+    # The text as the broadcaster typed it, for text-to-speech (the report keeps it normalised):
+    # an edited or rejected text bulletin is changed, never typed again.
+    text: Mapped[str] = mapped_column(Text, default="", server_default="")
     audio: Mapped[AudioFile] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="bulletin")
 
@@ -461,6 +464,34 @@ class FaultReport(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     zone: Mapped[Zone] = relationship()
     node: Mapped[Node | None] = relationship()
+
+
+class BulletinReview(Base):
+    """Every approval or rejection of a bulletin, kept when it is edited and sent again (the
+    bulletin's own ``review_comment`` holds only the latest)."""
+
+    __tablename__ = "bulletin_reviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bulletin_id: Mapped[str] = mapped_column(ForeignKey("bulletins.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(16))  # approved | rejected
+    comment: Mapped[str] = mapped_column(Text, default="")
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=now)
+    reviewer: Mapped[User] = relationship()
+
+
+class MessageTemplate(Base):
+    """A reusable text with named blanks: a notice for compose (``kind`` "notice") or an alert
+    for the emergency page ("alert"). Each blank in ``body`` is its label in braces ("từ {Từ
+    giờ} đến {Đến giờ}"), asked for in the order it first appears."""
+
+    __tablename__ = "message_templates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)  # notice | alert
+    name: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=now)
 
 
 class Notification(Base):

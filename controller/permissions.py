@@ -13,6 +13,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # printing the notice-board posters that send villagers to the public pages
     "posters": frozenset({"admin", "approver"}),
     "faults.resolve": frozenset({"admin"}),
+    # the notice and alert templates everyone fills in
+    "templates.edit": frozenset({"admin", "approver"}),
     "admin": frozenset({"admin"}),
 }
 

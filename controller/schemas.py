@@ -86,6 +86,10 @@ class BulletinOut(BaseModel):
     targets: int
     public: bool = Field(description="on the listen-again pages and feeds once aired")
     processing_report: dict[str, Any]
+    status: str = Field(
+        "sent", description="draft | pending | approved | rejected | sent | held (web workflow)"
+    )
+    text: str = Field("", description="the text as typed, for a text-for-speech bulletin")
 
 
 class NodeReport(BaseModel):

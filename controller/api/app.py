@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request, Response
 
 from controller import web
 from controller.api import alerts as api_alerts
+from controller.api import bulletin_edits as api_bulletin_edits
 from controller.api import bulletins as api_bulletins
 from controller.api import cap as api_cap
 from controller.api import cap_out as api_cap_out
@@ -77,6 +78,7 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
     app.state.dispatcher = dispatcher
     app.state.channels = channels
     app.include_router(api_bulletins.router)
+    app.include_router(api_bulletin_edits.router)
     app.include_router(api_nodes.router)
     app.include_router(api_alerts.router)
     app.include_router(api_cap.router)

@@ -23,6 +23,7 @@ from controller.broadcast.bulletins import new_bulletin, send
 from controller.broadcast.media import audio_for, duration_of
 from controller.broadcast.targets import resolve_targets, split_list
 from controller.broadcast.times import MAX_VALID_S, check_quiet_hours, parse_time, valid_until
+from controller.broadcast.titles import checked_title, resolved_title, title_from_filename
 from controller.errors import DomainError
 from controller.models import Bulletin, Node, Zone, now
 from controller.reports.bulletin import bulletin_out, bulletin_report
@@ -58,7 +59,13 @@ def create_bulletin(
     ] = None,
     text: Annotated[str, Form(max_length=20000, description="or a text for speech")] = "",
     voice: Annotated[str, Form(description="vi | vi-vn-x-central | vi-vn-x-south")] = "vi",
-    title: Annotated[str, Form(max_length=300)] = "",
+    title: Annotated[
+        str,
+        Form(
+            description="at most 150 characters (a longer one is refused); empty: made from "
+            "the text, or from the file's name"
+        ),
+    ] = "",
     all: Annotated[bool, Form(description="every node")] = False,
     zones: Annotated[list[str] | None, Form(description="zone codes")] = None,
     nodes: Annotated[list[str] | None, Form(description="node ids")] = None,
@@ -77,6 +84,7 @@ def create_bulletin(
 ) -> BulletinOut:
     # sending straight to the loudspeakers skips approval: an approver's (or admin's) right
     require(user, "compose" if hold else "review")
+    title = api_title(title, text, file.filename if file is not None else "")
     with db.session() as s:
         targets = [] if hold else resolve_targets(s, all, split_list(zones), split_list(nodes))
     start = parse_time(play_at)
@@ -99,15 +107,26 @@ def create_bulletin(
             user,
             encoded=encoded,
             report=report,
-            title=title or name or text.strip()[:80],
+            title=title,
             original_filename=name,
             play_at=start,
             valid_until=lapses,
             public=public,
         )
+        bulletin.text = "" if name else text.strip()
         if targets:
             send(s, dispatcher, user, bulletin, targets=targets)
         return bulletin_out(s, bulletin)
+
+
+def api_title(title: str, text: str, filename: str | None) -> str:
+    """The title to store, checked before any audio work: the one given, or one made from the
+    text, or (API clients name their files) from the file's name."""
+    if not (text.strip() or filename):
+        return title  # nothing to play: the audio's own refusal says so
+    if title.strip() or text.strip():
+        return resolved_title(title, text)
+    return checked_title(title_from_filename(filename or ""))
 
 
 @router.get("/bulletins", responses=ERRORS)

@@ -25,7 +25,7 @@ from controller.broadcast.times import check_quiet_hours, future, valid_until
 from controller.config import ControllerConfig
 from controller.delivery.dispatcher import Dispatcher
 from controller.errors import ConflictError, InvalidInputError
-from controller.models import Bulletin, User, Zone, now
+from controller.models import Bulletin, BulletinReview, User, Zone, now
 from protocol.signing import MAX_COMMAND_TTL
 from schedules import LOCAL, Conflict, Programme, ProgrammeItem, Recurrence
 from schedules.expand import expand_items
@@ -314,7 +314,7 @@ def approve(
     if bulletin.status != "pending":
         raise RequestProblemsError([Problem("review", "not_pending")])
     bulletin.status = carry_out(s, config, dispatcher, reviewer, bulletin)
-    _reviewed(bulletin, reviewer, comment)
+    _reviewed(s, bulletin, reviewer, comment)
     audit.record(
         s,
         reviewer.username,
@@ -332,12 +332,23 @@ def reject(s: Session, reviewer: User, bulletin: Bulletin, comment: str) -> None
     if bulletin.status != "pending":
         raise RequestProblemsError([Problem("review", "not_pending")])
     bulletin.status = "rejected"
-    _reviewed(bulletin, reviewer, comment)
+    _reviewed(s, bulletin, reviewer, comment)
     audit.record(s, reviewer.username, "bulletin.reject", bulletin.id, comment=comment.strip())
     notifications.rejected(s, bulletin, bulletin.review_comment)
 
 
-def _reviewed(bulletin: Bulletin, reviewer: User, comment: str) -> None:
+def _reviewed(s: Session, bulletin: Bulletin, reviewer: User, comment: str) -> None:
+    """The latest decision on the bulletin, and one more line of its review history (kept when
+    it is edited and sent again)."""
     bulletin.reviewed_by = reviewer.id
     bulletin.reviewed_at = now()
     bulletin.review_comment = comment.strip()
+    decision = "rejected" if bulletin.status == "rejected" else "approved"
+    review = BulletinReview(
+        bulletin_id=bulletin.id,
+        decision=decision,
+        comment=bulletin.review_comment,
+        reviewer_id=reviewer.id,
+        at=bulletin.reviewed_at,
+    )
+    s.add(review)

@@ -21,7 +21,6 @@ class SpeechReport(BaseModel):
     voice: str
     text: str  # what was spoken, after normalisation
     cache_hit: bool
-    written: str = ""  # the text as typed ("": made before it was kept)
     attempts: list[Attempt]
 
 
@@ -34,7 +33,7 @@ class AudioReport(BaseModel):
     tts: SpeechReport | None = None
 
     @classmethod
-    def of_speech(cls, result: TtsResult, *, written: str = "") -> AudioReport:
+    def of_speech(cls, result: TtsResult) -> AudioReport:
         return cls(
             processing=result.processing,
             tts=SpeechReport(
@@ -43,7 +42,6 @@ class AudioReport(BaseModel):
                 text=result.text,
                 cache_hit=result.cache_hit,
                 attempts=list(result.attempts),
-                written=written,
             ),
         )
 

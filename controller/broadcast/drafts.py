@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from controller.broadcast.bulletins import new_bulletin
 from controller.broadcast.media import Recording, audio_for, save_upload
+from controller.broadcast.titles import resolved_title
 from controller.config import ControllerConfig
 from controller.models import Bulletin, User, now
 
@@ -41,7 +42,8 @@ def make_draft(
     title: str,
 ) -> Bulletin:
     """Run the real pipeline on a recording (or speak ``text``) and keep it as a draft.
-    Unusable input raises the pipeline's DomainError and keeps nothing."""
+    Unusable input (a bad title included) raises its DomainError and keeps nothing."""
+    resolved_title(title, "" if recording is not None else text)  # before any work
     encoded, report, name = audio_for(config, recording, text, voice, emergency=False)
     bulletin = new_bulletin(
         s,
@@ -49,11 +51,12 @@ def make_draft(
         user,
         encoded=encoded,
         report=report,
-        title=title or name or text.strip()[:80],
+        title=resolved_title(title, text),
         original_filename=name,
         valid_until=now() + timedelta(minutes=config.default_valid_minutes),
     )
     bulletin.status = "draft"
+    bulletin.text = text.strip() if recording is None else ""
     folder = draft_dir(config, bulletin.id)
     folder.mkdir(parents=True, exist_ok=True)
     try:

@@ -15,7 +15,7 @@ MAX_PREVIEW_CHARS = 20_000
 
 @dataclass(frozen=True)
 class Reading:
-    written: str  # as typed; "" for a bulletin made before the typed text was kept
+    written: str  # as typed (``Bulletin.text``); "" for one made before the text was kept
     spoken: str  # the words the engine was given
 
 
@@ -30,4 +30,4 @@ def reading_of(bulletin: Bulletin) -> Reading | None:
     tts = (bulletin.processing_report or {}).get("tts")
     if not isinstance(tts, dict) or not tts.get("text"):
         return None
-    return Reading(written=str(tts.get("written", "")), spoken=str(tts["text"]))
+    return Reading(written=bulletin.text or "", spoken=str(tts["text"]))

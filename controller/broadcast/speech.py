@@ -42,4 +42,4 @@ def speak(
     fd, name = tempfile.mkstemp(suffix=".ogg", dir=tmp_dir)
     with open(fd, "wb") as out, result.path.open("rb") as src:
         shutil.copyfileobj(src, out)
-    return Path(name), AudioReport.of_speech(result, written=text)
+    return Path(name), AudioReport.of_speech(result)

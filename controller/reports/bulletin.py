@@ -32,6 +32,8 @@ def bulletin_out(db: Session, bulletin: Bulletin) -> BulletinOut:
         targets=len(bulletin.deliveries),
         public=bulletin.public,
         processing_report=bulletin.processing_report,
+        status=bulletin.status,
+        text=bulletin.text,
     )
 
 

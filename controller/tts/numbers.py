@@ -6,9 +6,39 @@ Reading rules (Northern standard, as a commune broadcaster reads):
 - A zero tens digit inside a hundred is "linh" (105 "một trăm linh năm").
 - Groups of three: nghìn, triệu, tỷ. Inside a number, a group below 100 still says its hundreds
   ("hai nghìn không trăm hai mươi sáu"); an all-zero group is skipped ("hai triệu năm trăm nghìn").
+
+The Southern dialect says "ngàn" for "nghìn" and "lẻ" for "linh" ("một trăm lẻ năm"). The
+dialect is set around a whole normalisation with :func:`dialect` (a context variable, so
+threads and tasks reading different voices at once do not mix), not passed to every rule.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Literal
+
+Dialect = Literal["north", "south"]
+DIALECTS: tuple[Dialect, ...] = ("north", "south")
+_DIALECT: ContextVar[Dialect] = ContextVar("dialect", default="north")
+
+
+@contextmanager
+def dialect(name: Dialect) -> Iterator[None]:
+    """Numbers read inside the ``with`` block use ``name``'s words."""
+    if name not in DIALECTS:
+        raise ValueError(f"unknown dialect {name!r}: choose from {', '.join(DIALECTS)}")
+    token = _DIALECT.set(name)
+    try:
+        yield
+    finally:
+        _DIALECT.reset(token)
+
+
+def _south() -> bool:
+    return _DIALECT.get() == "south"
+
 
 DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
 _SCALES = ("", "nghìn", "triệu")
@@ -21,7 +51,7 @@ def _tens_units(n: int, *, inside: bool) -> list[str]:
     if tens == 0:
         if units == 0:
             return []
-        return ["linh", DIGITS[units]] if inside else [DIGITS[units]]
+        return ["lẻ" if _south() else "linh", DIGITS[units]] if inside else [DIGITS[units]]
     words = ["mười"] if tens == 1 else [DIGITS[tens], "mươi"]
     if units == 1 and tens >= 2:
         words.append("mốt")
@@ -72,7 +102,7 @@ def _below_billion(n: int, *, leading: bool) -> str:
             continue
         words += _group(g, leading=first and leading)
         if _SCALES[scale]:
-            words.append(_SCALES[scale])
+            words.append("ngàn" if _south() and scale == 1 else _SCALES[scale])
         first = False
     return " ".join(words)
 

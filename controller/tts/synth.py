@@ -30,7 +30,8 @@ from controller.tts.engines import (
     TtsEngine,
     TtsError,
 )
-from controller.tts.normalize import Normalizer
+from controller.tts.normalize import Normalizer, dialect_of
+from controller.tts.numbers import Dialect
 from controller.tts.settings import KNOWN_ENGINES, TtsSettings
 
 if TYPE_CHECKING:  # audio/ is imported when speech is made, not when this module is
@@ -90,7 +91,7 @@ def synthesize(
     if voice not in VOICES:
         raise ValueError(f"unknown voice {voice!r}: choose from {', '.join(VOICES)}")
     order = _engine_order(engines if engines is not None else settings.engines, emergency)
-    spoken = _normalizer(settings.abbreviations_path)(text) if normalize else _tidy(text)
+    spoken = _normalizer(settings.abbreviations_path, voice)(text) if normalize else _tidy(text)
 
     from audio.pipeline import PipelineConfig, process_file
 
@@ -204,16 +205,16 @@ def _tidy(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
-def _normalizer(user_table: Path | None) -> Normalizer:
+def _normalizer(user_table: Path | None, voice: str) -> Normalizer:
     # Keyed on the file's mtime too, so an edited user table takes effect without a restart.
     mtime = user_table.stat().st_mtime_ns if user_table is not None and user_table.exists() else 0
-    return _cached_normalizer(user_table, mtime)
+    return _cached_normalizer(user_table, mtime, dialect_of(voice))
 
 
 @lru_cache(maxsize=8)
-def _cached_normalizer(user_table: Path | None, mtime: int) -> Normalizer:
+def _cached_normalizer(user_table: Path | None, mtime: int, dialect: Dialect) -> Normalizer:
     del mtime  # part of the cache key only
-    return Normalizer.from_file(user_table)
+    return Normalizer.from_file(user_table, dialect=dialect)
 
 
 def _pipeline_id(config: object) -> str:

@@ -20,6 +20,7 @@ from controller.web import (
     pages_admin,
     pages_auth,
     pages_bulletins,
+    pages_drafts,
     pages_emergency,
     pages_faults,
     pages_nodes,
@@ -30,6 +31,7 @@ from controller.web import (
     pages_reports,
     pages_review,
     pages_subscriptions,
+    pages_templates,
 )
 from controller.web.deps import CsrfError, ForbiddenError, LoginRequiredError, viewer_of
 from controller.web.i18n import translate
@@ -43,6 +45,7 @@ ROUTERS = [
     pages_posters.router,
     pages_nodes.router,
     pages_faults.router,
+    pages_drafts.router,
     pages_bulletins.router,
     pages_public.router,
     pages_review.router,
@@ -51,6 +54,7 @@ ROUTERS = [
     pages_admin.router,
     pages_subscriptions.router,
     pages_notifications.router,
+    pages_templates.router,
 ]
 
 # Scripts and styles come only from /static: an injected <script> cannot run.

@@ -16,17 +16,19 @@ from starlette.background import BackgroundTask
 from controller import audit
 from controller.api.deps import ConfigDep, DbDep, recording
 from controller.api.errors import status_of
-from controller.broadcast import approval, drafts
+from controller.broadcast import approval, drafts, editing
 from controller.broadcast.reading import MAX_PREVIEW_CHARS, read_as, reading_of
+from controller.broadcast.titles import MAX_TITLE
 from controller.config import ControllerConfig
 from controller.db import Database
 from controller.errors import DomainError, TooLargeError, UnavailableError, UnsupportedMediaError
-from controller.models import Alert, Bulletin, User, now
+from controller.models import Alert, Bulletin, BulletinReview, User, now
 from controller.web import report_words, request_words
 from controller.web.deps import Viewer, allowed
 from controller.web.i18n import translate
 from controller.web.points import map_points
 from controller.web.render import page
+from controller.web.template_picker import template_picker
 from schedules import LOCAL
 
 router = APIRouter(include_in_schema=False)
@@ -34,8 +36,6 @@ log = logging.getLogger(__name__)
 
 VOICES = ("vi", "vi-vn-x-central", "vi-vn-x-south")
 SOURCES = ("record", "file", "text")
-MAX_TITLE = 200
-EDITABLE = ("draft", "rejected")
 # A refused upload, by the kind of refusal: what to say (anything else is "unusable").
 UPLOAD_ERRORS: dict[type[DomainError], str] = {
     TooLargeError: "compose.error.too_big",
@@ -96,6 +96,8 @@ def compose_page(
         errors=errors or {},
         voices=VOICES,
         max_upload_mb=config.max_upload_bytes // 2**20,
+        max_title=MAX_TITLE,
+        picker=template_picker(request, "notice"),
     )
 
 
@@ -105,6 +107,8 @@ def check_compose(
     errors: dict[str, str] = {}
     if len(title) > MAX_TITLE:
         errors["title"] = translate("compose.error.title_long", lang, max=MAX_TITLE)
+    elif not title and source != "text":  # a file's or a recording's name says nothing
+        errors["title"] = translate("compose.error.no_title", lang)
     if source == "text":
         if not text.strip():
             errors["text"] = translate("compose.error.no_text", lang)
@@ -299,7 +303,7 @@ def detail_page(
         author = s.get(User, bulletin.created_by)
         reviewer = s.get(User, bulletin.reviewed_by) if bulletin.reviewed_by else None
         editable = (
-            bulletin.status in EDITABLE
+            bulletin.status in editing.EDITABLE
             and bulletin.created_by == viewer.user.id
             and viewer.can("compose")
         )
@@ -315,12 +319,42 @@ def detail_page(
             asked=request_words.describe(s, bulletin.request, lang),
             editable=editable,
             values=values or {**form_values(bulletin.request), "public": bulletin.public},
+            edit=edit_values(bulletin, values),
+            reviews=review_history(s, bulletin),
+            deletable=deletable(s, bulletin, viewer),
+            voices=VOICES,
+            max_title=MAX_TITLE,
             is_alert=s.scalar(select(Alert.id).where(Alert.bulletin_id == bulletin.id)) is not None,
             errors=errors or {},
             zones=request_words.zone_choices(s) if editable else [],
             points=map_points(s) if editable else [],
             slots=request_words.slot_choices(s) if editable else [],
         )
+
+
+def edit_values(bulletin: Bulletin, values: dict[str, Any] | None) -> dict[str, str]:
+    """The title, text and voice fields: as sent back with an error, else as stored."""
+    given = values or {}
+    return {
+        "title": given.get("title", bulletin.title),
+        "text": given.get("text", bulletin.text),
+        "voice": given.get("voice", editing.voice_of(bulletin)),
+    }
+
+
+def review_history(s: Session, bulletin: Bulletin) -> list[BulletinReview]:
+    query = select(BulletinReview).where(BulletinReview.bulletin_id == bulletin.id)
+    return list(s.scalars(query.order_by(BulletinReview.at)))
+
+
+def deletable(s: Session, bulletin: Bulletin, viewer: Viewer) -> bool:
+    if not viewer.can("compose"):
+        return False
+    try:
+        editing.check_deletable(s, bulletin, viewer.account(s))
+    except DomainError:
+        return False
+    return True
 
 
 def audio_context(config: Any, bulletin: Bulletin, lang: str) -> dict[str, Any]:
@@ -370,78 +404,16 @@ def bulletin_audio(
     return FileResponse(path, media_type="audio/ogg", headers={"Cache-Control": "private"})
 
 
-@router.post("/bulletins/{bulletin_id}/submit")
-def submit(
-    *,
-    request: Request,
-    db: DbDep,
-    config: ConfigDep,
-    bulletin_id: str,
-    viewer: Annotated[Viewer, allowed("compose", post=True)],
-    where: Annotated[str, Form()] = "",
-    zones: Annotated[list[str] | None, Form()] = None,
-    nodes: Annotated[list[str] | None, Form()] = None,
-    when: Annotated[str, Form()] = "",
-    at: Annotated[str, Form()] = "",
-    slot: Annotated[str, Form()] = "",
-    repeat: Annotated[str, Form()] = "once",
-    date: Annotated[str, Form()] = "",
-    weekdays: Annotated[list[str] | None, Form()] = None,
-    until: Annotated[str, Form()] = "",
-    priority: Annotated[str, Form()] = "normal",
-    public: Annotated[str, Form()] = "",
-) -> Response:
-    """Send for approval: the request is checked now (and again when it is approved). An
-    unticked "public" box (absent from the form) makes it an internal notice."""
-    form = approval.Form(
-        where=where,
-        zones=tuple(zones or ()),
-        nodes=tuple(nodes or ()),
-        when=when,
-        at=at,
-        slot=slot,
-        repeat=repeat,
-        date=date,
-        weekdays=tuple(weekdays or ()),
-        until=until,
-        priority=priority,
-    )
-    asked, problems = approval.from_form(form)
-    status = 422
-    with db.session() as s:
-        bulletin = bulletin_or_404(s, bulletin_id)
-        if bulletin.created_by != viewer.user.id or bulletin.status not in EDITABLE:
-            problems = [approval.Problem("submit", "not_editable")]
-            status = 409
-        elif asked is not None:
-            bulletin.public = bool(public)
-            try:
-                approval.submit(s, viewer.account(s), bulletin, asked)
-            except approval.RequestProblemsError as exc:
-                problems = exc.problems
-                s.rollback()
-    if problems:
-        errors = problems_by_field(problems, viewer.lang)
-        if fetching(request):
-            return refused(errors, status)
-        values = {**form.__dict__, "zones": list(form.zones), "nodes": list(form.nodes)}
-        values["weekdays"] = list(form.weekdays)
-        values["public"] = bool(public)
-        return detail_page(
-            request, viewer, db, config, bulletin_id, values=values, errors=errors, status=status
-        )
-    url = f"/bulletins/{bulletin_id}?submitted=1"
-    if fetching(request):
-        return JSONResponse({"url": url})
-    return RedirectResponse(url, status_code=303)
-
-
 # --- the list ---------------------------------------------------------------------------
 
 
 @router.get("/bulletins")
 def bulletin_list(
-    request: Request, db: DbDep, viewer: Annotated[Viewer, allowed("view")], mine: int | None = None
+    request: Request,
+    db: DbDep,
+    config: ConfigDep,
+    viewer: Annotated[Viewer, allowed("view")],
+    mine: int | None = None,
 ) -> Response:
     """A broadcaster sees their own bulletins first; approvers see everyone's."""
     only_mine = bool(mine) if mine is not None else not viewer.can("review")
@@ -457,7 +429,16 @@ def bulletin_list(
                 "author": authors.get(b.created_by),
                 "asked": request_words.describe(s, b.request, viewer.lang),
                 "duration": b.audio.duration_s,
+                "deletable": b.status in editing.EDITABLE and deletable(s, b, viewer),
             }
             for b in rows
         ]
-        return page(request, viewer, "bulletins/list.html", entries=items, only_mine=only_mine)
+        return page(
+            request,
+            viewer,
+            "bulletins/list.html",
+            entries=items,
+            only_mine=only_mine,
+            deleted=bool(request.query_params.get("deleted")),
+            expiry_days=config.draft_expiry_days,
+        )

@@ -27,6 +27,7 @@ from controller.web.i18n import translate
 from controller.web.live import deliveries
 from controller.web.pages_reports import airing_of
 from controller.web.render import page
+from controller.web.template_picker import template_picker
 
 router = APIRouter(include_in_schema=False)
 OPEN_STATES = ("proposed", "active")
@@ -79,6 +80,7 @@ def form_page(
         recent=[a for a in listed if a["state"] not in OPEN_STATES][:10],
         two_person=config.two_person_rule,
         notice=notice,
+        picker=template_picker(request, "alert"),
     )
 
 

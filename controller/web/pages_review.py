@@ -17,7 +17,12 @@ from controller.db import Database
 from controller.models import Bulletin, User
 from controller.web import request_words
 from controller.web.deps import Viewer, allowed
-from controller.web.pages_bulletins import audio_context, bulletin_or_404, problems_by_field
+from controller.web.pages_bulletins import (
+    audio_context,
+    bulletin_or_404,
+    problems_by_field,
+    review_history,
+)
 from controller.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -47,6 +52,8 @@ def review_page(
                 "asked": request_words.describe(s, b.request, viewer.lang),
                 "audio": audio_context(config, b, viewer.lang),
                 "own": b.created_by == viewer.user.id,
+                # sent again after a rejection: what was asked for then
+                "rejections": [r for r in review_history(s, b) if r.decision == "rejected"],
             }
             for b in pending
         ]

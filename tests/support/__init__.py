@@ -20,6 +20,7 @@ from controller.ops import demo
 from controller.ops.cluster import Cluster
 
 T = TypeVar("T")
+Row = TypeVar("Row")
 
 FAST_NODE = {"chunk_timeout_s": 2.0, "outbox_resend_s": 2.0}
 FAST_CONTROLLER = {"resend_interval_s": 1.0, "expiry_grace_s": 2.0}
@@ -85,6 +86,17 @@ def all_online(sut: SystemUnderTest) -> bool:
 def db_of(sut: SystemUnderTest) -> Database:
     """The controller's database; the caller disposes of its engine."""
     return Database(sut.cluster.config.db_url)
+
+
+def stored_row(db_url: str, model: type[Row], key: object) -> Row | None:
+    """One row as the database has it now, detached (None when there is none)."""
+    db = Database(db_url)
+    with db.session() as s:
+        row = s.get(model, key)
+        if row is not None:
+            s.expunge(row)
+    db.engine.dispose()
+    return row
 
 
 def make_system(root: Path, *, nodes: int, **controller: object) -> SystemUnderTest:

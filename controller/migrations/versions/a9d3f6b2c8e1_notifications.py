@@ -1,7 +1,7 @@
 """notifications and Web Push subscriptions
 
 Revision ID: a9d3f6b2c8e1
-Revises: f2c7a9d4e6b1
+Revises: b8e2d5f0a913
 Create Date: 2026-12-06 12:15:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import controller.models
 
 revision = "a9d3f6b2c8e1"
-down_revision = "f2c7a9d4e6b1"
+down_revision = "b8e2d5f0a913"
 branch_labels = None
 depends_on = None
 

@@ -192,9 +192,17 @@
     });
 
     // --- a chosen file is kept too: after a login redirect the file input is empty again
+    // A chosen file proposes a title from its name, visible and editable, never silently kept
+    let proposed = "";
     fileInput.addEventListener("change", () => {
       const file = fileInput.files[0];
       if (!file) return;
+      const title = form.elements.title;
+      if (!title.value.trim() || title.value === proposed) {
+        proposed = file.name.replace(/\.[^.]*$/, "").replace(/[_\-.+]+/g, " ").trim();
+        title.value = proposed;
+        saveFields();
+      }
       pending = { blob: file, name: file.name, source: "file" };
       audioStore.put(audioKey, pending);
       fileKept.hidden = true;
@@ -307,7 +315,7 @@
     function snapshot() {
       const values = {};
       for (const el of form.elements) {
-        if (!el.name || el.name === "csrf") continue;
+        if (!el.name || el.name === "csrf" || el.tagName === "BUTTON") continue;
         if (el.type === "radio" || el.type === "checkbox") {
           if (el.checked) (values[el.name] = values[el.name] || []).push(el.value);
         } else values[el.name] = el.value;
@@ -316,7 +324,7 @@
     }
     function apply(values) {
       for (const el of form.elements) {
-        if (!el.name || el.name === "csrf" || !(el.name in values)) continue;
+        if (!el.name || el.name === "csrf" || el.tagName === "BUTTON" || !(el.name in values)) continue;
         if (el.type === "radio" || el.type === "checkbox") el.checked = values[el.name].includes(el.value);
         else el.value = values[el.name];
       }
@@ -355,7 +363,9 @@
       clearErrors(form);
       say(message, "");
       busy(button, true);
-      const answer = await sendWithRetry(() => Loa.post(form.action, new FormData(form)).catch(
+      // the pressed button says whether to send for approval or only save the changes
+      const body = new FormData(form, event.submitter);
+      const answer = await sendWithRetry(() => Loa.post(form.action, body).catch(
         () => ({ ok: false, status: 0, data: {} })), state);
       busy(button, false);
       login.hidden = answer.status !== 401;

@@ -92,6 +92,13 @@ QUIET: dict[Route, str] = {
     ("POST", "/api/v1/enrol"): "hands a new Pi its bundle; the code was issued by an admin",
     ("POST", "/bulletins/speech-preview"): "speech for the author's own ear, in the browser",
     ("POST", "/bulletins/speech-text"): "the words the engine would say, as text; stores nothing",
+    ("PATCH", "/api/v1/bulletins/{bulletin_id}"): "changes or resubmits one's own draft; "
+    "approval stays an approver's (tests/controller/api/test_drafts_api.py)",
+    ("DELETE", "/api/v1/bulletins/{bulletin_id}"): "deletes one's own draft that never aired",
+    ("POST", "/bulletins/{bulletin_id}/delete"): "deletes one's own draft, as the API's DELETE",
+    ("POST", "/templates"): "a notice or alert template: text to fill in, plays nothing",
+    ("POST", "/templates/{template_id}"): "changes a template (templates.edit)",
+    ("POST", "/templates/{template_id}/delete"): "deletes a template (templates.edit)",
     ("POST", "/bulletins/{bulletin_id}/public"): "what the listen-again pages list (review)",
     ("POST", "/api/v1/alerts/{alert_id}/cancel"): "silences; one account may stop a false alarm",
     ("POST", "/emergency/{alert_id}/cancel"): "silences, as the API's cancel",

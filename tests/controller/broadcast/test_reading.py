@@ -19,12 +19,12 @@ def test_the_preview_speaks_every_number_in_words(commune: Commune):
     assert read_as(commune.config.tts, "   ") == ""
 
 
-def test_spoken_speech_keeps_the_typed_text_and_what_was_said(commune: Commune):
+def test_a_spoken_bulletin_reads_as_its_typed_text_normalised(commune: Commune):
     offline = dataclasses.replace(commune.config.tts, engines=("espeak",))
     config = commune.config.model_copy(update={"tts": offline})
     path, report = speak(config, TEXT)
     path.unlink()
-    bulletin = Bulletin(processing_report=report.stored())
+    bulletin = Bulletin(text=TEXT, processing_report=report.stored())
     assert reading_of(bulletin) == Reading(written=TEXT, spoken=read_as(config.tts, TEXT))
 
 

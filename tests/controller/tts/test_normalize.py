@@ -1,4 +1,5 @@
-"""The normaliser against commune text: exact expected words, sentence by sentence."""
+"""The normaliser's numbers and its abbreviation table; commune sentences are in
+test_commune_sentences.py, each rule's edge cases in test_reading.py."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from controller.tts.abbreviations import load_table
-from controller.tts.normalize import Normalizer, normalize
+from controller.tts.normalize import Normalizer, dialect_of, normalize
 from controller.tts.numbers import decimal_words, integer_words
 
 NORM = Normalizer()
@@ -41,77 +42,20 @@ def test_integers(n: int, words: str) -> None:
     assert integer_words(n) == words
 
 
+def test_southern_numbers() -> None:
+    south = Normalizer(dialect="south")
+    assert south("Có 2.105 hộ.") == "Có hai ngàn một trăm lẻ năm hộ."
+    assert NORM("Có 2.105 hộ.") == "Có hai nghìn một trăm linh năm hộ."  # the dialect does not leak
+    assert dialect_of("vi-vn-x-south") == "south"
+    assert dialect_of("vi") == dialect_of("vi-vn-x-central") == "north"
+    with pytest.raises(ValueError, match="unknown dialect 'west'"):
+        Normalizer(dialect="west")  # type: ignore[arg-type]
+
+
 def test_decimals() -> None:
     assert decimal_words("12", "4") == "mười hai phẩy bốn"
     assert decimal_words("3", "25") == "ba phẩy hai mươi lăm"
     assert decimal_words("0", "05") == "không phẩy không năm"
-
-
-COMMUNE_TEXT = [
-    (
-        "UBND xã thông báo: ngày 20/11/2026 lúc 15h30 họp HĐND tại HTX.",
-        "ủy ban nhân dân xã thông báo: ngày hai mươi tháng mười một năm hai nghìn không trăm"
-        " hai mươi sáu lúc mười lăm giờ ba mươi phút họp hội đồng nhân dân tại hợp tác xã.",
-    ),
-    (
-        "Kỷ niệm 20/11/2026.",
-        "Kỷ niệm ngày hai mươi tháng mười một năm hai nghìn không trăm hai mươi sáu.",
-    ),
-    ("Tổ chức vào ngày 20/11.", "Tổ chức vào ngày hai mươi tháng mười một."),
-    ("Nhiệt độ 23-28 độ.", "Nhiệt độ hai mươi ba đến hai mươi tám độ."),
-    ("Nhiệt độ từ 23-28°C.", "Nhiệt độ từ hai mươi ba đến hai mươi tám độ xê."),
-    (
-        "Mực nước sông lúc 7h đạt 12,4 m, trên BĐ2 0,3 m.",
-        "Mực nước sông lúc bảy giờ đạt mười hai phẩy bốn mét, trên báo động hai không phẩy ba mét.",
-    ),
-    ("Mực nước 3,5 m.", "Mực nước ba phẩy năm mét."),
-    (
-        "Gió 60 km/h, mưa 150 mm, độ ẩm 85%.",
-        "Gió sáu mươi ki lô mét trên giờ, mưa một trăm năm mươi mi li mét,"
-        " độ ẩm tám mươi lăm phần trăm.",
-    ),
-    (
-        "Xả 1.200 m3/s; hỗ trợ 1.000.000 đồng mỗi hộ.",
-        "Xả một nghìn hai trăm mét khối trên giây; hỗ trợ một triệu đồng mỗi hộ.",
-    ),
-    (
-        "Liên hệ 0912 345 678 hoặc 0912345678.",
-        "Liên hệ không chín một hai, ba bốn năm, sáu bảy tám"
-        " hoặc không chín một hai, ba bốn năm, sáu bảy tám.",
-    ),
-    ("Có cháy gọi 114.", "Có cháy gọi một một bốn."),
-    ("Họp lúc 15:30 thứ 4.", "Họp lúc mười lăm giờ ba mươi phút thứ tư."),
-    (
-        "Từ 7h-11h30 ngày 5/6.",
-        "Từ bảy giờ đến mười một giờ ba mươi phút ngày năm tháng sáu.",
-    ),
-    ("Kế hoạch tháng 11/2026.", "Kế hoạch tháng mười một năm hai nghìn không trăm hai mươi sáu."),
-    (
-        "Gieo cấy 2,5 ha, bón 120 kg phân.",
-        "Gieo cấy hai phẩy năm héc ta, bón một trăm hai mươi ki lô gam phân.",
-    ),
-    (
-        "Học sinh THCS, THPT; BCH PCTT-TKCN xã; CAX và UBMTTQ.",
-        "Học sinh trung học cơ sở, trung học phổ thông; ban chỉ huy phòng chống thiên tai"
-        " và tìm kiếm cứu nạn xã; công an xã và ủy ban mặt trận tổ quốc.",
-    ),
-    (
-        "Phát triển KT-XH, CĐS, thu BHYT và BHXH.",
-        "Phát triển kinh tế xã hội, chuyển đổi số, thu bảo hiểm y tế và bảo hiểm xã hội.",
-    ),
-    ("Còn 3 ngày.", "Còn ba ngày."),
-    ("Sóng cao 3.5 m.", "Sóng cao ba phẩy năm mét."),
-    (
-        "Năm học 2025-2026.",
-        "Năm học hai nghìn không trăm hai mươi lăm đến hai nghìn không trăm hai mươi sáu.",
-    ),
-    ("Hỗ trợ 113 hộ.", "Hỗ trợ một trăm mười ba hộ."),
-]
-
-
-@pytest.mark.parametrize(("text", "spoken"), COMMUNE_TEXT)
-def test_commune_sentences(text: str, spoken: str) -> None:
-    assert NORM(text) == spoken
 
 
 def test_no_doubled_ngay() -> None:

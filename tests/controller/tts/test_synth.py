@@ -91,10 +91,15 @@ def test_second_call_is_a_cache_hit(settings: TtsSettings) -> None:
 
 
 def test_voice_is_part_of_the_cache_key(settings: TtsSettings) -> None:
-    north = synthesize("Xin chào.", settings=settings, engines=["espeak"])
-    south = synthesize("Xin chào.", settings=settings, engines=["espeak"], voice="vi-vn-x-south")
+    north = synthesize("Xin chào 1.005 hộ.", settings=settings, engines=["espeak"])
+    south = synthesize(
+        "Xin chào 1.005 hộ.", settings=settings, engines=["espeak"], voice="vi-vn-x-south"
+    )
     assert north.path != south.path
     assert not south.cache_hit
+    # The Southern voice reads numbers as the South says them.
+    assert "một nghìn không trăm linh năm" in north.text
+    assert "một ngàn không trăm lẻ năm" in south.text
 
 
 def test_user_abbreviations_reach_the_speech(settings: TtsSettings, tmp_path: Path) -> None:
