@@ -18,6 +18,14 @@ from controller.private_files import write_private
 from controller.tts.settings import TtsSettings
 from protocol.limits import DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES
 
+# The browsers' own push services (Chrome and Android, Firefox, Safari, Edge).
+PUSH_SERVICES = (
+    "https://fcm.googleapis.com",
+    "https://updates.push.services.mozilla.com",
+    "https://web.push.apple.com",
+    "https://*.notify.windows.com",
+)
+
 
 class ControllerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -78,6 +86,11 @@ class ControllerConfig(BaseModel):
         7, ge=1, description="unsent drafts and rejected bulletins are deleted after this long"
     )
     expiry_grace_s: float = Field(30.0, description="wait for late node reports this long")
+    push_services: list[str] = Field(
+        default_factory=lambda: list(PUSH_SERVICES),
+        description='origins a browser\'s Web Push endpoint may be on ("*." for any subdomain); '
+        "the controller posts to no other address",
+    )
     history_retention_days: int = Field(
         90,
         ge=1,

@@ -15,7 +15,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
-from controller import programme
+from controller import notifications, programme
 from controller.backup import nightly
 from controller.config import ControllerConfig
 from controller.db import Database
@@ -26,6 +26,8 @@ from schedules import LOCAL
 
 log = logging.getLogger(__name__)
 JOB_TABLE = "apscheduler_jobs"
+# How soon a phone hears of a notification; a pass with nothing to send is one small query.
+PUSH_INTERVAL_S = 15
 
 
 @dataclass
@@ -71,6 +73,14 @@ def start_scheduler(
         replace_existing=True,
         next_run_time=now(),
     )
+    scheduler.add_job(
+        "controller.jobs:push_notifications",
+        "interval",
+        seconds=PUSH_INTERVAL_S,
+        id="push_notifications",
+        replace_existing=True,
+        next_run_time=now(),
+    )
     nightly.schedule(scheduler, config)
     for job in scheduler.get_jobs():  # feeds removed from the config stop being polled
         if job.id.startswith("cap:") and job.args[0] not in config.cap_feeds:
@@ -109,6 +119,7 @@ def housekeeping() -> None:
         sessions.prune(s, ctx.config)
         enrolment.prune(s)
         subscriptions.prune(s)
+        notifications.prune(s)
         for alert in s.scalars(
             select(Alert).where(Alert.state.in_(("proposed", "active")), Alert.expires_at < now())
         ):
@@ -130,6 +141,21 @@ def housekeeping() -> None:
             # folders (the emergency form's prepared alerts) keep their own shorter lifetime
             if leftover.is_file() and leftover.stat().st_mtime < cutoff:
                 leftover.unlink(missing_ok=True)
+
+
+def push_notifications() -> None:
+    """Send new notifications as Web Push to the browsers that asked (controller.notifications)."""
+    from controller.notifications import push
+
+    ctx = running()
+    done = push.send_pending(ctx.db, ctx.config)
+    if done.sent or done.failed or done.removed:
+        log.info(
+            "web push: %d sent, %d failed, %d subscriptions gone",
+            done.sent,
+            done.failed,
+            len(done.removed),
+        )
 
 
 def materialise() -> None:

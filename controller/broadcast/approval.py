@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller import audit, programme
+from controller import audit, notifications, programme
 from controller.broadcast.bulletins import send
 from controller.broadcast.targets import resolve_targets
 from controller.broadcast.times import check_quiet_hours, future, valid_until
@@ -297,6 +297,7 @@ def submit(s: Session, user: User, bulletin: Bulletin, request: BroadcastRequest
         request=bulletin.request,
         title=bulletin.title,
     )
+    notifications.waiting_review(s, bulletin, user)
 
 
 def approve(
@@ -322,6 +323,7 @@ def approve(
         comment=comment,
         status=bulletin.status,
     )
+    notifications.approved(s, bulletin)
 
 
 def reject(s: Session, reviewer: User, bulletin: Bulletin, comment: str) -> None:
@@ -332,6 +334,7 @@ def reject(s: Session, reviewer: User, bulletin: Bulletin, comment: str) -> None
     bulletin.status = "rejected"
     _reviewed(s, bulletin, reviewer, comment)
     audit.record(s, reviewer.username, "bulletin.reject", bulletin.id, comment=comment.strip())
+    notifications.rejected(s, bulletin, bulletin.review_comment)
 
 
 def _reviewed(s: Session, bulletin: Bulletin, reviewer: User, comment: str) -> None:

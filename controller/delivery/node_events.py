@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from controller import notifications
 from controller.delivery.availability import record_status
 from controller.delivery.state import DeliveryStatus, advance
 from controller.models import Delivery, Node, NodeEvent, OutboxCommand, now
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 # A rejection concerns no delivery and a node's account can send them at will, so each node
 # keeps only its newest ones: enough to see what it refused and why.
 REJECTIONS_KEPT = 100
+NOT_PLAYED_BY_POINT: tuple[DeliveryStatus, ...] = ("failed", "rejected")
 
 
 def take_state(
@@ -127,7 +129,7 @@ def apply(s: Session, event: Event) -> None:
         if delivery is not None and event.accepted:
             advance(delivery, "acknowledged", event.at)
         elif delivery is not None:
-            advance(delivery, "rejected", event.at, event.reason)
+            _advance_told(s, delivery, "rejected", event.at, event.reason)
     elif isinstance(event, PlayEvent):
         delivery = _delivery(s, event.play_id, event.node_id)
         # a "failed" that was cut off mid-air is reported as interrupted, with its reason
@@ -135,11 +137,22 @@ def apply(s: Session, event: Event) -> None:
             "interrupted" if event.type == "failed" and event.interrupted else event.type
         )
         if delivery is not None:
-            advance(delivery, kind, event.at, event.reason)
+            _advance_told(s, delivery, kind, event.at, event.reason)
     elif isinstance(event, UpdateEvent):
         rollout.take_event(s, event)
     else:
         log.warning("node %s rejected a payload: %s", event.node_id, event.reason)
+
+
+def _advance_told(
+    s: Session, delivery: Delivery, kind: DeliveryStatus, at: datetime, reason: str
+) -> None:
+    """``advance``, and tell the bulletin's author when the point says it will not play it
+    (an interrupted play may still resume; a cancelled one was someone's decision)."""
+    before = delivery.status
+    advance(delivery, kind, at, reason)
+    if delivery.status in NOT_PLAYED_BY_POINT and delivery.status != before:
+        notifications.not_played(s, delivery.bulletin, 1)
 
 
 def _delivery(s: Session, play_id: str | None, node_id: str) -> Delivery | None:

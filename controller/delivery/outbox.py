@@ -6,6 +6,7 @@ session queue is not a delivery guarantee we rely on.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Select, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from controller import notifications
 from controller.db import Database
 from controller.delivery.publisher import Publisher
 from controller.delivery.state import SETTLED, WAITING, expiry_reason
@@ -168,10 +170,14 @@ def expire_deliveries(db: Database, grace_s: float) -> None:
     deadline = func.coalesce(Delivery.valid_until, Bulletin.valid_until)
     with db.session() as s:
         rows = s.execute(waiting().where(deadline < now() - timedelta(seconds=grace_s))).all()
+        missed: Counter[str] = Counter()
         for delivery, valid_until, node in rows:
             delivery.status = "expired"
             delivery.reason = expiry_reason(delivery, node, valid_until)
             delivery.updated_at = now()
+            missed[delivery.bulletin_id] += 1
+        for bulletin_id, points in missed.items():
+            notifications.not_played(s, s.get_one(Bulletin, bulletin_id), points)
 
 
 _QUEUED = "loa.delivery.queued"  # session.info flag: this transaction queued rows to send

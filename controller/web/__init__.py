@@ -25,6 +25,7 @@ from controller.web import (
     pages_emergency,
     pages_faults,
     pages_nodes,
+    pages_notifications,
     pages_posters,
     pages_programme,
     pages_programme_repeats,
@@ -58,6 +59,7 @@ ROUTERS = [
     pages_emergency.router,
     pages_admin.router,
     pages_subscriptions.router,
+    pages_notifications.router,
     pages_templates.router,
 ]
 

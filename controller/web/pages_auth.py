@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -10,15 +11,16 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 
-from controller import audit
+from controller import audit, notifications
 from controller.api.deps import ConfigDep, DbDep
 from controller.config import ControllerConfig
 from controller.models import Bulletin, Node
+from controller.notifications.words import say
 from controller.public import fault_reports
-from controller.web import sessions
+from controller.web import home_view, sessions
 from controller.web.deps import LANG_COOKIE, MaybeViewerDep, Viewer, allowed
 from controller.web.i18n import LANGUAGES
-from controller.web.render import page
+from controller.web.render import page, translate_in
 
 router = APIRouter(include_in_schema=False)
 LOGIN_CSRF_COOKIE = "loa_login_csrf"  # double-submit token: there is no session to hold one yet
@@ -159,24 +161,36 @@ def switch_language(db: DbDep, viewer: MaybeViewerDep, code: str, next: str = "/
 
 @router.get("/")
 def home(request: Request, db: DbDep, viewer: Annotated[Viewer, allowed("view")]) -> Response:
+    """What matters now, for the viewer's role (controller.web.home_view)."""
+    t = partial(translate_in, viewer.lang)
     with db.session() as s:
         counts = dict(s.execute(select(Node.status, func.count()).group_by(Node.status)).all())
-        pending = s.scalar(
-            select(func.count()).select_from(Bulletin).where(Bulletin.status == "pending")
-        )
         recent = s.scalars(
             select(Bulletin)
             .where(Bulletin.created_by == viewer.user.id)
             .order_by(Bulletin.created_at.desc())
             .limit(5)
         ).all()
+        account = viewer.account(s)
+        offline, offline_total = home_view.offline(s)
         return page(
             request,
             viewer,
             "home.html",
             counts=counts,
             total=sum(counts.values()),
-            pending=pending or 0,
             recent=recent,
             faults_open=fault_reports.open_count(s),
+            today=home_view.today(s, t),
+            waiting=home_view.waiting(s) if viewer.can("review") else [],
+            rejected=home_view.rejected(s, account) if viewer.can("compose") else [],
+            missed=home_view.not_played(s, None if viewer.can("review") else account),
+            offline=offline,
+            offline_total=offline_total,
+            how_long=partial(home_view.how_long, t=t),
+            notes=[
+                {"n": n, "said": say(n, viewer.lang)}
+                for n in notifications.list_for(s, viewer.user.id, limit=3)
+                if n.read_at is None
+            ],
         )

@@ -17,6 +17,7 @@ from controller import audit
 from controller.api.deps import ConfigDep, DbDep, recording
 from controller.api.errors import status_of
 from controller.broadcast import approval, drafts, editing
+from controller.broadcast.reading import MAX_PREVIEW_CHARS, read_as, reading_of
 from controller.broadcast.titles import MAX_TITLE
 from controller.config import ControllerConfig
 from controller.db import Database
@@ -213,6 +214,16 @@ def speech_preview(
     return FileResponse(path, media_type="audio/ogg", background=BackgroundTask(path.unlink))
 
 
+@router.post("/bulletins/speech-text")
+def speech_text(
+    config: ConfigDep,
+    viewer: Annotated[Viewer, allowed("compose", post=True)],
+    text: Annotated[str, Form(max_length=MAX_PREVIEW_CHARS)] = "",
+) -> dict[str, str]:
+    """How the text will be read, in words ("Đọc là: …"), asked for as the broadcaster types."""
+    return {"spoken": read_as(config.tts, text)}
+
+
 # --- one bulletin: hear it, choose where and when, send for approval ------------------------
 
 
@@ -355,6 +366,7 @@ def audio_context(config: Any, bulletin: Bulletin, lang: str) -> dict[str, Any]:
         "points": drafts.WAVEFORM_POINTS,
         "words": report_words.describe(bulletin.processing_report or {}, lang),
         "duration": bulletin.audio.duration_s,
+        "reading": reading_of(bulletin),
     }
 
 

@@ -10,7 +10,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from controller.api.deps import get_config
+from controller import notifications
+from controller.api.deps import get_config, get_db
 from controller.web.deps import Viewer, language
 from controller.web.formatting import duration, local_time
 from controller.web.i18n import translate
@@ -44,6 +45,7 @@ def page(
             "csrf": viewer.csrf if viewer else context.pop("csrf", ""),
             # Typed accessor, not a parameter: error handlers render pages without Depends.
             "commune": get_config(request).commune_name,
+            "unread": unread(request, viewer),
             **context,
         },
         status_code=status_code,
@@ -52,3 +54,11 @@ def page(
 
 def translate_in(lang: str, key: str, **values: object) -> str:
     return translate(key, lang, **values)
+
+
+def unread(request: Request, viewer: Viewer | None) -> int:
+    """The viewer's unread notifications, for the badge every page shows."""
+    if viewer is None:
+        return 0
+    with get_db(request).session() as s:
+        return notifications.unread_count(s, viewer.user.id)

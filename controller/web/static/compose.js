@@ -215,6 +215,27 @@
       document.getElementById("compose-restored").hidden = false;
     });
 
+    // --- how the text will be read, shown as it is typed (asked for once typing pauses)
+    const reading = document.getElementById("tts-reading");
+    let readingTimer = null;
+    let readingAsked = 0;
+    const showReading = async () => {
+      const text = form.elements.text.value;
+      const asked = ++readingAsked;
+      if (!text.trim()) { reading.hidden = true; return; }
+      const body = new FormData();
+      body.append("text", text);
+      const answer = await Loa.post("/bulletins/speech-text", body).catch(() => null);
+      if (asked !== readingAsked || !answer || !answer.ok) return; // a newer text is on its way
+      reading.querySelector("span").textContent = answer.data.spoken;
+      reading.hidden = false;
+    };
+    form.elements.text.addEventListener("input", () => {
+      clearTimeout(readingTimer);
+      readingTimer = setTimeout(showReading, 400);
+    });
+    if (form.elements.text.value.trim()) showReading();
+
     // --- listen to the text before sending
     const listen = document.getElementById("tts-listen");
     const preview = document.getElementById("tts-preview");

@@ -99,6 +99,7 @@ QUIET: dict[Route, str] = {
     ("POST", "/logout"): "closes one's own session",
     ("POST", "/api/v1/enrol"): "hands a new Pi its bundle; the code was issued by an admin",
     ("POST", "/bulletins/speech-preview"): "speech for the author's own ear, in the browser",
+    ("POST", "/bulletins/speech-text"): "the words the engine would say, as text; stores nothing",
     ("PATCH", "/api/v1/bulletins/{bulletin_id}"): "changes or resubmits one's own draft; "
     "approval stays an approver's (tests/controller/api/test_drafts_api.py)",
     ("DELETE", "/api/v1/bulletins/{bulletin_id}"): "deletes one's own draft that never aired",
@@ -120,6 +121,9 @@ QUIET: dict[Route, str] = {
     ("POST", "/admin/subscriptions/{subscription_id}/end"): "SMS subscriptions (admin)",
     ("POST", "/listen/{zone_code}/report"): "a villager's fault report: tells, sounds nothing",
     ("POST", "/faults/{report_id}/done"): "marks a fault report done (admin)",
+    ("POST", "/notifications/read"): "marks one's own notifications read",
+    ("POST", "/notifications/push"): "where one's own notifications are pushed",
+    ("POST", "/notifications/push/remove"): "stops pushing one's own notifications",
 }
 CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -10,9 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from controller.api.app import create_app
+from controller.models import User
+from controller.web import sessions
+from tests.controller.commune import Commune
 from tests.support import SystemUnderTest, make_system
 from tests.support.web import CHROMIUM, CHROMIUM_ARGS, PHONE, add_accounts, log_in
+
+Login = Callable[[str], tuple[TestClient, str]]
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +60,13 @@ def speaking_page(browser, web_system, speech_wav) -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def web_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemUnderTest]:
     """Four simulated nodes in two villages (Thôn Đông, Thôn Tây), the accounts above."""
-    sut = make_system(tmp_path_factory.mktemp("web"), nodes=4)
+    yield from running_system(tmp_path_factory.mktemp("web"), nodes=4)
+
+
+def running_system(root: Path, *, nodes: int) -> Iterator[SystemUnderTest]:
+    """A started system with the test accounts; the controller's and nodes' tracebacks are
+    printed when it stops."""
+    sut = make_system(root, nodes=nodes)
     add_accounts(sut)
     sut.cluster.start_all()
     yield sut
@@ -81,3 +95,28 @@ def open_page(browser, web_system) -> Iterator[Callable[..., object]]:
     yield factory
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def login(commune: Commune) -> Iterator[Login]:
+    """``login("admin")``: a client with that account's session, and its CSRF token."""
+    app = create_app(commune.config, start_dispatcher=False)
+    clients: list[TestClient] = []
+
+    def make(username: str) -> tuple[TestClient, str]:
+        with commune.db.session() as s:
+            user = s.scalars(select(User).where(User.username == username)).one()
+            token = sessions.open_session(s, commune.config, user)
+        with commune.db.session() as s:
+            row = sessions.session_for(s, commune.config, token)
+            csrf = row.csrf if row else None
+        client = TestClient(app, follow_redirects=False)
+        client.__enter__()
+        client.cookies.set(sessions.COOKIE, token)
+        clients.append(client)
+        assert csrf is not None
+        return client, csrf
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)

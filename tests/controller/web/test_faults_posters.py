@@ -4,46 +4,15 @@ web app without a browser (real app, real SQLite, real sessions)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
 
-import pytest
 import zxingcpp
-from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import select
 
-from controller.api.app import create_app
-from controller.models import AuditEntry, FaultReport, User, now
+from controller.models import AuditEntry, FaultReport, now
 from controller.public import fault_reports as faults
-from controller.web import sessions
 from tests.controller.commune import Commune
-
-Login = Callable[[str], tuple[TestClient, str]]
-
-
-@pytest.fixture
-def login(commune: Commune) -> Iterator[Login]:
-    """``login("admin")``: a client with that account's session, and its CSRF token."""
-    app = create_app(commune.config, start_dispatcher=False)
-    clients: list[TestClient] = []
-
-    def make(username: str) -> tuple[TestClient, str]:
-        with commune.db.session() as s:
-            user = s.scalars(select(User).where(User.username == username)).one()
-            token = sessions.open_session(s, commune.config, user)
-        with commune.db.session() as s:
-            row = sessions.session_for(s, commune.config, token)
-            csrf = row.csrf if row else None
-        client = TestClient(app, follow_redirects=False)
-        client.__enter__()
-        client.cookies.set(sessions.COOKIE, token)
-        clients.append(client)
-        assert csrf is not None
-        return client, csrf
-
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
+from tests.controller.web.conftest import Login
 
 
 def report(commune: Commune, zone: str, point: str, note: str, phone: str = "") -> int:
