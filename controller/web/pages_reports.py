@@ -3,7 +3,6 @@ report as a page, a printout and a CSV file."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from typing import Annotated, Any
 
@@ -14,6 +13,7 @@ from sqlalchemy import select
 from controller.api.deps import DbDep
 from controller.models import Alert, Bulletin, User, Zone, now
 from controller.reports import spreadsheet
+from controller.reports.bulletin import bulletin_report
 from controller.reports.monthly import (
     LongRow,
     MonthlyReport,
@@ -22,14 +22,14 @@ from controller.reports.monthly import (
     monthly_report,
     parse_month,
 )
+from controller.web import request_words
 from controller.web.deps import Viewer, allowed
 from controller.web.i18n import translate
-from controller.web.live import deliveries
+from controller.web.plays import airings, plays
 from controller.web.render import page
 from controller.web.report_words import number
 
 router = APIRouter(include_in_schema=False)
-AIRING = re.compile(r"\.r(\d+)$")
 CSV_COLUMNS = ("month", "measure", "breakdown", "key", "name", "value", "unit", "code")
 
 
@@ -44,6 +44,8 @@ def bulletin_report_page(
         author = s.get(User, bulletin.created_by)
         alert_id = s.scalar(select(Alert.id).where(Alert.bulletin_id == bulletin_id))
         zones = {z.code: z.name for z in s.scalars(select(Zone))}
+        report = bulletin_report(s, bulletin)
+        asked = request_words.describe(s, bulletin.request, viewer.lang)
         info = {
             "id": bulletin.id,
             "title": bulletin.title,
@@ -53,6 +55,8 @@ def bulletin_report_page(
             "valid_until": bulletin.valid_until,
             "duration_s": bulletin.audio.duration_s,
             "author": (author.display_name or author.username) if author else "?",
+            "airings": airings(report, viewer.lang),
+            "asked": asked.when if asked else "",
         }
     return page(
         request,
@@ -61,16 +65,8 @@ def bulletin_report_page(
         bulletin=info,
         alert_id=alert_id,
         zones=zones,
-        data=deliveries(db, bulletin_id, viewer.lang),
-        airing=airing_of,
+        data={"bulletin_id": bulletin_id, **plays(report, viewer.lang)},
     )
-
-
-def airing_of(play_id: str) -> str:
-    """Which airing a play is: alerts number theirs ``<bulletin>.r<k>`` (controller/alerts.py);
-    static/reports.js reads them the same way."""
-    match = AIRING.search(play_id)
-    return match.group(1) if match else "1"
 
 
 def chosen_month(month: str | None) -> tuple[date | None, str]:

@@ -9,9 +9,6 @@
   if (!box || !box.dataset.live) return;
   const zones = JSON.parse(box.dataset.zones || "{}");
 
-  // Same reading as pages_reports.airing_of: alerts name their airings "<bulletin>.r<k>".
-  const airing = (playId) => (/\.r(\d+)$/.exec(playId) || [null, "1"])[1];
-
   // Headers double as the labels a phone shows inside each row (see reports.css).
   const heads = [...box.querySelectorAll("thead th")].map((th) => th.textContent);
 
@@ -42,9 +39,10 @@
       const row = body.insertRow();
       row.dataset.node = n.node_id;
       row.dataset.status = n.status;
+      row.dataset.category = n.category;
       cell(row, "name", n.name);
       cell(row, "village", zones[n.zone] || n.zone);
-      cell(row, "airing", airing(n.play_id));
+      cell(row, "airing", n.airing);
       const badge = document.createElement("span");
       badge.className = `badge status-${n.status}`;
       badge.textContent = n.status_text;
@@ -55,7 +53,8 @@
     }
     const missed = box.querySelector("[data-missed]");
     missed.replaceChildren();
-    for (const n of data.nodes.filter((x) => x.reason_text)) {
+    // the server counts the tiles from these same rows (controller/web/plays.py)
+    for (const n of data.nodes.filter((x) => x.category === "not_played")) {
       const li = document.createElement("li");
       const name = document.createElement("strong");
       name.textContent = n.name;
