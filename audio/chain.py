@@ -10,12 +10,12 @@ import numpy as np
 
 from audio import dynamics, filters
 from audio.config import PipelineConfig, Progress, report_progress
-from audio.errors import EmptyAudioError
+from audio.errors import EmptyAudioError, TooShortAudioError
 from audio.loudness import hop_energies, integrated_from_hops, integrated_loudness
 from audio.normalize import normalize
 from audio.resample import resample
 from audio.samples import as_mono
-from audio.trim import trim_silence
+from audio.trim import find_speech_bounds, trim_silence
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,7 @@ def prepare(
     hops = hop_energies(y, sr)
     if not np.isfinite(integrated_from_hops(hops)):
         raise EmptyAudioError("the recording is silent (nothing above -70 LUFS)")
+    check_sound_length(y, sr, config.min_speech_s)
     if config.level:
         y = dynamics.level(
             y,
@@ -99,6 +100,19 @@ def prepare(
     return y, steps, trimmed
 
 
+def check_sound_length(y: np.ndarray, sr: int, minimum_s: float) -> None:
+    """Refuse a recording with less than ``minimum_s`` of sound between its silent ends."""
+    if minimum_s <= 0:
+        return
+    bounds = find_speech_bounds(y, sr)
+    sound_s = (bounds[1] - bounds[0]) / sr if bounds else 0.0
+    if sound_s < minimum_s:
+        raise TooShortAudioError(
+            f"the recording is too short ({sound_s:.1f} s of sound); "
+            f"at least {minimum_s:g} s needed"
+        )
+
+
 def limiter_ceiling(config: PipelineConfig, lossy: bool) -> float | None:
     """The limiter's ceiling: under the true-peak limit by the codec's headroom when lossy."""
     if not config.limit:
@@ -111,7 +125,7 @@ def to_working_rate(x: np.ndarray, sr: int, config: PipelineConfig) -> np.ndarra
     working rate."""
     y = as_mono(x)
     if y.size < MIN_DURATION_S * sr:
-        raise EmptyAudioError(
+        raise TooShortAudioError(
             f"the recording is too short ({y.size / sr:.2f} s); at least {MIN_DURATION_S} s needed"
         )
     return resample(y, sr, config.sample_rate)

@@ -122,12 +122,16 @@ def pipeline_error(
     exc: DomainError, source: str, lang: str, config: ControllerConfig
 ) -> dict[str, str]:
     """Why the pipeline refused the audio, next to the field it came from."""
+    from audio.config import MIN_SPEECH_S  # lazily, as every other audio import here
+
     if source == "text":
         down = isinstance(exc, UnavailableError)
         key = "compose.error.tts_down" if down else "compose.error.text_unusable"
         return {"text": translate(key, lang)}
     if exc.code == "audio.too_long":  # a small file may still decode too long
         key = "compose.error.too_long"
+    elif exc.code == "audio.too_short":
+        key = "compose.error.too_short"
     else:
         key = UPLOAD_ERRORS.get(type(exc), "compose.error.unusable")
     text = translate(
@@ -135,6 +139,7 @@ def pipeline_error(
         lang,
         max=config.max_upload_bytes // 2**20,
         minutes=f"{config.max_audio_seconds / 60:g}",
+        seconds=f"{MIN_SPEECH_S:g}",
     )
     return {"recording" if source == "record" else "file": text}
 
