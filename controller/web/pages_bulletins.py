@@ -324,7 +324,7 @@ def audio_context(config: Any, bulletin: Bulletin, lang: str) -> dict[str, Any]:
         "before": drafts.before_path(config, bulletin) is not None,
         "paths": {name: drafts.waveform_path(values) for name, values in shapes.items()},
         "points": drafts.WAVEFORM_POINTS,
-        "words": report_words.describe(bulletin.processing_report or {}, lang),
+        "words": report_words.describe(bulletin.processing_report or {}, lang),  # plain, technical
         "duration": bulletin.audio.duration_s,
     }
 
