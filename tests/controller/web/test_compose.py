@@ -253,6 +253,9 @@ def test_a_rejected_bulletin_comes_back_with_the_comment(web_system, open_page, 
     expect(item.get_by_role("alert")).to_contain_text("Hãy ghi lý do từ chối")
     comment_field = item.get_by_label("Ý kiến (bắt buộc khi từ chối)")
     assert comment_field.get_attribute("aria-invalid") == "true"
+    # the error is where the button was pressed: the field is focused and on screen
+    expect(comment_field).to_be_focused()
+    expect(comment_field).to_be_in_viewport()
     assert bulletin_by_title(web_system, title).status == "pending"
     comment = "Đề nghị ghi lại, nói chậm hơn và nêu rõ giờ họp."
     comment_field.fill(comment)
