@@ -159,3 +159,33 @@ def test_the_login_page_fits_too(browser, web_system):
         assert check_page(page, "/login", broadcaster=True, node_ids="loa-khong-co") == []
     finally:
         context.close()
+
+
+def test_the_api_page_and_the_icon_need_no_internet(browser, web_system):
+    """/docs loads Swagger UI from the controller itself; any other host is cut off."""
+    base = web_system.cluster.url
+    context = browser.new_context(viewport=PHONE)
+    outside: list[str] = []
+
+    def only_local(route: Any) -> None:
+        if route.request.url.startswith(base):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_local)
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/docs")
+        page.locator(".opblock").first.wait_for()  # the operations, drawn by Swagger UI
+        assert "/api/v1/bulletins" in page.locator("#swagger-ui").inner_text()
+        assert outside == []
+        page.goto(f"{base}/login")
+        icon = page.locator('link[rel="icon"]').get_attribute("href")
+        answer = page.request.get(f"{base}{icon}")
+        assert answer.ok
+        assert answer.headers["content-type"].startswith("image/svg+xml")
+        assert page.request.get(f"{base}/favicon.ico").ok
+    finally:
+        context.close()
