@@ -153,8 +153,10 @@ def csv_text(report: MonthlyReport, lang: str) -> str:
 
 def csv_row(month: str, row: LongRow, lang: str) -> list[str]:
     measure, breakdown, key, name, value, unit = row
-    if breakdown in ("priority", "source"):
-        name = translate(f"reports.{breakdown}.{key}", lang)
+    if breakdown == "priority":
+        name = translate(f"priority.{key}", lang).capitalize()
+    elif breakdown == "source":
+        name = translate(f"reports.source.{key}", lang)
     elif breakdown == "total":
         name = translate("reports.csv.by.total", lang)
     return [
