@@ -17,6 +17,7 @@ from controller import audit
 from controller.api.deps import ConfigDep, DbDep, recording
 from controller.api.errors import status_of
 from controller.broadcast import approval, drafts
+from controller.broadcast.local_dates import day_text, day_time_text
 from controller.config import ControllerConfig
 from controller.db import Database
 from controller.errors import DomainError, TooLargeError, UnavailableError, UnsupportedMediaError
@@ -228,7 +229,7 @@ def form_values(stored: dict[str, Any]) -> dict[str, Any]:
         "at": "",
         "slot": "",
         "repeat": "once",
-        "date": today.isoformat(),
+        "date": day_text(today),
         "weekdays": [],
         "until": "",
         "priority": "normal",
@@ -241,14 +242,14 @@ def form_values(stored: dict[str, Any]) -> dict[str, Any]:
     values["where"] = "all" if where.all else "zones" if where.zones else "nodes"
     values.update(zones=where.zones, nodes=where.nodes, when=when.kind, priority=request.priority)
     if when.at:
-        values["at"] = f"{when.at.astimezone(LOCAL):%Y-%m-%dT%H:%M}"
+        values["at"] = day_time_text(when.at.astimezone(LOCAL))
     if when.recurrence:
         rec = when.recurrence
         values.update(
             slot=when.slot_id or "",
             repeat=rec.kind,
-            date=rec.start_date.isoformat(),
-            until=rec.end_date.isoformat() if rec.end_date else "",
+            date=day_text(rec.start_date),
+            until=day_text(rec.end_date) if rec.end_date else "",
             weekdays=[str(d) for d in sorted(rec.weekdays or ())],
         )
     return values

@@ -77,8 +77,8 @@ def audit_actions(sut: SystemUnderTest, target: str) -> list[tuple[str, str, dic
 
 
 def local_input(at: datetime) -> str:
-    """A datetime-local field's value: local wall-clock time."""
-    return at.astimezone(LOCAL).strftime("%Y-%m-%dT%H:%M:%S")
+    """The date-and-time field's value as Vietnamese write it: local wall-clock time."""
+    return at.astimezone(LOCAL).strftime("%d/%m/%Y %H:%M:%S")
 
 
 def upload_draft(page: Any, base: str, audio: Path, title: str) -> str:
@@ -380,7 +380,7 @@ def test_text_to_speech_preview_and_a_programme_slot(web_system, open_page, slot
     page.get_by_label("Khung giờ phát").select_option(slots["roomy"])
     page.get_by_label("Hằng ngày").check()
     until = (datetime.now(LOCAL) + timedelta(days=7)).date()
-    page.get_by_label("Đến ngày (không bắt buộc)").fill(until.isoformat())
+    page.get_by_label("Đến ngày (không bắt buộc)").fill(until.strftime("%d/%m/%Y"))
     page.get_by_label("Ưu tiên", exact=True).check()
     submit_request(page, base, bulletin_id)
     expect(page.locator(".asked")).to_contain_text("Bản tin thử")
