@@ -151,6 +151,13 @@ def csv_text(report: MonthlyReport, lang: str) -> str:
     return spreadsheet.csv_text([header, *(csv_row(month, row, lang) for row in long_rows(report))])
 
 
+def decimal(value: float, lang: str) -> str:
+    """Every digit kept, with the decimal comma a Vietnamese spreadsheet and the page use
+    (the CSV writer quotes such a cell, so the comma stays inside it)."""
+    text = str(value)
+    return text.replace(".", ",") if lang == "vi" else text
+
+
 def csv_row(month: str, row: LongRow, lang: str) -> list[str]:
     measure, breakdown, key, name, value, unit = row
     if breakdown == "priority":
@@ -165,7 +172,7 @@ def csv_row(month: str, row: LongRow, lang: str) -> list[str]:
         translate(f"reports.csv.by.{breakdown}", lang),
         key,
         name,
-        "" if value is None else str(value),  # str() writes a dot decimal, whatever the locale
+        "" if value is None else decimal(value, lang),
         translate(f"reports.csv.unit.{unit}", lang),
         f"{measure}.{breakdown}",
     ]

@@ -72,7 +72,12 @@ def test_a_bulletins_report_fills_in_live_and_says_why_a_point_missed_it(
 
 
 def figures(rows: list[dict[str, str]]) -> dict[tuple[str, str], float]:
-    return {(r["Mã chỉ số"], r["Mã"]): float(r["Giá trị"]) for r in rows if r["Giá trị"]}
+    # the Vietnamese CSV writes a decimal comma, as the page does
+    return {
+        (r["Mã chỉ số"], r["Mã"]): float(r["Giá trị"].replace(",", "."))
+        for r in rows
+        if r["Giá trị"]
+    }
 
 
 def test_the_monthly_csv_matches_the_database(web_system, open_page, speech_wav):
