@@ -72,10 +72,10 @@ def prepare(
         y, t = trim_silence(y, sr, pad_s=config.trim_pad_s, min_silence_s=config.trim_min_silence_s)
         trimmed = (t.start_s, t.end_s)
         steps.append("trim")
+    check_sound_length(y, sr, config.min_speech_s)  # a tap on the button: short, not silent
     hops = hop_energies(y, sr)
     if not np.isfinite(integrated_from_hops(hops)):
         raise EmptyAudioError("the recording is silent (nothing above -70 LUFS)")
-    check_sound_length(y, sr, config.min_speech_s)
     if config.level:
         y = dynamics.level(
             y,
@@ -101,11 +101,14 @@ def prepare(
 
 
 def check_sound_length(y: np.ndarray, sr: int, minimum_s: float) -> None:
-    """Refuse a recording with less than ``minimum_s`` of sound between its silent ends."""
+    """Refuse a recording with less than ``minimum_s`` of sound between its silent ends; one
+    long enough but silent throughout is left for the silence check to name."""
     if minimum_s <= 0:
         return
     bounds = find_speech_bounds(y, sr)
-    sound_s = (bounds[1] - bounds[0]) / sr if bounds else 0.0
+    if bounds is None and y.size >= minimum_s * sr:
+        return
+    sound_s = (bounds[1] - bounds[0]) / sr if bounds else y.size / sr
     if sound_s < minimum_s:
         raise TooShortAudioError(
             f"the recording is too short ({sound_s:.1f} s of sound); "

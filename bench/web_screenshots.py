@@ -47,7 +47,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import ViewportSize, sync_playwright
+
+    phone = ViewportSize(width=PHONE["width"], height=PHONE["height"])
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -65,7 +67,7 @@ def main() -> None:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 for name, account, address in SHOTS:
                     context = browser.new_context(
-                        viewport=PHONE, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh"
+                        viewport=phone, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh"
                     )
                     page = context.new_page()
                     log_in(page, sut.cluster.url, account)

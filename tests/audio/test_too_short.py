@@ -48,3 +48,8 @@ def test_silence_is_still_silent_not_short():
 def test_the_minimum_is_off_unless_asked(speech16):
     out, _, _ = process(spoken(speech16, 0.5), SR)  # `loa process` takes any length
     assert out.size > 0
+
+
+def test_a_tap_of_silence_is_too_short_rather_than_silent():
+    with pytest.raises(TooShortAudioError, match="too short"):
+        process(np.zeros(SR // 4, dtype=np.float32), SR, CHECKED)

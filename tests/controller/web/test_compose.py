@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import delete, func, select
@@ -17,6 +18,7 @@ from sqlalchemy import delete, func, select
 from controller.models import AuditEntry, Bulletin, Delivery, Node, User, WebSession, Zone
 from schedules import LOCAL
 from tests.support import SystemUnderTest, db_of, wait_for
+from tests.support.audio import write_wav
 from tests.support.web import (
     DESKTOP,
     PASSWORD,
@@ -444,6 +446,16 @@ def test_bad_input_is_refused_next_to_the_field_and_changes_nothing(
     assert "Tệp này không phải âm thanh" in field_error(page, "file")
     assert page.get_by_label("Tiêu đề bản tin").input_value() == "Tệp giả"  # kept as typed
 
+    # a fifth of a second from a phone: too short, not "noisy" nor "damaged"
+    tap = tmp_path / "bam-nham.wav"
+    t = np.arange(int(0.2 * 16000)) / 16000
+    write_wav(str(tap), (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 16000)
+    page.get_by_label("Tệp âm thanh", exact=True).set_input_files(str(tap))
+    with page.expect_response(f"{base}/bulletins/draft") as answer:
+        page.get_by_role("button", name="Xử lý âm thanh và xem trước").click()
+    assert answer.value.status == 422
+    assert "Bản ghi quá ngắn" in field_error(page, "file")
+
     # an empty text
     page.get_by_label("Nhập văn bản để máy đọc").check()
     with page.expect_response(f"{base}/bulletins/draft") as answer:
@@ -472,6 +484,8 @@ def test_bad_input_is_refused_next_to_the_field_and_changes_nothing(
     page.get_by_label("Vào một thời điểm").check()
     page.get_by_label("Ngày giờ phát").fill(local_input(datetime.now(LOCAL) - timedelta(hours=1)))
     assert "đã qua" in refused("at")
+    page.get_by_label("Ngày giờ phát").fill("12/31/2026 06:00")  # month first: not ours
+    assert "ngày/tháng/năm" in refused("at")
     # a time no point would accept a command for (the protocol's 7 days)
     page.get_by_label("Ngày giờ phát").fill(local_input(datetime.now(LOCAL) + timedelta(days=30)))
     assert "trong vòng 7 ngày" in refused("at")
@@ -480,6 +494,22 @@ def test_bad_input_is_refused_next_to_the_field_and_changes_nothing(
     assert "vượt" in refused("slot")  # the slot's conflict check, in Vietnamese
     screenshot(page, "draft-errors")
     assert fits_width(page)
+
+
+def test_a_tap_on_the_record_button_is_too_short(web_system, open_page):
+    base = web_system.cluster.url
+    page = open_page("phatthanh")
+    before = counts(web_system)
+    page.goto(f"{base}/bulletins/new")
+    page.get_by_label("Tiêu đề bản tin").fill("Bấm nhầm")
+    page.get_by_role("button", name="Bắt đầu ghi âm").click()
+    page.get_by_role("button", name="Dừng ghi").click()
+    expect(page.get_by_label("Nghe lại bản ghi")).to_be_visible()
+    with page.expect_response(f"{base}/bulletins/draft") as answer:
+        page.get_by_role("button", name="Xử lý âm thanh và xem trước").click()
+    assert answer.value.status == 422
+    assert "Bản ghi quá ngắn" in field_error(page, "recording")
+    assert counts(web_system) == before
 
 
 def test_an_expired_session_loses_nothing(web_system, open_page, speech_wav):
