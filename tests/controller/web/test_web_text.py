@@ -96,3 +96,15 @@ def test_each_priority_has_one_word_everywhere():
     sources = [*WEB.rglob("*.html"), *WEB.rglob("*.py"), *WEB.rglob("*.js")]
     spelled = [p.name for p in sources if re.search(r"\w+\.priority\.['{]", p.read_text("utf-8"))]
     assert not spelled  # e.g. t('programme.priority.' ~ x): a second catalogue of levels
+
+
+def test_sent_and_played_mean_what_they_say():
+    """ "đã gửi": handed to the points; "đã phát": played. The report's tile uses the very word
+    of the rows it counts."""
+    texts = catalogue()
+    assert texts["bulletin.status.sent"]["vi"] == "đã gửi"
+    for status in ("queued", "acknowledged", "received", "ready", "started"):
+        assert "đã phát" not in texts[f"delivery.status.{status}"]["vi"], status
+    assert texts["reports.sum.played"]["vi"] == texts["delivery.status.finished"]["vi"]
+    assert texts["reports.sum.playing"]["vi"] == texts["delivery.status.started"]["vi"]
+    assert texts["reports.sum.stopped"]["vi"] == texts["delivery.status.cancelled"]["vi"]
