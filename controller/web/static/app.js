@@ -31,7 +31,7 @@ window.Loa = (function () {
   function showFirstError(root = document) {
     const field = root.querySelector('[aria-invalid="true"]');
     const message = root.querySelector(
-      '.field-error:not([hidden]), .error[role="alert"]:not([hidden])'
+      '.field-error:not([hidden]), main [role="alert"]:not([hidden])'
     );
     const target = field || message;
     if (!target || !target.getClientRects().length) return;
