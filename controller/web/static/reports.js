@@ -12,18 +12,25 @@
   // Headers double as the labels a phone shows inside each row (see reports.css).
   const heads = [...box.querySelectorAll("thead th")].map((th) => th.textContent);
 
+  // The controller's or the point's own words (English, for a technician), folded away.
+  function fold(text) {
+    const details = document.createElement("details");
+    details.className = "technical";
+    const summary = document.createElement("summary");
+    summary.textContent = box.dataset.rawLabel;
+    const small = document.createElement("small");
+    small.textContent = text;
+    details.append(summary, small);
+    return details;
+  }
+
   function cell(row, name, text, extra) {
     const td = row.insertCell();
     td.className = name;
     const label = { airing: heads[2], started: heads[4], finished: heads[5] }[name];
     if (label) td.dataset.label = label;
     td.textContent = text || "";
-    if (extra) {
-      td.append(document.createElement("br"));
-      const small = document.createElement("small");
-      small.textContent = extra;
-      td.append(small);
-    }
+    if (extra) td.append(fold(extra));
     return td;
   }
 
@@ -59,11 +66,7 @@
       const name = document.createElement("strong");
       name.textContent = n.name;
       li.append(name, ` (${zones[n.zone] || n.zone}) — ${n.reason_text}`);
-      if (n.reason) {
-        const small = document.createElement("small");
-        small.textContent = `${box.dataset.rawLabel}: ${n.reason}`;
-        li.append(document.createElement("br"), small);
-      }
+      if (n.reason) li.append(fold(n.reason));
       missed.append(li);
     }
     if (!missed.children.length) {
