@@ -10,12 +10,12 @@ import numpy as np
 
 from audio import dynamics, filters
 from audio.config import PipelineConfig, Progress, report_progress
-from audio.errors import EmptyAudioError
+from audio.errors import EmptyAudioError, TooShortAudioError
 from audio.loudness import hop_energies, integrated_from_hops, integrated_loudness
 from audio.normalize import normalize
 from audio.resample import resample
 from audio.samples import as_mono
-from audio.trim import trim_silence
+from audio.trim import find_speech_bounds, trim_silence
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ def prepare(
         y, t = trim_silence(y, sr, pad_s=config.trim_pad_s, min_silence_s=config.trim_min_silence_s)
         trimmed = (t.start_s, t.end_s)
         steps.append("trim")
+    check_sound_length(y, sr, config.min_speech_s)  # a tap on the button: short, not silent
     hops = hop_energies(y, sr)
     if not np.isfinite(integrated_from_hops(hops)):
         raise EmptyAudioError("the recording is silent (nothing above -70 LUFS)")
@@ -99,6 +100,22 @@ def prepare(
     return y, steps, trimmed
 
 
+def check_sound_length(y: np.ndarray, sr: int, minimum_s: float) -> None:
+    """Refuse a recording with less than ``minimum_s`` of sound between its silent ends; one
+    long enough but silent throughout is left for the silence check to name."""
+    if minimum_s <= 0:
+        return
+    bounds = find_speech_bounds(y, sr)
+    if bounds is None and y.size >= minimum_s * sr:
+        return
+    sound_s = (bounds[1] - bounds[0]) / sr if bounds else y.size / sr
+    if sound_s < minimum_s:
+        raise TooShortAudioError(
+            f"the recording is too short ({sound_s:.1f} s of sound); "
+            f"at least {minimum_s:g} s needed"
+        )
+
+
 def limiter_ceiling(config: PipelineConfig, lossy: bool) -> float | None:
     """The limiter's ceiling: under the true-peak limit by the codec's headroom when lossy."""
     if not config.limit:
@@ -111,7 +128,7 @@ def to_working_rate(x: np.ndarray, sr: int, config: PipelineConfig) -> np.ndarra
     working rate."""
     y = as_mono(x)
     if y.size < MIN_DURATION_S * sr:
-        raise EmptyAudioError(
+        raise TooShortAudioError(
             f"the recording is too short ({y.size / sr:.2f} s); at least {MIN_DURATION_S} s needed"
         )
     return resample(y, sr, config.sample_rate)

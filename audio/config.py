@@ -12,6 +12,11 @@ from audio import dynamics
 Progress = Callable[[float], None]
 
 
+# A bulletin needs at least this much sound: anything shorter is a slip of the finger on the
+# record button, not a message (controller/broadcast/ingest.py asks for it on every upload).
+MIN_SPEECH_S = 1.0
+
+
 class PipelineConfig(BaseModel):
     """Settings of the audio chain. Every step can be switched off."""
 
@@ -25,6 +30,12 @@ class PipelineConfig(BaseModel):
         "more than horn loudspeakers reproduce",
     )
     max_seconds: float = Field(default=3600.0, gt=0, description="longest accepted input (s)")
+    min_speech_s: float = Field(
+        default=0.0,
+        ge=0,
+        description="refuse input holding less sound than this (s), its silent ends not "
+        "counted; 0 accepts any length",
+    )
     highpass: bool = Field(default=True, description="remove DC and rumble below the cutoff")
     highpass_hz: float = Field(default=80.0, gt=0, description="high-pass cutoff (Hz)")
     denoise: bool = Field(default=True, description="noise reduction (audio.denoise)")

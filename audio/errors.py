@@ -26,3 +26,7 @@ class EmptyAudioError(AudioError):
 
 class TooLongAudioError(AudioError):
     """The audio is longer than the configured maximum, refused before allocating memory."""
+
+
+class TooShortAudioError(EmptyAudioError):
+    """The audio holds less sound than a broadcast needs (``PipelineConfig.min_speech_s``)."""

@@ -210,6 +210,7 @@ class Delivery(Base):
     # cancelled / rejected, with ``reason``.
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
+    play_at: Mapped[datetime | None]  # when this airing is due (None: as soon as it arrives)
     valid_until: Mapped[datetime | None]  # this airing's own deadline (None: the bulletin's)
     acknowledged_at: Mapped[datetime | None]
     ready_at: Mapped[datetime | None]

@@ -97,6 +97,8 @@ class NodeReport(BaseModel):
     name: str
     zone: str
     play_id: str = Field(description="the airing (a repeated alert has several)")
+    play_at: datetime | None = Field(None, description="when this airing is due; none: at once")
+    valid_until: datetime | None = Field(None, description="this airing's deadline")
     played: bool
     status: str
     started_at: datetime | None

@@ -13,6 +13,7 @@ from controller.api import bulletin_edits as api_bulletin_edits
 from controller.api import bulletins as api_bulletins
 from controller.api import cap as api_cap
 from controller.api import cap_out as api_cap_out
+from controller.api import docs as api_docs
 from controller.api import enrol as api_enrol
 from controller.api import errors as api_errors
 from controller.api import nodes as api_nodes
@@ -72,6 +73,8 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
         version="0.1.0",
         description="Smart public-address radio for Vietnamese communes.",
         lifespan=lifespan,
+        docs_url=None,  # served offline by controller.api.docs
+        redoc_url=None,  # ReDoc would load from a CDN: one description page is enough
     )
     app.state.config = config
     app.state.db = db
@@ -95,6 +98,7 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
         BodyLimit, limits=body_limits(config), default=config.max_form_bytes, too_large=too_large
     )
     web.mount(app)
+    api_docs.mount(app)
     app.add_exception_handler(DomainError, refusal)
     return app
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from controller import audit, notifications, programme
 from controller.broadcast.bulletins import send
+from controller.broadcast.local_dates import parse_day, parse_day_time
 from controller.broadcast.targets import resolve_targets
 from controller.broadcast.times import check_quiet_hours, future, valid_until
 from controller.config import ControllerConfig
@@ -132,7 +133,7 @@ def _at(text: str, problems: list[Problem]) -> When | None:
         problems.append(Problem("at", "no_time"))
         return None
     try:
-        at = datetime.fromisoformat(text)
+        at = parse_day_time(text)
     except ValueError:
         problems.append(Problem("at", "bad_time"))
         return None
@@ -145,7 +146,7 @@ def _slot(form: Form, problems: list[Problem]) -> When | None:
     dates: dict[str, dt.date | None] = {}
     for name, text in (("date", form.date), ("until", form.until)):
         try:
-            dates[name] = dt.date.fromisoformat(text) if text else None
+            dates[name] = parse_day(text) if text else None
         except ValueError:
             problems.append(Problem(name, "bad_date"))
     if dates.get("date") is None and "date" not in {p.field for p in problems}:

@@ -33,6 +33,7 @@ def process_upload(config: ControllerConfig, src: Path) -> tuple[Path, AudioRepo
 
     Raises ``audio.errors.AudioError`` (with a message for the user) for unusable input.
     """
+    from audio.config import MIN_SPEECH_S
     from audio.pipeline import process_file
 
     out_dir = config.data_dir / "tmp"
@@ -41,7 +42,9 @@ def process_upload(config: ControllerConfig, src: Path) -> tuple[Path, AudioRepo
     os.close(fd)
     dst = Path(name)
     try:
-        report = process_file(src, dst, pipeline_config(config))
+        # a recording, unlike a text read aloud, must hold a message's worth of sound
+        checked = pipeline_config(config).model_copy(update={"min_speech_s": MIN_SPEECH_S})
+        report = process_file(src, dst, checked)
     except BaseException:
         dst.unlink(missing_ok=True)
         raise

@@ -60,7 +60,13 @@ def processed_upload(
     config: ControllerConfig, file: BinaryIO, filename: str
 ) -> tuple[Path, AudioReport]:
     """Save, check and run the audio pipeline on an upload; the temp upload is always removed."""
-    from audio.errors import AudioError, TooLongAudioError, UnsupportedFormatError
+    from audio.config import MIN_SPEECH_S
+    from audio.errors import (
+        AudioError,
+        TooLongAudioError,
+        TooShortAudioError,
+        UnsupportedFormatError,
+    )
 
     path = save_upload(file, filename, config.max_upload_bytes, config.data_dir / "tmp")
     name = filename or "the recording"
@@ -79,6 +85,14 @@ def processed_upload(
         said = message(exc)
         raise TooLargeError(
             "audio.too_long", said, f"Bản ghi âm dài quá giới hạn ({said})", field="file"
+        ) from None
+    except TooShortAudioError as exc:
+        said = message(exc)
+        raise InvalidInputError(
+            "audio.too_short",
+            said,
+            f"Bản ghi âm quá ngắn: cần ít nhất {MIN_SPEECH_S:g} giây tiếng nói",
+            field="file",
         ) from None
     except AudioError as exc:
         said = message(exc)

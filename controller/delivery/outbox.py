@@ -57,7 +57,11 @@ def queue_play(
     for node_id in node_ids:
         db.add(
             Delivery(
-                play_id=play_id, bulletin_id=bulletin.id, node_id=node_id, valid_until=valid_until
+                play_id=play_id,
+                bulletin_id=bulletin.id,
+                node_id=node_id,
+                play_at=play_at,
+                valid_until=valid_until,
             )
         )
         queue_command(db, key, command, node_id, play_id=play_id, expires_at=valid_until)

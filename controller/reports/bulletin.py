@@ -50,6 +50,8 @@ def bulletin_report(db: Session, bulletin: Bulletin) -> BulletinReport:
             name=node.name,
             zone=node.zone.code,
             play_id=d.play_id,
+            play_at=local(d.play_at),
+            valid_until=local(d.valid_until or bulletin.valid_until),
             played=d.status in PLAYED,
             status=d.status,
             started_at=local(d.started_at),

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")  # a decimal point, or a Vietnamese decimal comma
 
 
 def cell(value: str) -> str:

@@ -109,7 +109,7 @@ def mount(app: FastAPI) -> None:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         response = await call_next(request)
-        if not request.url.path.startswith(("/api/", "/docs", "/redoc", "/openapi")):
+        if not request.url.path.startswith(("/api/", "/docs", "/openapi")):
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
         return response

@@ -193,4 +193,6 @@ def audio_error(exc: DomainError) -> str:
         return "emergency.error.too_big"
     if isinstance(exc, UnsupportedMediaError):
         return "emergency.error.not_audio"
+    if exc.code == "audio.too_short":
+        return "emergency.error.too_short"
     return "emergency.error.unusable"

@@ -18,10 +18,9 @@ from controller.db import Database
 from controller.models import Alert, Bulletin
 from controller.reports.bulletin import bulletin_report
 from controller.web.deps import Viewer, allowed
-from controller.web.formatting import local_time
 from controller.web.i18n import translate
+from controller.web.plays import plays
 from controller.web.points import node_rows
-from controller.web.reasons import reason_text
 
 router = APIRouter(include_in_schema=False)
 POLL_S = 1.0
@@ -34,27 +33,7 @@ def deliveries(db: Database, bulletin_id: str, lang: str) -> dict[str, Any]:
         if bulletin is None:
             return {}
         report = bulletin_report(s, bulletin)
-    return {
-        "bulletin_id": bulletin_id,
-        "summary": report.summary.model_dump(
-            include={"targets", "played", "not_played", "pending"}
-        ),
-        "nodes": [
-            {
-                "node_id": n.node_id,
-                "name": n.name,
-                "zone": n.zone,
-                "play_id": n.play_id,
-                "status": n.status,
-                "status_text": translate(f"delivery.status.{n.status}", lang),
-                "started_at": local_time(n.started_at, "%H:%M:%S"),
-                "finished_at": local_time(n.finished_at, "%H:%M:%S"),
-                "reason": n.reason,
-                "reason_text": reason_text(n.status, n.reason, lang),
-            }
-            for n in report.nodes
-        ],
-    }
+    return {"bulletin_id": bulletin_id, **plays(report, lang)}
 
 
 def snapshot(

@@ -17,6 +17,7 @@ from controller import audit
 from controller.api.deps import ConfigDep, DbDep, recording
 from controller.api.errors import status_of
 from controller.broadcast import approval, drafts, editing
+from controller.broadcast.local_dates import day_text, day_time_text
 from controller.broadcast.reading import MAX_PREVIEW_CHARS, read_as, reading_of
 from controller.broadcast.titles import MAX_TITLE
 from controller.config import ControllerConfig
@@ -127,12 +128,16 @@ def pipeline_error(
     exc: DomainError, source: str, lang: str, config: ControllerConfig
 ) -> dict[str, str]:
     """Why the pipeline refused the audio, next to the field it came from."""
+    from audio.config import MIN_SPEECH_S  # lazily, as every other audio import here
+
     if source == "text":
         down = isinstance(exc, UnavailableError)
         key = "compose.error.tts_down" if down else "compose.error.text_unusable"
         return {"text": translate(key, lang)}
     if exc.code == "audio.too_long":  # a small file may still decode too long
         key = "compose.error.too_long"
+    elif exc.code == "audio.too_short":
+        key = "compose.error.too_short"
     else:
         key = UPLOAD_ERRORS.get(type(exc), "compose.error.unusable")
     text = translate(
@@ -140,6 +145,7 @@ def pipeline_error(
         lang,
         max=config.max_upload_bytes // 2**20,
         minutes=f"{config.max_audio_seconds / 60:g}",
+        seconds=f"{MIN_SPEECH_S:g}",
     )
     return {"recording" if source == "record" else "file": text}
 
@@ -238,7 +244,7 @@ def form_values(stored: dict[str, Any]) -> dict[str, Any]:
         "at": "",
         "slot": "",
         "repeat": "once",
-        "date": today.isoformat(),
+        "date": day_text(today),
         "weekdays": [],
         "until": "",
         "priority": "normal",
@@ -251,14 +257,14 @@ def form_values(stored: dict[str, Any]) -> dict[str, Any]:
     values["where"] = "all" if where.all else "zones" if where.zones else "nodes"
     values.update(zones=where.zones, nodes=where.nodes, when=when.kind, priority=request.priority)
     if when.at:
-        values["at"] = f"{when.at.astimezone(LOCAL):%Y-%m-%dT%H:%M}"
+        values["at"] = day_time_text(when.at.astimezone(LOCAL))
     if when.recurrence:
         rec = when.recurrence
         values.update(
             slot=when.slot_id or "",
             repeat=rec.kind,
-            date=rec.start_date.isoformat(),
-            until=rec.end_date.isoformat() if rec.end_date else "",
+            date=day_text(rec.start_date),
+            until=day_text(rec.end_date) if rec.end_date else "",
             weekdays=[str(d) for d in sorted(rec.weekdays or ())],
         )
     return values
@@ -364,7 +370,7 @@ def audio_context(config: Any, bulletin: Bulletin, lang: str) -> dict[str, Any]:
         "before": drafts.before_path(config, bulletin) is not None,
         "paths": {name: drafts.waveform_path(values) for name, values in shapes.items()},
         "points": drafts.WAVEFORM_POINTS,
-        "words": report_words.describe(bulletin.processing_report or {}, lang),
+        "words": report_words.describe(bulletin.processing_report or {}, lang),  # plain, technical
         "duration": bulletin.audio.duration_s,
         "reading": reading_of(bulletin),
     }

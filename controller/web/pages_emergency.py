@@ -25,7 +25,6 @@ from controller.web.deps import Viewer, allowed
 from controller.web.emergency_form import EXPIRY_CHOICES, AlertForm
 from controller.web.i18n import translate
 from controller.web.live import deliveries
-from controller.web.pages_reports import airing_of
 from controller.web.render import page
 from controller.web.template_picker import template_picker
 
@@ -271,7 +270,6 @@ def watch(
         correction=correction,
         channels=channels,
         data=deliveries(db, bulletin_id, viewer.lang),
-        airing=airing_of,
         may_confirm=view["state"] == "proposed" and view["proposed_by_id"] != viewer.user.id,
         states={k: translate(f"emergency.state.{k}", viewer.lang) for k in STATES},
     )

@@ -3,7 +3,6 @@ report as a page, a printout and a CSV file."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from typing import Annotated, Any
 
@@ -14,6 +13,7 @@ from sqlalchemy import select
 from controller.api.deps import DbDep
 from controller.models import Alert, Bulletin, User, Zone, now
 from controller.reports import spreadsheet
+from controller.reports.bulletin import bulletin_report
 from controller.reports.monthly import (
     LongRow,
     MonthlyReport,
@@ -22,14 +22,14 @@ from controller.reports.monthly import (
     monthly_report,
     parse_month,
 )
+from controller.web import request_words
 from controller.web.deps import Viewer, allowed
 from controller.web.i18n import translate
-from controller.web.live import deliveries
+from controller.web.plays import airings, plays
 from controller.web.render import page
 from controller.web.report_words import number
 
 router = APIRouter(include_in_schema=False)
-AIRING = re.compile(r"\.r(\d+)$")
 CSV_COLUMNS = ("month", "measure", "breakdown", "key", "name", "value", "unit", "code")
 
 
@@ -44,6 +44,8 @@ def bulletin_report_page(
         author = s.get(User, bulletin.created_by)
         alert_id = s.scalar(select(Alert.id).where(Alert.bulletin_id == bulletin_id))
         zones = {z.code: z.name for z in s.scalars(select(Zone))}
+        report = bulletin_report(s, bulletin)
+        asked = request_words.describe(s, bulletin.request, viewer.lang)
         info = {
             "id": bulletin.id,
             "title": bulletin.title,
@@ -53,6 +55,8 @@ def bulletin_report_page(
             "valid_until": bulletin.valid_until,
             "duration_s": bulletin.audio.duration_s,
             "author": (author.display_name or author.username) if author else "?",
+            "airings": airings(report, viewer.lang),
+            "asked": asked.when if asked else "",
         }
     return page(
         request,
@@ -61,16 +65,8 @@ def bulletin_report_page(
         bulletin=info,
         alert_id=alert_id,
         zones=zones,
-        data=deliveries(db, bulletin_id, viewer.lang),
-        airing=airing_of,
+        data={"bulletin_id": bulletin_id, **plays(report, viewer.lang)},
     )
-
-
-def airing_of(play_id: str) -> str:
-    """Which airing a play is: alerts number theirs ``<bulletin>.r<k>`` (controller/alerts.py);
-    static/reports.js reads them the same way."""
-    match = AIRING.search(play_id)
-    return match.group(1) if match else "1"
 
 
 def chosen_month(month: str | None) -> tuple[date | None, str]:
@@ -155,10 +151,19 @@ def csv_text(report: MonthlyReport, lang: str) -> str:
     return spreadsheet.csv_text([header, *(csv_row(month, row, lang) for row in long_rows(report))])
 
 
+def decimal(value: float, lang: str) -> str:
+    """Every digit kept, with the decimal comma a Vietnamese spreadsheet and the page use
+    (the CSV writer quotes such a cell, so the comma stays inside it)."""
+    text = str(value)
+    return text.replace(".", ",") if lang == "vi" else text
+
+
 def csv_row(month: str, row: LongRow, lang: str) -> list[str]:
     measure, breakdown, key, name, value, unit = row
-    if breakdown in ("priority", "source"):
-        name = translate(f"reports.{breakdown}.{key}", lang)
+    if breakdown == "priority":
+        name = translate(f"priority.{key}", lang).capitalize()
+    elif breakdown == "source":
+        name = translate(f"reports.source.{key}", lang)
     elif breakdown == "total":
         name = translate("reports.csv.by.total", lang)
     return [
@@ -167,7 +172,7 @@ def csv_row(month: str, row: LongRow, lang: str) -> list[str]:
         translate(f"reports.csv.by.{breakdown}", lang),
         key,
         name,
-        "" if value is None else str(value),  # str() writes a dot decimal, whatever the locale
+        "" if value is None else decimal(value, lang),
         translate(f"reports.csv.unit.{unit}", lang),
         f"{measure}.{breakdown}",
     ]

@@ -53,7 +53,7 @@ def reason_text(status: str, reason: str, lang: str) -> str:
                 for name, value in match.groupdict().items()
             }
             if "priority" in values:
-                values["priority"] = translate(f"reports.priority.{values['priority']}", lang)
+                values["priority"] = translate(f"priority.{values['priority']}", lang)
             return translate(key, lang, **values)
     if status in NOT_PLAYED:
         return translate(f"reports.reason.{status}", lang)

@@ -35,7 +35,7 @@ def describe(s: Session, stored: dict[str, Any], lang: str) -> RequestWords | No
     return RequestWords(
         where=_where(s, request, lang),
         when=_when(s, request, lang),
-        priority=translate(f"request.priority.{request.priority}", lang),
+        priority=translate(f"priority.{request.priority}", lang).capitalize(),
     )
 
 

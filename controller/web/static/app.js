@@ -25,5 +25,21 @@ window.Loa = (function () {
     return source;
   }
 
-  return { csrf, post, live };
+  // A refused form comes back as a page that opens at its top, where a phone shows nothing of
+  // the error: bring the first field marked invalid (or, failing one, the first error message)
+  // into view and focus it, so the error is seen where the action was.
+  function showFirstError(root = document) {
+    const field = root.querySelector('[aria-invalid="true"]');
+    const message = root.querySelector(
+      '.field-error:not([hidden]), main [role="alert"]:not([hidden])'
+    );
+    const target = field || message;
+    if (!target || !target.getClientRects().length) return;
+    if (!field) target.tabIndex = -1;
+    target.scrollIntoView({ block: "center" });
+    target.focus({ preventScroll: true });
+  }
+  document.addEventListener("DOMContentLoaded", () => showFirstError());
+
+  return { csrf, post, live, showFirstError };
 })();

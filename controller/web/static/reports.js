@@ -9,11 +9,20 @@
   if (!box || !box.dataset.live) return;
   const zones = JSON.parse(box.dataset.zones || "{}");
 
-  // Same reading as pages_reports.airing_of: alerts name their airings "<bulletin>.r<k>".
-  const airing = (playId) => (/\.r(\d+)$/.exec(playId) || [null, "1"])[1];
-
   // Headers double as the labels a phone shows inside each row (see reports.css).
   const heads = [...box.querySelectorAll("thead th")].map((th) => th.textContent);
+
+  // The controller's or the point's own words (English, for a technician), folded away.
+  function fold(text) {
+    const details = document.createElement("details");
+    details.className = "technical";
+    const summary = document.createElement("summary");
+    summary.textContent = box.dataset.rawLabel;
+    const small = document.createElement("small");
+    small.textContent = text;
+    details.append(summary, small);
+    return details;
+  }
 
   function cell(row, name, text, extra) {
     const td = row.insertCell();
@@ -21,12 +30,7 @@
     const label = { airing: heads[2], started: heads[4], finished: heads[5] }[name];
     if (label) td.dataset.label = label;
     td.textContent = text || "";
-    if (extra) {
-      td.append(document.createElement("br"));
-      const small = document.createElement("small");
-      small.textContent = extra;
-      td.append(small);
-    }
+    if (extra) td.append(fold(extra));
     return td;
   }
 
@@ -42,9 +46,10 @@
       const row = body.insertRow();
       row.dataset.node = n.node_id;
       row.dataset.status = n.status;
+      row.dataset.category = n.category;
       cell(row, "name", n.name);
       cell(row, "village", zones[n.zone] || n.zone);
-      cell(row, "airing", airing(n.play_id));
+      cell(row, "airing", n.airing);
       const badge = document.createElement("span");
       badge.className = `badge status-${n.status}`;
       badge.textContent = n.status_text;
@@ -55,16 +60,13 @@
     }
     const missed = box.querySelector("[data-missed]");
     missed.replaceChildren();
-    for (const n of data.nodes.filter((x) => x.reason_text)) {
+    // the server counts the tiles from these same rows (controller/web/plays.py)
+    for (const n of data.nodes.filter((x) => x.category === "not_played")) {
       const li = document.createElement("li");
       const name = document.createElement("strong");
       name.textContent = n.name;
       li.append(name, ` (${zones[n.zone] || n.zone}) — ${n.reason_text}`);
-      if (n.reason) {
-        const small = document.createElement("small");
-        small.textContent = `${box.dataset.rawLabel}: ${n.reason}`;
-        li.append(document.createElement("br"), small);
-      }
+      if (n.reason) li.append(fold(n.reason));
       missed.append(li);
     }
     if (!missed.children.length) {

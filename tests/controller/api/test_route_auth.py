@@ -29,8 +29,8 @@ Route = tuple[str, str]  # (method, path as declared)
 PUBLIC: dict[Route, str] = {
     ("GET", "/openapi.json"): "describes the API; grants nothing",
     ("GET", "/docs"): "the API's description as a page",
-    ("GET", "/docs/oauth2-redirect"): "part of the API's description page",
-    ("GET", "/redoc"): "the API's description as a page",
+    ("MOUNT", "/docs-assets"): "Swagger UI's scripts for /docs, served offline",
+    ("GET", "/favicon.ico"): "the app's icon",
     ("GET", "/api/v1/health"): "monitoring: says only that the controller runs",
     ("GET", "/login"): "the login form",
     ("POST", "/login"): "how one gets a session (throttled, see test_login)",

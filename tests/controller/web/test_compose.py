@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import delete, func, select
@@ -17,6 +18,7 @@ from sqlalchemy import delete, func, select
 from controller.models import AuditEntry, Bulletin, Delivery, Node, User, WebSession, Zone
 from schedules import LOCAL
 from tests.support import SystemUnderTest, db_of, wait_for
+from tests.support.audio import write_wav
 from tests.support.web import (
     DESKTOP,
     PASSWORD,
@@ -77,8 +79,8 @@ def audit_actions(sut: SystemUnderTest, target: str) -> list[tuple[str, str, dic
 
 
 def local_input(at: datetime) -> str:
-    """A datetime-local field's value: local wall-clock time."""
-    return at.astimezone(LOCAL).strftime("%Y-%m-%dT%H:%M:%S")
+    """The date-and-time field's value as Vietnamese write it: local wall-clock time."""
+    return at.astimezone(LOCAL).strftime("%d/%m/%Y %H:%M:%S")
 
 
 def upload_draft(page: Any, base: str, audio: Path, title: str) -> str:
@@ -127,7 +129,8 @@ def test_upload_preview_approve_and_only_the_chosen_village_plays(
     expect(page.get_by_role("img", name="Dạng sóng sau xử lý")).to_be_visible()
     report = page.locator(".report-words").inner_text()
     assert "Âm lượng đã" in report
-    assert "LUFS" in report
+    assert "LUFS" not in report  # plain words; the figures sit in the technicians' fold
+    assert "LUFS" in (page.locator("details.technical").text_content() or "")
     assert "Độ dài bản tin" in report
     assert audio_loaded(page, "before") > 1.0
     assert audio_loaded(page, "after") > 1.0
@@ -253,6 +256,9 @@ def test_a_rejected_bulletin_comes_back_with_the_comment(web_system, open_page, 
     expect(item.get_by_role("alert")).to_contain_text("Hãy ghi lý do từ chối")
     comment_field = item.get_by_label("Ý kiến (bắt buộc khi từ chối)")
     assert comment_field.get_attribute("aria-invalid") == "true"
+    # the error is where the button was pressed: the field is focused and on screen
+    expect(comment_field).to_be_focused()
+    expect(comment_field).to_be_in_viewport()
     assert bulletin_by_title(web_system, title).status == "pending"
     comment = "Đề nghị ghi lại, nói chậm hơn và nêu rõ giờ họp."
     comment_field.fill(comment)
@@ -377,7 +383,7 @@ def test_text_to_speech_preview_and_a_programme_slot(web_system, open_page, slot
     page.get_by_label("Khung giờ phát").select_option(slots["roomy"])
     page.get_by_label("Hằng ngày").check()
     until = (datetime.now(LOCAL) + timedelta(days=7)).date()
-    page.get_by_label("Đến ngày (không bắt buộc)").fill(until.isoformat())
+    page.get_by_label("Đến ngày (không bắt buộc)").fill(until.strftime("%d/%m/%Y"))
     page.get_by_label("Ưu tiên", exact=True).check()
     submit_request(page, base, bulletin_id)
     expect(page.locator(".asked")).to_contain_text("Bản tin thử")
@@ -441,6 +447,16 @@ def test_bad_input_is_refused_next_to_the_field_and_changes_nothing(
     assert "Tệp này không phải âm thanh" in field_error(page, "file")
     assert page.get_by_label("Tiêu đề bản tin").input_value() == "Tệp giả"  # kept as typed
 
+    # a fifth of a second from a phone: too short, not "noisy" nor "damaged"
+    tap = tmp_path / "bam-nham.wav"
+    t = np.arange(int(0.2 * 16000)) / 16000
+    write_wav(str(tap), (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 16000)
+    page.get_by_label("Tệp âm thanh", exact=True).set_input_files(str(tap))
+    with page.expect_response(f"{base}/bulletins/draft") as answer:
+        page.get_by_role("button", name="Xử lý âm thanh và xem trước").click()
+    assert answer.value.status == 422
+    assert "Bản ghi quá ngắn" in field_error(page, "file")
+
     # an empty text
     page.get_by_label("Nhập văn bản để máy đọc").check()
     with page.expect_response(f"{base}/bulletins/draft") as answer:
@@ -469,6 +485,8 @@ def test_bad_input_is_refused_next_to_the_field_and_changes_nothing(
     page.get_by_label("Vào một thời điểm").check()
     page.get_by_label("Ngày giờ phát").fill(local_input(datetime.now(LOCAL) - timedelta(hours=1)))
     assert "đã qua" in refused("at")
+    page.get_by_label("Ngày giờ phát").fill("12/31/2026 06:00")  # month first: not ours
+    assert "ngày/tháng/năm" in refused("at")
     # a time no point would accept a command for (the protocol's 7 days)
     page.get_by_label("Ngày giờ phát").fill(local_input(datetime.now(LOCAL) + timedelta(days=30)))
     assert "trong vòng 7 ngày" in refused("at")
@@ -477,6 +495,22 @@ def test_bad_input_is_refused_next_to_the_field_and_changes_nothing(
     assert "vượt" in refused("slot")  # the slot's conflict check, in Vietnamese
     screenshot(page, "draft-errors")
     assert fits_width(page)
+
+
+def test_a_tap_on_the_record_button_is_too_short(web_system, open_page):
+    base = web_system.cluster.url
+    page = open_page("phatthanh")
+    before = counts(web_system)
+    page.goto(f"{base}/bulletins/new")
+    page.get_by_label("Tiêu đề bản tin").fill("Bấm nhầm")
+    page.get_by_role("button", name="Bắt đầu ghi âm").click()
+    page.get_by_role("button", name="Dừng ghi").click()
+    expect(page.get_by_label("Nghe lại bản ghi")).to_be_visible()
+    with page.expect_response(f"{base}/bulletins/draft") as answer:
+        page.get_by_role("button", name="Xử lý âm thanh và xem trước").click()
+    assert answer.value.status == 422
+    assert "Bản ghi quá ngắn" in field_error(page, "recording")
+    assert counts(web_system) == before
 
 
 def test_an_expired_session_loses_nothing(web_system, open_page, speech_wav):

@@ -101,6 +101,17 @@ def test_send_to_one_village_in_two_steps_watch_it_start_and_stop_it(web_system,
     alert = wait_for(lambda: stopped_everywhere(web_system, alert_id), 30, "stopped on every node")
     cancelled = {p["node_id"] for p in alert["report"]["nodes"] if p["status"] == "cancelled"}
     assert cancelled == set(tay)  # the second airing at least was called off on each point
+    # the page says so as it happened: stopped on command, not failed, and its tiles count
+    # the very rows below them
+    for node_id in tay:
+        row = page.locator(f"tr[data-node='{node_id}'][data-status='cancelled']").first
+        expect(row.locator(".status")).to_have_text("đã dừng theo lệnh")
+    expect(page.locator("[data-missed]")).to_have_text("Không có điểm loa nào bị lỡ.")
+    tiles_and_rows = """() => ['played', 'playing', 'waiting', 'not_played', 'stopped'].map((k) =>
+        [k, document.querySelector(`[data-sum="${k}"]`).textContent.trim(),
+         String(document.querySelectorAll(`tr[data-category="${k}"]`).length)])"""
+    for key, tile, rows in page.evaluate(tiles_and_rows):
+        assert tile == rows, key
     wait_for(lambda: all_online(web_system), 30, "every point silent again")
 
 

@@ -38,9 +38,9 @@ def test_an_offline_point_reads_in_local_time():
         (
             "cancelled",
             "pre-empted by emergency abc.r1",
-            "Bị ngắt để nhường cho tin mức «Khẩn cấp».",
+            "Bị ngắt để nhường cho tin mức «khẩn cấp».",
         ),
-        ("cancelled", "Dừng trên trang web bởi lan", "Đã huỷ."),  # no pattern: by its status
+        ("cancelled", "Dừng trên trang web bởi lan", "Đã dừng theo lệnh."),  # by its status
         ("rejected", "bad signature", "Điểm loa từ chối lệnh (lệnh sai chữ ký hoặc quá hạn)."),
         ("finished", "", ""),
         ("started", "", ""),

@@ -62,9 +62,16 @@ def test_numbers_stay_numbers(commune):
     assert all(is_number(v) for v in values)
 
 
+def test_decimals_have_a_comma_in_vietnamese(commune):
+    rows = rows_with_hostile_names(commune)
+    decimals = [row["Giá trị"] for row in rows if not row["Giá trị"].isdigit() and row["Giá trị"]]
+    assert decimals  # availability percentages at least
+    assert all("," in v and "." not in v for v in decimals)
+
+
 def is_number(text: str) -> bool:
     try:
-        float(text)
+        float(text.replace(",", "."))
     except ValueError:
         return False
     return True

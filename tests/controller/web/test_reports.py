@@ -59,8 +59,10 @@ def test_a_bulletins_report_fills_in_live_and_says_why_a_point_missed_it(
     assert report["summary"]["not_played"] == 1
     assert page.locator("[data-sum='played']").inner_text() == "1"
     assert page.locator("[data-sum='not_played']").inner_text() == "1"
-    # the plain words and the raw reason for the technician
+    # the plain words, and the raw reason folded away for the technician
     assert "Loa" in missed.inner_text()
+    assert "node offline" not in missed.inner_text()
+    missed.get_by_text("Chi tiết kỹ thuật").click()
     assert "node offline" in missed.inner_text()
     assert fits_width(page)
     screenshot(page, "report-bulletin")
@@ -72,7 +74,12 @@ def test_a_bulletins_report_fills_in_live_and_says_why_a_point_missed_it(
 
 
 def figures(rows: list[dict[str, str]]) -> dict[tuple[str, str], float]:
-    return {(r["Mã chỉ số"], r["Mã"]): float(r["Giá trị"]) for r in rows if r["Giá trị"]}
+    # the Vietnamese CSV writes a decimal comma, as the page does
+    return {
+        (r["Mã chỉ số"], r["Mã"]): float(r["Giá trị"].replace(",", "."))
+        for r in rows
+        if r["Giá trị"]
+    }
 
 
 def test_the_monthly_csv_matches_the_database(web_system, open_page, speech_wav):

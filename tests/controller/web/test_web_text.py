@@ -75,3 +75,36 @@ def test_a_recording_too_long_is_named_as_too_long_not_too_large():
     assert pipeline_error(too_big, "record", "en", config) == {
         "recording": "The file is too large: 50 MB at most."
     }
+
+
+LEVELS = ("emergency", "priority", "normal", "filler")
+
+
+def test_each_priority_has_one_word_everywhere():
+    """One catalogue entry per priority (``priority.<level>``), used by every page, the CSV
+    and the reasons alike: no second spelling under another key."""
+    texts = catalogue()
+    keyed = [k for k in texts if re.search(rf"(?:^|\.)priority\.(?:{'|'.join(LEVELS)})$", k)]
+    assert sorted(keyed) == sorted(f"priority.{level}" for level in LEVELS)
+    words = {texts[f"priority.{level}"]["vi"] for level in LEVELS}
+    again = [
+        k
+        for k, v in texts.items()
+        if v["vi"].strip(" .").lower() in words and not k.startswith(("priority.", "nav."))
+    ]
+    assert not again
+    sources = [*WEB.rglob("*.html"), *WEB.rglob("*.py"), *WEB.rglob("*.js")]
+    spelled = [p.name for p in sources if re.search(r"\w+\.priority\.['{]", p.read_text("utf-8"))]
+    assert not spelled  # e.g. t('programme.priority.' ~ x): a second catalogue of levels
+
+
+def test_sent_and_played_mean_what_they_say():
+    """ "đã gửi": handed to the points; "đã phát": played. The report's tile uses the very word
+    of the rows it counts."""
+    texts = catalogue()
+    assert texts["bulletin.status.sent"]["vi"] == "đã gửi"
+    for status in ("queued", "acknowledged", "received", "ready", "started"):
+        assert "đã phát" not in texts[f"delivery.status.{status}"]["vi"], status
+    assert texts["reports.sum.played"]["vi"] == texts["delivery.status.finished"]["vi"]
+    assert texts["reports.sum.playing"]["vi"] == texts["delivery.status.started"]["vi"]
+    assert texts["reports.sum.stopped"]["vi"] == texts["delivery.status.cancelled"]["vi"]

@@ -1,0 +1,191 @@
+"""Every page of each role on a 360 px phone, in a real browser: nothing wider than the screen,
+every link and button big enough for a thumb, every section reachable from the menu, badges
+readable, and no technician's figures in a broadcaster's view (they sit in the folded
+"Chi tiết kỹ thuật")."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from controller.db import Database
+from controller.models import Node
+from tests.support import SystemUnderTest
+from tests.support.web import PHONE, fits_width, log_in
+
+TAP_PX = 44
+# What a broadcaster should never have to read: loudness units, decibels, the speech engine,
+# clock offsets; node ids are checked against the commune's own.
+TECHNICAL = re.compile(r"LUFS|\bdBT?P?\b|espeak|gTTS|lệch đồng hồ|clock offset", re.IGNORECASE)
+
+# Every visible link and button (and the fold's summary) that is smaller than a thumb on both
+# sides; a link inside a sentence is exempt, as WCAG 2.5.8 exempts it.
+SMALL_TARGETS = """() => [...document.querySelectorAll('a[href], button, summary, select')]
+  .filter((el) => el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden')
+  .filter((el) => !(el.closest('p') && el.closest('p').textContent.trim()
+                    !== el.textContent.trim()))
+  .map((el) => [el, el.getBoundingClientRect()])
+  .filter(([el, r]) => r.height < TAP && r.width < TAP || r.height < 24 || r.width < 24)
+  .map(([el, r]) => `${el.tagName} "${el.textContent.trim().slice(0, 30)}" `
+    + `${Math.round(r.width)}x${Math.round(r.height)}`)""".replace("TAP", str(TAP_PX))
+
+# WCAG 2.x relative luminance and contrast ratio of each badge's text on its background.
+BADGE_CONTRAST = """() => {
+  const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = (c) => {
+    const [r, g, b] = rgb(c).map((v) => v / 255)
+      .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const ratio = (a, b) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
+  return [...document.querySelectorAll('.badge')]
+    .filter((el) => el.getClientRects().length)
+    .map((el) => {
+      const s = getComputedStyle(el);
+      let bg = s.backgroundColor, up = el;
+      while (/rgba\\(.*, 0\\)|transparent/.test(bg) && up.parentElement) {
+        up = up.parentElement; bg = getComputedStyle(up).backgroundColor;
+      }
+      if (/rgba\\(.*, 0\\)|transparent/.test(bg)) bg = 'rgb(255, 255, 255)';
+      return [el.className, ratio(s.color, bg)];
+    });
+}"""
+
+
+@pytest.fixture(scope="module")
+def content(web_system: SystemUnderTest, speech_wav) -> dict[str, str]:
+    """A bulletin sent to one village (its page and report), and the points' ids."""
+    r = web_system.post_bulletin(speech_wav, zones="thon-dong")
+    assert r.status_code == 201, r.text
+    db = Database(web_system.cluster.config.db_url)
+    with db.session() as s:
+        node = s.scalars(select(Node).order_by(Node.id)).first()
+        assert node is not None
+        node_id = node.id
+        ids = "|".join(re.escape(i) for i in s.scalars(select(Node.id)))
+    db.engine.dispose()
+    return {"bulletin": r.json()["id"], "node": node_id, "node_ids": ids}
+
+
+def pages_of(role: str, content: dict[str, str]) -> list[str]:
+    b, node = content["bulletin"], content["node"]
+    common = [
+        "/",
+        "/bulletins",
+        f"/bulletins/{b}",
+        f"/bulletins/{b}/report",
+        "/programme",
+        "/nodes",
+        f"/nodes/{node}",
+        "/faults",
+        "/reports",
+        "/admin/subscriptions",
+    ]
+    extra = {
+        "phatthanh": ["/bulletins/new"],
+        "pheduyet": ["/review", "/emergency"],
+        "quantri": ["/admin/users", "/admin/audit", "/emergency", "/bulletins/new"],
+    }
+    return common + extra[role]
+
+
+@pytest.fixture(scope="module")
+def phone(browser, web_system) -> Iterator[Any]:
+    """One phone-sized context; each test logs in as its role."""
+    context = browser.new_context(viewport=PHONE, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+def check_page(page: Any, path: str, *, broadcaster: bool, node_ids: str) -> list[str]:
+    problems = []
+    if not fits_width(page):
+        problems.append("wider than the screen")
+    if small := page.evaluate(SMALL_TARGETS):
+        problems.append(f"small tap targets: {small}")
+    faint = [f"{cls} {ratio:.2f}" for cls, ratio in page.evaluate(BADGE_CONTRAST) if ratio < 4.5]
+    if faint:
+        problems.append(f"badge contrast under 4.5:1: {faint}")
+    if broadcaster:
+        shown = page.evaluate("document.body.innerText")  # a closed <details> is not shown
+        words = TECHNICAL.findall(shown) + re.findall(rf"\b(?:{node_ids})\b", shown)
+        if words:
+            problems.append(f"technical words in a broadcaster's view: {sorted(set(words))}")
+    return [f"{path}: {p}" for p in problems]
+
+
+@pytest.mark.parametrize("role", ["phatthanh", "pheduyet", "quantri"])
+def test_every_page_fits_a_phone_and_a_thumb(web_system, phone, content, role):
+    base = web_system.cluster.url
+    phone.context.clear_cookies()
+    log_in(phone, base, role)
+    problems = []
+    for path in pages_of(role, content):
+        answer = phone.goto(f"{base}{path}")
+        assert answer is not None, path
+        assert answer.ok, f"{path}: {answer.status}"
+        problems += check_page(
+            phone, path, broadcaster=role == "phatthanh", node_ids=content["node_ids"]
+        )
+    assert not problems, "\n".join(problems)
+
+
+def test_the_menu_reaches_every_section_without_sideways_scrolling(web_system, phone):
+    base = web_system.cluster.url
+    phone.context.clear_cookies()
+    log_in(phone, base, "quantri")
+    menu = phone.locator("nav.main")
+    assert phone.evaluate("(m) => m.scrollWidth <= m.clientWidth + 1", menu.element_handle())
+    links = menu.get_by_role("link").all()
+    assert len(links) >= 10
+    for link in links:
+        box = link.bounding_box()
+        assert box is not None
+        assert box["x"] >= 0, link.inner_text()
+        assert box["x"] + box["width"] <= PHONE["width"], link.inner_text()
+
+
+def test_the_login_page_fits_too(browser, web_system):
+    context = browser.new_context(viewport=PHONE, locale="vi-VN")
+    page = context.new_page()
+    try:
+        page.goto(f"{web_system.cluster.url}/login")
+        assert check_page(page, "/login", broadcaster=True, node_ids="loa-khong-co") == []
+    finally:
+        context.close()
+
+
+def test_the_api_page_and_the_icon_need_no_internet(browser, web_system):
+    """/docs loads Swagger UI from the controller itself; any other host is cut off."""
+    base = web_system.cluster.url
+    context = browser.new_context(viewport=PHONE)
+    outside: list[str] = []
+
+    def only_local(route: Any) -> None:
+        if route.request.url.startswith(base):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_local)
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/docs")
+        page.locator(".opblock").first.wait_for()  # the operations, drawn by Swagger UI
+        assert "/api/v1/bulletins" in page.locator("#swagger-ui").inner_text()
+        assert outside == []
+        page.goto(f"{base}/login")
+        icon = page.locator('link[rel="icon"]').get_attribute("href")
+        answer = page.request.get(f"{base}{icon}")
+        assert answer.ok
+        assert answer.headers["content-type"].startswith("image/svg+xml")
+        assert page.request.get(f"{base}/favicon.ico").ok
+    finally:
+        context.close()
