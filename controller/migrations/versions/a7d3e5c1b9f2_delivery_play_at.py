@@ -1,7 +1,7 @@
 """delivery play_at: each airing's own start, for reports that say when it airs
 
 Revision ID: a7d3e5c1b9f2
-Revises: f2c7a9d4e6b1
+Revises: a9d3f6b2c8e1
 Create Date: 2026-12-06 12:00:00.000000
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import controller.models
 
 revision = "a7d3e5c1b9f2"
-down_revision = "f2c7a9d4e6b1"
+down_revision = "a9d3f6b2c8e1"
 branch_labels = None
 depends_on = None
 
