@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 import wave
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol
@@ -83,6 +84,26 @@ class AudioSink(Protocol):
         gain: float = 1.0,
         start_at: float | None = None,
     ) -> PlaybackRecord: ...
+
+    def play_stream(
+        self,
+        blocks: Iterable[Samples],
+        sample_rate: int,
+        *,
+        label: str,
+        stop: threading.Event | None = None,
+        gain: float = 1.0,
+        start_at: float | None = None,
+    ) -> PlaybackRecord:
+        """Play blocks made while they play (a live session): the sink asks for each block
+        only when its clock is about to need it, so a block may be produced just in time, and
+        the item ends when the blocks do. Memory holds a block or two, whatever the length."""
+        ...
+
+
+def _streamed(blocks: Iterable[Samples]) -> Iterator[Samples]:
+    """``blocks`` as a plain iterator: a sink must pull it, never take it as a whole array."""
+    yield from blocks
 
 
 def to_int16(x: Samples) -> NDArray[np.int16]:
@@ -229,6 +250,22 @@ class SounddeviceSink:
         finally:
             stream.close()  # discards anything still buffered, without waiting for it
 
+    def play_stream(
+        self,
+        blocks: Iterable[Samples],
+        sample_rate: int,
+        *,
+        label: str,
+        stop: threading.Event | None = None,
+        gain: float = 1.0,
+        start_at: float | None = None,
+    ) -> PlaybackRecord:
+        """See :meth:`AudioSink.play_stream`: ``play`` already reads its source block by
+        block as its clock asks, which is what a stream needs."""
+        return self.play(
+            _streamed(blocks), sample_rate, label=label, stop=stop, gain=gain, start_at=start_at
+        )
+
     def _stream_out(
         self,
         stream: Any,
@@ -338,6 +375,22 @@ class WavFileSink:
             Path(tmp.name).unlink(missing_ok=True)
             raise SinkError(f"cannot write {wav_path}: {exc.strerror or exc}") from exc
         return record
+
+    def play_stream(
+        self,
+        blocks: Iterable[Samples],
+        sample_rate: int,
+        *,
+        label: str,
+        stop: threading.Event | None = None,
+        gain: float = 1.0,
+        start_at: float | None = None,
+    ) -> PlaybackRecord:
+        """See :meth:`AudioSink.play_stream`: ``play`` already reads its source block by
+        block as its clock asks, which is what a stream needs."""
+        return self.play(
+            _streamed(blocks), sample_rate, label=label, stop=stop, gain=gain, start_at=start_at
+        )
 
     def _play_into(
         self, wav: wave.Wave_write, source: BlockReader, sample_rate: int, stop: threading.Event
