@@ -137,4 +137,5 @@ class LiveChain:
         self._delay = y[HOP:]
         self._pending_req = req[HOP:]
         self._history = levelled[-_HISTORY:]
-        return np.clip(out, -self.ceiling, self.ceiling).astype(np.float32)
+        clipped: np.ndarray = np.clip(out, -self.ceiling, self.ceiling).astype(np.float32)
+        return clipped

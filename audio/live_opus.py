@@ -26,29 +26,51 @@ RATE: Final = 48000
 FRAME_MS: Final = (20, 40, 60)
 DEFAULT_BITRATE: Final = 32_000  # speech to horn loudspeakers: wideband at 32 kbit/s
 EXPECTED_LOSS_PCT: Final = 5  # tells the encoder how much FEC to carry
+# libopus's look-ahead at 48 kHz (OPUS_GET_LOOKAHEAD: Fs/400 + Fs/250 for the voip and audio
+# applications), when PyAV does not say it: the first packet starts this far before the input.
+OPUS_LOOKAHEAD: Final = 312
 
 
 class LiveEncoder:
-    """Mono float32 at 48 kHz in, one Opus packet per ``frame_ms`` out, in order."""
+    """Mono float32 at 48 kHz in, one Opus packet per ``frame_ms`` out, in order.
 
-    def __init__(self, frame_ms: int = 40, bitrate: int = DEFAULT_BITRATE) -> None:
+    With ``record``, the same packets are also muxed into an Ogg file there as they come: the
+    session's recording is exactly what the points were sent, written as it goes (a session of
+    any length costs no memory), and finished by :meth:`flush`.
+    """
+
+    def __init__(
+        self, frame_ms: int = 40, bitrate: int = DEFAULT_BITRATE, *, record: Path | None = None
+    ) -> None:
         if frame_ms not in FRAME_MS:
             raise ValueError(f"frame_ms must be one of {FRAME_MS}, got {frame_ms}")
         self.frame = RATE * frame_ms // 1000
-        ctx: Any = av.CodecContext.create("libopus", "w")
-        ctx.sample_rate = RATE
-        ctx.layout = "mono"
-        ctx.format = "flt"
-        ctx.bit_rate = bitrate
-        ctx.time_base = Fraction(1, RATE)
-        ctx.options = {
+        options = {
             "frame_duration": str(frame_ms),
             "application": "voip",
             "vbr": "on",
             "fec": "1",
             "packet_loss": str(EXPECTED_LOSS_PCT),
         }
-        ctx.open()
+        self._container: Any = None
+        self._stream: Any = None
+        if record is not None:
+            self._container = av.open(str(record), mode="w", format="ogg")
+            self._stream = self._container.add_stream("libopus", rate=RATE, options=options)
+            self._stream.bit_rate = bitrate
+            self._stream.layout = "mono"
+            self._stream.format = "flt"
+            self._container.start_encoding()
+            ctx: Any = self._stream.codec_context
+        else:
+            ctx = av.CodecContext.create("libopus", "w")
+            ctx.sample_rate = RATE
+            ctx.layout = "mono"
+            ctx.format = "flt"
+            ctx.bit_rate = bitrate
+            ctx.time_base = Fraction(1, RATE)
+            ctx.options = options
+            ctx.open()
         self._ctx = ctx
         self._held = np.zeros(0, np.float32)
         self._pts = 0
@@ -56,7 +78,16 @@ class LiveEncoder:
     @property
     def delay(self) -> int:
         """Encoder look-ahead in samples: packet ``k`` holds input from ``k·frame - delay``."""
-        return int(getattr(self._ctx, "initial_padding", 0) or 0)
+        return int(getattr(self._ctx, "initial_padding", 0) or OPUS_LOOKAHEAD)
+
+    def _coded(self, frame: av.AudioFrame | None) -> list[bytes]:
+        if self._stream is None:
+            return [bytes(p) for p in self._ctx.encode(frame)]
+        out = []
+        for p in self._stream.encode(frame):
+            out.append(bytes(p))
+            self._container.mux(p)
+        return out
 
     def encode(self, samples: np.ndarray) -> list[bytes]:
         """The packets completed by ``samples`` (float32 mono in [-1, 1])."""
@@ -68,15 +99,23 @@ class LiveEncoder:
             frame.sample_rate = RATE
             frame.pts = self._pts
             self._pts += self.frame
-            out.extend(bytes(p) for p in self._ctx.encode(frame))
+            out.extend(self._coded(frame))
         return out
 
     def flush(self) -> list[bytes]:
-        """The rest, padded with silence to whole frames, and what the encoder still holds."""
+        """The rest, padded with silence to whole frames, and what the encoder still holds;
+        the recording is complete once this returns."""
         out: list[bytes] = []
         if len(self._held):
             out = self.encode(np.zeros(self.frame - len(self._held), np.float32))
-        return out + [bytes(p) for p in self._ctx.encode(None)]
+        out += self._coded(None)
+        self.close()
+        return out
+
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.close()
+            self._container = None
 
 
 def _libopus() -> Any:

@@ -189,6 +189,9 @@ class Bulletin(Base):
     # public unless the broadcaster unticks it (an internal notice); an alert always is. Rows
     # from before the choice existed stay off: nobody chose to publish them.
     public: Mapped[bool] = mapped_column(default=True, server_default=false())
+    # "bulletin" (recorded, spoken or an alert's message) or "live" (a live session kept:
+    # what the points were sent, controller/live/record.py)
+    kind: Mapped[str] = mapped_column(String(16), default="bulletin", server_default="bulletin")
     audio: Mapped[AudioFile] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="bulletin")
 
@@ -213,6 +216,11 @@ class Delivery(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=now)
+    # A live session's proof of play at this point (protocol LiveReport); None otherwise:
+    # seconds heard (concealed gaps included), runs of lost packets, packets lost
+    live_seconds: Mapped[float | None]
+    live_gaps: Mapped[int | None]
+    live_lost: Mapped[int | None]
     bulletin: Mapped[Bulletin] = relationship(back_populates="deliveries")
     node: Mapped[Node] = relationship()
 

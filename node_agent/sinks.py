@@ -213,12 +213,29 @@ class SounddeviceSink:
         gain: float = 1.0,
         start_at: float | None = None,
     ) -> PlaybackRecord:
+        return self._play(
+            samples, sample_rate, label=label, stop=stop, gain=gain, start_at=start_at, live=False
+        )
+
+    def _play(
+        self,
+        samples: Audio,
+        sample_rate: int,
+        *,
+        label: str,
+        stop: threading.Event | None,
+        gain: float,
+        start_at: float | None,
+        live: bool,
+    ) -> PlaybackRecord:
         check_request(sample_rate, label=label, gain=gain)
         source = BlockReader(samples, gain)
         stop = stop if stop is not None else threading.Event()
-        if stop.is_set() or source.empty():
+        # A stream's first block may only be made at its start time: the device is opened
+        # first, so it is ready then; an empty stream simply plays nothing.
+        if stop.is_set() or (not live and source.empty()):
             now = time.time()
-            return _record(now, now, 0, sample_rate, not source.empty())
+            return _record(now, now, 0, sample_rate, live or not source.empty())
         rate = self._stream_rate(sample_rate)
         out = source
         if rate != sample_rate:
@@ -260,10 +277,16 @@ class SounddeviceSink:
         gain: float = 1.0,
         start_at: float | None = None,
     ) -> PlaybackRecord:
-        """See :meth:`AudioSink.play_stream`: ``play`` already reads its source block by
-        block as its clock asks, which is what a stream needs."""
-        return self.play(
-            _streamed(blocks), sample_rate, label=label, stop=stop, gain=gain, start_at=start_at
+        """See :meth:`AudioSink.play_stream`: the device opens before the first block is
+        asked for, and is then fed block by block as its clock asks."""
+        return self._play(
+            _streamed(blocks),
+            sample_rate,
+            label=label,
+            stop=stop,
+            gain=gain,
+            start_at=start_at,
+            live=True,
         )
 
     def _stream_out(
