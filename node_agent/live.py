@@ -93,13 +93,12 @@ class LiveSessions:
         try:
             packet = decode_packet(payload, opened.stream.start, opened.key)
             opened.window.take(packet.seq)
+            opened.stream.put(packet)
         except PacketRejectedError as exc:
             opened.stream.stats.rejected += 1
             if not opened.reported_rejection:
                 opened.reported_rejection = True
                 self._reporter.reject(topic, f"live packet refused: {exc}")
-            return
-        opened.stream.put(packet)
 
     def close_all(self) -> None:
         with self._lock:

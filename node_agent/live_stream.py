@@ -20,12 +20,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from protocol.live import LivePacket, source_us
+from protocol.live import LivePacket, SessionClock
 from protocol.messages import LiveStartCommand
 
 # How long before its sounding time a frame is decided (packet, FEC or concealment): the sink
 # reads a little ahead of its clock, and decoding takes time.
 LEAD_S = 0.1
+# The first packet may take longer than a gap: the session opens before anyone speaks.
+FIRST_PACKET_S = 30.0
 StreamEnd = Literal["finished", "quiet"]
 # finished(record, outcome, reason): how the session ended on this node; record is None when
 # it never sounded. Called on the player's report thread.
@@ -64,6 +66,7 @@ class LiveStream:
         self._decoder = LiveDecoder(start.frame_ms)
         self.frame = self._decoder.frame
         self.stats = LiveStats()
+        self.clock = SessionClock(start)
         self.finished: Finished = lambda _record, _outcome, _reason: None
 
     @property
@@ -76,11 +79,13 @@ class LiveStream:
 
     def sound_at(self, seq: int) -> float:
         """When frame ``seq`` sounds, in epoch seconds on this node's clock."""
-        return source_us(self.start, seq) / 1e6 + self.start.delay_ms / 1000
+        return self.clock.source_us(seq) / 1e6 + self.start.delay_ms / 1000
 
     # --- the agent's worker ---------------------------------------------------------------
     def put(self, packet: LivePacket) -> None:
+        """Take a checked packet; raises PacketRejectedError if its time is not the session's."""
         with self._cond:
+            self.clock.check(packet, round(self._clock() * 1e6))
             self._last_arrival = self._monotonic()
             if packet.last:
                 self._last_seq = packet.seq
@@ -103,7 +108,8 @@ class LiveStream:
 
     # --- the player -----------------------------------------------------------------------
     def _quiet(self) -> bool:
-        return self._monotonic() - self._last_arrival >= self.start.quiet_s
+        limit = self.start.quiet_s if self.clock.t0_us is not None else FIRST_PACKET_S
+        return self._monotonic() - self._last_arrival >= limit
 
     def _over(self) -> bool:
         return self._last_seq is not None and self._next > self._last_seq
@@ -124,7 +130,7 @@ class LiveStream:
                     self.stats.reason = self.stats.reason or "the session ended before it began"
                     return None
                 if self._quiet():
-                    self.stats.reason = f"no live packets for {self.start.quiet_s:g} s"
+                    self.stats.reason = f"no live packets for {FIRST_PACKET_S:g} s"
                     return None
                 self._cond.wait(0.1)
         return None

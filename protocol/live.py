@@ -12,7 +12,8 @@ inside the controller's own command signature. So a node plays a packet only whe
 - it verifies under the key of a session this node was opened for (unsigned, forged, another
   session's or an earlier session's packets fail here: each session has its own key);
 - its session id is that session's, its seq is within the session and its source time is
-  exactly the session's ``t0 + seq · frame`` (a packet cannot be moved in time);
+  exactly ``t0 + seq · frame`` for the session's one ``t0`` (the first packet a node takes
+  fixes it: :class:`SessionClock`), so a packet cannot be moved in time;
 - its seq was not played before (:class:`SeqWindow`: a replay within the session is dropped).
 
 A node's broker account may read stream topics and never write them (protocol/topics.py), and
@@ -77,11 +78,6 @@ def frame_us(start: LiveStartCommand) -> int:
     return start.frame_ms * 1000
 
 
-def source_us(start: LiveStartCommand, seq: int) -> int:
-    """When packet ``seq``'s first sample was spoken, on the controller's clock (µs)."""
-    return start.t0_us + seq * frame_us(start)
-
-
 def decode_packet(data: bytes, start: LiveStartCommand, key: Ed25519PublicKey) -> LivePacket:
     """The packet in ``data`` if it belongs to the session ``start`` opened; raises
     PacketRejectedError otherwise. Replays within the session are :class:`SeqWindow`'s job."""
@@ -99,8 +95,6 @@ def decode_packet(data: bytes, start: LiveStartCommand, key: Ed25519PublicKey) -
         raise PacketRejectedError("bad signature: not signed for this session") from None
     if seq > start.max_seq:
         raise PacketRejectedError(f"seq {seq} is past the session's end {start.max_seq}")
-    if source != source_us(start, seq):
-        raise PacketRejectedError(f"packet {seq} claims a source time outside its slot")
     return LivePacket(start.session_id, seq, source, signed[HEADER_BYTES:], bool(flags & FLAG_LAST))
 
 
@@ -124,3 +118,33 @@ class SeqWindow:
             floor = seq - self.size
             if len(self._seen) > 2 * self.size:
                 self._seen = {s for s in self._seen if s > floor}
+
+
+# How far from the node's clock the first packet's source time may be: the session's delay and
+# the link's lag are seconds, a node clock chrony keeps is off by milliseconds.
+MAX_CLOCK_GAP_US: Final = 30_000_000
+
+
+class SessionClock:
+    """The session's ``t0``: fixed by the first packet taken, then every packet must agree."""
+
+    def __init__(self, start: LiveStartCommand) -> None:
+        self._frame_us = frame_us(start)
+        self.t0_us: int | None = None
+
+    def check(self, packet: LivePacket, now_us: int) -> None:
+        t0 = packet.source_us - packet.seq * self._frame_us
+        if self.t0_us is None:
+            if abs(packet.source_us - now_us) > MAX_CLOCK_GAP_US:
+                raise PacketRejectedError(
+                    f"packet {packet.seq} claims a source time {packet.source_us - now_us} µs"
+                    " from this node's clock"
+                )
+            self.t0_us = t0
+        elif t0 != self.t0_us:
+            raise PacketRejectedError(f"packet {packet.seq} claims a source time outside its slot")
+
+    def source_us(self, seq: int) -> int:
+        """When packet ``seq``'s first sample was spoken, on the controller's clock (µs)."""
+        assert self.t0_us is not None, "no packet taken yet"
+        return self.t0_us + seq * self._frame_us

@@ -149,9 +149,11 @@ class LiveStartCommand(Message):
     """Open a live session on this node: read ``stream/<stream_id>`` and play its packets.
 
     Packets are signed with the session's own Ed25519 key, whose public half is here, inside
-    the controller's signature; packet ``seq`` holds the audio that was spoken at controller
-    time ``t0_us + seq · frame_ms`` and plays at that time plus ``delay_ms`` on every point
-    (see protocol/live.py). ``play_id`` is what the node reports about the session.
+    the controller's signature. Each packet carries (signed) when its audio was spoken on the
+    controller's clock, always ``t0 + seq · frame_ms`` for one ``t0`` per session; it sounds at
+    that time plus ``delay_ms`` on every point (see protocol/live.py). The command goes out
+    when the session opens, before anyone speaks, so the points are listening by then.
+    ``play_id`` is what the node reports about the session.
     """
 
     type: Literal["live_start"] = "live_start"
@@ -160,7 +162,6 @@ class LiveStartCommand(Message):
     play_id: PlayId
     title: str = Field("", max_length=300)
     packet_key: str = Field(max_length=100, description="base64 Ed25519 public key of packets")
-    t0_us: int = Field(ge=0, description="controller time of packet 0's first sample, µs")
     frame_ms: LiveFrameMs = 40
     sample_rate: Literal[48000] = LIVE_RATE
     delay_ms: int = Field(1000, ge=100, le=10_000, description="source time to sound time")

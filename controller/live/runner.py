@@ -18,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
+from sqlalchemy import func, select
 
 from controller import audit
 from controller.errors import ForbiddenError, NotFoundError
@@ -35,12 +37,14 @@ from controller.live.session import (
     feed,
     finish_stream,
     new_session,
+    start_commands,
 )
-from controller.models import User
+from controller.models import Node, OutboxCommand, User
 from controller.permissions import may
 
 log = logging.getLogger(__name__)
 Block = np.ndarray | tuple[float | None, np.ndarray]
+READY_S = 3.0  # how long a source that starts at once waits for the points to listen
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,36 @@ class Live:
             busy = {t for x in self._sessions.values() for t in x.request.targets}
             session = new_session(self._host, user, request, busy)
             self._sessions[session.id] = session
+        start_commands(self._host, session)
         return session
+
+    def ready(self, session: LiveSession) -> tuple[int, int]:
+        """(points listening, points online among the targets): a point listens once it
+        acknowledged the start command."""
+        with self._host.db.session() as s:
+            acked = s.scalar(
+                select(func.count())
+                .select_from(OutboxCommand)
+                .where(OutboxCommand.play_id == session.play_id, OutboxCommand.result == "acked")
+            )
+            online = s.scalar(
+                select(func.count())
+                .select_from(Node)
+                .where(Node.id.in_(session.request.targets), Node.status != "offline")
+            )
+        return int(acked or 0), int(online or 0)
+
+    def wait_ready(self, session: LiveSession, timeout: float = READY_S) -> int:
+        """Wait until every online point listens (or ``timeout``); how many listen. Audio
+        sent before a point listens is lost to it, so a source that starts at once (a file,
+        a relay) waits for this; a person waits for the page to say "on air"."""
+        deadline = time.monotonic() + timeout
+        while True:
+            acked, online = self.ready(session)
+            if acked >= online or time.monotonic() >= deadline:
+                return acked
+            if session.stopping.wait(0.05):
+                return acked
 
     def feed(self, session: LiveSession, block: Block) -> None:
         source_time, samples = block if isinstance(block, tuple) else (None, block)
@@ -159,6 +192,7 @@ class Live:
         session = self.open(user, request)
         reason = ""
         try:
+            self.wait_ready(session)
             for block in blocks:
                 if session.stopping.is_set():
                     break
@@ -176,6 +210,7 @@ class Live:
         session = await asyncio.to_thread(self.open, user, request)
         reason = ""
         try:
+            await asyncio.to_thread(self.wait_ready, session)
             async for block in blocks:
                 if session.stopping.is_set():
                     break

@@ -197,7 +197,9 @@ def new_session(host: LiveHost, user: User, request: LiveRequest, busy: set[str]
     return session
 
 
-def _start_commands(host: LiveHost, session: LiveSession, t0: float) -> None:
+def start_commands(host: LiveHost, session: LiveSession) -> None:
+    """One signed start command per point, sent now (before anyone speaks), re-sent until
+    acknowledged: a point that comes back mid-session joins it."""
     request = session.request
     frames_per_s = 1000 / request.frame_ms
     command = LiveStartCommand(
@@ -206,7 +208,6 @@ def _start_commands(host: LiveHost, session: LiveSession, t0: float) -> None:
         play_id=session.play_id,
         title=session.title[:300],
         packet_key=public_key_b64(session.key),
-        t0_us=round(t0 * 1e6),
         frame_ms=request.frame_ms,
         delay_ms=request.delay_ms,
         max_seq=math.ceil(MAX_SESSION.total_seconds() * frames_per_s),
@@ -240,7 +241,6 @@ def feed(
         spoken = source_time if source_time is not None else time.time() - x.size / RATE
         # packet k holds input from k·frame - (look-ahead + encoder delay) samples
         session.t0 = spoken - (chain.latency + encoder.delay) / RATE
-        _start_commands(host, session, session.t0)
     session.counters.samples_in += x.size
     _send(publisher, session, encoder.encode(chain.process(x)), last=False)
 
