@@ -201,11 +201,12 @@ class Agenda:
         return rank is not None and rank < EMERGENCY
 
     def offer_live(self, live: object) -> bool:
-        """A live session opened; True when it cuts into what is on air (it waits for an
-        emergency, and replaces a session still waiting)."""
+        """A live session opened; True when it cuts into what is on air: a bulletin, or an
+        older session (the controller opens one at a time per point, so one still on air here
+        is stale). It waits for an emergency, and replaces a session still waiting."""
         self._live = live
         rank = self.on_air_rank()
-        return rank is not None and rank < LIVE
+        return rank is not None and rank <= LIVE
 
     def drop_live(self, live: object) -> bool:
         """Forget ``live`` if it is still waiting; True if it was."""

@@ -170,3 +170,171 @@ def test_an_emergency_pre_empts_live_and_ctrl_c_ends_it_cleanly(sut, long_speech
         sut, "SELECT status, reason FROM deliveries WHERE play_id=?", summary["play_id"]
     )
     assert [r[0] for r in rows] == ["interrupted", "interrupted"]
+
+
+# --- the test speaks as the controller (its key, an account with its rights) -----------------
+
+
+class Controller:
+    """Signs and publishes live commands and packets as the controller does, beside it."""
+
+    def __init__(self, sut: SystemUnderTest) -> None:
+        from protocol.signing import load_private_key
+        from tests.support.mqtt import Recorder
+
+        self.sut = sut
+        # a session opened behind an alert still on air would wait for it (emergency > live)
+        wait_for(lambda: _all_online(sut), 60, "the points idle")
+        self.key = load_private_key(sut.cluster.config.key_file.read_bytes())
+        user, password = sut.observer
+        self.mqtt = Recorder(sut.cluster.config.mqtt_port, user, password, client_id=user)
+
+    def open(self, node_id: str, *, quiet_s: float = 4.0) -> tuple[Any, Any]:
+        import uuid
+        from datetime import timedelta
+
+        from protocol.messages import LiveStartCommand
+        from protocol.signing import new_private_key, public_key_b64, sign_command
+        from protocol.topics import node_topic
+
+        packet_key = new_private_key()
+        start = LiveStartCommand(
+            session_id=uuid.uuid4().hex,
+            stream_id=uuid.uuid4().hex,
+            play_id=f"live-test-{uuid.uuid4().hex[:8]}",
+            packet_key=public_key_b64(packet_key),
+            max_seq=100_000,
+            quiet_s=quiet_s,
+        )
+        _body, envelope = sign_command(self.key, start, [node_id], ttl=timedelta(minutes=5))
+        self.mqtt.client.publish(
+            node_topic(node_id, "cmd"), envelope.model_dump_json(), qos=1
+        ).wait_for_publish(5)
+        wait_for(lambda: self._acked(node_id, _body.command_id), 10, "the start acknowledged")
+        return start, packet_key
+
+    def _acked(self, node_id: str, command_id: str) -> bool:
+        return any(a["command_id"] == command_id for a in node_events(self.sut, node_id, "ack"))
+
+    def packets(
+        self,
+        start: Any,
+        key: Any,
+        frames: list[bytes],
+        t0: float,
+        *,
+        first: int = 0,
+        end: bool = False,
+    ) -> list[bytes]:
+        """Signed packets of ``frames`` from seq ``first``; ``end`` flags the last one."""
+        from protocol.live import LivePacket, encode_packet
+
+        last = first + len(frames) - 1
+        return [
+            encode_packet(
+                key,
+                LivePacket(
+                    start.session_id,
+                    seq,
+                    round(t0 * 1e6) + seq * 40_000,
+                    opus,
+                    last=end and seq == last,
+                ),
+            )
+            for seq, opus in enumerate(frames, start=first)
+        ]
+
+    def send(self, start: Any, data: list[bytes]) -> None:
+        from protocol.topics import stream_topic
+
+        for payload in data:
+            self.mqtt.client.publish(stream_topic(start.stream_id), payload, qos=0)
+
+    def close(self) -> None:
+        self.mqtt.close()
+
+
+def opus(seconds: float, hz: float = 0.0) -> list[bytes]:
+    from audio.live_opus import LiveEncoder
+
+    t = np.arange(int(seconds * RATE)) / RATE
+    x = (0.5 * np.sin(2 * np.pi * hz * t) if hz else np.zeros(t.size)).astype(np.float32)
+    encoder = LiveEncoder(40)
+    return encoder.encode(x) + encoder.flush()
+
+
+def live_report(sut: SystemUnderTest, node_id: str, play_id: str) -> dict[str, Any]:
+    def found() -> dict[str, Any] | None:
+        got = [r for r in node_events(sut, node_id, "live_report") if r["play_id"] == play_id]
+        return got[0] if got else None
+
+    return wait_for(found, 30, f"{node_id}'s report of {play_id}")
+
+
+def test_injected_packets_are_never_played(sut):
+    import time
+
+    from protocol.live import LivePacket, encode_packet
+    from protocol.signing import new_private_key
+    from protocol.topics import stream_topic
+    from tests.support import publish_as
+
+    node_id = sut.node_ids[0]
+    controller = Controller(sut)
+    try:
+        # an earlier session, whose packets someone recorded
+        earlier, earlier_key = controller.open(node_id)
+        recorded = controller.packets(earlier, earlier_key, opus(0.4, 1000), time.time(), end=True)
+        controller.send(earlier, recorded)
+        first = live_report(sut, node_id, earlier.play_id)
+        assert first["outcome"] == "finished", first
+        start, key = controller.open(node_id)
+        t0 = time.time()
+        tone = opus(1.2, 1000)
+        unsigned = [
+            encode_packet(key, LivePacket(start.session_id, s, round(t0 * 1e6) + s * 40_000, p))[
+                :-64
+            ]
+            + bytes(64)
+            for s, p in enumerate(tone[:10], start=10)
+        ]
+        forged = controller.packets(start, new_private_key(), tone[10:20], t0, first=10)
+        # what reaches the node before the real packets of the same numbers: none may play
+        controller.send(start, unsigned + forged + recorded)
+        # a node's own account may not publish on a stream at all: the broker refuses it
+        node_password = sut.node_config(sut.node_ids[1])["broker_password"]
+        refused = publish_as(
+            sut, sut.node_ids[1], node_password, stream_topic(start.stream_id), forged[0]
+        )
+        assert refused == 0x87  # not authorized
+        controller.send(start, controller.packets(start, key, opus(2.0), t0, end=True))
+        report = live_report(sut, node_id, start.play_id)
+    finally:
+        controller.close()
+    assert report["outcome"] == "finished"
+    assert report["rejected_packets"] >= len(unsigned) + len(forged) + len(recorded)
+    heard = read_wav(sut.played_dir(node_id) / f"{start.play_id}.wav")
+    assert len(heard) > RATE  # the session itself played
+    assert np.max(np.abs(heard)) < 0.01, "an injected tone was played"
+    refusals = [r["reason"] for r in node_events(sut, node_id, "rejected")]
+    assert any("live packet refused" in r for r in refusals)
+
+
+def test_silence_on_the_stream_fades_out_and_ends_the_session_with_a_report(sut):
+    import time
+
+    node_id = sut.node_ids[1]
+    controller = Controller(sut)
+    try:
+        start, key = controller.open(node_id, quiet_s=1.5)
+        controller.send(start, controller.packets(start, key, opus(1.0, 440), time.time()))
+        report = live_report(sut, node_id, start.play_id)  # and then nothing more
+    finally:
+        controller.close()
+    assert report["outcome"] == "quiet"
+    assert "no live packets" in report["reason"]
+    assert report["seconds"] >= 1.0
+    heard = read_wav(sut.played_dir(node_id) / f"{start.play_id}.wav")
+    assert np.max(np.abs(heard[: RATE // 2])) > 0.1  # the tone played
+    assert np.max(np.abs(heard[-480:])) < 0.01  # and faded out at the end
+    wait_for(lambda: _all_online(sut), 10, "the point idle again, its amplifier off")

@@ -330,6 +330,16 @@ def test_an_emergency_pre_empts_live_and_live_waits_for_one():
     assert agenda.next(NOW) == GoLive(later)
 
 
+def test_a_new_live_session_replaces_an_older_one_on_air():
+    agenda = Agenda(PREROLL)
+    old, new = object(), object()
+    agenda.offer_live(old)
+    assert agenda.next(NOW) == GoLive(old)
+    assert agenda.offer_live(new)
+    agenda.off_air()
+    assert agenda.next(NOW) == GoLive(new)
+
+
 def test_a_stop_cuts_live_and_drops_a_waiting_session():
     agenda = Agenda(PREROLL)
     agenda.offer_live(object())
