@@ -121,6 +121,19 @@ def test_loa_live_plays_a_file_in_step_on_every_point_and_keeps_it(sut, speech_w
     assert (kind, public) == ("live", 0)
     report = sut.report(bulletin_id)
     assert report["summary"]["played"] == 2
+    assert {n["live_seconds"] for n in report["nodes"]} == {rows[0][2], rows[1][2]}
+    # and in the month's report, as live airtime at both points
+    from controller.models import now
+    from controller.reports.monthly import month_of, monthly_report
+    from tests.support import db_of
+
+    db = db_of(sut)
+    with db.session() as s:
+        month = monthly_report(s, month_of(now()), now())
+    db.engine.dispose()
+    assert bulletin_id in month.bulletin_ids
+    assert month.by_source["live"] >= 1
+    assert month.point_minutes >= 2 * 1.5 / 60
     actions = [r[0] for r in controller_rows(sut, "SELECT action FROM audit_log")]
     assert {"live.start", "live.end"} <= set(actions)
     # nothing is live any more, and the points are back to idle
