@@ -149,7 +149,9 @@ def test_an_emergency_pre_empts_live_and_ctrl_c_ends_it_cleanly(sut, long_speech
         with sut.http() as c:
             live = c.get("/api/v1/live").json()
             nodes = c.get("/api/v1/nodes").json()
-        playing = live and all(n["status"] == "playing" for n in nodes)
+        # sounding, not only opened: the points play a packet a second after it is sent
+        sent = bool(live) and live[0]["seconds_sent"] >= 2.5
+        playing = sent and all(n["status"] == "playing" for n in nodes)
         return live if playing else None
 
     [session] = wait_for(on_air, 30, "the live session on air")
