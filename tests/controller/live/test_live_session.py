@@ -84,7 +84,10 @@ def test_a_session_publishes_each_packet_once_signed_and_keeps_what_was_sent(
     for p in packets:
         window.take(p.seq)
     assert len(packets) == summary.packets_sent >= RATE // 1920
-    assert [p.seq for p in packets] == list(range(len(packets)))
+    seqs = [p.seq for p in packets]
+    assert seqs == sorted(set(seqs))
+    # numbers are skipped only where the source fell behind the clock (a busy machine)
+    assert (seqs == list(range(len(seqs)))) == (summary.source_gaps == 0)
     assert packets[-1].last
     assert not any(p.last for p in packets[:-1])
     # then a stop after the last packet to every point
@@ -114,7 +117,11 @@ def test_a_point_already_live_is_refused_to_a_second_session(commune: Commune, l
             live.open(user, LiveRequest(targets=[node]))
     finally:
         live.close(first)
-    assert live.close(live.open(user, LiveRequest(targets=[node]))).bulletin_id is None  # silent
+    silent = live.close(live.open(user, LiveRequest(targets=[node])))
+    assert silent.bulletin_id is None  # nobody spoke: nothing kept, the points told to end
+    told = [c for _r, c in commands(commune) if isinstance(c, LiveStopCommand)]
+    assert any(c.session_id == silent.session_id and c.last_seq is None for c in told)
+    assert {r.result for r, _c in commands(commune, silent.play_id)} == {"withdrawn"}
 
 
 def test_bad_requests_are_refused_and_change_nothing(commune: Commune, live: Live):
