@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from controller.backup import cli as backup_cli
-from controller.ops import alert_cli, node_cli
+from controller.ops import alert_cli, live_cli, node_cli
 from controller.public import poster_cli
 from controller.releases import cli as release_cli
 
@@ -125,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("process", help="clean and normalise a recording", add_help=False)
     sub.add_parser("say", help="text-to-speech into an audio file", add_help=False)
     alert_cli.add_parser(sub)
+    live_cli.add_parser(sub)
     backup_cli.add_parsers(sub)
     release_cli.add_parser(sub, DEFAULT_DATA)
     poster_cli.add_parser(sub)
@@ -234,6 +235,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.cmd == "alert":
         return alert_cli.run(args)
+    if args.cmd == "live":
+        return live_cli.run(args)
     if args.cmd in ("backup", "restore"):
         return backup_cli.run(args)
     if args.cmd == "release":

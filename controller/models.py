@@ -192,6 +192,9 @@ class Bulletin(Base):
     # The text as the broadcaster typed it, for text-to-speech (the report keeps it normalised):
     # an edited or rejected text bulletin is changed, never typed again.
     text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # "bulletin" (recorded, spoken or an alert's message) or "live" (a live session kept:
+    # what the points were sent, controller/live/record.py)
+    kind: Mapped[str] = mapped_column(String(16), default="bulletin", server_default="bulletin")
     audio: Mapped[AudioFile] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="bulletin")
 
@@ -217,6 +220,11 @@ class Delivery(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=now)
+    # A live session's proof of play at this point (protocol LiveReport); None otherwise:
+    # seconds heard (concealed gaps included), runs of lost packets, packets lost
+    live_seconds: Mapped[float | None]
+    live_gaps: Mapped[int | None]
+    live_lost: Mapped[int | None]
     bulletin: Mapped[Bulletin] = relationship(back_populates="deliveries")
     node: Mapped[Node] = relationship()
 

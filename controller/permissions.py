@@ -10,6 +10,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "programme.edit": frozenset({"admin", "approver"}),
     "nodes.control": frozenset({"admin", "broadcaster"}),
     "emergency": frozenset({"admin", "broadcaster", "approver"}),
+    # speaking live to the points: no one reviews a live voice before it airs, so the same
+    # people who may send an emergency (a lost child, water cut in an hour) may go live
+    "live": frozenset({"admin", "broadcaster", "approver"}),
     # printing the notice-board posters that send villagers to the public pages
     "posters": frozenset({"admin", "approver"}),
     "faults.resolve": frozenset({"admin"}),

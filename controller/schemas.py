@@ -85,6 +85,7 @@ class BulletinOut(BaseModel):
     created_by: str
     targets: int
     public: bool = Field(description="on the listen-again pages and feeds once aired")
+    kind: str = Field("bulletin", description="bulletin, or live (a live session kept)")
     processing_report: dict[str, Any]
     status: str = Field(
         "sent", description="draft | pending | approved | rejected | sent | held (web workflow)"
@@ -104,6 +105,11 @@ class NodeReport(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     reason: str
+    live_seconds: float | None = Field(
+        None, description="a live session: seconds this point carried (gaps concealed included)"
+    )
+    live_gaps: int | None = Field(None, description="a live session: runs of lost packets")
+    live_lost: int | None = Field(None, description="a live session: packets lost")
 
 
 class ReportSummary(BaseModel):

@@ -20,6 +20,7 @@ from protocol.messages import PlayCommand
 # slot (the controller orders the slot) but do not cut into a normal one on air.
 PRECEDENCE = {"emergency": 3, "priority": 1, "normal": 1, "filler": 0}
 EMERGENCY = PRECEDENCE["emergency"]
+LIVE = 2  # a live session cuts into bulletins and gives way to an emergency
 TONE_RANK = -1  # a test tone gives way to any programme item that falls due
 RESUME_BACKUP_S = 2.0  # resume a little before the cut so the listener catches the sentence
 ALERT_EXPIRED = "emergency audio did not arrive in time"
@@ -82,6 +83,13 @@ class PlayTone:
 
 
 @dataclass(frozen=True)
+class GoLive:
+    """Put the live session ``live`` (a node_agent.live_stream.LiveStream) on air."""
+
+    live: object
+
+
+@dataclass(frozen=True)
 class Expired:
     """An announced emergency whose audio never came: report it failed, then ask again."""
 
@@ -101,7 +109,7 @@ class Idle:
     """Nothing is queued at all."""
 
 
-Decision = Play | Resume | Announce | PlayTone | Expired | Wait | Idle
+Decision = Play | Resume | Announce | PlayTone | GoLive | Expired | Wait | Idle
 
 
 @dataclass(frozen=True)
@@ -178,6 +186,8 @@ class Agenda:
     _current: Entry | None = None
     _tone_on_air: Tone | None = None
     _attention_for: str | None = None  # the alert whose attention signal is on air
+    _live: object | None = None  # a live session waiting to go on air
+    _live_on_air: object | None = None
 
     # --- the programme changes --------------------------------------------------------------
     def add(self, entry: Entry) -> None:
@@ -189,6 +199,24 @@ class Agenda:
         self._alerts[command.play_id] = command.valid_until.timestamp()
         rank = self.on_air_rank()
         return rank is not None and rank < EMERGENCY
+
+    def offer_live(self, live: object) -> bool:
+        """A live session opened; True when it cuts into what is on air: a bulletin, or an
+        older session (the controller opens one at a time per point, so one still on air here
+        is stale). It waits for an emergency, and replaces a session still waiting."""
+        self._live = live
+        rank = self.on_air_rank()
+        return rank is not None and rank <= LIVE
+
+    def drop_live(self, live: object) -> bool:
+        """Forget ``live`` if it is still waiting; True if it was."""
+        if self._live is live:
+            self._live = None
+            return True
+        return False
+
+    def waiting_live(self) -> object | None:
+        return self._live
 
     def offer_tone(self, tone: Tone, now: float) -> str:
         """Queue a test tone to play at once; returns why not ("" when it will play)."""
@@ -216,9 +244,12 @@ class Agenda:
         (a cut-off item waiting to resume, an alarm waiting for its audio). Items that have not
         started stay scheduled."""
         self._tone = None
+        self._live = None
         current, attention = self._current, self._attention_for
         cut, report, play_ids = False, [], []
-        if current is not None and current.start <= now:
+        if self._live_on_air is not None:
+            cut = True
+        elif current is not None and current.start <= now:
             cut = True
             play_ids.append(current.play_id)
         else:
@@ -254,6 +285,8 @@ class Agenda:
     def on_air_rank(self) -> int | None:
         if self._current is not None:
             return self._current.rank
+        if self._live_on_air is not None:
+            return LIVE
         return TONE_RANK if self._tone_on_air is not None else None
 
     def preemption(self) -> Preempt | None:
@@ -283,7 +316,7 @@ class Agenda:
         self._announced.discard(play_id)
 
     def off_air(self) -> None:
-        self._current = self._tone_on_air = None
+        self._current = self._tone_on_air = self._live_on_air = None
 
     # --- the next decision ------------------------------------------------------------------
     def next(self, now: float) -> Decision:
@@ -298,6 +331,13 @@ class Agenda:
         due = [e for e in self._queue.values() if e.start - self.preroll_s <= now]
         if self._alerts:  # hold everything lower while an announced emergency's audio loads
             due = [e for e in due if e.rank >= EMERGENCY]
+        if (
+            self._live is not None
+            and not self._alerts
+            and not any(e.rank >= EMERGENCY for e in due)
+        ):
+            live, self._live, self._live_on_air = self._live, None, self._live
+            return GoLive(live)
         if due:
             entry = max(due, key=lambda e: (e.rank, -e.start))
             del self._queue[entry.play_id]

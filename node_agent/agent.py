@@ -27,6 +27,7 @@ from node_agent.controls import NodeControls
 from node_agent.events import EventReporter
 from node_agent.fetcher import Fetcher
 from node_agent.health import HealthSampler, HealthSources, wireless_signal_dbm
+from node_agent.live import LiveSessions
 from node_agent.player import Player
 from node_agent.relay import AmplifierRelay, make_relay
 from node_agent.release_start import RESTART_EXIT
@@ -37,7 +38,7 @@ from node_agent.updates import Updater, UpdateSeams, install_root
 from protocol import mqtt_client
 from protocol.messages import ChunkRequest, NodeState, utcnow
 from protocol.signing import load_public_key
-from protocol.topics import TO_NODE, node_topic, parse_node_topic
+from protocol.topics import TO_NODE, node_topic, parse_node_topic, parse_stream_topic
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,13 @@ class NodeAgent:
             on_volume=self._publish_state,
             on_silenced=self.bulletins.forget,
         )
+        self.live = LiveSessions(
+            config.node_id,
+            self.player,
+            self.events,
+            subscribe=self._subscribe_stream,
+            unsubscribe=self._unsubscribe_stream,
+        )
         self.commands = CommandHandler(
             config.node_id,
             load_public_key(config.controller_public_key),
@@ -150,6 +158,7 @@ class NodeAgent:
             controls=self.controls,
             reporter=self.events,
             updater=self.updater,
+            live=self.live,
         )
         self.health = HealthSampler(HealthSources(config.data_dir))
         self.on_air: str | None = None  # what the player last said it is playing
@@ -208,6 +217,7 @@ class NodeAgent:
 
     def _shutdown(self) -> None:
         self.notifier.stopping("Đang dừng / stopping")
+        self.live.close_all()
         self.player.stop()
         if self.connected:
             info = self.client.publish(
@@ -239,6 +249,8 @@ class NodeAgent:
                 self.offline_since = None
                 self.refused = None
                 self._publish_state()
+                for topic in self.live.topics():  # a broker that lost our session forgot them
+                    self.client.subscribe(topic, qos=0)
                 self.updater.on_online()
                 self.events.flush(older_than=time.time())
                 self.fetcher.resume_all()
@@ -252,6 +264,10 @@ class NodeAgent:
                 self._on_message(item.topic, item.payload)
 
     def _on_message(self, topic: str, payload: bytes) -> None:
+        stream_id = parse_stream_topic(topic)
+        if stream_id is not None:
+            self.live.on_packet(topic, stream_id, payload)
+            return
         parsed = parse_node_topic(topic)
         if parsed is None or parsed[0] != self.node_id:
             self.events.reject(topic, "message on a topic that is not this node's")
@@ -287,6 +303,13 @@ class NodeAgent:
             qos=1,
             properties=mqtt_client.expiring(60),
         )
+
+    def _subscribe_stream(self, topic: str) -> None:
+        # QoS 0: a live packet late is a packet lost, and the broker must not queue them
+        self.client.subscribe(topic, qos=0)
+
+    def _unsubscribe_stream(self, topic: str) -> None:
+        self.client.unsubscribe(topic)
 
     def _on_playing(self, playing: str | None) -> None:
         self.on_air = playing

@@ -13,8 +13,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from node_agent.bulletins import Bulletins
 from node_agent.controls import NodeControls
 from node_agent.events import EventReporter
+from node_agent.live import LiveSessions
 from node_agent.updates import Updater
-from protocol.messages import CancelCommand, PlayCommand, UpdateCommand
+from protocol.messages import (
+    CancelCommand,
+    LiveStartCommand,
+    LiveStopCommand,
+    PlayCommand,
+    UpdateCommand,
+)
 from protocol.signing import CommandRejectedError, ReplayGuard, verify_envelope
 
 
@@ -29,10 +36,12 @@ class CommandHandler:
         controls: NodeControls,
         reporter: EventReporter,
         updater: Updater | None = None,
+        live: LiveSessions | None = None,
     ) -> None:
         self._node_id, self._public_key, self._guard = node_id, public_key, guard
         self._bulletins, self._controls, self._reporter = bulletins, controls, reporter
         self._updater = updater
+        self._live = live
 
     def on_command(self, topic: str, payload: bytes) -> None:
         try:
@@ -49,6 +58,11 @@ class CommandHandler:
             self._bulletins.on_play(command)
         elif isinstance(command, CancelCommand):
             self._bulletins.on_cancel(command)
+        elif isinstance(command, LiveStartCommand):
+            refusal = self._live.on_start(command) if self._live else "live is off"
+        elif isinstance(command, LiveStopCommand):
+            if self._live:
+                self._live.on_stop(command)
         elif isinstance(command, UpdateCommand):
             refusal = self._updater.on_update(command) if self._updater else "updates are off"
         else:

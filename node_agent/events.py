@@ -18,6 +18,7 @@ from node_agent.store import NodeStore
 from protocol.messages import (
     CommandAck,
     EventAck,
+    LiveReport,
     PlayEvent,
     PlayEventKind,
     RejectedPayload,
@@ -28,7 +29,7 @@ from protocol.topics import node_topic
 
 log = logging.getLogger(__name__)
 
-Event = CommandAck | PlayEvent | RejectedPayload | UpdateEvent
+Event = CommandAck | PlayEvent | RejectedPayload | UpdateEvent | LiveReport
 Publish = Callable[[str, bytes], object]  # (topic, payload), at QoS 1
 
 # The play's state in the node's store once an event about it is out.

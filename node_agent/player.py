@@ -26,6 +26,7 @@ from node_agent.agenda import (
     Announce,
     Entry,
     Expired,
+    GoLive,
     Idle,
     Play,
     PlayTone,
@@ -39,8 +40,9 @@ from node_agent.agenda import (
 from node_agent.attention import RATE as ATTENTION_RATE
 from node_agent.attention import attention_signal
 from node_agent.blocks import Source
+from node_agent.live_stream import LiveStream
 from node_agent.relay import AmplifierRelay
-from node_agent.sinks import AudioSink, SinkError
+from node_agent.sinks import AudioSink, PlaybackRecord, SinkError
 from protocol.messages import PlayCommand
 
 __all__ = ["RESUME_BACKUP_S", "Player", "Tone", "Volumes", "volume_gain"]
@@ -134,6 +136,21 @@ class Player:
                 self._cut_locked(f"pre-empted by emergency {command.play_id}")
             self._cond.notify_all()
 
+    def go_live(self, live: LiveStream) -> None:
+        """A live session opened: it cuts into a bulletin (which resumes after it, as after an
+        emergency) and waits for an emergency to end. ``live.finished`` hears how it ended."""
+        with self._cond:
+            if self._agenda.offer_live(live):
+                self._cut_locked(f"pre-empted by live {live.play_id}")
+            self._cond.notify_all()
+
+    def drop_live(self, live: LiveStream, reason: str) -> None:
+        """The session ended before it went on air here: report it never sounded."""
+        with self._cond:
+            dropped = self._agenda.drop_live(live)
+        if dropped:
+            self._report(live.finished, None, "failed", reason)
+
     def play_tone(self, tone: Tone) -> str:
         """Play a test tone now, at the normal volume; returns why not ("" when it will play).
 
@@ -151,7 +168,10 @@ class Player:
         would otherwise sound again, each reported cancelled with ``reason`` (see
         ``Agenda.silence``). Returns the play ids cut."""
         with self._cond:
+            waiting = self._agenda.waiting_live()
             silenced = self._agenda.silence(time.time())
+            if isinstance(waiting, LiveStream):
+                self._report(waiting.finished, None, "failed", reason)
             if silenced.cut:
                 self._cut_locked(reason, cancel=True)  # an item playing reports itself
             for play_id in silenced.report:
@@ -233,6 +253,8 @@ class Player:
                         self._play_tone(tone)
                     case Play() | Resume():
                         self._play(decision)
+                    case GoLive(live) if isinstance(live, LiveStream):
+                        self._play_live(live)
             finally:
                 with self._cond:
                     self._agenda.off_air()
@@ -286,6 +308,41 @@ class Player:
         finally:
             with self._cond:
                 self._agenda.attention_off()
+
+    def _play_live(self, live: LiveStream) -> None:
+        pid = live.play_id
+        self._amplifier_on()
+        first = live.wait_first(self._cut)
+        if first is None:
+            why = self._cut_reason if self._cut.is_set() else live.stats.reason
+            self._report(live.finished, None, "failed", why)
+            return
+        self._on_playing(pid)
+        start_at = live.sound_at(first)
+        self._emit("started", pid, at=max(start_at, time.time()))
+        try:
+            record: PlaybackRecord | None = self.sink.play_stream(
+                live.blocks(),
+                live.start.sample_rate,
+                label=pid,
+                stop=self._cut,
+                gain=self.volumes.normal,
+                start_at=start_at,
+            )
+        except SinkError as exc:
+            self._emit("failed", pid, reason=f"audio output failed: {exc}")
+            self._report(live.finished, None, "failed", f"audio output failed: {exc}")
+            return
+        finally:
+            live.close()
+        assert record is not None
+        if record.interrupted:
+            reason = self._cut_reason
+            self._emit("interrupted", pid, reason=reason, interrupted=True, at=record.ended_at)
+            self._report(live.finished, record, "interrupted", reason)
+            return
+        self._emit("finished", pid, at=record.ended_at)
+        self._report(live.finished, record, live.stats.end or "finished", live.stats.reason)
 
     def _play(self, decision: Play | Resume) -> None:
         entry = decision.entry

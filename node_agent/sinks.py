@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 import wave
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol
@@ -83,6 +84,26 @@ class AudioSink(Protocol):
         gain: float = 1.0,
         start_at: float | None = None,
     ) -> PlaybackRecord: ...
+
+    def play_stream(
+        self,
+        blocks: Iterable[Samples],
+        sample_rate: int,
+        *,
+        label: str,
+        stop: threading.Event | None = None,
+        gain: float = 1.0,
+        start_at: float | None = None,
+    ) -> PlaybackRecord:
+        """Play blocks made while they play (a live session): the sink asks for each block
+        only when its clock is about to need it, so a block may be produced just in time, and
+        the item ends when the blocks do. Memory holds a block or two, whatever the length."""
+        ...
+
+
+def _streamed(blocks: Iterable[Samples]) -> Iterator[Samples]:
+    """``blocks`` as a plain iterator: a sink must pull it, never take it as a whole array."""
+    yield from blocks
 
 
 def to_int16(x: Samples) -> NDArray[np.int16]:
@@ -192,12 +213,29 @@ class SounddeviceSink:
         gain: float = 1.0,
         start_at: float | None = None,
     ) -> PlaybackRecord:
+        return self._play(
+            samples, sample_rate, label=label, stop=stop, gain=gain, start_at=start_at, live=False
+        )
+
+    def _play(
+        self,
+        samples: Audio,
+        sample_rate: int,
+        *,
+        label: str,
+        stop: threading.Event | None,
+        gain: float,
+        start_at: float | None,
+        live: bool,
+    ) -> PlaybackRecord:
         check_request(sample_rate, label=label, gain=gain)
         source = BlockReader(samples, gain)
         stop = stop if stop is not None else threading.Event()
-        if stop.is_set() or source.empty():
+        # A stream's first block may only be made at its start time: the device is opened
+        # first, so it is ready then; an empty stream simply plays nothing.
+        if stop.is_set() or (not live and source.empty()):
             now = time.time()
-            return _record(now, now, 0, sample_rate, not source.empty())
+            return _record(now, now, 0, sample_rate, live or not source.empty())
         rate = self._stream_rate(sample_rate)
         out = source
         if rate != sample_rate:
@@ -228,6 +266,28 @@ class SounddeviceSink:
             raise SinkError(f"{self._name} failed while playing {label}: {exc}") from exc
         finally:
             stream.close()  # discards anything still buffered, without waiting for it
+
+    def play_stream(
+        self,
+        blocks: Iterable[Samples],
+        sample_rate: int,
+        *,
+        label: str,
+        stop: threading.Event | None = None,
+        gain: float = 1.0,
+        start_at: float | None = None,
+    ) -> PlaybackRecord:
+        """See :meth:`AudioSink.play_stream`: the device opens before the first block is
+        asked for, and is then fed block by block as its clock asks."""
+        return self._play(
+            _streamed(blocks),
+            sample_rate,
+            label=label,
+            stop=stop,
+            gain=gain,
+            start_at=start_at,
+            live=True,
+        )
 
     def _stream_out(
         self,
@@ -338,6 +398,22 @@ class WavFileSink:
             Path(tmp.name).unlink(missing_ok=True)
             raise SinkError(f"cannot write {wav_path}: {exc.strerror or exc}") from exc
         return record
+
+    def play_stream(
+        self,
+        blocks: Iterable[Samples],
+        sample_rate: int,
+        *,
+        label: str,
+        stop: threading.Event | None = None,
+        gain: float = 1.0,
+        start_at: float | None = None,
+    ) -> PlaybackRecord:
+        """See :meth:`AudioSink.play_stream`: ``play`` already reads its source block by
+        block as its clock asks, which is what a stream needs."""
+        return self.play(
+            _streamed(blocks), sample_rate, label=label, stop=stop, gain=gain, start_at=start_at
+        )
 
     def _play_into(
         self, wav: wave.Wave_write, source: BlockReader, sample_rate: int, stop: threading.Event

@@ -140,8 +140,53 @@ class UpdateCommand(Message):
     release: ReleaseRef
 
 
+HexId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+LIVE_RATE: Literal[48000] = 48000
+LiveFrameMs = Literal[20, 40, 60]
+
+
+class LiveStartCommand(Message):
+    """Open a live session on this node: read ``stream/<stream_id>`` and play its packets.
+
+    Packets are signed with the session's own Ed25519 key, whose public half is here, inside
+    the controller's signature. Each packet carries (signed) when its audio was spoken on the
+    controller's clock, always ``t0 + seq · frame_ms`` for one ``t0`` per session; it sounds at
+    that time plus ``delay_ms`` on every point (see protocol/live.py). The command goes out
+    when the session opens, before anyone speaks, so the points are listening by then.
+    ``play_id`` is what the node reports about the session.
+    """
+
+    type: Literal["live_start"] = "live_start"
+    session_id: HexId
+    stream_id: HexId
+    play_id: PlayId
+    title: str = Field("", max_length=300)
+    packet_key: str = Field(max_length=100, description="base64 Ed25519 public key of packets")
+    frame_ms: LiveFrameMs = 40
+    sample_rate: Literal[48000] = LIVE_RATE
+    delay_ms: int = Field(1000, ge=100, le=10_000, description="source time to sound time")
+    max_seq: int = Field(ge=1, le=2**31, description="the session never runs past this packet")
+    quiet_s: float = Field(4.0, ge=1, le=60, description="no packets this long ends it")
+
+
+class LiveStopCommand(Message):
+    """The session is over: play up to packet ``last_seq`` (None: stop now), then end."""
+
+    type: Literal["live_stop"] = "live_stop"
+    session_id: HexId
+    last_seq: int | None = Field(None, ge=-1)
+    reason: str = Field("", max_length=300)
+
+
 Command = Annotated[
-    PlayCommand | CancelCommand | SetVolumeCommand | TestToneCommand | StopCommand | UpdateCommand,
+    PlayCommand
+    | CancelCommand
+    | SetVolumeCommand
+    | TestToneCommand
+    | StopCommand
+    | UpdateCommand
+    | LiveStartCommand
+    | LiveStopCommand,
     Field(discriminator="type"),
 ]
 ControlCommand = SetVolumeCommand | TestToneCommand | StopCommand
@@ -219,11 +264,36 @@ class UpdateEvent(EventBase):
     reason: str = Field("", max_length=500)
 
 
+LiveOutcome = Literal["finished", "quiet", "interrupted", "failed"]
+
+
+class LiveReport(EventBase):
+    """How a live session went on one node, sent once when it ended there: when it sounded,
+    seconds carried (audio heard, concealed gaps included), packets lost and concealed, and
+    the gaps (runs of lost packets). ``outcome``: ``finished`` (the controller ended it),
+    ``quiet`` (no packets for ``quiet_s``: faded out), ``interrupted`` (an emergency or a
+    stop cut in), ``failed`` (it never sounded; ``reason`` says why)."""
+
+    type: Literal["live_report"] = "live_report"
+    play_id: PlayId
+    session_id: HexId
+    outcome: LiveOutcome
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    seconds: float = Field(0.0, ge=0, le=10 * 24 * 3600)
+    packets_played: int = Field(0, ge=0, le=2**31)
+    packets_lost: int = Field(0, ge=0, le=2**31)
+    gaps: int = Field(0, ge=0, le=2**31)
+    rejected_packets: int = Field(0, ge=0, le=2**31)
+    reason: str = Field("", max_length=500)
+
+
 Event = Annotated[
-    CommandAck | PlayEvent | RejectedPayload | UpdateEvent, Field(discriminator="type")
+    CommandAck | PlayEvent | RejectedPayload | UpdateEvent | LiveReport,
+    Field(discriminator="type"),
 ]
-EVENT_ADAPTER: TypeAdapter[CommandAck | PlayEvent | RejectedPayload | UpdateEvent] = TypeAdapter(
-    Event
+EVENT_ADAPTER: TypeAdapter[CommandAck | PlayEvent | RejectedPayload | UpdateEvent | LiveReport] = (
+    TypeAdapter(Event)
 )
 
 

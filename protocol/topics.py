@@ -2,7 +2,9 @@
 
 Controller → node: ``cmd`` (signed commands), ``content`` (audio chunks), ``ack`` (event acks).
 Node → controller: ``state`` (retained, with the Last Will), ``events``, ``content/req``.
-The broker's ACL gives each node exactly these topics under its own id.
+The broker's ACL gives each node exactly these topics under its own id, and read (never write)
+on the live streams ``stream/<stream_id>``: the controller publishes each live packet once there
+for every point it opened the stream to (protocol/live.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Final, Literal
 
 PREFIX: Final = "loa/v1"
 NODE_ID_RE: Final = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+STREAM_ID_RE: Final = re.compile(r"^[0-9a-f]{32}$")
 
 NodeChannel = Literal["cmd", "content", "ack", "state", "events", "content/req"]
 TO_NODE: Final[tuple[NodeChannel, ...]] = ("cmd", "content", "ack")
@@ -27,6 +30,26 @@ def check_node_id(node_id: str) -> str:
 
 def node_topic(node_id: str, channel: NodeChannel) -> str:
     return f"{PREFIX}/node/{check_node_id(node_id)}/{channel}"
+
+
+def check_stream_id(stream_id: str) -> str:
+    """A stream id becomes a topic level: 32 lowercase hex digits, nothing else."""
+    if not STREAM_ID_RE.match(stream_id):
+        raise ValueError(f"invalid stream id {stream_id!r}: 32 lowercase hex digits expected")
+    return stream_id
+
+
+def stream_topic(stream_id: str) -> str:
+    """Where the packets of one live stream go, once, for every point that plays it."""
+    return f"{PREFIX}/stream/{check_stream_id(stream_id)}"
+
+
+def parse_stream_topic(topic: str) -> str | None:
+    """The stream id of ``loa/v1/stream/<id>``; None for anything else."""
+    head = f"{PREFIX}/stream/"
+    if not topic.startswith(head) or not STREAM_ID_RE.match(topic[len(head) :]):
+        return None
+    return topic[len(head) :]
 
 
 def boards_topic() -> str:
@@ -47,10 +70,14 @@ def everything_filter() -> str:
 
 def node_acl(node_id: str) -> list[str]:
     """Mosquitto ACL lines for one node's account: it reads what is sent to it and writes
-    what it sends, under its own id only, so a stolen node cannot speak for another."""
-    return [f"topic read {node_topic(node_id, ch)}" for ch in TO_NODE] + [
-        f"topic write {node_topic(node_id, ch)}" for ch in FROM_NODE
-    ]
+    what it sends, under its own id only, so a stolen node cannot speak for another. It may
+    read the live streams (which one it plays is the signed start command's choice) and never
+    write one: a packet on a stream topic comes from the controller's account or nobody's."""
+    return (
+        [f"topic read {node_topic(node_id, ch)}" for ch in TO_NODE]
+        + [f"topic write {node_topic(node_id, ch)}" for ch in FROM_NODE]
+        + [f"topic read {PREFIX}/stream/+"]
+    )
 
 
 def controller_acl() -> list[str]:

@@ -16,6 +16,7 @@ from controller.api import cap_out as api_cap_out
 from controller.api import docs as api_docs
 from controller.api import enrol as api_enrol
 from controller.api import errors as api_errors
+from controller.api import live as api_live
 from controller.api import nodes as api_nodes
 from controller.api import programme as api_programme
 from controller.api import releases as api_releases
@@ -29,6 +30,7 @@ from controller.emergency.channels.vault import load_vault
 from controller.emergency.channels.worker import ChannelWorker
 from controller.errors import DomainError, TooLargeError
 from controller.jobs import start_scheduler, stop_scheduler
+from controller.live import Live, MqttStreamPublisher
 from controller.nodes.keys import load_or_create_key
 from controller.private_files import private_dir
 from controller.public.prepare import Preparer
@@ -80,10 +82,12 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
     app.state.db = db
     app.state.dispatcher = dispatcher
     app.state.channels = channels
+    app.state.live = Live(dispatcher, MqttStreamPublisher(dispatcher.client))
     app.include_router(api_bulletins.router)
     app.include_router(api_bulletin_edits.router)
     app.include_router(api_nodes.router)
     app.include_router(api_alerts.router)
+    app.include_router(api_live.router)
     app.include_router(api_cap.router)
     app.include_router(api_cap_out.router)
     app.include_router(api_programme.router)
@@ -110,6 +114,7 @@ def body_limits(config: ControllerConfig) -> list[Limit]:
     return [
         *(Limit("POST", path, upload, token_gate) for path in UPLOAD_ROUTES),
         Limit("POST", "/api/v1/cap", config.max_cap_bytes, token_gate),
+        Limit("POST", "/api/v1/live", api_live.LIVE_BODY_BYTES, token_gate),
         *(Limit("POST", path, upload, web.session_gate) for path in web.UPLOAD_FORMS),
     ]
 

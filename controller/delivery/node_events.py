@@ -22,6 +22,7 @@ from controller.releases import rollout
 from protocol.messages import (
     CommandAck,
     Event,
+    LiveReport,
     NodeState,
     PlayEvent,
     RejectedPayload,
@@ -140,6 +141,8 @@ def apply(s: Session, event: Event) -> None:
             _advance_told(s, delivery, kind, event.at, event.reason)
     elif isinstance(event, UpdateEvent):
         rollout.take_event(s, event)
+    elif isinstance(event, LiveReport):
+        take_live_report(s, event)
     else:
         log.warning("node %s rejected a payload: %s", event.node_id, event.reason)
 
@@ -153,6 +156,24 @@ def _advance_told(
     advance(delivery, kind, at, reason)
     if delivery.status in NOT_PLAYED_BY_POINT and delivery.status != before:
         notifications.not_played(s, delivery.bulletin, 1)
+
+
+def take_live_report(s: Session, report: LiveReport) -> None:
+    """A point's proof of play of a live session: what it carried, and how it ended there."""
+    delivery = _delivery(s, report.play_id, report.node_id)
+    if delivery is None:
+        return  # the session is still on: controller/live/record.py applies it at the end
+    delivery.live_seconds = report.seconds
+    delivery.live_gaps = report.gaps
+    delivery.live_lost = report.packets_lost
+    if report.started_at is not None and delivery.started_at is None:
+        advance(delivery, "started", report.started_at)
+    if report.outcome in ("finished", "quiet") and report.ended_at is not None:
+        advance(delivery, "finished", report.ended_at)
+    elif report.outcome == "interrupted":
+        advance(delivery, "interrupted", report.ended_at or report.at, report.reason)
+    elif report.outcome == "failed":
+        advance(delivery, "failed", report.at, report.reason or "live session never sounded")
 
 
 def _delivery(s: Session, play_id: str | None, node_id: str) -> Delivery | None:

@@ -31,6 +31,7 @@ def bulletin_out(db: Session, bulletin: Bulletin) -> BulletinOut:
         created_by=author.username if author else "?",
         targets=len(bulletin.deliveries),
         public=bulletin.public,
+        kind=bulletin.kind,
         processing_report=bulletin.processing_report,
         status=bulletin.status,
         text=bulletin.text,
@@ -57,6 +58,9 @@ def bulletin_report(db: Session, bulletin: Bulletin) -> BulletinReport:
             started_at=local(d.started_at),
             finished_at=local(d.finished_at),
             reason=d.reason,
+            live_seconds=d.live_seconds,
+            live_gaps=d.live_gaps,
+            live_lost=d.live_lost,
         )
         for d, node in rows
     ]

@@ -31,7 +31,7 @@ from controller.models import Alert, AudioFile, Bulletin, Delivery, Node, Zone
 from schedules import LOCAL
 
 PRIORITIES = ("emergency", "priority", "normal", "filler")
-SOURCES = ("uploaded", "tts", "emergency", "cap")
+SOURCES = ("uploaded", "tts", "emergency", "cap", "live")
 
 
 def parse_month(text: str) -> date:
@@ -99,6 +99,8 @@ class MonthlyReport:
 
 
 def played_seconds(delivery: Delivery, duration_s: float, now: datetime) -> float:
+    if delivery.live_seconds is not None:  # a live session: what the point said it carried
+        return delivery.live_seconds
     started = delivery.started_at
     if started is None:
         return 0.0
@@ -111,6 +113,8 @@ def played_seconds(delivery: Delivery, duration_s: float, now: datetime) -> floa
 def source_of(bulletin: Bulletin, alert_source: str | None) -> str:
     if alert_source is not None:
         return "cap" if alert_source == "cap" else "emergency"
+    if bulletin.kind == "live":
+        return "live"
     return "tts" if "tts" in (bulletin.processing_report or {}) else "uploaded"
 
 

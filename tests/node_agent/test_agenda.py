@@ -9,12 +9,14 @@ import numpy as np
 
 from node_agent.agenda import (
     ALERT_EXPIRED,
+    LIVE,
     RESUME_BACKUP_S,
     Agenda,
     Announce,
     Cancellation,
     Entry,
     Expired,
+    GoLive,
     Idle,
     Play,
     PlayTone,
@@ -288,3 +290,66 @@ def test_silence_during_a_pre_roll_leaves_the_item_to_start() -> None:
     assert isinstance(on_air.next(NOW), Play)
     silenced = on_air.silence(NOW)
     assert (silenced.cut, silenced.report, silenced.play_ids) == (True, (), ("news",))
+
+
+# --- live sessions (node_agent/live_stream.py): between bulletins and emergencies -------------
+
+
+def test_live_cuts_into_a_bulletin_on_air_and_goes_on_air_next():
+    agenda = Agenda(PREROLL)
+    agenda.add(entry("news"))
+    assert isinstance(agenda.next(NOW), Play)
+    live = object()
+    assert agenda.offer_live(live)  # cuts into the bulletin
+    agenda.off_air()
+    agenda.add(cut_off(entry("news"), "pre-empted by live", 0))  # as the player requeues it
+    assert agenda.next(NOW) == GoLive(live)
+    assert agenda.on_air_rank() == LIVE
+    assert agenda.preemption() is None  # the bulletin waits: it resumes after the session
+    agenda.off_air()
+    assert isinstance(agenda.next(NOW), Resume)
+
+
+def test_an_emergency_pre_empts_live_and_live_waits_for_one():
+    agenda = Agenda(PREROLL)
+    live = object()
+    assert not agenda.offer_live(live)  # nothing on air: nothing to cut
+    assert agenda.next(NOW) == GoLive(live)
+    agenda.add(entry("storm", priority="emergency", start=5))
+    assert agenda.preemption() == Preempt(NOW + 5, "pre-empted by emergency storm")
+    agenda.off_air()
+    later = object()
+    agenda.announce(command("flood", priority="emergency", valid_until=at(60)))
+    agenda.offer_live(later)
+    assert agenda.next(NOW) == Announce("flood")  # the alarm first, live waits
+    agenda.attention_on("flood")
+    agenda.attention_off()
+    agenda.add(entry("flood", priority="emergency"))
+    assert isinstance(agenda.next(NOW), Play)
+    agenda.off_air()
+    assert agenda.next(NOW) == GoLive(later)
+
+
+def test_a_new_live_session_replaces_an_older_one_on_air():
+    agenda = Agenda(PREROLL)
+    old, new = object(), object()
+    agenda.offer_live(old)
+    assert agenda.next(NOW) == GoLive(old)
+    assert agenda.offer_live(new)
+    agenda.off_air()
+    assert agenda.next(NOW) == GoLive(new)
+
+
+def test_a_stop_cuts_live_and_drops_a_waiting_session():
+    agenda = Agenda(PREROLL)
+    agenda.offer_live(object())
+    agenda.next(NOW)
+    assert agenda.silence(NOW).cut
+    agenda.off_air()
+    waiting = object()
+    agenda.offer_live(waiting)
+    assert agenda.waiting_live() is waiting
+    agenda.silence(NOW)
+    assert agenda.waiting_live() is None
+    assert not agenda.drop_live(waiting)
+    assert isinstance(agenda.next(NOW), Idle)

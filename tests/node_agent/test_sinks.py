@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from scipy.signal import correlate, resample_poly
 
 from audio.resample import resample_stream
-from node_agent.blocks import Audio
+from node_agent.blocks import Audio, Samples
 from node_agent.sinks import (
     AudioSink,
     PlaybackRecord,
@@ -35,6 +35,7 @@ from node_agent.sinks import (
     make_sink,
     wait_until,
 )
+from tests.node_agent.sd_child import paced
 
 REPO = Path(__file__).resolve().parents[2]
 ALSA_CONF = Path("/usr/share/alsa/alsa.conf")
@@ -109,8 +110,9 @@ class ChildSounddeviceSink:
         stop: threading.Event | None = None,
         gain: float = 1.0,
         start_at: float | None = None,
+        stream: bool = False,
     ) -> PlaybackRecord:
-        if wait_until(start_at, stop or threading.Event()):
+        if not stream and wait_until(start_at, stop or threading.Event()):
             return PlaybackRecord(time.time(), time.time(), 0, sample_rate, True)
         path = self._workdir / "input.npy"
         blocks = [samples] if isinstance(samples, np.ndarray) else list(samples)
@@ -123,6 +125,8 @@ class ChildSounddeviceSink:
             "label": label,
             "gain": gain,
             "stopped": stop is not None and stop.is_set(),
+            "stream": stream,
+            "start_at": start_at if stream else None,
         }
         self._send(json.dumps({"play": request}))
         done = threading.Event()
@@ -145,6 +149,27 @@ class ChildSounddeviceSink:
         if "error" in reply:
             raise SinkError(reply["error"])
         return PlaybackRecord(**reply["record"])
+
+    def play_stream(
+        self,
+        blocks: Iterable[Samples],
+        sample_rate: int,
+        *,
+        label: str,
+        stop: threading.Event | None = None,
+        gain: float = 1.0,
+        start_at: float | None = None,
+    ) -> PlaybackRecord:
+        """The child's sink gets the blocks just in time, as a live source makes them."""
+        return self.play(
+            list(blocks),
+            sample_rate,
+            label=label,
+            stop=stop,
+            gain=gain,
+            start_at=start_at,
+            stream=True,
+        )
 
     def close(self) -> None:
         assert self._proc.stdin is not None
@@ -257,6 +282,14 @@ def assert_came_out(
     assert np.all(np.abs(mono[lag + len(heard) :]) <= LSB)
 
 
+def just_in_time(
+    harness: Harness, blocks: list[Samples], start_at: float | None
+) -> Iterable[Samples]:
+    """Blocks made as a live source makes them; the sounddevice harness's child makes them so
+    itself (the parent only ships the samples)."""
+    return blocks if harness.kind == "sounddevice" else paced(blocks, 48000, start_at)
+
+
 class TestAudioSink:
     SR = 48000
 
@@ -317,6 +350,37 @@ class TestAudioSink:
         rec = harness.sink.play(iter(blocks), 16000, label="streamed", gain=0.5)
         assert (rec.sample_rate, rec.frames_played, rec.interrupted) == (16000, len(x), False)
         assert_came_out(harness.output("streamed", 16000), x * np.float32(0.5), len(x), 0)
+
+    def test_a_stream_made_just_in_time_plays_whole_at_its_start_time(
+        self, harness: Harness
+    ) -> None:
+        # A live session: 40 ms blocks, each made only when its time comes, and a start time
+        # that every point shares.
+        x = signal(0.6, self.SR)
+        blocks = np.split(x, range(1920, len(x), 1920))
+        start_at = time.time() + 1.0  # as a live session's delay leaves: the device opens
+        rec = harness.sink.play_stream(
+            just_in_time(harness, blocks, start_at), self.SR, label="live-1", start_at=start_at
+        )
+        assert (rec.frames_played, rec.interrupted) == (len(x), False)
+        assert abs(rec.started_at - start_at) < 0.02
+        assert 0.9 * 0.6 <= rec.ended_at - rec.started_at <= 0.6 + 0.5
+        assert_came_out(harness.output("live-1", self.SR), x, len(x), 0)
+
+    def test_a_stream_stops_when_told(self, harness: Harness) -> None:
+        x = signal(1.5, self.SR)
+        stop = threading.Event()
+        timer = threading.Timer(0.4, stop.set)
+        timer.start()
+        rec = harness.sink.play_stream(
+            just_in_time(harness, np.split(x, range(1920, len(x), 1920)), None),
+            self.SR,
+            label="live-cut",
+            stop=stop,
+        )
+        timer.join()
+        assert rec.interrupted
+        assert 0 < rec.frames_played < len(x)
 
     def test_stop_set_beforehand_plays_nothing(self, harness: Harness) -> None:
         stop = threading.Event()

@@ -12,6 +12,8 @@ from protocol.topics import (
     node_acl,
     node_topic,
     parse_node_topic,
+    parse_stream_topic,
+    stream_topic,
 )
 
 
@@ -30,6 +32,7 @@ def test_a_node_reads_what_is_sent_to_it_and_writes_what_it_sends_under_its_own_
         "topic write loa/v1/node/loa-7/state",
         "topic write loa/v1/node/loa-7/events",
         "topic write loa/v1/node/loa-7/content/req",
+        "topic read loa/v1/stream/+",
     ]
     assert controller_acl() == ["topic readwrite loa/v1/#"]
     assert all_nodes_filter("events") == "loa/v1/node/+/events"
@@ -39,3 +42,13 @@ def test_a_node_reads_what_is_sent_to_it_and_writes_what_it_sends_under_its_own_
 def test_an_id_that_could_escape_its_topics_is_refused(bad):
     with pytest.raises(ValueError, match="invalid node id"):
         node_acl(bad)
+
+
+def test_a_stream_topic_carries_one_stream_id_and_nothing_else():
+    sid = "0123456789abcdef0123456789abcdef"
+    assert stream_topic(sid) == f"loa/v1/stream/{sid}"
+    assert parse_stream_topic(stream_topic(sid)) == sid
+    assert parse_stream_topic("loa/v1/stream/+") is None
+    assert parse_stream_topic(node_topic("loa-7", "cmd")) is None
+    with pytest.raises(ValueError, match="invalid stream id"):
+        stream_topic("#")

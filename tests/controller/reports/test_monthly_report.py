@@ -145,7 +145,7 @@ def test_the_month_counts_bulletins_minutes_plays_and_availability(db):
         r = monthly_report(s, date(2026, 11, 1), now)
     assert r.bulletins == 3
     assert r.by_priority == {"emergency": 1, "priority": 0, "normal": 2, "filler": 0}
-    assert r.by_source == {"uploaded": 1, "tts": 1, "emergency": 1, "cap": 0}
+    assert r.by_source == {"uploaded": 1, "tts": 1, "emergency": 1, "cap": 0, "live": 0}
     assert r.plays == 5
     assert r.point_minutes == pytest.approx((120 + 90 + 60 + 5 + 10) / 60)
     # each airing once, at its longest play: up 120 s, tts 60 s, sos.r1 5 s, sos.r2 10 s
