@@ -1,7 +1,7 @@
 """live sessions
 
 Revision ID: a7c3e91b5d20
-Revises: f2c7a9d4e6b1
+Revises: a7d3e5c1b9f2
 Create Date: 2026-12-06 12:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "a7c3e91b5d20"
-down_revision = "f2c7a9d4e6b1"
+down_revision = "a7d3e5c1b9f2"
 branch_labels = None
 depends_on = None
 
