@@ -17,11 +17,13 @@ from controller.api.errors import status_of
 from controller.errors import DomainError
 from controller.web import (
     live,
+    live_socket,
     pages_admin,
     pages_auth,
     pages_bulletins,
     pages_emergency,
     pages_faults,
+    pages_live,
     pages_nodes,
     pages_posters,
     pages_programme,
@@ -47,6 +49,8 @@ ROUTERS = [
     pages_review.router,
     pages_reports.router,
     pages_emergency.router,
+    pages_live.router,
+    live_socket.router,
     pages_admin.router,
     pages_subscriptions.router,
 ]
