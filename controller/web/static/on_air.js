@@ -83,11 +83,13 @@
   }
 
   async function openMicrophone() {
+    // made within the tap itself: a phone lets audio start only from a person's gesture
+    context = new AudioContext({ sampleRate: 48000, latencyHint: "interactive" });
     stream = await navigator.mediaDevices.getUserMedia({
       audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
     });
-    context = new AudioContext({ sampleRate: 48000, latencyHint: "interactive" });
     await context.audioWorklet.addModule(root.dataset.worklet);
+    await context.resume();
     const tap = new AudioWorkletNode(context, "pcm-sender", {
       channelCount: 1,
       channelCountMode: "explicit",
@@ -107,6 +109,8 @@
       tap = await openMicrophone();
     } catch (e) {
       say("onair-error", words.mic);
+      if (stream) stream.getTracks().forEach((track) => track.stop());
+      if (context) context.close();
       $("onair-confirm-go").disabled = false;
       toForm();
       return;
