@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from tests.support import SystemUnderTest, controller_rows, make_system, wait_for
+from controller.models import now
+from controller.reports.monthly import month_of, monthly_report
+from tests.support import SystemUnderTest, controller_rows, db_of, make_system, wait_for
 from tests.support.web import add_accounts, fits_width, screenshot
 
 
@@ -66,6 +68,7 @@ def test_a_broadcaster_goes_live_from_the_phone_and_every_point_plays_it(web_sys
     page.get_by_text("Hãy chọn toàn xã, một thôn hoặc một điểm loa.").wait_for()
     page.get_by_role("checkbox", name=re.compile(r"^Thôn Đông \(")).check()
     page.get_by_role("checkbox", name=re.compile(r"^Thôn Tây \(")).check()
+    page.get_by_label("Nội dung (không bắt buộc)").fill("Tìm trẻ lạc ở chợ")
     go.click()
     confirm = page.get_by_role("button", name="Xác nhận: phát ngay")
     assert page.locator("#onair-live").is_hidden()  # the first tap alone never goes live
@@ -115,8 +118,16 @@ def test_a_broadcaster_goes_live_from_the_phone_and_every_point_plays_it(web_sys
         sut, "SELECT detail FROM audit_log WHERE action='live.start' AND target=?", play_id
     )
     assert '"web"' in source[0][0]
+    db = db_of(sut)  # in the month's report, as live airtime
+    with db.session() as s:
+        month = monthly_report(s, month_of(now()), now())
+    db.engine.dispose()
+    assert bulletin_id in month.bulletin_ids
+    assert month.by_source["live"] >= 1
     report_link.click()
-    page.get_by_text("phatthanh").first.wait_for()  # the report names who spoke
+    expect(page.locator(".report-subject")).to_have_text("Tìm trẻ lạc ở chợ")
+    author = page.locator("dt", has_text="Người tạo").locator("xpath=following-sibling::dd[1]")
+    expect(author).to_have_text("phatthanh")  # the report names who spoke
     assert fits_width(page)
 
 

@@ -156,6 +156,8 @@ def test_a_role_without_the_live_permission_has_no_link_no_page_and_no_socket(
     page = client.get("/on-air")
     assert page.status_code == 200
     assert "Phát trực tiếp" in page.text
+    client.cookies.set("loa_lang", "en")
+    assert "Speak live" in client.get("/on-air").text
 
 
 def go_live(ws: Any, csrf: str, **where: Any) -> dict[str, Any]:
@@ -187,6 +189,20 @@ def test_a_session_from_the_page_is_kept_as_a_live_bulletin_with_its_author(comm
     assert start.actor == "phatthanh"
     assert start.detail["source"] == "web"
     assert audited(commune, "live.end")[0].detail["bulletin_id"] == bulletin_id
+
+
+def test_a_session_ended_elsewhere_ends_on_the_page(commune, client):
+    csrf = log_in(commune, client, "phatthanh")
+    live = client.app.state.live
+    with client.websocket_connect(live_socket.PATH, headers=ORIGIN) as ws:
+        go_live(ws, csrf, all=True)
+        ws.send_bytes(FRAME)
+        [session] = live.current()
+        live.stop(session.session_id, commune.user("admin"))  # e.g. POST /api/v1/live/<id>/stop
+        ended = ws.receive_json()
+    assert ended["type"] == "ended"
+    assert ended["reason"] == "ended by admin"
+    assert live.current() == []
 
 
 def test_a_frame_past_the_limits_ends_the_session_and_keeps_what_was_said(commune, client):
