@@ -184,6 +184,9 @@ async def run_session(websocket: WebSocket, live: Live, session: LiveSession, la
                 break
             last = time.monotonic()
             await asyncio.to_thread(live.feed, session, item)
+    except asyncio.CancelledError:  # the server dropped the connection's task
+        reason = reason or "the page went away"
+        raise
     except Exception as exc:
         reason = f"the live source failed: {exc}"
         log.exception("live %s: the page's socket failed", session.play_id)

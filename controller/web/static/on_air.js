@@ -138,6 +138,7 @@
         $("onair-live").classList.add("on");
         startedAt = Date.now();
         timer = setInterval(tick, 500);
+        keepAwake();
         watchPoints();
       } else if (message.type === "error") {
         say("onair-error", message.message);
@@ -147,14 +148,31 @@
     };
     socket.onclose = () => {
       if (finished) return;
-      if (open) say("onair-error", words.lost);
+      // refused at the handshake (a login that expired) or cut off mid-session: say which
+      if (!$("onair-error").textContent) say("onair-error", open ? words.lost : words.refused);
       finish(null);
     };
   }
 
+  // a phone whose screen goes dark may stop its microphone: keep it lit while on air
+  let wakeLock = null;
+  async function keepAwake() {
+    try {
+      if (navigator.wakeLock) wakeLock = await navigator.wakeLock.request("screen");
+    } catch (e) {
+      wakeLock = null; // refused (battery saver): the session goes on
+    }
+  }
+
+  // leaving the page ends the session: ask first
+  window.addEventListener("beforeunload", (event) => {
+    if (playId && !finished) event.preventDefault();
+  });
+
   function finish(message) {
     if (finished) return;
     finished = true;
+    if (wakeLock) wakeLock.release().catch(() => {});
     clearInterval(timer);
     if (events) events.close();
     if (stream) stream.getTracks().forEach((track) => track.stop());

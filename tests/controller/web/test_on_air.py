@@ -141,6 +141,19 @@ def test_a_socket_with_a_wrong_token_is_closed_before_any_audio(web_system, spea
     assert after == before
 
 
+def test_a_login_expired_on_an_open_page_is_said_and_nothing_goes_live(web_system, speaking_page):
+    """Last in the module: it logs the speaking page out."""
+    page = speaking_page
+    page.goto(f"{web_system.cluster.url}/on-air")
+    page.context.clear_cookies()  # the session ended while the page stayed open
+    page.get_by_role("checkbox", name=re.compile(r"^Toàn xã")).check()
+    page.get_by_role("button", name="Bắt đầu phát trực tiếp").click()
+    page.get_by_role("button", name="Xác nhận: phát ngay").click()
+    expect(page.locator("#onair-error")).to_contain_text("phiên đăng nhập có thể đã hết hạn")
+    with web_system.http() as c:
+        assert c.get("/api/v1/live").json() == []
+
+
 def read_wav(path: Any) -> np.ndarray:
     with wave.open(str(path), "rb") as w:
         return np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768

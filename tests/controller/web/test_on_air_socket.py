@@ -22,6 +22,7 @@ from controller.models import AuditEntry, Bulletin, User, WebSession
 from controller.web import live_socket, sessions
 from controller.web.live_socket import FrameError, FrameGate
 from tests.controller.commune import Commune
+from tests.support import wait_for
 
 ORIGIN = {"origin": "http://testserver"}
 FRAME = np.zeros(1920, "<i2").tobytes()  # 40 ms, as the page sends
@@ -234,3 +235,17 @@ def test_a_page_that_goes_quiet_ends_its_session(commune, client, monkeypatch):
     assert ended["type"] == "ended"
     assert "quiet" in ended["reason"]
     assert client.app.state.live.current() == []
+
+
+def test_a_page_that_goes_away_ends_its_session_and_keeps_it(commune, client):
+    csrf = log_in(commune, client, "phatthanh")
+    live = client.app.state.live
+    with client.websocket_connect(live_socket.PATH, headers=ORIGIN) as ws:
+        go_live(ws, csrf, all=True)
+        for _ in range(5):
+            ws.send_bytes(FRAME)
+    # the tab closed: no stop message, the socket just ends
+    wait_for(lambda: live.current() == [], 10, "the session to end")
+    [end] = wait_for(lambda: audited(commune, "live.end"), 10, "the session kept")
+    assert end.detail["reason"] == "the page went away"
+    assert [b[0] for b in live_bulletins(commune)] == [end.detail["bulletin_id"]]
