@@ -36,7 +36,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from controller.api.deps import get_config, get_db
 from controller.broadcast.targets import resolve_targets
 from controller.errors import DomainError
-from controller.live import Live, LiveRequest
+from controller.live import Live, LiveRequest, LiveSummary
 from controller.live.session import LiveSession
 from controller.web import sessions
 from controller.web.deps import Viewer, viewer_of
@@ -192,7 +192,13 @@ async def run_session(websocket: WebSocket, live: Live, session: LiveSession, la
         log.exception("live %s: the page's socket failed", session.play_id)
     finally:
         reader.cancel()
-        summary = await asyncio.to_thread(live.close, session, reason)
+        # what arrived is said; submitted at once and shielded, so that a connection whose
+        # task is cancelled (the server going down) still sends it and closes its session
+        arrived = drain(frames)
+        closing = asyncio.get_running_loop().run_in_executor(
+            None, feed_and_close, live, session, arrived, reason
+        )
+        summary = await asyncio.shield(closing)
     await send_quietly(
         websocket,
         {
@@ -205,6 +211,25 @@ async def run_session(websocket: WebSocket, live: Live, session: LiveSession, la
     if websocket.application_state == WebSocketState.CONNECTED:
         with contextlib.suppress(WebSocketDisconnect, RuntimeError):
             await websocket.close(code)
+
+
+def drain(frames: asyncio.Queue[np.ndarray | FrameError | str]) -> list[np.ndarray]:
+    arrived = []
+    while not frames.empty():
+        item = frames.get_nowait()
+        if isinstance(item, np.ndarray):
+            arrived.append(item)
+    return arrived
+
+
+def feed_and_close(
+    live: Live, session: LiveSession, arrived: list[np.ndarray], reason: str
+) -> LiveSummary:
+    for block in arrived:
+        if session.stopping.is_set():
+            break
+        live.feed(session, block)
+    return live.close(session, reason)
 
 
 async def read_frames(

@@ -20,6 +20,7 @@ from controller.api.app import create_app
 from controller.auth import token_digest
 from controller.models import AuditEntry, Bulletin, User, WebSession
 from controller.web import live_socket, sessions
+from controller.web.i18n import translate
 from controller.web.live_socket import FrameError, FrameGate
 from tests.controller.commune import Commune
 from tests.support import wait_for
@@ -244,8 +245,35 @@ def test_a_page_that_goes_away_ends_its_session_and_keeps_it(commune, client):
         go_live(ws, csrf, all=True)
         for _ in range(5):
             ws.send_bytes(FRAME)
-    # the tab closed: no stop message, the socket just ends
-    wait_for(lambda: live.current() == [], 10, "the session to end")
-    [end] = wait_for(lambda: audited(commune, "live.end"), 10, "the session kept")
+        ws.close(1001)  # the tab closed: no stop message, the socket just ends
+        [end] = wait_for(lambda: audited(commune, "live.end"), 10, "the session kept")
+    assert live.current() == []
     assert end.detail["reason"] == "the page went away"
     assert [b[0] for b in live_bulletins(commune)] == [end.detail["bulletin_id"]]
+
+
+@pytest.mark.parametrize("hello", ["not json", "[1, 2]", '{"csrf": "' + "x" * 5000 + '"}'])
+def test_a_first_message_that_is_not_a_request_is_refused_in_words(commune, client, hello):
+    log_in(commune, client, "phatthanh")
+    with client.websocket_connect(live_socket.PATH, headers=ORIGIN) as ws:
+        ws.send_text(hello)
+        answer = ws.receive_json()
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert answer == {"type": "error", "message": translate("onair.error.hello", "vi")}
+    assert closed.value.code == live_socket.BAD_REQUEST
+    assert audited(commune, "live.start") == []
+
+
+def test_a_point_live_in_another_session_is_refused_to_a_second_broadcaster(commune, client):
+    csrf = log_in(commune, client, "phatthanh")
+    with client.websocket_connect(live_socket.PATH, headers=ORIGIN) as first:
+        go_live(first, csrf, zones=["thon-dong"])
+        with client.websocket_connect(live_socket.PATH, headers=ORIGIN) as second:
+            second.send_json({"csrf": csrf, "all": True})
+            answer = second.receive_json()
+        first.send_json({"type": "stop"})
+        assert first.receive_json()["type"] == "ended"
+    assert answer["type"] == "error"
+    assert "Đang có phiên trực tiếp khác" in answer["message"]
+    assert len(audited(commune, "live.start")) == 1
