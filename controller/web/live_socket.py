@@ -93,7 +93,7 @@ def same_origin(websocket: WebSocket) -> bool:
     return bool(origin) and urlsplit(origin).netloc == websocket.headers.get("host", "")
 
 
-def hello_request(hello: dict[str, Any], viewer: Viewer, websocket: WebSocket) -> LiveRequest:
+def hello_request(hello: dict[str, Any], websocket: WebSocket) -> LiveRequest:
     """The session the first message asks for (raises DomainError for bad targets)."""
 
     def strings(key: str) -> list[str]:
@@ -149,7 +149,7 @@ async def on_air_socket(websocket: WebSocket) -> None:
         return
     live: Live = websocket.app.state.live
     try:
-        request = await asyncio.to_thread(hello_request, hello, viewer, websocket)
+        request = await asyncio.to_thread(hello_request, hello, websocket)
         session = await asyncio.to_thread(live.open, viewer.user, request)
     except DomainError as exc:
         await refuse(websocket, CONFLICT, exc.message(viewer.lang))
