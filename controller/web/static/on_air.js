@@ -77,7 +77,11 @@
   function watchPoints() {
     events = Loa.live("/live", {
       nodes: (rows) => {
-        $("onair-count").textContent = String(rows.filter((n) => n.playing === playId).length);
+        const count = rows.filter((n) => n.playing === playId).length;
+        $("onair-count").textContent = String(count);
+        // "speak now" only once a loudspeaker sounds: words said before that reach no one
+        $("onair-state").textContent = count > 0 ? words.listening : words.waiting;
+        $("onair-live").classList.toggle("on", count > 0);
       },
     });
   }
@@ -134,8 +138,7 @@
         playId = message.play_id;
         root.dataset.playId = playId;
         $("onair-targets").textContent = String(message.targets);
-        $("onair-state").textContent = words.listening;
-        $("onair-live").classList.add("on");
+        $("onair-state").textContent = words.waiting;
         startedAt = Date.now();
         timer = setInterval(tick, 500);
         keepAwake();

@@ -74,7 +74,9 @@ def test_a_broadcaster_goes_live_from_the_phone_and_every_point_plays_it(web_sys
     assert page.locator("#onair-live").is_hidden()  # the first tap alone never goes live
     confirm.click()
 
+    # "speak now" only once the points sound the session, not when the socket opens
     page.get_by_text("ĐANG PHÁT TRỰC TIẾP").wait_for()
+    assert int(page.locator("#onair-count").text_content()) > 0
     play_id = page.locator("#onair").get_attribute("data-play-id")
     assert play_id
     assert page.locator("#onair-targets").text_content() == "2"
