@@ -28,6 +28,7 @@ from protocol.signing import load_public_key
 from protocol.topics import stream_topic
 
 log = logging.getLogger(__name__)
+DONE_KEPT = 100
 
 
 class _Open:
@@ -51,7 +52,9 @@ class LiveSessions:
         self._subscribe, self._unsubscribe = subscribe, unsubscribe
         self._lock = threading.Lock()  # the worker opens, the player's report thread closes
         self._open: dict[str, _Open] = {}  # by stream id
-        self._done: set[str] = set()  # session ids ended here: a resent start is not reopened
+        # session ids ended here, newest last: a start command re-sent after its session ended
+        # here is not reopened (the outbox re-sends until acknowledged)
+        self._done: dict[str, None] = {}
 
     def topics(self) -> list[str]:
         """The stream topics to (re)subscribe to after a reconnect."""
@@ -115,7 +118,9 @@ class LiveSessions:
     ) -> None:
         with self._lock:
             opened = self._open.pop(command.stream_id, None)
-            self._done.add(command.session_id)
+            self._done[command.session_id] = None
+            while len(self._done) > DONE_KEPT:
+                del self._done[next(iter(self._done))]
         self._unsubscribe(stream_topic(command.stream_id))
         stats = opened.stream.stats if opened else None
         kind: LiveOutcome = outcome if outcome in ("finished", "quiet", "interrupted") else "failed"  # type: ignore[assignment]

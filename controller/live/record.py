@@ -35,6 +35,8 @@ def keep(host: LiveHost, session: LiveSession, ended_at: datetime) -> str | None
     path = session.recording
     if session.t0 is None or not path.exists():
         path.unlink(missing_ok=True)
+        with host.db.session() as s:
+            withdraw_start(s, session)
         return None
     duration = session.counters.samples_in / 48000
     with host.db.session() as s:

@@ -279,12 +279,13 @@ def finish_stream(
 ) -> int | None:
     """Send the rest and the stop commands; the last seq sent (None: no audio at all)."""
     chain, encoder = session.chain, session.encoder
-    if session.t0 is None:
+    last_seq: int | None = None
+    if session.t0 is None:  # nobody spoke: the points that opened it end it at once
         encoder.close()
-        return None
-    rest = encoder.encode(chain.flush()) + encoder.flush()
-    _send(publisher, session, rest, last=True)
-    last_seq = session.seq - 1
+    else:
+        rest = encoder.encode(chain.flush()) + encoder.flush()
+        _send(publisher, session, rest, last=True)
+        last_seq = session.seq - 1
     stop = LiveStopCommand(session_id=session.id, last_seq=last_seq, reason=reason[:300])
     expires = datetime.now(UTC) + STOP_TTL
     with host.db.session() as s:

@@ -143,13 +143,16 @@ def test_loa_live_plays_a_file_in_step_on_every_point_and_keeps_it(sut, speech_w
 
 
 def test_an_emergency_pre_empts_live_and_ctrl_c_ends_it_cleanly(sut, long_speech, speech_wav):
-    proc = loa_live(sut, "--all", str(long_speech))
+    with long_speech.open("rb") as stdin:  # `-`: a container on standard input
+        proc = loa_live(sut, "--all", "-", stdin=stdin)
 
     def on_air() -> list[dict[str, Any]] | None:
         with sut.http() as c:
             live = c.get("/api/v1/live").json()
             nodes = c.get("/api/v1/nodes").json()
-        playing = live and all(n["status"] == "playing" for n in nodes)
+        # sounding, not only opened: the points play a packet a second after it is sent
+        sent = bool(live) and live[0]["seconds_sent"] >= 2.5
+        playing = sent and all(n["status"] == "playing" for n in nodes)
         return live if playing else None
 
     [session] = wait_for(on_air, 30, "the live session on air")

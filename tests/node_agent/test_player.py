@@ -270,3 +270,42 @@ def test_a_bulletin_falling_due_cuts_the_test_tone(harness):
 
 def test_volume_follows_an_audio_taper():
     assert [volume_gain(v) for v in (0, 50, 100)] == [0.0, 0.25, 1.0]  # 50 is -12 dB
+
+
+def test_live_cuts_into_a_bulletin_which_resumes_after_it(harness):
+    import uuid
+
+    from audio.live_opus import LiveEncoder
+    from node_agent.live_stream import LiveStream
+    from protocol.live import LivePacket
+    from protocol.messages import LiveStartCommand
+    from protocol.signing import new_private_key, public_key_b64
+
+    harness.player.add(harness.command("news", tone(3.0, 300)))
+    harness.wait("news", "started")
+    live = LiveStream(
+        LiveStartCommand(
+            session_id=uuid.uuid4().hex,
+            stream_id=uuid.uuid4().hex,
+            play_id="live-1",
+            packet_key=public_key_b64(new_private_key()),
+            delay_ms=500,
+            max_seq=1000,
+        )
+    )
+    ended: list[str] = []
+    live.finished = lambda _record, outcome, _reason: ended.append(outcome)
+    t = np.arange(48000) / 48000
+    encoder = LiveEncoder(40)
+    frames = encoder.encode((0.3 * np.sin(2 * np.pi * 500 * t)).astype(np.float32))
+    t0 = round(time.time() * 1e6)
+    for seq, opus in enumerate(frames):
+        live.put(LivePacket(live.session_id, seq, t0 + seq * 40_000, opus, seq == len(frames) - 1))
+    harness.player.go_live(live)
+    harness.wait("live-1", "finished")
+    harness.wait("news", "finished", timeout=20)
+    assert ended == ["finished"]
+    assert harness.kinds("news") == ["started", "interrupted", "started", "finished"]
+    assert "pre-empted by live live-1" in str(harness.wait("news", "interrupted")["reason"])
+    assert harness.record("live-1")["frames_played"] == len(frames) * 1920
+    assert [on for _at, on in harness.relay.transitions] == [True]  # on throughout
