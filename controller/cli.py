@@ -285,6 +285,9 @@ def _run_controller(args: argparse.Namespace) -> int:
         host=config.http_host,
         port=config.http_port,
         log_level="info",
+        # the live page's microphone socket: one protocol, and no message past what it takes
+        ws="wsproto",
+        ws_max_size=65536,
         ssl_certfile=cert,
         ssl_keyfile=key,
     )

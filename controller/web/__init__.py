@@ -17,6 +17,7 @@ from controller.api.errors import status_of
 from controller.errors import DomainError
 from controller.web import (
     live,
+    live_socket,
     pages_admin,
     pages_auth,
     pages_bulletins,
@@ -24,6 +25,7 @@ from controller.web import (
     pages_drafts,
     pages_emergency,
     pages_faults,
+    pages_live,
     pages_nodes,
     pages_notifications,
     pages_posters,
@@ -57,6 +59,8 @@ ROUTERS = [
     pages_review.router,
     pages_reports.router,
     pages_emergency.router,
+    pages_live.router,
+    live_socket.router,
     pages_admin.router,
     pages_subscriptions.router,
     pages_notifications.router,

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from starlette.routing import WebSocketRoute
 
 from controller.api.app import create_app
 from controller.auth import ROLES, issue_token, token_digest
@@ -94,6 +95,7 @@ SPEAKS: dict[Route, str] = {
     ("POST", "/emergency/review"): "emergency",
     ("POST", "/emergency/send"): "emergency",
     ("POST", "/emergency/{alert_id}/confirm"): "emergency",
+    ("WEBSOCKET", "/on-air/socket"): "live",  # the live page's microphone
 }
 QUIET: dict[Route, str] = {
     ("POST", "/login"): "opens a session",
@@ -127,7 +129,7 @@ QUIET: dict[Route, str] = {
     ("POST", "/notifications/push"): "where one's own notifications are pushed",
     ("POST", "/notifications/push/remove"): "stops pushing one's own notifications",
 }
-CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
+CHANGES = {"POST", "PUT", "PATCH", "DELETE", "WEBSOCKET"}
 
 
 def routes(app: FastAPI) -> set[Route]:
@@ -135,6 +137,9 @@ def routes(app: FastAPI) -> set[Route]:
     found: set[Route] = set()
     for context in iter_route_contexts(app.routes):
         path, methods = context.path or "", context.methods
+        if isinstance(context.original_route, WebSocketRoute):
+            found.add(("WEBSOCKET", path))  # refusals: tests/controller/web/test_on_air_socket.py
+            continue
         if methods is None:
             found.add(("MOUNT", path))
         found |= {(m, path) for m in methods or () if m != "HEAD"}
@@ -194,7 +199,9 @@ def open_api_operations(client: TestClient) -> list[tuple[str, str]]:
 def open_pages(app: FastAPI, client: TestClient) -> list[tuple[str, str]]:
     """(method, path) of every page, public ones left out, that neither sends a caller without
     a live session (none, or a forged cookie) to the login form nor answers 401."""
-    pages = {(m, p) for m, p in routes(app) if not p.startswith("/api/")} - PUBLIC.keys()
+    pages = {
+        (m, p) for m, p in routes(app) if not p.startswith("/api/") and m != "WEBSOCKET"
+    } - PUBLIC.keys()
     assert len(pages) > 30  # the walk found the pages
     found = []
     for method, path in sorted(pages):
