@@ -67,7 +67,7 @@ class GuardedStream(io.RawIOBase):
         timeout = httpx.Timeout(limits.timeout_s)
         self._client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
         self._response = self._get(url)
-        self._chunks: Iterator[bytes] = self._response.iter_raw(16384)
+        self._chunks: Iterator[bytes] = self._response.iter_raw()
         self._rest = b""
 
     def _get(self, url: str) -> httpx.Response:

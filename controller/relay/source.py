@@ -12,14 +12,19 @@ import numpy as np
 from controller.relay.fetch import Limits, SourceError, opener
 
 RATE = 48000
+# A live stream has no end to probe: read a little to know the codec, then go (FFmpeg's own
+# defaults wait for 5 s of audio, which the points would hear as a late start)
+PROBE = {"probesize": "32768", "analyzeduration": "500000"}
 
 
 def pull(url: str, limits: Limits) -> Iterator[np.ndarray]:
     """Blocks of the stream at ``url`` until it ends (then ``SourceError("ended")``)."""
     try:
-        container: Any = av.open(url, "r", io_open=opener(limits), timeout=limits.timeout_s)
+        container: Any = av.open(url, "r", options=PROBE, io_open=opener(limits))
     except (av.FFmpegError, OSError, ValueError) as exc:
-        failed = SourceError("unreachable", f"cannot open the stream: {exc}")
+        # bytes came but PyAV found no stream in them: the URL is not a station's stream
+        kind = "decode" if limits.received else "unreachable"
+        failed = SourceError(kind, f"cannot open the stream: {exc}")
         raise limits.failure or failed from None
     try:
         if not container.streams.audio:
