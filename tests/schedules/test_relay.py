@@ -23,7 +23,7 @@ def vov1(**recurrence: object) -> RelayItem:
 
 
 def local(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=LOCAL)
+    return dt.datetime.combine(dt.date(*args[:3]), dt.time(*args[3:]), tzinfo=LOCAL)
 
 
 def test_a_daily_relay_airs_0600_to_0630_every_day():
