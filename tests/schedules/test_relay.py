@@ -22,8 +22,9 @@ def vov1(**recurrence: object) -> RelayItem:
     )
 
 
-def local(*args: int) -> dt.datetime:
-    return dt.datetime.combine(dt.date(*args[:3]), dt.time(*args[3:]), tzinfo=LOCAL)
+def local(year: int, month: int, day: int, *hms: int) -> dt.datetime:
+    hour, minute, second = (*hms, 0, 0, 0)[:3]
+    return dt.datetime(year, month, day, hour, minute, second, tzinfo=LOCAL)
 
 
 def test_a_daily_relay_airs_0600_to_0630_every_day():
