@@ -1,7 +1,8 @@
 """One relay window on the air: the station's stream through the live path, gaps filled.
 
 A reader thread pulls the stream (controller/relay/source.py) into a queue and, when the
-source fails to start or drops, tries again with back-off (1, 2, 4 ... 30 s). The relay's own
+source fails to start or drops, tries again with back-off (1, 2, 4, 8, then every 15 s: a
+station that comes back is on the air again within 15 s). The relay's own
 thread feeds the live session from that queue; whenever the queue runs dry it feeds silence, so
 the session (and the points' amplifiers) stay up through a gap and the station comes back on
 the same session, in step everywhere. Silence rather than a filler recording: the station
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 RATE = 48000
 FILL_S = 0.1  # silence fed at a time while the source is away
 LOW_WATER_S = 0.15  # feed silence when less than this is queued ahead of the clock
-BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 15.0)
 QUEUE_BLOCKS = 2000  # about 50 s of MP3 frames: a reader this far ahead waits
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,11 +39,17 @@ CONFIG = """<icecast>
 
 
 @contextmanager
-def icecast(root: Path) -> Iterator[int]:
+def icecast() -> Iterator[int]:
     """Icecast listening on 127.0.0.1; yields its port."""
     if shutil.which("icecast2") is None:
         raise RuntimeError("icecast2 is missing: `make test` installs it")
-    root.mkdir(parents=True, exist_ok=True)
+    # its own folder straight under /tmp: run as root, icecast drops to nobody, who cannot
+    # reach into pytest's private temporary folders
+    with tempfile.TemporaryDirectory(prefix="loa-icecast-") as folder:
+        yield from _run(Path(folder))
+
+
+def _run(root: Path) -> Iterator[int]:
     port = broker.free_port()
     owner = ""
     if os.getuid() == 0:  # icecast refuses to run as root; it drops to nobody
@@ -79,7 +86,8 @@ def mount_live(port: int, mount: str) -> bool:
 def feed(port: int, mount: str, audio: Path) -> subprocess.Popen[bytes]:
     """ffmpeg sending ``audio`` as MP3 to ``mount`` in real time (stop it to drop the source)."""
     url = f"icecast://source:{PASSWORD}@127.0.0.1:{port}{mount}"
-    command = ["ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-i", str(audio)]
+    command = ["ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-stream_loop", "-1"]
+    command += ["-i", str(audio)]  # over and over, until the test stops it
     command += ["-c:a", "libmp3lame", "-b:a", "128k", "-content_type", "audio/mpeg"]
     return subprocess.Popen(
         [*command, "-f", "mp3", url],
