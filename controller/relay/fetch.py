@@ -67,6 +67,8 @@ class GuardedStream(io.RawIOBase):
         timeout = httpx.Timeout(limits.timeout_s)
         self._client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
         self._response = self._get(url)
+        self.url = str(self._response.url)  # after redirects: where relative links start
+        self.content_type = self._response.headers.get("content-type", "").lower()
         self._chunks: Iterator[bytes] = self._response.iter_raw()
         self._rest = b""
 
@@ -126,10 +128,15 @@ class GuardedStream(io.RawIOBase):
         super().close()
 
 
-def opener(limits: Limits) -> Any:
-    """PyAV's ``io_open`` hook: every URL PyAV opens for this source, guarded."""
-
-    def io_open(url: str, flags: int, options: dict[str, Any]) -> GuardedStream:
-        return GuardedStream(url, limits)
-
-    return io_open
+def read_small(url: str, limits: Limits, most: int = 1 << 20) -> tuple[str, str]:
+    """A small document (an HLS playlist): its text and its URL after redirects."""
+    stream = GuardedStream(url, limits)
+    try:
+        data = b""
+        while chunk := stream.read(65536):
+            data += chunk
+            if len(data) > most:
+                raise limits.fail("decode", f"{url}: larger than {most} bytes")
+        return data.decode("utf-8", "replace"), stream.url
+    finally:
+        stream.close()
