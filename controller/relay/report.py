@@ -17,6 +17,7 @@ from controller.models import Delivery, RelayRun
 REASONS_VI = {
     "unreachable": "không kết nối được đài",
     "ended": "đài ngừng phát",
+    "stalled": "đài không gửi tiếng",
     "decode": "lỗi giải mã âm thanh",
     "too_fast": "đài gửi quá nhiều dữ liệu",
     "refused": "địa chỉ đài bị từ chối",

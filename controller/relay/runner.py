@@ -35,6 +35,7 @@ RATE = 48000
 FILL_S = 0.1  # silence fed at a time while the source is away
 LOW_WATER_S = 0.15  # feed silence when less than this is queued ahead of the clock
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 15.0)
+STALL_S = 1.0  # silence this long with no failure reported is a gap of its own
 QUEUE_BLOCKS = 2000  # about 50 s of MP3 frames: a reader this far ahead waits
 
 
@@ -78,26 +79,40 @@ class Reader(threading.Thread):
 
 @dataclass
 class Tally:
-    """What a run relayed and where it had to fill."""
+    """What a run relayed and where it had to fill. A gap is silence on the air: from the first
+    sample of silence to the station's return, with the first reason the reader gave; silence
+    of a second or more with no reason is a stall (the station sent nothing); a failure the
+    queue covered (no silence at all) was not heard and is no gap."""
 
     relayed: int = 0  # samples from the station
     filled: int = 0  # samples of silence
     gaps: list[dict[str, str]] = field(default_factory=list)
     open_gap: dict[str, str] | None = None
     filling_since: datetime | None = None
+    filled_run: int = 0  # samples of silence since the station was last heard
 
     def fill(self, n: int) -> None:
         self.filled += n
+        self.filled_run += n
         if self.filling_since is None:
             self.filling_since = datetime.now(UTC)
 
     def source_back(self, n: int) -> None:
         self.relayed += n
-        self.filling_since = None
-        if self.open_gap is not None:
-            self.open_gap["end"] = datetime.now(UTC).isoformat()
-            self.gaps.append(self.open_gap)
-            self.open_gap = None
+        now = datetime.now(UTC).isoformat()
+        if self.open_gap is not None and self.filled_run:
+            self.gaps.append({**self.open_gap, "end": now})
+        elif self.open_gap is None and self.filled_run >= STALL_S * RATE:
+            assert self.filling_since is not None
+            self.gaps.append(
+                {
+                    "start": self.filling_since.isoformat(),
+                    "reason": "stalled",
+                    "detail": f"the station sent nothing for {self.filled_run / RATE:.1f} s",
+                    "end": now,
+                }
+            )
+        self.open_gap, self.filling_since, self.filled_run = None, None, 0
 
     def failed(self, what: SourceFailed) -> None:
         if self.open_gap is not None:
@@ -107,8 +122,7 @@ class Tally:
 
     def end(self, at: datetime) -> None:
         if self.open_gap is not None:
-            self.open_gap["end"] = at.isoformat()
-            self.gaps.append(self.open_gap)
+            self.gaps.append({**self.open_gap, "end": at.isoformat()})
             self.open_gap = None
 
 

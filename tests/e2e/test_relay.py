@@ -54,6 +54,10 @@ def relay_item(sut: SystemUnderTest, url: str, starts_in_s: float) -> dict[str, 
     }
 
 
+def datetime_of(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
 def relay_session(sut: SystemUnderTest) -> dict[str, Any] | None:
     with sut.http() as c:
         live = [x for x in c.get("/api/v1/live").json() if x["source"] == "relay"]
@@ -105,14 +109,15 @@ def test_a_relay_plays_the_station_in_step_and_reports_the_gap_when_it_drops(sut
 
     # the report: the gap with its reason, closed when the station came back; minutes per point
     assert run["play_id"] == play_id
-    assert len(run["gaps"]) == 1, json.dumps(run)
-    [gap] = run["gaps"]
-    assert gap["reason"] in {"ended", "unreachable"}
-    assert gap["reason_vi"]
-    gap_s = (
-        dt.datetime.fromisoformat(gap["end"]) - dt.datetime.fromisoformat(gap["start"])
-    ).seconds
-    assert 1 <= gap_s < WINDOW_S - 5, "the station came back within the window"
+    gaps = run["gaps"]
+    assert gaps, json.dumps(run)
+    for gap in gaps:
+        assert gap["reason"] in {"ended", "unreachable", "stalled"}
+        assert gap["reason_vi"]
+    longest = max(datetime_of(g["end"]) - datetime_of(g["start"]) for g in gaps)
+    assert dt.timedelta(seconds=1) <= longest < dt.timedelta(seconds=WINDOW_S - 5), gaps
+    # closed well before the window's end: the station came back on the same session
+    assert datetime_of(gaps[-1]["end"]) < datetime_of(run["window_end"]) - dt.timedelta(seconds=3)
     assert run["seconds_relayed"] > 8, json.dumps(run)
     assert run["seconds_filled"] >= 1
     for point in run["points"]:
@@ -120,17 +125,27 @@ def test_a_relay_plays_the_station_in_step_and_reports_the_gap_when_it_drops(sut
         assert point["seconds_carried"] == pytest.approx(WINDOW_S, abs=2.5)
         assert 0 < point["minutes_relayed"] < WINDOW_S / 60
 
-    # the sinks hold the station's audio, in step across the points
+    # what the points were sent is the station (the leveller reshapes it: a looser likeness)
+    [(sha,)] = controller_rows(
+        sut, "SELECT audio_sha256 FROM bulletins WHERE id=?", run["bulletin_id"]
+    )
+    sent = source_pcm(sut.cluster.config.audio_dir / f"{sha}.ogg")
     speech = source_pcm(long_speech)
-    probe = speech[RATE : 3 * RATE]  # the source restarted from the top: this plays again
+    probes = [speech[k * RATE : (k + 2) * RATE] for k in range(1, 12, 2)]
+    assert max(lag_of(sent, probe)[1] for probe in probes) > 0.6
+    # and each sink holds what was sent, in step across the points
+    loudest = max(
+        range(0, len(sent) - 3 * RATE, RATE), key=lambda k: float(np.std(sent[k : k + 3 * RATE]))
+    )
+    station = sent[loudest : loudest + 3 * RATE]  # three seconds of the station, not of silence
     heard: dict[str, np.ndarray] = {}
     starts: dict[str, float] = {}
     for node_id in sut.node_ids:
         played = sut.played_dir(node_id)
         heard[node_id] = read_wav(played / f"{play_id}.wav")
         starts[node_id] = json.loads((played / f"{play_id}.json").read_text())["started_at"]
-        _lag, alike = lag_of(heard[node_id], probe)
-        assert alike > 0.6, f"{node_id} did not play the station ({alike:.2f})"
+        _lag, alike = lag_of(heard[node_id], station)
+        assert alike > 0.9, f"{node_id} did not play the station ({alike:.2f})"
     first = sut.node_ids[0]
     for other in sut.node_ids[1:]:
         lag, _ = lag_of(heard[first], heard[other])

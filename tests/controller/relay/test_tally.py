@@ -34,6 +34,23 @@ def test_a_short_lull_with_no_failure_is_filled_but_is_no_gap():
     assert tally.filled == 4800
 
 
+def test_a_second_of_silence_with_no_failure_is_a_stall():
+    tally = Tally()
+    for _ in range(10):
+        tally.fill(4800)
+    tally.source_back(960)
+    [gap] = tally.gaps
+    assert gap["reason"] == "stalled"
+    assert "1.0 s" in gap["detail"]
+
+
+def test_a_failure_the_queue_covered_was_not_heard_and_is_no_gap():
+    tally = Tally()
+    tally.failed(SourceFailed("ended", "the station's stream ended"))
+    tally.source_back(960)  # the reader was back before the queue ran dry
+    assert tally.gaps == []
+
+
 def test_a_source_still_away_at_the_windows_end_closes_its_gap_there():
     tally = Tally()
     tally.failed(SourceFailed("unreachable", "connection refused"))
