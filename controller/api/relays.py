@@ -36,7 +36,11 @@ def list_relays(db: DbDep, user: UserDep) -> list[dict[str, Any]]:
 async def _save(
     request: Request, db: DbDep, config: ConfigDep, user: UserDep, *, new: bool, relay_id: str = ""
 ) -> dict[str, Any]:
-    data = await request.json()
+    require(user, "relay")
+    try:
+        data = await request.json()
+    except ValueError:
+        data = {}
     if not isinstance(data, dict):
         data = {}
     if relay_id:
@@ -66,6 +70,7 @@ async def change_relay(
 
 @router.delete("/{relay_id}", responses=ERRORS)
 def remove_relay(relay_id: str, db: DbDep, user: UserDep) -> dict[str, str]:
+    require(user, "relay")
     with db.session() as s:
         store.remove(s, user, relay_id)
     return {"id": relay_id, "state": "removed"}

@@ -74,6 +74,11 @@ SPEAKS: dict[Route, str] = {
     ("PUT", "/api/v1/programme/quiet-hours"): "programme.edit",
     ("POST", "/api/v1/programme/items"): "programme.edit",
     ("DELETE", "/api/v1/programme/items/{item_id}"): "programme.edit",
+    ("POST", "/api/v1/relays"): "relay",  # a station on every horn named, for its window
+    ("PUT", "/api/v1/relays/{relay_id}"): "relay",
+    ("DELETE", "/api/v1/relays/{relay_id}"): "relay",
+    ("POST", "/programme/relays"): "relay",
+    ("POST", "/programme/relays/{relay_id}/remove"): "relay",
     ("POST", "/bulletins/draft"): "compose",
     ("POST", "/bulletins/{bulletin_id}/submit"): "compose",
     ("POST", "/review/{bulletin_id}/{decision}"): "review",
