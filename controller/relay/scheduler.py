@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from controller.broadcast.targets import resolve_targets
 from controller.config import ControllerConfig
 from controller.db import Database
+from controller.errors import DomainError
 from controller.live import Live, LiveRequest
 from controller.models import RelayRun, User
 from controller.relay.runner import relay_window
@@ -26,6 +28,37 @@ from schedules import RelayItem, Window
 
 log = logging.getLogger(__name__)
 TICK_S = 1.0
+
+
+def due(
+    s: Session, when: datetime, running: set[tuple[str, datetime]]
+) -> list[tuple[User, RelayItem, Window, list[str]]]:
+    """The relay windows to start at ``when``: running now, not running here yet, not already
+    aired to the end, made by an account that is still active (the session goes live as it)."""
+    out = []
+    for row in all_relays(s):
+        item = to_item(row)
+        window = item.window_at(when)
+        if window is None or (item.id, window.start) in running:
+            continue
+        done = s.scalar(
+            select(RelayRun.id).where(
+                RelayRun.relay_id == item.id,
+                RelayRun.window_start == window.start,
+                RelayRun.status != "running",
+            )
+        )
+        user = s.get(User, row.created_by)
+        if done is not None or user is None or not user.active:
+            continue
+        try:
+            targets = resolve_targets(s, False, item.zones, item.nodes)
+        except DomainError as exc:  # a village removed since: the others still relay
+            log.warning("relay %s has no targets: %s", item.id, exc)
+            continue
+        s.expunge(user)
+        out.append((user, item, window, targets))
+    return out
 
 
 def limits_of(config: ControllerConfig) -> dict[str, Any]:
@@ -64,25 +97,7 @@ class RelayScheduler:
         self._running = {k: t for k, t in self._running.items() if t.is_alive()}
         started = []
         with self._db.session() as s:
-            for row in all_relays(s):
-                item = to_item(row)
-                window = item.window_at(when)
-                if window is None or (item.id, window.start) in self._running:
-                    continue
-                done = s.scalar(
-                    select(RelayRun.id).where(
-                        RelayRun.relay_id == item.id,
-                        RelayRun.window_start == window.start,
-                        RelayRun.status != "running",
-                    )
-                )
-                if done is not None:
-                    continue
-                user = s.get(User, row.created_by)
-                if user is None or not user.active:
-                    continue
-                s.expunge(user)
-                targets = resolve_targets(s, False, item.zones, item.nodes)
+            for user, item, window, targets in due(s, when, set(self._running)):
                 thread = threading.Thread(
                     target=self._run,
                     args=(user, item, window, targets),
