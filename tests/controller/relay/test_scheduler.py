@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from controller.models import RelayRun, User
 from controller.relay import store
@@ -59,7 +59,7 @@ def test_a_window_aired_to_its_end_is_not_started_again(commune):
         s.add(RelayRun(relay_id="vov1-sang", window_start=window.start, window_end=window.end))
     with commune.db.session() as s:
         assert len(due(s, SIX, set())) == 1  # a run left "running" by a restart: join again
-        s.execute(RelayRun.__table__.update().values(status="finished"))
+        s.execute(update(RelayRun).values(status="finished"))
     with commune.db.session() as s:
         assert due(s, SIX, set()) == []
         assert len(due(s, SIX + dt.timedelta(days=1), set())) == 1  # tomorrow's window
