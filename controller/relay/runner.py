@@ -136,6 +136,7 @@ def relay_window(
     url: str,
     window: Window,
     limits: dict[str, Any],
+    shutdown: threading.Event | None = None,
 ) -> int:
     """Air ``url`` on ``request.targets`` until ``window.end``; the id of the run's row."""
     with db.session() as s:
@@ -158,6 +159,9 @@ def relay_window(
     try:
         live.wait_ready(session)
         while not session.stopping.is_set():
+            if shutdown is not None and shutdown.is_set():
+                reason = "the controller stopped"
+                break
             fed_until = (
                 session.t0 + session.counters.samples_in / RATE if session.t0 else time.time()
             )

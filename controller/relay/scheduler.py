@@ -81,9 +81,13 @@ class RelayScheduler:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop starting windows and end the running ones cleanly (their last packets, the
+        points' stop command, the record), so a restart does not leave the points hanging."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
+        for thread in list(self._running.values()):
+            thread.join(10)
 
     def _loop(self) -> None:
         while not self._stop.wait(TICK_S):
@@ -125,4 +129,5 @@ class RelayScheduler:
             url=item.url,
             window=window,
             limits=limits_of(self._config),
+            shutdown=self._stop,
         )
