@@ -499,6 +499,7 @@ class RelayRun(Base):
     play_id: Mapped[str | None] = mapped_column(String(80))
     bulletin_id: Mapped[str | None] = mapped_column(String(32))
     # running | finished | failed (it could not go live at all: ``reason`` says why)
+    # | interrupted (the controller stopped mid-window; the rest of the window airs on restart)
     status: Mapped[str] = mapped_column(String(16), default="running")
     reason: Mapped[str] = mapped_column(Text, default="")
     seconds_relayed: Mapped[float] = mapped_column(default=0.0)

@@ -192,7 +192,8 @@ def relay_window(
     _finish(
         db,
         run_id,
-        status="finished",
+        # interrupted: the scheduler joins the rest of the window when the controller is back
+        status="interrupted" if shutdown is not None and shutdown.is_set() else "finished",
         reason=summary.reason,
         play_id=summary.play_id,
         bulletin_id=summary.bulletin_id,

@@ -45,7 +45,7 @@ def due(
             select(RelayRun.id).where(
                 RelayRun.relay_id == item.id,
                 RelayRun.window_start == window.start,
-                RelayRun.status != "running",
+                RelayRun.status.in_(("finished", "failed")),
             )
         )
         user = s.get(User, row.created_by)

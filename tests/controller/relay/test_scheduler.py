@@ -58,7 +58,10 @@ def test_a_window_aired_to_its_end_is_not_started_again(commune):
         [(_u, _i, window, _t)] = due(s, SIX, set())
         s.add(RelayRun(relay_id="vov1-sang", window_start=window.start, window_end=window.end))
     with commune.db.session() as s:
-        assert len(due(s, SIX, set())) == 1  # a run left "running" by a restart: join again
+        assert len(due(s, SIX, set())) == 1  # a run left "running" by a crash: join again
+        s.execute(update(RelayRun).values(status="interrupted"))
+    with commune.db.session() as s:
+        assert len(due(s, SIX, set())) == 1  # the controller stopped mid-window: join again
         s.execute(update(RelayRun).values(status="finished"))
     with commune.db.session() as s:
         assert due(s, SIX, set()) == []
