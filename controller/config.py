@@ -97,6 +97,17 @@ class ControllerConfig(BaseModel):
         description="node events and settled commands kept this long (reports need neither)",
     )
     target_lufs: float = -16.0
+    relay_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="private addresses or networks (e.g. 10.0.0.5, 192.168.1.0/24) a relay may "
+        "pull from; public addresses are always allowed, internal ones only when listed here",
+    )
+    relay_timeout_s: float = Field(
+        10.0, gt=0, le=120, description="a relay source silent this long is counted as dropped"
+    )
+    relay_max_kbps: int = Field(
+        512, ge=32, le=10_000, description="a relay source sending more than this is cut off"
+    )
     two_person_rule: bool = Field(False, description="an emergency needs a second account")
     late_grace_s: int = Field(600, ge=0, description="a missed slot may still play this late")
     cap_feeds: list[str] = Field(default_factory=list, description="CAP feed URLs to poll")

@@ -13,6 +13,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # speaking live to the points: no one reviews a live voice before it airs, so the same
     # people who may send an emergency (a lost child, water cut in an hour) may go live
     "live": frozenset({"admin", "broadcaster", "approver"}),
+    # relaying a radio station on schedule (tiếp âm): an outside voice on every horn for a
+    # window, with no one listening first, is a programme decision, made by the approvers
+    "relay": frozenset({"admin", "approver"}),
     # printing the notice-board posters that send villagers to the public pages
     "posters": frozenset({"admin", "approver"}),
     "faults.resolve": frozenset({"admin"}),

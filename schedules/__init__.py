@@ -23,6 +23,7 @@ from schedules.model import (
     Slot,
     priority_label_vi,
 )
+from schedules.relay import RelayItem, Window
 
 __all__ = [
     "EXAMPLES_DIR",
@@ -38,7 +39,9 @@ __all__ = [
     "ProgrammeItem",
     "QuietHours",
     "Recurrence",
+    "RelayItem",
     "Slot",
+    "Window",
     "airing_in_quiet",
     "check_item",
     "dump_programme",

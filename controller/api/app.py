@@ -19,6 +19,7 @@ from controller.api import errors as api_errors
 from controller.api import live as api_live
 from controller.api import nodes as api_nodes
 from controller.api import programme as api_programme
+from controller.api import relays as api_relays
 from controller.api import releases as api_releases
 from controller.api import sms_inbound as api_sms_inbound
 from controller.api.deps import token_gate
@@ -34,6 +35,7 @@ from controller.live import Live, MqttStreamPublisher
 from controller.nodes.keys import load_or_create_key
 from controller.private_files import private_dir
 from controller.public.prepare import Preparer
+from controller.relay import RelayScheduler
 from controller.web.listen import faults as fault_pages
 from controller.web.listen import pages as public_pages
 from controller.web.listen import subscribe as subscribe_pages
@@ -50,6 +52,8 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
     # made here, before any request could race to make it
     channels = ChannelWorker(config.channels, db, load_vault(config.data_dir), dispatcher.publisher)
     public_audio = Preparer(config, db)
+    live = Live(dispatcher, MqttStreamPublisher(dispatcher.client))
+    relays = RelayScheduler(config, db, live)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -59,9 +63,11 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
             scheduler = start_scheduler(config, db, dispatcher)
             channels.start()
             public_audio.start()
+            relays.start()
         try:
             yield
         finally:
+            relays.stop()
             if scheduler is not None:
                 stop_scheduler(scheduler)
             channels.stop()  # its threads if started, and its HTTP client in any case
@@ -82,7 +88,7 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
     app.state.db = db
     app.state.dispatcher = dispatcher
     app.state.channels = channels
-    app.state.live = Live(dispatcher, MqttStreamPublisher(dispatcher.client))
+    app.state.live = live
     app.include_router(api_bulletins.router)
     app.include_router(api_bulletin_edits.router)
     app.include_router(api_nodes.router)
@@ -91,6 +97,7 @@ def create_app(config: ControllerConfig, *, start_dispatcher: bool = True) -> Fa
     app.include_router(api_cap.router)
     app.include_router(api_cap_out.router)
     app.include_router(api_programme.router)
+    app.include_router(api_relays.router)
     app.include_router(api_enrol.router)
     app.include_router(api_releases.router)
     app.include_router(api_sms_inbound.router)

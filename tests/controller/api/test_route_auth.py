@@ -78,6 +78,11 @@ SPEAKS: dict[Route, str] = {
     ("DELETE", "/api/v1/programme/items/{item_id}"): "programme.edit",
     ("PUT", "/api/v1/programme/items/{item_id}"): "programme.edit",
     ("DELETE", "/api/v1/programme/slots/{slot_id}"): "programme.edit",
+    ("POST", "/api/v1/relays"): "relay",  # a station on every horn named, for its window
+    ("PUT", "/api/v1/relays/{relay_id}"): "relay",
+    ("DELETE", "/api/v1/relays/{relay_id}"): "relay",
+    ("POST", "/programme/relays"): "relay",
+    ("POST", "/programme/relays/{relay_id}/remove"): "relay",
     ("POST", "/bulletins/draft"): "compose",
     ("POST", "/bulletins/{bulletin_id}/submit"): "compose",
     ("POST", "/review/{bulletin_id}/{decision}"): "review",
