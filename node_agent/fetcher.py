@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from node_agent.cache import AudioCache, CacheError
+from protocol.limits import FETCH_WINDOW
 from protocol.messages import Chunk, ChunkRequest, ChunkUnavailable
 
-WINDOW = 4
+WINDOW = FETCH_WINDOW
 
 
 @dataclass
