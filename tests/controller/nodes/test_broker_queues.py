@@ -51,7 +51,8 @@ def test_the_dispatcher_asks_for_the_whole_window(commune: Commune):
     dispatcher = Dispatcher(commune.config, commune.db, commune.key)
     assert dispatcher.session.receive_maximum == limits.CONTROLLER_RECEIVE_MAXIMUM
     props = mqtt_client.connect_properties(dispatcher.session)
-    assert props.json()["ReceiveMaximum"] == limits  # type: ignore[no-untyped-call].CONTROLLER_RECEIVE_MAXIMUM
+    announced = props.json()["ReceiveMaximum"]  # type: ignore[no-untyped-call]
+    assert announced == limits.CONTROLLER_RECEIVE_MAXIMUM
 
 
 @pytest.fixture(scope="module")
