@@ -3,6 +3,13 @@
 The node asks (``content/req``) for a small window of chunks at a time and re-asks after a
 timeout, so nothing large ever waits in the broker's queues and a download resumes where the
 partial file ends after a reconnect or a restart.
+
+The chunks come on the file's shared topic (``shared_content_topic``), published once for every
+point fetching that file: the fetcher subscribes to it before it first asks (``listen``), and
+leaves it once the file is complete or given up. It subscribes at QoS 0, so nothing is queued
+for it while it is offline, and the window's timeout asks again for anything lost. It sees the
+pieces other points asked for too: it keeps the one that continues its file and skips the rest
+before decoding them; only a piece it keeps counts as progress.
 """
 
 from __future__ import annotations
@@ -13,11 +20,28 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import paho.mqtt.client as mqtt
+
 from node_agent.cache import AudioCache, CacheError
 from protocol.limits import FETCH_WINDOW
 from protocol.messages import Chunk, ChunkRequest, ChunkUnavailable
+from protocol.topics import shared_content_topic
 
 WINDOW = FETCH_WINDOW
+Listen = Callable[[str, bool], None]  # (sha256, on): start or stop reading its shared chunks
+
+
+def shared_chunks(client: mqtt.Client) -> Listen:
+    """``listen`` for a paho client: subscribe (QoS 0) to a file's shared chunks, or leave."""
+
+    def listen(sha256: str, on: bool) -> None:
+        topic = shared_content_topic(sha256)
+        if on:
+            client.subscribe(topic, qos=0)
+        else:
+            client.unsubscribe(topic)
+
+    return listen
 
 
 @dataclass
@@ -35,9 +59,13 @@ class Fetcher:
         request: Callable[[ChunkRequest], None],
         chunk_size: int,
         timeout_s: float,
+        listen: Listen | None = None,
     ) -> None:
+        """``listen`` subscribes to a file's shared chunks; None: they come some other way
+        (a test that hands them over)."""
         self.cache = cache
         self._request = request
+        self._listen = listen or (lambda _sha, _on: None)
         self.chunk_size = chunk_size
         self.timeout_s = timeout_s
         self.active: dict[str, Download] = {}
@@ -52,7 +80,7 @@ class Fetcher:
             self._ask(self.active[sha256], restart=True)
 
     def resume_all(self) -> None:
-        """After a reconnect: ask again for whatever is missing."""
+        """After a reconnect: listen and ask again for whatever is missing."""
         for dl in self.active.values():
             self._ask(dl, restart=True)
 
@@ -68,6 +96,9 @@ class Fetcher:
         dl = self.active.get(msg.sha256)
         if dl is None:
             return None
+        have = self.cache.partial_size(dl.sha256)
+        if msg.offset != have:
+            return None  # another point's piece, or one already kept: not progress
         try:
             data = base64.b64decode(msg.data, validate=True)
         except ValueError:  # binascii.Error: not base64, so damaged like a bad digest
@@ -75,11 +106,13 @@ class Fetcher:
         if hashlib.sha256(data).hexdigest() != msg.chunk_sha256 or msg.total_size != dl.size:
             return None  # damaged or foreign: the timeout asks again
         size = self.cache.append(dl.sha256, msg.offset, data)
+        if size == have:
+            return None
         dl.last_progress = time.monotonic()
         if size < dl.size:
             self._ask(dl)
             return None
-        del self.active[dl.sha256]
+        self._drop(dl.sha256)
         if size > dl.size:
             self.cache.discard_partial(dl.sha256)
             raise CacheError(f"download of {dl.sha256[:12]}… grew past its announced size")
@@ -87,15 +120,24 @@ class Fetcher:
         return dl.sha256
 
     def on_unavailable(self, msg: ChunkUnavailable) -> str | None:
-        if self.active.pop(msg.sha256, None) is None:
+        if not self._drop(msg.sha256):
             return None
         return msg.reason
 
     def abandon(self, sha256: str) -> None:
         """Stop asking for ``sha256`` (its partial file stays; a later ``want`` resumes it)."""
-        self.active.pop(sha256, None)
+        self._drop(sha256)
+
+    def _drop(self, sha256: str) -> bool:
+        """Forget a download and stop listening to its file; False if none was active."""
+        if self.active.pop(sha256, None) is None:
+            return False
+        self._listen(sha256, False)
+        return True
 
     def _ask(self, dl: Download, restart: bool = False) -> None:
+        if restart:  # first ask, a timeout or a reconnect: (again) before any request
+            self._listen(dl.sha256, True)
         have = self.cache.partial_size(dl.sha256)
         if restart or dl.requested_up_to < have:
             dl.requested_up_to = have

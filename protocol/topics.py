@@ -3,6 +3,10 @@
 Controller → node: ``cmd`` (signed commands), ``content`` (audio chunks), ``ack`` (event acks).
 Node → controller: ``state`` (retained, with the Last Will), ``events``, ``content/req``.
 The broker's ACL gives each node exactly these topics under its own id.
+
+Controller → every node fetching a file: ``loa/v1/content/<sha256>``, the file's chunks published
+once for all the points that asked (read-only for nodes: the audio is approved for broadcast and
+public anyway, and each piece is checked against its sha256 and the whole file's).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Final, Literal
 
 PREFIX: Final = "loa/v1"
 NODE_ID_RE: Final = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+SHA256_RE: Final = re.compile(r"^[0-9a-f]{64}$")
 
 NodeChannel = Literal["cmd", "content", "ack", "state", "events", "content/req"]
 TO_NODE: Final[tuple[NodeChannel, ...]] = ("cmd", "content", "ack")
@@ -27,6 +32,21 @@ def check_node_id(node_id: str) -> str:
 
 def node_topic(node_id: str, channel: NodeChannel) -> str:
     return f"{PREFIX}/node/{check_node_id(node_id)}/{channel}"
+
+
+def shared_content_topic(sha256: str) -> str:
+    """Where the chunks of the file ``sha256`` go once for every point fetching it."""
+    if not SHA256_RE.match(sha256):
+        raise ValueError(f"invalid sha256 {sha256!r}: 64 lowercase hex digits")
+    return f"{PREFIX}/content/{sha256}"
+
+
+def shared_content_sha(topic: str) -> str | None:
+    """The sha256 of a shared content topic; None for any other topic."""
+    head = f"{PREFIX}/content/"
+    if not topic.startswith(head) or not SHA256_RE.match(topic[len(head) :]):
+        return None
+    return topic[len(head) :]
 
 
 def boards_topic() -> str:
@@ -47,10 +67,13 @@ def everything_filter() -> str:
 
 def node_acl(node_id: str) -> list[str]:
     """Mosquitto ACL lines for one node's account: it reads what is sent to it and writes
-    what it sends, under its own id only, so a stolen node cannot speak for another."""
-    return [f"topic read {node_topic(node_id, ch)}" for ch in TO_NODE] + [
-        f"topic write {node_topic(node_id, ch)}" for ch in FROM_NODE
-    ]
+    what it sends, under its own id only, so a stolen node cannot speak for another; and it
+    reads (never writes) the shared chunks of the files it fetches."""
+    return (
+        [f"topic read {node_topic(node_id, ch)}" for ch in TO_NODE]
+        + [f"topic write {node_topic(node_id, ch)}" for ch in FROM_NODE]
+        + [f"topic read {PREFIX}/content/+"]
+    )
 
 
 def controller_acl() -> list[str]:

@@ -136,3 +136,57 @@ def test_a_cached_file_that_rotted_is_removed_and_fetched_again(tmp_path):
     fetcher.want(sha, len(data), online=True)
     assert serve(fetcher, asked, data, sha) == sha
     assert path.read_bytes() == data
+
+
+def make_listening(tmp_path, timeout_s: float = 60.0):
+    """A fetcher whose subscriptions and requests land in one log, in the order made."""
+    log: list[tuple[str, object]] = []
+    cache = AudioCache(tmp_path / "cache", 0)
+    fetcher = Fetcher(
+        cache,
+        lambda req: log.append(("ask", req.offset)),
+        CHUNK,
+        timeout_s=timeout_s,
+        listen=lambda sha, on: log.append(("listen" if on else "leave", sha)),
+    )
+    return fetcher, log
+
+
+def test_the_shared_chunks_are_listened_to_before_the_first_ask_and_left_when_done(tmp_path):
+    data, sha = blob(3 * CHUNK)
+    fetcher, log = make_listening(tmp_path)
+    fetcher.want(sha, len(data), online=True)
+    assert log[0] == ("listen", sha)  # subscribed before the controller can answer
+    assert log[1:] == [("ask", 0), ("ask", CHUNK), ("ask", 2 * CHUNK)]
+    for offset in (0, CHUNK, 2 * CHUNK):
+        done = fetcher.on_chunk(chunk(data, sha, offset))
+    assert done == sha
+    assert log[-1] == ("leave", sha)
+    assert fetcher.cache.path(sha).read_bytes() == data  # verified whole, as before
+
+
+def test_a_download_given_up_leaves_its_shared_chunks(tmp_path):
+    data, sha = blob()
+    fetcher, log = make_listening(tmp_path)
+    fetcher.want(sha, len(data), online=True)
+    fetcher.abandon(sha)
+    assert log[-1] == ("leave", sha)
+    fetcher.want(sha, len(data), online=False)  # offline: no subscription until it is back
+    assert log[-1] == ("leave", sha)
+    log.clear()
+    fetcher.resume_all()
+    assert log[:2] == [("listen", sha), ("ask", 0)]
+
+
+def test_pieces_other_points_asked_for_are_skipped_and_are_not_progress(tmp_path):
+    data, sha = blob()
+    fetcher, log = make_listening(tmp_path)
+    fetcher.want(sha, len(data), online=True)
+    fetcher.active[sha].last_progress = 0.0  # as if the timeout has long passed
+    # a piece further on (another point's) and a foreign one with a bad digest
+    assert fetcher.on_chunk(chunk(data, sha, 8 * CHUNK)) is None
+    assert fetcher.on_chunk(chunk(data, sha, 0, corrupt=True)) is None
+    assert fetcher.cache.partial_size(sha) == 0
+    log.clear()
+    fetcher.tick()  # nothing it kept: its own requests are asked again
+    assert log[:2] == [("listen", sha), ("ask", 0)]

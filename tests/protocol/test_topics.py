@@ -12,6 +12,8 @@ from protocol.topics import (
     node_acl,
     node_topic,
     parse_node_topic,
+    shared_content_sha,
+    shared_content_topic,
 )
 
 
@@ -30,6 +32,7 @@ def test_a_node_reads_what_is_sent_to_it_and_writes_what_it_sends_under_its_own_
         "topic write loa/v1/node/loa-7/state",
         "topic write loa/v1/node/loa-7/events",
         "topic write loa/v1/node/loa-7/content/req",
+        "topic read loa/v1/content/+",  # shared chunks: read-only (tests/.../test_hostile_nodes)
     ]
     assert controller_acl() == ["topic readwrite loa/v1/#"]
     assert all_nodes_filter("events") == "loa/v1/node/+/events"
@@ -39,3 +42,13 @@ def test_a_node_reads_what_is_sent_to_it_and_writes_what_it_sends_under_its_own_
 def test_an_id_that_could_escape_its_topics_is_refused(bad):
     with pytest.raises(ValueError, match="invalid node id"):
         node_acl(bad)
+
+
+def test_a_shared_content_topic_names_one_file_by_its_sha256():
+    sha = "ab" * 32
+    assert shared_content_topic(sha) == f"loa/v1/content/{sha}"
+    assert shared_content_sha(shared_content_topic(sha)) == sha
+    for other in ("loa/v1/content/+", f"loa/v1/content/{sha}/x", node_topic("loa-7", "content")):
+        assert shared_content_sha(other) is None
+    with pytest.raises(ValueError, match="invalid sha256"):
+        shared_content_topic("#")
