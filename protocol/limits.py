@@ -38,6 +38,10 @@ CONTROLLER_RECEIVE_MAXIMUM: Final = 65_535
 # reconnect's backlog. A node past this is a flood, which the controller's per-node rate limit
 # drops after reading; it can delay the others but not make the broker drop theirs until the
 # window below is full.
+# What the controller's paho client holds unacknowledged before it refuses a publish (the
+# outbox then leaves the command due for the next pass, seconds later): an emergency to every
+# point of a province (10,000 commands) plus the acknowledgements of their events.
+CONTROLLER_MAX_QUEUED: Final = 20_000
 FETCH_WINDOW: Final = 4  # chunk requests a node keeps in flight (node_agent.fetcher)
 NODE_BURST_MESSAGES: Final = 48
 # The points one controller session is sized for: every node's burst at the same moment fits

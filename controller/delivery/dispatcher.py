@@ -32,7 +32,7 @@ from controller.delivery.node_limits import NodeRateLimit
 from controller.delivery.publisher import MqttPublisher, Publisher
 from controller.models import Bulletin, Delivery, now
 from protocol import mqtt_client
-from protocol.limits import CONTROLLER_RECEIVE_MAXIMUM
+from protocol.limits import CONTROLLER_MAX_QUEUED, CONTROLLER_RECEIVE_MAXIMUM
 from protocol.messages import (
     EVENT_ADAPTER,
     ChunkRequest,
@@ -89,6 +89,7 @@ class Dispatcher:
             session_expiry_s=24 * 3600,
             # every node's burst in flight at once, not 20 and a queue of 200 (protocol.limits)
             receive_maximum=CONTROLLER_RECEIVE_MAXIMUM,
+            max_queued=CONTROLLER_MAX_QUEUED,  # an emergency to every point at once
         )
         self.client = mqtt_client.make_client(self.session, self.inbox.put)
         self.publisher = publisher or MqttPublisher(self.client)
