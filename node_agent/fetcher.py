@@ -4,12 +4,13 @@ The node asks (``content/req``) for a small window of chunks at a time and re-as
 timeout, so nothing large ever waits in the broker's queues and a download resumes where the
 partial file ends after a reconnect or a restart.
 
-The chunks come on the file's shared topic (``shared_content_topic``), published once for every
-point fetching that file: the fetcher subscribes to it before it first asks (``listen``), and
-leaves it once the file is complete or given up. It subscribes at QoS 0, so nothing is queued
-for it while it is offline, and the window's timeout asks again for anything lost. It sees the
-pieces other points asked for too: it keeps the one that continues its file and skips the rest
-before decoding them; only a piece it keeps counts as progress.
+The chunks come on each piece's shared topic (``shared_content_topic``: file and offset),
+published once for every point waiting for that piece: the fetcher subscribes to a piece's topic
+before it asks for it (``listen``), and leaves it once it has the piece or gives the file up, so
+it receives what it asked for and not what the others fetch. It subscribes at QoS 0, so nothing
+is queued for it while it is offline, and the window's timeout asks again for anything lost. A
+piece that does not continue its file is skipped before it is decoded; only a piece it keeps
+counts as progress.
 """
 
 from __future__ import annotations
@@ -28,14 +29,14 @@ from protocol.messages import Chunk, ChunkRequest, ChunkUnavailable
 from protocol.topics import shared_content_topic
 
 WINDOW = FETCH_WINDOW
-Listen = Callable[[str, bool], None]  # (sha256, on): start or stop reading its shared chunks
+Listen = Callable[[str, int, bool], None]  # (sha256, offset, on): that piece's shared topic
 
 
 def shared_chunks(client: mqtt.Client) -> Listen:
-    """``listen`` for a paho client: subscribe (QoS 0) to a file's shared chunks, or leave."""
+    """``listen`` for a paho client: subscribe (QoS 0) to a piece's shared topic, or leave."""
 
-    def listen(sha256: str, on: bool) -> None:
-        topic = shared_content_topic(sha256)
+    def listen(sha256: str, offset: int, on: bool) -> None:
+        topic = shared_content_topic(sha256, offset)
         if on:
             client.subscribe(topic, qos=0)
         else:
@@ -50,6 +51,7 @@ class Download:
     size: int
     requested_up_to: int = 0
     last_progress: float = field(default_factory=time.monotonic)
+    listening: set[int] = field(default_factory=set)  # offsets whose shared topic it reads
 
 
 class Fetcher:
@@ -61,11 +63,11 @@ class Fetcher:
         timeout_s: float,
         listen: Listen | None = None,
     ) -> None:
-        """``listen`` subscribes to a file's shared chunks; None: they come some other way
+        """``listen`` subscribes to a piece's shared topic; None: pieces come some other way
         (a test that hands them over)."""
         self.cache = cache
         self._request = request
-        self._listen = listen or (lambda _sha, _on: None)
+        self._listen = listen or (lambda _sha, _offset, _on: None)
         self.chunk_size = chunk_size
         self.timeout_s = timeout_s
         self.active: dict[str, Download] = {}
@@ -108,6 +110,9 @@ class Fetcher:
         size = self.cache.append(dl.sha256, msg.offset, data)
         if size == have:
             return None
+        if msg.offset in dl.listening:
+            dl.listening.discard(msg.offset)
+            self._listen(dl.sha256, msg.offset, False)
         dl.last_progress = time.monotonic()
         if size < dl.size:
             self._ask(dl)
@@ -129,20 +134,24 @@ class Fetcher:
         self._drop(sha256)
 
     def _drop(self, sha256: str) -> bool:
-        """Forget a download and stop listening to its file; False if none was active."""
-        if self.active.pop(sha256, None) is None:
+        """Forget a download and stop listening to its pieces; False if none was active."""
+        dl = self.active.pop(sha256, None)
+        if dl is None:
             return False
-        self._listen(sha256, False)
+        for offset in sorted(dl.listening):
+            self._listen(sha256, offset, False)
         return True
 
     def _ask(self, dl: Download, restart: bool = False) -> None:
-        if restart:  # first ask, a timeout or a reconnect: (again) before any request
-            self._listen(dl.sha256, True)
         have = self.cache.partial_size(dl.sha256)
         if restart or dl.requested_up_to < have:
             dl.requested_up_to = have
         limit = min(dl.size, have + WINDOW * self.chunk_size)
         while dl.requested_up_to < limit:
             length = min(self.chunk_size, dl.size - dl.requested_up_to)
+            # subscribed before asking, on the same connection: the broker has the
+            # subscription by the time the controller publishes the answer
+            self._listen(dl.sha256, dl.requested_up_to, True)
+            dl.listening.add(dl.requested_up_to)
             self._request(ChunkRequest(sha256=dl.sha256, offset=dl.requested_up_to, length=length))
             dl.requested_up_to += length

@@ -4,9 +4,10 @@ Controller → node: ``cmd`` (signed commands), ``content`` (audio chunks), ``ac
 Node → controller: ``state`` (retained, with the Last Will), ``events``, ``content/req``.
 The broker's ACL gives each node exactly these topics under its own id.
 
-Controller → every node fetching a file: ``loa/v1/content/<sha256>``, the file's chunks published
-once for all the points that asked (read-only for nodes: the audio is approved for broadcast and
-public anyway, and each piece is checked against its sha256 and the whole file's).
+Controller → every node waiting for a piece of a file: ``loa/v1/content/<sha256>/<offset>``, the
+piece published once for all the points that asked (read-only for nodes: the audio is approved
+for broadcast and public anyway, and each piece is checked against its sha256 and the whole
+file's). A node listens to the pieces it asked for only, so it receives each piece once.
 """
 
 from __future__ import annotations
@@ -34,19 +35,23 @@ def node_topic(node_id: str, channel: NodeChannel) -> str:
     return f"{PREFIX}/node/{check_node_id(node_id)}/{channel}"
 
 
-def shared_content_topic(sha256: str) -> str:
-    """Where the chunks of the file ``sha256`` go once for every point fetching it."""
+def shared_content_topic(sha256: str, offset: int) -> str:
+    """Where the piece of the file ``sha256`` at ``offset`` goes once for every point waiting
+    for it."""
     if not SHA256_RE.match(sha256):
         raise ValueError(f"invalid sha256 {sha256!r}: 64 lowercase hex digits")
-    return f"{PREFIX}/content/{sha256}"
+    if offset < 0:
+        raise ValueError(f"invalid offset {offset}")
+    return f"{PREFIX}/content/{sha256}/{offset}"
 
 
 def shared_content_sha(topic: str) -> str | None:
     """The sha256 of a shared content topic; None for any other topic."""
     head = f"{PREFIX}/content/"
-    if not topic.startswith(head) or not SHA256_RE.match(topic[len(head) :]):
+    sha, _, offset = topic[len(head) :].partition("/")
+    if not topic.startswith(head) or not SHA256_RE.match(sha) or not offset.isdigit():
         return None
-    return topic[len(head) :]
+    return sha
 
 
 def boards_topic() -> str:
@@ -72,7 +77,7 @@ def node_acl(node_id: str) -> list[str]:
     return (
         [f"topic read {node_topic(node_id, ch)}" for ch in TO_NODE]
         + [f"topic write {node_topic(node_id, ch)}" for ch in FROM_NODE]
-        + [f"topic read {PREFIX}/content/+"]
+        + [f"topic read {PREFIX}/content/+/+"]
     )
 
 

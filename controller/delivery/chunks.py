@@ -6,8 +6,9 @@ small LRU cache bounded in bytes (``chunk_cache_bytes``): a thousand points cost
 hash and one base64 encoding per piece, not a thousand. Audio files are named by their sha256
 and never change, so a cached piece cannot go stale.
 
-And a piece is published once for all of them: on the file's shared topic
-(``shared_content_topic``), which every point fetching that file reads. The requests the
+And a piece is published once for all of them: on the piece's shared topic
+(``shared_content_topic``: the file and the offset), which every point waiting for that piece
+reads. The requests the
 dispatcher takes in one batch (what waited while it was busy: many when many points ask) are
 gathered by piece (``Wants``) and each piece goes out once. A point subscribes before it asks,
 on the same connection, so the broker has its subscription by the time its request reaches
@@ -140,7 +141,7 @@ class Wants:
         for req, nodes in asked.values():
             reply = cache.reply(req)
             topics = (
-                [shared_content_topic(req.sha256)]
+                [shared_content_topic(req.sha256, req.offset)]
                 if reply.served
                 else [node_topic(n, "content") for n in sorted(nodes)]
             )

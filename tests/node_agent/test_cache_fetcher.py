@@ -147,21 +147,29 @@ def make_listening(tmp_path, timeout_s: float = 60.0):
         lambda req: log.append(("ask", req.offset)),
         CHUNK,
         timeout_s=timeout_s,
-        listen=lambda sha, on: log.append(("listen" if on else "leave", sha)),
+        listen=lambda _sha, offset, on: log.append(("listen" if on else "leave", offset)),
     )
     return fetcher, log
 
 
-def test_the_shared_chunks_are_listened_to_before_the_first_ask_and_left_when_done(tmp_path):
+def test_each_piece_is_listened_to_before_it_is_asked_for_and_left_once_kept(tmp_path):
     data, sha = blob(3 * CHUNK)
     fetcher, log = make_listening(tmp_path)
     fetcher.want(sha, len(data), online=True)
-    assert log[0] == ("listen", sha)  # subscribed before the controller can answer
-    assert log[1:] == [("ask", 0), ("ask", CHUNK), ("ask", 2 * CHUNK)]
+    # subscribed before the controller can answer, to the pieces asked for only
+    assert log == [
+        ("listen", 0),
+        ("ask", 0),
+        ("listen", CHUNK),
+        ("ask", CHUNK),
+        ("listen", 2 * CHUNK),
+        ("ask", 2 * CHUNK),
+    ]
+    log.clear()
     for offset in (0, CHUNK, 2 * CHUNK):
         done = fetcher.on_chunk(chunk(data, sha, offset))
     assert done == sha
-    assert log[-1] == ("leave", sha)
+    assert log == [("leave", 0), ("leave", CHUNK), ("leave", 2 * CHUNK)]
     assert fetcher.cache.path(sha).read_bytes() == data  # verified whole, as before
 
 
@@ -169,13 +177,14 @@ def test_a_download_given_up_leaves_its_shared_chunks(tmp_path):
     data, sha = blob()
     fetcher, log = make_listening(tmp_path)
     fetcher.want(sha, len(data), online=True)
-    fetcher.abandon(sha)
-    assert log[-1] == ("leave", sha)
-    fetcher.want(sha, len(data), online=False)  # offline: no subscription until it is back
-    assert log[-1] == ("leave", sha)
     log.clear()
+    fetcher.abandon(sha)
+    assert log == [("leave", k * CHUNK) for k in range(WINDOW)]
+    log.clear()
+    fetcher.want(sha, len(data), online=False)  # offline: no subscription until it is back
+    assert log == []
     fetcher.resume_all()
-    assert log[:2] == [("listen", sha), ("ask", 0)]
+    assert log[:2] == [("listen", 0), ("ask", 0)]
 
 
 def test_pieces_other_points_asked_for_are_skipped_and_are_not_progress(tmp_path):
@@ -189,4 +198,4 @@ def test_pieces_other_points_asked_for_are_skipped_and_are_not_progress(tmp_path
     assert fetcher.cache.partial_size(sha) == 0
     log.clear()
     fetcher.tick()  # nothing it kept: its own requests are asked again
-    assert log[:2] == [("listen", sha), ("ask", 0)]
+    assert log[:2] == [("listen", 0), ("ask", 0)]

@@ -32,7 +32,7 @@ def test_a_node_reads_what_is_sent_to_it_and_writes_what_it_sends_under_its_own_
         "topic write loa/v1/node/loa-7/state",
         "topic write loa/v1/node/loa-7/events",
         "topic write loa/v1/node/loa-7/content/req",
-        "topic read loa/v1/content/+",  # shared chunks: read-only (tests/.../test_hostile_nodes)
+        "topic read loa/v1/content/+/+",  # shared chunks: read-only (tests/.../test_hostile_nodes)
     ]
     assert controller_acl() == ["topic readwrite loa/v1/#"]
     assert all_nodes_filter("events") == "loa/v1/node/+/events"
@@ -44,11 +44,18 @@ def test_an_id_that_could_escape_its_topics_is_refused(bad):
         node_acl(bad)
 
 
-def test_a_shared_content_topic_names_one_file_by_its_sha256():
+def test_a_shared_content_topic_names_one_piece_of_one_file():
     sha = "ab" * 32
-    assert shared_content_topic(sha) == f"loa/v1/content/{sha}"
-    assert shared_content_sha(shared_content_topic(sha)) == sha
-    for other in ("loa/v1/content/+", f"loa/v1/content/{sha}/x", node_topic("loa-7", "content")):
+    assert shared_content_topic(sha, 65536) == f"loa/v1/content/{sha}/65536"
+    assert shared_content_sha(shared_content_topic(sha, 0)) == sha
+    for other in (
+        "loa/v1/content/+/+",
+        f"loa/v1/content/{sha}",
+        f"loa/v1/content/{sha}/x",
+        node_topic("loa-7", "content"),
+    ):
         assert shared_content_sha(other) is None
     with pytest.raises(ValueError, match="invalid sha256"):
-        shared_content_topic("#")
+        shared_content_topic("#", 0)
+    with pytest.raises(ValueError, match="invalid offset"):
+        shared_content_topic(sha, -1)

@@ -47,7 +47,7 @@ def test_many_points_asking_for_the_same_chunks_read_each_once(
 
     assert len(reads.reads) == len(pieces)  # once per piece, not once per point
     for p in publisher.sent[-len(pieces) :]:
-        assert p.topic == shared_content_topic(sha)
+        assert p.topic == shared_content_topic(sha, Chunk.model_validate_json(p.payload).offset)
         chunk = CONTENT_ADAPTER.validate_json(p.payload)
         assert isinstance(chunk, Chunk)
         assert base64.b64decode(chunk.data) == whole[chunk.offset : chunk.offset + 4096]
@@ -93,7 +93,7 @@ def test_requests_that_wait_together_are_answered_once_per_piece_for_all(
     # what a busy worker finds in its inbox: every point asking for the same two pieces
     dispatcher.handle_batch([asked(n, req) for req in (first, second) for n in nodes])
 
-    assert [p.topic for p in publisher.sent] == [shared_content_topic(sha)] * 2
+    assert [p.topic for p in publisher.sent] == [shared_content_topic(sha, o) for o in (0, 100)]
     pieces = [Chunk.model_validate_json(p.payload) for p in publisher.sent]
     assert [(c.sha256, c.offset) for c in pieces] == [(sha, 0), (sha, 100)]
     assert all(p.expiry_s == 60 for p in publisher.sent)
@@ -122,10 +122,10 @@ def test_a_refusal_goes_to_its_askers_only_never_to_the_shared_topic(
     by_topic = {p.topic: CONTENT_ADAPTER.validate_json(p.payload) for p in publisher.sent}
     assert set(by_topic) == {
         node_topic(odd, "content"),  # its own refusals, past the end and missing
-        shared_content_topic(sha),  # the fair piece, for everyone fetching the file
+        shared_content_topic(sha, 0),  # the fair piece, for everyone waiting for it
         node_topic(other, "content"),
     }
-    assert isinstance(by_topic[shared_content_topic(sha)], Chunk)
+    assert isinstance(by_topic[shared_content_topic(sha, 0)], Chunk)
     refusals = [p for p in publisher.sent if p.topic == node_topic(odd, "content")]
     assert len(refusals) == 2
     assert all(

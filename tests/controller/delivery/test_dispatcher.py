@@ -238,7 +238,7 @@ def test_chunks_are_served_from_the_audio_store(commune, publisher, dispatcher):
     replies = [CONTENT_ADAPTER.validate_json(p.payload) for p in publisher.sent]
     # the piece for every point fetching the file, the refusal for the asker only
     assert [p.topic for p in publisher.sent] == [
-        shared_content_topic(bulletin.audio_sha256),
+        shared_content_topic(bulletin.audio_sha256, 100),
         node_topic(node_id, "content"),
     ]
     assert all(p.expiry_s == 60 for p in publisher.sent)

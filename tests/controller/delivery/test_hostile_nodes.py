@@ -76,7 +76,7 @@ def test_a_chunk_request_for_a_mebibyte_does_not_cut_the_controller_off(live):
     live.commune.config.audio_dir.mkdir(parents=True, exist_ok=True)
     (live.commune.config.audio_dir / f"{sha}.ogg").write_bytes(audio)
     victim_cmds = live.as_node(victim, listen=node_topic(victim, "cmd"))
-    thief = live.as_node(attacker, listen=shared_content_topic(sha))
+    thief = live.as_node(attacker, listen=shared_content_topic(sha, 0))
     try:
         hostile = {"v": 1, "type": "chunk_request", "sha256": sha, "offset": 0, "length": 1 << 20}
         thief.client.publish(
@@ -88,11 +88,11 @@ def test_a_chunk_request_for_a_mebibyte_does_not_cut_the_controller_off(live):
         # A fair request from the same node is still served, within the packet limit.
         fair = {**hostile, "length": 64 * 1024}
         thief.client.publish(node_topic(attacker, "content/req"), json.dumps(fair), qos=1)
-        wait_for(lambda: thief.on(shared_content_topic(sha)), 15, "the fair chunk")
+        wait_for(lambda: thief.on(shared_content_topic(sha, 0)), 15, "the fair chunk")
     finally:
         victim_cmds.close()
         thief.close()
-    assert [json.loads(p)["offset"] for p in thief.on(shared_content_topic(sha))] == [0]
+    assert [json.loads(p)["offset"] for p in thief.on(shared_content_topic(sha, 0))] == [0]
     assert live.controller_connections() == 1  # never disconnected, never reconnected
     assert live.dispatcher.connected.is_set()
 
@@ -123,7 +123,7 @@ def test_a_node_reads_the_shared_chunks_but_cannot_publish_there(live):
     sha = hashlib.sha256(audio).hexdigest()
     live.commune.config.audio_dir.mkdir(parents=True, exist_ok=True)
     (live.commune.config.audio_dir / f"{sha}.ogg").write_bytes(audio)
-    shared = shared_content_topic(sha)
+    shared = shared_content_topic(sha, 0)
     listener = live.as_node(fetching, listen=shared)  # allowed: its SUBACK came back
     thief = live.as_node(attacker)
     try:
