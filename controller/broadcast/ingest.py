@@ -29,13 +29,11 @@ def pipeline_config(config: ControllerConfig, *, denoise: bool = True) -> Pipeli
 
 
 def process_upload(config: ControllerConfig, src: Path) -> tuple[Path, AudioReport]:
-    """Run the audio pipeline on ``src``, in a child process (``process_child``: the
-    recording's decoded samples never weigh on the controller's memory); returns the encoded
-    Ogg/Opus file and its report.
+    """Run the audio pipeline on ``src``; returns the encoded Ogg/Opus file and its report.
 
     Raises ``audio.errors.AudioError`` (with a message for the user) for unusable input.
     """
-    from controller.broadcast.process_child import process_in_child
+    from audio.pipeline import process_file
 
     out_dir = config.data_dir / "tmp"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -43,7 +41,7 @@ def process_upload(config: ControllerConfig, src: Path) -> tuple[Path, AudioRepo
     os.close(fd)
     dst = Path(name)
     try:
-        report = process_in_child(src, dst, pipeline_config(config))
+        report = process_file(src, dst, pipeline_config(config))
     except BaseException:
         dst.unlink(missing_ok=True)
         raise
