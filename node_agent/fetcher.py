@@ -10,7 +10,9 @@ before it asks for it (``listen``), and leaves it once it has the piece or gives
 it receives what it asked for and not what the others fetch. It subscribes at QoS 0, so nothing
 is queued for it while it is offline, and the window's timeout asks again for anything lost. A
 piece that does not continue its file is skipped before it is decoded; only a piece it keeps
-counts as progress.
+counts as progress. Pieces asked for by many points come in the order the controller gathered
+them, not always in this node's order: a piece it asked for that arrives ahead of the one it
+needs next is verified and held (at most its window), then written once the gap is filled.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class Download:
     requested_up_to: int = 0
     last_progress: float = field(default_factory=time.monotonic)
     listening: set[int] = field(default_factory=set)  # offsets whose shared topic it reads
+    ahead: dict[int, bytes] = field(default_factory=dict)  # verified pieces past the gap
 
 
 class Fetcher:
@@ -99,21 +102,24 @@ class Fetcher:
         if dl is None:
             return None
         have = self.cache.partial_size(dl.sha256)
-        if msg.offset != have:
-            return None  # another point's piece, or one already kept: not progress
+        if msg.offset != have and not (msg.offset > have and msg.offset in dl.listening):
+            return None  # not asked for, or already kept: not progress
         try:
             data = base64.b64decode(msg.data, validate=True)
         except ValueError:  # binascii.Error: not base64, so damaged like a bad digest
             return None
         if hashlib.sha256(data).hexdigest() != msg.chunk_sha256 or msg.total_size != dl.size:
             return None  # damaged or foreign: the timeout asks again
-        size = self.cache.append(dl.sha256, msg.offset, data)
-        if size == have:
-            return None
         if msg.offset in dl.listening:
             dl.listening.discard(msg.offset)
             self._listen(dl.sha256, msg.offset, False)
         dl.last_progress = time.monotonic()
+        if msg.offset != have:
+            dl.ahead[msg.offset] = data  # held until the gap before it is filled
+            return None
+        size = self.cache.append(dl.sha256, msg.offset, data)
+        while size in dl.ahead:
+            size = self.cache.append(dl.sha256, size, dl.ahead.pop(size))
         if size < dl.size:
             self._ask(dl)
             return None
@@ -146,6 +152,7 @@ class Fetcher:
         have = self.cache.partial_size(dl.sha256)
         if restart or dl.requested_up_to < have:
             dl.requested_up_to = have
+            dl.ahead.clear()  # asked again from the gap: what was held comes again
         limit = min(dl.size, have + WINDOW * self.chunk_size)
         while dl.requested_up_to < limit:
             length = min(self.chunk_size, dl.size - dl.requested_up_to)

@@ -199,3 +199,21 @@ def test_pieces_other_points_asked_for_are_skipped_and_are_not_progress(tmp_path
     log.clear()
     fetcher.tick()  # nothing it kept: its own requests are asked again
     assert log[:2] == [("listen", 0), ("ask", 0)]
+
+
+def test_a_piece_asked_for_that_comes_ahead_of_its_turn_is_held_not_asked_again(tmp_path):
+    """Pieces gathered from many points' requests may come in another order than this node
+    asked: the one past the gap is verified and held, and written once the gap is filled."""
+    data, sha = blob(4 * CHUNK)
+    fetcher, log = make_listening(tmp_path)
+    fetcher.want(sha, len(data), online=True)
+    log.clear()
+    assert fetcher.on_chunk(chunk(data, sha, 2 * CHUNK)) is None
+    assert fetcher.on_chunk(chunk(data, sha, CHUNK)) is None
+    assert fetcher.cache.partial_size(sha) == 0  # nothing written past the gap
+    assert fetcher.on_chunk(chunk(data, sha, 0)) is None
+    assert fetcher.cache.partial_size(sha) == 3 * CHUNK  # the gap filled: all three written
+    assert fetcher.on_chunk(chunk(data, sha, 3 * CHUNK)) == sha
+    assert fetcher.cache.path(sha).read_bytes() == data
+    assert not [e for e in log if e[0] == "ask"]  # nothing had to be asked for again
+    assert sorted(o for kind, o in log if kind == "leave") == [0, CHUNK, 2 * CHUNK, 3 * CHUNK]
