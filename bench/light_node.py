@@ -46,13 +46,13 @@ from node_agent.commands import CommandHandler
 from node_agent.config import NodeConfig
 from node_agent.controls import NodeControls
 from node_agent.events import EventReporter
-from node_agent.fetcher import Fetcher
+from node_agent.fetcher import Fetcher, shared_chunks
 from node_agent.player import Player, Tone, Volumes
 from node_agent.store import NodeStore, PersistentReplayGuard
 from protocol import mqtt_client
 from protocol.messages import ChunkRequest, NodeState, PlayCommand, PlayEventKind
 from protocol.signing import load_public_key
-from protocol.topics import TO_NODE, node_topic, parse_node_topic
+from protocol.topics import TO_NODE, node_topic, parse_node_topic, shared_content_sha
 
 log = logging.getLogger(__name__)
 Report = Callable[[dict[str, object]], None]
@@ -167,7 +167,11 @@ class LightNode:
             online=lambda: self.connected,
         )
         self.fetcher = Fetcher(
-            cache, self._request_chunk, config.chunk_size, config.chunk_timeout_s
+            cache,
+            self._request_chunk,
+            config.chunk_size,
+            config.chunk_timeout_s,
+            listen=shared_chunks(self.client),
         )
         self.player = NullPlayer(self.events.play)
         player = cast(Player, self.player)  # node_agent types its player concretely
@@ -222,7 +226,9 @@ class LightNode:
             case mqtt_client.Incoming():
                 self.received_at = item.received_at
                 parsed = parse_node_topic(item.topic)
-                if parsed is None or parsed[0] != self.node_id:
+                if shared_content_sha(item.topic) is not None:
+                    self.bulletins.on_content(item.topic, item.payload)
+                elif parsed is None or parsed[0] != self.node_id:
                     self.events.reject(item.topic, "message on a topic that is not this node's")
                 elif parsed[1] == "cmd":
                     self.commands.on_command(item.topic, item.payload)

@@ -80,18 +80,24 @@ def add_sys_reader(cluster: Cluster) -> tuple[str, str]:
     return SYS_READER, password
 
 
-def messages_dropped(cluster: Cluster, account: tuple[str, str]) -> int:
-    """Messages the broker dropped since it started (queue and in-flight limits), from $SYS;
-    the broker publishes it every 10 s (``sys_interval``), so wait for a fresh value."""
-    from tests.support.mqtt import Recorder
+class DropCounter:
+    """Mosquitto's count of dropped messages, read from $SYS for the whole run. The broker
+    publishes it (retained, expiring after 60 s) only when it changes, at most every 10 s
+    (``sys_interval``): a reader that joined late would see nothing while nothing was dropped,
+    so this one listens from the broker's start and keeps the last value."""
 
-    time.sleep(11)
-    seen = Recorder(cluster.config.mqtt_port, *account, subscribe=DROPPED_TOPIC)
-    try:
-        value = wait_for(lambda: seen.on(DROPPED_TOPIC), 15, "the broker's drop counter")
-        return int(value[-1])
-    finally:
-        seen.close()
+    def __init__(self, cluster: Cluster, account: tuple[str, str]) -> None:
+        from tests.support.mqtt import Recorder
+
+        self._seen = Recorder(cluster.config.mqtt_port, *account, subscribe=DROPPED_TOPIC)
+
+    def total(self) -> int:
+        time.sleep(11)  # the broker's next update, if the count moved
+        values = wait_for(lambda: self._seen.on(DROPPED_TOPIC), 15, "the broker's drop counter")
+        return int(values[-1])
+
+    def close(self) -> None:
+        self._seen.close()
 
 
 def three_minute_opus(path: Path) -> Path:
@@ -104,20 +110,21 @@ def three_minute_opus(path: Path) -> Path:
     return path
 
 
-def start_system(root: Path, points: int) -> tuple[Cluster, httpx.Client, tuple[str, str]]:
+def start_system(root: Path, points: int) -> tuple[Cluster, httpx.Client, DropCounter]:
     """A fresh system of ``points`` provisioned points, its broker and controller running;
-    an API client, and the broker account that reads its drop counter."""
+    an API client, and the broker's drop counter."""
     cluster = demo.prepare(
         root, nodes=points, http_port=broker.free_port(), mqtt_port=broker.free_port()
     )
     token = demo.credentials(cluster.config)["api_token"]
     account = add_sys_reader(cluster)
     cluster.start_broker()
+    drops = DropCounter(cluster, account)
     cluster.start_controller()
     client = httpx.Client(
         base_url=cluster.url, headers={"Authorization": f"Bearer {token}"}, timeout=300
     )
-    return cluster, client, account
+    return cluster, client, drops
 
 
 def all_online(api: httpx.Client, points: int) -> bool:
@@ -164,7 +171,7 @@ def measure_size(
     root: Path, shm: Path, points: int, *, rounds: int, per_process: int, opus: Path
 ) -> SizeResult:
     t = time.monotonic()
-    cluster, api, sys_account = start_system(root, points)
+    cluster, api, drops = start_system(root, points)
     print(f"[{points}] provisioned and started in {time.monotonic() - t:.0f} s", flush=True)
     nodes = LightNodes(cluster.node_configs, shm, per_process, cluster.logs_dir)
     try:
@@ -211,18 +218,19 @@ def measure_size(
             controller_all_done=all_done,
             controller_peak_kb=proc_kb(cluster.controller.popen.pid, "VmHWM"),
             harness_kb=nodes.rss_kb(),
-            dropped=messages_dropped(cluster, sys_account),
+            dropped=drops.total(),
             drop_episodes=drop_episodes(cluster),
         )
     finally:
         nodes.close()
         api.close()
+        drops.close()
         cluster.stop_all()
 
 
 def real_node_idle(root: Path, settle_s: float) -> tuple[int, int]:
     """RSS and PSS (kB) of one real `loa node` process (WAV sink), idle after connecting."""
-    cluster, api, _ = start_system(root, 1)
+    cluster, api, drops = start_system(root, 1)
     try:
         node_id = next(iter(cluster.node_configs))
         cluster.start_node(node_id)
@@ -232,6 +240,7 @@ def real_node_idle(root: Path, settle_s: float) -> tuple[int, int]:
         return proc_kb(pid, "VmRSS"), pss_kb(pid)
     finally:
         api.close()
+        drops.close()
         cluster.stop_all()
 
 

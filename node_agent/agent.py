@@ -25,7 +25,7 @@ from node_agent.commands import CommandHandler
 from node_agent.config import NodeConfig
 from node_agent.controls import NodeControls
 from node_agent.events import EventReporter
-from node_agent.fetcher import Fetcher
+from node_agent.fetcher import Fetcher, shared_chunks
 from node_agent.health import HealthSampler, HealthSources, wireless_signal_dbm
 from node_agent.live import LiveSessions
 from node_agent.player import Player
@@ -38,7 +38,13 @@ from node_agent.updates import Updater, UpdateSeams, install_root
 from protocol import mqtt_client
 from protocol.messages import ChunkRequest, NodeState, utcnow
 from protocol.signing import load_public_key
-from protocol.topics import TO_NODE, node_topic, parse_node_topic, parse_stream_topic
+from protocol.topics import (
+    TO_NODE,
+    node_topic,
+    parse_node_topic,
+    parse_stream_topic,
+    shared_content_sha,
+)
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +106,11 @@ class NodeAgent:
             online=lambda: self.connected,
         )
         self.fetcher = Fetcher(
-            self.cache, self._request_chunk, config.chunk_size, config.chunk_timeout_s
+            self.cache,
+            self._request_chunk,
+            config.chunk_size,
+            config.chunk_timeout_s,
+            listen=shared_chunks(self.client),
         )
         self.updater = Updater(
             install_root(config.install_root, os.environ),
@@ -267,6 +277,9 @@ class NodeAgent:
         stream_id = parse_stream_topic(topic)
         if stream_id is not None:
             self.live.on_packet(topic, stream_id, payload)
+            return
+        if shared_content_sha(topic) is not None:
+            self.bulletins.on_content(topic, payload)  # chunks published once for all points
             return
         parsed = parse_node_topic(topic)
         if parsed is None or parsed[0] != self.node_id:

@@ -3,6 +3,16 @@
 The node asks (``content/req``) for a small window of chunks at a time and re-asks after a
 timeout, so nothing large ever waits in the broker's queues and a download resumes where the
 partial file ends after a reconnect or a restart.
+
+The chunks come on each piece's shared topic (``shared_content_topic``: file and offset),
+published once for every point waiting for that piece: the fetcher subscribes to a piece's topic
+before it asks for it (``listen``), and leaves it once it has the piece or gives the file up, so
+it receives what it asked for and not what the others fetch. It subscribes at QoS 0, so nothing
+is queued for it while it is offline, and the window's timeout asks again for anything lost. A
+piece that does not continue its file is skipped before it is decoded; only a piece it keeps
+counts as progress. Pieces asked for by many points come in the order the controller gathered
+them, not always in this node's order: a piece it asked for that arrives ahead of the one it
+needs next is verified and held (at most its window), then written once the gap is filled.
 """
 
 from __future__ import annotations
@@ -13,10 +23,28 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from node_agent.cache import AudioCache, CacheError
-from protocol.messages import Chunk, ChunkRequest, ChunkUnavailable
+import paho.mqtt.client as mqtt
 
-WINDOW = 4
+from node_agent.cache import AudioCache, CacheError
+from protocol.limits import FETCH_WINDOW
+from protocol.messages import Chunk, ChunkRequest, ChunkUnavailable
+from protocol.topics import shared_content_topic
+
+WINDOW = FETCH_WINDOW
+Listen = Callable[[str, int, bool], None]  # (sha256, offset, on): that piece's shared topic
+
+
+def shared_chunks(client: mqtt.Client) -> Listen:
+    """``listen`` for a paho client: subscribe (QoS 0) to a piece's shared topic, or leave."""
+
+    def listen(sha256: str, offset: int, on: bool) -> None:
+        topic = shared_content_topic(sha256, offset)
+        if on:
+            client.subscribe(topic, qos=0)
+        else:
+            client.unsubscribe(topic)
+
+    return listen
 
 
 @dataclass
@@ -25,6 +53,8 @@ class Download:
     size: int
     requested_up_to: int = 0
     last_progress: float = field(default_factory=time.monotonic)
+    listening: set[int] = field(default_factory=set)  # offsets whose shared topic it reads
+    ahead: dict[int, bytes] = field(default_factory=dict)  # verified pieces past the gap
 
 
 class Fetcher:
@@ -34,9 +64,13 @@ class Fetcher:
         request: Callable[[ChunkRequest], None],
         chunk_size: int,
         timeout_s: float,
+        listen: Listen | None = None,
     ) -> None:
+        """``listen`` subscribes to a piece's shared topic; None: pieces come some other way
+        (a test that hands them over)."""
         self.cache = cache
         self._request = request
+        self._listen = listen or (lambda _sha, _offset, _on: None)
         self.chunk_size = chunk_size
         self.timeout_s = timeout_s
         self.active: dict[str, Download] = {}
@@ -51,7 +85,7 @@ class Fetcher:
             self._ask(self.active[sha256], restart=True)
 
     def resume_all(self) -> None:
-        """After a reconnect: ask again for whatever is missing."""
+        """After a reconnect: listen and ask again for whatever is missing."""
         for dl in self.active.values():
             self._ask(dl, restart=True)
 
@@ -67,18 +101,29 @@ class Fetcher:
         dl = self.active.get(msg.sha256)
         if dl is None:
             return None
+        have = self.cache.partial_size(dl.sha256)
+        if msg.offset != have and not (msg.offset > have and msg.offset in dl.listening):
+            return None  # not asked for, or already kept: not progress
         try:
             data = base64.b64decode(msg.data, validate=True)
         except ValueError:  # binascii.Error: not base64, so damaged like a bad digest
             return None
         if hashlib.sha256(data).hexdigest() != msg.chunk_sha256 or msg.total_size != dl.size:
             return None  # damaged or foreign: the timeout asks again
-        size = self.cache.append(dl.sha256, msg.offset, data)
+        if msg.offset in dl.listening:
+            dl.listening.discard(msg.offset)
+            self._listen(dl.sha256, msg.offset, False)
         dl.last_progress = time.monotonic()
+        if msg.offset != have:
+            dl.ahead[msg.offset] = data  # held until the gap before it is filled
+            return None
+        size = self.cache.append(dl.sha256, msg.offset, data)
+        while size in dl.ahead:
+            size = self.cache.append(dl.sha256, size, dl.ahead.pop(size))
         if size < dl.size:
             self._ask(dl)
             return None
-        del self.active[dl.sha256]
+        self._drop(dl.sha256)
         if size > dl.size:
             self.cache.discard_partial(dl.sha256)
             raise CacheError(f"download of {dl.sha256[:12]}… grew past its announced size")
@@ -86,20 +131,34 @@ class Fetcher:
         return dl.sha256
 
     def on_unavailable(self, msg: ChunkUnavailable) -> str | None:
-        if self.active.pop(msg.sha256, None) is None:
+        if not self._drop(msg.sha256):
             return None
         return msg.reason
 
     def abandon(self, sha256: str) -> None:
         """Stop asking for ``sha256`` (its partial file stays; a later ``want`` resumes it)."""
-        self.active.pop(sha256, None)
+        self._drop(sha256)
+
+    def _drop(self, sha256: str) -> bool:
+        """Forget a download and stop listening to its pieces; False if none was active."""
+        dl = self.active.pop(sha256, None)
+        if dl is None:
+            return False
+        for offset in sorted(dl.listening):
+            self._listen(sha256, offset, False)
+        return True
 
     def _ask(self, dl: Download, restart: bool = False) -> None:
         have = self.cache.partial_size(dl.sha256)
         if restart or dl.requested_up_to < have:
             dl.requested_up_to = have
+            dl.ahead.clear()  # asked again from the gap: what was held comes again
         limit = min(dl.size, have + WINDOW * self.chunk_size)
         while dl.requested_up_to < limit:
             length = min(self.chunk_size, dl.size - dl.requested_up_to)
+            # subscribed before asking, on the same connection: the broker has the
+            # subscription by the time the controller publishes the answer
+            self._listen(dl.sha256, dl.requested_up_to, True)
+            dl.listening.add(dl.requested_up_to)
             self._request(ChunkRequest(sha256=dl.sha256, offset=dl.requested_up_to, length=length))
             dl.requested_up_to += length

@@ -20,6 +20,41 @@ MAX_CHUNK_BYTES: Final = (MAX_PACKET_BYTES - CHUNK_FRAMING_BYTES) // 4 * 3
 # The node's default request size: well under the limit, small enough for a 4G link's hiccups.
 DEFAULT_CHUNK_BYTES: Final = 64 * 1024
 
+# --- queues: how many messages the broker holds for one session ---------------------------------
+# Mosquitto 2.0 applies these to every client alike (rendered into mosquitto.conf). A node is
+# sent little at a time (signed commands once while it is offline, acks, a window of chunks), so
+# 200 bounds what waits for an offline node; beyond the limits a QoS 1 message is dropped
+# silently ("Outgoing messages are being dropped").
+BROKER_MAX_INFLIGHT_MESSAGES: Final = 20
+BROKER_MAX_QUEUED_MESSAGES: Final = 200
+# The controller's one session reads what every node sends. It announces MQTT 5's largest
+# Receive Maximum in its CONNECT, which Mosquitto 2.0 takes as that client's in-flight window
+# (property__process_connect overrides max_inflight_messages for it): the broker sends up to
+# this many unacknowledged messages before it queues, and only the queue's 200 beyond it drop.
+CONTROLLER_RECEIVE_MAXIMUM: Final = 65_535
+# What one well-behaved node has outstanding towards the controller at once while it takes a
+# delivery: its window of chunk requests, its retained state, and the events of a few plays in
+# a row (received, downloaded, started, finished, each re-sent until acknowledged) plus a
+# reconnect's backlog. A node past this is a flood, which the controller's per-node rate limit
+# drops after reading; it can delay the others but not make the broker drop theirs until the
+# window below is full.
+# What the controller's paho client holds unacknowledged before it refuses a publish (the
+# outbox then leaves the command due for the next pass, seconds later): an emergency to every
+# point of a province (10,000 commands) plus the acknowledgements of their events.
+CONTROLLER_MAX_QUEUED: Final = 20_000
+FETCH_WINDOW: Final = 4  # chunk requests a node keeps in flight (node_agent.fetcher)
+NODE_BURST_MESSAGES: Final = 48
+# The points one controller session is sized for: every node's burst at the same moment fits
+# the window plus the queue. (65,535 + 200) // 48 = 1,369 points; a province beyond that
+# spreads its points over more than one controller session or broker (BENCHMARKS.md).
+SIZED_FOR_POINTS: Final = 1_000
+
+
+def points_one_session_holds() -> int:
+    """How many nodes may burst at once before the broker drops on the controller's session."""
+    return (CONTROLLER_RECEIVE_MAXIMUM + BROKER_MAX_QUEUED_MESSAGES) // NODE_BURST_MESSAGES
+
+
 _EXPIRY_PROPERTY_BYTES: Final = 5  # Message Expiry Interval: identifier + four-byte integer
 
 

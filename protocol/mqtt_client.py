@@ -73,6 +73,9 @@ class Session:
     will: tuple[str, str] | None = None  # (topic, payload), published retained
     # paho refuses a QoS 1 publish (MQTT_ERR_QUEUE_SIZE) once this many await the broker
     max_queued: int = 1000
+    # MQTT 5 Receive Maximum: what the broker may send unacknowledged; None leaves the broker's
+    # own default (the controller, which reads every node, asks for the protocol's largest)
+    receive_maximum: int | None = None
 
 
 def make_client(session: Session, deliver: Callable[[Link], None]) -> mqtt.Client:
@@ -129,12 +132,23 @@ def tls_context(
 
 def start(client: mqtt.Client, session: Session) -> None:
     """Connect in the background (the broker may be down now) with a persistent session."""
-    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-    props.SessionExpiryInterval = session.session_expiry_s
     client.connect_async(
-        session.host, session.port, keepalive=30, clean_start=False, properties=props
+        session.host,
+        session.port,
+        keepalive=30,
+        clean_start=False,
+        properties=connect_properties(session),
     )
     client.loop_start()
+
+
+def connect_properties(session: Session) -> Properties:
+    """The CONNECT properties of ``session``: its expiry and, if set, its Receive Maximum."""
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = session.session_expiry_s
+    if session.receive_maximum is not None:
+        props.ReceiveMaximum = session.receive_maximum
+    return props
 
 
 def expiring(seconds: int) -> Properties:

@@ -74,13 +74,16 @@ def sign_command(
     ttl: timedelta | None = None,
     expires_at: datetime | None = None,
     issued_at: datetime | None = None,
+    signer_id: str | None = None,
 ) -> tuple[CommandBody, SignedEnvelope]:
+    """Sign ``command`` for ``targets``. ``signer_id`` is ``key``'s id when the caller signs many
+    commands in a row (``key_id(public_key_b64(key))``, computed once instead of each time)."""
     issued = issued_at or utcnow()
     expires = expires_at or issued + (ttl or timedelta(hours=1))
     body = CommandBody(issued_at=issued, expires_at=expires, targets=targets, command=command)
     raw = body.model_dump_json().encode()
     envelope = SignedEnvelope(
-        key_id=key_id(public_key_b64(key)),
+        key_id=signer_id or key_id(public_key_b64(key)),
         body=base64.b64encode(raw).decode(),
         sig=base64.b64encode(key.sign(raw)).decode(),
     )

@@ -5,6 +5,11 @@ Node → controller: ``state`` (retained, with the Last Will), ``events``, ``con
 The broker's ACL gives each node exactly these topics under its own id, and read (never write)
 on the live streams ``stream/<stream_id>``: the controller publishes each live packet once there
 for every point it opened the stream to (protocol/live.py).
+
+Controller → every node waiting for a piece of a file: ``loa/v1/content/<sha256>/<offset>``, the
+piece published once for all the points that asked (read-only for nodes: the audio is approved
+for broadcast and public anyway, and each piece is checked against its sha256 and the whole
+file's). A node listens to the pieces it asked for only, so it receives each piece once.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Final, Literal
 PREFIX: Final = "loa/v1"
 NODE_ID_RE: Final = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 STREAM_ID_RE: Final = re.compile(r"^[0-9a-f]{32}$")
+SHA256_RE: Final = re.compile(r"^[0-9a-f]{64}$")
 
 NodeChannel = Literal["cmd", "content", "ack", "state", "events", "content/req"]
 TO_NODE: Final[tuple[NodeChannel, ...]] = ("cmd", "content", "ack")
@@ -52,6 +58,25 @@ def parse_stream_topic(topic: str) -> str | None:
     return topic[len(head) :]
 
 
+def shared_content_topic(sha256: str, offset: int) -> str:
+    """Where the piece of the file ``sha256`` at ``offset`` goes once for every point waiting
+    for it."""
+    if not SHA256_RE.match(sha256):
+        raise ValueError(f"invalid sha256 {sha256!r}: 64 lowercase hex digits")
+    if offset < 0:
+        raise ValueError(f"invalid offset {offset}")
+    return f"{PREFIX}/content/{sha256}/{offset}"
+
+
+def shared_content_sha(topic: str) -> str | None:
+    """The sha256 of a shared content topic; None for any other topic."""
+    head = f"{PREFIX}/content/"
+    sha, _, offset = topic[len(head) :].partition("/")
+    if not topic.startswith(head) or not SHA256_RE.match(sha) or not offset.isdigit():
+        return None
+    return sha
+
+
 def boards_topic() -> str:
     """Where the controller publishes the current alert for electronic notice boards
     (JSON, README "Notice boards"); a board's account needs only read on it."""
@@ -72,11 +97,13 @@ def node_acl(node_id: str) -> list[str]:
     """Mosquitto ACL lines for one node's account: it reads what is sent to it and writes
     what it sends, under its own id only, so a stolen node cannot speak for another. It may
     read the live streams (which one it plays is the signed start command's choice) and never
-    write one: a packet on a stream topic comes from the controller's account or nobody's."""
+    write one: a packet on a stream topic comes from the controller's account or nobody's. It
+    reads (never writes) the shared chunks of the files it fetches."""
     return (
         [f"topic read {node_topic(node_id, ch)}" for ch in TO_NODE]
         + [f"topic write {node_topic(node_id, ch)}" for ch in FROM_NODE]
         + [f"topic read {PREFIX}/stream/+"]
+        + [f"topic read {PREFIX}/content/+/+"]
     )
 
 

@@ -5,22 +5,44 @@ Every point fetching a bulletin asks for the same pieces, so the encoded replies
 small LRU cache bounded in bytes (``chunk_cache_bytes``): a thousand points cost one read, one
 hash and one base64 encoding per piece, not a thousand. Audio files are named by their sha256
 and never change, so a cached piece cannot go stale.
+
+And a piece is published once for all of them: on the piece's shared topic
+(``shared_content_topic``: the file and the offset), which every point waiting for that piece
+reads. The requests the
+dispatcher takes in one batch (what waited while it was busy: many when many points ask) are
+gathered by piece (``Wants``) and each piece goes out once. A point subscribes before it asks,
+on the same connection, so the broker has its subscription by the time its request reaches
+the controller: any request answered by a publish is one whose asker receives it. A refusal
+(no such file, an offset past its end) goes to each asker on its own topic only: one node's
+odd request must not make every other point give up the file.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
+from controller.delivery.publisher import Publisher
 from protocol.messages import Chunk, ChunkRequest, ChunkUnavailable
+from protocol.topics import node_topic, shared_content_topic
+
+log = logging.getLogger(__name__)
 
 REPLY_EXPIRY_S = 60  # a node that asked and went away asks again; the broker drops the rest
 
 ChunkReader = Callable[[Path, ChunkRequest], Chunk]
 _Key = tuple[str, int, int]  # sha256, offset, length as asked
+
+
+class Reply(NamedTuple):
+    payload: str  # the JSON to publish
+    served: bool  # a piece of the file (for everyone), not a refusal (for the asker only)
 
 
 class OffsetError(ValueError):
@@ -66,22 +88,23 @@ class ChunkCache:
         self._replies: OrderedDict[_Key, str] = OrderedDict()
         self.size = 0  # bytes of the replies held
 
-    def reply(self, req: ChunkRequest) -> str:
-        """The JSON reply to ``req``: the piece, or why there is none (never cached, since the
+    def reply(self, req: ChunkRequest) -> Reply:
+        """The reply to ``req``: the piece, or why there is none (never cached, since the
         audio may be stored a moment later)."""
         key = (req.sha256, req.offset, req.length)
         cached = self._replies.get(key)
         if cached is not None:
             self._replies.move_to_end(key)
-            return cached
+            return Reply(cached, served=True)
         try:
             payload = self._read(self._locate(req.sha256), req).model_dump_json()
         except FileNotFoundError:
-            return _unavailable(req).model_dump_json()
+            return Reply(_unavailable(req).model_dump_json(), served=False)
         except OffsetError as exc:
-            return ChunkUnavailable(sha256=req.sha256, reason=str(exc)).model_dump_json()
+            refusal = ChunkUnavailable(sha256=req.sha256, reason=str(exc))
+            return Reply(refusal.model_dump_json(), served=False)
         self._keep(key, payload)
-        return payload
+        return Reply(payload, served=True)
 
     def _locate(self, sha256: str) -> Path:
         audio = self.audio_dir / f"{sha256}.ogg"
@@ -97,3 +120,34 @@ class ChunkCache:
         while self.size > self.max_bytes:
             _, oldest = self._replies.popitem(last=False)
             self.size -= len(oldest)
+
+
+@dataclass
+class Wants:
+    """Chunk requests gathered by piece: who asked for what since the last ``serve``."""
+
+    asked: dict[_Key, tuple[ChunkRequest, set[str]]] = field(default_factory=dict)
+
+    def add(self, node_id: str, req: ChunkRequest) -> None:
+        key = (req.sha256, req.offset, req.length)
+        self.asked.setdefault(key, (req, set()))[1].add(node_id)
+
+    def serve(self, cache: ChunkCache, publisher: Publisher) -> int:
+        """Publish each piece asked for once, on its file's shared topic, and each refusal to
+        its askers; returns the messages published. A message the publisher does not take
+        is asked for again by its nodes after their timeout."""
+        asked, self.asked = self.asked, {}
+        published = 0
+        for req, nodes in asked.values():
+            reply = cache.reply(req)
+            topics = (
+                [shared_content_topic(req.sha256, req.offset)]
+                if reply.served
+                else [node_topic(n, "content") for n in sorted(nodes)]
+            )
+            for topic in topics:
+                if publisher.publish(topic, reply.payload, expiry_s=REPLY_EXPIRY_S):
+                    published += 1
+                else:
+                    log.warning("chunk reply on %s not taken; its nodes will ask again", topic)
+        return published

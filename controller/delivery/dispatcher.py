@@ -32,6 +32,7 @@ from controller.delivery.node_limits import NodeRateLimit
 from controller.delivery.publisher import MqttPublisher, Publisher
 from controller.models import Bulletin, Delivery, now
 from protocol import mqtt_client
+from protocol.limits import CONTROLLER_MAX_QUEUED, CONTROLLER_RECEIVE_MAXIMUM
 from protocol.messages import (
     EVENT_ADAPTER,
     ChunkRequest,
@@ -76,6 +77,7 @@ class Dispatcher:
         self.chunks = chunks.ChunkCache(
             config.audio_dir, config.chunk_cache_bytes, release_dir=config.release_dir
         )
+        self.wants = chunks.Wants()  # chunk requests of the batch, served once per piece
         self.limits = NodeRateLimit(config.node_messages_per_s, config.node_message_burst)
         self.session = mqtt_client.Session(
             client_id=config.mqtt_user,  # the broker binds each client id to its account
@@ -85,6 +87,9 @@ class Dispatcher:
             port=config.mqtt_port,
             subscriptions=tuple(all_nodes_filter(ch) for ch in FROM_NODE),
             session_expiry_s=24 * 3600,
+            # every node's burst in flight at once, not 20 and a queue of 200 (protocol.limits)
+            receive_maximum=CONTROLLER_RECEIVE_MAXIMUM,
+            max_queued=CONTROLLER_MAX_QUEUED,  # an emergency to every point at once
         )
         self.client = mqtt_client.make_client(self.session, self.inbox.put)
         self.publisher = publisher or MqttPublisher(self.client)
@@ -207,6 +212,10 @@ class Dispatcher:
             except Exception:  # a bad message or a transient DB error must not stop delivery
                 log.exception("dispatcher error handling %s", type(item).__name__)
         self._settle(reports)
+        try:
+            self.wants.serve(self.chunks, self.publisher)
+        except Exception:  # the nodes ask again after their timeout
+            log.exception("dispatcher: serving chunks")
 
     def _control(self, item: Item) -> None:
         match item:
@@ -266,8 +275,5 @@ class Dispatcher:
         return Report(node_id, EVENT_ADAPTER.validate_json(msg.payload))
 
     def _on_chunk_request(self, node_id: str, msg: mqtt_client.Incoming) -> None:
-        """Answered at once: a chunk touches no table, so it need not wait for the batch."""
-        reply = self.chunks.reply(ChunkRequest.model_validate_json(msg.payload))
-        self.publisher.publish(
-            node_topic(node_id, "content"), reply, expiry_s=chunks.REPLY_EXPIRY_S
-        )
+        """Gathered with the batch's other requests: each piece goes out once, for all."""
+        self.wants.add(node_id, ChunkRequest.model_validate_json(msg.payload))

@@ -1,6 +1,10 @@
 """Commands to nodes: signed into the ``outbox`` table in the caller's transaction, sent once
 it commits, and re-sent until the node acknowledges them or they expire, because the broker's
 session queue is not a delivery guarantee we rely on.
+
+A play to a thousand points is a thousand signed commands: they are signed with the key's id
+computed once, and stored with their deliveries in two bulk INSERTs (executemany), not as a
+thousand ORM objects each; the commit's wake-up sees bulk inserts too.
 """
 
 from __future__ import annotations
@@ -12,8 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Select, event, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Select, bindparam, event, func, insert, select, update
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from controller import notifications
 from controller.db import Database
@@ -21,7 +25,7 @@ from controller.delivery.publisher import Publisher
 from controller.delivery.state import SETTLED, WAITING, expiry_reason
 from controller.models import Bulletin, Delivery, Node, OutboxCommand, now
 from protocol.messages import AudioRef, CancelCommand, Command, CommandBody, PlayCommand
-from protocol.signing import sign_command
+from protocol.signing import key_id, public_key_b64, sign_command
 from protocol.topics import node_topic
 
 log = logging.getLogger(__name__)
@@ -54,17 +58,36 @@ def queue_play(
         window_end=window_end,
         priority=bulletin.priority,
     )
+    if not node_ids:
+        return
+    signer = key_id(public_key_b64(key))
+    deliveries, commands = [], []
     for node_id in node_ids:
-        db.add(
-            Delivery(
-                play_id=play_id,
-                bulletin_id=bulletin.id,
-                node_id=node_id,
-                play_at=play_at,
-                valid_until=valid_until,
-            )
+        deliveries.append(
+            {
+                "play_id": play_id,
+                "bulletin_id": bulletin.id,
+                "node_id": node_id,
+                "play_at": play_at,
+                "valid_until": valid_until,
+            }
         )
-        queue_command(db, key, command, node_id, play_id=play_id, expires_at=valid_until)
+        body, envelope = sign_command(
+            key, command, [node_id], expires_at=valid_until, signer_id=signer
+        )
+        commands.append(_row(body, envelope.model_dump_json(), node_id, play_id))
+    db.execute(insert(Delivery), deliveries)
+    db.execute(insert(OutboxCommand), commands)
+
+
+def _row(body: CommandBody, envelope: str, node_id: str, play_id: str | None) -> dict[str, Any]:
+    return {
+        "command_id": body.command_id,
+        "node_id": node_id,
+        "play_id": play_id,
+        "envelope": envelope,
+        "expires_at": body.expires_at,
+    }
 
 
 def queue_cancel(
@@ -126,25 +149,49 @@ def send_due(
     """Send pending commands not sent within ``resend_interval_s`` (all of them if ``force``)
     and mark the expired ones; only those of ``node_ids`` when given. An offline node gets
     each command once, not a queue of resends. A command counts as sent only when the
-    publisher took it."""
-    cutoff = now() - timedelta(seconds=resend_interval_s)
+    publisher took it. Rows are read and marked in bulk (a thousand at once for an emergency
+    to every point), without ORM objects."""
+    at = now()
+    cutoff = at - timedelta(seconds=resend_interval_s)
     refused = 0
+    sent: list[dict[str, Any]] = []
+    expired: list[dict[str, Any]] = []
     with db.session() as s:
         offline = set(s.scalars(select(Node.id).where(Node.status == "offline")))
-        for cmd in s.scalars(pending(node_ids)):
-            if cmd.expires_at <= now():
-                cmd.result = "expired"
+        rows = s.execute(
+            pending(node_ids).with_only_columns(
+                OutboxCommand.command_id,
+                OutboxCommand.node_id,
+                OutboxCommand.envelope,
+                OutboxCommand.expires_at,
+                OutboxCommand.last_sent_at,
+            )
+        ).all()
+        for command_id, node_id, envelope, expires_at, last_sent_at in rows:
+            if expires_at <= at:
+                expired.append({"cid": command_id})
                 continue
-            if not force and cmd.last_sent_at and cmd.last_sent_at > cutoff:
+            if not force and last_sent_at and last_sent_at > cutoff:
                 continue
-            if not force and cmd.last_sent_at and cmd.node_id in offline:
+            if not force and last_sent_at and node_id in offline:
                 continue  # sent once; the rest goes when it is back, not into broker queues
-            ttl = int((cmd.expires_at - now()).total_seconds()) + 1
-            if not publisher.publish(node_topic(cmd.node_id, "cmd"), cmd.envelope, expiry_s=ttl):
+            ttl = int((expires_at - at).total_seconds()) + 1
+            if not publisher.publish(node_topic(node_id, "cmd"), envelope, expiry_s=ttl):
                 refused += 1
                 continue  # not taken: still due, so the next pass tries it again
-            cmd.attempts += 1
-            cmd.last_sent_at = now()
+            sent.append({"cid": command_id, "at": now()})
+        key = OutboxCommand.command_id == bindparam("cid")
+        if sent:
+            s.connection().execute(
+                update(OutboxCommand)
+                .where(key)
+                .values(attempts=OutboxCommand.attempts + 1, last_sent_at=bindparam("at")),
+                sent,
+            )
+        if expired:
+            s.connection().execute(
+                update(OutboxCommand).where(key).values(result="expired"), expired
+            )
     if refused:
         log.warning("%d commands not taken by the MQTT client; left for the next pass", refused)
 
@@ -203,6 +250,11 @@ def wake_on_commit(
         if any(isinstance(obj, kinds) for obj in session.new):
             session.info[flag] = True
 
+    def executed(state: ORMExecuteState) -> None:
+        # a bulk INSERT (``queue_play``) adds rows without objects: no flush sees them
+        if state.is_insert and any(m.class_ in kinds for m in state.all_mappers):
+            state.session.info[flag] = True
+
     def committed(session: Session) -> None:
         if session.info.pop(flag, False):
             wake()
@@ -210,7 +262,12 @@ def wake_on_commit(
     def rolled_back(session: Session) -> None:
         session.info.pop(flag, None)
 
-    hooks = (("after_flush", flushed), ("after_commit", committed), ("after_rollback", rolled_back))
+    hooks = (
+        ("after_flush", flushed),
+        ("do_orm_execute", executed),
+        ("after_commit", committed),
+        ("after_rollback", rolled_back),
+    )
     for name, fn in hooks:
         event.listen(sessions, name, fn)
 

@@ -116,6 +116,8 @@ def write_config(
         log_file=files.log_file,
         run_as=getpass.getuser(),
         max_packet_size=limits.MAX_PACKET_BYTES,
+        max_queued_messages=limits.BROKER_MAX_QUEUED_MESSAGES,
+        max_inflight_messages=limits.BROKER_MAX_INFLIGHT_MESSAGES,
     )
     if tls is not None:
         text += Template((POLICY_DIR / "tls-listener.conf.template").read_text()).substitute(

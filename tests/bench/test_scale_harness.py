@@ -14,7 +14,7 @@ from tests.support import wait_for
 
 
 def test_three_light_points_start_an_emergency_and_the_controller_sees_it(tmp_path: Path) -> None:
-    cluster, api, _ = start_system(tmp_path / "sys", 3)
+    cluster, api, drops = start_system(tmp_path / "sys", 3)
     nodes = LightNodes(cluster.node_configs, tmp_path / "points", 3, cluster.logs_dir)
     try:
         nodes.wait_online(3, timeout=60)
@@ -26,4 +26,5 @@ def test_three_light_points_start_an_emergency_and_the_controller_sees_it(tmp_pa
     finally:
         nodes.close()
         api.close()
+        drops.close()
         cluster.stop_all()

@@ -136,3 +136,84 @@ def test_a_cached_file_that_rotted_is_removed_and_fetched_again(tmp_path):
     fetcher.want(sha, len(data), online=True)
     assert serve(fetcher, asked, data, sha) == sha
     assert path.read_bytes() == data
+
+
+def make_listening(tmp_path, timeout_s: float = 60.0):
+    """A fetcher whose subscriptions and requests land in one log, in the order made."""
+    log: list[tuple[str, object]] = []
+    cache = AudioCache(tmp_path / "cache", 0)
+    fetcher = Fetcher(
+        cache,
+        lambda req: log.append(("ask", req.offset)),
+        CHUNK,
+        timeout_s=timeout_s,
+        listen=lambda _sha, offset, on: log.append(("listen" if on else "leave", offset)),
+    )
+    return fetcher, log
+
+
+def test_each_piece_is_listened_to_before_it_is_asked_for_and_left_once_kept(tmp_path):
+    data, sha = blob(3 * CHUNK)
+    fetcher, log = make_listening(tmp_path)
+    fetcher.want(sha, len(data), online=True)
+    # subscribed before the controller can answer, to the pieces asked for only
+    assert log == [
+        ("listen", 0),
+        ("ask", 0),
+        ("listen", CHUNK),
+        ("ask", CHUNK),
+        ("listen", 2 * CHUNK),
+        ("ask", 2 * CHUNK),
+    ]
+    log.clear()
+    for offset in (0, CHUNK, 2 * CHUNK):
+        done = fetcher.on_chunk(chunk(data, sha, offset))
+    assert done == sha
+    assert log == [("leave", 0), ("leave", CHUNK), ("leave", 2 * CHUNK)]
+    assert fetcher.cache.path(sha).read_bytes() == data  # verified whole, as before
+
+
+def test_a_download_given_up_leaves_its_shared_chunks(tmp_path):
+    data, sha = blob()
+    fetcher, log = make_listening(tmp_path)
+    fetcher.want(sha, len(data), online=True)
+    log.clear()
+    fetcher.abandon(sha)
+    assert log == [("leave", k * CHUNK) for k in range(WINDOW)]
+    log.clear()
+    fetcher.want(sha, len(data), online=False)  # offline: no subscription until it is back
+    assert log == []
+    fetcher.resume_all()
+    assert log[:2] == [("listen", 0), ("ask", 0)]
+
+
+def test_pieces_other_points_asked_for_are_skipped_and_are_not_progress(tmp_path):
+    data, sha = blob()
+    fetcher, log = make_listening(tmp_path)
+    fetcher.want(sha, len(data), online=True)
+    fetcher.active[sha].last_progress = 0.0  # as if the timeout has long passed
+    # a piece further on (another point's) and a foreign one with a bad digest
+    assert fetcher.on_chunk(chunk(data, sha, 8 * CHUNK)) is None
+    assert fetcher.on_chunk(chunk(data, sha, 0, corrupt=True)) is None
+    assert fetcher.cache.partial_size(sha) == 0
+    log.clear()
+    fetcher.tick()  # nothing it kept: its own requests are asked again
+    assert log[:2] == [("listen", 0), ("ask", 0)]
+
+
+def test_a_piece_asked_for_that_comes_ahead_of_its_turn_is_held_not_asked_again(tmp_path):
+    """Pieces gathered from many points' requests may come in another order than this node
+    asked: the one past the gap is verified and held, and written once the gap is filled."""
+    data, sha = blob(4 * CHUNK)
+    fetcher, log = make_listening(tmp_path)
+    fetcher.want(sha, len(data), online=True)
+    log.clear()
+    assert fetcher.on_chunk(chunk(data, sha, 2 * CHUNK)) is None
+    assert fetcher.on_chunk(chunk(data, sha, CHUNK)) is None
+    assert fetcher.cache.partial_size(sha) == 0  # nothing written past the gap
+    assert fetcher.on_chunk(chunk(data, sha, 0)) is None
+    assert fetcher.cache.partial_size(sha) == 3 * CHUNK  # the gap filled: all three written
+    assert fetcher.on_chunk(chunk(data, sha, 3 * CHUNK)) == sha
+    assert fetcher.cache.path(sha).read_bytes() == data
+    assert not [e for e in log if e[0] == "ask"]  # nothing had to be asked for again
+    assert sorted(o for kind, o in log if kind == "leave") == [0, CHUNK, 2 * CHUNK, 3 * CHUNK]

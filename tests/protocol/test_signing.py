@@ -8,11 +8,13 @@ from datetime import timedelta
 
 import pytest
 
-from protocol.messages import AudioRef, CommandBody, PlayCommand, utcnow
+from protocol.messages import AudioRef, CommandBody, PlayCommand, SetVolumeCommand, utcnow
 from protocol.signing import (
     CommandRejectedError,
     ReplayGuard,
+    key_id,
     new_private_key,
+    public_key_b64,
     sign_command,
     verify_envelope,
 )
@@ -106,3 +108,16 @@ def test_overlong_lifetime_is_rejected():
     raw = envelope_bytes(issued_at=t, expires_at=t + timedelta(days=30))
     with pytest.raises(CommandRejectedError, match="7-day"):
         verify_envelope(raw, PUB, "node-a", ReplayGuard())
+
+
+def test_a_signer_id_given_once_is_the_keys_own_and_the_node_still_verifies():
+    key = new_private_key()
+    signer = key_id(public_key_b64(key))
+    command = SetVolumeCommand(volume=40)
+    _body, envelope = sign_command(key, command, ["loa-1"], signer_id=signer)
+    _body, plain = sign_command(key, command, ["loa-1"])
+    assert envelope.key_id == plain.key_id == signer
+    verified = verify_envelope(
+        envelope.model_dump_json().encode(), key.public_key(), "loa-1", ReplayGuard()
+    )
+    assert verified.body.command == command

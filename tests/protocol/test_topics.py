@@ -13,6 +13,8 @@ from protocol.topics import (
     node_topic,
     parse_node_topic,
     parse_stream_topic,
+    shared_content_sha,
+    shared_content_topic,
     stream_topic,
 )
 
@@ -33,6 +35,7 @@ def test_a_node_reads_what_is_sent_to_it_and_writes_what_it_sends_under_its_own_
         "topic write loa/v1/node/loa-7/events",
         "topic write loa/v1/node/loa-7/content/req",
         "topic read loa/v1/stream/+",
+        "topic read loa/v1/content/+/+",  # shared chunks: read-only (tests/.../test_hostile_nodes)
     ]
     assert controller_acl() == ["topic readwrite loa/v1/#"]
     assert all_nodes_filter("events") == "loa/v1/node/+/events"
@@ -52,3 +55,20 @@ def test_a_stream_topic_carries_one_stream_id_and_nothing_else():
     assert parse_stream_topic(node_topic("loa-7", "cmd")) is None
     with pytest.raises(ValueError, match="invalid stream id"):
         stream_topic("#")
+
+
+def test_a_shared_content_topic_names_one_piece_of_one_file():
+    sha = "ab" * 32
+    assert shared_content_topic(sha, 65536) == f"loa/v1/content/{sha}/65536"
+    assert shared_content_sha(shared_content_topic(sha, 0)) == sha
+    for other in (
+        "loa/v1/content/+/+",
+        f"loa/v1/content/{sha}",
+        f"loa/v1/content/{sha}/x",
+        node_topic("loa-7", "content"),
+    ):
+        assert shared_content_sha(other) is None
+    with pytest.raises(ValueError, match="invalid sha256"):
+        shared_content_topic("#", 0)
+    with pytest.raises(ValueError, match="invalid offset"):
+        shared_content_topic(sha, -1)

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import event, select, text
 
+from controller.delivery import outbox
 from controller.delivery.dispatcher import BATCH_MAX, WAKE, Dispatcher, Item
 from controller.delivery.publisher import MemoryPublisher
 from controller.models import Bulletin, Delivery, NodeEvent, OutboxCommand
@@ -176,3 +177,43 @@ def test_the_wake_ups_of_a_batch_make_one_send(commune, publisher, dispatcher):
         dispatcher.handle_batch([WAKE] * 5)
     assert len(made) == 1  # one pass over the outbox, not five
     assert len(publisher.sent) == len(commune.commands())
+
+
+@contextmanager
+def statements(dispatcher: Dispatcher) -> Iterator[list[str]]:
+    """The SQL statements sent inside the block (an executemany counts once)."""
+    sent: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        sent.append(statement.split(maxsplit=1)[0].upper())
+
+    event.listen(dispatcher.db.engine, "before_cursor_execute", count)
+    try:
+        yield sent
+    finally:
+        event.remove(dispatcher.db.engine, "before_cursor_execute", count)
+
+
+def test_a_play_to_many_points_is_stored_in_bulk_and_still_wakes_the_sender(commune, dispatcher):
+    """An emergency to a thousand points must not cost a thousand INSERTs each for its
+    deliveries and commands: the number of statements does not grow with the points."""
+    nodes = commune.nodes_in("thon-dong", "thon-tay", "thon-bac")
+    play_id = commune.bulletin().id
+    woken: list[int] = []
+    unhook = outbox.wake_on_commit(commune.db.sessions, lambda: woken.append(1))
+    try:
+        with statements(dispatcher) as sent, commune.db.session() as s:
+            bulletin = s.get_one(Bulletin, play_id)
+            dispatcher.queue_play(s, bulletin, nodes, play_id=play_id, play_at=None)
+    finally:
+        unhook()
+    assert len(nodes) == 5
+    assert sent.count("INSERT") == 2  # the deliveries, the commands: one executemany each
+    assert woken == [1]  # bulk rows wake the sender like objects do
+    for node_id, body in commune.commands():  # each node's own signed command, verified
+        assert body.targets == [node_id]
+    assert statuses(commune) == dict.fromkeys(nodes, "queued")
+    with commune.db.session() as s:
+        assert set(s.scalars(select(Delivery.play_id))) == {play_id}
+        assert set(s.scalars(select(OutboxCommand.attempts))) == {0}
+        assert set(s.scalars(select(OutboxCommand.result))) == {"pending"}

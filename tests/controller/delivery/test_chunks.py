@@ -1,5 +1,6 @@
 """Audio chunks are read once for every point that asks: the encoded replies are cached, in
-least-recently-used order, within their byte bound."""
+least-recently-used order, within their byte bound; and the requests that wait together are
+answered once per piece, on the file's shared topic."""
 
 from __future__ import annotations
 
@@ -10,8 +11,14 @@ from controller.delivery.chunks import ChunkCache, read_chunk
 from controller.delivery.dispatcher import Dispatcher
 from controller.delivery.publisher import MemoryPublisher
 from protocol.messages import CONTENT_ADAPTER, Chunk, ChunkRequest, ChunkUnavailable
+from protocol.mqtt_client import Incoming
+from protocol.topics import node_topic, shared_content_topic
 from tests.controller.commune import Commune
 from tests.controller.delivery.test_dispatcher import deliver
+
+
+def asked(node_id: str, req: ChunkRequest) -> Incoming:
+    return Incoming(node_topic(node_id, "content/req"), req.model_dump_json().encode(), False, 0.0)
 
 
 class CountingReads:
@@ -39,8 +46,8 @@ def test_many_points_asking_for_the_same_chunks_read_each_once(
             deliver(dispatcher, node_id, "content/req", req)
 
     assert len(reads.reads) == len(pieces)  # once per piece, not once per point
-    assert len(publisher.sent) == len(nodes) * len(pieces)
     for p in publisher.sent[-len(pieces) :]:
+        assert p.topic == shared_content_topic(sha, Chunk.model_validate_json(p.payload).offset)
         chunk = CONTENT_ADAPTER.validate_json(p.payload)
         assert isinstance(chunk, Chunk)
         assert base64.b64decode(chunk.data) == whole[chunk.offset : chunk.offset + 4096]
@@ -52,7 +59,7 @@ def test_the_cache_stays_within_its_bound_and_keeps_the_recent_pieces(tmp_path: 
     (tmp_path / f"{sha}.ogg").write_bytes(audio)
     reads = CountingReads()
     one_reply = len(
-        ChunkCache(tmp_path, 10**6).reply(ChunkRequest(sha256=sha, offset=0, length=1000))
+        ChunkCache(tmp_path, 10**6).reply(ChunkRequest(sha256=sha, offset=0, length=1000)).payload
     )
     cache = ChunkCache(tmp_path, 3 * one_reply + one_reply // 2, read=reads)
     for offset in range(0, 10_000, 1000):
@@ -70,8 +77,57 @@ def test_missing_audio_is_not_cached_and_an_oversized_piece_is_not_kept(tmp_path
     reads = CountingReads()
     cache = ChunkCache(tmp_path, 100, read=reads)
     req = ChunkRequest(sha256=sha, offset=0, length=1000)
-    assert isinstance(CONTENT_ADAPTER.validate_json(cache.reply(req)), ChunkUnavailable)
+    assert isinstance(CONTENT_ADAPTER.validate_json(cache.reply(req).payload), ChunkUnavailable)
     (tmp_path / f"{sha}.ogg").write_bytes(b"x" * 1000)  # stored a moment later
-    assert isinstance(CONTENT_ADAPTER.validate_json(cache.reply(req)), Chunk)
+    assert isinstance(CONTENT_ADAPTER.validate_json(cache.reply(req).payload), Chunk)
     cache.reply(req)
     assert (len(reads.reads), cache.size) == (3, 0)  # larger than the bound: never held
+
+
+def test_requests_that_wait_together_are_answered_once_per_piece_for_all(
+    commune: Commune, publisher: MemoryPublisher, dispatcher: Dispatcher
+) -> None:
+    sha = commune.bulletin().audio_sha256
+    nodes = commune.nodes_in("thon-dong", "thon-bac", "thon-tay")
+    first, second = (ChunkRequest(sha256=sha, offset=o, length=100) for o in (0, 100))
+    # what a busy worker finds in its inbox: every point asking for the same two pieces
+    dispatcher.handle_batch([asked(n, req) for req in (first, second) for n in nodes])
+
+    assert [p.topic for p in publisher.sent] == [shared_content_topic(sha, o) for o in (0, 100)]
+    pieces = [Chunk.model_validate_json(p.payload) for p in publisher.sent]
+    assert [(c.sha256, c.offset) for c in pieces] == [(sha, 0), (sha, 100)]
+    assert all(p.expiry_s == 60 for p in publisher.sent)
+
+    # a request after the piece went out is answered again: its node may have subscribed later
+    dispatcher.handle_batch([asked(nodes[0], first)])
+    assert len(publisher.sent) == 3
+
+
+def test_a_refusal_goes_to_its_askers_only_never_to_the_shared_topic(
+    commune: Commune, publisher: MemoryPublisher, dispatcher: Dispatcher
+) -> None:
+    sha = commune.bulletin().audio_sha256
+    size = (commune.config.audio_dir / f"{sha}.ogg").stat().st_size
+    odd, fair, other = commune.nodes_in("thon-dong")[:2] + commune.nodes_in("thon-bac")[:1]
+    past_end = ChunkRequest(sha256=sha, offset=size + 10, length=100)
+    missing = ChunkRequest(sha256="0" * 64, offset=0, length=100)
+    dispatcher.handle_batch(
+        [
+            asked(odd, past_end),
+            asked(fair, ChunkRequest(sha256=sha, offset=0, length=100)),
+            asked(odd, missing),
+            asked(other, missing),
+        ]
+    )
+    by_topic = {p.topic: CONTENT_ADAPTER.validate_json(p.payload) for p in publisher.sent}
+    assert set(by_topic) == {
+        node_topic(odd, "content"),  # its own refusals, past the end and missing
+        shared_content_topic(sha, 0),  # the fair piece, for everyone waiting for it
+        node_topic(other, "content"),
+    }
+    assert isinstance(by_topic[shared_content_topic(sha, 0)], Chunk)
+    refusals = [p for p in publisher.sent if p.topic == node_topic(odd, "content")]
+    assert len(refusals) == 2
+    assert all(
+        isinstance(CONTENT_ADAPTER.validate_json(p.payload), ChunkUnavailable) for p in refusals
+    )

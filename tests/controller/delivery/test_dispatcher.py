@@ -30,7 +30,7 @@ from protocol.messages import (
     SetVolumeCommand,
 )
 from protocol.mqtt_client import Incoming
-from protocol.topics import node_topic
+from protocol.topics import node_topic, shared_content_topic
 from tests.controller.commune import Commune
 from tests.support import wait_for
 
@@ -236,7 +236,11 @@ def test_chunks_are_served_from_the_audio_store(commune, publisher, dispatcher):
         deliver(dispatcher, node_id, "content/req", req)
 
     replies = [CONTENT_ADAPTER.validate_json(p.payload) for p in publisher.sent]
-    assert [p.topic for p in publisher.sent] == [node_topic(node_id, "content")] * 2
+    # the piece for every point fetching the file, the refusal for the asker only
+    assert [p.topic for p in publisher.sent] == [
+        shared_content_topic(bulletin.audio_sha256, 100),
+        node_topic(node_id, "content"),
+    ]
     assert all(p.expiry_s == 60 for p in publisher.sent)
     chunk, unavailable = replies
     assert isinstance(chunk, Chunk)

@@ -10,6 +10,7 @@ the sender's rate limit counts it. After the whole run another node's event is s
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import time
 from collections.abc import Iterator
@@ -27,9 +28,9 @@ from controller.delivery.dispatcher import Dispatcher
 from controller.delivery.node_limits import NodeRateLimit
 from controller.delivery.publisher import MemoryPublisher
 from controller.models import Bulletin, Delivery, Node, NodeEvent, OutboxCommand
-from protocol.messages import EVENT_ADAPTER, CommandAck, NodeState, SetVolumeCommand
+from protocol.messages import EVENT_ADAPTER, Chunk, CommandAck, NodeState, SetVolumeCommand
 from protocol.mqtt_client import Incoming
-from protocol.topics import PREFIX, NodeChannel, node_topic
+from protocol.topics import PREFIX, NodeChannel, node_topic, shared_content_sha
 from tests.controller.commune import Commune
 from tests.controller.delivery.test_dispatcher import acks, deliver
 from tests.support.hostile import EDGE_INTS, EDGE_TIMES, FUZZ, payloads
@@ -116,13 +117,25 @@ def hostile(
     assert_fits_its_columns(scene)
     own = f"{PREFIX}/node/{scene.attacker}/"
     new = scene.publisher.sent[published:]
-    assert all(p.topic.startswith(own) for p in new), [p.topic for p in new]
+    shared = [p for p in new if shared_content_sha(p.topic) is not None]
+    for p in shared:  # all a node can make others receive: a true piece of a stored file
+        true_piece(scene, p.topic, Chunk.model_validate_json(p.payload))
+    assert all(p.topic.startswith(own) for p in new if p not in shared), [p.topic for p in new]
     # a node back online gets its own pending commands again: re-sent, never new ones
     resent = {p.payload for p in new if p.topic.endswith("/cmd")}
     assert resent <= own_envelopes(scene)
     if topic is None:
         assert not scene.dispatcher.limits.allow(scene.attacker), "the limiter did not count it"
         assert scene.dispatcher.limits.dropped == {scene.attacker: 1}
+
+
+def true_piece(scene: Scene, topic: str, chunk: Chunk) -> None:
+    assert shared_content_sha(topic) == chunk.sha256
+    whole = (scene.commune.config.audio_dir / f"{chunk.sha256}.ogg").read_bytes()
+    data = base64.b64decode(chunk.data)
+    assert data
+    assert data == whole[chunk.offset : chunk.offset + len(data)]
+    assert chunk.total_size == len(whole)
 
 
 def another_nodes_event_is_still_applied(scene: Scene) -> None:

@@ -4,6 +4,7 @@ whose reply would not fit a packet, and it cannot take another node's session ov
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -16,7 +17,7 @@ import pytest
 from controller.delivery.dispatcher import Dispatcher
 from controller.models import Bulletin
 from controller.ops.cluster import Cluster
-from protocol.topics import node_topic
+from protocol.topics import node_topic, shared_content_topic
 from tests.controller.commune import Commune
 from tests.support import wait_for
 from tests.support.mqtt import Recorder, add_observer
@@ -75,7 +76,7 @@ def test_a_chunk_request_for_a_mebibyte_does_not_cut_the_controller_off(live):
     live.commune.config.audio_dir.mkdir(parents=True, exist_ok=True)
     (live.commune.config.audio_dir / f"{sha}.ogg").write_bytes(audio)
     victim_cmds = live.as_node(victim, listen=node_topic(victim, "cmd"))
-    thief = live.as_node(attacker, listen=node_topic(attacker, "content"))
+    thief = live.as_node(attacker, listen=shared_content_topic(sha, 0))
     try:
         hostile = {"v": 1, "type": "chunk_request", "sha256": sha, "offset": 0, "length": 1 << 20}
         thief.client.publish(
@@ -87,11 +88,11 @@ def test_a_chunk_request_for_a_mebibyte_does_not_cut_the_controller_off(live):
         # A fair request from the same node is still served, within the packet limit.
         fair = {**hostile, "length": 64 * 1024}
         thief.client.publish(node_topic(attacker, "content/req"), json.dumps(fair), qos=1)
-        wait_for(lambda: thief.on(node_topic(attacker, "content")), 15, "the fair chunk")
+        wait_for(lambda: thief.on(shared_content_topic(sha, 0)), 15, "the fair chunk")
     finally:
         victim_cmds.close()
         thief.close()
-    assert [json.loads(p)["offset"] for p in thief.on(node_topic(attacker, "content"))] == [0]
+    assert [json.loads(p)["offset"] for p in thief.on(shared_content_topic(sha, 0))] == [0]
     assert live.controller_connections() == 1  # never disconnected, never reconnected
     assert live.dispatcher.connected.is_set()
 
@@ -112,3 +113,30 @@ def test_another_nodes_account_cannot_take_over_a_nodes_client_id(live):
     log = (live.commune.config.broker_dir / "mosquitto.log").read_text()
     ports = set(re.findall(r"listen socket on port (\d+)\.", log))
     assert ports == {str(live.port), str(live.commune.config.mqtt_tls_port)}
+
+
+def test_a_node_reads_the_shared_chunks_but_cannot_publish_there(live):
+    """The shared chunk topic is read-only for nodes: a stolen node cannot feed the points
+    fetching a file forged pieces (they would also fail the sha256 checks), only ask."""
+    attacker, fetching = live.commune.nodes_in("thon-dong")
+    audio = os.urandom(5000)
+    sha = hashlib.sha256(audio).hexdigest()
+    live.commune.config.audio_dir.mkdir(parents=True, exist_ok=True)
+    (live.commune.config.audio_dir / f"{sha}.ogg").write_bytes(audio)
+    shared = shared_content_topic(sha, 0)
+    listener = live.as_node(fetching, listen=shared)  # allowed: its SUBACK came back
+    thief = live.as_node(attacker)
+    try:
+        forged = {"v": 1, "type": "chunk", "sha256": sha, "offset": 0, "total_size": 5000}
+        thief.client.publish(shared, json.dumps(forged), qos=1).wait_for_publish(5)
+        ask = {"v": 1, "type": "chunk_request", "sha256": sha, "offset": 0, "length": 4096}
+        thief.client.publish(node_topic(attacker, "content/req"), json.dumps(ask), qos=1)
+        got = wait_for(lambda: listener.on(shared), 15, "the controller's piece")
+    finally:
+        listener.close()
+        thief.close()
+    # the broker passes messages on in order: the forged one, had it passed, would be first
+    [only] = got
+    piece = json.loads(only)
+    assert base64.b64decode(piece["data"]) == audio[:4096]
+    assert piece["chunk_sha256"] == hashlib.sha256(audio[:4096]).hexdigest()

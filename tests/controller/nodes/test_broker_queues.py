@@ -1,0 +1,152 @@
+"""The broker's queue limits against the protocol: every node's burst reaches the controller's
+one session, none is dropped by the broker (issue 18, "no message dropped by the broker").
+
+Mosquitto drops a QoS 1 message silently once a client has ``max_inflight_messages`` in flight
+and ``max_queued_messages`` queued. A controller that reads slower than the nodes report (one
+busy moment is enough) then loses events and chunk requests until the nodes ask again.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from controller.delivery.dispatcher import Dispatcher
+from controller.nodes import broker
+from protocol import limits, mqtt_client
+from protocol.topics import all_nodes_filter, controller_acl, node_topic
+from tests.controller.commune import Commune
+from tests.support import wait_for
+
+NODES = ("node-1", "node-2", "node-3")
+PER_NODE = 100  # 300 in all: above the old 20 in flight + 200 queued
+PASSWORD = "a-long-test-password"
+DROPPED = "Outgoing messages are being dropped"
+
+
+def rendered_limit(config: str, option: str) -> int:
+    found = re.search(rf"^{option} (\d+)$", config, re.MULTILINE)
+    assert found, f"{option} missing from the broker config"
+    return int(found.group(1))
+
+
+def test_the_brokers_queues_are_the_protocols_and_hold_every_nodes_burst(tmp_path: Path):
+    files = broker.BrokerFiles(tmp_path)
+    config = broker.write_config(files, broker.free_port()).read_text()
+    assert rendered_limit(config, "max_queued_messages") == limits.BROKER_MAX_QUEUED_MESSAGES
+    assert rendered_limit(config, "max_inflight_messages") == limits.BROKER_MAX_INFLIGHT_MESSAGES
+    # a node's burst: its chunk window, its state, four events of each of a few plays in a row
+    assert limits.NODE_BURST_MESSAGES >= limits.FETCH_WINDOW + 1 + 4 * 3
+    assert limits.CONTROLLER_RECEIVE_MAXIMUM == 65_535  # MQTT 5's largest Receive Maximum
+    assert limits.points_one_session_holds() >= limits.SIZED_FOR_POINTS
+
+
+def test_the_dispatcher_asks_for_the_whole_window(commune: Commune):
+    dispatcher = Dispatcher(commune.config, commune.db, commune.key)
+    assert dispatcher.session.receive_maximum == limits.CONTROLLER_RECEIVE_MAXIMUM
+    props = mqtt_client.connect_properties(dispatcher.session)
+    announced = props.json()["ReceiveMaximum"]  # type: ignore[no-untyped-call]
+    assert announced == limits.CONTROLLER_RECEIVE_MAXIMUM
+
+
+@pytest.fixture(scope="module")
+def brokerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+    """A real Mosquitto with the project's config, two controller accounts and three nodes."""
+    files = broker.BrokerFiles(tmp_path_factory.mktemp("broker"))
+    for user in ("ctl-new", "ctl-old", *NODES):
+        broker.set_password(files, user, PASSWORD)
+    broker.write_acl(files, "ctl-new", list(NODES))
+    with files.acl_file.open("a") as fh:
+        fh.write("\n".join(["", "user ctl-old", *controller_acl()]) + "\n")
+    port = broker.free_port()
+    proc = broker.start_broker(files, port)
+    try:
+        yield port, files.log_file
+    finally:
+        broker.stop_broker(proc)
+
+
+class PausedController:
+    """A controller session that is connected and subscribed but does not read its socket yet:
+    the broker can only keep what it sends in flight or in its queue, as for a busy controller."""
+
+    def __init__(self, port: int, user: str, receive_maximum: int | None) -> None:
+        self.session = mqtt_client.Session(
+            client_id=user,
+            username=user,
+            password=PASSWORD,
+            host="127.0.0.1",
+            port=port,
+            subscriptions=(all_nodes_filter("events"),),
+            session_expiry_s=0,
+            receive_maximum=receive_maximum,
+        )
+        self.got: list[mqtt_client.Link] = []
+        self.client = mqtt_client.make_client(self.session, self.got.append)
+        subscribed = threading.Event()
+        self.client.on_subscribe = lambda *_a: subscribed.set()
+        props = mqtt_client.connect_properties(self.session)
+        self.client.connect("127.0.0.1", port, clean_start=True, properties=props)
+        while not subscribed.is_set():
+            self.client.loop(timeout=0.1)
+
+    def received(self) -> int:
+        return sum(isinstance(item, mqtt_client.Incoming) for item in self.got)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def burst(port: int) -> None:
+    """Each node publishes its share of events at QoS 1 and waits for the broker's PUBACKs:
+    by then the broker has routed every one to the controller's session (or dropped it)."""
+    for node in NODES:
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=node, protocol=mqtt.MQTTv5)
+        client.username_pw_set(node, PASSWORD)
+        client.connect("127.0.0.1", port)
+        client.loop_start()
+        infos = [
+            client.publish(node_topic(node, "events"), f'{{"n": {k}}}', qos=1)
+            for k in range(PER_NODE)
+        ]
+        for info in infos:
+            info.wait_for_publish(timeout=10)
+            assert info.is_published()
+        client.disconnect()
+        client.loop_stop()
+
+
+@pytest.mark.parametrize(
+    ("user", "receive_maximum", "expected"),
+    [
+        # the controller's window: every message in flight, none queued, none dropped
+        ("ctl-new", limits.CONTROLLER_RECEIVE_MAXIMUM, len(NODES) * PER_NODE),
+        # the broker's default window, as before: 20 in flight + 200 queued, the rest dropped
+        (
+            "ctl-old",
+            None,
+            limits.BROKER_MAX_INFLIGHT_MESSAGES + limits.BROKER_MAX_QUEUED_MESSAGES,
+        ),
+    ],
+)
+def test_a_burst_from_nodes_reaches_a_busy_controller(brokerd, user, receive_maximum, expected):
+    port, log_file = brokerd
+    controller = PausedController(port, user, receive_maximum)
+    try:
+        burst(port)
+        controller.client.loop_start()  # the controller is free again and reads
+        wait_for(lambda: controller.received() >= expected, 10, f"{expected} events")
+        # the broker's in-flight acknowledgements are back: nothing more is on its way
+        controller.client.publish(node_topic("node-1", "ack"), "{}", qos=1).wait_for_publish(5)
+        assert controller.received() == expected
+    finally:
+        controller.close()
+    dropped = [ln for ln in log_file.read_text().splitlines() if DROPPED in ln and user in ln]
+    assert bool(dropped) == (receive_maximum is None), dropped
