@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 # A rejection concerns no delivery and a node's account can send them at will, so each node
 # keeps only its newest ones: enough to see what it refused and why.
 REJECTIONS_KEPT = 100
+# What a node says about one event (a reason, the topic it refused) is for a person to read; the
+# broker lets a payload reach 256 KB, so each text is cut here, where it enters, with a marker.
+TEXT_KEPT = 1024
+CUT_MARKER = " …[cut: {dropped} more characters]"
 
 
 def take_state(
@@ -83,6 +87,7 @@ def take_event(s: Session, node_id: str, event: Event) -> bool:
     if node is None:
         return False
     node.last_seen = now()
+    event = capped(event)
     if s.get(NodeEvent, event.event_id) is None:
         s.add(
             NodeEvent(
@@ -97,6 +102,20 @@ def take_event(s: Session, node_id: str, event: Event) -> bool:
         if isinstance(event, RejectedPayload):
             _keep_newest_rejections(s, node_id)
     return True
+
+
+def capped(event: Event) -> Event:
+    """``event`` with each free text a node wrote cut to :data:`TEXT_KEPT` characters."""
+    changes = {
+        field: _cut(text)
+        for field in ("reason", "topic")
+        if isinstance(text := getattr(event, field, None), str) and len(text) > TEXT_KEPT
+    }
+    return event.model_copy(update=changes) if changes else event
+
+
+def _cut(text: str) -> str:
+    return text[:TEXT_KEPT] + CUT_MARKER.format(dropped=len(text) - TEXT_KEPT)
 
 
 def _keep_newest_rejections(s: Session, node_id: str) -> None:
