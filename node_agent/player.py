@@ -361,7 +361,7 @@ class Player:
         queue, or report it cancelled if the cut was a cancellation."""
         pid = entry.play_id
         if self._stop.is_set():
-            return  # the agent is stopping: the store still has it, a restart plays it again
+            return  # the agent is stopping: a restart reports it (bulletins.DIED_ON_AIR)
         if self._cut_cancels:
             with self._cond:
                 self._agenda.forget_attention(pid)

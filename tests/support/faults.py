@@ -1,0 +1,55 @@
+"""Helpers for the fault tests (tests/e2e/test_faults*.py): post a bulletin to every point,
+watch a download, and check the bar every fault must clear: each point played it exactly once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from schedules import LOCAL
+from tests.support import SystemUnderTest, node_events, wait_for
+
+
+def post_to_all(sut: SystemUnderTest, audio: Path, lead_s: float, **form: str) -> str:
+    """A bulletin for every point, due ``lead_s`` seconds from now; its id."""
+    play_at = datetime.now(LOCAL) + timedelta(seconds=lead_s)
+    resp = sut.post_bulletin(
+        audio, all="true", play_at=play_at.replace(tzinfo=None).isoformat(), **form
+    )
+    assert resp.status_code == 201, resp.text
+    return str(resp.json()["id"])
+
+
+def size_of(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:  # finished and renamed into the cache meanwhile
+        return 0
+
+
+def partial_dir(sut: SystemUnderTest, node_id: str) -> Path:
+    return Path(sut.node_config(node_id)["data_dir"]) / "cache" / "partial"
+
+
+def downloading(sut: SystemUnderTest, node_id: str, timeout: float = 30) -> Path:
+    """The node's part-file once it holds bytes: the moment a download is under way."""
+    partial = partial_dir(sut, node_id)
+    found: Path = wait_for(
+        lambda: next((p for p in partial.glob("*.part") if size_of(p) > 0), None),
+        timeout,
+        "the download to begin",
+        interval=0.005,
+    )
+    return found
+
+
+def played_once_by_all(sut: SystemUnderTest, bid: str, timeout: float = 90) -> None:
+    """0 lost and 0 doubled: the report says every point completed, and each started once."""
+    count = len(sut.node_ids)
+    wait_for(
+        lambda: sut.report(bid)["summary"]["completed"] == count,
+        timeout,
+        f"all {count} nodes to play",
+    )
+    for node_id in sut.node_ids:
+        assert len(node_events(sut, node_id, "started")) == 1, node_id
