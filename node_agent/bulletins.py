@@ -73,6 +73,13 @@ class Bulletins:
             if self._player.cancel(play_id) != "playing":  # a playing item reports itself
                 self._reporter.play("cancelled", play_id, reason=command.reason or "cancelled")
 
+    def refetch(self, command: PlayCommand) -> None:
+        """The player found ``command``'s audio rotted as it went to air: fetch it again; it
+        goes back to the player when it arrives (or is reported missed if too late)."""
+        row = self._store.play(command.play_id)
+        if row is not None and row.state in ("pending", "ready"):
+            self._prepare(row.command)
+
     def forget(self, play_id: str) -> None:
         """``play_id`` is over: its audio arriving later must not bring it back."""
         for waiting in self._waiting.values():

@@ -78,8 +78,13 @@ class Player:
         preroll_s: float,
         postroll_s: float,
         volumes: Volumes | None = None,
+        intact: Callable[[str], bool] = lambda _sha: True,
+        damaged: Callable[[PlayCommand], None] = lambda _command: None,
     ) -> None:
+        """``intact(sha256)``: the cached file still matches (checked as each item is loaded to
+        air); ``damaged(command)``: it did not, so it must be fetched again and added back."""
         self.sink, self.relay = sink, relay
+        self._intact, self._damaged = intact, damaged
         self._audio_path, self._load = audio_path, load
         # Reports (disk writes, MQTT) go through one worker thread, in order, so the player
         # itself never waits on them: the first sample must leave on the exact start time.
@@ -290,6 +295,13 @@ class Player:
     def _play(self, decision: Play | Resume) -> None:
         entry = decision.entry
         pid = entry.play_id
+        sha = entry.command.audio.sha256
+        if not self._intact(sha):
+            # Rotted since it was prepared (an SD card, a power cut): never aired as noise.
+            # It goes back to be fetched; arriving too late, it is reported missed.
+            log.warning("audio of %s no longer matches its sha256: fetching it again", pid)
+            self._damaged(entry.command)
+            return
         self._amplifier_on()
         try:
             # Opened (and its first block decoded) now, so a bad file fails before the airtime

@@ -3,8 +3,14 @@ watch a download, and check the bar every fault must clear: each point played it
 
 from __future__ import annotations
 
+import errno
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from schedules import LOCAL
 from tests.support import SystemUnderTest, node_events, wait_for
@@ -53,3 +59,37 @@ def played_once_by_all(sut: SystemUnderTest, bid: str, timeout: float = 90) -> N
     )
     for node_id in sut.node_ids:
         assert len(node_events(sut, node_id, "started")) == 1, node_id
+
+
+@contextmanager
+def small_disk(path: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` (mount's units: "1m") mounted on ``path`` for the test's length: a
+    disk that really fills. Skips, saying why, where the test may not mount (not root, or a
+    container without CAP_SYS_ADMIN)."""
+    path.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs for a full disk: {done.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Write a filler file until ``disk`` has no byte left; returns it (delete it to free)."""
+    filler = disk / "filler"
+    block = b"\0" * 4096
+    with filler.open("wb", buffering=0) as fh:
+        try:
+            while True:
+                fh.write(block)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+    return filler
