@@ -26,8 +26,11 @@ def test_a_node_back_after_its_bulletins_lapsed_plays_only_what_is_still_valid(
         (node,) = sut.report(bid)["nodes"]
         return dict(node)
 
+    def lapsed(bid: str) -> bool:
+        return node_report(bid)["status"] == "expired"
+
     for bid in (held, never_sent):
-        wait_for(lambda b=bid: node_report(b)["status"] == "expired", 40, "the lapse reported")
+        wait_for(lambda: lapsed(bid), 40, "the lapse reported")  # noqa: B023 (awaited here)
         assert node_report(bid)["reason"].startswith("node offline since ")
         assert "expired at" in node_report(bid)["reason"]
     sut.cluster.start_node(node_id)
