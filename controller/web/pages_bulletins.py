@@ -20,7 +20,13 @@ from controller.broadcast import approval, drafts, editing
 from controller.broadcast.titles import MAX_TITLE
 from controller.config import ControllerConfig
 from controller.db import Database
-from controller.errors import DomainError, TooLargeError, UnavailableError, UnsupportedMediaError
+from controller.errors import (
+    DomainError,
+    StorageFullError,
+    TooLargeError,
+    UnavailableError,
+    UnsupportedMediaError,
+)
 from controller.models import Alert, Bulletin, BulletinReview, User, now
 from controller.web import report_words, request_words
 from controller.web.deps import Viewer, allowed
@@ -126,6 +132,8 @@ def pipeline_error(
     exc: DomainError, source: str, lang: str, config: ControllerConfig
 ) -> dict[str, str]:
     """Why the pipeline refused the audio, next to the field it came from."""
+    if isinstance(exc, StorageFullError):  # the server's fault, not the file's: say so
+        return {"recording" if source == "record" else "file": exc.message(lang)}
     if source == "text":
         down = isinstance(exc, UnavailableError)
         key = "compose.error.tts_down" if down else "compose.error.text_unusable"

@@ -65,3 +65,24 @@ def test_a_cache_disk_filling_mid_download_fails_cleanly_and_recovers(
         second = post_to_all(sut, speech_wav, 6)
         wait_for(lambda: sut.report(second)["summary"]["completed"] == 1, 40, "the next to air")
         sut.cluster.stop_all()  # before the disk goes
+
+
+def test_the_controllers_disk_full_during_an_upload_is_a_clear_507_and_leaves_nothing(
+    system_factory, long_speech, speech_wav
+):
+    sut = system_factory(nodes=1)
+    scratch = sut.cluster.config.data_dir / "tmp"  # where uploads are saved and encoded
+    with small_disk(scratch, "16k"):
+        sut.cluster.start_broker()
+        sut.cluster.start_controller()
+        resp = sut.post_bulletin(long_speech, all="true")  # 600 kB of WAV: it cannot fit
+        assert resp.status_code == 507, resp.text
+        assert resp.json()["code"] == "storage.full"
+        assert "disk is full" in resp.json()["detail"]
+        assert list(scratch.iterdir()) == []  # no half-saved upload
+        with sut.http() as c:
+            assert c.get("/api/v1/bulletins").json() == []  # no bulletin half-made
+        assert not list(sut.cluster.config.audio_dir.glob("*.ogg"))
+        sut.cluster.stop_controller()  # before the small disk goes
+    sut.cluster.start_controller()  # space is back
+    assert sut.post_bulletin(speech_wav, all="true").status_code == 201
