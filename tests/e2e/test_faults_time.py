@@ -20,7 +20,7 @@ def test_a_node_back_after_its_bulletins_lapsed_plays_only_what_is_still_valid(
     wait_for(lambda: sut.report(held)["nodes"][0]["status"] == "ready", 30, "the audio cached")
     sut.cluster.stop_node(node_id, kill=True)
     never_sent = post_to_all(sut, speech_wav, 1, valid_seconds="10")  # lapses while it is away
-    still_valid = post_to_all(sut, speech_wav, 24, valid_seconds="600")
+    still_valid = post_to_all(sut, speech_wav, 10, valid_seconds="600")
 
     def node_report(bid: str) -> dict[str, str]:
         (node,) = sut.report(bid)["nodes"]
