@@ -54,3 +54,15 @@ class TooManyRequestsError(DomainError):
 
 class UnavailableError(DomainError):
     """A service the request needs is down (every speech engine failed): not the caller's fault."""
+
+
+class StorageFullError(DomainError):
+    """The controller's own disk is full: not the caller's fault, and nothing was kept."""
+
+
+def storage_full() -> StorageFullError:
+    return StorageFullError(
+        "storage.full",
+        "the controller's disk is full: nothing was saved; free space on the server and try again",
+        "Bộ nhớ của máy chủ đã đầy: chưa lưu gì; hãy giải phóng dung lượng rồi thử lại",
+    )

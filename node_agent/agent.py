@@ -36,7 +36,7 @@ from node_agent.sinks import AudioSink, make_sink
 from node_agent.store import NodeStore, PersistentReplayGuard
 from node_agent.updates import Updater, UpdateSeams, install_root
 from protocol import mqtt_client
-from protocol.messages import ChunkRequest, NodeState, utcnow
+from protocol.messages import ChunkRequest, NodeState, PlayCommand, utcnow
 from protocol.signing import load_public_key
 from protocol.topics import (
     TO_NODE,
@@ -125,6 +125,9 @@ class NodeAgent:
             ),
         )
         self.exit_code = 0
+        # Plays whose audio rotted before airing: the player's thread hands them here and the
+        # agent's loop fetches them again (bulletins and the fetcher belong to that loop).
+        self.damaged: queue.SimpleQueue[PlayCommand] = queue.SimpleQueue()
         self.player = Player(
             sink or configured_sink(config),
             relay or make_relay(config.relay.kind, **config.relay.options),
@@ -134,6 +137,8 @@ class NodeAgent:
             on_playing=self._on_playing,
             preroll_s=config.relay.preroll_s,
             postroll_s=config.relay.postroll_s,
+            intact=self.cache.has,  # removes a file that rotted: has() is False from then on
+            damaged=self.damaged.put,
         )
         self.bulletins = Bulletins(
             self.store,
@@ -242,6 +247,8 @@ class NodeAgent:
         self.store.close()
 
     def _tick(self) -> None:
+        while not self.damaged.empty():
+            self.bulletins.refetch(self.damaged.get())
         if self.connected:
             self.fetcher.tick()
             self.updater.tick()

@@ -21,6 +21,10 @@ from protocol.messages import CONTENT_ADAPTER, CancelCommand, PlayCommand, utcno
 
 # How soon an emergency must be due for its attention signal to sound before its audio is here.
 _ANNOUNCE_AHEAD = timedelta(seconds=5)
+# The node died while this was on air (power cut, crash, SIGKILL): it kept no record of where
+# it stopped, so it neither starts it again from the top (the village would hear it twice) nor
+# guesses a place to resume; it reports the airing interrupted and the controller decides.
+DIED_ON_AIR = "node restarted while playing; not aired again from the start"
 
 
 class Bulletins:
@@ -44,8 +48,14 @@ class Bulletins:
         self._waiting: dict[str, set[str]] = {}  # sha256 -> play ids waiting for that audio
 
     def restore(self) -> None:
-        """After a restart: every play not yet over goes back to the player (or its download)."""
+        """After a restart: every play not yet over goes back to the player (or its download),
+        except one that was on air when the node died (see :data:`DIED_ON_AIR`)."""
         for row in self._store.open_plays():
+            if row.state == "playing":
+                self._reporter.play(
+                    "failed", row.command.play_id, reason=DIED_ON_AIR, interrupted=True
+                )
+                continue
             self._prepare(row.command)
 
     def on_play(self, command: PlayCommand) -> None:
@@ -62,6 +72,13 @@ class Bulletins:
             self.forget(play_id)
             if self._player.cancel(play_id) != "playing":  # a playing item reports itself
                 self._reporter.play("cancelled", play_id, reason=command.reason or "cancelled")
+
+    def refetch(self, command: PlayCommand) -> None:
+        """The player found ``command``'s audio rotted as it went to air: fetch it again; it
+        goes back to the player when it arrives (or is reported missed if too late)."""
+        row = self._store.play(command.play_id)
+        if row is not None and row.state in ("pending", "ready"):
+            self._prepare(row.command)
 
     def forget(self, play_id: str) -> None:
         """``play_id`` is over: its audio arriving later must not bring it back."""

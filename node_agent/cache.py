@@ -7,6 +7,8 @@ the whole file's sha256 matches. The player never sees a partial file.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -66,6 +68,12 @@ class AudioCache:
                 fh.flush()
                 os.fsync(fh.fileno())
         except OSError as exc:
+            # A chunk half-written (the disk filled mid-write) is cut off, so the part-file
+            # stays whole chunks and a later download resumes from a chunk boundary.
+            with contextlib.suppress(OSError):
+                os.truncate(part, size)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise CacheError("disk full: no space left to write the audio cache") from exc
             raise CacheError(f"cannot write audio cache: {exc.strerror or exc}") from exc
         return size + len(data)
 

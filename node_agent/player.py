@@ -80,8 +80,13 @@ class Player:
         preroll_s: float,
         postroll_s: float,
         volumes: Volumes | None = None,
+        intact: Callable[[str], bool] = lambda _sha: True,
+        damaged: Callable[[PlayCommand], None] = lambda _command: None,
     ) -> None:
+        """``intact(sha256)``: the cached file still matches (checked as each item is loaded to
+        air); ``damaged(command)``: it did not, so it must be fetched again and added back."""
         self.sink, self.relay = sink, relay
+        self._intact, self._damaged = intact, damaged
         self._audio_path, self._load = audio_path, load
         # Reports (disk writes, MQTT) go through one worker thread, in order, so the player
         # itself never waits on them: the first sample must leave on the exact start time.
@@ -347,6 +352,13 @@ class Player:
     def _play(self, decision: Play | Resume) -> None:
         entry = decision.entry
         pid = entry.play_id
+        sha = entry.command.audio.sha256
+        if not self._intact(sha):
+            # Rotted since it was prepared (an SD card, a power cut): never aired as noise.
+            # It goes back to be fetched; arriving too late, it is reported missed.
+            log.warning("audio of %s no longer matches its sha256: fetching it again", pid)
+            self._damaged(entry.command)
+            return
         self._amplifier_on()
         try:
             # Opened (and its first block decoded) now, so a bad file fails before the airtime
@@ -418,7 +430,7 @@ class Player:
         queue, or report it cancelled if the cut was a cancellation."""
         pid = entry.play_id
         if self._stop.is_set():
-            return  # the agent is stopping: the store still has it, a restart plays it again
+            return  # the agent is stopping: a restart reports it (bulletins.DIED_ON_AIR)
         if self._cut_cancels:
             with self._cond:
                 self._agenda.forget_attention(pid)

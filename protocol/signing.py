@@ -20,6 +20,9 @@ from pydantic import ValidationError
 from protocol.messages import Command, CommandBody, SignedEnvelope, utcnow
 
 MAX_COMMAND_TTL = timedelta(days=7)
+# How far ahead of the node's clock a command's issue time may move the replay horizon: a node's
+# clock may lag the controller's by this much (a ±10 min jump is a fault we ride through).
+MAX_ISSUE_SKEW = timedelta(minutes=15)
 
 
 class CommandRejectedError(Exception):
@@ -137,6 +140,11 @@ class ReplayGuard:
     the horizon is the newest ``issued_at`` ever accepted (the controller's clock, signed): a
     command that expired before that horizon is stale whatever the local clock says, and every
     nonce that could still be valid is kept.
+
+    A command dated far ahead (the controller's clock jumped forward, or a key misused) must not
+    drag the horizon with it, or every honest command after it would look stale: its issue
+    time counts for the horizon only up to the node's ``now`` plus :data:`MAX_ISSUE_SKEW`.
+    Holding the horizon lower only keeps more nonces, so no replay gets through.
     """
 
     def __init__(self) -> None:
@@ -157,8 +165,9 @@ class ReplayGuard:
         if body.expires_at <= now:
             raise CommandRejectedError(f"expired at {body.expires_at.isoformat()}")
         self.seen[body.nonce] = (body.expires_at, body.command_id)
-        if self.horizon is None or body.issued_at > self.horizon:
-            self.horizon = body.issued_at
+        issued = min(body.issued_at, now + MAX_ISSUE_SKEW)
+        if self.horizon is None or issued > self.horizon:
+            self.horizon = issued
             self.seen = {n: v for n, v in self.seen.items() if v[0] > self.horizon}
         self._persist(body)
         return False

@@ -17,6 +17,7 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.UnsupportedMediaError: 415,
     errors.TooManyRequestsError: 429,
     errors.UnavailableError: 503,
+    errors.StorageFullError: 507,
 }
 
 

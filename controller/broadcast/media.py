@@ -6,6 +6,7 @@ framework's upload: the API and the pages pass ``upload.file`` and ``upload.file
 
 from __future__ import annotations
 
+import errno
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
@@ -17,6 +18,7 @@ from controller.errors import (
     InvalidInputError,
     TooLargeError,
     UnsupportedMediaError,
+    storage_full,
 )
 
 
@@ -31,8 +33,27 @@ class Recording(NamedTuple):
 def save_upload(file: BinaryIO, filename: str, limit: int, into: Path) -> Path:
     into.mkdir(parents=True, exist_ok=True)
     suffix = Path(filename).suffix[:10]
-    fd, name = tempfile.mkstemp(suffix=suffix, dir=into)
+    try:
+        fd, name = tempfile.mkstemp(suffix=suffix, dir=into)
+    except OSError as exc:
+        if _disk_full(exc):
+            raise storage_full() from exc
+        raise
     path = Path(name)
+    try:
+        return _spool(file, fd, path, limit)
+    except OSError as exc:  # the disk filled mid-write: no half-saved upload stays behind
+        path.unlink(missing_ok=True)
+        if _disk_full(exc):
+            raise storage_full() from exc
+        raise
+
+
+def _disk_full(exc: OSError) -> bool:
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def _spool(file: BinaryIO, fd: int, path: Path, limit: int) -> Path:
     size = 0
     with open(fd, "wb") as out:
         while block := file.read(1 << 20):
@@ -76,6 +97,10 @@ def processed_upload(
 
     try:
         return process_upload(config, path)
+    except OSError as exc:  # process_upload removes its half-written output itself
+        if _disk_full(exc):
+            raise storage_full() from exc
+        raise
     except UnsupportedFormatError as exc:
         said = message(exc)
         raise UnsupportedMediaError(

@@ -35,6 +35,11 @@ log = logging.getLogger(__name__)
 REJECTIONS_KEPT = 100
 NOT_PLAYED_BY_POINT: tuple[DeliveryStatus, ...] = ("failed", "rejected")
 
+# What a node says about one event (a reason, the topic it refused) is for a person to read; the
+# broker lets a payload reach 256 KB, so each text is cut here, where it enters, with a marker.
+TEXT_KEPT = 1024
+CUT_MARKER = " …[cut: {dropped} more characters]"
+
 
 def take_state(
     s: Session, node_id: str, state: NodeState, *, retained: bool, received_at: float
@@ -86,6 +91,7 @@ def take_event(s: Session, node_id: str, event: Event) -> bool:
     if node is None:
         return False
     node.last_seen = now()
+    event = capped(event)
     if s.get(NodeEvent, event.event_id) is None:
         s.add(
             NodeEvent(
@@ -100,6 +106,20 @@ def take_event(s: Session, node_id: str, event: Event) -> bool:
         if isinstance(event, RejectedPayload):
             _keep_newest_rejections(s, node_id)
     return True
+
+
+def capped(event: Event) -> Event:
+    """``event`` with each free text a node wrote cut to :data:`TEXT_KEPT` characters."""
+    changes = {
+        field: _cut(text)
+        for field in ("reason", "topic")
+        if isinstance(text := getattr(event, field, None), str) and len(text) > TEXT_KEPT
+    }
+    return event.model_copy(update=changes) if changes else event
+
+
+def _cut(text: str) -> str:
+    return text[:TEXT_KEPT] + CUT_MARKER.format(dropped=len(text) - TEXT_KEPT)
 
 
 def _keep_newest_rejections(s: Session, node_id: str) -> None:

@@ -56,8 +56,13 @@ class Cluster:
         tls = broker_tls.listener(self.config)
         self.broker_proc = broker.start_broker(files, self.config.mqtt_port, tls=tls)
 
-    def stop_broker(self) -> None:
+    def stop_broker(self, *, kill: bool = False) -> None:
+        """``kill``: SIGKILL, as a power cut or the OOM killer would (no last save of its
+        queues and sessions beyond the config's autosave)."""
         if self.broker_proc:
+            if kill:
+                self.broker_proc.kill()
+                self.broker_proc.wait()
             broker.stop_broker(self.broker_proc)
             self.broker_proc = None
 

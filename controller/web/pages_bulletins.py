@@ -22,7 +22,13 @@ from controller.broadcast.reading import MAX_PREVIEW_CHARS, read_as, reading_of
 from controller.broadcast.titles import MAX_TITLE
 from controller.config import ControllerConfig
 from controller.db import Database
-from controller.errors import DomainError, TooLargeError, UnavailableError, UnsupportedMediaError
+from controller.errors import (
+    DomainError,
+    StorageFullError,
+    TooLargeError,
+    UnavailableError,
+    UnsupportedMediaError,
+)
 from controller.models import Alert, Bulletin, BulletinReview, User, now
 from controller.web import report_words, request_words
 from controller.web.deps import Viewer, allowed
@@ -130,6 +136,8 @@ def pipeline_error(
     """Why the pipeline refused the audio, next to the field it came from."""
     from audio.config import MIN_SPEECH_S  # lazily, as every other audio import here
 
+    if isinstance(exc, StorageFullError):  # the server's fault, not the file's: say so
+        return {"recording" if source == "record" else "file": exc.message(lang)}
     if source == "text":
         down = isinstance(exc, UnavailableError)
         key = "compose.error.tts_down" if down else "compose.error.text_unusable"

@@ -47,6 +47,7 @@ def app() -> FastAPI:
         (errors.TooLargeError, 413),
         (errors.UnsupportedMediaError, 415),
         (errors.UnavailableError, 503),
+        (errors.StorageFullError, 507),
     ],
 )
 def test_each_kind_of_refusal_has_its_status(kind, status):
@@ -82,3 +83,14 @@ def test_a_domain_refusal_names_its_code_and_field():
     assert "volume must be a whole number from 0 to 100" in refused.value.en
     said = "Âm lượng phải là số nguyên từ 0 đến 100, không phải '120'"
     assert refused.value.message("vi") == said
+
+
+@pytest.mark.parametrize(
+    ("lang", "source", "field"), [("vi", "file", "file"), ("en", "record", "recording")]
+)
+def test_a_full_server_disk_is_said_as_such_on_the_compose_form(lang, source, field):
+    """Not "your file is unusable": the server's disk is full, and the form says so."""
+    from controller.web.pages_bulletins import pipeline_error
+
+    full = errors.storage_full()
+    assert pipeline_error(full, source, lang, ControllerConfig()) == {field: full.message(lang)}

@@ -136,3 +136,13 @@ def test_a_signal_quality_outside_0_to_100_is_no_reading(value):
 def test_an_odd_technology_name_is_left_out_not_passed_on():
     text = MMCLI.replace(": lte", ": <script>")
     assert parse_mmcli(text) == CellLink(67, None)
+
+
+@pytest.mark.parametrize(
+    ("correction", "offset_ms"), [("600.0", -600_000.0), ("-600.0", 600_000.0)]
+)
+def test_a_clock_jumped_ten_minutes_is_read_whole(correction, offset_ms):
+    """A node's clock jumped ±10 min: chrony's reading carries the whole jump in the health
+    report (the controller warns ``clock_far``: tests/controller/nodes/test_health.py)."""
+    state = parse_chrony_tracking(CHRONY_SLOW.replace("1.250000000", correction))
+    assert state == ClockState(True, offset_ms, "chrony")

@@ -9,6 +9,7 @@ import time
 import wave
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -35,7 +36,9 @@ def peak(path: Path) -> float:
 
 
 class Harness:
-    def __init__(self, tmp: Path, preroll: float = 0.3, postroll: float = 0.3) -> None:
+    def __init__(
+        self, tmp: Path, preroll: float = 0.3, postroll: float = 0.3, **player_kw: Any
+    ) -> None:
         self.audio: dict[str, np.ndarray] = {}
         self.events: list[tuple[str, str, dict[str, object]]] = []
         self.lock = threading.Lock()
@@ -50,6 +53,7 @@ class Harness:
             on_playing=lambda _p: None,
             preroll_s=preroll,
             postroll_s=postroll,
+            **player_kw,
         )
         self.player.start()
 
@@ -309,3 +313,32 @@ def test_live_cuts_into_a_bulletin_which_resumes_after_it(harness):
     assert "pre-empted by live live-1" in str(harness.wait("news", "interrupted")["reason"])
     assert harness.record("live-1")["frames_played"] == len(frames) * 1920
     assert [on for _at, on in harness.relay.transitions] == [True]  # on throughout
+
+
+def test_audio_rotted_since_it_was_prepared_is_never_aired_and_goes_back(tmp_path):
+    """The cached file is checked as it is loaded to air: a damaged one is handed back to be
+    fetched again, and nothing of it reaches the loudspeaker."""
+    rotten: set[str] = set()
+    handed_back: list[PlayCommand] = []
+    back = threading.Event()
+
+    def damaged(command: PlayCommand) -> None:
+        handed_back.append(command)
+        back.set()
+
+    h = Harness(tmp_path, 0.0, 0.0, intact=lambda sha: sha not in rotten, damaged=damaged)
+    try:
+        command = h.command("p1", tone(0.3, 440))
+        rotten.add(command.audio.sha256)
+        h.player.add(command)
+        assert back.wait(15)
+        assert handed_back == [command]
+        assert h.kinds("p1") == []  # neither started nor failed: it is being fetched again
+        assert not (tmp_path / "p1.wav").exists()
+        assert not h.relay.is_on  # the amplifier never came on for it
+        rotten.clear()  # fetched again, intact
+        h.player.add(command)
+        h.wait("p1", "finished")
+        assert h.kinds("p1") == ["started", "finished"]
+    finally:
+        h.player.stop()

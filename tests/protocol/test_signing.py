@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from protocol.messages import AudioRef, CommandBody, PlayCommand, SetVolumeCommand, utcnow
 from protocol.signing import (
+    MAX_ISSUE_SKEW,
     CommandRejectedError,
     ReplayGuard,
     key_id,
@@ -121,3 +122,60 @@ def test_a_signer_id_given_once_is_the_keys_own_and_the_node_still_verifies():
         envelope.model_dump_json().encode(), key.public_key(), "loa-1", ReplayGuard()
     )
     assert verified.body.command == command
+
+
+def signed_body(issued_at: datetime, minutes: float = 10) -> CommandBody:
+    return sign_command(
+        KEY,
+        play(),
+        ["node-a"],
+        issued_at=issued_at,
+        expires_at=issued_at + timedelta(minutes=minutes),
+    )[0]
+
+
+def test_a_command_dated_far_ahead_does_not_move_the_horizon_past_the_skew():
+    """A year-ahead command (the controller's clock jumped) must not make every honest command
+    after it look stale: its issue time counts only up to now + MAX_ISSUE_SKEW."""
+    guard, now = ReplayGuard(), utcnow()
+    guard.check_and_remember(signed_body(now + timedelta(days=365)), now=now)
+    assert guard.horizon == now + MAX_ISSUE_SKEW
+    honest = signed_body(now, minutes=60)  # issued now, expires after the capped horizon
+    assert guard.check_and_remember(honest, now=now) is False
+
+
+def test_a_far_ahead_command_kept_by_nonce_is_still_refused_when_replayed():
+    guard, now = ReplayGuard(), utcnow()
+    ahead = signed_body(now + timedelta(days=365))
+    guard.check_and_remember(ahead, now=now)
+    later = now + timedelta(days=2)
+    guard.check_and_remember(signed_body(later), now=later)  # prunes only what expired before
+    assert guard.check_and_remember(ahead, now=later) is True  # a resend: acknowledged, not acted
+
+
+def test_after_the_clock_jumps_back_ten_minutes_a_pruned_replay_is_refused():
+    guard, now = ReplayGuard(), utcnow()
+    old = signed_body(now, minutes=5)
+    guard.check_and_remember(old, now=now)
+    newer = signed_body(now + timedelta(minutes=6))
+    guard.check_and_remember(newer, now=now + timedelta(minutes=6))
+    assert old.nonce not in guard.seen  # pruned: it expired before the horizon
+    with pytest.raises(CommandRejectedError, match="replayed or stale"):
+        guard.check_and_remember(old, now=now + timedelta(minutes=6) - timedelta(minutes=10))
+
+
+def test_after_the_clock_jumps_forward_ten_minutes_an_expired_command_is_refused():
+    guard, now = ReplayGuard(), utcnow()
+    body = signed_body(now, minutes=5)
+    with pytest.raises(CommandRejectedError, match="expired at"):
+        guard.check_and_remember(body, now=now + timedelta(minutes=10))
+    assert body.nonce not in guard.seen
+
+
+def test_a_node_ten_minutes_slow_accepts_fresh_commands_and_refuses_their_replay():
+    guard, now = ReplayGuard(), utcnow()
+    slow = now - timedelta(minutes=10)
+    first = signed_body(now, minutes=60)
+    assert guard.check_and_remember(first, now=slow) is False
+    assert guard.horizon == now  # within the skew: the controller's time counts
+    assert guard.check_and_remember(first, now=slow) is True

@@ -9,7 +9,7 @@ import logging
 from sqlalchemy import func, select
 
 from controller.delivery.dispatcher import Dispatcher
-from controller.delivery.node_events import REJECTIONS_KEPT
+from controller.delivery.node_events import REJECTIONS_KEPT, TEXT_KEPT
 from controller.delivery.node_limits import NodeRateLimit
 from controller.models import NodeEvent
 from protocol.messages import CommandAck, RejectedPayload
@@ -69,3 +69,38 @@ def test_rejections_stored_per_node_are_capped_to_the_newest(commune, publisher,
         kept = set(s.scalars(select(NodeEvent.event_id).where(NodeEvent.node_id == node_id)))
     assert kept == {e.event_id for e in sent[-REJECTIONS_KEPT:]}
     assert len(acks(publisher, node_id)) == len(sent)  # every one taken: none is re-sent
+
+
+def test_a_huge_rejection_reason_is_stored_cut_with_a_marker(commune, publisher, dispatcher):
+    node_id = commune.nodes_in("thon-dong")[0]
+    huge = RejectedPayload(node_id=node_id, topic="t" * 5000, reason="x" * 200_000)
+    deliver(dispatcher, node_id, "events", huge)
+
+    with commune.db.session() as s:
+        payload = s.get_one(NodeEvent, huge.event_id).payload
+    for field, sent in (("reason", 200_000), ("topic", 5000)):
+        text = payload[field]
+        assert text.startswith("x" * TEXT_KEPT if field == "reason" else "t" * TEXT_KEPT)
+        assert text.endswith(f"…[cut: {sent - TEXT_KEPT} more characters]")
+        assert len(text) < TEXT_KEPT + 40
+    assert acks(publisher, node_id) == [huge.event_id]  # taken, not re-sent forever
+
+
+def test_a_huge_refusal_reason_reaches_the_report_cut(commune, publisher, dispatcher):
+    node_id = play(commune, dispatcher)
+    [(_, body)] = commune.commands()
+    nack = CommandAck(
+        node_id=node_id, command_id=body.command_id, accepted=False, reason="y" * 100_000
+    )
+    deliver(dispatcher, node_id, "events", nack)
+    state, reason = status(commune, node_id)
+    assert state == "rejected"
+    assert reason == "y" * TEXT_KEPT + f" …[cut: {100_000 - TEXT_KEPT} more characters]"
+
+
+def test_a_short_reason_is_stored_as_sent(commune, publisher, dispatcher):
+    node_id = commune.nodes_in("thon-dong")[0]
+    exact = RejectedPayload(node_id=node_id, topic="loa/x", reason="z" * TEXT_KEPT)
+    deliver(dispatcher, node_id, "events", exact)
+    with commune.db.session() as s:
+        assert s.get_one(NodeEvent, exact.event_id).payload["reason"] == "z" * TEXT_KEPT

@@ -132,6 +132,8 @@ def judged(health: Health | None, *, dbm: int | None = None, version: str = "1.0
         ({"memory_available_bytes": 50_000_000}, "memory"),
         ({"clock_synced": False}, "clock_unsynced"),
         ({"clock_offset_ms": -750.0}, "clock_far"),
+        ({"clock_offset_ms": 600_000.0}, "clock_far"),  # a clock jumped 10 min ahead
+        ({"clock_offset_ms": -600_000.0}, "clock_far"),  # and 10 min back
         ({"cell_signal_pct": 12, "cell_technology": "lte"}, "weak_cell"),
     ],
 )
