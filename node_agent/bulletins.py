@@ -25,6 +25,8 @@ _ANNOUNCE_AHEAD = timedelta(seconds=5)
 # it stopped, so it neither starts it again from the top (the village would hear it twice) nor
 # guesses a place to resume; it reports the airing interrupted and the controller decides.
 DIED_ON_AIR = "node restarted while playing; not aired again from the start"
+# An alert is the exception: hearing a storm warning twice harms no one, missing its end might.
+ALERT_AGAIN = "node restarted while playing an alert; aired again from the start"
 
 
 class Bulletins:
@@ -49,9 +51,12 @@ class Bulletins:
 
     def restore(self) -> None:
         """After a restart: every play not yet over goes back to the player (or its download),
-        except one that was on air when the node died (see :data:`DIED_ON_AIR`)."""
+        except one that was on air when the node died (see :data:`DIED_ON_AIR`); an alert on
+        air then is aired again from the start while it is still valid (:data:`ALERT_AGAIN`)."""
         for row in self._store.open_plays():
-            if row.state == "playing":
+            if row.state == "playing" and row.command.priority == "emergency":
+                self._reporter.play("interrupted", row.command.play_id, reason=ALERT_AGAIN)
+            elif row.state == "playing":
                 self._reporter.play(
                     "failed", row.command.play_id, reason=DIED_ON_AIR, interrupted=True
                 )
