@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from controller.broadcast import drafts
 from controller.db import Database
-from controller.models import Node
+from controller.models import MessageTemplate, Node, User
 from tests.support import SystemUnderTest
 from tests.support.web import PHONE, fits_width, log_in
 
@@ -58,23 +59,51 @@ BADGE_CONTRAST = """() => {
 
 @pytest.fixture(scope="module")
 def content(web_system: SystemUnderTest, speech_wav) -> dict[str, str]:
-    """A bulletin sent to one village (its page and report), and the points' ids."""
+    """A bulletin sent to one village (its page and report), the broadcaster's spoken draft (its
+    edit form and delete confirmation), a stored template, and the points' ids."""
     r = web_system.post_bulletin(speech_wav, zones="thon-dong")
     assert r.status_code == 201, r.text
-    db = Database(web_system.cluster.config.db_url)
+    config = web_system.cluster.config
+    db = Database(config.db_url)
     with db.session() as s:
         node = s.scalars(select(Node).order_by(Node.id)).first()
         assert node is not None
         node_id = node.id
         ids = "|".join(re.escape(i) for i in s.scalars(select(Node.id)))
+        author = s.scalars(select(User).where(User.username == "phatthanh")).one()
+        draft = drafts.make_draft(
+            s, config, author, recording=None, text=DRAFT_TEXT, voice="vi", title=""
+        ).id
+        template = s.scalars(select(MessageTemplate.id).order_by(MessageTemplate.id)).first()
+        assert template is not None, "the templates are seeded"
     db.engine.dispose()
-    return {"bulletin": r.json()["id"], "node": node_id, "node_ids": ids}
+    return {
+        "bulletin": r.json()["id"],
+        "draft": draft,
+        "template": str(template),
+        "node": node_id,
+        "node_ids": ids,
+    }
+
+
+DRAFT_TEXT = "Thông báo: chiều nay 15 giờ họp dân tại nhà văn hóa thôn Đông."
+CALENDAR = [f"/programme/calendar?view={v}" for v in ("day", "week", "month")]
 
 
 def pages_of(role: str, content: dict[str, str]) -> list[str]:
     b, node = content["bulletin"], content["node"]
+    keepers = [  # those who keep the programme and the templates
+        "/programme/setup",
+        "/programme/slots/new",
+        "/programme/repeats/new",
+        "/templates",
+        "/templates/new",
+        f"/templates/{content['template']}",
+    ]
     common = [
         "/",
+        "/notifications",
+        *CALENDAR,
         "/bulletins",
         f"/bulletins/{b}",
         f"/bulletins/{b}/report",
@@ -85,10 +114,11 @@ def pages_of(role: str, content: dict[str, str]) -> list[str]:
         "/reports",
         "/admin/subscriptions",
     ]
+    draft = content["draft"]
     extra = {
-        "phatthanh": ["/bulletins/new"],
-        "pheduyet": ["/review", "/emergency"],
-        "quantri": ["/admin/users", "/admin/audit", "/emergency", "/bulletins/new"],
+        "phatthanh": ["/bulletins/new", f"/bulletins/{draft}", f"/bulletins/{draft}/delete"],
+        "pheduyet": ["/review", "/emergency", *keepers],
+        "quantri": ["/admin/users", "/admin/audit", "/emergency", "/bulletins/new", *keepers],
     }
     return common + extra[role]
 
