@@ -206,7 +206,7 @@ def test_the_phone_menu_is_one_row_and_reaches_every_section(web_system, phone, 
         assert min(b["h"], b["w"]) >= TAP_PX, b
     assert row[-1]["text"].startswith("Thêm")
     # the content begins under one header row and one menu row
-    assert phone.locator("main").bounding_box()["y"] <= 120  # type: ignore[index]
+    assert phone.locator("main").bounding_box()["y"] <= 120
     bell = phone.locator("#notify-badge")
     assert bell.is_visible()
     if role == "phatthanh":
