@@ -60,9 +60,9 @@ def test_compose_shows_how_the_text_will_be_read_as_it_is_typed(web_system, broa
     # the Southern voice says "ngàn": the preview follows the voice chosen, and back
     southern = read_as(web_system.cluster.config.tts, TEXT, "vi-vn-x-south")
     assert "ngàn" in southern
-    page.get_by_label("Giọng đọc").select_option("vi-vn-x-south")
+    page.get_by_label("Giọng đọc", exact=True).select_option("vi-vn-x-south")
     expect(reading).to_have_text(f"Đọc là: {southern}")
-    page.get_by_label("Giọng đọc").select_option("vi")
+    page.get_by_label("Giọng đọc", exact=True).select_option("vi")
     expect(reading).to_have_text(f"Đọc là: {spoken}")
     assert fits_width(page)
     screenshot(page, "compose-reading")
