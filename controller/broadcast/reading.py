@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from controller.models import Bulletin
-from controller.tts import TtsSettings, normalize
+from controller.tts import VOICES, TtsSettings, spoken_text
 
 # A preview is asked for while typing: the normaliser is cheap, but not for a book.
 MAX_PREVIEW_CHARS = 20_000
@@ -19,9 +19,12 @@ class Reading:
     spoken: str  # the words the engine was given
 
 
-def read_as(settings: TtsSettings, text: str) -> str:
-    """The spoken form of ``text``, with the commune's own abbreviations as speech uses them."""
-    return normalize(text, abbreviations=settings.abbreviations_path) if text.strip() else ""
+def read_as(settings: TtsSettings, text: str, voice: str = "vi") -> str:
+    """The spoken form of ``text`` as ``voice`` will say it: the same normaliser, abbreviations
+    and dialect's number words that speech uses. An unknown voice is a ValueError."""
+    if voice not in VOICES:
+        raise ValueError(f"unknown voice {voice!r}: choose from {', '.join(VOICES)}")
+    return spoken_text(settings, text, voice) if text.strip() else ""
 
 
 def reading_of(bulletin: Bulletin) -> Reading | None:

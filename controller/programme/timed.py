@@ -1,6 +1,7 @@
 """Every timed thing in a window, from every source that makes a loudspeaker speak at a time:
 the programme's airings (slot items and items at their own time, repeats expanded), one-off
-bulletins set for a time, and emergency alerts. The calendar shows what ``timed_things`` returns.
+bulletins set for a time, emergency alerts, and live sessions (who went live, where, and how many
+points carried it). The calendar shows what ``timed_things`` returns.
 
 Each source is a function ``(session, start, end) -> things``; a new kind of timed thing (a
 relayed station, issue 15) is one more function in ``SOURCES``.
@@ -20,11 +21,11 @@ from controller.broadcast.approval import BroadcastRequest
 from controller.broadcast.targets import resolve_targets
 from controller.delivery.state import NOT_PLAYED, PROGRESS
 from controller.errors import InvalidInputError
-from controller.models import Alert, Bulletin, Delivery, now
+from controller.models import Alert, Bulletin, Delivery, User, now
 from controller.programme import store
 from schedules.expand import expand_items
 
-Kind = Literal["slot_item", "timed_item", "bulletin", "alert"]
+Kind = Literal["slot_item", "timed_item", "bulletin", "alert", "live"]
 # Plain states a timed thing is in; the pages say each in words.
 Status = Literal[
     "planned",  # in the programme, not yet sent to the points
@@ -54,6 +55,8 @@ class TimedThing:
     ref: tuple[str, str]  # what it links to: ("bulletin", id) or ("alert", id)
     slot_name: str = ""
     repeats: bool = False  # one airing of an item that repeats
+    by: str = ""  # a live session: who spoke
+    carried: int | None = None  # a live session: the points that played it
 
 
 Source = Callable[[Session, dt.datetime, dt.datetime], Iterable[TimedThing]]
@@ -126,6 +129,7 @@ def timed_bulletins(s: Session, start: dt.datetime, end: dt.datetime) -> list[Ti
         for b in s.scalars(
             select(Bulletin).where(
                 Bulletin.status == "sent",
+                Bulletin.kind != "live",  # a live session is its own source
                 Bulletin.play_at >= start,
                 Bulletin.play_at < end,
             )
@@ -234,7 +238,48 @@ def alerts(s: Session, start: dt.datetime, end: dt.datetime) -> list[TimedThing]
     return out
 
 
-SOURCES: tuple[Source, ...] = (programme_airings, timed_bulletins, alerts)
+def live_sessions(s: Session, start: dt.datetime, end: dt.datetime) -> list[TimedThing]:
+    """Live sessions kept (bulletins of kind "live", controller/live/record.py): when they went
+    on air, who spoke, the points asked for and how many of them played it."""
+    rows = s.execute(
+        select(Bulletin, User)
+        .join(User, User.id == Bulletin.created_by)
+        .where(Bulletin.kind == "live", Bulletin.play_at >= start, Bulletin.play_at < end)
+    ).all()
+    by_bulletin = _statuses(s, Delivery.bulletin_id, [b.id for b, _ in rows])
+    played: dict[str, int] = {
+        bid: count
+        for bid, count in s.execute(
+            select(Delivery.bulletin_id, func.count(Delivery.node_id.distinct()))
+            .where(Delivery.bulletin_id.in_([b.id for b, _ in rows]))
+            .where(Delivery.status == "finished")
+            .group_by(Delivery.bulletin_id)
+        )
+    }
+    nodes = _nodes_of(s, [b.id for b, _ in rows])
+    out = []
+    for b, user in rows:
+        if b.play_at is None:
+            continue
+        asked = (b.request or {}).get("targets")
+        targets = tuple(sorted(asked)) if isinstance(asked, list) else nodes.get(b.id, ())
+        out.append(
+            TimedThing(
+                kind="live",
+                start=b.play_at,
+                duration_s=b.audio.duration_s,
+                title=b.title,
+                status=delivery_status(by_bulletin.get(b.id, []), future=False),
+                node_ids=targets,
+                ref=("bulletin", b.id),
+                by=user.display_name or user.username,
+                carried=played.get(b.id, 0),
+            )
+        )
+    return out
+
+
+SOURCES: tuple[Source, ...] = (programme_airings, timed_bulletins, alerts, live_sessions)
 
 
 def timed_things(

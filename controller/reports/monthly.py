@@ -35,12 +35,18 @@ SOURCES = ("uploaded", "tts", "emergency", "cap", "live")
 
 
 def parse_month(text: str) -> date:
-    """``YYYY-MM`` → the first day of that month; ValueError when it is not one."""
-    year, _, month = text.strip().partition("-")
+    """``MM/YYYY`` as people write it in Vietnam (``M/YYYY`` too), or ``YYYY-MM`` as links and
+    the API do → the first day of that month; ValueError when it is not one."""
+    given = text.strip()
+    if "/" in given:
+        month, _, year = given.partition("/")
+        month = month.zfill(2) if len(month) == 1 else month
+    else:
+        year, _, month = given.partition("-")
     if len(year) != 4 or len(month) != 2 or not (year + month).isdigit():
-        raise ValueError(f"{text!r} is not a month written YYYY-MM")
+        raise ValueError(f"{text!r} is not a month written MM/YYYY")
     if not 1 <= int(month) <= 12:
-        raise ValueError(f"{text!r} is not a month written YYYY-MM")
+        raise ValueError(f"{text!r} is not a month written MM/YYYY")
     first = date(int(year), int(month), 1)
     try:  # the month's bounds, in UTC as the database keeps times, must exist
         for bound in month_bounds(first):

@@ -13,7 +13,7 @@ from controller.tts.engines import (
 )
 from controller.tts.normalize import Normalizer, normalize
 from controller.tts.settings import TtsSettings
-from controller.tts.synth import Attempt, NoEngineError, TtsResult, synthesize
+from controller.tts.synth import Attempt, NoEngineError, TtsResult, spoken_text, synthesize
 
 __all__ = [
     "VOICES",
@@ -28,5 +28,6 @@ __all__ = [
     "TtsResult",
     "TtsSettings",
     "normalize",
+    "spoken_text",
     "synthesize",
 ]

@@ -91,7 +91,7 @@ def synthesize(
     if voice not in VOICES:
         raise ValueError(f"unknown voice {voice!r}: choose from {', '.join(VOICES)}")
     order = _engine_order(engines if engines is not None else settings.engines, emergency)
-    spoken = _normalizer(settings.abbreviations_path, voice)(text) if normalize else _tidy(text)
+    spoken = spoken_text(settings, text, voice) if normalize else _tidy(text)
 
     from audio.pipeline import PipelineConfig, process_file
 
@@ -203,6 +203,12 @@ def _result(
 
 def _tidy(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def spoken_text(settings: TtsSettings, text: str, voice: str) -> str:
+    """The words ``voice`` is given for ``text``: the commune's abbreviations and the voice's
+    own number words ("ngàn"/"lẻ" in the South). The "Đọc là" preview shows exactly this."""
+    return _normalizer(settings.abbreviations_path, voice)(text)
 
 
 def _normalizer(user_table: Path | None, voice: str) -> Normalizer:

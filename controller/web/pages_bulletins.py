@@ -233,9 +233,13 @@ def speech_text(
     config: ConfigDep,
     viewer: Annotated[Viewer, allowed("compose", post=True)],
     text: Annotated[str, Form(max_length=MAX_PREVIEW_CHARS)] = "",
-) -> dict[str, str]:
-    """How the text will be read, in words ("Đọc là: …"), asked for as the broadcaster types."""
-    return {"spoken": read_as(config.tts, text)}
+    voice: Annotated[str, Form()] = "vi",
+) -> Response:
+    """How the chosen voice will read the text, in words ("Đọc là: …"), asked for as the
+    broadcaster types or changes the voice."""
+    if voice not in VOICES:
+        return refused({"voice": translate("compose.error.voice", viewer.lang)}, 422)
+    return JSONResponse({"spoken": read_as(config.tts, text, voice)})
 
 
 # --- one bulletin: hear it, choose where and when, send for approval ------------------------

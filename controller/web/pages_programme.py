@@ -71,6 +71,11 @@ def show(
         places = Places.load(s)
         shown = days if whole_week else [day]
         plans = [(d, day_label(d, first, t), day_blocks(s, prog, places, d, t)) for d in shown]
+    on_page = {a.occ.item_id for _d, _l, blocks in plans for b in blocks for a in b.airings}
+    if context.get("error_item") not in on_page:
+        # refused for an item this page does not show (gone, or not on that day): the error
+        # goes at the top instead of next to an item that is not there, never nowhere
+        context["error_item"] = ""
     return page(
         request,
         viewer,

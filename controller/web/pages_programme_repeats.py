@@ -73,6 +73,7 @@ def new_item(request: Request, db: DbDep, viewer: EDITOR) -> Response:
         "repeat": "daily",
         "date": _today(),
         "weekdays": [],
+        "month_days": "",
         "until": "",
         "zones": [],
         "priority": "normal",
@@ -84,7 +85,7 @@ def new_item(request: Request, db: DbDep, viewer: EDITOR) -> Response:
 def edit_item(request: Request, db: DbDep, viewer: EDITOR, item_id: str) -> Response:
     with db.session() as s:
         item = next((i for i in programme.load(s).items if i.id == item_id), None)
-    if item is None or item.recurrence.kind == "monthly":
+    if item is None:
         raise HTTPException(404, translate_in(viewer.lang, "programme.error.unknown_item"))
     return _item_form(request, viewer, db, item_id=item_id, values=item_values(item))
 
@@ -107,6 +108,7 @@ def _save_item(
         "repeat": form.repeat,
         "date": form.date,
         "weekdays": list(form.weekdays),
+        "month_days": form.month_days,
         "until": form.until,
         "zones": list(form.zones),
         "priority": form.priority,
@@ -159,9 +161,12 @@ def post_item(
     until: Annotated[str, Form(max_length=10)] = "",
     zones: Annotated[list[str] | None, Form()] = None,
     priority: Annotated[str, Form(max_length=10)] = "normal",
+    month_days: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     days, places = tuple(weekdays or ()), tuple(zones or ())
-    form = ItemForm(bulletin, place, slot, at, repeat, date, days, until, places, priority)
+    form = ItemForm(
+        bulletin, place, slot, at, repeat, date, days, until, places, priority, month_days
+    )
     return _save_item(
         request, viewer, db, config=config, dispatcher=dispatcher, form=form, item_id=item_id
     )

@@ -104,7 +104,7 @@ def monthly_page(
         request,
         viewer,
         "reports/monthly.html",
-        month_text=chosen.strftime("%Y-%m"),
+        month_text=chosen.strftime("%m/%Y"),
         error="",
         report=report,
         aired=aired,
@@ -147,7 +147,7 @@ def monthly_csv(
 
 def csv_text(report: MonthlyReport, lang: str) -> str:
     header = [translate(f"reports.csv.column.{c}", lang) for c in CSV_COLUMNS]
-    month = f"{report.month:%Y-%m}"
+    month = f"{report.month:%m/%Y}"  # as the page shows it
     return spreadsheet.csv_text([header, *(csv_row(month, row, lang) for row in long_rows(report))])
 
 

@@ -17,7 +17,7 @@ from schedules import ProgrammeItem, QuietHours, Recurrence, Slot
 
 NAME_MAX = 100
 PRIORITIES = ("priority", "normal", "filler")
-REPEATS = ("once", "daily", "weekly")
+REPEATS = ("once", "daily", "weekly", "monthly")
 Errors = dict[str, str]  # field -> UI text key
 
 
@@ -42,6 +42,7 @@ class ItemForm:
     until: str = ""
     zones: tuple[str, ...] = ()
     priority: str = "normal"
+    month_days: str = ""  # "1, 15": days of the month, for a monthly repeat
 
 
 def _time(text: str) -> dt.time | None:
@@ -60,6 +61,14 @@ def _date(text: str) -> dt.date | None:
 
 def _weekdays(texts: tuple[str, ...]) -> frozenset[int]:
     return frozenset(int(d) for d in texts if d.isdigit() and int(d) < 7)
+
+
+def _month_days(text: str) -> frozenset[int] | None:
+    """ "1, 15" (commas or spaces) → {1, 15}; None when any part is not a day 1..31."""
+    parts = text.replace(",", " ").split()
+    if not all(p.isdigit() and 1 <= int(p) <= 31 for p in parts):
+        return None
+    return frozenset(int(p) for p in parts)
 
 
 def new_slot_id() -> str:
@@ -155,6 +164,11 @@ def item_from_form(
     weekdays = _weekdays(form.weekdays)
     if form.repeat == "weekly" and not weekdays:
         errors["weekdays"] = "setup.error.no_weekdays"
+    month_days = _month_days(form.month_days)
+    if form.repeat == "monthly" and not month_days:
+        errors["month_days"] = (
+            "setup.error.bad_month_days" if month_days is None else "setup.error.no_month_days"
+        )
     if errors or bulletin is None or first is None:
         return None, errors
     try:
@@ -163,6 +177,7 @@ def item_from_form(
             start_date=first,
             end_date=last if form.repeat != "once" else None,
             weekdays=weekdays if form.repeat == "weekly" else None,
+            month_days=month_days if form.repeat == "monthly" else None,
             at=at.replace(microsecond=0) if at else None,
         )
         item = ProgrammeItem(
@@ -190,6 +205,7 @@ def item_values(item: ProgrammeItem) -> dict[str, Any]:
         "repeat": rec.kind if rec.kind in REPEATS else "daily",
         "date": rec.start_date.isoformat(),
         "weekdays": [str(d) for d in sorted(rec.weekdays or ())],
+        "month_days": ", ".join(str(d) for d in sorted(rec.month_days or ())),
         "until": rec.end_date.isoformat() if rec.end_date else "",
         "zones": list(item.zones),
         "priority": item.priority,

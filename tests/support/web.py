@@ -66,3 +66,12 @@ def screenshot(page, name: str) -> Path:
 def fits_width(page) -> bool:
     """Nothing wider than the screen: no sideways scrolling of the whole page on a phone."""
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
+
+
+def go_to_section(page, name: str) -> None:
+    """Tap a section in the menu, opening "Thêm" first when it is folded in there."""
+    menu = page.get_by_role("navigation", name="Chức năng")
+    link = menu.get_by_role("link", name=name, exact=True)
+    if not link.is_visible():
+        menu.locator("summary").click()
+    link.click()

@@ -41,5 +41,25 @@ window.Loa = (function () {
   }
   document.addEventListener("DOMContentLoaded", () => showFirstError());
 
+  // "Thêm" in the menu: open in line on a wide screen; on a phone a tap elsewhere or Escape
+  // folds it away again so it never covers the page.
+  const wide = window.matchMedia("(min-width: 960px)");
+  document.addEventListener("DOMContentLoaded", () => {
+    const more = document.querySelector("[data-more]");
+    if (!more) return;
+    const fit = () => { more.open = wide.matches; };
+    fit();
+    wide.addEventListener("change", fit);
+    document.addEventListener("click", (event) => {
+      if (!wide.matches && more.open && !more.contains(event.target)) more.open = false;
+    });
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !wide.matches && more.open) {
+        more.open = false;
+        more.querySelector("summary").focus();
+      }
+    });
+  });
+
   return { csrf, post, live, showFirstError };
 })();

@@ -225,6 +225,7 @@
       if (!text.trim()) { reading.hidden = true; return; }
       const body = new FormData();
       body.append("text", text);
+      body.append("voice", form.elements.voice.value); // the South reads "ngàn", "lẻ"
       const answer = await Loa.post("/bulletins/speech-text", body).catch(() => null);
       if (asked !== readingAsked || !answer || !answer.ok) return; // a newer text is on its way
       reading.querySelector("span").textContent = answer.data.spoken;
@@ -234,6 +235,7 @@
       clearTimeout(readingTimer);
       readingTimer = setTimeout(showReading, 400);
     });
+    form.elements.voice.addEventListener("change", showReading);
     if (form.elements.text.value.trim()) showReading();
 
     // --- listen to the text before sending

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from controller import programme
-from controller.models import Bulletin, now
+from controller.models import Bulletin, Delivery, Node, Zone, now
 from controller.programme.timed import TimedThing, delivery_status, timed_things
 from schedules import LOCAL, Recurrence, Slot
 from tests.controller.commune import Commune
@@ -76,3 +78,40 @@ def test_airings_bulletins_awaiting_approval_and_more_sources(commune: Commune, 
     with commune.db.session() as s:  # the seam: another source is one more function
         more = timed_things(s, start, end, sources=[lambda *_: [relay]])
     assert more == [relay]
+
+
+def test_a_live_session_shows_who_spoke_where_and_how_many_points_carried_it(commune: Commune):
+    """A live session kept as a bulletin of kind "live" is its own source, not a timed bulletin."""
+    went_live = now() - timedelta(hours=1)
+    with commune.db.session() as s:
+        points = sorted(s.scalars(select(Node.id).join(Zone).where(Zone.code == "thon-dong")))
+    assert len(points) == 2
+    live = commune.bulletin(
+        kind="live",
+        status="sent",
+        play_at=went_live,
+        request={"targets": points, "reason": ""},
+    )
+    with commune.db.session() as s:
+        for node_id, status in zip(points, ("finished", "failed"), strict=True):
+            s.add(
+                Delivery(
+                    play_id="live-1",
+                    bulletin_id=live.id,
+                    node_id=node_id,
+                    valid_until=now(),
+                    status=status,
+                )
+            )
+    start, end = window(went_live.astimezone(LOCAL).date())
+    with commune.db.session() as s:
+        found = [t for t in timed_things(s, start, end) if t.ref == ("bulletin", live.id)]
+        speaker = commune.user("phatthanh")
+    assert len(found) == 1, found  # not also listed as a bulletin set for a time
+    (thing,) = found
+    assert thing.kind == "live"
+    assert thing.by == (speaker.display_name or speaker.username)
+    assert thing.node_ids == tuple(points)
+    assert thing.carried == 1
+    assert thing.status == "partly"
+    assert thing.start == went_live

@@ -62,7 +62,10 @@ def test_months_are_local_calendar_months():
     assert start == datetime(2026, 12, 1, tzinfo=LOCAL)
     assert end == datetime(2027, 1, 1, tzinfo=LOCAL)
     assert start.astimezone(UTC) == datetime(2026, 11, 30, 17, tzinfo=UTC)
-    for bad in ("2026-13", "2026/11", "11-2026", ""):
+    # as people write it in Vietnam, and as links and the API do
+    assert parse_month("12/2026") == parse_month("2026-12") == parse_month(" 12/2026 ")
+    assert parse_month("3/2026") == parse_month("2026-03")
+    for bad in ("2026-13", "13/2026", "0/2026", "2026/11", "11-2026", "12/26", "12/2026/1", ""):
         with pytest.raises(ValueError, match="not a month"):
             parse_month(bad)
     for beyond in ("9999-12", "0001-01"):  # their bounds overflow the calendar

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, func, select
 from controller.db import Database
 from controller.models import AuditEntry, Base, User, WebSession
 from tests.support import SystemUnderTest
-from tests.support.web import DESKTOP, fits_width, log_in, screenshot
+from tests.support.web import DESKTOP, fits_width, go_to_section, log_in, screenshot
 
 NEW_PASSWORD = "mat-khau-moi-123"
 
@@ -41,7 +41,7 @@ def create_account(page, username: str, name: str, role: str, password: str) -> 
 
 def test_an_admin_creates_a_broadcaster_who_then_logs_in(web_system, open_page):
     page = open_page("quantri")
-    page.get_by_role("navigation").get_by_role("link", name="Tài khoản").click()
+    go_to_section(page, "Tài khoản")
     expect(page.get_by_role("heading", name="Tài khoản", exact=True)).to_be_visible()
     create_account(page, "lan.nguyen", "Nguyễn Thị Lan", "phát thanh viên", NEW_PASSWORD)
     assert page.get_by_role("status").inner_text() == "Đã tạo tài khoản lan.nguyen."
@@ -158,7 +158,7 @@ def test_the_audit_log_shows_logins_and_account_changes_newest_first(web_system,
     page = open_page("quantri")
     page.goto(f"{web_system.cluster.url}/admin/users")
     create_account(page, "kiem.tra", "Lê Kiểm Tra", "phê duyệt", NEW_PASSWORD)
-    page.get_by_role("navigation").get_by_role("link", name="Nhật ký").click()
+    go_to_section(page, "Nhật ký")
     expect(page.get_by_role("heading", name="Nhật ký hoạt động")).to_be_visible()
     first = page.locator("table.audit tbody tr").first
     assert first.get_attribute("data-action") == "user.create"  # the newest on top

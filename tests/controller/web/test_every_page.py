@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from controller import notifications
+from controller.broadcast import drafts
 from controller.db import Database
-from controller.models import Node
+from controller.models import Bulletin, MessageTemplate, Node, User
 from tests.support import SystemUnderTest
-from tests.support.web import PHONE, fits_width, log_in
+from tests.support.web import PHONE, fits_width, log_in, screenshot
 
 TAP_PX = 44
 # What a broadcaster should never have to read: loudness units, decibels, the speech engine,
@@ -58,23 +60,51 @@ BADGE_CONTRAST = """() => {
 
 @pytest.fixture(scope="module")
 def content(web_system: SystemUnderTest, speech_wav) -> dict[str, str]:
-    """A bulletin sent to one village (its page and report), and the points' ids."""
+    """A bulletin sent to one village (its page and report), the broadcaster's spoken draft (its
+    edit form and delete confirmation), a stored template, and the points' ids."""
     r = web_system.post_bulletin(speech_wav, zones="thon-dong")
     assert r.status_code == 201, r.text
-    db = Database(web_system.cluster.config.db_url)
+    config = web_system.cluster.config
+    db = Database(config.db_url)
     with db.session() as s:
         node = s.scalars(select(Node).order_by(Node.id)).first()
         assert node is not None
         node_id = node.id
         ids = "|".join(re.escape(i) for i in s.scalars(select(Node.id)))
+        author = s.scalars(select(User).where(User.username == "phatthanh")).one()
+        draft = drafts.make_draft(
+            s, config, author, recording=None, text=DRAFT_TEXT, voice="vi", title=""
+        ).id
+        template = s.scalars(select(MessageTemplate.id).order_by(MessageTemplate.id)).first()
+        assert template is not None, "the templates are seeded"
     db.engine.dispose()
-    return {"bulletin": r.json()["id"], "node": node_id, "node_ids": ids}
+    return {
+        "bulletin": r.json()["id"],
+        "draft": draft,
+        "template": str(template),
+        "node": node_id,
+        "node_ids": ids,
+    }
+
+
+DRAFT_TEXT = "Thông báo: chiều nay 15 giờ họp dân tại nhà văn hóa thôn Đông."
+CALENDAR = [f"/programme/calendar?view={v}" for v in ("day", "week", "month")]
 
 
 def pages_of(role: str, content: dict[str, str]) -> list[str]:
     b, node = content["bulletin"], content["node"]
+    keepers = [  # those who keep the programme and the templates
+        "/programme/setup",
+        "/programme/slots/new",
+        "/programme/repeats/new",
+        "/templates",
+        "/templates/new",
+        f"/templates/{content['template']}",
+    ]
     common = [
         "/",
+        "/notifications",
+        *CALENDAR,
         "/bulletins",
         f"/bulletins/{b}",
         f"/bulletins/{b}/report",
@@ -85,10 +115,11 @@ def pages_of(role: str, content: dict[str, str]) -> list[str]:
         "/reports",
         "/admin/subscriptions",
     ]
+    draft = content["draft"]
     extra = {
-        "phatthanh": ["/bulletins/new"],
-        "pheduyet": ["/review", "/emergency"],
-        "quantri": ["/admin/users", "/admin/audit", "/emergency", "/bulletins/new"],
+        "phatthanh": ["/bulletins/new", f"/bulletins/{draft}", f"/bulletins/{draft}/delete"],
+        "pheduyet": ["/review", "/emergency", *keepers],
+        "quantri": ["/admin/users", "/admin/audit", "/emergency", "/bulletins/new", *keepers],
     }
     return common + extra[role]
 
@@ -136,19 +167,71 @@ def test_every_page_fits_a_phone_and_a_thumb(web_system, phone, content, role):
     assert not problems, "\n".join(problems)
 
 
-def test_the_menu_reaches_every_section_without_sideways_scrolling(web_system, phone):
+SECTIONS = {
+    "phatthanh": {"/", "/bulletins/new", "/bulletins", "/programme/calendar"},
+    "pheduyet": {"/", "/review", "/bulletins", "/programme/calendar", "/templates"},
+    "quantri": {"/", "/bulletins/new", "/review", "/bulletins", "/programme/calendar",
+                "/templates", "/admin/users", "/admin/audit"},
+}  # fmt: skip
+EVERYONE = {"/programme", "/nodes", "/faults", "/reports", "/admin/subscriptions"}
+BOXES = """(els) => els.map((el) => { const r = el.getBoundingClientRect();
+  return {x: r.x, y: r.y, w: r.width, h: r.height, text: el.textContent.trim()}; })"""
+
+
+def a_notification_for(sut: SystemUnderTest, username: str, bulletin_id: str) -> None:
+    db = Database(sut.cluster.config.db_url)
+    with db.session() as s:
+        user = s.scalars(select(User).where(User.username == username)).one()
+        notifications.rejected(s, s.get_one(Bulletin, bulletin_id), "Xem lại giờ phát.")
+        assert user.id == s.get_one(Bulletin, bulletin_id).created_by
+    db.engine.dispose()
+
+
+@pytest.mark.parametrize("role", ["phatthanh", "quantri"])
+def test_the_phone_menu_is_one_row_and_reaches_every_section(web_system, phone, content, role):
+    """Four main sections and "Thêm" in one row under the header; "Thêm" opens the rest;
+    the page starts high, and the notification badge stays in sight."""
     base = web_system.cluster.url
+    if role == "phatthanh":
+        a_notification_for(web_system, role, content["draft"])
     phone.context.clear_cookies()
-    log_in(phone, base, "quantri")
+    log_in(phone, base, role)
     menu = phone.locator("nav.main")
-    assert phone.evaluate("(m) => m.scrollWidth <= m.clientWidth + 1", menu.element_handle())
-    links = menu.get_by_role("link").all()
-    assert len(links) >= 10
-    for link in links:
-        box = link.bounding_box()
-        assert box is not None
-        assert box["x"] >= 0, link.inner_text()
-        assert box["x"] + box["width"] <= PHONE["width"], link.inner_text()
+    row = menu.locator(":scope > a, :scope > details > summary").evaluate_all(BOXES)
+    assert len(row) == 5, row
+    assert len({round(b["y"]) for b in row}) == 1, f"one row: {row}"
+    for b in row:
+        assert b["x"] >= 0, b
+        assert b["x"] + b["w"] <= PHONE["width"], b
+        assert min(b["h"], b["w"]) >= TAP_PX, b
+    assert row[-1]["text"].startswith("Thêm")
+    # the content begins under one header row and one menu row
+    assert phone.locator("main").bounding_box()["y"] <= 120
+    bell = phone.locator("#notify-badge")
+    assert bell.is_visible()
+    if role == "phatthanh":
+        assert bell.locator(".count").inner_text() == "1"
+    # the rest is folded away until "Thêm" is opened, and then inside the screen
+    more = menu.locator("details.more")
+    assert not more.locator("a").first.is_visible()
+    more.locator("summary").click()
+    every = menu.get_by_role("link")
+    reached = {link.get_attribute("href") for link in every.all()}
+    assert reached == SECTIONS[role] | EVERYONE
+    for b in every.evaluate_all(BOXES):
+        assert b["x"] >= 0, b
+        assert b["x"] + b["w"] <= PHONE["width"], b
+        assert b["y"] + b["h"] <= PHONE["height"], b
+        assert b["h"] >= TAP_PX, b
+    screenshot(phone, f"menu-open-{role}")
+    # a tap on the page folds it again; a section inside it marks "Thêm" as where one is
+    phone.locator(".top .commune").click()  # plain text, not a link
+    assert not more.locator("a").first.is_visible()
+    more.locator("summary").click()
+    more.get_by_role("link", name="Điểm loa").click()
+    phone.wait_for_url(f"{base}/nodes")
+    assert "current" in (menu.locator("summary").get_attribute("class") or "")
+    assert fits_width(phone)
 
 
 def test_the_login_page_fits_too(browser, web_system):

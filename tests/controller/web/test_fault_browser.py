@@ -3,7 +3,7 @@ the logged-in web app shows it. Real controller, broker and nodes, driven by Chr
 
 from __future__ import annotations
 
-from tests.support.web import fits_width, screenshot
+from tests.support.web import fits_width, go_to_section, screenshot
 
 
 def send_report(page, base: str, *, point: str, problem: str, note: str) -> None:
@@ -30,7 +30,7 @@ def test_a_villagers_report_reaches_the_technicians_view(web_system, open_page):
 
     technician = open_page("quantri")
     technician.goto(f"{base}/")
-    technician.get_by_role("link", name="Báo hỏng").click()
+    go_to_section(technician, "Báo hỏng")
     row = technician.locator(".fault-row", has_text="loa kêu cả đêm")
     row.wait_for()
     assert "Loa kêu suốt" in row.inner_text()
@@ -44,7 +44,7 @@ def test_a_villagers_report_reaches_the_technicians_view(web_system, open_page):
     assert technician.get_by_role("link", name="In áp phích A4 · PDF").count() == 1
     assert fits_width(technician)
     screenshot(technician, "faults-on-point")
-    technician.get_by_role("link", name="Báo hỏng").click()
+    go_to_section(technician, "Báo hỏng")
     row.get_by_role("button", name="Đánh dấu đã xử lý").click()
     technician.get_by_text("Đã đánh dấu báo cáo là đã xử lý.").wait_for()
     assert technician.locator(".fault-row", has_text="loa kêu cả đêm").count() == 0

@@ -57,6 +57,13 @@ def test_compose_shows_how_the_text_will_be_read_as_it_is_typed(web_system, broa
     page.get_by_label("Nội dung bản tin").fill(TEXT)
     expect(reading).to_have_text(f"Đọc là: {spoken}")
     assert not re.search(r"\d", spoken)  # every number in words
+    # the Southern voice says "ngàn": the preview follows the voice chosen, and back
+    southern = read_as(web_system.cluster.config.tts, TEXT, "vi-vn-x-south")
+    assert "ngàn" in southern
+    page.get_by_label("Giọng đọc", exact=True).select_option("vi-vn-x-south")
+    expect(reading).to_have_text(f"Đọc là: {southern}")
+    page.get_by_label("Giọng đọc", exact=True).select_option("vi")
+    expect(reading).to_have_text(f"Đọc là: {spoken}")
     assert fits_width(page)
     screenshot(page, "compose-reading")
 

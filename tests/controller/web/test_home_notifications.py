@@ -148,3 +148,22 @@ def test_today_lists_a_timed_bulletin_still_to_air_with_its_status(
     assert f'{at.astimezone(LOCAL):%H:%M}</span> <a href="/bulletins/{bulletin.id}">' in today
     assert "Thôn Tây" in today
     assert "2 điểm chờ phát" in today
+
+
+def test_the_reading_preview_follows_the_voice_and_refuses_an_unknown_one(
+    commune: Commune, login: Login
+):
+    broadcaster, csrf = login("phatthanh")
+    headers = {"X-CSRF-Token": csrf, "X-Requested-With": "fetch", "Accept": "application/json"}
+    text = {"text": "Hỗ trợ 105 hộ"}
+    north = broadcaster.post("/bulletins/speech-text", data=text, headers=headers)
+    assert north.json()["spoken"] == "Hỗ trợ một trăm linh năm hộ"
+    south = broadcaster.post(
+        "/bulletins/speech-text", data={**text, "voice": "vi-vn-x-south"}, headers=headers
+    )
+    assert south.json()["spoken"] == "Hỗ trợ một trăm lẻ năm hộ"
+    wrong = broadcaster.post(
+        "/bulletins/speech-text", data={**text, "voice": "en"}, headers=headers
+    )
+    assert wrong.status_code == 422
+    assert "giọng đọc" in wrong.text

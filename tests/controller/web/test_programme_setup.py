@@ -342,3 +342,36 @@ def test_an_approver_repeats_a_bulletin_and_the_calendar_shows_every_timed_thing
 
 
 WEEKDAY = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]
+
+
+def test_a_monthly_repeat_is_made_and_changed_in_the_form(web_system, open_page, speech_wav):
+    """Days of the month are written as people say them ("1, 15"); a day that no month has is
+    refused next to the field and changes nothing; the saved repeat opens again for editing."""
+    base = web_system.cluster.url
+    tax = held(web_system, speech_wav, "Nhắc nộp thuế hằng tháng")
+    page = open_page("pheduyet")
+    page.goto(f"{base}/programme/repeats/new")
+    page.get_by_label("Bản tin (đã duyệt)").select_option(tax["id"])
+    page.get_by_label("Vào một giờ riêng").check()
+    page.get_by_label("Giờ phát (nếu phát vào giờ riêng)").fill("08:30")
+    page.get_by_label("Hằng tháng, vào các ngày ghi dưới đây").check()
+    page.get_by_role("checkbox", name="Thôn Đông").check()
+    days = page.get_by_label("Ngày trong tháng (khi phát hằng tháng)")
+    days.fill("1, 32")
+    before = stored(web_system)
+    page.get_by_role("button", name="Lưu").click()
+    expect(page.locator("#month_days-error")).to_contain_text("từ 1 đến 31")
+    assert days.get_attribute("aria-invalid") == "true"
+    assert stored(web_system) == before
+    days.fill("1, 15")
+    page.get_by_role("button", name="Lưu").click()
+    expect(page.get_by_role("status")).to_contain_text("Đã lưu tin lặp lại")
+    repeat = page.locator("#repeats li", has_text="Nhắc nộp thuế hằng tháng")
+    expect(repeat).to_contain_text("hằng tháng vào ngày 1, 15")
+    repeat.get_by_role("link", name="Sửa").click()
+    expect(page.get_by_label("Hằng tháng, vào các ngày ghi dưới đây")).to_be_checked()
+    expect(days).to_have_value("1, 15")
+    assert fits_width(page)
+    days.fill("10")
+    page.get_by_role("button", name="Lưu").click()
+    expect(repeat).to_contain_text("hằng tháng vào ngày 10,")

@@ -99,7 +99,8 @@ def test_the_monthly_csv_matches_the_database(web_system, open_page, speech_wav)
     page = open_page("pheduyet")
     page.goto(f"{web_system.cluster.url}/reports")
     this_month = now().astimezone(LOCAL).strftime("%Y-%m")
-    assert page.get_by_label("Tháng").input_value() == this_month
+    shown_month = now().astimezone(LOCAL).strftime("%m/%Y")  # shown and typed as mm/yyyy
+    assert page.get_by_label("Tháng").input_value() == shown_month
     with page.expect_download() as download:
         page.get_by_role("link", name="Tải tệp CSV").click()
     raw = download.value.path().read_bytes()
@@ -116,6 +117,7 @@ def test_the_monthly_csv_matches_the_database(web_system, open_page, speech_wav)
         "Đơn vị",
         "Mã chỉ số",
     ]
+    assert {row["Tháng"] for row in rows} == {shown_month}
     got = figures(rows)
 
     db = Database(web_system.cluster.config.db_url)
@@ -182,4 +184,10 @@ def test_a_bad_month_is_refused_next_to_the_field(web_system, open_page):
     assert response.status == 422
     field = page.get_by_label("Tháng")
     assert field.get_attribute("aria-invalid") == "true"
-    assert "ví dụ 2026-11" in page.locator(".field-error").inner_text()
+    assert "ví dụ 11/2026" in page.locator(".field-error").inner_text()
+    # typed as people write a month, it is taken
+    field.fill("1/2026")
+    field.press("Enter")
+    page.wait_for_url("**/reports?month=1%2F2026")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("01/2026")
+    assert page.get_by_label("Tháng").input_value() == "01/2026"
