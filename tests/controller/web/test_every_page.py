@@ -109,6 +109,8 @@ def pages_of(role: str, content: dict[str, str]) -> list[str]:
         f"/bulletins/{b}",
         f"/bulletins/{b}/report",
         "/programme",
+        "/programme/relays",
+        "/on-air",
         "/nodes",
         f"/nodes/{node}",
         "/faults",
@@ -173,7 +175,7 @@ SECTIONS = {
     "quantri": {"/", "/bulletins/new", "/review", "/bulletins", "/programme/calendar",
                 "/templates", "/admin/users", "/admin/audit"},
 }  # fmt: skip
-EVERYONE = {"/programme", "/nodes", "/faults", "/reports", "/admin/subscriptions"}
+EVERYONE = {"/on-air", "/programme", "/nodes", "/faults", "/reports", "/admin/subscriptions"}
 BOXES = """(els) => els.map((el) => { const r = el.getBoundingClientRect();
   return {x: r.x, y: r.y, w: r.width, h: r.height, text: el.textContent.trim()}; })"""
 
