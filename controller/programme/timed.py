@@ -21,11 +21,12 @@ from controller.broadcast.approval import BroadcastRequest
 from controller.broadcast.targets import resolve_targets
 from controller.delivery.state import NOT_PLAYED, PROGRESS
 from controller.errors import InvalidInputError
-from controller.models import Alert, Bulletin, Delivery, User, now
+from controller.models import Alert, Bulletin, Delivery, Relay, RelayRun, User, now
 from controller.programme import store
+from controller.relay.store import to_item
 from schedules.expand import expand_items
 
-Kind = Literal["slot_item", "timed_item", "bulletin", "alert", "live"]
+Kind = Literal["slot_item", "timed_item", "bulletin", "alert", "live", "relay"]
 # Plain states a timed thing is in; the pages say each in words.
 Status = Literal[
     "planned",  # in the programme, not yet sent to the points
@@ -245,6 +246,12 @@ def live_sessions(s: Session, start: dt.datetime, end: dt.datetime) -> list[Time
         select(Bulletin, User)
         .join(User, User.id == Bulletin.created_by)
         .where(Bulletin.kind == "live", Bulletin.play_at >= start, Bulletin.play_at < end)
+        # a relay's window is kept as a live bulletin too: the calendar shows it as the relay
+        .where(
+            Bulletin.id.not_in(
+                select(RelayRun.bulletin_id).where(RelayRun.bulletin_id.is_not(None))
+            )
+        )
     ).all()
     by_bulletin = _statuses(s, Delivery.bulletin_id, [b.id for b, _ in rows])
     played: dict[str, int] = {
@@ -279,7 +286,63 @@ def live_sessions(s: Session, start: dt.datetime, end: dt.datetime) -> list[Time
     return out
 
 
-SOURCES: tuple[Source, ...] = (programme_airings, timed_bulletins, alerts, live_sessions)
+# How a relay's window that ran went, in the calendar's words (controller/relay/tally.py).
+RUN_STATUS: dict[str, Status] = {
+    "running": "playing",
+    "finished": "played",
+    "failed": "missed",
+    "interrupted": "partly",
+}
+
+
+def _utc(at: dt.datetime) -> dt.datetime:
+    return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)
+
+
+def relays(s: Session, start: dt.datetime, end: dt.datetime) -> list[TimedThing]:
+    """Each window of each relayed station (tiếp âm) in the window; one that ran says how."""
+    rows = list(s.scalars(select(Relay)))
+    if not rows:
+        return []
+    ran = s.scalars(
+        select(RelayRun).where(RelayRun.window_start < end, RelayRun.window_end > start)
+    )
+    runs = {(run.relay_id, _utc(run.window_start)): run for run in ran}
+    out = []
+    for row in rows:
+        item = to_item(row)
+        try:
+            nodes = tuple(sorted(resolve_targets(s, False, item.zones, item.nodes)))
+        except InvalidInputError:  # its villages were removed since
+            nodes = ()
+        for window in item.windows(start, end):
+            run = runs.get((row.id, _utc(window.start)))
+            if run is not None:
+                status = RUN_STATUS.get(run.status, "playing")
+            else:
+                status = "planned" if _utc(window.end) > _utc(now()) else "not_sent"
+            out.append(
+                TimedThing(
+                    kind="relay",
+                    start=window.start,
+                    duration_s=float(item.duration_s),
+                    title=row.title,
+                    status=status,
+                    node_ids=nodes,
+                    ref=("relay", row.id),
+                    repeats=True,
+                )
+            )
+    return out
+
+
+SOURCES: tuple[Source, ...] = (
+    programme_airings,
+    timed_bulletins,
+    alerts,
+    live_sessions,
+    relays,
+)
 
 
 def timed_things(

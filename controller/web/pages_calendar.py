@@ -39,6 +39,8 @@ def link_of(thing: TimedThing) -> str:
     kind, ref = thing.ref
     if kind == "alert":
         return f"/emergency/{ref}"
+    if kind == "relay":
+        return "/programme/relays"
     if thing.status in REPORTED and thing.kind == "bulletin":
         return f"/bulletins/{ref}/report"
     return f"/bulletins/{ref}"

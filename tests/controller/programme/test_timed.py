@@ -115,3 +115,53 @@ def test_a_live_session_shows_who_spoke_where_and_how_many_points_carried_it(com
     assert thing.carried == 1
     assert thing.status == "partly"
     assert thing.start == went_live
+
+
+def test_a_relay_shows_each_window_planned_and_one_that_ran_says_how(commune: Commune):
+    from controller.models import RelayRun
+    from controller.relay import store as relays
+
+    tomorrow = now().astimezone(LOCAL).date() + timedelta(days=1)
+    item = relays.parse(
+        {
+            "id": "vov1-sang",
+            "title": "VOV1 thời sự",
+            "url": "https://radio.vov.vn/vov1.mp3",
+            "duration_s": 1800,
+            "recurrence": {"kind": "daily", "start_date": tomorrow.isoformat(), "at": "06:00"},
+            "zones": ["thon-dong"],
+        }
+    )
+    with commune.db.session() as s:
+        relays.save(
+            s,
+            commune.config,
+            commune.user("pheduyet"),
+            item,
+            new=True,
+            resolver=lambda _host, _port: ["203.113.131.1"],
+        )
+    start, _ = window(tomorrow)
+    with commune.db.session() as s:
+        found = [t for t in timed_things(s, start, start + timedelta(days=2)) if t.kind == "relay"]
+    assert [(t.start.astimezone(LOCAL).day, t.status) for t in found] == [
+        (tomorrow.day, "planned"),
+        ((tomorrow + timedelta(days=1)).day, "planned"),
+    ]
+    assert found[0].title == "VOV1 thời sự"
+    assert found[0].duration_s == 1800
+    assert found[0].node_ids
+    assert found[0].ref == ("relay", "vov1-sang")
+    first = found[0].start.astimezone(dt.UTC)
+    with commune.db.session() as s:
+        s.add(
+            RelayRun(
+                relay_id="vov1-sang",
+                window_start=first,
+                window_end=first + timedelta(minutes=30),
+                status="finished",
+            )
+        )
+    with commune.db.session() as s:
+        found = [t for t in timed_things(s, start, start + timedelta(days=1)) if t.kind == "relay"]
+    assert [t.status for t in found] == ["played"]
