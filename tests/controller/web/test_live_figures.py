@@ -32,7 +32,7 @@ def report(node_id: str, **fields: object) -> LiveReport:
         "ended_at": AT + timedelta(minutes=3),
         **fields,
     }
-    return LiveReport(node_id=node_id, play_id="live-s1", session_id="ab" * 16, **values)  # type: ignore[arg-type]
+    return LiveReport(node_id=node_id, play_id="live-s1", session_id="ab" * 16, **values)
 
 
 def test_each_points_live_figures_read_in_words_with_the_figures_folded(commune, dispatcher):
