@@ -253,9 +253,9 @@ def real_parts(seconds: float) -> list[dict[str, Any]]:
     with files.acl_file.open("a") as fh:
         fh.write("\n".join(["", "user bench", *controller_acl()]) + "\n")
     # the second point behind a link proxy, clean until part 3 impairs it
-    proxy = LinkProxy(cluster.config.mqtt_port).start()
     behind = list(cluster.node_configs)[1]
     config = json.loads(cluster.node_configs[behind].read_text())
+    proxy = LinkProxy(config["broker_port"]).start()  # TLS or not, it passes through
     config["broker_port"] = proxy.port
     cluster.node_configs[behind].write_text(json.dumps(config))
     cluster.start_all()

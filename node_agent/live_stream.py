@@ -135,6 +135,7 @@ class LiveStream:
         self._closed = False
         self._last_arrival = monotonic()
         self.frame = start.sample_rate * start.frame_ms // 1000
+        self._decoder: Any = None  # audio.live_opus.LiveDecoder of the part on air
         self.stats = LiveStats()
         self.clock = SessionClock(start)
         self.finished: Finished = lambda _record, _outcome, _reason: None
@@ -197,6 +198,10 @@ class LiveStream:
                 now = self._clock()
                 due = sorted(s for s in self._packets if self.sound_at(s) - LEAD_S > now)
                 if due:
+                    from audio.live_opus import LiveDecoder  # numpy/ctypes: when it sounds
+
+                    # made now, before the sink's clock runs: each part decodes afresh
+                    self._decoder = LiveDecoder(self.start.frame_ms)
                     self._next = due[0]
                     self.stats.first_seq = due[0]
                     self._packets = {s: p for s, p in self._packets.items() if s >= due[0]}
@@ -213,9 +218,8 @@ class LiveStream:
     def blocks(self) -> Iterator[np.ndarray]:
         """The session's audio, one frame per seq from ``wait_first``'s, until it ends (or is
         cut: a later part starts afresh with its own decoder)."""
-        from audio.live_opus import LiveDecoder  # numpy/ctypes: only when a session sounds
-
-        decoder = LiveDecoder(self.start.frame_ms)
+        decoder = self._decoder
+        assert decoder is not None, "blocks() before wait_first() found a packet"
         lost_run = False
         try:
             while True:

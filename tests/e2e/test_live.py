@@ -12,6 +12,7 @@ import subprocess
 import sys
 import wave
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -231,7 +232,7 @@ class Controller:
         user, password = sut.observer
         self.mqtt = Recorder(sut.cluster.config.mqtt_port, user, password, client_id=user)
 
-    def open(self, node_id: str, *, quiet_s: float = 4.0) -> tuple[Any, Any]:
+    def open(self, *node_ids: str, quiet_s: float = 4.0) -> tuple[Any, Any]:
         import uuid
         from datetime import timedelta
 
@@ -248,11 +249,12 @@ class Controller:
             max_seq=100_000,
             quiet_s=quiet_s,
         )
-        _body, envelope = sign_command(self.key, start, [node_id], ttl=timedelta(minutes=5))
-        self.mqtt.client.publish(
-            node_topic(node_id, "cmd"), envelope.model_dump_json(), qos=1
-        ).wait_for_publish(5)
-        wait_for(lambda: self._acked(node_id, _body.command_id), 10, "the start acknowledged")
+        for node_id in node_ids:
+            body, envelope = sign_command(self.key, start, [node_id], ttl=timedelta(minutes=5))
+            self.mqtt.client.publish(
+                node_topic(node_id, "cmd"), envelope.model_dump_json(), qos=1
+            ).wait_for_publish(5)
+            wait_for(partial(self._acked, node_id, body.command_id), 10, "the start acknowledged")
         return start, packet_key
 
     def _acked(self, node_id: str, command_id: str) -> bool:
@@ -380,3 +382,56 @@ def test_silence_on_the_stream_fades_out_and_ends_the_session_with_a_report(sut)
     assert np.max(np.abs(heard[: RATE // 2])) > 0.1  # the tone played
     assert np.max(np.abs(heard[-480:])) < 0.01  # and faded out at the end
     wait_for(lambda: _all_online(sut), 10, "the point idle again, its amplifier off")
+
+
+def test_a_coverage_hole_on_one_points_link_is_concealed_and_it_stays_in_step(sut):
+    """One point reaches the broker through a 4G-like link (tests/support/link_proxy.py) that
+    goes dead for 1.6 s mid-session, then delivers what waited in a burst; the other's link is
+    clean. The cut-off point conceals what came too late, reports the gap, and sounds every
+    later frame at the same moment as the other point."""
+    import time
+
+    from tests.support.link_proxy import LinkProxy
+
+    clean, holed = sut.node_ids
+    config_path = sut.cluster.node_configs[holed]
+    original = config_path.read_text()
+    config = json.loads(original)
+    proxy = LinkProxy(config["broker_port"]).start()  # TLS passes through untouched
+    controller = None
+    try:
+        sut.cluster.stop_node(holed)
+        config_path.write_text(json.dumps({**config, "broker_port": proxy.port}))
+        sut.cluster.start_node(holed)
+        wait_for(lambda: _all_online(sut), 30, "the point behind the proxy online")
+        controller = Controller(sut)
+        start, key = controller.open(clean, holed)
+        frames = opus(4.0, 440)
+        t0 = time.time() + 0.1
+        packets = controller.packets(start, key, frames, t0, end=True)
+        for seq, payload in enumerate(packets):  # in real time, as a voice comes
+            time.sleep(max(0.0, t0 + seq * 0.04 - time.time()))
+            if seq == 25:
+                proxy.hold(1.6)
+            controller.send(start, [payload])
+        reports = {n: live_report(sut, n, start.play_id) for n in sut.node_ids}
+    finally:
+        if controller is not None:
+            controller.close()
+        sut.cluster.stop_node(holed)
+        config_path.write_text(original)
+        sut.cluster.start_node(holed)
+        proxy.stop()
+    assert {r["outcome"] for r in reports.values()} == {"finished"}
+    assert (reports[clean]["packets_lost"], reports[clean]["gaps"]) == (0, 0)
+    assert reports[holed]["gaps"] >= 1
+    assert reports[holed]["packets_lost"] >= 5  # late behind the hole: concealed in place
+    records = {
+        n: json.loads((sut.played_dir(n) / f"{start.play_id}.json").read_text())
+        for n in sut.node_ids
+    }
+    # nothing skipped or stretched: the same frames at the same moments on both points
+    assert records[holed]["frames_played"] == records[clean]["frames_played"]
+    assert abs(records[holed]["started_at"] - records[clean]["started_at"]) <= 0.020
+    assert abs(records[holed]["ended_at"] - records[clean]["ended_at"]) <= 0.020
+    wait_for(lambda: _all_online(sut), 30, "the point back on its own link")

@@ -5,7 +5,8 @@ after a timeout, and everything behind it waits (head-of-line blocking), then ar
 burst. So "5 % loss" here is a stall: each chunk the broker sends is, with probability
 ``loss``, held for a retransmission time (``stall_s``, 200-400 ms: Linux's minimum RTO is
 200 ms) together with all that follows it; and each chunk is delayed by up to ``jitter_s``
-(uniform), never overtaking the one before (TCP keeps order). Only the broker-to-node direction
+(uniform), never overtaking the one before (TCP keeps order); :meth:`LinkProxy.hold` makes a
+coverage hole of a given length. Only the broker-to-node direction
 is impaired, the one a live stream flows in; what the node sends passes straight through.
 
 Runs its own asyncio loop in a thread, so a synchronous test or benchmark can use it::
@@ -50,6 +51,7 @@ class LinkProxy:
         self.loss, self.jitter_s, self.stall_s = loss, jitter_s, stall_s
         self.stats = LinkStats()
         self.port = 0
+        self._hold_until = 0.0  # monotonic: nothing reaches the node before then
         self._rng = random.Random(seed)
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -67,6 +69,11 @@ class LinkProxy:
         if self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5)
+
+    def hold(self, seconds: float) -> None:
+        """A coverage hole: from now, nothing reaches the node for ``seconds``; then all that
+        waited arrives at once (TCP delivers it in order, late)."""
+        self._hold_until = time.monotonic() + seconds
 
     def __enter__(self) -> LinkProxy:
         return self.start()
@@ -108,11 +115,15 @@ class LinkProxy:
             asyncio.create_task(self._impair(broker_r, queue)),
             asyncio.create_task(_release(queue, node_w)),
         ]
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in tasks:
-            task.cancel()
-        for writer in (node_w, broker_w):
-            writer.close()
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # the proxy stops
+            pass
+        finally:
+            for task in tasks:
+                task.cancel()
+            for writer in (node_w, broker_w):
+                writer.close()
 
     async def _impair(
         self, reader: asyncio.StreamReader, queue: asyncio.Queue[tuple[float, bytes]]
@@ -120,7 +131,7 @@ class LinkProxy:
         last = 0.0
         while data := await reader.read(CHUNK):
             now = time.monotonic()
-            due = now + self._rng.uniform(0, self.jitter_s)
+            due = max(now + self._rng.uniform(0, self.jitter_s), self._hold_until)
             if self._rng.random() < self.loss:
                 due += self._rng.uniform(*self.stall_s)
                 self.stats.stalls += 1
