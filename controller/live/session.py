@@ -179,7 +179,7 @@ def new_session(host: LiveHost, user: User, request: LiveRequest, busy: set[str]
         opened_at=datetime.now(UTC),
         key=Ed25519PrivateKey.generate(),
         recording=Path(name),
-        chain=LiveChain(target_lufs=host.config.target_lufs),
+        chain=LiveChain(target_lufs=host.config.target_lufs, denoise=host.config.live_denoise),
         encoder=LiveEncoder(request.frame_ms, record=Path(name)),
     )
     with host.db.session() as s:
