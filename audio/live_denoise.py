@@ -31,7 +31,7 @@ class StreamingDenoiser:
         *,
         block_s: float = 0.2,
         lookahead_s: float = 0.1,
-        context_s: float = 1.5,
+        context_s: float = 3.0,
         crossfade_s: float = 0.01,
     ) -> None:
         if not 0 < crossfade_s <= lookahead_s or block_s <= crossfade_s or context_s < 0:

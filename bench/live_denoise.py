@@ -1,6 +1,7 @@
 """Can the denoiser run in the live chain? Added latency, CPU and quality of a streaming use.
 
     python -m bench.live_denoise [--noises white,pink,fan,engine] [--snr 5]
+    python -m bench.live_denoise --noises clean      # the speech alone: does it do no harm?
 
 Each of the corpus's six utterances (bench.corpus, resampled to 48 kHz), mixed with each noise
 at ``--snr`` dB and played four times in a row (about 15 s, so the live denoiser's noise
@@ -64,7 +65,11 @@ def main() -> None:
         for j, u in enumerate(corpus.utterances()):
             clean16 = np.tile(u.speech, 4)
             rep = corpus.Utterance(u.name, clean16, slice(0, len(clean16)))
-            mixed16 = corpus.mix(rep, corpus.noise(kind, len(clean16), seed=100 * k + j), args.snr)
+            mixed16 = (  # "clean": the speech alone, does the denoiser do no harm?
+                clean16
+                if kind == "clean"
+                else corpus.mix(rep, corpus.noise(kind, len(clean16), seed=100 * k + j), args.snr)
+            )
             clean, mixed = up(clean16), up(mixed16)
             seconds += len(mixed) / RATE
             noisy_s.append(si_sdr(clean, mixed))
