@@ -98,9 +98,10 @@ class ControllerConfig(BaseModel):
     )
     target_lufs: float = -16.0
     live_denoise: bool = Field(
-        False,
-        description="run the blind denoiser on live voices (adds 0.3 s before the packets "
-        "leave, taken from the points' 1 s playout delay; see BENCHMARKS.md)",
+        True,
+        description="run the blind denoiser on live voices, never on a relayed station (adds "
+        "0.3 s before the packets leave, taken from the points' 1 s playout delay; see "
+        "BENCHMARKS.md)",
     )
     two_person_rule: bool = Field(False, description="an emergency needs a second account")
     late_grace_s: int = Field(600, ge=0, description="a missed slot may still play this late")

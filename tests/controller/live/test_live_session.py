@@ -177,10 +177,12 @@ def test_live_denoise_in_the_config_puts_the_denoiser_in_the_sessions_chain(
     user = commune.user("phatthanh")
     targets = commune.nodes_in("thon-dong")
     waits = []
-    for on in (False, True):
+    for on, source in ((False, "cli"), (True, "cli"), (True, "web"), (True, "relay")):
         dispatcher.config = commune.config.model_copy(update={"live_denoise": on})
         live = Live(dispatcher, stream)
-        session = live.open(user, LiveRequest(targets=targets, title="Mất nước", reason="test"))
+        request = LiveRequest(targets=targets, title="Mất nước", reason="test", source=source)
+        session = live.open(user, request)
         waits.append(session.chain.wait)
         live.close(session)
-    assert waits == [0, round(0.3 * RATE)]
+    # a voice is denoised when the config says so; a relayed station (music) never is
+    assert waits == [0, round(0.3 * RATE), round(0.3 * RATE), 0]
