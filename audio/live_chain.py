@@ -12,6 +12,10 @@ A stream version of the bulletin chain's last steps, with state carried from blo
 
 Input is re-cut into fixed ``HOP`` blocks, so the output does not depend on how the caller
 chunked the input. The output lags the input by ``latency`` samples (the look-ahead).
+
+With ``denoise=True`` the blind denoiser runs first, block by block (audio.live_denoise): it
+keeps the sample mapping (``latency`` is unchanged) but holds each input sample up to
+``wait`` samples longer before it comes out, which the points' playout delay must absorb.
 """
 
 from __future__ import annotations
@@ -51,7 +55,11 @@ class LiveChain:
         true_peak_max_db: float = -1.0,
         highpass_hz: float = 80.0,
         release_db_per_s: float = LIMITER_RELEASE_DB_PER_S,
+        denoise: bool = False,
     ) -> None:
+        from audio.live_denoise import StreamingDenoiser
+
+        self._denoiser = StreamingDenoiser() if denoise else None
         self.target_lufs = target_lufs
         self.ceiling = 10 ** (true_peak_max_db / 20)
         self._hp_sos = ss.butter(4, highpass_hz, btype="highpass", fs=RATE, output="sos")
@@ -74,8 +82,18 @@ class LiveChain:
     def latency(self) -> int:
         return self._lookahead
 
+    @property
+    def wait(self) -> int:
+        """How long (samples) the denoiser may hold input before the chain sees it."""
+        return self._denoiser.latency if self._denoiser else 0
+
     def process(self, x: np.ndarray) -> np.ndarray:
         """Mono float32 at 48 kHz in; the chain's output so far (whole hops) out."""
+        if self._denoiser is not None:
+            x = self._denoiser.process(x)
+        return self._process(x)
+
+    def _process(self, x: np.ndarray) -> np.ndarray:
         self._held = np.concatenate([self._held, np.asarray(x, np.float32)])
         n = len(self._held) // HOP * HOP
         if n == 0:
@@ -86,8 +104,9 @@ class LiveChain:
 
     def flush(self) -> np.ndarray:
         """Push the rest, and the look-ahead still held, out with silence."""
+        rest = self._process(self._denoiser.flush()) if self._denoiser else np.zeros(0, np.float32)
         pad = (-len(self._held)) % HOP + HOP * math.ceil(self._lookahead / HOP)
-        return self.process(np.zeros(pad, np.float32))
+        return np.concatenate([rest, self._process(np.zeros(pad, np.float32))])
 
     def _hop(self, x: np.ndarray) -> np.ndarray:
         y, self._hp_zi = ss.sosfilt(self._hp_sos, x.astype(np.float64), zi=self._hp_zi)

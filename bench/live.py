@@ -14,6 +14,12 @@ loss for both points, the broker's own path untouched. Each click's sound time i
 WAV (its record's start plus the sample) minus the click's source time is the mouth-to-horn
 latency; the two nodes' times of the same click give the skew. Node CPU is each agent's own
 (``/proc``) over the session, less the same span idle.
+
+Part 3, per point: the second node reaches the broker through tests/support/radio_link.py,
+a TCP proxy that behaves like a poor 4G link (5 % of the broker's chunks stalled 200-400 ms as
+a TCP retransmission would, everything behind them held too, and up to 100 ms of jitter), while
+the first node's link is clean. MQTT over TCP loses nothing: a radio loss shows as a stall
+and a burst, which is what a point's jitter buffer must ride out.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from protocol.live import LivePacket, SeqWindow, decode_packet, encode_packet
 from protocol.messages import LiveStartCommand
 from protocol.signing import load_public_key, new_private_key, public_key_b64, sign_command
 from protocol.topics import node_topic, stream_topic
+from tests.support.radio_link import RadioLink
 
 RATE = 48000
 
@@ -129,7 +136,14 @@ def onsets(y: np.ndarray) -> list[int]:
 
 
 def session(
-    cluster: Any, mqtt: Any, key: Any, *, seconds: float, loss: float, jitter_s: float
+    cluster: Any,
+    mqtt: Any,
+    key: Any,
+    *,
+    seconds: float,
+    loss: float,
+    jitter_s: float,
+    impaired: str = "at the sender, both points",
 ) -> dict[str, Any]:
     import threading
 
@@ -186,6 +200,16 @@ def session(
         for s in sounded[n]:
             near = min(spoken, key=lambda t: abs(s - t - 1.0))
             latencies.append(s - near)
+    per_point = {}
+    for n in nodes:
+        own = sorted(
+            s - min(spoken, key=lambda t, s=s: abs(s - t - 1.0))  # type: ignore[misc]
+            for s in sounded[n]
+        )
+        per_point[n] = {
+            "p50_ms": round(1000 * statistics.median(own), 1) if own else None,
+            "p95_ms": round(1000 * own[int(0.95 * (len(own) - 1))], 1) if own else None,
+        }
     a, b = nodes[:2]
     for s in sounded[a]:
         other = min(sounded[b], key=lambda t: abs(t - s), default=None)
@@ -193,6 +217,8 @@ def session(
             skews.append(abs(other - s))
     lat = sorted(latencies)
     return {
+        "impaired": impaired,
+        "per_point": per_point,
         "loss_pct": loss * 100,
         "jitter_ms": jitter_s * 1000,
         "clicks": len(at),
@@ -226,6 +252,12 @@ def real_parts(seconds: float) -> list[dict[str, Any]]:
     broker.set_password(files, "bench", password)
     with files.acl_file.open("a") as fh:
         fh.write("\n".join(["", "user bench", *controller_acl()]) + "\n")
+    # the second point behind a link proxy, clean until part 3 impairs it
+    behind = list(cluster.node_configs)[1]
+    config = json.loads(cluster.node_configs[behind].read_text())
+    proxy = RadioLink(config["broker_port"]).start()  # TLS or not, it passes through
+    config["broker_port"] = proxy.port
+    cluster.node_configs[behind].write_text(json.dumps(config))
     cluster.start_all()
     try:
         client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench", protocol=paho.MQTTv5)
@@ -244,6 +276,20 @@ def real_parts(seconds: float) -> list[dict[str, Any]]:
             session(cluster, client, key, seconds=seconds, loss=loss, jitter_s=jitter)
             for loss, jitter in ((0.0, 0.0), (0.05, 0.1))
         ]
+        proxy.loss, proxy.jitter_s = 0.05, 0.1
+        out.append(
+            session(
+                cluster,
+                client,
+                key,
+                seconds=seconds,
+                loss=0.0,
+                jitter_s=0.0,
+                impaired=f"{behind}'s link: 5 % stalls 200-400 ms, 0-100 ms jitter",
+            )
+        )
+        out[-1]["link"] = {"chunks": proxy.stats.chunks, "stalls": proxy.stats.stalls}
+        out[-1]["link"]["held_max_ms"] = round(1000 * proxy.stats.held_s, 1)
         for row in out:
             row["node_idle_cpu_pct"] = idle_pct
         client.loop_stop()
@@ -251,6 +297,7 @@ def real_parts(seconds: float) -> list[dict[str, Any]]:
         return out
     finally:
         cluster.stop_all()
+        proxy.stop()
 
 
 def main() -> None:

@@ -108,6 +108,12 @@ class ControllerConfig(BaseModel):
     relay_max_kbps: int = Field(
         512, ge=32, le=10_000, description="a relay source sending more than this is cut off"
     )
+    live_denoise: bool = Field(
+        True,
+        description="run the blind denoiser on live voices, never on a relayed station (adds "
+        "0.3 s before the packets leave, taken from the points' 1 s playout delay; see "
+        "BENCHMARKS.md)",
+    )
     two_person_rule: bool = Field(False, description="an emergency needs a second account")
     late_grace_s: int = Field(600, ge=0, description="a missed slot may still play this late")
     cap_feeds: list[str] = Field(default_factory=list, description="CAP feed URLs to poll")

@@ -225,6 +225,9 @@ class Delivery(Base):
     live_seconds: Mapped[float | None]
     live_gaps: Mapped[int | None]
     live_lost: Mapped[int | None]
+    # and each break after which it rejoined the session (protocol LiveBreak, as JSON): an
+    # agent restart or an emergency, with how long it was not heard
+    live_breaks: Mapped[list[Any] | None] = mapped_column(JSON)
     bulletin: Mapped[Bulletin] = relationship(back_populates="deliveries")
     node: Mapped[Node] = relationship()
 

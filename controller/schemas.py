@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from protocol.messages import LiveBreak
+
 
 class HealthOut(BaseModel):
     """A point's last health report; a figure is None when the point cannot measure it."""
@@ -110,6 +112,11 @@ class NodeReport(BaseModel):
     )
     live_gaps: int | None = Field(None, description="a live session: runs of lost packets")
     live_lost: int | None = Field(None, description="a live session: packets lost")
+    live_breaks: list[LiveBreak] | None = Field(
+        None,
+        description="a live session: each stretch this point was cut off (its agent restarted,"
+        " an emergency cut in) and whether it rejoined",
+    )
 
 
 class ReportSummary(BaseModel):

@@ -208,6 +208,13 @@ class Agenda:
         rank = self.on_air_rank()
         return rank is not None and rank <= LIVE
 
+    def requeue_live(self, live: object) -> bool:
+        """``live`` was cut by an emergency: it waits to rejoin, unless a newer session does."""
+        if self._live is not None:
+            return False
+        self._live = live
+        return True
+
     def drop_live(self, live: object) -> bool:
         """Forget ``live`` if it is still waiting; True if it was."""
         if self._live is live:

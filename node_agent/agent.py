@@ -164,6 +164,7 @@ class NodeAgent:
             self.events,
             subscribe=self._subscribe_stream,
             unsubscribe=self._unsubscribe_stream,
+            store=self.store,
         )
         self.commands = CommandHandler(
             config.node_id,
@@ -187,6 +188,7 @@ class NodeAgent:
         """Run until ``stopping`` is set (SIGTERM/SIGINT in ``main``)."""
         self.player.start()
         self.bulletins.restore()
+        self.live.restore()
         self.updater.restore()
         mqtt_client.start(self.client, self.session)
         # Ready once the local programme plays, not once the broker answers: a point must air
@@ -234,6 +236,7 @@ class NodeAgent:
         self.notifier.stopping("Đang dừng / stopping")
         self.live.close_all()
         self.player.stop()
+        self.live.save_all()
         if self.connected:
             info = self.client.publish(
                 node_topic(self.node_id, "state"),

@@ -59,7 +59,7 @@ class CommandHandler:
         elif isinstance(command, CancelCommand):
             self._bulletins.on_cancel(command)
         elif isinstance(command, LiveStartCommand):
-            refusal = self._live.on_start(command) if self._live else "live is off"
+            refusal = self._live.on_start(command, body.expires_at) if self._live else "live is off"
         elif isinstance(command, LiveStopCommand):
             if self._live:
                 self._live.on_stop(command)

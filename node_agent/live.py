@@ -7,21 +7,29 @@ packet against that command (protocol/live.py) and hands what passes to the sess
 counted and the first reason of each session is reported as a rejected payload, so a flood of
 forged packets costs one event, not thousands. When the session ends on the node it
 unsubscribes and reports a :class:`LiveReport` (the proof of play).
+
+An open session is kept in the node's store with its start command: an agent that restarts
+mid-session (an update, a crash, a power blip) restores it while the command is valid and
+rejoins from the first packet still due, at the shared playout time; its report adds up the
+parts and shows the break. A stop saves where the session stood instead of reporting it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from node_agent.events import EventReporter
-from node_agent.live_stream import LiveStream
+from node_agent.live_stream import LiveStats, LiveStream
 from node_agent.player import Player
 from node_agent.sinks import PlaybackRecord
+from node_agent.store import NodeStore
 from protocol.live import PacketRejectedError, SeqWindow, decode_packet
 from protocol.messages import LiveOutcome, LiveReport, LiveStartCommand, LiveStopCommand
 from protocol.signing import load_public_key
@@ -47,9 +55,12 @@ class LiveSessions:
         *,
         subscribe: Callable[[str], None],
         unsubscribe: Callable[[str], None],
+        store: NodeStore | None = None,
     ) -> None:
         self._node_id, self._player, self._reporter = node_id, player, reporter
         self._subscribe, self._unsubscribe = subscribe, unsubscribe
+        self._store = store
+        self._stopping = False  # the agent stops: sessions are saved, not reported
         self._lock = threading.Lock()  # the worker opens, the player's report thread closes
         self._open: dict[str, _Open] = {}  # by stream id
         # session ids ended here, newest last: a start command re-sent after its session ended
@@ -61,8 +72,34 @@ class LiveSessions:
         with self._lock:
             return [stream_topic(sid) for sid in self._open]
 
-    def on_start(self, command: LiveStartCommand) -> str:
+    def on_start(self, command: LiveStartCommand, expires_at: datetime | None = None) -> str:
         """Open the session; returns why not ("" when it opened or was already open)."""
+        refused = self._open_stream(command, None)
+        if not refused and self._store is not None and expires_at is not None:
+            self._store.add_live(command, expires_at)
+        return refused
+
+    def restore(self) -> int:
+        """Reopen the sessions open when the agent last stopped; how many."""
+        if self._store is None:
+            return 0
+        restored = 0
+        for command, saved in self._store.open_lives():
+            try:
+                stats = LiveStats.restored(json.loads(saved))
+            except (ValueError, TypeError):  # an older agent's row: start afresh, say so
+                log.warning("live %s: saved state unreadable, counted afresh", command.play_id)
+                stats = LiveStats()
+            since = stats.ended_at if stats.ended_at is not None else None
+            stats.begin_break("restart", "the point's agent restarted", since)
+            if stats.pending is None:  # a part sounded before a hard stop saved nothing
+                stats.pending = ("restart", "the point's agent restarted", None)
+            if not self._open_stream(command, stats):
+                restored += 1
+                log.info("live %s restored after a restart", command.play_id)
+        return restored
+
+    def _open_stream(self, command: LiveStartCommand, stats: LiveStats | None) -> str:
         with self._lock:
             if command.session_id in self._done or any(
                 o.stream.session_id == command.session_id for o in self._open.values()
@@ -73,6 +110,8 @@ class LiveSessions:
             except ValueError as exc:
                 return f"bad packet key: {exc}"
             stream = LiveStream(command)
+            if stats is not None:
+                stream.stats = stats
             stream.finished = lambda record, outcome, reason: self._finished(
                 command, record, outcome, reason
             )
@@ -104,10 +143,21 @@ class LiveSessions:
                 self._reporter.reject(topic, f"live packet refused: {exc}")
 
     def close_all(self) -> None:
+        """The agent stops: from now on sessions ending here are saved, not reported (the
+        player's stop cuts them; a restart restores them)."""
         with self._lock:
-            streams = [o.stream for o in self._open.values()]
-        for stream in streams:
-            stream.close()
+            self._stopping = True
+
+    def save_all(self) -> None:
+        """After the player stopped: save the sessions it never got to report (those waiting
+        behind an emergency), so a restart restores them with what they carried."""
+        if self._store is None:
+            return
+        with self._lock:
+            left = list(self._open.values())
+        for opened in left:
+            saved = json.dumps(opened.stream.stats.saved())
+            self._store.save_live(opened.stream.session_id, saved)
 
     def _finished(
         self,
@@ -117,26 +167,41 @@ class LiveSessions:
         reason: str,
     ) -> None:
         with self._lock:
+            stopping = self._stopping and self._store is not None
             opened = self._open.pop(command.stream_id, None)
-            self._done[command.session_id] = None
-            while len(self._done) > DONE_KEPT:
-                del self._done[next(iter(self._done))]
+            if not stopping:
+                self._done[command.session_id] = None
+                while len(self._done) > DONE_KEPT:
+                    del self._done[next(iter(self._done))]
         self._unsubscribe(stream_topic(command.stream_id))
-        stats = opened.stream.stats if opened else None
+        stats = opened.stream.stats if opened else LiveStats()
+        if stopping:
+            assert self._store is not None
+            self._store.save_live(command.session_id, json.dumps(stats.saved()))
+            log.info("live %s saved: the agent stops (%s)", command.play_id, reason)
+            return
+        if self._store is not None:
+            self._store.end_live(command.session_id)
         kind: LiveOutcome = outcome if outcome in ("finished", "quiet", "interrupted") else "failed"  # type: ignore[assignment]
+        if stats.pending is not None:  # it ended while this point waited to rejoin
+            reason = reason or stats.pending[1]
+            stats.close_break(time.time(), rejoined=False)
+            if stats.started_at is not None:
+                kind = "interrupted"
         report = LiveReport(
             node_id=self._node_id,
             play_id=command.play_id,
             session_id=command.session_id,
             outcome=kind,
-            started_at=_utc(record.started_at) if record else None,
-            ended_at=_utc(record.ended_at) if record else None,
-            seconds=round(record.seconds_played, 3) if record else 0.0,
-            packets_played=stats.packets_played if stats else 0,
-            packets_lost=stats.packets_lost if stats else 0,
-            gaps=stats.gaps if stats else 0,
-            rejected_packets=stats.rejected if stats else 0,
+            started_at=_utc(stats.started_at) if stats.started_at is not None else None,
+            ended_at=_utc(stats.ended_at) if stats.ended_at is not None else None,
+            seconds=round(stats.seconds, 3),
+            packets_played=stats.packets_played,
+            packets_lost=stats.packets_lost,
+            gaps=stats.gaps,
+            rejected_packets=stats.rejected,
             reason=reason[:500],
+            breaks=stats.breaks,
         )
         log.info("live %s ended here: %s %s", command.play_id, kind, reason)
         self._reporter.send(report)

@@ -8,6 +8,10 @@ before then is filled from the next packet's FEC copy when that one is here, els
 concealment; each run of such frames is a gap. No packet for ``quiet_s`` fades the session out
 and ends it; so does the controller's stop (after its last packet) and the session's end.
 Only the packets between now and their sounding time are held: memory does not grow with time.
+
+A session may be played in parts: an emergency cuts it (it waits, then rejoins) or the agent
+restarts (node_agent/live.py restores it). Each part starts from the first packet still due,
+at the same shared playout time; :class:`LiveStats` adds the parts up and keeps each break.
 """
 
 from __future__ import annotations
@@ -15,19 +19,23 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import numpy as np
 
 from protocol.live import LivePacket, SessionClock
-from protocol.messages import LiveStartCommand
+from protocol.messages import MAX_LIVE_BREAKS, LiveBreak, LiveBreakReason, LiveStartCommand
 
 # How long before its sounding time a frame is decided (packet, FEC or concealment): the sink
 # reads a little ahead of its clock, and decoding takes time.
 LEAD_S = 0.1
 # The first packet may take longer than a gap: the session opens before anyone speaks.
 FIRST_PACKET_S = 30.0
+# Packets held beyond this many are pruned of those already past their sounding time: only
+# while a session waits (behind an emergency) does nothing else consume them.
+PRUNE_AT = 128
 StreamEnd = Literal["finished", "quiet"]
 # finished(record, outcome, reason): how the session ended on this node; record is None when
 # it never sounded. Called on the player's report thread.
@@ -43,6 +51,71 @@ class LiveStats:
     first_seq: int | None = None
     end: StreamEnd | None = None
     reason: str = ""
+    # what the session's parts add up to on this point (epoch seconds on its clock)
+    seconds: float = 0.0
+    started_at: float | None = None
+    ended_at: float | None = None
+    parts: int = 0
+    breaks: list[LiveBreak] = field(default_factory=list)
+    pending: tuple[LiveBreakReason, str, float | None] | None = None  # a break not yet over
+
+    def begin_break(self, reason: LiveBreakReason, detail: str, since: float | None) -> None:
+        """The session stopped sounding here and may come back (``since`` None: not known)."""
+        if self.parts or self.started_at is not None:  # a session never heard has no break
+            self.pending = (reason, detail[:300], since)
+
+    def close_break(self, at: float, *, rejoined: bool) -> None:
+        if self.pending is None:
+            return
+        reason, detail, since = self.pending
+        self.pending = None
+        if len(self.breaks) < MAX_LIVE_BREAKS:
+            self.breaks.append(
+                LiveBreak(
+                    reason=reason,
+                    detail=detail,
+                    since=_utc(since) if since is not None else None,
+                    seconds=round(max(0.0, at - since), 3) if since is not None else None,
+                    rejoined=rejoined,
+                )
+            )
+
+    def start_part(self, at: float) -> int:
+        """A part begins sounding at ``at``; returns its number (0: the session's first)."""
+        self.close_break(at, rejoined=True)
+        part = self.parts
+        self.parts += 1
+        return part
+
+    def end_part(self, started_at: float, ended_at: float, seconds: float) -> None:
+        if self.started_at is None:
+            self.started_at = started_at
+        self.ended_at = ended_at
+        self.seconds += seconds
+
+    def saved(self) -> dict[str, Any]:
+        """What a restart must not lose, as JSON (node_agent/store.py keeps it)."""
+        return {
+            "packets_played": self.packets_played,
+            "packets_lost": self.packets_lost,
+            "gaps": self.gaps,
+            "rejected": self.rejected,
+            "seconds": self.seconds,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "parts": self.parts,
+            "breaks": [b.model_dump(mode="json") for b in self.breaks],
+        }
+
+    @classmethod
+    def restored(cls, saved: dict[str, Any]) -> LiveStats:
+        stats = cls(**{k: v for k, v in saved.items() if k != "breaks"})
+        stats.breaks = [LiveBreak.model_validate(b) for b in saved.get("breaks", [])]
+        return stats
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 class LiveStream:
@@ -53,8 +126,6 @@ class LiveStream:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        from audio.live_opus import LiveDecoder  # numpy/ctypes: only when a session opens
-
         self.start = start
         self._clock, self._monotonic = clock, monotonic
         self._cond = threading.Condition()
@@ -63,8 +134,8 @@ class LiveStream:
         self._last_seq: int | None = None  # set by the controller's stop or a last packet
         self._closed = False
         self._last_arrival = monotonic()
-        self._decoder = LiveDecoder(start.frame_ms)
-        self.frame = self._decoder.frame
+        self.frame = start.sample_rate * start.frame_ms // 1000
+        self._decoder: Any = None  # audio.live_opus.LiveDecoder of the part on air
         self.stats = LiveStats()
         self.clock = SessionClock(start)
         self.finished: Finished = lambda _record, _outcome, _reason: None
@@ -91,6 +162,11 @@ class LiveStream:
                 self._last_seq = packet.seq
             if packet.seq >= self._next:
                 self._packets[packet.seq] = packet.opus
+            if len(self._packets) > PRUNE_AT:
+                now = self._clock()
+                self._packets = {
+                    s: p for s, p in self._packets.items() if self.sound_at(s) - LEAD_S > now
+                }
             self._cond.notify_all()
 
     def stop(self, last_seq: int | None, reason: str = "") -> None:
@@ -122,6 +198,10 @@ class LiveStream:
                 now = self._clock()
                 due = sorted(s for s in self._packets if self.sound_at(s) - LEAD_S > now)
                 if due:
+                    from audio.live_opus import LiveDecoder  # numpy/ctypes: when it sounds
+
+                    # made now, before the sink's clock runs: each part decodes afresh
+                    self._decoder = LiveDecoder(self.start.frame_ms)
                     self._next = due[0]
                     self.stats.first_seq = due[0]
                     self._packets = {s: p for s, p in self._packets.items() if s >= due[0]}
@@ -136,7 +216,10 @@ class LiveStream:
         return None
 
     def blocks(self) -> Iterator[np.ndarray]:
-        """The session's audio, one frame per seq from ``wait_first``'s, until it ends."""
+        """The session's audio, one frame per seq from ``wait_first``'s, until it ends (or is
+        cut: a later part starts afresh with its own decoder)."""
+        decoder = self._decoder
+        assert decoder is not None, "blocks() before wait_first() found a packet"
         lost_run = False
         try:
             while True:
@@ -161,16 +244,12 @@ class LiveStream:
                 if opus is not None:
                     self.stats.packets_played += 1
                     lost_run = False
-                    yield self._decoder.decode(opus)
+                    yield decoder.decode(opus)
                     continue
                 self.stats.packets_lost += 1
                 self.stats.gaps += not lost_run
                 lost_run = True
-                filled = (
-                    self._decoder.recover(following)
-                    if following is not None
-                    else self._decoder.conceal()
-                )
+                filled = decoder.recover(following) if following is not None else decoder.conceal()
                 if quiet:  # the stream stopped: fade what concealment made, then end
                     self.stats.end = "quiet"
                     self.stats.reason = f"no live packets for {self.start.quiet_s:g} s"
@@ -178,4 +257,4 @@ class LiveStream:
                     return
                 yield filled
         finally:
-            self._decoder.close()
+            decoder.close()

@@ -320,34 +320,54 @@ class Player:
         first = live.wait_first(self._cut)
         if first is None:
             why = self._cut_reason if self._cut.is_set() else live.stats.reason
-            self._report(live.finished, None, "failed", why)
+            if not (self._cut.is_set() and self._requeue_live(live, why, None)):
+                self._report(live.finished, None, "failed", why)
             return
         self._on_playing(pid)
         start_at = live.sound_at(first)
-        self._emit("started", pid, at=max(start_at, time.time()))
+        part = live.stats.start_part(max(start_at, time.time()))
+        if part == 0:  # a session rejoined after a break has started already
+            self._emit("started", pid, at=max(start_at, time.time()))
         try:
             record: PlaybackRecord | None = self.sink.play_stream(
                 live.blocks(),
                 live.start.sample_rate,
-                label=pid,
+                label=pid if part == 0 else f"{pid}.{part}",
                 stop=self._cut,
                 gain=self.volumes.normal,
                 start_at=start_at,
             )
         except SinkError as exc:
+            live.close()
             self._emit("failed", pid, reason=f"audio output failed: {exc}")
             self._report(live.finished, None, "failed", f"audio output failed: {exc}")
             return
-        finally:
-            live.close()
         assert record is not None
+        live.stats.end_part(record.started_at, record.ended_at, record.seconds_played)
         if record.interrupted:
             reason = self._cut_reason
-            self._emit("interrupted", pid, reason=reason, interrupted=True, at=record.ended_at)
+            if self._requeue_live(live, reason, record.ended_at):
+                return
+            live.close()
+            if not self._stop.is_set():  # a restart is no end: the agent restores the session
+                self._emit("interrupted", pid, reason=reason, interrupted=True, at=record.ended_at)
             self._report(live.finished, record, "interrupted", reason)
             return
+        live.close()
         self._emit("finished", pid, at=record.ended_at)
         self._report(live.finished, record, live.stats.end or "finished", live.stats.reason)
+
+    def _requeue_live(self, live: LiveStream, reason: str, since: float | None) -> bool:
+        """An emergency cut the session: it waits for the emergency to end, then rejoins at
+        the shared playout time. False when it was another cut (a stop, a newer session)."""
+        with self._cond:
+            if self._stop.is_set() or self._cut_cancels or not self._agenda.emergency(time.time()):
+                return False
+            if not self._agenda.requeue_live(live):
+                return False
+            self._cond.notify_all()
+        live.stats.begin_break("emergency", reason, since)
+        return True
 
     def _play(self, decision: Play | Resume) -> None:
         entry = decision.entry

@@ -1,5 +1,5 @@
 """The node's durable state in one SQLite file: event outbox, accepted nonces, its schedule,
-the outcome of each control command and the technician's volume.
+the outcome of each control command, the technician's volume and the live sessions open.
 
 Everything a restart must not lose is written here before it is acknowledged.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from protocol.messages import CommandBody, PlayCommand, utcnow
+from protocol.messages import CommandBody, LiveStartCommand, PlayCommand, utcnow
 from protocol.signing import ReplayGuard
 
 SCHEMA = """
@@ -30,6 +30,9 @@ CREATE TABLE IF NOT EXISTS plays (
 CREATE TABLE IF NOT EXISTS commands (
     command_id TEXT PRIMARY KEY, accepted INTEGER NOT NULL, reason TEXT NOT NULL,
     expires_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS live (
+    session_id TEXT PRIMARY KEY, command TEXT NOT NULL, expires_at TEXT NOT NULL,
+    stats TEXT NOT NULL DEFAULT '{}');
 """
 
 
@@ -120,6 +123,34 @@ class NodeStore:
                 "SELECT command, state FROM plays WHERE state IN ('pending','ready','playing')"
             ).fetchall()
         return [PlayRow(PlayCommand.model_validate_json(c), s) for c, s in rows]
+
+    # --- live sessions -------------------------------------------------------------------------
+    def add_live(self, command: LiveStartCommand, expires_at: datetime) -> None:
+        """A session opened here: a restart restores it until its start command expires."""
+        with self._tx() as db:
+            db.execute("DELETE FROM live WHERE expires_at <= ?", (_iso(utcnow()),))
+            db.execute(
+                "INSERT OR IGNORE INTO live(session_id, command, expires_at) VALUES (?,?,?)",
+                (command.session_id, command.model_dump_json(), _iso(expires_at)),
+            )
+
+    def save_live(self, session_id: str, stats: str) -> None:
+        """Where the session stood when the agent stopped (JSON, see LiveStats.saved)."""
+        with self._tx() as db:
+            db.execute("UPDATE live SET stats=? WHERE session_id=?", (stats, session_id))
+
+    def end_live(self, session_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM live WHERE session_id=?", (session_id,))
+
+    def open_lives(self) -> list[tuple[LiveStartCommand, str]]:
+        """The sessions to restore: each start command still valid, with its saved stats."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT command, stats FROM live WHERE expires_at > ? ORDER BY rowid",
+                (_iso(utcnow()),),
+            ).fetchall()
+        return [(LiveStartCommand.model_validate_json(c), st) for c, st in rows]
 
     # --- control commands ----------------------------------------------------------------------
     def command_outcome(self, command_id: str) -> tuple[bool, str] | None:

@@ -265,14 +265,32 @@ class UpdateEvent(EventBase):
 
 
 LiveOutcome = Literal["finished", "quiet", "interrupted", "failed"]
+# Why a point stopped sounding a session it then came back to: its agent restarted (the
+# session was restored from its store) or an emergency cut in (the session resumed after it).
+LiveBreakReason = Literal["restart", "emergency"]
+MAX_LIVE_BREAKS = 50
+
+
+class LiveBreak(Message):
+    """A stretch of a live session this point did not sound, then rejoined (or never did:
+    ``rejoined`` False when the session ended during it). ``seconds`` is None when the point
+    cannot tell when it stopped (its agent was killed without saving where it was)."""
+
+    reason: LiveBreakReason
+    detail: str = Field("", max_length=300)
+    since: datetime | None = None
+    seconds: float | None = Field(None, ge=0, le=10 * 24 * 3600)
+    rejoined: bool = True
 
 
 class LiveReport(EventBase):
     """How a live session went on one node, sent once when it ended there: when it sounded,
     seconds carried (audio heard, concealed gaps included), packets lost and concealed, and
-    the gaps (runs of lost packets). ``outcome``: ``finished`` (the controller ended it),
-    ``quiet`` (no packets for ``quiet_s``: faded out), ``interrupted`` (an emergency or a
-    stop cut in), ``failed`` (it never sounded; ``reason`` says why)."""
+    the gaps (runs of lost packets), and each ``break`` (a restart or an emergency) after which
+    it rejoined the session at the shared playout time. ``outcome``: ``finished`` (the
+    controller ended it), ``quiet`` (no packets for ``quiet_s``: faded out), ``interrupted``
+    (an emergency or a stop cut in and it did not return), ``failed`` (it never sounded;
+    ``reason`` says why)."""
 
     type: Literal["live_report"] = "live_report"
     play_id: PlayId
@@ -286,6 +304,7 @@ class LiveReport(EventBase):
     gaps: int = Field(0, ge=0, le=2**31)
     rejected_packets: int = Field(0, ge=0, le=2**31)
     reason: str = Field("", max_length=500)
+    breaks: list[LiveBreak] = Field(default_factory=list, max_length=MAX_LIVE_BREAKS)
 
 
 Event = Annotated[

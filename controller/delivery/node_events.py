@@ -186,6 +186,7 @@ def take_live_report(s: Session, report: LiveReport) -> None:
     delivery.live_seconds = report.seconds
     delivery.live_gaps = report.gaps
     delivery.live_lost = report.packets_lost
+    delivery.live_breaks = [b.model_dump(mode="json") for b in report.breaks]
     if report.started_at is not None and delivery.started_at is None:
         advance(delivery, "started", report.started_at)
     if report.outcome in ("finished", "quiet") and report.ended_at is not None:

@@ -179,7 +179,11 @@ def new_session(host: LiveHost, user: User, request: LiveRequest, busy: set[str]
         opened_at=datetime.now(UTC),
         key=Ed25519PrivateKey.generate(),
         recording=Path(name),
-        chain=LiveChain(target_lufs=host.config.target_lufs),
+        chain=LiveChain(
+            target_lufs=host.config.target_lufs,
+            # a voice, not music: the denoiser would smear a relayed station
+            denoise=host.config.live_denoise and request.source != "relay",
+        ),
         encoder=LiveEncoder(request.frame_ms, record=Path(name)),
     )
     with host.db.session() as s:

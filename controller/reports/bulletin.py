@@ -61,6 +61,7 @@ def bulletin_report(db: Session, bulletin: Bulletin) -> BulletinReport:
             live_seconds=d.live_seconds,
             live_gaps=d.live_gaps,
             live_lost=d.live_lost,
+            live_breaks=d.live_breaks,
         )
         for d, node in rows
     ]

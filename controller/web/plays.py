@@ -13,6 +13,7 @@ from controller.delivery.state import WAITING
 from controller.schemas import BulletinReport, NodeReport
 from controller.web.formatting import local_time
 from controller.web.i18n import translate
+from controller.web.live_words import live_words
 from controller.web.reasons import reason_text
 
 # In the order the tiles show them; ``targets`` (points, not plays) comes first.
@@ -47,6 +48,7 @@ def airing_label(n: NodeReport) -> str:
 
 def row(n: NodeReport, lang: str) -> dict[str, Any]:
     kind = category(n.status, n.reason)
+    live_text, live_detail = live_words(n, lang)
     return {
         "node_id": n.node_id,
         "name": n.name,
@@ -61,6 +63,9 @@ def row(n: NodeReport, lang: str) -> dict[str, Any]:
         "reason": n.reason,
         # a stopped play needs no excuse beside its status, and is not listed as missed
         "reason_text": "" if kind == "stopped" else reason_text(n.status, n.reason, lang),
+        # a live session: what this point carried, in words, and its figures for the fold
+        "live_text": live_text,
+        "live_detail": live_detail,
     }
 
 

@@ -52,3 +52,23 @@ def test_the_output_lags_the_input_by_the_look_ahead_only():
     y = run(chain, x, 480)
     assert len(y) >= len(x) + chain.latency
     assert chain.latency == 240  # 5 ms at 48 kHz
+
+
+def test_with_the_denoiser_the_noise_between_words_falls_and_the_timing_holds():
+    from tests.audio.test_live_denoise import voice_in_noise
+
+    x, pause = voice_in_noise(5.0)
+    plain, cleaned = LiveChain(), LiveChain(denoise=True)
+    a, b = run(plain, x, 1920), run(cleaned, x, 1920)
+    assert len(a) == len(b)  # the same samples: the packets keep their source times
+    assert cleaned.latency == plain.latency
+    assert cleaned.wait == round(0.3 * RATE)  # what the points' delay must absorb
+    lag = plain.latency
+    settled = np.arange(len(x)) > 3 * RATE
+    quiet = np.zeros(len(a), bool)
+    quiet[lag : lag + len(x)] = pause & settled
+    # the leveller raises both alike; the denoised one carries less noise in the pauses
+    assert 10 * np.log10(np.mean(b[quiet] ** 2) / np.mean(a[quiet] ** 2)) < -6
+    voiced = np.zeros(len(a), bool)
+    voiced[lag : lag + len(x)] = ~pause & settled
+    assert np.corrcoef(a[voiced], b[voiced])[0, 1] > 0.9  # the voice, in the same place

@@ -1,5 +1,6 @@
 """Live: `loa live` from a file plays in step on real node processes, is kept and reported;
-an emergency pre-empts it; Ctrl-C ends it cleanly. One system (broker, controller, 2 nodes)
+an emergency pre-empts it and a restart cuts a point, which both come back in step; Ctrl-C
+ends it cleanly. One system (broker, controller, 2 nodes)
 for the module: sessions follow one another as they would in a commune."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import wave
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -142,50 +144,75 @@ def test_loa_live_plays_a_file_in_step_on_every_point_and_keeps_it(sut, speech_w
     wait_for(lambda: _all_online(sut), 10, "the points idle again")
 
 
-def test_an_emergency_pre_empts_live_and_ctrl_c_ends_it_cleanly(sut, long_speech, speech_wav):
-    with long_speech.open("rb") as stdin:  # `-`: a container on standard input
-        proc = loa_live(sut, "--all", "-", stdin=stdin)
+def test_points_return_to_live_after_an_emergency_and_a_restart_in_step(
+    sut, long_speech, speech_wav, tmp_path
+):
+    """Both points are cut by an emergency and come back after it; then one point's agent
+    restarts and rejoins. Each part sounds at the shared playout time, the reports add the
+    parts up and show every break; Ctrl-C ends the session cleanly."""
+    raw = tmp_path / "mixer.raw"  # a minute of speech, as a PC with a mixer would send it
+    speech = np.tile(source_pcm(long_speech), 3)
+    raw.write_bytes((np.clip(speech, -1, 1) * 32767).astype("<i2").tobytes())
+    with raw.open("rb") as stdin:
+        proc = loa_live(sut, "--all", "--raw", "-", stdin=stdin)
 
-    def on_air() -> list[dict[str, Any]] | None:
+    def playing(play_id: str | None = None) -> list[dict[str, Any]] | None:
         with sut.http() as c:
             live = c.get("/api/v1/live").json()
             nodes = c.get("/api/v1/nodes").json()
         # sounding, not only opened: the points play a packet a second after it is sent
         sent = bool(live) and live[0]["seconds_sent"] >= 2.5
-        playing = sent and all(n["status"] == "playing" for n in nodes)
-        return live if playing else None
+        on = sent and all(n["playing"] == (play_id or live[0]["play_id"]) for n in nodes)
+        return live if on else None
 
-    [session] = wait_for(on_air, 30, "the live session on air")
+    [session] = wait_for(playing, 30, "the live session on air")
+    play_id = session["play_id"]
     from tests.support import post_alert
 
     alert = post_alert(sut, speech_wav, all="true")
     assert alert.status_code == 201, alert.text
-    play_id = session["play_id"]
 
-    def cut_everywhere() -> list[dict[str, Any]] | None:
-        reports = [
-            r
-            for node_id in sut.node_ids
-            for r in node_events(sut, node_id, "live_report")
-            if r["play_id"] == play_id
-        ]
-        return reports if len(reports) == 2 else None
+    alert_id = alert.json()["bulletin_id"]
 
-    reports = wait_for(cut_everywhere, 30, "live cut by the emergency on both points")
-    for r in reports:
-        assert r["outcome"] == "interrupted"
-        assert "emergency" in r["reason"]
-        assert r["seconds"] > 0
+    def alert_over() -> bool:
+        return all(
+            any(e["play_id"].startswith(alert_id) for e in node_events(sut, n, "finished"))
+            for n in sut.node_ids
+        )
+
+    wait_for(alert_over, 60, "the alert played on both points")
+    wait_for(lambda: playing(play_id), 30, "both points back on the live session")
+    a, b = sut.node_ids
+    sut.cluster.stop_node(b)  # as systemd restarts it after an update
+    sut.cluster.start_node(b)
+    wait_for(lambda: playing(play_id), 60, "the restarted point back on the live session")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    summary = json.loads(out)
-    assert summary["bulletin_id"]
-    assert summary["seconds"] < 20  # ended by Ctrl-C, not by the end of the file
+    assert json.loads(out)["seconds"] < 50  # ended by Ctrl-C, not by the end of the input
+
+    reports = {n: live_report(sut, n, play_id) for n in sut.node_ids}
+    assert {r["outcome"] for r in reports.values()} == {"finished"}
+    assert [(k["reason"], k["rejoined"]) for k in reports[a]["breaks"]] == [("emergency", True)]
+    assert [(k["reason"], k["rejoined"]) for k in reports[b]["breaks"]] == [
+        ("emergency", True),
+        ("restart", True),
+    ]
+    assert all(k["seconds"] > 0 for r in reports.values() for k in r["breaks"])
     rows = controller_rows(
-        sut, "SELECT status, reason FROM deliveries WHERE play_id=?", summary["play_id"]
+        sut, "SELECT status, live_breaks FROM deliveries WHERE play_id=?", play_id
     )
-    assert [r[0] for r in rows] == ["interrupted", "interrupted"]
+    assert [r[0] for r in rows] == ["finished", "finished"]
+    assert sorted(len(json.loads(r[1])) for r in rows) == [1, 2]
+    # in step after rejoining: A's part after the alert, B's part after its restart
+    heard_a = read_wav(sut.played_dir(a) / f"{play_id}.1.wav")
+    heard_b = read_wav(sut.played_dir(b) / f"{play_id}.2.wav")
+    start_a = json.loads((sut.played_dir(a) / f"{play_id}.1.json").read_text())["started_at"]
+    start_b = json.loads((sut.played_dir(b) / f"{play_id}.2.json").read_text())["started_at"]
+    lag, alike = lag_of(heard_a, heard_b)
+    assert alike > 0.8
+    offset_s = (start_a + lag / RATE) - start_b
+    assert abs(offset_s) <= 0.020, f"points {offset_s * 1000:.1f} ms apart after rejoining"
 
 
 # --- the test speaks as the controller (its key, an account with its rights) -----------------
@@ -205,7 +232,7 @@ class Controller:
         user, password = sut.observer
         self.mqtt = Recorder(sut.cluster.config.mqtt_port, user, password, client_id=user)
 
-    def open(self, node_id: str, *, quiet_s: float = 4.0) -> tuple[Any, Any]:
+    def open(self, *node_ids: str, quiet_s: float = 4.0) -> tuple[Any, Any]:
         import uuid
         from datetime import timedelta
 
@@ -222,11 +249,12 @@ class Controller:
             max_seq=100_000,
             quiet_s=quiet_s,
         )
-        _body, envelope = sign_command(self.key, start, [node_id], ttl=timedelta(minutes=5))
-        self.mqtt.client.publish(
-            node_topic(node_id, "cmd"), envelope.model_dump_json(), qos=1
-        ).wait_for_publish(5)
-        wait_for(lambda: self._acked(node_id, _body.command_id), 10, "the start acknowledged")
+        for node_id in node_ids:
+            body, envelope = sign_command(self.key, start, [node_id], ttl=timedelta(minutes=5))
+            self.mqtt.client.publish(
+                node_topic(node_id, "cmd"), envelope.model_dump_json(), qos=1
+            ).wait_for_publish(5)
+            wait_for(partial(self._acked, node_id, body.command_id), 10, "the start acknowledged")
         return start, packet_key
 
     def _acked(self, node_id: str, command_id: str) -> bool:
@@ -354,3 +382,56 @@ def test_silence_on_the_stream_fades_out_and_ends_the_session_with_a_report(sut)
     assert np.max(np.abs(heard[: RATE // 2])) > 0.1  # the tone played
     assert np.max(np.abs(heard[-480:])) < 0.01  # and faded out at the end
     wait_for(lambda: _all_online(sut), 10, "the point idle again, its amplifier off")
+
+
+def test_a_coverage_hole_on_one_points_link_is_concealed_and_it_stays_in_step(sut):
+    """One point reaches the broker through a 4G-like link (tests/support/radio_link.py) that
+    goes dead for 1.6 s mid-session, then delivers what waited in a burst; the other's link is
+    clean. The cut-off point conceals what came too late, reports the gap, and sounds every
+    later frame at the same moment as the other point."""
+    import time
+
+    from tests.support.radio_link import RadioLink
+
+    clean, holed = sut.node_ids
+    config_path = sut.cluster.node_configs[holed]
+    original = config_path.read_text()
+    config = json.loads(original)
+    proxy = RadioLink(config["broker_port"]).start()  # TLS passes through untouched
+    controller = None
+    try:
+        sut.cluster.stop_node(holed)
+        config_path.write_text(json.dumps({**config, "broker_port": proxy.port}))
+        sut.cluster.start_node(holed)
+        wait_for(lambda: _all_online(sut), 30, "the point behind the proxy online")
+        controller = Controller(sut)
+        start, key = controller.open(clean, holed)
+        frames = opus(4.0, 440)
+        t0 = time.time() + 0.1
+        packets = controller.packets(start, key, frames, t0, end=True)
+        for seq, payload in enumerate(packets):  # in real time, as a voice comes
+            time.sleep(max(0.0, t0 + seq * 0.04 - time.time()))
+            if seq == 25:
+                proxy.hold(1.6)
+            controller.send(start, [payload])
+        reports = {n: live_report(sut, n, start.play_id) for n in sut.node_ids}
+    finally:
+        if controller is not None:
+            controller.close()
+        sut.cluster.stop_node(holed)
+        config_path.write_text(original)
+        sut.cluster.start_node(holed)
+        proxy.stop()
+    assert {r["outcome"] for r in reports.values()} == {"finished"}
+    assert (reports[clean]["packets_lost"], reports[clean]["gaps"]) == (0, 0)
+    assert reports[holed]["gaps"] >= 1
+    assert reports[holed]["packets_lost"] >= 5  # late behind the hole: concealed in place
+    records = {
+        n: json.loads((sut.played_dir(n) / f"{start.play_id}.json").read_text())
+        for n in sut.node_ids
+    }
+    # nothing skipped or stretched: the same frames at the same moments on both points
+    assert records[holed]["frames_played"] == records[clean]["frames_played"]
+    assert abs(records[holed]["started_at"] - records[clean]["started_at"]) <= 0.020
+    assert abs(records[holed]["ended_at"] - records[clean]["ended_at"]) <= 0.020
+    wait_for(lambda: _all_online(sut), 30, "the point back on its own link")

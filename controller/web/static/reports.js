@@ -56,7 +56,14 @@
       cell(row, "status").append(badge);
       cell(row, "started", n.started_at);
       cell(row, "finished", n.finished_at);
-      cell(row, "reason", n.reason_text, n.reason);
+      const reason = cell(row, "reason", n.reason_text, n.reason);
+      if (n.live_text) {  // a live session: what this point carried (controller/web/live_words.py)
+        const words = document.createElement("p");
+        words.className = "live-figures";
+        words.dataset.liveFigures = "";
+        words.textContent = n.live_text;
+        reason.append(words, fold(n.live_detail));
+      }
     }
     const missed = box.querySelector("[data-missed]");
     missed.replaceChildren();

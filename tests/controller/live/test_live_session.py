@@ -169,3 +169,20 @@ def test_the_start_command_is_what_a_node_verifies(commune: Commune, live: Live)
         assert row.expires_at > session.opened_at
     finally:
         live.close(session)
+
+
+def test_live_denoise_in_the_config_puts_the_denoiser_in_the_sessions_chain(
+    commune: Commune, dispatcher: Dispatcher, stream: MemoryStream
+):
+    user = commune.user("phatthanh")
+    targets = commune.nodes_in("thon-dong")
+    waits = []
+    for on, source in ((False, "cli"), (True, "cli"), (True, "web"), (True, "relay")):
+        dispatcher.config = commune.config.model_copy(update={"live_denoise": on})
+        live = Live(dispatcher, stream)
+        request = LiveRequest(targets=targets, title="Mất nước", reason="test", source=source)
+        session = live.open(user, request)
+        waits.append(session.chain.wait)
+        live.close(session)
+    # a voice is denoised when the config says so; a relayed station (music) never is
+    assert waits == [0, round(0.3 * RATE), round(0.3 * RATE), 0]

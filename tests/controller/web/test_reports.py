@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections import Counter
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -191,3 +193,65 @@ def test_a_bad_month_is_refused_next_to_the_field(web_system, open_page):
     page.wait_for_url("**/reports?month=1%2F2026")
     expect(page.get_by_role("heading", level=1)).to_contain_text("01/2026")
     assert page.get_by_label("Tháng").input_value() == "01/2026"
+
+
+def test_a_live_sessions_report_says_what_each_point_carried_in_words(web_system, open_page):
+    """Stored as the points' live reports leave them (controller/delivery/node_events.py); the
+    page renders them, then the live stream re-renders the rows: both must keep the words."""
+    from controller.delivery import node_events
+    from controller.models import AudioFile, User
+    from protocol.messages import LiveBreak, LiveReport
+
+    db = Database(web_system.cluster.config.db_url)
+    point = web_system.node_ids[0]
+    started = now() - timedelta(minutes=5)
+    with db.session() as s:
+        s.merge(AudioFile(sha256="f" * 64, size=1, duration_s=200.0, mime="audio/ogg"))
+        author = s.scalars(select(User).where(User.username == "phatthanh")).one()
+        bulletin = Bulletin(
+            id=uuid.uuid4().hex,
+            title="Tìm trẻ lạc",
+            audio_sha256="f" * 64,
+            priority="normal",
+            valid_until=now(),
+            created_by=author.id,
+            status="sent",
+            kind="live",
+            public=False,
+        )
+        s.add(bulletin)
+        s.flush()
+        s.add(Delivery(play_id="live-web", bulletin_id=bulletin.id, node_id=point))
+        s.flush()
+        cut = LiveBreak(reason="restart", detail="the point's agent restarted", seconds=35.4)
+        node_events.apply(
+            s,
+            LiveReport(
+                node_id=point,
+                play_id="live-web",
+                session_id="cd" * 16,
+                outcome="finished",
+                started_at=started,
+                ended_at=started + timedelta(minutes=3),
+                seconds=144.6,
+                packets_lost=9,
+                gaps=2,
+                breaks=[cut],
+            ),
+        )
+        bulletin_id = bulletin.id
+
+    page = open_page("pheduyet")
+    page.goto(f"{web_system.cluster.url}/bulletins/{bulletin_id}/report")
+    row = page.locator(f"tr[data-node='{point}']")
+    page.evaluate("document.querySelector('[data-rows] tr').dataset.server = '1'")
+    expect(page.locator("tr[data-server]")).to_have_count(0)  # re-rendered by the stream
+    words = row.locator("[data-live-figures]")
+    expect(words).to_contain_text("Loa đã phát 2 phút 25 giây tiếng nói trực tiếp")
+    expect(words).to_contain_text("mất 35 giây khi thiết bị ở loa khởi động lại")
+    figures = row.get_by_text("packets lost (concealed) 9 in 2 gaps")
+    expect(figures).to_be_hidden()  # folded away until asked for
+    row.locator(".reason details").last.get_by_text("Chi tiết kỹ thuật").click()
+    expect(figures).to_be_visible()
+    assert fits_width(page)
+    screenshot(page, "report-live")
