@@ -1,0 +1,53 @@
+"""Wind on the microphone: detect its low-frequency bursts frame by frame and turn them down.
+
+Works on the denoiser's band power ``P`` (frames x bands, :mod:`audio.bands`; single bins of
+``bin_hz`` below 8 kHz). Wind buffeting puts most of its energy below a few hundred hertz and
+comes in bursts (Nelke & Vary 2014, "Measurement, analysis and simulation of wind noise signals
+for mobile communication devices"); speech puts most of its energy between 300 Hz and 3 kHz.
+So a frame is windy when its power below ``LOW_HZ`` exceeds ``_SPEECH_RATIO`` times its power in
+``MID_HZ``: no vowel of the benchmark's talkers (men's voices included) comes within 5 dB of
+that. In a windy frame the bins below ``CUT_HZ`` get the gain that brings the low band back to
+that ratio, full below ``LOW_HZ`` and fading to unity at ``CUT_HZ``: a low-frequency gain that
+follows each burst, leaving speech in the middle band untouched. The gain is smoothed over
+three frames so that its edges do not click.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from audio.samples import FloatArray
+
+LOW_HZ = 300.0
+MID_HZ = (300.0, 3000.0)
+CUT_HZ = 600.0
+_SPEECH_RATIO = 1.0  # low-band power at most this times the mid band's, in speech
+_FLOOR = 10.0 ** (-30.0 / 20.0)  # the most a burst is turned down
+WINDY_GAIN = 0.5  # frames turned down below this (-6 dB) count as windy in the report
+
+
+def gain(P: FloatArray, bin_hz: float) -> FloatArray:
+    """Per-frame gain for the bins below ``CUT_HZ``, shape ``(frames, bins below CUT_HZ)``.
+
+    ``P`` holds single bins from 0 Hz up (at least up to ``MID_HZ[1]``) at ``bin_hz`` spacing.
+    """
+    low = slice(1, int(LOW_HZ / bin_hz))  # bin 0 is DC, removed by the chain's high-pass
+    mid = slice(int(MID_HZ[0] / bin_hz), int(MID_HZ[1] / bin_hz) + 1)
+    cut = int(CUT_HZ / bin_hz) + 1
+    low_power = P[:, low].sum(axis=1, dtype=np.float64) + 1e-30
+    mid_power = P[:, mid].sum(axis=1, dtype=np.float64)
+    g_frame = np.sqrt(np.minimum(1.0, _SPEECH_RATIO * mid_power / low_power))
+    g_frame = ndimage.minimum_filter1d(g_frame, 3, mode="nearest")
+    g_frame = ndimage.uniform_filter1d(g_frame, 3, mode="nearest")
+    np.maximum(g_frame, _FLOOR, out=g_frame)
+    # Full gain below LOW_HZ, rising linearly (in dB) to unity at CUT_HZ.
+    f = np.arange(cut) * bin_hz
+    weight = np.clip((CUT_HZ - f) / (CUT_HZ - LOW_HZ), 0.0, 1.0)
+    out: FloatArray = np.exp(np.log(g_frame)[:, None] * weight[None, :]).astype(np.float32)
+    return out
+
+
+def windy_frames(g: FloatArray) -> int:
+    """How many frames of :func:`gain`'s result were turned down by at least 6 dB."""
+    return int(np.count_nonzero(g[:, 1] < WINDY_GAIN)) if g.shape[1] > 1 else 0
