@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+import numpy.typing as npt
 import scipy.ndimage
 import scipy.special
 
@@ -215,8 +216,15 @@ def _a_priori_snr(gamma: FloatArray, alpha: float, xi_min: float) -> FloatArray:
     return result
 
 
-def _gain(xi: FloatArray, gamma: FloatArray, q: FloatArray, p: DenoiseParams) -> FloatArray:
-    """Optimally-modified gain (Cohen & Berdugo 2001, eqs. 16 and 19), floored at ``G_min``."""
+def _gain(
+    xi: FloatArray,
+    gamma: FloatArray,
+    q: FloatArray,
+    p: DenoiseParams,
+    sudden: npt.NDArray[np.bool_] | None = None,
+) -> FloatArray:
+    """Optimally-modified gain (Cohen & Berdugo 2001, eqs. 16 and 19), floored at ``G_min``.
+    Frames ``sudden`` (transients) do not count as speech for the pause decision."""
     ln_gmin = np.float32(p.floor_db / 20.0 * np.log(10.0))
     wiener = xi / (xi + np.float32(1.0))
     v = wiener * gamma
@@ -238,7 +246,7 @@ def _gain(xi: FloatArray, gamma: FloatArray, q: FloatArray, p: DenoiseParams) ->
     ln_floor = np.full((xi.shape[0], 1), ln_gmin, dtype=np.float32)
     if p.pause_floor_db < 0.0:
         ln_pause = np.float32(p.pause_floor_db / 20.0 * np.log(10.0))
-        ln_floor[:, 0] += _pause(xi, v, ln_gh1, p.lsa) * ln_pause
+        ln_floor[:, 0] += _pause(xi, v, ln_gh1, p.lsa, sudden) * ln_pause
     # ln G = ln G_min + p (ln G_H1 - ln G_min), never below ln G_min.
     ln_gh1 -= ln_floor
     ln_gh1 *= presence
@@ -248,7 +256,13 @@ def _gain(xi: FloatArray, gamma: FloatArray, q: FloatArray, p: DenoiseParams) ->
     return gain
 
 
-def _pause(xi: FloatArray, v: FloatArray, ln_gh1: FloatArray, lsa: bool) -> FloatArray:
+def _pause(
+    xi: FloatArray,
+    v: FloatArray,
+    ln_gh1: FloatArray,
+    lsa: bool,
+    sudden: npt.NDArray[np.bool_] | None,
+) -> FloatArray:
     """Per frame, 1 where only noise is heard, 0 in speech (and ``_PAUSE_HANG`` frames around).
 
     Statistical-model voice activity detection (Sohn, Kim & Sung 1999): the log likelihood
@@ -263,6 +277,8 @@ def _pause(xi: FloatArray, v: FloatArray, ln_gh1: FloatArray, lsa: bool) -> Floa
     np.subtract(v, llr, out=llr)
     np.minimum(llr, np.float32(_PAUSE_LLR_CAP), out=llr)
     frame = llr.mean(axis=1)
+    if sudden is not None:
+        frame[sudden] = 0.0  # a bark is not speech: its hangover would lift the floor around it
     lo, hi = _PAUSE_LLR
     speech = np.clip((frame - lo) / (hi - lo), 0.0, 1.0)
     speech = scipy.ndimage.maximum_filter1d(speech, _PAUSE_HANG, mode="nearest")
@@ -407,9 +423,9 @@ def denoise_with_actions(
             )
             transients += found
         if p.wind:
-            w = wind.gain(P[core_lo:core_hi], sr / geom.n_fft)
+            w, gusts = wind.gain(P[core_lo:core_hi], sr / geom.n_fft)
             gain[:, : w.shape[1]] *= w
-            windy += wind.windy_frames(w)
+            windy += gusts
         core = spec[core_lo:core_hi]
         apply_gain(core, gain, layout)
         synthesise_into(y, core, geom, c.first)
@@ -467,5 +483,6 @@ def _suppression(
         xi[own] = np.maximum(gamma[g_lo - lo : g_hi - lo][own] - np.float32(1.0), xi_min)
         found = int(np.count_nonzero(sudden[core_lo - lo : core_hi - lo]))
     np.maximum(xi, xi_min, out=xi)
-    gain = _gain(xi, gamma[g_lo - lo : g_hi - lo], q[g_lo:g_hi], p)
+    own_frames = None if sudden is None else sudden[g_lo - lo : g_hi - lo]
+    gain = _gain(xi, gamma[g_lo - lo : g_hi - lo], q[g_lo:g_hi], p, own_frames)
     return gain[core_lo - g_lo : core_hi - g_lo], found

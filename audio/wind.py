@@ -24,11 +24,13 @@ MID_HZ = (300.0, 3000.0)
 CUT_HZ = 600.0
 _SPEECH_RATIO = 1.0  # low-band power at most this times the mid band's, in speech
 _FLOOR = 10.0 ** (-30.0 / 20.0)  # the most a burst is turned down
-WINDY_GAIN = 0.5  # frames turned down below this (-6 dB) count as windy in the report
+WINDY_GAIN = 0.5  # loud frames turned down below this (-6 dB) count as windy in the report
 
 
-def gain(P: FloatArray, bin_hz: float) -> FloatArray:
-    """Per-frame gain for the bins below ``CUT_HZ``, shape ``(frames, bins below CUT_HZ)``.
+def gain(P: FloatArray, bin_hz: float) -> tuple[FloatArray, int]:
+    """Per-frame gain for the bins below ``CUT_HZ``, shape ``(frames, bins below CUT_HZ)``, and
+    how many frames were windy: turned down by 6 dB or more while loud (their low band above
+    the median frame's power; in a pause any faint rumble outweighs the silent middle band).
 
     ``P`` holds single bins from 0 Hz up (at least up to ``MID_HZ[1]``) at ``bin_hz`` spacing.
     """
@@ -38,6 +40,9 @@ def gain(P: FloatArray, bin_hz: float) -> FloatArray:
     low_power = P[:, low].sum(axis=1, dtype=np.float64) + 1e-30
     mid_power = P[:, mid].sum(axis=1, dtype=np.float64)
     g_frame = np.sqrt(np.minimum(1.0, _SPEECH_RATIO * mid_power / low_power))
+    # Wind blows for a tenth of a second and more: a shorter low thump (a click, a knock) is
+    # a transient, not wind (the median over five frames ignores it).
+    g_frame = ndimage.median_filter(g_frame, 5, mode="nearest")
     g_frame = ndimage.minimum_filter1d(g_frame, 3, mode="nearest")
     g_frame = ndimage.uniform_filter1d(g_frame, 3, mode="nearest")
     np.maximum(g_frame, _FLOOR, out=g_frame)
@@ -45,9 +50,5 @@ def gain(P: FloatArray, bin_hz: float) -> FloatArray:
     f = np.arange(cut) * bin_hz
     weight = np.clip((CUT_HZ - f) / (CUT_HZ - LOW_HZ), 0.0, 1.0)
     out: FloatArray = np.exp(np.log(g_frame)[:, None] * weight[None, :]).astype(np.float32)
-    return out
-
-
-def windy_frames(g: FloatArray) -> int:
-    """How many frames of :func:`gain`'s result were turned down by at least 6 dB."""
-    return int(np.count_nonzero(g[:, 1] < WINDY_GAIN)) if g.shape[1] > 1 else 0
+    loud = low_power > np.median(low_power + mid_power)
+    return out, int(np.count_nonzero(loud & (g_frame < WINDY_GAIN)))
