@@ -22,8 +22,11 @@ def mains(n: int, base_hz: float, rms: float, drift_hz: float = 0.3) -> FloatArr
     t = np.arange(n) / SR
     f0 = base_hz + drift_hz * t / t[-1]
     phase = 2 * np.pi * np.cumsum(f0) / SR
-    x = sum(a * np.sin(k * phase) for k, a in ((1, 1.0), (2, 0.5), (3, 0.7), (5, 0.4), (7, 0.3)))
-    return (rms * x / np.sqrt(np.mean(x**2))).astype(np.float32)
+    x = np.zeros(n)
+    for k, a in ((1, 1.0), (2, 0.5), (3, 0.7), (5, 0.4), (7, 0.3)):
+        x += a * np.sin(k * phase)
+    out: FloatArray = (rms * x / np.sqrt(np.mean(x**2))).astype(np.float32)
+    return out
 
 
 def line_db(x: np.ndarray, hz: float) -> float:
@@ -68,7 +71,9 @@ def test_hum_is_cancelled_by_the_denoiser_and_reported() -> None:
 
 def test_no_hum_in_speech_noise_or_a_fan_comb() -> None:
     t = np.arange(N) / SR
-    fan = sum(np.sin(2 * np.pi * k * 78.0 * t) / k for k in range(1, 6)).astype(np.float32)
+    fan = np.zeros(N, np.float32)
+    for k in range(1, 6):
+        fan += (np.sin(2 * np.pi * k * 78.0 * t) / k).astype(np.float32)
     for x in (speech_like(6.0), white(N, 0.05), 0.02 * fan + speech_like(6.0)):
         assert hum.detect(x.astype(np.float32), SR) is None
     assert hum.detect(np.zeros(SR // 2, np.float32), SR) is None  # too short to say
@@ -131,7 +136,8 @@ def tv(s: FloatArray, snr_db: float) -> FloatArray:
     room[0] = 3.0
     wet = scipy.signal.fftconvolve(other, room)[: s.shape[0]]
     wet *= np.sqrt(np.mean(s**2) / np.mean(wet**2)) / 10 ** (snr_db / 20)
-    return wet.astype(np.float32)
+    out: FloatArray = wet.astype(np.float32)
+    return out
 
 
 def test_a_voice_in_the_background_is_left_as_it_is() -> None:
