@@ -33,9 +33,14 @@ __all__ = ["Hum", "cancel", "detect"]
 
 MAINS_HZ = (50.0, 60.0)
 _LINE_DB = 9.0  # a line's mean power over that of the 20 Hz either side (speech: at most 7)
-_MIN_LINES = 3
-_WEAK_LINE_DB = 4.0  # further lines on a comb already found
+_MIN_LINES = 2
+_QUIET_LINE_DB = 12.0  # the same line in the pauses
+_PAUSE_DB = 6.0
+_LOWEST_HARMONIC = 4  # one of the lines held through the pauses is at most this
+_DETECT_HZ = 1000.0  # hum is declared on the lines below; the comb above is cancelled too
+_WEAK_LINE_DB = 4.0  # further lines on a comb already found, in the pauses
 _MAX_HARMONIC_HZ = 4000.0
+_LINE_HZ = 1.0  # a line's power is compared with the background's in this bandwidth
 _REACH_HZ = 0.5  # search window per harmonic number, for drift
 _DRIFT_HZ = 1.0  # how far the fundamental may lie from the nominal mains frequency
 _AGREE_HZ = 0.1  # harmonics' fundamentals (f_k / k) agree within this
@@ -79,7 +84,25 @@ def _line(
     power = p[inside]
     freq = float(np.sum(f[inside] * power) / max(float(np.sum(power)), 1e-30))
     floor = max(float(np.mean(p[near])), 1e-30)
-    return freq, float(10.0 * np.log10(max(float(np.mean(power)), 1e-30) / floor))
+    excess = float(np.sum(power)) - floor * power.shape[0]
+    line_bins = max(1.0, _LINE_HZ / (f[1] - f[0]))
+    return freq, float(10.0 * np.log10(max(excess, 1e-30) / (floor * line_bins)))
+
+
+def _quiet_spectrum(
+    x: FloatArray, sr: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Mean periodogram (2 Hz bins) of the recording's quietest half seconds (within
+    ``_PAUSE_DB`` of the quietest, at least two): the pauses, where the talker's own harmonics
+    are absent and hum goes on."""
+    n = sr // 2
+    span = x[: x.shape[0] // n * n].reshape(-1, n).astype(np.float64)
+    energy = np.einsum("ij,ij->i", span, span)
+    order = np.argsort(energy)
+    pauses = int(np.count_nonzero(energy <= energy[order[0]] * 10.0 ** (_PAUSE_DB / 10.0)))
+    quiet = span[order[: max(2, pauses)]]
+    spec = np.abs(np.fft.rfft(quiet * np.hanning(n), axis=1)) ** 2
+    return np.fft.rfftfreq(n, 1.0 / sr), spec.mean(axis=0)
 
 
 def detect(x: np.ndarray, sr: int) -> Hum | None:
@@ -91,25 +114,33 @@ def detect(x: np.ndarray, sr: int) -> Hum | None:
     if x.shape[0] < sr:
         return None
     f, p = _welch(x, sr)
+    fq, pq = _quiet_spectrum(x, sr)
     best: Hum | None = None
     for mains in MAINS_HZ:
         top = min(_MAX_HARMONIC_HZ, sr / 2 - 25.0)
-        lines = [
-            (k, *_line(f, p, k * mains, min(0.5 + k * _REACH_HZ, 4.0)))
-            for k in range(1, int(top // mains) + 1)
+        lines = []
+        for k in range(1, int(top // mains) + 1):
+            fk, level = _line(f, p, k * mains, min(0.5 + k * _REACH_HZ, 4.0))
+            quiet = _line(fq, pq, k * mains, min(1.0 + k * _REACH_HZ, 4.0))[1]
+            lines.append((k, fk, level, quiet))
+        # Lines on the comb in the whole recording that go on through its pauses: a steady
+        # voice's harmonics (espeak's pitch holds for a while) stop when it does.
+        held = [
+            (k, fk) for k, fk, level, quiet in lines if level >= _WEAK_LINE_DB and quiet >= _LINE_DB
         ]
-        strong = [fk / k for k, fk, lv in lines if lv >= _LINE_DB]
-        if len(strong) < _MIN_LINES:
+        # Mains hum is strongest in its first few harmonics (the high-pass may have taken the
+        # fundamental): a comb of only higher lines is a voice's, not the mains'.
+        if len(held) < _MIN_LINES or min(k for k, _ in held) > _LOWEST_HARMONIC:
             continue
-        # The fundamental the strong lines agree on; once hum is certain, weaker lines on the
-        # same comb are cancelled too.
-        f0 = float(np.median(strong))
+        f0 = float(np.median([fk / k for k, fk in held]))
         agree = [
-            (k, lv)
-            for k, fk, lv in lines
-            if lv >= _WEAK_LINE_DB and abs(fk / k - f0) <= _AGREE_HZ + 0.5 / k
+            (k, level)
+            for k, fk, level, quiet in lines
+            if level >= _LINE_DB
+            and quiet >= _WEAK_LINE_DB
+            and abs(fk / k - f0) <= _AGREE_HZ + 0.5 / k
         ]
-        if sum(lv >= _LINE_DB for _, lv in agree) < _MIN_LINES:
+        if len(agree) < _MIN_LINES:
             continue
         hum = Hum(mains, round(f0, 3), tuple(k for k, _ in agree), max(lv for _, lv in agree))
         if best is None or len(hum.harmonics) > len(best.harmonics):

@@ -4,12 +4,13 @@ Works on the denoiser's band power ``P`` (frames x bands, :mod:`audio.bands`; si
 ``bin_hz`` below 8 kHz). Wind buffeting puts most of its energy below a few hundred hertz and
 comes in bursts (Nelke & Vary 2014, "Measurement, analysis and simulation of wind noise signals
 for mobile communication devices"); speech puts most of its energy between 300 Hz and 3 kHz.
-So a frame is windy when its power below ``LOW_HZ`` exceeds ``_SPEECH_RATIO`` times its power in
-``MID_HZ``: no vowel of the benchmark's talkers (men's voices included) comes within 5 dB of
-that. In a windy frame the bins below ``CUT_HZ`` get the gain that brings the low band back to
-that ratio, full below ``LOW_HZ`` and fading to unity at ``CUT_HZ``: a low-frequency gain that
-follows each burst, leaving speech in the middle band untouched. The gain is smoothed over
-three frames so that its edges do not click.
+So a frame is windy when its power below ``LOW_HZ`` exceeds ``_SPEECH_RATIO`` times its power
+in ``MID_HZ`` and stands 6 dB over the low band's steady level (a hum or an engine is not wind),
+for longer than a tenth of a second (a knock is not wind either). In a windy frame the bins
+below ``CUT_HZ`` get the gain that brings the low band back to that ratio, full below
+``LOW_HZ`` and fading to unity at ``CUT_HZ``: a low-frequency gain that follows each burst,
+leaving speech in the middle band untouched. The gain is smoothed over three frames so that
+its edges do not click.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ LOW_HZ = 300.0
 MID_HZ = (300.0, 3000.0)
 CUT_HZ = 600.0
 _SPEECH_RATIO = 1.0  # low-band power at most this times the mid band's, in speech
+_GUST_DB_FACTOR = 10.0 ** (6.0 / 10.0)  # a gust: 6 dB over the low band's steady level
 _FLOOR = 10.0 ** (-30.0 / 20.0)  # the most a burst is turned down
 WINDY_GAIN = 0.5  # loud frames turned down below this (-6 dB) count as windy in the report
 
@@ -39,7 +41,12 @@ def gain(P: FloatArray, bin_hz: float) -> tuple[FloatArray, int]:
     cut = int(CUT_HZ / bin_hz) + 1
     low_power = P[:, low].sum(axis=1, dtype=np.float64) + 1e-30
     mid_power = P[:, mid].sum(axis=1, dtype=np.float64)
-    g_frame = np.sqrt(np.minimum(1.0, _SPEECH_RATIO * mid_power / low_power))
+    # Gusts stand out of the low band's own steady level (its 20th percentile here), which a
+    # hum, an engine or a fan sets and the denoiser already follows: only what blows above
+    # both that level and speech's share is turned down.
+    steady = float(np.percentile(low_power, 20))
+    allowed = np.maximum(_SPEECH_RATIO * mid_power, _GUST_DB_FACTOR * steady)
+    g_frame = np.sqrt(np.minimum(1.0, allowed / low_power))
     # Wind blows for a tenth of a second and more: a shorter low thump (a click, a knock) is
     # a transient, not wind (the median over five frames ignores it).
     g_frame = ndimage.median_filter(g_frame, 5, mode="nearest")
