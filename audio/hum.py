@@ -102,7 +102,9 @@ def _quiet_spectrum(
     pauses = int(np.count_nonzero(energy <= energy[order[0]] * 10.0 ** (_PAUSE_DB / 10.0)))
     quiet = span[order[: max(2, pauses)]]
     spec = np.abs(np.fft.rfft(quiet * np.hanning(n), axis=1)) ** 2
-    return np.fft.rfftfreq(n, 1.0 / sr), spec.mean(axis=0)
+    freqs: npt.NDArray[np.float64] = np.fft.rfftfreq(n, 1.0 / sr)
+    mean: npt.NDArray[np.float64] = np.asarray(spec.mean(axis=0), dtype=np.float64)
+    return freqs, mean
 
 
 def detect(x: np.ndarray, sr: int) -> Hum | None:
