@@ -102,7 +102,7 @@ def _quiet_spectrum(
     pauses = int(np.count_nonzero(energy <= energy[order[0]] * 10.0 ** (_PAUSE_DB / 10.0)))
     quiet = span[order[: max(2, pauses)]]
     spec = np.abs(np.fft.rfft(quiet * np.hanning(n), axis=1)) ** 2
-    freqs: npt.NDArray[np.float64] = np.fft.rfftfreq(n, 1.0 / sr)
+    freqs = np.asarray(np.fft.rfftfreq(n, 1.0 / sr), dtype=np.float64)
     mean: npt.NDArray[np.float64] = np.asarray(spec.mean(axis=0), dtype=np.float64)
     return freqs, mean
 
