@@ -347,11 +347,12 @@ def _background(
     sums = energy[width:] - energy[:-width]
     start = int(np.argmin(sums))
     stretch = x[start * hop : (start + width) * hop]
-    periodic = speech_background.harmonicity(stretch, geom.n_fft, sr)
-    if periodic > speech_background.TALKER_HARMONICITY:
-        quiet_db = 10.0 * math.log10(max(float(sums[start]) / width, 1e-20))
-        loud_db = 10.0 * math.log10(max(float(np.percentile(per_hop, 95)), 1e-20))
-        return _Background(None, speech_background.is_speech_like(periodic, quiet_db, loud_db))
+    harmonic, continuity = speech_background.periodicity(stretch, geom.n_fft, sr)
+    quiet_db = 10.0 * math.log10(max(float(sums[start]) / width, 1e-20))
+    loud_db = 10.0 * math.log10(max(float(np.percentile(per_hop, 95)), 1e-20))
+    leave = speech_background.is_speech_like(harmonic, continuity, quiet_db, loud_db)
+    if harmonic > speech_background.TALKER_HARMONICITY:
+        return _Background(None, leave)
     # frames lying wholly inside hops [start, start + width)
     first = start + geom.overlap - 1
     power = band_power(analyse(x, geom, first, start + width), layout)
@@ -359,7 +360,7 @@ def _background(
     split = min(layout.split, math.ceil(p.profile_split_hz * geom.n_fft / sr))
     mean[:split] *= p.profile_weight
     mean[split:] *= p.profile_weight_high
-    return _Background(mean.astype(np.float32), False)
+    return _Background(mean.astype(np.float32), leave)
 
 
 def _block_start(offset: int, frame: int) -> int:
