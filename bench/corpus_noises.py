@@ -139,7 +139,8 @@ def _market(n: int, rng: np.random.Generator) -> F64:
     hits = rng.integers(0, n, size=max(1, n // SR * 3))
     clatter[hits] = rng.uniform(2, 6, size=hits.shape[0])
     ring = np.exp(-np.arange(400) / 60.0) * np.sin(2 * np.pi * 2500 * np.arange(400) / SR)
-    return room(out, rng, rt60=0.3, direct=0.5) + scipy.signal.fftconvolve(clatter, ring)[:n]
+    clicks: F64 = scipy.signal.fftconvolve(clatter, ring)[:n]
+    return room(out, rng, rt60=0.3, direct=0.5) + clicks
 
 
 def _passby(n: int, rng: np.random.Generator, horn: bool) -> F64:
@@ -156,7 +157,7 @@ def _passby(n: int, rng: np.random.Generator, horn: bool) -> F64:
     engine = sum(np.sin(k * phase) / k**0.7 for k in range(1, 40))
     engine = engine * (1 + 0.5 * np.maximum(np.sin(phase / 2), 0) ** 4)
     engine += 2.0 * _low(rng.standard_normal(n), 1500.0)
-    out = engine * (5.0 / dist)
+    out: F64 = np.asarray(engine * (5.0 / dist), dtype=np.float64)
     if horn:
         on = (t > t_pass - 0.6) & (t < t_pass - 0.2)
         hp = 2 * np.pi * np.cumsum(420.0 * doppler) / SR
@@ -179,7 +180,8 @@ def _rain(n: int, rng: np.random.Generator) -> F64:
         sheet += np.sin(2 * np.pi * f * t + rng.uniform(0, 6.28)) * np.exp(-t / 0.006)
     tin = scipy.signal.fftconvolve(drops, sheet)[:n]
     rumble = _low(rng.standard_normal(n), 400.0)
-    return tin + 0.5 * np.std(tin) * rumble / np.std(rumble)
+    out: F64 = tin + 0.5 * np.std(tin) * rumble / np.std(rumble)
+    return out
 
 
 def _wind(n: int, rng: np.random.Generator) -> F64:
@@ -212,7 +214,8 @@ def _call(m: int, f_start: float, f_end: float, partials: int, rng: np.random.Ge
     x = sum(np.sin(k * phase) / k for k in range(1, partials + 1))
     x += 0.3 * rng.standard_normal(m)
     env = np.minimum(1.0, t / 0.01) * np.minimum(1.0, (t[-1] - t) / 0.03)
-    return x * env
+    out: F64 = np.asarray(x * env, dtype=np.float64)
+    return out
 
 
 def _animals(n: int, rng: np.random.Generator) -> F64:
