@@ -16,6 +16,7 @@ untouched. The gain is smoothed over three frames so that its edges do not click
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 from scipy import ndimage
 
 from audio.samples import FloatArray
@@ -23,12 +24,27 @@ from audio.samples import FloatArray
 LOW_HZ = 300.0
 MID_HZ = (300.0, 3000.0)
 CUT_HZ = 600.0
-# Low-band power at most this times the mid band's in speech: measured on the benchmark's ten
-# talkers, close-talking included (nasal murmurs are low and loud), at most 19 dB.
-_SPEECH_RATIO = 10.0 ** (20.0 / 10.0)
+# Low-band power at most this times the mid band's in unvoiced speech; voiced frames (whose low
+# band may lie 19 dB over the middle: nasals, close talking) are told apart by their harmonics.
+_SPEECH_RATIO = 1.0
+_VOICED_RIPPLE = 0.3
 _GUST_DB_FACTOR = 10.0 ** (6.0 / 10.0)  # a gust: 6 dB over the low band's steady level
 _FLOOR = 10.0 ** (-30.0 / 20.0)  # the most a burst is turned down
 WINDY_GAIN = 0.5  # loud frames turned down below this (-6 dB) count as windy in the report
+
+
+def _harmonic_ripple(P: FloatArray, bin_hz: float) -> npt.NDArray[np.float64]:
+    """Per frame, how strongly the log spectrum from 60 Hz to 1.2 kHz ripples at a voice's
+    harmonic spacing (70-300 Hz): the peak of its autocorrelation across frequency at those
+    lags, normalised. A voiced frame's harmonics ripple; wind's smooth slope does not."""
+    lo, hi = max(1, int(60.0 / bin_hz)), int(1200.0 / bin_hz)
+    spec = np.log(P[:, lo:hi].astype(np.float64) + 1e-20)
+    spec -= ndimage.uniform_filter1d(spec, 9, axis=1, mode="nearest")  # remove the slope
+    lags = range(max(2, round(70.0 / bin_hz)), round(300.0 / bin_hz) + 1)
+    energy = np.sum(spec * spec, axis=1) + 1e-20
+    ripple = np.max([np.sum(spec[:, k:] * spec[:, :-k], axis=1) for k in lags], axis=0)
+    out: npt.NDArray[np.float64] = ripple / energy
+    return out
 
 
 def gain(P: FloatArray, bin_hz: float) -> tuple[FloatArray, int]:
@@ -46,10 +62,12 @@ def gain(P: FloatArray, bin_hz: float) -> tuple[FloatArray, int]:
     # Gusts stand out of the low band's own steady level (its 20th percentile here), which a
     # hum, an engine or a fan sets and the denoiser already follows: only what blows above
     # both that level and speech's share is turned down.
+    voiced = _harmonic_ripple(P, bin_hz) > _VOICED_RIPPLE
     steady = float(np.percentile(low_power, 20))
     allowed = np.maximum(_SPEECH_RATIO * mid_power, _GUST_DB_FACTOR * steady)
     # Above that, an expander: each dB of excess takes two off (amplitude gain = power ratio).
     g_frame = np.minimum(1.0, allowed / low_power)
+    g_frame[voiced] = 1.0  # a voice's low harmonics (a nasal, a man's vowel) are not wind
     # Wind blows for a tenth of a second and more: a shorter low thump (a click, a knock) is
     # a transient, not wind (the median over five frames ignores it).
     g_frame = ndimage.median_filter(g_frame, 5, mode="nearest")
