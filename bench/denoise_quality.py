@@ -1,8 +1,8 @@
 """Noise-reduction quality benchmark: PESQ-WB, STOI and SI-SDR on the wider generated corpus.
 
 Run: ``.venv/bin/python -m bench.denoise_quality`` (every method, both splits, every noise and
-SNR; about 15 minutes on 2 cores, the corpus cached under ``var/bench-corpus/`` after the first
-run). ``--quick`` scores ``noisy`` and ``ours`` on two utterances per split (a few minutes),
+SNR; with ``--utterances 2`` it took 16 minutes on the shared 2-core machine, the full run has
+2.5 times the cases; the corpus is cached under ``var/bench-corpus/`` after the first run). ``--quick`` scores ``noisy`` and ``ours`` on two utterances per split (a few minutes),
 for tuning with ``--tune name=value``. ``--original`` restricts to the five noises and three
 SNRs of the earlier rounds (tune split only).
 
