@@ -3,8 +3,9 @@
 Run: ``.venv/bin/python -m bench.denoise_quality`` (every method, both splits, every noise and
 SNR; with ``--utterances 2`` it took 16 minutes on the shared 2-core machine, the full run has
 2.5 times the cases; the corpus is cached under ``var/bench-corpus/`` after the first run).
-``--quick`` scores ``noisy`` and ``ours`` on two utterances per split (a few minutes), for tuning with ``--tune name=value``. ``--original`` restricts to the five noises and three
-SNRs of the earlier rounds (tune split only).
+``--quick`` scores ``noisy`` and ``ours`` on two utterances per split (a few minutes), for
+tuning with ``--tune name=value``. ``--original`` restricts to the five noises and three SNRs
+of the earlier rounds (tune split only).
 
 Every method sees the same 16 kHz mixtures (:mod:`bench.corpus_wide`: 13 noises x 0/5/10/20 dB
 SNR, room and phone variants, a tune split and a held-out split) and the clean utterances
