@@ -28,13 +28,13 @@ def test_the_report_of_a_humming_recording_says_so() -> None:
     _, _, report = process(x, SR)
     assert report.done[0].code == "hum_50hz"
     words = describe(report.model_dump(mode="json"), "vi")
-    assert "Đã lọc tiếng ù điện (50 Hz)." in words
-    assert "Mains hum (50 Hz) filtered out." in describe(report.model_dump(mode="json"), "en")
+    assert "Đã lọc tiếng ù điện (50 Hz)." in words.plain
+    assert "Mains hum (50 Hz) filtered out." in describe(report.model_dump(mode="json"), "en").plain
 
 
 def test_a_report_without_plain_words_still_reads() -> None:
     """Reports stored before the denoiser said what it did keep their one sentence."""
     old = {"steps": ["highpass", "denoise"], "input": {"snr_db": 10.0}, "output": {}}
-    assert describe(old, "en") == ["Background noise filtered."]
+    assert describe(old, "en").plain == ["Background noise filtered."]
     left = {**old, "done": [d.model_dump() for d in done_words(["left_speech_like"])]}
-    assert describe(left, "vi")[0].startswith("Để nguyên")
+    assert describe(left, "vi").plain[0].startswith("Để nguyên")
