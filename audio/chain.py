@@ -22,14 +22,16 @@ log = logging.getLogger(__name__)
 MIN_DURATION_S = 0.1
 
 
-def denoise_step(x: np.ndarray, sr: int) -> np.ndarray:
-    """Noise reduction; imported lazily so the chain works while the module is absent."""
+def denoise_step(x: np.ndarray, sr: int) -> tuple[np.ndarray, list[str]]:
+    """Noise reduction and the codes of what it did (:class:`audio.denoise_actions.DenoiseActions`);
+    imported lazily so the chain works while the module is absent."""
     try:
-        from audio.denoise import denoise
+        from audio.denoise import denoise_with_actions
     except ImportError:
         log.warning("audio.denoise is not available; skipping noise reduction")
-        return x
-    return as_mono(denoise(x, sr))
+        return x, []
+    y, actions = denoise_with_actions(x, sr)
+    return as_mono(y), actions.codes()
 
 
 def sanitise(x: np.ndarray) -> tuple[np.ndarray, int]:
@@ -50,8 +52,9 @@ def prepare(
     *,
     p0: float,
     p1: float,
-) -> tuple[np.ndarray, list[str], tuple[float, float]]:
-    """Steps 2-5 at the working rate: returns the compressed signal, steps, trimmed seconds.
+) -> tuple[np.ndarray, list[str], tuple[float, float], list[str]]:
+    """Steps 2-5 at the working rate: returns the compressed signal, steps, trimmed seconds
+    and the denoiser's codes of what it did.
 
     The input comes as a one-element list that is emptied, so the caller holds no reference
     and each step's input is freed as soon as its output exists.
@@ -63,8 +66,9 @@ def prepare(
         y = filters.highpass(filters.remove_dc(y, sr), sr, cutoff_hz=config.highpass_hz)
         steps.append("highpass")
     report_progress(progress, p0 + 0.1 * span)
+    done: list[str] = []
     if config.denoise:
-        y = denoise_step(y, sr)
+        y, done = denoise_step(y, sr)
         steps.append("denoise")
     report_progress(progress, p0 + 0.5 * span)
     trimmed = (0.0, 0.0)
@@ -97,7 +101,7 @@ def prepare(
         )
         steps.append("compress")
     report_progress(progress, p1)
-    return y, steps, trimmed
+    return y, steps, trimmed, done
 
 
 def check_sound_length(y: np.ndarray, sr: int, minimum_s: float) -> None:

@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.output}: {out.integrated_lufs} LUFS, true peak {out.true_peak_dbtp} dBTP, "
         f"{out.duration_s:.1f} s (input {report.input.integrated_lufs} LUFS)"
     )
+    for d in report.done:
+        print(f"done: {d.en}")
     for w in report.warnings:
         print(f"note: {w}")
     return 0

@@ -54,11 +54,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+import numpy.typing as npt
 import scipy.ndimage
 import scipy.special
 
-from audio import cepstral_snr
+from audio import cepstral_snr, hum, speech_background, transient, wind
 from audio.bands import BandLayout, apply_gain, band_power, layout_for
+from audio.denoise_actions import DenoiseActions
 from audio.mono_input import check_mono_float32
 from audio.noise_estimate import (
     POWER_FLOOR,
@@ -71,6 +73,7 @@ from audio.noise_estimate import (
 )
 from audio.samples import FloatArray
 from audio.stft import (
+    Chunk,
     StftGeometry,
     analyse,
     chunks,
@@ -79,7 +82,14 @@ from audio.stft import (
     synthesise_into,
 )
 
-__all__ = ["DenoiseParams", "denoise", "estimate_noise_floor_db", "estimate_snr_db"]
+__all__ = [
+    "DenoiseActions",
+    "DenoiseParams",
+    "denoise",
+    "denoise_with_actions",
+    "estimate_noise_floor_db",
+    "estimate_snr_db",
+]
 
 
 _CHUNK_FRAMES = 1024
@@ -94,11 +104,6 @@ _PAUSE_LLR = (0.06, 0.12)  # noise alone at or below, speech at or above; linear
 _PAUSE_LLR_CAP = 3.0
 _PAUSE_HANG = 5  # frames: a pause must last this long, and fades in and out over as many
 _PAUSE_MARGIN = _PAUSE_HANG - 1  # frames each side of a chunk that the pause decision reads
-# The quietest stretch of a recording without a pause holds its talker, not the background:
-# then it bounds nothing. Measured on the benchmark: one talker scores 0.46-0.75 at 20-40 dB
-# SNR, babble of eight 0.29-0.43, steady noises at most 0.23.
-_TALKER_HARMONICITY = 0.5
-_TALKER_PITCH_HZ = (60, 400)
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,10 @@ class DenoiseParams:
     profile_max_db: float = 40.0
     frame_ms: float = 32.0
     overlap: int = 2
+    hum: bool = True  # cancel mains hum (audio.hum)
+    wind: bool = True  # turn wind bursts down (audio.wind)
+    transients: bool = True  # keep short loud sounds to their frames (audio.transient)
+    leave_speech_like: bool = True  # leave a voice-like background (audio.speech_background)
     tracker: TrackerParams = field(default_factory=TrackerParams)
 
     def __post_init__(self) -> None:
@@ -207,8 +216,15 @@ def _a_priori_snr(gamma: FloatArray, alpha: float, xi_min: float) -> FloatArray:
     return result
 
 
-def _gain(xi: FloatArray, gamma: FloatArray, q: FloatArray, p: DenoiseParams) -> FloatArray:
-    """Optimally-modified gain (Cohen & Berdugo 2001, eqs. 16 and 19), floored at ``G_min``."""
+def _gain(
+    xi: FloatArray,
+    gamma: FloatArray,
+    q: FloatArray,
+    p: DenoiseParams,
+    sudden: npt.NDArray[np.bool_] | None = None,
+) -> FloatArray:
+    """Optimally-modified gain (Cohen & Berdugo 2001, eqs. 16 and 19), floored at ``G_min``.
+    Frames ``sudden`` (transients) do not count as speech for the pause decision."""
     ln_gmin = np.float32(p.floor_db / 20.0 * np.log(10.0))
     wiener = xi / (xi + np.float32(1.0))
     v = wiener * gamma
@@ -230,7 +246,7 @@ def _gain(xi: FloatArray, gamma: FloatArray, q: FloatArray, p: DenoiseParams) ->
     ln_floor = np.full((xi.shape[0], 1), ln_gmin, dtype=np.float32)
     if p.pause_floor_db < 0.0:
         ln_pause = np.float32(p.pause_floor_db / 20.0 * np.log(10.0))
-        ln_floor[:, 0] += _pause(xi, v, ln_gh1, p.lsa) * ln_pause
+        ln_floor[:, 0] += _pause(xi, v, ln_gh1, p.lsa, sudden) * ln_pause
     # ln G = ln G_min + p (ln G_H1 - ln G_min), never below ln G_min.
     ln_gh1 -= ln_floor
     ln_gh1 *= presence
@@ -240,7 +256,13 @@ def _gain(xi: FloatArray, gamma: FloatArray, q: FloatArray, p: DenoiseParams) ->
     return gain
 
 
-def _pause(xi: FloatArray, v: FloatArray, ln_gh1: FloatArray, lsa: bool) -> FloatArray:
+def _pause(
+    xi: FloatArray,
+    v: FloatArray,
+    ln_gh1: FloatArray,
+    lsa: bool,
+    sudden: npt.NDArray[np.bool_] | None,
+) -> FloatArray:
     """Per frame, 1 where only noise is heard, 0 in speech (and ``_PAUSE_HANG`` frames around).
 
     Statistical-model voice activity detection (Sohn, Kim & Sung 1999): the log likelihood
@@ -255,6 +277,8 @@ def _pause(xi: FloatArray, v: FloatArray, ln_gh1: FloatArray, lsa: bool) -> Floa
     np.subtract(v, llr, out=llr)
     np.minimum(llr, np.float32(_PAUSE_LLR_CAP), out=llr)
     frame = llr.mean(axis=1)
+    if sudden is not None:
+        frame[sudden] = 0.0  # a bark is not speech: its hangover would lift the floor around it
     lo, hi = _PAUSE_LLR
     speech = np.clip((frame - lo) / (hi - lo), 0.0, 1.0)
     speech = scipy.ndimage.maximum_filter1d(speech, _PAUSE_HANG, mode="nearest")
@@ -298,24 +322,37 @@ def _average_cepstral(xi: FloatArray, gamma: FloatArray, lead: int, K: int, bin_
     np.sqrt(xi_c, out=xi[:, :K])
 
 
-def _quiet_profile(
+@dataclass(frozen=True)
+class _Background:
+    profile: FloatArray | None  # the quiet stretch's band power, weighted; None: bounds nothing
+    speech_like: bool  # the quiet stretch is a voice or music, to be left alone
+
+
+def _background(
     x: FloatArray, geom: StftGeometry, layout: BandLayout, p: DenoiseParams, sr: int
-) -> FloatArray | None:
-    """Mean band power of the quietest ``profile_s`` of ``x`` (by energy per hop), scaled by
+) -> _Background:
+    """The quietest ``profile_s`` of ``x`` (by energy per hop): its mean band power, scaled by
     ``profile_weight`` below ``profile_split_hz`` and ``profile_weight_high`` above (bands
-    above 8 kHz are all above the split); ``None`` when the recording is too short to hold
-    such a stretch, or when the stretch holds a talker rather than background (a recording
-    without a pause: see :func:`_harmonicity`)."""
+    above 8 kHz are all above the split), and whether it is speech-like. No profile when the
+    recording is too short to hold such a stretch, or when the stretch holds a talker rather
+    than background (a recording without a pause, or a TV: :mod:`audio.speech_background`)."""
     hop = geom.hop
     hops = x.shape[0] // hop
     width = max(geom.overlap, round(p.profile_s * sr / hop))
     if hops < 2 * width:
-        return None
+        return _Background(None, False)
     rows = x[: hops * hop].reshape(hops, hop)
-    energy = np.concatenate(([0.0], np.cumsum(np.einsum("ij,ij->i", rows, rows, dtype=np.float64))))
-    start = int(np.argmin(energy[width:] - energy[:-width]))
-    if _harmonicity(x[start * hop : (start + width) * hop], geom.n_fft, sr) > _TALKER_HARMONICITY:
-        return None
+    per_hop = np.einsum("ij,ij->i", rows, rows, dtype=np.float64)
+    energy = np.concatenate(([0.0], np.cumsum(per_hop)))
+    sums = energy[width:] - energy[:-width]
+    start = int(np.argmin(sums))
+    stretch = x[start * hop : (start + width) * hop]
+    harmonic, continuity = speech_background.periodicity(stretch, geom.n_fft, sr)
+    quiet_db = 10.0 * math.log10(max(float(sums[start]) / width, 1e-20))
+    loud_db = 10.0 * math.log10(max(float(np.percentile(per_hop, 95)), 1e-20))
+    leave = speech_background.is_speech_like(harmonic, continuity, quiet_db, loud_db)
+    if harmonic > speech_background.TALKER_HARMONICITY:
+        return _Background(None, leave)
     # frames lying wholly inside hops [start, start + width)
     first = start + geom.overlap - 1
     power = band_power(analyse(x, geom, first, start + width), layout)
@@ -323,23 +360,7 @@ def _quiet_profile(
     split = min(layout.split, math.ceil(p.profile_split_hz * geom.n_fft / sr))
     mean[:split] *= p.profile_weight
     mean[split:] *= p.profile_weight_high
-    profile: FloatArray = mean.astype(np.float32)
-    return profile
-
-
-def _harmonicity(x: FloatArray, n: int, sr: int) -> float:
-    """Energy-weighted mean, over frames of ``n`` samples, of the normalised autocorrelation's
-    peak at pitch lags (60-400 Hz): near 1 for one voice, low for noise and for many voices
-    at once, whose pitches blur each other's periodicity."""
-    frames = np.lib.stride_tricks.sliding_window_view(x.astype(np.float64), n)[:: n // 2]
-    frames = frames - frames.mean(axis=1, keepdims=True)
-    spec = np.fft.rfft(frames, 2 * n, axis=1)
-    ac = np.fft.irfft(spec.real**2 + spec.imag**2, axis=1)
-    energy = ac[:, 0]
-    if energy.sum() <= 0.0:
-        return 0.0
-    peak = ac[:, sr // _TALKER_PITCH_HZ[1] : sr // _TALKER_PITCH_HZ[0]].max(axis=1)
-    return float(peak.sum() / energy.sum())
+    return _Background(mean.astype(np.float32), leave)
 
 
 def _block_start(offset: int, frame: int) -> int:
@@ -357,40 +378,112 @@ def denoise(x: np.ndarray, sr: int, **tuning: object) -> np.ndarray:
     Keyword ``tuning`` overrides fields of :class:`DenoiseParams`. Raises ``ValueError`` for
     input that is not a non-empty, finite, float32 ``(n,)`` array or for unknown tuning.
     """
+    return denoise_with_actions(x, sr, **tuning)[0]
+
+
+def denoise_with_actions(
+    x: np.ndarray, sr: int, **tuning: object
+) -> tuple[np.ndarray, DenoiseActions]:
+    """:func:`denoise`, and what it did: hum cancelled, wind turned down, transients kept to
+    their frames, noise suppressed or the recording left alone (a speech-like background)."""
     check_mono_float32(x, sr)
     p = _params(tuning)
+    found_hum = hum.detect(x, sr) if p.hum else None
+    if found_hum is not None:
+        x = hum.cancel(x, sr, found_hum)
     geom = geometry_for(sr, p.frame_ms, p.overlap)
     layout = layout_for(geom.n_bins, sr / geom.n_fft)
     total = n_frames(x.shape[0], geom)
     margin = _PAUSE_MARGIN if p.pause_floor_db < 0.0 else 0
     warmup = max(_WARMUP_FRAMES, cepstral_snr.REACH if p.cepstral else 0)
     ctx = max(context_frames(geom.hop / sr, p.tracker), margin + warmup + cepstral_snr.BLOCK)
-    profile = _quiet_profile(x, geom, layout, p, sr) if p.profile_s > 0 else None
+    bg = _background(x, geom, layout, p, sr) if p.profile_s > 0 else _Background(None, False)
+    leave = bg.speech_like and p.leave_speech_like
     lift = np.float32(10.0 ** (p.profile_max_db / 10.0))
+    windy = transients = 0
     y = np.zeros(x.shape, dtype=np.float32)  # calloc: pages are touched once, by the overlap-add
     for c in chunks(total, _CHUNK_FRAMES, ctx, alignment_frames(geom.hop / sr, p.tracker)):
         spec = analyse(x, geom, c.ctx_first, c.ctx_stop)
         P = band_power(spec, layout)
-        lam, q = track_noise(P, geom, sr, p.tracker)
-        if profile is not None:
-            np.maximum(lam, np.minimum(profile, lam * lift), out=lam)
-        np.maximum(lam, np.float32(POWER_FLOOR), out=lam)
         core_lo, core_hi = c.first - c.ctx_first, c.stop - c.ctx_first
-        # Gains for the core and the frames the pause decision reads around it ...
-        g_lo, g_hi = max(0, core_lo - margin), min(P.shape[0], core_hi + margin)
-        # ... and around those, frames that warm the decision-directed recursion up and that
-        # the cepstral smoothing reaches, from a block boundary of the recording on.
-        lo = _block_start(c.ctx_first, max(0, g_lo - warmup))
-        hi = min(P.shape[0], g_hi + warmup)
-        gamma = P[lo:hi] / lam[lo:hi]  # a posteriori SNR (Ephraim & Malah 1984, eq. 9)
-        np.minimum(gamma, np.float32(_GAMMA_MAX), out=gamma)
-        xi = _decision_directed(gamma, g_lo - lo, hi - g_hi, p)
-        if p.cepstral:
-            _average_cepstral(xi, gamma, g_lo - lo, layout.split, sr / geom.n_fft)
-            np.maximum(xi, np.float32(10.0 ** (p.xi_min_db / 10.0)), out=xi)
-        gain = _gain(xi, gamma[g_lo - lo : g_hi - lo], q[g_lo:g_hi], p)
-        gain = gain[core_lo - g_lo : core_hi - g_lo]
+        if leave:
+            gain = np.ones((core_hi - core_lo, layout.n_bands), dtype=np.float32)
+        else:
+            gain, found = _suppression(
+                P,
+                bg.profile,
+                lift=lift,
+                core=(core_lo, core_hi),
+                margin=margin,
+                warmup=warmup,
+                c=c,
+                geom=geom,
+                layout=layout,
+                p=p,
+                sr=sr,
+            )
+            transients += found
+        if p.wind:
+            w, gusts = wind.gain(P[core_lo:core_hi], sr / geom.n_fft)
+            gain[:, : w.shape[1]] *= w
+            windy += gusts
         core = spec[core_lo:core_hi]
         apply_gain(core, gain, layout)
         synthesise_into(y, core, geom, c.first)
-    return y
+    actions = DenoiseActions(
+        suppressed=not leave,
+        speech_like_background=leave,
+        hum=found_hum,
+        windy_s=round(windy * geom.hop / sr, 2),
+        transients=transients,
+    )
+    return y, actions
+
+
+def _suppression(
+    P: FloatArray,
+    profile: FloatArray | None,
+    *,
+    lift: np.float32,
+    core: tuple[int, int],
+    margin: int,
+    warmup: int,
+    c: Chunk,
+    geom: StftGeometry,
+    layout: BandLayout,
+    p: DenoiseParams,
+    sr: int,
+) -> tuple[FloatArray, int]:
+    """Gains of the core frames ``core`` of the chunk ``c`` (band power ``P`` over its
+    context), and how many transient frames were kept to themselves."""
+    lam, q = track_noise(P, geom, sr, p.tracker)
+    if profile is not None:
+        np.maximum(lam, np.minimum(profile, lam * lift), out=lam)
+    np.maximum(lam, np.float32(POWER_FLOOR), out=lam)
+    core_lo, core_hi = core
+    # Gains for the core and the frames the pause decision reads around it ...
+    g_lo, g_hi = max(0, core_lo - margin), min(P.shape[0], core_hi + margin)
+    # ... and around those, frames that warm the decision-directed recursion up and that
+    # the cepstral smoothing reaches, from a block boundary of the recording on.
+    lo = _block_start(c.ctx_first, max(0, g_lo - warmup))
+    hi = min(P.shape[0], g_hi + warmup)
+    gamma = P[lo:hi] / lam[lo:hi]  # a posteriori SNR (Ephraim & Malah 1984, eq. 9)
+    np.minimum(gamma, np.float32(_GAMMA_MAX), out=gamma)
+    sudden = transient.frames(P[lo:hi], geom.hop / sr) if p.transients else None
+    smooth_in = gamma
+    if sudden is not None and sudden.any():
+        smooth_in = gamma.copy()
+        smooth_in[sudden] = 1.0  # the smoothing sees the transient at the noise's level
+    xi = _decision_directed(smooth_in, g_lo - lo, hi - g_hi, p)
+    if p.cepstral:
+        _average_cepstral(xi, smooth_in, g_lo - lo, layout.split, sr / geom.n_fft)
+    xi_min = np.float32(10.0 ** (p.xi_min_db / 10.0))
+    found = 0
+    if sudden is not None and sudden.any():
+        own = sudden[g_lo - lo : g_hi - lo]
+        xi[own] = np.maximum(gamma[g_lo - lo : g_hi - lo][own] - np.float32(1.0), xi_min)
+        found = int(np.count_nonzero(sudden[core_lo - lo : core_hi - lo]))
+    np.maximum(xi, xi_min, out=xi)
+    own_frames = None if sudden is None else sudden[g_lo - lo : g_hi - lo]
+    gain = _gain(xi, gamma[g_lo - lo : g_hi - lo], q[g_lo:g_hi], p, own_frames)
+    return gain[core_lo - g_lo : core_hi - g_lo], found

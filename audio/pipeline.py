@@ -33,7 +33,7 @@ from audio.config import PipelineConfig, Progress, report_progress
 from audio.decode import Decoded, decode_file
 from audio.encode import container_for
 from audio.normalize import normalize
-from audio.report import ProcessingReport, SignalReport, SourceReport, remarks
+from audio.report import ProcessingReport, SignalReport, SourceReport, done_words, remarks
 from audio.samples import check_rate
 
 __all__ = ["PipelineConfig", "Progress", "normalize", "process", "process_file"]
@@ -54,7 +54,7 @@ def process(
     before = describe(raw, sr) if raw.size else None
     y = to_working_rate(raw, sr, config)
     rate = config.sample_rate
-    y, steps, trimmed = prepare([y], rate, config, None, p0=0.0, p1=1.0)
+    y, steps, trimmed, done = prepare([y], rate, config, None, p0=0.0, p1=1.0)
     y, gain = deliverable(
         y,
         rate,
@@ -71,6 +71,7 @@ def process(
         target_lufs=config.target_lufs,
         true_peak_limit_dbtp=config.true_peak_max_db,
         steps=steps + _gain_steps(config),
+        done=done_words(done),
         trimmed_start_s=round(trimmed[0], 3),
         trimmed_end_s=round(trimmed[1], 3),
         gain_db=None if gain is None else round(gain, 2),
@@ -99,7 +100,7 @@ def process_file(
     source, before, owned = _decode(src, config, progress)
     rate = config.sample_rate
     report_progress(progress, 0.2)
-    pre, steps, trimmed = prepare(owned, rate, config, progress, p0=0.2, p1=0.6)
+    pre, steps, trimmed, done = prepare(owned, rate, config, progress, p0=0.2, p1=0.6)
     encoded = encode_checked(pre, rate, dst, kind, config, progress=progress)
     report_progress(progress, 1.0)
     target = config.target_lufs if config.normalize else None
@@ -110,6 +111,7 @@ def process_file(
         target_lufs=config.target_lufs,
         true_peak_limit_dbtp=config.true_peak_max_db,
         steps=[*steps, *_gain_steps(config), f"encode:{kind}"],
+        done=done_words(done),
         trimmed_start_s=round(trimmed[0], 3),
         trimmed_end_s=round(trimmed[1], 3),
         gain_db=None if encoded.gain_db is None else round(encoded.gain_db, 2),

@@ -45,6 +45,47 @@ class SourceReport(BaseModel):
     dropped_channels: list[int] = Field(description="dead channels left out of the mono mix")
 
 
+class Done(BaseModel):
+    """One thing the denoiser did, in plain words for a broadcaster (Vietnamese and English)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(description="stable name: hum_50hz, hum_60hz, wind, noise, left_speech_like")
+    vi: str
+    en: str
+
+
+# What each of :class:`audio.denoise_actions.DenoiseActions`'s codes means to a broadcaster.
+_DONE_WORDS: dict[str, tuple[str, str]] = {
+    "hum": ("Đã lọc tiếng ù điện ({hz} Hz).", "Mains hum ({hz} Hz) filtered out."),
+    "wind": ("Đã giảm tiếng gió thổi vào micrô.", "Wind on the microphone turned down."),
+    "noise": (
+        "Đã giảm tiếng ồn nền (quạt, máy, xe cộ, mưa).",
+        "Background noise reduced (fan, engine, traffic, rain).",
+    ),
+    "left_speech_like": (
+        "Để nguyên: tiếng ồn giống giọng nói (ti vi, đài, người nói chuyện); lọc sẽ làm mất "
+        "cả lời của bạn.",
+        "Left as it is: the background sounds like speech (TV, radio, people talking); "
+        "filtering it would take your words too.",
+    ),
+}
+
+
+def done_words(codes: list[str]) -> list[Done]:
+    """Plain words for the denoiser's codes; codes with nothing to say to a broadcaster (short
+    sounds kept short) are left out."""
+    out = []
+    for code in codes:
+        key, _, hz = code.partition("_") if code.startswith("hum_") else (code, "", "")
+        if key not in _DONE_WORDS:
+            continue
+        vi, en = _DONE_WORDS[key]
+        hz = hz.removesuffix("hz")
+        out.append(Done(code=code, vi=vi.format(hz=hz), en=en.format(hz=hz)))
+    return out
+
+
 class ProcessingReport(BaseModel):
     """Everything ``loa process`` and the controller record about one processed recording."""
 
@@ -56,6 +97,9 @@ class ProcessingReport(BaseModel):
     target_lufs: float
     true_peak_limit_dbtp: float
     steps: list[str] = Field(description="processing steps applied, in order")
+    done: list[Done] = Field(
+        default_factory=list, description="what the denoiser did, in plain words"
+    )
     trimmed_start_s: float
     trimmed_end_s: float
     gain_db: float | None = Field(description="overall gain applied by the loudness stage")

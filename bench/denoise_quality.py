@@ -1,17 +1,24 @@
-"""Noise-reduction quality benchmark: PESQ-WB, STOI and SI-SDR on a generated corpus.
+"""Noise-reduction quality benchmark: PESQ-WB, STOI and SI-SDR on the wider generated corpus.
 
-Run: ``.venv/bin/python -m bench.denoise_quality`` (about 2 minutes on 2 cores);
-``--quick`` scores only ``ours`` on the noisy mixtures (under a minute), for tuning with
-``--tune name=value``; compare against the other methods' figures from a full run.
+Run: ``.venv/bin/python -m bench.denoise_quality`` (every method, both splits, every noise and
+SNR; with ``--utterances 2`` it took 16 minutes on the shared 2-core machine, the full run has
+2.5 times the cases; the corpus is cached under ``var/bench-corpus/`` after the first run).
+``--quick`` scores ``noisy`` and ``ours`` on two utterances per split (a few minutes), for
+tuning with ``--tune name=value``. ``--original`` restricts to the five noises and three SNRs
+of the earlier rounds (tune split only).
 
-Every method sees the same 16 kHz mixtures (6 Vietnamese utterances x 5 noises x 0/5/10 dB SNR,
-see :mod:`bench.corpus`) and the clean utterances alone (do no harm). Methods:
+Every method sees the same 16 kHz mixtures (:mod:`bench.corpus_wide`: 13 noises x 0/5/10/20 dB
+SNR, room and phone variants, a tune split and a held-out split) and the clean utterances
+alone (do no harm). Methods are one registry, :data:`METHODS` (name -> function of the
+mixture); add one there and name it in ``--methods``:
 
 * ``noisy``        the input itself;
 * ``ours``         :func:`audio.denoise.denoise`, blind (no noise clip);
 * ``nr-stat``      noisereduce, stationary, no noise clip (estimates from the mixture);
 * ``nr-stat+clip`` noisereduce, stationary, given 2 s of the same noise alone;
-* ``nr-nonstat``   noisereduce, non-stationary.
+* ``nr-nonstat``   noisereduce, non-stationary;
+* ``oracle``       not blind: the ideal ratio mask from the true speech and noise (32 ms STFT),
+  the ceiling of any single-channel mask.
 
 A last line times :func:`audio.denoise.denoise` on 10 minutes of 48 kHz mono and reports its
 peak memory.
@@ -26,17 +33,17 @@ import tracemalloc
 import warnings
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.signal
 
 from audio.denoise import denoise
 from audio.samples import FloatArray
-from bench import corpus
+from bench import corpus, corpus_noises, corpus_wide
+from bench.corpus_wide import Case, Mixture
 
-Method = Callable[[FloatArray, FloatArray | None], FloatArray]
-METHODS = ["noisy", "ours", "nr-stat", "nr-stat+clip", "nr-nonstat"]
+Method = Callable[[Mixture, dict[str, float]], FloatArray]
+Scores = tuple[float, float, float]
 
 
 def _nr(x: FloatArray, clip: FloatArray | None, *, stationary: bool) -> FloatArray:
@@ -48,18 +55,25 @@ def _nr(x: FloatArray, clip: FloatArray | None, *, stationary: bool) -> FloatArr
     return np.asarray(y, dtype=np.float32)[: x.shape[0]]
 
 
-def run_method(name: str, x: FloatArray, clip: FloatArray | None, tuning: dict[str, float]):
-    if name == "noisy":
-        return x
-    if name == "ours":
-        return denoise(x, corpus.SR, **tuning)
-    if name == "nr-stat":
-        return _nr(x, None, stationary=True)
-    if name == "nr-stat+clip":
-        return _nr(x, clip, stationary=True)
-    if name == "nr-nonstat":
-        return _nr(x, None, stationary=False)
-    raise ValueError(f"unknown method {name}")
+def _oracle(m: Mixture, _: dict[str, float]) -> FloatArray:
+    """Ideal ratio mask ``|S|^2 / (|S|^2 + |N|^2)`` applied to the mixture."""
+    kw = {"fs": corpus.SR, "nperseg": 512, "noverlap": 256}
+    _, _, s = scipy.signal.stft(m.reference, **kw)
+    _, _, n = scipy.signal.stft(m.noise, **kw)
+    _, _, x = scipy.signal.stft(m.noisy, **kw)
+    ps, pn = np.abs(s) ** 2, np.abs(n) ** 2
+    _, y = scipy.signal.istft(x * ps / np.maximum(ps + pn, 1e-20), **kw)
+    return np.asarray(y[: m.noisy.shape[0]], dtype=np.float32)
+
+
+METHODS: dict[str, Method] = {
+    "noisy": lambda m, _: m.noisy,
+    "ours": lambda m, tuning: denoise(m.noisy, corpus.SR, **tuning),
+    "nr-stat": lambda m, _: _nr(m.noisy, None, stationary=True),
+    "nr-stat+clip": lambda m, _: _nr(m.noisy, m.noise_clip, stationary=True),
+    "nr-nonstat": lambda m, _: _nr(m.noisy, None, stationary=False),
+    "oracle": _oracle,
+}
 
 
 def si_sdr(ref: FloatArray, est: FloatArray) -> float:
@@ -70,7 +84,7 @@ def si_sdr(ref: FloatArray, est: FloatArray) -> float:
     return float(10.0 * np.log10(np.sum(target**2) / max(np.sum((e - target) ** 2), 1e-20)))
 
 
-def scores(ref: FloatArray, est: FloatArray) -> tuple[float, float, float]:
+def scores(ref: FloatArray, est: FloatArray) -> Scores:
     from pesq import pesq
     from pystoi import stoi
 
@@ -81,62 +95,102 @@ def scores(ref: FloatArray, est: FloatArray) -> tuple[float, float, float]:
     )
 
 
-@dataclass(frozen=True)
-class Case:
-    utterance: int
-    kind: str  # noise kind, or "clean"
-    snr_db: float
-
-
-def _evaluate(args: tuple[Case, list[str], dict[str, float]]) -> dict[str, tuple[float, ...]]:
+def _evaluate(args: tuple[Case, list[str], dict[str, float]]) -> dict[str, Scores]:
     case, methods, tuning = args
-    u = corpus.utterances()[case.utterance]
-    clip: FloatArray | None = None
-    if case.kind == "clean":
-        x = u.speech
-    else:
-        seed = 100 * case.utterance + corpus.NOISES.index(case.kind)
-        n = corpus.noise(case.kind, u.speech.shape[0], seed)
-        x = corpus.mix(u, n, case.snr_db)
-        scale = (x - u.speech).std() / n.std()
-        clip = corpus.noise(case.kind, 2 * corpus.SR, seed + 7919) * np.float32(scale)
-    return {m: scores(u.speech, run_method(m, x, clip, tuning)) for m in methods}
+    m = corpus_wide.mixture(case)
+    return {name: scores(m.reference, METHODS[name](m, tuning)) for name in methods}
 
 
-def _mean(rows: Iterable[tuple[float, ...]], i: int) -> float:
-    return float(np.mean([r[i] for r in rows]))
+Results = dict[Case, dict[str, Scores]]
 
 
-def print_tables(
-    results: dict[Case, dict[str, tuple[float, ...]]], methods: list[str], kinds: list[str]
-) -> None:
-    head = (
-        f"| {'method':<13}| PESQ 0 dB | PESQ 5 dB | PESQ 10 dB "
-        "| PESQ mean | STOI mean | SI-SDR mean |"
-    )
-    rule = "|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|"
-    for kind in [*kinds, "all noises"]:
-        cases = [c for c in results if c.kind != "clean" and kind in (c.kind, "all noises")]
-        print(f"\n**{kind}**\n\n{head}\n{rule}")
+def _mean(rows: Iterable[Scores], i: int) -> float:
+    values = [r[i] for r in rows]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def _table(head: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def split_table(results: Results, methods: list[str], split: str, kinds: list[str]) -> str:
+    """Per noise: mean PESQ-WB and STOI of each method over utterances and SNRs."""
+    rows = []
+    for kind in [*kinds, "all"]:
+        cases = [c for c in results if c.split == split and c.kind != "clean"]
+        cases = [c for c in cases if kind in (c.kind, "all")]
+        if not cases:
+            continue
+        pesq = [f"{_mean((results[c][m] for c in cases), 0):.2f}" for m in methods]
+        stoi = [f"{_mean((results[c][m] for c in cases), 1):.3f}" for m in methods]
+        rows.append([kind, *pesq, *stoi])
+    head = ["noise", *(f"PESQ {m}" for m in methods), *(f"STOI {m}" for m in methods)]
+    return _table(head, rows)
+
+
+def harm_table(results: Results, split: str, kinds: list[str], snrs: list[float]) -> str:
+    """``ours`` minus ``noisy`` per noise and SNR (mean over utterances): never below zero is
+    the target; a failing cell is marked."""
+    rows = []
+    misses = 0
+    for kind in kinds:
+        cells: list[str] = []
+        for i in (0, 1):
+            for snr in snrs:
+                cases = [
+                    c for c in results if c.split == split and c.kind == kind and c.snr_db == snr
+                ]
+                d = _mean((results[c]["ours"] for c in cases), i) - _mean(
+                    (results[c]["noisy"] for c in cases), i
+                )
+                miss = d < -0.005 if i == 0 else d < -0.0005
+                misses += miss
+                cells.append(
+                    ("**" if miss else "") + f"{d:+.{2 if i == 0 else 3}f}" + ("**" if miss else "")
+                )
+        rows.append([kind, *cells])
+    head = ["noise", *(f"ΔPESQ {s:g} dB" for s in snrs), *(f"ΔSTOI {s:g} dB" for s in snrs)]
+    return _table(head, rows) + f"\n\ncells below the noisy input (bold): {misses}"
+
+
+def clean_table(results: Results, methods: list[str]) -> str:
+    rows = []
+    for split in corpus_wide.SPLITS:
+        cases = [c for c in results if c.split == split and c.kind == "clean"]
         for m in methods:
-            by_snr = [
-                _mean((results[c][m] for c in cases if c.snr_db == s), 0) for s in corpus.SNRS_DB
-            ]
-            rows = [results[c][m] for c in cases]
-            print(
-                f"| {m:<13}| {by_snr[0]:9.2f} | {by_snr[1]:9.2f} | {by_snr[2]:10.2f} "
-                f"| {_mean(rows, 0):9.2f} | {_mean(rows, 1):9.3f} | {_mean(rows, 2):8.1f} dB |"
+            if cases:
+                rs = [results[c][m] for c in cases]
+                rows.append([split, m, f"{_mean(rs, 0):.2f}", f"{_mean(rs, 1):.3f}"])
+    return _table(["split", "method", "PESQ-WB", "STOI"], rows)
+
+
+def variant_table(results: Results, methods: list[str]) -> str:
+    rows = []
+    for v in corpus_wide.VARIANTS:
+        cases = [c for c in results if c.kind != "clean" and c.variant == v]
+        if cases:
+            rows.append(
+                [
+                    v,
+                    str(len(cases)),
+                    *(f"{_mean((results[c][m] for c in cases), 0):.2f}" for m in methods),
+                ]
             )
-    clean = [c for c in results if c.kind == "clean"]
-    if clean:
-        print("\n**clean speech in (do no harm)**\n")
-        print("| method       | PESQ-WB | STOI  | SI-SDR vs clean |\n|---|---|---|---|")
-        for m in methods:
-            rows = [results[c][m] for c in clean]
-            print(
-                f"| {m:<13}| {_mean(rows, 0):7.2f} | {_mean(rows, 1):.3f} "
-                f"| {_mean(rows, 2):6.1f} dB |"
-            )
+    return _table(["variant", "cases", *(f"PESQ {m}" for m in methods)], rows)
+
+
+def original_line(results: Results, methods: list[str]) -> str:
+    cases = [
+        c
+        for c in results
+        if c.split == "tune" and c.kind in corpus.NOISES and c.snr_db in corpus.SNRS_DB
+    ]
+    if not cases:
+        return ""
+    means = ", ".join(f"{m} {_mean((results[c][m] for c in cases), 0):.3f}" for m in methods)
+    return f"Original five noises, tune split, 0/5/10 dB, mean PESQ-WB: {means}"
 
 
 def speed_line(minutes: float = 10.0, sr: int = 48000) -> str:
@@ -165,36 +219,63 @@ def _timed(f: Callable[[], object]) -> float:
     return time.perf_counter() - t0
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def _args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--methods", default=",".join(METHODS))
-    ap.add_argument("--noises", default=",".join(corpus.NOISES))
-    ap.add_argument("--utterances", type=int, default=len(corpus.TEST_SENTENCES))
+    ap.add_argument("--noises", default=",".join(corpus_wide.NOISES))
+    ap.add_argument("--snrs", default=",".join(str(s) for s in corpus_wide.SNRS_DB))
+    ap.add_argument("--splits", default=",".join(corpus_wide.SPLITS))
+    ap.add_argument("--utterances", type=int, default=0, help="first N per split (0: all)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--no-clean", action="store_true")
     ap.add_argument("--tune", action="append", default=[], help="name=value for denoise")
-    ap.add_argument("--quick", action="store_true", help="only ours, noisy cases, no speed")
+    ap.add_argument("--quick", action="store_true", help="noisy and ours, 2 utterances a split")
+    ap.add_argument("--original", action="store_true", help="the earlier rounds' corpus only")
     a = ap.parse_args(argv)
     if a.quick:
-        a.methods, a.no_clean, a.no_speed = "ours", True, True
+        a.methods, a.utterances, a.no_speed = "noisy,ours", 2, True
+    if a.original:
+        a.noises, a.snrs, a.splits = ",".join(corpus.NOISES), "0,5,10", "tune"
+    return a
+
+
+def main(argv: list[str] | None = None) -> None:
+    a = _args(argv)
     methods = a.methods.split(",")
-    kinds = a.noises.split(",")
-    tuning = {k: float(v) for k, v in (t.split("=", 1) for t in a.tune)}
-    cases = [Case(i, k, s) for i in range(a.utterances) for k in kinds for s in corpus.SNRS_DB]
-    if not a.no_clean:
-        cases += [Case(i, "clean", 0) for i in range(a.utterances)]
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        raise SystemExit(f"unknown method(s) {unknown}; known: {sorted(METHODS)}")
+    kinds, splits = a.noises.split(","), a.splits.split(",")
+    snrs = [float(s) for s in a.snrs.split(",")]
+    tuning: dict[str, float] = {k: float(v) for k, v in (t.split("=", 1) for t in a.tune)}
+    cases = corpus_wide.cases(splits, kinds, snrs, clean=not a.no_clean)
+    if a.utterances:
+        cases = [c for c in cases if c.utterance < a.utterances]
     corpus.utterances()  # synthesise once before forking
+    corpus_wide.held_out()
+    corpus_noises.warm()
     t0 = time.perf_counter()
     with ProcessPoolExecutor(a.jobs) as pool:
-        outs = list(pool.map(_evaluate, [(c, methods, tuning) for c in cases]))
-    results = dict(zip(cases, outs, strict=True))
+        outs = list(pool.map(_evaluate, [(c, methods, tuning) for c in cases], chunksize=4))
+    results: Results = dict(zip(cases, outs, strict=True))
     print(
-        f"{a.utterances} utterances x {len(kinds)} noises x SNR {corpus.SNRS_DB} dB, 16 kHz; "
-        f"PESQ-WB (ITU-T P.862.2), STOI, SI-SDR vs the clean utterance "
-        f"({time.perf_counter() - t0:.0f} s)"
+        f"{len(cases)} cases: splits {splits}, {len(kinds)} noises, SNR {snrs} dB, 16 kHz; "
+        f"PESQ-WB (ITU-T P.862.2), STOI, SI-SDR vs the reference ({time.perf_counter() - t0:.0f} s)"
     )
-    print_tables(results, methods, kinds)
+    for split in splits:
+        print(f"\n**{split} split: mean over utterances and SNRs**\n")
+        print(split_table(results, methods, split, kinds))
+        if {"ours", "noisy"} <= set(methods):
+            print(f"\n**{split} split: ours minus noisy (do no harm)**\n")
+            print(harm_table(results, split, kinds, snrs))
+    if not a.no_clean:
+        print("\n**clean speech in (do no harm)**\n")
+        print(clean_table(results, methods))
+    print("\n**by variant (noisy cases, both splits)**\n")
+    print(variant_table(results, methods))
+    if line := original_line(results, methods):
+        print("\n" + line)
     if not a.no_speed:
         print("\n" + speed_line())
 

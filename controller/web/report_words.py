@@ -56,7 +56,6 @@ class Words:
 def describe(report: dict[str, Any], lang: str) -> Words:
     """One sentence per thing worth saying, in ``lang``; advice comes last."""
     before, after = _section(report, "input"), _section(report, "output")
-    steps = report.get("steps") or []
     lines: list[str] = []
     tts = _section(report, "tts")
     if tts:
@@ -68,15 +67,32 @@ def describe(report: dict[str, Any], lang: str) -> Words:
         cut = report.get(key)
         if isinstance(cut, int | float) and cut >= MIN_TRIM_S:
             lines.append(translate(f"words.{key}", lang, s=number(cut, lang)))
-    lines.extend(_noise(before, steps, lang))
+    lines.extend(_noise(report, before, report.get("steps") or [], lang))
     lines.extend(_loudness(before, after, lang))
     lines.extend(_advice(report, before, after, lang))
     return Words(lines, technical(report, lang))
 
 
-def _noise(before: dict[str, Any], steps: list[str], lang: str) -> list[str]:
+def _noise(
+    report: dict[str, Any], before: dict[str, Any], steps: list[str], lang: str
+) -> list[str]:
+    """What the denoiser did: its own plain words (``done``, Vietnamese and English, from
+    :func:`audio.report.done_words`), the general noise sentence in place of ``noise``."""
     if "denoise" not in steps:
         return []
+    done = [d for d in report.get("done") or [] if isinstance(d, dict)]
+    if not done:  # reports made before the denoiser said what it did
+        return _noise_reduced(before, lang)
+    lines: list[str] = []
+    for item in done:
+        if item.get("code") == "noise":
+            lines.extend(_noise_reduced(before, lang))
+        elif isinstance(text := item.get("vi" if lang == "vi" else "en"), str):
+            lines.append(text)
+    return lines
+
+
+def _noise_reduced(before: dict[str, Any], lang: str) -> list[str]:
     snr_in = _float(before, "snr_db")
     if snr_in is not None and snr_in >= CLEAN_SNR_DB:
         return [translate("words.clean", lang)]

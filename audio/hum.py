@@ -1,0 +1,256 @@
+"""Mains hum: find a 50 or 60 Hz fundamental and its harmonics, and cancel them.
+
+Shape convention: float32 mono ``(n,)`` in, float32 mono ``(n,)`` of the same length out.
+
+Detection (:func:`detect`) reads the long-term spectrum (Welch, 0.25 Hz bins) of up to a minute
+of the recording: a harmonic of the mains counts when its line stands ``_LINE_DB`` above the
+median of the 40 Hz around it; hum is declared when ``_MIN_LINES`` harmonics count and their
+frequencies, divided by their harmonic numbers, agree on one fundamental. Speech, whose
+pitch moves, leaves no such lines; an engine or a fan has lines, but not on a 50/60 Hz comb.
+
+Cancellation (:func:`cancel`) is an adaptive notch comb: the adaptive noise canceller with a
+sinusoidal reference (Widrow et al. 1975, sec. VI), run offline. The fundamental is tracked from
+the phase of the strongest harmonic block by block (mains drift by tenths of a hertz), and each
+hum harmonic's complex amplitude is measured over Hann blocks of ``2 * _HOP_S`` against that
+reference, then resynthesised (the Hann blocks overlap to one) and subtracted. Each notch is
+about 1 / (2 * _HOP_S) = 2.5 Hz wide, so speech loses almost nothing; a tone that is not on the
+detected comb is untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import scipy.ndimage
+import scipy.signal
+
+from audio.mono_input import check_mono_float32
+from audio.samples import FloatArray
+
+__all__ = ["Hum", "cancel", "detect"]
+
+MAINS_HZ = (50.0, 60.0)
+_LINE_DB = 9.0  # a line's mean power over that of the 20 Hz either side (speech: at most 7)
+_MIN_LINES = 2
+_QUIET_LINE_DB = 12.0  # the same line in the pauses
+_PAUSE_DB = 6.0
+_LOWEST_HARMONIC = 4  # one of the lines held through the pauses is at most this
+_DETECT_HZ = 1000.0  # hum is declared on the lines below; the comb above is cancelled too
+_WEAK_LINE_DB = 4.0  # further lines on a comb already found, in the pauses
+_MAX_HARMONIC_HZ = 4000.0
+_LINE_HZ = 1.0  # a line's power is compared with the background's in this bandwidth
+_REACH_HZ = 0.5  # search window per harmonic number, for drift
+_DRIFT_HZ = 1.0  # how far the fundamental may lie from the nominal mains frequency
+_AGREE_HZ = 0.1  # harmonics' fundamentals (f_k / k) agree within this
+_SPAN_S = 60.0  # the detector reads at most this much of the recording
+_HOP_S = 0.2
+_SEGMENT_HOPS = 256  # hops processed at once, so memory stays flat on long recordings
+
+Complex = npt.NDArray[np.complex128]
+
+
+@dataclass(frozen=True)
+class Hum:
+    """Mains hum found in a recording."""
+
+    mains_hz: float  # nominal: 50 or 60
+    f0_hz: float  # measured mean fundamental
+    harmonics: tuple[int, ...]  # the harmonic numbers that stood out
+    level_db: float  # the strongest line above its neighbourhood
+
+
+def _welch(x: FloatArray, sr: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    span = int(_SPAN_S * sr)
+    if x.shape[0] > span:  # the middle minute: hum lasts the whole recording
+        start = (x.shape[0] - span) // 2
+        x = x[start : start + span]
+    n = min(x.shape[0], 4 * sr)
+    f, p = scipy.signal.welch(x.astype(np.float64), sr, nperseg=n, noverlap=n // 2)
+    return f, p
+
+
+def _line(
+    f: npt.NDArray[np.float64], p: npt.NDArray[np.float64], centre: float, reach: float
+) -> tuple[float, float]:
+    """``(frequency, dB)`` of the line within ``reach`` of ``centre``: its power-weighted mean
+    frequency, and its power (summed over the reach, since a drifting line is smeared over
+    several bins, less the background there) over the median bin of the 20 Hz either side."""
+    inside = np.abs(f - centre) <= reach
+    near = (np.abs(f - centre) <= reach + 20.0) & ~inside
+    if not inside.any() or not near.any():
+        return centre, 0.0
+    power = p[inside]
+    freq = float(np.sum(f[inside] * power) / max(float(np.sum(power)), 1e-30))
+    floor = max(float(np.mean(p[near])), 1e-30)
+    excess = float(np.sum(power)) - floor * power.shape[0]
+    line_bins = max(1.0, _LINE_HZ / (f[1] - f[0]))
+    return freq, float(10.0 * np.log10(max(excess, 1e-30) / (floor * line_bins)))
+
+
+def _quiet_spectrum(
+    x: FloatArray, sr: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Mean periodogram (2 Hz bins) of the recording's quietest half seconds (within
+    ``_PAUSE_DB`` of the quietest, at least two): the pauses, where the talker's own harmonics
+    are absent and hum goes on."""
+    n = sr // 2
+    span = x[: x.shape[0] // n * n].reshape(-1, n).astype(np.float64)
+    energy = np.einsum("ij,ij->i", span, span)
+    order = np.argsort(energy)
+    pauses = int(np.count_nonzero(energy <= energy[order[0]] * 10.0 ** (_PAUSE_DB / 10.0)))
+    quiet = span[order[: max(2, pauses)]]
+    spec = np.abs(np.fft.rfft(quiet * np.hanning(n), axis=1)) ** 2
+    freqs = np.asarray(np.fft.rfftfreq(n, 1.0 / sr), dtype=np.float64)
+    mean: npt.NDArray[np.float64] = np.asarray(spec.mean(axis=0), dtype=np.float64)
+    return freqs, mean
+
+
+def detect(x: np.ndarray, sr: int) -> Hum | None:
+    """Mains hum in ``x`` (float32 mono ``(n,)``), or ``None`` when there is none.
+
+    Needs at least one second; shorter recordings are never said to hum.
+    """
+    check_mono_float32(x, sr)
+    if x.shape[0] < sr:
+        return None
+    f, p = _welch(x, sr)
+    fq, pq = _quiet_spectrum(x, sr)
+    best: Hum | None = None
+    for mains in MAINS_HZ:
+        top = min(_MAX_HARMONIC_HZ, sr / 2 - 25.0)
+        lines = []
+        for k in range(1, int(top // mains) + 1):
+            fk, level = _line(f, p, k * mains, min(0.5 + k * _REACH_HZ, 4.0))
+            quiet = _line(fq, pq, k * mains, min(1.0 + k * _REACH_HZ, 4.0))[1]
+            lines.append((k, fk, level, quiet))
+        # Lines on the comb in the whole recording that go on through its pauses: a steady
+        # voice's harmonics (espeak's pitch holds for a while) stop when it does.
+        held = [
+            (k, fk) for k, fk, level, quiet in lines if level >= _WEAK_LINE_DB and quiet >= _LINE_DB
+        ]
+        # Mains hum is strongest in its first few harmonics (the high-pass may have taken the
+        # fundamental): a comb of only higher lines is a voice's, not the mains'.
+        if len(held) < _MIN_LINES or min(k for k, _ in held) > _LOWEST_HARMONIC:
+            continue
+        f0 = float(np.median([fk / k for k, fk in held]))
+        agree = [
+            (k, level)
+            for k, fk, level, quiet in lines
+            if level >= _LINE_DB
+            and quiet >= _WEAK_LINE_DB
+            and abs(fk / k - f0) <= _AGREE_HZ + 0.5 / k
+        ]
+        if len(agree) < _MIN_LINES:
+            continue
+        hum = Hum(mains, round(f0, 3), tuple(k for k, _ in agree), max(lv for _, lv in agree))
+        if best is None or len(hum.harmonics) > len(best.harmonics):
+            best = hum
+    return best
+
+
+def _blocks(n: int, hop: int) -> int:
+    return -(-n // hop) + 1  # block b covers samples [(b - 1) hop, (b + 1) hop)
+
+
+def _phase_at_hops(f0_hops: npt.NDArray[np.float64], hop: int, sr: int) -> npt.NDArray[np.float64]:
+    """Reference phase (radians, mod 2 pi) at the start of each hop of the padded signal."""
+    steps = 2.0 * np.pi * f0_hops * hop / sr
+    out: npt.NDArray[np.float64] = np.concatenate(([0.0], np.cumsum(steps)[:-1])) % (2 * np.pi)
+    return out
+
+
+def _reference(
+    start: int,
+    stop: int,
+    *,
+    phase0: npt.NDArray[np.float64],
+    f0_hops: npt.NDArray[np.float64],
+    hop: int,
+    sr: int,
+) -> Complex:
+    """``exp(-j phi)`` over padded hops ``[start, stop)``, shape ``(stop - start, hop)``."""
+    i = np.arange(hop)
+    phi = phase0[start:stop, None] + 2.0 * np.pi * f0_hops[start:stop, None] * i[None, :] / sr
+    ref: Complex = np.exp(-1j * phi)
+    return ref
+
+
+def _amplitudes(
+    xp: FloatArray, harmonics: list[int], f0_hops: npt.NDArray[np.float64], hop: int, sr: int
+) -> Complex:
+    """Complex amplitude of each harmonic in each Hann block, shape ``(blocks, harmonics)``."""
+    n_hops = xp.shape[0] // hop
+    phase0 = _phase_at_hops(f0_hops, hop, sr)
+    w = np.hanning(2 * hop + 1)[:-1].reshape(2, hop)  # periodic Hann; halves overlap to one
+    out = np.zeros((n_hops - 1, len(harmonics)), dtype=np.complex128)
+    for s in range(0, n_hops - 1, _SEGMENT_HOPS):
+        e = min(s + _SEGMENT_HOPS, n_hops - 1)
+        ref = _reference(s, e + 1, phase0=phase0, f0_hops=f0_hops, hop=hop, sr=sr)
+        seg = xp[s * hop : (e + 1) * hop].reshape(-1, hop).astype(np.float64)
+        first, second = seg[:-1] * w[0], seg[1:] * w[1]
+        ref_k = np.ones_like(ref)
+        k_prev = 0
+        for j, k in enumerate(harmonics):
+            ref_k *= ref ** (k - k_prev)
+            k_prev = k
+            acc = np.einsum("bh,bh->b", first, ref_k[:-1]) + np.einsum(
+                "bh,bh->b", second, ref_k[1:]
+            )
+            out[s:e, j] = acc * (2.0 / hop)  # sum of the Hann block is hop
+    return out
+
+
+def _track(x_pad: FloatArray, hum: Hum, hop: int, sr: int) -> npt.NDArray[np.float64]:
+    """Fundamental per hop: the nominal f0 corrected by the phase advance, block to block, of
+    the strongest harmonic measured against a fixed-frequency reference."""
+    n_hops = x_pad.shape[0] // hop
+    f0 = np.full(n_hops, hum.f0_hz)
+    k = hum.harmonics[0] if len(hum.harmonics) == 1 else min(hum.harmonics[:3])
+    a = _amplitudes(x_pad, [k], f0, hop, sr)[:, 0]
+    if a.shape[0] < 3:
+        return f0
+    turn = np.angle(a[1:] * np.conj(a[:-1]))  # radians per hop at harmonic k
+    offset = turn * sr / (2.0 * np.pi * hop * k)
+    offset = scipy.ndimage.median_filter(offset, 5, mode="nearest")
+    np.clip(offset, -_DRIFT_HZ, _DRIFT_HZ, out=offset)
+    # Block b + 1 is centred on hop b + 1: the offset between blocks b and b + 1 is hop b + 1's.
+    f0[1 : offset.shape[0] + 1] += offset
+    f0[offset.shape[0] + 1 :] += offset[-1]
+    f0[0] += offset[0]
+    return f0
+
+
+def cancel(x: np.ndarray, sr: int, hum: Hum) -> np.ndarray:
+    """``x`` with the harmonics of ``hum`` subtracted (float32 mono ``(n,)``, same length)."""
+    check_mono_float32(x, sr)
+    hop = max(1, round(_HOP_S * sr))
+    n = x.shape[0]
+    blocks = _blocks(n, hop)
+    xp = np.zeros((blocks + 1) * hop, dtype=np.float32)  # a hop of zeros before and after
+    xp[hop : hop + n] = x
+    f0 = _track(xp, hum, hop, sr)
+    harmonics = [k for k in hum.harmonics if k * hum.f0_hz < sr / 2 - 25.0]
+    amp = _amplitudes(xp, harmonics, f0, hop, sr)
+    phase0 = _phase_at_hops(f0, hop, sr)
+    w = np.hanning(2 * hop + 1)[:-1].reshape(2, hop)
+    y = xp.astype(np.float64)
+    n_hops = xp.shape[0] // hop
+    for s in range(0, n_hops - 1, _SEGMENT_HOPS):
+        e = min(s + _SEGMENT_HOPS, n_hops - 1)
+        ref = np.conj(
+            _reference(s, e + 1, phase0=phase0, f0_hops=f0, hop=hop, sr=sr)
+        )  # exp(+j phi)
+        humseg = np.zeros((e - s + 1, hop))
+        ref_k = np.ones_like(ref)
+        k_prev = 0
+        for j, k in enumerate(harmonics):
+            ref_k *= ref ** (k - k_prev)
+            k_prev = k
+            a = amp[s:e, j][:, None]
+            humseg[:-1] += w[0] * np.real(a * ref_k[:-1])
+            humseg[1:] += w[1] * np.real(a * ref_k[1:])
+        y[s * hop : (e + 1) * hop] -= humseg.reshape(-1)
+    out: FloatArray = y[hop : hop + n].astype(np.float32)
+    return out
