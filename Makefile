@@ -42,6 +42,11 @@ bench: system $(STAMP)
 	$(PY) -m bench.emergency_latency --nodes 50 --rounds 5
 	$(PY) -m bench.scale --points 50,100,400,1000
 	$(PY) -m bench.cap_feed --alerts 10 50 200 --requests 200
+	$(PY) -m bench.command_path
+	$(PY) -m bench.live
+	$(PY) -m bench.live_denoise
+	$(PY) -m bench.on_air_capture
+	$(PY) -m bench.tts_normalize
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache *.egg-info
