@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -25,6 +25,10 @@ PUSH_SERVICES = (
     "https://web.push.apple.com",
     "https://*.notify.windows.com",
 )
+
+
+# The denoisers a recording may be cleaned with (audio.config.PipelineConfig.denoise_method)
+DenoiseChoice = Literal["standard", "neural"]
 
 
 class ControllerConfig(BaseModel):
@@ -97,6 +101,18 @@ class ControllerConfig(BaseModel):
         description="node events and settled commands kept this long (reports need neither)",
     )
     target_lufs: float = -16.0
+    denoise: DenoiseChoice = Field(
+        "standard",
+        description='noise reduction of recordings: "standard" (numpy/scipy) or "neural" '
+        "(DeepFilterNet3, the `neural` extra), each bulletin may choose; neural falls back to "
+        "standard when not installed or slower than neural_max_rtf, and the report says so",
+    )
+    neural_max_rtf: float = Field(
+        1.0,
+        gt=0,
+        description="the neural denoiser is used only if it takes at most this many seconds "
+        "per second of audio on this machine (measured once per process)",
+    )
     two_person_rule: bool = Field(False, description="an emergency needs a second account")
     late_grace_s: int = Field(600, ge=0, description="a missed slot may still play this late")
     cap_feeds: list[str] = Field(default_factory=list, description="CAP feed URLs to poll")

@@ -131,6 +131,8 @@
     const source = () => form.querySelector('input[name="source"]:checked')?.value || "record";
     function showPanels() {
       form.querySelectorAll(".source-panel").forEach((p) => { p.hidden = p.dataset.source !== source(); });
+      // the denoiser choice is for sound the user brings, not for speech made from text
+      form.querySelectorAll("[data-sources]").forEach((p) => { p.hidden = !p.dataset.sources.split(" ").includes(source()); });
     }
     function saveFields() {
       const values = { source: source() };
