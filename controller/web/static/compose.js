@@ -281,6 +281,7 @@
       const body = new FormData();
       body.append("source", source());
       for (const name of fields) body.append(name, form.elements[name].value);
+      body.append("denoise", form.elements.denoise.value);
       const chosen = source() === "file" ? fileInput.files[0] : null;
       if (chosen) body.append("file", chosen, chosen.name);
       else if (pending && pending.source === source()) body.append("file", pending.blob, pending.name);
