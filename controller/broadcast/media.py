@@ -138,6 +138,8 @@ def audio_for(
             field="file",
         )
     if recording is not None:
+        if emergency and denoise is None:
+            denoise = "standard"  # an alert never waits on the slower denoiser unless asked
         encoded, report = processed_upload(config, recording.file, recording.name, denoise)
         return encoded, report, recording.name
     encoded, report = speak(config, text.strip(), voice=voice, emergency=emergency)

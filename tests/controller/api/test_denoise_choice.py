@@ -4,12 +4,14 @@ refused with nothing stored."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
 from controller.api.app import create_app
+from controller.broadcast.media import Recording, audio_for
 from controller.models import Bulletin
 from controller.nodes import broker
 from controller.ops import demo
@@ -62,3 +64,16 @@ def test_an_unknown_denoiser_is_refused_and_nothing_is_stored(
     assert bad.status_code == 422
     assert "denoise" in bad.text
     assert len(c.get("/api/v1/bulletins").json()) == before
+
+
+def test_neural_by_default_except_for_an_emergency(client: tuple[TestClient, str]) -> None:
+    c, _ = client
+    config = c.app.state.config.model_copy(update={"denoise": "neural"})  # type: ignore[attr-defined]
+    codes = {}
+    for emergency in (False, True):
+        rec = Recording(io.BytesIO(tone_wav(1.5)), "loa.wav")
+        encoded, report, _ = audio_for(config, rec, "", "vi", emergency=emergency)
+        encoded.unlink()
+        codes[emergency] = [d.code for d in report.processing.done]
+    assert "neural" in codes[False]
+    assert not any(code.startswith("neural") for code in codes[True])
