@@ -112,3 +112,14 @@ def test_a_file_through_the_chain_with_the_neural_option(speech_wav: Path, tmp_p
     assert report.done[0].code == "neural"
     assert "denoise" in report.steps
     assert report.output.integrated_lufs is not None
+
+
+def test_loa_process_takes_the_choice(speech_wav: Path, tmp_path: Path) -> None:
+    from audio.cli import main
+
+    report = tmp_path / "r.json"
+    out = tmp_path / "out.wav"
+    args = [str(speech_wav), str(out), "--report", str(report), "--quiet", "--denoise", "neural"]
+    assert main([*args, "--neural-max-rtf", "1e-9"]) == 0
+    assert '"neural_slow"' in report.read_text()
+    assert main([*args, "--neural-max-rtf", "0"]) == 2  # a limit must be positive
