@@ -286,6 +286,8 @@ def main(argv: list[str] | None = None) -> None:
         print("\n" + line)
     if not a.no_speed:
         print("\n" + speed_line())
+        if "neural" in methods:
+            print("\n" + neural_methods.speed_line())
 
 
 if __name__ == "__main__":
