@@ -9,7 +9,11 @@ Modes, all measured on the same corpus:
 * ``"floor"``: its output plus the input :data:`FLOOR_GAIN` down (-20 dB): an attenuation limit,
   so speech the model takes for noise is never removed entirely;
 * ``"no_harm"``: ``"floor"``, except where :mod:`audio.denoise` decides the background is
-  speech-like (TV, radio, talkers) and leaves the recording as it is.
+  speech-like (TV, radio, talkers) and leaves the recording as it is;
+* ``"pick"``: per recording, by what :mod:`audio.denoise` finds: where it finds a speech-like
+  background, wind or short loud sounds (what a blind statistical method cannot separate),
+  ``"floor"``; where the noise is steady (fan, engine, rain, hum), its own output, which scores
+  higher there, and DeepFilterNet3 is not run at all.
 
 :data:`MODE` is the winner.
 """
@@ -24,7 +28,7 @@ from audio.denoise import denoise_with_actions
 from audio.neural import denoise_neural
 from audio.samples import FloatArray
 
-Mode = Literal["alone", "then_ours", "floor", "no_harm"]
+Mode = Literal["alone", "then_ours", "floor", "no_harm", "pick"]
 MODE: Mode = "floor"
 FLOOR_GAIN = np.float32(0.1)
 
@@ -46,6 +50,12 @@ def denoise_choice_codes(
         _, actions = denoise_with_actions(x, sr)
         if actions.speech_like_background:
             return x, ["left_speech_like"]
+    if mode == "pick":
+        ours, actions = denoise_with_actions(x, sr)
+        hard = actions.speech_like_background or actions.windy_s > 0 or actions.transients > 0
+        if not hard:
+            return np.asarray(ours, dtype=np.float32), ["neural_chose_standard", *actions.codes()]
+        mode = "floor"
     y = neural if neural is not None else denoise_neural(x, sr)
     if mode == "then_ours":
         z, actions = denoise_with_actions(y, sr)

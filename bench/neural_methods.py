@@ -6,6 +6,8 @@ and its combinations with :mod:`audio.denoise`, each from one DeepFilterNet pass
 * ``dfn3+ours``   :func:`audio.denoise.denoise` after it, for residual stationary noise;
 * ``dfn3-floor``  its output plus the input 20 dB down (an attenuation limit: less distortion);
 * ``dfn3-noharm``  ``dfn3-floor`` except where ours leaves a speech-like background alone;
+* ``dfn3-pick``    per recording: ``dfn3-floor`` where ours finds a speech-like background,
+  wind or transients, ours alone where the noise is steady;
 * ``neural``      :func:`audio.neural_choice.denoise_choice`, what the controller's
   ``denoise = "neural"`` runs (the combination that won here).
 
@@ -44,6 +46,10 @@ def dfn3_floor(m: Mixture) -> FloatArray:
 
 def neural(m: Mixture) -> FloatArray:
     return denoise_choice(m.noisy, corpus.SR, neural=dfn3(m))
+
+
+def dfn3_pick(m: Mixture) -> FloatArray:
+    return denoise_choice(m.noisy, corpus.SR, neural=dfn3(m), mode="pick")
 
 
 def dfn3_no_harm(m: Mixture) -> FloatArray:
