@@ -18,7 +18,8 @@ mixture); add one there and name it in ``--methods``:
 * ``nr-stat+clip`` noisereduce, stationary, given 2 s of the same noise alone;
 * ``nr-nonstat``   noisereduce, non-stationary;
 * ``dfn3``, ``dfn3+ours``, ``dfn3-floor``, ``dfn3-noharm``, ``dfn3-pick``, ``neural``:
-  DeepFilterNet3 and its combinations with ours (:mod:`bench.neural_methods`); ``neural`` is the controller's option;
+  DeepFilterNet3 and its combinations with ours (:mod:`bench.neural_methods`); ``neural`` is
+  the controller's option;
 * ``oracle``       not blind: the ideal ratio mask from the true speech and noise (32 ms STFT),
   the ceiling of any single-channel mask.
 
