@@ -11,7 +11,8 @@ Modes, all measured on the same corpus:
 * ``"no_harm"``: ``"floor"``, except where :mod:`audio.denoise` decides the background is
   speech-like (TV, radio, talkers) and leaves the recording as it is;
 * ``"pick"``: per recording, by what :mod:`audio.denoise` finds: where it finds a speech-like
-  background, wind or short loud sounds (what a blind statistical method cannot separate),
+  background, wind (8 % of the time) or many short loud sounds (1.2 a second), what a blind
+  statistical method cannot separate,
   ``"floor"``; where the noise is steady (fan, engine, rain, hum), its own output, which scores
   higher there, and DeepFilterNet3 is not run at all.
 
@@ -31,6 +32,11 @@ from audio.samples import FloatArray
 Mode = Literal["alone", "then_ours", "floor", "no_harm", "pick"]
 MODE: Mode = "floor"
 FLOOR_GAIN = np.float32(0.1)
+# "pick": what counts as wind or short loud sounds. Speech alone, in clean recordings, makes a
+# few of each (onsets after pauses: 0.6-0.9 a second, gusts under 5 % of the time); a dog or a
+# rooster makes twice as many, wind fills a tenth of the time or more (bench corpus).
+_WINDY_SHARE = 0.08
+_TRANSIENTS_PER_S = 1.2
 
 
 def denoise_choice(
@@ -52,7 +58,12 @@ def denoise_choice_codes(
             return x, ["left_speech_like"]
     if mode == "pick":
         ours, actions = denoise_with_actions(x, sr)
-        hard = actions.speech_like_background or actions.windy_s > 0 or actions.transients > 0
+        seconds = max(x.shape[0] / sr, 1e-3)
+        hard = (
+            actions.speech_like_background
+            or actions.windy_s >= _WINDY_SHARE * seconds
+            or actions.transients >= _TRANSIENTS_PER_S * seconds
+        )
         if not hard:
             return np.asarray(ours, dtype=np.float32), ["neural_chose_standard", *actions.codes()]
         mode = "floor"

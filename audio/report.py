@@ -52,7 +52,7 @@ class Done(BaseModel):
 
     code: str = Field(
         description="stable name: hum_50hz, hum_60hz, wind, noise, left_speech_like, neural, "
-        "neural_missing, neural_slow"
+        "neural_chose_standard, neural_missing, neural_slow"
     )
     vi: str
     en: str
@@ -69,6 +69,11 @@ _DONE_WORDS: dict[str, tuple[str, str]] = {
     "neural": (
         "Đã lọc ồn bằng AI (DeepFilterNet3).",
         "Noise removed by the AI denoiser (DeepFilterNet3).",
+    ),
+    "neural_chose_standard": (
+        "Tiếng ồn đều (quạt, máy, mưa): cách lọc ồn thường làm tốt hơn AI nên đã dùng cách này.",
+        "Steady noise (fan, engine, rain): the standard denoiser does better than the AI here, "
+        "so it was used.",
     ),
     "neural_missing": (
         "Lọc ồn AI chưa được cài trên máy chủ, nên đã dùng cách lọc ồn thường.",
