@@ -13,7 +13,8 @@ Modes, all measured on the same corpus:
 * ``"pick"``: per recording, by what :mod:`audio.denoise` finds: where it finds a speech-like
   background, wind (8 % of the time) or many short loud sounds (1.2 a second), what a blind
   statistical method cannot separate,
-  ``"floor"``; where the noise is steady (fan, engine, rain, hum), its own output, which scores
+  ``"floor"``; where the noise is steady (fan, engine, rain) or mains hum is found, its own
+  output, which scores
   higher there, and DeepFilterNet3 is not run at all.
 
 :data:`MODE` is the winner.
@@ -59,7 +60,8 @@ def denoise_choice_codes(
     if mode == "pick":
         ours, actions = denoise_with_actions(x, sr)
         seconds = max(x.shape[0] / sr, 1e-3)
-        hard = (
+        # mains hum has its own treatment in ours, which no mask matches
+        hard = actions.hum is None and (
             actions.speech_like_background
             or actions.windy_s >= _WINDY_SHARE * seconds
             or actions.transients >= _TRANSIENTS_PER_S * seconds
