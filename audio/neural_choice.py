@@ -31,7 +31,7 @@ from audio.neural import denoise_neural
 from audio.samples import FloatArray
 
 Mode = Literal["alone", "then_ours", "floor", "no_harm", "pick"]
-MODE: Mode = "floor"
+MODE: Mode = "pick"
 FLOOR_GAIN = np.float32(0.1)
 # "pick": what counts as wind or short loud sounds. Speech alone, in clean recordings, makes a
 # few of each (onsets after pauses: 0.6-0.9 a second, gusts under 5 % of the time); a dog or a

@@ -71,9 +71,10 @@ _DONE_WORDS: dict[str, tuple[str, str]] = {
         "Noise removed by the AI denoiser (DeepFilterNet3).",
     ),
     "neural_chose_standard": (
-        "Tiếng ồn đều (quạt, máy, mưa): cách lọc ồn thường làm tốt hơn AI nên đã dùng cách này.",
-        "Steady noise (fan, engine, rain): the standard denoiser does better than the AI here, "
-        "so it was used.",
+        "Tiếng ồn đều (quạt, máy, mưa, tiếng ù điện): cách lọc ồn thường làm tốt hơn AI nên đã "
+        "dùng cách này.",
+        "Steady noise (fan, engine, rain, mains hum): the standard denoiser does better than the "
+        "AI here, so it was used.",
     ),
     "neural_missing": (
         "Lọc ồn AI chưa được cài trên máy chủ, nên đã dùng cách lọc ồn thường.",

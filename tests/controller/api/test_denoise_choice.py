@@ -44,7 +44,8 @@ def _codes(client: tuple[TestClient, str], **data: str) -> list[str]:
 
 
 def test_the_neural_choice_reaches_the_pipeline(client: tuple[TestClient, str]) -> None:
-    assert "neural" in _codes(client, denoise="neural")
+    # the neural option ran: DeepFilterNet3, or its choice of the standard one for this tone
+    assert {"neural", "neural_chose_standard"} & set(_codes(client, denoise="neural"))
 
 
 def test_the_default_and_the_standard_choice_run_the_standard_denoiser(
@@ -75,5 +76,5 @@ def test_neural_by_default_except_for_an_emergency(client: tuple[TestClient, str
         encoded, report, _ = audio_for(config, rec, "", "vi", emergency=emergency)
         encoded.unlink()
         codes[emergency] = [d.code for d in report.processing.done]
-    assert "neural" in codes[False]
+    assert {"neural", "neural_chose_standard"} & set(codes[False])
     assert not any(code.startswith("neural") for code in codes[True])

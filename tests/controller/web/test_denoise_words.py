@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
+from tests.audio.test_neural import barking
 from tests.controller.web.test_compose import upload_draft, wait_for_draft
 from tests.support import SystemUnderTest, make_system
 from tests.support.audio import bulletin, write_wav
@@ -48,7 +49,15 @@ def test_the_draft_says_the_hum_was_filtered(web_system, open_page, humming_wav)
     assert fits_width(page)
 
 
-def test_the_ai_choice_reaches_the_draft(web_system, open_page, humming_wav) -> None:
+@pytest.fixture(scope="module")
+def barking_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    sr = 16000
+    path = tmp_path_factory.mktemp("bark") / "ghi-am-cho-sua.wav"
+    write_wav(str(path), barking(bulletin(4.0, sr), sr), sr)
+    return path
+
+
+def test_the_ai_choice_reaches_the_draft(web_system, open_page, barking_wav) -> None:
     base = web_system.cluster.url
     page = open_page("phatthanh")
     page.goto(f"{base}/bulletins/new")
@@ -59,7 +68,7 @@ def test_the_ai_choice_reaches_the_draft(web_system, open_page, humming_wav) -> 
     page.get_by_label("Tiêu đề bản tin").fill("Thông báo lọc ồn AI")
     page.get_by_label("Chọn tệp ghi âm có sẵn").check()
     choice.select_option(label="Lọc ồn AI")
-    page.get_by_label("Tệp âm thanh", exact=True).set_input_files(str(humming_wav))
+    page.get_by_label("Tệp âm thanh", exact=True).set_input_files(str(barking_wav))
     page.get_by_role("button", name="Xử lý âm thanh và xem trước").click()
     wait_for_draft(page)
     expect(page.locator(".report-words")).to_contain_text("Đã lọc ồn bằng AI (DeepFilterNet3).")
