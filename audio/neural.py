@@ -19,7 +19,6 @@ is not installed or its library does not load; the caller then falls back to
 from __future__ import annotations
 
 import ctypes
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -69,14 +68,10 @@ def runtime() -> Runtime:
     return Runtime(lib=lib, model=model, version=str(dfs.MODEL_VERSION))
 
 
-_lock = threading.Lock()
-_states: list[int] = []  # created models kept for reuse (creating one costs about a second)
-
-
-def _take_state(rt: Runtime) -> int:
-    with _lock:
-        if _states:
-            return _states.pop()
+def new_state(rt: Runtime) -> int:
+    """A fresh model. One per recording: the model is recurrent, and a reused one would carry
+    the end of the last recording into the next (the same input would not give the same
+    output). Creating one costs about a second (the model is unpacked and optimised)."""
     # attenuation limit 100 dB: unlimited; the C runtime logs nothing without a log level
     state = rt.lib.df_create(rt.model, ctypes.c_float(100.0), None)
     if not state:
@@ -87,17 +82,6 @@ def _take_state(rt: Runtime) -> int:
     return int(state)
 
 
-def _give_state(rt: Runtime, state: int) -> None:
-    """Keep one model for the next call. Its recurrent state carries the end of the last
-    recording into the next one's first few frames: the delay compensation below feeds
-    ``_DELAY`` samples of silence first, which the model forgets within them."""
-    with _lock:
-        if not _states:
-            _states.append(state)
-            return
-    rt.lib.df_free(state)
-
-
 def denoise_neural(x: np.ndarray, sr: int) -> FloatArray:
     """DeepFilterNet3 on mono ``x`` at ``sr`` Hz; same length and rate out, float32."""
     sr = check_rate(sr)
@@ -105,15 +89,14 @@ def denoise_neural(x: np.ndarray, sr: int) -> FloatArray:
     if y.size == 0:
         return y
     rt = runtime()
-    state = _take_state(rt)
+    state = new_state(rt)
     try:
-        out = _run(rt, state, y, sr)
+        return run(rt, state, y, sr)
     finally:
-        _give_state(rt, state)
-    return out
+        rt.lib.df_free(state)
 
 
-def _run(rt: Runtime, state: int, x: FloatArray, sr: int) -> FloatArray:
+def run(rt: Runtime, state: int, x: FloatArray, sr: int) -> FloatArray:
     """Resample to 48 kHz, run the frames, resample back. Each output frame is written over
     input the model has already read (``_DELAY`` samples back), so the 48 kHz signal is held
     once and the delay is compensated in the same pass."""
