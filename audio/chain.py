@@ -10,6 +10,7 @@ import numpy as np
 
 from audio import dynamics, filters
 from audio.config import PipelineConfig, Progress, report_progress
+from audio.denoise_select import run_denoiser
 from audio.errors import EmptyAudioError, TooShortAudioError
 from audio.loudness import hop_energies, integrated_from_hops, integrated_loudness
 from audio.normalize import normalize
@@ -20,18 +21,6 @@ from audio.trim import find_speech_bounds, trim_silence
 log = logging.getLogger(__name__)
 
 MIN_DURATION_S = 0.1
-
-
-def denoise_step(x: np.ndarray, sr: int) -> tuple[np.ndarray, list[str]]:
-    """Noise reduction and the codes of what it did (:class:`audio.denoise_actions.DenoiseActions`);
-    imported lazily so the chain works while the module is absent."""
-    try:
-        from audio.denoise import denoise_with_actions
-    except ImportError:
-        log.warning("audio.denoise is not available; skipping noise reduction")
-        return x, []
-    y, actions = denoise_with_actions(x, sr)
-    return as_mono(y), actions.codes()
 
 
 def sanitise(x: np.ndarray) -> tuple[np.ndarray, int]:
@@ -68,7 +57,7 @@ def prepare(
     report_progress(progress, p0 + 0.1 * span)
     done: list[str] = []
     if config.denoise:
-        y, done = denoise_step(y, sr)
+        y, done = run_denoiser(y, sr, config.denoise_method, config.neural_max_rtf)
         steps.append("denoise")
     report_progress(progress, p0 + 0.5 * span)
     trimmed = (0.0, 0.0)

@@ -30,6 +30,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--target-lufs", type=float, default=-16.0, help="loudness target (LUFS)")
     p.add_argument("--bitrate", type=int, default=32000, help="Opus/MP3 bitrate (bit/s)")
     p.add_argument("--rate", type=int, default=16000, help="output sample rate (Hz)")
+    p.add_argument(
+        "--denoise",
+        choices=("standard", "neural"),
+        default="standard",
+        help="denoiser: standard (numpy/scipy) or neural (DeepFilterNet3, the `neural` extra; "
+        "falls back to standard, and the report says so, when absent or too slow)",
+    )
+    p.add_argument(
+        "--neural-max-rtf",
+        type=float,
+        default=1.0,
+        help="use neural only if it takes at most this many seconds per second of audio here",
+    )
     p.add_argument("--report", type=Path, help="write the processing report as JSON here")
     p.add_argument("--plot", type=Path, help="write a before/after PNG (waveform, spectrogram)")
     for step in ("highpass", "denoise", "trim", "level", "compress", "limit"):
@@ -70,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             sample_rate=args.rate,
             highpass=not args.no_highpass,
             denoise=not args.no_denoise,
+            denoise_method=args.denoise,
+            neural_max_rtf=args.neural_max_rtf,
             trim=not args.no_trim,
             level=not args.no_level,
             compress=not args.no_compress,

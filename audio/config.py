@@ -38,7 +38,18 @@ class PipelineConfig(BaseModel):
     )
     highpass: bool = Field(default=True, description="remove DC and rumble below the cutoff")
     highpass_hz: float = Field(default=80.0, gt=0, description="high-pass cutoff (Hz)")
-    denoise: bool = Field(default=True, description="noise reduction (audio.denoise)")
+    denoise: bool = Field(default=True, description="noise reduction")
+    denoise_method: Literal["standard", "neural"] = Field(
+        default="standard",
+        description="standard: audio.denoise (numpy/scipy); neural: DeepFilterNet3 with it "
+        "(audio.neural_choice), falling back to standard when not installed or too slow",
+    )
+    neural_max_rtf: float = Field(
+        default=1.0,
+        gt=0,
+        description="the neural denoiser runs only if it takes at most this many seconds per "
+        "second of audio on this machine (measured once per process)",
+    )
     trim: bool = Field(default=True, description="cut long leading/trailing silence")
     trim_pad_s: float = Field(default=0.3, ge=0, description="silence kept at each end (s)")
     trim_min_silence_s: float = Field(default=0.6, ge=0, description="shorter ends are kept")

@@ -50,7 +50,10 @@ class Done(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(description="stable name: hum_50hz, hum_60hz, wind, noise, left_speech_like")
+    code: str = Field(
+        description="stable name: hum_50hz, hum_60hz, wind, noise, left_speech_like, neural, "
+        "neural_chose_standard, neural_missing, neural_slow"
+    )
     vi: str
     en: str
 
@@ -62,6 +65,24 @@ _DONE_WORDS: dict[str, tuple[str, str]] = {
     "noise": (
         "Đã giảm tiếng ồn nền (quạt, máy, xe cộ, mưa).",
         "Background noise reduced (fan, engine, traffic, rain).",
+    ),
+    "neural": (
+        "Đã lọc ồn bằng AI (DeepFilterNet3).",
+        "Noise removed by the AI denoiser (DeepFilterNet3).",
+    ),
+    "neural_chose_standard": (
+        "Tiếng ồn đều (quạt, máy, mưa, tiếng ù điện): cách lọc ồn thường làm tốt hơn AI nên đã "
+        "dùng cách này.",
+        "Steady noise (fan, engine, rain, mains hum): the standard denoiser does better than the "
+        "AI here, so it was used.",
+    ),
+    "neural_missing": (
+        "Lọc ồn AI chưa được cài trên máy chủ, nên đã dùng cách lọc ồn thường.",
+        "The AI denoiser is not installed on the server, so the standard one was used.",
+    ),
+    "neural_slow": (
+        "Lọc ồn AI quá chậm trên máy chủ này, nên đã dùng cách lọc ồn thường.",
+        "The AI denoiser is too slow on this server, so the standard one was used.",
     ),
     "left_speech_like": (
         "Để nguyên: tiếng ồn giống giọng nói (ti vi, đài, người nói chuyện); lọc sẽ làm mất "

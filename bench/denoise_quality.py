@@ -17,6 +17,9 @@ mixture); add one there and name it in ``--methods``:
 * ``nr-stat``      noisereduce, stationary, no noise clip (estimates from the mixture);
 * ``nr-stat+clip`` noisereduce, stationary, given 2 s of the same noise alone;
 * ``nr-nonstat``   noisereduce, non-stationary;
+* ``dfn3``, ``dfn3+ours``, ``dfn3-floor``, ``dfn3-noharm``, ``dfn3-pick``, ``neural``:
+  DeepFilterNet3 and its combinations with ours (:mod:`bench.neural_methods`); ``neural`` is
+  the controller's option;
 * ``oracle``       not blind: the ideal ratio mask from the true speech and noise (32 ms STFT),
   the ceiling of any single-channel mask.
 
@@ -39,7 +42,7 @@ import scipy.signal
 
 from audio.denoise import denoise
 from audio.samples import FloatArray
-from bench import corpus, corpus_noises, corpus_wide
+from bench import corpus, corpus_noises, corpus_wide, neural_methods
 from bench.corpus_wide import Case, Mixture
 
 Method = Callable[[Mixture, dict[str, float]], FloatArray]
@@ -73,6 +76,13 @@ METHODS: dict[str, Method] = {
     "nr-stat+clip": lambda m, _: _nr(m.noisy, m.noise_clip, stationary=True),
     "nr-nonstat": lambda m, _: _nr(m.noisy, None, stationary=False),
     "oracle": _oracle,
+    # DeepFilterNet3 and its combinations (bench.neural_methods); "neural" is the controller's
+    "dfn3": lambda m, _: neural_methods.dfn3(m),
+    "dfn3+ours": lambda m, _: neural_methods.dfn3_ours(m),
+    "dfn3-floor": lambda m, _: neural_methods.dfn3_floor(m),
+    "dfn3-noharm": lambda m, _: neural_methods.dfn3_no_harm(m),
+    "dfn3-pick": lambda m, _: neural_methods.dfn3_pick(m),
+    "neural": lambda m, _: neural_methods.neural(m),
 }
 
 
@@ -278,6 +288,8 @@ def main(argv: list[str] | None = None) -> None:
         print("\n" + line)
     if not a.no_speed:
         print("\n" + speed_line())
+        if "neural" in methods:
+            print("\n" + neural_methods.speed_line())
 
 
 if __name__ == "__main__":

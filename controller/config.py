@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -25,6 +25,10 @@ PUSH_SERVICES = (
     "https://web.push.apple.com",
     "https://*.notify.windows.com",
 )
+
+
+# The denoisers a recording may be cleaned with (audio.config.PipelineConfig.denoise_method)
+DenoiseChoice = Literal["standard", "neural"]
 
 
 class ControllerConfig(BaseModel):
@@ -113,6 +117,18 @@ class ControllerConfig(BaseModel):
         description="run the blind denoiser on live voices, never on a relayed station (adds "
         "0.3 s before the packets leave, taken from the points' 1 s playout delay; see "
         "BENCHMARKS.md)",
+    )
+    denoise: DenoiseChoice = Field(
+        "standard",
+        description='noise reduction of recordings: "standard" (numpy/scipy) or "neural" '
+        "(DeepFilterNet3, the `neural` extra), each bulletin may choose; neural falls back to "
+        "standard when not installed or slower than neural_max_rtf, and the report says so",
+    )
+    neural_max_rtf: float = Field(
+        1.0,
+        gt=0,
+        description="the neural denoiser is used only if it takes at most this many seconds "
+        "per second of audio on this machine (measured once per process)",
     )
     two_person_rule: bool = Field(False, description="an emergency needs a second account")
     late_grace_s: int = Field(600, ge=0, description="a missed slot may still play this late")

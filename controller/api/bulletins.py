@@ -24,6 +24,7 @@ from controller.broadcast.media import audio_for, duration_of
 from controller.broadcast.targets import resolve_targets, split_list
 from controller.broadcast.times import MAX_VALID_S, check_quiet_hours, parse_time, valid_until
 from controller.broadcast.titles import checked_title, resolved_title, title_from_filename
+from controller.config import DenoiseChoice
 from controller.errors import DomainError
 from controller.models import Bulletin, Node, Zone, now
 from controller.reports.bulletin import bulletin_out, bulletin_report
@@ -59,6 +60,13 @@ def create_bulletin(
     ] = None,
     text: Annotated[str, Form(max_length=20000, description="or a text for speech")] = "",
     voice: Annotated[str, Form(description="vi | vi-vn-x-central | vi-vn-x-south")] = "vi",
+    denoise: Annotated[
+        DenoiseChoice | None,
+        Form(
+            description="noise reduction of the recording: standard | neural (the AI "
+            "denoiser, DeepFilterNet3); empty: the controller's `denoise` setting"
+        ),
+    ] = None,
     title: Annotated[
         str,
         Form(
@@ -94,7 +102,9 @@ def create_bulletin(
     with db.session() as s:
         quiet = None if hold else programme.load(s).quiet_hours
     check_quiet_hours(quiet, start or now(), seconds=0)
-    encoded, report, name = audio_for(config, recording(file), text, voice, emergency=False)
+    encoded, report, name = audio_for(
+        config, recording(file), text, voice, emergency=False, denoise=denoise
+    )
     try:
         check_quiet_hours(quiet, start or now(), seconds=duration_of(report))
     except DomainError:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from controller.broadcast.bulletins import new_bulletin
 from controller.broadcast.media import Recording, audio_for, save_upload
 from controller.broadcast.titles import resolved_title
-from controller.config import ControllerConfig
+from controller.config import ControllerConfig, DenoiseChoice
 from controller.models import Bulletin, User, now
 
 WAVEFORM_POINTS = 240
@@ -40,11 +40,14 @@ def make_draft(
     text: str,
     voice: str,
     title: str,
+    denoise: DenoiseChoice | None = None,
 ) -> Bulletin:
     """Run the real pipeline on a recording (or speak ``text``) and keep it as a draft.
     Unusable input (a bad title included) raises its DomainError and keeps nothing."""
     resolved_title(title, "" if recording is not None else text)  # before any work
-    encoded, report, name = audio_for(config, recording, text, voice, emergency=False)
+    encoded, report, name = audio_for(
+        config, recording, text, voice, emergency=False, denoise=denoise
+    )
     bulletin = new_bulletin(
         s,
         config,

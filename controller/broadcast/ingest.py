@@ -11,25 +11,35 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from controller.broadcast.audio_report import AudioReport
-from controller.config import ControllerConfig
+from controller.config import ControllerConfig, DenoiseChoice
 from controller.models import AudioFile
 
 if TYPE_CHECKING:
     from audio.pipeline import PipelineConfig
 
 
-def pipeline_config(config: ControllerConfig, *, denoise: bool = True) -> PipelineConfig:
+def pipeline_config(
+    config: ControllerConfig, *, denoise: bool = True, method: DenoiseChoice | None = None
+) -> PipelineConfig:
     """The audio chain as this controller runs it, on every path that decodes (uploads, drafts,
-    alerts, speech): its loudness target and its longest accepted recording."""
+    alerts, speech): its loudness target, its longest accepted recording and its denoiser
+    (``method``, one bulletin's choice, or the controller's ``denoise`` setting)."""
     from audio.pipeline import PipelineConfig
 
     return PipelineConfig(
-        target_lufs=config.target_lufs, max_seconds=config.max_audio_seconds, denoise=denoise
+        target_lufs=config.target_lufs,
+        max_seconds=config.max_audio_seconds,
+        denoise=denoise,
+        denoise_method=method or config.denoise,
+        neural_max_rtf=config.neural_max_rtf,
     )
 
 
-def process_upload(config: ControllerConfig, src: Path) -> tuple[Path, AudioReport]:
-    """Run the audio pipeline on ``src``; returns the encoded Ogg/Opus file and its report.
+def process_upload(
+    config: ControllerConfig, src: Path, denoise: DenoiseChoice | None = None
+) -> tuple[Path, AudioReport]:
+    """Run the audio pipeline on ``src`` with the ``denoise`` chosen (None: the controller's);
+    returns the encoded Ogg/Opus file and its report.
 
     Raises ``audio.errors.AudioError`` (with a message for the user) for unusable input.
     """
@@ -43,7 +53,8 @@ def process_upload(config: ControllerConfig, src: Path) -> tuple[Path, AudioRepo
     dst = Path(name)
     try:
         # a recording, unlike a text read aloud, must hold a message's worth of sound
-        checked = pipeline_config(config).model_copy(update={"min_speech_s": MIN_SPEECH_S})
+        checked = pipeline_config(config, method=denoise)
+        checked = checked.model_copy(update={"min_speech_s": MIN_SPEECH_S})
         report = process_file(src, dst, checked)
     except BaseException:
         dst.unlink(missing_ok=True)

@@ -13,7 +13,7 @@ from typing import BinaryIO, NamedTuple
 
 from controller.broadcast.audio_report import AudioReport
 from controller.broadcast.ingest import process_upload
-from controller.config import ControllerConfig
+from controller.config import ControllerConfig, DenoiseChoice
 from controller.errors import (
     InvalidInputError,
     TooLargeError,
@@ -78,9 +78,10 @@ def _spool(file: BinaryIO, fd: int, path: Path, limit: int) -> Path:
 
 
 def processed_upload(
-    config: ControllerConfig, file: BinaryIO, filename: str
+    config: ControllerConfig, file: BinaryIO, filename: str, denoise: DenoiseChoice | None = None
 ) -> tuple[Path, AudioReport]:
-    """Save, check and run the audio pipeline on an upload; the temp upload is always removed."""
+    """Save, check and run the audio pipeline on an upload (with the ``denoise`` chosen, None:
+    the controller's); the temp upload is always removed."""
     from audio.config import MIN_SPEECH_S
     from audio.errors import (
         AudioError,
@@ -96,7 +97,7 @@ def processed_upload(
         return str(exc).replace(str(path), name).replace(path.name, name)
 
     try:
-        return process_upload(config, path)
+        return process_upload(config, path, denoise)
     except OSError as exc:  # process_upload removes its half-written output itself
         if _disk_full(exc):
             raise storage_full() from exc
@@ -146,9 +147,11 @@ def audio_for(
     voice: str,
     *,
     emergency: bool,
+    denoise: DenoiseChoice | None = None,
 ) -> tuple[Path, AudioReport, str]:
-    """The processed audio of a recording or, if none is sent, of a text spoken by TTS;
-    returns it with its report and the uploaded file's name ("" for speech)."""
+    """The processed audio of a recording (cleaned with ``denoise``, None: the controller's
+    setting) or, if none is sent, of a text spoken by TTS; returns it with its report and the
+    uploaded file's name ("" for speech)."""
     from controller.broadcast.speech import speak
 
     has_file = recording is not None
@@ -160,7 +163,9 @@ def audio_for(
             field="file",
         )
     if recording is not None:
-        encoded, report = processed_upload(config, recording.file, recording.name)
+        if emergency and denoise is None:
+            denoise = "standard"  # an alert never waits on the slower denoiser unless asked
+        encoded, report = processed_upload(config, recording.file, recording.name, denoise)
         return encoded, report, recording.name
     encoded, report = speak(config, text.strip(), voice=voice, emergency=emergency)
     return encoded, report, ""

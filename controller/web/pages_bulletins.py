@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 VOICES = ("vi", "vi-vn-x-central", "vi-vn-x-south")
 SOURCES = ("record", "file", "text")
+DENOISERS = ("standard", "neural")  # controller.config.DenoiseChoice, in the order offered
 # A refused upload, by the kind of refusal: what to say (anything else is "unusable").
 UPLOAD_ERRORS: dict[type[DomainError], str] = {
     TooLargeError: "compose.error.too_big",
@@ -99,9 +100,17 @@ def compose_page(
         viewer,
         "bulletins/compose.html",
         status_code=status,
-        values={"source": "record", "voice": "vi", "title": "", "text": "", **(values or {})},
+        values={
+            "source": "record",
+            "voice": "vi",
+            "title": "",
+            "text": "",
+            "denoise": config.denoise,
+            **(values or {}),
+        },
         errors=errors or {},
         voices=VOICES,
+        denoisers=DENOISERS,
         max_upload_mb=config.max_upload_bytes // 2**20,
         max_title=MAX_TITLE,
         picker=template_picker(request, "notice"),
@@ -169,6 +178,7 @@ def create_draft(
     title: Annotated[str, Form()] = "",
     text: Annotated[str, Form()] = "",
     voice: Annotated[str, Form()] = "vi",
+    denoise: Annotated[str, Form()] = "",
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """Process the audio for real and keep it as a draft to hear and schedule."""
@@ -178,6 +188,9 @@ def create_draft(
     errors = check_compose(
         lang, source, title=title, text=text, voice=voice, has_file=upload is not None
     )
+    method = denoise or config.denoise
+    if method not in DENOISERS:
+        errors["denoise"] = translate("compose.error.denoise", lang)
     status = 422
     if not errors:
         try:
@@ -190,6 +203,7 @@ def create_draft(
                     text=text if source == "text" else "",
                     voice=voice,
                     title=title,
+                    denoise="neural" if method == "neural" else "standard",
                 )
                 audit.record(s, viewer.user.username, "bulletin.draft", bulletin.id, title=title)
                 url = f"/bulletins/{bulletin.id}"
@@ -200,7 +214,13 @@ def create_draft(
     if errors:
         if fetching(request):
             return refused(errors, status)
-        values = {"source": source, "title": title, "text": text, "voice": voice}
+        values = {
+            "source": source,
+            "title": title,
+            "text": text,
+            "voice": voice,
+            "denoise": denoise,
+        }
         return compose_page(request, viewer, config, values=values, errors=errors, status=status)
     if fetching(request):
         return JSONResponse({"url": url}, status_code=201)

