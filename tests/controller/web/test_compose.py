@@ -492,6 +492,9 @@ def test_bad_input_is_refused_next_to_the_field_and_changes_nothing(
     assert "trong vòng 7 ngày" in refused("at")
     page.get_by_label("Trong khung giờ của chương trình").check()
     page.get_by_label("Khung giờ phát").select_option(slots["tiny"])
+    # tomorrow: the slots start three hours from now, which may be past midnight
+    tomorrow = datetime.now(LOCAL).date() + timedelta(days=1)
+    page.locator("#date").fill(tomorrow.strftime("%d/%m/%Y"))
     assert "vượt" in refused("slot")  # the slot's conflict check, in Vietnamese
     screenshot(page, "draft-errors")
     assert fits_width(page)
