@@ -103,10 +103,9 @@ def test_loa_live_plays_a_file_in_step_on_every_point_and_keeps_it(sut, speech_w
     heard: dict[str, np.ndarray] = {}
     starts: dict[str, float] = {}
     for node_id, _status, seconds, gaps in rows:
-        # all of what was sent (the kept recording: the speech, plus any pause the session
-        # kept in step while a loaded controller caught up)
-        assert seconds == pytest.approx(len(sent) / RATE, abs=0.2)
-        assert seconds >= len(source) / RATE - 0.2
+        # all of what was sent (the kept recording); on a loaded machine a point also counts
+        # up to about half a second of frames it concealed while late packets were on the way
+        assert len(source) / RATE - 0.2 <= seconds <= len(sent) / RATE + 0.6
         assert gaps == 0
         played = sut.played_dir(node_id)
         heard[node_id] = read_wav(played / f"{play_id}.wav")
