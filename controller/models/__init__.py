@@ -2,51 +2,69 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     false,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from controller.models.base import Base, UTCDateTime, now
+from controller.models.newsroom import (
+    BulletinReview,
+    MessageTemplate,
+    Notification,
+    PushSubscription,
+)
+from controller.models.reach import ChannelMessage, FaultReport, SmsSubscription, SubscribeAttempt
+from controller.models.relays import Relay, RelayRun
 
-class UTCDateTime(TypeDecorator[datetime]):
-    """Stores UTC, always returns aware datetimes (SQLite forgets the zone otherwise)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-class Base(DeclarativeBase):
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
+__all__ = [
+    "Alert",
+    "ApiToken",
+    "AudioFile",
+    "AuditEntry",
+    "Base",
+    "Bulletin",
+    "BulletinReview",
+    "CapMessage",
+    "ChannelMessage",
+    "Commune",
+    "Delivery",
+    "EnrolmentCode",
+    "EnrolmentFailure",
+    "FaultReport",
+    "LoginFailure",
+    "MessageTemplate",
+    "Node",
+    "NodeEvent",
+    "NodeHealth",
+    "NodeStatusLog",
+    "NodeUpdate",
+    "Notification",
+    "OutboxCommand",
+    "ProgrammeDocument",
+    "PushSubscription",
+    "Relay",
+    "RelayRun",
+    "Release",
+    "SmsSubscription",
+    "SubscribeAttempt",
+    "UTCDateTime",
+    "User",
+    "WebSession",
+    "Zone",
+    "now",
+]
 
 
 class Commune(Base):
@@ -395,185 +413,3 @@ class NodeUpdate(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     reason: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(default=now)
-
-
-class ChannelMessage(Base):
-    """An alert on one channel to one recipient (an SMS subscription, a Zalo follower, a board),
-    sent in the background after the alert's commit and tried again until it goes or fails."""
-
-    __tablename__ = "channel_messages"
-    # the worker's scan: a channel's pending messages, the soonest due first
-    __table_args__ = (
-        Index("ix_channel_messages_channel_status_due", "channel", "status", "due_at"),
-    )
-    id: Mapped[int] = mapped_column(primary_key=True)
-    # None: a subscription's confirmation code (its body is blanked once settled)
-    alert_id: Mapped[str | None] = mapped_column(ForeignKey("alerts.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(16))  # sms | zalo | board
-    # sms: the subscription's id (never the number); zalo: a user_id; board: a URL or "mqtt"
-    recipient: Mapped[str] = mapped_column(String(500))
-    body: Mapped[str] = mapped_column(Text)
-    parts: Mapped[int] = mapped_column(Integer, default=1)  # SMS parts, 1 for other channels
-    shortened: Mapped[bool] = mapped_column(default=False)  # cut at a word to fit (said so)
-    status: Mapped[str] = mapped_column(
-        String(16), default="pending"
-    )  # pending|sent|failed|cancelled
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    due_at: Mapped[datetime] = mapped_column(default=now)
-    reason: Mapped[str] = mapped_column(Text, default="")  # the last failure's
-    sent_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=now)
-
-
-class SmsSubscription(Base):
-    """A phone number that receives a village's alerts by SMS. The number is stored encrypted
-    (``number_sealed``) with a keyed hash (``number_hash``) to find it; see channels/vault.py."""
-
-    __tablename__ = "sms_subscriptions"
-    __table_args__ = (UniqueConstraint("zone_id", "number_hash"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"), index=True)
-    number_hash: Mapped[str] = mapped_column(String(64), index=True)
-    number_sealed: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|active|ended
-    # consent: how (sms-code | paper | verbal), recorded by whom (a user, or "villager"), when
-    consent_method: Mapped[str] = mapped_column(String(16), default="")
-    consent_by: Mapped[str] = mapped_column(String(64), default="")
-    consent_at: Mapped[datetime | None]
-    code_hash: Mapped[str] = mapped_column(String(64), default="")  # the pending confirmation
-    code_expires_at: Mapped[datetime | None]
-    code_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    ended_at: Mapped[datetime | None]
-    ended_how: Mapped[str] = mapped_column(String(32), default="")  # link | keyword | admin
-    created_at: Mapped[datetime] = mapped_column(default=now)
-    zone: Mapped[Zone] = relationship()
-
-
-class SubscribeAttempt(Base):
-    """A subscription asked for on the public page, counted per address and per number."""
-
-    __tablename__ = "subscribe_attempts"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    address: Mapped[str] = mapped_column(String(64), index=True)
-    number_hash: Mapped[str] = mapped_column(String(64), index=True)
-    at: Mapped[datetime] = mapped_column(default=now, index=True)
-
-
-class FaultReport(Base):
-    """A villager's report of a loudspeaker that does not work, sent from the public page."""
-
-    __tablename__ = "fault_reports"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"), index=True)
-    node_id: Mapped[str | None] = mapped_column(ForeignKey("nodes.id"), index=True)  # None: unsure
-    problem: Mapped[str] = mapped_column(String(16))  # silent | noisy | odd_time | stuck_on
-    note: Mapped[str] = mapped_column(Text, default="")
-    phone: Mapped[str] = mapped_column(String(20), default="")
-    # A keyed hash of the sender's address: enough to count their reports, not to find them.
-    sender: Mapped[str] = mapped_column(String(64), index=True)
-    created_at: Mapped[datetime] = mapped_column(default=now, index=True)
-    resolved_at: Mapped[datetime | None]
-    resolved_by: Mapped[str | None] = mapped_column(String(64))
-    zone: Mapped[Zone] = relationship()
-    node: Mapped[Node | None] = relationship()
-
-
-class BulletinReview(Base):
-    """Every approval or rejection of a bulletin, kept when it is edited and sent again (the
-    bulletin's own ``review_comment`` holds only the latest)."""
-
-    __tablename__ = "bulletin_reviews"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    bulletin_id: Mapped[str] = mapped_column(ForeignKey("bulletins.id"), index=True)
-    decision: Mapped[str] = mapped_column(String(16))  # approved | rejected
-    comment: Mapped[str] = mapped_column(Text, default="")
-    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    at: Mapped[datetime] = mapped_column(default=now)
-    reviewer: Mapped[User] = relationship()
-
-
-class MessageTemplate(Base):
-    """A reusable text with named blanks: a notice for compose (``kind`` "notice") or an alert
-    for the emergency page ("alert"). Each blank in ``body`` is its label in braces ("từ {Từ
-    giờ} đến {Đến giờ}"), asked for in the order it first appears."""
-
-    __tablename__ = "message_templates"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16), index=True)  # notice | alert
-    name: Mapped[str] = mapped_column(String(120))
-    body: Mapped[str] = mapped_column(Text)
-    updated_by: Mapped[str] = mapped_column(String(64), default="")
-    updated_at: Mapped[datetime] = mapped_column(default=now)
-
-
-class Notification(Base):
-    """Something a user should know (a bulletin waits for their review, theirs was approved or
-    rejected, or did not play), made by the domain when it happens; read or not, pruned after
-    ``notifications.RETENTION``. Titles are copied: a deleted draft leaves its words behind."""
-
-    __tablename__ = "notifications"
-    # a user's unread count on every page, and their list newest first
-    __table_args__ = (Index("ix_notifications_user_id_read_at", "user_id", "read_at"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    kind: Mapped[str] = mapped_column(String(16))  # review | approved | rejected | not_played
-    bulletin_id: Mapped[str | None] = mapped_column(String(32))  # no key: drafts get deleted
-    title: Mapped[str] = mapped_column(String(300))
-    detail: Mapped[str] = mapped_column(Text, default="")  # a rejection's reason
-    count: Mapped[int] = mapped_column(Integer, default=0)  # points that did not play
-    created_at: Mapped[datetime] = mapped_column(default=now, index=True)
-    read_at: Mapped[datetime | None]
-    # Web Push: pending until the background sender has tried every subscription of the user
-    pushed: Mapped[bool] = mapped_column(default=False, index=True)
-
-
-class PushSubscription(Base):
-    """A browser that asked for Web Push for its user: the push service's URL and the keys the
-    message is encrypted with (RFC 8291). Removed when the push service says it is gone."""
-
-    __tablename__ = "push_subscriptions"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    endpoint: Mapped[str] = mapped_column(String(1000), unique=True)
-    p256dh: Mapped[str] = mapped_column(String(200))
-    auth: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(default=now)
-
-
-class Relay(Base):
-    """A radio station relayed on schedule (tiếp âm): a stream URL aired for a window on the
-    item's dates (``schedules.RelayItem`` is its pure form; controller/relay runs it)."""
-
-    __tablename__ = "relays"
-    id: Mapped[str] = mapped_column(String(70), primary_key=True)
-    title: Mapped[str] = mapped_column(String(300))
-    url: Mapped[str] = mapped_column(String(2000))
-    duration_s: Mapped[int]
-    recurrence: Mapped[dict[str, Any]]  # schedules.Recurrence (its ``at``: the window's start)
-    zones: Mapped[list[str]] = mapped_column(JSON, default=list)
-    nodes: Mapped[list[str]] = mapped_column(JSON, default=list)
-    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(default=now)
-    updated_at: Mapped[datetime] = mapped_column(default=now)
-
-
-class RelayRun(Base):
-    """One window of a relay as it aired: the live session it made, what it relayed, its gaps."""
-
-    __tablename__ = "relay_runs"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    relay_id: Mapped[str] = mapped_column(String(70), index=True)
-    window_start: Mapped[datetime]
-    window_end: Mapped[datetime]
-    play_id: Mapped[str | None] = mapped_column(String(80))
-    bulletin_id: Mapped[str | None] = mapped_column(String(32))
-    # running | finished | failed (it could not go live at all: ``reason`` says why)
-    # | interrupted (the controller stopped mid-window; the rest of the window airs on restart)
-    status: Mapped[str] = mapped_column(String(16), default="running")
-    reason: Mapped[str] = mapped_column(Text, default="")
-    seconds_relayed: Mapped[float] = mapped_column(default=0.0)
-    seconds_filled: Mapped[float] = mapped_column(default=0.0)
-    # [{"start": iso, "end": iso, "reason": "unreachable|ended|decode", "detail": str}]
-    gaps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    started_at: Mapped[datetime] = mapped_column(default=now)
-    ended_at: Mapped[datetime | None]
