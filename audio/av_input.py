@@ -15,7 +15,7 @@ import numpy as np
 from av.audio.stream import AudioStream
 from av.container import InputContainer
 
-from audio.errors import EmptyAudioError, TooLongAudioError, UnsupportedFormatError
+from audio.errors import TooLongAudioError, TooShortAudioError, UnsupportedFormatError
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +89,12 @@ class Input:
 def open_input(path: Path, max_seconds: float) -> Input:
     """Open ``path`` for decoding; refuses what is not audio, empty, or declared too long.
 
-    Raises :class:`UnsupportedFormatError`, :class:`EmptyAudioError`, :class:`TooLongAudioError`.
+    Raises :class:`UnsupportedFormatError`, :class:`TooShortAudioError`, :class:`TooLongAudioError`.
     """
     if not path.is_file():
         raise UnsupportedFormatError(f"{path.name}: no such file")
     if path.stat().st_size == 0:
-        raise EmptyAudioError(f"{path.name}: the file is empty (0 bytes)")
+        raise TooShortAudioError(f"{path.name}: the file is empty (0 bytes)")
     try:
         container = av.open(str(path), mode="r")
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:

@@ -19,10 +19,7 @@ import av
 import numpy as np
 
 from audio.av_input import check_length, decoded_frames, frame_to_float, open_input
-from audio.errors import (
-    CorruptAudioError,
-    EmptyAudioError,
-)
+from audio.errors import CorruptAudioError, TooShortAudioError
 from audio.resample import resample
 
 log = logging.getLogger(__name__)
@@ -180,7 +177,7 @@ def decode_file(
     """Decode ``path`` to mono float32, resampled to ``target_sr`` if given.
 
     Raises :class:`UnsupportedFormatError` (not audio / no audio stream),
-    :class:`CorruptAudioError` (nothing decodable), :class:`EmptyAudioError` (no samples),
+    :class:`CorruptAudioError` (nothing decodable), :class:`TooShortAudioError` (no samples),
     :class:`TooLongAudioError` (longer than ``max_seconds``).
     """
     path = Path(path)
@@ -212,14 +209,14 @@ def decode_file(
             raise CorruptAudioError(
                 f"{path.name}: none of the {total} audio packets could be decoded"
             )
-        raise EmptyAudioError(f"{path.name}: the file contains no audio samples")
+        raise TooShortAudioError(f"{path.name}: the file contains no audio samples")
     parts = chunks.to_chunks()
     del chunks
     width = max(c.shape[1] for c in parts)
     mono, nonfinite, dropped = _mix_chunks(parts)
     del parts
     if mono.size == 0:
-        raise EmptyAudioError(f"{path.name}: the file contains no audio samples")
+        raise TooShortAudioError(f"{path.name}: the file contains no audio samples")
     out_rate = rate
     if target_sr is not None and target_sr != rate:
         mono = resample(mono, rate, target_sr)

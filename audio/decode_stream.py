@@ -24,7 +24,7 @@ import av
 import numpy as np
 
 from audio.av_input import Input, decoded_frames, frame_to_float, minutes, open_input
-from audio.errors import CorruptAudioError, EmptyAudioError
+from audio.errors import CorruptAudioError, EmptyAudioError, TooShortAudioError
 
 log = logging.getLogger(__name__)
 
@@ -164,5 +164,5 @@ def _skip_to(
             f"{name}: none of the {source.total_packets} audio packets could be decoded"
         )
     if not position:
-        raise EmptyAudioError(f"{name}: the file contains no audio samples")
+        raise TooShortAudioError(f"{name}: the file contains no audio samples")
     raise EmptyAudioError(f"{name}: nothing to play from frame {start} (the audio ends before)")

@@ -69,10 +69,13 @@ def _spool(file: BinaryIO, fd: int, path: Path, limit: int) -> Path:
                     field="file",
                 )
             out.write(block)
-    if size == 0:
+    if size == 0:  # a tap on the record button sends this: a recording of no length
         path.unlink()
         raise InvalidInputError(
-            "upload.empty", "the uploaded file is empty", "Tệp tải lên không có gì", field="file"
+            "audio.too_short",
+            "the uploaded file is empty: nothing to broadcast",
+            "Tệp tải lên trống: không có gì để phát",
+            field="file",
         )
     return path
 

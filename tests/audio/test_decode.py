@@ -16,6 +16,7 @@ from audio.errors import (
     CorruptAudioError,
     EmptyAudioError,
     TooLongAudioError,
+    TooShortAudioError,
     UnsupportedFormatError,
 )
 from audio.loudness import integrated_loudness
@@ -122,7 +123,7 @@ def test_stereo_file_with_dead_channel(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "error"),
     [
-        (b"", EmptyAudioError),
+        (b"", TooShortAudioError),
         (b"this is a text file, not a recording\n" * 20, UnsupportedFormatError),
         (b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(200), AudioError),
     ],

@@ -64,14 +64,15 @@ def tone_wav(seconds: float = 1.0) -> bytes:
             "broken.mp3: not a readable audio file",
         ),
         ("empty.wav", b"", 422, "empty"),
+        ("no-samples.wav", "tone:0", 422, "no audio samples"),
         ("short.wav", "tone:0.2", 422, "the recording is too short"),
         ("huge.wav", b"\x00" * 500_000, 413, "larger than"),
     ],
 )
 def test_unusable_uploads_are_refused_with_a_reason(api, name, content, status, message):
     client, root = api
-    if content == "tone:0.2":  # a tap on the record button: a fifth of a second
-        content = tone_wav(0.2)
+    if isinstance(content, str):  # a tap on the record button: a fifth of a second, or nothing
+        content = tone_wav(float(content.removeprefix("tone:")))
     resp = client.post("/api/v1/bulletins", files={"file": (name, content)}, data={"all": "true"})
     assert resp.status_code == status, resp.text
     detail = resp.json()["detail"]
@@ -79,6 +80,8 @@ def test_unusable_uploads_are_refused_with_a_reason(api, name, content, status, 
     assert detail
     assert message in detail
     assert "/tmp" not in detail  # the user's file is named, not our temporary copy
+    if name in ("empty.wav", "no-samples.wav", "short.wav"):  # no sound at all is too short too
+        assert resp.json()["code"] == "audio.too_short"
     nothing_stored(client, root)
 
 
