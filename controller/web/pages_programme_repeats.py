@@ -4,6 +4,7 @@ until an end date; made and changed by approvers and admins, checked like any pr
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -18,7 +19,7 @@ from controller.models import Bulletin
 from controller.web import request_words
 from controller.web.deps import Viewer
 from controller.web.pages_programme import grace
-from controller.web.pages_programme_setup import EDITOR, EDITOR_POST, error_texts
+from controller.web.pages_programme_setup import EDITOR, EDITOR_POST, error_texts, refused
 from controller.web.programme_forms import ItemForm, item_from_form, item_values
 from controller.web.render import page, translate_in
 from schedules import LOCAL, Programme
@@ -123,11 +124,8 @@ def _save_item(
         new_id = item_id or programme.new_item_id()
         item, errors = item_from_form(form, new_id, bulletin)
         if item is not None:
-            try:
-                programme.save_item(s, dispatcher, grace(config), viewer.user.username, item)
-            except programme.ProgrammeRefusedError as exc:
-                refusals = exc.refusals
-                s.rollback()
+            save = partial(programme.save_item, s, dispatcher, grace(config), viewer.user.username)
+            refusals = refused(s, partial(save, item))
     if errors or refusals:
         return _item_form(
             request,

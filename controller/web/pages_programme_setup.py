@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from controller import programme
 from controller.api.deps import ConfigDep, DbDep, DispatcherDep
@@ -35,6 +36,17 @@ router = APIRouter(include_in_schema=False)
 DONE = ("slot_saved", "slot_removed", "quiet_saved", "quiet_lifted", "item_saved")
 EDITOR = Annotated[Viewer, allowed("programme.edit")]
 EDITOR_POST = Annotated[Viewer, allowed("programme.edit", post=True)]
+
+
+def refused(s: Session, change: Callable[[], object]) -> list[programme.Refusal]:
+    """Makes one programme change; what the programme refused (the change rolled back), or
+    nothing."""
+    try:
+        change()
+    except programme.ProgrammeRefusedError as exc:
+        s.rollback()
+        return exc.refusals
+    return []
 
 
 def error_texts(
@@ -191,11 +203,8 @@ def _save_slot(
         )
         refusals: list[programme.Refusal] = []
         if slot is not None:
-            try:
-                programme.save_slot(s, dispatcher, grace(config), viewer.user.username, slot)
-            except programme.ProgrammeRefusedError as exc:
-                refusals = exc.refusals
-                s.rollback()
+            save = partial(programme.save_slot, s, dispatcher, grace(config), viewer.user.username)
+            refusals = refused(s, partial(save, slot))
     if errors or refusals:
         return _slot_form(
             request,
@@ -274,11 +283,10 @@ def quiet_hours(
     refusals: list[programme.Refusal] = []
     if not errors:
         with db.session() as s:
-            try:
-                programme.set_quiet_hours(s, dispatcher, grace(config), viewer.user.username, quiet)
-            except programme.ProgrammeRefusedError as exc:
-                refusals = exc.refusals
-                s.rollback()
+            change = partial(
+                programme.set_quiet_hours, s, dispatcher, grace(config), viewer.user.username, quiet
+            )
+            refusals = refused(s, change)
     if errors or refusals:
         return _setup(
             request,
