@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from controller.ops.api_access import add_options, url_and_token
+
 
 def add_parser(sub: Any) -> None:
     a = sub.add_parser("alert", help="send, confirm or cancel an emergency")
-    a.add_argument("--url", default=os.environ.get("LOA_URL"), help="controller URL")
-    a.add_argument("--token", default=os.environ.get("LOA_TOKEN"), help="API token")
-    a.add_argument(
-        "--credentials",
-        type=Path,
-        default=Path("var/demo/credentials.json"),
-        help="read url and token from this file when not given",
-    )
+    add_options(a)
     asub = a.add_subparsers(dest="alert_cmd", required=True)
     s = asub.add_parser("send")
     s.add_argument("--text", default="")
@@ -43,13 +37,10 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import httpx  # the controller extra's; a node's `loa` never gets here
 
-    url, token = args.url, args.token
-    if (not url or not token) and args.credentials.exists():
-        creds = json.loads(args.credentials.read_text())
-        url, token = url or creds["url"], token or creds["api_token"]
-    if not url or not token:
-        print("loa alert: give --url and --token (or LOA_URL / LOA_TOKEN)", file=sys.stderr)
+    access = url_and_token(args, "alert")
+    if access is None:
         return 2
+    url, token = access
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
         if args.alert_cmd == "send":
             data = {

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import threading
@@ -19,6 +18,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from controller.ops.api_access import add_options, url_and_token
 
 BLOCK_S = 0.04  # one 40 ms block per send: what the controller's frames are made of
 
@@ -34,14 +35,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--raw", action="store_true", help="stdin is s16le mono PCM, no container")
     p.add_argument("--raw-rate", type=int, default=48000, help="sample rate of --raw input")
     p.add_argument("--delay-ms", type=int, default=1000, help="source to loudspeaker delay")
-    p.add_argument("--url", default=os.environ.get("LOA_URL"), help="controller URL")
-    p.add_argument("--token", default=os.environ.get("LOA_TOKEN"), help="API token")
-    p.add_argument(
-        "--credentials",
-        type=Path,
-        default=Path("var/demo/credentials.json"),
-        help="read url and token from this file when not given",
-    )
+    add_options(p)
 
 
 def _paced(blocks: Iterator[Any], interrupted: threading.Event) -> Iterator[bytes]:
@@ -73,13 +67,10 @@ def run(args: argparse.Namespace) -> int:
     from audio.errors import AudioError
     from audio.live_source import decode_live
 
-    url, token = args.url, args.token
-    if (not url or not token) and args.credentials.exists():
-        creds = json.loads(args.credentials.read_text())
-        url, token = url or creds["url"], token or creds["api_token"]
-    if not url or not token:
-        print("loa live: give --url and --token (or LOA_URL / LOA_TOKEN)", file=sys.stderr)
+    access = url_and_token(args, "live")
+    if access is None:
         return 2
+    url, token = access
     if not (args.all or args.zones or args.nodes):
         print("loa live: choose where: --zones, --nodes or --all", file=sys.stderr)
         return 2
