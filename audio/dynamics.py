@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.ndimage as ndi
-import scipy.signal as ss
 
+from audio.iir import sosfilt
 from audio.loudness import MOMENTARY_HOPS, HopEnergies, hop_energies
 from audio.samples import as_mono, check_rate
 from audio.truepeak import true_peak, true_peak_over
@@ -33,6 +33,11 @@ def _release(reduction_db: np.ndarray, db_per_sample: float) -> np.ndarray:
     """``r[n] = max(d[n], r[n-1] - c)`` for ``d ≥ 0``, computed without a loop."""
     ramp = np.arange(reduction_db.size, dtype=np.float64) * db_per_sample
     return np.asarray(np.maximum.accumulate(reduction_db + ramp) - ramp, dtype=np.float64)
+
+
+def _one_pole(x: np.ndarray, a: float) -> np.ndarray:
+    """``y[n] = (1 - a)·x[n] + a·y[n-1]`` from rest: a biquad with ``b1 = b2 = a2 = 0``."""
+    return sosfilt([[1.0 - a, 0.0, 0.0, 1.0, -a, 0.0]], x)
 
 
 def level(
@@ -137,7 +142,7 @@ def compress(
     rate = sr / block
     ms = _block_mean(np.square(y), block)
     a = float(np.exp(-1.0 / (max(rms_ms, 0.1) * 1e-3 * rate)))
-    ms = ss.lfilter([1.0 - a], [1.0, -a], ms)
+    ms = _one_pole(ms, a)
     level_db = 10.0 * np.log10(np.maximum(ms, 1e-12)) + 3.0103
     over = level_db - threshold_db
     slope = 1.0 - 1.0 / ratio
@@ -149,7 +154,7 @@ def compress(
     )
     red = _release(red, release_db_per_s / rate)
     b = float(np.exp(-1.0 / (max(attack_ms, 0.01) * 1e-3 * rate)))
-    red = ss.lfilter([1.0 - b], [1.0, -b], red)
+    red = _one_pole(red, b)
     # block k's value describes its centre; knots at block starts take the mean of neighbours
     knots = np.empty(red.size + 1)
     knots[0] = red[0]

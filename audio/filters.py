@@ -1,7 +1,8 @@
 """Linear filters: the BS.1770 K-weighting, and the rumble high-pass with DC removal.
 
 All functions take mono float32 ``(n,)`` samples and an explicit sample rate in Hz
-(see :mod:`audio.samples`).
+(see :mod:`audio.samples`). Filters are designed here in closed form and run by
+:mod:`audio.iir` (no ``scipy.signal``: it is too heavy an import for the controller).
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ import math
 from functools import lru_cache
 
 import numpy as np
-import scipy.signal as ss
 
+from audio.iir import sosfilt
 from audio.samples import as_mono, check_rate
 
 # ITU-R BS.1770-4 defines the K-weighting only by its 48 kHz biquads (Table 1 and 2). These are
@@ -68,9 +69,39 @@ def k_weighting_sos(sr: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=32)
-def _highpass_sos(sr: int, cutoff_hz: float, order: int) -> np.ndarray:
-    sos = ss.butter(order, cutoff_hz, btype="highpass", fs=sr, output="sos")
-    return np.asarray(sos, dtype=np.float32)
+def butter_highpass_sos(sr: int, cutoff_hz: float, order: int) -> np.ndarray:
+    """Butterworth high-pass as second-order sections ``(ceil(order/2), 6)``, float64: the
+    design of ``scipy.signal.butter(order, cutoff_hz, "highpass", fs=sr, output="sos")``.
+
+    Analog prototype poles ``p_k = −exp(iπ(2k − N − 1)/(2N))`` (k = 1 … N); low-pass to
+    high-pass ``s → ω/s`` with the pre-warped ``ω = 2·fs·tan(π·fc/fs)``; bilinear transform
+    ``z = (2fs + s)/(2fs − s)``, which puts all N zeros at ``z = 1``. Each conjugate pair (and
+    for an odd order the real pole, with one zero) makes a section; sections run from the
+    poles farthest from the unit circle to the nearest, the overall gain in the first, as
+    scipy's ``zpk2sos`` orders them.
+    """
+    fs = float(check_rate(sr))
+    if order < 1:
+        raise ValueError(f"filter order must be ≥ 1, got {order}")
+    if not 0 < cutoff_hz < fs / 2:
+        raise ValueError(f"high-pass cutoff {cutoff_hz} Hz must lie below {fs / 2} Hz")
+    k = np.arange(-order + 1, order, 2)
+    proto = -np.exp(1j * np.pi * k / (2 * order))
+    analog = 2.0 * fs * math.tan(math.pi * cutoff_hz / fs) / proto
+    gain = float(np.real(1.0 / np.prod(-proto)))
+    poles = (2.0 * fs + analog) / (2.0 * fs - analog)
+    gain *= float(np.real((2.0 * fs) ** order / np.prod(2.0 * fs - analog)))
+    pairs = sorted((p for p in poles if p.imag > 0 or (p.imag == 0 and order % 2)), key=abs)
+    rows = []
+    for p in pairs:
+        if p.imag > 0:
+            rows.append([1.0, -2.0, 1.0, 1.0, -2.0 * p.real, abs(p) ** 2])
+        else:
+            rows.append([1.0, -1.0, 0.0, 1.0, -p.real, 0.0])
+    sos = np.array(rows, dtype=np.float64)
+    sos[0, :3] *= gain
+    sos.setflags(write=False)
+    return sos
 
 
 def remove_dc(x: np.ndarray, sr: int) -> np.ndarray:
@@ -96,7 +127,7 @@ def highpass(x: np.ndarray, sr: int, *, cutoff_hz: float = 80.0, order: int = 4)
         return y
     if not 0 < cutoff_hz < sr / 2:
         raise ValueError(f"high-pass cutoff {cutoff_hz} Hz must lie below {sr / 2} Hz")
-    sos = _highpass_sos(sr, float(cutoff_hz), int(order)).copy()
-    zi = (ss.sosfilt_zi(sos.astype(np.float64)) * float(y[0])).astype(np.float32)
-    out, _ = ss.sosfilt(sos, y, zi=zi)
-    return np.asarray(out, dtype=np.float32)
+    sos = butter_highpass_sos(sr, float(cutoff_hz), int(order))
+    # Starting in the steady state for a constant y[0] is, by linearity, the zero-state filter
+    # of y - y[0] plus y[0] times the DC gain, which is zero for a high-pass (zeros at z = 1).
+    return sosfilt(sos, y - y[0], dtype=np.float32)

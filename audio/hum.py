@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import scipy.ndimage
-import scipy.signal
 
 from audio.mono_input import check_mono_float32
 from audio.samples import FloatArray
+from audio.welch import welch
 
 __all__ = ["Hum", "cancel", "detect"]
 
@@ -67,8 +67,7 @@ def _welch(x: FloatArray, sr: int) -> tuple[npt.NDArray[np.float64], npt.NDArray
         start = (x.shape[0] - span) // 2
         x = x[start : start + span]
     n = min(x.shape[0], 4 * sr)
-    f, p = scipy.signal.welch(x.astype(np.float64), sr, nperseg=n, noverlap=n // 2)
-    return f, p
+    return welch(x, sr, nperseg=n)
 
 
 def _line(

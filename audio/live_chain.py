@@ -25,10 +25,10 @@ from typing import Final
 
 import numpy as np
 import scipy.ndimage as ndi
-import scipy.signal as ss
 
 from audio.dynamics import LIMITER_RELEASE_DB_PER_S
-from audio.filters import k_weighting_sos
+from audio.filters import butter_highpass_sos, k_weighting_sos
+from audio.iir import SosFilter
 from audio.truepeak import true_peak_envelope
 
 RATE: Final = 48000
@@ -62,10 +62,9 @@ class LiveChain:
         self._denoiser = StreamingDenoiser() if denoise else None
         self.target_lufs = target_lufs
         self.ceiling = 10 ** (true_peak_max_db / 20)
-        self._hp_sos = ss.butter(4, highpass_hz, btype="highpass", fs=RATE, output="sos")
-        self._hp_zi = np.zeros((self._hp_sos.shape[0], 2))
-        self._k_sos = np.array(k_weighting_sos(RATE), dtype=np.float64)  # a writable copy
-        self._k_zi = np.zeros((self._k_sos.shape[0], 2))
+        # stream filters: their state carries from one hop to the next
+        self._highpass = SosFilter(butter_highpass_sos(RATE, float(highpass_hz), 4))
+        self._k_weight = SosFilter(k_weighting_sos(RATE))
         self._window = np.zeros(round(MOMENTARY_S * RATE / HOP))  # K-weighted mean squares
         self._window_i = 0
         self.gain_db = 0.0
@@ -109,7 +108,7 @@ class LiveChain:
         return np.concatenate([rest, self._process(np.zeros(pad, np.float32))])
 
     def _hop(self, x: np.ndarray) -> np.ndarray:
-        y, self._hp_zi = ss.sosfilt(self._hp_sos, x.astype(np.float64), zi=self._hp_zi)
+        y = self._highpass(x)
         self._level(y)
         start = self.gain_db
         self._step_gain()
@@ -117,7 +116,7 @@ class LiveChain:
         return self._limit((y * ramp).astype(np.float32))
 
     def _level(self, y: np.ndarray) -> None:
-        k, self._k_zi = ss.sosfilt(self._k_sos, y, zi=self._k_zi)
+        k = self._k_weight(y)
         self._window[self._window_i] = float(np.mean(k * k))
         self._window_i = (self._window_i + 1) % len(self._window)
         self._hop_lufs = _lufs(float(self._window[self._window_i - 1]))

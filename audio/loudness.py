@@ -27,9 +27,9 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.signal as ss
 
 from audio.filters import k_weighting_sos
+from audio.iir import SosFilter
 from audio.samples import as_frames, check_finite, check_rate
 from audio.truepeak import true_peak, true_peak_db
 
@@ -108,12 +108,11 @@ def hop_energies(
     energy = np.zeros(n_hops, dtype=np.float64)
     sos = k_weighting_sos(sr)
     dtype = np.float64 if frames.dtype == np.float64 else np.float32
-    sos_t = sos.astype(dtype)
     whole = 0.0
     for c, g in enumerate(weights):
         if g == 0.0:
             continue
-        zi = np.zeros((sos.shape[0], 2), dtype=dtype)
+        k_weight = SosFilter(sos)
         ch = frames[:, c]
         # chunks of whole hops, filter state carried across: the same result as one pass
         edges = [*(int(b) for b in bounds[::_CHUNK_HOPS]), n]
@@ -121,7 +120,7 @@ def hop_energies(
         for lo, hi in itertools.pairwise(edges):
             if hi <= lo:
                 continue
-            y, zi = ss.sosfilt(sos_t, np.asarray(ch[lo:hi], dtype=dtype), zi=zi)
+            y = k_weight(ch[lo:hi], dtype=dtype)
             k0 = pos
             k1 = min(n_hops, int(np.searchsorted(bounds, hi, side="right")) - 1)
             if sr % _HOPS_PER_SECOND == 0:

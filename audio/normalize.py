@@ -11,11 +11,11 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-import scipy.signal as ss
 
 from audio import dynamics
 from audio.errors import EmptyAudioError
 from audio.filters import k_weighting_sos
+from audio.iir import sosfilt
 from audio.loudness import HopEnergies, hop_energies, integrated_from_hops, integrated_loudness
 from audio.truepeak import true_peak_over
 
@@ -44,7 +44,7 @@ class _LimitedLoudness:
         self.target = float(10.0 ** (ceiling_db / 20.0)) * 0.995
         _, self.block = dynamics.reduce_gain_curve(x.size, sr, np.empty(0, np.int64), np.empty(0))
         nb = -(-x.size // self.block)
-        kx = ss.sosfilt(k_weighting_sos(sr).astype(np.float32), x)
+        kx = sosfilt(k_weighting_sos(sr), x, dtype=np.float32)
         sq = np.zeros(nb * self.block, dtype=np.float32)
         np.square(kx, out=sq[: x.size])
         del kx

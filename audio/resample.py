@@ -1,4 +1,6 @@
-"""Sample-rate conversion with ``scipy.signal.resample_poly`` (polyphase, Kaiser window).
+"""Sample-rate conversion by polyphase filtering with a Kaiser-windowed sinc: the numbers of
+``scipy.signal.resample_poly`` with its default filter, computed by :mod:`audio.fir` (numpy
+only, so neither the controller nor a node's player needs ``scipy.signal`` for it).
 
 Mono ``(n,)`` float32 in and out. Long signals are converted in chunks with enough overlap
 that the result equals one ``resample_poly`` call, so memory stays flat.
@@ -11,8 +13,8 @@ from functools import lru_cache
 from math import gcd
 
 import numpy as np
-import scipy.signal as ss
 
+from audio.fir import kaiser_lowpass, resample_poly
 from audio.samples import as_mono, check_rate
 
 _CHUNK = 1 << 20
@@ -24,7 +26,7 @@ def _filter(up: int, down: int) -> np.ndarray:
     float32: the polyphase filtering then runs in float32 (10-15 % faster), the same to
     float32 precision, and the taps are designed once per rate pair instead of per call."""
     most = max(up, down)
-    h = ss.firwin(2 * 10 * most + 1, 1.0 / most, window=("kaiser", 5.0))
+    h = kaiser_lowpass(2 * 10 * most + 1, 1.0 / most, 5.0)
     out = np.asarray(h, dtype=np.float32)
     out.setflags(write=False)
     return out
@@ -40,7 +42,7 @@ def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     up, down = sr_out // g, sr_in // g
     n_out = -(-y.size * up // down)
     if y.size <= 2 * _CHUNK:
-        whole = ss.resample_poly(y, up, down, window=_filter(up, down))
+        whole = resample_poly(y, up, down, _filter(up, down))
         return np.asarray(whole[:n_out], dtype=np.float32)
     # chunk boundaries on multiples of `down` input samples map to whole output samples
     half = 10 * max(up, down) // up + 2  # filter half-length in input samples (+ margin)
@@ -50,7 +52,7 @@ def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     for lo in range(0, y.size, step):
         hi = min(lo + step, y.size)
         a, b = max(0, lo - pad), min(y.size, hi + pad)
-        seg = ss.resample_poly(y[a:b], up, down, window=_filter(up, down))
+        seg = resample_poly(y[a:b], up, down, _filter(up, down))
         o0 = (lo - a) * up // down
         o_lo = lo * up // down
         o_hi = min(n_out, -(-hi * up // down)) if hi == y.size else hi * up // down

@@ -16,8 +16,8 @@ import math
 from functools import lru_cache
 
 import numpy as np
-import scipy.signal as ss
 
+from audio.fir import kaiser_lowpass
 from audio.samples import as_frames, as_mono, check_finite, check_rate
 
 _TAPS_PER_PHASE = 16
@@ -39,7 +39,7 @@ def _phases(factor: int) -> tuple[np.ndarray, float]:
     replaces a polyphase loop.
     """
     n = factor * _TAPS_PER_PHASE
-    h = ss.firwin(n, 1.0 / factor, window=("kaiser", 7.0)) * factor
+    h = kaiser_lowpass(n, 1.0 / factor, 7.0) * factor
     # phase p, tap j: h[p + j*factor] multiplies x[m + 8 - j]
     taps = h.reshape(_TAPS_PER_PHASE, factor)
     gain = float(np.abs(taps).sum(axis=0).max())
