@@ -239,7 +239,7 @@ class SounddeviceSink:
         rate = self._stream_rate(sample_rate)
         out = source
         if rate != sample_rate:
-            # Imported here: scipy is heavy on a Pi, and most cards take the item's rate.
+            # Imported here: most cards take the item's rate, so most points never load it.
             from audio.resample import resample_stream
 
             pieces = source.pieces(max(1, int(sample_rate * _RESAMPLE_CHUNK_S)))

@@ -55,7 +55,7 @@ def test_ten_times_the_audio_takes_no_more_than_twice_the_memory(
 def test_a_node_plays_without_the_controllers_or_the_dsp_stack(
     bulletins: dict[int, Path], tmp_path: Path
 ) -> None:
-    # scipy alone is 74 MB of RSS: on a Pi it is loaded only for a card that needs resampling.
+    # scipy alone is 74 MB of RSS; a node never loads it (its resampler is numpy, audio/fir.py).
     script = f"""
 import json, sys
 from pathlib import Path
