@@ -207,6 +207,8 @@ def test_an_approver_changes_a_relay_and_the_list_and_calendar_follow(web_system
     expect(entry).to_have_count(1)
     expect(entry.locator(".at")).to_have_text("08:00")
     expect(entry).to_contain_text("Thôn Tây")
+    entry.get_by_role("link", name="Thời sự trưa").click()
+    page.wait_for_url(f"{base}/programme/relays#relay-{rid}")
 
 
 def test_a_broadcaster_sees_the_relays_but_cannot_change_them(web_system, open_page):
