@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,7 +45,9 @@ class RelayForm:
 
 
 def new_relay_id(title: str) -> str:
-    base = re.sub(r"[^a-z0-9]+", "-", title.lower().encode("ascii", "ignore").decode()).strip("-")
+    """ "Thời sự trưa" → "thoi-su-trua-3f9a1c": readable in the API and the logs."""
+    plain = unicodedata.normalize("NFKD", title.lower().replace("đ", "d"))
+    base = re.sub(r"[^a-z0-9]+", "-", plain.encode("ascii", "ignore").decode()).strip("-")
     return f"{base[:40] or 'tiep-am'}-{uuid.uuid4().hex[:6]}"
 
 

@@ -9,7 +9,13 @@ import datetime as dt
 import pytest
 
 from controller.errors import InvalidInputError
-from controller.web.relay_form import RelayForm, field_of, relay_from_form, relay_values
+from controller.web.relay_form import (
+    RelayForm,
+    field_of,
+    new_relay_id,
+    relay_from_form,
+    relay_values,
+)
 from controller.web.repeat_form import RepeatForm
 from schedules import RelayItem
 
@@ -111,3 +117,8 @@ def test_a_change_keeps_the_points_and_time_zone_the_form_does_not_show():
 )
 def test_a_store_refusal_goes_beside_its_field(field, beside):
     assert field_of(InvalidInputError("x", "en", "vi", field=field)) == beside
+
+
+def test_a_new_relay_id_reads_as_its_vietnamese_title():
+    assert new_relay_id("Đài tỉnh: Thời sự trưa")[:-7] == "dai-tinh-thoi-su-trua"
+    assert new_relay_id("???").startswith("tiep-am-")
