@@ -209,6 +209,9 @@ def test_an_approver_changes_a_relay_and_the_list_and_calendar_follow(web_system
     expect(entry).to_contain_text("Thôn Tây")
     entry.get_by_role("link", name="Thời sự trưa").click()
     page.wait_for_url(f"{base}/programme/relays#relay-{rid}")
+    gone = page.goto(f"{base}/programme/relays/khong-co")
+    assert gone is not None
+    assert gone.status == 404
 
 
 def test_a_broadcaster_sees_the_relays_but_cannot_change_them(web_system, open_page):
