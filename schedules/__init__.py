@@ -23,7 +23,7 @@ from schedules.model import (
     Slot,
     priority_label_vi,
 )
-from schedules.relay import RelayItem, Window
+from schedules.relay import RelayItem, Window, first_clash
 
 __all__ = [
     "EXAMPLES_DIR",
@@ -46,6 +46,7 @@ __all__ = [
     "check_item",
     "dump_programme",
     "expand",
+    "first_clash",
     "in_quiet_hours",
     "late_start",
     "late_start_allowed",

@@ -17,6 +17,10 @@ from pydantic import Field, model_validator
 from schedules.model import LOCAL_TZ_NAME, Ident, Recurrence, _Frozen
 
 MAX_WINDOW_S = 6 * 3600  # a live session's longest life (controller/live/session.MAX_SESSION)
+# How far ahead two relays are compared for a clash: a year and a month, which holds every day of
+# the week and of the month, so a daily, weekly or monthly pair that meets at all meets in it
+# (bar the rare case of a monthly day meeting one weekday only once in years).
+CLASH_HORIZON = dt.timedelta(days=400)
 
 
 @dataclass(frozen=True)
@@ -65,3 +69,26 @@ class RelayItem(_Frozen):
     def window_at(self, when: dt.datetime) -> Window | None:
         """The window running at ``when``, if any."""
         return next((w for w in self.windows(when, when) if w.covers(when)), None)
+
+
+def first_clash(a: RelayItem, b: RelayItem, since: dt.datetime) -> tuple[Window, Window] | None:
+    """The first pair of windows of ``a`` and ``b`` that overlap after ``since`` (aware), if
+    any: two stations cannot share a point at the same moment."""
+    first = max(since, _day_start(a), _day_start(b))
+    mine, theirs = a.windows(first, first + CLASH_HORIZON), b.windows(first, first + CLASH_HORIZON)
+    i = j = 0
+    while i < len(mine) and j < len(theirs):  # both in order: a merge walk
+        x, y = mine[i], theirs[j]
+        if x.start < y.end and y.start < x.end and x.end > since:
+            return x, y
+        if x.end <= y.end:
+            i += 1
+        else:
+            j += 1
+    return None
+
+
+def _day_start(item: RelayItem) -> dt.datetime:
+    return dt.datetime.combine(
+        item.recurrence.start_date, dt.time(), tzinfo=ZoneInfo(item.timezone)
+    )

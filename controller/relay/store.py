@@ -20,7 +20,7 @@ from controller.errors import ForbiddenError, InvalidInputError, NotFoundError
 from controller.models import Relay, RelayRun, User
 from controller.permissions import may
 from controller.relay.url import Resolver, check_url, resolve
-from schedules import RelayItem
+from schedules import LOCAL, RelayItem, first_clash
 
 
 def parse(data: dict[str, object]) -> RelayItem:
@@ -48,7 +48,35 @@ def _allowed(user: User) -> None:
 
 def _check(s: Session, config: ControllerConfig, item: RelayItem, resolver: Resolver) -> None:
     check_url(item.url, config.relay_allowed_hosts, resolver)
-    resolve_targets(s, False, item.zones, item.nodes)
+    _no_clash(s, item, set(resolve_targets(s, False, item.zones, item.nodes)))
+
+
+def _no_clash(s: Session, item: RelayItem, points: set[str]) -> None:
+    """Refuse a relay whose window meets another relay's on a point they share, from now on:
+    a point plays one station at a time, and the second would be refused on the air."""
+    for row in all_relays(s):
+        if row.id == item.id:
+            continue
+        other = to_item(row)
+        try:
+            theirs = set(resolve_targets(s, False, other.zones, other.nodes))
+        except InvalidInputError:  # its villages were removed since: it airs nowhere
+            continue
+        if not points & theirs:
+            continue
+        clash = first_clash(item, other, datetime.now(UTC))
+        if clash is None:
+            continue
+        window = clash[1]
+        start, end = window.start.astimezone(LOCAL), window.end.astimezone(LOCAL)
+        hours, day = f"{start:%H:%M}–{end:%H:%M}", f"{start:%d/%m/%Y}"
+        raise InvalidInputError(
+            "relay.overlap",
+            f"this window overlaps the relay {other.title!r} ({hours} on {day}) on the same points",
+            f"Trùng giờ với tiếp âm «{other.title}» ({hours} ngày {day}) ở cùng cụm loa: "
+            "mỗi cụm loa chỉ tiếp âm một đài một lúc",
+            field="start",
+        )
 
 
 def to_item(row: Relay) -> RelayItem:
@@ -76,7 +104,6 @@ def save(
 ) -> Relay:
     """Make (``new``) or change the relay ``item.id``."""
     _allowed(user)
-    _check(s, config, item, resolver)
     row = s.get(Relay, item.id)
     if new and row is not None:
         raise InvalidInputError(
@@ -84,6 +111,7 @@ def save(
         )
     if not new and row is None:
         raise NotFoundError("relay.unknown", f"no relay {item.id}", "Không có lịch tiếp âm này")
+    _check(s, config, item, resolver)
     if row is None:
         row = Relay(id=item.id, created_by=user.id)
         s.add(row)

@@ -30,12 +30,13 @@ def resolve(host: str, port: int) -> list[str]:
             "relay.unresolved",
             f"the relay host {host!r} does not resolve: {exc}",
             f"Không tìm thấy máy chủ {host!r} của đài",
+            field="url",
         ) from None
     return sorted({str(info[4][0]) for info in infos})
 
 
 def _refuse(code: str, english: str, vietnamese: str) -> InvalidInputError:
-    return InvalidInputError(f"relay.{code}", english, vietnamese)
+    return InvalidInputError(f"relay.{code}", english, vietnamese, field="url")
 
 
 def is_internal(address: IpAddress) -> bool:

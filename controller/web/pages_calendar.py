@@ -40,7 +40,7 @@ def link_of(thing: TimedThing) -> str:
     if kind == "alert":
         return f"/emergency/{ref}"
     if kind == "relay":
-        return "/programme/relays"
+        return f"/programme/relays#relay-{ref}"
     if thing.status in REPORTED and thing.kind == "bulletin":
         return f"/bulletins/{ref}/report"
     return f"/bulletins/{ref}"

@@ -1,59 +1,82 @@
-"""The relays page (tiếp âm): the stations relayed on schedule, how the last window went, and a
-form to add one or take one out (approvers and admins: permission ``relay``)."""
+"""The relays page (tiếp âm): the stations relayed on schedule, how the last window went, and
+forms to add one, change one or take one out (approvers and admins: permission ``relay``).
+Each refusal shows beside the field it is about, with what was typed kept."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-import uuid
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from controller.api.deps import ConfigDep, DbDep
+from controller.config import ControllerConfig
 from controller.db import Database
-from controller.errors import DomainError
-from controller.models import Zone
+from controller.errors import DomainError, NotFoundError
+from controller.models import Relay, Zone
 from controller.relay import report, store
 from controller.web.deps import Viewer, allowed
 from controller.web.programme_view import recurrence_text
+from controller.web.relay_form import (
+    RelayForm,
+    field_of,
+    form_values,
+    new_relay_id,
+    relay_from_form,
+    relay_values,
+)
 from controller.web.render import page, translate_in
-from schedules import LOCAL
+from controller.web.repeat_form import RepeatForm
+from schedules import LOCAL, RelayItem
 
 router = APIRouter(include_in_schema=False)
+DONE = ("added", "changed", "removed")
+EDITOR = Annotated[Viewer, allowed("relay")]
+EDITOR_POST = Annotated[Viewer, allowed("relay", post=True)]
 
 
-def slug(title: str) -> str:
-    base = re.sub(r"[^a-z0-9]+", "-", title.lower().encode("ascii", "ignore").decode()).strip("-")
-    return f"{base[:40] or 'tiep-am'}-{uuid.uuid4().hex[:6]}"
+def _zones(db: Database) -> dict[str, str]:
+    with db.session() as s:
+        return {z.code: z.name for z in s.scalars(select(Zone).order_by(Zone.name))}
+
+
+def _blank() -> dict[str, Any]:
+    today = dt.datetime.now(LOCAL).date().isoformat()
+    return {
+        **dict.fromkeys(("title", "url", "month_days", "until"), ""),
+        **{"start": "06:00", "end": "06:30", "repeat": "daily", "date": today},
+        **{"weekdays": [], "zones": [], "nodes": []},
+    }
 
 
 def show(
     request: Request, viewer: Viewer, db: Database, *, status_code: int = 200, **context: Any
 ) -> Response:
     t = partial(translate_in, viewer.lang)
+    zones = _zones(db)
     rows = []
     with db.session() as s:
-        zones = {z.code: z.name for z in s.scalars(select(Zone).order_by(Zone.name))}
         for row in store.all_relays(s):
             item = store.to_item(row)
-            assert item.recurrence.at is not None
-            start = dt.datetime.combine(dt.date.today(), item.recurrence.at)
-            end = start + dt.timedelta(seconds=item.duration_s)
             runs = store.runs(s, item.id, limit=1)
             rows.append(
                 {
                     "item": item,
-                    "when": f"{start:%H:%M}–{end:%H:%M}",
+                    "when": relay_values(item),
                     "how_often": recurrence_text(item.recurrence, t),
+                    "until": f"{item.recurrence.end_date:%d/%m/%Y}"
+                    if item.recurrence.end_date and item.recurrence.kind != "once"
+                    else "",
                     "where": ", ".join(zones.get(z, z) for z in item.zones)
                     or t("relays.points", count=len(item.nodes)),
                     "last": report.run_report(s, runs[0]) if runs else None,
                 }
             )
+    context.setdefault("values", _blank())
+    context.setdefault("errors", {})
     return page(
         request,
         viewer,
@@ -62,7 +85,26 @@ def show(
         relays=rows,
         zones=zones,
         editable=viewer.can("relay"),
-        today=dt.datetime.now(LOCAL).date().isoformat(),
+        **context,
+    )
+
+
+def _edit_page(
+    request: Request,
+    viewer: Viewer,
+    db: Database,
+    *,
+    relay_id: str,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
+    return page(
+        request,
+        viewer,
+        "programme/relay_form.html",
+        status_code=status_code,
+        relay_id=relay_id,
+        zones=_zones(db),
         **context,
     )
 
@@ -74,57 +116,96 @@ def relays_page(
     viewer: Annotated[Viewer, allowed("view")],
     done: str | None = None,
 ) -> Response:
-    return show(request, viewer, db, done=done if done in ("added", "removed") else None)
+    return show(request, viewer, db, done=done if done in DONE else None)
+
+
+def _kept(db: Database, viewer: Viewer, relay_id: str) -> RelayItem:
+    with db.session() as s:
+        row = s.get(Relay, relay_id)
+        if row is None:
+            raise HTTPException(404, translate_in(viewer.lang, "relays.error.unknown"))
+        return store.to_item(row)
+
+
+@router.get("/programme/relays/{relay_id}")
+def edit_relay(request: Request, db: DbDep, viewer: EDITOR, relay_id: str) -> Response:
+    item = _kept(db, viewer, relay_id)
+    return _edit_page(
+        request,
+        viewer,
+        db,
+        relay_id=relay_id,
+        values=relay_values(item),
+        errors={},
+        relay_title=item.title,
+    )
+
+
+def _save(
+    request: Request,
+    viewer: Viewer,
+    db: Database,
+    *,
+    config: ControllerConfig,
+    form: RelayForm,
+    relay_id: str | None,
+) -> Response:
+    """Make (no ``relay_id``) or change a relay; a refusal shows the form again, as typed,
+    with each message beside its field, and changes nothing."""
+    t = partial(translate_in, viewer.lang)
+    kept = _kept(db, viewer, relay_id) if relay_id else None
+    item, keys = relay_from_form(form, relay_id or new_relay_id(form.title), kept)
+    errors = {name: t(key) for name, key in keys.items()}
+    status = 422
+    if item is not None:
+        try:
+            with db.session() as s:
+                store.save(s, config, viewer.user, item, new=relay_id is None)
+        except DomainError as exc:
+            errors[field_of(exc) or "form"] = exc.message(viewer.lang)
+            status = 404 if isinstance(exc, NotFoundError) else 422
+    if not errors:
+        done = "changed" if relay_id else "added"
+        return RedirectResponse(f"/programme/relays?done={done}", status_code=303)
+    values = form_values(form, list(kept.nodes) if kept else [])
+    if relay_id is None:
+        return show(request, viewer, db, status_code=status, values=values, errors=errors)
+    assert kept is not None
+    return _edit_page(
+        request,
+        viewer,
+        db,
+        relay_id=relay_id,
+        status_code=status,
+        values=values,
+        errors=errors,
+        relay_title=kept.title,
+    )
 
 
 @router.post("/programme/relays")
-def add_relay(
+@router.post("/programme/relays/{relay_id}")
+def post_relay(
     request: Request,
     *,
     config: ConfigDep,
     db: DbDep,
-    viewer: Annotated[Viewer, allowed("relay", post=True)],
+    viewer: EDITOR_POST,
+    relay_id: str | None = None,  # a new relay without one
     title: Annotated[str, Form(max_length=300)] = "",
     url: Annotated[str, Form(max_length=2000)] = "",
-    day: Annotated[str, Form(max_length=10)] = "",
     start: Annotated[str, Form(max_length=8)] = "",
     end: Annotated[str, Form(max_length=8)] = "",
     repeat: Annotated[str, Form(max_length=10)] = "daily",
+    date: Annotated[str, Form(max_length=10)] = "",
+    weekdays: Annotated[list[str] | None, Form()] = None,
+    month_days: Annotated[str, Form(max_length=100)] = "",
+    until: Annotated[str, Form(max_length=10)] = "",
     zones: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    form = {"title": title, "url": url, "day": day, "start": start, "end": end, "repeat": repeat}
-    try:
-        item = store.parse(
-            {
-                "id": slug(title),
-                "title": title.strip(),
-                "url": url.strip(),
-                "duration_s": window_seconds(start, end),
-                "recurrence": {
-                    "kind": "once" if repeat == "once" else "daily",
-                    "start_date": day,
-                    "at": start,
-                },
-                "zones": zones or [],
-            }
-        )
-        with db.session() as s:
-            store.save(s, config, viewer.user, item, new=True)
-    except DomainError as exc:
-        return show(request, viewer, db, status_code=422, error=exc.message(viewer.lang), form=form)
-    return RedirectResponse("/programme/relays?done=added", status_code=303)
-
-
-def window_seconds(start: str, end: str) -> int:
-    """From start to end (local times); an end before the start is the next day."""
-    try:
-        a, b = dt.time.fromisoformat(start), dt.time.fromisoformat(end)
-    except ValueError:
-        return 0  # refused by the model, with its words
-    seconds = (b.hour * 3600 + b.minute * 60 + b.second) - (
-        a.hour * 3600 + a.minute * 60 + a.second
-    )
-    return seconds % 86400
+    days = RepeatForm(repeat, date, tuple(weekdays or ()), month_days, until)
+    form = RelayForm(title, url, start, end, days, tuple(zones or ()))
+    return _save(request, viewer, db, config=config, form=form, relay_id=relay_id)
 
 
 @router.post("/programme/relays/{relay_id}/remove")
@@ -132,11 +213,11 @@ def remove_relay(
     relay_id: str,
     request: Request,
     db: DbDep,
-    viewer: Annotated[Viewer, allowed("relay", post=True)],
+    viewer: EDITOR_POST,
 ) -> Response:
     try:
         with db.session() as s:
             store.remove(s, viewer.user, relay_id)
     except DomainError as exc:
-        return show(request, viewer, db, status_code=404, error=exc.message(viewer.lang))
+        return show(request, viewer, db, status_code=404, errors={"form": exc.message(viewer.lang)})
     return RedirectResponse("/programme/relays?done=removed", status_code=303)

@@ -13,12 +13,18 @@ from typing import Any
 from pydantic import ValidationError
 
 from controller.models import Bulletin
-from schedules import ProgrammeItem, QuietHours, Recurrence, Slot
+from controller.web.repeat_form import (
+    Errors,
+    RepeatForm,
+    parse_time,
+    parse_weekdays,
+    recurrence_from_form,
+    recurrence_values,
+)
+from schedules import ProgrammeItem, QuietHours, Slot
 
 NAME_MAX = 100
 PRIORITIES = ("priority", "normal", "filler")
-REPEATS = ("once", "daily", "weekly", "monthly")
-Errors = dict[str, str]  # field -> UI text key
 
 
 @dataclass(frozen=True)
@@ -45,32 +51,6 @@ class ItemForm:
     month_days: str = ""  # "1, 15": days of the month, for a monthly repeat
 
 
-def _time(text: str) -> dt.time | None:
-    try:
-        return dt.time.fromisoformat(text) if text else None
-    except ValueError:
-        return None
-
-
-def _date(text: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
-
-
-def _weekdays(texts: tuple[str, ...]) -> frozenset[int]:
-    return frozenset(int(d) for d in texts if d.isdigit() and int(d) < 7)
-
-
-def _month_days(text: str) -> frozenset[int] | None:
-    """ "1, 15" (commas or spaces) → {1, 15}; None when any part is not a day 1..31."""
-    parts = text.replace(",", " ").split()
-    if not all(p.isdigit() and 1 <= int(p) <= 31 for p in parts):
-        return None
-    return frozenset(int(p) for p in parts)
-
-
 def new_slot_id() -> str:
     return f"k-{uuid.uuid4().hex[:10]}"
 
@@ -82,14 +62,14 @@ def slot_from_form(form: SlotForm, slot_id: str, gap_s: float = 2.0) -> tuple[Sl
         errors["name"] = "setup.error.no_name"
     elif len(name) > NAME_MAX:
         errors["name"] = "setup.error.long_name"
-    start, end = _time(form.start), _time(form.end)
+    start, end = parse_time(form.start), parse_time(form.end)
     if start is None:
         errors["start"] = "setup.error.bad_time"
     if end is None:
         errors["end"] = "setup.error.bad_time"
     elif start is not None and end <= start:
         errors["end"] = "setup.error.end_before_start"
-    weekdays = _weekdays(form.weekdays)
+    weekdays = parse_weekdays(form.weekdays)
     if not weekdays:
         errors["weekdays"] = "setup.error.no_weekdays"
     if not form.zones:
@@ -125,7 +105,7 @@ def slot_values(slot: Slot) -> dict[str, Any]:
 
 def quiet_from_form(start: str, end: str) -> tuple[QuietHours | None, Errors]:
     errors: Errors = {}
-    begin, until = _time(start), _time(end)
+    begin, until = parse_time(start), parse_time(end)
     if begin is None:
         errors["quiet_start"] = "setup.error.bad_time"
     if until is None:
@@ -145,7 +125,7 @@ def item_from_form(
         errors["bulletin"] = "setup.error.no_bulletin"
     if form.priority not in PRIORITIES:
         errors["priority"] = "setup.error.bad_priority"
-    at = _time(form.at) if form.place == "at" else None
+    at = parse_time(form.at) if form.place == "at" else None
     if form.place == "slot" and not form.slot:
         errors["slot"] = "setup.error.no_slot"
     elif form.place == "at" and at is None:
@@ -154,32 +134,12 @@ def item_from_form(
         errors["place"] = "setup.error.no_place"
     if form.place == "at" and not form.zones:
         errors["zones"] = "setup.error.no_zones"
-    first, last = _date(form.date), _date(form.until)
-    if first is None:
-        errors["date"] = "setup.error.bad_date"
-    if form.until and last is None:
-        errors["until"] = "setup.error.bad_date"
-    if form.repeat not in REPEATS:
-        errors["repeat"] = "setup.error.bad_repeat"
-    weekdays = _weekdays(form.weekdays)
-    if form.repeat == "weekly" and not weekdays:
-        errors["weekdays"] = "setup.error.no_weekdays"
-    month_days = _month_days(form.month_days)
-    if form.repeat == "monthly" and not month_days:
-        errors["month_days"] = (
-            "setup.error.bad_month_days" if month_days is None else "setup.error.no_month_days"
-        )
-    if errors or bulletin is None or first is None:
+    repeat = RepeatForm(form.repeat, form.date, form.weekdays, form.month_days, form.until)
+    recurrence, repeat_errors = recurrence_from_form(repeat, at)
+    errors.update(repeat_errors)
+    if errors or bulletin is None or recurrence is None:
         return None, errors
     try:
-        recurrence = Recurrence(
-            kind=form.repeat,
-            start_date=first,
-            end_date=last if form.repeat != "once" else None,
-            weekdays=weekdays if form.repeat == "weekly" else None,
-            month_days=month_days if form.repeat == "monthly" else None,
-            at=at.replace(microsecond=0) if at else None,
-        )
         item = ProgrammeItem(
             id=item_id,
             bulletin_id=bulletin.id,
@@ -202,11 +162,7 @@ def item_values(item: ProgrammeItem) -> dict[str, Any]:
         "place": "slot" if item.slot_id else "at",
         "slot": item.slot_id or "",
         "at": f"{rec.at:%H:%M}" if rec.at else "",
-        "repeat": rec.kind if rec.kind in REPEATS else "daily",
-        "date": rec.start_date.isoformat(),
-        "weekdays": [str(d) for d in sorted(rec.weekdays or ())],
-        "month_days": ", ".join(str(d) for d in sorted(rec.month_days or ())),
-        "until": rec.end_date.isoformat() if rec.end_date else "",
+        **recurrence_values(rec),
         "zones": list(item.zones),
         "priority": item.priority,
     }

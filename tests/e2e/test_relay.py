@@ -164,6 +164,10 @@ def test_the_api_changes_and_removes_a_relay_and_refuses_a_bad_one(sut):
     item["id"] = "tinh-chieu"
     with sut.http() as c:
         assert c.post("/api/v1/relays", json=item).status_code == 201
+        # another station in the same window on the same points: one station at a time
+        clash = c.post("/api/v1/relays", json=item | {"id": "trung-gio"})
+        assert clash.status_code == 422
+        assert (clash.json()["code"], clash.json()["field"]) == ("relay.overlap", "start")
         changed = c.put("/api/v1/relays/tinh-chieu", json=item | {"title": "Đài tỉnh"})
         assert changed.json()["title"] == "Đài tỉnh"
         assert "tinh-chieu" in [r["id"] for r in c.get("/api/v1/relays").json()]

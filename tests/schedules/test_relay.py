@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
-from schedules import LOCAL, Recurrence, RelayItem
+from schedules import LOCAL, Recurrence, RelayItem, first_clash
 
 
 def vov1(**recurrence: object) -> RelayItem:
@@ -66,3 +66,52 @@ def test_a_relay_without_a_window_or_a_place_is_refused(change, word):
     data = {**vov1().model_dump(mode="json"), **change}
     with pytest.raises(ValidationError, match=word):
         RelayItem.model_validate(data)
+
+
+def relay(ident: str, at: dt.time, duration_s: int, **recurrence: object) -> RelayItem:
+    rec = {"kind": "daily", "start_date": dt.date(2026, 12, 1), "at": at, **recurrence}
+    return vov1().model_copy(
+        update={
+            "id": ident,
+            "duration_s": duration_s,
+            "recurrence": Recurrence.model_validate(rec),
+        }
+    )
+
+
+SINCE = local(2026, 12, 1)
+
+
+def test_a_monthly_relay_meets_a_weekly_one_on_the_first_day_both_air():
+    weekly = relay("t246", dt.time(6, 0), 1800, kind="weekly", weekdays=[0, 2, 4])
+    monthly = relay("ngay15", dt.time(6, 15), 600, kind="monthly", month_days=[15])
+    clash = first_clash(monthly, weekly, SINCE)
+    assert clash is not None
+    # 15/12/2026 is a Tuesday; 15/01/2027 a Friday
+    assert clash[0].start == local(2027, 1, 15, 6, 15)
+    assert clash[1].start == local(2027, 1, 15, 6, 0)
+
+
+@pytest.mark.parametrize(
+    ("other", "meets"),
+    [
+        (relay("next", dt.time(6, 30), 1800), False),  # back to back
+        (relay("tue", dt.time(6, 0), 1800, kind="weekly", weekdays=[1]), False),
+        (relay("ended", dt.time(6, 0), 1800, end_date=dt.date(2026, 11, 30)), False),
+        (relay("midnight", dt.time(23, 50), 3600), False),
+        (relay("before", dt.time(5, 45), 1800), True),
+        (relay("later", dt.time(6, 10), 60, kind="once", start_date=dt.date(2027, 6, 2)), True),
+    ],
+)
+def test_two_relays_meet_only_where_their_windows_overlap(other, meets):
+    mine = relay("mine", dt.time(6, 0), 1800, kind="weekly", weekdays=[0, 2, 4])
+    assert (first_clash(mine, other, SINCE) is not None) is meets
+    assert (first_clash(other, mine, SINCE) is not None) is meets
+
+
+def test_a_window_past_midnight_meets_the_next_mornings():
+    late = relay("late", dt.time(23, 30), 3600)
+    early = relay("early", dt.time(0, 15), 600, kind="once", start_date=dt.date(2026, 12, 3))
+    clash = first_clash(early, late, SINCE)
+    assert clash is not None
+    assert clash[1].start == local(2026, 12, 2, 23, 30)

@@ -82,6 +82,7 @@ SPEAKS: dict[Route, str] = {
     ("PUT", "/api/v1/relays/{relay_id}"): "relay",
     ("DELETE", "/api/v1/relays/{relay_id}"): "relay",
     ("POST", "/programme/relays"): "relay",
+    ("POST", "/programme/relays/{relay_id}"): "relay",
     ("POST", "/programme/relays/{relay_id}/remove"): "relay",
     ("POST", "/bulletins/draft"): "compose",
     ("POST", "/bulletins/{bulletin_id}/submit"): "compose",

@@ -97,3 +97,32 @@ def test_a_duplicate_or_a_missing_relay_is_said_so(commune):
 def test_bad_input_is_a_clear_error():
     with pytest.raises(InvalidInputError, match="duration_s"):
         vov1(duration_s=-5)
+
+
+def test_a_relay_meeting_another_on_a_shared_point_is_refused(commune):
+    """A point plays one station at a time: a window over another relay's on a village they
+    share is refused (by the start field), nothing changes; elsewhere, or itself, it is fine."""
+    admin = commune.user("admin")
+    with commune.db.session() as s:
+        store.save(s, commune.config, admin, vov1(), new=True, resolver=public)
+    tinh = {"id": "dai-tinh", "title": "Đài tỉnh", "duration_s": 600}
+    clash = {
+        "recurrence": {"kind": "weekly", "weekdays": [2], "start_date": "2026-12-07", "at": "06:20"}
+    }
+    with commune.db.session() as s, pytest.raises(InvalidInputError) as refused:
+        store.save(s, commune.config, admin, vov1(**tinh, **clash), new=True, resolver=public)
+    assert (refused.value.code, refused.value.field) == ("relay.overlap", "start")
+    assert "«VOV1 thời sự» (06:00–06:30 ngày" in refused.value.vi
+    with commune.db.session() as s:
+        assert [r.id for r in store.all_relays(s)] == ["vov1-sang"]
+    elsewhere = {**tinh, **clash, "zones": ["thon-tay"]}
+    with commune.db.session() as s:
+        store.save(s, commune.config, admin, vov1(**elsewhere), new=True, resolver=public)
+    moved = vov1(**tinh, **clash)  # onto the first one's village: refused again
+    with commune.db.session() as s, pytest.raises(InvalidInputError, match="overlaps"):
+        store.save(s, commune.config, admin, moved, new=False, resolver=public)
+    with commune.db.session() as s:  # a relay never clashes with its own old window
+        store.save(s, commune.config, admin, vov1(duration_s=900), new=False, resolver=public)
+    with commune.db.session() as s:
+        rows = {r.id: (r.zones, r.duration_s) for r in store.all_relays(s)}
+    assert rows == {"vov1-sang": (["thon-dong"], 900), "dai-tinh": (["thon-tay"], 600)}
