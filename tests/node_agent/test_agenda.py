@@ -353,3 +353,37 @@ def test_a_stop_cuts_live_and_drops_a_waiting_session():
     assert agenda.waiting_live() is None
     assert not agenda.drop_live(waiting)
     assert isinstance(agenda.next(NOW), Idle)
+
+
+# --- a node whose clock is wrong holds what is due at a set time ----------------------------
+WRONG = "this point's clock is 10 min 0 s ahead of the controller's"
+
+
+def test_a_wrong_clock_holds_timed_items_and_lets_now_items_play():
+    agenda = Agenda(PREROLL)
+    agenda.add(entry("bulletin", start=1))
+    agenda.add(entry("alert", priority="emergency"))  # "at once": no clock involved
+    decision = agenda.next(NOW + 600, WRONG)
+    assert isinstance(decision, Play) and decision.entry.play_id == "alert"
+    agenda.off_air()
+    assert agenda.next(NOW + 600, WRONG) == Wait(NOW + 601)  # looks again soon, never spins
+    decision = agenda.next(NOW + 2)  # the clock is right again: it plays, still valid
+    assert isinstance(decision, Play) and decision.entry.play_id == "bulletin"
+    assert decision.entry.held == WRONG
+
+
+def test_an_item_held_past_its_validity_says_why_it_missed():
+    agenda = Agenda(PREROLL)
+    agenda.add(entry("bulletin", start=1, valid_until=at(60)))
+    agenda.next(NOW + 2, WRONG)
+    decision = agenda.next(NOW + 120)
+    assert isinstance(decision, Play)
+    refused = refusal(decision.entry, NOW + 120, RATE, RATE)
+    assert refused is not None and refused.reason.endswith(f"(held: {WRONG})")
+    assert refused.reason.startswith("missed: not started by ")
+
+
+def test_a_future_item_is_not_held_before_it_is_due():
+    agenda = Agenda(PREROLL)
+    agenda.add(entry("later", start=100))
+    assert agenda.next(NOW, WRONG) == Wait(NOW + 100 - PREROLL)
