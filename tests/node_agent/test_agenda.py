@@ -364,11 +364,13 @@ def test_a_wrong_clock_holds_timed_items_and_lets_now_items_play():
     agenda.add(entry("bulletin", start=1))
     agenda.add(entry("alert", priority="emergency"))  # "at once": no clock involved
     decision = agenda.next(NOW + 600, WRONG)
-    assert isinstance(decision, Play) and decision.entry.play_id == "alert"
+    assert isinstance(decision, Play)
+    assert decision.entry.play_id == "alert"
     agenda.off_air()
     assert agenda.next(NOW + 600, WRONG) == Wait(NOW + 601)  # looks again soon, never spins
     decision = agenda.next(NOW + 2)  # the clock is right again: it plays, still valid
-    assert isinstance(decision, Play) and decision.entry.play_id == "bulletin"
+    assert isinstance(decision, Play)
+    assert decision.entry.play_id == "bulletin"
     assert decision.entry.held == WRONG
 
 
@@ -379,7 +381,8 @@ def test_an_item_held_past_its_validity_says_why_it_missed():
     decision = agenda.next(NOW + 120)
     assert isinstance(decision, Play)
     refused = refusal(decision.entry, NOW + 120, RATE, RATE)
-    assert refused is not None and refused.reason.endswith(f"(held: {WRONG})")
+    assert refused is not None
+    assert refused.reason.endswith(f"(held: {WRONG})")
     assert refused.reason.startswith("missed: not started by ")
 
 

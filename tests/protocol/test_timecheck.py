@@ -41,7 +41,10 @@ def test_anything_else_is_no_measurement(payload, node, why):
 def test_a_signed_command_body_is_not_an_answer():
     raw = b'{"v": 1, "type": "state_ack", "node_id": "loa-01"}'
     envelope = sign_state_ack(KEY, "kid", ACK).model_copy(
-        update={"body": base64.b64encode(raw).decode(), "sig": base64.b64encode(KEY.sign(raw)).decode()}
+        update={
+            "body": base64.b64encode(raw).decode(),
+            "sig": base64.b64encode(KEY.sign(raw)).decode(),
+        }
     )
     with pytest.raises(NotAStateAckError, match="malformed: state_at"):
         verify_state_ack(envelope.model_dump_json().encode(), KEY.public_key(), "loa-01")
