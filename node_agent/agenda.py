@@ -49,6 +49,15 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Hold:
+    """The node's clock is ``offset_s`` off the controller's (``reason`` says so in words):
+    what is due at a set time, by either clock, waits."""
+
+    reason: str
+    offset_s: float
+
+
+@dataclass(frozen=True)
 class Tone:
     """Audio made on the node (the test tone): no play id, no report, never resumed."""
 
@@ -329,12 +338,12 @@ class Agenda:
         self._current = self._tone_on_air = self._live_on_air = None
 
     # --- the next decision ------------------------------------------------------------------
-    def next(self, now: float, hold: str = "") -> Decision:
+    def next(self, now: float, hold: Hold | None = None) -> Decision:
         """What to do at ``now``. A Play, Resume or PlayTone is taken off the agenda and is on
         air until ``off_air``; an Expired alert is dropped (ask again after reporting it).
-        ``hold`` (why the node's clock cannot be trusted) keeps every item due at a set time
-        waiting: by a wrong clock it would air at the wrong moment. What plays "now" (an
-        emergency, a resume) does not depend on the clock and goes on."""
+        ``hold`` (the node's clock cannot be trusted) keeps every item due at a set time by
+        either clock waiting, marked with why: by a wrong clock it would air at the wrong
+        moment. What plays "now" (an emergency, a resume) needs no clock and goes on."""
         for play_id, until in list(self._alerts.items()):
             if until < now:
                 del self._alerts[play_id]
@@ -342,10 +351,14 @@ class Agenda:
             if play_id not in self._announced:
                 return Announce(play_id)
         due = [e for e in self._queue.values() if e.start - self.preroll_s <= now]
-        held = {e.play_id for e in due if e.start and not e.cut_reason} if hold else set()
-        due = [e for e in due if e.play_id not in held]
-        for play_id in held:
-            self._queue[play_id] = replace(self._queue[play_id], held=hold)
+        held: set[str] = set()
+        if hold is not None:
+            by_either = max(now, now - hold.offset_s) + self.preroll_s
+            timed = (e for e in self._queue.values() if e.start and not e.cut_reason)
+            held = {e.play_id for e in timed if e.start <= by_either}
+            due = [e for e in due if e.play_id not in held]
+            for play_id in held:
+                self._queue[play_id] = replace(self._queue[play_id], held=hold.reason)
         if self._alerts:  # hold everything lower while an announced emergency's audio loads
             due = [e for e in due if e.rank >= EMERGENCY]
         if (

@@ -142,7 +142,7 @@ class NodeAgent:
             postroll_s=config.relay.postroll_s,
             intact=self.cache.has,  # removes a file that rotted: has() is False from then on
             damaged=self.damaged.put,
-            hold=self.clock.wrong,
+            hold=self.clock.hold,
         )
         self.bulletins = Bulletins(
             self.store,

@@ -23,6 +23,7 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from node_agent.agenda import Hold
 from protocol.timecheck import CLOCK_WRONG_S, MAX_ROUND_TRIP_S, verify_state_ack
 
 STEP_S = 1.0  # a change this large between two looks is a step, not drift: measure again
@@ -67,10 +68,15 @@ class ClockCheck:
 
     def wrong(self) -> str:
         """Why the clock cannot be trusted to play on time ("" when it can)."""
+        hold = self.hold()
+        return hold.reason if hold is not None else ""
+
+    def hold(self) -> Hold | None:
+        """What the player must hold back for, while the clock cannot be trusted."""
         offset = self.offset_s()
         if offset is None or abs(offset) <= CLOCK_WRONG_S:
-            return ""
-        return f"this point's clock is {describe_offset(offset)} the controller's"
+            return None
+        return Hold(f"this point's clock is {describe_offset(offset)} the controller's", offset)
 
     def stepped(self) -> bool:
         """True when the wall clock jumped since the last look (call it every tick)."""

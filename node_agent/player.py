@@ -27,6 +27,7 @@ from node_agent.agenda import (
     Entry,
     Expired,
     GoLive,
+    Hold,
     Idle,
     Play,
     PlayTone,
@@ -82,11 +83,11 @@ class Player:
         volumes: Volumes | None = None,
         intact: Callable[[str], bool] = lambda _sha: True,
         damaged: Callable[[PlayCommand], None] = lambda _command: None,
-        hold: Callable[[], str] = lambda: "",
+        hold: Callable[[], Hold | None] = lambda: None,
     ) -> None:
         """``intact(sha256)``: the cached file still matches (checked as each item is loaded to
         air); ``damaged(command)``: it did not, so it must be fetched again and added back;
-        ``hold()``: why the node's clock cannot be trusted now (items due at a set time wait)."""
+        ``hold()``: the node's clock cannot be trusted now (items due at a set time wait)."""
         self._hold = hold
         self.sink, self.relay = sink, relay
         self._intact, self._damaged = intact, damaged
