@@ -39,7 +39,7 @@ from node_agent.updates import Updater, UpdateSeams, install_root
 from protocol import mqtt_client
 from protocol.messages import ChunkRequest, NodeState, PlayCommand, utcnow
 from protocol.signing import load_public_key
-from protocol.timecheck import CLOCK_WRONG_S, NotAStateAckError
+from protocol.timecheck import CLOCK_WRONG_S, NotAStateAckError, is_signed
 from protocol.topics import (
     TO_NODE,
     node_topic,
@@ -314,7 +314,7 @@ class NodeAgent:
 
     def _on_ack(self, topic: str, payload: bytes) -> None:
         """Event acks, and the controller's signed answers to states (clock measurements)."""
-        if b'"signed"' not in payload:
+        if not is_signed(payload):
             self.events.on_ack(topic, payload)
             return
         try:

@@ -29,6 +29,10 @@ CLOCK_WRONG_S: Final = 10.0
 # An answer that took longer than this says too little about when the state arrived.
 MAX_ROUND_TRIP_S: Final = 10.0
 STATE_ACK_EXPIRY_S: Final = 10  # the broker drops an answer nobody could use any more
+# The controller answers one state per node this often at most: the node keeps the measure on
+# its monotonic clock, so an answer to every play's state would only cost a thousand points'
+# worth of signing and publishing in the middle of a delivery.
+ANSWER_EVERY_S: Final = 30.0
 
 
 class StateAck(Message):
@@ -45,6 +49,11 @@ def sign_state_ack(key: Ed25519PrivateKey, signer_id: str, ack: StateAck) -> Sig
         body=base64.b64encode(raw).decode(),
         sig=base64.b64encode(key.sign(raw)).decode(),
     )
+
+
+def is_signed(payload: bytes) -> bool:
+    """On a node's ``ack`` topic: a signed state answer rather than an event acknowledgement."""
+    return b'"signed"' in payload
 
 
 class NotAStateAckError(ValueError):

@@ -41,7 +41,7 @@ from protocol.messages import (
     NodeState,
 )
 from protocol.signing import key_id, public_key_b64
-from protocol.timecheck import STATE_ACK_EXPIRY_S, StateAck, sign_state_ack
+from protocol.timecheck import ANSWER_EVERY_S, STATE_ACK_EXPIRY_S, StateAck, sign_state_ack
 from protocol.topics import FROM_NODE, NodeChannel, all_nodes_filter, node_topic, parse_node_topic
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ class Dispatcher:
         """``publisher`` replaces the MQTT one (tests); the inbox is fed by MQTT either way."""
         self.config, self.db, self.key = config, db, key
         self.key_id = key_id(public_key_b64(key))
+        self._answered: dict[str, float] = {}  # node → monotonic time of its last state answer
         self.inbox: queue.Queue[Item] = queue.Queue()
         self.chunks = chunks.ChunkCache(
             config.audio_dir, config.chunk_cache_bytes, release_dir=config.release_dir
@@ -259,10 +260,15 @@ class Dispatcher:
 
     def _answer_states(self, reports: list[Report]) -> None:
         """Tell each node that sent a fresh state when it reached us (signed), so it can tell
-        how far its clock is from ours (protocol/timecheck.py). A retained copy may be hours
+        how far its clock is from ours (protocol/timecheck.py), once per ``ANSWER_EVERY_S``
+        per node at most. A retained copy may be hours
         old, and an offline state is the broker's Last Will: neither measures anything."""
         for r in reports:
             if isinstance(r.body, NodeState) and not r.retained and r.body.status != "offline":
+                mono, last = time.monotonic(), self._answered.get(r.node_id)
+                if last is not None and mono - last < ANSWER_EVERY_S:
+                    continue
+                self._answered[r.node_id] = mono
                 received = datetime.fromtimestamp(r.received_at, UTC)
                 ack = StateAck(node_id=r.node_id, state_at=r.body.at, received_at=received)
                 self.publisher.publish(

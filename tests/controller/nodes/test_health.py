@@ -258,6 +258,7 @@ def test_a_clock_off_the_controllers_is_answered_signed_and_warned_in_plain_word
     send_state(dispatcher, node, health=GOOD, status="offline")  # the broker's Last Will
     assert publisher.sent == []  # neither measures anything: no answer
     send_state(dispatcher, node, health=GOOD, agent_version=installed_version())
+    assert publisher.sent == []  # one answer per node per ANSWER_EVERY_S: it measured already
     with commune.db.session() as s:
         assert rules.warning_codes(s)[node] == []  # set right: the warning clears
 
