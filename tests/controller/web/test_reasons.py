@@ -48,3 +48,17 @@ def test_an_offline_point_reads_in_local_time():
 )
 def test_node_reasons_and_statuses_have_plain_words(status, raw, expected):
     assert reason_text(status, raw, "vi") == expected
+
+
+def test_a_bulletin_held_for_a_wrong_clock_says_so():
+    raw = (
+        "missed: not started by 2026-12-06 22:17:21+07:00 "
+        "(held: this point's clock is 10 min 0 s behind the controller's)"
+    )
+    assert reason_text("failed", raw, "vi") == (
+        "Lỡ giờ: đồng hồ của điểm loa sai (chậm 10 phút 0 giây so với máy chủ) nên bản tin "
+        "được giữ lại, và đã hết hạn trước khi đồng hồ được chỉnh đúng."
+    )
+    ahead = raw.replace("behind", "ahead of")
+    assert "(10 min 0 s ahead of the controller's)" in reason_text("failed", ahead, "en")
+    assert reason_text("failed", "missed: not started by 2026-12-06", "en").startswith("Missed:")
