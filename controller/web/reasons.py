@@ -31,6 +31,11 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "reports.reason.missed_clock",
         ),
         (r"^missed: not started by", "reports.reason.missed"),
+        (
+            r"^held: this point's clock is (?P<min>\d+) min (?P<s>\d+) s "
+            r"(?P<way>ahead of|behind) the controller's$",
+            "reports.reason.held_clock",
+        ),
         (r"^emergency audio did not arrive in time", "reports.reason.emergency_audio_late"),
         (r"^controller cannot serve the audio", "reports.reason.audio_unavailable"),
         (r"^audio output failed", "reports.reason.output_failed"),

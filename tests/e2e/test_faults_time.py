@@ -96,6 +96,8 @@ def test_a_node_clock_jumping_ahead_holds_timed_bulletins_then_plays_them_when_s
     # its page in words: tests/controller/web/test_point_health.py
     wait_for(lambda: waiting_past_due(sut, bid, due), 30, "the bulletin held past its time")
     assert node_events(sut, node_id, "started") == []  # not aired at the wrong moment
+    (row,) = sut.report(bid)["nodes"]
+    assert row["reason"] == "held: this point's clock is 10 min 0 s ahead of the controller's"
 
     set_right = time.time()
     clock.set(0)
