@@ -343,7 +343,8 @@ class Agenda:
         air until ``off_air``; an Expired alert is dropped (ask again after reporting it).
         ``hold`` (the node's clock cannot be trusted) keeps every item due at a set time by
         either clock waiting, marked with why: by a wrong clock it would air at the wrong
-        moment. What plays "now" (an emergency, a resume) needs no clock and goes on."""
+        moment. What plays "now" (a resume) needs no clock and goes on, and so does an
+        emergency, even one set for a time."""
         for play_id, until in list(self._alerts.items()):
             if until < now:
                 del self._alerts[play_id]
@@ -354,7 +355,12 @@ class Agenda:
         held: set[str] = set()
         if hold is not None:
             by_either = max(now, now - hold.offset_s) + self.preroll_s
-            timed = (e for e in self._queue.values() if e.start and not e.cut_reason)
+            # an emergency is never held: aired minutes off beats silent through a flood
+            timed = (
+                e
+                for e in self._queue.values()
+                if e.start and not e.cut_reason and e.rank < EMERGENCY
+            )
             held = {e.play_id for e in timed if e.start <= by_either}
             due = [e for e in due if e.play_id not in held]
             for play_id in held:

@@ -376,6 +376,14 @@ def test_a_wrong_clock_holds_timed_items_and_lets_now_items_play():
     assert decision.entry.held == WRONG
 
 
+def test_an_emergency_set_for_a_time_is_never_held():
+    agenda = Agenda(PREROLL)
+    agenda.add(entry("alert", start=1, priority="emergency"))
+    decision = agenda.next(NOW + 600, AHEAD)
+    assert isinstance(decision, Play)
+    assert decision.entry.held == ""
+
+
 def test_an_item_held_past_its_validity_says_why_it_missed():
     agenda = Agenda(PREROLL)
     agenda.add(entry("bulletin", start=1, valid_until=at(60)))
