@@ -101,11 +101,13 @@ class NodeAgent:
         )
         self.client = mqtt_client.make_client(self.session, self.inbox.put)
         self.connected = False
+        self.clock = ClockCheck(config.node_id, load_public_key(config.controller_public_key))
         self.events = EventReporter(
             config.node_id,
             self.store,
             lambda topic, payload: self.client.publish(topic, payload, qos=1),
             online=lambda: self.connected,
+            correction=self.clock.correction,
         )
         self.fetcher = Fetcher(
             self.cache,
@@ -127,7 +129,6 @@ class NodeAgent:
             ),
         )
         self.exit_code = 0
-        self.clock = ClockCheck(config.node_id, load_public_key(config.controller_public_key))
         # Plays whose audio rotted before airing: the player's thread hands them here and the
         # agent's loop fetches them again (bulletins and the fetcher belong to that loop).
         self.damaged: queue.SimpleQueue[PlayCommand] = queue.SimpleQueue()

@@ -66,6 +66,11 @@ class ClockCheck:
         base = self._base
         return None if base is None else self.wall() - (self.mono() + base)
 
+    def correction(self) -> float:
+        """Seconds to take off this node's clock for the controller's while it is wrong."""
+        hold = self.hold()
+        return hold.offset_s if hold is not None else 0.0
+
     def wrong(self) -> str:
         """Why the clock cannot be trusted to play on time ("" when it can)."""
         hold = self.hold()

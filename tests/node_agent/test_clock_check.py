@@ -61,6 +61,7 @@ def test_a_clock_ten_minutes_ahead_is_measured_and_held_to():
     assert c.wrong() == ""
     assert measured(clocks, c) == pytest.approx(600, abs=1e-6)
     assert c.wrong() == "this point's clock is 10 min 0 s ahead of the controller's"
+    assert c.correction() == pytest.approx(600, abs=1e-6)  # what its reports take off
     clocks.tick(3600)  # an hour later, controller gone: still known
     assert c.offset_s() == pytest.approx(600, abs=1e-6)
 
@@ -77,6 +78,7 @@ def test_a_jump_after_the_measure_shows_at_once_and_setting_it_right_clears_it()
     clocks.wall += 600
     assert c.stepped()
     assert c.wrong() == ""
+    assert c.correction() == 0.0
     clocks.tick(0.5)
     assert not c.stepped()
 
