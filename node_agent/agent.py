@@ -180,6 +180,7 @@ class NodeAgent:
             reporter=self.events,
             updater=self.updater,
             live=self.live,
+            now=self.clock.now,  # a command's expiry by the controller's time
         )
         self.health = HealthSampler(HealthSources(config.data_dir))
         self.on_air: str | None = None  # what the player last said it is playing

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -70,6 +70,10 @@ class ClockCheck:
         """Seconds to take off this node's clock for the controller's while it is wrong."""
         hold = self.hold()
         return hold.offset_s if hold is not None else 0.0
+
+    def now(self) -> datetime:
+        """The controller's time as this node knows it: its own clock unless that is wrong."""
+        return datetime.fromtimestamp(self.wall() - self.correction(), UTC)
 
     def wrong(self) -> str:
         """Why the clock cannot be trusted to play on time ("" when it can)."""

@@ -94,16 +94,24 @@ def test_a_node_clock_jumping_ahead_holds_timed_bulletins_then_plays_them_when_s
     clock.set(+600)  # pending, and by the node's clock now 10 min overdue
     wait_for(lambda: warnings(sut) == ["clock_ahead"], 20, "the controller to see it ahead")
     # its page in words: tests/controller/web/test_point_health.py
+    # one minute of validity: "expired" by the node's clock, taken by the controller's time
+    arrives_due = time.time() + 2
+    arrives = post_to_all(sut, speech_wav, 2, valid_seconds="60")
     wait_for(lambda: waiting_past_due(sut, bid, due), 30, "the bulletin held past its time")
+    wait_for(lambda: waiting_past_due(sut, arrives, arrives_due), 30, "the new one held too")
     assert node_events(sut, node_id, "started") == []  # not aired at the wrong moment
-    (row,) = sut.report(bid)["nodes"]
-    assert row["reason"] == "held: this point's clock is 10 min 0 s ahead of the controller's"
+    assert node_events(sut, node_id, "rejected") == []
+    for held in (bid, arrives):
+        (row,) = sut.report(held)["nodes"]
+        assert row["reason"] == "held: this point's clock is 10 min 0 s ahead of the controller's"
 
     set_right = time.time()
     clock.set(0)
-    wait_for(lambda: sut.report(bid)["summary"]["completed"] == 1, 60, "the held bulletin played")
-    (started,) = node_events(sut, node_id, "started")  # once, and only once set right
-    assert started_at(started) >= set_right - 1
+    for held in (bid, arrives):
+        wait_for(lambda: sut.report(held)["summary"]["completed"] == 1, 60, "held ones played")  # noqa: B023
+    started = node_events(sut, node_id, "started")
+    assert len(started) == 2  # each once, and only once set right
+    assert min(started_at(e) for e in started) >= set_right - 1
     wait_for(lambda: warnings(sut) == [], 20, "the warning to clear")
 
 

@@ -62,6 +62,7 @@ def test_a_clock_ten_minutes_ahead_is_measured_and_held_to():
     assert measured(clocks, c) == pytest.approx(600, abs=1e-6)
     assert c.wrong() == "this point's clock is 10 min 0 s ahead of the controller's"
     assert c.correction() == pytest.approx(600, abs=1e-6)  # what its reports take off
+    assert c.now().timestamp() == pytest.approx(clocks.wall - 600, abs=1e-3)  # for expiries
     clocks.tick(3600)  # an hour later, controller gone: still known
     assert c.offset_s() == pytest.approx(600, abs=1e-6)
 
