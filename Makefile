@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-SYSTEM_PACKAGES := mosquitto espeak-ng ffmpeg sox libsox-fmt-all libportaudio2 postgresql chromium fonts-dejavu-core python3-venv systemd poppler-utils nginx icecast2
+SYSTEM_PACKAGES := mosquitto espeak-ng ffmpeg sox libsox-fmt-all libportaudio2 postgresql chromium fonts-dejavu-core python3-venv systemd poppler-utils nginx icecast2 libfaketime
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint typecheck system venv bench clean

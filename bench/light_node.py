@@ -18,6 +18,8 @@ Skipped, and so not measured:
   real attention signal does), so pre-roll, the exact start and the audio's length play no part;
 - the schedule's restore after a restart (a point here never restarts), the cache size and
   wireless level in the state message;
+- the clock check: the controller's signed answers to states (``state_ack``) are read past
+  (node_agent/clock_check.py measures its clock from them; nothing here plays by a clock);
 - one worker per point: one worker thread per process serves all its points in turn (each
   point still has its own paho network thread).
 
@@ -52,6 +54,7 @@ from node_agent.store import NodeStore, PersistentReplayGuard
 from protocol import mqtt_client
 from protocol.messages import ChunkRequest, NodeState, PlayCommand, PlayEventKind
 from protocol.signing import load_public_key
+from protocol.timecheck import is_signed
 from protocol.topics import TO_NODE, node_topic, parse_node_topic, shared_content_sha
 
 log = logging.getLogger(__name__)
@@ -234,7 +237,7 @@ class LightNode:
                     self.commands.on_command(item.topic, item.payload)
                 elif parsed[1] == "content":
                     self.bulletins.on_content(item.topic, item.payload)
-                elif parsed[1] == "ack":
+                elif parsed[1] == "ack" and not is_signed(item.payload):  # no clock check
                     self.events.on_ack(item.topic, item.payload)
         self.player.due(time.time())
 

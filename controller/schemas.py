@@ -46,8 +46,8 @@ class NodeOut(BaseModel):
     agent_version: str
     health: HealthOut | None = Field(description="its last health report; None if it sent none")
     warnings: list[str] = Field(
-        description="what needs a technician: hot, disk, memory, clock_unsynced, clock_far, "
-        "old_version, weak_wifi, weak_cell"
+        description="what needs a technician: clock_ahead, clock_behind (off the controller's "
+        "clock), hot, disk, memory, clock_unsynced, clock_far, old_version, weak_wifi, weak_cell"
     )
 
 

@@ -9,7 +9,7 @@ only carries the decisions out, under its own lock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -24,6 +24,7 @@ LIVE = 2  # a live session cuts into bulletins and gives way to an emergency
 TONE_RANK = -1  # a test tone gives way to any programme item that falls due
 RESUME_BACKUP_S = 2.0  # resume a little before the cut so the listener catches the sentence
 ALERT_EXPIRED = "emergency audio did not arrive in time"
+HOLD_RECHECK_S = 1.0  # how soon a held item looks again at whether the clock is right
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Entry:
     command: PlayCommand
     resume_frame: int = 0
     cut_reason: str = ""  # set once it was cut off on air: it is a resume from then on
+    held: str = ""  # why it was held back when it fell due (the node's clock was wrong)
 
     @property
     def play_id(self) -> str:
@@ -44,6 +46,15 @@ class Entry:
     @property
     def rank(self) -> int:
         return PRECEDENCE.get(self.command.priority, 1)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """The node's clock is ``offset_s`` off the controller's (``reason`` says so in words):
+    what is due at a set time, by either clock, waits."""
+
+    reason: str
+    offset_s: float
 
 
 @dataclass(frozen=True)
@@ -154,7 +165,8 @@ def refusal(entry: Entry, now: float, frames: int, rate: int) -> Refuse | None:
     its validity, or, as a resume, no room left in its window for the rest."""
     item = entry.command
     if not entry.cut_reason and now > item.valid_until.timestamp():
-        return Refuse(f"missed: not started by {item.valid_until}")
+        held = f" (held: {entry.held})" if entry.held else ""
+        return Refuse(f"missed: not started by {item.valid_until}{held}")
     window_end = (item.window_end or item.valid_until).timestamp()
     remaining = (frames - entry.resume_frame) / rate
     if entry.cut_reason and now + remaining > window_end:
@@ -326,9 +338,13 @@ class Agenda:
         self._current = self._tone_on_air = self._live_on_air = None
 
     # --- the next decision ------------------------------------------------------------------
-    def next(self, now: float) -> Decision:
+    def next(self, now: float, hold: Hold | None = None) -> Decision:
         """What to do at ``now``. A Play, Resume or PlayTone is taken off the agenda and is on
-        air until ``off_air``; an Expired alert is dropped (ask again after reporting it)."""
+        air until ``off_air``; an Expired alert is dropped (ask again after reporting it).
+        ``hold`` (the node's clock cannot be trusted) keeps every item due at a set time by
+        either clock waiting, marked with why: by a wrong clock it would air at the wrong
+        moment. What plays "now" (a resume) needs no clock and goes on, and so does an
+        emergency, even one set for a time."""
         for play_id, until in list(self._alerts.items()):
             if until < now:
                 del self._alerts[play_id]
@@ -336,6 +352,19 @@ class Agenda:
             if play_id not in self._announced:
                 return Announce(play_id)
         due = [e for e in self._queue.values() if e.start - self.preroll_s <= now]
+        held: set[str] = set()
+        if hold is not None:
+            by_either = max(now, now - hold.offset_s) + self.preroll_s
+            # an emergency is never held: aired minutes off beats silent through a flood
+            timed = (
+                e
+                for e in self._queue.values()
+                if e.start and not e.cut_reason and e.rank < EMERGENCY
+            )
+            held = {e.play_id for e in timed if e.start <= by_either}
+            due = [e for e in due if e.play_id not in held]
+            for play_id in held:
+                self._queue[play_id] = replace(self._queue[play_id], held=hold.reason)
         if self._alerts:  # hold everything lower while an announced emergency's audio loads
             due = [e for e in due if e.rank >= EMERGENCY]
         if (
@@ -353,7 +382,8 @@ class Agenda:
         if self._tone is not None and not self._alerts:
             tone, self._tone, self._tone_on_air = self._tone, None, self._tone
             return PlayTone(tone)
-        future = [e.start - self.preroll_s for e in self._queue.values()]
+        future = [e.start - self.preroll_s for p, e in self._queue.items() if p not in held]
+        future += [now + HOLD_RECHECK_S] if held else []
         return Wait(min(future)) if future else Idle()
 
     def _begun(self) -> list[str]:

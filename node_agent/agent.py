@@ -21,6 +21,7 @@ from pathlib import Path
 from node_agent.blocks import Source
 from node_agent.bulletins import Bulletins
 from node_agent.cache import AudioCache
+from node_agent.clock_check import ClockCheck
 from node_agent.commands import CommandHandler
 from node_agent.config import NodeConfig
 from node_agent.controls import NodeControls
@@ -38,6 +39,7 @@ from node_agent.updates import Updater, UpdateSeams, install_root
 from protocol import mqtt_client
 from protocol.messages import ChunkRequest, NodeState, PlayCommand, utcnow
 from protocol.signing import load_public_key
+from protocol.timecheck import CLOCK_WRONG_S, NotAStateAckError, is_signed
 from protocol.topics import (
     TO_NODE,
     node_topic,
@@ -99,11 +101,13 @@ class NodeAgent:
         )
         self.client = mqtt_client.make_client(self.session, self.inbox.put)
         self.connected = False
+        self.clock = ClockCheck(config.node_id, load_public_key(config.controller_public_key))
         self.events = EventReporter(
             config.node_id,
             self.store,
             lambda topic, payload: self.client.publish(topic, payload, qos=1),
             online=lambda: self.connected,
+            correction=self.clock.correction,
         )
         self.fetcher = Fetcher(
             self.cache,
@@ -139,6 +143,7 @@ class NodeAgent:
             postroll_s=config.relay.postroll_s,
             intact=self.cache.has,  # removes a file that rotted: has() is False from then on
             damaged=self.damaged.put,
+            hold=self.clock.hold,
         )
         self.bulletins = Bulletins(
             self.store,
@@ -175,6 +180,7 @@ class NodeAgent:
             reporter=self.events,
             updater=self.updater,
             live=self.live,
+            now=self.clock.now,  # a command's expiry by the controller's time
         )
         self.health = HealthSampler(HealthSources(config.data_dir))
         self.on_air: str | None = None  # what the player last said it is playing
@@ -230,6 +236,8 @@ class NodeAgent:
                 "vẫn phát chương trình đã lưu / the stored programme still plays"
             )
         doing = f"đang phát / playing {self.on_air}" if self.on_air else "chờ / idle"
+        if wrong := self.clock.wrong():
+            doing += f"; đồng hồ sai, giữ lại bản tin hẹn giờ / {wrong}: timed items wait"
         return f"Trực tuyến / online: broker {where}; {doing}"
 
     def _shutdown(self) -> None:
@@ -252,13 +260,16 @@ class NodeAgent:
     def _tick(self) -> None:
         while not self.damaged.empty():
             self.bulletins.refetch(self.damaged.get())
+        stepped = self.clock.stepped()
+        if stepped:  # measure again now, not at the next heartbeat
+            log.warning("the wall clock jumped; offset now %s s", self.clock.offset_s())
         if self.connected:
             self.fetcher.tick()
             self.updater.tick()
             self.events.flush(older_than=time.time() - self.config.outbox_resend_s)
             # A heartbeat, so the controller's last-seen and clock offset stay fresh on a
             # node that plays nothing for days.
-            if time.monotonic() - self.last_state_at >= self.config.heartbeat_s:
+            if stepped or time.monotonic() - self.last_state_at >= self.config.heartbeat_s:
                 self._publish_state()
 
     # --- dispatch -------------------------------------------------------------------------
@@ -301,7 +312,20 @@ class NodeAgent:
         elif channel == "content":
             self.bulletins.on_content(topic, payload)
         elif channel == "ack":
+            self._on_ack(topic, payload)
+
+    def _on_ack(self, topic: str, payload: bytes) -> None:
+        """Event acks, and the controller's signed answers to states (clock measurements)."""
+        if not is_signed(payload):
             self.events.on_ack(topic, payload)
+            return
+        try:
+            offset = self.clock.take(payload)
+        except NotAStateAckError as exc:
+            self.events.reject(topic, str(exc))
+            return
+        if offset is not None and abs(offset) > CLOCK_WRONG_S:
+            log.warning("clock wrong: %s; items due at a set time wait", self.clock.wrong())
 
     # --- updates --------------------------------------------------------------------------
     def _busy(self) -> str:
@@ -353,6 +377,7 @@ class NodeAgent:
             health=self.health.sample(),
         )
         self.last_state_at = time.monotonic()
+        self.clock.sent(state.at)
         self.client.publish(
             node_topic(self.node_id, "state"), state.model_dump_json(), qos=1, retain=True
         )

@@ -8,6 +8,9 @@ lost as a "duplicate".
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from node_agent.bulletins import Bulletins
@@ -21,6 +24,7 @@ from protocol.messages import (
     LiveStopCommand,
     PlayCommand,
     UpdateCommand,
+    utcnow,
 )
 from protocol.signing import CommandRejectedError, ReplayGuard, verify_envelope
 
@@ -37,7 +41,10 @@ class CommandHandler:
         reporter: EventReporter,
         updater: Updater | None = None,
         live: LiveSessions | None = None,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
+        """``now()``: the controller's time as this node knows it, for each command's expiry."""
+        self._now = now
         self._node_id, self._public_key, self._guard = node_id, public_key, guard
         self._bulletins, self._controls, self._reporter = bulletins, controls, reporter
         self._updater = updater
@@ -45,7 +52,9 @@ class CommandHandler:
 
     def on_command(self, topic: str, payload: bytes) -> None:
         try:
-            verified = verify_envelope(payload, self._public_key, self._node_id, self._guard)
+            verified = verify_envelope(
+                payload, self._public_key, self._node_id, self._guard, self._now()
+            )
         except CommandRejectedError as exc:
             self._reporter.reject(topic, str(exc))
             if exc.command_id:

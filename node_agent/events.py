@@ -53,9 +53,18 @@ def bounded(text: str) -> str:
 
 class EventReporter:
     def __init__(
-        self, node_id: str, store: NodeStore, publish: Publish, online: Callable[[], bool]
+        self,
+        node_id: str,
+        store: NodeStore,
+        publish: Publish,
+        online: Callable[[], bool],
+        correction: Callable[[], float] = lambda: 0.0,
     ) -> None:
+        """``correction()``: seconds to take off the node's clock for the controller's (not 0
+        only while the node knows its clock is wrong), so a report says when a play really
+        started and ended."""
         self.node_id = node_id
+        self._correction = correction
         self._store = store
         self._publish = publish
         self._online = online
@@ -82,7 +91,7 @@ class EventReporter:
         state = _STATE_AFTER.get(kind)
         if state:
             self._store.set_play_state(play_id, state, reason)
-        when = datetime.fromtimestamp(at, UTC) if at is not None else datetime.now(UTC)
+        when = datetime.fromtimestamp((time.time() if at is None else at) - self._correction(), UTC)
         self.send(
             PlayEvent(
                 node_id=self.node_id,

@@ -27,6 +27,7 @@ from node_agent.agenda import (
     Entry,
     Expired,
     GoLive,
+    Hold,
     Idle,
     Play,
     PlayTone,
@@ -82,9 +83,12 @@ class Player:
         volumes: Volumes | None = None,
         intact: Callable[[str], bool] = lambda _sha: True,
         damaged: Callable[[PlayCommand], None] = lambda _command: None,
+        hold: Callable[[], Hold | None] = lambda: None,
     ) -> None:
         """``intact(sha256)``: the cached file still matches (checked as each item is loaded to
-        air); ``damaged(command)``: it did not, so it must be fetched again and added back."""
+        air); ``damaged(command)``: it did not, so it must be fetched again and added back;
+        ``hold()``: the node's clock cannot be trusted now (items due at a set time wait)."""
+        self._hold = hold
         self.sink, self.relay = sink, relay
         self._intact, self._damaged = intact, damaged
         self._audio_path, self._load = audio_path, load
@@ -239,11 +243,11 @@ class Player:
     def _run(self) -> None:
         while not self._stop.is_set():
             with self._cond:
-                now = time.time()
-                decision = self._agenda.next(now)
+                now, hold = time.time(), self._hold()
+                decision = self._agenda.next(now, hold)
                 while isinstance(decision, Expired):
                     self._emit("failed", decision.play_id, reason=decision.reason)
-                    decision = self._agenda.next(now)
+                    decision = self._agenda.next(now, hold)
                 if isinstance(decision, Wait | Idle):
                     self._idle_locked(now, decision)
                     continue

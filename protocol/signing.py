@@ -100,9 +100,15 @@ class Verified:
 
 
 def verify_envelope(
-    payload: bytes, public_key: Ed25519PublicKey, node_id: str, guard: ReplayGuard
+    payload: bytes,
+    public_key: Ed25519PublicKey,
+    node_id: str,
+    guard: ReplayGuard,
+    now: datetime | None = None,
 ) -> Verified:
-    """Check signature, addressing, expiry and replay; raise CommandRejectedError if bad."""
+    """Check signature, addressing, expiry and replay; raise CommandRejectedError if bad.
+    ``now``: the node's best idea of the controller's time (its clock, corrected while it
+    knows it is wrong); replays are refused by nonce and horizon whatever it says."""
     try:
         envelope = SignedEnvelope.model_validate_json(payload)
     except ValidationError as exc:
@@ -121,7 +127,7 @@ def verify_envelope(
     if body.expires_at - body.issued_at > MAX_COMMAND_TTL:
         raise CommandRejectedError("command lifetime exceeds the 7-day maximum", body.command_id)
     try:
-        duplicate = guard.check_and_remember(body)
+        duplicate = guard.check_and_remember(body, now)
     except CommandRejectedError as exc:
         raise CommandRejectedError(str(exc), body.command_id) from None
     return Verified(body, duplicate)

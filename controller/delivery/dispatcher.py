@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
@@ -40,6 +40,8 @@ from protocol.messages import (
     ControlCommand,
     NodeState,
 )
+from protocol.signing import key_id, public_key_b64
+from protocol.timecheck import ANSWER_EVERY_S, STATE_ACK_EXPIRY_S, StateAck, sign_state_ack
 from protocol.topics import FROM_NODE, NodeChannel, all_nodes_filter, node_topic, parse_node_topic
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,8 @@ class Dispatcher:
     ) -> None:
         """``publisher`` replaces the MQTT one (tests); the inbox is fed by MQTT either way."""
         self.config, self.db, self.key = config, db, key
+        self.key_id = key_id(public_key_b64(key))
+        self._answered: dict[str, float] = {}  # node → monotonic time of its last state answer
         self.inbox: queue.Queue[Item] = queue.Queue()
         self.chunks = chunks.ChunkCache(
             config.audio_dir, config.chunk_cache_bytes, release_dir=config.release_dir
@@ -245,6 +249,7 @@ class Dispatcher:
         what the nodes that came back missed."""
         applied = apply_reports(self.db, reports)  # logs what it could not apply
         try:
+            self._answer_states(reports)
             for node_id, event_ids in applied.acks.items():
                 for ack in acknowledgements(event_ids):
                     self.publisher.publish(node_topic(node_id, "ack"), ack.model_dump_json())
@@ -252,6 +257,25 @@ class Dispatcher:
                 self._send_due(list(applied.back_online), force=True)
         except Exception:  # nodes re-send what was not acknowledged; the pass re-sends commands
             log.exception("dispatcher: acknowledging or sending after %d reports", len(reports))
+
+    def _answer_states(self, reports: list[Report]) -> None:
+        """Tell each node that sent a fresh state when it reached us (signed), so it can tell
+        how far its clock is from ours (protocol/timecheck.py), once per ``ANSWER_EVERY_S``
+        per node at most. A retained copy may be hours
+        old, and an offline state is the broker's Last Will: neither measures anything."""
+        for r in reports:
+            if isinstance(r.body, NodeState) and not r.retained and r.body.status != "offline":
+                mono, last = time.monotonic(), self._answered.get(r.node_id)
+                if last is not None and mono - last < ANSWER_EVERY_S:
+                    continue
+                self._answered[r.node_id] = mono
+                received = datetime.fromtimestamp(r.received_at, UTC)
+                ack = StateAck(node_id=r.node_id, state_at=r.body.at, received_at=received)
+                self.publisher.publish(
+                    node_topic(r.node_id, "ack"),
+                    sign_state_ack(self.key, self.key_id, ack).model_dump_json(),
+                    expiry_s=STATE_ACK_EXPIRY_S,
+                )
 
     def _read(self, msg: mqtt_client.Incoming) -> Report | None:
         parsed = parse_node_topic(msg.topic)

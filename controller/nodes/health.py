@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, object_session
 from controller.models import Node, NodeHealth, NodeUpdate
 from node_agent.version import installed_version
 from protocol.messages import Health
+from protocol.timecheck import CLOCK_WRONG_S
 
 HOT_C = 80.0
 DISK_LOW_FRACTION = 0.10  # of the card
@@ -53,12 +54,17 @@ def warnings(
     signal_dbm: int | None,
     version: str,
     current_version: str,
+    offset_ms: float | None = None,
 ) -> list[HealthWarning]:
-    """What is wrong with a point, most urgent first; nothing for what is unknown."""
+    """What is wrong with a point, most urgent first; nothing for what is unknown.
+    ``offset_ms``: its clock minus ours, as its last fresh state measured it."""
     found: list[HealthWarning] = []
+    wrong = clock_wrong(offset_ms)
+    if wrong is not None:
+        found.append(wrong)  # the point holds its timed bulletins: the most urgent
     if health is not None:
         found += _machine(health)
-        found += _clock(health)
+        found += _clock(health) if wrong is None else []
     if _older(version, current_version):
         found.append(HealthWarning("old_version", {"version": version, "current": current_version}))
     if signal_dbm is not None and signal_dbm < WEAK_WIFI_DBM:
@@ -90,6 +96,16 @@ def _clock(h: NodeHealth) -> list[HealthWarning]:
     return []
 
 
+def clock_wrong(offset_ms: float | None) -> HealthWarning | None:
+    """A clock far enough from the controller's that the point holds its timed bulletins
+    (node_agent/clock_check.py judges its own clock by the same bound)."""
+    if offset_ms is None or abs(offset_ms) <= CLOCK_WRONG_S * 1000:
+        return None
+    minutes, seconds = divmod(round(abs(offset_ms) / 1000), 60)
+    code = "clock_ahead" if offset_ms > 0 else "clock_behind"
+    return HealthWarning(code, {"min": minutes, "s": seconds})
+
+
 def _percent(part: int, whole: int | None) -> int:
     return round(100 * part / whole) if whole else 0
 
@@ -117,6 +133,7 @@ def warnings_of(
         signal_dbm=node.signal_dbm,
         version=node.agent_version,
         current_version=target or installed_version(),
+        offset_ms=node.clock_offset_ms,
     )
 
 

@@ -88,9 +88,10 @@ class Cluster:
             _stop(self.controller.popen, kill=kill)
             self.controller = None
 
-    def start_node(self, node_id: str) -> None:
+    def start_node(self, node_id: str, env: dict[str, str] | None = None) -> None:
+        """``env``: added to this node's environment only (a test's fake clock)."""
         self.nodes[node_id] = self._spawn(
-            f"node-{node_id}", ["node", "--config", str(self.node_configs[node_id])]
+            f"node-{node_id}", ["node", "--config", str(self.node_configs[node_id])], env
         )
 
     def stop_node(self, node_id: str, *, kill: bool = False) -> None:
@@ -110,10 +111,10 @@ class Cluster:
         self.stop_controller()
         self.stop_broker()
 
-    def _spawn(self, name: str, args: list[str]) -> Proc:
+    def _spawn(self, name: str, args: list[str], extra: dict[str, str] | None = None) -> Proc:
         log = self.logs_dir / f"{name}.log"
         fd = open_private_log(log)
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **(extra or {}))
         popen = subprocess.Popen(
             [sys.executable, "-m", "controller.cli", *args],
             stdout=fd,

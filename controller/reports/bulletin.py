@@ -7,8 +7,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.delivery.state import NOT_PLAYED, PLAYED
+from controller.delivery.state import NOT_PLAYED, PLAYED, WAITING
 from controller.models import Bulletin, Delivery, Node, User
+from controller.nodes.health import clock_wrong
 from controller.schemas import BulletinOut, BulletinReport, NodeReport, ReportSummary
 from schedules import LOCAL
 
@@ -38,6 +39,17 @@ def bulletin_out(db: Session, bulletin: Bulletin) -> BulletinOut:
     )
 
 
+def held_reason(delivery: Delivery, node: Node) -> str:
+    """Why a timed play still waits at a point whose clock is wrong: the point holds it (see
+    node_agent/clock_check.py) and plays it once its clock is right, if it is still valid."""
+    wrong = clock_wrong(node.clock_offset_ms)
+    if wrong is None or delivery.status not in WAITING or delivery.play_at is None:
+        return ""
+    way = "ahead of" if wrong.code == "clock_ahead" else "behind"
+    span = f"{wrong.values['min']} min {wrong.values['s']} s"
+    return f"held: this point's clock is {span} {way} the controller's"
+
+
 def bulletin_report(db: Session, bulletin: Bulletin) -> BulletinReport:
     rows = db.execute(
         select(Delivery, Node)
@@ -57,7 +69,7 @@ def bulletin_report(db: Session, bulletin: Bulletin) -> BulletinReport:
             status=d.status,
             started_at=local(d.started_at),
             finished_at=local(d.finished_at),
-            reason=d.reason,
+            reason=d.reason or held_reason(d, node),
             live_seconds=d.live_seconds,
             live_gaps=d.live_gaps,
             live_lost=d.live_lost,

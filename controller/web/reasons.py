@@ -25,7 +25,17 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (r"^node never acknowledged the command before (?P<deadline>.+)$", "reports.reason.no_ack"),
         (r"^not started before (?P<deadline>.+?) \(last status", "reports.reason.not_started"),
+        (
+            r"^missed: not started by .*\(held: this point's clock is (?P<min>\d+) min "
+            r"(?P<s>\d+) s (?P<way>ahead of|behind) the controller's\)$",
+            "reports.reason.missed_clock",
+        ),
         (r"^missed: not started by", "reports.reason.missed"),
+        (
+            r"^held: this point's clock is (?P<min>\d+) min (?P<s>\d+) s "
+            r"(?P<way>ahead of|behind) the controller's$",
+            "reports.reason.held_clock",
+        ),
         (r"^emergency audio did not arrive in time", "reports.reason.emergency_audio_late"),
         (r"^controller cannot serve the audio", "reports.reason.audio_unavailable"),
         (r"^audio output failed", "reports.reason.output_failed"),
@@ -54,6 +64,8 @@ def reason_text(status: str, reason: str, lang: str) -> str:
             }
             if "priority" in values:
                 values["priority"] = translate(f"priority.{values['priority']}", lang)
+            if "way" in values:  # the point's clock, ahead of or behind the controller's
+                values["way"] = translate(f"reports.clock.{values['way'].split()[0]}", lang)
             return translate(key, lang, **values)
     if status in NOT_PLAYED:
         return translate(f"reports.reason.{status}", lang)

@@ -17,6 +17,7 @@ from node_agent.agenda import (
     Entry,
     Expired,
     GoLive,
+    Hold,
     Idle,
     Play,
     PlayTone,
@@ -353,3 +354,67 @@ def test_a_stop_cuts_live_and_drops_a_waiting_session():
     assert agenda.waiting_live() is None
     assert not agenda.drop_live(waiting)
     assert isinstance(agenda.next(NOW), Idle)
+
+
+# --- a node whose clock is wrong holds what is due at a set time ----------------------------
+WRONG = "this point's clock is 10 min 0 s ahead of the controller's"
+AHEAD = Hold(WRONG, 600.0)
+
+
+def test_a_wrong_clock_holds_timed_items_and_lets_now_items_play():
+    agenda = Agenda(PREROLL)
+    agenda.add(entry("bulletin", start=1))
+    agenda.add(entry("alert", priority="emergency"))  # "at once": no clock involved
+    decision = agenda.next(NOW + 600, AHEAD)
+    assert isinstance(decision, Play)
+    assert decision.entry.play_id == "alert"
+    agenda.off_air()
+    assert agenda.next(NOW + 600, AHEAD) == Wait(NOW + 601)  # looks again soon, never spins
+    decision = agenda.next(NOW + 2)  # the clock is right again: it plays, still valid
+    assert isinstance(decision, Play)
+    assert decision.entry.play_id == "bulletin"
+    assert decision.entry.held == WRONG
+
+
+def test_an_emergency_set_for_a_time_is_never_held():
+    agenda = Agenda(PREROLL)
+    agenda.add(entry("alert", start=1, priority="emergency"))
+    decision = agenda.next(NOW + 600, AHEAD)
+    assert isinstance(decision, Play)
+    assert decision.entry.held == ""
+
+
+def test_an_item_held_past_its_validity_says_why_it_missed():
+    agenda = Agenda(PREROLL)
+    agenda.add(entry("bulletin", start=1, valid_until=at(60)))
+    agenda.next(NOW + 2, Hold(WRONG, 10.5))
+    decision = agenda.next(NOW + 120)
+    assert isinstance(decision, Play)
+    refused = refusal(decision.entry, NOW + 120, RATE, RATE)
+    assert refused is not None
+    assert refused.reason.endswith(f"(held: {WRONG})")
+    assert refused.reason.startswith("missed: not started by ")
+
+
+def test_a_future_item_is_not_held_before_it_is_due():
+    agenda = Agenda(PREROLL)
+    agenda.add(entry("later", start=100))
+    assert agenda.next(NOW, AHEAD) == Wait(NOW + 100 - PREROLL)
+
+
+def test_behind_an_item_due_by_the_true_time_is_marked_held_while_it_waits():
+    """10 min behind, the bulletin is not due by the node's clock, but it is by the
+    controller's: it waits for the clock (as it would anyway), and says so if it lapses."""
+    agenda = Agenda(PREROLL)
+    agenda.add(entry("bulletin", start=1, valid_until=at(60)))
+    agenda.add(entry("later", start=900))
+    behind = Hold("this point's clock is 10 min 0 s behind the controller's", -600.0)
+    assert agenda.next(NOW - 598, behind) == Wait(NOW - 597)
+    decision = agenda.next(NOW + 120)  # set right: due, and past its validity
+    assert isinstance(decision, Play)
+    assert decision.entry.held == behind.reason
+    agenda.off_air()
+    assert agenda.next(NOW + 120) == Wait(NOW + 900 - PREROLL)
+    later = agenda.next(NOW + 900)
+    assert isinstance(later, Play)
+    assert later.entry.held == ""  # not due by either clock while it was wrong: not marked

@@ -73,6 +73,15 @@ def test_a_play_event_records_the_play_state_and_goes_out_at_once_when_online(st
     assert str(event["at"]).startswith("2027-01-15T08:00:00")
 
 
+def test_while_the_clock_is_known_wrong_play_times_are_reported_in_the_controllers_time(store):
+    link = Link()
+    link.online = True
+    events = EventReporter(NODE, store, link.publish, lambda: True, correction=lambda: 600.0)
+    events.play("started", "p1", at=1_800_000_600.0)  # an alert aired by a clock 10 min ahead
+    [(_, event)] = link.sent
+    assert str(event["at"]).startswith("2027-01-15T08:00:00")
+
+
 def test_a_malformed_event_ack_is_rejected_and_acknowledges_nothing(store):
     link = Link()
     link.online = True

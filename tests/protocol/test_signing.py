@@ -172,6 +172,18 @@ def test_after_the_clock_jumps_forward_ten_minutes_an_expired_command_is_refused
     assert body.nonce not in guard.seen
 
 
+def test_a_node_that_knows_its_clock_is_ahead_judges_expiry_by_the_controllers_time():
+    """10 min ahead, a bulletin with 5 min left looks expired by the node's clock; with the
+    measured correction it is taken, and its replay is still refused."""
+    now = utcnow()
+    raw = envelope_bytes(issued_at=now, expires_at=now + timedelta(minutes=5))
+    with pytest.raises(CommandRejectedError, match="expired at"):
+        verify_envelope(raw, PUB, "node-a", ReplayGuard(), now + timedelta(minutes=10))
+    guard = ReplayGuard()
+    assert not verify_envelope(raw, PUB, "node-a", guard, now).duplicate
+    assert verify_envelope(raw, PUB, "node-a", guard, now).duplicate
+
+
 def test_a_node_ten_minutes_slow_accepts_fresh_commands_and_refuses_their_replay():
     guard, now = ReplayGuard(), utcnow()
     slow = now - timedelta(minutes=10)

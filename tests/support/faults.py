@@ -93,3 +93,33 @@ def fill(disk: Path) -> Path:
             if exc.errno != errno.ENOSPC:
                 raise
     return filler
+
+
+FAKETIME_LIB = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+
+
+class FakeClock:
+    """One process's wall clock under the test's hand (Debian's libfaketime, preloaded): the
+    offset in ``path`` is read at every call, so writing it jumps the clock as settimeofday
+    would, while the monotonic clock runs true."""
+
+    def __init__(self, path: Path) -> None:
+        if not FAKETIME_LIB.exists():
+            pytest.skip(f"libfaketime is not installed ({FAKETIME_LIB}): apt install libfaketime")
+        self.path = path
+        self.set(0)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "LD_PRELOAD": str(FAKETIME_LIB),
+            "FAKETIME_TIMESTAMP_FILE": str(self.path),
+            "FAKETIME_NO_CACHE": "1",
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        }
+
+    def set(self, offset_s: int) -> None:
+        """Jump to the true time plus ``offset_s`` (written whole, so no reader sees half)."""
+        part = self.path.with_suffix(".part")
+        part.write_text(f"{offset_s:+d}\n")
+        part.replace(self.path)

@@ -73,7 +73,7 @@ def acked(publisher: MemoryPublisher) -> dict[str, list[list[str]]]:
     """Acknowledgement messages per node, each as its list of event ids."""
     out: dict[str, list[list[str]]] = {}
     for p in publisher.sent:
-        if p.topic.endswith("/ack"):
+        if p.topic.endswith("/ack") and '"type":"signed"' not in p.payload:  # not a state ack
             node_id = p.topic.split("/")[-2]
             out.setdefault(node_id, []).append(EventAck.model_validate_json(p.payload).event_ids)
     return out

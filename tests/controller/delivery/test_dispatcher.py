@@ -218,7 +218,9 @@ def test_a_node_back_online_gets_what_it_missed_at_once(commune, publisher, disp
     assert len(publisher.sent) == 1
 
     deliver(dispatcher, node_id, "state", NodeState(node_id=node_id, status="online", volume=55))
-    assert [p.topic for p in publisher.sent] == [cmd_topic, cmd_topic]
+    # the command again, and the signed answer the node measures its clock by
+    ack_topic = node_topic(node_id, "ack")
+    assert sorted(p.topic for p in publisher.sent) == [ack_topic, cmd_topic, cmd_topic]
     with commune.db.session() as s:
         node = s.get_one(Node, node_id)
         assert (node.status, node.volume) == ("online", 55)

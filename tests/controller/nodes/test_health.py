@@ -17,6 +17,7 @@ from controller.web.health_view import health_view, size, uptime
 from node_agent.version import installed_version
 from protocol import mqtt_client
 from protocol.messages import Health, NodeState
+from protocol.timecheck import STATE_ACK_EXPIRY_S, verify_state_ack
 from protocol.topics import node_topic
 from tests.controller.commune import Commune
 
@@ -35,7 +36,7 @@ GOOD = Health(
 
 
 def send_state(dispatcher, node_id: str, *, retained: bool = False, **fields: object) -> None:
-    state = NodeState(node_id=node_id, status="online", **fields)
+    state = NodeState(node_id=node_id, **{"status": "online", **fields})
     item = mqtt_client.Incoming(
         node_topic(node_id, "state"), state.model_dump_json().encode(), retained, time.time()
     )
@@ -231,3 +232,46 @@ def test_once_a_rollout_targets_a_point_its_version_is_judged_against_the_target
         s.get(NodeUpdate, node).status = "rolled_back"
         s.commit()
     assert codes() == (["old_version"], ["old_version"])
+
+
+def test_a_clock_off_the_controllers_is_answered_signed_and_warned_in_plain_words(
+    commune, dispatcher, publisher
+):
+    """Each fresh state is answered with when it arrived (signed, for the node to measure its
+    clock); a point 10 min off is the first thing its page warns about, until it is right."""
+    node = commune.nodes_in("thon-dong")[0]
+    stamped = datetime.now(UTC) + timedelta(minutes=10)
+    send_state(dispatcher, node, health=GOOD, agent_version=installed_version(), at=stamped)
+    (answer,) = [p for p in publisher.sent if p.topic == node_topic(node, "ack")]
+    ack = verify_state_ack(answer.payload.encode(), commune.key.public_key(), node)
+    assert ack.state_at == stamped
+    assert timedelta(0) < stamped - ack.received_at < timedelta(minutes=10, seconds=1)
+    assert answer.expiry_s == STATE_ACK_EXPIRY_S
+    with commune.db.session() as s:
+        vi, en = health_view(s, node, "vi"), health_view(s, node, "en")
+        assert rules.warning_codes(s)[node] == ["clock_ahead"]
+    assert vi["warnings"][0].startswith("Đồng hồ sai: chạy nhanh 10 phút 0 giây so với máy chủ.")
+    assert en["warnings"][0].startswith("Clock wrong: 10 min 0 s ahead of the controller.")
+
+    publisher.clear()
+    send_state(dispatcher, node, retained=True, health=GOOD, at=stamped)  # hours old, maybe
+    send_state(dispatcher, node, health=GOOD, status="offline")  # the broker's Last Will
+    assert publisher.sent == []  # neither measures anything: no answer
+    send_state(dispatcher, node, health=GOOD, agent_version=installed_version())
+    assert publisher.sent == []  # one answer per node per ANSWER_EVERY_S: it measured already
+    with commune.db.session() as s:
+        assert rules.warning_codes(s)[node] == []  # set right: the warning clears
+
+
+@pytest.mark.parametrize(
+    ("offset_ms", "code", "values"),
+    [
+        (10_000.0, None, None),  # at the bound: a slow 4G trip, not a wrong clock
+        (10_001.0, "clock_ahead", {"min": 0, "s": 10}),
+        (-600_400.0, "clock_behind", {"min": 10, "s": 0}),
+        (None, None, None),
+    ],
+)
+def test_the_controllers_judgement_of_a_points_clock(offset_ms, code, values):
+    found = rules.clock_wrong(offset_ms)
+    assert (found.code, found.values) == (code, values) if found else code is None

@@ -3,6 +3,7 @@ from a state the point sends through the real broker and controller."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from playwright.sync_api import expect
@@ -29,13 +30,14 @@ HOT = Health(
 )
 
 
-def send_as_point(web_system, node: str, health: Health) -> None:
+def send_as_point(web_system, node: str, health: Health, ahead_s: float = 0.0) -> None:
     """The point's own account publishes its state, as its agent does (which is stopped, so
-    its heartbeat does not replace this one)."""
+    its heartbeat does not replace this one), stamped by a clock ``ahead_s`` off."""
     config = web_system.node_config(node)
     state = NodeState(
         node_id=node,
         status="online",
+        at=datetime.now(UTC) + timedelta(seconds=ahead_s),
         agent_version=installed_version(),
         volume=70,
         health=health,
@@ -111,6 +113,26 @@ def test_a_hot_point_with_a_full_card_is_warned_on_its_page_and_in_the_list(web_
     wait_for(lambda: warnings_of(web_system, node) == [], 30, "the good report")
     page.reload()
     expect(page.locator("section#health .health-ok")).to_contain_text("Nothing needs attention")
+    web_system.cluster.start_node(node)
+
+
+def test_a_point_whose_clock_is_ten_minutes_behind_says_so_in_plain_words(web_system, open_page):
+    """The controller compares the time on each fresh state with its own: a point 10 min
+    behind is told apart from chrony's own judgement, first on its page, and it clears."""
+    wait_for(lambda: all_online(web_system), 30, "all four points online")
+    node = web_system.node_ids[1]
+    web_system.cluster.stop_node(node)
+    send_as_point(web_system, node, HOT.model_copy(update={"cpu_temp_c": 50.0}), ahead_s=-605)
+    wait_for(lambda: warnings_of(web_system, node)[:1] == ["clock_behind"], 30, "the judgement")
+    page = open_page("pheduyet")  # the broadcaster chose English above
+    page.goto(f"{web_system.cluster.url}/nodes/{node}")
+    first = page.locator("section#health .health-warnings li").first
+    expect(first).to_contain_text("Đồng hồ sai: chạy chậm 10 phút 5 giây so với máy chủ.")
+    expect(first).to_contain_text("giữ lại các bản tin hẹn giờ cho đến khi đồng hồ đúng")
+    assert fits_width(page)
+    screenshot(page, "point-clock-wrong")
+    send_as_point(web_system, node, HOT.model_copy(update={"cpu_temp_c": 50.0}))
+    wait_for(lambda: "clock_behind" not in warnings_of(web_system, node), 30, "set right")
     web_system.cluster.start_node(node)
 
 
