@@ -58,7 +58,7 @@ import numpy.typing as npt
 import scipy.ndimage
 import scipy.special
 
-from audio import cepstral_snr, hum, speech_background, transient, wind
+from audio import cepstral_snr, hum, light_touch, speech_background, transient, wind
 from audio.bands import BandLayout, apply_gain, band_power, layout_for
 from audio.denoise_actions import DenoiseActions
 from audio.mono_input import check_mono_float32
@@ -112,6 +112,11 @@ class DenoiseParams:
 
     floor_db: float = -28.0  # gain floor G_min: residual noise level, never silence
     alpha: float = 0.92  # decision-directed smoothing (Ephraim & Malah 1984)
+    # ... relaxed to alpha_light, with the cepstral average, as a segment's blind SNR rises
+    # from light_snr_lo_db to light_snr_hi_db (audio.light_touch)
+    alpha_light: float = 0.8
+    light_snr_lo_db: float = 10.0
+    light_snr_hi_db: float = 20.0
     xi_min_db: float = -25.0  # a priori SNR floor (Cappé 1994)
     q_max: float = 0.95  # cap of the a priori speech-absence probability (Cohen 2001)
     lsa: bool = False  # log-spectral amplitude instead of Wiener gain under speech presence
@@ -136,8 +141,12 @@ class DenoiseParams:
     def __post_init__(self) -> None:
         if not -60.0 <= self.floor_db <= 0.0:
             raise ValueError(f"floor_db must be within [-60, 0] dB, got {self.floor_db}")
-        if not 0.0 <= self.alpha < 1.0:
-            raise ValueError(f"alpha must be within [0, 1), got {self.alpha}")
+        if not (0.0 <= self.alpha < 1.0 and 0.0 <= self.alpha_light < 1.0):
+            raise ValueError(
+                f"alpha and alpha_light must be within [0, 1), got {self.alpha}, {self.alpha_light}"
+            )
+        if self.light_snr_hi_db < self.light_snr_lo_db:
+            raise ValueError("light_snr_hi_db must not be below light_snr_lo_db")
         if not 0.0 <= self.q_max < 1.0:
             raise ValueError(f"q_max must be within [0, 1), got {self.q_max}")
         profile = (
@@ -287,7 +296,9 @@ def _pause(
     return out
 
 
-def _decision_directed(gamma: FloatArray, lead: int, tail: int, p: DenoiseParams) -> FloatArray:
+def _decision_directed(
+    gamma: FloatArray, lead: int, tail: int, p: DenoiseParams, alpha: float
+) -> FloatArray:
     """``xi`` for ``gamma[lead : len - tail]``: geometric mean of a forward and a backward pass.
 
     Offline, the recursion can also run backwards in time; the forward pass lags at speech
@@ -295,18 +306,21 @@ def _decision_directed(gamma: FloatArray, lead: int, tail: int, p: DenoiseParams
     """
     xi_min = float(10.0 ** (p.xi_min_db / 10.0))
     stop = gamma.shape[0] - tail
-    fwd = _a_priori_snr(gamma, p.alpha, xi_min)[lead:stop]
+    fwd = _a_priori_snr(gamma, alpha, xi_min)[lead:stop]
     if not p.bidirectional:
         return fwd
-    bwd = _a_priori_snr(gamma[::-1], p.alpha, xi_min)[::-1][lead:stop]
+    bwd = _a_priori_snr(gamma[::-1], alpha, xi_min)[::-1][lead:stop]
     fwd *= bwd
     np.sqrt(fwd, out=fwd)
     return fwd
 
 
-def _average_cepstral(xi: FloatArray, gamma: FloatArray, lead: int, K: int, bin_hz: float) -> None:
-    """Replace ``xi`` below 8 kHz (bins ``[0, K)``) by its geometric mean with the
-    cepstro-temporally smoothed estimate (:mod:`audio.cepstral_snr`), in place.
+def _average_cepstral(
+    xi: FloatArray, gamma: FloatArray, lead: int, K: int, bin_hz: float, *, weight: float
+) -> None:
+    """Replace ``xi`` below 8 kHz (bins ``[0, K)``) by its weighted geometric mean with the
+    cepstro-temporally smoothed estimate (:mod:`audio.cepstral_snr`; ``weight`` on it), in
+    place.
 
     ``xi`` covers frames ``lead ..`` of ``gamma``, which starts on a multiple of
     ``cepstral_snr.BLOCK`` frames of the recording and reaches ``cepstral_snr.REACH`` frames
@@ -316,10 +330,15 @@ def _average_cepstral(xi: FloatArray, gamma: FloatArray, lead: int, K: int, bin_
     (PESQ-WB mean over all noises, without the pause floor): decision-directed alone 1.48,
     cepstral alone 1.47, their geometric mean 1.49, with STOI as high as either.
     """
-    log_c = cepstral_snr.log_snr(gamma[:, :K], 2.0 * (K - 1) * bin_hz)
-    xi_c = np.exp(log_c[lead : lead + xi.shape[0]])
-    xi_c *= xi[:, :K]
-    np.sqrt(xi_c, out=xi[:, :K])
+    log_c = cepstral_snr.log_snr(gamma[:, :K], 2.0 * (K - 1) * bin_hz)[lead : lead + xi.shape[0]]
+    if weight == 0.5:  # the usual case: a square root is cheaper than a logarithm
+        xi_c = np.exp(log_c)
+        xi_c *= xi[:, :K]
+        np.sqrt(xi_c, out=xi[:, :K])
+        return
+    log_c *= np.float32(weight)
+    log_c += np.float32(1.0 - weight) * np.log(xi[:, :K])
+    np.exp(log_c, out=xi[:, :K])
 
 
 @dataclass(frozen=True)
@@ -474,9 +493,18 @@ def _suppression(
     if sudden is not None and sudden.any():
         smooth_in = gamma.copy()
         smooth_in[sudden] = 1.0  # the smoothing sees the transient at the noise's level
-    xi = _decision_directed(smooth_in, g_lo - lo, hi - g_hi, p)
-    if p.cepstral:
-        _average_cepstral(xi, smooth_in, g_lo - lo, layout.split, sr / geom.n_fft)
+    # Where speech dominates the segment, less smoothing (audio.light_touch).
+    how = light_touch.smoothing(
+        light_touch.segmental_snr_db(P[core_lo:core_hi], lam[core_lo:core_hi]),
+        p.alpha,
+        p.alpha_light,
+        (p.light_snr_lo_db, p.light_snr_hi_db),
+    )
+    xi = _decision_directed(smooth_in, g_lo - lo, hi - g_hi, p, how.alpha)
+    if p.cepstral and how.cepstral_weight > 0.0:
+        _average_cepstral(
+            xi, smooth_in, g_lo - lo, layout.split, sr / geom.n_fft, weight=how.cepstral_weight
+        )
     xi_min = np.float32(10.0 ** (p.xi_min_db / 10.0))
     found = 0
     if sudden is not None and sudden.any():
