@@ -55,10 +55,9 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-import scipy.ndimage
 import scipy.special
 
-from audio import cepstral_snr, hum, light_touch, speech_background, transient, wind
+from audio import cepstral_snr, hum, light_touch, pause, speech_background, transient, wind
 from audio.bands import BandLayout, apply_gain, band_power, layout_for
 from audio.denoise_actions import DenoiseActions
 from audio.mono_input import check_mono_float32
@@ -96,14 +95,7 @@ _CHUNK_FRAMES = 1024
 _BLOCK_FRAMES = 64  # frames per block of the batched decision-directed recursion
 _WARMUP_FRAMES = 8  # the recursion's memory shrinks at least twofold per frame
 _GAMMA_MAX = 1e12
-# Frame-level voice activity (Sohn, Kim & Sung 1999): mean log likelihood ratio per bin, each
-# capped so that a few strong tonal bins (engine harmonics) cannot outvote the rest. Measured on
-# the benchmark: frames of white, pink or fan noise alone stay below 0.05 (99th percentile),
-# speech at 10 dB SNR lies above 0.1 in 95 % of its frames.
-_PAUSE_LLR = (0.06, 0.12)  # noise alone at or below, speech at or above; linear between
-_PAUSE_LLR_CAP = 3.0
-_PAUSE_HANG = 5  # frames: a pause must last this long, and fades in and out over as many
-_PAUSE_MARGIN = _PAUSE_HANG - 1  # frames each side of a chunk that the pause decision reads
+_PAUSE_MARGIN = pause.HANG - 1  # frames each side of a chunk that the pause decision reads
 
 
 @dataclass(frozen=True)
@@ -117,6 +109,8 @@ class DenoiseParams:
     alpha_light: float = 0.8
     light_snr_lo_db: float = 10.0
     light_snr_hi_db: float = 20.0
+    # G_min in a segment of wind gusts (audio.light_touch.gusty_floor_db)
+    gusty_floor_db: float = -15.0
     xi_min_db: float = -25.0  # a priori SNR floor (Cappé 1994)
     q_max: float = 0.95  # cap of the a priori speech-absence probability (Cohen 2001)
     lsa: bool = False  # log-spectral amplitude instead of Wiener gain under speech presence
@@ -139,8 +133,9 @@ class DenoiseParams:
     tracker: TrackerParams = field(default_factory=TrackerParams)
 
     def __post_init__(self) -> None:
-        if not -60.0 <= self.floor_db <= 0.0:
-            raise ValueError(f"floor_db must be within [-60, 0] dB, got {self.floor_db}")
+        for name in ("floor_db", "gusty_floor_db"):
+            if not -60.0 <= getattr(self, name) <= 0.0:
+                raise ValueError(f"{name} must be within [-60, 0] dB, got {getattr(self, name)}")
         if not (0.0 <= self.alpha < 1.0 and 0.0 <= self.alpha_light < 1.0):
             raise ValueError(
                 f"alpha and alpha_light must be within [0, 1), got {self.alpha}, {self.alpha_light}"
@@ -255,7 +250,7 @@ def _gain(
     ln_floor = np.full((xi.shape[0], 1), ln_gmin, dtype=np.float32)
     if p.pause_floor_db < 0.0:
         ln_pause = np.float32(p.pause_floor_db / 20.0 * np.log(10.0))
-        ln_floor[:, 0] += _pause(xi, v, ln_gh1, p.lsa, sudden) * ln_pause
+        ln_floor[:, 0] += pause.pause(xi, v, ln_gh1, p.lsa, sudden) * ln_pause
     # ln G = ln G_min + p (ln G_H1 - ln G_min), never below ln G_min.
     ln_gh1 -= ln_floor
     ln_gh1 *= presence
@@ -263,37 +258,6 @@ def _gain(
     ln_gh1 += ln_floor
     gain: FloatArray = np.exp(ln_gh1)
     return gain
-
-
-def _pause(
-    xi: FloatArray,
-    v: FloatArray,
-    ln_gh1: FloatArray,
-    lsa: bool,
-    sudden: npt.NDArray[np.bool_] | None,
-) -> FloatArray:
-    """Per frame, 1 where only noise is heard, 0 in speech (and ``_PAUSE_HANG`` frames around).
-
-    Statistical-model voice activity detection (Sohn, Kim & Sung 1999): the log likelihood
-    ratio of speech presence in a bin is ``v - ln(1 + xi)``, ``v = gamma xi / (1 + xi)``, and
-    the frame's is the mean over its bins. ``ln(1 + xi) = ln xi - ln(xi / (1 + xi))`` reuses the
-    Wiener log gain ``ln_gh1``. PESQ hears residual noise in pauses most; a frame-level decision
-    can lower the floor there without the gating artefacts of a lower floor per bin (a floor
-    of -34 dB everywhere cost pink, engine and fan noise 0.02-0.04 PESQ-WB).
-    """
-    llr = np.log(xi)
-    llr -= ln_gh1 if not lsa else np.log(xi / (xi + np.float32(1.0)))
-    np.subtract(v, llr, out=llr)
-    np.minimum(llr, np.float32(_PAUSE_LLR_CAP), out=llr)
-    frame = llr.mean(axis=1)
-    if sudden is not None:
-        frame[sudden] = 0.0  # a bark is not speech: its hangover would lift the floor around it
-    lo, hi = _PAUSE_LLR
-    speech = np.clip((frame - lo) / (hi - lo), 0.0, 1.0)
-    speech = scipy.ndimage.maximum_filter1d(speech, _PAUSE_HANG, mode="nearest")
-    speech = scipy.ndimage.uniform_filter1d(speech, _PAUSE_HANG, mode="nearest")
-    out: FloatArray = (1.0 - speech).astype(np.float32)
-    return out
 
 
 def _decision_directed(
@@ -425,9 +389,16 @@ def denoise_with_actions(
         spec = analyse(x, geom, c.ctx_first, c.ctx_stop)
         P = band_power(spec, layout)
         core_lo, core_hi = c.first - c.ctx_first, c.stop - c.ctx_first
+        w = None
+        if p.wind:
+            w, gusts = wind.gain(P[core_lo:core_hi], sr / geom.n_fft)
+            windy += gusts
         if leave:
             gain = np.ones((core_hi - core_lo, layout.n_bands), dtype=np.float32)
         else:
+            # Gusts the noise tracker cannot follow: a shallower suppression (audio.light_touch)
+            share = 0.0 if w is None else wind.gusty_share(w)
+            floor_db = light_touch.gusty_floor_db(share, p.floor_db, p.gusty_floor_db)
             gain, found = _suppression(
                 P,
                 bg.profile,
@@ -438,14 +409,12 @@ def denoise_with_actions(
                 c=c,
                 geom=geom,
                 layout=layout,
-                p=p,
+                p=p if floor_db == p.floor_db else dataclasses.replace(p, floor_db=floor_db),
                 sr=sr,
             )
             transients += found
-        if p.wind:
-            w, gusts = wind.gain(P[core_lo:core_hi], sr / geom.n_fft)
+        if w is not None:
             gain[:, : w.shape[1]] *= w
-            windy += gusts
         core = spec[core_lo:core_hi]
         apply_gain(core, gain, layout)
         synthesise_into(y, core, geom, c.first)
