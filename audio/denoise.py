@@ -346,6 +346,15 @@ def _background(
     return _Background(mean.astype(np.float32), leave)
 
 
+def _mains_hum(x: FloatArray, sr: int) -> hum.Hum | None:
+    """Mains hum found in ``x``, if its comb holds the fundamental or the second harmonic: a
+    mains transformer or rectifier always puts its strongest lines there, while a comb of only
+    higher lines is the partials of music or a voice that happen to fall on it (a TV's music bed
+    on the wider benchmark: harmonics 3, 12, 54 and 68)."""
+    found = hum.detect(x, sr)
+    return found if found is not None and min(found.harmonics) <= 2 else None
+
+
 def _block_start(offset: int, frame: int) -> int:
     """The last frame at or before ``frame`` (of a chunk whose first frame is ``offset`` in the
     recording) that starts a block of ``cepstral_snr.BLOCK`` frames of the recording; at the
@@ -371,7 +380,7 @@ def denoise_with_actions(
     their frames, noise suppressed or the recording left alone (a speech-like background)."""
     check_mono_float32(x, sr)
     p = _params(tuning)
-    found_hum = hum.detect(x, sr) if p.hum else None
+    found_hum = _mains_hum(x, sr) if p.hum else None
     if found_hum is not None:
         x = hum.cancel(x, sr, found_hum)
     geom = geometry_for(sr, p.frame_ms, p.overlap)
@@ -381,7 +390,8 @@ def denoise_with_actions(
     warmup = max(_WARMUP_FRAMES, cepstral_snr.REACH if p.cepstral else 0)
     ctx = max(context_frames(geom.hop / sr, p.tracker), margin + warmup + cepstral_snr.BLOCK)
     bg = _background(x, geom, layout, p, sr) if p.profile_s > 0 else _Background(None, False)
-    leave = bg.speech_like and p.leave_speech_like
+    # A periodic background in a humming recording is the hum's own buzz, not a voice.
+    leave = bg.speech_like and p.leave_speech_like and found_hum is None
     lift = np.float32(10.0 ** (p.profile_max_db / 10.0))
     windy = transients = 0
     y = np.zeros(x.shape, dtype=np.float32)  # calloc: pages are touched once, by the overlap-add
@@ -389,15 +399,20 @@ def denoise_with_actions(
         spec = analyse(x, geom, c.ctx_first, c.ctx_stop)
         P = band_power(spec, layout)
         core_lo, core_hi = c.first - c.ctx_first, c.stop - c.ctx_first
-        w = None
+        w, share = None, 0.0
         if p.wind:
             w, gusts = wind.gain(P[core_lo:core_hi], sr / geom.n_fft)
-            windy += gusts
+            share = wind.gusty_share(w)
+            # In a background of music or voices, a low burst is their bass unless it is
+            # clearly wind (audio.light_touch.GUSTY_SHARE).
+            if leave and share < light_touch.GUSTY_SHARE[1]:
+                w = None
+            else:
+                windy += gusts
         if leave:
             gain = np.ones((core_hi - core_lo, layout.n_bands), dtype=np.float32)
         else:
             # Gusts the noise tracker cannot follow: a shallower suppression (audio.light_touch)
-            share = 0.0 if w is None else wind.gusty_share(w)
             floor_db = light_touch.gusty_floor_db(share, p.floor_db, p.gusty_floor_db)
             gain, found = _suppression(
                 P,
