@@ -23,6 +23,9 @@ above 8 kHz, bands of 4 bins, see :mod:`audio.bands`):
   with ``A(l-1) = G(l-1) |Y(l-1)|`` and the ``xi_min`` floor of Cappé 1994. The whole recording
   is available, so the recursion also runs backwards in time and the two are averaged
   geometrically: the forward pass lags at speech onsets, the backward pass at offsets.
+* Where speech dominates a segment (its blind SNR above 10 dB), ``alpha`` and the cepstral
+  estimate's weight below fall as the SNR rises (:mod:`audio.light_touch`): the smoothing
+  that keeps musical noise away in loud noise would make the gain lag weak syllables.
 * ``G_H1``: the gain under speech presence, Wiener ``xi / (1 + xi)`` by default, or with
   ``lsa=True`` the MMSE log-spectral amplitude gain ``xi / (1 + xi) * exp(E1(v) / 2)``,
   ``v = gamma xi / (1 + xi)`` (Ephraim & Malah 1985, eq. 20). On the benchmark the Wiener gain
@@ -36,6 +39,8 @@ above 8 kHz, bands of 4 bins, see :mod:`audio.bands`):
   (Cohen & Berdugo 2001, eq. 16) and the optimally-modified gain ``G = G_H1^p * G_min^(1 - p)``
   (Cohen & Berdugo 2001, eq. 19), never below the floor ``G_min``: residual noise stays as a
   quiet floor and weak speech is attenuated by at most ``G_min``, never gated away.
+* In a segment of wind gusts (:mod:`audio.wind`), which the tracker cannot follow, ``G_min``
+  rises with their share (:mod:`audio.light_touch`).
 * In frames that hold noise alone, by a statistical voice activity decision (Sohn, Kim & Sung
   1999) with a hangover, ``G_min`` is ``pause_floor_db`` lower: a quieter floor in pauses,
   unchanged under speech.
@@ -51,15 +56,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-import scipy.special
 
 from audio import cepstral_snr, hum, light_touch, pause, speech_background, transient, wind
 from audio.bands import BandLayout, apply_gain, band_power, layout_for
 from audio.denoise_actions import DenoiseActions
+from audio.lsa import half_e1
 from audio.mono_input import check_mono_float32
 from audio.noise_estimate import (
     POWER_FLOOR,
@@ -166,26 +170,6 @@ def _params(tuning: dict[str, object]) -> DenoiseParams:
     return DenoiseParams(**tuning)  # type: ignore[arg-type]
 
 
-@lru_cache(maxsize=1)
-def _half_e1_table() -> tuple[float, float, FloatArray]:
-    """``E1(v) / 2`` on a uniform grid of ``ln v`` (scipy's ``exp1`` is too slow per bin)."""
-    lo, hi, n = -14.0, 6.0, 4097
-    ln_v = np.linspace(lo, hi, n)
-    table = (0.5 * scipy.special.exp1(np.exp(ln_v))).astype(np.float32)
-    return lo, (n - 1) / (hi - lo), table
-
-
-def _half_e1(v: FloatArray) -> FloatArray:
-    lo, scale, table = _half_e1_table()
-    idx = np.log(v)
-    idx -= np.float32(lo)
-    idx *= np.float32(scale)
-    idx += np.float32(0.5)
-    np.clip(idx, 0, table.shape[0] - 1, out=idx)
-    out: FloatArray = table[idx.astype(np.intp)]
-    return out
-
-
 def _a_priori_snr(gamma: FloatArray, alpha: float, xi_min: float) -> FloatArray:
     """Decision-directed ``xi`` (Ephraim & Malah 1984, eq. 51) for frames of ``gamma``.
 
@@ -236,7 +220,7 @@ def _gain(
     # Wiener: ln G_H1 = ln(xi / (1 + xi)); LSA adds E1(v) / 2, capped at unity gain.
     ln_gh1 = np.log(wiener)
     if p.lsa:
-        ln_gh1 += _half_e1(v)
+        ln_gh1 += half_e1(v)
     np.minimum(ln_gh1, 0.0, out=ln_gh1)
     # Presence probability p = 1 / (1 + q / (1 - q) * (1 + xi) * exp(-v)).
     qq = np.minimum(q, np.float32(p.q_max))
