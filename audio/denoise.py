@@ -23,6 +23,9 @@ above 8 kHz, bands of 4 bins, see :mod:`audio.bands`):
   with ``A(l-1) = G(l-1) |Y(l-1)|`` and the ``xi_min`` floor of Cappé 1994. The whole recording
   is available, so the recursion also runs backwards in time and the two are averaged
   geometrically: the forward pass lags at speech onsets, the backward pass at offsets.
+* Where speech dominates a segment (its blind SNR above 10 dB), ``alpha`` and the cepstral
+  estimate's weight below fall as the SNR rises (:mod:`audio.light_touch`): the smoothing
+  that keeps musical noise away in loud noise would make the gain lag weak syllables.
 * ``G_H1``: the gain under speech presence, Wiener ``xi / (1 + xi)`` by default, or with
   ``lsa=True`` the MMSE log-spectral amplitude gain ``xi / (1 + xi) * exp(E1(v) / 2)``,
   ``v = gamma xi / (1 + xi)`` (Ephraim & Malah 1985, eq. 20). On the benchmark the Wiener gain
@@ -36,6 +39,8 @@ above 8 kHz, bands of 4 bins, see :mod:`audio.bands`):
   (Cohen & Berdugo 2001, eq. 16) and the optimally-modified gain ``G = G_H1^p * G_min^(1 - p)``
   (Cohen & Berdugo 2001, eq. 19), never below the floor ``G_min``: residual noise stays as a
   quiet floor and weak speech is attenuated by at most ``G_min``, never gated away.
+* In a segment of wind gusts (:mod:`audio.wind`), which the tracker cannot follow, ``G_min``
+  rises with their share (:mod:`audio.light_touch`).
 * In frames that hold noise alone, by a statistical voice activity decision (Sohn, Kim & Sung
   1999) with a hangover, ``G_min`` is ``pause_floor_db`` lower: a quieter floor in pauses,
   unchanged under speech.
@@ -51,16 +56,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-import scipy.ndimage
-import scipy.special
 
-from audio import cepstral_snr, hum, speech_background, transient, wind
+from audio import cepstral_snr, hum, light_touch, pause, speech_background, transient, wind
 from audio.bands import BandLayout, apply_gain, band_power, layout_for
 from audio.denoise_actions import DenoiseActions
+from audio.lsa import half_e1
 from audio.mono_input import check_mono_float32
 from audio.noise_estimate import (
     POWER_FLOOR,
@@ -96,14 +99,7 @@ _CHUNK_FRAMES = 1024
 _BLOCK_FRAMES = 64  # frames per block of the batched decision-directed recursion
 _WARMUP_FRAMES = 8  # the recursion's memory shrinks at least twofold per frame
 _GAMMA_MAX = 1e12
-# Frame-level voice activity (Sohn, Kim & Sung 1999): mean log likelihood ratio per bin, each
-# capped so that a few strong tonal bins (engine harmonics) cannot outvote the rest. Measured on
-# the benchmark: frames of white, pink or fan noise alone stay below 0.05 (99th percentile),
-# speech at 10 dB SNR lies above 0.1 in 95 % of its frames.
-_PAUSE_LLR = (0.06, 0.12)  # noise alone at or below, speech at or above; linear between
-_PAUSE_LLR_CAP = 3.0
-_PAUSE_HANG = 5  # frames: a pause must last this long, and fades in and out over as many
-_PAUSE_MARGIN = _PAUSE_HANG - 1  # frames each side of a chunk that the pause decision reads
+_PAUSE_MARGIN = pause.HANG - 1  # frames each side of a chunk that the pause decision reads
 
 
 @dataclass(frozen=True)
@@ -112,6 +108,13 @@ class DenoiseParams:
 
     floor_db: float = -28.0  # gain floor G_min: residual noise level, never silence
     alpha: float = 0.92  # decision-directed smoothing (Ephraim & Malah 1984)
+    # ... relaxed to alpha_light, with the cepstral average, as a segment's blind SNR rises
+    # from light_snr_lo_db to light_snr_hi_db (audio.light_touch)
+    alpha_light: float = 0.8
+    light_snr_lo_db: float = 10.0
+    light_snr_hi_db: float = 20.0
+    # G_min in a segment of wind gusts (audio.light_touch.gusty_floor_db)
+    gusty_floor_db: float = -15.0
     xi_min_db: float = -25.0  # a priori SNR floor (Cappé 1994)
     q_max: float = 0.95  # cap of the a priori speech-absence probability (Cohen 2001)
     lsa: bool = False  # log-spectral amplitude instead of Wiener gain under speech presence
@@ -134,10 +137,15 @@ class DenoiseParams:
     tracker: TrackerParams = field(default_factory=TrackerParams)
 
     def __post_init__(self) -> None:
-        if not -60.0 <= self.floor_db <= 0.0:
-            raise ValueError(f"floor_db must be within [-60, 0] dB, got {self.floor_db}")
-        if not 0.0 <= self.alpha < 1.0:
-            raise ValueError(f"alpha must be within [0, 1), got {self.alpha}")
+        for name in ("floor_db", "gusty_floor_db"):
+            if not -60.0 <= getattr(self, name) <= 0.0:
+                raise ValueError(f"{name} must be within [-60, 0] dB, got {getattr(self, name)}")
+        if not (0.0 <= self.alpha < 1.0 and 0.0 <= self.alpha_light < 1.0):
+            raise ValueError(
+                f"alpha and alpha_light must be within [0, 1), got {self.alpha}, {self.alpha_light}"
+            )
+        if self.light_snr_hi_db < self.light_snr_lo_db:
+            raise ValueError("light_snr_hi_db must not be below light_snr_lo_db")
         if not 0.0 <= self.q_max < 1.0:
             raise ValueError(f"q_max must be within [0, 1), got {self.q_max}")
         profile = (
@@ -160,26 +168,6 @@ def _params(tuning: dict[str, object]) -> DenoiseParams:
     if unknown:
         raise ValueError(f"unknown denoise tuning {unknown}; known: {sorted(names)}")
     return DenoiseParams(**tuning)  # type: ignore[arg-type]
-
-
-@lru_cache(maxsize=1)
-def _half_e1_table() -> tuple[float, float, FloatArray]:
-    """``E1(v) / 2`` on a uniform grid of ``ln v`` (scipy's ``exp1`` is too slow per bin)."""
-    lo, hi, n = -14.0, 6.0, 4097
-    ln_v = np.linspace(lo, hi, n)
-    table = (0.5 * scipy.special.exp1(np.exp(ln_v))).astype(np.float32)
-    return lo, (n - 1) / (hi - lo), table
-
-
-def _half_e1(v: FloatArray) -> FloatArray:
-    lo, scale, table = _half_e1_table()
-    idx = np.log(v)
-    idx -= np.float32(lo)
-    idx *= np.float32(scale)
-    idx += np.float32(0.5)
-    np.clip(idx, 0, table.shape[0] - 1, out=idx)
-    out: FloatArray = table[idx.astype(np.intp)]
-    return out
 
 
 def _a_priori_snr(gamma: FloatArray, alpha: float, xi_min: float) -> FloatArray:
@@ -232,7 +220,7 @@ def _gain(
     # Wiener: ln G_H1 = ln(xi / (1 + xi)); LSA adds E1(v) / 2, capped at unity gain.
     ln_gh1 = np.log(wiener)
     if p.lsa:
-        ln_gh1 += _half_e1(v)
+        ln_gh1 += half_e1(v)
     np.minimum(ln_gh1, 0.0, out=ln_gh1)
     # Presence probability p = 1 / (1 + q / (1 - q) * (1 + xi) * exp(-v)).
     qq = np.minimum(q, np.float32(p.q_max))
@@ -246,7 +234,7 @@ def _gain(
     ln_floor = np.full((xi.shape[0], 1), ln_gmin, dtype=np.float32)
     if p.pause_floor_db < 0.0:
         ln_pause = np.float32(p.pause_floor_db / 20.0 * np.log(10.0))
-        ln_floor[:, 0] += _pause(xi, v, ln_gh1, p.lsa, sudden) * ln_pause
+        ln_floor[:, 0] += pause.pause(xi, v, ln_gh1, p.lsa, sudden) * ln_pause
     # ln G = ln G_min + p (ln G_H1 - ln G_min), never below ln G_min.
     ln_gh1 -= ln_floor
     ln_gh1 *= presence
@@ -256,38 +244,9 @@ def _gain(
     return gain
 
 
-def _pause(
-    xi: FloatArray,
-    v: FloatArray,
-    ln_gh1: FloatArray,
-    lsa: bool,
-    sudden: npt.NDArray[np.bool_] | None,
+def _decision_directed(
+    gamma: FloatArray, lead: int, tail: int, p: DenoiseParams, alpha: float
 ) -> FloatArray:
-    """Per frame, 1 where only noise is heard, 0 in speech (and ``_PAUSE_HANG`` frames around).
-
-    Statistical-model voice activity detection (Sohn, Kim & Sung 1999): the log likelihood
-    ratio of speech presence in a bin is ``v - ln(1 + xi)``, ``v = gamma xi / (1 + xi)``, and
-    the frame's is the mean over its bins. ``ln(1 + xi) = ln xi - ln(xi / (1 + xi))`` reuses the
-    Wiener log gain ``ln_gh1``. PESQ hears residual noise in pauses most; a frame-level decision
-    can lower the floor there without the gating artefacts of a lower floor per bin (a floor
-    of -34 dB everywhere cost pink, engine and fan noise 0.02-0.04 PESQ-WB).
-    """
-    llr = np.log(xi)
-    llr -= ln_gh1 if not lsa else np.log(xi / (xi + np.float32(1.0)))
-    np.subtract(v, llr, out=llr)
-    np.minimum(llr, np.float32(_PAUSE_LLR_CAP), out=llr)
-    frame = llr.mean(axis=1)
-    if sudden is not None:
-        frame[sudden] = 0.0  # a bark is not speech: its hangover would lift the floor around it
-    lo, hi = _PAUSE_LLR
-    speech = np.clip((frame - lo) / (hi - lo), 0.0, 1.0)
-    speech = scipy.ndimage.maximum_filter1d(speech, _PAUSE_HANG, mode="nearest")
-    speech = scipy.ndimage.uniform_filter1d(speech, _PAUSE_HANG, mode="nearest")
-    out: FloatArray = (1.0 - speech).astype(np.float32)
-    return out
-
-
-def _decision_directed(gamma: FloatArray, lead: int, tail: int, p: DenoiseParams) -> FloatArray:
     """``xi`` for ``gamma[lead : len - tail]``: geometric mean of a forward and a backward pass.
 
     Offline, the recursion can also run backwards in time; the forward pass lags at speech
@@ -295,18 +254,21 @@ def _decision_directed(gamma: FloatArray, lead: int, tail: int, p: DenoiseParams
     """
     xi_min = float(10.0 ** (p.xi_min_db / 10.0))
     stop = gamma.shape[0] - tail
-    fwd = _a_priori_snr(gamma, p.alpha, xi_min)[lead:stop]
+    fwd = _a_priori_snr(gamma, alpha, xi_min)[lead:stop]
     if not p.bidirectional:
         return fwd
-    bwd = _a_priori_snr(gamma[::-1], p.alpha, xi_min)[::-1][lead:stop]
+    bwd = _a_priori_snr(gamma[::-1], alpha, xi_min)[::-1][lead:stop]
     fwd *= bwd
     np.sqrt(fwd, out=fwd)
     return fwd
 
 
-def _average_cepstral(xi: FloatArray, gamma: FloatArray, lead: int, K: int, bin_hz: float) -> None:
-    """Replace ``xi`` below 8 kHz (bins ``[0, K)``) by its geometric mean with the
-    cepstro-temporally smoothed estimate (:mod:`audio.cepstral_snr`), in place.
+def _average_cepstral(
+    xi: FloatArray, gamma: FloatArray, lead: int, K: int, bin_hz: float, *, weight: float
+) -> None:
+    """Replace ``xi`` below 8 kHz (bins ``[0, K)``) by its weighted geometric mean with the
+    cepstro-temporally smoothed estimate (:mod:`audio.cepstral_snr`; ``weight`` on it), in
+    place.
 
     ``xi`` covers frames ``lead ..`` of ``gamma``, which starts on a multiple of
     ``cepstral_snr.BLOCK`` frames of the recording and reaches ``cepstral_snr.REACH`` frames
@@ -316,10 +278,15 @@ def _average_cepstral(xi: FloatArray, gamma: FloatArray, lead: int, K: int, bin_
     (PESQ-WB mean over all noises, without the pause floor): decision-directed alone 1.48,
     cepstral alone 1.47, their geometric mean 1.49, with STOI as high as either.
     """
-    log_c = cepstral_snr.log_snr(gamma[:, :K], 2.0 * (K - 1) * bin_hz)
-    xi_c = np.exp(log_c[lead : lead + xi.shape[0]])
-    xi_c *= xi[:, :K]
-    np.sqrt(xi_c, out=xi[:, :K])
+    log_c = cepstral_snr.log_snr(gamma[:, :K], 2.0 * (K - 1) * bin_hz)[lead : lead + xi.shape[0]]
+    if weight == 0.5:  # the usual case: a square root is cheaper than a logarithm
+        xi_c = np.exp(log_c)
+        xi_c *= xi[:, :K]
+        np.sqrt(xi_c, out=xi[:, :K])
+        return
+    log_c *= np.float32(weight)
+    log_c += np.float32(1.0 - weight) * np.log(xi[:, :K])
+    np.exp(log_c, out=xi[:, :K])
 
 
 @dataclass(frozen=True)
@@ -363,6 +330,15 @@ def _background(
     return _Background(mean.astype(np.float32), leave)
 
 
+def _mains_hum(x: FloatArray, sr: int) -> hum.Hum | None:
+    """Mains hum found in ``x``, if its comb holds the fundamental or the second harmonic: a
+    mains transformer or rectifier always puts its strongest lines there, while a comb of only
+    higher lines is the partials of music or a voice that happen to fall on it (a TV's music bed
+    on the wider benchmark: harmonics 3, 12, 54 and 68)."""
+    found = hum.detect(x, sr)
+    return found if found is not None and min(found.harmonics) <= 2 else None
+
+
 def _block_start(offset: int, frame: int) -> int:
     """The last frame at or before ``frame`` (of a chunk whose first frame is ``offset`` in the
     recording) that starts a block of ``cepstral_snr.BLOCK`` frames of the recording; at the
@@ -388,7 +364,7 @@ def denoise_with_actions(
     their frames, noise suppressed or the recording left alone (a speech-like background)."""
     check_mono_float32(x, sr)
     p = _params(tuning)
-    found_hum = hum.detect(x, sr) if p.hum else None
+    found_hum = _mains_hum(x, sr) if p.hum else None
     if found_hum is not None:
         x = hum.cancel(x, sr, found_hum)
     geom = geometry_for(sr, p.frame_ms, p.overlap)
@@ -398,7 +374,8 @@ def denoise_with_actions(
     warmup = max(_WARMUP_FRAMES, cepstral_snr.REACH if p.cepstral else 0)
     ctx = max(context_frames(geom.hop / sr, p.tracker), margin + warmup + cepstral_snr.BLOCK)
     bg = _background(x, geom, layout, p, sr) if p.profile_s > 0 else _Background(None, False)
-    leave = bg.speech_like and p.leave_speech_like
+    # A periodic background in a humming recording is the hum's own buzz, not a voice.
+    leave = bg.speech_like and p.leave_speech_like and found_hum is None
     lift = np.float32(10.0 ** (p.profile_max_db / 10.0))
     windy = transients = 0
     y = np.zeros(x.shape, dtype=np.float32)  # calloc: pages are touched once, by the overlap-add
@@ -406,9 +383,21 @@ def denoise_with_actions(
         spec = analyse(x, geom, c.ctx_first, c.ctx_stop)
         P = band_power(spec, layout)
         core_lo, core_hi = c.first - c.ctx_first, c.stop - c.ctx_first
+        w, share = None, 0.0
+        if p.wind:
+            w, gusts = wind.gain(P[core_lo:core_hi], sr / geom.n_fft)
+            share = wind.gusty_share(w)
+            # In a background of music or voices, a low burst is their bass unless it is
+            # clearly wind (audio.light_touch.GUSTY_SHARE).
+            if leave and share < light_touch.GUSTY_SHARE[1]:
+                w = None
+            else:
+                windy += gusts
         if leave:
             gain = np.ones((core_hi - core_lo, layout.n_bands), dtype=np.float32)
         else:
+            # Gusts the noise tracker cannot follow: a shallower suppression (audio.light_touch)
+            floor_db = light_touch.gusty_floor_db(share, p.floor_db, p.gusty_floor_db)
             gain, found = _suppression(
                 P,
                 bg.profile,
@@ -419,14 +408,12 @@ def denoise_with_actions(
                 c=c,
                 geom=geom,
                 layout=layout,
-                p=p,
+                p=p if floor_db == p.floor_db else dataclasses.replace(p, floor_db=floor_db),
                 sr=sr,
             )
             transients += found
-        if p.wind:
-            w, gusts = wind.gain(P[core_lo:core_hi], sr / geom.n_fft)
+        if w is not None:
             gain[:, : w.shape[1]] *= w
-            windy += gusts
         core = spec[core_lo:core_hi]
         apply_gain(core, gain, layout)
         synthesise_into(y, core, geom, c.first)
@@ -474,9 +461,18 @@ def _suppression(
     if sudden is not None and sudden.any():
         smooth_in = gamma.copy()
         smooth_in[sudden] = 1.0  # the smoothing sees the transient at the noise's level
-    xi = _decision_directed(smooth_in, g_lo - lo, hi - g_hi, p)
-    if p.cepstral:
-        _average_cepstral(xi, smooth_in, g_lo - lo, layout.split, sr / geom.n_fft)
+    # Where speech dominates the segment, less smoothing (audio.light_touch).
+    how = light_touch.smoothing(
+        light_touch.segmental_snr_db(P[core_lo:core_hi], lam[core_lo:core_hi]),
+        p.alpha,
+        p.alpha_light,
+        (p.light_snr_lo_db, p.light_snr_hi_db),
+    )
+    xi = _decision_directed(smooth_in, g_lo - lo, hi - g_hi, p, how.alpha)
+    if p.cepstral and how.cepstral_weight > 0.0:
+        _average_cepstral(
+            xi, smooth_in, g_lo - lo, layout.split, sr / geom.n_fft, weight=how.cepstral_weight
+        )
     xi_min = np.float32(10.0 ** (p.xi_min_db / 10.0))
     found = 0
     if sudden is not None and sudden.any():

@@ -25,7 +25,7 @@ from audio.samples import FloatArray
 # 0.29-0.43, steady noises at most 0.23.
 TALKER_HARMONICITY = 0.5
 _PITCH_HZ = (60, 400)
-_GAP_DB = 25.0
+_GAP_DB = 35.0
 _VOICED = 0.3
 _HELD_PITCH = 0.05
 # Measured on the wider benchmark corpus's quietest half seconds (bench/corpus_wide.py): a TV

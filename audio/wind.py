@@ -34,6 +34,7 @@ _SPEECH_RATIO = 3.0
 _VOICED_RIPPLE = 0.3
 _GUST_DB_FACTOR = 10.0 ** (6.0 / 10.0)  # a gust: 6 dB over the low band's steady level
 _FLOOR = 10.0 ** (-30.0 / 20.0)  # the most a burst is turned down
+_GUSTY_GAIN = 10.0 ** (-3.0 / 20.0)  # a frame turned down this far counts towards gusty_share
 WINDY_GAIN = 0.5  # loud frames turned down below this (-6 dB) count as windy in the report
 
 
@@ -84,3 +85,9 @@ def gain(P: FloatArray, bin_hz: float) -> tuple[FloatArray, int]:
     out: FloatArray = np.exp(np.log(g_frame)[:, None] * weight[None, :]).astype(np.float32)
     loud = low_power > np.median(low_power + mid_power)
     return out, int(np.count_nonzero(loud & (g_frame < WINDY_GAIN)))
+
+
+def gusty_share(g: FloatArray) -> float:
+    """Share of the frames of a :func:`gain` turned down by 3 dB or more (at its lowest bins,
+    where the gain is full), loud or not."""
+    return float(np.mean(g[:, 1] < _GUSTY_GAIN)) if g.shape[0] and g.shape[1] > 1 else 0.0

@@ -224,6 +224,8 @@ def _animals(n: int, rng: np.random.Generator) -> F64:
     while t0 < n:
         if rng.random() < 0.7:  # a dog: two or three barks
             for _ in range(int(rng.integers(2, 4))):
+                if t0 >= n:  # the recording ends before the last bark
+                    break
                 m = int(rng.uniform(0.08, 0.15) * SR)
                 stop = min(n, t0 + m)
                 out[t0:stop] += _call(m, 700.0, 450.0, 6, rng)[: stop - t0]

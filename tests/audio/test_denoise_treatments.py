@@ -169,9 +169,12 @@ def tv(s: FloatArray, snr_db: float) -> FloatArray:
     return out
 
 
-def test_a_voice_in_the_background_is_left_as_it_is() -> None:
+# At 20 dB the TV lies 28 dB below the loud part of the speech: still left alone (a voice-like
+# background is left up to 35 dB below; suppressing it costs STOI at high SNR too).
+@pytest.mark.parametrize("snr_db", [5.0, 20.0])
+def test_a_voice_in_the_background_is_left_as_it_is(snr_db: float) -> None:
     s = speech_like(6.0)
-    x = s + tv(s, 5.0)
+    x = s + tv(s, snr_db)
     y, actions = denoise_with_actions(x, SR)
     assert actions.speech_like_background
     assert not actions.suppressed
