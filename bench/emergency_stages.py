@@ -30,7 +30,7 @@ import httpx
 
 from bench.emergency_latency import ALERT_TEXT, percentile
 from bench.light_nodes import LightNodes
-from bench.scale import all_online, summary_reaches
+from bench.scale import all_online, emergency_round
 from controller.nodes import broker
 from controller.ops import demo
 from controller.ops.cluster import Cluster
@@ -130,25 +130,19 @@ def one_round(
     watcher.take()
     before = {name: sum(cpu_s(p) for p in ps) for name, ps in pids.items()}
     before["network"] = network_threads_cpu_s(pids["points"])
-    sent = time.time()
-    resp = api.post("/api/v1/alerts", data={"text": ALERT_TEXT, "all": "true"})
-    response = time.time() - sent
-    resp.raise_for_status()
-    alert = resp.json()
-    play_id = alert["report"]["nodes"][0]["play_id"]
-    wait_for(nodes.counter("started", play_id, points), 600, "every point started")
-    path = f"/api/v1/alerts/{alert['id']}"
-    wait_for(summary_reaches(api, path, "played", points), 600, "the report: all started")
-    report_all = time.time() - sent
-    cpu = {name: sum(cpu_s(p) for p in ps) - before[name] for name, ps in pids.items()}
-    cpu["network"] = network_threads_cpu_s(pids["points"]) - before["network"]
-    wait_for(summary_reaches(api, path, "completed", points), 600, "the alert done")
+    cpu: dict[str, float] = {}
+
+    def take_cpu() -> None:
+        cpu.update({name: sum(cpu_s(p) for p in ps) - before[name] for name, ps in pids.items()})
+        cpu["network"] = network_threads_cpu_s(pids["points"]) - before["network"]
+
+    done = emergency_round(api, nodes, points, on_all_started=take_cpu)
     return Stages(
-        response,
-        [at - sent for at in watcher.take().values()],
-        [at - sent for at in nodes.times("command", play_id).values()],
-        [at - sent for at in nodes.times("started", play_id).values()],
-        report_all,
+        done.response,
+        [at - done.sent for at in watcher.take().values()],
+        done.command_at_node,
+        done.started,
+        done.controller_all_started,
         cpu,
     )
 
