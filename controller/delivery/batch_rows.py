@@ -76,10 +76,6 @@ def of(s: Session) -> BatchRows | None:
     return rows if isinstance(rows, BatchRows) else None
 
 
-def forget(s: Session) -> None:
-    s.info.pop(_KEY, None)
-
-
 def is_new_event(s: Session, event_id: str) -> bool:
     """True the first time ``event_id`` is seen (stored before, or earlier in this batch)."""
     rows = of(s)
