@@ -19,8 +19,16 @@ class LightNodes:
     """``per_process`` points per ``bench.light_node`` process, started at once."""
 
     def __init__(
-        self, configs: dict[str, Path], data_root: Path, per_process: int, logs: Path
+        self,
+        configs: dict[str, Path],
+        data_root: Path,
+        per_process: int,
+        logs: Path,
+        *,
+        niceness: int = 0,
     ) -> None:
+        """``niceness``: the points' processes yield the CPU to the broker and the controller
+        (the system measured), as separate Raspberry Pis would not take it from them."""
         self._lock = threading.Lock()
         # (kind, play_id or "") -> node -> first time reported (epoch seconds)
         self._seen: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
@@ -37,6 +45,7 @@ class LightNodes:
                     ],
                     stdout=subprocess.PIPE,
                     stderr=err,
+                    preexec_fn=(lambda: os.nice(niceness)) if niceness else None,  # noqa: PLW1509
                     env=dict(os.environ, PYTHONUNBUFFERED="1"),
                 )
             assert proc.stdout is not None

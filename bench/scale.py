@@ -143,15 +143,25 @@ def summary_reaches(api: httpx.Client, path: str, key: str, points: int) -> Call
 
 @dataclass
 class Round:
+    sent: float  # the API call (epoch seconds); the rest is seconds after it
+    response: float
     command_at_node: list[float]
     started: list[float]
     controller_all_started: float
 
 
-def emergency_round(api: httpx.Client, nodes: LightNodes, points: int) -> Round:
-    """One text emergency to every point, followed until the controller has it done."""
+def emergency_round(
+    api: httpx.Client,
+    nodes: LightNodes,
+    points: int,
+    *,
+    on_all_started: Callable[[], None] = lambda: None,
+) -> Round:
+    """One text emergency to every point, followed until the controller has it done;
+    ``on_all_started`` is called once the report shows every point started."""
     sent = time.time()
     resp = api.post("/api/v1/alerts", data={"text": ALERT_TEXT, "all": "true"})
+    response = time.time() - sent
     resp.raise_for_status()
     alert = resp.json()
     play_id = alert["report"]["nodes"][0]["play_id"]
@@ -159,8 +169,11 @@ def emergency_round(api: httpx.Client, nodes: LightNodes, points: int) -> Round:
     path = f"/api/v1/alerts/{alert['id']}"
     wait_for(summary_reaches(api, path, "played", points), 600, "the report: all started")
     all_started = time.time() - sent
+    on_all_started()
     wait_for(summary_reaches(api, path, "completed", points), 600, "the alert done")
     return Round(
+        sent,
+        response,
         [at - sent for at in nodes.times("command", play_id).values()],
         [at - sent for at in nodes.times("started", play_id).values()],
         all_started,

@@ -25,7 +25,15 @@ DEFAULT_CHUNK_BYTES: Final = 64 * 1024
 # sent little at a time (signed commands once while it is offline, acks, a window of chunks), so
 # 200 bounds what waits for an offline node; beyond the limits a QoS 1 message is dropped
 # silently ("Outgoing messages are being dropped").
-BROKER_MAX_INFLIGHT_MESSAGES: Final = 20
+# ``max_inflight_messages`` is also the Receive Maximum Mosquitto announces in its CONNACK: the
+# QoS 1 messages a client may have sent and not yet seen acknowledged. Every client keeps that
+# many in flight (``mqtt_client.make_client``; paho's own default is 20, and paho never reads
+# the CONNACK's figure). The controller's commands go out in windows of this size, each waiting
+# for the broker's PUBACKs: 20 made an emergency to 1,000 points 50 round trips through a busy
+# broker and paho's network thread, about 3 s on this machine (BENCHMARKS.md, "Scale"); 100
+# makes it 10. It also bounds what one client that stops reading can pin in the broker:
+# (100 + 200) messages, at most one packet each (a stolen node subscribed to every shared chunk).
+BROKER_MAX_INFLIGHT_MESSAGES: Final = 100
 BROKER_MAX_QUEUED_MESSAGES: Final = 200
 # The controller's one session reads what every node sends. It announces MQTT 5's largest
 # Receive Maximum in its CONNECT, which Mosquitto 2.0 takes as that client's in-flight window

@@ -21,6 +21,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from protocol.limits import BROKER_MAX_INFLIGHT_MESSAGES
+
 log = logging.getLogger(__name__)
 
 
@@ -73,6 +75,8 @@ class Session:
     will: tuple[str, str] | None = None  # (topic, payload), published retained
     # paho refuses a QoS 1 publish (MQTT_ERR_QUEUE_SIZE) once this many await the broker
     max_queued: int = 1000
+    # QoS 1 publishes sent before the broker's PUBACKs: its announced Receive Maximum
+    max_inflight: int = BROKER_MAX_INFLIGHT_MESSAGES
     # MQTT 5 Receive Maximum: what the broker may send unacknowledged; None leaves the broker's
     # own default (the controller, which reads every node, asks for the protocol's largest)
     receive_maximum: int | None = None
@@ -92,6 +96,8 @@ def make_client(session: Session, deliver: Callable[[Link], None]) -> mqtt.Clien
         client.will_set(session.will[0], session.will[1], qos=1, retain=True)
     client.reconnect_delay_set(min_delay=1, max_delay=30)
     client.max_queued_messages_set(session.max_queued)
+    # the broker's Receive Maximum, which paho does not read from the CONNACK (protocol.limits)
+    client.max_inflight_messages_set(session.max_inflight)
 
     def on_connect(c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, _p: object) -> None:
         if rc.is_failure:

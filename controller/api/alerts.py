@@ -63,19 +63,22 @@ def send_alert(
         interval_s=interval_s,
         expires_minutes=expires_minutes,
     )
+    # committed before the report is built: the commit wakes the dispatcher, which sends the
+    # commands while the report of every point is read (as long again at a thousand points)
     with db.session() as s:
-        alert = alerts.submit(s, config, dispatcher, user, request)
-        return alert_out(s, alert)
+        alert_id = alerts.submit(s, config, dispatcher, user, request).id
+    with db.session() as s:
+        return alert_out(s, s.get_one(Alert, alert_id))
 
 
 @router.post("/{alert_id}/confirm", responses=ERRORS)
 def confirm_alert(
     alert_id: str, db: DbDep, dispatcher: DispatcherDep, user: EmergencyDep
 ) -> AlertOut:
+    with db.session() as s:  # committed first, as in ``send_alert``
+        alerts.confirm(s, dispatcher, user, found(s, Alert, alert_id, "alert"))
     with db.session() as s:
-        alert = found(s, Alert, alert_id, "alert")
-        alerts.confirm(s, dispatcher, user, alert)
-        return alert_out(s, alert)
+        return alert_out(s, s.get_one(Alert, alert_id))
 
 
 @router.post("/{alert_id}/cancel", responses=ERRORS)
@@ -102,7 +105,8 @@ def cancel_alert(
             correction=correction,
             speech=speech,
         )
-        return alert_out(s, alert)
+    with db.session() as s:  # committed first, as in ``send_alert``
+        return alert_out(s, s.get_one(Alert, alert_id))
 
 
 @router.get("", responses=ERRORS)

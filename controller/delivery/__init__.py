@@ -2,7 +2,8 @@
 
 ``dispatcher`` runs the three jobs on one worker thread: ``outbox`` (signed commands, sent once
 their transaction commits and re-sent until acknowledged), ``node_events`` (states and reports
-applied to delivery state, a batch of them per transaction through ``intake``) and ``chunks``
+applied to delivery state, a batch of them per transaction through ``intake``, the rows the
+batch looks up read at once by ``batch_rows``) and ``chunks``
 (audio served piece by piece, each piece read and encoded once). They reach the broker
 through a ``publisher.Publisher``, which refuses what the broker could not take;
 ``node_limits`` caps what one node may make the worker do; ``history`` deletes the settled

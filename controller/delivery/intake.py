@@ -1,7 +1,8 @@
 """What nodes report (states and events), applied in batches: one transaction for everything
 the dispatcher's worker took from its inbox at once, then the acknowledgements.
 
-At a thousand points, one commit per event kept the worker busy on commits alone. Messages are
+At a thousand points, one commit per event kept the worker busy on commits alone, and then the
+lookups of each event kept it busy (``batch_rows`` reads them for the whole batch). Messages are
 parsed before the transaction, so a malformed one never enters it; should the batch still fail
 (a value the database refuses), it is applied again one report at a time, so one bad report
 costs only itself. Reports are applied in the order they arrived, so each node's order holds.
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from controller.db import Database
-from controller.delivery import node_events
+from controller.delivery import batch_rows, node_events
 from protocol.messages import Event, EventAck, NodeState
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ def apply_reports(db: Database, reports: Sequence[Report]) -> Applied:
 def _in_one_transaction(db: Database, reports: Sequence[Report]) -> Applied:
     applied = Applied()
     with db.session() as s:
+        batch_rows.load(s, reports)  # a few queries for the batch, not several per event
         for r in reports:
             if isinstance(r.body, NodeState):
                 if node_events.take_state(

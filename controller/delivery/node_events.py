@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from controller import notifications
+from controller.delivery import batch_rows
 from controller.delivery.availability import record_status
 from controller.delivery.state import DeliveryStatus, advance
 from controller.models import Delivery, Node, NodeEvent, OutboxCommand, now
@@ -92,7 +93,7 @@ def take_event(s: Session, node_id: str, event: Event) -> bool:
         return False
     node.last_seen = now()
     event = capped(event)
-    if s.get(NodeEvent, event.event_id) is None:
+    if batch_rows.is_new_event(s, event.event_id):
         s.add(
             NodeEvent(
                 event_id=event.event_id,
@@ -200,6 +201,4 @@ def take_live_report(s: Session, report: LiveReport) -> None:
 def _delivery(s: Session, play_id: str | None, node_id: str) -> Delivery | None:
     if play_id is None:
         return None
-    return s.scalar(
-        select(Delivery).where(Delivery.play_id == play_id, Delivery.node_id == node_id)
-    )
+    return batch_rows.delivery(s, play_id, node_id)

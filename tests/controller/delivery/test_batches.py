@@ -217,3 +217,25 @@ def test_a_play_to_many_points_is_stored_in_bulk_and_still_wakes_the_sender(comm
         assert set(s.scalars(select(Delivery.play_id))) == {play_id}
         assert set(s.scalars(select(OutboxCommand.attempts))) == {0}
         assert set(s.scalars(select(OutboxCommand.result))) == {"pending"}
+
+
+def test_the_lookups_of_a_batch_do_not_grow_with_its_events(commune, publisher, dispatcher):
+    """At a thousand points an emergency brings thousands of events back at once: each one's
+    node, command, delivery and "stored already?" are read for the whole batch, so the
+    dispatcher's queries stay the same for one point's reports as for every point's."""
+    selects: list[int] = []
+    for some in (1, 5):
+        play_id, nodes = play_everywhere(commune, dispatcher)
+        said = [e for e in reports(commune, play_id, nodes) if e.node_id in nodes[:some]]
+        said += [PlayEvent(type="started", node_id=n, play_id=play_id) for n in nodes[:some]]
+        said.append(said[-1])  # one re-sent in the same batch: stored once
+        commune.db.engine.dispose()  # every statement of the batch counted from a cold start
+        with statements(dispatcher) as sent:
+            dispatcher.handle_batch([incoming(e.node_id, "events", e) for e in said])
+        selects.append(sent.count("SELECT"))
+        with commune.db.session() as s:
+            now_at = s.scalars(select(Delivery.status).where(Delivery.play_id == play_id))
+            assert sorted(now_at) == ["queued"] * (5 - some) + ["started"] * some
+            stored = set(s.scalars(select(NodeEvent.event_id)))
+        assert {e.event_id for e in said} <= stored
+    assert selects[0] == selects[1]

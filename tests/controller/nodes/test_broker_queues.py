@@ -25,7 +25,7 @@ from tests.controller.commune import Commune
 from tests.support import wait_for
 
 NODES = ("node-1", "node-2", "node-3")
-PER_NODE = 100  # 300 in all: above the old 20 in flight + 200 queued
+PER_NODE = 150  # 450 in all: above the broker's 100 in flight + 200 queued
 PASSWORD = "a-long-test-password"
 DROPPED = "Outgoing messages are being dropped"
 
@@ -70,6 +70,35 @@ def brokerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Pat
         yield port, files.log_file
     finally:
         broker.stop_broker(proc)
+
+
+def connack_receive_maximum(port: int, user: str) -> int:
+    """The Receive Maximum the broker announces to ``user`` in its CONNACK."""
+    announced: list[int] = []
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=user, protocol=mqtt.MQTTv5)
+    client.username_pw_set(user, PASSWORD)
+    client.on_connect = lambda _c, _u, _f, _rc, props: announced.append(props.ReceiveMaximum)
+    client.connect("127.0.0.1", port)
+    while not announced:
+        client.loop(timeout=0.1)
+    client.disconnect()
+    return announced[0]
+
+
+def test_the_controller_keeps_the_brokers_whole_receive_window_in_flight(brokerd, commune):
+    """paho sends 20 QoS 1 messages, then waits for PUBACKs, whatever the broker allows; an
+    emergency's commands go out in windows, each a round trip through a busy broker. With the
+    broker's window, an emergency to the commune's points takes a few round trips, not 50."""
+    port, _log = brokerd
+    window = connack_receive_maximum(port, "ctl-new")
+    assert window == limits.BROKER_MAX_INFLIGHT_MESSAGES
+    dispatcher = Dispatcher(commune.config, commune.db, commune.key)
+    assert dispatcher.client.max_inflight_messages == window
+    node = mqtt_client.make_client(
+        mqtt_client.Session("n", "n", "p", "127.0.0.1", port, (), 0), lambda _item: None
+    )
+    assert node.max_inflight_messages == window  # a node's events and requests likewise
+    assert -(-limits.SIZED_FOR_POINTS // window) <= 10  # round trips for a commune's emergency
 
 
 class PausedController:
@@ -128,7 +157,7 @@ def burst(port: int) -> None:
     [
         # the controller's window: every message in flight, none queued, none dropped
         ("ctl-new", limits.CONTROLLER_RECEIVE_MAXIMUM, len(NODES) * PER_NODE),
-        # the broker's default window, as before: 20 in flight + 200 queued, the rest dropped
+        # the broker's default window: 100 in flight + 200 queued, the rest dropped
         (
             "ctl-old",
             None,

@@ -1,0 +1,221 @@
+"""Where an emergency to every point spends its time: stage by stage, with each process's CPU.
+
+    python -m bench.emergency_stages --points 400 --rounds 3 [--profile DIR]
+
+A fresh system as in ``bench.scale`` (provisioned points, the project's Mosquitto over TLS, a
+real controller, light nodes). Per text emergency to every point:
+- API call → the response (the alert stored and committed: commands queued);
+- → the signed command on the wire: an observer account subscribed to every point's command
+  topic sees each one as the broker forwards it (controller + broker, without the points);
+- → the command at each point's socket, and → each point's ``started`` (the harness's part);
+- → the controller's report showing every point started;
+- the CPU seconds the controller, Mosquitto and the light points' processes used in the round.
+``--profile DIR`` also records the controller with py-spy (a measuring tool, installed by hand,
+not a dependency) for the rounds: one flame graph per thread and the GIL's share.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench.emergency_latency import ALERT_TEXT, percentile
+from bench.light_nodes import LightNodes
+from bench.scale import all_online, emergency_round
+from controller.nodes import broker
+from controller.ops import demo
+from controller.ops.cluster import Cluster
+from tests.support import wait_for
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int, task: str = "") -> float:
+    """User + system CPU seconds of ``pid`` and its threads so far (of one thread: ``task``)."""
+    path = Path(f"/proc/{pid}/task/{task}/stat" if task else f"/proc/{pid}/stat")
+    fields = path.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def network_threads_cpu_s(pids: list[int]) -> float:
+    """CPU seconds of the paho network threads of ``pids`` (TLS, framing, keep-alives): every
+    thread but the main one, which is the worker running the node's protocol code."""
+    return sum(cpu_s(pid) - cpu_s(pid, str(pid)) for pid in pids)
+
+
+class CommandWatcher:
+    """First arrival time of each point's signed command, as the broker forwards it."""
+
+    def __init__(self, port: int, user: str, password: str) -> None:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        self.seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self.client.username_pw_set(user, password)
+        self.client.on_connect = lambda c, *_a: c.subscribe("loa/v1/node/+/cmd", qos=0)
+        self.client.on_subscribe = lambda *_a: self._ready.set()
+        self.client.on_message = self._got
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        assert self._ready.wait(10), "the command watcher did not subscribe"
+
+    def _got(self, _c: object, _u: object, msg: object) -> None:
+        node = msg.topic.split("/")[3]  # type: ignore[attr-defined]
+        with self._lock:
+            self.seen.setdefault(node, time.time())
+
+    def take(self) -> dict[str, float]:
+        with self._lock:
+            seen, self.seen = self.seen, {}
+        return seen
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def start(root: Path, points: int) -> tuple[Cluster, httpx.Client, tuple[str, str]]:
+    """A fresh system of ``points`` points, running, with an observer account for the watcher."""
+    from tests.support.mqtt import add_observer
+
+    cluster = demo.prepare(
+        root, nodes=points, http_port=broker.free_port(), mqtt_port=broker.free_port()
+    )
+    token = demo.credentials(cluster.config)["api_token"]
+    observer = add_observer(cluster.config.broker_dir)
+    cluster.start_broker()
+    cluster.start_controller()
+    client = httpx.Client(
+        base_url=cluster.url, headers={"Authorization": f"Bearer {token}"}, timeout=300
+    )
+    return cluster, client, observer
+
+
+def spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling ``pid`` (every thread, 200 Hz) into ``out`` until interrupted."""
+    py_spy = str(Path(sys.executable).with_name("py-spy"))
+    args = ["record", "-p", str(pid), "--threads", "-r", "200", "-f", "raw", "-o", str(out)]
+    return subprocess.Popen([py_spy, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@dataclass
+class Stages:
+    response: float
+    on_wire: list[float]
+    at_node: list[float]
+    started: list[float]
+    report_all: float
+    cpu: dict[str, float]
+
+
+def one_round(
+    api: httpx.Client,
+    nodes: LightNodes,
+    watcher: CommandWatcher,
+    points: int,
+    pids: dict[str, list[int]],
+) -> Stages:
+    watcher.take()
+    before = {name: sum(cpu_s(p) for p in ps) for name, ps in pids.items()}
+    before["network"] = network_threads_cpu_s(pids["points"])
+    cpu: dict[str, float] = {}
+
+    def take_cpu() -> None:
+        cpu.update({name: sum(cpu_s(p) for p in ps) - before[name] for name, ps in pids.items()})
+        cpu["network"] = network_threads_cpu_s(pids["points"]) - before["network"]
+
+    done = emergency_round(api, nodes, points, on_all_started=take_cpu)
+    return Stages(
+        done.response,
+        [at - done.sent for at in watcher.take().values()],
+        done.command_at_node,
+        done.started,
+        done.controller_all_started,
+        cpu,
+    )
+
+
+def row(points: int, n: int, st: Stages) -> str:
+    def pp(values: list[float]) -> str:
+        return f"{percentile(values, 50):.2f} / {percentile(values, 99):.2f}"
+
+    cpu = " / ".join(f"{st.cpu[k]:.1f}" for k in ("controller", "broker", "points", "network"))
+    return (
+        f"| {points:,} | {n} | {st.response:.2f} | {pp(st.on_wire)} | {pp(st.at_node)} "
+        f"| {pp(st.started)} | {st.report_all:.1f} | {cpu} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=400)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--per-process", type=int, default=50)
+    parser.add_argument("--nice", type=int, default=0, help="niceness of the points' processes")
+    parser.add_argument("--profile", type=Path, help="record the controller with py-spy here")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="loa-stages-"))
+    shm = Path(tempfile.mkdtemp(prefix="loa-stages-", dir="/dev/shm"))
+    cluster, api, observer = start(root, args.points)
+    nodes = LightNodes(
+        cluster.node_configs, shm, args.per_process, cluster.logs_dir, niceness=args.nice
+    )
+    spies: list[subprocess.Popen[bytes]] = []
+    try:
+        nodes.wait_online(args.points, timeout=120 + args.points * 0.2)
+        wait_for(lambda: all_online(api, args.points), 120, "every point online")
+        assert cluster.controller is not None
+        assert cluster.broker_proc is not None
+        watcher = CommandWatcher(cluster.config.mqtt_port, *observer)
+        first = sorted(cluster.node_configs)[0]
+        warm = api.post("/api/v1/alerts", data={"text": ALERT_TEXT, "nodes": first})
+        warm.raise_for_status()
+        api.post(f"/api/v1/alerts/{warm.json()['id']}/cancel").raise_for_status()
+        time.sleep(3)
+        pids = {
+            "controller": [cluster.controller.popen.pid],
+            "broker": [cluster.broker_proc.pid],
+            "points": [p.pid for p in nodes.procs],
+        }
+        if args.profile:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            spies = [
+                spy(cluster.controller.popen.pid, args.profile / "controller.txt"),
+                spy(nodes.procs[0].pid, args.profile / "points.txt"),
+            ]
+            time.sleep(2)
+        print(
+            "| points | round | API response | command on the wire p50 / p99 "
+            "| at the point p50 / p99 | `started` p50 / p99 | report all started "
+            "| CPU s controller / broker / points (their network threads) |"
+        )
+        print("|---:|---:|---:|---|---|---|---:|---|")
+        for n in range(1, args.rounds + 1):
+            print(
+                row(args.points, n, one_round(api, nodes, watcher, args.points, pids)), flush=True
+            )
+        watcher.close()
+    finally:
+        for one in spies:
+            one.send_signal(2)
+            one.wait(60)
+        nodes.close()
+        api.close()
+        cluster.stop_all()
+    print(f"load average at the end: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
