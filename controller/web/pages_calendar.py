@@ -33,6 +33,7 @@ class Entry:
     at: dt.datetime  # local
     where: str
     link: str
+    earlier: bool = False  # began before the day it is listed on (an alert still on air)
 
 
 def link_of(thing: TimedThing) -> str:
@@ -85,7 +86,8 @@ def by_day(
         # an alert still on air from before the window shows on the window's first day
         key = max(at.date(), first)
         if key in days:
-            days[key].append(Entry(thing, at, places.describe(thing.node_ids, t), link_of(thing)))
+            where = places.describe(thing.node_ids, t)
+            days[key].append(Entry(thing, at, where, link_of(thing), earlier=at.date() < key))
     return days
 
 
