@@ -52,7 +52,7 @@ def prepare(
     y = owned.pop()
     span = p1 - p0
     if config.highpass:
-        y = filters.highpass(filters.remove_dc(y, sr), sr, cutoff_hz=config.highpass_hz)
+        y = filters.highpass_zero_phase(filters.remove_dc(y, sr), sr, cutoff_hz=config.highpass_hz)
         steps.append("highpass")
     report_progress(progress, p0 + 0.1 * span)
     done: list[str] = []

@@ -104,6 +104,33 @@ def butter_highpass_sos(sr: int, cutoff_hz: float, order: int) -> np.ndarray:
     return sos
 
 
+def highpass_zero_phase(
+    x: np.ndarray, sr: int, *, cutoff_hz: float = 80.0, order: int = 4
+) -> np.ndarray:
+    """:func:`highpass` run forwards and then backwards: the same 24 dB/octave slope for
+    ``order`` 4 (two passes of half the order) and −3 dB at ``cutoff_hz``, with no phase shift.
+
+    For a whole recording in memory (the offline chain). The causal filter delays the low
+    harmonics of a voice against the high ones by up to a few milliseconds around the cutoff
+    (a male voice's 100-200 Hz), which changes the waveform: clean speech through it alone
+    scored 4.38 PESQ-WB, through this one 4.57 (of 4.64; ``bench.denoise_quality``). A pass
+    of order ``m`` twice has power ``(1 + (fc/f)^2m)^-2``, so its design cutoff is
+    ``fc = cutoff · (√2 − 1)^(1/2m)`` for −3 dB at ``cutoff``.
+    """
+    sr = check_rate(sr)
+    y = as_mono(x)
+    if y.size == 0 or cutoff_hz <= 0:
+        return y
+    if not 0 < cutoff_hz < sr / 2:
+        raise ValueError(f"high-pass cutoff {cutoff_hz} Hz must lie below {sr / 2} Hz")
+    half = max(1, int(order) // 2)
+    design = float(cutoff_hz) * (math.sqrt(2.0) - 1.0) ** (1.0 / (2 * half))
+    sos = butter_highpass_sos(sr, design, half)
+    forward = sosfilt(sos, y - y[0], dtype=np.float32)  # steady start, as in highpass
+    backward = sosfilt(sos, forward[::-1] - forward[-1], dtype=np.float32)
+    return np.ascontiguousarray(backward[::-1])
+
+
 def remove_dc(x: np.ndarray, sr: int) -> np.ndarray:
     """Subtract the signal's median offset (robust against loud speech). ``(n,)`` → ``(n,)``."""
     check_rate(sr)

@@ -24,7 +24,8 @@ def find_speech_bounds(
     """First and last sample (exclusive end) of 10 ms frames that hold sound, or ``None``.
 
     A frame holds sound when its level is within ``peak_range_db`` of the loud frames (95th
-    percentile) and ``floor_margin_db`` above the background (10th percentile).
+    percentile, at least the loudest frame's level minus 30 dB) and ``floor_margin_db`` above
+    the background (10th percentile).
     """
     levels, hop = frame_levels_db(x, sr, frame_s=0.01)
     if levels.size == 0:
@@ -32,7 +33,10 @@ def find_speech_bounds(
     if not np.isfinite(levels).any():
         return None
     levels = np.maximum(levels, -200.0)  # digital silence
-    loud = float(np.percentile(levels, 95))
+    # A short word in a long silence fills fewer than 5 % of the frames, and the 95th percentile
+    # then reads the silence (a fifth of a second of voice between 2 s of room noise counted
+    # as a whole second of sound): the loud level is never taken below 30 dB under the peak.
+    loud = max(float(np.percentile(levels, 95)), float(levels.max()) - 30.0)
     floor = float(np.percentile(levels, 10))
     threshold = max(loud - peak_range_db, floor + floor_margin_db)
     if threshold >= loud:  # steady sound (a tone, pure noise): nothing to tell apart

@@ -34,6 +34,7 @@ CASES = {
     "chain_wav_nodenoise": "whole chain to WAV, denoiser off",
     "chain_opus": "whole chain to Opus 32 kbit/s (+ decode & verify)",
     "chain_opus_nodenoise": "whole chain to Opus, denoiser off",
+    "chain_opus_c0": "whole chain to Opus at complexity 0 (the default before)",
     "meter": "meter alone: I + LRA + true peak (48 kHz samples in memory)",
     "pyloudnorm": "pyloudnorm integrated loudness only (48 kHz, in memory)",
     "denoise_only": "audio.denoise.denoise alone (16 kHz, in memory)",
@@ -58,6 +59,8 @@ def run_case(case: str, src: Path, work: Path) -> dict[str, float]:
     if case.startswith("chain"):
         ext = "wav" if "wav" in case else "ogg"
         cfg = PipelineConfig(denoise="nodenoise" not in case)
+        if case.endswith("_c0"):
+            cfg = cfg.model_copy(update={"opus_complexity": 0})
         t = time.perf_counter()
         process_file(src, work / f"out.{ext}", cfg)
         return {"seconds": time.perf_counter() - t, "peak_mb": _peak_mb()}
@@ -133,6 +136,7 @@ def ffmpeg_cases(src: Path) -> list[tuple[str, float, float]]:
 
 OPUS_SETTINGS = [  # input rate, complexity, application, packet ms, rate control
     (16000, 0, "audio", 60, "off"),
+    (16000, 7, "audio", 60, "off"),
     (16000, 0, "audio", 60, "on"),
     (16000, 5, "audio", 60, "off"),
     (16000, 5, "audio", 20, "on"),

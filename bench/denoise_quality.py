@@ -23,6 +23,10 @@ mixture); add one there and name it in ``--methods``:
 * ``oracle``       not blind: the ideal ratio mask from the true speech and noise (32 ms STFT),
   the ceiling of any single-channel mask.
 
+The clean section adds, whatever ``--methods`` says, ``chain``: the whole chain as a bulletin is
+aired (``loa process`` with the default settings to Ogg/Opus, decoded again;
+:mod:`bench.chain_quality`) and ``chain-wav``: the same to WAV (the codec left out).
+
 A last line times :func:`audio.denoise.denoise` on 10 minutes of 48 kHz mono and reports its
 peak memory.
 """
@@ -42,7 +46,7 @@ import scipy.signal
 
 from audio.denoise import denoise
 from audio.samples import FloatArray
-from bench import corpus, corpus_noises, corpus_wide, neural_methods
+from bench import chain_quality, corpus, corpus_noises, corpus_wide, neural_methods
 from bench.corpus_wide import Case, Mixture
 
 Method = Callable[[Mixture, dict[str, float]], FloatArray]
@@ -86,6 +90,14 @@ METHODS: dict[str, Method] = {
 }
 
 
+# Clean speech only, whatever ``--methods`` says: the whole chain as a bulletin is aired
+# (``loa process`` to Ogg/Opus) and the same chain written to WAV (what the codec costs).
+CHAIN_METHODS: dict[str, Method] = {
+    "chain": lambda m, _: chain_quality.whole_chain(m.noisy, corpus.SR),
+    "chain-wav": lambda m, _: chain_quality.whole_chain(m.noisy, corpus.SR, container="wav"),
+}
+
+
 def si_sdr(ref: FloatArray, est: FloatArray) -> float:
     """Scale-invariant SDR in dB (Le Roux et al. 2019, eq. 1)."""
     r = ref.astype(np.float64)
@@ -108,7 +120,10 @@ def scores(ref: FloatArray, est: FloatArray) -> Scores:
 def _evaluate(args: tuple[Case, list[str], dict[str, float]]) -> dict[str, Scores]:
     case, methods, tuning = args
     m = corpus_wide.mixture(case)
-    return {name: scores(m.reference, METHODS[name](m, tuning)) for name in methods}
+    out = {name: scores(m.reference, METHODS[name](m, tuning)) for name in methods}
+    if case.kind == "clean":
+        out |= {name: scores(m.reference, f(m, tuning)) for name, f in CHAIN_METHODS.items()}
+    return out
 
 
 Results = dict[Case, dict[str, Scores]]
@@ -281,7 +296,7 @@ def main(argv: list[str] | None = None) -> None:
             print(harm_table(results, split, kinds, snrs))
     if not a.no_clean:
         print("\n**clean speech in (do no harm)**\n")
-        print(clean_table(results, methods))
+        print(clean_table(results, [*methods, *CHAIN_METHODS]))
     print("\n**by variant (noisy cases, both splits)**\n")
     print(variant_table(results, methods))
     if line := original_line(results, methods):

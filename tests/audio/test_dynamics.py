@@ -7,15 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from audio.chain import prepare
+from audio.config import PipelineConfig
 from audio.decode import decode_file
 from audio.dynamics import compress, level, limit_true_peak
 from audio.encode import write_audio
 from audio.errors import AudioError, UnsupportedFormatError
-from audio.filters import highpass, remove_dc
+from audio.filters import highpass, highpass_zero_phase, remove_dc
 from audio.loudness import integrated_loudness, loudness_range
 from audio.resample import resample
 from audio.samples import as_mono
-from audio.trim import trim_silence
+from audio.trim import find_speech_bounds, trim_silence
 from audio.truepeak import true_peak_db
 
 SR = 16000
@@ -88,6 +90,50 @@ def test_highpass_removes_dc_and_rumble() -> None:
     assert abs(float(tail.mean())) < 1e-3
     np.testing.assert_allclose(np.abs(tail).max(), 0.3, rtol=0.02)  # 20 Hz gone, 1 kHz kept
     assert np.abs(y[:100]).max() < 0.35  # no start-up click from the offset
+
+
+def _voice_harmonics() -> np.ndarray:
+    """Harmonics of a 200 Hz voice up to 2 kHz: all in the pass band, so only a phase shift
+    can change the waveform."""
+    t = np.arange(SR * 2) / SR
+    harmonics = [np.cos(2 * np.pi * f * t) / k for k, f in enumerate(range(200, 2001, 200), 1)]
+    return np.asarray(np.sum(harmonics, axis=0))
+
+
+def test_zero_phase_highpass_keeps_the_voice_waveform_and_the_slope() -> None:
+    x = _voice_harmonics().astype(np.float32)
+    mid = slice(SR // 2, -SR // 2)
+    err = np.sqrt(np.mean((highpass_zero_phase(x, SR)[mid] - x[mid]) ** 2) / np.mean(x[mid] ** 2))
+    assert err < 0.02  # the causal filter's phase shift: 0.85
+    t = np.arange(SR * 2) / SR
+    for f, db in ((20.0, -40.6), (80.0, -3.0), (1000.0, 0.0)):
+        s = np.sin(2 * np.pi * f * t).astype(np.float32)
+        y = highpass_zero_phase(s, SR, cutoff_hz=80.0)
+        got = 10 * np.log10(np.mean(y[mid] ** 2) / np.mean(s[mid] ** 2))
+        assert got == pytest.approx(db, abs=0.2)
+
+
+def test_the_offline_chain_high_passes_without_moving_the_voice() -> None:
+    x = (0.1 * _voice_harmonics()).astype(np.float32)
+    off = {"denoise": False, "trim": False, "level": False, "compress": False}
+    y, steps, _, _ = prepare([x.copy()], SR, PipelineConfig(**off), None, p0=0.0, p1=1.0)
+    assert steps == ["highpass"]
+    mid = slice(SR // 2, -SR // 2)
+    assert np.sqrt(np.mean((y[mid] - x[mid]) ** 2) / np.mean(x[mid] ** 2)) < 0.02
+
+
+def test_a_short_word_in_a_long_silence_is_found_as_short() -> None:
+    """0.2 s of voice between 2 s of denoised room noise whose level wanders by 12 dB: the
+    voice is under 5 % of the frames, and the noise must not count as sound."""
+    rng = np.random.default_rng(3)
+    hop = SR // 100
+    wander = np.repeat(10 ** (rng.uniform(-112, -100, 420) / 20), hop)
+    x = (rng.standard_normal(420 * hop) * wander).astype(np.float32)
+    t = np.arange(SR // 5) / SR
+    x[2 * SR : 2 * SR + SR // 5] = 0.3 * np.sin(2 * np.pi * 300 * t)
+    bounds = find_speech_bounds(x, SR)
+    assert bounds is not None
+    assert (bounds[1] - bounds[0]) / SR == pytest.approx(0.2, abs=0.02)
 
 
 def test_trim_keeps_pads() -> None:
