@@ -1,10 +1,10 @@
 """Write mono float32 ``(n,)`` audio; the container follows the file extension.
 
 * ``.ogg`` / ``.opus``: Opus in Ogg via PyAV (libopus), speech bitrate (default 32 kbit/s),
-  ``application=audio`` at complexity 7 in 60 ms packets at constant bit rate — chosen by
+  ``application=audio`` at complexity 0 in 60 ms packets at constant bit rate — chosen by
   measurement, see BENCHMARKS.md (in 20 ms packets libopus's VBR spent about 49 kbit/s on
   speech asked for 32; below complexity 7 libopus does not analyse the signal and codes
-  speech as music: 3.2 PESQ-WB through the chain instead of 4.1).
+  speech as music: 3.2 PESQ-WB through the chain instead of 4.1, at three times the time).
 * ``.wav``: 16-bit PCM (standard library ``wave``).
 * ``.mp3``: MP3 via PyAV (libmp3lame), constant bitrate (default 32 kbit/s, mono).
 
@@ -99,7 +99,7 @@ def write_audio(
     sr: int,
     *,
     bitrate: int = 32000,
-    opus_complexity: int = 7,
+    opus_complexity: int = 0,
     opus_application: str = "audio",
     opus_frame_ms: float = 60.0,
     opus_vbr: str = "off",

@@ -32,6 +32,7 @@ def pipeline_config(
         denoise=denoise,
         denoise_method=method or config.denoise,
         neural_max_rtf=config.neural_max_rtf,
+        opus_complexity=config.opus_complexity,
     )
 
 
