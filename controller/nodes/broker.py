@@ -192,10 +192,33 @@ def stop_broker(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
+    """A free TCP port on 127.0.0.1 for a server about to start (the demo, the tests).
+
+    Taken below the kernel's ephemeral range: a port from that range (what binding port 0
+    gives) can be taken as the source port of any outgoing connection before the server
+    binds it, which two test workers with browsers and MQTT clients did."""
+    first_ephemeral = _first_ephemeral_port()
+    rng = secrets.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(max(1024, first_ephemeral - 12000), first_ephemeral)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # everything below the range taken: any free port at all
         s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+        found: int = s.getsockname()[1]
+        return found
+
+
+def _first_ephemeral_port() -> int:
+    try:
+        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
+        return max(2048, int(text.split()[0]))
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 def _read_lines(path: Path) -> list[str]:
