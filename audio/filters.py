@@ -117,18 +117,25 @@ def highpass_zero_phase(
     of order ``m`` twice has power ``(1 + (fc/f)^2m)^-2``, so its design cutoff is
     ``fc = cutoff · (√2 − 1)^(1/2m)`` for −3 dB at ``cutoff``.
     """
-    sr = check_rate(sr)
-    y = as_mono(x)
-    if y.size == 0 or cutoff_hz <= 0:
+    sr, y = check_rate(sr), as_mono(x)
+    if not _cutoff_applies(y, sr, cutoff_hz):
         return y
-    if not 0 < cutoff_hz < sr / 2:
-        raise ValueError(f"high-pass cutoff {cutoff_hz} Hz must lie below {sr / 2} Hz")
     half = max(1, int(order) // 2)
     design = float(cutoff_hz) * (math.sqrt(2.0) - 1.0) ** (1.0 / (2 * half))
     sos = butter_highpass_sos(sr, design, half)
     forward = sosfilt(sos, y - y[0], dtype=np.float32)  # steady start, as in highpass
     backward = sosfilt(sos, forward[::-1] - forward[-1], dtype=np.float32)
     return np.ascontiguousarray(backward[::-1])
+
+
+def _cutoff_applies(y: np.ndarray, sr: int, cutoff_hz: float) -> bool:
+    """False when there is nothing to filter (no samples, cutoff 0: off); raises for a cutoff
+    at or above Nyquist."""
+    if y.size == 0 or cutoff_hz <= 0:
+        return False
+    if not cutoff_hz < sr / 2:
+        raise ValueError(f"high-pass cutoff {cutoff_hz} Hz must lie below {sr / 2} Hz")
+    return True
 
 
 def remove_dc(x: np.ndarray, sr: int) -> np.ndarray:
@@ -148,12 +155,9 @@ def highpass(x: np.ndarray, sr: int, *, cutoff_hz: float = 80.0, order: int = 4)
     The filter starts in its steady state for the first sample, so a leftover offset does not
     produce a click. ``(n,)`` float32 → ``(n,)`` float32.
     """
-    sr = check_rate(sr)
-    y = as_mono(x)
-    if y.size == 0 or cutoff_hz <= 0:
+    sr, y = check_rate(sr), as_mono(x)
+    if not _cutoff_applies(y, sr, cutoff_hz):
         return y
-    if not 0 < cutoff_hz < sr / 2:
-        raise ValueError(f"high-pass cutoff {cutoff_hz} Hz must lie below {sr / 2} Hz")
     sos = butter_highpass_sos(sr, float(cutoff_hz), int(order))
     # Starting in the steady state for a constant y[0] is, by linearity, the zero-state filter
     # of y - y[0] plus y[0] times the DC gain, which is zero for a high-pass (zeros at z = 1).
