@@ -7,7 +7,8 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -103,6 +104,14 @@ def mount(app: FastAPI) -> None:
     @app.exception_handler(CsrfError)
     async def csrf(request: Request, _exc: CsrfError) -> Response:
         return refusal(request, 403, "error.csrf")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_form(request: Request, exc: RequestValidationError) -> Response:
+        # A page's form field past its maxlength (an old browser, a hand-made post) is refused
+        # before the route runs: a page that says so, not FastAPI's JSON.
+        if wants_json(request) or request.url.path.startswith(("/docs", "/openapi")):
+            return await request_validation_exception_handler(request, exc)
+        return refusal(request, 422, "error.invalid_form")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

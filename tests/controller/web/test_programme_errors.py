@@ -21,3 +21,18 @@ def test_a_refused_move_of_an_item_not_on_the_page_says_why_at_the_top(
     assert answer.status_code == 409
     shown = re.findall(r'<p class="error" role="alert">(.*?)</p>', answer.text, re.S)
     assert shown == ["Không tìm thấy tin này trong chương trình (có thể vừa có người gỡ)."]
+
+
+def test_a_form_field_past_its_length_gets_a_page_that_says_so_not_json(
+    commune: Commune, login: Login
+):
+    approver, csrf = login("pheduyet")
+    answer = approver.post(
+        "/programme/items/khong-co/move",
+        data={"csrf": csrf, "direction": "up", "day": "2026-12-07" + "x" * 500},
+    )
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "quá dài hoặc không đúng, nên chưa có gì thay đổi" in answer.text
+    api = approver.post("/api/v1/bulletins", data={"title": "x" * 100_000})
+    assert api.headers["content-type"].startswith("application/json")  # the API keeps JSON
