@@ -6,13 +6,20 @@ writes the file, decodes and measures it, and decides (:func:`_judge`): keep it,
 overshoots down where they happened (:class:`_Fixes`; Opus then re-encodes only the windows
 around them, :mod:`audio.opus`), or level again by the loudness error. The file is always
 decoded and measured in full before it is kept.
+
+An Opus file that is only off the loudness target (at complexity 7 libopus's speech coding
+leaves clean speech 0.2-0.3 LU quiet) is put back on it by the Ogg Opus header's output gain
+(:func:`header_gain`): the same packets are written again, decoded and measured, with no
+second encode. Only where that gain would take the true peak over the limit, for a decoder that
+applies it or a player that ignores it, or move the level more than
+:data:`MAX_HEADER_GAIN_DB`, is the signal levelled and encoded again.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,15 +37,21 @@ log = logging.getLogger(__name__)
 
 _FIX_MARGIN_DB = 1.0  # the codec overshoots again after a fix; aim this far under the limit
 _LOUDNESS_TOLERANCE_LU = 0.15  # the decoded file's loudness may miss the target by this much
+# the most the Opus header's gain may move the level: a player that ignores the gain (RFC 7845
+# says decoders apply it; FFmpeg, hence the node and Chromium, does) stays within 1 LU of target
+MAX_HEADER_GAIN_DB = 1.0
 
 
 @dataclass(frozen=True)
 class Encoded:
-    """The file as written: its measurements, the gain that made it, the encodes it took."""
+    """The file as written: its measurements, the gain that made it, the passes it took (each
+    written, decoded and measured) and how many of them encoded the whole signal."""
 
     output: SignalReport
     gain_db: float | None
     passes: int
+    whole_encodes: int
+    header_gain_db: float = 0.0
 
 
 def encode_checked(
@@ -60,6 +73,7 @@ def encode_checked(
     fixes = _Fixes(pre.size, rate, config)
     target, gain = config.target_lufs, None
     base: np.ndarray | None = None  # levelled and limited; None: level (again) first
+    regain: float | None = None  # set: write the same packets with this Opus header gain
     for attempt in range(config.max_encode_passes):
         passes = attempt + 1
         last = passes == config.max_encode_passes
@@ -75,9 +89,12 @@ def encode_checked(
                 exact=not config.verify_output,  # the written file is measured and fixed
             )
         report_progress(progress, 0.7 + 0.1 * attempt / config.max_encode_passes)
-        writer.write(fixes.apply(base), changed)
+        if regain is None:
+            writer.write(fixes.apply(base), changed)
+        else:
+            writer.regain(regain)
         if not config.verify_output:
-            return Encoded(describe(base, rate), gain, passes)
+            return Encoded(describe(base, rate), gain, passes, writer.whole_encodes)
         verdict = _judge(
             dst,
             config,
@@ -86,15 +103,47 @@ def encode_checked(
             last=last,
             passes=passes,
         )
+        regain = None
         if verdict.keep is not None:
-            return Encoded(verdict.keep, gain, passes)
+            return Encoded(verdict.keep, gain, passes, writer.whole_encodes, writer.gain_db)
         if verdict.overshoot is not None:
             fixes.add(verdict.overshoot)
+        elif (
+            writer.splice
+            and (
+                regain := header_gain(
+                    writer.gain_db,
+                    verdict.loudness_error,
+                    verdict.true_peak_db if ceiling is not None else -math.inf,
+                    _tp_max(config),
+                )
+            )
+            is not None
+        ):
+            pass  # the next pass writes the same packets with this header gain
         else:
             target += verdict.loudness_error
             gain = None if gain is None else gain + verdict.loudness_error
             base = None
     raise AssertionError("the last pass keeps its file")
+
+
+def header_gain(
+    current_db: float, loudness_error: float, true_peak_db: float, tp_max_db: float
+) -> float | None:
+    """The Opus header gain that moves the decoded file (measured with ``current_db`` applied:
+    ``loudness_error`` LU under the target, true peak ``true_peak_db``) onto the target, or
+    ``None`` if it would leave a true peak over ``tp_max_db`` with the gain (every decoder that
+    applies it) or without it (a player that ignores it), or exceed :data:`MAX_HEADER_GAIN_DB`.
+    """
+    new = opus.gain_step(current_db + loudness_error)
+    if abs(new) > MAX_HEADER_GAIN_DB:
+        return None
+    with_gain = true_peak_db + (new - current_db)
+    without = true_peak_db - current_db
+    if max(with_gain, without) > tp_max_db:
+        return None
+    return new
 
 
 def _tp_max(config: PipelineConfig) -> float:
@@ -126,6 +175,7 @@ class _Verdict:
     keep: SignalReport | None = None
     overshoot: _Overshoot | None = None
     loudness_error: float = 0.0
+    true_peak_db: float = -math.inf
 
 
 def _judge(
@@ -155,7 +205,7 @@ def _judge(
     if over_limit:
         over, peaks = true_peak_over(out.samples, out.sample_rate, threshold=limit)
         return _Verdict(overshoot=_Overshoot(over, peaks, out.sample_rate))
-    return _Verdict(loudness_error=loud_err)
+    return _Verdict(loudness_error=loud_err, true_peak_db=tp)
 
 
 @dataclass
@@ -205,6 +255,7 @@ class _PassWriter:
         self.dst, self.rate, self.config = dst, rate, config
         self.splice = kind == "ogg" and rate in opus.RATES
         self.stream: opus.OpusStream | None = None
+        self.plain_encodes = 0
         self.opts = opus.options(
             complexity=config.opus_complexity,
             application=config.opus_application,
@@ -212,11 +263,28 @@ class _PassWriter:
             vbr=config.opus_vbr,
         )
 
+    @property
+    def gain_db(self) -> float:
+        """The Opus header gain of the file written last."""
+        return self.stream.gain_db if self.stream is not None else 0.0
+
+    @property
+    def whole_encodes(self) -> int:
+        return self.stream.encodes if self.stream is not None else self.plain_encodes
+
+    def regain(self, gain_db: float) -> None:
+        """Write the last pass's packets again with the header gain ``gain_db``."""
+        assert self.stream is not None, "a header gain needs Opus packets written before"
+        self.stream = replace(self.stream, gain_db=gain_db)
+        with replacing(self.dst) as tmp:
+            opus.write(tmp, self.stream)
+
     def write(self, y: np.ndarray, changed: np.ndarray | None) -> None:
         """Write ``y``; ``changed``: the sample spans (:func:`dynamics.curve_spans`) in
         which it differs from the last pass's signal, or ``None`` if it may differ anywhere."""
         c = self.config
         if not self.splice:
+            self.plain_encodes += 1
             write_audio(
                 self.dst,
                 y,
@@ -228,8 +296,10 @@ class _PassWriter:
                 opus_vbr=c.opus_vbr,
             )
             return
-        if self.stream is None or changed is None:
+        if self.stream is None:
             self.stream = opus.encode(y, self.rate, bitrate=c.bitrate, opts=self.opts)
+        elif changed is None:
+            self.stream = opus.reencode(self.stream, y, np.array([[0, y.size]]))
         else:
             self.stream = opus.reencode(self.stream, y, changed)
         with replacing(self.dst) as tmp:

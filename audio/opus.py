@@ -13,6 +13,11 @@ always decoded and measured in full afterwards, so the limits hold for the file 
 
 Writing packets through PyAV's Ogg muxer gives the same bytes as encoding through the stream
 (a test checks it), so :func:`audio.encode.write_audio` uses this module too.
+
+A stream may carry an output gain (:attr:`OpusStream.gain_db`), written into the Ogg Opus
+header (RFC 7845 §5.1: a gain in Q7.8 dB that decoders apply to everything they decode). The
+chain uses it to put a decoded file that the codec left a little off the loudness target back
+on it without encoding again (:mod:`audio.checked_encode`).
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ class OpusStream:
     bitrate: int
     options: dict[str, str]
     packets: list[Packet] = field(default_factory=list)
+    gain_db: float = 0.0  # the header's output gain (RFC 7845), a multiple of 1/256 dB
+    encodes: int = 1  # whole-signal encodes that made it (a splice re-encodes windows only)
 
     @property
     def delay(self) -> int:
@@ -143,12 +150,12 @@ def reencode(stream: OpusStream, x: np.ndarray, spans: np.ndarray) -> OpusStream
     if spans.size == 0 or not stream.packets:
         return stream
     if int(stream.options.get("compression_level", "10")) >= ANALYSIS_COMPLEXITY:
-        return encode(x, stream.rate, bitrate=stream.bitrate, opts=stream.options)
+        return _again(stream, x)
     frame, delay = stream.frame, stream.delay
     packets = list(stream.packets)
     windows = _windows(spans, len(packets), frame, delay)
     if sum(b - a + WARM_PACKETS for a, b in windows) > len(packets) // 2:
-        return encode(x, stream.rate, bitrate=stream.bitrate, opts=stream.options)
+        return _again(stream, x)
     for a, b in windows:
         m = max(0, a - WARM_PACKETS)
         stop = min(x.size, (b + 1) * frame)  # one packet more: the encoder's look-ahead
@@ -159,9 +166,15 @@ def reencode(stream: OpusStream, x: np.ndarray, spans: np.ndarray) -> OpusStream
             if not a <= k < b:
                 continue
             if k >= len(packets) or packets[k].pts != p.pts:
-                return encode(x, stream.rate, bitrate=stream.bitrate, opts=stream.options)
+                return _again(stream, x)
             packets[k] = p
     return replace(stream, packets=packets)
+
+
+def _again(stream: OpusStream, x: np.ndarray) -> OpusStream:
+    """``x`` encoded whole with ``stream``'s settings and header gain."""
+    new = encode(x, stream.rate, bitrate=stream.bitrate, opts=stream.options)
+    return replace(new, gain_db=stream.gain_db, encodes=stream.encodes + 1)
 
 
 def write(path: Path, stream: OpusStream) -> None:
@@ -177,6 +190,11 @@ def write(path: Path, stream: OpusStream) -> None:
         out.bit_rate = stream.bitrate
         out.layout = "mono"
         out.format = "flt"
+        if stream.gain_db:
+            out.codec_context.open()  # its OpusHead exists from here; the header not yet written
+            out.codec_context.extradata = with_output_gain(
+                out.codec_context.extradata, stream.gain_db
+            )
         container.start_encoding()
         time_base = Fraction(1, stream.rate)
         for p in stream.packets:
@@ -186,3 +204,19 @@ def write(path: Path, stream: OpusStream) -> None:
             packet.time_base = time_base
             packet.stream = out
             container.mux(packet)
+
+
+_GAIN_OFFSET = 16  # OpusHead: magic (8), version, channels, pre-skip (2), input rate (4), gain
+
+
+def gain_step(gain_db: float) -> float:
+    """``gain_db`` as the header can hold it (Q7.8: steps of 1/256 dB, at most ±128 dB)."""
+    return round(min(127.99, max(-128.0, gain_db)) * 256) / 256
+
+
+def with_output_gain(head: bytes | None, gain_db: float) -> bytes:
+    """The OpusHead ``head`` with its output gain set to ``gain_db`` (rounded to 1/256 dB)."""
+    if head is None or len(head) < _GAIN_OFFSET + 2 or not head.startswith(b"OpusHead"):
+        raise ValueError("not an Opus identification header (OpusHead)")
+    q78 = round(gain_step(gain_db) * 256)
+    return head[:_GAIN_OFFSET] + q78.to_bytes(2, "little", signed=True) + head[_GAIN_OFFSET + 2 :]
