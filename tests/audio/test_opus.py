@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import av
@@ -105,6 +107,49 @@ def test_with_the_encoders_signal_analysis_a_change_encodes_it_all_again(
     assert bytes_of(opus.reencode(first, changed, spans)) == bytes_of(
         opus.encode(changed, SR, bitrate=32000, opts=opts)
     )
+
+
+def test_a_splice_keeps_the_count_of_whole_encodes_and_a_fallback_adds_one(
+    speech: np.ndarray,
+) -> None:
+    first = replace(opus.encode(speech, SR, bitrate=32000, opts=OPTS), gain_db=0.25)
+    assert first.encodes == 1
+    changed, spans = _quieter(speech, [3.0])
+    spliced = opus.reencode(first, changed, spans)
+    assert (spliced.encodes, spliced.gain_db) == (1, 0.25)
+    everywhere = np.array([[0, speech.size]])
+    again = opus.reencode(spliced, changed * np.float32(0.5), everywhere)
+    assert (again.encodes, again.gain_db) == (2, 0.25)  # encoded whole; the header gain kept
+
+
+def test_the_header_gain_scales_what_decoders_give(tmp_path: Path, speech: np.ndarray) -> None:
+    plain = opus.encode(speech, SR, bitrate=32000, opts=OPTS)
+    opus.write(tmp_path / "plain.ogg", plain)
+    opus.write(tmp_path / "gained.ogg", replace(plain, gain_db=0.3))
+    a = decode_file(tmp_path / "plain.ogg").samples
+    b = decode_file(tmp_path / "gained.ogg").samples  # PyAV: the node, the controller
+    gain = np.float32(10 ** (opus.gain_step(0.3) / 20))
+    np.testing.assert_allclose(b, a * gain, rtol=1e-6, atol=1e-7)
+    # Debian's ffmpeg (the command line; Chromium decodes Opus with FFmpeg too) applies it
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(tmp_path / "gained.ogg"), "-f", "f32le", "-"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    c = np.frombuffer(raw, dtype="<f4")
+    assert c.size == b.size
+    np.testing.assert_allclose(c, b, atol=1e-6)
+    # the packets are the same: only the header differs
+    assert (tmp_path / "gained.ogg").stat().st_size == (tmp_path / "plain.ogg").stat().st_size
+
+
+def test_the_header_gain_is_held_in_steps_of_1_256_db() -> None:
+    head = b"OpusHead\x01\x01\x38\x01\x80\x3e\x00\x00\x00\x00\x00"
+    assert opus.with_output_gain(head, 0.3)[16:18] == (77).to_bytes(2, "little")  # 0.3008 dB
+    assert opus.with_output_gain(head, -1.0)[16:18] == (-256).to_bytes(2, "little", signed=True)
+    assert opus.with_output_gain(head, 0.3)[:16] + head[18:] == head[:16] + head[18:]
+    with pytest.raises(ValueError, match="OpusHead"):
+        opus.with_output_gain(b"OggS" + head[4:], 0.3)
 
 
 def test_nothing_changed_keeps_the_packets(speech: np.ndarray) -> None:
