@@ -10,9 +10,10 @@ decoded and measured in full before it is kept.
 An Opus file that is only off the loudness target (at complexity 7 libopus's speech coding
 leaves clean speech 0.2-0.3 LU quiet) is put back on it by the Ogg Opus header's output gain
 (:func:`header_gain`): the same packets are written again, decoded and measured, with no
-second encode. Only where that gain would take the true peak over the limit, for a decoder that
-applies it or a player that ignores it, or move the level more than
-:data:`MAX_HEADER_GAIN_DB`, is the signal levelled and encoded again.
+second encode. Where the gain lifts a few peaks over the limit, those are pulled down as well
+and only the windows around them re-encoded. Only where the gain would move the level more
+than :data:`MAX_HEADER_GAIN_DB`, or a player that ignores it would get a true peak over the
+limit, is the signal levelled and encoded again.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def encode_checked(
     fixes = _Fixes(pre.size, rate, config)
     target, gain = config.target_lufs, None
     base: np.ndarray | None = None  # levelled and limited; None: level (again) first
-    regain: float | None = None  # set: write the same packets with this Opus header gain
+    regain: float | None = None  # set: the next pass writes with this Opus header gain ...
+    only_header = False  # ... and the same packets
     for attempt in range(config.max_encode_passes):
         passes = attempt + 1
         last = passes == config.max_encode_passes
@@ -89,10 +91,12 @@ def encode_checked(
                 exact=not config.verify_output,  # the written file is measured and fixed
             )
         report_progress(progress, 0.7 + 0.1 * attempt / config.max_encode_passes)
-        if regain is None:
-            writer.write(fixes.apply(base), changed)
+        if regain is not None:
+            writer.set_gain(regain)
+        if only_header:
+            writer.rewrite()
         else:
-            writer.regain(regain)
+            writer.write(fixes.apply(base), changed)
         if not config.verify_output:
             return Encoded(describe(base, rate), gain, passes, writer.whole_encodes)
         verdict = _judge(
@@ -103,7 +107,7 @@ def encode_checked(
             last=last,
             passes=passes,
         )
-        regain = None
+        regain, only_header = None, False
         if verdict.keep is not None:
             return Encoded(verdict.keep, gain, passes, writer.whole_encodes, writer.gain_db)
         if verdict.overshoot is not None:
@@ -112,15 +116,17 @@ def encode_checked(
             writer.splice
             and (
                 regain := header_gain(
-                    writer.gain_db,
-                    verdict.loudness_error,
-                    verdict.true_peak_db if ceiling is not None else -math.inf,
-                    _tp_max(config),
+                    writer.gain_db, verdict.loudness_error, verdict.true_peak_db, _tp_max(config)
                 )
             )
             is not None
         ):
-            pass  # the next pass writes the same packets with this header gain
+            step = regain - writer.gain_db
+            if verdict.true_peak_db + step <= _tp_max(config):
+                only_header = True
+            else:  # the gain lifts a few peaks over the limit: pull those down as well
+                assert verdict.decoded is not None
+                fixes.add(_lifted_overshoot(verdict.decoded, verdict.decoded_sr, step, config))
         else:
             target += verdict.loudness_error
             gain = None if gain is None else gain + verdict.loudness_error
@@ -133,17 +139,25 @@ def header_gain(
 ) -> float | None:
     """The Opus header gain that moves the decoded file (measured with ``current_db`` applied:
     ``loudness_error`` LU under the target, true peak ``true_peak_db``) onto the target, or
-    ``None`` if it would leave a true peak over ``tp_max_db`` with the gain (every decoder that
-    applies it) or without it (a player that ignores it), or exceed :data:`MAX_HEADER_GAIN_DB`.
-    """
+    ``None`` if it would exceed :data:`MAX_HEADER_GAIN_DB` or the packets' own true peak (what a
+    player that ignores the gain plays) would be over ``tp_max_db``. Peaks it lifts over the
+    limit for decoders that apply it are the caller's to pull down."""
     new = opus.gain_step(current_db + loudness_error)
     if abs(new) > MAX_HEADER_GAIN_DB:
         return None
-    with_gain = true_peak_db + (new - current_db)
-    without = true_peak_db - current_db
-    if max(with_gain, without) > tp_max_db:
+    if true_peak_db - current_db > tp_max_db:
         return None
     return new
+
+
+def _lifted_overshoot(
+    decoded: np.ndarray, sr: int, step_db: float, config: PipelineConfig
+) -> _Overshoot:
+    """The overshoots of the decoded file as it decodes with ``step_db`` more header gain
+    (found without a scaled copy: the threshold is lowered instead)."""
+    lift = float(10.0 ** (step_db / 20.0))
+    over, peaks = true_peak_over(decoded, sr, threshold=_fix_limit(config) / lift)
+    return _Overshoot(over, peaks * np.float32(lift), sr)
 
 
 def _tp_max(config: PipelineConfig) -> float:
@@ -176,6 +190,8 @@ class _Verdict:
     overshoot: _Overshoot | None = None
     loudness_error: float = 0.0
     true_peak_db: float = -math.inf
+    decoded: np.ndarray | None = None  # with a loudness error: the decoded file's samples
+    decoded_sr: int = 0
 
 
 def _judge(
@@ -205,7 +221,12 @@ def _judge(
     if over_limit:
         over, peaks = true_peak_over(out.samples, out.sample_rate, threshold=limit)
         return _Verdict(overshoot=_Overshoot(over, peaks, out.sample_rate))
-    return _Verdict(loudness_error=loud_err, true_peak_db=tp)
+    return _Verdict(
+        loudness_error=loud_err,
+        true_peak_db=tp if limited else -math.inf,
+        decoded=out.samples,
+        decoded_sr=out.sample_rate,
+    )
 
 
 @dataclass
@@ -272,10 +293,14 @@ class _PassWriter:
     def whole_encodes(self) -> int:
         return self.stream.encodes if self.stream is not None else self.plain_encodes
 
-    def regain(self, gain_db: float) -> None:
-        """Write the last pass's packets again with the header gain ``gain_db``."""
+    def set_gain(self, gain_db: float) -> None:
+        """Give the Opus packets the header gain ``gain_db`` from the next write on."""
         assert self.stream is not None, "a header gain needs Opus packets written before"
         self.stream = replace(self.stream, gain_db=gain_db)
+
+    def rewrite(self) -> None:
+        """Write the last pass's packets again (with the header gain set since)."""
+        assert self.stream is not None
         with replacing(self.dst) as tmp:
             opus.write(tmp, self.stream)
 
