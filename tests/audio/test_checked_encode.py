@@ -54,6 +54,24 @@ def test_clean_speech_at_the_default_complexity_takes_one_whole_encode(
     assert stats.true_peak_db - report.output_gain_db <= -1.0
 
 
+def test_peaks_the_header_gain_lifts_over_the_limit_are_pulled_down_without_a_whole_encode(
+    speech_wav: Path, tmp_path: Path
+) -> None:
+    close = {"codec_headroom_db": 0.3}  # the limiter this close to the limit: peaks near it
+    once = _chain(speech_wav, tmp_path / "once.ogg", max_encode_passes=1, **close)
+    assert once.output.integrated_lufs is not None
+    assert once.output.true_peak_dbtp is not None
+    # the premise: the gain that puts it on target would take its true peak over the limit
+    assert once.output.true_peak_dbtp + (-16.0 - once.output.integrated_lufs) > -1.0
+    report = _chain(speech_wav, tmp_path / "out.ogg", **close)
+    assert report.whole_encodes == 1
+    assert report.output_gain_db > 0
+    out = decode_file(tmp_path / "out.ogg")
+    stats = measure(out.samples, out.sample_rate)
+    assert stats.integrated == pytest.approx(-16.0, abs=0.15)
+    assert stats.true_peak_db <= -1.0
+
+
 def _bursts() -> np.ndarray:
     """Half-second bursts of white noise: libopus overshoots the true peak on them."""
     rng = np.random.default_rng(1)
