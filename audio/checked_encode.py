@@ -131,6 +131,7 @@ def encode_checked(
             target += verdict.loudness_error
             gain = None if gain is None else gain + verdict.loudness_error
             base = None
+        del verdict  # its decoded samples: not alive while the next pass decodes
     raise AssertionError("the last pass keeps its file")
 
 
