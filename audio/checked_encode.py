@@ -66,8 +66,9 @@ def encode_checked(
 ) -> Encoded:
     """Level and limit ``pre`` (the prepared signal at ``rate``), write it to ``dst`` as
     ``kind``, and with ``verify_output`` measure the written file and correct it: a loudness
-    more than 0.15 LU off is levelled again, a true peak above ``true_peak_max_db`` pulled
-    down where it happened; at most ``max_encode_passes`` encodes."""
+    more than 0.15 LU off is corrected by the Opus header gain or levelled again, a true peak
+    above ``true_peak_max_db`` pulled down where it happened; at most ``max_encode_passes``
+    passes (each written, decoded and measured)."""
     lossy = kind != "wav"
     ceiling = limiter_ceiling(config, lossy)
     writer = _PassWriter(dst, rate, config, kind)
