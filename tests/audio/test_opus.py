@@ -12,6 +12,7 @@ import pytest
 
 from audio import opus
 from audio.decode import decode_file
+from audio.decode_stream import open_stream
 from audio.dynamics import curve_spans, reduce_gain_at, reduce_gain_curve
 from audio.encode import write_audio
 
@@ -149,9 +150,14 @@ def test_the_header_gain_scales_what_decoders_give(tmp_path: Path, speech: np.nd
     opus.write(tmp_path / "plain.ogg", plain)
     opus.write(tmp_path / "gained.ogg", replace(plain, gain_db=0.3))
     a = decode_file(tmp_path / "plain.ogg").samples
-    b = decode_file(tmp_path / "gained.ogg").samples  # PyAV: the node, the controller
+    b = decode_file(tmp_path / "gained.ogg").samples  # PyAV: the controller
     gain = np.float32(10 ** (opus.gain_step(0.3) / 20))
     np.testing.assert_allclose(b, a * gain, rtol=1e-6, atol=1e-7)
+    # the node's player streams the file, from the start or resumed part-way through
+    for start in (0, 3 * 48000):
+        with open_stream(tmp_path / "gained.ogg", start=start) as stream:
+            played = np.concatenate(list(stream))
+        np.testing.assert_allclose(played, b[start:], rtol=0, atol=1e-6)
     # Debian's ffmpeg (the command line; Chromium decodes Opus with FFmpeg too) applies it
     raw = subprocess.run(
         ["ffmpeg", "-v", "error", "-i", str(tmp_path / "gained.ogg"), "-f", "f32le", "-"],
