@@ -78,7 +78,7 @@ class PipelineConfig(BaseModel):
     bitrate: int = Field(default=32000, ge=6000, le=256000, description="Opus/MP3 bitrate")
     # From 7 libopus analyses the signal and codes speech as speech; below it, at 32 kbit/s,
     # clean speech through the chain scored 3.2 PESQ-WB instead of 4.1 (BENCHMARKS.md). Its
-    # SILK coding costs about four times complexity 0's time per encode, so the chain encodes
+    # SILK coding costs about ten times complexity 0's time per encode, so the chain encodes
     # clean speech once (the codec's loudness drift goes into the Opus header's gain).
     opus_complexity: int = Field(
         default=7,
