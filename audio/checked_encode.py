@@ -13,7 +13,9 @@ leaves clean speech 0.2-0.3 LU quiet) is put back on it by the Ogg Opus header's
 second encode. Where the gain lifts a few peaks over the limit, those are pulled down as well
 and only the windows around them re-encoded. Only where the gain would move the level more
 than :data:`MAX_HEADER_GAIN_DB`, or a player that ignores it would get a true peak over the
-limit, is the signal levelled and encoded again.
+limit, is the signal levelled and encoded again. And if the passes run out with the true peak
+still over the limit, the header gain is lowered by the excess (:func:`_pull_under`): the file
+comes out quieter than the target, which the report says, never over the limit.
 """
 
 from __future__ import annotations
@@ -110,7 +112,10 @@ def encode_checked(
         )
         regain, only_header = None, False
         if verdict.keep is not None:
-            return Encoded(verdict.keep, gain, passes, writer.whole_encodes, writer.gain_db)
+            kept = verdict.keep
+            if writer.splice and ceiling is not None and _over(kept, config):
+                kept = _pull_under(writer, kept, config)
+            return Encoded(kept, gain, passes, writer.whole_encodes, writer.gain_db)
         if verdict.overshoot is not None:
             fixes.add(verdict.overshoot)
         elif (
@@ -150,6 +155,26 @@ def header_gain(
     if true_peak_db - current_db > tp_max_db:
         return None
     return new
+
+
+def _over(report: SignalReport, config: PipelineConfig) -> bool:
+    return report.true_peak_dbtp is not None and report.true_peak_dbtp > _tp_max(config)
+
+
+def _pull_under(writer: _PassWriter, kept: SignalReport, config: PipelineConfig) -> SignalReport:
+    """The passes ran out with the true peak over the limit: lower the header gain by the
+    excess (the file comes out quieter than the target, and the report says so), write the
+    same packets again, and decode and measure them in full."""
+    assert kept.true_peak_dbtp is not None
+    excess = kept.true_peak_dbtp - _tp_max(config)
+    writer.set_gain(opus.gain_step(writer.gain_db - excess) - 1 / 256)  # rounding down
+    writer.rewrite()
+    out = decode_file(writer.dst, max_seconds=config.max_seconds + 60)
+    full = describe(out.samples, out.sample_rate)
+    if _over(full, config):
+        raise AssertionError(f"true peak {full.true_peak_dbtp} dBTP after lowering the gain")
+    log.warning("true peak over the limit when the passes ran out: %.2f dB quieter", excess)
+    return full
 
 
 def _lifted_overshoot(

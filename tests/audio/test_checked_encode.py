@@ -85,15 +85,26 @@ def test_a_signal_the_codec_overshoots_at_complexity_7_ends_under_the_limit(
 ) -> None:
     write_wav(str(tmp_path / "bursts.wav"), _bursts(), SR)
     loud = {"target_lufs": -12.0}
-    # one encode, unchecked: the decoded file is over the limit ...
-    once = _chain(tmp_path / "bursts.wav", tmp_path / "once.ogg", max_encode_passes=1, **loud)
-    assert once.output.true_peak_dbtp is not None
-    assert once.output.true_peak_dbtp > -1.0
-    # ... so the chain pulls the overshoots down and encodes again
     report = _chain(tmp_path / "bursts.wav", tmp_path / "out.ogg", **loud)
-    assert report.encode_passes >= 2
+    assert report.encode_passes >= 2  # the overshoots pulled down, encoded again
     out = decode_file(tmp_path / "out.ogg")
     assert measure(out.samples, out.sample_rate).true_peak_db <= -1.0
+
+
+def test_when_the_passes_run_out_over_the_limit_the_file_is_made_quieter_not_shipped_over(
+    tmp_path: Path,
+) -> None:
+    write_wav(str(tmp_path / "bursts.wav"), _bursts(), SR)
+    loud = {"target_lufs": -12.0}
+    once = _chain(tmp_path / "bursts.wav", tmp_path / "once.ogg", max_encode_passes=1, **loud)
+    assert once.output.true_peak_dbtp is not None
+    # the packets as encoded are over the limit (what a decoder gives without the gain) ...
+    assert once.output.true_peak_dbtp - once.output_gain_db > -1.0
+    # ... the header gain takes the excess off: under the limit, quieter, and the report says so
+    assert once.output_gain_db < 0
+    out = decode_file(tmp_path / "once.ogg")
+    assert measure(out.samples, out.sample_rate).true_peak_db <= -1.0
+    assert any("below the -12 LUFS target" in w for w in once.warnings)
 
 
 @pytest.mark.parametrize(
