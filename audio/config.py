@@ -77,11 +77,11 @@ class PipelineConfig(BaseModel):
     )
     bitrate: int = Field(default=32000, ge=6000, le=256000, description="Opus/MP3 bitrate")
     # From 7 libopus analyses the signal and codes speech as speech; below it, at 32 kbit/s,
-    # clean speech through the chain scored 3.2 PESQ-WB instead of 4.1 (BENCHMARKS.md). 0 stays
-    # the default until the chain's second encode is avoided: at 7 a 3-minute file takes 5.6 s
-    # instead of 1.8 s, and 10 minutes miss the chain's 5 s target.
+    # clean speech through the chain scored 3.2 PESQ-WB instead of 4.1 (BENCHMARKS.md). Its
+    # SILK coding costs about ten times complexity 0's time per encode, so the chain encodes
+    # clean speech once (the codec's loudness drift goes into the Opus header's gain).
     opus_complexity: int = Field(
-        default=0,
+        default=7,
         ge=0,
         le=10,
         description="libopus complexity; 7 and above analyse the signal (speech or music)",

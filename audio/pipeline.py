@@ -119,6 +119,8 @@ def process_file(
         output_format=kind,
         output_bitrate=None if kind == "wav" else config.bitrate,
         encode_passes=encoded.passes,
+        whole_encodes=encoded.whole_encodes,
+        output_gain_db=encoded.header_gain_db,
         warnings=remarks(source, before, encoded.output, target),
     )
 

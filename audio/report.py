@@ -127,7 +127,18 @@ class ProcessingReport(BaseModel):
     output_file: str | None = None
     output_format: str | None = None
     output_bitrate: int | None = None
-    encode_passes: int = Field(default=0, description="encodes needed to meet the targets")
+    encode_passes: int = Field(
+        default=0,
+        description="times the file was written, decoded and measured to meet the targets",
+    )
+    whole_encodes: int = Field(
+        default=0,
+        description="passes that encoded the whole signal (others re-encoded places, or only "
+        "set the header gain)",
+    )
+    output_gain_db: float = Field(
+        default=0.0, description="Ogg Opus header output gain (RFC 7845) that decoders apply"
+    )
     warnings: list[str] = Field(default_factory=list, description="plain-English remarks")
 
 

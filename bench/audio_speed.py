@@ -32,7 +32,7 @@ import numpy as np
 CASES = {
     "chain_wav": "whole chain to WAV (decode … encode, verify)",
     "chain_wav_nodenoise": "whole chain to WAV, denoiser off",
-    "chain_opus": "whole chain to Opus 32 kbit/s (+ decode & verify)",
+    "chain_opus": "whole chain to Opus 32 kbit/s, complexity 7 (+ decode & verify)",
     "chain_opus_nodenoise": "whole chain to Opus, denoiser off",
     "chain_opus_c0": "whole chain to Opus at complexity 0 (the default before)",
     "meter": "meter alone: I + LRA + true peak (48 kHz samples in memory)",
@@ -62,8 +62,13 @@ def run_case(case: str, src: Path, work: Path) -> dict[str, float]:
         if case.endswith("_c0"):
             cfg = cfg.model_copy(update={"opus_complexity": 0})
         t = time.perf_counter()
-        process_file(src, work / f"out.{ext}", cfg)
-        return {"seconds": time.perf_counter() - t, "peak_mb": _peak_mb()}
+        report = process_file(src, work / f"out.{ext}", cfg)
+        return {
+            "seconds": time.perf_counter() - t,
+            "peak_mb": _peak_mb(),
+            "passes": report.encode_passes,
+            "whole_encodes": report.whole_encodes,
+        }
     if case == "denoise_only":
         from audio.denoise import denoise
 
@@ -259,7 +264,12 @@ def main() -> None:
             except subprocess.CalledProcessError as exc:
                 print(f"{label:<58} failed: {exc.stderr.strip().splitlines()[-1:]}")
                 continue
-            print(f"{label:<58} {r['seconds']:8.2f} {r['peak_mb']:8.0f}")
+            passes = (
+                f"  {r['passes']:.0f} passes, {r['whole_encodes']:.0f} whole encode(s)"
+                if "passes" in r
+                else ""
+            )
+            print(f"{label:<58} {r['seconds']:8.2f} {r['peak_mb']:8.0f}{passes}")
         for label, dt, mem in ffmpeg_cases(src):
             print(f"{label:<58} {dt:8.2f} {mem:8.0f}")
         if not args.skip_quality:

@@ -5,11 +5,18 @@ file, decoded again and lined up with the input for scoring.
 The chain trims silent ends and the codec adds a delay, so the output is shifted against the
 input; :func:`line_up` finds the shift by cross-correlation (either way) and pads what the trim
 cut with silence, which PESQ's own alignment then sees as it would the original pauses.
+
+    .venv/bin/python -m bench.chain_quality [--utterances 2] [--set opus_complexity=0 ...]
+
+scores the clean utterances of both splits of the denoise corpus (:mod:`bench.corpus_wide`)
+through the chain as aired, with PESQ-WB, and says how many passes and whole encodes each took.
 """
 
 from __future__ import annotations
 
+import argparse
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +26,7 @@ from audio.config import PipelineConfig
 from audio.decode import decode_file
 from audio.encode import write_audio
 from audio.pipeline import process_file
+from audio.report import ProcessingReport
 from audio.resample import resample
 from audio.samples import FloatArray
 
@@ -50,10 +58,59 @@ def whole_chain(
     """``x`` through decode, filters, denoiser, trim, leveller, compressor, loudness, limiter
     and the delivery codec (``container``: ``ogg`` as aired, ``wav`` to leave the codec out),
     decoded and lined up with ``x`` at ``sr``."""
+    return chain_report(x, sr, config, container=container)[0]
+
+
+def chain_report(
+    x: FloatArray, sr: int, config: PipelineConfig = AIRED, *, container: str = "ogg"
+) -> tuple[FloatArray, ProcessingReport]:
+    """:func:`whole_chain`, and the chain's processing report."""
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.wav", Path(tmp) / f"out.{container}"
         write_audio(src, x, sr)
-        process_file(src, dst, config)
+        report = process_file(src, dst, config)
         dec = decode_file(dst)
     y = resample(dec.samples, dec.sample_rate, sr)
-    return line_up(y, x, max_lag=sr)  # the trim cuts at most the silent ends (< 1 s here)
+    # the trim cuts at most the silent ends (< 1 s here)
+    return line_up(y, x, max_lag=sr), report
+
+
+def main() -> None:
+    from pesq import pesq
+
+    from bench import corpus_wide
+    from bench.corpus import SR
+
+    ap = argparse.ArgumentParser(description="clean speech through the whole chain, PESQ-WB")
+    ap.add_argument("--utterances", type=int, default=2, help="first N per split (0: all)")
+    ap.add_argument(
+        "--set", action="append", default=[], metavar="FIELD=VALUE", help="PipelineConfig"
+    )
+    a = ap.parse_args()
+    config = AIRED.model_validate(AIRED.model_dump() | dict(kv.split("=", 1) for kv in a.set))
+    print(
+        f"opus_complexity {config.opus_complexity}, {config.opus_application}, "
+        f"{config.bitrate // 1000} kbit/s, {config.opus_frame_ms} ms\n"
+    )
+    print("| split | utterance | PESQ-WB | passes | whole encodes | header gain dB | s |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    means = []
+    for split in corpus_wide.SPLITS:
+        clean = corpus_wide.cases([split], [], [], clean=True)
+        scores = []
+        for case in clean[: a.utterances or None]:
+            m = corpus_wide.mixture(case)  # clean: the utterance as the denoise benchmark has it
+            t = time.perf_counter()
+            y, r = chain_report(m.noisy, SR, config)
+            dt = time.perf_counter() - t
+            scores.append(float(pesq(SR, m.reference, y, "wb")))
+            print(
+                f"| {split} | {case.utterance} | {scores[-1]:.2f} | {r.encode_passes} | "
+                f"{r.whole_encodes} | {r.output_gain_db:+.2f} | {dt:.1f} |"
+            )
+        means.append(f"{split} {np.mean(scores):.2f}")
+    print(f"\nmean PESQ-WB: {', '.join(means)}")
+
+
+if __name__ == "__main__":
+    main()

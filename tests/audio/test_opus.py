@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import av
@@ -10,6 +12,7 @@ import pytest
 
 from audio import opus
 from audio.decode import decode_file
+from audio.decode_stream import open_stream
 from audio.dynamics import curve_spans, reduce_gain_at, reduce_gain_curve
 from audio.encode import write_audio
 
@@ -96,15 +99,85 @@ def test_changes_covering_most_of_the_signal_encode_it_all_again(speech: np.ndar
     )
 
 
-def test_with_the_encoders_signal_analysis_a_change_encodes_it_all_again(
+def test_with_the_encoders_signal_analysis_a_splice_is_as_good_as_a_whole_new_encode(
+    tmp_path: Path, speech: np.ndarray
+) -> None:
+    pesq = pytest.importorskip("pesq").pesq
+    opts = opus.options(
+        complexity=opus.ANALYSIS_COMPLEXITY, application="audio", frame_ms=60, vbr="off"
+    )
+    first = opus.encode(speech, SR, bitrate=32000, opts=opts)
+    changed, spans = _quieter(speech, [3.0, 7.5])
+    spliced = opus.reencode(first, changed, spans)
+    whole = opus.encode(changed, SR, bitrate=32000, opts=opts)
+    assert spliced.encodes == 1  # no second whole encode
+    old, new = bytes_of(first), bytes_of(spliced)
+    replaced = [k for k in range(len(old)) if new[k] != old[k]]
+    assert replaced
+    assert all(abs(k * 0.06 - 3.0) < 1.0 or abs(k * 0.06 - 7.5) < 1.0 for k in replaced)
+    # the packets differ from a whole new encode's, the sound does not
+    opus.write(tmp_path / "spliced.ogg", spliced)
+    opus.write(tmp_path / "whole.ogg", whole)
+    a = decode_file(tmp_path / "spliced.ogg", target_sr=SR).samples
+    b = decode_file(tmp_path / "whole.ogg", target_sr=SR).samples
+    n = min(a.size, b.size, changed.size)
+    assert (
+        float(pesq(SR, changed[:n], a[:n], "wb"))
+        >= float(pesq(SR, changed[:n], b[:n], "wb")) - 0.03  # warm-up of 8 packets: -0.055
+    )
+    # the change is in the file: 6 dB down where it was made
+    opus.write(tmp_path / "first.ogg", first)
+    before = decode_file(tmp_path / "first.ogg", target_sr=SR).samples
+    at = slice(round(3.01 * SR), round(3.04 * SR))
+    assert rms_db(a[at]) == pytest.approx(rms_db(before[at]) - 6.0, abs=1.0)
+
+
+def test_a_splice_keeps_the_count_of_whole_encodes_and_a_fallback_adds_one(
     speech: np.ndarray,
 ) -> None:
-    opts = opus.options(complexity=7, application="audio", frame_ms=60, vbr="off")
-    first = opus.encode(speech, SR, bitrate=32000, opts=opts)
-    changed, spans = _quieter(speech, [6.0])
-    assert bytes_of(opus.reencode(first, changed, spans)) == bytes_of(
-        opus.encode(changed, SR, bitrate=32000, opts=opts)
-    )
+    first = replace(opus.encode(speech, SR, bitrate=32000, opts=OPTS), gain_db=0.25)
+    assert first.encodes == 1
+    changed, spans = _quieter(speech, [3.0])
+    spliced = opus.reencode(first, changed, spans)
+    assert (spliced.encodes, spliced.gain_db) == (1, 0.25)
+    everywhere = np.array([[0, speech.size]])
+    again = opus.reencode(spliced, changed * np.float32(0.5), everywhere)
+    assert (again.encodes, again.gain_db) == (2, 0.25)  # encoded whole; the header gain kept
+
+
+def test_the_header_gain_scales_what_decoders_give(tmp_path: Path, speech: np.ndarray) -> None:
+    plain = opus.encode(speech, SR, bitrate=32000, opts=OPTS)
+    opus.write(tmp_path / "plain.ogg", plain)
+    opus.write(tmp_path / "gained.ogg", replace(plain, gain_db=0.3))
+    a = decode_file(tmp_path / "plain.ogg").samples
+    b = decode_file(tmp_path / "gained.ogg").samples  # PyAV: the controller
+    gain = np.float32(10 ** (opus.gain_step(0.3) / 20))
+    np.testing.assert_allclose(b, a * gain, rtol=1e-6, atol=1e-7)
+    # the node's player streams the file, from the start or resumed part-way through
+    for start in (0, 3 * 48000):
+        with open_stream(tmp_path / "gained.ogg", start=start) as stream:
+            played = np.concatenate(list(stream))
+        np.testing.assert_allclose(played, b[start:], rtol=0, atol=1e-6)
+    # Debian's ffmpeg (the command line; Chromium decodes Opus with FFmpeg too) applies it
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(tmp_path / "gained.ogg"), "-f", "f32le", "-"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    c = np.frombuffer(raw, dtype="<f4")
+    assert c.size == b.size
+    np.testing.assert_allclose(c, b, atol=1e-6)
+    # the packets are the same: only the header differs
+    assert (tmp_path / "gained.ogg").stat().st_size == (tmp_path / "plain.ogg").stat().st_size
+
+
+def test_the_header_gain_is_held_in_steps_of_1_256_db() -> None:
+    head = b"OpusHead\x01\x01\x38\x01\x80\x3e\x00\x00\x00\x00\x00"
+    assert opus.with_output_gain(head, 0.3)[16:18] == (77).to_bytes(2, "little")  # 0.3008 dB
+    assert opus.with_output_gain(head, -1.0)[16:18] == (-256).to_bytes(2, "little", signed=True)
+    assert opus.with_output_gain(head, 0.3)[:16] + head[18:] == head[:16] + head[18:]
+    with pytest.raises(ValueError, match="OpusHead"):
+        opus.with_output_gain(b"OggS" + head[4:], 0.3)
 
 
 def test_nothing_changed_keeps_the_packets(speech: np.ndarray) -> None:

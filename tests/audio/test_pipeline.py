@@ -201,6 +201,8 @@ def test_bad_arguments_exit_2(tmp_path: Path, bulletin_wav: Path) -> None:
     assert main([str(bulletin_wav), str(tmp_path / "out.flac"), "--quiet"]) == 2
     assert main([str(tmp_path / "missing.wav"), str(tmp_path / "out.ogg")]) == 2
     assert main([str(bulletin_wav), str(tmp_path / "o.ogg"), "--target-lufs", "3"]) == 2
+    assert main([str(bulletin_wav), str(tmp_path / "o.ogg"), "--opus-complexity", "11"]) == 2
+    assert not (tmp_path / "o.ogg").exists()
     assert main([]) == 2
 
 
