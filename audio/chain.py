@@ -52,7 +52,8 @@ def prepare(
     y = owned.pop()
     span = p1 - p0
     if config.highpass:
-        y = filters.highpass_zero_phase(filters.remove_dc(y, sr), sr, cutoff_hz=config.highpass_hz)
+        y = filters.remove_dc(y, sr)  # each step's input let go once its output exists
+        y = filters.highpass_zero_phase(y, sr, cutoff_hz=config.highpass_hz)
         steps.append("highpass")
     report_progress(progress, p0 + 0.1 * span)
     done: list[str] = []

@@ -21,10 +21,9 @@ from audio import dynamics, opus
 from audio.analysis import describe
 from audio.chain import deliverable, limiter_ceiling
 from audio.config import PipelineConfig, Progress, report_progress
-from audio.decode import decode_file
+from audio.decode_working import measure_file
 from audio.encode import replacing, write_audio
 from audio.report import SignalReport
-from audio.truepeak import true_peak_over
 
 log = logging.getLogger(__name__)
 
@@ -133,16 +132,15 @@ def _judge(
 ) -> _Verdict:
     """Decode and measure the written file. ``quick``: first look only for overshoots (no fix
     made yet, more passes left); ``last``: keep the file whatever it measures."""
-    out = decode_file(dst, max_seconds=config.max_seconds + 60)
+    # measured as it decodes (the file at 48 kHz is three times the working signal), the
+    # places over the fix limit gathered on the way
     limit = _fix_limit(config)
-    if quick:
-        # hot speech often comes back from its first encode over the limit: find that
-        # cheaply (the true peak is interpolated only near the limit) before measuring
-        # everything; after a fix it rarely does, and the full measurement tells
-        over, peaks = true_peak_over(out.samples, out.sample_rate, threshold=limit)
-        if peaks.size and 20.0 * math.log10(float(peaks.max())) > _tp_max(config):
-            return _Verdict(overshoot=_Overshoot(over, peaks, out.sample_rate))
-    full = describe(out.samples, out.sample_rate)
+    out = measure_file(dst, max_seconds=config.max_seconds + 60, over=limit if limited else None)
+    overshoot = _Overshoot(out.over, out.peaks, out.sample_rate)
+    hot = out.peaks.size and 20.0 * math.log10(float(out.peaks.max())) > _tp_max(config)
+    if quick and hot:  # hot speech often comes back from its first encode over the limit
+        return _Verdict(overshoot=overshoot)
+    full = out.report
     tp = full.true_peak_dbtp if full.true_peak_dbtp is not None else -math.inf
     loud = full.integrated_lufs if full.integrated_lufs is not None else -math.inf
     loud_err = config.target_lufs - loud if config.normalize else 0.0
@@ -153,8 +151,7 @@ def _judge(
             log.warning("output still off target after %d encodes", passes)
         return _Verdict(keep=full)
     if over_limit:
-        over, peaks = true_peak_over(out.samples, out.sample_rate, threshold=limit)
-        return _Verdict(overshoot=_Overshoot(over, peaks, out.sample_rate))
+        return _Verdict(overshoot=overshoot)
     return _Verdict(loudness_error=loud_err)
 
 

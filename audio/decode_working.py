@@ -66,18 +66,44 @@ def decode_working(path: Path, *, rate: int, max_seconds: float = 3600.0) -> Wor
 
     Raises what :func:`audio.decode.decode_file` raises, for the same files.
     """
-    path = Path(path)
+    got, _ = _decoded(Path(path), rate, max_seconds, None)
+    return got
+
+
+@dataclass(frozen=True)
+class FileMeasure:
+    """A written file measured in a stream: ``describe`` of its decoded samples and, when
+    asked, where its true-peak envelope exceeds a level (:func:`audio.truepeak.
+    true_peak_over` of them) at the decoded ``sample_rate``."""
+
+    report: SignalReport
+    over: np.ndarray
+    peaks: np.ndarray
+    sample_rate: int
+
+
+def measure_file(path: Path, *, max_seconds: float, over: float | None = None) -> FileMeasure:
+    """Decode ``path`` and measure it without holding it: the check of an encoded file
+    (:mod:`audio.checked_encode`), whose decoded 48 kHz samples would be three times the
+    working signal. Raises what :func:`audio.decode.decode_file` raises."""
+    got, overs = _decoded(Path(path), None, max_seconds, over)
+    return FileMeasure(got.measured, overs[0], overs[1], got.decoded.source_rate)
+
+
+def _decoded(
+    path: Path, rate: int | None, max_seconds: float, over: float | None
+) -> tuple[WorkingInput, tuple[np.ndarray, np.ndarray]]:
     source = open_input(path, max_seconds)
     declared = int(source.stream.codec_context.channels or 0)
     if declared <= 1:
         try:
-            return _stream(source, rate, max_seconds, _Mix(1, (0,), ()))
+            return _stream(source, rate, max_seconds, _Mix(1, (0,), ()), over)
         except _WiderError:
             log.info("%s: declared mono, decodes wider: deciding the mix first", path.name)
     else:
         source.container.close()
     mix = _survey(open_input(path, max_seconds), max_seconds)
-    return _stream(open_input(path, max_seconds), rate, max_seconds, mix)
+    return _stream(open_input(path, max_seconds), rate, max_seconds, mix, over)
 
 
 def _frames(source: Input, max_seconds: float) -> Iterator[tuple[int, np.ndarray]]:
@@ -143,25 +169,31 @@ def _choose(gram: np.ndarray) -> _Mix:
     return _Mix(width, tuple(live), dropped)
 
 
-def _stream(source: Input, rate: int, max_seconds: float, mix: _Mix) -> WorkingInput:
-    """The pass that mixes, measures and resamples."""
+def _stream(
+    source: Input, rate: int | None, max_seconds: float, mix: _Mix, over: float | None
+) -> tuple[WorkingInput, tuple[np.ndarray, np.ndarray]]:
+    """The pass that mixes, measures and resamples (``rate`` None: measures only)."""
     with source.container:
         frames = _frames(source, max_seconds)
         src_rate, first = next(frames)
-        meter = StreamMeter(src_rate)
+        meter = StreamMeter(src_rate, over=over)
         counts = [0, 0]  # samples, non-finite samples
         declared = source.declared
-        out = Accumulator(int(declared * rate * 1.01) + rate if declared else 0)
+        out = Accumulator(int(declared * rate * 1.01) + rate if declared and rate else 0)
         blocks = _mono(itertools.chain([(src_rate, first)], frames), mix, meter, counts)
-        for piece in resample_stream(blocks, src_rate, rate, step_s=_STEP_S, clip=False):
-            out.append(piece[:, None])
+        if rate is None:
+            for _ in blocks:
+                pass
+        else:
+            for piece in resample_stream(blocks, src_rate, rate, step_s=_STEP_S, clip=False):
+                out.append(piece[:, None])
         fmt = source.container.format.name
         codec = source.stream.codec_context.name
     parts = out.to_chunks()
     samples = np.ascontiguousarray(parts[0][:, 0]) if parts else np.empty(0, np.float32)
     decoded = Decoded(
         samples=samples,
-        sample_rate=rate,
+        sample_rate=rate or src_rate,
         source_format=fmt,
         codec=codec,
         channels=int(source.stream.codec_context.channels or 0) or mix.width,
@@ -171,7 +203,8 @@ def _stream(source: Input, rate: int, max_seconds: float, mix: _Mix) -> WorkingI
         nonfinite_samples=counts[1],
         dropped_channels=list(mix.dropped),
     )
-    return WorkingInput(decoded, meter.report(), counts[0])
+    measured = meter.report()
+    return WorkingInput(decoded, measured, counts[0]), meter.overs()
 
 
 def _mono(

@@ -42,13 +42,13 @@ _CLIP_MIN_PEAK = 0.5
 class StreamMeter:
     """Feed mono float32 blocks with :meth:`feed`, then take :meth:`report` once."""
 
-    def __init__(self, sr: int) -> None:
+    def __init__(self, sr: int, *, over: float | None = None) -> None:
         self.sr = check_rate(sr)
         self.n = 0
         self._pending: list[np.ndarray] = []
         self._pending_n = 0
         self._loud = _HopMeter(self.sr)
-        self._tp = _TruePeak(self.sr)
+        self._tp = _TruePeak(self.sr, over)
         self._clip = _ClipMeter()
         self._frames = _FrameLevels(self.sr)
         self._peak = 0.0
@@ -61,6 +61,12 @@ class StreamMeter:
         self._pending_n += block.size
         if self._pending_n >= _BATCH:
             self._flush()
+
+    def overs(self) -> tuple[np.ndarray, np.ndarray]:
+        """After :meth:`report`, with ``over`` given: the samples whose true-peak envelope
+        exceeds it and the envelope there, as :func:`audio.truepeak.true_peak_over` gives
+        them for the whole signal."""
+        return self._tp.overs()
 
     def report(self) -> SignalReport:
         """What :func:`audio.analysis.describe` says of everything fed."""
@@ -137,13 +143,22 @@ class _HopMeter:
 
 
 class _TruePeak:
-    """Largest true peak of a stream: each sample evaluated with its full context."""
+    """Largest true peak of a stream, each sample evaluated with its full context; with
+    ``over``, also the samples whose envelope exceeds it."""
 
-    def __init__(self, sr: int) -> None:
+    def __init__(self, sr: int, over: float | None) -> None:
         self.sr = sr
         self.peak = 0.0
+        self._over = over
+        self._found: list[tuple[np.ndarray, np.ndarray]] = []
         self._held = np.empty(0, dtype=np.float32)
+        self._start = 0  # the stream's index of `_held[0]`
         self._first = 0  # index in `_held` of the first sample not yet evaluated
+
+    def overs(self) -> tuple[np.ndarray, np.ndarray]:
+        idx = [np.empty(0, dtype=np.int64), *(f[0] for f in self._found)]
+        val = [np.empty(0, dtype=np.float32), *(f[1] for f in self._found)]
+        return np.concatenate(idx), np.concatenate(val)
 
     def feed(self, x: np.ndarray, floor: float) -> None:
         seg = np.concatenate([self._held, x]) if self._held.size else x
@@ -153,6 +168,7 @@ class _TruePeak:
         first = max(self._first, stop)
         keep_from = max(0, first - _TP_CONTEXT)  # the left context of the next to evaluate
         self._first = first - keep_from
+        self._start += keep_from
         self._held = seg[keep_from:].copy()
 
     def finish(self) -> None:
@@ -166,8 +182,13 @@ class _TruePeak:
         # below the sample peak so far nothing can raise the result: only blocks that may
         # exceed it are interpolated
         threshold = max(self.peak, floor)
-        env = true_peak_envelope(seg, self.sr, threshold=threshold)
-        self.peak = max(self.peak, float(env[lo:hi].max()))
+        if self._over is not None:
+            threshold = min(threshold, self._over)
+        env = true_peak_envelope(seg, self.sr, threshold=threshold)[lo:hi]
+        self.peak = max(self.peak, float(env.max()))
+        if self._over is not None:
+            hit = np.flatnonzero(env > self._over)
+            self._found.append((hit + (self._start + lo), env[hit]))
 
 
 class _ClipMeter:
