@@ -14,11 +14,13 @@ import scipy.io.wavfile
 
 from audio.analysis import describe
 from audio.decode import Decoded, decode_file
-from audio.decode_working import decode_working
+from audio.decode_working import decode_working, measure_file
 from audio.errors import AudioError, CorruptAudioError, TooLongAudioError, TooShortAudioError
+from audio.filters import highpass_zero_phase
 from audio.report import SignalReport
 from audio.resample import resample
 from audio.stream_meter import StreamMeter
+from audio.truepeak import true_peak_over
 from tests.support.audio import ffmpeg, needs_ffmpeg, needs_sox, write_wav
 
 WORK = 16000
@@ -239,3 +241,37 @@ def test_ten_minutes_of_48_khz_never_whole_in_memory(tmp_path: Path) -> None:
     assert got.measured.duration_s == minutes * 60
     assert peak < working_bytes + 12_000_000, peak
     assert peak < source_bytes / 2
+
+
+def test_a_written_file_is_measured_as_it_decodes(tmp_path: Path) -> None:
+    # what checked_encode needs of an encoded file: describe's figures and the places over the
+    # fix limit, as decoding it whole and measuring would give them
+    x = 1.4 * _signal("bursts", 48000)
+    x[5 * 48000 : 5 * 48000 + 20] = [0.95, -0.95] * 10  # intersample peaks over 1.0
+    path = tmp_path / "hot.wav"
+    scipy.io.wavfile.write(path, 48000, x)
+    got = measure_file(path, max_seconds=60.0, over=0.5)
+    dec = decode_file(path)
+    over, peaks = true_peak_over(dec.samples, 48000, threshold=0.5)
+    assert got.report == describe(dec.samples, 48000)
+    assert got.sample_rate == 48000
+    assert over.size > 100
+    np.testing.assert_array_equal(got.over, over)
+    np.testing.assert_allclose(got.peaks, peaks, rtol=1e-6)
+    assert measure_file(path, max_seconds=60.0).over.size == 0
+    with pytest.raises(TooLongAudioError):
+        measure_file(path, max_seconds=10.0)
+
+
+def test_zero_phase_highpass_holds_one_array_besides_its_input() -> None:
+    # five full-length arrays before (input shifted, forward, reversed, backward, reordered)
+    x = _signal("dc", 16000)[: 16000 * 30]
+    x = np.tile(x, 10)
+    tracemalloc.start()
+    try:
+        y = highpass_zero_phase(x, 16000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert abs(float(y.mean())) < 1e-3
+    assert peak < 1.3 * x.nbytes, peak / x.nbytes
