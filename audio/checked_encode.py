@@ -135,12 +135,21 @@ def _judge(
     # measured as it decodes (the file at 48 kHz is three times the working signal), the
     # places over the fix limit gathered on the way
     limit = _fix_limit(config)
-    out = measure_file(dst, max_seconds=config.max_seconds + 60, over=limit if limited else None)
+    longest = config.max_seconds + 60
+    # hot speech often comes back from its first encode over the limit: then (``quick``) the
+    # loudness is not needed, and its measurement stops where the first such peak is found
+    out = measure_file(
+        dst,
+        max_seconds=longest,
+        over=limit if limited else None,
+        enough_above=10.0 ** (_tp_max(config) / 20.0) if quick else None,
+    )
     overshoot = _Overshoot(out.over, out.peaks, out.sample_rate)
     hot = out.peaks.size and 20.0 * math.log10(float(out.peaks.max())) > _tp_max(config)
-    if quick and hot:  # hot speech often comes back from its first encode over the limit
+    if quick and hot:
         return _Verdict(overshoot=overshoot)
-    full = out.report
+    full = out.report or measure_file(dst, max_seconds=longest).report  # (a rounding's edge)
+    assert full is not None
     tp = full.true_peak_dbtp if full.true_peak_dbtp is not None else -math.inf
     loud = full.integrated_lufs if full.integrated_lufs is not None else -math.inf
     loud_err = config.target_lufs - loud if config.normalize else 0.0

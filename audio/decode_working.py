@@ -66,8 +66,16 @@ def decode_working(path: Path, *, rate: int, max_seconds: float = 3600.0) -> Wor
 
     Raises what :func:`audio.decode.decode_file` raises, for the same files.
     """
-    got, _ = _decoded(Path(path), rate, max_seconds, None)
-    return got
+    got, _ = _decoded(Path(path), rate, max_seconds, _Meter())
+    assert got.measured is not None  # never cut short without a level to cut at
+    return WorkingInput(got.decoded, got.measured, got.source_samples)
+
+
+@dataclass
+class _Result:
+    decoded: Decoded
+    measured: SignalReport | None
+    source_samples: int
 
 
 @dataclass(frozen=True)
@@ -76,34 +84,49 @@ class FileMeasure:
     asked, where its true-peak envelope exceeds a level (:func:`audio.truepeak.
     true_peak_over` of them) at the decoded ``sample_rate``."""
 
-    report: SignalReport
+    report: SignalReport | None  # None: the true peak passed ``enough_above``
     over: np.ndarray
     peaks: np.ndarray
     sample_rate: int
 
 
-def measure_file(path: Path, *, max_seconds: float, over: float | None = None) -> FileMeasure:
+def measure_file(
+    path: Path,
+    *,
+    max_seconds: float,
+    over: float | None = None,
+    enough_above: float | None = None,
+) -> FileMeasure:
     """Decode ``path`` and measure it without holding it: the check of an encoded file
     (:mod:`audio.checked_encode`), whose decoded 48 kHz samples would be three times the
-    working signal. Raises what :func:`audio.decode.decode_file` raises."""
-    got, overs = _decoded(Path(path), None, max_seconds, over)
+    working signal. ``enough_above``: a true peak above it rejects the file, so once one is
+    found only the places over ``over`` are gathered on and ``report`` is None. Raises what
+    :func:`audio.decode.decode_file` raises."""
+    meter = _Meter(over, enough_above)
+    got, overs = _decoded(Path(path), None, max_seconds, meter)
     return FileMeasure(got.measured, overs[0], overs[1], got.decoded.source_rate)
 
 
+@dataclass(frozen=True)
+class _Meter:
+    over: float | None = None
+    enough_above: float | None = None
+
+
 def _decoded(
-    path: Path, rate: int | None, max_seconds: float, over: float | None
-) -> tuple[WorkingInput, tuple[np.ndarray, np.ndarray]]:
+    path: Path, rate: int | None, max_seconds: float, meter: _Meter
+) -> tuple[_Result, tuple[np.ndarray, np.ndarray]]:
     source = open_input(path, max_seconds)
     declared = int(source.stream.codec_context.channels or 0)
     if declared <= 1:
         try:
-            return _stream(source, rate, max_seconds, _Mix(1, (0,), ()), over)
+            return _stream(source, rate, max_seconds, _Mix(1, (0,), ()), meter)
         except _WiderError:
             log.info("%s: declared mono, decodes wider: deciding the mix first", path.name)
     else:
         source.container.close()
     mix = _survey(open_input(path, max_seconds), max_seconds)
-    return _stream(open_input(path, max_seconds), rate, max_seconds, mix, over)
+    return _stream(open_input(path, max_seconds), rate, max_seconds, mix, meter)
 
 
 def _frames(source: Input, max_seconds: float) -> Iterator[tuple[int, np.ndarray]]:
@@ -170,13 +193,13 @@ def _choose(gram: np.ndarray) -> _Mix:
 
 
 def _stream(
-    source: Input, rate: int | None, max_seconds: float, mix: _Mix, over: float | None
-) -> tuple[WorkingInput, tuple[np.ndarray, np.ndarray]]:
+    source: Input, rate: int | None, max_seconds: float, mix: _Mix, how: _Meter
+) -> tuple[_Result, tuple[np.ndarray, np.ndarray]]:
     """The pass that mixes, measures and resamples (``rate`` None: measures only)."""
     with source.container:
         frames = _frames(source, max_seconds)
         src_rate, first = next(frames)
-        meter = StreamMeter(src_rate, over=over)
+        meter = StreamMeter(src_rate, over=how.over, enough_above=how.enough_above)
         counts = [0, 0]  # samples, non-finite samples
         declared = source.declared
         out = Accumulator(int(declared * rate * 1.01) + rate if declared and rate else 0)
@@ -204,7 +227,7 @@ def _stream(
         dropped_channels=list(mix.dropped),
     )
     measured = meter.report()
-    return WorkingInput(decoded, measured, counts[0]), meter.overs()
+    return _Result(decoded, measured, counts[0]), meter.overs()
 
 
 def _mono(

@@ -42,8 +42,15 @@ _CLIP_MIN_PEAK = 0.5
 class StreamMeter:
     """Feed mono float32 blocks with :meth:`feed`, then take :meth:`report` once."""
 
-    def __init__(self, sr: int, *, over: float | None = None) -> None:
+    def __init__(
+        self, sr: int, *, over: float | None = None, enough_above: float | None = None
+    ) -> None:
+        """``over``: also gather where the true-peak envelope exceeds it (:meth:`overs`).
+        ``enough_above``: once the true peak passes it, only the true peak is followed on
+        (the caller will reject the signal anyway) and :meth:`report` gives None."""
         self.sr = check_rate(sr)
+        self._enough_above = enough_above
+        self.cut_short = False
         self.n = 0
         self._pending: list[np.ndarray] = []
         self._pending_n = 0
@@ -68,10 +75,12 @@ class StreamMeter:
         them for the whole signal."""
         return self._tp.overs()
 
-    def report(self) -> SignalReport:
-        """What :func:`audio.analysis.describe` says of everything fed."""
+    def report(self) -> SignalReport | None:
+        """What :func:`audio.analysis.describe` says of everything fed (None if cut short)."""
         self._flush()
         self._tp.finish()
+        if self.cut_short:
+            return None
         self._clip.finish()
         stats = stats_from_hops(
             self._loud.finish(self.n), true_peak=self._tp.peak, sample_peak=self._peak
@@ -88,10 +97,14 @@ class StreamMeter:
         x = np.asarray(x, dtype=np.float32)
         self.n += x.size
         self._peak = max(self._peak, float(x.max()), float(-x.min()))
-        self._loud.feed(x)
         self._tp.feed(x, self._peak)
+        if self.cut_short:
+            return
+        self._loud.feed(x)
         self._clip.feed(x, self._peak)
         self._frames.feed(x)
+        if self._enough_above is not None and self._tp.peak > self._enough_above:
+            self.cut_short = True
 
 
 class _HopMeter:

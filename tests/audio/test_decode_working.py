@@ -71,6 +71,7 @@ def test_clipping_counts_against_the_final_peak() -> None:
     for piece in _pieces(x, 3):
         meter.feed(piece)
     report = meter.report()
+    assert report is not None
     assert report.clipped_share == describe(x, 48000).clipped_share
     only_loud = np.count_nonzero(np.abs(x[20 * 48000 : 24 * 48000]) >= 0.999) / x.size
     assert 0.95 * only_loud < report.clipped_share <= only_loud  # runs of 3 or more count
@@ -259,6 +260,11 @@ def test_a_written_file_is_measured_as_it_decodes(tmp_path: Path) -> None:
     np.testing.assert_array_equal(got.over, over)
     np.testing.assert_allclose(got.peaks, peaks, rtol=1e-6)
     assert measure_file(path, max_seconds=60.0).over.size == 0
+    # a file already rejected by a peak: the places over the level all found, no report
+    cut = measure_file(path, max_seconds=60.0, over=0.5, enough_above=0.9)
+    assert cut.report is None
+    np.testing.assert_array_equal(cut.over, over)
+    assert measure_file(path, max_seconds=60.0, enough_above=100.0).report == got.report
     with pytest.raises(TooLongAudioError):
         measure_file(path, max_seconds=10.0)
 
