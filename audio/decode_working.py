@@ -233,27 +233,43 @@ def _stream(
 def _mono(
     frames: Iterator[tuple[int, np.ndarray]], mix: _Mix, meter: StreamMeter, counts: list[int]
 ) -> Iterator[np.ndarray]:
-    """Each frame mixed to mono with NaN/inf zeroed (and counted as ``decode_file`` counts
-    them: every non-finite value of the kept channels in a frame whose mix has one), fed to
-    the meter on its way."""
+    """The frames mixed to mono with NaN/inf zeroed (and counted as ``decode_file`` counts
+    them: every non-finite value of the kept channels), fed to the meter on their way. Frames
+    (20 ms of Opus, 1024 samples of PCM) are gathered into blocks first: numpy's per-call cost
+    on tens of thousands of frames would be a good part of the work."""
     rate = 0
+    held: list[np.ndarray] = []
+    size = 0
     for frame_rate, frame in frames:
         if rate and frame_rate != rate:
             raise CorruptAudioError(f"the sample rate changes mid-stream ({rate} → {frame_rate})")
         rate = frame_rate
         if frame.shape[1] > mix.width:
             raise _WiderError
-        data = _widened(frame, mix.width)
-        keep = list(mix.keep)
-        part = data[:, keep[0]] if len(keep) == 1 else data[:, keep].mean(axis=1)
-        part = np.ascontiguousarray(part, dtype=np.float32)
+        held.append(_widened(frame, mix.width))
+        size += frame.shape[0]
+        if size >= _BLOCK:
+            yield _mixed(held, mix, meter, counts)
+            held, size = [], 0
+    if held:
+        yield _mixed(held, mix, meter, counts)
+
+
+_BLOCK = 1 << 15  # decoded samples mixed at a time
+
+
+def _mixed(held: list[np.ndarray], mix: _Mix, meter: StreamMeter, counts: list[int]) -> np.ndarray:
+    data = held[0] if len(held) == 1 else np.concatenate(held)
+    keep = list(mix.keep)
+    part = data[:, keep[0]] if len(keep) == 1 else data[:, keep].mean(axis=1)
+    part = np.ascontiguousarray(part, dtype=np.float32)
+    if not np.isfinite(part.max() + part.min()):  # no full-length mask for clean audio
         bad = ~np.isfinite(part)
-        if bad.any():
-            counts[1] += int(np.count_nonzero(~np.isfinite(data[:, keep])))
-            part[bad] = 0.0
-        counts[0] += part.size
-        meter.feed(part)
-        yield part
+        counts[1] += int(np.count_nonzero(~np.isfinite(data[:, keep])))
+        part[bad] = 0.0
+    counts[0] += part.size
+    meter.feed(part)
+    return part
 
 
 def _widened(data: np.ndarray, width: int) -> np.ndarray:

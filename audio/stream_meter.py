@@ -96,12 +96,12 @@ class StreamMeter:
         self._pending, self._pending_n = [], 0
         x = np.asarray(x, dtype=np.float32)
         self.n += x.size
-        self._peak = max(self._peak, float(x.max()), float(-x.min()))
+        self._peak = max(self._peak, float(max(x.max(), -x.min())))
         self._tp.feed(x, self._peak)
         if self.cut_short:
             return
         self._loud.feed(x)
-        self._clip.feed(x, self._peak)
+        self._clip.feed(x, self._peak, float(max(x.max(), -x.min())))
         self._frames.feed(x)
         if self._enough_above is not None and self._tp.peak > self._enough_above:
             self.cut_short = True
@@ -213,7 +213,12 @@ class _ClipMeter:
         self._values = np.empty(0, dtype=np.float32)  # distinct window-minimum maxima
         self._counts = np.empty(0, dtype=np.int64)
 
-    def feed(self, x: np.ndarray, peak: float) -> None:
+    def feed(self, x: np.ndarray, peak: float, block_peak: float) -> None:
+        level = max(peak, _CLIP_MIN_PEAK) * _CLIP_LEVEL
+        if max(block_peak, float(self._held.max())) < level:
+            # nothing here is near the peak so far, so nothing can count at the final one
+            self._held = np.concatenate([self._held, np.abs(x[-4:])])[-4:]
+            return
         a = np.concatenate([self._held, np.abs(x)])
         self._take(a, peak)
         self._held = a[-4:]
