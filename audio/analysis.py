@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from audio.loudness import measure
+from audio.loudness import LoudnessStats, measure
 from audio.report import SignalReport
 from audio.samples import as_mono, check_rate
 
@@ -42,6 +42,11 @@ class NoiseEstimate:
 def estimate_noise(x: np.ndarray, sr: int) -> NoiseEstimate:
     """Estimate noise floor and SNR from the level distribution of 20 ms frames."""
     levels, _ = frame_levels_db(x, sr)
+    return noise_from_levels(levels)
+
+
+def noise_from_levels(levels: np.ndarray) -> NoiseEstimate:
+    """:func:`estimate_noise` from the 20 ms frame levels (dBFS) of :func:`frame_levels_db`."""
     if levels.size == 0:
         return NoiseEstimate(SILENT_DB, SILENT_DB, 0.0)
     levels = np.maximum(levels, SILENT_DB)
@@ -85,10 +90,15 @@ def finite_or_none(value: float, digits: int = 2) -> float | None:
 
 def describe(x: np.ndarray, sr: int) -> SignalReport:
     """Measure mono ``x`` for the report."""
-    stats = measure(x, sr)
-    noise = estimate_noise(x, sr)
+    return signal_report(x.size, sr, measure(x, sr), estimate_noise(x, sr), clipped_share(x))
+
+
+def signal_report(
+    n: int, sr: int, stats: LoudnessStats, noise: NoiseEstimate, clipped: float
+) -> SignalReport:
+    """The report's figures of a signal of ``n`` samples from its measurements."""
     return SignalReport(
-        duration_s=round(x.size / sr, 3),
+        duration_s=round(n / sr, 3),
         sample_rate=sr,
         integrated_lufs=finite_or_none(stats.integrated),
         loudness_range_lu=round(stats.loudness_range, 2),
@@ -97,5 +107,5 @@ def describe(x: np.ndarray, sr: int) -> SignalReport:
         short_term_max_lufs=finite_or_none(stats.short_term_max),
         noise_floor_dbfs=noise.noise_floor_dbfs,
         snr_db=noise.snr_db,
-        clipped_share=round(clipped_share(x), 5),
+        clipped_share=round(clipped, 5),
     )

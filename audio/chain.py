@@ -52,7 +52,8 @@ def prepare(
     y = owned.pop()
     span = p1 - p0
     if config.highpass:
-        y = filters.highpass_zero_phase(filters.remove_dc(y, sr), sr, cutoff_hz=config.highpass_hz)
+        y = filters.remove_dc(y, sr)  # each step's input let go once its output exists
+        y = filters.highpass_zero_phase(y, sr, cutoff_hz=config.highpass_hz)
         steps.append("highpass")
     report_progress(progress, p0 + 0.1 * span)
     done: list[str] = []
@@ -120,11 +121,16 @@ def to_working_rate(x: np.ndarray, sr: int, config: PipelineConfig) -> np.ndarra
     """Finite mono ``x`` (sanitised, or from :func:`decode_file`, which zeroes NaN/inf) at the
     working rate."""
     y = as_mono(x)
-    if y.size < MIN_DURATION_S * sr:
-        raise TooShortAudioError(
-            f"the recording is too short ({y.size / sr:.2f} s); at least {MIN_DURATION_S} s needed"
-        )
+    check_duration(y.size, sr)
     return resample(y, sr, config.sample_rate)
+
+
+def check_duration(n: int, sr: int) -> None:
+    """Refuse fewer than ``MIN_DURATION_S`` of samples at rate ``sr``."""
+    if n < MIN_DURATION_S * sr:
+        raise TooShortAudioError(
+            f"the recording is too short ({n / sr:.2f} s); at least {MIN_DURATION_S} s needed"
+        )
 
 
 def deliverable(

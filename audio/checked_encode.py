@@ -31,10 +31,9 @@ from audio import dynamics, opus
 from audio.analysis import describe
 from audio.chain import deliverable, limiter_ceiling
 from audio.config import PipelineConfig, Progress, report_progress
-from audio.decode import decode_file
+from audio.decode_working import measure_file
 from audio.encode import replacing, write_audio
 from audio.report import SignalReport
-from audio.truepeak import true_peak_over
 
 log = logging.getLogger(__name__)
 
@@ -131,13 +130,11 @@ def encode_checked(
             if verdict.true_peak_db + step <= _tp_max(config):
                 only_header = True
             else:  # the gain lifts a few peaks over the limit: pull those down as well
-                assert verdict.decoded is not None
-                fixes.add(_lifted_overshoot(verdict.decoded, verdict.decoded_sr, step, config))
+                fixes.add(_lifted_overshoot(dst, step, config))
         else:
             target += verdict.loudness_error
             gain = None if gain is None else gain + verdict.loudness_error
             base = None
-        del verdict  # its decoded samples: not alive while the next pass decodes
     raise AssertionError("the last pass keeps its file")
 
 
@@ -169,22 +166,20 @@ def _pull_under(writer: _PassWriter, kept: SignalReport, config: PipelineConfig)
     excess = kept.true_peak_dbtp - _tp_max(config)
     writer.set_gain(opus.gain_step(writer.gain_db - excess) - 1 / 256)  # rounding down
     writer.rewrite()
-    out = decode_file(writer.dst, max_seconds=config.max_seconds + 60)
-    full = describe(out.samples, out.sample_rate)
+    full = measure_file(writer.dst, max_seconds=config.max_seconds + 60).report
+    assert full is not None
     if _over(full, config):
         raise AssertionError(f"true peak {full.true_peak_dbtp} dBTP after lowering the gain")
     log.warning("true peak over the limit when the passes ran out: %.2f dB quieter", excess)
     return full
 
 
-def _lifted_overshoot(
-    decoded: np.ndarray, sr: int, step_db: float, config: PipelineConfig
-) -> _Overshoot:
-    """The overshoots of the decoded file as it decodes with ``step_db`` more header gain
-    (found without a scaled copy: the threshold is lowered instead)."""
+def _lifted_overshoot(dst: Path, step_db: float, config: PipelineConfig) -> _Overshoot:
+    """The overshoots of the written file as it decodes with ``step_db`` more header gain
+    (measured again as it decodes, with the threshold lowered instead of a scaled copy)."""
     lift = float(10.0 ** (step_db / 20.0))
-    over, peaks = true_peak_over(decoded, sr, threshold=_fix_limit(config) / lift)
-    return _Overshoot(over, peaks * np.float32(lift), sr)
+    out = measure_file(dst, max_seconds=config.max_seconds + 60, over=_fix_limit(config) / lift)
+    return _Overshoot(out.over, out.peaks * np.float32(lift), out.sample_rate)
 
 
 def _tp_max(config: PipelineConfig) -> float:
@@ -217,8 +212,6 @@ class _Verdict:
     overshoot: _Overshoot | None = None
     loudness_error: float = 0.0
     true_peak_db: float = -math.inf
-    decoded: np.ndarray | None = None  # with a loudness error: the decoded file's samples
-    decoded_sr: int = 0
 
 
 def _judge(
@@ -226,16 +219,24 @@ def _judge(
 ) -> _Verdict:
     """Decode and measure the written file. ``quick``: first look only for overshoots (no fix
     made yet, more passes left); ``last``: keep the file whatever it measures."""
-    out = decode_file(dst, max_seconds=config.max_seconds + 60)
+    # measured as it decodes (the file at 48 kHz is three times the working signal), the
+    # places over the fix limit gathered on the way
     limit = _fix_limit(config)
-    if quick:
-        # hot speech often comes back from its first encode over the limit: find that
-        # cheaply (the true peak is interpolated only near the limit) before measuring
-        # everything; after a fix it rarely does, and the full measurement tells
-        over, peaks = true_peak_over(out.samples, out.sample_rate, threshold=limit)
-        if peaks.size and 20.0 * math.log10(float(peaks.max())) > _tp_max(config):
-            return _Verdict(overshoot=_Overshoot(over, peaks, out.sample_rate))
-    full = describe(out.samples, out.sample_rate)
+    longest = config.max_seconds + 60
+    # hot speech often comes back from its first encode over the limit: then (``quick``) the
+    # loudness is not needed, and its measurement stops where the first such peak is found
+    out = measure_file(
+        dst,
+        max_seconds=longest,
+        over=limit if limited else None,
+        enough_above=10.0 ** (_tp_max(config) / 20.0) if quick else None,
+    )
+    overshoot = _Overshoot(out.over, out.peaks, out.sample_rate)
+    hot = out.peaks.size and 20.0 * math.log10(float(out.peaks.max())) > _tp_max(config)
+    if quick and hot:
+        return _Verdict(overshoot=overshoot)
+    full = out.report or measure_file(dst, max_seconds=longest).report  # (a rounding's edge)
+    assert full is not None
     tp = full.true_peak_dbtp if full.true_peak_dbtp is not None else -math.inf
     loud = full.integrated_lufs if full.integrated_lufs is not None else -math.inf
     loud_err = config.target_lufs - loud if config.normalize else 0.0
@@ -246,14 +247,8 @@ def _judge(
             log.warning("output still off target after %d encodes", passes)
         return _Verdict(keep=full)
     if over_limit:
-        over, peaks = true_peak_over(out.samples, out.sample_rate, threshold=limit)
-        return _Verdict(overshoot=_Overshoot(over, peaks, out.sample_rate))
-    return _Verdict(
-        loudness_error=loud_err,
-        true_peak_db=tp if limited else -math.inf,
-        decoded=out.samples,
-        decoded_sr=out.sample_rate,
-    )
+        return _Verdict(overshoot=overshoot)
+    return _Verdict(loudness_error=loud_err, true_peak_db=tp if limited else -math.inf)
 
 
 @dataclass

@@ -90,7 +90,7 @@ def _mix_chunks(chunks: list[np.ndarray]) -> tuple[np.ndarray, int, list[int]]:
     peak memory is the decoded chunks plus the mono result.
     """
     if len(chunks) == 1 and chunks[0].shape[1] == 1:
-        # one mono block (see _Accumulator): its column is the result, no second copy
+        # one mono block (see Accumulator): its column is the result, no second copy
         only = np.ascontiguousarray(chunks.pop()[:, 0])
         bad = ~np.isfinite(only)
         count = int(np.count_nonzero(bad))
@@ -126,7 +126,7 @@ def _mix_chunks(chunks: list[np.ndarray]) -> tuple[np.ndarray, int, list[int]]:
 _MAX_PREALLOC = 1 << 28  # float32 samples
 
 
-class _Accumulator:
+class Accumulator:
     """Decoded ``(samples, channels)`` frames gathered into one growing block.
 
     Sized from the container's declared duration when there is one, so the whole recording
@@ -186,7 +186,7 @@ def decode_file(
         ctx = source.stream.codec_context
         rate, declared = source.rate, source.declared
         hint = int(declared * rate * 1.01) + rate if declared is not None and rate else 0
-        chunks = _Accumulator(hint)
+        chunks = Accumulator(hint)
         decoded_samples = 0
         channels = int(ctx.channels or 0)
         try:

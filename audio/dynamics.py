@@ -27,6 +27,7 @@ from audio.truepeak import true_peak, true_peak_over
 # it needs 2.2 dB there, and the limited speech scores PESQ-WB 4.49 against plain gain instead
 # of 4.46 (4.39 against 4.03 under -3 dBTP); faster release gained nothing more (BENCHMARKS.md).
 LIMITER_RELEASE_DB_PER_S = 200.0
+_ROWS = 1 << 14  # blocks per step where a long signal is handled a few rows at a time
 
 
 def _release(reduction_db: np.ndarray, db_per_sample: float) -> np.ndarray:
@@ -85,32 +86,49 @@ def level(
     return _apply_knot_gain(y, 10.0 ** (np.interp(knots, centres, gain_db) / 20.0), block)
 
 
-def _block_mean(a: np.ndarray, block: int) -> np.ndarray:
-    nb = -(-a.size // block)
-    padded = np.zeros(nb * block, dtype=np.float32)
-    padded[: a.size] = a
-    return np.asarray(padded.reshape(nb, block).mean(axis=1, dtype=np.float64))
+def _block_mean_square(y: np.ndarray, block: int) -> np.ndarray:
+    """Mean of ``y²`` per block of ``block`` samples (the last one zero-padded), float64;
+    squared a few rows at a time, so no full-length copy is made."""
+    nb = -(-y.size // block)
+    full = y.size // block
+    out = np.empty(nb, dtype=np.float64)
+    rows = y[: full * block].reshape(full, block)
+    for lo in range(0, full, _ROWS):
+        hi = min(full, lo + _ROWS)
+        out[lo:hi] = np.square(rows[lo:hi]).mean(axis=1, dtype=np.float64)
+    if full < nb:
+        tail = np.zeros(block, dtype=np.float32)
+        tail[: y.size - full * block] = np.square(y[full * block :])
+        out[full] = tail.mean(dtype=np.float64)
+    return out
 
 
-def _apply_knot_gain(y: np.ndarray, knot_gain: np.ndarray, block: int) -> np.ndarray:
+def _apply_knot_gain(
+    y: np.ndarray, knot_gain: np.ndarray, block: int, *, in_place: bool = False
+) -> np.ndarray:
     """Multiply ``y`` by a gain given at samples ``0, block, 2·block, ...`` (``nb + 1`` knots),
-    linearly interpolated, touching only the blocks where the gain is not 1."""
+    linearly interpolated, touching only the blocks where the gain is not 1. ``in_place``:
+    into ``y`` itself (a temporary the caller made), not into a copy."""
     nb = knot_gain.size - 1
     changed = knot_gain != 1.0
     touched = changed[:-1] | changed[1:]
-    padded = np.zeros(nb * block, dtype=np.float32)
-    padded[: y.size] = y
-    rows = padded.reshape(nb, block)
+    out = y if in_place else y.copy()
+    full = y.size // block
+    rows = out[: full * block].reshape(full, block)
     frac = (np.arange(block, dtype=np.float32) / block)[None, :]
-    step = 1 << 14  # rows per step; a gain of exactly 1 leaves the samples bit-identical
-    for lo in range(0, nb, step):
-        hi = min(nb, lo + step)
+    gain = knot_gain.astype(np.float32)
+    # a gain of exactly 1 leaves the samples bit-identical
+    for lo in range(0, full, _ROWS):
+        hi = min(full, lo + _ROWS)
         if not touched[lo:hi].any():
             continue
-        g0 = knot_gain[lo:hi].astype(np.float32)[:, None]
-        g1 = knot_gain[lo + 1 : hi + 1].astype(np.float32)[:, None]
+        g0 = gain[lo:hi, None]
+        g1 = gain[lo + 1 : hi + 1, None]
         rows[lo:hi] *= g0 + (g1 - g0) * frac
-    return padded[: y.size]
+    if full < nb and touched[full]:  # the last, partial block
+        ramp = gain[full] + (gain[full + 1] - gain[full]) * frac[0, : y.size - full * block]
+        out[full * block :] *= ramp
+    return out
 
 
 def compress(
@@ -140,7 +158,7 @@ def compress(
         raise ValueError(f"compressor ratio must be ≥ 1, got {ratio}")
     block = max(1, round(sr / 1000))
     rate = sr / block
-    ms = _block_mean(np.square(y), block)
+    ms = _block_mean_square(y, block)
     a = float(np.exp(-1.0 / (max(rms_ms, 0.1) * 1e-3 * rate)))
     ms = _one_pole(ms, a)
     level_db = 10.0 * np.log10(np.maximum(ms, 1e-12)) + 3.0103
@@ -270,16 +288,18 @@ def reduce_gain_at(
     *,
     lookahead_ms: float = 5.0,
     release_db_per_s: float = LIMITER_RELEASE_DB_PER_S,
+    in_place: bool = False,
 ) -> np.ndarray:
     """:func:`reduce_gain` with the need given sparsely: ``need_db[i]`` dB at sample
-    ``over[i]`` (no full-length need array)."""
+    ``over[i]`` (no full-length need array). ``in_place``: ``x`` is the caller's temporary
+    float32 array and is changed, not copied."""
     y = as_mono(x)
     if over.size == 0:
         return y
     d, block = reduce_gain_curve(
         y.size, sr, over, need_db, lookahead_ms=lookahead_ms, release_db_per_s=release_db_per_s
     )
-    return _apply_knot_gain(y, np.power(10.0, -d / 20.0), block)
+    return _apply_knot_gain(y, np.power(10.0, -d / 20.0), block, in_place=in_place and y is x)
 
 
 def curve_spans(d: np.ndarray, block: int, n: int) -> np.ndarray:

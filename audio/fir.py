@@ -20,7 +20,7 @@ F64 = npt.NDArray[np.float64]
 # Multiply-adds per matrix product: small enough that OpenBLAS keeps it on one thread (it
 # splits products over 4 · 65536 between threads, which on a busy machine costs more than it
 # saves), large enough that the per-call overhead does not show.
-_BLOCK_MACS = 1 << 18
+BLOCK_MACS = 1 << 18
 
 
 def kaiser_lowpass(numtaps: int, cutoff: float, beta: float) -> F64:
@@ -75,7 +75,7 @@ def resample_poly(x: F32, up: int, down: int, taps: F32) -> F32:
     padded[front : front + n] = x
     windows = np.lib.stride_tricks.sliding_window_view(padded, width)
     out = np.empty(rows * up, dtype=np.float32)
-    step = max(1, _BLOCK_MACS // (width * up))
+    step = max(1, BLOCK_MACS // (width * up))
     for s0 in range(0, rows, step):
         s1 = min(rows, s0 + step)
         block = windows[first + s0 * down : first + (s1 - 1) * down + 1 : down]

@@ -45,6 +45,7 @@ __all__ = [
     "momentary_max",
     "short_term_loudness",
     "short_term_max",
+    "stats_from_hops",
     "true_peak_db",
 ]
 
@@ -262,14 +263,20 @@ def measure(
     h = hop_energies(frames, sr, channel_weights=channel_weights)
     peak = float(max(frames.max(), -frames.min())) if frames.size else 0.0
     tp = true_peak(frames, sr) if with_true_peak else peak
+    return stats_from_hops(h, true_peak=tp, sample_peak=peak)
+
+
+def stats_from_hops(h: HopEnergies, *, true_peak: float, sample_peak: float) -> LoudnessStats:
+    """:class:`LoudnessStats` from hop energies and linear peaks, however they were gathered
+    (one array here, a stream in :mod:`audio.stream_meter`)."""
     with np.errstate(divide="ignore"):
         return LoudnessStats(
             integrated=_integrated_from(h),
             loudness_range=_lra_from(h),
-            true_peak_db=float(20 * np.log10(tp)) if tp > 0 else float("-inf"),
+            true_peak_db=float(20 * np.log10(true_peak)) if true_peak > 0 else float("-inf"),
             momentary_max=_max_from(h, MOMENTARY_HOPS),
             short_term_max=_max_from(h, SHORT_TERM_HOPS),
-            sample_peak_db=float(20 * np.log10(peak)) if peak > 0 else float("-inf"),
+            sample_peak_db=float(20 * np.log10(sample_peak)) if sample_peak > 0 else float("-inf"),
         )
 
 

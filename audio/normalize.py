@@ -15,7 +15,7 @@ import numpy as np
 from audio import dynamics
 from audio.errors import EmptyAudioError
 from audio.filters import k_weighting_sos
-from audio.iir import sosfilt
+from audio.iir import SosFilter
 from audio.loudness import HopEnergies, hop_energies, integrated_from_hops, integrated_loudness
 from audio.truepeak import true_peak_over
 
@@ -44,12 +44,18 @@ class _LimitedLoudness:
         self.target = float(10.0 ** (ceiling_db / 20.0)) * 0.995
         _, self.block = dynamics.reduce_gain_curve(x.size, sr, np.empty(0, np.int64), np.empty(0))
         nb = -(-x.size // self.block)
-        kx = sosfilt(k_weighting_sos(sr), x, dtype=np.float32)
-        sq = np.zeros(nb * self.block, dtype=np.float32)
-        np.square(kx, out=sq[: x.size])
-        del kx
-        self.block_energy = sq.reshape(nb, self.block).sum(axis=1, dtype=np.float64)
-        del sq
+        self.block_energy = np.empty(nb, dtype=np.float64)
+        # K-weighted in pieces of whole blocks, the filter's state carried: no full-length
+        # copies of a long recording
+        k_weight = SosFilter(k_weighting_sos(sr))
+        piece = self.block * (1 << 15)
+        for lo in range(0, x.size, piece):
+            kx = k_weight(x[lo : lo + piece], dtype=np.float32)
+            m = -(-kx.size // self.block)
+            sq = np.zeros(m * self.block, dtype=np.float32)
+            np.square(kx, out=sq[: kx.size])
+            b0 = lo // self.block
+            self.block_energy[b0 : b0 + m] = sq.reshape(m, self.block).sum(axis=1, dtype=np.float64)
         self.hops = self._hops_from_blocks(x.size) or hop_energies(x, sr)
         starts = np.arange(nb, dtype=np.int64) * self.block
         hop = np.searchsorted(self.hops.bounds, starts, side="right") - 1
@@ -122,6 +128,7 @@ class _LimitedLoudness:
             over,
             need,
             release_db_per_s=self.release,
+            in_place=True,  # the gained copy is ours
         )
         if not self.exact:
             return y

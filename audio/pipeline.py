@@ -3,7 +3,8 @@
 Steps, each its own function of mono float32 ``(n,)`` samples and each switchable in
 :class:`PipelineConfig`:
 
-1. decode (PyAV) → mono → resample to the working rate  (:mod:`audio.decode`)
+1. decode (PyAV) → mono → measure → resample to the working rate, in one stream
+   (:mod:`audio.decode_working`)
 2. DC removal and rumble high-pass                       (:mod:`audio.filters`)
 3. noise reduction                                       (:mod:`audio.denoise`)
 4. trim of long leading/trailing silence                 (:mod:`audio.trim`)
@@ -27,10 +28,18 @@ from pathlib import Path
 import numpy as np
 
 from audio.analysis import describe
-from audio.chain import deliverable, limiter_ceiling, prepare, sanitise, to_working_rate
+from audio.chain import (
+    check_duration,
+    deliverable,
+    limiter_ceiling,
+    prepare,
+    sanitise,
+    to_working_rate,
+)
 from audio.checked_encode import encode_checked
 from audio.config import PipelineConfig, Progress, report_progress
-from audio.decode import Decoded, decode_file
+from audio.decode import Decoded
+from audio.decode_working import decode_working
 from audio.encode import container_for
 from audio.normalize import normalize
 from audio.report import ProcessingReport, SignalReport, SourceReport, done_words, remarks
@@ -129,13 +138,14 @@ def _decode(
     src: Path, config: PipelineConfig, progress: Progress | None
 ) -> tuple[SourceReport, SignalReport, list[np.ndarray]]:
     """Step 1: what the decoder found, the input's measurements, and the input at the working
-    rate as a one-element list for :func:`audio.chain.prepare` to empty (the decoded samples
-    are freed on return)."""
-    dec = decode_file(src, max_seconds=config.max_seconds)
-    source = _source_report(src, dec)
+    rate as a one-element list for :func:`audio.chain.prepare` to empty. Decoded, measured and
+    resampled in one stream (:mod:`audio.decode_working`): the input at its own rate is never
+    whole in memory."""
+    got = decode_working(src, rate=config.sample_rate, max_seconds=config.max_seconds)
+    source = _source_report(src, got.decoded)
     report_progress(progress, 0.1)
-    before = describe(dec.samples, dec.sample_rate)
-    return source, before, [to_working_rate(dec.samples, dec.sample_rate, config)]
+    check_duration(got.source_samples, got.decoded.source_rate)
+    return source, got.measured, [got.decoded.samples]
 
 
 def _source_report(src: Path, dec: Decoded) -> SourceReport:

@@ -61,11 +61,17 @@ def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
 
 
 def resample_stream(
-    blocks: Iterable[np.ndarray], sr_in: int, sr_out: int, *, step_s: float = 0.5
+    blocks: Iterable[np.ndarray],
+    sr_in: int,
+    sr_out: int,
+    *,
+    step_s: float = 0.5,
+    clip: bool = True,
 ) -> Iterator[np.ndarray]:
     """:func:`resample` of the concatenation of ``blocks`` (mono float32, any sizes), delivered
-    in pieces of about ``step_s`` as the input comes, clipped to [-1, 1]: what a sound card gets
-    from a file decoded as it plays, holding about one piece of it.
+    in pieces of about ``step_s`` as the input comes, clipped to [-1, 1] unless ``clip`` is
+    False: what a sound card gets from a file decoded as it plays, or the chain's working
+    signal from a decoder (:mod:`audio.decode_working`), holding about one piece of input.
 
     Each piece is resampled with enough neighbouring input on both sides to cover the filter
     (``10 * max(up, down)`` taps either side in the upsampled domain; zeros before the start and
@@ -78,18 +84,28 @@ def resample_stream(
     up, down = sr_out // g, sr_in // g
     ctx = -(-(-(-10 * max(up, down) // up) + 1) // down) * down
     step = max(down, int(sr_in * step_s) // down * down)
+    first = ctx * up // down
     held = np.zeros(ctx, dtype=np.float32)  # input from `a - ctx` on
+    parts: list[np.ndarray] = []  # blocks after `held`, joined once a piece's worth is there
+    size = held.size
     a = 0  # the next piece starts at input sample `a`
     for block in blocks:
-        held = np.concatenate([held, as_mono(block)])
+        parts.append(as_mono(block))
+        size += parts[-1].size
+        if size < step + 2 * ctx:
+            continue
+        held = np.concatenate([held, *parts])
+        parts = []
         while held.size >= step + 2 * ctx:
-            y = resample(held[: step + 2 * ctx], sr_in, sr_out)
-            first = ctx * up // down
-            yield np.clip(y[first : first + step * up // down], -1.0, 1.0)
+            y = resample(held[: step + 2 * ctx], sr_in, sr_out)[first : first + step * up // down]
+            yield np.clip(y, -1.0, 1.0) if clip else y
             held = held[step:]
             a += step
+        held = held.copy()  # let go of the joined input before it
+        size = held.size
+    held = np.concatenate([held, *parts])
     n = a + held.size - ctx
     if n > a:
         y = resample(np.concatenate([held, np.zeros(ctx, np.float32)]), sr_in, sr_out)
-        first = ctx * up // down
-        yield np.clip(y[first : first + -(-n * up // down) - a * up // down], -1.0, 1.0)
+        y = y[first : first + -(-n * up // down) - a * up // down]
+        yield np.clip(y, -1.0, 1.0) if clip else y

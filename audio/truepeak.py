@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from audio.fir import kaiser_lowpass
+from audio.fir import BLOCK_MACS, kaiser_lowpass
 from audio.samples import as_frames, as_mono, check_finite, check_rate
 
 _TAPS_PER_PHASE = 16
@@ -61,7 +61,9 @@ def _interp_max(y: np.ndarray, blocks: np.ndarray, mat: np.ndarray, factor: int)
     """
     out = np.empty((blocks.size, _TAPS_PER_PHASE), dtype=np.float32)
     offsets = np.arange(_SEG, dtype=np.int64) - _TAPS_PER_PHASE
-    step = 8192
+    # products small enough for OpenBLAS to keep on one thread (audio.fir): spread over
+    # threads on a busy machine, a stream's many of them took three times as long
+    step = max(1, BLOCK_MACS // (_SEG * mat.shape[1]))
     for start in range(0, blocks.size, step):
         idx = blocks[start : start + step, None].astype(np.int64) * _TAPS_PER_PHASE + offsets
         inside = (idx >= 0) & (idx < y.size)

@@ -81,8 +81,10 @@ def write_waveforms(config: ControllerConfig, bulletin: Bulletin) -> dict[str, l
     from audio.encode import write_audio
 
     folder = draft_dir(config, bulletin.id)
+    # one decoded recording at a time (each is 35 MB for 3 minutes at 48 kHz)
     after = decode_file(after_path(config, bulletin), max_seconds=config.max_audio_seconds)
     shapes = {"after": peaks(after.samples)}
+    del after
     if bulletin.original_path:
         before = decode_file(
             config.data_dir / bulletin.original_path, max_seconds=config.max_audio_seconds

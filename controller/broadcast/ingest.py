@@ -67,7 +67,8 @@ def store_audio(
     config: ControllerConfig, db: Session, encoded: Path, duration_s: float
 ) -> AudioFile:
     """Move ``encoded`` into the content-addressed store unless the same bytes are there."""
-    digest = hashlib.sha256(encoded.read_bytes()).hexdigest()
+    with encoded.open("rb") as fh:  # read in pieces, not whole
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
     config.audio_dir.mkdir(parents=True, exist_ok=True)
     final = config.audio_dir / f"{digest}.ogg"
     if final.exists():
