@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from audio import hum
+from audio import hum, wind
 from audio.denoise import denoise, denoise_with_actions
 from audio.samples import FloatArray
 from tests.audio.test_denoise import speech_like, white
@@ -150,6 +150,21 @@ def test_speech_with_a_strong_low_band_is_not_taken_for_wind() -> None:
     without = denoise(x, SR, wind=False)
     assert abs(band_db(without, 80, 250, sounding) - band_db(y, 80, 250, sounding)) < 0.1
     assert actions.windy_s == 0.0
+
+
+def test_low_bursts_without_wind_in_the_pauses_are_the_voice_s() -> None:
+    """Syllables whose low band stands 9 dB over the middle one (a close-talked low vowel the
+    harmonic test misses) in a recording whose pauses are calm: no wind, so nothing is turned
+    down. Without the pause gate the gain took 9 dB of those vowels (and at 20 dB SNR the
+    benchmark's STOI fell below the input's on pink and fan noise)."""
+    x, sounding = murmur(9.0)
+    y, actions = denoise_with_actions(x, SR)
+    without = denoise(x, SR, wind=False)
+    assert abs(band_db(without, 80, 250, sounding) - band_db(y, 80, 250, sounding)) < 0.1
+    assert actions.windy_s == 0.0
+    calm, mid = np.ones(4), np.array([1.0, 1.0, 1.0, 9.0])
+    assert wind.gusts_in_pauses(np.full(4, 0.5), calm, mid) == 1.0  # three pauses, all gusty
+    assert wind.gusts_in_pauses(np.full(4, 1.0), calm, mid) == 0.0
 
 
 def test_a_click_is_not_spread_in_time() -> None:
