@@ -14,7 +14,9 @@ the phase of the strongest harmonic block by block (mains drift by tenths of a h
 hum harmonic's complex amplitude is measured over Hann blocks of ``2 * _HOP_S`` against that
 reference, then resynthesised (the Hann blocks overlap to one) and subtracted. Each notch is
 about 1 / (2 * _HOP_S) = 2.5 Hz wide, so speech loses almost nothing; a tone that is not on the
-detected comb is untouched.
+detected comb is untouched. A voice's harmonic that passes through a notch adds to the
+measured amplitude; hum is steady, so a block measured well over the harmonic's median is
+replaced by the hum's amplitude around it (:func:`_steady`) rather than subtracted whole.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ _DRIFT_HZ = 1.0  # how far the fundamental may lie from the nominal mains freque
 _AGREE_HZ = 0.1  # harmonics' fundamentals (f_k / k) agree within this
 _SPAN_S = 60.0  # the detector reads at most this much of the recording
 _HOP_S = 0.2
+_STEADY_FACTOR = 2.0  # a block over this times the median amplitude holds more than hum
 _SEGMENT_HOPS = 256  # hops processed at once, so memory stays flat on long recordings
 
 Complex = npt.NDArray[np.complex128]
@@ -221,6 +224,28 @@ def _track(x_pad: FloatArray, hum: Hum, hop: int, sr: int) -> npt.NDArray[np.flo
     return f0
 
 
+def _steady(amp: Complex) -> Complex:
+    """Each harmonic's complex amplitudes (blocks x harmonics) with the blocks where something
+    else adds to the line replaced by the hum's own, interpolated from the blocks around them.
+
+    Hum is steady: against the tracked reference its amplitude barely moves. A block whose
+    amplitude stands more than ``_STEADY_FACTOR`` times over the harmonic's median holds a
+    voice's harmonic passing through the notch too; subtracting that measured amplitude would
+    take the voice's harmonic with the hum (measured on the wider benchmark at 20 dB SNR:
+    STOI 0.008 below the untouched input, none after this)."""
+    out = amp.copy()
+    blocks = np.arange(amp.shape[0])
+    for j in range(amp.shape[1]):
+        mag = np.abs(amp[:, j])
+        bad = mag > _STEADY_FACTOR * np.median(mag)
+        if bad.any() and not bad.all():
+            good = ~bad
+            out[bad, j] = np.interp(blocks[bad], blocks[good], amp[good, j].real) + 1j * np.interp(
+                blocks[bad], blocks[good], amp[good, j].imag
+            )
+    return out
+
+
 def cancel(x: np.ndarray, sr: int, hum: Hum) -> np.ndarray:
     """``x`` with the harmonics of ``hum`` subtracted (float32 mono ``(n,)``, same length)."""
     check_mono_float32(x, sr)
@@ -231,7 +256,7 @@ def cancel(x: np.ndarray, sr: int, hum: Hum) -> np.ndarray:
     xp[hop : hop + n] = x
     f0 = _track(xp, hum, hop, sr)
     harmonics = [k for k in hum.harmonics if k * hum.f0_hz < sr / 2 - 25.0]
-    amp = _amplitudes(xp, harmonics, f0, hop, sr)
+    amp = _steady(_amplitudes(xp, harmonics, f0, hop, sr))
     phase0 = _phase_at_hops(f0, hop, sr)
     w = np.hanning(2 * hop + 1)[:-1].reshape(2, hop)
     y = xp.astype(np.float64)
