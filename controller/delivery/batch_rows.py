@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from controller.models import Delivery, Node, NodeEvent, NodeHealth, OutboxCommand
@@ -54,10 +54,10 @@ def load(s: Session, reports: Sequence[Report]) -> BatchRows:
         stored = select(NodeEvent.event_id).where(NodeEvent.event_id.in_(event_ids))
         rows.known_events.update(s.scalars(stored))
     play_ids = {e.play_id for e in events if isinstance(e, PlayEvent | LiveReport)}
-    if command_ids := {e.command_id for e in events if isinstance(e, CommandAck)}:
-        commands = s.scalars(
-            select(OutboxCommand).where(OutboxCommand.command_id.in_(command_ids))
-        ).all()
+    if acked := {(e.command_id, e.node_id) for e in events if isinstance(e, CommandAck)}:
+        # one row per (command, node): a group command's id is shared by its points
+        key = tuple_(OutboxCommand.command_id, OutboxCommand.node_id)
+        commands = s.scalars(select(OutboxCommand).where(key.in_(acked))).all()
         rows.kept += commands
         play_ids |= {c.play_id for c in commands if c.play_id is not None}
     if play_ids:

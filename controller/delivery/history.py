@@ -51,7 +51,8 @@ def _delete_in_parts(
     while True:
         with db.session() as s:
             part = select(key).where(old).limit(part_rows)
-            deleted = s.connection().execute(delete(table).where(key.in_(part))).rowcount
+            # ``old`` again: a group command's rows share its id, and only its old ones go
+            deleted = s.connection().execute(delete(table).where(old, key.in_(part))).rowcount
         total += deleted
         if deleted < part_rows:
             return total

@@ -251,7 +251,11 @@ class Delivery(Base):
 
 
 class OutboxCommand(Base):
-    """A signed command re-sent until the node acknowledges it or it expires."""
+    """A signed command to one node, re-sent until the node acknowledges it or it expires.
+
+    A command to many points is signed once for a group of them (``delivery.groups``): its
+    rows share the command id and the envelope, one row per node, so each point's delivery,
+    acknowledgement, expiry and withdrawal stay its own."""
 
     __tablename__ = "outbox"
     # What is scanned: the pending commands, every few seconds and soonest expiry first; one
@@ -262,7 +266,7 @@ class OutboxCommand(Base):
         Index("ix_outbox_node_id_result", "node_id", "result"),
     )
     command_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"))
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), primary_key=True)
     play_id: Mapped[str | None] = mapped_column(String(80), index=True)  # for play commands
     envelope: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime]

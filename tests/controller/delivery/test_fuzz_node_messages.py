@@ -146,7 +146,7 @@ def another_nodes_event_is_still_applied(scene: Scene) -> None:
     deliver(scene.dispatcher, calm, "events", ack)
     assert acks(scene.publisher, calm) == [ack.event_id]
     with scene.commune.db.session() as s:
-        assert s.get_one(OutboxCommand, command_id).result == "acked"
+        assert s.get_one(OutboxCommand, (command_id, calm)).result == "acked"
 
 
 def assert_fits_its_columns(scene: Scene) -> None:
