@@ -14,13 +14,11 @@ from typing import Any
 import pytest
 
 from node_agent.agent import NodeAgent
-from node_agent.config import NodeConfig, RelayConfig, SinkConfig
-from node_agent.relay import RecordingRelay
-from node_agent.sinks import WavFileSink
 from protocol.messages import AudioRef, PlayCommand, utcnow
-from protocol.signing import new_private_key, public_key_b64, sign_command
+from protocol.signing import new_private_key, sign_command
 from protocol.topics import GROUP_SHARDS, group_shard, group_topic, node_topic
 from tests.support.keys import KEY
+from tests.support.offline_node import offline_agent
 from tests.support.shards import shard_mates
 
 NODE = "loa-group-a"
@@ -30,16 +28,7 @@ MATES = shard_mates(SHARD, 3, stem="loa-mate")
 
 @pytest.fixture
 def agent(tmp_path: Path) -> Iterator[NodeAgent]:
-    config = NodeConfig(
-        node_id=NODE,
-        broker_password="unused",
-        controller_public_key=public_key_b64(KEY),
-        data_dir=tmp_path / "node",
-        sink=SinkConfig(kind="wav"),
-        relay=RelayConfig(kind="recording"),
-        min_free_bytes=0,
-    )
-    made = NodeAgent(config, sink=WavFileSink(tmp_path / "played"), relay=RecordingRelay())
+    made = offline_agent(tmp_path, NODE)
     yield made
     made.store.close()
 
