@@ -10,7 +10,9 @@ Reused unchanged from ``node_agent``: ``CommandHandler`` (Ed25519 signature, tar
 the persistent replay guard), ``Bulletins`` (the play kept in the store, emergency announce,
 download, ``ready``), ``Fetcher`` and ``AudioCache`` (chunk requests in windows, re-asks on
 timeout, per-chunk and whole-file sha256, fsync), ``EventReporter`` (durable outbox, acks,
-re-sends) and ``NodeControls``; the session is opened by ``protocol.mqtt_client`` as the agent's.
+re-sends) and ``NodeControls``; the session is opened by ``protocol.mqtt_client`` as the agent's,
+subscribed as the agent is (``protocol.topics.node_subscriptions``: its own topics and its
+shard's group commands, which go through ``CommandHandler.on_group_command`` as on the agent).
 
 Skipped, and so not measured:
 - the player: no audio is decoded or played, no amplifier, no attention signal. An item
