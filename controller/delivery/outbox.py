@@ -29,7 +29,7 @@ from controller.db import Database
 from controller.delivery.groups import SignedGroup, sign_groups
 from controller.delivery.publisher import Publisher
 from controller.delivery.state import SETTLED, WAITING, expiry_reason
-from controller.models import Bulletin, Delivery, Node, OutboxCommand, now
+from controller.models import Bulletin, CommandEnvelope, Delivery, Node, OutboxCommand, now
 from protocol.messages import AudioRef, CancelCommand, Command, CommandBody, PlayCommand
 from protocol.signing import sign_command
 from protocol.topics import group_shard, group_topic, node_topic
@@ -97,19 +97,22 @@ def queue_group(
 
 
 def _insert(db: Session, groups: list[SignedGroup], play_id: str | None) -> None:
+    """Each group's envelope once, and one outbox row per target."""
+    if not groups:
+        return
+    envelopes = [{"command_id": g.body.command_id, "envelope": g.envelope} for g in groups]
     rows = [
         {
             "command_id": g.body.command_id,
             "node_id": node_id,
             "play_id": play_id,
-            "envelope": g.envelope,
             "expires_at": g.body.expires_at,
         }
         for g in groups
         for node_id in g.targets
     ]
-    if rows:
-        db.execute(insert(OutboxCommand), rows)
+    db.execute(insert(CommandEnvelope), envelopes)
+    db.execute(insert(OutboxCommand), rows)
 
 
 def queue_cancel(
@@ -151,12 +154,13 @@ def queue_command(
     expires_at: datetime,
 ) -> CommandBody:
     body, envelope = sign_command(key, command, [node_id], expires_at=expires_at)
+    signed = CommandEnvelope(command_id=body.command_id, envelope=envelope.model_dump_json())
     db.add(
         OutboxCommand(
             command_id=body.command_id,
             node_id=node_id,
             play_id=play_id,
-            envelope=envelope.model_dump_json(),
+            signed=signed,
             expires_at=body.expires_at,
         )
     )
@@ -191,12 +195,12 @@ def send_due(
             pending(node_ids).with_only_columns(
                 OutboxCommand.command_id,
                 OutboxCommand.node_id,
-                OutboxCommand.envelope,
                 OutboxCommand.expires_at,
                 OutboxCommand.last_sent_at,
             )
         ).all()
-        for command_id, node_id, envelope, expires_at, last_sent_at in rows:
+        due_rows = []
+        for command_id, node_id, expires_at, last_sent_at in rows:
             if expires_at <= at:
                 expired.append({"cid": command_id, "nid": node_id})
                 continue
@@ -204,7 +208,11 @@ def send_due(
                 continue
             if not force and last_sent_at and node_id in offline:
                 continue  # sent once; the rest goes when it is back, not into broker queues
-            due = _Due(command_id, node_id, envelope, int((expires_at - at).total_seconds()) + 1)
+            due_rows.append((command_id, node_id, expires_at, last_sent_at))
+        envelopes = _envelopes(s, {row[0] for row in due_rows})
+        for command_id, node_id, expires_at, last_sent_at in due_rows:
+            ttl = int((expires_at - at).total_seconds()) + 1
+            due = _Due(command_id, node_id, envelopes[command_id], ttl)
             if last_sent_at is None and node_ids is None:
                 first.setdefault((command_id, group_shard(node_id)), []).append(due)
             else:
@@ -228,6 +236,21 @@ def send_due(
             )
     if refused:
         log.warning("%d commands not taken by the MQTT client; left for the next pass", refused)
+
+
+def _envelopes(s: Session, command_ids: set[str]) -> dict[str, str]:
+    """The envelopes of ``command_ids``, each read once (a group's is shared by its rows)."""
+    found: dict[str, str] = {}
+    ids = sorted(command_ids)
+    for i in range(0, len(ids), _IN_PART):  # under every database's bound-parameter limit
+        part = select(CommandEnvelope.command_id, CommandEnvelope.envelope).where(
+            CommandEnvelope.command_id.in_(ids[i : i + _IN_PART])
+        )
+        found.update({command_id: envelope for command_id, envelope in s.execute(part)})
+    return found
+
+
+_IN_PART = 5_000
 
 
 @dataclass(frozen=True)

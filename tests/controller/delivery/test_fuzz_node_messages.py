@@ -166,8 +166,8 @@ def assert_fits_its_columns(scene: Scene) -> None:
 
 def own_envelopes(scene: Scene) -> set[str]:
     with scene.commune.db.session() as s:
-        query = select(OutboxCommand.envelope).where(OutboxCommand.node_id == scene.attacker)
-        return set(s.scalars(query))
+        query = select(OutboxCommand).where(OutboxCommand.node_id == scene.attacker)
+        return {c.envelope for c in s.scalars(query)}
 
 
 @pytest.fixture

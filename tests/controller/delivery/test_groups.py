@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from controller.delivery import history, outbox
 from controller.delivery.groups import packet_bytes, sign_groups
 from controller.delivery.publisher import MemoryPublisher
-from controller.models import Bulletin, Delivery, Node, OutboxCommand, Zone, now
+from controller.models import Bulletin, CommandEnvelope, Delivery, Node, OutboxCommand, Zone, now
 from protocol.messages import CancelCommand, CommandAck, PlayCommand
 from protocol.signing import NotAddressedError, ReplayGuard, verify_envelope
 from protocol.topics import group_shard, group_topic, node_topic
@@ -49,7 +50,8 @@ def play_to(commune: Commune, node_ids: list[str]) -> str:
 
 def rows(commune: Commune) -> list[OutboxCommand]:
     with commune.db.session() as s:
-        return list(s.scalars(select(OutboxCommand).order_by(OutboxCommand.node_id)))
+        query = select(OutboxCommand).options(joinedload(OutboxCommand.signed))
+        return list(s.scalars(query.order_by(OutboxCommand.node_id)))
 
 
 def test_a_command_is_signed_once_per_shard_and_each_target_verifies_it():
@@ -199,6 +201,7 @@ def test_cancel_and_withdrawal_to_many_are_per_point_and_signed_per_group(commun
 
 def test_pruning_keeps_the_open_rows_of_a_settled_group_command(commune, points):
     play_to(commune, points["a"])
+    [play_command] = {r.command_id for r in rows(commune)}
     with commune.db.session() as s:
         for r in s.scalars(select(OutboxCommand)):
             r.expires_at = now() - timedelta(days=60)
@@ -206,6 +209,13 @@ def test_pruning_keeps_the_open_rows_of_a_settled_group_command(commune, points)
     pruned = history.prune(commune.db, timedelta(days=30))
     assert pruned.commands == 1
     assert sorted(r.node_id for r in rows(commune)) == points["a"][1:]
+    with commune.db.session() as s:  # the envelope stays while a row still needs it
+        assert s.scalars(select(CommandEnvelope.command_id)).all() == [play_command]
+        for r in s.scalars(select(OutboxCommand)):
+            r.result = "expired"
+    history.prune(commune.db, timedelta(days=30))
+    with commune.db.session() as s:  # and goes with the last one
+        assert s.scalars(select(CommandEnvelope.command_id)).all() == []
 
 
 def test_a_play_command_to_one_point_is_still_one_command_on_its_own_topic(commune, points):
