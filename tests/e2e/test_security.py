@@ -32,7 +32,9 @@ def test_bad_commands_are_rejected_and_the_node_keeps_working(system_factory, sp
 
     db = sqlite3.connect(sut.cluster.config.data_dir / "loalang.sqlite3")
     (replay,) = db.execute(
-        "SELECT envelope FROM outbox WHERE node_id=? AND play_id=?", (node_a, bulletin["id"])
+        "SELECT e.envelope FROM outbox o JOIN command_envelopes e USING (command_id)"
+        " WHERE o.node_id=? AND o.play_id=?",
+        (node_a, bulletin["id"]),
     ).fetchone()
     db.close()
     audio = AudioRef(sha256=bulletin["audio_sha256"], size=1000, duration_s=bulletin["duration_s"])
