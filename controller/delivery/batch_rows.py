@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.models import Delivery, Node, NodeEvent, NodeHealth, OutboxCommand
@@ -55,9 +55,14 @@ def load(s: Session, reports: Sequence[Report]) -> BatchRows:
         rows.known_events.update(s.scalars(stored))
     play_ids = {e.play_id for e in events if isinstance(e, PlayEvent | LiveReport)}
     if acked := {(e.command_id, e.node_id) for e in events if isinstance(e, CommandAck)}:
-        # one row per (command, node): a group command's id is shared by its points
-        key = tuple_(OutboxCommand.command_id, OutboxCommand.node_id)
-        commands = s.scalars(select(OutboxCommand).where(key.in_(acked))).all()
+        # one row per (command, node): a group command's id is shared by its points. Two
+        # plain INs run on the key's index (a row-value IN scans the table in SQLite); the
+        # few rows of other pairs they also match are dropped here.
+        ids, nodes = {c for c, _ in acked}, {n for _, n in acked}
+        query = select(OutboxCommand).where(
+            OutboxCommand.command_id.in_(ids), OutboxCommand.node_id.in_(nodes)
+        )
+        commands = [c for c in s.scalars(query) if (c.command_id, c.node_id) in acked]
         rows.kept += commands
         play_ids |= {c.play_id for c in commands if c.play_id is not None}
     if play_ids:

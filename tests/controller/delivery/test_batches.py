@@ -241,3 +241,30 @@ def test_the_lookups_of_a_batch_do_not_grow_with_its_events(commune, publisher, 
             stored = set(s.scalars(select(NodeEvent.event_id)))
         assert {e.event_id for e in said} <= stored
     assert selects[0] == selects[1]
+
+
+def test_a_batch_finds_its_acknowledged_commands_through_the_outbox_key(
+    commune, publisher, dispatcher
+):
+    """The outbox grows with history (a row per command and point, kept for months): the
+    acknowledged rows of a batch are found on its key's index, never by reading the table."""
+    play_id, nodes = play_everywhere(commune, dispatcher)
+    acks = [e for e in reports(commune, play_id, nodes) if isinstance(e, CommandAck)]
+    reads: list[tuple[str, object]] = []
+
+    def keep(_conn: object, _cursor: object, statement: str, params: object, *_r: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM outbox" in statement:
+            reads.append((statement, params))
+
+    event.listen(dispatcher.db.engine, "before_cursor_execute", keep)
+    try:
+        dispatcher.handle_batch([incoming(e.node_id, "events", e) for e in acks])
+    finally:
+        event.remove(dispatcher.db.engine, "before_cursor_execute", keep)
+    assert reads
+    with dispatcher.db.engine.connect() as conn:
+        for statement, params in reads:
+            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
+            assert not any("SCAN outbox" in str(row) for row in plan), plan
+    with commune.db.session() as s:
+        assert set(s.scalars(select(OutboxCommand.result))) == {"acked"}
