@@ -9,7 +9,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
-from controller.db import MIGRATIONS, make_engine, migrate
+from controller.db import MIGRATIONS
+from tests.support.schema import migrated_with_rows
 
 BEFORE = "b4e8d2a6c1f3"
 ROWS = """
@@ -25,13 +26,7 @@ FROM outbox o JOIN command_envelopes e ON e.command_id = o.command_id ORDER BY o
 
 
 def test_stored_commands_keep_their_envelopes_and_state_both_ways(tmp_path: Path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    migrate(engine, BEFORE)
-    with engine.begin() as conn:
-        for statement in ROWS.split(";"):
-            if statement.strip():
-                conn.execute(text(statement))
-    migrate(engine)
+    engine = migrated_with_rows(tmp_path / "old.db", BEFORE, ROWS)
     with engine.connect() as conn:
         assert [tuple(r) for r in conn.execute(text(READ))] == [
             ("c1", "n1", 2, "acked", '{"signed": 1}'),
