@@ -6,7 +6,8 @@ A fresh system as in ``bench.scale`` (provisioned points, the project's Mosquitt
 real controller, light nodes). Per text emergency to every point:
 - API call → the response (the alert stored and committed: commands queued);
 - → the signed command on the wire: an observer account subscribed to every point's command
-  topic sees each one as the broker forwards it (controller + broker, without the points);
+  topic and every shard's group topic sees each one as the broker forwards it (controller +
+  broker, without the points); a group command counts for each of its targets;
 - → the command at each point's socket, and → each point's ``started`` (the harness's part);
 - → the controller's report showing every point started;
 - the CPU seconds the controller, Mosquitto and the light points' processes used in the round.
@@ -17,6 +18,8 @@ not a dependency) for the rounds: one flame graph per thread and the GIL's share
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import os
 import subprocess
 import sys
@@ -34,6 +37,8 @@ from bench.scale import all_online, emergency_round
 from controller.nodes import broker
 from controller.ops import demo
 from controller.ops.cluster import Cluster
+from protocol.messages import SignedEnvelope
+from protocol.topics import parse_group_topic
 from tests.support import wait_for
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -53,7 +58,8 @@ def network_threads_cpu_s(pids: list[int]) -> float:
 
 
 class CommandWatcher:
-    """First arrival time of each point's signed command, as the broker forwards it."""
+    """First arrival time of each point's signed command, as the broker forwards it: on the
+    point's own topic, or on its shard's group topic for all of the command's targets."""
 
     def __init__(self, port: int, user: str, password: str) -> None:
         import paho.mqtt.client as mqtt
@@ -64,7 +70,9 @@ class CommandWatcher:
         self._ready = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
         self.client.username_pw_set(user, password)
-        self.client.on_connect = lambda c, *_a: c.subscribe("loa/v1/node/+/cmd", qos=0)
+        self.client.on_connect = lambda c, *_a: c.subscribe(
+            [("loa/v1/node/+/cmd", 0), ("loa/v1/group/+/cmd", 0)]
+        )
         self.client.on_subscribe = lambda *_a: self._ready.set()
         self.client.on_message = self._got
         self.client.connect("127.0.0.1", port)
@@ -72,9 +80,16 @@ class CommandWatcher:
         assert self._ready.wait(10), "the command watcher did not subscribe"
 
     def _got(self, _c: object, _u: object, msg: object) -> None:
-        node = msg.topic.split("/")[3]  # type: ignore[attr-defined]
+        at = time.time()
+        topic: str = msg.topic  # type: ignore[attr-defined]
+        if parse_group_topic(topic) is None:
+            nodes = [topic.split("/")[3]]
+        else:
+            envelope = SignedEnvelope.model_validate_json(msg.payload)  # type: ignore[attr-defined]
+            nodes = json.loads(base64.b64decode(envelope.body))["targets"]
         with self._lock:
-            self.seen.setdefault(node, time.time())
+            for node in nodes:
+                self.seen.setdefault(node, at)
 
     def take(self) -> dict[str, float]:
         with self._lock:

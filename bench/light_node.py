@@ -10,7 +10,9 @@ Reused unchanged from ``node_agent``: ``CommandHandler`` (Ed25519 signature, tar
 the persistent replay guard), ``Bulletins`` (the play kept in the store, emergency announce,
 download, ``ready``), ``Fetcher`` and ``AudioCache`` (chunk requests in windows, re-asks on
 timeout, per-chunk and whole-file sha256, fsync), ``EventReporter`` (durable outbox, acks,
-re-sends) and ``NodeControls``; the session is opened by ``protocol.mqtt_client`` as the agent's.
+re-sends) and ``NodeControls``; the session is opened by ``protocol.mqtt_client`` as the agent's,
+subscribed as the agent is (``protocol.topics.node_subscriptions``: its own topics and its
+shard's group commands, which go through ``CommandHandler.on_group_command`` as on the agent).
 
 Skipped, and so not measured:
 - the player: no audio is decoded or played, no amplifier, no attention signal. An item
@@ -55,7 +57,14 @@ from protocol import mqtt_client
 from protocol.messages import ChunkRequest, NodeState, PlayCommand, PlayEventKind
 from protocol.signing import load_public_key
 from protocol.timecheck import is_signed
-from protocol.topics import TO_NODE, node_topic, parse_node_topic, shared_content_sha
+from protocol.topics import (
+    group_shard,
+    node_subscriptions,
+    node_topic,
+    parse_group_topic,
+    parse_node_topic,
+    shared_content_sha,
+)
 
 log = logging.getLogger(__name__)
 Report = Callable[[dict[str, object]], None]
@@ -151,7 +160,7 @@ class LightNode:
             password=config.broker_password,
             host=config.broker_host,
             port=config.broker_port,
-            subscriptions=tuple(node_topic(config.node_id, ch) for ch in TO_NODE),
+            subscriptions=node_subscriptions(config.node_id),  # its shard's group commands too
             session_expiry_s=config.session_expiry_s,
             tls=config.broker_tls,  # as provisioned: the demo's nodes use the TLS listener
             ca_pem=config.broker_ca_pem,
@@ -231,6 +240,8 @@ class LightNode:
                 parsed = parse_node_topic(item.topic)
                 if shared_content_sha(item.topic) is not None:
                     self.bulletins.on_content(item.topic, item.payload)
+                elif parse_group_topic(item.topic) == group_shard(self.node_id):
+                    self.commands.on_group_command(item.topic, item.payload)
                 elif parsed is None or parsed[0] != self.node_id:
                     self.events.reject(item.topic, "message on a topic that is not this node's")
                 elif parsed[1] == "cmd":

@@ -41,8 +41,10 @@ from protocol.messages import ChunkRequest, NodeState, PlayCommand, utcnow
 from protocol.signing import load_public_key
 from protocol.timecheck import CLOCK_WRONG_S, NotAStateAckError, is_signed
 from protocol.topics import (
-    TO_NODE,
+    group_shard,
+    node_subscriptions,
     node_topic,
+    parse_group_topic,
     parse_node_topic,
     parse_stream_topic,
     shared_content_sha,
@@ -79,6 +81,7 @@ class NodeAgent:
         self.config = config
         self.notifier = notifier or Notifier()
         self.node_id = config.node_id
+        self.shard = group_shard(config.node_id)
         self.inbox: queue.Queue[mqtt_client.Link] = queue.Queue()
         self.store = NodeStore(config.data_dir / "node.sqlite3")
         self.cache = AudioCache(config.data_dir / "cache", config.min_free_bytes)
@@ -88,7 +91,7 @@ class NodeAgent:
             password=config.broker_password,
             host=config.broker_host,
             port=config.broker_port,
-            subscriptions=tuple(node_topic(config.node_id, ch) for ch in TO_NODE),
+            subscriptions=node_subscriptions(config.node_id),
             session_expiry_s=config.session_expiry_s,
             tls=config.broker_tls,
             ca_pem=config.broker_ca_pem,
@@ -301,6 +304,9 @@ class NodeAgent:
             return
         if shared_content_sha(topic) is not None:
             self.bulletins.on_content(topic, payload)  # chunks published once for all points
+            return
+        if parse_group_topic(topic) == self.shard:
+            self.commands.on_group_command(topic, payload)  # a command to many points
             return
         parsed = parse_node_topic(topic)
         if parsed is None or parsed[0] != self.node_id:

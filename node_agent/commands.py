@@ -26,7 +26,13 @@ from protocol.messages import (
     UpdateCommand,
     utcnow,
 )
-from protocol.signing import CommandRejectedError, ReplayGuard, verify_envelope
+from protocol.signing import (
+    CommandRejectedError,
+    NotAddressedError,
+    ReplayGuard,
+    may_name,
+    verify_envelope,
+)
 
 
 class CommandHandler:
@@ -50,12 +56,20 @@ class CommandHandler:
         self._updater = updater
         self._live = live
 
-    def on_command(self, topic: str, payload: bytes) -> None:
+    def on_group_command(self, topic: str, payload: bytes) -> None:
+        """A command on this node's shard topic: the same checks as on its own topic, but one
+        that names other points only is theirs, dropped unreported (no rejection, no nack)."""
+        if may_name(payload, self._node_id):
+            self.on_command(topic, payload, group=True)
+
+    def on_command(self, topic: str, payload: bytes, *, group: bool = False) -> None:
         try:
             verified = verify_envelope(
                 payload, self._public_key, self._node_id, self._guard, self._now()
             )
         except CommandRejectedError as exc:
+            if group and isinstance(exc, NotAddressedError):
+                return  # its id is in the body but not among the targets: still not ours
             self._reporter.reject(topic, str(exc))
             if exc.command_id:
                 self._reporter.command_ack(exc.command_id, accepted=False, reason=str(exc))

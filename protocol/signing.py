@@ -36,6 +36,11 @@ class CommandRejectedError(Exception):
         self.command_id = command_id
 
 
+class NotAddressedError(CommandRejectedError):
+    """A good command that does not name this node: normal on a group topic, where every
+    point of the shard receives its shard-mates' commands; an attack on the node's own topic."""
+
+
 def new_private_key() -> Ed25519PrivateKey:
     return Ed25519PrivateKey.generate()
 
@@ -123,7 +128,7 @@ def verify_envelope(
     except ValidationError as exc:
         raise CommandRejectedError(f"signed body is malformed: {_first_error(exc)}") from None
     if node_id not in body.targets:
-        raise CommandRejectedError(f"command {body.command_id} is addressed to {body.targets}")
+        raise NotAddressedError(f"command {body.command_id} is addressed to {body.targets}")
     if body.expires_at - body.issued_at > MAX_COMMAND_TTL:
         raise CommandRejectedError("command lifetime exceeds the 7-day maximum", body.command_id)
     try:
@@ -131,6 +136,20 @@ def verify_envelope(
     except CommandRejectedError as exc:
         raise CommandRejectedError(str(exc), body.command_id) from None
     return Verified(body, duplicate)
+
+
+def may_name(payload: bytes, node_id: str) -> bool:
+    """False when the envelope ``payload`` certainly does not name ``node_id`` among its targets:
+    a group command for shard-mates, dropped before its signature costs anything. It reads
+    unsigned data, so True only means the full check (``verify_envelope``) must run; a payload
+    that is not an envelope is True too, for that check to report it. Node ids never need
+    escaping in JSON, so a target appears in the signed body as ``"<id>"``."""
+    try:
+        envelope = SignedEnvelope.model_validate_json(payload)
+        raw = base64.b64decode(envelope.body, validate=True)
+    except (ValidationError, ValueError):
+        return True
+    return f'"{node_id}"'.encode() in raw
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -10,10 +10,16 @@ Controller → every node waiting for a piece of a file: ``loa/v1/content/<sha25
 piece published once for all the points that asked (read-only for nodes: the audio is approved
 for broadcast and public anyway, and each piece is checked against its sha256 and the whole
 file's). A node listens to the pieces it asked for only, so it receives each piece once.
+
+Controller → a group of nodes: ``loa/v1/group/<shard>/cmd``. A command to many points is signed
+once per shard for that shard's targets and published once there; the broker fans it out. Each
+node belongs to exactly one of ``GROUP_SHARDS`` shards (a stable hash of its id) and may read
+(never write) that shard's topic only. A node drops a group command that does not name it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Final, Literal
 
@@ -25,6 +31,12 @@ SHA256_RE: Final = re.compile(r"^[0-9a-f]{64}$")
 NodeChannel = Literal["cmd", "content", "ack", "state", "events", "content/req"]
 TO_NODE: Final[tuple[NodeChannel, ...]] = ("cmd", "content", "ack")
 FROM_NODE: Final[tuple[NodeChannel, ...]] = ("state", "events", "content/req")
+# How many group topics the points are spread over. A command to every point costs this many
+# publishes at most (instead of one per point); each point also receives the group commands
+# of its shard-mates, which it drops unread past their target list: about points / 64 of them
+# share a shard (16 at 1,000 points, 156 at 10,000). Changing it moves nodes between shards:
+# the broker's ACL and every node must change together, so it is part of the protocol.
+GROUP_SHARDS: Final = 64
 
 
 def check_node_id(node_id: str) -> str:
@@ -36,6 +48,33 @@ def check_node_id(node_id: str) -> str:
 
 def node_topic(node_id: str, channel: NodeChannel) -> str:
     return f"{PREFIX}/node/{check_node_id(node_id)}/{channel}"
+
+
+def group_shard(node_id: str) -> int:
+    """The shard of ``node_id``: a stable hash (the same in every process and release)."""
+    digest = hashlib.sha256(check_node_id(node_id).encode()).digest()
+    return int.from_bytes(digest[:4], "big") % GROUP_SHARDS
+
+
+def group_topic(shard: int) -> str:
+    """Where a command to many points of ``shard`` goes, once for all of them."""
+    if not 0 <= shard < GROUP_SHARDS:
+        raise ValueError(f"invalid shard {shard}: 0 to {GROUP_SHARDS - 1}")
+    return f"{PREFIX}/group/{shard}/cmd"
+
+
+def parse_group_topic(topic: str) -> int | None:
+    """The shard of ``loa/v1/group/<shard>/cmd``; None for anything else."""
+    head = f"{PREFIX}/group/"
+    shard, _, rest = topic[len(head) :].partition("/")
+    if (
+        not topic.startswith(head)
+        or rest != "cmd"
+        or not shard.isdigit()
+        or shard != str(int(shard))
+    ):
+        return None
+    return int(shard) if int(shard) < GROUP_SHARDS else None
 
 
 def check_stream_id(stream_id: str) -> str:
@@ -83,6 +122,14 @@ def boards_topic() -> str:
     return f"{PREFIX}/boards/alert"
 
 
+def node_subscriptions(node_id: str) -> tuple[str, ...]:
+    """What a node subscribes to: what is sent to it, and its shard's group commands."""
+    return (
+        *(node_topic(node_id, ch) for ch in TO_NODE),
+        group_topic(group_shard(node_id)),
+    )
+
+
 def all_nodes_filter(channel: NodeChannel) -> str:
     """Subscription filter matching ``channel`` of every node (the controller's view)."""
     return f"{PREFIX}/node/+/{channel}"
@@ -98,9 +145,11 @@ def node_acl(node_id: str) -> list[str]:
     what it sends, under its own id only, so a stolen node cannot speak for another. It may
     read the live streams (which one it plays is the signed start command's choice) and never
     write one: a packet on a stream topic comes from the controller's account or nobody's. It
-    reads (never writes) the shared chunks of the files it fetches."""
+    reads (never writes) the shared chunks of the files it fetches, and its own shard's group
+    commands (never another shard's)."""
     return (
         [f"topic read {node_topic(node_id, ch)}" for ch in TO_NODE]
+        + [f"topic read {group_topic(group_shard(node_id))}"]
         + [f"topic write {node_topic(node_id, ch)}" for ch in FROM_NODE]
         + [f"topic read {PREFIX}/stream/+"]
         + [f"topic read {PREFIX}/content/+/+"]

@@ -1,7 +1,8 @@
 """Getting bulletins to the points and knowing what happened.
 
 ``dispatcher`` runs the three jobs on one worker thread: ``outbox`` (signed commands, sent once
-their transaction commits and re-sent until acknowledged), ``node_events`` (states and reports
+their transaction commits and re-sent until acknowledged; a command to many points signed and
+published once per group of them, ``groups``), ``node_events`` (states and reports
 applied to delivery state, a batch of them per transaction through ``intake``, the rows the
 batch looks up read at once by ``batch_rows``) and ``chunks``
 (audio served piece by piece, each piece read and encoded once). They reach the broker

@@ -54,10 +54,15 @@ def load(s: Session, reports: Sequence[Report]) -> BatchRows:
         stored = select(NodeEvent.event_id).where(NodeEvent.event_id.in_(event_ids))
         rows.known_events.update(s.scalars(stored))
     play_ids = {e.play_id for e in events if isinstance(e, PlayEvent | LiveReport)}
-    if command_ids := {e.command_id for e in events if isinstance(e, CommandAck)}:
-        commands = s.scalars(
-            select(OutboxCommand).where(OutboxCommand.command_id.in_(command_ids))
-        ).all()
+    if acked := {(e.command_id, e.node_id) for e in events if isinstance(e, CommandAck)}:
+        # one row per (command, node): a group command's id is shared by its points. Two
+        # plain INs run on the key's index (a row-value IN scans the table in SQLite); the
+        # few rows of other pairs they also match are dropped here.
+        ids, nodes = {c for c, _ in acked}, {n for _, n in acked}
+        query = select(OutboxCommand).where(
+            OutboxCommand.command_id.in_(ids), OutboxCommand.node_id.in_(nodes)
+        )
+        commands = [c for c in s.scalars(query) if (c.command_id, c.node_id) in acked]
         rows.kept += commands
         play_ids |= {c.play_id for c in commands if c.play_id is not None}
     if play_ids:

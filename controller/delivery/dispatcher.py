@@ -139,8 +139,8 @@ class Dispatcher:
         valid_until: datetime | None = None,
         window_end: datetime | None = None,
     ) -> None:
-        """Sign one play command per node and store it with its delivery. ``play_id`` names
-        the airing; a bulletin may have many."""
+        """Sign the play command once per group of nodes and store it with a delivery per
+        node. ``play_id`` names the airing; a bulletin may have many."""
         outbox.queue_play(
             db,
             self.key,

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from controller.db import Database
-from controller.models import NodeEvent, OutboxCommand, now
+from controller.models import CommandEnvelope, NodeEvent, OutboxCommand, now
 
 SETTLED_COMMANDS = ("acked", "nacked", "expired", "withdrawn")
 PART_ROWS = 5000
@@ -39,6 +39,11 @@ def prune(db: Database, retention: timedelta, *, part_rows: int = PART_ROWS) -> 
         OutboxCommand.result.in_(SETTLED_COMMANDS) & (OutboxCommand.expires_at < cutoff),
         part_rows,
     )
+    # an envelope goes with the last of its rows (a group's may still have open ones)
+    used = select(OutboxCommand.command_id).where(
+        OutboxCommand.command_id == CommandEnvelope.command_id
+    )
+    _delete_in_parts(db, CommandEnvelope.command_id, ~used.exists(), part_rows)
     events = _delete_in_parts(db, NodeEvent.event_id, NodeEvent.received_at < cutoff, part_rows)
     return Pruned(commands, events)
 
@@ -51,7 +56,8 @@ def _delete_in_parts(
     while True:
         with db.session() as s:
             part = select(key).where(old).limit(part_rows)
-            deleted = s.connection().execute(delete(table).where(key.in_(part))).rowcount
+            # ``old`` again: a group command's rows share its id, and only its old ones go
+            deleted = s.connection().execute(delete(table).where(old, key.in_(part))).rowcount
         total += deleted
         if deleted < part_rows:
             return total

@@ -140,8 +140,8 @@ def _keep_newest_rejections(s: Session, node_id: str) -> None:
 def apply(s: Session, event: Event) -> None:
     """Move the outbox and delivery state as ``event`` says."""
     if isinstance(event, CommandAck):
-        cmd = s.get(OutboxCommand, event.command_id)
-        if cmd is None or cmd.node_id != event.node_id:
+        cmd = s.get(OutboxCommand, (event.command_id, event.node_id))
+        if cmd is None:
             return
         cmd.acked_at = now()
         cmd.result = "acked" if event.accepted else "nacked"

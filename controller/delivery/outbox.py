@@ -2,9 +2,13 @@
 it commits, and re-sent until the node acknowledges them or they expire, because the broker's
 session queue is not a delivery guarantee we rely on.
 
-A play to a thousand points is a thousand signed commands: they are signed with the key's id
-computed once, and stored with their deliveries in two bulk INSERTs (executemany), not as a
-thousand ORM objects each; the commit's wake-up sees bulk inserts too.
+A command to many points (a play, a cancel, a live stream's start and stop) is signed once per
+group of targets (``groups``: one per shard of the points) and stored as one row per point, so
+each point's acknowledgement, expiry and withdrawal stay its own; a play's rows go with their
+deliveries in two bulk INSERTs (executemany), not as a thousand ORM objects each; the commit's
+wake-up sees bulk inserts too. A group's first send is one publish on its shard's group topic
+for all its rows (the broker fans it out); a re-send goes to each point on its own topic, where
+the point's replay guard recognises the command it may already have.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,12 +26,13 @@ from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from controller import notifications
 from controller.db import Database
+from controller.delivery.groups import SignedGroup, sign_groups
 from controller.delivery.publisher import Publisher
 from controller.delivery.state import SETTLED, WAITING, expiry_reason
-from controller.models import Bulletin, Delivery, Node, OutboxCommand, now
+from controller.models import Bulletin, CommandEnvelope, Delivery, Node, OutboxCommand, now
 from protocol.messages import AudioRef, CancelCommand, Command, CommandBody, PlayCommand
-from protocol.signing import key_id, public_key_b64, sign_command
-from protocol.topics import node_topic
+from protocol.signing import sign_command
+from protocol.topics import group_shard, group_topic, node_topic
 
 log = logging.getLogger(__name__)
 CANCEL_TTL = timedelta(hours=1)
@@ -43,7 +49,8 @@ def queue_play(
     valid_until: datetime | None = None,
     window_end: datetime | None = None,
 ) -> None:
-    """One signed play command per node, stored with its delivery."""
+    """One play command signed per group of nodes, stored with a delivery and an outbox row
+    per node."""
     audio = bulletin.audio
     valid_until = valid_until or bulletin.valid_until
     command = PlayCommand(
@@ -60,34 +67,52 @@ def queue_play(
     )
     if not node_ids:
         return
-    signer = key_id(public_key_b64(key))
-    deliveries, commands = [], []
-    for node_id in node_ids:
-        deliveries.append(
-            {
-                "play_id": play_id,
-                "bulletin_id": bulletin.id,
-                "node_id": node_id,
-                "play_at": play_at,
-                "valid_until": valid_until,
-            }
-        )
-        body, envelope = sign_command(
-            key, command, [node_id], expires_at=valid_until, signer_id=signer
-        )
-        commands.append(_row(body, envelope.model_dump_json(), node_id, play_id))
+    deliveries = [
+        {
+            "play_id": play_id,
+            "bulletin_id": bulletin.id,
+            "node_id": node_id,
+            "play_at": play_at,
+            "valid_until": valid_until,
+        }
+        for node_id in dict.fromkeys(node_ids)
+    ]
     db.execute(insert(Delivery), deliveries)
-    db.execute(insert(OutboxCommand), commands)
+    _insert(db, sign_groups(key, command, node_ids, expires_at=valid_until), play_id)
 
 
-def _row(body: CommandBody, envelope: str, node_id: str, play_id: str | None) -> dict[str, Any]:
-    return {
-        "command_id": body.command_id,
-        "node_id": node_id,
-        "play_id": play_id,
-        "envelope": envelope,
-        "expires_at": body.expires_at,
-    }
+def queue_group(
+    db: Session,
+    key: Ed25519PrivateKey,
+    command: Command,
+    node_ids: list[str],
+    *,
+    play_id: str | None,
+    expires_at: datetime,
+) -> list[SignedGroup]:
+    """``command`` to every node of ``node_ids``, signed once per group of them."""
+    groups = sign_groups(key, command, node_ids, expires_at=expires_at) if node_ids else []
+    _insert(db, groups, play_id)
+    return groups
+
+
+def _insert(db: Session, groups: list[SignedGroup], play_id: str | None) -> None:
+    """Each group's envelope once, and one outbox row per target."""
+    if not groups:
+        return
+    envelopes = [{"command_id": g.body.command_id, "envelope": g.envelope} for g in groups]
+    rows = [
+        {
+            "command_id": g.body.command_id,
+            "node_id": node_id,
+            "play_id": play_id,
+            "expires_at": g.body.expires_at,
+        }
+        for g in groups
+        for node_id in g.targets
+    ]
+    db.execute(insert(CommandEnvelope), envelopes)
+    db.execute(insert(OutboxCommand), rows)
 
 
 def queue_cancel(
@@ -110,9 +135,12 @@ def queue_cancel(
     for cmd in withdrawn:
         cmd.result = "withdrawn"
     expires = now() + CANCEL_TTL
+    alike: dict[tuple[str, ...], list[str]] = {}  # the nodes told to cancel the same plays
     for node_id, play_ids in open_plays.items():
-        cancel = CancelCommand(play_ids=play_ids, reason=reason)
-        queue_command(db, key, cancel, node_id, play_id=None, expires_at=expires)
+        alike.setdefault(tuple(play_ids), []).append(node_id)
+    for plays, nodes in alike.items():
+        cancel = CancelCommand(play_ids=list(plays), reason=reason)
+        queue_group(db, key, cancel, nodes, play_id=None, expires_at=expires)
     return sorted(open_plays)
 
 
@@ -126,12 +154,13 @@ def queue_command(
     expires_at: datetime,
 ) -> CommandBody:
     body, envelope = sign_command(key, command, [node_id], expires_at=expires_at)
+    signed = CommandEnvelope(command_id=body.command_id, envelope=envelope.model_dump_json())
     db.add(
         OutboxCommand(
             command_id=body.command_id,
             node_id=node_id,
             play_id=play_id,
-            envelope=envelope.model_dump_json(),
+            signed=signed,
             expires_at=body.expires_at,
         )
     )
@@ -150,37 +179,50 @@ def send_due(
     and mark the expired ones; only those of ``node_ids`` when given. An offline node gets
     each command once, not a queue of resends. A command counts as sent only when the
     publisher took it. Rows are read and marked in bulk (a thousand at once for an emergency
-    to every point), without ORM objects."""
+    to every point), without ORM objects.
+
+    The rows of a group command never sent yet go in one publish on their group topic (unless
+    only one of them is due); every other send goes to its node's own topic."""
     at = now()
     cutoff = at - timedelta(seconds=resend_interval_s)
     refused = 0
     sent: list[dict[str, Any]] = []
     expired: list[dict[str, Any]] = []
+    first: dict[tuple[str, int], list[_Due]] = {}  # never-sent rows by command and shard
     with db.session() as s:
         offline = set(s.scalars(select(Node.id).where(Node.status == "offline")))
         rows = s.execute(
             pending(node_ids).with_only_columns(
                 OutboxCommand.command_id,
                 OutboxCommand.node_id,
-                OutboxCommand.envelope,
                 OutboxCommand.expires_at,
                 OutboxCommand.last_sent_at,
             )
         ).all()
-        for command_id, node_id, envelope, expires_at, last_sent_at in rows:
+        due_rows = []
+        for command_id, node_id, expires_at, last_sent_at in rows:
             if expires_at <= at:
-                expired.append({"cid": command_id})
+                expired.append({"cid": command_id, "nid": node_id})
                 continue
             if not force and last_sent_at and last_sent_at > cutoff:
                 continue
             if not force and last_sent_at and node_id in offline:
                 continue  # sent once; the rest goes when it is back, not into broker queues
+            due_rows.append((command_id, node_id, expires_at, last_sent_at))
+        envelopes = _envelopes(s, {row[0] for row in due_rows})
+        for command_id, node_id, expires_at, last_sent_at in due_rows:
             ttl = int((expires_at - at).total_seconds()) + 1
-            if not publisher.publish(node_topic(node_id, "cmd"), envelope, expiry_s=ttl):
-                refused += 1
-                continue  # not taken: still due, so the next pass tries it again
-            sent.append({"cid": command_id, "at": now()})
-        key = OutboxCommand.command_id == bindparam("cid")
+            due = _Due(command_id, node_id, envelopes[command_id], ttl)
+            if last_sent_at is None and node_ids is None:
+                first.setdefault((command_id, group_shard(node_id)), []).append(due)
+            else:
+                refused += _publish(publisher, node_topic(node_id, "cmd"), [due], sent)
+        for (_command_id, shard), group in first.items():
+            topic = group_topic(shard) if len(group) > 1 else node_topic(group[0].node_id, "cmd")
+            refused += _publish(publisher, topic, group, sent)
+        key = (OutboxCommand.command_id == bindparam("cid")) & (
+            OutboxCommand.node_id == bindparam("nid")
+        )
         if sent:
             s.connection().execute(
                 update(OutboxCommand)
@@ -194,6 +236,39 @@ def send_due(
             )
     if refused:
         log.warning("%d commands not taken by the MQTT client; left for the next pass", refused)
+
+
+def _envelopes(s: Session, command_ids: set[str]) -> dict[str, str]:
+    """The envelopes of ``command_ids``, each read once (a group's is shared by its rows)."""
+    found: dict[str, str] = {}
+    ids = sorted(command_ids)
+    for i in range(0, len(ids), _IN_PART):  # under every database's bound-parameter limit
+        part = select(CommandEnvelope.command_id, CommandEnvelope.envelope).where(
+            CommandEnvelope.command_id.in_(ids[i : i + _IN_PART])
+        )
+        found.update({command_id: envelope for command_id, envelope in s.execute(part)})
+    return found
+
+
+_IN_PART = 5_000
+
+
+@dataclass(frozen=True)
+class _Due:
+    command_id: str
+    node_id: str
+    envelope: str
+    ttl_s: int
+
+
+def _publish(publisher: Publisher, topic: str, due: list[_Due], sent: list[dict[str, Any]]) -> int:
+    """Publish ``due``'s command (one envelope) once on ``topic``; its rows count as sent only
+    when the publisher took it. Returns the rows refused (left due for the next pass)."""
+    if not publisher.publish(topic, due[0].envelope, expiry_s=due[0].ttl_s):
+        return len(due)  # not taken: still due, so the next pass tries it again
+    at = now()
+    sent += [{"cid": d.command_id, "nid": d.node_id, "at": at} for d in due]
+    return 0
 
 
 def pending(node_ids: Collection[str] | None = None) -> Select[OutboxCommand]:

@@ -202,8 +202,9 @@ def new_session(host: LiveHost, user: User, request: LiveRequest, busy: set[str]
 
 
 def start_commands(host: LiveHost, session: LiveSession) -> None:
-    """One signed start command per point, sent now (before anyone speaks), re-sent until
-    acknowledged: a point that comes back mid-session joins it."""
+    """The start command, signed once per group of points and sent now (before anyone
+    speaks), re-sent to each point until acknowledged: a point that comes back mid-session
+    joins it."""
     request = session.request
     frames_per_s = 1000 / request.frame_ms
     command = LiveStartCommand(
@@ -219,10 +220,9 @@ def start_commands(host: LiveHost, session: LiveSession) -> None:
     )
     expires = session.opened_at + MAX_SESSION
     with host.db.session() as s:
-        for node_id in request.targets:
-            outbox.queue_command(
-                s, host.key, command, node_id, play_id=session.play_id, expires_at=expires
-            )
+        outbox.queue_group(
+            s, host.key, command, request.targets, play_id=session.play_id, expires_at=expires
+        )
     host.wake()
 
 
@@ -293,7 +293,8 @@ def finish_stream(
     stop = LiveStopCommand(session_id=session.id, last_seq=last_seq, reason=reason[:300])
     expires = datetime.now(UTC) + STOP_TTL
     with host.db.session() as s:
-        for node_id in session.request.targets:
-            outbox.queue_command(s, host.key, stop, node_id, play_id=None, expires_at=expires)
+        outbox.queue_group(
+            s, host.key, stop, session.request.targets, play_id=None, expires_at=expires
+        )
     host.wake()
     return last_seq

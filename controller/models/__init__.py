@@ -38,6 +38,7 @@ __all__ = [
     "BulletinReview",
     "CapMessage",
     "ChannelMessage",
+    "CommandEnvelope",
     "Commune",
     "Delivery",
     "EnrolmentCode",
@@ -250,8 +251,22 @@ class Delivery(Base):
     node: Mapped[Node] = relationship()
 
 
+class CommandEnvelope(Base):
+    """A signed command as published, kept once however many points it names: a group's
+    envelope lists all its targets, so one copy per row would grow with the square of the
+    points (70 MB per emergency to 10,000 points)."""
+
+    __tablename__ = "command_envelopes"
+    command_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    envelope: Mapped[str] = mapped_column(Text)
+
+
 class OutboxCommand(Base):
-    """A signed command re-sent until the node acknowledges it or it expires."""
+    """A signed command to one node, re-sent until the node acknowledges it or it expires.
+
+    A command to many points is signed once for a group of them (``delivery.groups``): its
+    rows share the command id and its one ``CommandEnvelope``, one row per node, so each
+    point's delivery, acknowledgement, expiry and withdrawal stay its own."""
 
     __tablename__ = "outbox"
     # What is scanned: the pending commands, every few seconds and soonest expiry first; one
@@ -261,10 +276,11 @@ class OutboxCommand(Base):
         Index("ix_outbox_result_expires_at", "result", "expires_at"),
         Index("ix_outbox_node_id_result", "node_id", "result"),
     )
-    command_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"))
+    command_id: Mapped[str] = mapped_column(
+        ForeignKey("command_envelopes.command_id"), primary_key=True
+    )
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), primary_key=True)
     play_id: Mapped[str | None] = mapped_column(String(80), index=True)  # for play commands
-    envelope: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_sent_at: Mapped[datetime | None]
@@ -272,6 +288,12 @@ class OutboxCommand(Base):
     result: Mapped[str] = mapped_column(
         String(16), default="pending"
     )  # pending|acked|nacked|expired
+    signed: Mapped[CommandEnvelope] = relationship()
+
+    @property
+    def envelope(self) -> str:
+        """The signed command as published (shared with the group's other rows)."""
+        return self.signed.envelope
 
 
 class NodeEvent(Base):

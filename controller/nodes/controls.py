@@ -67,8 +67,8 @@ def stop(
 
 def command_status(s: Session, node_id: str, command_id: str) -> CommandStatusOut:
     """Whether the node has carried out a control command, and if it refused, why."""
-    cmd = s.get(OutboxCommand, command_id)
-    if cmd is None or cmd.node_id != node_id:
+    cmd = s.get(OutboxCommand, (command_id, node_id))
+    if cmd is None:
         raise NotFoundError(
             "node.unknown_command",
             f"no command {command_id} for node {node_id}",

@@ -164,6 +164,6 @@ def _withdraw_older(s: Session, node_id: str) -> None:
     older = s.scalar(select(NodeUpdate.command_id).where(NodeUpdate.node_id == node_id))
     if not older:
         return
-    cmd = s.get(OutboxCommand, older)
+    cmd = s.get(OutboxCommand, (older, node_id))
     if cmd is not None and cmd.result == "pending":
         cmd.result = "withdrawn"

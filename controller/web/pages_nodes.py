@@ -125,8 +125,8 @@ def detail(
 
 
 def command_outcome(s: Session, node_id: str, command_id: str) -> dict[str, str] | None:
-    cmd = s.get(OutboxCommand, command_id)
-    if cmd is None or cmd.node_id != node_id:
+    cmd = s.get(OutboxCommand, (command_id, node_id))
+    if cmd is None:
         return None
     status = node_controls.command_status(s, node_id, command_id)
     kind = command_kind(cmd)

@@ -129,7 +129,8 @@ def test_a_node_clock_jumping_back_still_refuses_replays_and_reports_what_it_mis
     wait_for(lambda: sut.report(played)["summary"]["completed"] == 1, 60, "the first bulletin")
     ((envelope, expires),) = controller_rows(
         sut,
-        "SELECT envelope, expires_at FROM outbox WHERE play_id=?",
+        "SELECT e.envelope, o.expires_at FROM outbox o JOIN command_envelopes e"
+        " USING (command_id) WHERE o.play_id=?",
         sut.report(played)["nodes"][0]["play_id"],
     )
     expired = datetime.fromisoformat(expires).timestamp()

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 
 from controller.db import Database, migrate
 from controller.delivery import history, outbox
-from controller.models import Commune, Node, NodeEvent, OutboxCommand, Zone, now
+from controller.models import CommandEnvelope, Commune, Node, NodeEvent, OutboxCommand, Zone, now
 from tests.controller.delivery.test_history import PREVIOUS_HEAD
 from tests.support import wait_for
 
@@ -61,7 +61,7 @@ def test_scan_indexes_migration_and_pruning_on_postgresql(postgres_url):
                     OutboxCommand(
                         command_id=f"c{k}",
                         node_id="loa-1",
-                        envelope="{}",
+                        signed=CommandEnvelope(command_id=f"c{k}", envelope="{}"),
                         expires_at=long_ago,
                         result=result,
                     )
@@ -80,6 +80,8 @@ def test_scan_indexes_migration_and_pruning_on_postgresql(postgres_url):
         assert history.prune(db, timedelta(days=90), part_rows=2) == history.Pruned(2, 3)
         with db.session() as s:
             assert [c.command_id for c in s.scalars(outbox.pending(["loa-1"]))] == ["c2"]
+            # the settled commands' envelopes went with them
+            assert s.scalars(select(CommandEnvelope.command_id)).all() == ["c2"]
     finally:
         db.engine.dispose()
         with admin.connect() as conn:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from controller.nodes.keys import load_or_create_key
 from protocol.messages import AudioRef, PlayCommand, SignedEnvelope, utcnow
 from protocol.signing import new_private_key, sign_command
-from protocol.topics import node_topic
+from protocol.topics import GROUP_SHARDS, group_shard, group_topic, node_topic
 from tests.support import SystemUnderTest, node_events, publish_as, wait_for
 
 
@@ -33,7 +32,9 @@ def test_bad_commands_are_rejected_and_the_node_keeps_working(system_factory, sp
 
     db = sqlite3.connect(sut.cluster.config.data_dir / "loalang.sqlite3")
     (replay,) = db.execute(
-        "SELECT envelope FROM outbox WHERE node_id=? AND play_id=?", (node_a, bulletin["id"])
+        "SELECT e.envelope FROM outbox o JOIN command_envelopes e USING (command_id)"
+        " WHERE o.node_id=? AND o.play_id=?",
+        (node_a, bulletin["id"]),
     ).fetchone()
     db.close()
     audio = AudioRef(sha256=bulletin["audio_sha256"], size=1000, duration_s=bulletin["duration_s"])
@@ -83,6 +84,11 @@ def test_bad_commands_are_rejected_and_the_node_keeps_working(system_factory, sp
     wait_for(lambda: sut.report(second["id"])["summary"]["completed"] == 1, 60, "second play")
 
 
+def other(node_id: str) -> int:
+    """A shard that is not ``node_id``'s."""
+    return (group_shard(node_id) + 1) % GROUP_SHARDS
+
+
 def test_a_node_account_cannot_touch_another_nodes_topics(system_factory):
     sut = system_factory(nodes=2)
     node_a, node_b = sut.node_ids
@@ -93,9 +99,14 @@ def test_a_node_account_cannot_touch_another_nodes_topics(system_factory):
     for channel in ("cmd", "events", "state", "content"):
         rc = publish_as(sut, node_a, password_a, node_topic(node_b, channel), b"{}")
         assert rc == 0x87, (channel, rc)
+    # nor on any group topic, its own shard's included: only the controller commands a group
+    own_shard, other_shard = group_topic(group_shard(node_a)), group_topic(other(node_a))
+    for topic in (own_shard, other_shard):
+        assert publish_as(sut, node_a, password_a, topic, b"{}") == 0x87, topic
 
-    # Subscribing as node A to B's command and content topics receives nothing, even when the
-    # controller publishes there; A's own command topic works (the control case).
+    # Subscribing as node A to B's command and content topics, or to another shard's group
+    # commands, receives nothing, even when the controller publishes there; A's own command
+    # topic and its own shard's group topic work (the control cases).
     got: list[str] = []
     subscribed = threading.Event()
     spy = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"spy-{node_a}", protocol=mqtt.MQTTv5)
@@ -110,6 +121,8 @@ def test_a_node_account_cannot_touch_another_nodes_topics(system_factory):
                 (node_topic(node_b, "cmd"), 1),
                 (node_topic(node_b, "content"), 1),
                 (node_topic(node_a, "cmd"), 1),
+                (own_shard, 1),
+                (other_shard, 1),
                 ("loa/v1/#", 1),
             ]
         )
@@ -118,15 +131,18 @@ def test_a_node_account_cannot_touch_another_nodes_topics(system_factory):
         for topic in (
             node_topic(node_b, "cmd"),
             node_topic(node_b, "content"),
+            other_shard,
             node_topic(node_a, "cmd"),
+            own_shard,
         ):
             publish_as(sut, user, password, topic, b"probe")
-        wait_for(lambda: node_topic(node_a, "cmd") in got, 5, "the control message")
-        time.sleep(0.5)
+        # the broker delivers one client's messages in order: the last control case's arrival
+        # means the others would have arrived by now
+        wait_for(lambda: own_shard in got, 5, "the control messages")
     finally:
         spy.disconnect()
         spy.loop_stop()
-    assert set(got) == {node_topic(node_a, "cmd")}
+    assert set(got) == {node_topic(node_a, "cmd"), own_shard}
 
     # A wrong password is refused outright.
     bad = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="intruder", protocol=mqtt.MQTTv5)

@@ -26,9 +26,6 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from node_agent.agent import NodeAgent
-from node_agent.config import NodeConfig, RelayConfig, SinkConfig
-from node_agent.relay import RecordingRelay
-from node_agent.sinks import WavFileSink
 from protocol.messages import (
     CONTENT_ADAPTER,
     AudioRef,
@@ -44,13 +41,13 @@ from protocol.signing import (
     CommandRejectedError,
     ReplayGuard,
     new_private_key,
-    public_key_b64,
     sign_command,
     verify_envelope,
 )
 from protocol.topics import NodeChannel, node_topic
 from tests.support.hostile import EDGE_INTS, FUZZ, LONG_TEXT, payloads
 from tests.support.keys import KEY, PUB
+from tests.support.offline_node import offline_agent
 
 NODE, OTHER = "loa-fuzz-a", "loa-fuzz-b"
 WANTED = "ab" * 32  # audio a play is waiting for, so chunks of it reach the cache
@@ -60,16 +57,7 @@ FORGER = new_private_key()
 
 @pytest.fixture
 def agent(tmp_path: Path) -> Iterator[NodeAgent]:
-    config = NodeConfig(
-        node_id=NODE,
-        broker_password="unused",
-        controller_public_key=public_key_b64(KEY),
-        data_dir=tmp_path / "node",
-        sink=SinkConfig(kind="wav"),
-        relay=RelayConfig(kind="recording"),
-        min_free_bytes=0,
-    )
-    made = NodeAgent(config, sink=WavFileSink(tmp_path / "played"), relay=RecordingRelay())
+    made = offline_agent(tmp_path, NODE)
     # one play waiting for its audio: chunks of WANTED go to the fetcher and the cache
     _, waiting = sign_command(KEY, play("waiting", sha=WANTED, size=10_000), [NODE])
     made.commands.on_command(node_topic(NODE, "cmd"), waiting.model_dump_json().encode())

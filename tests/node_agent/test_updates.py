@@ -18,8 +18,6 @@ import pytest
 
 from node_agent import release_start
 from node_agent.agent import NodeAgent
-from node_agent.config import NodeConfig, RelayConfig, SinkConfig
-from node_agent.relay import RecordingRelay
 from node_agent.release_start import (
     RESTART_EXIT,
     WRAPPED_ENV,
@@ -27,14 +25,14 @@ from node_agent.release_start import (
     read_marker,
     write_marker,
 )
-from node_agent.sinks import WavFileSink
 from node_agent.updates import install_root
 from protocol.messages import AudioRef, PlayCommand, UpdateCommand, utcnow
 from protocol.releases import sign_release
-from protocol.signing import new_private_key, public_key_b64, sign_command
+from protocol.signing import new_private_key, sign_command
 from protocol.topics import node_topic
 from tests.support import wait_for
 from tests.support.keys import KEY
+from tests.support.offline_node import offline_agent
 from tests.support.wheels import build_wheel, release_venv
 
 NODE = "loa-update-a"
@@ -47,18 +45,7 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def make_agent(tmp_path: Path, install_root: Path | None) -> NodeAgent:
-    config = NodeConfig(
-        node_id=NODE,
-        broker_password="unused",
-        controller_public_key=public_key_b64(KEY),
-        data_dir=tmp_path / "node",
-        sink=SinkConfig(kind="wav"),
-        relay=RelayConfig(kind="recording"),
-        min_free_bytes=0,
-        install_root=install_root,
-        update_confirm_s=5,
-    )
-    return NodeAgent(config, sink=WavFileSink(tmp_path / "played"), relay=RecordingRelay())
+    return offline_agent(tmp_path, NODE, install_root=install_root, update_confirm_s=5)
 
 
 @pytest.fixture

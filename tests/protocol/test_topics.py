@@ -6,11 +6,16 @@ import pytest
 
 from protocol.topics import (
     FROM_NODE,
+    GROUP_SHARDS,
     TO_NODE,
     all_nodes_filter,
     controller_acl,
+    group_shard,
+    group_topic,
     node_acl,
+    node_subscriptions,
     node_topic,
+    parse_group_topic,
     parse_node_topic,
     parse_stream_topic,
     shared_content_sha,
@@ -31,6 +36,7 @@ def test_a_node_reads_what_is_sent_to_it_and_writes_what_it_sends_under_its_own_
         "topic read loa/v1/node/loa-7/cmd",
         "topic read loa/v1/node/loa-7/content",
         "topic read loa/v1/node/loa-7/ack",
+        f"topic read loa/v1/group/{group_shard('loa-7')}/cmd",  # its shard's only, read-only
         "topic write loa/v1/node/loa-7/state",
         "topic write loa/v1/node/loa-7/events",
         "topic write loa/v1/node/loa-7/content/req",
@@ -72,3 +78,34 @@ def test_a_shared_content_topic_names_one_piece_of_one_file():
         shared_content_topic("#", 0)
     with pytest.raises(ValueError, match="invalid offset"):
         shared_content_topic(sha, -1)
+
+
+def test_every_node_has_one_stable_shard_and_the_shards_share_the_points():
+    ids = [f"loa-{i}" for i in range(6400)]
+    shards = [group_shard(i) for i in ids]
+    assert group_shard("loa-7") == 25  # fixed across processes and releases (sha256, not hash())
+    counts = [shards.count(k) for k in range(GROUP_SHARDS)]
+    assert min(counts) > 50  # 100 each on average
+    assert max(counts) < 150
+    with pytest.raises(ValueError, match="invalid node id"):
+        group_shard("loa/+")
+
+
+def test_a_group_topic_names_one_shard_and_a_node_subscribes_to_its_own_only():
+    assert group_topic(0) == "loa/v1/group/0/cmd"
+    for shard in (0, 25, GROUP_SHARDS - 1):
+        assert parse_group_topic(group_topic(shard)) == shard
+    for other in (
+        "loa/v1/group/+/cmd",
+        "loa/v1/group/#",
+        "loa/v1/group/07/cmd",
+        f"loa/v1/group/{GROUP_SHARDS}/cmd",
+        "loa/v1/group/1/cmd/x",
+        node_topic("loa-7", "cmd"),
+    ):
+        assert parse_group_topic(other) is None
+    for bad in (-1, GROUP_SHARDS):
+        with pytest.raises(ValueError, match="invalid shard"):
+            group_topic(bad)
+    subs = node_subscriptions("loa-7")
+    assert subs == (*(node_topic("loa-7", ch) for ch in TO_NODE), group_topic(25))

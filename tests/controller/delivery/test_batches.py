@@ -16,7 +16,7 @@ from controller.delivery.publisher import MemoryPublisher
 from controller.models import Bulletin, Delivery, NodeEvent, OutboxCommand
 from protocol.messages import CommandAck, EventAck, Message, NodeState, PlayEvent
 from protocol.mqtt_client import Incoming
-from protocol.topics import node_topic
+from protocol.topics import group_shard, node_topic
 from tests.controller.commune import Commune
 
 
@@ -176,7 +176,8 @@ def test_the_wake_ups_of_a_batch_make_one_send(commune, publisher, dispatcher):
     with commits(dispatcher) as made:
         dispatcher.handle_batch([WAKE] * 5)
     assert len(made) == 1  # one pass over the outbox, not five
-    assert len(publisher.sent) == len(commune.commands())
+    # each command once: on its node's topic, or once for the nodes sharing a shard
+    assert len(publisher.sent) == len({body.command_id for _, body in commune.commands()})
 
 
 @contextmanager
@@ -208,10 +209,11 @@ def test_a_play_to_many_points_is_stored_in_bulk_and_still_wakes_the_sender(comm
     finally:
         unhook()
     assert len(nodes) == 5
-    assert sent.count("INSERT") == 2  # the deliveries, the commands: one executemany each
+    # the deliveries, the signed envelopes, the outbox rows: one executemany each
+    assert sent.count("INSERT") == 3
     assert woken == [1]  # bulk rows wake the sender like objects do
-    for node_id, body in commune.commands():  # each node's own signed command, verified
-        assert body.targets == [node_id]
+    for node_id, body in commune.commands():  # signed for it (and its shard-mates), verified
+        assert {group_shard(t) for t in body.targets} == {group_shard(node_id)}
     assert statuses(commune) == dict.fromkeys(nodes, "queued")
     with commune.db.session() as s:
         assert set(s.scalars(select(Delivery.play_id))) == {play_id}
@@ -239,3 +241,30 @@ def test_the_lookups_of_a_batch_do_not_grow_with_its_events(commune, publisher, 
             stored = set(s.scalars(select(NodeEvent.event_id)))
         assert {e.event_id for e in said} <= stored
     assert selects[0] == selects[1]
+
+
+def test_a_batch_finds_its_acknowledged_commands_through_the_outbox_key(
+    commune, publisher, dispatcher
+):
+    """The outbox grows with history (a row per command and point, kept for months): the
+    acknowledged rows of a batch are found on its key's index, never by reading the table."""
+    play_id, nodes = play_everywhere(commune, dispatcher)
+    acks = [e for e in reports(commune, play_id, nodes) if isinstance(e, CommandAck)]
+    reads: list[tuple[str, object]] = []
+
+    def keep(_conn: object, _cursor: object, statement: str, params: object, *_r: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM outbox" in statement:
+            reads.append((statement, params))
+
+    event.listen(dispatcher.db.engine, "before_cursor_execute", keep)
+    try:
+        dispatcher.handle_batch([incoming(e.node_id, "events", e) for e in acks])
+    finally:
+        event.remove(dispatcher.db.engine, "before_cursor_execute", keep)
+    assert reads
+    with dispatcher.db.engine.connect() as conn:
+        for statement, params in reads:
+            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
+            assert not any("SCAN outbox" in str(row) for row in plan), plan
+    with commune.db.session() as s:
+        assert set(s.scalars(select(OutboxCommand.result))) == {"acked"}

@@ -183,7 +183,7 @@ def test_an_event_is_stored_once_and_acknowledged_each_time(commune, publisher, 
         deliver(dispatcher, node_id, "events", nack)
     with commune.db.session() as s:
         assert s.scalars(select(NodeEvent.event_id)).all() == [nack.event_id]
-        assert s.get_one(OutboxCommand, body.command_id).result == "nacked"
+        assert s.get_one(OutboxCommand, (body.command_id, node_id)).result == "nacked"
     assert status(commune, node_id) == ("rejected", "forged")
     assert acks(publisher, node_id) == [nack.event_id] * 3
 

@@ -146,7 +146,7 @@ def another_nodes_event_is_still_applied(scene: Scene) -> None:
     deliver(scene.dispatcher, calm, "events", ack)
     assert acks(scene.publisher, calm) == [ack.event_id]
     with scene.commune.db.session() as s:
-        assert s.get_one(OutboxCommand, command_id).result == "acked"
+        assert s.get_one(OutboxCommand, (command_id, calm)).result == "acked"
 
 
 def assert_fits_its_columns(scene: Scene) -> None:
@@ -166,8 +166,8 @@ def assert_fits_its_columns(scene: Scene) -> None:
 
 def own_envelopes(scene: Scene) -> set[str]:
     with scene.commune.db.session() as s:
-        query = select(OutboxCommand.envelope).where(OutboxCommand.node_id == scene.attacker)
-        return set(s.scalars(query))
+        query = select(OutboxCommand).where(OutboxCommand.node_id == scene.attacker)
+        return {c.envelope for c in s.scalars(query)}
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from controller.db import make_engine, migrate
+from tests.support.schema import migrated_with_rows
 
 # the rows the migration reads; the others they point to do not matter here
 ROWS = """
@@ -23,13 +23,7 @@ INSERT INTO deliveries (play_id, bulletin_id, node_id, status, reason, updated_a
 
 
 def test_earlier_deliveries_get_their_airings_start(tmp_path: Path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    migrate(engine, "f2c7a9d4e6b1")
-    with engine.begin() as conn:
-        for statement in ROWS.split(";"):
-            if statement.strip():
-                conn.execute(text(statement))
-    migrate(engine)
+    engine = migrated_with_rows(tmp_path / "old.db", "f2c7a9d4e6b1", ROWS)
     with engine.connect() as conn:
         got: dict[str, str] = dict(
             conn.execute(text("SELECT play_id, play_at FROM deliveries")).all()
