@@ -267,9 +267,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _run_controller(args: argparse.Namespace) -> int:
-    from controller import malloc_arenas
+    from controller import malloc_settings
 
-    malloc_arenas.limit()  # before uvicorn, paho and the dispatcher start their threads
+    malloc_settings.apply()  # before uvicorn, paho and the dispatcher start their threads
     import uvicorn
 
     from controller import config_check
