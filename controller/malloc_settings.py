@@ -11,7 +11,7 @@ arrays.
   every large array in its own mapping, returned to the system when it is freed.
 
 Measured with ``bench.scale`` at 1,000 points (BENCHMARKS.md, "Scale"): a controller peak of
-361 MB with glibc's defaults, 287-302 MB with two arenas, the same latencies.
+361 MB with glibc's defaults, 282-328 MB with these settings (four runs), the same latencies.
 An operator's own ``MALLOC_ARENA_MAX`` / ``MALLOC_MMAP_THRESHOLD_`` win; other C libraries are
 left alone.
 """
