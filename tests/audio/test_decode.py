@@ -20,7 +20,14 @@ from audio.errors import (
     UnsupportedFormatError,
 )
 from audio.loudness import integrated_loudness
-from tests.support.audio import ffmpeg, low_bitrate_opus, needs_ffmpeg, needs_sox, write_wav
+from tests.support.audio import (
+    amr_with_rejected_frames,
+    ffmpeg,
+    low_bitrate_opus,
+    needs_ffmpeg,
+    needs_sox,
+    write_wav,
+)
 
 FORMATS = {
     "m4a": ["-c:a", "aac", "-b:a", "64k"],
@@ -67,20 +74,7 @@ def test_amr_nb(tmp_path: Path, bulletin_wav: Path) -> None:
 
 @needs_sox
 def test_amr_with_corrupt_packets_skips_and_counts(tmp_path: Path, bulletin_wav: Path) -> None:
-    out = tmp_path / "rec.amr"
-    subprocess.run(["sox", str(bulletin_wav), "-r", "8000", "-t", "amr-nb", str(out)], check=True)
-    data = bytearray(out.read_bytes())
-    # AMR-NB storage: "#!AMR\n", then frames of a 1-byte header (frame type in bits 3-6)
-    # and a payload whose size depends on the type. Turn every 7th frame into a SID
-    # (comfort-noise) header, which FFmpeg's decoder rejects, as phones with DTX produce.
-    sizes = [12, 13, 15, 17, 19, 20, 26, 31, 5, 0, 0, 0, 0, 0, 0, 0]
-    pos, heads = 6, []
-    while pos < len(data):
-        heads.append(pos)
-        pos += 1 + sizes[(data[pos] >> 3) & 15]
-    for h in heads[5::7]:
-        data[h] = (data[h] & 0x83) | (8 << 3)
-    out.write_bytes(bytes(data))
+    out = amr_with_rejected_frames(bulletin_wav, tmp_path / "rec.amr")
     dec = decode_file(out)
     assert dec.skipped_packets > 0
     assert 0 < dec.skipped_share < 1

@@ -4,7 +4,6 @@ bounded by the working-rate signal."""
 
 from __future__ import annotations
 
-import subprocess
 import tracemalloc
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from audio.report import SignalReport
 from audio.resample import resample
 from audio.stream_meter import StreamMeter
 from audio.truepeak import true_peak_over
-from tests.support.audio import ffmpeg, needs_ffmpeg, needs_sox, write_wav
+from tests.support.audio import amr_with_rejected_frames, ffmpeg, needs_ffmpeg, needs_sox, write_wav
 
 WORK = 16000
 
@@ -175,17 +174,7 @@ def test_nan_and_inf_are_zeroed_and_counted(tmp_path: Path) -> None:
 
 @needs_sox
 def test_rejected_amr_packets_are_skipped_and_counted(tmp_path: Path, bulletin_wav: Path) -> None:
-    out = tmp_path / "rec.amr"
-    subprocess.run(["sox", str(bulletin_wav), "-r", "8000", "-t", "amr-nb", str(out)], check=True)
-    data = bytearray(out.read_bytes())
-    sizes = [12, 13, 15, 17, 19, 20, 26, 31, 5, 0, 0, 0, 0, 0, 0, 0]
-    pos, heads = 6, []
-    while pos < len(data):
-        heads.append(pos)
-        pos += 1 + sizes[(data[pos] >> 3) & 15]
-    for h in heads[5::7]:  # every 7th frame made a SID frame, which FFmpeg rejects
-        data[h] = (data[h] & 0x83) | (8 << 3)
-    out.write_bytes(bytes(data))
+    out = amr_with_rejected_frames(bulletin_wav, tmp_path / "rec.amr")
     got = decode_working(out, rate=WORK)
     assert 0 < got.decoded.skipped_packets < got.decoded.total_packets
     _check_same(out)

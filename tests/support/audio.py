@@ -101,3 +101,20 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
         frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
         channels, rate = w.getnchannels(), w.getframerate()
     return frames.reshape(-1, channels)[:, 0].astype(np.float32) / 32768.0, rate
+
+
+def amr_with_rejected_frames(wav: Path, out: Path) -> Path:
+    """``wav`` as AMR-NB with every 7th frame made a SID (comfort-noise) header, which FFmpeg's
+    decoder rejects, as phones with DTX produce. AMR-NB storage: "#!AMR\\n", then frames of a
+    1-byte header (frame type in bits 3-6) and a payload whose size depends on the type."""
+    subprocess.run(["sox", str(wav), "-r", "8000", "-t", "amr-nb", str(out)], check=True)
+    data = bytearray(out.read_bytes())
+    sizes = [12, 13, 15, 17, 19, 20, 26, 31, 5, 0, 0, 0, 0, 0, 0, 0]
+    pos, heads = 6, []
+    while pos < len(data):
+        heads.append(pos)
+        pos += 1 + sizes[(data[pos] >> 3) & 15]
+    for h in heads[5::7]:
+        data[h] = (data[h] & 0x83) | (8 << 3)
+    out.write_bytes(bytes(data))
+    return out
