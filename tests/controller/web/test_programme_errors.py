@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from controller.auth import issue_token
 from tests.controller.commune import Commune
 from tests.controller.web.conftest import Login
 
@@ -34,5 +35,12 @@ def test_a_form_field_past_its_length_gets_a_page_that_says_so_not_json(
     assert answer.status_code == 422
     assert answer.headers["content-type"].startswith("text/html")
     assert "quá dài hoặc không đúng, nên chưa có gì thay đổi" in answer.text
-    api = approver.post("/api/v1/bulletins", data={"title": "x" * 100_000})
+    with commune.db.session() as s:
+        token = issue_token(s, commune.user("pheduyet"))
+    api = approver.post(
+        "/api/v1/alerts",
+        data={"text": "x" * 6000},  # past the API's own max_length
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert api.status_code == 422
     assert api.headers["content-type"].startswith("application/json")  # the API keeps JSON
