@@ -263,6 +263,7 @@ class NodeAgent:
     def _tick(self) -> None:
         while not self.damaged.empty():
             self.bulletins.refetch(self.damaged.get())
+        self.bulletins.check_deadlines(self.clock.now())  # online or not: past its time, over
         stepped = self.clock.stepped()
         if stepped:  # measure again now, not at the next heartbeat
             log.warning("the wall clock jumped; offset now %s s", self.clock.offset_s())
