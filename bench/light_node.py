@@ -56,7 +56,14 @@ from node_agent.fetcher import Fetcher, shared_chunks
 from node_agent.player import Player, Tone, Volumes
 from node_agent.store import NodeStore, PersistentReplayGuard
 from protocol import mqtt_client
-from protocol.messages import ChunkRequest, NodeState, PlayCommand, PlayEventKind, utcnow
+from protocol.messages import (
+    AGENT_CAPABILITIES,
+    ChunkRequest,
+    NodeState,
+    PlayCommand,
+    PlayEventKind,
+    utcnow,
+)
 from protocol.signing import load_public_key
 from protocol.timecheck import is_signed
 from protocol.topics import (
@@ -278,6 +285,7 @@ class LightNode:
             status="online",
             agent_version="light",
             volume=self.controls.volume,
+            capabilities=list(AGENT_CAPABILITIES),  # it reads its shard's group topic
         )
         self.last_state_at = time.monotonic()
         self.client.publish(

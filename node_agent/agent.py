@@ -37,7 +37,7 @@ from node_agent.sinks import AudioSink, make_sink
 from node_agent.store import NodeStore, PersistentReplayGuard
 from node_agent.updates import Updater, UpdateSeams, install_root
 from protocol import mqtt_client
-from protocol.messages import ChunkRequest, NodeState, PlayCommand, utcnow
+from protocol.messages import AGENT_CAPABILITIES, ChunkRequest, NodeState, PlayCommand, utcnow
 from protocol.signing import load_public_key
 from protocol.timecheck import CLOCK_WRONG_S, NotAStateAckError, is_signed
 from protocol.topics import (
@@ -382,6 +382,7 @@ class NodeAgent:
             volume=self.controls.volume,
             signal_dbm=wireless_signal_dbm(),
             health=self.health.sample(),
+            capabilities=list(AGENT_CAPABILITIES),
         )
         self.last_state_at = time.monotonic()
         self.clock.sent(state.at)
