@@ -134,6 +134,10 @@ class NullPlayer:
             return "queued"
         return None
 
+    def give_up(self, play_id: str, reason: str) -> None:
+        self._on_air.discard(play_id)
+        self._alerts.pop(play_id, None)
+
     def silence(self, reason: str) -> list[str]:
         cut = sorted(self._on_air)
         for play_id in cut:

@@ -6,7 +6,9 @@ air with the attention signal while its audio is still loading.
 
 A play whose audio has not come by the end of its validity is reported failed with how much of
 it came (``check_deadlines``), instead of waiting silently for audio that could no longer air;
-an announced emergency is the player's to report (its attention signal is on air).
+an announced emergency is the player's to report (its attention signal is on air). One whose
+download fails is given up by the player at once, so it neither holds the programme back until
+it lapses nor is reported twice.
 """
 
 from __future__ import annotations
@@ -177,4 +179,7 @@ class Bulletins:
         self._fetcher.abandon(sha256)
         for play_id in sorted(self._waiting.pop(sha256, set())):
             self._deadline.pop(play_id, None)
+            if play_id in self._announced:  # else it held the programme and failed twice
+                self._announced.discard(play_id)
+                self._player.give_up(play_id, reason)
             self._reporter.play("failed", play_id, reason=reason)

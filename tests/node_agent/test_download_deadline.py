@@ -12,13 +12,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from node_agent.agent import NodeAgent
-from protocol.messages import AudioRef, PlayCommand, Priority, utcnow
+from node_agent.player import Tone
+from protocol.messages import AudioRef, ChunkUnavailable, PlayCommand, Priority, utcnow
 from tests.support.offline_node import offline_agent
 
 DATA = bytes(range(256)) * 40
+TONE = Tone("tone", np.zeros(480, dtype=np.float32), 48000)
 SHA = hashlib.sha256(DATA).hexdigest()
 
 
@@ -99,3 +102,20 @@ def test_a_restart_with_the_whole_file_in_partial_plays_it(agent, tmp_path):
         assert again.cache.has(SHA)
     finally:
         again.store.close()
+
+
+def test_an_alert_whose_audio_cannot_come_fails_once_and_holds_nothing_back(agent):
+    """The controller cannot serve its audio: it is reported failed with the reason, and the
+    player lets go of it (it held every lower item, and would have failed again at its end)."""
+    agent.bulletins.on_play(play("alert", minutes=30, priority="emergency"))
+    assert "emergency" in agent.player.play_tone(TONE)  # announced: nothing else may sound
+    refusal = ChunkUnavailable(sha256=SHA, reason="no such audio or release on the controller")
+    agent.bulletins.on_content(
+        "loa/v1/node/loa-deadline/content", refusal.model_dump_json().encode()
+    )
+    assert failed(agent) == {
+        "alert": "controller cannot serve the audio: no such audio or release on the controller"
+    }
+    assert agent.player.play_tone(TONE) == ""  # let go
+    agent.bulletins.check_deadlines(utcnow() + timedelta(minutes=31))
+    assert len([e for e in reports(agent) if e["type"] == "failed"]) == 1
