@@ -125,8 +125,11 @@ class Fetcher:
         return False
 
     def resume_all(self) -> None:
-        """After a reconnect: listen and ask again for whatever is missing."""
+        """After a reconnect: listen and ask again for whatever is missing. The timeout runs
+        from now: the answers are on their way, and asking again at the next tick (its last
+        progress is from before the link went) would only double every reconnect's requests."""
         for dl in self.active.values():
+            dl.last_progress = time.monotonic()
             self._ask(dl, restart=True)
 
     def tick(self) -> None:

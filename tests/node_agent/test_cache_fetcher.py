@@ -307,3 +307,16 @@ def test_a_file_that_cannot_be_moved_into_place_is_a_cache_error(tmp_path):
     fetcher.want(sha, len(data), online=True)
     with pytest.raises(CacheError, match="cannot move the audio into the cache"):
         serve(fetcher, asked, data, sha)
+
+
+def test_a_reconnect_asks_once_not_again_at_the_next_tick(tmp_path):
+    data, sha = blob()
+    fetcher, log = make_listening(tmp_path, timeout_s=10.0)
+    fetcher.want(sha, len(data), online=True)
+    fetcher.active[sha].last_progress = 0.0  # the link was down for long
+    log.clear()
+    fetcher.resume_all()
+    assert [o for kind, o in log if kind == "ask"] == [k * CHUNK for k in range(WINDOW)]
+    log.clear()
+    fetcher.tick()  # a second later: the answers to the re-ask are on their way
+    assert log == []
