@@ -17,7 +17,8 @@ shard's group commands, which go through ``CommandHandler.on_group_command`` as 
 Skipped, and so not measured:
 - the player: no audio is decoded or played, no amplifier, no attention signal. An item
   "starts" and "finishes" the moment it falls due (an emergency starts when announced, as the
-  real attention signal does), so pre-roll, the exact start and the audio's length play no part;
+  real attention signal does, and is reported failed if its audio has not come by its end, as
+  the real agenda does), so pre-roll, the exact start and the audio's length play no part;
 - the schedule's restore after a restart (a point here never restarts), the cache size and
   wireless level in the state message;
 - the clock check: the controller's signed answers to states (``state_ack``) are read past
@@ -44,6 +45,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
+from node_agent.agenda import ALERT_EXPIRED
 from node_agent.bulletins import Bulletins
 from node_agent.cache import AudioCache
 from node_agent.commands import CommandHandler
@@ -54,7 +56,14 @@ from node_agent.fetcher import Fetcher, shared_chunks
 from node_agent.player import Player, Tone, Volumes
 from node_agent.store import NodeStore, PersistentReplayGuard
 from protocol import mqtt_client
-from protocol.messages import ChunkRequest, NodeState, PlayCommand, PlayEventKind
+from protocol.messages import (
+    AGENT_CAPABILITIES,
+    ChunkRequest,
+    NodeState,
+    PlayCommand,
+    PlayEventKind,
+    utcnow,
+)
 from protocol.signing import load_public_key
 from protocol.timecheck import is_signed
 from protocol.topics import (
@@ -80,10 +89,12 @@ class NullPlayer:
         self._due: list[tuple[float, str]] = []  # (start, play_id)
         self._queued: set[str] = set()
         self._on_air: set[str] = set()  # announced emergencies, "sounding" until their audio
+        self._alerts: dict[str, float] = {}  # announced emergencies: valid until
 
     def announce_emergency(self, command: PlayCommand) -> None:
         if command.play_id not in self._on_air:
             self._on_air.add(command.play_id)
+            self._alerts[command.play_id] = command.valid_until.timestamp()
             self._emit("started", command.play_id, at=time.time())
 
     def add(self, command: PlayCommand, resume_frame: int = 0) -> None:
@@ -93,7 +104,15 @@ class NullPlayer:
             heapq.heappush(self._due, (start, command.play_id))
 
     def due(self, now: float) -> None:
-        """Start and finish whatever has fallen due."""
+        """Start and finish whatever has fallen due; fail an announced emergency whose audio
+        never came by its end, as the real agenda does (``node_agent.agenda.Expired``)."""
+        for play_id, until in list(self._alerts.items()):
+            if play_id not in self._on_air or play_id in self._queued:
+                del self._alerts[play_id]  # its audio came, or it was cut: over either way
+            elif until < now:
+                del self._alerts[play_id]
+                self._on_air.discard(play_id)
+                self._emit("failed", play_id, reason=ALERT_EXPIRED)
         while self._due and self._due[0][0] <= now:
             start, play_id = heapq.heappop(self._due)
             if play_id not in self._queued:
@@ -114,6 +133,10 @@ class NullPlayer:
             self._queued.discard(play_id)
             return "queued"
         return None
+
+    def give_up(self, play_id: str, reason: str) -> None:
+        self._on_air.discard(play_id)
+        self._alerts.pop(play_id, None)
 
     def silence(self, reason: str) -> list[str]:
         cut = sorted(self._on_air)
@@ -253,6 +276,7 @@ class LightNode:
         self.player.due(time.time())
 
     def tick(self) -> None:
+        self.bulletins.check_deadlines(utcnow())
         if self.connected:
             self.fetcher.tick()
             self.events.flush(older_than=time.time() - self.config.outbox_resend_s)
@@ -265,6 +289,7 @@ class LightNode:
             status="online",
             agent_version="light",
             volume=self.controls.volume,
+            capabilities=list(AGENT_CAPABILITIES),  # it reads its shard's group topic
         )
         self.last_state_at = time.monotonic()
         self.client.publish(

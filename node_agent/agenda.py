@@ -290,6 +290,12 @@ class Agenda:
         self._alerts.pop(play_id, None)
         self._announced.discard(play_id)
 
+    def give_up(self, play_id: str) -> bool:
+        """An announced emergency whose audio cannot come: it no longer holds what is lower,
+        and never expires into a second report. True when its attention signal is on air."""
+        self.drop(play_id)
+        return self._attention_for == play_id
+
     # --- what is on air ---------------------------------------------------------------------
     def emergency(self, now: float) -> bool:
         """An emergency is sounding, announced, or due now."""

@@ -37,7 +37,7 @@ from node_agent.sinks import AudioSink, make_sink
 from node_agent.store import NodeStore, PersistentReplayGuard
 from node_agent.updates import Updater, UpdateSeams, install_root
 from protocol import mqtt_client
-from protocol.messages import ChunkRequest, NodeState, PlayCommand, utcnow
+from protocol.messages import AGENT_CAPABILITIES, ChunkRequest, NodeState, PlayCommand, utcnow
 from protocol.signing import load_public_key
 from protocol.timecheck import CLOCK_WRONG_S, NotAStateAckError, is_signed
 from protocol.topics import (
@@ -263,6 +263,7 @@ class NodeAgent:
     def _tick(self) -> None:
         while not self.damaged.empty():
             self.bulletins.refetch(self.damaged.get())
+        self.bulletins.check_deadlines(self.clock.now())  # online or not: past its time, over
         stepped = self.clock.stepped()
         if stepped:  # measure again now, not at the next heartbeat
             log.warning("the wall clock jumped; offset now %s s", self.clock.offset_s())
@@ -381,6 +382,7 @@ class NodeAgent:
             volume=self.controls.volume,
             signal_dbm=wireless_signal_dbm(),
             health=self.health.sample(),
+            capabilities=list(AGENT_CAPABILITIES),
         )
         self.last_state_at = time.monotonic()
         self.clock.sent(state.at)

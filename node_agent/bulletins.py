@@ -3,12 +3,18 @@
 A play command is kept in the node's store; its audio comes from the cache or is pulled from the
 controller, and the player gets the item once the audio is there. An emergency due now goes on
 air with the attention signal while its audio is still loading.
+
+A play whose audio has not come by the end of its validity is reported failed with how much of
+it came (``check_deadlines``), instead of waiting silently for audio that could no longer air;
+an announced emergency is the player's to report (its attention signal is on air). One whose
+download fails is given up by the player at once, so it neither holds the programme back until
+it lapses nor is reported twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
@@ -48,6 +54,8 @@ class Bulletins:
         self._fetched, self._unfetchable = fetched, unfetchable
         self._player, self._reporter, self._online = player, reporter, online
         self._waiting: dict[str, set[str]] = {}  # sha256 -> play ids waiting for that audio
+        self._announced: set[str] = set()  # emergencies on air while their audio loads
+        self._deadline: dict[str, tuple[datetime, int]] = {}  # play id -> (valid until, size)
 
     def restore(self) -> None:
         """After a restart: every play not yet over goes back to the player (or its download),
@@ -89,6 +97,29 @@ class Bulletins:
         """``play_id`` is over: its audio arriving later must not bring it back."""
         for waiting in self._waiting.values():
             waiting.discard(play_id)
+        self._announced.discard(play_id)
+        self._deadline.pop(play_id, None)
+
+    def check_deadlines(self, now: datetime) -> None:
+        """Report failed, with the reason, every play still waiting for its audio once its
+        validity is over: it can no longer air, and the controller must hear why."""
+        for sha, play_ids in list(self._waiting.items()):
+            for play_id in sorted(play_ids):
+                valid_until, size = self._deadline[play_id]
+                if valid_until > now or play_id in self._announced:
+                    continue  # an alert on air: the player reports it when it expires
+                play_ids.discard(play_id)
+                del self._deadline[play_id]
+                where = "" if self._online() else "; the node is offline"
+                self._reporter.play(
+                    "failed",
+                    play_id,
+                    reason=f"audio not received before {valid_until:%Y-%m-%d %H:%M:%S} UTC: "
+                    f"{self._fetcher.progress(sha)} of {size} bytes{where}",
+                )
+            if not play_ids:
+                del self._waiting[sha]
+                self._fetcher.abandon(sha)  # its partial file stays for a later play of it
 
     def on_content(self, topic: str, payload: bytes) -> None:
         """A chunk of audio (or the controller's word that it cannot serve one)."""
@@ -110,9 +141,13 @@ class Bulletins:
             self._unfetchable(msg.sha256, str(exc))
             return
         if done:
-            for play_id in sorted(self._waiting.pop(done, set())):
-                self._ready(play_id)
-            self._fetched(done)
+            self._arrived(done)
+
+    def _arrived(self, sha256: str) -> None:
+        for play_id in sorted(self._waiting.pop(sha256, set())):
+            self._deadline.pop(play_id, None)
+            self._ready(play_id)
+        self._fetched(sha256)
 
     def _prepare(self, command: PlayCommand) -> None:
         sha = command.audio.sha256
@@ -120,11 +155,14 @@ class Bulletins:
             self._ready(command.play_id)
             return
         self._waiting.setdefault(sha, set()).add(command.play_id)
+        self._deadline[command.play_id] = (command.valid_until, command.audio.size)
         due_now = command.play_at is None or command.play_at <= utcnow() + _ANNOUNCE_AHEAD
         if command.priority == "emergency" and due_now:
+            self._announced.add(command.play_id)
             self._player.announce_emergency(command)  # on air now, while the audio loads
         try:
-            self._fetcher.want(sha, command.audio.size, online=self._online())
+            if self._fetcher.want(sha, command.audio.size, online=self._online()):
+                self._arrived(sha)  # its partial file was whole: nothing to fetch
         except CacheError as exc:
             self._fail_waiting(sha, str(exc))
 
@@ -140,4 +178,8 @@ class Bulletins:
     def _fail_waiting(self, sha256: str, reason: str) -> None:
         self._fetcher.abandon(sha256)
         for play_id in sorted(self._waiting.pop(sha256, set())):
+            self._deadline.pop(play_id, None)
+            if play_id in self._announced:  # else it held the programme and failed twice
+                self._announced.discard(play_id)
+                self._player.give_up(play_id, reason)
             self._reporter.play("failed", play_id, reason=reason)

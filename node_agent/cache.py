@@ -84,8 +84,13 @@ class AudioCache:
             part.unlink()
             raise CacheError(f"downloaded file does not match sha256 {sha256[:12]}…; discarded")
         final = self.path(sha256)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(part, final)
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(part, final)
+        except OSError as exc:  # a CacheError is reported; anything else left its plays waiting
+            raise CacheError(
+                f"cannot move the audio into the cache: {exc.strerror or exc}"
+            ) from exc
         return final
 
     def discard_partial(self, sha256: str) -> None:

@@ -13,12 +13,22 @@ piece that does not continue its file is skipped before it is decoded; only a pi
 counts as progress. Pieces asked for by many points come in the order the controller gathered
 them, not always in this node's order: a piece it asked for that arrives ahead of the one it
 needs next is verified and held (at most its window), then written once the gap is filled.
+
+What could leave a download waiting forever, and what happens instead (BENCHMARKS.md, "Downloads
+that never finish"): the next byte it needs is always asked for (a shorter piece than it asked,
+another point's, leaves a gap that is asked for at once, not at the next timeout); a partial
+file already whole when the download starts (the node stopped between its last piece and the
+check) is checked and finished, not asked for again from its end; one longer than the file, or
+whole and wrong, is started again; and a file the controller serves at another size than the
+command announced can never verify, so it fails with that reason instead of being asked for
+again every timeout.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +40,7 @@ from protocol.limits import FETCH_WINDOW
 from protocol.messages import Chunk, ChunkRequest, ChunkUnavailable
 from protocol.topics import shared_content_topic
 
+log = logging.getLogger(__name__)
 WINDOW = FETCH_WINDOW
 Listen = Callable[[str, int, bool], None]  # (sha256, offset, on): that piece's shared topic
 
@@ -75,18 +86,50 @@ class Fetcher:
         self.timeout_s = timeout_s
         self.active: dict[str, Download] = {}
 
-    def want(self, sha256: str, size: int, *, online: bool) -> None:
-        """Start (or resume) a download; CacheError when there is no room for it."""
-        if self.cache.has(sha256) or sha256 in self.active:
-            return
+    def want(self, sha256: str, size: int, *, online: bool) -> bool:
+        """Start (or resume) a download; True when the file is in the cache already (a partial
+        file that was whole), so nothing is fetched. CacheError when there is no room for it."""
+        if self.cache.has(sha256):
+            return True
+        if sha256 in self.active:
+            return False
+        if self._whole_partial(sha256, size):
+            return True
         self.cache.check_space(size - self.cache.partial_size(sha256))
         self.active[sha256] = Download(sha256, size)
         if online:
             self._ask(self.active[sha256], restart=True)
+        return False
+
+    def progress(self, sha256: str) -> int:
+        """Bytes of ``sha256`` kept so far (its partial file)."""
+        return self.cache.partial_size(sha256)
+
+    def _whole_partial(self, sha256: str, size: int) -> bool:
+        """A partial file with nothing left to ask for: finished if it verifies, else removed
+        so the download starts again (asking from its end would ask for nothing, forever)."""
+        have = self.cache.partial_size(sha256)
+        if have < size:
+            return False
+        if have == size:
+            try:
+                self.cache.finish(sha256)  # the node stopped between its last piece and this
+                return True
+            except CacheError as exc:  # whole but wrong (a power cut's garbage): fetch again
+                log.warning(
+                    "partial %s… was whole but wrong (%s); fetching it again", sha256[:12], exc
+                )
+        else:
+            log.warning("partial %s… is longer than the file; fetching it again", sha256[:12])
+        self.cache.discard_partial(sha256)
+        return False
 
     def resume_all(self) -> None:
-        """After a reconnect: listen and ask again for whatever is missing."""
+        """After a reconnect: listen and ask again for whatever is missing. The timeout runs
+        from now: the answers are on their way, and asking again at the next tick (its last
+        progress is from before the link went) would only double every reconnect's requests."""
         for dl in self.active.values():
+            dl.last_progress = time.monotonic()
             self._ask(dl, restart=True)
 
     def tick(self) -> None:
@@ -108,8 +151,16 @@ class Fetcher:
             data = base64.b64decode(msg.data, validate=True)
         except ValueError:  # binascii.Error: not base64, so damaged like a bad digest
             return None
-        if hashlib.sha256(data).hexdigest() != msg.chunk_sha256 or msg.total_size != dl.size:
-            return None  # damaged or foreign: the timeout asks again
+        if hashlib.sha256(data).hexdigest() != msg.chunk_sha256:
+            return None  # damaged: the timeout asks again
+        if msg.total_size != dl.size:
+            # Only the controller may publish pieces (the broker's ACL), so its file is not the
+            # one the command names: asking again would get the same answer every timeout.
+            self._drop(dl.sha256)
+            raise CacheError(
+                f"the controller serves {msg.total_size} bytes for this audio, "
+                f"the command announced {dl.size}"
+            )
         if msg.offset in dl.listening:
             dl.listening.discard(msg.offset)
             self._listen(dl.sha256, msg.offset, False)
@@ -150,7 +201,10 @@ class Fetcher:
 
     def _ask(self, dl: Download, restart: bool = False) -> None:
         have = self.cache.partial_size(dl.sha256)
-        if restart or dl.requested_up_to < have:
+        # Nothing asked covers the next byte needed: a piece shorter than this node asks for
+        # (another point's, with another chunk size) ended before the next one it asked for.
+        gap = have < dl.requested_up_to and have not in dl.listening
+        if restart or gap or dl.requested_up_to < have:
             dl.requested_up_to = have
             dl.ahead.clear()  # asked again from the gap: what was held comes again
         limit = min(dl.size, have + WINDOW * self.chunk_size)

@@ -145,6 +145,15 @@ class Player:
                 self._cut_locked(f"pre-empted by emergency {command.play_id}")
             self._cond.notify_all()
 
+    def give_up(self, play_id: str, reason: str) -> None:
+        """An emergency announced while its audio loaded whose audio cannot come (its failure
+        is reported with ``reason`` by the caller): its attention signal stops, and the
+        programme it held back goes on instead of waiting until it lapses."""
+        with self._cond:
+            if self._agenda.give_up(play_id):
+                self._cut_locked(reason, cancel=True)
+            self._cond.notify_all()
+
     def go_live(self, live: LiveStream) -> None:
         """A live session opened: it cuts into a bulletin (which resumes after it, as after an
         emergency) and waits for an emergency to end. ``live.finished`` hears how it ended."""

@@ -177,7 +177,8 @@ class Updater:
             self._fetched = True
             return
         try:
-            self._fetcher.want(release.sha256, release.size, online=self._seams.online())
+            if self._fetcher.want(release.sha256, release.size, online=self._seams.online()):
+                self._fetched = True  # its partial file was whole
         except CacheError as exc:
             self._fail(f"cannot fetch the wheel: {exc}")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
@@ -361,6 +361,15 @@ class Health(Message):
     cell_technology: str | None = Field(None, pattern=r"^[a-z0-9, +-]{1,40}$", description="lte")
 
 
+# Capabilities a node names in its state (``NodeState.capabilities``).
+Capability = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")]
+# It reads its shard's group topic (``protocol.topics.group_topic``): a command to many points
+# reaches it there first. Agents from before the group topics read their own topic only.
+GROUP_COMMANDS: Final = "group-cmd"
+# What this release's agent does.
+AGENT_CAPABILITIES: Final[tuple[str, ...]] = (GROUP_COMMANDS,)
+
+
 class NodeState(Message):
     type: Literal["state"] = "state"
     node_id: NodeId
@@ -379,6 +388,11 @@ class NodeState(Message):
         description="wireless link level; None when wired",
     )
     health: Health | None = None  # None: an agent older than the health report
+    # What this agent does beyond the first protocol, named rather than read from its version
+    # (a fork or a backport has its own numbering). An agent that does not name
+    # ``GROUP_COMMANDS`` gets its commands on its own topic only. Unknown names are kept to
+    # themselves: a newer agent may name what this controller does not know yet.
+    capabilities: list[Capability] = Field(default_factory=list, max_length=16)
 
 
 # --- content transfer ------------------------------------------------------------------------

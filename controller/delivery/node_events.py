@@ -21,6 +21,7 @@ from controller.models import Delivery, Node, NodeEvent, OutboxCommand, now
 from controller.nodes import health as node_health
 from controller.releases import rollout
 from protocol.messages import (
+    GROUP_COMMANDS,
     CommandAck,
     Event,
     LiveReport,
@@ -70,6 +71,7 @@ def _take_health(
     node.volume = state.volume
     node.signal_dbm = state.signal_dbm
     node.agent_version = state.agent_version
+    node.group_commands = GROUP_COMMANDS in state.capabilities
     # A retained state may be hours old, so only a fresh one says how far the node's clock is
     # from ours; the figure includes the one-way trip through the broker (milliseconds).
     received = datetime.fromtimestamp(received_at, UTC)

@@ -8,7 +8,9 @@ each point's acknowledgement, expiry and withdrawal stay its own; a play's rows 
 deliveries in two bulk INSERTs (executemany), not as a thousand ORM objects each; the commit's
 wake-up sees bulk inserts too. A group's first send is one publish on its shard's group topic
 for all its rows (the broker fans it out); a re-send goes to each point on its own topic, where
-the point's replay guard recognises the command it may already have.
+the point's replay guard recognises the command it may already have. A point whose agent has
+not said it reads its shard's topic (``Node.group_commands``: an agent older than the group
+topics) gets even the first send on its own topic, at once, not at the re-send seconds later.
 """
 
 from __future__ import annotations
@@ -191,6 +193,8 @@ def send_due(
     first: dict[tuple[str, int], list[_Due]] = {}  # never-sent rows by command and shard
     with db.session() as s:
         offline = set(s.scalars(select(Node.id).where(Node.status == "offline")))
+        # few once every agent is new: the points that do not read their shard's topic
+        solo = set(s.scalars(select(Node.id).where(Node.group_commands.is_(False))))
         rows = s.execute(
             pending(node_ids).with_only_columns(
                 OutboxCommand.command_id,
@@ -213,7 +217,7 @@ def send_due(
         for command_id, node_id, expires_at, last_sent_at in due_rows:
             ttl = int((expires_at - at).total_seconds()) + 1
             due = _Due(command_id, node_id, envelopes[command_id], ttl)
-            if last_sent_at is None and node_ids is None:
+            if last_sent_at is None and node_ids is None and node_id not in solo:
                 first.setdefault((command_id, group_shard(node_id)), []).append(due)
             else:
                 refused += _publish(publisher, node_topic(node_id, "cmd"), [due], sent)

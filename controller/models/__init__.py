@@ -104,6 +104,10 @@ class Node(Base):
     signal_dbm: Mapped[int | None]  # link signal as the node last reported it (None: wired)
     clock_offset_ms: Mapped[float | None]  # node clock minus controller clock, last state
     agent_version: Mapped[str] = mapped_column(String(40), default="")
+    # It named protocol.messages.GROUP_COMMANDS in its last live state: a command to many
+    # points reaches it on its shard's topic. False until it says so (an older agent never
+    # does): its commands go to its own topic.
+    group_commands: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=now)
     zone: Mapped[Zone] = relationship()
 

@@ -59,10 +59,11 @@ class Commune:
         *,
         priority: str = "normal",
         valid_for: timedelta = timedelta(hours=2),
+        audio: bytes | None = None,
         **fields: object,
     ) -> Bulletin:
-        """A stored bulletin with a little stand-in audio, by the broadcaster."""
-        data = uuid.uuid4().bytes * 64
+        """A stored bulletin with a little stand-in audio (or ``audio``), by the broadcaster."""
+        data = uuid.uuid4().bytes * 64 if audio is None else audio
         digest = hashlib.sha256(data).hexdigest()
         self.config.audio_dir.mkdir(parents=True, exist_ok=True)
         (self.config.audio_dir / f"{digest}.ogg").write_bytes(data)

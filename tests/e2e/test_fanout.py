@@ -72,8 +72,11 @@ def test_an_emergency_is_one_publish_for_the_shard_and_a_late_point_gets_it_alon
     )
     try:
         sut.cluster.start_controller()
-        sut.cluster.start_node(first)
-        sut.cluster.start_node(second)
+        for node_id in sut.node_ids:
+            sut.cluster.start_node(node_id)
+        # each said in its state that it reads its shard's topic; then one goes away
+        wait_for(lambda: online(sut) == set(sut.node_ids), 30, "three points online")
+        sut.cluster.stop_node(late)
         wait_for(lambda: online(sut) == {first, second}, 30, "two points online")
         alert = post_alert(sut, speech_wav, all="true").json()
         play_id = f"{alert['bulletin_id']}.r1"

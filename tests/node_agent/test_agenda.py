@@ -234,6 +234,21 @@ def test_an_announced_emergency_whose_audio_never_came_expires() -> None:
     assert not a.emergency(NOW + 31)
 
 
+def test_an_announced_emergency_whose_audio_cannot_come_is_given_up_at_once() -> None:
+    """Its failure is reported when the download fails: it must neither hold the programme
+    until it lapses nor expire into a second report."""
+    a = agenda(entry("news", start=0))
+    a.announce(command("storm", priority="emergency", valid_until=at(30)))
+    assert a.next(NOW) == Announce("storm")
+    a.attention_on("storm")
+    assert a.give_up("storm") is True  # its attention signal is on air: the caller cuts it
+    a.attention_off()
+    assert isinstance(a.next(NOW), Play)  # the bulletin it held goes on
+    a.off_air()
+    assert a.next(NOW + 31) == Idle()  # no Expired: reported once
+    assert not a.emergency(NOW)
+
+
 # --- the test tone, cancel and stop -----------------------------------------------------------
 def test_a_test_tone_is_refused_during_an_emergency_an_item_or_another_tone() -> None:
     a = agenda(entry("storm", start=-1, priority="emergency"))

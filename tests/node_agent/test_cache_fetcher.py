@@ -217,3 +217,106 @@ def test_a_piece_asked_for_that_comes_ahead_of_its_turn_is_held_not_asked_again(
     assert fetcher.cache.path(sha).read_bytes() == data
     assert not [e for e in log if e[0] == "ask"]  # nothing had to be asked for again
     assert sorted(o for kind, o in log if kind == "leave") == [0, CHUNK, 2 * CHUNK, 3 * CHUNK]
+
+
+# --- downloads that could wait forever (issue 18: three points never got their audio) -----------
+
+
+def test_a_partial_file_already_whole_is_finished_not_asked_for_from_its_end(tmp_path):
+    """The node stopped between its last piece and the check: nothing is left to ask for, so
+    asking from the file's end would ask for nothing, every timeout, forever."""
+    data, sha = blob()
+    fetcher, asked = make(tmp_path)
+    (fetcher.cache.partial_dir / f"{sha}.part").write_bytes(data)
+    assert fetcher.want(sha, len(data), online=True) is True
+    assert asked == []
+    assert sha not in fetcher.active
+    assert fetcher.cache.path(sha).read_bytes() == data
+
+
+@pytest.mark.parametrize("damage", ["longer", "whole but wrong"])
+def test_a_partial_file_with_nothing_left_to_ask_that_is_wrong_is_fetched_again(tmp_path, damage):
+    data, sha = blob()
+    fetcher, asked = make(tmp_path)
+    part = data + b"\0" * 100 if damage == "longer" else b"\0" * len(data)  # a power cut's
+    (fetcher.cache.partial_dir / f"{sha}.part").write_bytes(part)
+    assert fetcher.want(sha, len(data), online=True) is False
+    assert asked[0].offset == 0  # from the start, not from past the end
+    assert serve(fetcher, asked, data, sha) == sha
+    assert fetcher.cache.path(sha).read_bytes() == data
+
+
+def test_audio_served_at_another_size_than_announced_fails_with_the_reason(tmp_path):
+    """Its pieces verify one by one but the file never can: asking again would get the same
+    answer every timeout, so the download stops and says why."""
+    data, sha = blob()
+    fetcher, asked = make(tmp_path)
+    fetcher.want(sha, len(data) + 1, online=True)  # the command says one byte more
+    with pytest.raises(CacheError, match=f"serves {len(data)} bytes.*announced {len(data) + 1}"):
+        fetcher.on_chunk(chunk(data, sha, asked[0].offset))
+    assert sha not in fetcher.active
+    asked.clear()
+    fetcher.tick()
+    assert asked == []
+
+
+def test_a_shorter_piece_than_asked_for_has_its_gap_asked_for_at_once(tmp_path):
+    """Another point with a smaller chunk size asked for the same offset: its shorter piece
+    comes on the shared topic this node reads and is kept; the rest of what this node asked
+    for starts past a gap that nothing asked for, so it is asked for now, not at the timeout."""
+    data, sha = blob()
+    fetcher, asked = make(tmp_path)
+    fetcher.timeout_s = 3600.0  # no timeout to the rescue
+    fetcher.want(sha, len(data), online=True)
+    asked.clear()
+    half = data[: CHUNK // 2]
+    short = Chunk(
+        sha256=sha,
+        offset=0,
+        total_size=len(data),
+        chunk_sha256=hashlib.sha256(half).hexdigest(),
+        data=base64.b64encode(half).decode(),
+    )
+    assert fetcher.on_chunk(short) is None
+    assert fetcher.cache.partial_size(sha) == CHUNK // 2
+    assert [r.offset for r in asked][:1] == [CHUNK // 2]  # the gap, asked for at once
+    done = None
+    while asked:
+        req = asked.pop(0)
+        part = data[req.offset : req.offset + req.length]
+        done = (
+            fetcher.on_chunk(
+                Chunk(
+                    sha256=sha,
+                    offset=req.offset,
+                    total_size=len(data),
+                    chunk_sha256=hashlib.sha256(part).hexdigest(),
+                    data=base64.b64encode(part).decode(),
+                )
+            )
+            or done
+        )
+    assert done == sha
+
+
+def test_a_file_that_cannot_be_moved_into_place_is_a_cache_error(tmp_path):
+    """Anything but a CacheError left the plays waiting for that audio unreported."""
+    data, sha = blob()
+    fetcher, asked = make(tmp_path)
+    (fetcher.cache.root / sha[:2]).write_bytes(b"")  # a file where its directory must go
+    fetcher.want(sha, len(data), online=True)
+    with pytest.raises(CacheError, match="cannot move the audio into the cache"):
+        serve(fetcher, asked, data, sha)
+
+
+def test_a_reconnect_asks_once_not_again_at_the_next_tick(tmp_path):
+    data, sha = blob()
+    fetcher, log = make_listening(tmp_path, timeout_s=10.0)
+    fetcher.want(sha, len(data), online=True)
+    fetcher.active[sha].last_progress = 0.0  # the link was down for long
+    log.clear()
+    fetcher.resume_all()
+    assert [o for kind, o in log if kind == "ask"] == [k * CHUNK for k in range(WINDOW)]
+    log.clear()
+    fetcher.tick()  # a second later: the answers to the re-ask are on their way
+    assert log == []

@@ -16,7 +16,7 @@ from controller.delivery import history, outbox
 from controller.delivery.groups import packet_bytes, sign_groups
 from controller.delivery.publisher import MemoryPublisher
 from controller.models import Bulletin, CommandEnvelope, Delivery, Node, OutboxCommand, Zone, now
-from protocol.messages import CancelCommand, CommandAck, PlayCommand
+from protocol.messages import GROUP_COMMANDS, CancelCommand, CommandAck, NodeState, PlayCommand
 from protocol.signing import NotAddressedError, ReplayGuard, verify_envelope
 from protocol.topics import group_shard, group_topic, node_topic
 from tests.controller.commune import Commune
@@ -25,11 +25,13 @@ from tests.support.keys import KEY, PUB
 from tests.support.shards import shard_mates
 
 
-def add_nodes(commune: Commune, node_ids: list[str]) -> None:
+def add_nodes(commune: Commune, node_ids: list[str], *, group_commands: bool = True) -> None:
+    """Points whose agents read their shard's group topic (unless ``group_commands`` is False:
+    agents from before the group topics)."""
     with commune.db.session() as s:
         zone = s.scalars(select(Zone.id)).first()
         assert zone is not None
-        s.add_all(Node(id=n, name=n, zone_id=zone) for n in node_ids)
+        s.add_all(Node(id=n, name=n, zone_id=zone, group_commands=group_commands) for n in node_ids)
 
 
 @pytest.fixture
@@ -227,3 +229,50 @@ def test_a_play_command_to_one_point_is_still_one_command_on_its_own_topic(commu
     body = commune.verified(points["c"][0], sent.payload)
     assert body.targets == points["c"]
     assert isinstance(body.command, PlayCommand)
+
+
+# --- agents from before the group topics (issue 18) -------------------------------------------
+
+
+def test_a_point_whose_agent_does_not_read_group_topics_gets_the_first_send_on_its_own(
+    commune, points
+):
+    """It would otherwise hear the command only from the per-point re-send, seconds later: it
+    gets it on its own topic in the same pass; its shard-mates still share one publish."""
+    old = shard_mates(1, 4)[-1]  # a fourth point in shard a's shard, on an older agent
+    add_nodes(commune, [old], group_commands=False)
+    targets = [*points["a"], old]
+    play_to(commune, targets)
+    publisher = MemoryPublisher()
+    outbox.send_due(commune.db, publisher, resend_interval_s=60)
+    assert sorted(p.topic for p in publisher.sent) == [group_topic(1), node_topic(old, "cmd")]
+    [own] = [p for p in publisher.sent if p.topic == node_topic(old, "cmd")]
+    assert old in commune.verified(old, own.payload).targets  # the group's own signed command
+    assert all(r.attempts == 1 for r in rows(commune))  # every row sent once, none left due
+    publisher.clear()
+    outbox.send_due(commune.db, publisher, resend_interval_s=60)
+    assert publisher.sent == []
+
+
+def test_what_a_point_reads_is_taken_from_its_live_state(commune, points, dispatcher):
+    """From the capability its agent names, not from its version (a fork numbers its own); an
+    offline state (the Last Will, written at connect time) changes nothing."""
+    point = points["c"][0]
+
+    def reads_groups() -> bool:
+        with commune.db.session() as s:
+            return bool(s.get_one(Node, point).group_commands)
+
+    def state(status: str, capabilities: list[str], version: str = "0.9.0") -> NodeState:
+        return NodeState(
+            node_id=point, status=status, agent_version=version, capabilities=capabilities
+        )
+
+    deliver(dispatcher, point, "state", state("online", [], version="9.9.9"))
+    assert not reads_groups()  # a newer-looking version says nothing
+    deliver(dispatcher, point, "state", state("online", [GROUP_COMMANDS, "some-future-thing"]))
+    assert reads_groups()
+    deliver(dispatcher, point, "state", NodeState(node_id=point, status="offline"))
+    assert reads_groups()
+    deliver(dispatcher, point, "state", state("online", []))  # rolled back to an older agent
+    assert not reads_groups()

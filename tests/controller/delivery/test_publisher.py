@@ -18,7 +18,7 @@ from sqlalchemy import select
 from controller.delivery import outbox
 from controller.delivery.dispatcher import Dispatcher
 from controller.delivery.publisher import MemoryPublisher, MqttPublisher, Published, Publisher
-from controller.models import Bulletin, OutboxCommand
+from controller.models import Bulletin, Node, OutboxCommand
 from controller.ops.cluster import Cluster
 from protocol import mqtt_client
 from protocol.limits import MAX_PACKET_BYTES
@@ -121,6 +121,8 @@ class TestPublisher:
         nodes = commune.nodes_in("thon-dong")
         bulletin = commune.bulletin(valid_for=timedelta(minutes=30))
         with commune.db.session() as s:
+            for node in s.scalars(select(Node).where(Node.id.in_(nodes))):
+                node.group_commands = True  # as their agents' states said
             outbox.queue_play(
                 s, commune.key, s.get_one(Bulletin, bulletin.id), nodes, play_id="b1", play_at=None
             )
