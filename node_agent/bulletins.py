@@ -114,7 +114,8 @@ class Bulletins:
                 self._reporter.play(
                     "failed",
                     play_id,
-                    reason=f"audio not received before {valid_until:%Y-%m-%d %H:%M:%S} UTC: "
+                    # no UTC time: officials read reports in the commune's own time
+                    reason="audio not received before the play's validity ended: "
                     f"{self._fetcher.progress(sha)} of {size} bytes{where}",
                 )
             if not play_ids:

@@ -65,7 +65,7 @@ def test_a_play_whose_audio_never_came_is_reported_failed_with_how_much_came(age
     assert failed(agent) == {}  # still time: it waits
     agent.bulletins.check_deadlines(utcnow() + timedelta(minutes=31))
     reason = failed(agent)["p1"]
-    assert "audio not received before" in reason
+    assert "audio not received before the play's validity ended" in reason
     assert f"4096 of {len(DATA)} bytes; the node is offline" in reason
     assert state(agent, "p1") == "failed"
     assert SHA not in agent.fetcher.active  # nobody waits for it: no more asking
