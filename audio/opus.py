@@ -34,6 +34,7 @@ on it without encoding again (:mod:`audio.checked_encode`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -41,6 +42,8 @@ from typing import NamedTuple
 
 import av
 import numpy as np
+
+from audio.samples import reblock
 
 RATES = (8000, 12000, 16000, 24000, 48000)
 _FEED = 4800  # samples per frame handed to the encoder
@@ -116,7 +119,7 @@ def _encode_span(x: np.ndarray, start: int, stop: int, stream: OpusStream) -> li
     out: list[Packet] = []
 
     def keep(coded: list[av.Packet[av.AudioStream]]) -> None:
-        out.extend(Packet(bytes(p), int(p.pts or 0), int(p.duration or 0)) for p in coded)
+        out.extend(_packets(coded))
 
     for s in range(0, pcm.size, _FEED):
         frame = av.AudioFrame.from_ndarray(pcm[None, s : s + _FEED], format="flt", layout="mono")
@@ -135,6 +138,29 @@ def encode(x: np.ndarray, rate: int, *, bitrate: int, opts: dict[str, str]) -> O
     stream = OpusStream(rate=rate, bitrate=bitrate, options=dict(opts))
     stream.packets = _encode_span(x, 0, x.size, stream)
     return stream
+
+
+def encode_blocks(
+    blocks: Iterable[np.ndarray], rate: int, *, bitrate: int, opts: dict[str, str]
+) -> Iterator[Packet]:
+    """The packets :func:`encode` makes of the concatenation of mono ``blocks``, as the blocks
+    come: the encoder is fed the same frames, so the packets are the same, and a long signal is
+    never held whole."""
+    if rate not in RATES:
+        raise ValueError(f"Opus cannot encode at {rate} Hz; resample to one of {RATES}")
+    ctx = _encoder(rate, bitrate, opts)
+    start = 0
+    for pcm in reblock(blocks, _FEED):
+        frame = av.AudioFrame.from_ndarray(pcm[None, :], format="flt", layout="mono")
+        frame.sample_rate = rate
+        frame.pts = start
+        start += pcm.size
+        yield from _packets(ctx.encode(frame))
+    yield from _packets(ctx.encode(None))
+
+
+def _packets(coded: list[av.Packet[av.AudioStream]]) -> list[Packet]:
+    return [Packet(bytes(p), int(p.pts or 0), int(p.duration or 0)) for p in coded]
 
 
 def _warm(stream: OpusStream) -> int:
@@ -199,23 +225,42 @@ def write(path: Path, stream: OpusStream) -> None:
     """Mux the packets into an Ogg file at ``path``.
 
     ``bitexact``: no random Ogg serial and no encoder tag, so the same audio always gives the
-    same bytes and the controller stores it once by sha256. The stream's own encoder is opened
-    (not fed) so the Ogg headers carry its OpusHead, which equals that of the packets' encoder.
+    same bytes and the controller stores it once by sha256.
     """
+    write_packets(
+        path,
+        stream.packets,
+        stream.rate,
+        bitrate=stream.bitrate,
+        opts=stream.options,
+        gain_db=stream.gain_db,
+    )
+
+
+def write_packets(
+    path: Path,
+    packets: Iterable[Packet],
+    rate: int,
+    *,
+    bitrate: int,
+    opts: dict[str, str],
+    gain_db: float = 0.0,
+) -> None:
+    """Mux ``packets`` (a list, or a generator such as :func:`encode_blocks`) into an Ogg file
+    at ``path``, each as it comes. The stream's own encoder is opened (not fed) so the Ogg
+    headers carry its OpusHead, which equals that of the packets' encoder."""
     with av.open(str(path), mode="w", format="ogg", options={"fflags": "+bitexact"}) as container:
-        out = container.add_stream("libopus", rate=stream.rate, options=dict(stream.options))
+        out = container.add_stream("libopus", rate=rate, options=dict(opts))
         assert isinstance(out, av.AudioStream)
-        out.bit_rate = stream.bitrate
+        out.bit_rate = bitrate
         out.layout = "mono"
         out.format = "flt"
-        if stream.gain_db:
+        if gain_db:
             out.codec_context.open()  # its OpusHead exists from here; the header not yet written
-            out.codec_context.extradata = with_output_gain(
-                out.codec_context.extradata, stream.gain_db
-            )
+            out.codec_context.extradata = with_output_gain(out.codec_context.extradata, gain_db)
         container.start_encoding()
-        time_base = Fraction(1, stream.rate)
-        for p in stream.packets:
+        time_base = Fraction(1, rate)
+        for p in packets:
             packet = av.Packet(p.data)
             packet.pts = packet.dts = p.pts
             packet.duration = p.duration

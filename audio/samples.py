@@ -13,6 +13,8 @@ the sample arrays in type hints (:data:`ComplexArray` their spectra).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 import numpy as np
 import numpy.typing as npt
 
@@ -67,6 +69,29 @@ def as_frames(x: np.ndarray) -> np.ndarray:
     if not np.issubdtype(a.dtype, np.floating):
         a = a.astype(np.float32)
     return a
+
+
+def reblock(blocks: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    """The concatenation of mono ``blocks`` (any sizes) in pieces of exactly ``size`` samples,
+    the last one shorter: what an encoder fed whole arrays in fixed frames gets, from a signal
+    that arrives in pieces. Holds less than two pieces' worth; a piece is valid until the next."""
+    if size < 1:
+        raise ValueError(f"size must be >= 1, got {size}")
+    held: list[np.ndarray] = []
+    n = 0
+    for block in blocks:
+        held.append(as_mono(block))
+        n += held[-1].size
+        if n < size:
+            continue
+        joined = np.concatenate(held) if len(held) > 1 else held[0]
+        whole = n // size * size
+        for start in range(0, whole, size):
+            yield joined[start : start + size]
+        rest = joined[whole:]
+        held, n = ([rest] if rest.size else []), rest.size
+    if n:
+        yield np.concatenate(held)
 
 
 def check_finite(x: np.ndarray) -> None:

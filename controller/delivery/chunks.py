@@ -3,7 +3,10 @@ whole file by sha256, so nothing but the broker connection is needed to get it.
 
 Every point fetching a bulletin asks for the same pieces, so the encoded replies are kept in a
 small LRU cache bounded in bytes (``chunk_cache_bytes``): a thousand points cost one read, one
-hash and one base64 encoding per piece, not a thousand. Audio files are named by their sha256
+hash and one base64 encoding per piece, not a thousand. The cache holds each reply as bytes, and
+every publish of a piece hands paho that one object: paho keeps a publish until the broker
+acknowledges it, and a string it would encode into a copy of its own each time (at 1,000 points
+some 160 copies of 87 KB were waiting at once). Audio files are named by their sha256
 and never change, so a cached piece cannot go stale.
 
 And a piece is published once for all of them: on the piece's shared topic
@@ -41,7 +44,7 @@ _Key = tuple[str, int, int]  # sha256, offset, length as asked
 
 
 class Reply(NamedTuple):
-    payload: str  # the JSON to publish
+    payload: bytes  # the JSON to publish: the cached object itself, shared by its publishes
     served: bool  # a piece of the file (for everyone), not a refusal (for the asker only)
 
 
@@ -85,7 +88,7 @@ class ChunkCache:
         wheel (``release_dir/<sha256>.whl``) is served as audio is."""
         self.audio_dir, self.max_bytes, self._read = audio_dir, max_bytes, read
         self.release_dir = release_dir
-        self._replies: OrderedDict[_Key, str] = OrderedDict()
+        self._replies: OrderedDict[_Key, bytes] = OrderedDict()
         self.size = 0  # bytes of the replies held
 
     def reply(self, req: ChunkRequest) -> Reply:
@@ -97,12 +100,12 @@ class ChunkCache:
             self._replies.move_to_end(key)
             return Reply(cached, served=True)
         try:
-            payload = self._read(self._locate(req.sha256), req).model_dump_json()
+            payload = self._read(self._locate(req.sha256), req).model_dump_json().encode()
         except FileNotFoundError:
-            return Reply(_unavailable(req).model_dump_json(), served=False)
+            return Reply(_unavailable(req).model_dump_json().encode(), served=False)
         except OffsetError as exc:
             refusal = ChunkUnavailable(sha256=req.sha256, reason=str(exc))
-            return Reply(refusal.model_dump_json(), served=False)
+            return Reply(refusal.model_dump_json().encode(), served=False)
         self._keep(key, payload)
         return Reply(payload, served=True)
 
@@ -112,7 +115,7 @@ class ChunkCache:
             return audio
         return self.release_dir / f"{sha256}.whl"
 
-    def _keep(self, key: _Key, payload: str) -> None:
+    def _keep(self, key: _Key, payload: bytes) -> None:
         if len(payload) > self.max_bytes:
             return  # a piece larger than the whole cache would only empty it
         self._replies[key] = payload

@@ -8,6 +8,11 @@ A publisher says whether it took the message. It refuses one over the broker's p
 (the broker would disconnect the controller for it, and paho would re-send it on every
 reconnect: one such message stops delivery to every point) and, for MQTT, one that paho's
 queue has no room for. The caller keeps what was refused and tries again later.
+
+A payload may be bytes: paho keeps a ``str`` as a new encoded copy per publish until the broker
+acknowledges it, and bytes as they are. A piece of audio published again and again while a
+thousand points fetch it is then one object however many publishes of it wait in paho's queue
+(``delivery.chunks``).
 """
 
 from __future__ import annotations
@@ -26,25 +31,28 @@ log = logging.getLogger(__name__)
 QOS = 1
 
 
+Payload = str | bytes  # JSON
+
+
 @dataclass(frozen=True)
 class Published:
     """One message as it left the controller (and, on a real broker, as it arrived)."""
 
     topic: str
-    payload: str
+    payload: Payload
     qos: int
     expiry_s: int | None
 
 
 class Publisher(Protocol):
-    def publish(self, topic: str, payload: str, *, expiry_s: int | None = None) -> bool:
+    def publish(self, topic: str, payload: Payload, *, expiry_s: int | None = None) -> bool:
         """Send ``payload`` on ``topic``; ``expiry_s`` lets the broker drop it unfetched.
         False when it was not taken (too large, or no room to queue it): nothing was sent."""
 
 
-def fits(topic: str, payload: str, expiry_s: int | None) -> bool:
+def fits(topic: str, payload: Payload, expiry_s: int | None) -> bool:
     """True when the broker will take the message; logs the refusal otherwise."""
-    data = payload.encode()
+    data = payload.encode() if isinstance(payload, str) else payload
     if fits_packet(topic, data, qos=QOS, expiry=expiry_s is not None):
         return True
     size = publish_packet_bytes(topic, data, qos=QOS, expiry=expiry_s is not None)
@@ -63,7 +71,7 @@ class MqttPublisher:
     def __init__(self, client: mqtt.Client) -> None:
         self._client = client
 
-    def publish(self, topic: str, payload: str, *, expiry_s: int | None = None) -> bool:
+    def publish(self, topic: str, payload: Payload, *, expiry_s: int | None = None) -> bool:
         if not fits(topic, payload, expiry_s):
             return False
         props = mqtt_client.expiring(expiry_s) if expiry_s is not None else None
@@ -79,7 +87,7 @@ class MemoryPublisher:
         self._lock = threading.Lock()  # the dispatcher's worker publishes, a test reads
         self._sent: list[Published] = []
 
-    def publish(self, topic: str, payload: str, *, expiry_s: int | None = None) -> bool:
+    def publish(self, topic: str, payload: Payload, *, expiry_s: int | None = None) -> bool:
         if not fits(topic, payload, expiry_s):
             return False
         with self._lock:

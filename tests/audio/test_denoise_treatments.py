@@ -4,6 +4,8 @@ the do-no-harm decision on a voice-like background (:mod:`audio.speech_backgroun
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 import scipy.signal
@@ -57,6 +59,24 @@ def test_hum_lines_fall_and_a_speech_band_tone_is_untouched(base: float) -> None
     assert abs(line_db(y, 1234.0) - line_db(x, 1234.0)) < 0.1
     assert y.dtype == np.float32
     assert y.shape == x.shape
+
+
+def _detect_peak(seconds: int) -> int:
+    x = white(seconds * SR, 0.05, seed=seconds) + mains(seconds * SR, 50.0, 0.01)
+    tracemalloc.start()
+    try:
+        hum.detect(x, SR)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_looking_for_hum_takes_no_more_memory_for_a_longer_recording() -> None:
+    """The pauses' spectra are taken a few half seconds at a time: a noise-like recording is
+    all pauses, and three minutes of one took 93 MB (eight times the recording) while an
+    upload's memory was at its highest."""
+    short, long = _detect_peak(60), _detect_peak(180)
+    assert long < 1.2 * short, f"60 s: {short / 1e6:.1f} MB, 180 s: {long / 1e6:.1f} MB"
 
 
 def test_a_voice_harmonic_on_the_comb_is_not_cancelled_with_the_hum() -> None:

@@ -14,7 +14,8 @@ from audio import opus
 from audio.decode import decode_file
 from audio.decode_stream import open_stream
 from audio.dynamics import curve_spans, reduce_gain_at, reduce_gain_curve
-from audio.encode import write_audio
+from audio.encode import write_audio, write_blocks
+from audio.samples import reblock
 
 SR = 16000
 OPTS = opus.options(complexity=0, application="audio", frame_ms=60, vbr="off")
@@ -51,6 +52,29 @@ def test_written_packets_are_the_file_the_stream_encoder_writes(
     _encoded_through_the_stream(tmp_path / "plain.ogg", speech)
     write_audio(tmp_path / "ours.ogg", speech, SR, opus_complexity=0)
     assert (tmp_path / "ours.ogg").read_bytes() == (tmp_path / "plain.ogg").read_bytes()
+
+
+def _odd_blocks(x: np.ndarray) -> list[np.ndarray]:
+    """``x`` in blocks of uneven sizes, around and across the encoder's frames."""
+    cuts = np.cumsum([1, 4799, 4801, 960, 12000, 3, 7000])
+    return np.split(x, cuts[cuts < x.size])
+
+
+def test_blocks_are_cut_into_the_frames_a_whole_signal_gives() -> None:
+    x = np.arange(20_003, dtype=np.float32)
+    pieces = list(reblock(_odd_blocks(x), 4800))
+    assert [p.size for p in pieces] == [4800] * 4 + [803]
+    assert np.array_equal(np.concatenate(pieces), x)
+
+
+@pytest.mark.parametrize("suffix", [".ogg", ".mp3"])
+def test_written_as_blocks_is_the_file_written_whole(
+    tmp_path: Path, speech: np.ndarray, suffix: str
+) -> None:
+    write_audio(tmp_path / f"whole{suffix}", speech, SR, bitrate=24000)
+    write_blocks(tmp_path / f"blocks{suffix}", _odd_blocks(speech), SR, bitrate=24000)
+    whole = (tmp_path / f"whole{suffix}").read_bytes()
+    assert (tmp_path / f"blocks{suffix}").read_bytes() == whole
 
 
 def _quieter(x: np.ndarray, at_s: list[float]) -> tuple[np.ndarray, np.ndarray]:

@@ -5,11 +5,15 @@ answered once per piece, on the file's shared topic."""
 from __future__ import annotations
 
 import base64
+import tracemalloc
 from pathlib import Path
 
-from controller.delivery.chunks import ChunkCache, read_chunk
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from controller.delivery.chunks import ChunkCache, Wants, read_chunk
 from controller.delivery.dispatcher import Dispatcher
-from controller.delivery.publisher import MemoryPublisher
+from controller.delivery.publisher import MemoryPublisher, MqttPublisher
 from protocol.messages import CONTENT_ADAPTER, Chunk, ChunkRequest, ChunkUnavailable
 from protocol.mqtt_client import Incoming
 from protocol.topics import node_topic, shared_content_topic
@@ -131,3 +135,30 @@ def test_a_refusal_goes_to_its_askers_only_never_to_the_shared_topic(
     assert all(
         isinstance(CONTENT_ADAPTER.validate_json(p.payload), ChunkUnavailable) for p in refusals
     )
+
+
+def test_a_piece_published_again_and_again_is_held_once_in_pahos_queue(tmp_path: Path) -> None:
+    """While a thousand points fetch a bulletin, each batch publishes the pieces its askers
+    wait for, and paho holds every publish until the broker acknowledges it: one object per
+    piece, not an encoded copy per publish (a 64 KiB piece is 87 KB of JSON)."""
+    audio = tmp_path / f"{'a' * 64}.ogg"
+    audio.write_bytes(bytes(range(256)) * 256)  # 64 KiB
+    cache = ChunkCache(tmp_path, 1 << 20)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.max_queued_messages_set(0)  # not connected: every publish waits in paho's queue
+    publisher = MqttPublisher(client)
+    req = ChunkRequest(sha256="a" * 64, offset=0, length=65536)
+    wants = Wants()
+    wants.add("loa-1", req)
+    wants.serve(cache, publisher)  # the piece read, encoded and cached once
+
+    tracemalloc.start()
+    try:
+        for batch in range(50):
+            wants.add(f"loa-{batch}", req)
+            assert wants.serve(cache, publisher) == 1
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(client._out_messages) == 51  # what paho holds is the point
+    assert held < 1e6, f"{held / 1e6:.1f} MB for 50 publishes of one piece"

@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from controller.delivery import history, outbox
 from controller.delivery.groups import packet_bytes, sign_groups
-from controller.delivery.publisher import MemoryPublisher
+from controller.delivery.publisher import MemoryPublisher, Payload
 from controller.models import Bulletin, CommandEnvelope, Delivery, Node, OutboxCommand, Zone, now
 from protocol.messages import GROUP_COMMANDS, CancelCommand, CommandAck, NodeState, PlayCommand
 from protocol.signing import NotAddressedError, ReplayGuard, verify_envelope
@@ -160,7 +160,7 @@ def test_an_ack_settles_its_own_point_only_and_the_others_are_re_sent(
 
 def test_a_refused_group_publish_leaves_every_row_due(commune, points):
     class Refusing(MemoryPublisher):
-        def publish(self, topic: str, payload: str, *, expiry_s: int | None = None) -> bool:
+        def publish(self, topic: str, payload: Payload, *, expiry_s: int | None = None) -> bool:
             return False
 
     play_to(commune, points["a"])

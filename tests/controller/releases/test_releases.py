@@ -240,8 +240,8 @@ def test_the_wheel_is_served_in_chunks_like_audio(commune, wheels):
     release = add(commune, wheels["0.2.0"])
     cache = ChunkCache(commune.config.audio_dir, 1 << 20, release_dir=commune.config.release_dir)
     reply = cache.reply(ChunkRequest(sha256=release.sha256, offset=0, length=4096)).payload
-    assert '"type":"chunk"' in reply
-    assert f'"total_size":{release.size}' in reply
+    assert b'"type":"chunk"' in reply
+    assert f'"total_size":{release.size}'.encode() in reply
 
 
 def test_the_api_starts_a_rollout_as_an_admin_and_lists_its_progress(commune, wheels):
