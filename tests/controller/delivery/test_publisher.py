@@ -176,7 +176,7 @@ def test_a_command_the_client_cannot_queue_is_not_recorded_as_sent(commune, list
             outbox.send_due(commune.db, publisher, resend_interval_s=10)
             return len(listener.got) >= 5
 
-        wait_for(all_arrived, 10, "every command on the broker")
+        wait_for(all_arrived, 30, "every command on the broker")
     finally:
         client.disconnect()
         client.loop_stop()
