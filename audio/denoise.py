@@ -133,6 +133,8 @@ class DenoiseParams:
     hum: bool = True  # cancel mains hum (audio.hum)
     wind: bool = True  # turn wind bursts down (audio.wind)
     transients: bool = True  # keep short loud sounds to their frames (audio.transient)
+    # the gusty floor counts gusts under voiced frames too (audio.wind.WindGain.gusty)
+    gusts_under_voice: bool = True
     leave_speech_like: bool = True  # leave a voice-like background (audio.speech_background)
     tracker: TrackerParams = field(default_factory=TrackerParams)
 
@@ -385,11 +387,12 @@ def denoise_with_actions(
         core_lo, core_hi = c.first - c.ctx_first, c.stop - c.ctx_first
         w, share = None, 0.0
         if p.wind:
-            w, gusts = wind.gain(P[core_lo:core_hi], sr / geom.n_fft)
-            share = wind.gusty_share(w)
+            found_wind = wind.gain(P[core_lo:core_hi], sr / geom.n_fft)
+            w, gusts = found_wind.gain, found_wind.windy
+            share = found_wind.gusty if p.gusts_under_voice else wind.gusty_share(w)
             # In a background of music or voices, a low burst is their bass unless it is
             # clearly wind (audio.light_touch.GUSTY_SHARE).
-            if leave and share < light_touch.GUSTY_SHARE[1]:
+            if leave and wind.gusty_share(w) < light_touch.GUSTY_SHARE[1]:
                 w = None
             else:
                 windy += gusts
