@@ -41,6 +41,9 @@ above 8 kHz, bands of 4 bins, see :mod:`audio.bands`):
   quiet floor and weak speech is attenuated by at most ``G_min``, never gated away.
 * In a segment of wind gusts (:mod:`audio.wind`), which the tracker cannot follow, ``G_min``
   rises with their share (:mod:`audio.light_touch`).
+* Under babble (many voices at once that do not score as one voice, :mod:`audio.speech_background`)
+  ``G_min`` is ``babble_floor_db``: the suppressor cannot tell those voices from the talker's,
+  and with the floor of steady noise it took words with them (STOI below the input's).
 * In frames that hold noise alone, by a statistical voice activity decision (Sohn, Kim & Sung
   1999) with a hangover, ``G_min`` is ``pause_floor_db`` lower: a quieter floor in pauses,
   unchanged under speech.
@@ -136,10 +139,11 @@ class DenoiseParams:
     # the gusty floor counts gusts under voiced frames too (audio.wind.WindGain.gusty)
     gusts_under_voice: bool = True
     leave_speech_like: bool = True  # leave a voice-like background (audio.speech_background)
+    babble_floor_db: float = -12.0  # G_min under babble (audio.speech_background.is_babble)
     tracker: TrackerParams = field(default_factory=TrackerParams)
 
     def __post_init__(self) -> None:
-        for name in ("floor_db", "gusty_floor_db"):
+        for name in ("floor_db", "gusty_floor_db", "babble_floor_db"):
             if not -60.0 <= getattr(self, name) <= 0.0:
                 raise ValueError(f"{name} must be within [-60, 0] dB, got {getattr(self, name)}")
         if not (0.0 <= self.alpha < 1.0 and 0.0 <= self.alpha_light < 1.0):
@@ -295,6 +299,7 @@ def _average_cepstral(
 class _Background:
     profile: FloatArray | None  # the quiet stretch's band power, weighted; None: bounds nothing
     speech_like: bool  # the quiet stretch is a voice or music, to be left alone
+    babble: bool = False  # the quiet stretch is many voices at once (audio.speech_background)
 
 
 def _background(
@@ -320,8 +325,9 @@ def _background(
     quiet_db = 10.0 * math.log10(max(float(sums[start]) / width, 1e-20))
     loud_db = 10.0 * math.log10(max(float(np.percentile(per_hop, 95)), 1e-20))
     leave = speech_background.is_speech_like(harmonic, continuity, quiet_db, loud_db)
+    babble = speech_background.is_babble(harmonic, continuity, stretch, sr)
     if harmonic > speech_background.TALKER_HARMONICITY:
-        return _Background(None, leave)
+        return _Background(None, leave, babble)
     # frames lying wholly inside hops [start, start + width)
     first = start + geom.overlap - 1
     power = band_power(analyse(x, geom, first, start + width), layout)
@@ -329,7 +335,7 @@ def _background(
     split = min(layout.split, math.ceil(p.profile_split_hz * geom.n_fft / sr))
     mean[:split] *= p.profile_weight
     mean[split:] *= p.profile_weight_high
-    return _Background(mean.astype(np.float32), leave)
+    return _Background(mean.astype(np.float32), leave, babble)
 
 
 def _mains_hum(x: FloatArray, sr: int) -> hum.Hum | None:
@@ -401,6 +407,10 @@ def denoise_with_actions(
         else:
             # Gusts the noise tracker cannot follow: a shallower suppression (audio.light_touch)
             floor_db = light_touch.gusty_floor_db(share, p.floor_db, p.gusty_floor_db)
+            if bg.babble and found_hum is None:
+                # Voices the suppressor cannot tell from the talker's: a shallower floor
+                # keeps the words it would take with them (audio.speech_background).
+                floor_db = max(floor_db, p.babble_floor_db)
             gain, found = _suppression(
                 P,
                 bg.profile,
