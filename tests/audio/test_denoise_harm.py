@@ -36,8 +36,11 @@ def test_a_clean_ish_recording_keeps_its_intelligibility(
 ) -> None:
     s, x = clean_ish
     noisy = stoi(s, x, SR)
-    # Measured: noisy 0.9805, light touch 0.9811, the heavy smoothing 0.9764.
-    assert stoi(s, denoise(x, SR), SR) >= noisy - 0.001
+    # Measured: noisy 0.9805, light touch 0.9828 (0.9814 with alpha_light 0.8, the value
+    # before the tune split's 20 dB cells chose 0.6), the heavy smoothing 0.9764.
+    light = stoi(s, denoise(x, SR), SR)
+    assert light >= noisy
+    assert light > stoi(s, denoise(x, SR, alpha_light=0.8), SR) + 0.001
     assert stoi(s, denoise(x, SR, **HEAVY), SR) < noisy - 0.002
 
 
