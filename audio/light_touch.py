@@ -16,9 +16,11 @@ fan and market lose no STOI (before: 0.001-0.005 below the noisy input), with PE
 Wind gusts are the other case where deep suppression harms: the noise tracker cannot follow a
 gust, so the suppressor reads its onset as speech and gates its tail, and the pumping lowers
 PESQ-WB below the untouched input's (0.04-0.16 at 0-5 dB on the wider benchmark). So in a
-segment where the wind gain (:mod:`audio.wind`) turns frames down, the suppressor's floor
-``G_min`` rises with the share of such frames, to ``gusty_floor_db`` (the wind gain itself
-still takes the gusts down, fully).
+segment where wind blows (:mod:`audio.wind`), the suppressor's floor ``G_min`` rises with the
+share of frames a gust blows in, to ``gusty_floor_db`` (the wind gain itself still takes the
+gusts down, fully). Frames where someone talks over a gust count too: the tracker misses the
+gust all the same, and a high voice (whose harmonics mark most frames voiced) left too few
+unvoiced gusts to raise the floor.
 
 The segment's SNR is read blindly from the noise tracker's estimate over the chunk that is
 being processed (``(sum P - sum lambda) / sum lambda``), so a long recording whose noise

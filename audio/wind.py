@@ -18,6 +18,8 @@ turned down are the voice's own).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
@@ -65,10 +67,22 @@ def _harmonic_ripple(P: FloatArray, bin_hz: float) -> npt.NDArray[np.float64]:
     return out
 
 
-def gain(P: FloatArray, bin_hz: float) -> tuple[FloatArray, int]:
-    """Per-frame gain for the bins below ``CUT_HZ``, shape ``(frames, bins below CUT_HZ)``, and
-    how many frames were windy: turned down by 6 dB or more while loud (their low band above
-    the median frame's power; in a pause any faint rumble outweighs the silent middle band).
+@dataclass(frozen=True)
+class WindGain:
+    """What :func:`gain` found in one segment."""
+
+    gain: FloatArray  # (frames, bins below CUT_HZ)
+    windy: int  # frames turned down by 6 dB or more while loud
+    # Share of the frames a gust blows in, voiced ones included (0 where the segment has no
+    # wind): the noise tracker cannot follow a gust whether or not someone talks over it.
+    gusty: float
+
+
+def gain(P: FloatArray, bin_hz: float) -> WindGain:
+    """Per-frame gain for the bins below ``CUT_HZ``, shape ``(frames, bins below CUT_HZ)``, how
+    many frames were windy: turned down by 6 dB or more while loud (their low band above the
+    median frame's power; in a pause any faint rumble outweighs the silent middle band), and
+    the share of frames a gust blows in.
 
     ``P`` holds single bins from 0 Hz up (at least up to ``MID_HZ[1]``) at ``bin_hz`` spacing.
     """
@@ -85,8 +99,13 @@ def gain(P: FloatArray, bin_hz: float) -> tuple[FloatArray, int]:
     allowed = np.maximum(_SPEECH_RATIO * mid_power, _GUST_DB_FACTOR * steady)
     # Above that, an expander: each dB of excess takes two off (amplitude gain = power ratio).
     g_frame = np.minimum(1.0, allowed / low_power)
+    # A gust that blows under a voiced frame is still a gust for the suppressor's floor
+    # (audio.light_touch): a high voice's harmonics mark most frames voiced, and counting
+    # only unvoiced ones read the held-out split's female talker's wind as calm.
+    raw = ndimage.median_filter(g_frame, 5, mode="nearest")
     g_frame[voiced] = 1.0  # a voice's low harmonics (a nasal, a man's vowel) are not wind
-    if not windy_background(g_frame, low_power, mid_power):
+    windy = windy_background(g_frame, low_power, mid_power)
+    if not windy:
         g_frame[:] = 1.0  # no wind where it would show alone: the low bursts are the voice's
     # Wind blows for a tenth of a second and more: a shorter low thump (a click, a knock) is
     # a transient, not wind (the median over five frames ignores it).
@@ -99,7 +118,8 @@ def gain(P: FloatArray, bin_hz: float) -> tuple[FloatArray, int]:
     weight = np.clip((CUT_HZ - f) / (CUT_HZ - LOW_HZ), 0.0, 1.0)
     out: FloatArray = np.exp(np.log(g_frame)[:, None] * weight[None, :]).astype(np.float32)
     loud = low_power > np.median(low_power + mid_power)
-    return out, int(np.count_nonzero(loud & (g_frame < WINDY_GAIN)))
+    gusty = float(np.mean(raw < _GUSTY_GAIN)) if windy and raw.shape[0] else 0.0
+    return WindGain(out, int(np.count_nonzero(loud & (g_frame < WINDY_GAIN))), gusty)
 
 
 def windy_background(

@@ -10,11 +10,14 @@ from pesq import pesq
 from pystoi import stoi
 from scipy import ndimage
 
-from audio import hum, light_touch, wind
+from audio import hum, light_touch, speech_background, wind
 from audio.denoise import denoise, denoise_with_actions
+from bench import corpus
+from bench.corpus import speak
 from bench.corpus_wide import noise
 from tests.audio.test_denoise import rms, speech_like, white
 from tests.audio.test_denoise_treatments import tv
+from tests.support.audio import have_espeak
 
 SR = 16000
 # The smoothing of the noisy segments everywhere: what the denoiser did before the light touch.
@@ -33,8 +36,11 @@ def test_a_clean_ish_recording_keeps_its_intelligibility(
 ) -> None:
     s, x = clean_ish
     noisy = stoi(s, x, SR)
-    # Measured: noisy 0.9805, light touch 0.9811, the heavy smoothing 0.9764.
-    assert stoi(s, denoise(x, SR), SR) >= noisy - 0.001
+    # Measured: noisy 0.9805, light touch 0.9828 (0.9814 with alpha_light 0.8, the value
+    # before the tune split's 20 dB cells chose 0.6), the heavy smoothing 0.9764.
+    light = stoi(s, denoise(x, SR), SR)
+    assert light >= noisy
+    assert light > stoi(s, denoise(x, SR, alpha_light=0.8), SR) + 0.001
     assert stoi(s, denoise(x, SR, **HEAVY), SR) < noisy - 0.002
 
 
@@ -84,6 +90,25 @@ def test_a_windy_recording_is_never_made_worse(speech16: np.ndarray) -> None:
     # Measured: noisy 1.31, gusty floor 1.41, the steady noise's floor 1.27.
     assert pesq(SR, s, denoise(x, SR), "wb") >= noisy + 0.05
     assert pesq(SR, s, denoise(x, SR, gusty_floor_db=-28.0), "wb") < noisy
+
+
+def test_gusts_under_a_high_voice_still_raise_the_floor() -> None:
+    """A fast, high female voice marks most frames voiced (its harmonics ripple), and the wind
+    gain leaves voiced frames alone. The suppressor's floor must still rise with the gusts
+    that blow under them: counting only unvoiced frames, the recording scored below the
+    untouched input (the held-out split's wind at 0-5 dB)."""
+    if not have_espeak():
+        pytest.skip("espeak-ng is not installed")
+    text = "Bà con chú ý, sáng mai xã tổ chức tiêm phòng cho gia súc tại nhà văn hóa thôn."
+    s = speak(text, "vi+f4", 175)
+    pad = np.zeros(SR // 2, np.float32)
+    s = np.concatenate([pad, s * np.float32(0.25 / np.max(np.abs(s))), pad])
+    gusts = noise("wind", s.shape[0], 1)
+    x = (s + gusts * np.float32(rms(s) / rms(gusts) / np.sqrt(10.0**0.5))).astype(np.float32)
+    noisy = pesq(SR, s, x, "wb")  # 5 dB SNR
+    # Measured: noisy 1.49, gusts under voiced frames counted 1.57, not counted 1.38.
+    assert pesq(SR, s, denoise(x, SR), "wb") >= noisy + 0.03
+    assert pesq(SR, s, denoise(x, SR, gusts_under_voice=False), "wb") < noisy
 
 
 def test_the_floor_rises_with_the_share_of_gusts() -> None:
@@ -140,3 +165,30 @@ def test_a_bass_note_under_a_voice_like_background_is_left() -> None:
     y, actions = denoise_with_actions(x, SR)
     assert actions.codes() == ["left_speech_like"]
     assert 10 * np.log10(np.sum(x**2) / np.sum((y - x) ** 2)) > 60.0
+
+
+def test_babble_gets_a_shallower_floor_and_keeps_the_words() -> None:
+    """Eight voices at once under a talker (the tune split's babble at 0 dB): the suppressor
+    cannot tell them from the talker's voice, and with the floor of steady noise it took words
+    (STOI below the untouched input's); under the babble floor it does not."""
+    if not have_espeak():
+        pytest.skip("espeak-ng is not installed")
+    u = corpus.utterances()[1]
+    x = corpus.mix(u, noise("babble", u.speech.shape[0], 103), 0.0)
+    noisy = stoi(u.speech, x, SR)
+    # Measured: noisy 0.681, babble floor 0.682, the steady noise's floor 0.667.
+    assert stoi(u.speech, denoise(x, SR), SR) >= noisy
+    assert stoi(u.speech, denoise(x, SR, babble_floor_db=-28.0), SR) < noisy - 0.005
+
+
+def test_babble_is_told_from_rain_and_from_one_voice() -> None:
+    """The babble decision reads the spectrum too: rain on a tin roof is as periodic as babble
+    at pitch lags, but most of its power lies above 2 kHz; wind and hum lie under 400 Hz."""
+    n = 4 * SR
+    babble = noise("babble", n, 101)[: SR // 2]
+    h, c = speech_background.periodicity(babble, 512, SR)
+    assert speech_background.is_babble(h, c, babble, SR)
+    for kind in ("rain", "wind", "hum"):
+        other = noise(kind, n, 101)[: SR // 2]
+        assert not speech_background.is_babble(max(h, 0.4), max(c, 0.4), other, SR), kind
+    assert not speech_background.is_babble(0.2, 0.1, babble, SR)  # a market's periodicity
