@@ -390,6 +390,7 @@ def denoise_with_actions(
     leave = bg.speech_like and p.leave_speech_like and found_hum is None
     lift = np.float32(10.0 ** (p.profile_max_db / 10.0))
     windy = transients = 0
+    gentle = bg.babble and found_hum is None and not leave
     y = np.zeros(x.shape, dtype=np.float32)  # calloc: pages are touched once, by the overlap-add
     for c in chunks(total, _CHUNK_FRAMES, ctx, alignment_frames(geom.hop / sr, p.tracker)):
         spec = analyse(x, geom, c.ctx_first, c.ctx_stop)
@@ -411,7 +412,7 @@ def denoise_with_actions(
         else:
             # Gusts the noise tracker cannot follow: a shallower suppression (audio.light_touch)
             floor_db = light_touch.gusty_floor_db(share, p.floor_db, p.gusty_floor_db)
-            if bg.babble and found_hum is None:
+            if gentle:
                 # Voices the suppressor cannot tell from the talker's: a shallower floor
                 # keeps the words it would take with them (audio.speech_background).
                 floor_db = max(floor_db, p.babble_floor_db)
@@ -440,6 +441,7 @@ def denoise_with_actions(
         hum=found_hum,
         windy_s=round(windy * geom.hop / sr, 2),
         transients=transients,
+        babble=gentle,
     )
     return y, actions
 

@@ -16,6 +16,7 @@ class DenoiseActions:
     hum: Hum | None  # mains hum found and cancelled
     windy_s: float  # seconds of wind bursts turned down by 6 dB or more
     transients: int  # short loud sounds kept to their own frames
+    babble: bool = False  # many voices behind the talker: suppressed gently, to keep the words
 
     def codes(self) -> list[str]:
         """Stable names of what was done, in the order the report lists them."""
@@ -25,7 +26,7 @@ class DenoiseActions:
         if self.windy_s > 0:
             out.append("wind")
         if self.suppressed:
-            out.append("noise")
+            out.append("babble_gentle" if self.babble else "noise")
         if self.speech_like_background:
             out.append("left_speech_like")
         if self.transients:

@@ -51,8 +51,8 @@ class Done(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(
-        description="stable name: hum_50hz, hum_60hz, wind, noise, left_speech_like, neural, "
-        "neural_chose_standard, neural_missing, neural_slow"
+        description="stable name: hum_50hz, hum_60hz, wind, noise, babble_gentle, "
+        "left_speech_like, neural, neural_chose_standard, neural_missing, neural_slow"
     )
     vi: str
     en: str
@@ -65,6 +65,12 @@ _DONE_WORDS: dict[str, tuple[str, str]] = {
     "noise": (
         "Đã giảm tiếng ồn nền (quạt, máy, xe cộ, mưa).",
         "Background noise reduced (fan, engine, traffic, rain).",
+    ),
+    "babble_gentle": (
+        "Chỉ giảm nhẹ tiếng ồn: xung quanh có nhiều người nói chuyện (chợ, đám đông); lọc mạnh "
+        "sẽ làm mất cả lời của bạn.",
+        "Noise reduced gently: many people talk in the background (market, crowd); filtering "
+        "harder would take your words too.",
     ),
     "neural": (
         "Đã lọc ồn bằng AI (DeepFilterNet3).",

@@ -177,8 +177,11 @@ def test_babble_gets_a_shallower_floor_and_keeps_the_words() -> None:
     x = corpus.mix(u, noise("babble", u.speech.shape[0], 103), 0.0)
     noisy = stoi(u.speech, x, SR)
     # Measured: noisy 0.681, babble floor 0.682, the steady noise's floor 0.667.
-    assert stoi(u.speech, denoise(x, SR), SR) >= noisy
+    y, actions = denoise_with_actions(x, SR)
+    assert stoi(u.speech, y, SR) >= noisy
     assert stoi(u.speech, denoise(x, SR, babble_floor_db=-28.0), SR) < noisy - 0.005
+    assert "babble_gentle" in actions.codes()
+    assert "noise" not in actions.codes()
 
 
 def test_babble_is_told_from_rain_and_from_one_voice() -> None:

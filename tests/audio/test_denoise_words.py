@@ -20,6 +20,9 @@ def test_each_code_has_plain_vietnamese_and_english() -> None:
     assert "tiếng gió" in done[1].vi
     assert done[3].vi.startswith("Để nguyên: tiếng ồn giống giọng nói")
     assert done[3].en.startswith("Left as it is")
+    (gentle,) = done_words(["babble_gentle"])
+    assert gentle.vi.startswith("Chỉ giảm nhẹ tiếng ồn: xung quanh có nhiều người nói chuyện")
+    assert gentle.en.startswith("Noise reduced gently")
 
 
 def test_the_report_of_a_humming_recording_says_so() -> None:
