@@ -21,6 +21,7 @@ import argparse
 import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,7 +33,7 @@ from pathlib import Path
 import httpx
 
 from bench.emergency_latency import ALERT_TEXT, percentile
-from bench.light_nodes import LightNodes
+from bench.light_nodes import LightNodes, cpu_s
 from bench.scale import all_online, emergency_round
 from controller.nodes import broker
 from controller.ops import demo
@@ -41,14 +42,7 @@ from protocol.messages import SignedEnvelope
 from protocol.topics import parse_group_topic
 from tests.support import wait_for
 
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_s(pid: int, task: str = "") -> float:
-    """User + system CPU seconds of ``pid`` and its threads so far (of one thread: ``task``)."""
-    path = Path(f"/proc/{pid}/task/{task}/stat" if task else f"/proc/{pid}/stat")
-    fields = path.read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+ROUND_SETTLE_S = 2.0
 
 
 def network_threads_cpu_s(pids: list[int]) -> float:
@@ -120,7 +114,8 @@ def start(root: Path, points: int) -> tuple[Cluster, httpx.Client, tuple[str, st
 
 def spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
     """py-spy sampling ``pid`` (every thread, 200 Hz) into ``out`` until interrupted."""
-    py_spy = str(Path(sys.executable).with_name("py-spy"))
+    beside = Path(sys.executable).with_name("py-spy")
+    py_spy = str(beside) if beside.exists() else shutil.which("py-spy") or "py-spy"
     args = ["record", "-p", str(pid), "--threads", "-r", "200", "-f", "raw", "-o", str(out)]
     return subprocess.Popen([py_spy, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -132,7 +127,8 @@ class Stages:
     at_node: list[float]
     started: list[float]
     report_all: float
-    cpu: dict[str, float]
+    cpu: dict[str, float]  # until the report had every point started
+    whole: dict[str, float]  # the whole round: until the alert was done, and its acks
 
 
 def one_round(
@@ -152,6 +148,8 @@ def one_round(
         cpu["network"] = network_threads_cpu_s(pids["points"]) - before["network"]
 
     done = emergency_round(api, nodes, points, on_all_started=take_cpu)
+    time.sleep(ROUND_SETTLE_S)  # the last reports' acks, and the points dropping them
+    whole = {name: sum(cpu_s(p) for p in ps) - before[name] for name, ps in pids.items()}
     return Stages(
         done.response,
         [at - done.sent for at in watcher.take().values()],
@@ -159,6 +157,7 @@ def one_round(
         done.started,
         done.controller_all_started,
         cpu,
+        whole,
     )
 
 
@@ -167,9 +166,10 @@ def row(points: int, n: int, st: Stages) -> str:
         return f"{percentile(values, 50):.2f} / {percentile(values, 99):.2f}"
 
     cpu = " / ".join(f"{st.cpu[k]:.1f}" for k in ("controller", "broker", "points", "network"))
+    whole = " / ".join(f"{st.whole[k]:.2f}" for k in ("controller", "broker", "points"))
     return (
         f"| {points:,} | {n} | {st.response:.2f} | {pp(st.on_wire)} | {pp(st.at_node)} "
-        f"| {pp(st.started)} | {st.report_all:.1f} | {cpu} |"
+        f"| {pp(st.started)} | {st.report_all:.1f} | {cpu} | {whole} |"
     )
 
 
@@ -214,9 +214,10 @@ def main() -> None:
         print(
             "| points | round | API response | command on the wire p50 / p99 "
             "| at the point p50 / p99 | `started` p50 / p99 | report all started "
-            "| CPU s controller / broker / points (their network threads) |"
+            "| CPU s to all started: controller / broker / points (their network threads) "
+            "| CPU s whole round: controller / broker / points |"
         )
-        print("|---:|---:|---:|---|---|---|---:|---|")
+        print("|---:|---:|---:|---|---|---|---:|---|---|")
         for n in range(1, args.rounds + 1):
             print(
                 row(args.points, n, one_round(api, nodes, watcher, args.points, pids)), flush=True
