@@ -157,9 +157,11 @@ def emergency_round(
     points: int,
     *,
     on_all_started: Callable[[], None] = lambda: None,
+    on_points_started: Callable[[], None] = lambda: None,
 ) -> Round:
     """One text emergency to every point, followed until the controller has it done;
-    ``on_all_started`` is called once the report shows every point started."""
+    ``on_points_started`` is called once every point has said it started (before the report
+    is polled), ``on_all_started`` once the report shows every point started."""
     sent = time.time()
     resp = api.post("/api/v1/alerts", data={"text": ALERT_TEXT, "all": "true"})
     response = time.time() - sent
@@ -167,6 +169,7 @@ def emergency_round(
     alert = resp.json()
     play_id = alert["report"]["nodes"][0]["play_id"]
     wait_for(nodes.counter("started", play_id, points), 600, "every point started")
+    on_points_started()
     path = f"/api/v1/alerts/{alert['id']}"
     wait_for(summary_reaches(api, path, "played", points), 600, "the report: all started")
     all_started = time.time() - sent
