@@ -90,6 +90,24 @@ class NodeStore:
         for run in after:
             run()
 
+    @contextmanager
+    def _unsynced(self) -> Iterator[sqlite3.Connection]:
+        """A transaction whose commit is not fsynced, for writes a power cut may undo harmlessly
+        (the outbox forgetting an acknowledged event: it is re-sent, and the controller stores
+        each event once by its id). WAL stays consistent; the next synced commit makes it
+        durable too. Inside an open transaction it simply joins it."""
+        with self._lock:
+            if self._depth:
+                with self.transaction() as db:
+                    yield db
+                return
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with self.transaction() as db:
+                    yield db
+            finally:
+                self._db.execute("PRAGMA synchronous=FULL")
+
     def after_commit(self, run: Callable[[], object]) -> None:
         """Run ``run`` once what this thread is writing is committed: at once when no
         transaction is open, else after the outermost one commits (never if it rolls back)."""
@@ -124,13 +142,13 @@ class NodeStore:
         return [(r[0], bytes(r[1])) for r in rows]
 
     def mark_sent(self, event_ids: list[str], at: float) -> None:
-        with self.transaction() as db:
+        with self._unsynced() as db:  # lost, the events are only re-sent sooner
             db.executemany(
                 "UPDATE outbox SET last_sent=? WHERE event_id=?", [(at, e) for e in event_ids]
             )
 
     def ack_events(self, event_ids: list[str]) -> None:
-        with self.transaction() as db:
+        with self._unsynced() as db:  # lost, the events are re-sent and stored once
             db.executemany("DELETE FROM outbox WHERE event_id=?", [(e,) for e in event_ids])
 
     # --- schedule ----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import pytest
 
 from node_agent.agent import NodeAgent
 from node_agent.store import NodeStore, PersistentReplayGuard
-from protocol.messages import AudioRef, PlayCommand, utcnow
+from protocol.messages import AudioRef, EventAck, PlayCommand, utcnow
 from protocol.signing import sign_command
 from protocol.topics import group_shard, group_topic, node_topic
 from tests.support.keys import KEY
@@ -164,3 +164,32 @@ def test_a_command_that_died_before_its_commit_left_nothing_and_its_resend_is_ca
     store = NodeStore(tmp_path / "node" / "node.sqlite3")
     assert len(PersistentReplayGuard(store).seen) == 1  # the nonce is on disk
     store.close()
+
+
+def test_only_forgetting_an_acknowledged_event_is_committed_without_a_sync(agent):
+    """A synced commit is an fsync (milliseconds on an SD card). Forgetting acknowledged events
+    may be lost to a power cut (they are re-sent and stored once by id), so it is not synced;
+    the command, its events and the play's state are."""
+    synced: list[tuple[str, bool]] = []  # (what the transaction wrote, synced)
+    mode = {"sync": True}
+    wrote: list[str] = []
+
+    def statement(sql: str) -> None:
+        sql = sql.strip().upper()
+        if sql.startswith("PRAGMA SYNCHRONOUS"):
+            mode["sync"] = sql.endswith("FULL")
+        elif sql == "COMMIT":
+            synced.append((" ".join(sorted(set(wrote))), mode["sync"]))
+            wrote.clear()
+        elif sql.split()[0] in ("INSERT", "UPDATE", "DELETE"):
+            wrote.append(sql.split()[0])
+
+    agent.connected = True
+    agent.store._db.set_trace_callback(statement)
+    arrive(agent, emergency(cached(agent)))
+    ids = [e for e, _ in agent.store.due_events(float("inf"))]
+    agent._on_message(node_topic(NODE, "ack"), EventAck(event_ids=ids).model_dump_json().encode())
+    assert [is_synced for _, is_synced in synced] == [True, False]  # the command's, the ack's
+    assert synced[1][0] == "DELETE"
+    assert agent.store.due_events(float("inf")) == []
+    assert agent.store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again
