@@ -247,6 +247,8 @@ def main() -> None:
         nodes.close()
         api.close()
         cluster.stop_all()
+        shutil.rmtree(shm, ignore_errors=True)  # the points' stores: memory, not disk
+        shutil.rmtree(root, ignore_errors=True)
     print(f"load average at the end: {os.getloadavg()}")
 
 

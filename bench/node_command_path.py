@@ -20,6 +20,7 @@ import argparse
 import cProfile
 import hashlib
 import pstats
+import shutil
 import tempfile
 import time
 from datetime import timedelta
@@ -121,10 +122,11 @@ def main() -> None:
         profiler.disable()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     agent.store.close()
+    shutil.rmtree(root)
     k = args.commands
     print(
         f"{k} emergencies ({'audio not cached' if args.uncached else 'audio cached'}), "
-        f"store under {root}:\n"
+        f"store under {root.parent}:\n"
         f"| CPU per round | wall per round | SQLite commits per round | commits before `started` "
         f"| publishes per round |\n|---:|---:|---:|---:|---:|\n"
         f"| {cpu / k * 1000:.2f} ms | {wall / k * 1000:.2f} ms | {counts.commits / k:.1f} "
