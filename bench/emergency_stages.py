@@ -21,6 +21,7 @@ import argparse
 import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,7 +33,7 @@ from pathlib import Path
 import httpx
 
 from bench.emergency_latency import ALERT_TEXT, percentile
-from bench.light_nodes import LightNodes
+from bench.light_nodes import LightNodes, cpu_s
 from bench.scale import all_online, emergency_round
 from controller.nodes import broker
 from controller.ops import demo
@@ -41,14 +42,8 @@ from protocol.messages import SignedEnvelope
 from protocol.topics import parse_group_topic
 from tests.support import wait_for
 
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_s(pid: int, task: str = "") -> float:
-    """User + system CPU seconds of ``pid`` and its threads so far (of one thread: ``task``)."""
-    path = Path(f"/proc/{pid}/task/{task}/stat" if task else f"/proc/{pid}/stat")
-    fields = path.read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+ROUND_SETTLE_S = 2.0
+IDLE_S = 5.0
 
 
 def network_threads_cpu_s(pids: list[int]) -> float:
@@ -120,7 +115,8 @@ def start(root: Path, points: int) -> tuple[Cluster, httpx.Client, tuple[str, st
 
 def spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
     """py-spy sampling ``pid`` (every thread, 200 Hz) into ``out`` until interrupted."""
-    py_spy = str(Path(sys.executable).with_name("py-spy"))
+    beside = Path(sys.executable).with_name("py-spy")
+    py_spy = str(beside) if beside.exists() else shutil.which("py-spy") or "py-spy"
     args = ["record", "-p", str(pid), "--threads", "-r", "200", "-f", "raw", "-o", str(out)]
     return subprocess.Popen([py_spy, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -132,7 +128,8 @@ class Stages:
     at_node: list[float]
     started: list[float]
     report_all: float
-    cpu: dict[str, float]
+    cpu: dict[str, float]  # until every point had said it started
+    whole: dict[str, float]  # the whole round (the alert done, its acks), less the idle burn
 
 
 def one_round(
@@ -141,6 +138,8 @@ def one_round(
     watcher: CommandWatcher,
     points: int,
     pids: dict[str, list[int]],
+    *,
+    idle: dict[str, float],
 ) -> Stages:
     watcher.take()
     before = {name: sum(cpu_s(p) for p in ps) for name, ps in pids.items()}
@@ -151,7 +150,14 @@ def one_round(
         cpu.update({name: sum(cpu_s(p) for p in ps) - before[name] for name, ps in pids.items()})
         cpu["network"] = network_threads_cpu_s(pids["points"]) - before["network"]
 
-    done = emergency_round(api, nodes, points, on_all_started=take_cpu)
+    start = time.monotonic()
+    done = emergency_round(api, nodes, points, on_points_started=take_cpu)
+    time.sleep(ROUND_SETTLE_S)  # the last reports' acks, and the points dropping them
+    whole = {name: sum(cpu_s(p) for p in ps) - before[name] for name, ps in pids.items()}
+    # less what the processes burn idle (heartbeats, the points' ticks and keep-alives) for as
+    # long as the round took, which grows with the machine's load, not with the round's work
+    duration = time.monotonic() - start
+    whole = {name: spent - idle[name] * duration for name, spent in whole.items()}
     return Stages(
         done.response,
         [at - done.sent for at in watcher.take().values()],
@@ -159,7 +165,15 @@ def one_round(
         done.started,
         done.controller_all_started,
         cpu,
+        whole,
     )
+
+
+def idle_rates(pids: dict[str, list[int]], seconds: float = IDLE_S) -> dict[str, float]:
+    """CPU seconds per second each process group burns with nothing to do."""
+    before = {name: sum(cpu_s(p) for p in ps) for name, ps in pids.items()}
+    time.sleep(seconds)
+    return {name: (sum(cpu_s(p) for p in ps) - before[name]) / seconds for name, ps in pids.items()}
 
 
 def row(points: int, n: int, st: Stages) -> str:
@@ -167,9 +181,10 @@ def row(points: int, n: int, st: Stages) -> str:
         return f"{percentile(values, 50):.2f} / {percentile(values, 99):.2f}"
 
     cpu = " / ".join(f"{st.cpu[k]:.1f}" for k in ("controller", "broker", "points", "network"))
+    whole = " / ".join(f"{st.whole[k]:.2f}" for k in ("controller", "broker", "points"))
     return (
         f"| {points:,} | {n} | {st.response:.2f} | {pp(st.on_wire)} | {pp(st.at_node)} "
-        f"| {pp(st.started)} | {st.report_all:.1f} | {cpu} |"
+        f"| {pp(st.started)} | {st.report_all:.1f} | {cpu} | {whole} |"
     )
 
 
@@ -214,13 +229,16 @@ def main() -> None:
         print(
             "| points | round | API response | command on the wire p50 / p99 "
             "| at the point p50 / p99 | `started` p50 / p99 | report all started "
-            "| CPU s controller / broker / points (their network threads) |"
+            "| CPU s to every point started: controller / broker / points (their network "
+            "threads) | CPU s whole round less idle: controller / broker / points |"
         )
-        print("|---:|---:|---:|---|---|---|---:|---|")
+        print("|---:|---:|---:|---|---|---|---:|---|---|")
+        idle = idle_rates(pids)
         for n in range(1, args.rounds + 1):
-            print(
-                row(args.points, n, one_round(api, nodes, watcher, args.points, pids)), flush=True
-            )
+            stages = one_round(api, nodes, watcher, args.points, pids, idle=idle)
+            print(row(args.points, n, stages), flush=True)
+        rates = " / ".join(f"{idle[k]:.3f}" for k in ("controller", "broker", "points"))
+        print(f"idle CPU s per second (controller / broker / points): {rates}")
         watcher.close()
     finally:
         for one in spies:
@@ -229,6 +247,8 @@ def main() -> None:
         nodes.close()
         api.close()
         cluster.stop_all()
+        shutil.rmtree(shm, ignore_errors=True)  # the points' stores: memory, not disk
+        shutil.rmtree(root, ignore_errors=True)
     print(f"load average at the end: {os.getloadavg()}")
 
 

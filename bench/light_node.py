@@ -228,6 +228,7 @@ class LightNode:
             bulletins=self.bulletins,
             controls=self.controls,
             reporter=self.events,
+            transaction=self.store.transaction,
         )
         self.last_state_at = 0.0
         on_play = self.bulletins.on_play

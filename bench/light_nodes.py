@@ -102,3 +102,13 @@ def proc_kb(pid: int, field: str) -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise KeyError(field)
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int, task: str = "") -> float:
+    """User + system CPU seconds of ``pid`` and its threads so far (of one thread: ``task``)."""
+    path = Path(f"/proc/{pid}/task/{task}/stat" if task else f"/proc/{pid}/stat")
+    fields = path.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS

@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 
 from bench.emergency_latency import ALERT_TEXT, percentile
-from bench.light_nodes import LightNodes, proc_kb
+from bench.light_nodes import LightNodes, cpu_s, proc_kb
 from controller.nodes import broker
 from controller.ops import demo
 from controller.ops.cluster import Cluster
@@ -55,6 +55,7 @@ class SizeResult:
     harness_kb: int
     dropped: int
     drop_episodes: int
+    cpu_per_round: dict[str, float]  # process -> CPU seconds per emergency round (mean)
 
 
 def pss_kb(pid: int) -> int:
@@ -156,9 +157,11 @@ def emergency_round(
     points: int,
     *,
     on_all_started: Callable[[], None] = lambda: None,
+    on_points_started: Callable[[], None] = lambda: None,
 ) -> Round:
     """One text emergency to every point, followed until the controller has it done;
-    ``on_all_started`` is called once the report shows every point started."""
+    ``on_points_started`` is called once every point has said it started (before the report
+    is polled), ``on_all_started`` once the report shows every point started."""
     sent = time.time()
     resp = api.post("/api/v1/alerts", data={"text": ALERT_TEXT, "all": "true"})
     response = time.time() - sent
@@ -166,6 +169,7 @@ def emergency_round(
     alert = resp.json()
     play_id = alert["report"]["nodes"][0]["play_id"]
     wait_for(nodes.counter("started", play_id, points), 600, "every point started")
+    on_points_started()
     path = f"/api/v1/alerts/{alert['id']}"
     wait_for(summary_reaches(api, path, "played", points), 600, "the report: all started")
     all_started = time.time() - sent
@@ -199,8 +203,19 @@ def measure_size(
         commands: list[float] = []
         started: list[float] = []
         all_started: list[float] = []
+        assert cluster.controller is not None
+        assert cluster.broker_proc is not None
+        pids = {
+            "controller": [cluster.controller.popen.pid],
+            "broker": [cluster.broker_proc.pid],
+            "points": [proc.pid for proc in nodes.procs],
+        }
+        spent = dict.fromkeys(pids, 0.0)
         for round_no in range(rounds):
+            before = {name: sum(cpu_s(pid) for pid in ps) for name, ps in pids.items()}
             round_ = emergency_round(api, nodes, points)
+            for name, ps in pids.items():  # from the API call until the alert is done
+                spent[name] += sum(cpu_s(pid) for pid in ps) - before[name]
             commands += round_.command_at_node
             started += round_.started
             all_started.append(round_.controller_all_started)
@@ -220,7 +235,6 @@ def measure_size(
         path = f"/api/v1/bulletins/{bulletin['id']}/report"
         wait_for(summary_reaches(api, path, "completed", points), 600, "the bulletin done")
         all_done = time.time() - sent
-        assert cluster.controller is not None
         return SizeResult(
             points=points,
             command_at_node=commands,
@@ -233,6 +247,7 @@ def measure_size(
             harness_kb=nodes.rss_kb(),
             dropped=drops.total(),
             drop_episodes=drop_episodes(cluster),
+            cpu_per_round={name: total / rounds for name, total in spent.items()},
         )
     finally:
         nodes.close()
@@ -265,10 +280,12 @@ def table(results: list[SizeResult], node_rss: tuple[int, int] | None) -> str:
     rows = [
         "| points | command at node p50 / p99 | emergency API → `started` p50 / p99 / max "
         "| report has all started | 3-min bulletin ready p50 / p99 / max (upload) "
-        "| report has all done | controller peak RSS | broker dropped (episodes) | harness RSS |",
-        "|---:|---|---|---|---|---|---:|---:|---:|",
+        "| report has all done | controller peak RSS | broker dropped (episodes) | harness RSS "
+        "| CPU s per emergency: controller / broker / points |",
+        "|---:|---|---|---|---|---|---:|---:|---:|---|",
     ]
     for r in results:
+        cpu = " / ".join(f"{r.cpu_per_round[k]:.2f}" for k in ("controller", "broker", "points"))
         rows.append(
             f"| {r.points:,} | {p(r.command_at_node, 50)} / {p(r.command_at_node, 99)} s "
             f"| {p(r.started, 50)} / {p(r.started, 99)} / {max(r.started):.2f} s "
@@ -276,7 +293,7 @@ def table(results: list[SizeResult], node_rss: tuple[int, int] | None) -> str:
             f"| {p(r.ready, 50)} / {p(r.ready, 99)} / {max(r.ready):.1f} s "
             f"({r.bulletin_accepted:.1f} s) "
             f"| {r.controller_all_done:.1f} s | {r.controller_peak_kb // KB} MB "
-            f"| {r.dropped:,} ({r.drop_episodes}) | {r.harness_kb // KB} MB |"
+            f"| {r.dropped:,} ({r.drop_episodes}) | {r.harness_kb // KB} MB | {cpu} |"
         )
     if node_rss:
         rows.append("")

@@ -184,6 +184,7 @@ class NodeAgent:
             updater=self.updater,
             live=self.live,
             now=self.clock.now,  # a command's expiry by the controller's time
+            transaction=self.store.transaction,  # a command is one commit
         )
         self.health = HealthSampler(HealthSources(config.data_dir))
         self.on_air: str | None = None  # what the player last said it is playing

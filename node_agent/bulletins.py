@@ -73,9 +73,10 @@ class Bulletins:
 
     def on_play(self, command: PlayCommand) -> None:
         # Idempotent: a play is stored once by its id, so a resend does nothing.
-        if self._store.add_play(command):
-            self._reporter.play("received", command.play_id)
-            self._prepare(command)
+        with self._store.transaction():  # stored and reported in one commit
+            if self._store.add_play(command):
+                self._reporter.play("received", command.play_id)
+                self._prepare(command)
 
     def on_cancel(self, command: CancelCommand) -> None:
         for play_id in command.play_ids:
@@ -151,6 +152,8 @@ class Bulletins:
         self._fetched(sha256)
 
     def _prepare(self, command: PlayCommand) -> None:
+        """The player and the download act once the play is committed (the store's
+        ``after_commit``): a crash before it leaves nothing half done to resume."""
         sha = command.audio.sha256
         if self._cache.has(sha):
             self._ready(command.play_id)
@@ -158,9 +161,13 @@ class Bulletins:
         self._waiting.setdefault(sha, set()).add(command.play_id)
         self._deadline[command.play_id] = (command.valid_until, command.audio.size)
         due_now = command.play_at is None or command.play_at <= utcnow() + _ANNOUNCE_AHEAD
-        if command.priority == "emergency" and due_now:
+        if command.priority == "emergency" and due_now:  # on air now, while the audio loads
             self._announced.add(command.play_id)
-            self._player.announce_emergency(command)  # on air now, while the audio loads
+            self._store.after_commit(lambda: self._player.announce_emergency(command))
+        self._store.after_commit(lambda: self._fetch(command))
+
+    def _fetch(self, command: PlayCommand) -> None:
+        sha = command.audio.sha256
         try:
             if self._fetcher.want(sha, command.audio.size, online=self._online()):
                 self._arrived(sha)  # its partial file was whole: nothing to fetch
@@ -168,13 +175,14 @@ class Bulletins:
             self._fail_waiting(sha, str(exc))
 
     def _ready(self, play_id: str) -> None:
-        row = self._store.play(play_id)
-        if row is None or row.state not in ("pending", "ready", "playing"):
-            return
-        if row.state == "pending":
-            self._store.set_play_state(play_id, "ready")
-            self._reporter.play("ready", play_id)
-        self._player.add(row.command)
+        with self._store.transaction():  # its state and its event: one commit
+            row = self._store.play(play_id)
+            if row is None or row.state not in ("pending", "ready", "playing"):
+                return
+            if row.state == "pending":
+                self._store.set_play_state(play_id, "ready")
+                self._reporter.play("ready", play_id)
+            self._store.after_commit(lambda: self._player.add(row.command))
 
     def _fail_waiting(self, sha256: str, reason: str) -> None:
         self._fetcher.abandon(sha256)

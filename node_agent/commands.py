@@ -1,14 +1,19 @@
 """Signed commands from the controller: verified, carried out, and acknowledged.
 
-Acting is idempotent (a play is stored once by its id, a cancel of what is gone does nothing, a
-control command answers a resend with its first answer), so a resend of a command whose nonce
-was saved just before a crash, but which was never acted on, is carried out now rather than
-lost as a "duplicate".
+A command is one transaction of the node's store: its nonce, what it changes there and the
+events it makes (its ack among them) commit together, in one fsync, and its events are published
+and a play handed to the player only after that commit. A crash before it leaves neither the
+nonce nor an ack, so the controller re-sends and the command is carried out as the first time;
+after it, a replay is refused. Acting is idempotent besides (a play is stored once by its id, a
+cancel of what is gone does nothing, a control command answers a resend with its first answer):
+a control that acts on the player at once (a stop) and dies before its commit is repeated by
+the resend, as it would be had the node died a moment before the command came.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -23,6 +28,7 @@ from protocol.messages import (
     LiveStartCommand,
     LiveStopCommand,
     PlayCommand,
+    SignedEnvelope,
     UpdateCommand,
     utcnow,
 )
@@ -31,6 +37,7 @@ from protocol.signing import (
     NotAddressedError,
     ReplayGuard,
     may_name,
+    parse_envelope,
     verify_envelope,
 )
 
@@ -48,9 +55,12 @@ class CommandHandler:
         updater: Updater | None = None,
         live: LiveSessions | None = None,
         now: Callable[[], datetime] = utcnow,
+        transaction: Callable[[], AbstractContextManager[object]] = nullcontext,
     ) -> None:
-        """``now()``: the controller's time as this node knows it, for each command's expiry."""
+        """``now()``: the controller's time as this node knows it, for each command's expiry.
+        ``transaction()``: the node store's, so a command is one commit (``NodeStore``)."""
         self._now = now
+        self._transaction = transaction
         self._node_id, self._public_key, self._guard = node_id, public_key, guard
         self._bulletins, self._controls, self._reporter = bulletins, controls, reporter
         self._updater = updater
@@ -59,10 +69,22 @@ class CommandHandler:
     def on_group_command(self, topic: str, payload: bytes) -> None:
         """A command on this node's shard topic: the same checks as on its own topic, but one
         that names other points only is theirs, dropped unreported (no rejection, no nack)."""
-        if may_name(payload, self._node_id):
-            self.on_command(topic, payload, group=True)
+        try:
+            envelope: bytes | SignedEnvelope = parse_envelope(payload)  # parsed once, not twice
+        except CommandRejectedError:
+            envelope = payload  # for on_command to report
+        if may_name(envelope, self._node_id):
+            self.on_command(topic, envelope, group=True)
 
-    def on_command(self, topic: str, payload: bytes, *, group: bool = False) -> None:
+    def on_command(
+        self, topic: str, payload: bytes | SignedEnvelope, *, group: bool = False
+    ) -> None:
+        """Verify and carry out in one store transaction: the nonce, what the command changes
+        and the events it makes commit together, and nothing is published before that."""
+        with self._transaction():
+            self._verify_and_act(topic, payload, group=group)
+
+    def _verify_and_act(self, topic: str, payload: bytes | SignedEnvelope, *, group: bool) -> None:
         try:
             verified = verify_envelope(
                 payload, self._public_key, self._node_id, self._guard, self._now()

@@ -71,11 +71,14 @@ class EventReporter:
         self._topic = node_topic(node_id, "events")
 
     def send(self, event: Event) -> None:
-        """Every event goes through the durable outbox first, then out if we are online."""
+        """Every event goes through the durable outbox first, then out if we are online: once
+        it is committed (with whatever else the store's open transaction holds), and marked
+        sent in the same write that stores it."""
         payload = event.model_dump_json().encode()
-        self._store.add_event(event.event_id, payload)
-        if self._online():
-            self._publish_batch([(event.event_id, payload)])
+        online = self._online()
+        self._store.add_event(event.event_id, payload, sent_at=time.time() if online else 0.0)
+        if online:
+            self._store.after_commit(lambda: self._publish(self._topic, payload))
 
     def play(
         self,
@@ -89,19 +92,19 @@ class EventReporter:
         """Record what became of a play and report it."""
         reason = bounded(reason)  # it may quote the controller's or the decoder's words
         state = _STATE_AFTER.get(kind)
-        if state:
-            self._store.set_play_state(play_id, state, reason)
         when = datetime.fromtimestamp((time.time() if at is None else at) - self._correction(), UTC)
-        self.send(
-            PlayEvent(
-                node_id=self.node_id,
-                type=kind,
-                play_id=play_id,
-                reason=reason,
-                interrupted=interrupted,
-                at=when,
-            )
+        event = PlayEvent(
+            node_id=self.node_id,
+            type=kind,
+            play_id=play_id,
+            reason=reason,
+            interrupted=interrupted,
+            at=when,
         )
+        with self._store.transaction():  # the play's state and its event: one commit
+            if state:
+                self._store.set_play_state(play_id, state, reason)
+            self.send(event)
         if kind == "failed":
             log.warning("bulletin %s failed: %s", play_id, reason)
 

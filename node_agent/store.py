@@ -2,13 +2,20 @@
 the outcome of each control command, the technician's volume and the live sessions open.
 
 Everything a restart must not lose is written here before it is acknowledged.
+
+Each commit is a WAL fsync (``synchronous=FULL``), which on a Pi's SD card costs milliseconds,
+so a command is one transaction (:meth:`NodeStore.transaction`): its nonce, the play it stores
+and the events it makes commit together, and what the world should hear of it (its events'
+publishes, the player, the download) waits for that commit (:meth:`NodeStore.after_commit`).
+A crash before the commit leaves no trace of the command and nothing was said of it, so the
+controller's resend is carried out as if it were the first; after it, the nonce is on disk.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,32 +53,83 @@ class NodeStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
+        # Re-entrant: the thread that opened a transaction may write more into it; others wait.
+        self._lock = threading.RLock()
+        self._depth = 0  # transactions open on the thread holding the lock
+        self._after: list[Callable[[], object]] = []  # to run once the outermost one commits
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One commit for everything written inside, however many writes nest in it (a nested
+        one joins the outermost: an error inside rolls back the whole, unless caught inside).
+        On the outermost commit, what :meth:`after_commit` was given runs, in order, after the
+        store's lock is released; on a rollback it is dropped."""
         with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._db
+                finally:
+                    self._depth -= 1
+                return
             self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
             try:
                 yield self._db
             except BaseException:
+                self._depth = 0
+                self._after.clear()
                 self._db.execute("ROLLBACK")
                 raise
+            self._depth = 0
             self._db.execute("COMMIT")
+            after, self._after = self._after, []
+        for run in after:
+            run()
+
+    @contextmanager
+    def _unsynced(self) -> Iterator[sqlite3.Connection]:
+        """A transaction whose commit is not fsynced, for writes a power cut may undo harmlessly
+        (the outbox forgetting an acknowledged event: it is re-sent, and the controller stores
+        each event once by its id). WAL stays consistent; the next synced commit makes it
+        durable too. Inside an open transaction it simply joins it."""
+        with self._lock:
+            if self._depth:
+                with self.transaction() as db:
+                    yield db
+                return
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with self.transaction() as db:
+                    yield db
+            finally:
+                self._db.execute("PRAGMA synchronous=FULL")
+
+    def after_commit(self, run: Callable[[], object]) -> None:
+        """Run ``run`` once what this thread is writing is committed: at once when no
+        transaction is open, else after the outermost one commits (never if it rolls back)."""
+        with self._lock:
+            if self._depth:
+                self._after.append(run)
+                return
+        run()
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
     # --- outbox ---------------------------------------------------------------------------
-    def add_event(self, event_id: str, payload: bytes) -> None:
-        with self._tx() as db:
+    def add_event(self, event_id: str, payload: bytes, sent_at: float = 0.0) -> None:
+        """``sent_at``: the time it is being published (0: not yet), so storing it and marking
+        it sent are one write, not two commits."""
+        with self.transaction() as db:
             db.execute(
-                "INSERT OR IGNORE INTO outbox(event_id, payload, created_at) VALUES (?,?,?)",
-                (event_id, payload, utcnow().isoformat()),
+                "INSERT OR IGNORE INTO outbox(event_id, payload, created_at, last_sent) "
+                "VALUES (?,?,?,?)",
+                (event_id, payload, utcnow().isoformat(), sent_at),
             )
 
     def due_events(self, older_than: float, limit: int = 100) -> list[tuple[str, bytes]]:
@@ -84,19 +142,19 @@ class NodeStore:
         return [(r[0], bytes(r[1])) for r in rows]
 
     def mark_sent(self, event_ids: list[str], at: float) -> None:
-        with self._tx() as db:
+        with self._unsynced() as db:  # lost, the events are only re-sent sooner
             db.executemany(
                 "UPDATE outbox SET last_sent=? WHERE event_id=?", [(at, e) for e in event_ids]
             )
 
     def ack_events(self, event_ids: list[str]) -> None:
-        with self._tx() as db:
+        with self._unsynced() as db:  # lost, the events are re-sent and stored once
             db.executemany("DELETE FROM outbox WHERE event_id=?", [(e,) for e in event_ids])
 
     # --- schedule ----------------------------------------------------------------------------
     def add_play(self, command: PlayCommand) -> bool:
         """Store a play command; False when this bulletin is already known."""
-        with self._tx() as db:
+        with self.transaction() as db:
             cur = db.execute(
                 "INSERT OR IGNORE INTO plays(play_id, command) VALUES (?,?)",
                 (command.play_id, command.model_dump_json()),
@@ -104,7 +162,7 @@ class NodeStore:
             return cur.rowcount == 1
 
     def set_play_state(self, play_id: str, state: str, reason: str = "") -> None:
-        with self._tx() as db:
+        with self.transaction() as db:
             db.execute(
                 "UPDATE plays SET state=?, reason=? WHERE play_id=?",
                 (state, reason, play_id),
@@ -127,7 +185,7 @@ class NodeStore:
     # --- live sessions -------------------------------------------------------------------------
     def add_live(self, command: LiveStartCommand, expires_at: datetime) -> None:
         """A session opened here: a restart restores it until its start command expires."""
-        with self._tx() as db:
+        with self.transaction() as db:
             db.execute("DELETE FROM live WHERE expires_at <= ?", (_iso(utcnow()),))
             db.execute(
                 "INSERT OR IGNORE INTO live(session_id, command, expires_at) VALUES (?,?,?)",
@@ -136,11 +194,11 @@ class NodeStore:
 
     def save_live(self, session_id: str, stats: str) -> None:
         """Where the session stood when the agent stopped (JSON, see LiveStats.saved)."""
-        with self._tx() as db:
+        with self.transaction() as db:
             db.execute("UPDATE live SET stats=? WHERE session_id=?", (stats, session_id))
 
     def end_live(self, session_id: str) -> None:
-        with self._tx() as db:
+        with self.transaction() as db:
             db.execute("DELETE FROM live WHERE session_id=?", (session_id,))
 
     def open_lives(self) -> list[tuple[LiveStartCommand, str]]:
@@ -165,7 +223,7 @@ class NodeStore:
         self, command_id: str, expires_at: datetime, accepted: bool, reason: str
     ) -> None:
         # Once a command has expired the replay guard refuses its resends, so its row can go.
-        with self._tx() as db:
+        with self.transaction() as db:
             db.execute("DELETE FROM commands WHERE expires_at <= ?", (_iso(utcnow()),))
             db.execute(
                 "INSERT OR REPLACE INTO commands VALUES (?,?,?,?)",
@@ -185,7 +243,7 @@ class NodeStore:
         return int(rows["volume"]), datetime.fromisoformat(rows["volume_issued_at"])
 
     def set_volume(self, volume: int, issued_at: datetime) -> None:
-        with self._tx() as db:
+        with self.transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)",
                 [("volume", str(volume)), ("volume_issued_at", _iso(issued_at))],
@@ -206,7 +264,7 @@ class PersistentReplayGuard(ReplayGuard):
                 self.seen[nonce] = (datetime.fromisoformat(expires), command_id)
 
     def _persist(self, body: CommandBody) -> None:
-        with self._store._tx() as db:
+        with self._store.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO nonces VALUES (?,?,?)",
                 (body.nonce, body.command_id, _iso(body.expires_at)),

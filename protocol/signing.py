@@ -104,20 +104,25 @@ class Verified:
     duplicate: bool  # the same command again (a resend): acknowledge it, act on it once only
 
 
+def parse_envelope(payload: bytes) -> SignedEnvelope:
+    try:
+        return SignedEnvelope.model_validate_json(payload)
+    except ValidationError as exc:
+        raise CommandRejectedError(f"not a signed command envelope: {_first_error(exc)}") from None
+
+
 def verify_envelope(
-    payload: bytes,
+    payload: bytes | SignedEnvelope,
     public_key: Ed25519PublicKey,
     node_id: str,
     guard: ReplayGuard,
     now: datetime | None = None,
 ) -> Verified:
     """Check signature, addressing, expiry and replay; raise CommandRejectedError if bad.
+    ``payload``: as received, or already parsed (:func:`parse_envelope`, not yet trusted).
     ``now``: the node's best idea of the controller's time (its clock, corrected while it
     knows it is wrong); replays are refused by nonce and horizon whatever it says."""
-    try:
-        envelope = SignedEnvelope.model_validate_json(payload)
-    except ValidationError as exc:
-        raise CommandRejectedError(f"not a signed command envelope: {_first_error(exc)}") from None
+    envelope = payload if isinstance(payload, SignedEnvelope) else parse_envelope(payload)
     try:
         raw = base64.b64decode(envelope.body, validate=True)
         public_key.verify(base64.b64decode(envelope.sig, validate=True), raw)
@@ -138,16 +143,16 @@ def verify_envelope(
     return Verified(body, duplicate)
 
 
-def may_name(payload: bytes, node_id: str) -> bool:
+def may_name(payload: bytes | SignedEnvelope, node_id: str) -> bool:
     """False when the envelope ``payload`` certainly does not name ``node_id`` among its targets:
     a group command for shard-mates, dropped before its signature costs anything. It reads
     unsigned data, so True only means the full check (``verify_envelope``) must run; a payload
     that is not an envelope is True too, for that check to report it. Node ids never need
     escaping in JSON, so a target appears in the signed body as ``"<id>"``."""
     try:
-        envelope = SignedEnvelope.model_validate_json(payload)
+        envelope = payload if isinstance(payload, SignedEnvelope) else parse_envelope(payload)
         raw = base64.b64decode(envelope.body, validate=True)
-    except (ValidationError, ValueError):
+    except (CommandRejectedError, ValueError):
         return True
     return f'"{node_id}"'.encode() in raw
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from controller.models import Delivery, Node, NodeEvent, NodeHealth, OutboxCommand
@@ -39,6 +39,7 @@ class BatchRows:
     play_ids: set[str] = field(default_factory=set)  # plays whose deliveries were all read
     node_ids: set[str] = field(default_factory=set)
     kept: list[object] = field(default_factory=list)
+    new_events: list[dict[str, Any]] = field(default_factory=list)  # rows of node_events to add
 
 
 def load(s: Session, reports: Sequence[Report]) -> BatchRows:
@@ -90,6 +91,27 @@ def is_new_event(s: Session, event_id: str) -> bool:
         return False
     rows.known_events.add(event_id)
     return True
+
+
+def add_event(s: Session, values: dict[str, Any]) -> None:
+    """Store a node's event (the columns of ``NodeEvent``). In a batch the rows wait for
+    :func:`flush_events`, one multi-row INSERT: made one ORM object each, four or five thousand
+    events per emergency at a thousand points cost the dispatcher a third of its time in the
+    unit of work's bookkeeping, for rows nothing in the batch reads back."""
+    rows = of(s)
+    if rows is None:
+        s.add(NodeEvent(**values))
+    else:
+        rows.new_events.append(values)
+
+
+def flush_events(s: Session) -> None:
+    """Write the events :func:`add_event` holds: before the batch commits, and before any
+    query of ``node_events`` inside it."""
+    rows = of(s)
+    if rows is not None and rows.new_events:
+        values, rows.new_events = rows.new_events, []
+        s.execute(insert(NodeEvent), values)
 
 
 def delivery(s: Session, play_id: str, node_id: str) -> Delivery | None:

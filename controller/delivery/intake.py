@@ -76,6 +76,7 @@ def _in_one_transaction(db: Database, reports: Sequence[Report]) -> Applied:
                     applied.back_online[r.node_id] = None
             elif node_events.take_event(s, r.node_id, r.body):
                 applied.acks.setdefault(r.node_id, []).append(r.body.event_id)
+        batch_rows.flush_events(s)
     return applied
 
 

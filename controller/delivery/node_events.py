@@ -96,14 +96,16 @@ def take_event(s: Session, node_id: str, event: Event) -> bool:
     node.last_seen = now()
     event = capped(event)
     if batch_rows.is_new_event(s, event.event_id):
-        s.add(
-            NodeEvent(
-                event_id=event.event_id,
-                node_id=node_id,
-                type=event.type,
-                at=event.at,
-                payload=event.model_dump(mode="json"),
-            )
+        batch_rows.add_event(
+            s,
+            {
+                "event_id": event.event_id,
+                "node_id": node_id,
+                "type": event.type,
+                "at": event.at,
+                "payload": event.model_dump(mode="json"),
+                "received_at": now(),
+            },
         )
         apply(s, event)
         if isinstance(event, RejectedPayload):
@@ -126,6 +128,7 @@ def _cut(text: str) -> str:
 
 
 def _keep_newest_rejections(s: Session, node_id: str) -> None:
+    batch_rows.flush_events(s)
     s.flush()
     mine = (NodeEvent.node_id == node_id) & (NodeEvent.type == "rejected")
     oldest_kept = (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +24,12 @@ class Rows:
 
     def set_play_state(self, play_id: str, state: str, _reason: str = "") -> None:
         self.rows[play_id].state = state
+
+    def transaction(self) -> contextlib.nullcontext[None]:  # nothing to commit: in memory
+        return contextlib.nullcontext()
+
+    def after_commit(self, run: Callable[[], None]) -> None:
+        run()
 
 
 class Reporter:
