@@ -19,7 +19,7 @@ mixture); add one there and name it in ``--methods``:
 * ``nr-nonstat``   noisereduce, non-stationary;
 * ``dfn3``, ``dfn3+ours``, ``dfn3-floor``, ``dfn3-noharm``, ``dfn3-pick``, ``neural``:
   DeepFilterNet3 and its combinations with ours (:mod:`bench.neural_methods`); ``neural`` is
-  the controller's option;
+  the controller's option (mode ``"mix"`` of :mod:`audio.neural_choice`);
 * ``oracle``       not blind: the ideal ratio mask from the true speech and noise (32 ms STFT),
   the ceiling of any single-channel mask.
 

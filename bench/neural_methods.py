@@ -9,7 +9,9 @@ and its combinations with :mod:`audio.denoise`, each from one DeepFilterNet pass
 * ``dfn3-pick``    per recording: ``dfn3-floor`` where ours finds a speech-like background,
   wind or transients, ours alone where the noise is steady;
 * ``neural``      :func:`audio.neural_choice.denoise_choice`, what the controller's
-  ``denoise = "neural"`` runs (the combination that won here).
+  ``denoise = "neural"`` runs (the combination that won here: mode ``"mix"``, the geometric
+  mean of DeepFilterNet3's and ours' gains, ours not leaving a speech-like background, the
+  model run again on the recording without its hum where ours finds one).
 
 ``python -m bench.neural_methods`` prints the neural option's time per minute of audio (also
 the last line of ``python -m bench.denoise_quality`` when ``neural`` is among its methods).
