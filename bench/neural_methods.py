@@ -8,6 +8,11 @@ and its combinations with :mod:`audio.denoise`, each from one DeepFilterNet pass
 * ``dfn3-noharm``  ``dfn3-floor`` except where ours leaves a speech-like background alone;
 * ``dfn3-pick``    per recording: ``dfn3-floor`` where ours finds a speech-like background,
   wind or transients, ours alone where the noise is steady;
+* ``dfn3-blend``  the two outputs added, 0.7 of DeepFilterNet3's and 0.3 of ours';
+* ``dfn3-mixleave`` the gains' geometric mean (:func:`audio.neural_choice.mix_gains`) with
+  ours as it runs alone (leaving a speech-like background) and the model on the recording as
+  it is, hum and all: what ``neural`` adds to the mix is measured against this;
+* ``ours-full``   ours alone, never leaving a speech-like background;
 * ``neural``      :func:`audio.neural_choice.denoise_choice`, what the controller's
   ``denoise = "neural"`` runs (the combination that won here: mode ``"mix"``, the geometric
   mean of DeepFilterNet3's and ours' gains, ours not leaving a speech-like background, the
@@ -21,7 +26,7 @@ from __future__ import annotations
 
 from audio.denoise import denoise
 from audio.neural import denoise_neural
-from audio.neural_choice import FLOOR_GAIN, MODE, denoise_choice
+from audio.neural_choice import FLOOR_GAIN, MODE, denoise_choice, mix_gains
 from audio.samples import FloatArray
 from bench import corpus
 from bench.corpus_wide import Mixture
@@ -44,6 +49,19 @@ def dfn3_ours(m: Mixture) -> FloatArray:
 
 def dfn3_floor(m: Mixture) -> FloatArray:
     return dfn3(m) + FLOOR_GAIN * m.noisy
+
+
+def dfn3_blend(m: Mixture) -> FloatArray:
+    out: FloatArray = (0.7 * dfn3(m) + 0.3 * denoise(m.noisy, corpus.SR)).astype("float32")
+    return out
+
+
+def dfn3_mix_leave(m: Mixture) -> FloatArray:
+    return mix_gains(m.noisy, denoise(m.noisy, corpus.SR), dfn3(m), corpus.SR)
+
+
+def ours_full(m: Mixture) -> FloatArray:
+    return denoise(m.noisy, corpus.SR, leave_speech_like=False)
 
 
 def neural(m: Mixture) -> FloatArray:
