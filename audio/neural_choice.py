@@ -1,6 +1,6 @@
 """What ``denoise = "neural"`` runs: DeepFilterNet3 (:mod:`audio.neural`) combined with the
 numpy/scipy denoiser (:mod:`audio.denoise`) as the benchmark found best
-(``python -m bench.denoise_quality``, BENCHMARKS.md "Neural option").
+(``python -m bench.denoise_quality``, BENCHMARKS.md "The AI option").
 
 Modes, all measured on the same corpus:
 
@@ -17,15 +17,15 @@ Modes, all measured on the same corpus:
   output, which scores
   higher there, and DeepFilterNet3 is not run at all.
 * ``"mix"``: both denoisers' gains, combined per STFT frame and bin by their geometric mean
-  (:func:`mix_gains`): a bin both take for noise goes down as far as either takes it, a bin
-  one of them keeps (speech the model mistakes for noise, noise ours' tracker misses) is
+  (:func:`mix_gains`): each bin goes down by the mean, in dB, of what the two take off, so a
+  bin one of them keeps (speech the model mistakes for noise, noise ours' tracker misses) is
   neither kept whole nor removed. Ours runs in full here: the speech-like background it leaves
   alone on its own (a talker it cannot tell from yours) is suppressed, because the model's gain
   keeps the voice; and where ours finds mains hum, the model runs on the recording with the hum
   cancelled (a mask cannot take out a line under the voice's own harmonics; the cancellation can).
 
 :data:`MODE` is the winner (``"mix"``: mean PESQ-WB 1.87 tune, 1.88 held-out against
-DeepFilterNet3's 1.68 and 1.71, BENCHMARKS.md).
+DeepFilterNet3's 1.68 and 1.72, BENCHMARKS.md).
 """
 
 from __future__ import annotations
