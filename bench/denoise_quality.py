@@ -17,9 +17,10 @@ mixture); add one there and name it in ``--methods``:
 * ``nr-stat``      noisereduce, stationary, no noise clip (estimates from the mixture);
 * ``nr-stat+clip`` noisereduce, stationary, given 2 s of the same noise alone;
 * ``nr-nonstat``   noisereduce, non-stationary;
-* ``dfn3``, ``dfn3+ours``, ``dfn3-floor``, ``dfn3-noharm``, ``dfn3-pick``, ``neural``:
+* ``dfn3``, ``dfn3+ours``, ``dfn3-floor``, ``dfn3-noharm``, ``dfn3-pick``, ``dfn3-blend``,
+  ``dfn3-mixleave``, ``ours-full``, ``neural``:
   DeepFilterNet3 and its combinations with ours (:mod:`bench.neural_methods`); ``neural`` is
-  the controller's option;
+  the controller's option (mode ``"mix"`` of :mod:`audio.neural_choice`);
 * ``oracle``       not blind: the ideal ratio mask from the true speech and noise (32 ms STFT),
   the ceiling of any single-channel mask.
 
@@ -86,6 +87,9 @@ METHODS: dict[str, Method] = {
     "dfn3-floor": lambda m, _: neural_methods.dfn3_floor(m),
     "dfn3-noharm": lambda m, _: neural_methods.dfn3_no_harm(m),
     "dfn3-pick": lambda m, _: neural_methods.dfn3_pick(m),
+    "dfn3-blend": lambda m, _: neural_methods.dfn3_blend(m),
+    "dfn3-mixleave": lambda m, _: neural_methods.dfn3_mix_leave(m),
+    "ours-full": lambda m, _: neural_methods.ours_full(m),
     "neural": lambda m, _: neural_methods.neural(m),
 }
 

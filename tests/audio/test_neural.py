@@ -11,14 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audio import neural
+from audio import neural, neural_choice
 from audio.config import PipelineConfig
 from audio.decode import decode_file
 from audio.denoise import denoise_with_actions
 from audio.denoise_select import neural_speed, run_denoiser
-from audio.neural_choice import denoise_choice_codes
+from audio.neural_choice import denoise_choice_codes, mix_gains
 from audio.pipeline import process_file
 from audio.report import done_words
+from tests.audio.test_denoise import speech_like
+from tests.audio.test_denoise_treatments import line_db, mains, tv
 
 SR = 16000
 FAST_ENOUGH = 1e6  # a limit no machine misses: these tests are about the choice, not speed
@@ -151,3 +153,46 @@ def test_loa_process_takes_the_choice(speech_wav: Path, tmp_path: Path) -> None:
     assert main([*args, "--neural-max-rtf", "1e-9"]) == 0
     assert '"neural_slow"' in report.read_text()
     assert main([*args, "--neural-max-rtf", "0"]) == 2  # a limit must be positive
+
+
+def test_the_mix_takes_the_geometric_mean_of_the_two_gains() -> None:
+    """The combination ``denoise = "neural"`` runs (MODE "mix", BENCHMARKS.md): per bin, the
+    middle of the two gains in dB; a gain above 1 counts as 1."""
+    x = (0.1 * np.random.default_rng(7).standard_normal(2 * SR)).astype(np.float32)
+    assert neural_choice.MODE == "mix"
+    np.testing.assert_allclose(mix_gains(x, 0.25 * x, x, SR), 0.5 * x, atol=1e-6)
+    np.testing.assert_allclose(mix_gains(x, x, 0.04 * x, SR), 0.2 * x, atol=1e-6)
+    np.testing.assert_allclose(mix_gains(x, x, 2.0 * x, SR), x, atol=1e-6)
+    # chunks of frames give the one-pass result: a long input equals its halves' frames
+    long = np.tile(x, 20)
+    np.testing.assert_allclose(mix_gains(long, 0.25 * long, long, SR), 0.5 * long, atol=1e-6)
+
+
+def test_the_mix_suppresses_a_voice_in_the_background() -> None:
+    """Alone, ours leaves a talker in the background (it cannot tell it from yours); in the mix
+    the model's gain keeps the voice, so ours suppresses it too (babble, TV: BENCHMARKS.md)."""
+    s = speech_like(6.0)
+    x = (s + tv(s, 10.0)).astype(np.float32)
+    assert denoise_with_actions(x, SR)[1].speech_like_background
+    y, codes = denoise_choice_codes(x, SR, neural=x, mode="mix")
+    assert codes[:2] == ["neural", "noise"]
+    assert "left_speech_like" not in codes
+    # left alone, with the model's gain at 1 here, the output would be the input (> 60 dB)
+    assert 10 * np.log10(np.sum(x**2) / np.sum((y - x) ** 2)) < 60.0
+
+
+def test_the_model_hears_the_recording_without_its_hum(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where ours finds mains hum, it is cancelled before DeepFilterNet3 runs."""
+    heard: list[np.ndarray] = []
+
+    def model(x: np.ndarray, sr: int) -> np.ndarray:
+        heard.append(x)
+        return x
+
+    monkeypatch.setattr(neural_choice, "denoise_neural", model)
+    x = (speech_like(6.0) + mains(6 * SR, 50.0, 0.05)).astype(np.float32)
+    _, codes = denoise_choice_codes(x, SR, neural=x, mode="mix")
+    assert "hum_50hz" in codes
+    assert len(heard) == 1
+    for k in (1, 3):
+        assert line_db(x, k * 50.0) - line_db(heard[0], k * 50.0) >= 10.0
