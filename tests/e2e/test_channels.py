@@ -49,28 +49,31 @@ def test_a_failing_channel_is_retried_and_reported_while_the_loudspeakers_play(
             return Answer()
 
         server.route = answer_for
-        sut.cluster.start_all()
-        resp = post_alert(sut, speech_wav, all="true")
-        assert resp.status_code == 201, resp.text
-        alert = resp.json()
+        try:
+            sut.cluster.start_all()
+            resp = post_alert(sut, speech_wav, all="true")
+            assert resp.status_code == 201, resp.text
+            alert = resp.json()
 
-        def report() -> dict[str, Any]:
-            with sut.http() as c:
-                got: dict[str, Any] = c.get(f"/api/v1/alerts/{alert['id']}").json()
-            return got
+            def report() -> dict[str, Any]:
+                with sut.http() as c:
+                    got: dict[str, Any] = c.get(f"/api/v1/alerts/{alert['id']}").json()
+                return got
 
-        def played() -> dict[str, Any] | None:
-            got = report()
-            return got if got["report"]["summary"]["completed"] == 2 else None
+            def played() -> dict[str, Any] | None:
+                got = report()
+                return got if got["report"]["summary"]["completed"] == 2 else None
 
-        during: dict[str, Any] = wait_for(played, 60, "the alert on both loudspeakers")
-        assert {c["channel"] for c in during["channels"]} == {"sms", "zalo", "board"}
+            during: dict[str, Any] = wait_for(played, 60, "the alert on both loudspeakers")
+            assert {c["channel"] for c in during["channels"]} == {"sms", "zalo", "board"}
 
-        def settled() -> dict[str, Any] | None:
-            got = report()
-            return got if all(c["pending"] == 0 for c in got["channels"]) else None
+            def settled() -> dict[str, Any] | None:
+                got = report()
+                return got if all(c["pending"] == 0 for c in got["channels"]) else None
 
-        done: dict[str, Any] = wait_for(settled, 60, "every channel settled")
+            done: dict[str, Any] = wait_for(settled, 60, "every channel settled")
+        finally:  # its controller, broker and nodes must not outlive the test
+            sut.cluster.stop_all()
     by = {c["channel"]: c for c in done["channels"]}
     assert (by["sms"]["sent"], by["sms"]["failed"]) == (1, 0)
     assert (by["board"]["sent"], by["zalo"]["failed"]) == (1, 1)
