@@ -86,10 +86,12 @@ def test_an_emergency_is_one_publish_for_the_shard_and_a_late_point_gets_it_alon
 
         sut.cluster.start_node(late)  # back: its command alone, on its own topic
         wait_for(lambda: started(sut, alert["id"]) == set(everyone), 30, "the late point")
-        assert commands_for(recorder, play_id) == [
-            (shard_topic, everyone),
-            (node_topic(late, "cmd"), everyone),  # the same signed command, re-sent to it
-        ]
+        shard_send, *resent = commands_for(recorder, play_id)
+        assert shard_send == (shard_topic, everyone)
+        # the same signed command, re-sent to it alone until it answers (a slow start on a
+        # loaded machine may take two re-sends)
+        assert resent
+        assert all(r == (node_topic(late, "cmd"), everyone) for r in resent)
     finally:
         recorder.close()
 
