@@ -57,13 +57,13 @@ Long inputs are processed a chunk at a time, so memory stays flat.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-from audio import cepstral_snr, hum, light_touch, pause, speech_background, transient, wind
+from audio import cepstral_snr, hum, light_touch, pause, transient, wind
+from audio.background_profile import Background, quiet_stretch
 from audio.bands import BandLayout, apply_gain, band_power, layout_for
 from audio.denoise_actions import DenoiseActions
 from audio.lsa import half_e1
@@ -299,49 +299,6 @@ def _average_cepstral(
     np.exp(log_c, out=xi[:, :K])
 
 
-@dataclass(frozen=True)
-class _Background:
-    profile: FloatArray | None  # the quiet stretch's band power, weighted; None: bounds nothing
-    speech_like: bool  # the quiet stretch is a voice or music, to be left alone
-    babble: bool = False  # the quiet stretch is many voices at once (audio.speech_background)
-
-
-def _background(
-    x: FloatArray, geom: StftGeometry, layout: BandLayout, p: DenoiseParams, sr: int
-) -> _Background:
-    """The quietest ``profile_s`` of ``x`` (by energy per hop): its mean band power, scaled by
-    ``profile_weight`` below ``profile_split_hz`` and ``profile_weight_high`` above (bands
-    above 8 kHz are all above the split), and whether it is speech-like. No profile when the
-    recording is too short to hold such a stretch, or when the stretch holds a talker rather
-    than background (a recording without a pause, or a TV: :mod:`audio.speech_background`)."""
-    hop = geom.hop
-    hops = x.shape[0] // hop
-    width = max(geom.overlap, round(p.profile_s * sr / hop))
-    if hops < 2 * width:
-        return _Background(None, False)
-    rows = x[: hops * hop].reshape(hops, hop)
-    per_hop = np.einsum("ij,ij->i", rows, rows, dtype=np.float64)
-    energy = np.concatenate(([0.0], np.cumsum(per_hop)))
-    sums = energy[width:] - energy[:-width]
-    start = int(np.argmin(sums))
-    stretch = x[start * hop : (start + width) * hop]
-    harmonic, continuity = speech_background.periodicity(stretch, geom.n_fft, sr)
-    quiet_db = 10.0 * math.log10(max(float(sums[start]) / width, 1e-20))
-    loud_db = 10.0 * math.log10(max(float(np.percentile(per_hop, 95)), 1e-20))
-    leave = speech_background.is_speech_like(harmonic, continuity, quiet_db, loud_db)
-    babble = speech_background.is_babble(harmonic, continuity, stretch, sr)
-    if harmonic > speech_background.TALKER_HARMONICITY:
-        return _Background(None, leave, babble)
-    # frames lying wholly inside hops [start, start + width)
-    first = start + geom.overlap - 1
-    power = band_power(analyse(x, geom, first, start + width), layout)
-    mean = np.asarray(np.mean(power, axis=0, dtype=np.float64))
-    split = min(layout.split, math.ceil(p.profile_split_hz * geom.n_fft / sr))
-    mean[:split] *= p.profile_weight
-    mean[split:] *= p.profile_weight_high
-    return _Background(mean.astype(np.float32), leave, babble)
-
-
 def _mains_hum(x: FloatArray, sr: int) -> hum.Hum | None:
     """Mains hum found in ``x``, if its comb holds the fundamental or the second harmonic: a
     mains transformer or rectifier always puts its strongest lines there, while a comb of only
@@ -385,7 +342,19 @@ def denoise_with_actions(
     margin = _PAUSE_MARGIN if p.pause_floor_db < 0.0 else 0
     warmup = max(_WARMUP_FRAMES, cepstral_snr.REACH if p.cepstral else 0)
     ctx = max(context_frames(geom.hop / sr, p.tracker), margin + warmup + cepstral_snr.BLOCK)
-    bg = _background(x, geom, layout, p, sr) if p.profile_s > 0 else _Background(None, False)
+    bg = (
+        quiet_stretch(
+            x,
+            geom,
+            layout,
+            sr,
+            seconds=p.profile_s,
+            weights=(p.profile_weight, p.profile_weight_high),
+            split_hz=p.profile_split_hz,
+        )
+        if p.profile_s > 0
+        else Background(None, False)
+    )
     # A periodic background in a humming recording is the hum's own buzz, not a voice.
     leave = bg.speech_like and p.leave_speech_like and found_hum is None
     lift = np.float32(10.0 ** (p.profile_max_db / 10.0))
