@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from controller.delivery import outbox
 from controller.delivery.dispatcher import BATCH_MAX, WAKE, Dispatcher, Item
 from controller.delivery.publisher import MemoryPublisher
-from controller.models import Bulletin, Delivery, NodeEvent, OutboxCommand
+from controller.models import Bulletin, Delivery, Node, NodeEvent, OutboxCommand
 from protocol.messages import CommandAck, EventAck, Message, NodeState, PlayEvent
 from protocol.mqtt_client import Incoming
 from protocol.topics import group_shard, node_topic
@@ -173,6 +173,9 @@ def test_the_worker_takes_what_waits_in_its_inbox_up_to_its_bound(dispatcher):
 
 
 def test_the_wake_ups_of_a_batch_make_one_send(commune, publisher, dispatcher):
+    with commune.db.session() as s:
+        for node in s.scalars(select(Node)):
+            node.group_commands = True  # as their agents' states said: shards share one send
     play_everywhere(commune, dispatcher)
     with commits(dispatcher) as made:
         dispatcher.handle_batch([WAKE] * 5)
