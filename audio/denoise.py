@@ -359,7 +359,8 @@ def denoise_with_actions(
     leave = bg.speech_like and p.leave_speech_like and found_hum is None
     lift = np.float32(10.0 ** (p.profile_max_db / 10.0))
     windy = transients = 0
-    gentle = bg.babble and found_hum is None and not leave
+    # gentle only where the babble floor is shallower: the report must not say so otherwise
+    gentle = bg.babble and found_hum is None and not leave and p.babble_floor_db > p.floor_db
     y = np.zeros(x.shape, dtype=np.float32)  # calloc: pages are touched once, by the overlap-add
     for c in chunks(total, _CHUNK_FRAMES, ctx, alignment_frames(geom.hop / sr, p.tracker)):
         spec = analyse(x, geom, c.ctx_first, c.ctx_stop)

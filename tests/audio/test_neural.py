@@ -19,8 +19,11 @@ from audio.denoise_select import neural_speed, run_denoiser
 from audio.neural_choice import denoise_choice_codes, mix_gains
 from audio.pipeline import process_file
 from audio.report import done_words
+from bench import corpus
+from bench.corpus_wide import noise
 from tests.audio.test_denoise import speech_like
 from tests.audio.test_denoise_treatments import line_db, mains, tv
+from tests.support.audio import have_espeak
 
 SR = 16000
 FAST_ENOUGH = 1e6  # a limit no machine misses: these tests are about the choice, not speed
@@ -196,3 +199,17 @@ def test_the_model_hears_the_recording_without_its_hum(monkeypatch: pytest.Monke
     assert len(heard) == 1
     for k in (1, 3):
         assert line_db(x, k * 50.0) - line_db(heard[0], k * 50.0) >= 10.0
+
+
+def test_the_mix_suppresses_babble_fully_and_does_not_say_it_was_gentle() -> None:
+    """In the mix, ours runs as the mix was chosen with (``_OURS_IN_MIX``): under babble the
+    full floor, since the model's gain already keeps the words; so the report must not tell the
+    broadcaster that the crowd was only reduced gently, as it does for ours alone."""
+    if not have_espeak():
+        pytest.skip("espeak-ng is not installed")
+    u = corpus.utterances()[1]
+    x = corpus.mix(u, noise("babble", u.speech.shape[0], 103), 0.0)
+    assert "babble_gentle" in denoise_with_actions(x, SR)[1].codes()
+    _, codes = denoise_choice_codes(x, SR, neural=x, mode="mix")
+    assert codes[:2] == ["neural", "noise"]
+    assert "babble_gentle" not in codes
