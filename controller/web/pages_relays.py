@@ -27,6 +27,7 @@ from controller.web.relay_form import (
     new_relay_id,
     relay_from_form,
     relay_values,
+    relay_where,
 )
 from controller.web.render import page, translate_in
 from controller.web.repeat_form import RepeatForm
@@ -70,8 +71,7 @@ def show(
                     "until": f"{item.recurrence.end_date:%d/%m/%Y}"
                     if item.recurrence.end_date and item.recurrence.kind != "once"
                     else "",
-                    "where": ", ".join(zones.get(z, z) for z in item.zones)
-                    or t("relays.points", count=len(item.nodes)),
+                    "where": relay_where(item, zones, t),
                     "last": report.run_report(s, runs[0]) if runs else None,
                 }
             )

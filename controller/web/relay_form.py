@@ -10,6 +10,7 @@ import datetime as dt
 import re
 import unicodedata
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +119,15 @@ def relay_values(item: RelayItem) -> dict[str, Any]:
         "zones": list(item.zones),
         "nodes": list(item.nodes),
     }
+
+
+def relay_where(item: RelayItem, zone_names: Mapping[str, str], t: Callable[..., str]) -> str:
+    """Where a relay plays, as the list shows it: its villages by name, then how many points
+    it was given one by one (a relay may have both)."""
+    parts = [zone_names.get(z, z) for z in item.zones]
+    if item.nodes:
+        parts.append(t("relays.points", count=len(item.nodes)))
+    return ", ".join(parts)
 
 
 def form_values(form: RelayForm, nodes: list[str]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ one by one, the time zone), and a store refusal lands beside the field it is abo
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 import pytest
 
@@ -15,7 +16,9 @@ from controller.web.relay_form import (
     new_relay_id,
     relay_from_form,
     relay_values,
+    relay_where,
 )
+from controller.web.render import translate_in
 from controller.web.repeat_form import RepeatForm
 from schedules import RelayItem
 
@@ -122,3 +125,15 @@ def test_a_store_refusal_goes_beside_its_field(field, beside):
 def test_a_new_relay_id_reads_as_its_vietnamese_title():
     assert new_relay_id("Đài tỉnh: Thời sự trưa")[:-7] == "dai-tinh-thoi-su-trua"
     assert new_relay_id("???").startswith("tiep-am-")
+
+
+def test_the_list_names_the_villages_and_counts_the_points_chosen_one_by_one():
+    item, _ = relay_from_form(form(zones=("thon-dong", "thon-tay")), "vov1")
+    assert item is not None
+    names = {"thon-dong": "Thôn Đông", "thon-tay": "Thôn Tây"}
+    t = partial(translate_in, "vi")
+    assert relay_where(item, names, t) == "Thôn Đông, Thôn Tây"
+    both = item.model_copy(update={"nodes": ("loa-1", "loa-2")})
+    assert relay_where(both, names, t) == "Thôn Đông, Thôn Tây, 2 cụm loa"
+    points = item.model_copy(update={"zones": (), "nodes": ("loa-1",)})
+    assert relay_where(points, names, t) == "1 cụm loa"
