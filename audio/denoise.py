@@ -35,10 +35,13 @@ above 8 kHz, bands of 4 bins, see :mod:`audio.bands`):
   strongly except for the spectral envelope and the pitch peak (Breithaupt, Gerkmann & Martin
   2008; :mod:`audio.cepstral_snr`). It has little musical noise and no onset lag, but blurs weak
   harmonics; the average of the two scores higher than either (PESQ-WB +0.02).
-* ``p = 1 / (1 + q / (1 - q) * (1 + xi) * exp(-v))``: speech presence probability
-  (Cohen & Berdugo 2001, eq. 16) and the optimally-modified gain ``G = G_H1^p * G_min^(1 - p)``
-  (Cohen & Berdugo 2001, eq. 19), never below the floor ``G_min``: residual noise stays as a
-  quiet floor and weak speech is attenuated by at most ``G_min``, never gated away.
+* ``G = max(G_H1, G_min)``, never below the floor ``G_min`` (-34 dB): residual noise stays as
+  a quiet floor and weak speech is attenuated by at most ``G_min``, never gated away. With
+  ``q_max > 0``, the optimally-modified gain ``G = G_H1^p * G_min^(1 - p)`` (Cohen & Berdugo
+  2001, eq. 19) instead, ``p = 1 / (1 + q / (1 - q) * (1 + xi) * exp(-v))`` the speech presence
+  probability (eq. 16) from the tracker's absence weight ``q``; the default leaves it out,
+  since that weight pulled speech bins to the floor (with the true a priori SNR, PESQ-WB 1.60
+  with it and 2.02 without, on the tune split's original five noises).
 * In a segment of wind gusts (:mod:`audio.wind`), which the tracker cannot follow, ``G_min``
   rises with their share (:mod:`audio.light_touch`).
 * Under babble (many voices at once that do not score as one voice, :mod:`audio.speech_background`)
@@ -109,7 +112,10 @@ _PAUSE_MARGIN = pause.HANG - 1  # frames each side of a chunk that the pause dec
 class DenoiseParams:
     """Tuning of :func:`denoise`; every field may be passed to it as a keyword."""
 
-    floor_db: float = -28.0  # gain floor G_min: residual noise level, never silence
+    # Gain floor G_min: residual noise level, never silence. -34 rather than -28 with q_max 0:
+    # original five noises (tune split, 0-10 dB) mean PESQ-WB 1.471 -> 1.495 (BENCHMARKS,
+    # round five); deeper (-37, -40) gained under 0.003 more.
+    floor_db: float = -34.0
     alpha: float = 0.92  # decision-directed smoothing (Ephraim & Malah 1984)
     # ... relaxed to alpha_light, with the cepstral average, as a segment's blind SNR rises
     # from light_snr_lo_db to light_snr_hi_db (audio.light_touch). 0.6 rather than 0.8: on the
@@ -123,7 +129,13 @@ class DenoiseParams:
     # (-0.02 PESQ-WB), -5 dB lifts it to +0.05 and every wind case at 0-5 dB gains.
     gusty_floor_db: float = -5.0
     xi_min_db: float = -25.0  # a priori SNR floor (Cappé 1994)
-    q_max: float = 0.95  # cap of the a priori speech-absence probability (Cohen 2001)
+    # Cap of the a priori speech-absence probability (Cohen 2001). 0: no speech-presence
+    # weighting, the plain Wiener gain above G_min. The tracker's absence weight (32 ms steps,
+    # smoothed over 0.8 s) pulls speech bins towards the floor: fed the true a priori SNR, the
+    # gain scored 1.60 PESQ-WB with it and 2.02 without; blind, 1.451 -> 1.471 (tune split,
+    # original five noises; BENCHMARKS, round five). Cohen's own q from the smoothed a priori
+    # SNR (local, global and frame presence) scored lower still (1.35-1.42).
+    q_max: float = 0.0
     lsa: bool = False  # log-spectral amplitude instead of Wiener gain under speech presence
     bidirectional: bool = True  # decision-directed recursion forwards and backwards in time
     cepstral: bool = True  # average xi with the cepstro-temporally smoothed estimate
@@ -232,26 +244,37 @@ def _gain(
     if p.lsa:
         ln_gh1 += half_e1(v)
     np.minimum(ln_gh1, 0.0, out=ln_gh1)
-    # Presence probability p = 1 / (1 + q / (1 - q) * (1 + xi) * exp(-v)).
-    qq = np.minimum(q, np.float32(p.q_max))
-    odds = qq / (np.float32(1.0) - qq)
-    np.minimum(v, np.float32(80.0), out=v)
-    odds *= np.exp(-v)
-    odds *= xi + np.float32(1.0)
-    odds += np.float32(1.0)
-    presence = np.reciprocal(odds)
+    presence = _presence(xi, v, q, p.q_max)
     # G_min per frame: lowered by pause_floor_db in frames of noise alone.
     ln_floor = np.full((xi.shape[0], 1), ln_gmin, dtype=np.float32)
     if p.pause_floor_db < 0.0:
         ln_pause = np.float32(p.pause_floor_db / 20.0 * np.log(10.0))
         ln_floor[:, 0] += pause.pause(xi, v, ln_gh1, p.lsa, sudden) * ln_pause
     # ln G = ln G_min + p (ln G_H1 - ln G_min), never below ln G_min.
-    ln_gh1 -= ln_floor
-    ln_gh1 *= presence
-    np.maximum(ln_gh1, 0.0, out=ln_gh1)
-    ln_gh1 += ln_floor
+    if presence is None:  # p = 1: G = max(G_H1, G_min)
+        np.maximum(ln_gh1, ln_floor, out=ln_gh1)
+    else:
+        ln_gh1 -= ln_floor
+        ln_gh1 *= presence
+        np.maximum(ln_gh1, 0.0, out=ln_gh1)
+        ln_gh1 += ln_floor
     gain: FloatArray = np.exp(ln_gh1)
     return gain
+
+
+def _presence(xi: FloatArray, v: FloatArray, q: FloatArray, q_max: float) -> FloatArray | None:
+    """Speech presence probability ``p = 1 / (1 + q / (1 - q) * (1 + xi) * exp(-v))``
+    (Cohen & Berdugo 2001, eq. 16) with ``q`` capped at ``q_max``; ``None`` (``p = 1``
+    everywhere) when ``q_max`` is 0."""
+    if q_max <= 0.0:
+        return None
+    qq = np.minimum(q, np.float32(q_max))
+    odds = qq / (np.float32(1.0) - qq)
+    odds *= np.exp(-np.minimum(v, np.float32(80.0)))
+    odds *= xi + np.float32(1.0)
+    odds += np.float32(1.0)
+    presence: FloatArray = np.reciprocal(odds)
+    return presence
 
 
 def _decision_directed(

@@ -91,16 +91,19 @@ def denoise_choice_codes(
 
 
 # Ours as the mix was chosen with (BENCHMARKS, the AI option): full suppression under a voice-
-# like background and under babble, and the wind floors it had then. Alone, ours keeps a
-# crowd's or a gust's words with shallower floors; averaged with the model's gain they only
-# leave noise in (after they came in, the mix fell behind noisereduce-with-a-clip on the tune
-# split's babble and wind).
+# like background and under babble, the wind floors and the gain rule it had then. Alone, ours
+# keeps a crowd's or a gust's words with shallower floors; averaged with the model's gain they
+# only leave noise in (after they came in, the mix fell behind noisereduce-with-a-clip on the
+# tune split's babble and wind).
 _OURS_IN_MIX: dict[str, Any] = {
     "leave_speech_like": False,
     "babble_floor_db": -28.0,
     "gusty_floor_db": -8.0,
     "alpha_light": 0.8,
     "gusts_under_voice": False,
+    # the gain rule before round five: the optimally-modified gain over a -28 dB floor
+    "floor_db": -28.0,
+    "q_max": 0.95,
 }
 
 

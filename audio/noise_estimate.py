@@ -19,7 +19,8 @@ speech-presence-conditioned averaging of IMCRA (Cohen 2003). It runs on a coarse
    only, and ``beta`` (eq. 28) measured on white noise like ``B_min``.
 
 The tracker's weight ``w`` doubles as the a priori speech-absence probability ``q`` of the
-optimally-modified gain (Cohen & Berdugo 2001) used by :mod:`audio.denoise`.
+optimally-modified gain (Cohen & Berdugo 2001) that :mod:`audio.denoise` applies when asked
+(``q_max > 0``; the neural option's mix does, the default gain does not).
 
 Known limit: babble (many distant talkers) fluctuates like speech in every bin, so its
 minimum lies far below its mean and the tracker underestimates it (12-14 dB on the

@@ -110,14 +110,20 @@ def test_pure_noise_attenuated_to_the_floor_not_silence(
     assert np.count_nonzero(out) > 0.99 * out.size
 
 
-def test_pause_floor_leaves_speech_alone(speech: FloatArray) -> None:
+# Measured change in the pauses: -0.6 dB with the default Wiener gain (its residual in noise
+# bins lies mostly above the floor), -5.8 dB with the optimally-modified gain (q_max 0.95), which
+# pulls noise bins to the floor.
+@pytest.mark.parametrize(("q_max", "lowered_db"), [(0.0, -0.3), (0.95, -3.0)])
+def test_pause_floor_leaves_speech_alone(
+    speech: FloatArray, q_max: float, lowered_db: float
+) -> None:
     noisy = speech + white(speech.size, rms(speech) * 10 ** (-10 / 20))
-    out = denoise(noisy, SR)
-    without = denoise(noisy, SR, pause_floor_db=0.0)
+    out = denoise(noisy, SR, q_max=q_max)
+    without = denoise(noisy, SR, q_max=q_max, pause_floor_db=0.0)
     # speech_like() is digital silence between syllables; 0.1 s around them counts as speech
     active = ndimage.binary_dilation(np.abs(speech) > 1e-4, iterations=SR // 10)
     assert abs(20 * np.log10(rms(out[active]) / rms(without[active]))) < 0.1  # measured: 0.0
-    assert 20 * np.log10(rms(out[~active]) / rms(without[~active])) < -3.0  # measured: -5.8
+    assert 20 * np.log10(rms(out[~active]) / rms(without[~active])) < lowered_db
 
 
 @pytest.mark.parametrize("sr", [8000, 16000, 44100, 48000])
