@@ -6,13 +6,13 @@ A real node agent (``tests.support.offline_node``: its store, cache, player not 
 client that is never connected), marked online, driven through its own message routing as paho
 would: per round, one signed emergency on its shard's group topic naming it among 16 points,
 then the ``started`` and ``finished`` the player would report, then the controller's
-acknowledgement of the node's events (saying it reads batches of events, or with ``--no-
-batches`` as a controller from before them). Per round: CPU and wall time, SQLite commits (each
-one a WAL fsync with ``synchronous=FULL``: on a Pi's SD card, the expensive part) and publishes,
-and how many commits came before the ``started`` event went out. The audio is in the cache
-(every round after the first in ``bench.scale``), or with ``--uncached`` not (the emergency is
-announced while its audio would load). The store is on ``--dir`` (default: a temporary directory
-on disk, so the fsyncs are real).
+acknowledgement of the node's events (saying it reads batches of events, or with
+``--no-batches`` as a controller from before them). Per round: CPU and wall time, SQLite
+commits (each one a WAL fsync with ``synchronous=FULL``: on a Pi's SD card, the expensive
+part) and publishes, and how many commits came before the ``started`` event went out. The
+audio is in the cache (every round after the first in ``bench.scale``), or with
+``--uncached`` not (the emergency is announced while its audio would load). The store is on
+``--dir`` (default: a temporary directory on disk, so the fsyncs are real).
 """
 
 from __future__ import annotations
