@@ -6,12 +6,13 @@ A real node agent (``tests.support.offline_node``: its store, cache, player not 
 client that is never connected), marked online, driven through its own message routing as paho
 would: per round, one signed emergency on its shard's group topic naming it among 16 points,
 then the ``started`` and ``finished`` the player would report, then the controller's
-acknowledgement of the node's events. Per round: CPU and wall time, SQLite commits (each one a
-WAL fsync with ``synchronous=FULL``: on a Pi's SD card, the expensive part) and publishes, and
-how many commits came before the ``started`` event went out. The audio is in the cache (every
-round after the first in ``bench.scale``), or with ``--uncached`` not (the emergency is
-announced while its audio would load). The store is on ``--dir`` (default: a temporary
-directory on disk, so the fsyncs are real).
+acknowledgement of the node's events (saying it reads batches of events, or with
+``--no-batches`` as a controller from before them). Per round: CPU and wall time, SQLite
+commits (each one a WAL fsync with ``synchronous=FULL``: on a Pi's SD card, the expensive
+part) and publishes, and how many commits came before the ``started`` event went out. The
+audio is in the cache (every round after the first in ``bench.scale``), or with
+``--uncached`` not (the emergency is announced while its audio would load). The store is on
+``--dir`` (default: a temporary directory on disk, so the fsyncs are real).
 """
 
 from __future__ import annotations
@@ -77,12 +78,16 @@ def emergency(n: int, sha256: str, mates: list[str]) -> bytes:
     return envelope.model_dump_json().encode()
 
 
-def one_round(agent: NodeAgent, n: int, payload: bytes, counts: Counts) -> None:
+def one_round(
+    agent: NodeAgent, n: int, payload: bytes, counts: Counts, *, batches: bool = True
+) -> None:
     agent._on_message(group_topic(group_shard(NODE)), payload)
     agent.events.play("started", f"play-{n}")  # as the player reports them
     agent.events.play("finished", f"play-{n}")
     ids = [e for e, _ in agent.store.due_events(float("inf"), limit=1000)]
-    agent._on_message(node_topic(NODE, "ack"), EventAck(event_ids=ids).model_dump_json().encode())
+    # as a controller that reads batches answers a node naming them, or (False) an older one
+    ack = EventAck(event_ids=ids, batches=batches or None)
+    agent._on_message(node_topic(NODE, "ack"), ack.model_dump_json(exclude_none=True).encode())
 
 
 def main() -> None:
@@ -91,6 +96,9 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, help="where the node's store goes")
     parser.add_argument("--uncached", action="store_true", help="the audio is not in the cache")
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
+    parser.add_argument(
+        "--no-batches", action="store_true", help="a controller without event batches"
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="loa-nodecmd-", dir=args.dir))
     agent = offline_agent(root, NODE)
@@ -107,7 +115,7 @@ def main() -> None:
 
     payloads = {n: emergency(n, audio(n), mates) for n in range(-3, args.commands)}
     for n in range(-3, 0):  # warm-up: imports, first statements
-        one_round(agent, n, payloads[n], Counts(agent))
+        one_round(agent, n, payloads[n], Counts(agent), batches=not args.no_batches)
     counts = Counts(agent)
     profiler = cProfile.Profile() if args.profile else None
     cpu, wall = time.process_time(), time.perf_counter()
@@ -116,7 +124,7 @@ def main() -> None:
         profiler.enable()
     for n in range(args.commands):
         at = counts.commits
-        one_round(agent, n, payloads[n], counts)
+        one_round(agent, n, payloads[n], counts, batches=not args.no_batches)
         before_started += counts.commits_before_started - at
     if profiler:
         profiler.disable()
@@ -125,7 +133,8 @@ def main() -> None:
     shutil.rmtree(root)
     k = args.commands
     print(
-        f"{k} emergencies ({'audio not cached' if args.uncached else 'audio cached'}), "
+        f"{k} emergencies ({'audio not cached' if args.uncached else 'audio cached'}, "
+        f"events {'one per message' if args.no_batches else 'in batches'}), "
         f"store under {root.parent}:\n"
         f"| CPU per round | wall per round | SQLite commits per round | commits before `started` "
         f"| publishes per round |\n|---:|---:|---:|---:|---:|\n"

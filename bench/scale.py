@@ -11,7 +11,10 @@ points as light nodes (``bench/light_node.py``: the node's protocol code without
    ``started``; and when the controller's report has every point started;
 2. one 3-minute Opus bulletin to every point, played at once: API call → each point's ``ready``
    (its audio downloaded and verified), and when the controller's report has every point done;
-3. the controller's peak RSS (VmHWM) and the messages Mosquitto logged as dropped.
+3. the controller's peak RSS (VmHWM) and the messages Mosquitto logged as dropped;
+4. the messages the broker took in and sent out per point, per emergency (the rounds' mean)
+   and for the bulletin, from its ``$SYS`` counters (read at each phase's end, after the
+   broker's next ``sys_interval`` update).
 Besides, a real ``loa node`` process (WAV sink, as in the demo) is measured idle.
 """
 
@@ -38,6 +41,9 @@ from tests.support import wait_for
 
 DROPPED = "Outgoing messages are being dropped"
 DROPPED_TOPIC = "$SYS/broker/publish/messages/dropped"
+RECEIVED_TOPIC = "$SYS/broker/publish/messages/received"
+SENT_TOPIC = "$SYS/broker/publish/messages/sent"
+SYS_FILTER = "$SYS/broker/publish/messages/+"
 SYS_READER = "bench-sys"
 KB = 1024
 
@@ -56,6 +62,9 @@ class SizeResult:
     dropped: int
     drop_episodes: int
     cpu_per_round: dict[str, float]  # process -> CPU seconds per emergency round (mean)
+    # (PUBLISHes the broker received, sent) per point: per emergency (mean) and the bulletin
+    messages_per_round: tuple[float, float] = (0.0, 0.0)
+    messages_bulletin: tuple[float, float] = (0.0, 0.0)
 
 
 def pss_kb(pid: int) -> int:
@@ -77,7 +86,7 @@ def add_sys_reader(cluster: Cluster) -> tuple[str, str]:
     password = broker.new_password()
     broker.set_password(files, SYS_READER, password)
     with files.acl_file.open("a") as fh:
-        fh.write(f"\nuser {SYS_READER}\ntopic read {DROPPED_TOPIC}\n")
+        fh.write(f"\nuser {SYS_READER}\ntopic read {SYS_FILTER}\n")
     return SYS_READER, password
 
 
@@ -90,12 +99,17 @@ class DropCounter:
     def __init__(self, cluster: Cluster, account: tuple[str, str]) -> None:
         from tests.support.mqtt import Recorder
 
-        self._seen = Recorder(cluster.config.mqtt_port, *account, subscribe=DROPPED_TOPIC)
+        self._seen = Recorder(cluster.config.mqtt_port, *account, subscribe=SYS_FILTER)
 
-    def total(self) -> int:
+    def total(self, topic: str = DROPPED_TOPIC) -> int:
         time.sleep(11)  # the broker's next update, if the count moved
-        values = wait_for(lambda: self._seen.on(DROPPED_TOPIC), 15, "the broker's drop counter")
+        values = wait_for(lambda: self._seen.on(topic), 15, f"the broker's {topic}")
         return int(values[-1])
+
+    def messages(self) -> tuple[int, int]:
+        """PUBLISHes the broker has received and sent since it started."""
+        received = self.total(RECEIVED_TOPIC)
+        return received, int(self._seen.on(SENT_TOPIC)[-1])
 
     def close(self) -> None:
         self._seen.close()
@@ -211,6 +225,7 @@ def measure_size(
             "points": [proc.pid for proc in nodes.procs],
         }
         spent = dict.fromkeys(pids, 0.0)
+        at_start = drops.messages()
         for round_no in range(rounds):
             before = {name: sum(cpu_s(pid) for pid in ps) for name, ps in pids.items()}
             round_ = emergency_round(api, nodes, points)
@@ -220,6 +235,7 @@ def measure_size(
             started += round_.started
             all_started.append(round_.controller_all_started)
             print(f"[{points}] round {round_no + 1}: p99 {p(started, 99)} s", flush=True)
+        after_rounds = drops.messages()
         sent = time.time()
         with opus.open("rb") as fh:
             resp = api.post(
@@ -235,6 +251,7 @@ def measure_size(
         path = f"/api/v1/bulletins/{bulletin['id']}/report"
         wait_for(summary_reaches(api, path, "completed", points), 600, "the bulletin done")
         all_done = time.time() - sent
+        after_bulletin = drops.messages()
         return SizeResult(
             points=points,
             command_at_node=commands,
@@ -248,12 +265,18 @@ def measure_size(
             dropped=drops.total(),
             drop_episodes=drop_episodes(cluster),
             cpu_per_round={name: total / rounds for name, total in spent.items()},
+            messages_per_round=per_point(at_start, after_rounds, points * rounds),
+            messages_bulletin=per_point(after_rounds, after_bulletin, points),
         )
     finally:
         nodes.close()
         api.close()
         drops.close()
         cluster.stop_all()
+
+
+def per_point(before: tuple[int, int], after: tuple[int, int], n: int) -> tuple[float, float]:
+    return ((after[0] - before[0]) / n, (after[1] - before[1]) / n)
 
 
 def real_node_idle(root: Path, settle_s: float) -> tuple[int, int]:
@@ -281,8 +304,9 @@ def table(results: list[SizeResult], node_rss: tuple[int, int] | None) -> str:
         "| points | command at node p50 / p99 | emergency API → `started` p50 / p99 / max "
         "| report has all started | 3-min bulletin ready p50 / p99 / max (upload) "
         "| report has all done | controller peak RSS | broker dropped (episodes) | harness RSS "
-        "| CPU s per emergency: controller / broker / points |",
-        "|---:|---|---|---|---|---|---:|---:|---:|---|",
+        "| CPU s per emergency: controller / broker / points "
+        "| broker messages in / out per point: per emergency, bulletin |",
+        "|---:|---|---|---|---|---|---:|---:|---:|---|---|",
     ]
     for r in results:
         cpu = " / ".join(f"{r.cpu_per_round[k]:.2f}" for k in ("controller", "broker", "points"))
@@ -293,7 +317,9 @@ def table(results: list[SizeResult], node_rss: tuple[int, int] | None) -> str:
             f"| {p(r.ready, 50)} / {p(r.ready, 99)} / {max(r.ready):.1f} s "
             f"({r.bulletin_accepted:.1f} s) "
             f"| {r.controller_all_done:.1f} s | {r.controller_peak_kb // KB} MB "
-            f"| {r.dropped:,} ({r.drop_episodes}) | {r.harness_kb // KB} MB | {cpu} |"
+            f"| {r.dropped:,} ({r.drop_episodes}) | {r.harness_kb // KB} MB | {cpu} "
+            f"| {r.messages_per_round[0]:.1f} / {r.messages_per_round[1]:.1f}, "
+            f"{r.messages_bulletin[0]:.1f} / {r.messages_bulletin[1]:.1f} |"
         )
     if node_rss:
         rows.append("")

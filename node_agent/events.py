@@ -3,18 +3,25 @@
 Every event is stored before it is published and re-sent until the controller acknowledges it
 (``ack``), so nothing made while offline, or lost in the broker's queues, is lost for good.
 Called from the agent's worker and from the player's report thread.
+
+What one commit makes (a command's ack with its ``received`` and ``ready``) goes out after it
+as one message, and a re-send pages through the outbox in batches, when the controller has said
+it reads them; otherwise one message each, as every controller reads (protocol/event_batch.py).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import groupby
 
 from pydantic import ValidationError
 
 from node_agent.store import NodeStore
+from protocol import event_batch
 from protocol.messages import (
     CommandAck,
     EventAck,
@@ -69,6 +76,11 @@ class EventReporter:
         self._publish = publish
         self._online = online
         self._topic = node_topic(node_id, "events")
+        # What this thread's open store transaction made, published together once it commits
+        # (the worker and the player's thread each have their own transactions).
+        self._made = threading.local()
+        self.batches = False  # the latest EventAck said the controller reads batches
+        self._batches_said_at = 0.0  # when (wall clock, as the outbox's sent times) it last did
 
     def send(self, event: Event) -> None:
         """Every event goes through the durable outbox first, then out if we are online: once
@@ -77,8 +89,26 @@ class EventReporter:
         payload = event.model_dump_json().encode()
         online = self._online()
         self._store.add_event(event.event_id, payload, sent_at=time.time() if online else 0.0)
-        if online:
-            self._store.after_commit(lambda: self._publish(self._topic, payload))
+        if not online:
+            return
+        opened = self._store.open_transaction()
+        if opened is None:
+            self._publish_all([payload], batch=False)
+            return
+        # The first event of this commit: one publish after it, for every event it makes. A
+        # list left by a transaction that rolled back has another number, and is dropped.
+        if getattr(self._made, "opened", None) != opened:
+            self._made.opened, self._made.payloads = opened, []
+            self._store.after_commit(self._publish_made)
+        self._made.payloads.append(payload)
+
+    def _publish_made(self) -> None:
+        made, self._made.payloads, self._made.opened = self._made.payloads, [], None
+        self._publish_all(made, batch=self.batches)
+
+    def _publish_all(self, payloads: list[bytes], *, batch: bool) -> None:
+        for message in event_batch.pack(payloads) if batch else payloads:
+            self._publish(self._topic, message)
 
     def play(
         self,
@@ -144,18 +174,28 @@ class EventReporter:
     def on_ack(self, topic: str, payload: bytes) -> None:
         """The controller has these events: stop re-sending them."""
         try:
-            self._store.ack_events(EventAck.model_validate_json(payload).event_ids)
+            ack = EventAck.model_validate_json(payload)
         except ValidationError as exc:
             self.reject(topic, f"malformed event ack: {exc.errors()[0]['msg']}")
+            return
+        self.batches = ack.batches is True  # an older controller leaves it out
+        if self.batches:
+            self._batches_said_at = time.time()
+        self._store.ack_events(ack.event_ids)
 
     def flush(self, older_than: float) -> None:
         """Re-send what is unacknowledged and was last sent before ``older_than``."""
-        while batch := self._store.due_events(older_than, limit=_BATCH):
-            self._publish_batch(batch)
-            if len(batch) < _BATCH:
+        while page := self._store.due_outbox(older_than, limit=_BATCH):
+            self._publish_page(page)
+            if len(page) < _BATCH:
                 break
 
-    def _publish_batch(self, batch: list[tuple[str, bytes]]) -> None:
-        for _, payload in batch:
-            self._publish(self._topic, payload)
-        self._store.mark_sent([e for e, _ in batch], time.time())
+    def _publish_page(self, page: list[tuple[str, bytes, float]]) -> None:
+        """In batches what was last sent before the controller last said it reads them (or
+        never sent); one by one what went out since and was not acknowledged, which may be a
+        batch that a controller without batches dropped (protocol/event_batch.py)."""
+        said = self._batches_said_at if self.batches else 0.0
+        # in the outbox's order, so the controller takes each play's events as they were made
+        for batch, run in groupby(page, key=lambda row: row[2] < said):
+            self._publish_all([payload for _, payload, _ in run], batch=batch)
+        self._store.mark_sent([e for e, _, _ in page], time.time())

@@ -57,6 +57,7 @@ class NodeStore:
         self._lock = threading.RLock()
         self._depth = 0  # transactions open on the thread holding the lock
         self._after: list[Callable[[], object]] = []  # to run once the outermost one commits
+        self._opened = 0  # outermost transactions begun: names the one open (open_transaction)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
@@ -77,6 +78,7 @@ class NodeStore:
                 return
             self._db.execute("BEGIN IMMEDIATE")
             self._depth = 1
+            self._opened += 1
             try:
                 yield self._db
             except BaseException:
@@ -117,6 +119,12 @@ class NodeStore:
                 return
         run()
 
+    def open_transaction(self) -> int | None:
+        """A number for the outermost transaction this thread has open (another one, even
+        after a rollback, has another number); None when it has none open."""
+        with self._lock:
+            return self._opened if self._depth else None
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -133,13 +141,18 @@ class NodeStore:
             )
 
     def due_events(self, older_than: float, limit: int = 100) -> list[tuple[str, bytes]]:
+        return [(e, p) for e, p, _ in self.due_outbox(older_than, limit)]
+
+    def due_outbox(self, older_than: float, limit: int = 100) -> list[tuple[str, bytes, float]]:
+        """The events last sent before ``older_than`` (or never: 0), in the order they were
+        made, with when each was last sent."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT event_id, payload FROM outbox WHERE last_sent <= ? "
+                "SELECT event_id, payload, last_sent FROM outbox WHERE last_sent <= ? "
                 "ORDER BY created_at LIMIT ?",
                 (older_than, limit),
             ).fetchall()
-        return [(r[0], bytes(r[1])) for r in rows]
+        return [(r[0], bytes(r[1]), float(r[2])) for r in rows]
 
     def mark_sent(self, event_ids: list[str], at: float) -> None:
         with self._unsynced() as db:  # lost, the events are only re-sent sooner

@@ -63,6 +63,20 @@ def points_one_session_holds() -> int:
     return (CONTROLLER_RECEIVE_MAXIMUM + BROKER_MAX_QUEUED_MESSAGES) // NODE_BURST_MESSAGES
 
 
+# --- several events in one message (protocol/event_batch.py) ------------------------------------
+# What a node's batch of events may weigh: one packet, less its PUBLISH header and topic (the
+# longest node topic is under 100 bytes) with room to spare. A batch that would pass it is split.
+EVENT_BATCH_FRAMING_BYTES: Final = 1024
+MAX_EVENT_BATCH_BYTES: Final = MAX_PACKET_BYTES - EVENT_BATCH_FRAMING_BYTES
+# Events in one batch. The packet bounds the bytes, not the count: the smallest event is about
+# 130 bytes, so a packet could carry 2,000 of them, each a row and a lookup for the controller's
+# one worker. The controller's per-node rate limit counts each event, and a batch must fit in
+# what one node may have outstanding at once (NODE_BURST_MESSAGES, checked in the tests), so a
+# well-behaved node's batch is never cut by the limit. A point has 2-4 events at one moment
+# (an ack, received, ready; started and a state's worth), and a re-send pages 100 at a time.
+MAX_BATCH_EVENTS: Final = 32
+
+
 _EXPIRY_PROPERTY_BYTES: Final = 5  # Message Expiry Interval: identifier + four-byte integer
 
 

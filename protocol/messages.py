@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, ClassVar, Final, Literal
+from typing import Annotated, Any, ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
-from protocol.limits import MAX_CHUNK_BYTES
+from protocol.limits import MAX_BATCH_EVENTS, MAX_CHUNK_BYTES
 
 SCHEMA_VERSION: Literal[1] = 1
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
@@ -316,11 +316,38 @@ EVENT_ADAPTER: TypeAdapter[CommandAck | PlayEvent | RejectedPayload | UpdateEven
 )
 
 
+class EventBatch(Message):
+    """Node → controller, on its ``events`` topic: several of its events in one message
+    (protocol/event_batch.py says when a node may send one). Each entry is checked on its own
+    as an ``Event``, so a malformed one costs only itself; the list itself is bounded."""
+
+    type: Literal["events"] = "events"
+    # each entry as JSON parsed it (Any: checked once, as an Event, where it is taken)
+    events: list[Any] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
+
+
+# What a node's ``events`` topic carries: one event, as every agent sends, or a batch.
+EVENTS_TOPIC_ADAPTER: TypeAdapter[
+    CommandAck | PlayEvent | RejectedPayload | UpdateEvent | LiveReport | EventBatch
+] = TypeAdapter(
+    Annotated[
+        CommandAck | PlayEvent | RejectedPayload | UpdateEvent | LiveReport | EventBatch,
+        Field(discriminator="type"),
+    ]
+)
+
+
 class EventAck(Message):
-    """Controller → node: these events are stored, drop them from the outbox."""
+    """Controller → node: these events are stored, drop them from the outbox.
+
+    ``batches``: True when this controller reads an ``EventBatch`` from this node. It is left
+    out (None) for a node that did not name ``EVENT_BATCHES``: an agent from before batches
+    refuses a field it does not know. A node without it from its controller sends its events
+    one by one (protocol/event_batch.py)."""
 
     type: Literal["event_ack"] = "event_ack"
     event_ids: list[str]
+    batches: bool | None = None
 
 
 # --- state: retained, replaced by the Last Will when the link dies --------------------------
@@ -366,8 +393,10 @@ Capability = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")]
 # It reads its shard's group topic (``protocol.topics.group_topic``): a command to many points
 # reaches it there first. Agents from before the group topics read their own topic only.
 GROUP_COMMANDS: Final = "group-cmd"
+# It understands ``EventAck.batches`` and sends ``EventBatch`` when its controller says so.
+EVENT_BATCHES: Final = "event-batch"
 # What this release's agent does.
-AGENT_CAPABILITIES: Final[tuple[str, ...]] = (GROUP_COMMANDS,)
+AGENT_CAPABILITIES: Final[tuple[str, ...]] = (GROUP_COMMANDS, EVENT_BATCHES)
 
 
 class NodeState(Message):

@@ -31,13 +31,15 @@ from controller.delivery.intake import Report, acknowledgements, apply_reports
 from controller.delivery.node_limits import NodeRateLimit
 from controller.delivery.publisher import MqttPublisher, Publisher
 from controller.models import Bulletin, Delivery, now
-from protocol import mqtt_client
+from protocol import event_batch, mqtt_client
 from protocol.limits import CONTROLLER_MAX_QUEUED, CONTROLLER_RECEIVE_MAXIMUM
 from protocol.messages import (
-    EVENT_ADAPTER,
+    EVENT_BATCHES,
+    EVENTS_TOPIC_ADAPTER,
     ChunkRequest,
     CommandBody,
     ControlCommand,
+    EventBatch,
     NodeState,
 )
 from protocol.signing import key_id, public_key_b64
@@ -101,8 +103,12 @@ class Dispatcher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dispatcher", daemon=True)
         self._unhook: Callable[[], None] | None = None
+        # Nodes whose latest live state named EVENT_BATCHES: their acks say this controller
+        # reads batches (protocol/event_batch.py). Kept in memory: after a restart the broker
+        # hands over every node's retained state again, and until then acks go without it.
+        self.batching: set[str] = set()
         # how each channel's messages are parsed; states and events become reports
-        self._readers: dict[NodeChannel, Callable[[str, mqtt_client.Incoming], Report | None]] = {
+        self._readers: dict[NodeChannel, Callable[[str, mqtt_client.Incoming], list[Report]]] = {
             "state": self._read_state,
             "events": self._read_event,
             "content/req": self._on_chunk_request,
@@ -203,8 +209,7 @@ class Dispatcher:
         for item in items:
             try:
                 if isinstance(item, mqtt_client.Incoming):
-                    if (report := self._read(item)) is not None:
-                        reports.append(report)
+                    reports += self._read(item)
                     continue
                 self._settle(reports)
                 reports = []
@@ -251,8 +256,10 @@ class Dispatcher:
         try:
             self._answer_states(reports)
             for node_id, event_ids in applied.acks.items():
-                for ack in acknowledgements(event_ids):
-                    self.publisher.publish(node_topic(node_id, "ack"), ack.model_dump_json())
+                for ack in acknowledgements(event_ids, batches=node_id in self.batching):
+                    # without ``batches`` for an agent that does not know the field
+                    payload = ack.model_dump_json(exclude_none=True)
+                    self.publisher.publish(node_topic(node_id, "ack"), payload)
             if applied.back_online:
                 self._send_due(list(applied.back_online), force=True)
         except Exception:  # nodes re-send what was not acknowledged; the pass re-sends commands
@@ -277,27 +284,53 @@ class Dispatcher:
                     expiry_s=STATE_ACK_EXPIRY_S,
                 )
 
-    def _read(self, msg: mqtt_client.Incoming) -> Report | None:
+    def _read(self, msg: mqtt_client.Incoming) -> list[Report]:
         parsed = parse_node_topic(msg.topic)
         if parsed is None or parsed[1] not in self._readers:
             log.warning("ignoring message on unexpected topic %s", msg.topic)
-            return None
+            return []
         node_id, channel = parsed
         if not self.limits.allow(node_id):
-            return None  # a flood: dropped before it costs a parse or a transaction
+            return []  # a flood: dropped before it costs a parse or a transaction
         try:
             return self._readers[channel](node_id, msg)
         except ValidationError as exc:
             log.warning("bad %s from %s: %s", channel, node_id, exc.errors()[0]["msg"])
-            return None
+            return []
 
-    def _read_state(self, node_id: str, msg: mqtt_client.Incoming) -> Report:
+    def _read_state(self, node_id: str, msg: mqtt_client.Incoming) -> list[Report]:
         state = NodeState.model_validate_json(msg.payload)
-        return Report(node_id, state, retained=msg.retained, received_at=msg.received_at)
+        if state.status != "offline":  # the Last Will names no capabilities
+            if EVENT_BATCHES in state.capabilities:
+                self.batching.add(node_id)
+            else:  # an agent rolled back to a release from before batches
+                self.batching.discard(node_id)
+        return [Report(node_id, state, retained=msg.retained, received_at=msg.received_at)]
 
-    def _read_event(self, node_id: str, msg: mqtt_client.Incoming) -> Report:
-        return Report(node_id, EVENT_ADAPTER.validate_json(msg.payload))
+    def _read_event(self, node_id: str, msg: mqtt_client.Incoming) -> list[Report]:
+        """One event, or a batch of them (protocol/event_batch.py): its first event took the
+        message's token, each other one takes its own; what the bucket cannot hold is dropped
+        unread (the node re-sends it), and each bad entry is reported and costs only itself."""
+        body = EVENTS_TOPIC_ADAPTER.validate_json(msg.payload)
+        if not isinstance(body, EventBatch):
+            return [Report(node_id, body)]
+        raw = body.events[: 1 + self.limits.take(node_id, len(body.events) - 1)]
+        reports: list[Report] = []
+        for k, entry in enumerate(event_batch.entries(raw)):
+            if isinstance(entry, ValidationError):
+                log.warning("bad event %d of a batch from %s: %s", k, node_id, _first(entry))
+            else:
+                reports.append(Report(node_id, entry))
+        return reports
 
-    def _on_chunk_request(self, node_id: str, msg: mqtt_client.Incoming) -> None:
+    def _on_chunk_request(self, node_id: str, msg: mqtt_client.Incoming) -> list[Report]:
         """Gathered with the batch's other requests: each piece goes out once, for all."""
         self.wants.add(node_id, ChunkRequest.model_validate_json(msg.payload))
+        return []
+
+
+def _first(exc: ValidationError) -> str:
+    """The first of ``exc``'s errors, where it is and what: enough for a log line."""
+    error = exc.errors()[0]
+    where = ".".join(str(p) for p in error["loc"])
+    return f"{where}: {error['msg']}" if where else str(error["msg"])

@@ -80,17 +80,20 @@ def _in_one_transaction(db: Database, reports: Sequence[Report]) -> Applied:
     return applied
 
 
-def acknowledgements(event_ids: list[str]) -> list[EventAck]:
-    """``event_ids`` (once each, in order) in as few acknowledgements as stay small."""
+def acknowledgements(event_ids: list[str], *, batches: bool = False) -> list[EventAck]:
+    """``event_ids`` (once each, in order) in as few acknowledgements as stay small.
+    ``batches``: tell the node this controller reads its events in batches (None leaves the
+    field out, for an agent that does not know it)."""
+    said = True if batches else None
     acks: list[EventAck] = []
     part: list[str] = []
     size = 0
     for event_id in dict.fromkeys(event_ids):
         if part and size + len(event_id) > ACK_IDS_BYTES:
-            acks.append(EventAck(event_ids=part))
+            acks.append(EventAck(event_ids=part, batches=said))
             part, size = [], 0
         part.append(event_id)
         size += len(event_id)
     if part:
-        acks.append(EventAck(event_ids=part))
+        acks.append(EventAck(event_ids=part, batches=said))
     return acks

@@ -33,8 +33,8 @@ class OncePerMinute:
         self._said: dict[str, float] = {}
         self._count: dict[str, int] = {}
 
-    def note(self, key: str) -> None:
-        self._count[key] = self._count.get(key, 0) + 1
+    def note(self, key: str, count: int = 1) -> None:
+        self._count[key] = self._count.get(key, 0) + count
         now = self._clock()
         last = self._said.get(key)
         if last is None or now - last >= SAY_EVERY_S:
@@ -43,7 +43,9 @@ class OncePerMinute:
 
 
 class NodeRateLimit:
-    """``rate_per_s`` messages a second per node, with bursts of up to ``burst``."""
+    """``rate_per_s`` messages a second per node, with bursts of up to ``burst``. A message
+    that carries several events (protocol/event_batch.py) costs one per event: a batch buys
+    a node nothing it could not send one by one."""
 
     def __init__(
         self, rate_per_s: float, burst: int, clock: Callable[[], float] = time.monotonic
@@ -52,18 +54,24 @@ class NodeRateLimit:
         self._buckets: dict[str, _Bucket] = {}  # node ids: only provisioned ones can publish
         self.dropped: dict[str, int] = {}  # since start, per node: what the counters show
         self._drops = OncePerMinute(
-            "node %s sends faster than its limit; dropped %d messages (it re-sends what matters)",
+            "node %s sends faster than its limit; dropped %d messages or events (it re-sends "
+            "what matters)",
             clock,
         )
 
     def allow(self, node_id: str) -> bool:
+        return self.take(node_id, 1) == 1
+
+    def take(self, node_id: str, count: int) -> int:
+        """How many of ``count`` messages (or events) of ``node_id`` may pass now: the first
+        ones, as far as its bucket holds; the rest are counted dropped."""
         now = self._clock()
         bucket = self._buckets.setdefault(node_id, _Bucket(float(self.burst), now))
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.at) * self.rate_per_s)
         bucket.at = now
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
-            return True
-        self.dropped[node_id] = self.dropped.get(node_id, 0) + 1
-        self._drops.note(node_id)
-        return False
+        granted = max(0, min(count, int(bucket.tokens)))
+        bucket.tokens -= granted
+        if granted < count:
+            self.dropped[node_id] = self.dropped.get(node_id, 0) + count - granted
+            self._drops.note(node_id, count - granted)
+        return granted

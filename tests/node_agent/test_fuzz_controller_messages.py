@@ -165,7 +165,7 @@ def chunk_json() -> st.SearchStrategy[dict[str, Any]]:
 
 
 def ack_json() -> dict[str, Any]:
-    return {"type": "event_ack", "event_ids": ["x"]}
+    return {"type": "event_ack", "event_ids": ["x"], "batches": True}
 
 
 @FUZZ

@@ -5,6 +5,7 @@ and no clock: the dispatcher's rate limit runs on a clock the test holds still."
 from __future__ import annotations
 
 import logging
+import time
 
 from sqlalchemy import func, select
 
@@ -12,7 +13,11 @@ from controller.delivery.dispatcher import Dispatcher
 from controller.delivery.node_events import REJECTIONS_KEPT, TEXT_KEPT
 from controller.delivery.node_limits import NodeRateLimit
 from controller.models import NodeEvent
+from protocol import event_batch
+from protocol.limits import MAX_BATCH_EVENTS
 from protocol.messages import CommandAck, RejectedPayload
+from protocol.mqtt_client import Incoming
+from protocol.topics import node_topic
 from tests.controller.delivery.test_dispatcher import acks, deliver, play, status
 
 
@@ -45,6 +50,34 @@ def test_a_flooding_node_is_cut_at_its_rate_and_the_others_are_not(
     said = [r.getMessage() for r in caplog.records if "faster than its limit" in r.getMessage()]
     assert len(said) == 1  # once a minute, not once a message
     assert flooder in said[0]
+    assert acks(publisher, calm) == [ack.event_id]
+    assert status(commune, calm)[0] == "acknowledged"
+
+
+def test_a_node_flooding_in_batches_gets_no_more_than_one_by_one(
+    commune, publisher, dispatcher, caplog
+):
+    """Each event of a batch takes its own token: 2,000 events in batches of the largest size
+    are cut at the same burst as 2,000 single messages."""
+    flooder = commune.nodes_in("thon-tay")[0]
+    calm = play(commune, dispatcher)
+    dispatcher.limits = NodeRateLimit(rate_per_s=5, burst=50, clock=lambda: 1000.0)
+    caplog.set_level(logging.WARNING)
+
+    flood = [rejection(flooder, k).model_dump_json().encode() for k in range(2000)]
+    messages = event_batch.pack(flood)
+    assert len(messages) == -(-2000 // MAX_BATCH_EVENTS)
+    for payload in messages:
+        dispatcher.handle(Incoming(node_topic(flooder, "events"), payload, False, time.time()))
+    ack = CommandAck(node_id=calm, command_id=commune.commands()[0][1].command_id, accepted=True)
+    deliver(dispatcher, calm, "events", ack)
+
+    assert stored(dispatcher, flooder) == 50
+    assert len(acks(publisher, flooder)) == 50
+    # the first message's events beyond the burst, then every later message unread (its token)
+    assert dispatcher.limits.dropped == {flooder: (MAX_BATCH_EVENTS * 2 - 50) + len(messages) - 2}
+    said = [r.getMessage() for r in caplog.records if "faster than its limit" in r.getMessage()]
+    assert len(said) == 1
     assert acks(publisher, calm) == [ack.event_id]
     assert status(commune, calm)[0] == "acknowledged"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,12 +29,28 @@ from controller.delivery.dispatcher import Dispatcher
 from controller.delivery.node_limits import NodeRateLimit
 from controller.delivery.publisher import MemoryPublisher
 from controller.models import Bulletin, Delivery, Node, NodeEvent, OutboxCommand
-from protocol.messages import EVENT_ADAPTER, Chunk, CommandAck, NodeState, SetVolumeCommand
+from protocol.limits import MAX_BATCH_EVENTS
+from protocol.messages import (
+    EVENT_ADAPTER,
+    EVENTS_TOPIC_ADAPTER,
+    Chunk,
+    CommandAck,
+    EventBatch,
+    NodeState,
+    SetVolumeCommand,
+)
 from protocol.mqtt_client import Incoming
 from protocol.topics import PREFIX, NodeChannel, node_topic, shared_content_sha
 from tests.controller.commune import Commune
 from tests.controller.delivery.test_dispatcher import acks, deliver
-from tests.support.hostile import EDGE_INTS, EDGE_TIMES, FUZZ, payloads
+from tests.support.hostile import (
+    EDGE_INTS,
+    EDGE_TIMES,
+    FUZZ,
+    hostile_dicts,
+    json_values,
+    payloads,
+)
 
 
 @dataclass
@@ -102,13 +119,19 @@ def everything_but(scene: Scene) -> tuple[Any, ...]:
 
 
 def hostile(
-    scene: Scene, channel: NodeChannel, payload: bytes, *, topic: str | None = None
+    scene: Scene,
+    channel: NodeChannel,
+    payload: bytes,
+    *,
+    topic: str | None = None,
+    tokens: int = 1,
 ) -> None:
-    """Send ``payload`` from the attacker and check that it touched only the attacker."""
+    """Send ``payload`` from the attacker and check that it touched only the attacker.
+    ``tokens``: what its rate limit holds (more than one: the caller checks what it took)."""
     before = everything_but(scene)
     published = len(scene.publisher.sent)
     # one token: the message must take it, whatever it is (counted before it is parsed)
-    scene.dispatcher.limits = NodeRateLimit(rate_per_s=1, burst=1, clock=lambda: 0.0)
+    scene.dispatcher.limits = NodeRateLimit(rate_per_s=1, burst=tokens, clock=lambda: 0.0)
     target = topic or node_topic(scene.attacker, channel)
 
     scene.dispatcher.handle(Incoming(target, payload, False, time.time()))
@@ -124,7 +147,7 @@ def hostile(
     # a node back online gets its own pending commands again: re-sent, never new ones
     resent = {p.payload for p in new if p.topic.endswith("/cmd")}
     assert resent <= own_envelopes(scene)
-    if topic is None:
+    if topic is None and tokens == 1:
         assert not scene.dispatcher.limits.allow(scene.attacker), "the limiter did not count it"
         assert scene.dispatcher.limits.dropped == {scene.attacker: 1}
 
@@ -318,6 +341,57 @@ def test_events_from_a_stolen_node_touch_only_itself(run, payload):
         assert len(new) == 1
         if event.event_id.encode() in payload:  # else the parse made one up, as it did above
             assert new == [event.event_id]
+
+
+def batch(
+    node_id: st.SearchStrategy[str], commands: list[str], plays: list[str]
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Several events in one message (protocol/event_batch.py): valid ones, hostile ones,
+    another node's, a batch inside the batch, any JSON, the same event twice, far too many."""
+    valid = event(node_id, commands, plays)
+    entry = st.one_of(
+        valid,
+        valid,
+        valid.flatmap(lambda v: hostile_dicts(v, NODE_IDS)),
+        json_values(NODE_IDS),
+        st.builds(lambda e: {"type": "events", "events": [e]}, valid),
+    )
+    entries = st.lists(entry, min_size=1, max_size=MAX_BATCH_EVENTS)
+    twice = entries.map(lambda es: (es + es)[:MAX_BATCH_EVENTS])
+    huge = st.tuples(valid, st.integers(MAX_BATCH_EVENTS + 1, 20_000)).map(lambda t: [t[0]] * t[1])
+    return st.fixed_dictionaries(
+        {"type": st.just("events"), "events": entries | twice | huge | st.just([])}
+    )
+
+
+@FUZZ
+@given(payload=payloads(batch(ID, [COMMAND], [PLAY]), NODE_IDS))
+@example(payload=b'{"type":"events","events":[{"type":"events","events":[]}]}')
+def test_batches_from_a_stolen_node_touch_only_itself(run, payload):
+    """Each entry costs only itself and a token of the node's rate; the node's own valid
+    events in it are stored and acknowledged in one message, nobody else's."""
+    payload = concrete(run, payload)
+    tokens = MAX_BATCH_EVENTS + 1
+    acked = len(acks(run.publisher, run.attacker))
+    hostile(run, "events", payload, tokens=tokens)
+    new = acks(run.publisher, run.attacker)[acked:]
+    left = run.dispatcher.limits.take(run.attacker, 10**6)  # what the message did not take
+    try:
+        body = EVENTS_TOPIC_ADAPTER.validate_json(payload)
+    except ValidationError:
+        assert (new, left) == ([], tokens - 1)
+        return
+    raw = body.events if isinstance(body, EventBatch) else [json.loads(payload)]
+    assert left == tokens - len(raw)
+    own: set[object] = set()
+    for k, entry in enumerate(raw):
+        with contextlib.suppress(ValidationError):
+            parsed = EVENT_ADAPTER.validate_python(entry)
+            if parsed.node_id == run.attacker:  # an id it made up is one of a kind
+                explicit = isinstance(entry, dict) and "event_id" in entry
+                own.add(parsed.event_id if explicit else k)
+    assert len(new) == len(own)
+    assert len(set(new)) == len(new)
 
 
 @FUZZ
