@@ -7,8 +7,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,6 +36,11 @@ def make_engine(url: str) -> Engine:
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision``, the newest by default (an older one: tests of a
     migration, which start from the database its predecessor made)."""
+    # Imported here: alembic (with mako) is most of a second of start-up, and only the set-up,
+    # the controller's start and a restore migrate; `loa user`, `loa node provision` do not.
+    from alembic import command
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:

@@ -11,10 +11,19 @@ from pathlib import Path
 import pytest
 
 from controller.db import Database, migrate
-from tests.support import SystemUnderTest, make_system
+from tests.support import SystemUnderTest, file_seconds, make_system
 
 SESSION_UMASK = os.umask(0o022)
 os.umask(SESSION_UMASK)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest files first (tests/support/file_seconds.py): `make test` hands whole files to its
+    two workers in this order (``--no-loadscope-reorder``), so the run ends on short files
+    instead of one worker finishing a four-minute file alone. The sort is stable: a file's
+    tests keep their order and stay together."""
+    seconds = file_seconds.load()
+    items.sort(key=lambda item: -seconds.get(item.nodeid.split("::", 1)[0], 0.0))
 
 
 @pytest.fixture(autouse=True)
