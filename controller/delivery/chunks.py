@@ -18,6 +18,18 @@ on the same connection, so the broker has its subscription by the time its reque
 the controller: any request answered by a publish is one whose asker receives it. A refusal
 (no such file, an offset past its end) goes to each asker on its own topic only: one node's
 odd request must not make every other point give up the file.
+
+A piece waits with the controller, not in paho's queue: pieces are handed to paho only while
+fewer than ``HANDED_MAX`` messages of any kind await the broker's acknowledgement, and the
+rest wait in ``Wants``, where a later request for a piece already waiting joins it. Handed to
+paho at once, every batch's pieces queued behind the batches before them: under load the queue
+grew with copies of the same pieces faster than the link sent it, a piece took longer than a
+node's 10 s timeout to leave, the node asked for its window again, and that added more copies
+(at 1,000 points on a loaded machine the bulletin stalled with every file partial). Now a
+request waits at most behind the distinct pieces asked before it, a node asking again costs
+nothing while its piece waits, and a command never waits behind more than ``HANDED_MAX``
+messages. A piece that waits here has not reached the broker, so it reaches everyone who asked
+for it while it waited: they had subscribed before asking.
 """
 
 from __future__ import annotations
@@ -38,6 +50,13 @@ from protocol.topics import node_topic, shared_content_topic
 log = logging.getLogger(__name__)
 
 REPLY_EXPIRY_S = 60  # a node that asked and went away asks again; the broker drops the rest
+# Messages awaiting the broker's acknowledgement beyond which no piece is handed to paho: well
+# within the broker's Receive Maximum (100), so what is handed is sent at once.
+HANDED_MAX = 32
+# Distinct pieces and refusals that may wait; beyond it a request is dropped and its node asks
+# again after its timeout. Far above what honest points ask at once (a few files times four
+# pieces); a stolen node asking for every offset of every file is held to it.
+WAITING_MAX = 4096
 
 ChunkReader = Callable[[Path, ChunkRequest], Chunk]
 _Key = tuple[str, int, int]  # sha256, offset, length as asked
@@ -127,21 +146,33 @@ class ChunkCache:
 
 @dataclass
 class Wants:
-    """Chunk requests gathered by piece: who asked for what since the last ``serve``."""
+    """Chunk requests gathered by piece, oldest first: who waits for what not yet handed to
+    paho."""
 
     asked: dict[_Key, tuple[ChunkRequest, set[str]]] = field(default_factory=dict)
 
     def add(self, node_id: str, req: ChunkRequest) -> None:
         key = (req.sha256, req.offset, req.length)
-        self.asked.setdefault(key, (req, set()))[1].add(node_id)
+        waiting = self.asked.get(key)
+        if waiting is not None:
+            waiting[1].add(node_id)
+        elif len(self.asked) < WAITING_MAX:
+            self.asked[key] = (req, {node_id})
+        else:
+            log.warning("%d chunk requests waiting; %s asks again later", WAITING_MAX, node_id)
 
-    def serve(self, cache: ChunkCache, publisher: Publisher) -> int:
-        """Publish each piece asked for once, on its file's shared topic, and each refusal to
-        its askers; returns the messages published. A message the publisher does not take
-        is asked for again by its nodes after their timeout."""
-        asked, self.asked = self.asked, {}
+    def serve(
+        self, cache: ChunkCache, publisher: Publisher, wake: Callable[[], None] | None = None
+    ) -> int:
+        """Publish the waiting pieces, oldest first, each once on its file's shared topic, and
+        each refusal to its askers, while the publisher's backlog leaves room; returns the
+        messages published. ``wake`` is called once the broker acknowledges something, when
+        pieces are left waiting for room. A message the publisher refuses is dropped: its
+        nodes ask again after their timeout."""
         published = 0
-        for req, nodes in asked.values():
+        while self.asked and publisher.unacknowledged() < HANDED_MAX:
+            key = next(iter(self.asked))
+            req, nodes = self.asked.pop(key)
             reply = cache.reply(req)
             topics = (
                 [shared_content_topic(req.sha256, req.offset)]
@@ -153,4 +184,6 @@ class Wants:
                     published += 1
                 else:
                     log.warning("chunk reply on %s not taken; its nodes will ask again", topic)
+        if self.asked and wake is not None:
+            publisher.call_on_ack(wake)
         return published

@@ -57,13 +57,18 @@ class Wake:
 
 
 @dataclass(frozen=True)
+class Room:
+    """The broker acknowledged a message: audio pieces waiting for room may go."""
+
+
+@dataclass(frozen=True)
 class Stop:
     """Wake the worker so it sees it must stop."""
 
 
-WAKE, STOP = Wake(), Stop()
+WAKE, ROOM, STOP = Wake(), Room(), Stop()
 # What the worker takes from its inbox: the link's reports and its own wake-ups.
-Item = mqtt_client.Link | Wake | Stop
+Item = mqtt_client.Link | Wake | Room | Stop
 
 
 class Dispatcher:
@@ -211,6 +216,8 @@ class Dispatcher:
                 if isinstance(item, mqtt_client.Incoming):
                     reports += self._read(item)
                     continue
+                if isinstance(item, Room):
+                    continue  # the pieces waiting are served at the batch's end
                 self._settle(reports)
                 reports = []
                 if isinstance(item, Wake):
@@ -222,7 +229,7 @@ class Dispatcher:
                 log.exception("dispatcher error handling %s", type(item).__name__)
         self._settle(reports)
         try:
-            self.wants.serve(self.chunks, self.publisher)
+            self.wants.serve(self.chunks, self.publisher, wake=lambda: self.inbox.put(ROOM))
         except Exception:  # the nodes ask again after their timeout
             log.exception("dispatcher: serving chunks")
 

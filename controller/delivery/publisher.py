@@ -13,12 +13,19 @@ A payload may be bytes: paho keeps a ``str`` as a new encoded copy per publish u
 acknowledges it, and bytes as they are. A piece of audio published again and again while a
 thousand points fetch it is then one object however many publishes of it wait in paho's queue
 (``delivery.chunks``).
+
+A publisher also says how many of the messages it took still await the broker's
+acknowledgement (``unacknowledged``), and calls back once the broker acknowledges another
+(``call_on_ack``): audio pieces are handed over only while that backlog is small, so they never
+pile up in paho's queue ahead of commands, or behind copies of themselves (``delivery.chunks``).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -49,6 +56,13 @@ class Publisher(Protocol):
         """Send ``payload`` on ``topic``; ``expiry_s`` lets the broker drop it unfetched.
         False when it was not taken (too large, or no room to queue it): nothing was sent."""
 
+    def unacknowledged(self) -> int:
+        """Messages taken and not yet acknowledged by the broker (at least: an upper bound)."""
+
+    def call_on_ack(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once, from any thread, when the broker acknowledges a message
+        (or at once, where nothing waits for an acknowledgement)."""
+
 
 def fits(topic: str, payload: Payload, expiry_s: int | None) -> bool:
     """True when the broker will take the message; logs the refusal otherwise."""
@@ -70,14 +84,38 @@ class MqttPublisher:
 
     def __init__(self, client: mqtt.Client) -> None:
         self._client = client
+        # What was handed to a connected client, oldest first, until its PUBACK. The broker
+        # acknowledges in order, so the acknowledged are dropped from the left; one acknowledged
+        # out of order only counts until those before it are. Taken while the link is down,
+        # a message is paho's alone (sent on reconnect) and not counted.
+        self._waiting: deque[mqtt.MQTTMessageInfo] = deque()
+        self._on_ack: Callable[[], None] | None = None
+        client.on_publish = self._acknowledged
 
     def publish(self, topic: str, payload: Payload, *, expiry_s: int | None = None) -> bool:
         if not fits(topic, payload, expiry_s):
             return False
         props = mqtt_client.expiring(expiry_s) if expiry_s is not None else None
         info = self._client.publish(topic, payload, qos=QOS, properties=props)
+        if info.rc == mqtt.MQTT_ERR_SUCCESS:
+            self._waiting.append(info)
         # NO_CONN: queued by paho and sent on reconnect, which is taken too
         return info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN)
+
+    def unacknowledged(self) -> int:
+        while self._waiting and self._waiting[0].is_published():
+            self._waiting.popleft()
+        return len(self._waiting)
+
+    def call_on_ack(self, callback: Callable[[], None]) -> None:
+        self._on_ack = callback
+
+    def _acknowledged(self, *_: object) -> None:
+        # paho's thread, before it marks the message published: the callback only wakes a
+        # worker, which counts again when it runs
+        callback, self._on_ack = self._on_ack, None
+        if callback is not None:
+            callback()
 
 
 class MemoryPublisher:
@@ -93,6 +131,12 @@ class MemoryPublisher:
         with self._lock:
             self._sent.append(Published(topic, payload, QOS, expiry_s))
         return True
+
+    def unacknowledged(self) -> int:
+        return 0  # kept is acknowledged
+
+    def call_on_ack(self, callback: Callable[[], None]) -> None:
+        callback()
 
     @property
     def sent(self) -> list[Published]:

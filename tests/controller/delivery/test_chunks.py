@@ -5,20 +5,27 @@ answered once per piece, on the file's shared topic."""
 from __future__ import annotations
 
 import base64
+import os
+import signal
+import time
 import tracemalloc
+from collections import Counter
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from controller.delivery.chunks import ChunkCache, Wants, read_chunk
+from controller.delivery.chunks import HANDED_MAX, ChunkCache, Wants, read_chunk
 from controller.delivery.dispatcher import Dispatcher
 from controller.delivery.publisher import MemoryPublisher, MqttPublisher
 from protocol.messages import CONTENT_ADAPTER, Chunk, ChunkRequest, ChunkUnavailable
 from protocol.mqtt_client import Incoming
-from protocol.topics import node_topic, shared_content_topic
+from protocol.topics import everything_filter, node_topic, shared_content_topic
 from tests.controller.commune import Commune
+from tests.controller.delivery.conftest import Live
 from tests.controller.delivery.test_dispatcher import deliver
+from tests.support import wait_for
+from tests.support.mqtt import Recorder
 
 
 def asked(node_id: str, req: ChunkRequest) -> Incoming:
@@ -162,3 +169,49 @@ def test_a_piece_published_again_and_again_is_held_once_in_pahos_queue(tmp_path:
         tracemalloc.stop()
     assert len(client._out_messages) == 51  # what paho holds is the point
     assert held < 1e6, f"{held / 1e6:.1f} MB for 50 publishes of one piece"
+
+
+def test_pieces_wait_with_the_controller_while_the_broker_lags_and_go_once_however_often_asked(
+    live: Live,
+) -> None:
+    """With the broker not acknowledging (stopped), pieces are handed to paho up to
+    ``HANDED_MAX``; the rest wait in ``Wants``, where the same pieces asked for again and again
+    (points re-asking their window after a timeout) join them instead of piling up as copies
+    in paho's queue. Once the broker answers, what waited goes out, each piece once more."""
+    commune, dispatcher = live.commune, live.dispatcher
+    observer = Recorder(live.port, *live.observer, subscribe=everything_filter())
+    sha = commune.bulletin().audio_sha256
+    length = (commune.config.audio_dir / f"{sha}.ogg").stat().st_size // (HANDED_MAX + 8)
+    pieces = [
+        ChunkRequest(sha256=sha, offset=length * k, length=length) for k in range(HANDED_MAX + 8)
+    ]
+    askers = commune.nodes_in("thon-dong")[:3]
+    assert live.cluster.broker_proc is not None
+    broker_pid = live.cluster.broker_proc.pid
+    os.kill(broker_pid, signal.SIGSTOP)
+    try:
+        for node_id in askers:  # the first asks; the others ask for the same pieces again
+            for req in pieces:
+                dispatcher.inbox.put(asked(node_id, req))
+            wait_for(lambda: dispatcher.inbox.empty(), 5, "the worker took the requests")
+        wait_for(lambda: len(dispatcher.wants.asked) == len(pieces), 5, "the pieces waiting")
+        # handed out before the re-asks; each is asked for again, since a re-asker may have
+        # subscribed after it left
+        assert dispatcher.publisher.unacknowledged() == HANDED_MAX
+    finally:
+        os.kill(broker_pid, signal.SIGCONT)
+    expected = HANDED_MAX + len(pieces)  # the first 32 twice, the other 8 once
+    wait_for(lambda: len(content(observer)) >= expected, 10, f"{expected} pieces published")
+    time.sleep(0.3)  # anything beyond would arrive meanwhile
+    sent = Counter(content(observer))
+    observer.close()
+    assert sum(sent.values()) == expected  # not 3 × 40: one per piece per ask
+    assert all(sent[shared_content_topic(sha, r.offset)] >= 1 for r in pieces)
+    assert max(sent.values()) == 2
+    assert not dispatcher.wants.asked
+
+
+def content(observer: Recorder) -> list[str]:
+    """The shared pieces the observer has seen, by topic."""
+    with observer._lock:
+        return [t for t, _p, _e in observer.got if "/content/" in t and "/node/" not in t]

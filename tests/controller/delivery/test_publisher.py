@@ -7,6 +7,7 @@ into the same ``Published`` records the in-memory publisher keeps.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -109,6 +110,14 @@ class TestPublisher:
         assert link.publisher.publish(topic, "x" * MAX_PACKET_BYTES, expiry_s=60) is False
         assert link.publisher.publish(topic, "after") is True
         assert [(p.topic, p.payload) for p in link.received(1)] == [(topic, "after")]
+
+    def test_what_the_broker_acknowledged_is_no_longer_counted_and_wakes_who_waits(self, link):
+        acked = threading.Event()
+        link.publisher.call_on_ack(acked.set)
+        link.publisher.publish(node_topic("loa-1", "ack"), "{}")
+        assert acked.wait(5)
+        link.received(1)
+        wait_for(lambda: link.publisher.unacknowledged() == 0, 5, "the acknowledgement counted")
 
     def test_messages_keep_their_order(self, link):
         topics = [node_topic(f"loa-{k}", "cmd") for k in range(5)]
