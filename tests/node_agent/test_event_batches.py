@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 from node_agent.agent import NodeAgent
-from node_agent.events import EventReporter
 from node_agent.store import NodeStore
 from protocol.messages import EVENT_BATCHES, EventAck
 from protocol.topics import node_topic
+from tests.node_agent.conftest import Link, reporter
 from tests.node_agent.test_command_commits import arrive, cached, emergency
 from tests.support.offline_node import offline_agent
 
@@ -104,27 +104,6 @@ def test_a_lone_event_goes_as_it_always_did(agent):
 # --- re-sends, through the reporter with the outbox's times set by hand -----------------------
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[NodeStore]:
-    s = NodeStore(tmp_path / "node.sqlite3")
-    yield s
-    s.close()
-
-
-class Link:
-    def __init__(self) -> None:
-        self.online = False
-        self.sent: list[dict[str, Any]] = []
-
-    def publish(self, topic: str, payload: bytes) -> None:
-        assert topic == node_topic("node-a", "events")
-        self.sent.append(json.loads(payload))
-
-
-def reporter(store: NodeStore, link: Link) -> EventReporter:
-    return EventReporter("node-a", store, link.publish, online=lambda: link.online)
-
-
 def sent_at(store: NodeStore, at: float) -> None:
     with store.transaction() as db:
         db.execute("UPDATE outbox SET last_sent=?", (at,))
@@ -140,11 +119,11 @@ def test_what_was_made_offline_is_resent_in_batches_of_the_limit_in_order(store)
     link.online = True
     events.on_ack("ack", said("none", batches=True))
     events.flush(older_than=float("inf"))
-    assert [len(m["events"]) if m["type"] == "events" else 1 for m in link.sent] == [
+    assert [len(m["events"]) if m["type"] == "events" else 1 for m in link.messages] == [
         MAX_BATCH_EVENTS,
         3,
     ]
-    reasons = [e["reason"] for m in link.sent for e in m.get("events", [m])]
+    reasons = [e["reason"] for m in link.messages for e in m.get("events", [m])]
     assert reasons == [f"junk {k}" for k in range(MAX_BATCH_EVENTS + 3)]
 
 
@@ -158,11 +137,11 @@ def test_a_batch_never_acknowledged_since_is_resent_one_by_one(store):
     with store.transaction():
         events.command_ack("c1", accepted=True)
         events.command_ack("c2", accepted=True)
-    assert [m["type"] for m in link.sent] == ["events"]
+    assert [m["type"] for m in link.messages] == ["events"]
     link.sent.clear()
 
     events.flush(older_than=float("inf"))  # nothing acknowledged it since
-    assert [m["type"] for m in link.sent] == ["ack", "ack"]
+    assert [m["type"] for m in link.messages] == ["ack", "ack"]
 
 
 def test_a_batch_whose_ack_was_lost_is_resent_in_a_batch(store):
@@ -179,7 +158,7 @@ def test_a_batch_whose_ack_was_lost_is_resent_in_a_batch(store):
     link.sent.clear()
 
     events.flush(older_than=float("inf"))
-    assert [types(m) for m in link.sent] == [["ack", "ack"]]
+    assert [types(m) for m in link.messages] == [["ack", "ack"]]
 
 
 def test_events_of_a_transaction_that_rolled_back_are_never_published(store):
@@ -198,6 +177,6 @@ def test_events_of_a_transaction_that_rolled_back_are_never_published(store):
     with store.transaction():
         events.command_ack("kept-1", accepted=True)
         events.command_ack("kept-2", accepted=True)
-    [message] = link.sent
+    [message] = link.messages
     assert [e["command_id"] for e in message["events"]] == ["kept-1", "kept-2"]
     assert len(store.due_events(older_than=float("inf"))) == 2

@@ -5,7 +5,6 @@ broker."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,28 +18,7 @@ from node_agent.sinks import WavFileSink
 from node_agent.store import NodeStore
 from protocol.messages import CommandBody, ControlCommand, SetVolumeCommand, utcnow
 from protocol.topics import node_topic
-
-NODE = "node-a"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[NodeStore]:
-    s = NodeStore(tmp_path / "node.sqlite3")
-    yield s
-    s.close()
-
-
-class Link:
-    def __init__(self) -> None:
-        self.online = False
-        self.sent: list[tuple[str, dict[str, object]]] = []
-
-    def publish(self, topic: str, payload: bytes) -> None:
-        self.sent.append((topic, json.loads(payload)))
-
-
-def reporter(store: NodeStore, link: Link) -> EventReporter:
-    return EventReporter(NODE, store, link.publish, online=lambda: link.online)
+from tests.node_agent.conftest import NODE, Link, reporter
 
 
 def test_an_event_made_offline_is_kept_and_sent_on_the_flush_until_acknowledged(store):

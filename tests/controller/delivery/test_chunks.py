@@ -193,7 +193,7 @@ def test_pieces_wait_with_the_controller_while_the_broker_lags_and_go_once_howev
         for node_id in askers:  # the first asks; the others ask for the same pieces again
             for req in pieces:
                 dispatcher.inbox.put(asked(node_id, req))
-            wait_for(lambda: dispatcher.inbox.empty(), 5, "the worker took the requests")
+            wait_for(dispatcher.inbox.empty, 5, "the worker took the requests")
         wait_for(lambda: len(dispatcher.wants.asked) == len(pieces), 5, "the pieces waiting")
         # handed out before the re-asks; each is asked for again, since a re-asker may have
         # subscribed after it left
