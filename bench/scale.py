@@ -14,7 +14,9 @@ points as light nodes (``bench/light_node.py``: the node's protocol code without
 3. the controller's peak RSS (VmHWM) and the messages Mosquitto logged as dropped;
 4. the messages the broker took in and sent out per point, per emergency (the rounds' mean)
    and for the bulletin, from its ``$SYS`` counters (read at each phase's end, after the
-   broker's next ``sys_interval`` update).
+   broker's next ``sys_interval`` update);
+5. the CPU each process spent per emergency, and on the bulletin from its upload until every
+   point had it ready.
 Besides, a real ``loa node`` process (WAV sink, as in the demo) is measured idle.
 """
 
@@ -46,6 +48,7 @@ SENT_TOPIC = "$SYS/broker/publish/messages/sent"
 SYS_FILTER = "$SYS/broker/publish/messages/+"
 SYS_READER = "bench-sys"
 KB = 1024
+PROCESSES = ("controller", "broker", "points")
 
 
 @dataclass
@@ -62,6 +65,7 @@ class SizeResult:
     dropped: int
     drop_episodes: int
     cpu_per_round: dict[str, float]  # process -> CPU seconds per emergency round (mean)
+    cpu_bulletin: dict[str, float]  # process -> CPU seconds from the upload to every point ready
     # (PUBLISHes the broker received, sent) per point: per emergency (mean) and the bulletin
     messages_per_round: tuple[float, float] = (0.0, 0.0)
     messages_bulletin: tuple[float, float] = (0.0, 0.0)
@@ -236,6 +240,7 @@ def measure_size(
             all_started.append(round_.controller_all_started)
             print(f"[{points}] round {round_no + 1}: p99 {p(started, 99)} s", flush=True)
         after_rounds = drops.messages()
+        before = {name: sum(cpu_s(pid) for pid in ps) for name, ps in pids.items()}
         sent = time.time()
         with opus.open("rb") as fh:
             resp = api.post(
@@ -248,6 +253,7 @@ def measure_size(
         play_id = report["nodes"][0]["play_id"]
         wait_for(nodes.counter("ready", play_id, points), 1200, "the bulletin ready")
         ready = [at - sent for at in nodes.times("ready", play_id).values()]
+        cpu_bulletin = {n: sum(cpu_s(pid) for pid in ps) - before[n] for n, ps in pids.items()}
         path = f"/api/v1/bulletins/{bulletin['id']}/report"
         wait_for(summary_reaches(api, path, "completed", points), 600, "the bulletin done")
         all_done = time.time() - sent
@@ -265,6 +271,7 @@ def measure_size(
             dropped=drops.total(),
             drop_episodes=drop_episodes(cluster),
             cpu_per_round={name: total / rounds for name, total in spent.items()},
+            cpu_bulletin=cpu_bulletin,
             messages_per_round=per_point(at_start, after_rounds, points * rounds),
             messages_bulletin=per_point(after_rounds, after_bulletin, points),
         )
@@ -305,11 +312,13 @@ def table(results: list[SizeResult], node_rss: tuple[int, int] | None) -> str:
         "| report has all started | 3-min bulletin ready p50 / p99 / max (upload) "
         "| report has all done | controller peak RSS | broker dropped (episodes) | harness RSS "
         "| CPU s per emergency: controller / broker / points "
+        "| CPU s for the bulletin, upload to all ready: controller / broker / points "
         "| broker messages in / out per point: per emergency, bulletin |",
-        "|---:|---|---|---|---|---|---:|---:|---:|---|---|",
+        "|---:|---|---|---|---|---|---:|---:|---:|---|---|---|",
     ]
     for r in results:
-        cpu = " / ".join(f"{r.cpu_per_round[k]:.2f}" for k in ("controller", "broker", "points"))
+        cpu = " / ".join(f"{r.cpu_per_round[k]:.2f}" for k in PROCESSES)
+        cpu_bulletin = " / ".join(f"{r.cpu_bulletin[k]:.1f}" for k in PROCESSES)
         rows.append(
             f"| {r.points:,} | {p(r.command_at_node, 50)} / {p(r.command_at_node, 99)} s "
             f"| {p(r.started, 50)} / {p(r.started, 99)} / {max(r.started):.2f} s "
@@ -318,6 +327,7 @@ def table(results: list[SizeResult], node_rss: tuple[int, int] | None) -> str:
             f"({r.bulletin_accepted:.1f} s) "
             f"| {r.controller_all_done:.1f} s | {r.controller_peak_kb // KB} MB "
             f"| {r.dropped:,} ({r.drop_episodes}) | {r.harness_kb // KB} MB | {cpu} "
+            f"| {cpu_bulletin} "
             f"| {r.messages_per_round[0]:.1f} / {r.messages_per_round[1]:.1f}, "
             f"{r.messages_bulletin[0]:.1f} / {r.messages_bulletin[1]:.1f} |"
         )

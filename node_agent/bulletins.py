@@ -24,6 +24,7 @@ from node_agent.fetcher import Fetcher
 from node_agent.player import Player
 from node_agent.store import NodeStore
 from protocol.messages import CONTENT_ADAPTER, CancelCommand, PlayCommand, utcnow
+from protocol.topics import shared_content_piece
 
 # How soon an emergency must be due for its attention signal to sound before its audio is here.
 _ANNOUNCE_AHEAD = timedelta(seconds=5)
@@ -125,6 +126,12 @@ class Bulletins:
 
     def on_content(self, topic: str, payload: bytes) -> None:
         """A chunk of audio (or the controller's word that it cannot serve one)."""
+        piece = shared_content_piece(topic)
+        if piece is not None and not self._fetcher.listens(*piece):
+            # Published again for a point that asked later, and here before this node's
+            # unsubscribe reached the broker: a piece it has already, left unparsed (87 KB of
+            # JSON for a 64 KiB piece, many times a download while a thousand points fetch).
+            return
         try:
             msg = CONTENT_ADAPTER.validate_json(payload)
         except ValidationError as exc:

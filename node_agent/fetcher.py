@@ -139,6 +139,12 @@ class Fetcher:
                 dl.last_progress = now
                 self._ask(dl, restart=True)
 
+    def listens(self, sha256: str, offset: int) -> bool:
+        """Whether the piece at ``offset`` of ``sha256`` is one this node waits for on its
+        shared topic."""
+        dl = self.active.get(sha256)
+        return dl is not None and offset in dl.listening
+
     def on_chunk(self, msg: Chunk) -> str | None:
         """Store a chunk; returns the sha256 when its file is now complete and verified."""
         dl = self.active.get(msg.sha256)

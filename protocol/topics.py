@@ -107,13 +107,19 @@ def shared_content_topic(sha256: str, offset: int) -> str:
     return f"{PREFIX}/content/{sha256}/{offset}"
 
 
-def shared_content_sha(topic: str) -> str | None:
-    """The sha256 of a shared content topic; None for any other topic."""
+def shared_content_piece(topic: str) -> tuple[str, int] | None:
+    """The sha256 and offset of a shared content topic; None for any other topic."""
     head = f"{PREFIX}/content/"
     sha, _, offset = topic[len(head) :].partition("/")
     if not topic.startswith(head) or not SHA256_RE.match(sha) or not offset.isdigit():
         return None
-    return sha
+    return sha, int(offset)
+
+
+def shared_content_sha(topic: str) -> str | None:
+    """The sha256 of a shared content topic; None for any other topic."""
+    piece = shared_content_piece(topic)
+    return None if piece is None else piece[0]
 
 
 def boards_topic() -> str:

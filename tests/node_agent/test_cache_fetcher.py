@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 
 import pytest
 
+from node_agent.agent import NodeAgent
 from node_agent.cache import AudioCache, CacheError
 from node_agent.fetcher import WINDOW, Fetcher
 from protocol.messages import Chunk, ChunkRequest
+from protocol.topics import shared_content_topic
+from tests.support.offline_node import offline_agent
 
 CHUNK = 4096
 
@@ -320,3 +324,35 @@ def test_a_reconnect_asks_once_not_again_at_the_next_tick(tmp_path):
     log.clear()
     fetcher.tick()  # a second later: the answers to the re-ask are on their way
     assert log == []
+
+
+def test_a_shared_piece_the_node_does_not_wait_for_is_dropped_unread(tmp_path):
+    """A piece published again for a point that asked later reaches this node too until its
+    unsubscribe is through: it is dropped by its topic, before 87 KB of JSON are parsed. What
+    it waits for is read as before (here: junk it waits for is reported, junk it does not
+    wait for is not even looked at)."""
+    agent = offline_agent(tmp_path, "node-a")
+    data, sha = blob(3 * CHUNK)
+    agent.fetcher.want(sha, len(data), online=True)
+    agent.bulletins.on_content(
+        shared_content_topic(sha, 0), chunk(data, sha, 0).model_dump_json().encode()
+    )
+    assert agent.fetcher.cache.partial_size(sha) == CHUNK
+    assert not agent.fetcher.listens(sha, 0)
+    assert agent.fetcher.listens(sha, CHUNK)
+
+    for topic in (
+        shared_content_topic(sha, 0),  # kept already
+        shared_content_topic(sha, 5 * CHUNK),  # never asked for
+        shared_content_topic("f" * 64, 0),  # another file
+    ):
+        agent.bulletins.on_content(topic, b"{not json")
+    assert rejections(agent) == []
+    agent.bulletins.on_content(shared_content_topic(sha, CHUNK), b"{not json")
+    assert len(rejections(agent)) == 1  # what it waits for is read, and junk there reported
+    assert agent.fetcher.cache.partial_size(sha) == CHUNK
+
+
+def rejections(agent: NodeAgent) -> list[dict[str, object]]:
+    events = [json.loads(p) for _, p in agent.store.due_events(float("inf"), limit=10**6)]
+    return [e for e in events if e["type"] == "rejected"]
