@@ -203,12 +203,19 @@ def emergency_round(
 
 
 def measure_size(
-    root: Path, shm: Path, points: int, *, rounds: int, per_process: int, opus: Path
+    root: Path,
+    shm: Path,
+    points: int,
+    *,
+    rounds: int,
+    per_process: int,
+    opus: Path,
+    niceness: int = 0,
 ) -> SizeResult:
     t = time.monotonic()
     cluster, api, drops = start_system(root, points)
     print(f"[{points}] provisioned and started in {time.monotonic() - t:.0f} s", flush=True)
-    nodes = LightNodes(cluster.node_configs, shm, per_process, cluster.logs_dir)
+    nodes = LightNodes(cluster.node_configs, shm, per_process, cluster.logs_dir, niceness=niceness)
     try:
         nodes.wait_online(points, timeout=120 + points * 0.2)
         wait_for(lambda: all_online(api, points), 120, "every point online at the controller")
@@ -346,6 +353,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="emergencies per size")
     parser.add_argument("--per-process", type=int, default=50, help="light points per process")
     parser.add_argument("--no-node-rss", action="store_true", help="skip the real node's RSS")
+    parser.add_argument(
+        "--points-nice", type=int, default=0, help="niceness of the light points' processes"
+    )
     args = parser.parse_args()
     sizes = [int(x) for x in args.points.split(",")]
     base = Path(tempfile.mkdtemp(prefix="loa-scale-"))
@@ -363,13 +373,17 @@ def main() -> None:
                 rounds=args.rounds,
                 per_process=args.per_process,
                 opus=opus,
+                niceness=args.points_nice,
             )
         )
         print(table(results[-1:], None), flush=True)  # kept if a larger size fails
         shutil.rmtree(shm_base / f"p{points}", ignore_errors=True)  # memory, not disk
     shutil.rmtree(shm_base, ignore_errors=True)
     print()
-    print(f"{os.cpu_count()} cores; {args.rounds} emergencies per size; {sys.version.split()[0]}")
+    print(
+        f"{os.cpu_count()} cores; {args.rounds} emergencies per size; {sys.version.split()[0]}; "
+        f"points at nice {args.points_nice}"
+    )
     print(table(results, node_rss))
 
 
