@@ -90,6 +90,7 @@ class MqttPublisher:
         # a message is paho's alone (sent on reconnect) and not counted.
         self._waiting: deque[mqtt.MQTTMessageInfo] = deque()
         self._on_ack: Callable[[], None] | None = None
+        self._on_ack_lock = threading.Lock()  # set by the worker, taken by paho's thread
         client.on_publish = self._acknowledged
 
     def publish(self, topic: str, payload: Payload, *, expiry_s: int | None = None) -> bool:
@@ -108,12 +109,14 @@ class MqttPublisher:
         return len(self._waiting)
 
     def call_on_ack(self, callback: Callable[[], None]) -> None:
-        self._on_ack = callback
+        with self._on_ack_lock:
+            self._on_ack = callback
 
     def _acknowledged(self, *_: object) -> None:
         # paho's thread, before it marks the message published: the callback only wakes a
         # worker, which counts again when it runs
-        callback, self._on_ack = self._on_ack, None
+        with self._on_ack_lock:
+            callback, self._on_ack = self._on_ack, None
         if callback is not None:
             callback()
 
