@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 from functools import cache
 
@@ -20,11 +21,22 @@ ROLES = ("admin", "broadcaster", "approver")  # the roles a person's account may
 SYSTEM_ROLE = "system"
 MIN_PASSWORD_LENGTH = 8
 _ARGON2 = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
+# The suite hashes and verifies hundreds of passwords (every system it starts, every browser
+# login), each 64 MiB and about 0.2 s of a core at the real cost. Its conftest sets this variable
+# for itself and the processes it starts; a test checks that without it the cost is the one above.
+# A hash made at the test cost and later checked without the variable is upgraded at login
+# (needs_rehash), so even a mistaken setting does not outlive the next login.
+TEST_COST_ENV = "LOA_TEST_PASSWORD_COST"
+_ARGON2_TEST = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # hashes written before argon2; upgraded at login
 
 
+def _argon2() -> PasswordHasher:
+    return _ARGON2_TEST if os.environ.get(TEST_COST_ENV) == "1" else _ARGON2
+
+
 def hash_password(password: str) -> str:
-    return _ARGON2.hash(password)
+    return _argon2().hash(password)
 
 
 def check_password(password: str, stored: str) -> bool:
@@ -36,15 +48,19 @@ def check_password(password: str, stored: str) -> bool:
             return False
         return hmac.compare_digest(got.hex(), digest)
     try:
-        return _ARGON2.verify(stored, password)
+        return _argon2().verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
-@cache
 def _decoy_hash() -> str:
-    """The hash of a password no one knows, made once per process."""
-    return _ARGON2.hash(secrets.token_urlsafe(24))
+    return _decoy_for(_argon2())
+
+
+@cache
+def _decoy_for(hasher: PasswordHasher) -> str:
+    """The hash of a password no one knows, made once per process and cost."""
+    return hasher.hash(secrets.token_urlsafe(24))
 
 
 def verify_login(user: User | None, password: str) -> bool:
@@ -57,7 +73,7 @@ def verify_login(user: User | None, password: str) -> bool:
 
 
 def needs_rehash(stored: str) -> bool:
-    return stored.startswith("scrypt$") or _ARGON2.check_needs_rehash(stored)
+    return stored.startswith("scrypt$") or _argon2().check_needs_rehash(stored)
 
 
 def token_digest(token: str) -> str:

@@ -10,11 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from controller.auth import TEST_COST_ENV
 from controller.db import Database, migrate
 from tests.support import SystemUnderTest, file_seconds, make_system
 
 SESSION_UMASK = os.umask(0o022)
 os.umask(SESSION_UMASK)
+# Password hashes at a test cost, here and in every controller the suite starts (they inherit
+# the environment): hundreds of hashes at 0.2 s of a core each. tests/controller/test_auth_cost.py
+# checks the real cost without it.
+os.environ[TEST_COST_ENV] = "1"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

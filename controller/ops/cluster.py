@@ -106,8 +106,10 @@ class Cluster:
             self.start_node(node_id)
 
     def stop_all(self) -> None:
-        for node_id in list(self.nodes):
-            self.stop_node(node_id)
+        # The nodes are told together and then awaited: each takes a few tenths of a second to
+        # close its session, which one after another added up on every stop of a whole system.
+        nodes = [self.nodes.pop(node_id).popen for node_id in list(self.nodes)]
+        _stop_together(nodes)
         self.stop_controller()
         self.stop_broker()
 
@@ -127,11 +129,20 @@ class Cluster:
 
 
 def _stop(popen: subprocess.Popen[bytes], *, kill: bool = False, timeout: float = 15.0) -> None:
-    if popen.poll() is not None:
-        return
-    popen.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-    try:
-        popen.wait(timeout)
-    except subprocess.TimeoutExpired:
-        popen.kill()
-        popen.wait()
+    _stop_together([popen], kill=kill, timeout=timeout)
+
+
+def _stop_together(
+    popens: list[subprocess.Popen[bytes]], *, kill: bool = False, timeout: float = 15.0
+) -> None:
+    """Signal every process still running, then wait for each (``timeout`` seconds from the
+    start of its own wait before SIGKILL), so they shut down side by side."""
+    running = [p for p in popens if p.poll() is None]
+    for popen in running:
+        popen.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+    for popen in running:
+        try:
+            popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            popen.wait()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.node_root import INSTALL, REPO, Pi, tree_checksum
+from tests.deploy.node_root import INSTALL, REPO, Pi, make_pi, tree_checksum
 from tests.support.wheels import build_wheel
 
 pytestmark = pytest.mark.skipif(
@@ -44,6 +44,27 @@ def installed(pi: Pi, tmp_path: Path) -> Pi:
     result = pi.run(str(bundle(tmp_path / "bundle")))
     assert result.returncode == 0, result.stderr + result.stdout
     return pi
+
+
+@pytest.fixture(scope="module")
+def installed_template(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
+    """A fresh Pi after one run with the bundle, made once: a virtualenv and pip install take
+    seconds, and most tests here start from an installed point. Tests copy it (installed_pi)
+    and never change it."""
+    base = tmp_path_factory.mktemp("installed-pi")
+    installed(make_pi(base / "pi", wheel), base)
+    return base
+
+
+@pytest.fixture
+def installed_pi(installed_template: Path, tmp_path: Path, wheel: Path) -> Pi:
+    """The template's root, recorded state and fakes with owners, modes and times (cp -a), and
+    the same bundle at tmp_path/bundle: to the installer, the very point it left. Only the
+    virtualenv's own scripts still name the template's path, and these tests never run them."""
+    for part in ("pi", "bundle"):
+        subprocess.run(["cp", "-a", str(installed_template / part), str(tmp_path)], check=True)
+    base = tmp_path / "pi"
+    return Pi(base / "root", base / "state", base / "fakes", wheel)
 
 
 def mode_owner(path: Path) -> tuple[str, int, int]:
@@ -114,8 +135,8 @@ def test_a_fresh_pi_gets_packages_user_venv_config_and_unit(pi, tmp_path):
     ]
 
 
-def test_running_it_twice_changes_nothing(pi, tmp_path):
-    installed(pi, tmp_path)
+def test_running_it_twice_changes_nothing(installed_pi, tmp_path):
+    pi = installed_pi
     before = tree_checksum(pi.root)
     pi.forget_calls()
     again = pi.run(str(tmp_path / "bundle"))
@@ -125,16 +146,16 @@ def test_running_it_twice_changes_nothing(pi, tmp_path):
     assert "systemctl is-active --quiet loa-node.service" in pi.calls()
 
 
-def test_a_stopped_agent_is_started_by_running_it_again(pi, tmp_path):
-    installed(pi, tmp_path)
+def test_a_stopped_agent_is_started_by_running_it_again(installed_pi, tmp_path):
+    pi = installed_pi
     (pi.state / "active.loa-node.service").unlink()  # as after `systemctl stop loa-node`
     pi.forget_calls()
     assert pi.run(str(tmp_path / "bundle")).returncode == 0
     assert pi.acting_calls() == ["systemctl start loa-node.service"]
 
 
-def test_a_new_bundle_replaces_the_credentials_and_restarts_the_agent(pi, tmp_path):
-    installed(pi, tmp_path)
+def test_a_new_bundle_replaces_the_credentials_and_restarts_the_agent(installed_pi, tmp_path):
+    pi = installed_pi
     pi.forget_calls()
     new = bundle(tmp_path / "new-bundle", broker_password="second-secret")
     result = pi.run(str(new))
@@ -208,8 +229,8 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(pi, tmp_path, case):
     assert pi.calls() == []
 
 
-def test_a_bad_bundle_on_an_installed_point_keeps_its_credentials(pi, tmp_path):
-    installed(pi, tmp_path)
+def test_a_bad_bundle_on_an_installed_point_keeps_its_credentials(installed_pi, tmp_path):
+    pi = installed_pi
     before = tree_checksum(pi.root)
     pi.forget_calls()
     broken = bundle(tmp_path / "broken")
@@ -255,8 +276,8 @@ def test_a_config_copied_by_hand_before_is_taken_over(pi, tmp_path):
     assert mode_owner(etc / "node.json")[:2] == ("0o600", uid)
 
 
-def test_a_new_version_goes_beside_the_old_one_and_current_is_switched(pi, tmp_path):
-    installed(pi, tmp_path)
+def test_a_new_version_goes_beside_the_old_one_and_current_is_switched(installed_pi, tmp_path):
+    pi = installed_pi
     pi.forget_calls()
     pi.wheel = build_wheel(tmp_path / "newer", version="0.2.0")
     result = pi.run(str(tmp_path / "bundle"))
@@ -290,9 +311,9 @@ def test_an_older_package_does_not_undo_an_update(pi, tmp_path):
     assert (opt / "releases/0.1.0/.loa-installed").exists()  # beside it, unused
 
 
-def test_a_link_planted_where_the_releases_go_is_refused(pi, tmp_path):
+def test_a_link_planted_where_the_releases_go_is_refused(installed_pi, tmp_path):
     """root never writes through a symbolic link the agent's account could have made."""
-    installed(pi, tmp_path)
+    pi = installed_pi
     opt = pi.root / "opt/loalang"
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -307,9 +328,9 @@ def test_a_link_planted_where_the_releases_go_is_refused(pi, tmp_path):
     assert pi.acting_calls() == []
 
 
-def test_a_half_made_virtualenv_is_made_again(pi, tmp_path):
+def test_a_half_made_virtualenv_is_made_again(installed_pi, tmp_path):
     """An install cut off during pip leaves a venv without its stamp: the next run redoes it."""
-    installed(pi, tmp_path)
+    pi = installed_pi
     venv = pi.root / "opt/loalang/releases/0.1.0"
     (venv / ".loa-installed").unlink()
     (venv / "bin/loa").unlink()
@@ -320,8 +341,8 @@ def test_a_half_made_virtualenv_is_made_again(pi, tmp_path):
     assert pi.acting_calls() == ["systemctl restart loa-node.service"]
 
 
-def test_a_package_pip_cannot_install_leaves_the_running_version(pi, tmp_path):
-    installed(pi, tmp_path)
+def test_a_package_pip_cannot_install_leaves_the_running_version(installed_pi, tmp_path):
+    pi = installed_pi
     pi.forget_calls()
     broken = tmp_path / "broken/loalang-0.3.0-py3-none-any.whl"
     broken.parent.mkdir()

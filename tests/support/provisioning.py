@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,15 +11,24 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from controller.auth import TEST_COST_ENV
 from controller.config import ControllerConfig
 from controller.db import Database
 from controller.nodes import bootstrap, broker, web_tls
 from tests.support import wait_for
 
 
-def loa(*args: str) -> subprocess.CompletedProcess[str]:
+def loa(*args: str, production_cost: bool = False) -> subprocess.CompletedProcess[str]:
+    """``production_cost``: without the suite's cheap password hashing (tests/conftest.py)."""
+    env = dict(os.environ)
+    if production_cost:
+        env.pop(TEST_COST_ENV, None)
     return subprocess.run(
-        [sys.executable, "-m", "controller.cli", *args], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "controller.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
     )
 
 

@@ -114,6 +114,7 @@ def test_user_add_stores_an_argon2_hash_and_refuses_bad_accounts(tmp_path):
         return loa(
             *("user", "add", "--data", str(data), "--role", "broadcaster"),
             *("--username", username, "--password", password),
+            production_cost=True,
         )
 
     ok = add("lan", "mat-khau-dai")
@@ -129,7 +130,8 @@ def test_user_add_stores_an_argon2_hash_and_refuses_bad_accounts(tmp_path):
     with db.session() as s:
         users = s.query(User).all()
         assert [u.username for u in users] == ["lan"]
-        assert users[0].password_hash.startswith("$argon2id$")
+        # at the real cost, not the suite's (tests/controller/test_auth_cost.py)
+        assert users[0].password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
         assert check_password("mat-khau-dai", users[0].password_hash)
         assert not check_password("mat-khau-khac", users[0].password_hash)
     db.engine.dispose()
