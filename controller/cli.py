@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -274,10 +275,16 @@ def _run_controller(args: argparse.Namespace) -> int:
 
     from controller import config_check
     from controller.api.app import create_app
+    from controller.auth import TEST_COST_ENV
     from controller.nodes import bootstrap
 
     config = bootstrap.load_config(args.data)
     config_check.require(config)
+    if os.environ.get(TEST_COST_ENV) == "1":
+        logging.getLogger(__name__).warning(
+            "%s=1: passwords are hashed at the test suite's cost; unset it outside the tests",
+            TEST_COST_ENV,
+        )
     if args.http_port:
         config = config.model_copy(update={"http_port": args.http_port})
     if args.http_host:
@@ -298,8 +305,6 @@ def _run_controller(args: argparse.Namespace) -> int:
 
 
 def _run_broker(data: Path) -> int:
-    import os
-
     from controller import config_check
     from controller.nodes import bootstrap, broker, broker_tls
 
