@@ -171,7 +171,7 @@ class DenoiseParams:
     # dB added to the Wiener gain at a priori SNRs of audio.gain_table.CORRECTION_KNOTS_DB
     # (-25, -15, -5, 5, 15, 25 dB), fitted for PESQ-WB on the tune split (bench.train_gain
     # --pesq); all zeros: the Wiener rule. Original five noises, tune split, 0-10 dB: 1.495 ->
-    # 1.534 (BENCHMARKS, round six).
+    # 1.535, held-out 1.437 -> 1.487 (BENCHMARKS, round six).
     gain_correction_db: tuple[float, ...] = (0.0, -3.0, 0.0, -6.0, -3.0, 0.0)
     # ... in full where a segment's blind SNR is at most the first value, not at all from the
     # second, linear in between: at 10-20 dB it cost STOI (tune pink 10 dB 0.004, 20 dB cells
