@@ -104,6 +104,7 @@ _OURS_IN_MIX: dict[str, Any] = {
     # the gain rule before round five: the optimally-modified gain over a -28 dB floor
     "floor_db": -28.0,
     "q_max": 0.95,
+    "gain_correction_db": (0.0,) * 6,  # round six's correction neither
 }
 
 

@@ -4,8 +4,9 @@ Run: ``.venv/bin/python -m bench.denoise_quality`` (every method, both splits, e
 SNR; with ``--utterances 2`` it took 16 minutes on the shared 2-core machine, the full run has
 2.5 times the cases; the corpus is cached under ``var/bench-corpus/`` after the first run).
 ``--quick`` scores ``noisy`` and ``ours`` on two utterances per split (a few minutes), for
-tuning with ``--tune name=value``. ``--original`` restricts to the five noises and three SNRs
-of the earlier rounds (tune split only).
+tuning with ``--tune name=value`` (``--gain-table``: a learned gain of :mod:`bench.train_gain`).
+``--original`` restricts to the five noises and three SNRs of the earlier rounds (tune split
+only).
 
 Every method sees the same 16 kHz mixtures (:mod:`bench.corpus_wide`: 13 noises x 0/5/10/20 dB
 SNR, room and phone variants, a tune split and a held-out split) and the clean utterances
@@ -41,16 +42,18 @@ import tracemalloc
 import warnings
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import scipy.signal
 
 from audio.denoise import denoise
+from audio.gain_table import GainTable
 from audio.samples import FloatArray
 from bench import chain_quality, corpus, corpus_noises, corpus_wide, neural_methods
 from bench.corpus_wide import Case, Mixture
 
-Method = Callable[[Mixture, dict[str, float]], FloatArray]
+Method = Callable[[Mixture, dict[str, object]], FloatArray]
 Scores = tuple[float, float, float]
 
 
@@ -63,7 +66,7 @@ def _nr(x: FloatArray, clip: FloatArray | None, *, stationary: bool) -> FloatArr
     return np.asarray(y, dtype=np.float32)[: x.shape[0]]
 
 
-def _oracle(m: Mixture, _: dict[str, float]) -> FloatArray:
+def _oracle(m: Mixture, _: dict[str, object]) -> FloatArray:
     """Ideal ratio mask ``|S|^2 / (|S|^2 + |N|^2)`` applied to the mixture."""
     kw = {"fs": corpus.SR, "nperseg": 512, "noverlap": 256}
     _, _, s = scipy.signal.stft(m.reference, **kw)
@@ -121,7 +124,7 @@ def scores(ref: FloatArray, est: FloatArray) -> Scores:
     )
 
 
-def _evaluate(args: tuple[Case, list[str], dict[str, float]]) -> dict[str, Scores]:
+def _evaluate(args: tuple[Case, list[str], dict[str, object]]) -> dict[str, Scores]:
     case, methods, tuning = args
     m = corpus_wide.mixture(case)
     out = {name: scores(m.reference, METHODS[name](m, tuning)) for name in methods}
@@ -259,6 +262,9 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--no-clean", action="store_true")
     ap.add_argument("--tune", action="append", default=[], help="name=value for denoise")
+    ap.add_argument(
+        "--gain-table", type=Path, help="a learned gain for ours (.npz, bench.train_gain)"
+    )
     ap.add_argument("--quick", action="store_true", help="noisy and ours, 2 utterances a split")
     ap.add_argument("--original", action="store_true", help="the earlier rounds' corpus only")
     a = ap.parse_args(argv)
@@ -277,7 +283,9 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"unknown method(s) {unknown}; known: {sorted(METHODS)}")
     kinds, splits = a.noises.split(","), a.splits.split(",")
     snrs = [float(s) for s in a.snrs.split(",")]
-    tuning: dict[str, float] = {k: float(v) for k, v in (t.split("=", 1) for t in a.tune)}
+    tuning: dict[str, object] = {k: float(v) for k, v in (t.split("=", 1) for t in a.tune)}
+    if a.gain_table:
+        tuning["gain_table"] = GainTable.load(a.gain_table)
     cases = corpus_wide.cases(splits, kinds, snrs, clean=not a.no_clean)
     if a.utterances:
         cases = [c for c in cases if c.utterance < a.utterances]

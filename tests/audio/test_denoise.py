@@ -71,7 +71,9 @@ def speech() -> FloatArray:
     return speech_like(6.0)
 
 
-# Measured SNR improvements: white 11.2 / 8.5 dB, hum 16.3 / 14.4 dB (at 0 / 10 dB input).
+# Measured SNR improvements: white 6.7 / 3.7 dB, hum 11.8 / 14.3 dB (at 0 / 10 dB input).
+# Round six's learned correction of the gain costs waveform SNR for PESQ-WB: without it white
+# 10.0 / 7.5 dB, hum 15.0 / 14.3 dB (BENCHMARKS, round six: SI-SDR 0.2-1.6 dB lower at 0-10 dB).
 @pytest.mark.parametrize("noise_kind", ["white", "hum"])
 @pytest.mark.parametrize("input_snr", [0.0, 10.0])
 @pytest.mark.parametrize("lsa", [False, True])
@@ -81,7 +83,8 @@ def test_snr_improves(speech: FloatArray, noise_kind: str, input_snr: float, lsa
     noisy = speech + noise
     out = denoise(noisy, SR, lsa=lsa)
     gain = snr_db(speech, out) - snr_db(speech, noisy)
-    assert gain >= 6.0, f"{noise_kind} at {input_snr} dB: SNR improved by only {gain:.1f} dB"
+    least = 3.0 if (noise_kind, input_snr) == ("white", 10.0) else 6.0
+    assert gain >= least, f"{noise_kind} at {input_snr} dB: SNR improved by only {gain:.1f} dB"
 
 
 def test_clean_speech_passes_unchanged(speech: FloatArray) -> None:
@@ -227,7 +230,10 @@ def test_babble_is_reduced_with_the_quiet_stretch_profile() -> None:
     # These synthetic talkers hold their pitch like one voice, so by default the denoiser
     # leaves them (tests/audio/test_denoise_treatments.py); the profile serves the crowds it
     # does not leave (a market), measured here with the decision off.
-    keep = {"leave_speech_like": False}
+    keep: dict[str, object] = {"leave_speech_like": False}
+    # and with the plain Wiener gain these figures were measured with: round six's correction
+    # trades waveform SNR for PESQ-WB (profiled 3.6 dB, blind 2.1 dB with it)
+    keep["gain_correction_db"] = (0.0,) * 6
     blind = snr_db(clean, denoise(noisy, SR, profile_s=0.0, **keep)) - snr_db(clean, noisy)
     flat = snr_db(clean, denoise(noisy, SR, profile_weight_high=1.0, **keep)) - snr_db(clean, noisy)
     profiled = snr_db(clean, denoise(noisy, SR, **keep)) - snr_db(clean, noisy)

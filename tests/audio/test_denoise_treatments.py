@@ -213,10 +213,10 @@ def test_a_click_is_not_spread_in_time() -> None:
         base = denoise(noise, SR, **tuning)
         return float(10 * np.log10(np.sum(y[near] ** 2) / np.sum(base[near] ** 2)))
 
-    # Measured: -0.2 dB kept to its frames, 1.4 dB spread without (2 dB and more with the
-    # gain rule before round five).
-    assert spread() < 0.5
-    assert spread(transients=False) > 1.0  # the smoothing carries the click to its neighbours
+    # Measured: -0.3 dB kept to its frames, 0.8 dB spread without (1.4 dB without round six's
+    # learned correction, 2 dB and more with the gain rule before round five).
+    assert spread() < 0.4
+    assert spread(transients=False) > 0.6  # the smoothing carries the click to its neighbours
     y, actions = denoise_with_actions(noise + click, SR)
     kept = np.sum(y[c : c + m] ** 2) / np.sum((noise + click)[c : c + m] ** 2)
     assert kept > 0.9
