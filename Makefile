@@ -15,7 +15,7 @@ test: system $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
-	$(VENV)/bin/pytest -q -n 2 --dist loadfile --no-loadscope-reorder
+	$(VENV)/bin/pytest -q -n 3 --dist loadfile --no-loadscope-reorder
 
 system:
 	@missing=""; \

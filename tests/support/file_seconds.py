@@ -1,6 +1,6 @@
 """The seconds each test file took, from a run's JUnit XML: ``tests/file_seconds.json``.
 
-`make test` runs files in two workers, one whole file at a time (``--dist loadfile``). Whichever
+`make test` runs files in three workers, one whole file at a time (``--dist loadfile``). Whichever
 files are left last decide when the run ends, so tests/conftest.py hands the longest files out
 first. Refresh the table after a change that makes a file much longer or shorter::
 
