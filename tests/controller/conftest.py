@@ -1,12 +1,13 @@
-"""Fixtures for the controller's domain: a commune on a real SQLite file and a dispatcher whose
-messages go to an in-memory publisher."""
+"""Fixtures for the controller's domain: a commune on a real SQLite file, a dispatcher whose
+messages go to an in-memory publisher, and the password hashes argon2 is asked to verify."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
 from controller.delivery.dispatcher import Dispatcher
 from controller.delivery.publisher import MemoryPublisher
@@ -34,3 +35,17 @@ def publisher() -> MemoryPublisher:
 def dispatcher(commune: Commune, publisher: MemoryPublisher) -> Dispatcher:
     """Not started: tests hand it inbox items with ``handle``."""
     return Dispatcher(commune.config, commune.db, commune.key, publisher=publisher)
+
+
+@pytest.fixture
+def verified(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The hashes the real argon2 hasher is asked to verify, in order."""
+    seen: list[str] = []
+    real: Callable[..., bool] = PasswordHasher.verify
+
+    def counting(self: PasswordHasher, stored: str | bytes, password: str | bytes) -> bool:
+        seen.append(str(stored))
+        return real(self, stored, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counting)
+    return seen

@@ -3,10 +3,7 @@ not tell who has an account. Counted, not timed: every attempt verifies exactly 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from controller.emergency import cap_ingest
@@ -15,20 +12,6 @@ from controller.web import sessions
 from tests.controller.commune import Commune
 
 PASSWORD = "mat-khau-dung-123"
-
-
-@pytest.fixture
-def verified(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The hashes the real argon2 hasher is asked to verify, in order."""
-    seen: list[str] = []
-    real: Callable[..., bool] = PasswordHasher.verify
-
-    def counting(self: PasswordHasher, stored: str | bytes, password: str | bytes) -> bool:
-        seen.append(str(stored))
-        return real(self, stored, password)
-
-    monkeypatch.setattr(PasswordHasher, "verify", counting)
-    return seen
 
 
 def prepare(commune: Commune) -> None:
