@@ -23,8 +23,9 @@ Skipped, and so not measured:
   wireless level in the state message;
 - the clock check: the controller's signed answers to states (``state_ack``) are read past
   (node_agent/clock_check.py measures its clock from them; nothing here plays by a clock);
-- one worker per point: one worker thread per process serves all its points in turn (each
-  point still has its own paho network thread).
+- one worker per point: one worker thread per process serves all its points in turn, and one
+  network thread drives all their paho clients (``bench/light_network.py``; a Pi's agent has one
+  of each).
 
 Each point writes what it did to stdout as JSON lines (``online``, ``command`` with the time the
 signed command reached its socket, and every play event with its time), for ``bench.scale``.
@@ -45,6 +46,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
+from bench.light_network import NetworkLoop
 from node_agent.agenda import ALERT_EXPIRED
 from node_agent.bulletins import Bulletins
 from node_agent.cache import AudioCache
@@ -242,11 +244,16 @@ class LightNode:
         self.bulletins.on_play = on_play_reported  # type: ignore[method-assign]
 
     def start(self) -> None:
-        mqtt_client.start(self.client, self.session)
+        """Set the session up; the process's one network loop connects and drives it."""
+        self.client.connect_async(
+            self.session.host,
+            self.session.port,
+            keepalive=30,
+            clean_start=False,
+            properties=mqtt_client.connect_properties(self.session),
+        )
 
     def stop(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
         self.store.close()
 
     def handle(self, item: mqtt_client.Link) -> None:
@@ -313,6 +320,8 @@ def serve(configs: list[NodeConfig], report: Report, stop: threading.Event) -> N
     for node in nodes:
         node.report = node.events.report = report
         node.start()
+    network = NetworkLoop([node.client for node in nodes])
+    network.start()
     last_tick = last_due = 0.0
     try:
         while not stop.is_set():
@@ -333,6 +342,7 @@ def serve(configs: list[NodeConfig], report: Report, stop: threading.Event) -> N
                 for node in nodes:
                     node.tick()
     finally:
+        network.stop()
         for node in nodes:
             node.stop()
 
