@@ -2,6 +2,9 @@
 
 Shape convention: float32 mono ``(n,)`` in, float32 mono ``(n,)`` of the same length out.
 
+This module runs the recording through it chunk by chunk; the gain per frame and bin is
+:mod:`audio.denoise_gain`, the tuning :mod:`audio.denoise_params`.
+
 Per STFT frame ``l`` and bin ``k`` (32 ms sqrt-Hann frames, 50 % overlap, see :mod:`audio.stft`;
 above 8 kHz, bands of 4 bins, see :mod:`audio.bands`):
 
@@ -65,21 +68,23 @@ Long inputs are processed a chunk at a time, so memory stays flat.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 
 from audio import cepstral_snr, hum, light_touch, pause, transient, wind
 from audio.background_profile import Background, quiet_stretch
 from audio.bands import BandLayout, apply_gain, band_power, layout_for
 from audio.denoise_actions import DenoiseActions
-from audio.gain_table import CORRECTION_KNOTS_DB, GainTable, correct
-from audio.lsa import half_e1
+from audio.denoise_gain import (
+    WARMUP_FRAMES,
+    average_cepstral,
+    decision_directed,
+    suppression_gain,
+)
+from audio.denoise_params import DenoiseParams, params_from
 from audio.mono_input import check_mono_float32
 from audio.noise_estimate import (
     POWER_FLOOR,
-    TrackerParams,
     alignment_frames,
     context_frames,
     estimate_noise_floor_db,
@@ -108,251 +113,8 @@ __all__ = [
 
 
 _CHUNK_FRAMES = 1024
-_BLOCK_FRAMES = 64  # frames per block of the batched decision-directed recursion
-_WARMUP_FRAMES = 8  # the recursion's memory shrinks at least twofold per frame
 _GAMMA_MAX = 1e12
 _PAUSE_MARGIN = pause.HANG - 1  # frames each side of a chunk that the pause decision reads
-
-
-@dataclass(frozen=True)
-class DenoiseParams:
-    """Tuning of :func:`denoise`; every field may be passed to it as a keyword."""
-
-    # Gain floor G_min: residual noise level, never silence. -34 rather than -28 with q_max 0:
-    # original five noises (tune split, 0-10 dB) mean PESQ-WB 1.471 -> 1.495 (BENCHMARKS,
-    # round five); deeper (-37, -40) gained under 0.003 more.
-    floor_db: float = -34.0
-    alpha: float = 0.92  # decision-directed smoothing (Ephraim & Malah 1984)
-    # ... relaxed to alpha_light, with the cepstral average, as a segment's blind SNR rises
-    # from light_snr_lo_db to light_snr_hi_db (audio.light_touch). 0.6 rather than 0.8: on the
-    # tune split's 20 dB cells STOI 0.0005-0.002 higher (white, pink, engine, fan, market were
-    # below the input), at 0.004 less mean PESQ-WB over all cells.
-    alpha_light: float = 0.6
-    light_snr_lo_db: float = 10.0
-    light_snr_hi_db: float = 20.0
-    # G_min in a segment of wind gusts (audio.light_touch.gusty_floor_db). Tune split, with gusts
-    # under voiced frames counted: -8 dB left a reverberant wind at 0 dB below the input
-    # (-0.02 PESQ-WB), -5 dB lifts it to +0.05 and every wind case at 0-5 dB gains.
-    gusty_floor_db: float = -5.0
-    xi_min_db: float = -25.0  # a priori SNR floor (Cappé 1994)
-    # Cap of the a priori speech-absence probability (Cohen 2001). 0: no speech-presence
-    # weighting, the plain Wiener gain above G_min. The tracker's absence weight (32 ms steps,
-    # smoothed over 0.8 s) pulls speech bins towards the floor: fed the true a priori SNR, the
-    # gain scored 1.60 PESQ-WB with it and 2.02 without; blind, 1.451 -> 1.471 (tune split,
-    # original five noises; BENCHMARKS, round five). Cohen's own q from the smoothed a priori
-    # SNR (local, global and frame presence) scored lower still (1.35-1.42).
-    q_max: float = 0.0
-    lsa: bool = False  # log-spectral amplitude instead of Wiener gain under speech presence
-    bidirectional: bool = True  # decision-directed recursion forwards and backwards in time
-    cepstral: bool = True  # average xi with the cepstro-temporally smoothed estimate
-    pause_floor_db: float = -12.0  # G_min lowered by this much in frames of noise alone; 0: off
-    profile_s: float = 0.5  # quietest stretch whose mean spectrum bounds the noise; 0: off
-    profile_weight: float = 1.0  # below profile_split_hz
-    profile_weight_high: float = 2.0  # above profile_split_hz
-    profile_split_hz: float = 1000.0
-    # A stretch holding speech must not lift the noise further. Babble reads more than 20 dB
-    # low in a tenth of its bins; measured, a 20 dB cap cost babble 0.02 PESQ-WB.
-    profile_max_db: float = 40.0
-    frame_ms: float = 32.0
-    overlap: int = 2
-    hum: bool = True  # cancel mains hum (audio.hum)
-    wind: bool = True  # turn wind bursts down (audio.wind)
-    transients: bool = True  # keep short loud sounds to their frames (audio.transient)
-    # the gusty floor counts gusts under voiced frames too (audio.wind.WindGain.gusty)
-    gusts_under_voice: bool = True
-    leave_speech_like: bool = True  # leave a voice-like background (audio.speech_background)
-    babble_floor_db: float = -12.0  # G_min under babble (audio.speech_background.is_babble)
-    tracker: TrackerParams = field(default_factory=TrackerParams)
-    # A gain learned from data, G(xi, gamma), instead of the Wiener rule and its correction
-    # below (audio.gain_table). Fitted to the true gain on the tune split (bench.train_gain),
-    # every table scored below the Wiener rule on the original five noises (1.495 -> 1.40-1.48
-    # PESQ-WB; BENCHMARKS, round six), so None.
-    gain_table: GainTable | None = None
-    # dB added to the Wiener gain at a priori SNRs of audio.gain_table.CORRECTION_KNOTS_DB
-    # (-25, -15, -5, 5, 15, 25 dB), fitted for PESQ-WB on the tune split (bench.train_gain
-    # --pesq); all zeros: the Wiener rule. Original five noises, tune split, 0-10 dB: 1.495 ->
-    # 1.535, held-out 1.437 -> 1.487 (BENCHMARKS, round six).
-    gain_correction_db: tuple[float, ...] = (0.0, -3.0, 0.0, -6.0, -3.0, 0.0)
-    # ... in full where a segment's blind SNR is at most the first value, not at all from the
-    # second, linear in between: at 10-20 dB it cost STOI (tune pink 10 dB 0.004, 20 dB cells
-    # of five noises 0.001-0.003) for PESQ the light touch already gives.
-    gain_correction_snr_db: tuple[float, float] = (5.0, 15.0)
-
-    def __post_init__(self) -> None:
-        for name in ("floor_db", "gusty_floor_db", "babble_floor_db"):
-            if not -60.0 <= getattr(self, name) <= 0.0:
-                raise ValueError(f"{name} must be within [-60, 0] dB, got {getattr(self, name)}")
-        if not (0.0 <= self.alpha < 1.0 and 0.0 <= self.alpha_light < 1.0):
-            raise ValueError(
-                f"alpha and alpha_light must be within [0, 1), got {self.alpha}, {self.alpha_light}"
-            )
-        if self.light_snr_hi_db < self.light_snr_lo_db:
-            raise ValueError("light_snr_hi_db must not be below light_snr_lo_db")
-        if not 0.0 <= self.q_max < 1.0:
-            raise ValueError(f"q_max must be within [0, 1), got {self.q_max}")
-        profile = (
-            self.profile_s,
-            self.profile_weight,
-            self.profile_weight_high,
-            self.profile_split_hz,
-        )
-        if min(profile) < 0.0:
-            raise ValueError(
-                "profile_s, the profile weights and profile_split_hz must not be negative"
-            )
-        if self.pause_floor_db > 0.0:
-            raise ValueError(f"pause_floor_db must not be positive, got {self.pause_floor_db}")
-        if len(self.gain_correction_db) != len(CORRECTION_KNOTS_DB):
-            raise ValueError(
-                f"gain_correction_db needs {len(CORRECTION_KNOTS_DB)} values (dB at xi "
-                f"{CORRECTION_KNOTS_DB} dB), got {len(self.gain_correction_db)}"
-            )
-
-
-def _params(tuning: dict[str, object]) -> DenoiseParams:
-    names = {f.name for f in dataclasses.fields(DenoiseParams)}
-    unknown = sorted(set(tuning) - names)
-    if unknown:
-        raise ValueError(f"unknown denoise tuning {unknown}; known: {sorted(names)}")
-    return DenoiseParams(**tuning)  # type: ignore[arg-type]
-
-
-def _a_priori_snr(gamma: FloatArray, alpha: float, xi_min: float) -> FloatArray:
-    """Decision-directed ``xi`` (Ephraim & Malah 1984, eq. 51) for frames of ``gamma``.
-
-    The frames are cut into blocks of ``_BLOCK_FRAMES``; each block starts its recursion
-    ``_WARMUP_FRAMES`` earlier and all blocks advance together, one frame per iteration.
-    The recursion uses the Wiener gain ``xi / (1 + xi)`` for ``A(l-1)``.
-    """
-    T, F = gamma.shape
-    L, W = min(_BLOCK_FRAMES, T), _WARMUP_FRAMES
-    nb = -(-T // L)
-    idx = np.arange(nb)[:, None] * L + np.arange(-W, L)[None, :]
-    np.clip(idx, 0, T - 1, out=idx)
-    g_b = gamma[idx]  # (nb, W + L, F)
-    ml_b = g_b - np.float32(1.0)
-    np.maximum(ml_b, 0.0, out=ml_b)
-    ml_b *= np.float32(1.0 - alpha)
-    out = np.empty((nb, L, F), dtype=np.float32)
-    a2 = np.zeros((nb, F), dtype=np.float32)
-    a = np.float32(alpha)
-    floor = np.float32(xi_min)
-    for j in range(W + L):
-        xi = a2 * a
-        xi += ml_b[:, j]
-        np.maximum(xi, floor, out=xi)
-        if j >= W:
-            out[:, j - W] = xi
-        g = xi / (xi + np.float32(1.0))
-        g *= g
-        g *= g_b[:, j]
-        a2 = g
-    result: FloatArray = out.reshape(nb * L, F)[:T]
-    return result
-
-
-def _gain(
-    xi: FloatArray,
-    gamma: FloatArray,
-    q: FloatArray,
-    p: DenoiseParams,
-    sudden: npt.NDArray[np.bool_] | None = None,
-    *,
-    correction: float = 1.0,
-) -> FloatArray:
-    """Optimally-modified gain (Cohen & Berdugo 2001, eqs. 16 and 19), floored at ``G_min``.
-    Frames ``sudden`` (transients) do not count as speech for the pause decision."""
-    ln_gmin = np.float32(p.floor_db / 20.0 * np.log(10.0))
-    wiener = xi / (xi + np.float32(1.0))
-    v = wiener * gamma
-    np.maximum(v, np.float32(1e-30), out=v)
-    # Wiener: ln G_H1 = ln(xi / (1 + xi)); LSA adds E1(v) / 2, capped at unity gain.
-    ln_gh1 = np.log(wiener)
-    if p.lsa:
-        ln_gh1 += half_e1(v)
-    np.minimum(ln_gh1, 0.0, out=ln_gh1)
-    presence = _presence(xi, v, q, p.q_max)
-    # G_min per frame: lowered by pause_floor_db in frames of noise alone.
-    ln_floor = np.full((xi.shape[0], 1), ln_gmin, dtype=np.float32)
-    if p.pause_floor_db < 0.0:
-        ln_pause = np.float32(p.pause_floor_db / 20.0 * np.log(10.0))
-        ln_floor[:, 0] += pause.pause(xi, v, ln_gh1, p.lsa, sudden) * ln_pause
-    if p.gain_table is not None:
-        # The pause decision above keeps reading the Wiener gain: the table replaces the
-        # gain applied, not the voice activity statistic.
-        ln_gh1 = p.gain_table.log_gain(xi, gamma)
-    elif correction > 0.0 and any(p.gain_correction_db):
-        correct(ln_gh1, xi, tuple(d * correction for d in p.gain_correction_db))
-    # ln G = ln G_min + p (ln G_H1 - ln G_min), never below ln G_min.
-    if presence is None:  # p = 1: G = max(G_H1, G_min)
-        np.maximum(ln_gh1, ln_floor, out=ln_gh1)
-    else:
-        ln_gh1 -= ln_floor
-        ln_gh1 *= presence
-        np.maximum(ln_gh1, 0.0, out=ln_gh1)
-        ln_gh1 += ln_floor
-    gain: FloatArray = np.exp(ln_gh1)
-    return gain
-
-
-def _presence(xi: FloatArray, v: FloatArray, q: FloatArray, q_max: float) -> FloatArray | None:
-    """Speech presence probability ``p = 1 / (1 + q / (1 - q) * (1 + xi) * exp(-v))``
-    (Cohen & Berdugo 2001, eq. 16) with ``q`` capped at ``q_max``; ``None`` (``p = 1``
-    everywhere) when ``q_max`` is 0."""
-    if q_max <= 0.0:
-        return None
-    qq = np.minimum(q, np.float32(q_max))
-    odds = qq / (np.float32(1.0) - qq)
-    odds *= np.exp(-np.minimum(v, np.float32(80.0)))
-    odds *= xi + np.float32(1.0)
-    odds += np.float32(1.0)
-    presence: FloatArray = np.reciprocal(odds)
-    return presence
-
-
-def _decision_directed(
-    gamma: FloatArray, lead: int, tail: int, p: DenoiseParams, alpha: float
-) -> FloatArray:
-    """``xi`` for ``gamma[lead : len - tail]``: geometric mean of a forward and a backward pass.
-
-    Offline, the recursion can also run backwards in time; the forward pass lags at speech
-    onsets and the backward pass at offsets, their geometric mean at neither.
-    """
-    xi_min = float(10.0 ** (p.xi_min_db / 10.0))
-    stop = gamma.shape[0] - tail
-    fwd = _a_priori_snr(gamma, alpha, xi_min)[lead:stop]
-    if not p.bidirectional:
-        return fwd
-    bwd = _a_priori_snr(gamma[::-1], alpha, xi_min)[::-1][lead:stop]
-    fwd *= bwd
-    np.sqrt(fwd, out=fwd)
-    return fwd
-
-
-def _average_cepstral(
-    xi: FloatArray, gamma: FloatArray, lead: int, K: int, bin_hz: float, *, weight: float
-) -> None:
-    """Replace ``xi`` below 8 kHz (bins ``[0, K)``) by its weighted geometric mean with the
-    cepstro-temporally smoothed estimate (:mod:`audio.cepstral_snr`; ``weight`` on it), in
-    place.
-
-    ``xi`` covers frames ``lead ..`` of ``gamma``, which starts on a multiple of
-    ``cepstral_snr.BLOCK`` frames of the recording and reaches ``cepstral_snr.REACH`` frames
-    beyond ``xi`` on both sides, so chunks agree. The two estimates err differently:
-    decision-directed smoothing lags and lets isolated noise peaks through as musical noise,
-    cepstral smoothing averages those away but blurs weak harmonics. Measured on the benchmark
-    (PESQ-WB mean over all noises, without the pause floor): decision-directed alone 1.48,
-    cepstral alone 1.47, their geometric mean 1.49, with STOI as high as either.
-    """
-    log_c = cepstral_snr.log_snr(gamma[:, :K], 2.0 * (K - 1) * bin_hz)[lead : lead + xi.shape[0]]
-    if weight == 0.5:  # the usual case: a square root is cheaper than a logarithm
-        xi_c = np.exp(log_c)
-        xi_c *= xi[:, :K]
-        np.sqrt(xi_c, out=xi[:, :K])
-        return
-    log_c *= np.float32(weight)
-    log_c += np.float32(1.0 - weight) * np.log(xi[:, :K])
-    np.exp(log_c, out=xi[:, :K])
 
 
 def _mains_hum(x: FloatArray, sr: int) -> hum.Hum | None:
@@ -388,7 +150,7 @@ def denoise_with_actions(
     """:func:`denoise`, and what it did: hum cancelled, wind turned down, transients kept to
     their frames, noise suppressed or the recording left alone (a speech-like background)."""
     check_mono_float32(x, sr)
-    p = _params(tuning)
+    p = params_from(tuning)
     found_hum = _mains_hum(x, sr) if p.hum else None
     if found_hum is not None:
         x = hum.cancel(x, sr, found_hum)
@@ -396,7 +158,7 @@ def denoise_with_actions(
     layout = layout_for(geom.n_bins, sr / geom.n_fft)
     total = n_frames(x.shape[0], geom)
     margin = _PAUSE_MARGIN if p.pause_floor_db < 0.0 else 0
-    warmup = max(_WARMUP_FRAMES, cepstral_snr.REACH if p.cepstral else 0)
+    warmup = max(WARMUP_FRAMES, cepstral_snr.REACH if p.cepstral else 0)
     ctx = max(context_frames(geom.hop / sr, p.tracker), margin + warmup + cepstral_snr.BLOCK)
     bg = (
         quiet_stretch(
@@ -525,9 +287,9 @@ def _suppression(
         p.alpha_light,
         (p.light_snr_lo_db, p.light_snr_hi_db),
     )
-    xi = _decision_directed(smooth_in, g_lo - lo, hi - g_hi, p, how.alpha)
+    xi = decision_directed(smooth_in, g_lo - lo, hi - g_hi, p, how.alpha)
     if p.cepstral and how.cepstral_weight > 0.0:
-        _average_cepstral(
+        average_cepstral(
             xi, smooth_in, g_lo - lo, layout.split, sr / geom.n_fft, weight=how.cepstral_weight
         )
     xi_min = np.float32(10.0 ** (p.xi_min_db / 10.0))
@@ -541,7 +303,7 @@ def _suppression(
     # The learned correction, like the smoothing, where the noise is loud (audio.light_touch).
     lo_db, hi_db = p.gain_correction_snr_db
     correction = min(1.0, max(0.0, (hi_db - snr_db) / max(hi_db - lo_db, 1e-6)))
-    gain = _gain(
+    gain = suppression_gain(
         xi, gamma[g_lo - lo : g_hi - lo], q[g_lo:g_hi], p, own_frames, correction=correction
     )
     return gain[core_lo - g_lo : core_hi - g_lo], found

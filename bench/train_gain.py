@@ -34,7 +34,7 @@ frames (checked), and the production code carries no hook for training.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,17 +59,18 @@ MIN_GAIN = 0.002  # PESQ-WB a move of the search must gain to be kept
 def _recording() -> Iterator[dict[str, FloatArray]]:
     """While open, the last ``xi`` and ``gamma`` the denoiser's gain rule was given."""
     seen: dict[str, FloatArray] = {}
-    original = denoise_module._gain
+    # the name audio.denoise calls its gain rule by (imported from audio.denoise_gain)
+    original: Callable[..., FloatArray] = getattr(denoise_module, "suppression_gain")  # noqa: B009
 
     def wrapped(xi: FloatArray, gamma: FloatArray, *args: object, **kw: object) -> FloatArray:
         seen["xi"], seen["gamma"] = xi.copy(), gamma.copy()
-        return original(xi, gamma, *args, **kw)  # type: ignore[arg-type]
+        return original(xi, gamma, *args, **kw)
 
-    denoise_module._gain = wrapped
+    setattr(denoise_module, "suppression_gain", wrapped)  # noqa: B010
     try:
         yield seen
     finally:
-        denoise_module._gain = original
+        setattr(denoise_module, "suppression_gain", original)  # noqa: B010
 
 
 def samples(case: corpus_wide.Case) -> tuple[FloatArray, FloatArray, FloatArray] | None:
