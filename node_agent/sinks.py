@@ -446,7 +446,9 @@ class WavFileSink:
             wav.writeframes(to_int16(tail).tobytes())
             written += len(tail)
             time.sleep(len(tail) / sample_rate)
-        return _record(started, time.time(), written, sample_rate, interrupted)
+        # The last sample leaves on the simulated card's clock, not when this thread next
+        # wakes: on a busy machine that wake-up is tens of milliseconds late.
+        return _record(started, started + written / sample_rate, written, sample_rate, interrupted)
 
 
 def _temp_file(directory: Path, label: str) -> IO[bytes]:

@@ -425,6 +425,13 @@ def test_wav_sink_writes_its_record_and_no_temporary_files(tmp_path: Path) -> No
     assert sorted(p.name for p in tmp_path.iterdir()) == ["item_7.json", "item_7.wav"]
 
 
+def test_wav_sink_ends_on_its_own_clock_not_when_its_thread_wakes(tmp_path: Path) -> None:
+    """Like a sound card, the simulated one sounds its last sample at start + frames / rate;
+    a late wake-up on a busy machine must not move the end two points agree on."""
+    rec = WavFileSink(tmp_path).play(signal(0.3, 8000), 8000, label="clocked")
+    assert rec.ended_at == pytest.approx(rec.started_at + rec.seconds_played, abs=1e-6)
+
+
 def test_wav_sink_not_realtime_writes_at_once(tmp_path: Path) -> None:
     x = signal(5.0, 8000)
     t0 = time.monotonic()
