@@ -41,7 +41,13 @@ def commune_with(points: int, root: Path) -> Database:
         s.add(author)
         s.add(AudioFile(sha256="a" * 64, size=728_000, duration_s=180.0, mime="audio/ogg"))
         s.add_all(
-            Node(id=f"loa-{k:05d}", name=f"Loa {k}", zone_id=zone.id, status="online")
+            Node(
+                id=f"loa-{k:05d}",
+                name=f"Loa {k}",
+                zone_id=zone.id,
+                status="online",
+                group_commands=True,  # as every agent of this version says it reads its shard
+            )
             for k in range(points)
         )
         s.flush()
