@@ -78,6 +78,11 @@ class Recorder:
         with self._lock:
             return [payload for t, payload, _e in self.got if t == topic]
 
+    def topics(self) -> list[str]:
+        """The topic of every message received so far, in order."""
+        with self._lock:
+            return [t for t, _p, _e in self.got]
+
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()

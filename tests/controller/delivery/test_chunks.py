@@ -213,5 +213,4 @@ def test_pieces_wait_with_the_controller_while_the_broker_lags_and_go_once_howev
 
 def content(observer: Recorder) -> list[str]:
     """The shared pieces the observer has seen, by topic."""
-    with observer._lock:
-        return [t for t, _p, _e in observer.got if "/content/" in t and "/node/" not in t]
+    return [t for t in observer.topics() if "/content/" in t and "/node/" not in t]
