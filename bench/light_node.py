@@ -25,9 +25,7 @@ Skipped, and so not measured:
   (node_agent/clock_check.py measures its clock from them; nothing here plays by a clock);
 - one worker per point: one worker thread per process serves all its points in turn, and one
   network thread drives all their paho clients (``bench/light_network.py``; a Pi's agent has one
-  of each). So that one point's work does not delay another's as it would not on separate Pis,
-  the worker takes what came before the controller's acknowledgements (``Inbox``), and a
-  point's timers (an item's end, re-sends) wait while messages are queued, for up to 0.5-2 s.
+  of each).
 
 Each point writes what it did to stdout as JSON lines (``online``, ``command`` with the time the
 signed command reached its socket, and every play event with its time), for ``bench.scale``;
@@ -45,7 +43,6 @@ import signal
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import cast
@@ -173,39 +170,10 @@ class ReportingEvents(EventReporter):
         self.report({"node": self.node_id, "kind": kind, "play_id": play_id, "at": at})
 
 
-class Inbox:
-    """What the process's points received, for its one worker: everything else before the
-    controller's acknowledgements of their events. On 50 Pis one point forgetting its
-    acknowledged events does not hold up another's emergency; in one queue it would."""
-
-    def __init__(self) -> None:
-        self._ready = threading.Condition()
-        self._first: deque[tuple[LightNode, mqtt_client.Link]] = deque()
-        self._acks: deque[tuple[LightNode, mqtt_client.Link]] = deque()
-
-    def put(self, node: LightNode, item: mqtt_client.Link) -> None:
-        is_ack = isinstance(item, mqtt_client.Incoming) and item.topic.endswith("/ack")
-        with self._ready:
-            (self._acks if is_ack else self._first).append((node, item))
-            self._ready.notify()
-
-    def get(self, timeout: float) -> tuple[LightNode, mqtt_client.Link]:
-        """The next item; ``queue.Empty`` when none came within ``timeout`` seconds."""
-        with self._ready:
-            if not self._first and not self._acks:
-                self._ready.wait(timeout)
-            for waiting in (self._first, self._acks):
-                if waiting:
-                    return waiting.popleft()
-        raise queue.Empty
-
-    def empty(self) -> bool:
-        with self._ready:
-            return not self._first and not self._acks
-
-
 class LightNode:
-    def __init__(self, config: NodeConfig, inbox: Inbox) -> None:
+    def __init__(
+        self, config: NodeConfig, inbox: queue.Queue[tuple[LightNode, mqtt_client.Link]]
+    ) -> None:
         self.config, self.node_id = config, config.node_id
         self.connected = False
         self.received_at = 0.0  # of the message being handled
@@ -229,7 +197,7 @@ class LightNode:
                 NodeState(node_id=config.node_id, status="offline").model_dump_json(),
             ),
         )
-        self.client = mqtt_client.make_client(self.session, lambda item: inbox.put(self, item))
+        self.client = mqtt_client.make_client(self.session, lambda item: inbox.put((self, item)))
         self.events = ReportingEvents(
             config.node_id,
             self.store,
@@ -314,6 +282,7 @@ class LightNode:
                     self.bulletins.on_content(item.topic, item.payload)
                 elif parsed[1] == "ack" and not is_signed(item.payload):  # no clock check
                     self.events.on_ack(item.topic, item.payload)
+        self.player.due(time.time())
 
     def tick(self) -> None:
         self.bulletins.check_deadlines(utcnow())
@@ -347,7 +316,7 @@ class LightNode:
 
 def serve(configs: list[NodeConfig], report: Report, stop: threading.Event) -> None:
     """Run the points of ``configs`` until ``stop`` is set; one worker thread for all."""
-    inbox = Inbox()
+    inbox: queue.Queue[tuple[LightNode, mqtt_client.Link]] = queue.Queue()
     nodes = [LightNode(c, inbox) for c in configs]
     for node in nodes:
         node.report = node.events.report = report
@@ -355,31 +324,21 @@ def serve(configs: list[NodeConfig], report: Report, stop: threading.Event) -> N
     network = NetworkLoop([node.client for node in nodes])
     network.start()
     last_tick = last_due = 0.0
-    touched: dict[str, LightNode] = {}  # handled since their players last looked at the time
     try:
         while not stop.is_set():
             try:
                 node, item = inbox.get(timeout=0.1)
-                touched[node.node_id] = node
                 node.handle(item)
             except queue.Empty:
                 pass
             except Exception:  # one bad message must not stop the other points
                 log.exception("error while handling a message")
-            # A point's own timers (an item due now or its end, re-sends, deadlines) wait
-            # while messages are queued, up to a limit: each point has its own Pi, and one
-            # point finishing an item must not hold up the next point's emergency here.
             now = time.monotonic()
-            idle = inbox.empty()
-            if idle and touched:
-                for node in touched.values():
-                    node.player.due(time.time())
-                touched = {}
-            if now - last_due >= (0.1 if idle else 0.5):
-                last_due, touched = now, {}
+            if now - last_due >= 0.1:  # items scheduled for later
+                last_due = now
                 for node in nodes:
                     node.player.due(time.time())
-            if now - last_tick >= (1.0 if idle else 2.0):
+            if now - last_tick >= 1.0:
                 last_tick = now
                 for node in nodes:
                     node.tick()
