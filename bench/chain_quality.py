@@ -7,15 +7,15 @@ input; :func:`line_up` finds the shift by cross-correlation (either way) and pad
 cut with silence, which PESQ's own alignment then sees as it would the original pauses.
 
     .venv/bin/python -m bench.chain_quality [--utterances 2] [--set opus_complexity=0 ...]
-        [--input-rate 48000] [--nudge up|down|gain]
+        [--input-rate 48000] [--nudge up|down|gain [--gain-steps 4]]
 
 scores the clean utterances of both splits of the denoise corpus (:mod:`bench.corpus_wide`)
 through the chain as aired, with PESQ-WB, and says how many passes and whole encodes each took.
 ``--input-rate``: the utterances enter the chain at that rate (``scipy.signal.resample_poly`` up
 before, and the output back to 16 kHz with it after), as a phone's 48 kHz recording does.
-``--nudge``: the input moved by one float32 step up or down, or by 2⁻¹² of gain, before it is
-written: how much the scores move when only a few input bits change (libopus codes a changed
-input differently all through).
+``--nudge``: the input moved by one float32 step up or down, or by ``--gain-steps`` times 2⁻¹⁴
+of gain, before it is written: how much the scores move when only a few input bits change
+(libopus codes a changed input differently all through).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def chain_report(
 
 
 def _at_rate(
-    x: FloatArray, rate: int, nudge: str | None, config: PipelineConfig
+    x: FloatArray, rate: int, nudge: str | None, config: PipelineConfig, gain_steps: int = 4
 ) -> tuple[FloatArray, ProcessingReport]:
     """:func:`chain_report` of 16 kHz ``x`` entering the chain at ``rate`` (scipy's resampler
     both ways, so the chain's own is measured only inside it), optionally nudged."""
@@ -96,7 +96,7 @@ def _at_rate(
     elif nudge == "down":
         xin = np.nextafter(xin, np.float32(-2.0))
     elif nudge == "gain":
-        xin = xin * np.float32(1 + 2**-12)
+        xin = xin * np.float32(1 + gain_steps * 2**-14)
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.wav", Path(tmp) / "out.ogg"
         write_audio(src, xin, rate)
@@ -119,6 +119,7 @@ def main() -> None:
     ap.add_argument(
         "--nudge", choices=("up", "down", "gain"), help="move the input's bits a little"
     )
+    ap.add_argument("--gain-steps", type=int, default=4, help="--nudge gain: this many 2**-14")
     ap.add_argument(
         "--set", action="append", default=[], metavar="FIELD=VALUE", help="PipelineConfig"
     )
@@ -140,7 +141,7 @@ def main() -> None:
             if a.input_rate == SR and a.nudge is None:
                 y, r = chain_report(m.noisy, SR, config)
             else:
-                y, r = _at_rate(m.noisy, a.input_rate, a.nudge, config)
+                y, r = _at_rate(m.noisy, a.input_rate, a.nudge, config, a.gain_steps)
             dt = time.perf_counter() - t
             scores.append(float(pesq(SR, m.reference, y, "wb")))
             print(
