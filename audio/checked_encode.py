@@ -108,6 +108,8 @@ def encode_checked(
             quick=lossy and ceiling is not None and not last and not fixes,
             last=last,
             passes=passes,
+            # the header gain may follow: the peaks it would lift over the limit are gathered now
+            reach_db=MAX_HEADER_GAIN_DB if writer.splice and not last else 0.0,
         )
         regain, only_header = None, False
         if verdict.keep is not None:
@@ -130,7 +132,7 @@ def encode_checked(
             if verdict.true_peak_db + step <= _tp_max(config):
                 only_header = True
             else:  # the gain lifts a few peaks over the limit: pull those down as well
-                fixes.add(_lifted_overshoot(dst, step, config))
+                fixes.add(_lifted_overshoot(dst, step, config, verdict.gathered))
         else:
             target += verdict.loudness_error
             gain = None if gain is None else gain + verdict.loudness_error
@@ -174,12 +176,21 @@ def _pull_under(writer: _PassWriter, kept: SignalReport, config: PipelineConfig)
     return full
 
 
-def _lifted_overshoot(dst: Path, step_db: float, config: PipelineConfig) -> _Overshoot:
-    """The overshoots of the written file as it decodes with ``step_db`` more header gain
-    (measured again as it decodes, with the threshold lowered instead of a scaled copy)."""
+def _lifted_overshoot(
+    dst: Path, step_db: float, config: PipelineConfig, gathered: _Overshoot | None
+) -> _Overshoot:
+    """The overshoots of the written file as it decodes with ``step_db`` more header gain: the
+    places over the fix limit lowered by the lift, taken from what :func:`_judge` ``gathered``
+    when it reached that low (the same envelope values: a second decode and measurement of the
+    whole file saved), else measured again as it decodes."""
     lift = float(10.0 ** (step_db / 20.0))
-    out = measure_file(dst, max_seconds=config.max_seconds + 60, over=_fix_limit(config) / lift)
-    return _Overshoot(out.over, out.peaks * np.float32(lift), out.sample_rate)
+    level = _fix_limit(config) / lift
+    if gathered is not None and gathered.above <= level:
+        found = gathered.above_level(level)
+    else:
+        out = measure_file(dst, max_seconds=config.max_seconds + 60, over=level)
+        found = _Overshoot(out.over, out.peaks, out.sample_rate, level)
+    return _Overshoot(found.over, found.peaks * np.float32(lift), found.sample_rate, level * lift)
 
 
 def _tp_max(config: PipelineConfig) -> float:
@@ -195,12 +206,20 @@ def _fix_limit(config: PipelineConfig) -> float:
 
 @dataclass(frozen=True)
 class _Overshoot:
-    """Decoded samples where the written file's true peak is over the fix limit, and the peaks
-    there, at the decoded ``sample_rate``."""
+    """Decoded samples where the written file's true peak is over a level (the fix limit, or
+    ``above`` when gathered lower), and the peaks there, at the decoded ``sample_rate``."""
 
     over: np.ndarray
     peaks: np.ndarray
     sample_rate: int
+    above: float  # every decoded sample whose true-peak envelope exceeds this is listed
+
+    def above_level(self, level: float) -> _Overshoot:
+        """The places over ``level`` (not below :attr:`above`): what measuring with that
+        threshold gives, since the envelope is exact wherever it exceeds the threshold."""
+        assert level >= self.above
+        keep = self.peaks > level
+        return _Overshoot(self.over[keep], self.peaks[keep], self.sample_rate, level)
 
 
 @dataclass(frozen=True)
@@ -212,27 +231,42 @@ class _Verdict:
     overshoot: _Overshoot | None = None
     loudness_error: float = 0.0
     true_peak_db: float = -math.inf
+    gathered: _Overshoot | None = None  # the places over the fix limit lowered by ``reach_db``
 
 
 def _judge(
-    dst: Path, config: PipelineConfig, *, limited: bool, quick: bool, last: bool, passes: int
+    dst: Path,
+    config: PipelineConfig,
+    *,
+    limited: bool,
+    quick: bool,
+    last: bool,
+    passes: int,
+    reach_db: float = 0.0,
 ) -> _Verdict:
     """Decode and measure the written file. ``quick``: first look only for overshoots (no fix
-    made yet, more passes left); ``last``: keep the file whatever it measures."""
+    made yet, more passes left); ``last``: keep the file whatever it measures. ``reach_db``:
+    also gather the places up to this far under the fix limit (:func:`_lifted_overshoot`)."""
     # measured as it decodes (the file at 48 kHz is three times the working signal), the
     # places over the fix limit gathered on the way
     limit = _fix_limit(config)
+    low = limit / 10.0 ** (reach_db / 20.0)
     longest = config.max_seconds + 60
     # hot speech often comes back from its first encode over the limit: then (``quick``) the
     # loudness is not needed, and its measurement stops where the first such peak is found
     out = measure_file(
         dst,
         max_seconds=longest,
-        over=limit if limited else None,
+        over=low if limited else None,
         enough_above=10.0 ** (_tp_max(config) / 20.0) if quick else None,
     )
-    overshoot = _Overshoot(out.over, out.peaks, out.sample_rate)
-    hot = out.peaks.size and 20.0 * math.log10(float(out.peaks.max())) > _tp_max(config)
+    gathered = _Overshoot(out.over, out.peaks, out.sample_rate, low) if limited else None
+    overshoot = (
+        gathered.above_level(limit)
+        if gathered is not None
+        else _Overshoot(out.over, out.peaks, out.sample_rate, limit)
+    )
+    hot = overshoot.peaks.size and 20.0 * math.log10(float(overshoot.peaks.max())) > _tp_max(config)
     if quick and hot:
         return _Verdict(overshoot=overshoot)
     full = out.report or measure_file(dst, max_seconds=longest).report  # (a rounding's edge)
@@ -248,7 +282,9 @@ def _judge(
         return _Verdict(keep=full)
     if over_limit:
         return _Verdict(overshoot=overshoot)
-    return _Verdict(loudness_error=loud_err, true_peak_db=tp if limited else -math.inf)
+    return _Verdict(
+        loudness_error=loud_err, true_peak_db=tp if limited else -math.inf, gathered=gathered
+    )
 
 
 @dataclass

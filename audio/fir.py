@@ -71,6 +71,8 @@ def resample_poly(x: F32, up: int, down: int, taps: F32) -> F32:
         lo = front + ends[i0] - phase.shape[0] + 1 - first
         mat[lo : lo + phase.shape[0], i0] = phase
     rows = -(-n_out // up)
+    if up < _MIN_COLUMNS:
+        return _blocked(x, mat, up, down, front=front, first=first, rows=rows)[:n_out]
     padded = np.zeros(max(front + n, first + (rows - 1) * down + width), dtype=np.float32)
     padded[front : front + n] = x
     windows = np.lib.stride_tricks.sliding_window_view(padded, width)
@@ -81,3 +83,39 @@ def resample_poly(x: F32, up: int, down: int, taps: F32) -> F32:
         block = windows[first + s0 * down : first + (s1 - 1) * down + 1 : down]
         np.matmul(block, mat, out=out[s0 * up : s1 * up].reshape(s1 - s0, up))
     return out[:n_out]
+
+
+# Outputs per row below which rows of overlapping windows are multiplied in blocks: with few
+# columns numpy's own loop (BLAS cannot read overlapping rows) is mostly per-row overhead; with
+# 147-160 (44.1 ↔ 48 kHz) it ran faster than the blocks, which then do 1.8 times the work.
+_MIN_COLUMNS = 32
+
+
+def _blocked(x: F32, mat: F32, up: int, down: int, *, front: int, first: int, rows: int) -> F32:
+    """:func:`resample_poly`'s rows ``padded[first + s·down :][:width] @ mat`` for few outputs
+    per row (``up``; e.g. 48 → 16 kHz: one output, 61 taps, a step of 3). Consecutive windows
+    overlap, which BLAS cannot read, and numpy's own loop ran at a quarter of BLAS's speed.
+    Instead ``r`` rows at a time: their input is ``B = r·down`` consecutive samples, one row of
+    the padded signal reshaped ``(-1, B)`` (no copy), and with ``width ≤ (r + 1)·down`` they
+    reach into the next row only, so a block of ``r·up`` outputs is ``X[b] @ M0 + X[b+1] @ M1``
+    with ``M = [M0; M1]`` holding ``mat`` once per row, shifted by ``down``. More multiply-adds
+    (zeros in ``M``), done 3-4 times faster; the same sums to float32 rounding."""
+    width = mat.shape[0]
+    r = max(-(-width // down) - 1, -(-_MIN_COLUMNS // up))
+    b = r * down
+    big = np.zeros((2 * b, r * up), dtype=np.float32)
+    for i in range(r):
+        big[i * down : i * down + width, i * up : (i + 1) * up] = mat
+    m0, m1 = big[:b], big[b:]
+    blocks = -(-rows // r)
+    padded = np.zeros(max(front + x.shape[0], first + (blocks + 1) * b), dtype=np.float32)
+    padded[front : front + x.shape[0]] = x
+    rows_in = padded[first : first + (blocks + 1) * b].reshape(blocks + 1, b)
+    out = np.empty((blocks, r * up), dtype=np.float32)
+    step = max(1, BLOCK_MACS // (b * r * up))
+    for s0 in range(0, blocks, step):
+        s1 = min(blocks, s0 + step)
+        part = out[s0:s1]
+        np.matmul(rows_in[s0:s1], m0, out=part)
+        part += rows_in[s0 + 1 : s1 + 1] @ m1
+    return out.reshape(-1)

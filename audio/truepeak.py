@@ -21,7 +21,8 @@ from audio.fir import BLOCK_MACS, kaiser_lowpass
 from audio.samples import as_frames, as_mono, check_finite, check_rate
 
 _TAPS_PER_PHASE = 16
-_SEG = 40  # samples of context per block of 16: x[16b - 8 .. 16b + 31]
+_SEG = 31  # samples of context per block of 16: x[16b - 7 .. 16b + 23]
+_FIRST = 7  # how far before its block a segment starts
 
 
 def oversampling_factor(sr: int) -> int:
@@ -31,12 +32,13 @@ def oversampling_factor(sr: int) -> int:
 
 @lru_cache(maxsize=16)
 def _phases(factor: int) -> tuple[np.ndarray, float]:
-    """Block interpolation matrix ``(40, 16·factor)`` and the worst-case phase gain ``S``.
+    """Block interpolation matrix ``(31, 16·factor)`` and the worst-case phase gain ``S``.
 
-    Row ``s`` of a block's context segment ``xp[16b + s]`` (``xp`` = x with 16 zeros in front)
-    maps to column ``p·16 + r``: the ``p``-th of ``factor`` points in the interval
-    ``[m, m+1)`` of sample ``m = 16b + r``. One matrix product per chunk of blocks (BLAS)
-    replaces a polyphase loop.
+    Row ``s`` of a block's context segment ``x[16b - 7 + s]`` (zeros outside x) maps to column
+    ``p·16 + r``: the ``p``-th of ``factor`` points in the interval ``[m, m+1)`` of sample
+    ``m = 16b + r``. One matrix product per chunk of blocks (BLAS) replaces a polyphase loop.
+    The segment holds exactly the samples some tap reaches (it had 9 more, always multiplied
+    by zero rows: the products were a third larger for nothing).
     """
     n = factor * _TAPS_PER_PHASE
     h = kaiser_lowpass(n, 1.0 / factor, 7.0) * factor
@@ -46,7 +48,7 @@ def _phases(factor: int) -> tuple[np.ndarray, float]:
     mat = np.zeros((_SEG, _TAPS_PER_PHASE * factor), dtype=np.float32)
     for r in range(_TAPS_PER_PHASE):
         for j in range(_TAPS_PER_PHASE):
-            mat[r + 24 - j, r::_TAPS_PER_PHASE] = taps[j]
+            mat[r + 15 - j, r::_TAPS_PER_PHASE] = taps[j]
     mat.setflags(write=False)
     return mat, gain
 
@@ -55,19 +57,24 @@ def _interp_max(y: np.ndarray, blocks: np.ndarray, mat: np.ndarray, factor: int)
     """Largest interpolated magnitude in ``[m, m+1)`` for every sample of the given blocks,
     shape ``(len(blocks), 16)``.
 
-    Block ``b``'s context segment is ``xp[16b : 16b + 40]`` of ``xp`` = ``y`` with 16 zeros
-    in front (and zeros after its end); it is gathered straight from ``y`` per chunk of
-    blocks, so no padded copy of a long signal is made.
+    Block ``b``'s context segment is ``y[16b - 7 : 16b + 24]`` (zeros outside ``y``); it is
+    gathered straight from ``y`` per chunk of blocks, so no padded copy of a long signal is
+    made.
     """
     out = np.empty((blocks.size, _TAPS_PER_PHASE), dtype=np.float32)
-    offsets = np.arange(_SEG, dtype=np.int64) - _TAPS_PER_PHASE
+    offsets = np.arange(_SEG, dtype=np.int64) - _FIRST
     # products small enough for OpenBLAS to keep on one thread (audio.fir): spread over
     # threads on a busy machine, a stream's many of them took three times as long
     step = max(1, BLOCK_MACS // (_SEG * mat.shape[1]))
     for start in range(0, blocks.size, step):
-        idx = blocks[start : start + step, None].astype(np.int64) * _TAPS_PER_PHASE + offsets
-        inside = (idx >= 0) & (idx < y.size)
-        seg = np.where(inside, y[np.clip(idx, 0, y.size - 1)], np.float32(0.0))
+        part = blocks[start : start + step]
+        idx = part[:, None].astype(np.int64) * _TAPS_PER_PHASE + offsets
+        lo, hi = int(part.min()), int(part.max())
+        if lo * _TAPS_PER_PHASE >= _FIRST and (hi + 1) * _TAPS_PER_PHASE + 8 <= y.size:
+            seg = y[idx]  # all inside (most chunks): no clipping and masking of the indices
+        else:
+            inside = (idx >= 0) & (idx < y.size)
+            seg = np.where(inside, y[np.clip(idx, 0, y.size - 1)], np.float32(0.0))
         up = np.abs(seg @ mat).reshape(-1, factor, _TAPS_PER_PHASE)
         # phase-major columns: the max over phases is an elementwise max of 16-wide slabs
         # (numpy reduces a short middle axis slowly; a loop over phases is 3x faster)

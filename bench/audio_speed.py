@@ -4,13 +4,17 @@
 
 Each case runs in its own child process pinned to one core (``sched_setaffinity``), and
 "peak memory" is that process's maximum resident set measured by GNU ``time`` (Python,
-numpy, scipy and PyAV included, about 120 MB before any audio). Reference tools run in the
-same session on the same file: pyloudnorm, FFmpeg ``ebur128`` (with true peak) and FFmpeg
-``loudnorm`` two-pass. The Opus table compares encoder settings on the chain's encoder input by
-speed, actual bit rate, true-peak overshoot of the decoded file and PESQ-WB of the decoded
-result against the encoder input (first 60 s). The limiter table compares release speeds on
-the chain's limiter input by loudness reached, limiting needed and PESQ-WB against plain
-gain. Results go into BENCHMARKS.md.
+numpy, scipy and PyAV included, about 120 MB before any audio). "CPU" is the case's own
+processor time (``time.process_time``): beside other load on the same core the wall time
+grows by the time the case waits, the CPU time much less, so compare before and after on it.
+For the Opus cases "libopus" is the CPU time spent encoding (the whole encode and the windows
+re-encoded, inside :func:`audio.opus._encode_span`): the rest is the chain's own.
+Reference tools run in the same session on the same file: pyloudnorm, FFmpeg ``ebur128``
+(with true peak) and FFmpeg ``loudnorm`` two-pass. The Opus table compares encoder settings
+on the chain's encoder input by speed, actual bit rate, true-peak overshoot of the decoded file
+and PESQ-WB of the decoded result against the encoder input (first 60 s). The limiter table
+compares release speeds on the chain's limiter input by loudness reached, limiting needed and
+PESQ-WB against plain gain. Results go into BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -50,6 +55,24 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _count_encoding() -> list[float]:
+    """A one-element list that sums the CPU time spent in libopus's encoding from now on."""
+    from audio import opus
+
+    spent = [0.0]
+    inner = opus._encode_span
+
+    def timed(*args: Any, **kwargs: Any) -> list[opus.Packet]:
+        c = time.process_time()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            spent[0] += time.process_time() - c
+
+    opus._encode_span = timed  # this child process only
+    return spent
+
+
 def run_case(case: str, src: Path, work: Path) -> dict[str, float]:
     """Runs inside the child process."""
     _pin()
@@ -61,10 +84,13 @@ def run_case(case: str, src: Path, work: Path) -> dict[str, float]:
         cfg = PipelineConfig(denoise="nodenoise" not in case)
         if case.endswith("_c0"):
             cfg = cfg.model_copy(update={"opus_complexity": 0})
-        t = time.perf_counter()
+        encoding = _count_encoding()
+        t, c = time.perf_counter(), time.process_time()
         report = process_file(src, work / f"out.{ext}", cfg)
         return {
             "seconds": time.perf_counter() - t,
+            "cpu": time.process_time() - c,
+            "encode_cpu": encoding[0],
             "peak_mb": _peak_mb(),
             "passes": report.encode_passes,
             "whole_encodes": report.whole_encodes,
@@ -73,22 +99,34 @@ def run_case(case: str, src: Path, work: Path) -> dict[str, float]:
         from audio.denoise import denoise
 
         x = decode_file(src, target_sr=16000).samples
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         denoise(x, 16000)
-        return {"seconds": time.perf_counter() - t, "peak_mb": _peak_mb()}
+        return {
+            "seconds": time.perf_counter() - t,
+            "cpu": time.process_time() - c,
+            "peak_mb": _peak_mb(),
+        }
     x = decode_file(src).samples
     if case == "meter":
         from audio.loudness import measure
 
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         measure(x, 48000)
-        return {"seconds": time.perf_counter() - t, "peak_mb": _peak_mb()}
+        return {
+            "seconds": time.perf_counter() - t,
+            "cpu": time.process_time() - c,
+            "peak_mb": _peak_mb(),
+        }
     if case == "pyloudnorm":
         import pyloudnorm
 
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         pyloudnorm.Meter(48000).integrated_loudness(x.astype(np.float64))
-        return {"seconds": time.perf_counter() - t, "peak_mb": _peak_mb()}
+        return {
+            "seconds": time.perf_counter() - t,
+            "cpu": time.process_time() - c,
+            "peak_mb": _peak_mb(),
+        }
     raise SystemExit(f"unknown case {case}")
 
 
@@ -257,7 +295,7 @@ def main() -> None:
         src = work / "speech48.wav"
         print(f"generating {args.minutes:g} min of 48 kHz speech (espeak-ng, vi voices)…")
         write_wav(str(src), bulletin(args.minutes * 60, 48000, noise_db=-50.0), 48000)
-        print(f"\n{'case':<58} {'seconds':>8} {'peak MB':>8}")
+        print(f"\n{'case':<58} {'seconds':>8} {'CPU s':>6} {'peak MB':>8}")
         for case, label in CASES.items():
             try:
                 r = _child(case, src, work)
@@ -269,9 +307,11 @@ def main() -> None:
                 if "passes" in r
                 else ""
             )
-            print(f"{label:<58} {r['seconds']:8.2f} {r['peak_mb']:8.0f}{passes}")
+            if r.get("encode_cpu"):
+                passes += f", libopus {r['encode_cpu']:.2f} s CPU"
+            print(f"{label:<58} {r['seconds']:8.2f} {r['cpu']:6.2f} {r['peak_mb']:8.0f}{passes}")
         for label, dt, mem in ffmpeg_cases(src):
-            print(f"{label:<58} {dt:8.2f} {mem:8.0f}")
+            print(f"{label:<58} {dt:8.2f} {'':>6} {mem:8.0f}")
         if not args.skip_quality:
             print(
                 f"\n{'Opus encoder setting (10 min)':<44} {'enc s':>6} {'kbit/s':>7} "

@@ -7,14 +7,21 @@ input; :func:`line_up` finds the shift by cross-correlation (either way) and pad
 cut with silence, which PESQ's own alignment then sees as it would the original pauses.
 
     .venv/bin/python -m bench.chain_quality [--utterances 2] [--set opus_complexity=0 ...]
+        [--input-rate 48000] [--nudge up|down|gain [--gain-steps 4]]
 
 scores the clean utterances of both splits of the denoise corpus (:mod:`bench.corpus_wide`)
 through the chain as aired, with PESQ-WB, and says how many passes and whole encodes each took.
+``--input-rate``: the utterances enter the chain at that rate (``scipy.signal.resample_poly`` up
+before, and the output back to 16 kHz with it after), as a phone's 48 kHz recording does.
+``--nudge``: the input moved by one float32 step up or down, or by ``--gain-steps`` times 2⁻¹⁴
+of gain, before it is written: how much the scores move when only a few input bits change
+(libopus codes a changed input differently all through).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import tempfile
 import time
 from pathlib import Path
@@ -75,6 +82,31 @@ def chain_report(
     return line_up(y, x, max_lag=sr), report
 
 
+def _at_rate(
+    x: FloatArray, rate: int, nudge: str | None, config: PipelineConfig, gain_steps: int = 4
+) -> tuple[FloatArray, ProcessingReport]:
+    """:func:`chain_report` of 16 kHz ``x`` entering the chain at ``rate`` (scipy's resampler
+    both ways, so the chain's own is measured only inside it), optionally nudged."""
+    from bench.corpus import SR
+
+    g = math.gcd(rate, SR)
+    xin = scipy.signal.resample_poly(x, rate // g, SR // g).astype(np.float32)
+    if nudge == "up":
+        xin = np.nextafter(xin, np.float32(2.0))
+    elif nudge == "down":
+        xin = np.nextafter(xin, np.float32(-2.0))
+    elif nudge == "gain":
+        xin = xin * np.float32(1 + gain_steps * 2**-14)
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "in.wav", Path(tmp) / "out.ogg"
+        write_audio(src, xin, rate)
+        report = process_file(src, dst, config)
+        dec = decode_file(dst)
+    g = math.gcd(dec.sample_rate, SR)
+    y = scipy.signal.resample_poly(dec.samples, SR // g, dec.sample_rate // g)
+    return line_up(y.astype(np.float32), x, max_lag=SR), report
+
+
 def main() -> None:
     from pesq import pesq
 
@@ -83,6 +115,11 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description="clean speech through the whole chain, PESQ-WB")
     ap.add_argument("--utterances", type=int, default=2, help="first N per split (0: all)")
+    ap.add_argument("--input-rate", type=int, default=SR, help="the chain's input rate (Hz)")
+    ap.add_argument(
+        "--nudge", choices=("up", "down", "gain"), help="move the input's bits a little"
+    )
+    ap.add_argument("--gain-steps", type=int, default=4, help="--nudge gain: this many 2**-14")
     ap.add_argument(
         "--set", action="append", default=[], metavar="FIELD=VALUE", help="PipelineConfig"
     )
@@ -101,7 +138,10 @@ def main() -> None:
         for case in clean[: a.utterances or None]:
             m = corpus_wide.mixture(case)  # clean: the utterance as the denoise benchmark has it
             t = time.perf_counter()
-            y, r = chain_report(m.noisy, SR, config)
+            if a.input_rate == SR and a.nudge is None:
+                y, r = chain_report(m.noisy, SR, config)
+            else:
+                y, r = _at_rate(m.noisy, a.input_rate, a.nudge, config, a.gain_steps)
             dt = time.perf_counter() - t
             scores.append(float(pesq(SR, m.reference, y, "wb")))
             print(

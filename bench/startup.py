@@ -8,8 +8,9 @@ gives the "before"). On a shared machine wall times swing with the load; CPU tim
 system, of the child alone) much less, so both are given, best and median of ``--runs``:
 
 * ``import audio.cli``: the imports `loa process` waits for before it reads the file;
-* ``loa process`` of a ``--minutes`` recording (48 kHz speech from espeak-ng) to Opus, wall
-  time of the whole command, start-up included, as a broadcaster waits for it;
+* ``loa process`` of a ``--minutes`` recording (48 kHz speech from espeak-ng, or ``--src``) to
+  WAV and to Opus, wall time of the whole command, start-up included, as a broadcaster waits
+  for it;
 * RSS (VmHWM) after ``import controller.api.app`` (the controller's imports, no audio yet) and
   after ``import audio.pipeline, audio.live_chain`` (what an upload or a live session adds);
 * whether any of them loaded ``scipy.signal``.
@@ -88,6 +89,7 @@ def main() -> None:
     parser.add_argument("--tree", type=Path, default=Path(__file__).resolve().parents[1])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--minutes", type=float, default=3.0)
+    parser.add_argument("--src", type=Path, help="a recording to process instead of generating one")
     args = parser.parse_args()
     tree = args.tree.resolve()
     print(f"tree {tree}, best and median of {args.runs} runs, one core")
@@ -104,14 +106,17 @@ def main() -> None:
     from tests.support.audio import bulletin, write_wav
 
     with tempfile.TemporaryDirectory() as tmp:
-        src, dst = Path(tmp) / "speech48.wav", Path(tmp) / "out.ogg"
-        write_wav(str(src), bulletin(args.minutes * 60, 48000, noise_db=-50.0), 48000)
-        whole = [_process(tree, src, dst) for _ in range(args.runs)]
-        label = f"loa process, {args.minutes:g} min WAV to Opus (whole command)"
-        print(
-            f"{label:<52} {_pair([r[0] for r in whole])} {_pair([r[1] for r in whole])} "
-            f"{min(r[2] for r in whole):6.0f} MB"
-        )
+        src = args.src.resolve() if args.src else Path(tmp) / "speech48.wav"
+        if args.src is None:
+            write_wav(str(src), bulletin(args.minutes * 60, 48000, noise_db=-50.0), 48000)
+        for ext, name in (("wav", "WAV"), ("ogg", "Opus")):
+            whole = [_process(tree, src, Path(tmp) / f"out.{ext}") for _ in range(args.runs)]
+            what = src.name if args.src else f"{args.minutes:g} min WAV"
+            label = f"loa process, {what} to {name} (whole command)"
+            print(
+                f"{label:<52} {_pair([r[0] for r in whole])} {_pair([r[1] for r in whole])} "
+                f"{min(r[2] for r in whole):6.0f} MB"
+            )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audio.checked_encode import MAX_HEADER_GAIN_DB, header_gain
+from audio.checked_encode import MAX_HEADER_GAIN_DB, _judge, _lifted_overshoot, header_gain
 from audio.config import PipelineConfig
 from audio.decode import decode_file
 from audio.loudness import measure
@@ -70,6 +70,31 @@ def test_peaks_the_header_gain_lifts_over_the_limit_are_pulled_down_without_a_wh
     stats = measure(out.samples, out.sample_rate)
     assert stats.integrated == pytest.approx(-16.0, abs=0.15)
     assert stats.true_peak_db <= -1.0
+
+
+def test_the_peaks_a_header_gain_lifts_come_from_the_first_measurement_as_measuring_again(
+    speech_wav: Path, tmp_path: Path
+) -> None:
+    """The overshoots of the file as it would decode with more header gain are those the
+    measurement of the file gathered (reaching under the fix limit): the same places and
+    values as decoding and measuring it again, so that second measurement is skipped."""
+    config = PipelineConfig(denoise=False, codec_headroom_db=0.3)
+    _chain(speech_wav, tmp_path / "once.ogg", max_encode_passes=1, codec_headroom_db=0.3)
+    dst = tmp_path / "once.ogg"
+    verdict = _judge(
+        dst, config, limited=True, quick=False, last=False, passes=1, reach_db=MAX_HEADER_GAIN_DB
+    )
+    assert verdict.gathered is not None
+    for step in (0.05, 0.4, MAX_HEADER_GAIN_DB):
+        reused = _lifted_overshoot(dst, step, config, verdict.gathered)
+        measured = _lifted_overshoot(dst, step, config, None)
+        assert measured.over.size > 0  # places near the limit: the comparison means something
+        np.testing.assert_array_equal(reused.over, measured.over)
+        np.testing.assert_array_equal(reused.peaks, measured.peaks)
+    # a lift beyond what was gathered is measured again, not taken from too little
+    far = _lifted_overshoot(dst, MAX_HEADER_GAIN_DB + 0.5, config, verdict.gathered)
+    again = _lifted_overshoot(dst, MAX_HEADER_GAIN_DB + 0.5, config, None)
+    np.testing.assert_array_equal(far.over, again.over)
 
 
 def _bursts() -> np.ndarray:

@@ -7,6 +7,7 @@ import pytest
 
 from audio.errors import AudioError
 from audio.filters import k_weighting_sos
+from audio.fir import kaiser_lowpass
 from audio.loudness import (
     integrated_loudness,
     loudness_range,
@@ -16,7 +17,7 @@ from audio.loudness import (
     short_term_loudness,
     short_term_max,
 )
-from audio.truepeak import true_peak_db
+from audio.truepeak import oversampling_factor, true_peak_db, true_peak_envelope
 
 SR = 48000
 
@@ -173,3 +174,22 @@ def test_measure_bundles_everything() -> None:
     assert stats.true_peak_db == pytest.approx(-20.0, abs=0.05)
     assert stats.sample_peak_db <= stats.true_peak_db + 1e-6
     assert stats.short_term_max == pytest.approx(-20.0, abs=0.1)  # two channels at -23.01 each
+
+
+@pytest.mark.parametrize("sr", [48000, 16000])
+@pytest.mark.parametrize("n", [1, 7, 16, 23, 24, 40, 1001])
+def test_true_peak_envelope_is_the_polyphase_interpolation_up_to_the_ends(sr: int, n: int) -> None:
+    """Every sample's interval ``[m, m+1)``, the first and last ones included (the blocks near
+    the ends gather their context with zeros outside the signal, the others straight from it),
+    against the interpolation written out tap by tap."""
+    factor = oversampling_factor(sr)
+    taps = (kaiser_lowpass(16 * factor, 1.0 / factor, 7.0) * factor).reshape(16, factor)
+    x = np.random.default_rng(n).uniform(-1.0, 1.0, n).astype(np.float32)
+    padded = np.concatenate([np.zeros(16), x.astype(np.float64), np.zeros(16)])
+    # phase p of interval m: sum over taps j of taps[j, p] * x[m + 8 - j]
+    ref = np.abs(x).astype(np.float64)
+    for m in range(n):
+        window = padded[16 + m + 8 - np.arange(16)]
+        ref[m] = max(ref[m], float(np.abs(window @ taps).max()))
+    env = true_peak_envelope(x, sr, threshold=0.0)
+    np.testing.assert_allclose(env, ref, rtol=1e-5, atol=1e-6)

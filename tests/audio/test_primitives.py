@@ -119,6 +119,23 @@ def test_polyphase_resampling_equals_resample_poly(up: int, down: int, n: int) -
     np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-5)
 
 
+@pytest.mark.parametrize(("up", "down"), [(1, 3), (3, 1), (1, 2), (2, 3), (1, 6), (6, 1)])
+@pytest.mark.parametrize("n", [1, 2, 95, 96, 97, 30_011])
+def test_resampling_with_overlapping_windows_is_resample_poly_to_float32_rounding(
+    up: int, down: int, n: int
+) -> None:
+    """Where one output's input window overlaps the next (the step ``down`` is under the
+    filter's length: 48 → 16 kHz, 16 → 48 kHz), rows of windows are multiplied as blocks
+    (audio.fir._blocked): each output the same sum of the same products, in another order."""
+    x = np.random.default_rng(n + up).uniform(-1.0, 1.0, n).astype(np.float32)
+    taps = ss.firwin(20 * max(up, down) + 1, 1 / max(up, down), window=("kaiser", 5.0))
+    taps = taps.astype(np.float32)
+    ours = resample_poly(x, up, down, taps)
+    ref = ss.resample_poly(x.astype(np.float64), up, down, window=taps.astype(np.float64))
+    assert ours.shape == ref.shape
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=2e-6)
+
+
 @pytest.mark.parametrize("nperseg", [4000, 4001])
 def test_welch_equals_scipy(noise: np.ndarray, nperseg: int) -> None:
     f, p = welch(noise, 8000, nperseg=nperseg)
