@@ -50,7 +50,7 @@ class DenoiseParams:
     # segment's blind SNR rises from the first value to the second (audio.denoise._high_weight;
     # Kamath & Loizou 2002 bring their factor to 1 by 20 dB): the twofold bound took the weak
     # consonants (STOI) of 20 dB recordings above 1 kHz. Tune split, 20 dB: STOI up in most
-    # cells, PESQ-WB 0.1-0.4 lower; (10, 20) fixed fewer cells (BENCHMARKS, round seven).
+    # cells, PESQ-WB 0.1-0.6 lower; (10, 20) fixed fewer cells (BENCHMARKS, round seven).
     profile_high_snr_db: tuple[float, float] = (5.0, 15.0)
     # G_min in frames of speech (the pause decision's complement) rises to speech_floor_db as the
     # segment's blind SNR rises over speech_floor_snr_db: where little noise is left to remove,
