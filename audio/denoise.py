@@ -253,6 +253,7 @@ def _segment_params(p: DenoiseParams, floor_db: float, gentle: bool) -> DenoiseP
             floor_db=floor_db,
             gain_correction_db=(0.0,) * len(p.gain_correction_db),
             profile_high_snr_db=(math.inf, math.inf),
+            profile_cap_snr_db=(math.inf, math.inf),
         )
     return p if floor_db == p.floor_db else dataclasses.replace(p, floor_db=floor_db)
 
@@ -283,7 +284,16 @@ def _suppression(
     # and it took weak consonants (STOI below the input's at 20 dB, most on phone recordings
     # whose AGC lifts the quiet stretch over the noise under speech), so it fades out.
     weight = _high_weight(snr_db, p)
-    if profile is not None and weight < 1.0:
+    # The quiet stretch stands for the noise under speech too; a phone's AGC breaks that, lifting
+    # the pauses (where the stretch is read) by up to 12 dB over the noise under the voice, and
+    # the suppressor then takes weak syllables for noise. The tracker, which reads the noise
+    # between syllables, sees the segment as clean: where its own SNR is high, the stretch may
+    # lift it by little (profile_cap_db). Not under babble, which the tracker reads 12-14 dB low.
+    capped = _capped_lift(
+        light_touch.segmental_snr_db(P[core_lo:core_hi], tracked[core_lo:core_hi]), lift, p
+    )
+    if profile is not None and (weight < 1.0 or capped < lift):
+        lift = capped
         profile = profile.copy()
         profile[high_from:] *= np.float32(weight)
         lam = _bounded(tracked, profile, lift)
@@ -363,3 +373,15 @@ def _high_weight(snr_db: float, p: DenoiseParams) -> float:
     t = 1.0 if hi <= lo else min(1.0, (snr_db - lo) / (hi - lo))
     w = p.profile_weight_high
     return (w + t * (1.0 - w)) / w
+
+
+def _capped_lift(tracker_snr_db: float, lift: np.float32, p: DenoiseParams) -> np.float32:
+    """How far the quiet stretch may lift the tracker's estimate: ``lift`` (``profile_max_db``)
+    where the segment's SNR read from the tracker alone is at most ``profile_cap_snr_db[0]``,
+    ``profile_cap_db`` from the second, linear in dB between."""
+    lo, hi = p.profile_cap_snr_db
+    if tracker_snr_db <= lo:
+        return lift
+    t = 1.0 if hi <= lo else min(1.0, (tracker_snr_db - lo) / (hi - lo))
+    db = p.profile_max_db + t * (min(p.profile_cap_db, p.profile_max_db) - p.profile_max_db)
+    return np.float32(10.0 ** (db / 10.0))

@@ -24,8 +24,13 @@ from tests.support.audio import have_espeak
 SR = 16000
 # The smoothing of the noisy segments everywhere: what the denoiser did before the light touch.
 HEAVY = {"alpha_light": 0.92, "light_snr_lo_db": 100.0, "light_snr_hi_db": 100.0}
-# The fading high-band bound and the floor under speech of round seven, left out.
-BEFORE_ROUND_SEVEN = {"profile_high_snr_db": (math.inf, math.inf), "speech_floor_db": -60.0}
+# The fading high-band bound, the floor under speech and the cap on the quiet stretch of round
+# seven, left out.
+BEFORE_ROUND_SEVEN = {
+    "profile_high_snr_db": (math.inf, math.inf),
+    "speech_floor_db": -60.0,
+    "profile_cap_snr_db": (math.inf, math.inf),
+}
 
 
 @pytest.fixture(scope="module")
