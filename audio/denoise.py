@@ -62,7 +62,10 @@ above 8 kHz, bands of 4 bins, see :mod:`audio.bands`):
   of speech rises towards ``speech_floor_db`` (-10 dB), and the quiet stretch's twofold bound
   above 1 kHz fades to onefold (from 5 to 15 dB): there is little noise to remove, and the deep
   floor and the over-subtraction took weak speech and reverberant tails with it (STOI and
-  PESQ-WB below the untouched input's at 20 dB SNR; BENCHMARKS, round seven).
+  PESQ-WB below the untouched input's at 20 dB SNR; BENCHMARKS, round seven). Where the
+  tracker's own estimate reads the segment as clean (10-20 dB), the quiet stretch may lift it
+  by 3 dB at most (``profile_cap_db``): a phone's AGC lifts the pauses, where the stretch is
+  read, by up to 12 dB over the noise under the voice.
 
 The decision-directed recursion runs over frames, but on many blocks of frames at once (each
 block warmed up on the frames before it; the recursion forgets its start within a few frames),
