@@ -20,7 +20,6 @@ class Background:
     profile: FloatArray | None  # the quiet stretch's band power, weighted; None: bounds nothing
     speech_like: bool  # the quiet stretch is a voice or music, to be left alone
     babble: bool = False  # the quiet stretch is many voices at once (audio.speech_background)
-    high_from: int = 0  # the first band weighted by ``weights[1]`` (above ``split_hz``)
 
 
 def quiet_stretch(
@@ -63,4 +62,4 @@ def quiet_stretch(
     split = min(layout.split, math.ceil(split_hz * geom.n_fft / sr))
     mean[:split] *= weights[0]
     mean[split:] *= weights[1]
-    return Background(mean.astype(np.float32), leave, babble, split)
+    return Background(mean.astype(np.float32), leave, babble)

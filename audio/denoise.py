@@ -59,10 +59,9 @@ above 8 kHz, bands of 4 bins, see :mod:`audio.bands`):
   1999) with a hangover, ``G_min`` is ``pause_floor_db`` lower: a quieter floor in pauses,
   unchanged under speech.
 * Where speech dominates a segment (its blind SNR 10-20 dB and over), ``G_min`` in the frames
-  of speech rises towards ``speech_floor_db`` (-10 dB), and the quiet stretch's twofold bound
-  above 1 kHz fades to onefold (from 5 to 15 dB): there is little noise to remove, and the deep
-  floor and the over-subtraction took weak speech and reverberant tails with it (STOI and
-  PESQ-WB below the untouched input's at 20 dB SNR; BENCHMARKS, round seven). Where the
+  of speech rises towards ``speech_floor_db`` (-10 dB): there is little noise to remove, and
+  the deep floor took weak speech and reverberant tails with it (STOI and PESQ-WB below the
+  untouched input's at 20 dB SNR; BENCHMARKS, round seven). Where the
   tracker's own estimate reads the segment as clean (10-20 dB), the quiet stretch may lift it
   by 3 dB at most (``profile_cap_db``): a phone's AGC lifts the pauses, where the stretch is
   read, by up to 12 dB over the noise under the voice.
@@ -217,7 +216,6 @@ def denoise_with_actions(
                 P,
                 bg.profile,
                 lift=lift,
-                high_from=bg.high_from,
                 core=(core_lo, core_hi),
                 margin=margin,
                 warmup=warmup,
@@ -248,14 +246,12 @@ def _segment_params(p: DenoiseParams, floor_db: float, gentle: bool) -> DenoiseP
     """``p`` with the segment's floor; under babble, without the learned correction: it
     suppresses more at a priori SNRs of 5-15 dB, and there it took words with the voices
     (tune split, babble at 10 dB: STOI 0.005 lower on one recording, PESQ-WB unchanged); and
-    with the twofold bound above 1 kHz kept at any SNR, since under babble the quiet stretch is
-    what reads the voices (faded, tune babble 20 dB lost STOI and 0.09 PESQ-WB)."""
+    with the quiet stretch's lift never capped, since the tracker reads babble 12-14 dB low."""
     if gentle:
         return dataclasses.replace(
             p,
             floor_db=floor_db,
             gain_correction_db=(0.0,) * len(p.gain_correction_db),
-            profile_high_snr_db=(math.inf, math.inf),
             profile_cap_snr_db=(math.inf, math.inf),
         )
     return p if floor_db == p.floor_db else dataclasses.replace(p, floor_db=floor_db)
@@ -266,7 +262,6 @@ def _suppression(
     profile: FloatArray | None,
     *,
     lift: np.float32,
-    high_from: int,
     core: tuple[int, int],
     margin: int,
     warmup: int,
@@ -282,11 +277,6 @@ def _suppression(
     core_lo, core_hi = core
     lam = _bounded(tracked, profile, lift)
     snr_db = light_touch.segmental_snr_db(P[core_lo:core_hi], lam[core_lo:core_hi])
-    # The twofold bound above the split is over-subtraction for a noise that fluctuates
-    # (Kamath & Loizou 2002); where speech dominates there is little noise to over-subtract,
-    # and it took weak consonants (STOI below the input's at 20 dB, most on phone recordings
-    # whose AGC lifts the quiet stretch over the noise under speech), so it fades out.
-    weight = _high_weight(snr_db, p)
     # The quiet stretch stands for the noise under speech too; a phone's AGC breaks that, lifting
     # the pauses (where the stretch is read) by up to 12 dB over the noise under the voice, and
     # the suppressor then takes weak syllables for noise. The tracker, which reads the noise
@@ -295,11 +285,8 @@ def _suppression(
     capped = _capped_lift(
         light_touch.segmental_snr_db(P[core_lo:core_hi], tracked[core_lo:core_hi]), lift, p
     )
-    if profile is not None and (weight < 1.0 or capped < lift):
-        lift = capped
-        profile = profile.copy()
-        profile[high_from:] *= np.float32(weight)
-        lam = _bounded(tracked, profile, lift)
+    if profile is not None and capped < lift:
+        lam = _bounded(tracked, profile, capped)
         snr_db = light_touch.segmental_snr_db(P[core_lo:core_hi], lam[core_lo:core_hi])
     # Gains for the core and the frames the pause decision reads around it ...
     g_lo, g_hi = max(0, core_lo - margin), min(P.shape[0], core_hi + margin)
@@ -364,18 +351,6 @@ def _bounded(tracked: FloatArray, profile: FloatArray | None, lift: np.float32) 
         lam = np.maximum(tracked, np.minimum(profile, tracked * lift))
     np.maximum(lam, np.float32(POWER_FLOOR), out=lam)
     return lam
-
-
-def _high_weight(snr_db: float, p: DenoiseParams) -> float:
-    """Factor on the profile above ``profile_split_hz``: 1 up to ``profile_high_snr_db[0]``,
-    ``1 / profile_weight_high`` (the bound at the stretch's own level) from the second, linear
-    in the weight between."""
-    lo, hi = p.profile_high_snr_db
-    if p.profile_weight_high <= 0.0 or snr_db <= lo:
-        return 1.0
-    t = 1.0 if hi <= lo else min(1.0, (snr_db - lo) / (hi - lo))
-    w = p.profile_weight_high
-    return (w + t * (1.0 - w)) / w
 
 
 def _capped_lift(tracker_snr_db: float, lift: np.float32, p: DenoiseParams) -> np.float32:

@@ -46,12 +46,6 @@ class DenoiseParams:
     profile_weight: float = 1.0  # below profile_split_hz
     profile_weight_high: float = 2.0  # above profile_split_hz
     profile_split_hz: float = 1000.0
-    # Where speech dominates, the weight above the split fades to 1 (no over-subtraction) as a
-    # segment's blind SNR rises from the first value to the second (audio.denoise._high_weight;
-    # Kamath & Loizou 2002 bring their factor to 1 by 20 dB): the twofold bound took the weak
-    # consonants (STOI) of 20 dB recordings above 1 kHz. Tune split, 20 dB: STOI up in most
-    # cells, PESQ-WB 0.1-0.6 lower; (10, 20) fixed fewer cells (BENCHMARKS, round seven).
-    profile_high_snr_db: tuple[float, float] = (5.0, 15.0)
     # G_min in frames of speech (the pause decision's complement) rises to speech_floor_db as the
     # segment's blind SNR rises over speech_floor_snr_db: where little noise is left to remove,
     # a deep floor only takes weak speech and reverberant tails with it. At or below floor_db:

@@ -97,16 +97,14 @@ def _denoised(window: np.ndarray) -> np.ndarray:
     # The Wiener rule without round six's learned correction: fitted for PESQ-WB on whole
     # recordings, it lowered the live use's SI-SDR by 1.5 dB (bench.live_denoise, 5 dB SNR:
     # 9.4 -> 7.9 dB) and nothing measures its PESQ here yet. Round seven's lighter touch where
-    # speech dominates (the fading high-band bound, the speech floor, the cap on the quiet
-    # stretch) is left out for the same reason: chosen on whole recordings, not measured on 3 s
-    # windows.
+    # speech dominates (the speech floor, the cap on the quiet stretch) is left out for the
+    # same reason: chosen on whole recordings, not measured on 3 s windows.
     return denoise(
         np.ascontiguousarray(window, np.float32),
         RATE,
         leave_speech_like=False,
         hum=False,
         gain_correction_db=(0.0,) * 6,
-        profile_high_snr_db=(math.inf, math.inf),
         speech_floor_db=-60.0,
         profile_cap_snr_db=(math.inf, math.inf),
     )

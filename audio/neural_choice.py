@@ -107,7 +107,6 @@ _OURS_IN_MIX: dict[str, Any] = {
     "q_max": 0.95,
     "gain_correction_db": (0.0,) * 6,  # round six's correction neither
     # nor round seven's lighter touch where speech dominates and its cap on the quiet stretch
-    "profile_high_snr_db": (math.inf, math.inf),
     "speech_floor_db": -60.0,
     "profile_cap_snr_db": (math.inf, math.inf),
 }
