@@ -59,6 +59,7 @@ def suppression_gain(
     sudden: npt.NDArray[np.bool_] | None = None,
     *,
     correction: float = 1.0,
+    speech_lift_db: float = 0.0,
 ) -> FloatArray:
     """Optimally-modified gain (Cohen & Berdugo 2001, eqs. 16 and 19), floored at ``G_min``.
     Frames ``sudden`` (transients) do not count as speech for the pause decision."""
@@ -74,9 +75,14 @@ def suppression_gain(
     presence = _presence(xi, v, q, p.q_max)
     # G_min per frame: lowered by pause_floor_db in frames of noise alone.
     ln_floor = np.full((xi.shape[0], 1), ln_gmin, dtype=np.float32)
-    if p.pause_floor_db < 0.0:
+    if p.pause_floor_db < 0.0 or speech_lift_db > 0.0:
+        quiet = pause.pause(xi, v, ln_gh1, p.lsa, sudden)
         ln_pause = np.float32(p.pause_floor_db / 20.0 * np.log(10.0))
-        ln_floor[:, 0] += pause.pause(xi, v, ln_gh1, p.lsa, sudden) * ln_pause
+        ln_floor[:, 0] += quiet * ln_pause
+        if speech_lift_db > 0.0:
+            ln_floor[:, 0] += (np.float32(1.0) - quiet) * np.float32(
+                speech_lift_db / 20.0 * np.log(10.0)
+            )
     if p.gain_table is not None:
         # The pause decision above keeps reading the Wiener gain: the table replaces the
         # gain applied, not the voice activity statistic.

@@ -46,9 +46,23 @@ class DenoiseParams:
     profile_weight: float = 1.0  # below profile_split_hz
     profile_weight_high: float = 2.0  # above profile_split_hz
     profile_split_hz: float = 1000.0
+    # G_min in frames of speech (the pause decision's complement) rises to speech_floor_db as the
+    # segment's blind SNR rises over speech_floor_snr_db: where little noise is left to remove,
+    # a deep floor only takes weak speech and reverberant tails with it. At or below floor_db:
+    # never (BENCHMARKS, round seven).
+    speech_floor_db: float = -10.0
+    speech_floor_snr_db: tuple[float, float] = (10.0, 20.0)
     # A stretch holding speech must not lift the noise further. Babble reads more than 20 dB
     # low in a tenth of its bins; measured, a 20 dB cap cost babble 0.02 PESQ-WB.
     profile_max_db: float = 40.0
+    # ... and at most profile_cap_db where the segment's SNR read from the tracker alone rises
+    # over profile_cap_snr_db (audio.denoise._capped_lift): a phone's AGC lifts the pauses, where
+    # the stretch is read, over the noise under the voice. Tune split: TV 20 dB and animals 5 dB
+    # (both AMR) no longer below the input; PESQ-WB at 20 dB up to 0.08 lower (BENCHMARKS, round
+    # seven). Read from the estimate with the stretch, the SNR is itself lowered by the AGC's
+    # lift and the cap fixed one of the two.
+    profile_cap_db: float = 3.0
+    profile_cap_snr_db: tuple[float, float] = (10.0, 20.0)
     frame_ms: float = 32.0
     overlap: int = 2
     hum: bool = True  # cancel mains hum (audio.hum)

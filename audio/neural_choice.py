@@ -30,6 +30,7 @@ DeepFilterNet3's 1.68 and 1.72, BENCHMARKS.md).
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import numpy as np
@@ -105,6 +106,9 @@ _OURS_IN_MIX: dict[str, Any] = {
     "floor_db": -28.0,
     "q_max": 0.95,
     "gain_correction_db": (0.0,) * 6,  # round six's correction neither
+    # nor round seven's lighter touch where speech dominates and its cap on the quiet stretch
+    "speech_floor_db": -60.0,
+    "profile_cap_snr_db": (math.inf, math.inf),
 }
 
 

@@ -3,6 +3,8 @@ its intelligibility through the denoiser, and a windy one is not made worse."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import scipy.signal
@@ -22,6 +24,11 @@ from tests.support.audio import have_espeak
 SR = 16000
 # The smoothing of the noisy segments everywhere: what the denoiser did before the light touch.
 HEAVY = {"alpha_light": 0.92, "light_snr_lo_db": 100.0, "light_snr_hi_db": 100.0}
+# The floor under speech and the cap on the quiet stretch of round seven, left out.
+BEFORE_ROUND_SEVEN = {
+    "speech_floor_db": -60.0,
+    "profile_cap_snr_db": (math.inf, math.inf),
+}
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +43,14 @@ def test_a_clean_ish_recording_keeps_its_intelligibility(
 ) -> None:
     s, x = clean_ish
     noisy = stoi(s, x, SR)
-    # Measured: noisy 0.9805, light touch 0.9846 (0.9831 with alpha_light 0.8, the value
-    # before the tune split's 20 dB cells chose 0.6), the heavy smoothing 0.9786 (0.9764 with
-    # the gain rule before round five).
+    # Measured: noisy 0.9805, light touch 0.9838 (0.9818 with alpha_light 0.8, the value
+    # before the tune split's 20 dB cells chose 0.6). The heavy smoothing, without round
+    # seven's floor under speech and cap (it was chosen before them): 0.9786 (0.9764 with the
+    # gain rule before round five).
     light = stoi(s, denoise(x, SR), SR)
     assert light >= noisy
     assert light > stoi(s, denoise(x, SR, alpha_light=0.8), SR) + 0.001
-    assert stoi(s, denoise(x, SR, **HEAVY), SR) < noisy - 0.001
+    assert stoi(s, denoise(x, SR, **HEAVY, **BEFORE_ROUND_SEVEN), SR) < noisy - 0.001
 
 
 def test_the_noise_is_still_removed_under_the_light_touch(
@@ -53,7 +61,10 @@ def test_the_noise_is_still_removed_under_the_light_touch(
     level = ndimage.uniform_filter1d(s.astype(np.float64) ** 2, SR // 50)
     pauses = level < 1e-5 * level.max()
     assert pauses.mean() > 0.1
-    assert rms(y[pauses]) < 0.15 * rms(x[pauses])  # measured 0.09: 21 dB down
+    # Measured 0.145 (17 dB down); 0.13 without round seven's floor under speech, which leaves
+    # a little more of the noise in the short gaps the pause decision's hangover counts as
+    # speech. The noise is 20 dB under the voice to start with.
+    assert rms(y[pauses]) < 0.2 * rms(x[pauses])
 
 
 def test_smoothing_follows_the_segment_snr() -> None:
