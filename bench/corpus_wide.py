@@ -20,6 +20,7 @@ Mixtures are cached under ``var/bench-corpus/`` keyed by the case and :data:`VER
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import subprocess
 import tempfile
@@ -35,7 +36,7 @@ from bench import corpus
 from bench.corpus import SR, Utterance
 from bench.corpus_noises import GENERATORS, room
 
-VERSION = 1
+VERSION = 2  # 2: the AMR cases made repeatable (sox -R)
 CACHE = Path("var/bench-corpus")
 NEW_NOISES = list(GENERATORS)
 NOISES = [*corpus.NOISES, *NEW_NOISES]
@@ -176,11 +177,12 @@ def _codec(x: FloatArray, variant: str) -> FloatArray:
         if variant == "phone-amr":
             amr = Path(tmp) / "x.amr"
             subprocess.run(
-                ["sox", *fmt, str(raw), "-r", "8000", "-t", "amr-nb", str(amr)], check=True
+                ["sox", "-R", *fmt, str(raw), "-r", "8000", "-t", "amr-nb", str(amr)], check=True
             )
             out = subprocess.run(
                 [
                     "sox",
+                    "-R",  # repeatable: sox's dither seeded, so a case is the same mixture anywhere
                     "-t",
                     "amr-nb",
                     str(amr),
@@ -212,7 +214,8 @@ def _codec(x: FloatArray, variant: str) -> FloatArray:
 
 
 def _key(case: Case) -> Path:
-    text = f"{VERSION}|{case}"
+    # the SNR as a float, so that 20 and 20.0 name the same mixture
+    text = f"{VERSION}|{dataclasses.replace(case, snr_db=float(case.snr_db))}"
     return CACHE / f"{hashlib.sha256(text.encode()).hexdigest()[:20]}.npz"
 
 
