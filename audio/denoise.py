@@ -275,19 +275,17 @@ def _suppression(
     context), and how many transient frames were kept to themselves."""
     tracked, q = track_noise(P, geom, sr, p.tracker)
     core_lo, core_hi = core
+    if profile is not None:
+        # The quiet stretch stands for the noise under speech too; a phone's AGC breaks that,
+        # lifting the pauses (where the stretch is read) by up to 12 dB over the noise under the
+        # voice, and the suppressor then takes weak syllables for noise. The tracker, which
+        # reads the noise between syllables, sees the segment as clean: where its own SNR is
+        # high, the stretch may lift it by little (profile_cap_db). Not under babble, which the
+        # tracker reads 12-14 dB low.
+        tracker_snr_db = light_touch.segmental_snr_db(P[core_lo:core_hi], tracked[core_lo:core_hi])
+        lift = min(lift, _capped_lift(tracker_snr_db, lift, p))
     lam = _bounded(tracked, profile, lift)
     snr_db = light_touch.segmental_snr_db(P[core_lo:core_hi], lam[core_lo:core_hi])
-    # The quiet stretch stands for the noise under speech too; a phone's AGC breaks that, lifting
-    # the pauses (where the stretch is read) by up to 12 dB over the noise under the voice, and
-    # the suppressor then takes weak syllables for noise. The tracker, which reads the noise
-    # between syllables, sees the segment as clean: where its own SNR is high, the stretch may
-    # lift it by little (profile_cap_db). Not under babble, which the tracker reads 12-14 dB low.
-    capped = _capped_lift(
-        light_touch.segmental_snr_db(P[core_lo:core_hi], tracked[core_lo:core_hi]), lift, p
-    )
-    if profile is not None and capped < lift:
-        lam = _bounded(tracked, profile, capped)
-        snr_db = light_touch.segmental_snr_db(P[core_lo:core_hi], lam[core_lo:core_hi])
     # Gains for the core and the frames the pause decision reads around it ...
     g_lo, g_hi = max(0, core_lo - margin), min(P.shape[0], core_hi + margin)
     # ... and around those, frames that warm the decision-directed recursion up and that

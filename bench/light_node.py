@@ -246,13 +246,7 @@ class LightNode:
 
     def start(self) -> None:
         """Set the session up; the process's one network loop connects and drives it."""
-        self.client.connect_async(
-            self.session.host,
-            self.session.port,
-            keepalive=30,
-            clean_start=False,
-            properties=mqtt_client.connect_properties(self.session),
-        )
+        mqtt_client.connect_async(self.client, self.session)
 
     def stop(self) -> None:
         self.store.close()

@@ -31,8 +31,13 @@ _ARGON2_TEST = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # hashes written before argon2; upgraded at login
 
 
+def hashing_at_test_cost() -> bool:
+    """Whether passwords are hashed at the test suite's cost (``TEST_COST_ENV``)."""
+    return os.environ.get(TEST_COST_ENV) == "1"
+
+
 def _argon2() -> PasswordHasher:
-    return _ARGON2_TEST if os.environ.get(TEST_COST_ENV) == "1" else _ARGON2
+    return _ARGON2_TEST if hashing_at_test_cost() else _ARGON2
 
 
 def hash_password(password: str) -> str:

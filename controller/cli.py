@@ -275,12 +275,12 @@ def _run_controller(args: argparse.Namespace) -> int:
 
     from controller import config_check
     from controller.api.app import create_app
-    from controller.auth import TEST_COST_ENV
+    from controller.auth import TEST_COST_ENV, hashing_at_test_cost
     from controller.nodes import bootstrap
 
     config = bootstrap.load_config(args.data)
     config_check.require(config)
-    if os.environ.get(TEST_COST_ENV) == "1":
+    if hashing_at_test_cost():
         logging.getLogger(__name__).warning(
             "%s=1: passwords are hashed at the test suite's cost; unset it outside the tests",
             TEST_COST_ENV,

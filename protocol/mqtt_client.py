@@ -138,6 +138,13 @@ def tls_context(
 
 def start(client: mqtt.Client, session: Session) -> None:
     """Connect in the background (the broker may be down now) with a persistent session."""
+    connect_async(client, session)
+    client.loop_start()
+
+
+def connect_async(client: mqtt.Client, session: Session) -> None:
+    """Set ``client`` up to connect with ``session``'s persistent session, for a network loop
+    that runs it: paho's own thread (:func:`start`) or one shared by many clients."""
     client.connect_async(
         session.host,
         session.port,
@@ -145,7 +152,6 @@ def start(client: mqtt.Client, session: Session) -> None:
         clean_start=False,
         properties=connect_properties(session),
     )
-    client.loop_start()
 
 
 def connect_properties(session: Session) -> Properties:
