@@ -191,22 +191,32 @@ def stop_broker(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
         proc.stderr.close()
 
 
+_rng = secrets.SystemRandom()
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
     """A free TCP port on 127.0.0.1 for a server about to start (the demo, the tests).
 
     Taken below the kernel's ephemeral range: a port from that range (what binding port 0
     gives) can be taken as the source port of any outgoing connection before the server
-    binds it, which two test workers with browsers and MQTT clients did."""
+    binds it, which two test workers with browsers and MQTT clients did.
+
+    A port is handed out once per process: nothing holds it until its server binds, so two
+    calls in a row (a system's HTTP and MQTT ports) could otherwise both get it, and the
+    second server then failed with "address already in use"."""
     first_ephemeral = _first_ephemeral_port()
-    rng = secrets.SystemRandom()
     for _ in range(200):
-        port = rng.randrange(max(1024, first_ephemeral - 12000), first_ephemeral)
+        port = _rng.randrange(max(1024, first_ephemeral - 12000), first_ephemeral)
+        if port in _handed_out:
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+        _handed_out.add(port)
+        return port
     with socket.socket() as s:  # everything below the range taken: any free port at all
         s.bind(("127.0.0.1", 0))
         found: int = s.getsockname()[1]
