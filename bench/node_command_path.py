@@ -84,7 +84,7 @@ def one_round(
     agent._on_message(group_topic(group_shard(NODE)), payload)
     agent.events.play("started", f"play-{n}")  # as the player reports them
     agent.events.play("finished", f"play-{n}")
-    ids = [e for e, _ in agent.store.due_events(float("inf"), limit=1000)]
+    ids = [e for e, _, _ in agent.store.due_outbox(float("inf"), limit=1000)]
     # as a controller that reads batches answers a node naming them, or (False) an older one
     ack = EventAck(event_ids=ids, batches=batches or None)
     agent._on_message(node_topic(NODE, "ack"), ack.model_dump_json(exclude_none=True).encode())

@@ -140,9 +140,6 @@ class NodeStore:
                 (event_id, payload, utcnow().isoformat(), sent_at),
             )
 
-    def due_events(self, older_than: float, limit: int = 100) -> list[tuple[str, bytes]]:
-        return [(e, p) for e, p, _ in self.due_outbox(older_than, limit)]
-
     def due_outbox(self, older_than: float, limit: int = 100) -> list[tuple[str, bytes, float]]:
         """The events last sent before ``older_than`` (or never: 0), in the order they were
         made, with when each was last sent."""

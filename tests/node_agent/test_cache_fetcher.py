@@ -354,5 +354,5 @@ def test_a_shared_piece_the_node_does_not_wait_for_is_dropped_unread(tmp_path):
 
 
 def rejections(agent: NodeAgent) -> list[dict[str, object]]:
-    events = [json.loads(p) for _, p in agent.store.due_events(float("inf"), limit=10**6)]
+    events = [json.loads(p) for _, p, _ in agent.store.due_outbox(float("inf"), limit=10**6)]
     return [e for e in events if e["type"] == "rejected"]

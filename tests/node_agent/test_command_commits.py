@@ -109,8 +109,8 @@ def test_a_play_command_is_one_commit_and_each_event_goes_out_only_once_committe
     for what, committed in watched.seen_then:
         assert committed == {"nonces": 1, "plays": 1, "outbox": 3}, what
     # stored and marked sent in the same write: not re-sent by the next flush
-    assert agent.store.due_events(older_than=utcnow().timestamp() - 60) == []
-    assert len(agent.store.due_events(older_than=float("inf"))) == 3
+    assert agent.store.due_outbox(older_than=utcnow().timestamp() - 60) == []
+    assert len(agent.store.due_outbox(older_than=float("inf"))) == 3
 
 
 def test_an_emergency_whose_audio_must_load_is_announced_after_its_commit(agent):
@@ -188,9 +188,9 @@ def test_only_forgetting_an_acknowledged_event_is_committed_without_a_sync(agent
     agent.connected = True
     agent.store._db.set_trace_callback(statement)
     arrive(agent, emergency(cached(agent)))
-    ids = [e for e, _ in agent.store.due_events(float("inf"))]
+    ids = [e for e, _, _ in agent.store.due_outbox(float("inf"))]
     agent._on_message(node_topic(NODE, "ack"), EventAck(event_ids=ids).model_dump_json().encode())
     assert [is_synced for _, is_synced in synced] == [True, False]  # the command's, the ack's
     assert synced[1][0] == "DELETE"
-    assert agent.store.due_events(float("inf")) == []
+    assert agent.store.due_outbox(float("inf")) == []
     assert agent.store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again

@@ -44,7 +44,7 @@ def play(play_id: str, *, minutes: float, priority: Priority = "normal") -> Play
 
 
 def reports(agent: NodeAgent) -> list[dict[str, Any]]:
-    made = [json.loads(p) for _, p in agent.store.due_events(float("inf"), limit=10**6)]
+    made = [json.loads(p) for _, p, _ in agent.store.due_outbox(float("inf"), limit=10**6)]
     return [e for e in made if e["type"] not in ("received",)]
 
 

@@ -81,7 +81,7 @@ def test_a_command_is_one_message_once_the_controller_reads_batches(agent):
     assert [types(m) for m in wire.messages[3:]] == [["received", "ready", "ack"]]
     [batch] = wire.messages[3:]
     assert {e["play_id"] for e in batch["events"][:2]} == {"storm-2"}
-    assert agent.store.due_events(older_than=0.0) == []  # marked sent with the commit
+    assert agent.store.due_outbox(older_than=0.0) == []  # marked sent with the commit
 
 
 def test_an_ack_without_batches_turns_them_off_again(agent):
@@ -179,4 +179,4 @@ def test_events_of_a_transaction_that_rolled_back_are_never_published(store):
         events.command_ack("kept-2", accepted=True)
     [message] = link.messages
     assert [e["command_id"] for e in message["events"]] == ["kept-1", "kept-2"]
-    assert len(store.due_events(older_than=float("inf"))) == 2
+    assert len(store.due_outbox(older_than=float("inf"))) == 2

@@ -26,7 +26,7 @@ def test_an_event_made_offline_is_kept_and_sent_on_the_flush_until_acknowledged(
     events = reporter(store, link)
     events.command_ack("c1", accepted=False, reason="expired")
     assert link.sent == []
-    assert len(store.due_events(older_than=0.0)) == 1
+    assert len(store.due_outbox(older_than=0.0)) == 1
     link.online = True
     events.flush(older_than=float("inf"))
     [(topic, ack)] = link.sent
@@ -38,7 +38,7 @@ def test_an_event_made_offline_is_kept_and_sent_on_the_flush_until_acknowledged(
         "expired",
     )
     events.on_ack(node_topic(NODE, "ack"), json.dumps({"event_ids": [ack["event_id"]]}).encode())
-    assert store.due_events(older_than=float("inf")) == []
+    assert store.due_outbox(older_than=float("inf")) == []
 
 
 def test_a_play_event_records_the_play_state_and_goes_out_at_once_when_online(store):
@@ -68,7 +68,7 @@ def test_a_malformed_event_ack_is_rejected_and_acknowledges_nothing(store):
     [(_, rejected)] = link.sent
     assert rejected["type"] == "rejected"
     assert "malformed event ack" in str(rejected["reason"])
-    assert len(store.due_events(older_than=float("inf"))) == 1  # the rejection itself
+    assert len(store.due_outbox(older_than=float("inf"))) == 1  # the rejection itself
 
 
 def body(command: ControlCommand, issued_ago_s: float = 0.0) -> CommandBody:

@@ -87,7 +87,7 @@ def programme(agent: NodeAgent) -> set[str]:
 
 
 def outbox(agent: NodeAgent) -> list[dict[str, Any]]:
-    return [json.loads(p) for _, p in agent.store.due_events(float("inf"), limit=10**6)]
+    return [json.loads(p) for _, p, _ in agent.store.due_outbox(float("inf"), limit=10**6)]
 
 
 def accepted_play(payload: bytes) -> str | None:

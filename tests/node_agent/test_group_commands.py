@@ -51,7 +51,7 @@ def group_envelope(command: PlayCommand, targets: list[str]) -> bytes:
 
 def events(agent: NodeAgent) -> list[dict[str, Any]]:
     """What the node reports about commands: acks and rejections (not its plays' progress)."""
-    made = [json.loads(p) for _, p in agent.store.due_events(float("inf"), limit=10**6)]
+    made = [json.loads(p) for _, p, _ in agent.store.due_outbox(float("inf"), limit=10**6)]
     return [e for e in made if e["type"] in ("ack", "rejected")]
 
 

@@ -20,10 +20,10 @@ def test_outbox_survives_a_restart_until_acknowledged(tmp_path):
     store.close()
 
     again = NodeStore(tmp_path / "n.sqlite3")
-    assert again.due_events(older_than=50.0) == []  # sent recently: not yet due
-    assert [e for e, _ in again.due_events(older_than=200.0)] == ["e1", "e2"]
+    assert again.due_outbox(older_than=50.0) == []  # sent recently: not yet due
+    assert [e for e, _, _ in again.due_outbox(older_than=200.0)] == ["e1", "e2"]
     again.ack_events(["e1"])
-    assert [p for _, p in again.due_events(older_than=200.0)] == [b"two"]
+    assert [p for _, p, _ in again.due_outbox(older_than=200.0)] == [b"two"]
 
 
 def test_accepted_nonces_survive_a_restart(tmp_path):

@@ -90,7 +90,9 @@ def put_in_cache(agent: NodeAgent, wheel: Path) -> None:
 
 
 def events(agent: NodeAgent) -> list[dict[str, Any]]:
-    return [json.loads(p) for _, p in agent.store.due_events(older_than=float("inf"), limit=1000)]
+    return [
+        json.loads(p) for _, p, _ in agent.store.due_outbox(older_than=float("inf"), limit=1000)
+    ]
 
 
 def test_a_node_not_installed_as_releases_refuses_updates(tmp_path, wheels):
