@@ -32,6 +32,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import server_priority
 from bench.emergency_latency import ALERT_TEXT, percentile
 from bench.light_nodes import LightNodes, cpu_s
 from bench.scale import all_online, emergency_round
@@ -96,8 +97,11 @@ class CommandWatcher:
         self.client.loop_stop()
 
 
-def start(root: Path, points: int) -> tuple[Cluster, httpx.Client, tuple[str, str]]:
-    """A fresh system of ``points`` points, running, with an observer account for the watcher."""
+def start(
+    root: Path, points: int, *, broker_as_deployed: bool = True
+) -> tuple[Cluster, httpx.Client, tuple[str, str]]:
+    """A fresh system of ``points`` points, running (the broker at its unit's priority unless
+    ``broker_as_deployed`` is false), with an observer account for the watcher."""
     from tests.support.mqtt import add_observer
 
     cluster = demo.prepare(
@@ -106,6 +110,9 @@ def start(root: Path, points: int) -> tuple[Cluster, httpx.Client, tuple[str, st
     token = demo.credentials(cluster.config)["api_token"]
     observer = add_observer(cluster.config.broker_dir)
     cluster.start_broker()
+    assert cluster.broker_proc is not None
+    if broker_as_deployed:
+        print(server_priority.as_deployed(cluster.broker_proc.pid), flush=True)
     cluster.start_controller()
     client = httpx.Client(
         base_url=cluster.url, headers={"Authorization": f"Bearer {token}"}, timeout=300
@@ -195,10 +202,17 @@ def main() -> None:
     parser.add_argument("--per-process", type=int, default=50)
     parser.add_argument("--nice", type=int, default=0, help="niceness of the points' processes")
     parser.add_argument("--profile", type=Path, help="record the controller with py-spy here")
+    parser.add_argument(
+        "--broker-default-priority",
+        action="store_true",
+        help="leave the broker at the priority it started with, not its systemd unit's",
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="loa-stages-"))
     shm = Path(tempfile.mkdtemp(prefix="loa-stages-", dir="/dev/shm"))
-    cluster, api, observer = start(root, args.points)
+    cluster, api, observer = start(
+        root, args.points, broker_as_deployed=not args.broker_default_priority
+    )
     nodes = LightNodes(
         cluster.node_configs, shm, args.per_process, cluster.logs_dir, niceness=args.nice
     )

@@ -17,7 +17,9 @@ points as light nodes (``bench/light_node.py``: the node's protocol code without
    broker's next ``sys_interval`` update);
 5. the CPU each process spent per emergency, and on the bulletin from its upload until every
    point had it ready.
-Besides, a real ``loa node`` process (WAV sink, as in the demo) is measured idle.
+Besides, a real ``loa node`` process (WAV sink, as in the demo) is measured idle. The broker
+runs at the priority its systemd unit gives it on the server (``bench/server_priority.py``;
+``--broker-default-priority`` leaves it as started), since the simulated points share its cores.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import server_priority
 from bench.emergency_latency import ALERT_TEXT, percentile
 from bench.light_nodes import LightNodes, cpu_s, proc_kb
 from controller.nodes import broker
@@ -129,15 +132,21 @@ def three_minute_opus(path: Path) -> Path:
     return path
 
 
-def start_system(root: Path, points: int) -> tuple[Cluster, httpx.Client, DropCounter]:
-    """A fresh system of ``points`` provisioned points, its broker and controller running;
-    an API client, and the broker's drop counter."""
+def start_system(
+    root: Path, points: int, *, broker_as_deployed: bool = True
+) -> tuple[Cluster, httpx.Client, DropCounter]:
+    """A fresh system of ``points`` provisioned points, its broker (at its unit's priority
+    unless ``broker_as_deployed`` is false) and controller running; an API client, and the
+    broker's drop counter."""
     cluster = demo.prepare(
         root, nodes=points, http_port=broker.free_port(), mqtt_port=broker.free_port()
     )
     token = demo.credentials(cluster.config)["api_token"]
     account = add_sys_reader(cluster)
     cluster.start_broker()
+    assert cluster.broker_proc is not None
+    if broker_as_deployed:
+        print(server_priority.as_deployed(cluster.broker_proc.pid), flush=True)
     drops = DropCounter(cluster, account)
     cluster.start_controller()
     client = httpx.Client(
@@ -211,9 +220,10 @@ def measure_size(
     per_process: int,
     opus: Path,
     niceness: int = 0,
+    broker_as_deployed: bool = True,
 ) -> SizeResult:
     t = time.monotonic()
-    cluster, api, drops = start_system(root, points)
+    cluster, api, drops = start_system(root, points, broker_as_deployed=broker_as_deployed)
     print(f"[{points}] provisioned and started in {time.monotonic() - t:.0f} s", flush=True)
     nodes = LightNodes(cluster.node_configs, shm, per_process, cluster.logs_dir, niceness=niceness)
     try:
@@ -356,6 +366,11 @@ def main() -> None:
     parser.add_argument(
         "--points-nice", type=int, default=0, help="niceness of the light points' processes"
     )
+    parser.add_argument(
+        "--broker-default-priority",
+        action="store_true",
+        help="leave the broker at the priority it started with, not its systemd unit's",
+    )
     args = parser.parse_args()
     sizes = [int(x) for x in args.points.split(",")]
     base = Path(tempfile.mkdtemp(prefix="loa-scale-"))
@@ -374,6 +389,7 @@ def main() -> None:
                 per_process=args.per_process,
                 opus=opus,
                 niceness=args.points_nice,
+                broker_as_deployed=not args.broker_default_priority,
             )
         )
         print(table(results[-1:], None), flush=True)  # kept if a larger size fails
@@ -382,7 +398,8 @@ def main() -> None:
     print()
     print(
         f"{os.cpu_count()} cores; {args.rounds} emergencies per size; {sys.version.split()[0]}; "
-        f"points at nice {args.points_nice}"
+        f"points at nice {args.points_nice}; broker "
+        + ("at its start's priority" if args.broker_default_priority else "as its unit sets")
     )
     print(table(results, node_rss))
 
