@@ -2,7 +2,8 @@
 
 scipy.signal is the reference here (tests may import it); the chain itself may not: importing
 it costs ``loa process`` 1.2 s of start-up and the controller about 90 MB (BENCHMARKS.md), so a
-test below fails if the controller, ``loa process``'s chain or the live chain pulls it in.
+test below fails if the controller, ``loa process``'s chain or the live chain pulls it in, or
+``scipy.ndimage`` (``audio.running`` replaces it: ``tests/audio/test_running.py``).
 """
 
 from __future__ import annotations
@@ -156,7 +157,7 @@ import json, sys
 sys.path.insert(0, {repo!r})
 loaded = {{}}
 def step(name):
-    loaded[name] = sorted(m for m in sys.modules if m.startswith("scipy.signal"))
+    loaded[name] = sorted(m for m in sys.modules if m.startswith(("scipy.signal", "scipy.ndimage")))
 from controller.cli import main
 assert main(["process", "--quiet", {src!r}, {dst!r}]) == 0
 step("loa process")
@@ -171,7 +172,7 @@ print(json.dumps(loaded))
 """
 
 
-def test_loa_process_the_live_chain_and_the_controller_never_load_scipy_signal(
+def test_loa_process_the_live_chain_and_the_controller_never_load_scipy_signal_or_ndimage(
     speech_wav: Path, tmp_path: Path
 ) -> None:
     script = _STEPS.format(repo=str(REPO), src=str(speech_wav), dst=str(tmp_path / "out.ogg"))
