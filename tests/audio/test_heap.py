@@ -63,7 +63,12 @@ def test_a_freed_block_is_reused_without_new_page_faults() -> None:
 
 def test_loa_process_keeps_freed_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[bool] = []
-    monkeypatch.setattr(audio.cli, "keep_freed_memory", lambda: calls.append(True) or True)
+
+    def keep() -> bool:
+        calls.append(True)
+        return True
+
+    monkeypatch.setattr(audio.cli, "keep_freed_memory", keep)
     src = tmp_path / "in.wav"
     write_wav(str(src), np.zeros(16000, np.float32), 16000)
     audio.cli.main([str(src), str(tmp_path / "out.wav"), "--quiet"])  # silence: refused, exit 2
