@@ -30,21 +30,37 @@ Mode = Literal["nearest", "constant"]
 
 
 def _padded(
-    x: np.ndarray, size: int, axis: int, *, mode: Mode, origin: int, cval: float = 0.0
+    x: np.ndarray,
+    size: int,
+    axis: int,
+    *,
+    mode: Mode,
+    origin: int,
+    cval: float = 0.0,
+    dtype: npt.DTypeLike | None = None,
 ) -> np.ndarray:
-    """``x`` extended along ``axis`` as scipy's line buffer is: window ``i`` is
-    ``[i, i + size)`` of the result."""
+    """``x`` extended along ``axis`` as scipy's line buffer is (window ``i`` is ``[i, i + size)``
+    of the result), as ``dtype`` (default: ``x``'s). Written in place: ``np.pad`` costs more
+    than the filters here."""
     if size < 1:
         raise ValueError(f"filter size must be at least 1, not {size}")
     before = size // 2 + origin
     after = size - size // 2 - 1 - origin
     if before < 0 or after < 0:
         raise ValueError(f"origin {origin} outside the window of {size}")
-    widths = [(0, 0)] * x.ndim
-    widths[axis] = (before, after)
+    n = x.shape[axis]
+    shape = list(x.shape)
+    shape[axis] = n + size - 1
+    xe = np.empty(shape, dtype=x.dtype if dtype is None else dtype)
+    _shifted(xe, before, n, axis)[...] = x
+    head, tail = _shifted(xe, 0, before, axis), _shifted(xe, before + n, after, axis)
     if mode == "nearest":
-        return np.pad(x, widths, mode="edge")
-    return np.pad(x, widths, mode="constant", constant_values=cval)
+        head[...] = _shifted(x, 0, 1, axis)
+        tail[...] = _shifted(x, n - 1, 1, axis)
+    else:
+        head[...] = cval
+        tail[...] = cval
+    return xe
 
 
 def _shifted(xe: np.ndarray, k: int, n: int, axis: int) -> np.ndarray:
@@ -58,6 +74,8 @@ def _float(x: npt.ArrayLike) -> np.ndarray:
     a = np.asarray(x)
     if a.dtype.kind != "f":
         raise TypeError(f"floating-point input expected, not {a.dtype}")
+    if a.size == 0:
+        raise ValueError("empty input")
     return a
 
 
@@ -68,21 +86,26 @@ def uniform_filter1d(
     a = _float(x)
     axis = axis % a.ndim
     n = a.shape[axis]
-    xe = _padded(a, size, axis, mode=mode, origin=origin).astype(np.float64)
-    steps = np.empty((*xe.shape[:axis], n, *xe.shape[axis + 1 :]), dtype=np.float64)
+    xe = _padded(a, size, axis, mode=mode, origin=origin, dtype=np.float64)
     # scipy: tmp = the first window summed left to right; then per step
     # tmp += x[i + size] - x[i]; each output tmp / size: the same operations in the same order
-    first = np.cumsum(_shifted(xe, 0, size, axis), axis=axis)
-    _shifted(steps, 0, 1, axis)[...] = _shifted(first, size - 1, 1, axis)
+    sums = np.empty(a.shape, dtype=np.float64)
+    first = _shifted(sums, 0, 1, axis)
+    first[...] = _shifted(xe, 0, 1, axis)
+    for k in range(1, size):
+        first += _shifted(xe, k, 1, axis)
     if n > 1:
         np.subtract(
             _shifted(xe, size, n - 1, axis),
             _shifted(xe, 0, n - 1, axis),
-            out=_shifted(steps, 1, n - 1, axis),
+            out=_shifted(sums, 1, n - 1, axis),
         )
-    total = np.cumsum(steps, axis=axis)
-    total /= float(size)
-    out: np.ndarray = total.astype(a.dtype, copy=False)
+    np.cumsum(sums, axis=axis, out=sums)
+    if a.dtype == np.float64:
+        sums /= float(size)
+        return sums
+    out = np.empty(a.shape, dtype=a.dtype)
+    np.divide(sums, float(size), out=out, casting="same_kind")  # in float64, then rounded
     return out
 
 
@@ -130,8 +153,6 @@ def median_filter(x: npt.ArrayLike, size: int) -> np.ndarray:
     a = _float(x)
     if a.ndim != 1:
         raise ValueError(f"1-D input expected, not shape {a.shape}")
-    if a.size == 0:
-        return a.copy()
     windows = np.lib.stride_tricks.sliding_window_view(
         _padded(a, size, 0, mode="nearest", origin=0), size
     )
@@ -152,10 +173,11 @@ def correlate1d_symmetric(
         raise ValueError("an odd, symmetric kernel is expected")
     axis = axis % a.ndim
     n = a.shape[axis]
-    xe = _padded(a, w.size, axis, mode=mode, origin=0).astype(np.float64)
-    acc = _shifted(xe, half, n, axis) * w[half]
+    xe = _padded(a, w.size, axis, mode=mode, origin=0, dtype=np.float64)
+    acc = np.multiply(_shifted(xe, half, n, axis), w[half])
+    pair = np.empty_like(acc)
     for k in range(half):  # jj = -half .. -1 in scipy's loop: left tap k, right tap 2·half - k
-        pair = _shifted(xe, k, n, axis) + _shifted(xe, 2 * half - k, n, axis)
+        np.add(_shifted(xe, k, n, axis), _shifted(xe, 2 * half - k, n, axis), out=pair)
         pair *= w[k]
         acc += pair
     out: np.ndarray = acc.astype(a.dtype, copy=False)
