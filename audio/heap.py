@@ -8,8 +8,8 @@ page faults and 0.5-0.7 s of system time, a fifth of the whole command (BENCHMAR
 chain speed and memory"). With blocks up to glibc's 64-bit ceiling (32 MB) served from the heap
 and the heap kept until 256 MB lie free at its top, the same run takes about 25,000 faults and
 0.15-0.35 s: what is freed is reused, not returned and faulted in again. The price is peak RSS,
-about 10 % higher (264-271 MB against 240-254 MB): a block kept in the heap does not always
-fit the next shape asked for.
+up to 10 % higher (228-271 MB against 240-254 MB over the runs measured): a block kept in
+the heap does not always fit the next shape asked for.
 
 Only for a process that ends when its file is done (``loa process``): a long-lived one (the
 controller) would hold its largest moment's heap for good.
