@@ -86,8 +86,11 @@ class Input:
     skipped_packets: int = 0
 
 
-def open_input(path: Path, max_seconds: float) -> Input:
+def open_input(path: Path, max_seconds: float, *, wav_packet_bytes: int | None = None) -> Input:
     """Open ``path`` for decoding; refuses what is not audio, empty, or declared too long.
+    ``wav_packet_bytes``: the WAV demuxer's packet size (FFmpeg's ``max_size``; other formats
+    ignore it). The packet count is in the processing report, so only the check of a file
+    the chain wrote itself changes it.
 
     Raises :class:`UnsupportedFormatError`, :class:`TooShortAudioError`, :class:`TooLongAudioError`.
     """
@@ -95,8 +98,9 @@ def open_input(path: Path, max_seconds: float) -> Input:
         raise UnsupportedFormatError(f"{path.name}: no such file")
     if path.stat().st_size == 0:
         raise TooShortAudioError(f"{path.name}: the file is empty (0 bytes)")
+    options = {} if wav_packet_bytes is None else {"max_size": str(wav_packet_bytes)}
     try:
-        container = av.open(str(path), mode="r")
+        container = av.open(str(path), mode="r", options=options)
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise UnsupportedFormatError(
             f"{path.name}: not a readable audio file ({exc.__class__.__name__}: {exc})"

@@ -34,8 +34,8 @@ context each side.
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft
 
+from audio import fft
 from audio.samples import FloatArray
 
 BLOCK = 8  # frames per block of the strong smoothing (8 x 16 ms)
@@ -88,7 +88,7 @@ def log_snr(gamma: FloatArray, quefrency_hz: float) -> FloatArray:
     ml = gamma - np.float32(1.0)
     np.maximum(ml, np.float32(_XI_ML_MIN), out=ml)
     np.log(ml, out=ml)
-    c = scipy.fft.dct(ml, type=1, axis=1, overwrite_x=True)
+    c = fft.dct1_inplace(ml, axis=1)
     c *= np.float32(1.0 / (2 * (K - 1)))
     q_env = min(K, max(1, round(_ENVELOPE_S * quefrency_hz)))
     smoothed = _block_smooth(c)
@@ -104,5 +104,5 @@ def log_snr(gamma: FloatArray, quefrency_hz: float) -> FloatArray:
             cols = np.clip(peak[voiced] + d, 0, q_hi - q_lo - 1) + q_lo
             smoothed[rows[voiced], cols] = c[rows[voiced], cols]
     smoothed[:, 0] += _KAPPA  # the mean of the log spectrum: adds kappa to every bin
-    out: FloatArray = scipy.fft.dct(smoothed, type=1, axis=1, overwrite_x=True)
+    out: FloatArray = fft.dct1_inplace(smoothed, axis=1)
     return out

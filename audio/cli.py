@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from audio.errors import AudioError
+from audio.heap import keep_freed_memory
 from audio.pipeline import PipelineConfig, process_file
 
 EXIT_BAD_INPUT = 2
@@ -102,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"loa process: invalid option: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     show = not args.quiet and sys.stderr.isatty()
+    keep_freed_memory()  # this process ends with the file: reuse freed blocks (audio.heap)
     try:
         if args.plot is not None:
             from audio.plot import process_with_plot

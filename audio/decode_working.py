@@ -102,21 +102,29 @@ def measure_file(
     working signal. ``enough_above``: a true peak above it rejects the file, so once one is
     found only the places over ``over`` are gathered on and ``report`` is None. Raises what
     :func:`audio.decode.decode_file` raises."""
-    meter = _Meter(over, enough_above)
+    meter = _Meter(over, enough_above, _CHECK_WAV_PACKET_BYTES)
     got, overs = _decoded(Path(path), None, max_seconds, meter)
     return FileMeasure(got.measured, overs[0], overs[1], got.decoded.source_rate)
+
+
+# A written WAV is read in packets of 8,192 16-bit mono samples instead of FFmpeg's default
+# 1,024 at 16 kHz: an eighth of the per-frame work on the 10 minutes' check (0.46 -> 0.34 s CPU);
+# larger packets were slower again (FFmpeg's own cost per packet grows past 16 kB).
+_CHECK_WAV_PACKET_BYTES = 16384
 
 
 @dataclass(frozen=True)
 class _Meter:
     over: float | None = None
     enough_above: float | None = None
+    wav_packet_bytes: int | None = None  # audio.av_input.open_input's
 
 
 def _decoded(
     path: Path, rate: int | None, max_seconds: float, meter: _Meter
 ) -> tuple[_Result, tuple[np.ndarray, np.ndarray]]:
-    source = open_input(path, max_seconds)
+    packets = meter.wav_packet_bytes
+    source = open_input(path, max_seconds, wav_packet_bytes=packets)
     declared = int(source.stream.codec_context.channels or 0)
     if declared <= 1:
         try:
@@ -125,8 +133,9 @@ def _decoded(
             log.info("%s: declared mono, decodes wider: deciding the mix first", path.name)
     else:
         source.container.close()
-    mix = _survey(open_input(path, max_seconds), max_seconds)
-    return _stream(open_input(path, max_seconds), rate, max_seconds, mix, meter)
+    mix = _survey(open_input(path, max_seconds, wav_packet_bytes=packets), max_seconds)
+    fresh = open_input(path, max_seconds, wav_packet_bytes=packets)
+    return _stream(fresh, rate, max_seconds, mix, meter)
 
 
 def _frames(source: Input, max_seconds: float) -> Iterator[tuple[int, np.ndarray]]:

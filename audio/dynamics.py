@@ -13,8 +13,8 @@ All three are mono ``(n,)`` float32 → ``(n,)`` float32 functions of ``(x, sr)`
 from __future__ import annotations
 
 import numpy as np
-import scipy.ndimage as ndi
 
+from audio import running
 from audio.iir import sosfilt
 from audio.loudness import MOMENTARY_HOPS, HopEnergies, hop_energies
 from audio.samples import as_mono, check_rate
@@ -78,7 +78,7 @@ def level(
     centres = (h.bounds[:-MOMENTARY_HOPS] + h.bounds[MOMENTARY_HOPS:]) / 2.0
     want = np.clip(strength * (ref - loud[speech]), -max_cut_db, max_boost_db)
     gain_db = np.interp(centres, centres[speech], want)
-    gain_db = ndi.gaussian_filter1d(gain_db, sigma=max(smoothing_s * 10.0, 1e-3), mode="nearest")
+    gain_db = running.gaussian_filter1d(gain_db, max(smoothing_s * 10.0, 1e-3))
     # the curve is smooth over a second: knots every millisecond, linear between them, cost a
     # fraction of interpolating at every sample
     block = max(1, round(sr / 1000))
@@ -274,9 +274,9 @@ def reduce_gain_curve(
         return need, block
     np.maximum.at(need, over // block, need_db)
     need[1:] = np.maximum(need[1:], need[:-1])  # both edges of a block carry its need
-    d = ndi.maximum_filter1d(need, size=size, origin=-(size // 2), mode="constant")
+    d = running.maximum_filter1d(need, size, origin=-(size // 2), mode="constant")
     d = _release(d, release_db_per_s * block / sr)
-    d = ndi.uniform_filter1d(d, size=size, origin=(size - 1) // 2, mode="nearest")
+    d = running.uniform_filter1d(d, size, origin=(size - 1) // 2, mode="nearest")
     return d, block
 
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import scipy.ndimage
 
+from audio import running
 from audio.mono_input import check_mono_float32
 from audio.samples import FloatArray
 from audio.welch import welch
@@ -229,7 +229,7 @@ def _track(x_pad: FloatArray, hum: Hum, hop: int, sr: int) -> npt.NDArray[np.flo
         return f0
     turn = np.angle(a[1:] * np.conj(a[:-1]))  # radians per hop at harmonic k
     offset = turn * sr / (2.0 * np.pi * hop * k)
-    offset = scipy.ndimage.median_filter(offset, 5, mode="nearest")
+    offset = running.median_filter(offset, 5)
     np.clip(offset, -_DRIFT_HZ, _DRIFT_HZ, out=offset)
     # Block b + 1 is centred on hop b + 1: the offset between blocks b and b + 1 is hop b + 1's.
     f0[1 : offset.shape[0] + 1] += offset

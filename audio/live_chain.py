@@ -24,8 +24,8 @@ import math
 from typing import Final
 
 import numpy as np
-import scipy.ndimage as ndi
 
+from audio import running
 from audio.dynamics import LIMITER_RELEASE_DB_PER_S
 from audio.filters import butter_highpass_sos, k_weighting_sos
 from audio.iir import SosFilter
@@ -139,7 +139,7 @@ class LiveChain:
         req = np.concatenate([self._pending_req, need])  # the gain each sample of y may have
         # each output sample takes the least gain of itself and the look-ahead after it, then
         # a moving average over the look-ahead, so the gain glides down before the peak
-        ahead = ndi.minimum_filter1d(req, size=la + 1, origin=-(la // 2), mode="nearest")[:HOP]
+        ahead = running.minimum_filter1d(req, la + 1, origin=-(la // 2), mode="nearest")[:HOP]
         joined = np.concatenate([self._ahead_tail, ahead])
         smooth = np.convolve(joined, np.ones(la) / la, mode="valid")
         smooth = np.minimum(smooth, ahead)

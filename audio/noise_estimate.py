@@ -35,8 +35,8 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 
+from audio import running
 from audio.bands import BandLayout, band_power, layout_for
 from audio.mono_input import check_mono_float32
 from audio.samples import FloatArray
@@ -97,9 +97,9 @@ def _smoothed(P: FloatArray, g: _Grid) -> FloatArray:
     Pd[: T // g.step] *= np.float32(1.0 / g.step)
     if T % g.step:
         Pd[-1] *= np.float32(1.0 / (T % g.step))
-    S = ndimage.correlate1d(Pd, _FREQ_WINDOW, axis=1, mode="nearest")
+    S = running.correlate1d_symmetric(Pd, _FREQ_WINDOW, axis=1)
     if g.smooth > 1:
-        S = ndimage.uniform_filter1d(S, g.smooth, axis=0, mode="nearest")
+        S = running.uniform_filter1d(S, g.smooth, axis=0)
     out: FloatArray = np.maximum(S, np.float32(POWER_FLOOR))
     return out
 
@@ -124,7 +124,7 @@ def _min_stat(S: FloatArray, g: _Grid) -> FloatArray:
     padded[T:] = S[-1]
     sub = padded.reshape(n_sub, _SUB, S.shape[1]).min(axis=1)
     span = max(1, round(g.min_window / _SUB))
-    sub = ndimage.minimum_filter1d(sub, span, axis=0, mode="nearest")
+    sub = running.minimum_filter1d(sub, span, axis=0)
     out: FloatArray = np.repeat(sub, _SUB, axis=0)[:T]
     return out
 
@@ -141,8 +141,8 @@ def _conditional_mean(
 ) -> FloatArray:
     """``sum(w S) / sum(w)`` over a centred window, shrunk towards ``lam0`` (Cohen 2003 eq. 19)."""
     eps = np.float32(p.fallback_weight)
-    num: FloatArray = ndimage.uniform_filter1d(w * S, g.average_window, axis=0, mode="nearest")
-    den = ndimage.uniform_filter1d(w, g.average_window, axis=0, mode="nearest")
+    num: FloatArray = running.uniform_filter1d(w * S, g.average_window, axis=0)
+    den = running.uniform_filter1d(w, g.average_window, axis=0)
     num += eps * lam0
     den += eps
     num /= den

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-import scipy.ndimage
 
+from audio import running
 from audio.samples import FloatArray
 
 # Frame-level voice activity (Sohn, Kim & Sung 1999): mean log likelihood ratio per bin, each
@@ -43,7 +43,7 @@ def pause(
         frame[sudden] = 0.0  # a bark is not speech: its hangover would lift the floor around it
     lo, hi = _LLR
     speech = np.clip((frame - lo) / (hi - lo), 0.0, 1.0)
-    speech = scipy.ndimage.maximum_filter1d(speech, HANG, mode="nearest")
-    speech = scipy.ndimage.uniform_filter1d(speech, HANG, mode="nearest")
+    speech = running.maximum_filter1d(speech, HANG)
+    speech = running.uniform_filter1d(speech, HANG)
     out: FloatArray = (1.0 - speech).astype(np.float32)
     return out

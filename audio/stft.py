@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.fft
 
+from audio import fft
 from audio.samples import ComplexArray, FloatArray
 
 
@@ -58,9 +58,9 @@ def geometry_for(sr: int, frame_ms: float = 32.0, overlap: int = 2) -> StftGeome
     tracker's and estimator's time and frequency constants mean the same thing at 16 and 48 kHz.
     """
     n = max(16, round(sr * frame_ms / 1000.0))
-    n = scipy.fft.next_fast_len(n, real=True)
+    n = fft.next_fast_len(n)
     while n % overlap:
-        n = scipy.fft.next_fast_len(n + 1, real=True)
+        n = fft.next_fast_len(n + 1)
     return geometry_of(n, overlap)
 
 
@@ -99,7 +99,7 @@ def analyse(x: FloatArray, geom: StftGeometry, first: int, stop: int) -> Complex
     if hi > lo:
         buf[lo - start : hi - start] = x[lo:hi]
     frames = np.lib.stride_tricks.sliding_window_view(buf, n_fft)[::hop]
-    spec: ComplexArray = scipy.fft.rfft(frames * geom.window, axis=-1)
+    spec: ComplexArray = fft.rfft(frames * geom.window, axis=-1)
     return spec
 
 
@@ -107,7 +107,7 @@ def synthesise_into(y: FloatArray, spec: ComplexArray, geom: StftGeometry, first
     """Overlap-add the frames ``spec`` (starting at frame ``first``) into ``y`` in place."""
     hop, n_fft, o = geom.hop, geom.n_fft, geom.overlap
     nf = spec.shape[0]
-    frames = scipy.fft.irfft(spec, n=n_fft, axis=-1).astype(np.float32, copy=False)
+    frames = fft.irfft(spec, n_fft, axis=-1).astype(np.float32, copy=False)
     frames *= geom.window
     parts = frames.reshape(nf, o, hop)
     start = (first - o + 1) * hop

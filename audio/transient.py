@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 
+from audio import running
 from audio.samples import FloatArray
 
 _RISE_DB = 15.0
@@ -30,11 +30,11 @@ def frames(P: FloatArray, hop_s: float) -> npt.NDArray[np.bool_]:
     """Which frames of the band power ``P`` (frames x bands) are short transients."""
     level = np.log10(P.sum(axis=1, dtype=np.float64) + 1e-30) * 10.0
     context = max(3, round(_CONTEXT_S / hop_s) | 1)
-    median = ndimage.median_filter(level, context, mode="nearest")
+    median = running.median_filter(level, context)
     loud: npt.NDArray[np.bool_] = np.asarray(level > median + _RISE_DB, dtype=np.bool_)
     if not loud.any():
         return loud
-    runs = np.asarray(ndimage.label(loud)[0])
+    runs = running.label_runs(loud)
     sizes = np.bincount(runs)[1:]
     short = np.concatenate(([False], sizes <= max(1, round(_MAX_S / hop_s))))
     keep: npt.NDArray[np.bool_] = np.asarray(short[runs] & loud, dtype=np.bool_)

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 
+from audio import running
 from audio.samples import FloatArray
 
 LOW_HZ = 300.0
@@ -59,7 +59,7 @@ def _harmonic_ripple(P: FloatArray, bin_hz: float) -> npt.NDArray[np.float64]:
     lags, normalised. A voiced frame's harmonics ripple; wind's smooth slope does not."""
     lo, hi = max(1, int(60.0 / bin_hz)), int(1200.0 / bin_hz)
     spec = np.log(P[:, lo:hi].astype(np.float64) + 1e-20)
-    spec -= ndimage.uniform_filter1d(spec, 9, axis=1, mode="nearest")  # remove the slope
+    spec -= running.uniform_filter1d(spec, 9, axis=1)  # remove the slope
     lags = range(max(2, round(70.0 / bin_hz)), round(300.0 / bin_hz) + 1)
     energy = np.sum(spec * spec, axis=1) + 1e-20
     ripple = np.max([np.sum(spec[:, k:] * spec[:, :-k], axis=1) for k in lags], axis=0)
@@ -102,16 +102,16 @@ def gain(P: FloatArray, bin_hz: float) -> WindGain:
     # A gust that blows under a voiced frame is still a gust for the suppressor's floor
     # (audio.light_touch): a high voice's harmonics mark most frames voiced, and counting
     # only unvoiced ones read the held-out split's female talker's wind as calm.
-    raw = ndimage.median_filter(g_frame, 5, mode="nearest")
+    raw = running.median_filter(g_frame, 5)
     g_frame[voiced] = 1.0  # a voice's low harmonics (a nasal, a man's vowel) are not wind
     windy = windy_background(g_frame, low_power, mid_power)
     if not windy:
         g_frame[:] = 1.0  # no wind where it would show alone: the low bursts are the voice's
     # Wind blows for a tenth of a second and more: a shorter low thump (a click, a knock) is
     # a transient, not wind (the median over five frames ignores it).
-    g_frame = ndimage.median_filter(g_frame, 5, mode="nearest")
-    g_frame = ndimage.minimum_filter1d(g_frame, 3, mode="nearest")
-    g_frame = ndimage.uniform_filter1d(g_frame, 3, mode="nearest")
+    g_frame = running.median_filter(g_frame, 5)
+    g_frame = running.minimum_filter1d(g_frame, 3)
+    g_frame = running.uniform_filter1d(g_frame, 3)
     np.maximum(g_frame, _FLOOR, out=g_frame)
     # Full gain below LOW_HZ, rising linearly (in dB) to unity at CUT_HZ.
     f = np.arange(cut) * bin_hz

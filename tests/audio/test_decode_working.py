@@ -270,3 +270,32 @@ def test_zero_phase_highpass_holds_one_array_besides_its_input() -> None:
         tracemalloc.stop()
     assert abs(float(y.mean())) < 1e-3
     assert peak < 1.3 * x.nbytes, peak / x.nbytes
+
+
+def test_a_written_wav_measures_the_same_in_larger_packets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the check reads a WAV in 16 kB packets (audio.decode_working._CHECK_WAV_PACKET_BYTES):
+    # fewer, larger frames, the same figures to the bit as FFmpeg's default packets give
+    import audio.decode_working as dw
+    from audio.av_input import decoded_frames, open_input
+
+    x = 0.7 * _signal("bursts", 16000)
+    x[3 * 16000 : 3 * 16000 + 20] = [0.99, -0.99] * 10
+    path = tmp_path / "out.wav"
+    write_wav(str(path), x, 16000)  # 16-bit, as the chain writes it
+    packet_bytes = dw._CHECK_WAV_PACKET_BYTES
+    larger = measure_file(path, max_seconds=60.0, over=0.5)
+    monkeypatch.setattr(dw, "_CHECK_WAV_PACKET_BYTES", None)
+    default = measure_file(path, max_seconds=60.0, over=0.5)
+    assert larger.report == default.report
+    assert larger.over.size > 0
+    assert larger.over.tobytes() == default.over.tobytes()
+    assert larger.peaks.tobytes() == default.peaks.tobytes()
+
+    def frames(packet_bytes: int | None) -> int:
+        source = open_input(path, 60.0, wav_packet_bytes=packet_bytes)
+        with source.container:
+            return sum(1 for _ in decoded_frames(source))
+
+    assert frames(packet_bytes) < frames(None) // 4
