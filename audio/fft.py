@@ -28,6 +28,9 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 _NAME = "scipy.fft._pocketfft.pypocketfft"
+# scipy.fft's arguments to pocketfft: normalisation 0 = none (forward, the default "backward"
+# norm), 2 = divide by n (inverse); one thread
+_NO_NORM, _BY_N, _THREADS = 0, 2, 1
 
 
 def _load_pocketfft() -> ModuleType | None:
@@ -45,11 +48,29 @@ def _load_pocketfft() -> ModuleType | None:
                     return None
                 module = importlib.util.module_from_spec(ext)
                 ext.loader.exec_module(module)
-                needed = ("r2c", "c2r", "dct", "good_size")
-                return module if all(hasattr(module, f) for f in needed) else None
+                return module if _answers_as_expected(module) else None
     except (ImportError, OSError) as exc:
         log.debug("scipy's pocketfft module did not load on its own: %s", exc)
     return None
+
+
+def _answers_as_expected(module: ModuleType) -> bool:
+    """The private module still takes the arguments this file passes and gives known answers
+    (a later scipy may change them): otherwise the public ``scipy.fft`` is used."""
+    try:
+        x = np.array([1.0, 2.0, 0.0, -1.0], dtype=np.float32)
+        spec = module.r2c(x, (0,), True, _NO_NORM, None, _THREADS)
+        back = module.c2r(spec, (0,), 4, False, _BY_N, None, _THREADS)
+        dct = module.dct(np.array([1.0, 1.0, 1.0]), 1, (0,), _NO_NORM, None, _THREADS, None)
+        return (
+            np.allclose(spec, [2.0, 1.0 - 3.0j, 0.0])
+            and np.allclose(back, x)
+            and np.allclose(dct, [4.0, 0.0, 0.0])
+            and module.good_size(7, True) == 8
+        )
+    except Exception as exc:  # a changed signature raises TypeError, other versions anything
+        log.debug("scipy's pocketfft module answers differently: %s", exc)
+        return False
 
 
 class _ViaScipyFft:
@@ -74,10 +95,6 @@ class _ViaScipyFft:
 
 
 _pocketfft: Any = _load_pocketfft() or _ViaScipyFft()
-
-# scipy.fft's arguments to pocketfft: normalisation 0 = none (forward, the default "backward"
-# norm), 2 = divide by n (inverse); one thread
-_NO_NORM, _BY_N, _THREADS = 0, 2, 1
 
 
 def rfft(x: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -18,7 +18,9 @@ controller) would hold its largest moment's heap for good.
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
+from collections.abc import Callable
 
 _M_TRIM_THRESHOLD = -1  # glibc's <malloc.h> parameter numbers
 _M_MMAP_THRESHOLD = -3
@@ -26,18 +28,34 @@ _MMAP_THRESHOLD = 32 << 20  # DEFAULT_MMAP_THRESHOLD_MAX on 64-bit: mallopt refu
 _TRIM_THRESHOLD = 256 << 20
 
 
-def keep_freed_memory() -> bool:
-    """Serve blocks up to 32 MB from the heap and keep up to 256 MB of it free; True when
-    the C library took both settings (glibc), False elsewhere (nothing changed)."""
+def glibc_mallopt() -> Callable[[int, int], int] | None:
+    """The C library's ``mallopt`` on Linux, None where there is none to call."""
     if not sys.platform.startswith("linux"):
-        return False
+        return None
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
-        return False
+        return None
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
+    call: Callable[[int, int], int] = mallopt
+    return call
+
+
+def keep_freed_memory() -> bool:
+    """Serve blocks up to 32 MB from the heap and keep up to 256 MB of it free; True when
+    the C library took the settings made (glibc), False elsewhere (nothing changed). An
+    operator's own ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` win."""
+    mallopt = glibc_mallopt()
+    if mallopt is None:
+        return False
+    settings = [
+        (env, param, value)
+        for env, param, value in (
+            ("MALLOC_MMAP_THRESHOLD_", _M_MMAP_THRESHOLD, _MMAP_THRESHOLD),
+            ("MALLOC_TRIM_THRESHOLD_", _M_TRIM_THRESHOLD, _TRIM_THRESHOLD),
+        )
+        if env not in os.environ
+    ]
     # musl's mallopt is a stub that returns 0: then nothing is claimed
-    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)) and bool(
-        mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
-    )
+    return all([bool(mallopt(param, value)) for _, param, value in settings])

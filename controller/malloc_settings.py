@@ -18,9 +18,9 @@ left alone.
 
 from __future__ import annotations
 
-import ctypes
 import os
-import sys
+
+from audio.heap import glibc_mallopt
 
 ARENAS = 2
 MMAP_THRESHOLD = 1 << 20  # arrays from 1 MiB up: a second of 48 kHz float32 audio is 192 KB
@@ -32,13 +32,9 @@ def apply(arenas: int = ARENAS, mmap_threshold: int = MMAP_THRESHOLD) -> dict[st
     """Set what the operator has not; which settings glibc took. Call it before the process
     starts its threads (arenas already made stay)."""
     took = {"arenas": False, "mmap_threshold": False}
-    if not sys.platform.startswith("linux"):
+    mallopt = glibc_mallopt()
+    if mallopt is None:  # not glibc
         return took
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # not glibc
-        return took
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     if "MALLOC_ARENA_MAX" not in os.environ:
         took["arenas"] = bool(mallopt(_M_ARENA_MAX, arenas))
     if "MALLOC_MMAP_THRESHOLD_" not in os.environ:

@@ -73,3 +73,25 @@ def test_exp1_and_the_gain_table_match_scipy() -> None:
     lo, scale, table = _half_e1_table()
     ln_v = np.linspace(lo, lo + (table.size - 1) / scale, table.size)
     _same(table, (0.5 * scipy.special.exp1(np.exp(ln_v))).astype(np.float32))
+
+
+def test_a_private_module_that_answers_otherwise_is_not_used() -> None:
+    """A later scipy may change the compiled module's arguments or meaning: the public
+    ``scipy.fft`` is then used instead of a wrong transform or an error mid-chain."""
+    loaded = fft._load_pocketfft()
+    assert loaded is not None
+    assert fft._answers_as_expected(loaded)
+
+    class NewSignature:
+        def r2c(self, a: np.ndarray, axes: tuple[int], forward: bool) -> np.ndarray:
+            return np.asarray(scipy.fft.rfft(a))
+
+    class OtherNorm:
+        def __getattr__(self, name: str) -> object:
+            real = getattr(loaded, name)
+            if name != "c2r":
+                return real
+            return lambda a, axes, n, fwd, _norm, out, threads: real(a, axes, n, fwd, 0, out, 1)
+
+    assert not fft._answers_as_expected(NewSignature())  # type: ignore[arg-type]
+    assert not fft._answers_as_expected(OtherNorm())  # type: ignore[arg-type]

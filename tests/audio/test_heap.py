@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import audio.cli
+import audio.heap
 from tests.support.audio import write_wav
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,3 +74,16 @@ def test_loa_process_keeps_freed_memory(tmp_path: Path, monkeypatch: pytest.Monk
     write_wav(str(src), np.zeros(16000, np.float32), 16000)
     audio.cli.main([str(src), str(tmp_path / "out.wav"), "--quiet"])  # silence: refused, exit 2
     assert calls == [True]
+
+
+def test_an_operators_own_malloc_settings_win(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[tuple[int, int]] = []
+
+    def mallopt(param: int, value: int) -> int:
+        made.append((param, value))
+        return 1
+
+    monkeypatch.setattr(audio.heap, "glibc_mallopt", lambda: mallopt)
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "1048576")
+    assert audio.heap.keep_freed_memory()
+    assert made == [(audio.heap._M_MMAP_THRESHOLD, 32 << 20)]  # the trim threshold is theirs
