@@ -7,6 +7,8 @@ into the same ``Published`` records the in-memory publisher keeps.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -45,19 +47,30 @@ def memory_link() -> Link:
     return Link(publisher, received)
 
 
+@dataclass
+class Broker:
+    cluster: Cluster
+    observer: tuple[str, str]  # an account that may read every topic
+
+
 @pytest.fixture
-def listener(commune: Commune) -> Iterator[Recorder]:
-    """The commune's own broker, and a client subscribed to every topic with the observer's
-    account."""
+def broker(commune: Commune) -> Iterator[Broker]:
+    """The commune's own broker, running, with an observer's account."""
     cluster = Cluster(commune.config)
-    user, password = add_observer(commune.config.broker_dir)
+    observer = add_observer(commune.config.broker_dir)
     cluster.start_broker()
     try:
-        recorder = Recorder(commune.config.mqtt_port, user, password, subscribe=everything_filter())
-        yield recorder
-        recorder.close()
+        yield Broker(cluster, observer)
     finally:
         cluster.stop_broker()
+
+
+@pytest.fixture
+def listener(commune: Commune, broker: Broker) -> Iterator[Recorder]:
+    """A client of the commune's broker subscribed to every topic with the observer's account."""
+    recorder = Recorder(commune.config.mqtt_port, *broker.observer, subscribe=everything_filter())
+    yield recorder
+    recorder.close()
 
 
 def received_from(listener: Recorder) -> Callable[[int], list[Published]]:
@@ -91,6 +104,26 @@ def link(request: pytest.FixtureRequest) -> Link:
         return memory_link()
     made: Link = request.getfixturevalue("mqtt_link")
     return made
+
+
+def test_a_message_counts_as_unacknowledged_until_the_broker_acknowledges_it(
+    broker: Broker, mqtt_link: Link
+) -> None:
+    """What the audio pieces' pacing counts on (``delivery.chunks``): a message paho took is
+    not acknowledged until the broker says so (the class below shows the count falling)."""
+    assert broker.cluster.broker_proc is not None
+    pid = broker.cluster.broker_proc.pid
+    acked = threading.Event()
+    mqtt_link.publisher.call_on_ack(acked.set)
+    os.kill(pid, signal.SIGSTOP)  # the broker reads nothing, so acknowledges nothing
+    try:
+        assert mqtt_link.publisher.publish(node_topic("loa-1", "ack"), "{}")
+        assert mqtt_link.publisher.unacknowledged() == 1
+        assert not acked.wait(0.5)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert acked.wait(5)
+    wait_for(lambda: mqtt_link.publisher.unacknowledged() == 0, 5, "the acknowledgement counted")
 
 
 class TestPublisher:
