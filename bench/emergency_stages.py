@@ -109,10 +109,7 @@ def start(
     )
     token = demo.credentials(cluster.config)["api_token"]
     observer = add_observer(cluster.config.broker_dir)
-    cluster.start_broker()
-    assert cluster.broker_proc is not None
-    if broker_as_deployed:
-        print(server_priority.as_deployed(cluster.broker_proc.pid), flush=True)
+    server_priority.start_broker(cluster, deployed_priority=broker_as_deployed)
     cluster.start_controller()
     client = httpx.Client(
         base_url=cluster.url, headers={"Authorization": f"Bearer {token}"}, timeout=300
@@ -202,11 +199,7 @@ def main() -> None:
     parser.add_argument("--per-process", type=int, default=50)
     parser.add_argument("--nice", type=int, default=0, help="niceness of the points' processes")
     parser.add_argument("--profile", type=Path, help="record the controller with py-spy here")
-    parser.add_argument(
-        "--broker-default-priority",
-        action="store_true",
-        help="leave the broker at the priority it started with, not its systemd unit's",
-    )
+    server_priority.add_option(parser)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="loa-stages-"))
     shm = Path(tempfile.mkdtemp(prefix="loa-stages-", dir="/dev/shm"))

@@ -143,10 +143,7 @@ def start_system(
     )
     token = demo.credentials(cluster.config)["api_token"]
     account = add_sys_reader(cluster)
-    cluster.start_broker()
-    assert cluster.broker_proc is not None
-    if broker_as_deployed:
-        print(server_priority.as_deployed(cluster.broker_proc.pid), flush=True)
+    server_priority.start_broker(cluster, deployed_priority=broker_as_deployed)
     drops = DropCounter(cluster, account)
     cluster.start_controller()
     client = httpx.Client(
@@ -366,11 +363,7 @@ def main() -> None:
     parser.add_argument(
         "--points-nice", type=int, default=0, help="niceness of the light points' processes"
     )
-    parser.add_argument(
-        "--broker-default-priority",
-        action="store_true",
-        help="leave the broker at the priority it started with, not its systemd unit's",
-    )
+    server_priority.add_option(parser)
     args = parser.parse_args()
     sizes = [int(x) for x in args.points.split(",")]
     base = Path(tempfile.mkdtemp(prefix="loa-scale-"))

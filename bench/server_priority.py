@@ -12,8 +12,13 @@ which priority it ran at either way.
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from controller.ops.cluster import Cluster
 
 UNIT = Path(__file__).resolve().parents[1] / "deploy" / "systemd" / "loa-broker.service"
 
@@ -38,3 +43,20 @@ def as_deployed(pid: int, unit: Path = UNIT) -> str:
         now = os.getpriority(os.PRIO_PROCESS, pid)
         return f"broker at nice {now} (the unit's Nice={nice} needs root or CAP_SYS_NICE)"
     return f"broker at nice {nice}, as {unit.name}"
+
+
+def add_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--broker-default-priority",
+        action="store_true",
+        help="leave the broker at the priority it started with, not its systemd unit's",
+    )
+
+
+def start_broker(cluster: Cluster, *, deployed_priority: bool = True) -> None:
+    """Start ``cluster``'s broker, at its unit's priority unless ``deployed_priority`` is
+    false, and say which."""
+    cluster.start_broker()
+    assert cluster.broker_proc is not None
+    if deployed_priority:
+        print(as_deployed(cluster.broker_proc.pid), flush=True)
