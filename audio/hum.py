@@ -267,18 +267,21 @@ def _machine_fundamentals(s: _Spectra) -> list[float]:
 
 
 def _machine_lines(s: _Spectra, f0: float, sr: int) -> tuple[int, ...]:
-    """The harmonics of a machine's fundamental ``f0`` to cancel: those that stand out in the
-    whole recording or, less, in its pauses. A machine's comb is measured best where nobody
-    talks; left there, its lines kept the pauses periodic, and the suppressor took the
-    background for a voice."""
+    """The harmonics of a machine's fundamental ``f0`` to cancel: every one up to the highest
+    that stands out (in the whole recording, or less in its pauses) below ``_CANDIDATE_HZ``,
+    and those above that stand out too. A motor's low harmonics come as a series; one missed
+    (under a voice's line, or the pauses' spectrum's scatter) kept the pauses periodic, and the
+    background still read as a voice."""
     f, p, fq, pq = s
     top = min(_MAX_HARMONIC_HZ, sr / 2 - 25.0)
-    return tuple(
+    out = [
         k
         for k in range(1, int(top // f0) + 1)
         if _line(f, p, k * f0, min(0.5 + k * _REACH_HZ, 4.0))[1] >= _LINE_DB
         or _line(fq, pq, k * f0, min(1.0 + k * _REACH_HZ, 4.0))[1] >= _MACHINE_LINE_DB
-    )
+    ]
+    series = max((k for k in out if k * f0 <= _CANDIDATE_HZ), default=0)
+    return tuple(sorted(set(range(1, series + 1)) | set(out)))
 
 
 def _blocks(n: int, hop: int) -> int:
