@@ -167,8 +167,8 @@ def _low_band_gusts(low_power: npt.NDArray[np.float64], mid_power: npt.NDArray[n
     ``_GUST_DB_FACTOR`` over that of the quietest fifth of them: the gust of :func:`gain`,
     measured against the pauses' own steady level. Wind is bursts; a steady rumble a few
     bins wide passes 6 dB over its quietest fifth in well under 1 % of its frames by chance
-    (tune split: hum 0-7 % of its pauses where close talking or AGC put speech into them,
-    wind 6-39 %)."""
+    (tune split, low-heavy recordings: wind 6-59 % of their pauses, hum 0-7 % but 0-39 % under
+    a phone's AGC, whose level moves with the voice's and still reads as wind here)."""
     quiet = _pauses(low_power, mid_power)
     if not quiet.any():
         return True
