@@ -64,7 +64,9 @@ above 8 kHz, bands of 4 bins, see :mod:`audio.bands`):
   untouched input's at 20 dB SNR; BENCHMARKS, round seven). Where the
   tracker's own estimate reads the segment as clean (10-20 dB), the quiet stretch may lift it
   by 3 dB at most (``profile_cap_db``): a phone's AGC lifts the pauses, where the stretch is
-  read, by up to 12 dB over the noise under the voice.
+  read, by up to 12 dB over the noise under the voice. In frames that clearly hold speech
+  (7.5 dB over the bounded estimate) it may lift it by 3 dB at most at any SNR
+  (``profile_talk_lift_db``): under an AGC the tracker's segment SNR can stay below that range.
 
 The decision-directed recursion runs over frames, but on many blocks of frames at once (each
 block warmed up on the frames before it; the recursion forgets its start within a few frames),
