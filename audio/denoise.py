@@ -68,7 +68,9 @@ above 8 kHz, bands of 4 bins, see :mod:`audio.bands`):
   untouched input's at 20 dB SNR; BENCHMARKS, round seven). Where the
   tracker's own estimate reads the segment as clean (10-20 dB), the quiet stretch may lift it
   by 3 dB at most (``profile_cap_db``): a phone's AGC lifts the pauses, where the stretch is
-  read, by up to 12 dB over the noise under the voice.
+  read, by up to 12 dB over the noise under the voice. In frames that clearly hold speech
+  (7.5 dB over the bounded estimate) it may lift it by 3 dB at most at any SNR
+  (``profile_talk_lift_db``): under an AGC the tracker's segment SNR can stay below that range.
 
 The decision-directed recursion runs over frames, but on many blocks of frames at once (each
 block warmed up on the frames before it; the recursion forgets its start within a few frames),
@@ -265,13 +267,15 @@ def _segment_params(p: DenoiseParams, floor_db: float, gentle: bool) -> DenoiseP
     """``p`` with the segment's floor; under babble, without the learned correction: it
     suppresses more at a priori SNRs of 5-15 dB, and there it took words with the voices
     (tune split, babble at 10 dB: STOI 0.005 lower on one recording, PESQ-WB unchanged); and
-    with the quiet stretch's lift never capped, since the tracker reads babble 12-14 dB low."""
+    with the quiet stretch's lift never capped (in any frame), since the tracker reads babble
+    12-14 dB low."""
     if gentle:
         return dataclasses.replace(
             p,
             floor_db=floor_db,
             gain_correction_db=(0.0,) * len(p.gain_correction_db),
             profile_cap_snr_db=(math.inf, math.inf),
+            profile_talk_lift_db=math.inf,
         )
     return p if floor_db == p.floor_db else dataclasses.replace(p, floor_db=floor_db)
 
@@ -304,6 +308,16 @@ def _suppression(
         tracker_snr_db = light_touch.segmental_snr_db(P[core_lo:core_hi], tracked[core_lo:core_hi])
         lift = min(lift, _capped_lift(tracker_snr_db, lift, p))
     lam = _bounded(tracked, profile, lift)
+    talk_lift = np.float32(10.0 ** (min(p.profile_talk_lift_db, 100.0) / 10.0))
+    if profile is not None and talk_lift < lift:
+        # Under a phone's AGC the stretch (read in the pauses) overstates the noise under the
+        # voice, where the AGC has turned the gain down; the tracker reads the noise between
+        # syllables. In frames that clearly hold more than noise, the stretch may lift the
+        # tracker by little (profile_talk_lift_db); pauses keep the stretch's level.
+        ratio = np.float32(10.0 ** (p.profile_talk_db / 10.0))
+        talking = P.sum(axis=1) > ratio * lam.sum(axis=1)
+        if talking.any():
+            lam[talking] = _bounded(tracked[talking], profile, talk_lift)
     snr_db = light_touch.segmental_snr_db(P[core_lo:core_hi], lam[core_lo:core_hi])
     # Gains for the core and the frames the pause decision reads around it ...
     g_lo, g_hi = max(0, core_lo - margin), min(P.shape[0], core_hi + margin)

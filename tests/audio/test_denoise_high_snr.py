@@ -14,12 +14,13 @@ from scipy import ndimage
 
 from audio.denoise import denoise
 from bench.corpus_noises import room
-from bench.corpus_wide import noise
+from bench.corpus_wide import agc, noise
 from tests.audio.test_denoise import rms
 
 SR = 16000
 NO_SPEECH_FLOOR = {"speech_floor_db": -60.0}
 NO_CAP = {"profile_cap_snr_db": (math.inf, math.inf)}
+NO_TALK_CAP = {"profile_talk_lift_db": math.inf}
 
 
 def _mix(s: np.ndarray, kind: str, snr_db: float) -> np.ndarray:
@@ -61,6 +62,19 @@ def test_pauses_lifted_by_an_agc_do_not_set_the_noise_under_speech(speech16: np.
     n = noise("pink", s.shape[0], 3)
     n *= np.float32(rms(s) / rms(n) * 0.1)
     x = (s + n * (1.0 + (10.0**0.5 - 1.0) * (1.0 - talking))).astype(np.float32)
-    capped, uncapped = denoise(x, SR), denoise(x, SR, **NO_CAP)
+    capped, uncapped = denoise(x, SR, **NO_TALK_CAP), denoise(x, SR, **NO_CAP, **NO_TALK_CAP)
     assert stoi(s, capped, SR) > stoi(s, uncapped, SR) + 0.008
     assert pesq(SR, s, capped, "wb") > pesq(SR, s, uncapped, "wb") + 0.2
+
+
+def test_a_phone_s_agc_does_not_set_the_noise_under_the_voice(speech16: np.ndarray) -> None:
+    # The benchmark's own AGC (bench.corpus_wide.agc) after pink noise at 20 dB: under the voice
+    # the AGC turns the gain down, in the pauses up, and the tracker's SNR stays under the
+    # segment cap's range. Measured (STOI / PESQ-WB): input 0.9781 / 2.12, the stretch lifting
+    # the tracker in every frame 0.9603 / 2.41, by at most 3 dB in frames of speech 0.9699 /
+    # 2.46 (still below the input's STOI: BENCHMARKS, round eight).
+    s = speech16.astype(np.float32)
+    x = agc(_mix(s, "pink", 20.0))
+    capped, uncapped = denoise(x, SR), denoise(x, SR, **NO_TALK_CAP)
+    assert stoi(s, capped, SR) > stoi(s, uncapped, SR) + 0.008
+    assert pesq(SR, s, capped, "wb") > pesq(SR, s, uncapped, "wb")
