@@ -52,6 +52,10 @@ above 8 kHz, bands of 4 bins, see :mod:`audio.bands`):
   with it and 2.02 without, on the tune split's original five noises).
 * In a segment of wind gusts (:mod:`audio.wind`), which the tracker cannot follow, ``G_min``
   rises with their share (:mod:`audio.light_touch`).
+* Mains hum is cancelled first (:mod:`audio.hum`, an adaptive notch comb). Where the
+  background reads as a voice because a machine's steady harmonics go on through the pauses
+  (a pump, a mill, a generator), the comb on the machine's own fundamental takes them, and if
+  what is left no longer reads as a voice the rest is suppressed as any noise.
 * Under babble (many voices at once that do not score as one voice, :mod:`audio.speech_background`)
   ``G_min`` is ``babble_floor_db``: the suppressor cannot tell those voices from the talker's,
   and with the floor of steady noise it took words with them (STOI below the input's).
@@ -127,13 +131,30 @@ _GAMMA_MAX = 1e12
 _PAUSE_MARGIN = pause.HANG - 1  # frames each side of a chunk that the pause decision reads
 
 
-def _mains_hum(x: FloatArray, sr: int) -> hum.Hum | None:
-    """Mains hum found in ``x``, if its comb holds the fundamental or the second harmonic: a
-    mains transformer or rectifier always puts its strongest lines there, while a comb of only
-    higher lines is the partials of music or a voice that happen to fall on it (a TV's music bed
-    on the wider benchmark: harmonics 3, 12, 54 and 68)."""
-    found = hum.detect(x, sr)
+def _hum(x: FloatArray, sr: int, *, machines: bool = False) -> hum.Hum | None:
+    """Mains hum (or with ``machines`` a steady machine's drone) found in ``x``, if its comb
+    holds the fundamental or the second harmonic: a mains transformer or rectifier, or a
+    motor, always puts its strongest lines there, while a comb of only higher lines is the
+    partials of music or a voice that happen to fall on it (a TV's music bed on the wider
+    benchmark: harmonics 3, 12, 54 and 68)."""
+    found = hum.detect_machine(x, sr) if machines else hum.detect(x, sr)
     return found if found is not None and min(found.harmonics) <= 2 else None
+
+
+def _background(
+    x: FloatArray, geom: StftGeometry, layout: BandLayout, sr: int, p: DenoiseParams
+) -> Background:
+    if p.profile_s <= 0:
+        return Background(None, False)
+    return quiet_stretch(
+        x,
+        geom,
+        layout,
+        sr,
+        seconds=p.profile_s,
+        weights=(p.profile_weight, p.profile_weight_high),
+        split_hz=p.profile_split_hz,
+    )
 
 
 def _block_start(offset: int, frame: int) -> int:
@@ -161,28 +182,26 @@ def denoise_with_actions(
     their frames, noise suppressed or the recording left alone (a speech-like background)."""
     check_mono_float32(x, sr)
     p = params_from(tuning)
-    found_hum = _mains_hum(x, sr) if p.hum else None
-    if found_hum is not None:
-        x = hum.cancel(x, sr, found_hum)
     geom = geometry_for(sr, p.frame_ms, p.overlap)
     layout = layout_for(geom.n_bins, sr / geom.n_fft)
+    found_hum = _hum(x, sr) if p.hum else None
+    if found_hum is not None:
+        x = hum.cancel(x, sr, found_hum)
+    bg = _background(x, geom, layout, sr, p)
+    if bg.speech_like and found_hum is None and p.hum and p.machines:
+        # A steady machine's lines read as a voice held in the pauses. Where the comb takes
+        # them and what is left is no longer voice-like, it was a machine (what is left is
+        # suppressed as any noise); otherwise they were a voice's or music's, left as heard.
+        machine = _hum(x, sr, machines=True)
+        if machine is not None:
+            combed = hum.cancel(x, sr, machine)
+            combed_bg = _background(combed, geom, layout, sr, p)
+            if not combed_bg.speech_like:
+                found_hum, x, bg = machine, combed, combed_bg
     total = n_frames(x.shape[0], geom)
     margin = _PAUSE_MARGIN if p.pause_floor_db < 0.0 or p.speech_floor_db > p.floor_db else 0
     warmup = max(WARMUP_FRAMES, cepstral_snr.REACH if p.cepstral else 0)
     ctx = max(context_frames(geom.hop / sr, p.tracker), margin + warmup + cepstral_snr.BLOCK)
-    bg = (
-        quiet_stretch(
-            x,
-            geom,
-            layout,
-            sr,
-            seconds=p.profile_s,
-            weights=(p.profile_weight, p.profile_weight_high),
-            split_hz=p.profile_split_hz,
-        )
-        if p.profile_s > 0
-        else Background(None, False)
-    )
     # A periodic background in a humming recording is the hum's own buzz, not a voice.
     leave = bg.speech_like and p.leave_speech_like and found_hum is None
     lift = np.float32(10.0 ** (p.profile_max_db / 10.0))

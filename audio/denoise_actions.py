@@ -13,7 +13,7 @@ class DenoiseActions:
 
     suppressed: bool  # the spectral noise suppression ran (False: left, speech-like background)
     speech_like_background: bool
-    hum: Hum | None  # mains hum found and cancelled
+    hum: Hum | None  # mains hum or a machine's drone found and cancelled
     windy_s: float  # seconds of wind bursts turned down by 6 dB or more
     transients: int  # short loud sounds kept to their own frames
     babble: bool = False  # many voices behind the talker: suppressed gently, to keep the words
@@ -21,7 +21,9 @@ class DenoiseActions:
     def codes(self) -> list[str]:
         """Stable names of what was done, in the order the report lists them."""
         out = []
-        if self.hum is not None:
+        if self.hum is not None and self.hum.machine:
+            out.append(f"machine_{self.hum.f0_hz:.0f}hz")
+        elif self.hum is not None:
             out.append(f"hum_{self.hum.mains_hz:.0f}hz")
         if self.windy_s > 0:
             out.append("wind")

@@ -76,6 +76,10 @@ class DenoiseParams:
     frame_ms: float = 32.0
     overlap: int = 2
     hum: bool = True  # cancel mains hum (audio.hum)
+    # ... and a steady machine's drone (a pump, a mill, a generator) where its lines make the
+    # background read as a voice: without it such a recording was left whole (BENCHMARKS, round
+    # eight). Elsewhere the suppressor takes a machine's lines as it takes any steady noise.
+    machines: bool = True
     wind: bool = True  # turn wind bursts down (audio.wind)
     transients: bool = True  # keep short loud sounds to their frames (audio.transient)
     # the gusty floor counts gusts under voiced frames too (audio.wind.WindGain.gusty)

@@ -1,4 +1,4 @@
-"""Mains hum: find a 50 or 60 Hz fundamental and its harmonics, and cancel them.
+"""Mains hum and a steady machine's drone: find a fundamental and its harmonics; cancel them.
 
 Shape convention: float32 mono ``(n,)`` in, float32 mono ``(n,)`` of the same length out.
 
@@ -7,6 +7,11 @@ of the recording: a harmonic of the mains counts when its line stands ``_LINE_DB
 median of the 40 Hz around it; hum is declared when ``_MIN_LINES`` harmonics count and their
 frequencies, divided by their harmonic numbers, agree on one fundamental. Speech, whose
 pitch moves, leaves no such lines; an engine or a fan has lines, but not on a 50/60 Hz comb.
+
+A machine that runs at one speed (a water pump, a rice mill, a generator, a compressor) hums
+the same way on a fundamental of its own: :func:`detect_machine` looks for a comb on the
+strongest lines of the pauses (each taken as the first to fourth harmonic of a fundamental of
+30-400 Hz, and the spacing of each two), and declares it with three lines or more.
 
 Cancellation (:func:`cancel`) is an adaptive notch comb: the adaptive noise canceller with a
 sinusoidal reference (Widrow et al. 1975, sec. VI), run offline. The fundamental is tracked from
@@ -21,7 +26,9 @@ replaced by the hum's amplitude around it (:func:`_steady`) rather than subtract
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +38,7 @@ from audio.mono_input import check_mono_float32
 from audio.samples import FloatArray
 from audio.welch import welch
 
-__all__ = ["Hum", "cancel", "detect"]
+__all__ = ["Hum", "cancel", "detect", "detect_machine"]
 
 MAINS_HZ = (50.0, 60.0)
 _LINE_DB = 9.0  # a line's mean power over that of the 20 Hz either side (speech: at most 7)
@@ -51,18 +58,38 @@ _SPAN_S = 60.0  # the detector reads at most this much of the recording
 _HOP_S = 0.2
 _STEADY_FACTOR = 2.0  # a block over this times the median amplitude holds more than hum
 _SEGMENT_HOPS = 256  # hops processed at once, so memory stays flat on long recordings
+# A machine's fundamental (a pump's or a mill's motor, a generator, a compressor) lies here; its
+# comb is looked for on the strongest lines of the pauses below _CANDIDATE_HZ, and needs one
+# line more than the mains' (whose fundamental is known in advance).
+_MACHINE_HZ = (30.0, 400.0)
+_CANDIDATE_HZ = 1200.0
+_CANDIDATE_LINES = 8
+_MACHINE_MIN_LINES = 3
+_SUBHARMONIC_SHARE = 0.75
+_MACHINE_LINE_DB = 4.0
 
 Complex = npt.NDArray[np.complex128]
+Real = npt.NDArray[np.float64]
+
+
+class _Spectra(NamedTuple):
+    """The long-term spectrum (Welch, fine bins) and the pauses' (2 Hz bins)."""
+
+    f: Real
+    p: Real
+    fq: Real
+    pq: Real
 
 
 @dataclass(frozen=True)
 class Hum:
-    """Mains hum found in a recording."""
+    """Mains hum, or a steady machine's drone, found in a recording."""
 
-    mains_hz: float  # nominal: 50 or 60
+    mains_hz: float  # nominal: 50 or 60; a machine's: the fundamental first taken from a line
     f0_hz: float  # measured mean fundamental
     harmonics: tuple[int, ...]  # the harmonic numbers that stood out
     level_db: float  # the strongest line above its neighbourhood
+    machine: bool = False  # a machine's drone, not the mains
 
 
 def _welch(x: FloatArray, sr: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -80,13 +107,19 @@ def _line(
     """``(frequency, dB)`` of the line within ``reach`` of ``centre``: its power-weighted mean
     frequency, and its power (summed over the reach, since a drifting line is smeared over
     several bins, less the background there) over the median bin of the 20 Hz either side."""
-    inside = np.abs(f - centre) <= reach
-    near = (np.abs(f - centre) <= reach + 20.0) & ~inside
-    if not inside.any() or not near.any():
+    # f is sorted: the bins within reach are one slice, their neighbours two
+    lo, hi = np.searchsorted(f, [centre - reach, centre + reach], side="left")
+    hi = int(np.searchsorted(f, centre + reach, side="right"))
+    n_lo, n_hi = (
+        np.searchsorted(f, centre - reach - 20.0),
+        np.searchsorted(f, centre + reach + 20.0, side="right"),
+    )
+    near_p = np.concatenate((p[n_lo:lo], p[hi:n_hi]))
+    if hi <= lo or near_p.shape[0] == 0:
         return centre, 0.0
-    power = p[inside]
-    freq = float(np.sum(f[inside] * power) / max(float(np.sum(power)), 1e-30))
-    floor = max(float(np.mean(p[near])), 1e-30)
+    power = p[lo:hi]
+    freq = float(np.sum(f[lo:hi] * power) / max(float(np.sum(power)), 1e-30))
+    floor = max(float(np.mean(near_p)), 1e-30)
     excess = float(np.sum(power)) - floor * power.shape[0]
     line_bins = max(1.0, _LINE_HZ / (f[1] - f[0]))
     return freq, float(10.0 * np.log10(max(excess, 1e-30) / (floor * line_bins)))
@@ -128,42 +161,127 @@ def detect(x: np.ndarray, sr: int) -> Hum | None:
 
     Needs at least one second; shorter recordings are never said to hum.
     """
+    spectra = _spectra(x, sr)
+    if spectra is None:
+        return None
+    best: Hum | None = None
+    for mains in MAINS_HZ:
+        found = _comb(spectra, mains, sr, min_lines=_MIN_LINES)
+        if found is not None and (best is None or len(found.harmonics) > len(best.harmonics)):
+            best = found
+    return best
+
+
+def detect_machine(x: np.ndarray, sr: int) -> Hum | None:
+    """A steady machine's drone in ``x`` (float32 mono ``(n,)``) on a fundamental of its own
+    (``machine`` set, every harmonic that stands out listed), or ``None``. Needs a second."""
+    spectra = _spectra(x, sr)
+    if spectra is None:
+        return None
+    combs = [
+        found
+        for f0 in _machine_fundamentals(spectra)
+        if (found := _comb(spectra, f0, sr, min_lines=_MACHINE_MIN_LINES)) is not None
+        and not _subharmonic(found)
+    ]
+    # A comb on twice the fundamental holds every other line of the machine's own: the lowest
+    # comb that is no subharmonic is the machine's.
+    found = min(combs, key=lambda c: c.f0_hz, default=None)
+    if found is None:
+        return None
+    lines = _machine_lines(spectra, found.f0_hz, sr)
+    return dataclasses.replace(found, harmonics=lines, machine=True)
+
+
+def _spectra(x: np.ndarray, sr: int) -> _Spectra | None:
     check_mono_float32(x, sr)
     if x.shape[0] < sr:
         return None
-    f, p = _welch(x, sr)
-    fq, pq = _quiet_spectrum(x, sr)
-    best: Hum | None = None
-    for mains in MAINS_HZ:
-        top = min(_MAX_HARMONIC_HZ, sr / 2 - 25.0)
-        lines = []
-        for k in range(1, int(top // mains) + 1):
-            fk, level = _line(f, p, k * mains, min(0.5 + k * _REACH_HZ, 4.0))
-            quiet = _line(fq, pq, k * mains, min(1.0 + k * _REACH_HZ, 4.0))[1]
-            lines.append((k, fk, level, quiet))
-        # Lines on the comb in the whole recording that go on through its pauses: a steady
-        # voice's harmonics (espeak's pitch holds for a while) stop when it does.
-        held = [
-            (k, fk) for k, fk, level, quiet in lines if level >= _WEAK_LINE_DB and quiet >= _LINE_DB
-        ]
-        # Mains hum is strongest in its first few harmonics (the high-pass may have taken the
-        # fundamental): a comb of only higher lines is a voice's, not the mains'.
-        if len(held) < _MIN_LINES or min(k for k, _ in held) > _LOWEST_HARMONIC:
-            continue
-        f0 = float(np.median([fk / k for k, fk in held]))
-        agree = [
-            (k, level)
-            for k, fk, level, quiet in lines
-            if level >= _LINE_DB
-            and quiet >= _WEAK_LINE_DB
-            and abs(fk / k - f0) <= _AGREE_HZ + 0.5 / k
-        ]
-        if len(agree) < _MIN_LINES:
-            continue
-        hum = Hum(mains, round(f0, 3), tuple(k for k, _ in agree), max(lv for _, lv in agree))
-        if best is None or len(hum.harmonics) > len(best.harmonics):
-            best = hum
-    return best
+    return _Spectra(*_welch(x, sr), *_quiet_spectrum(x, sr))
+
+
+def _subharmonic(comb: Hum) -> bool:
+    """Whether a comb's lines up to ``_CANDIDATE_HZ`` are mostly every second, third or fourth
+    harmonic of it: then it stands on a fraction of the machine's fundamental (which is a
+    candidate of its own). Higher up, lines of the voice or the noise fall on any fine comb."""
+    k = np.asarray([h for h in comb.harmonics if h * comb.f0_hz <= _CANDIDATE_HZ])
+    return k.shape[0] == 0 or any(
+        np.mean(k % d == 0) >= _SUBHARMONIC_SHARE for d in range(2, _LOWEST_HARMONIC + 1)
+    )
+
+
+def _comb(s: _Spectra, nominal: float, sr: int, *, min_lines: int) -> Hum | None:
+    """The comb on ``nominal`` Hz in the spectra ``s``, if at least ``min_lines`` of its lines
+    stand out and agree on one fundamental."""
+    f, p, fq, pq = s
+    top = min(_MAX_HARMONIC_HZ, sr / 2 - 25.0)
+    lines = []
+    for k in range(1, int(top // nominal) + 1):
+        fk, level = _line(f, p, k * nominal, min(0.5 + k * _REACH_HZ, 4.0))
+        quiet = _line(fq, pq, k * nominal, min(1.0 + k * _REACH_HZ, 4.0))[1]
+        lines.append((k, fk, level, quiet))
+    # Lines on the comb in the whole recording that go on through its pauses: a steady
+    # voice's harmonics (espeak's pitch holds for a while) stop when it does.
+    held = [
+        (k, fk) for k, fk, level, quiet in lines if level >= _WEAK_LINE_DB and quiet >= _LINE_DB
+    ]
+    # Hum is strongest in its first few harmonics (the high-pass may have taken the
+    # fundamental): a comb of only higher lines is a voice's, not the mains'.
+    if len(held) < min_lines or min(k for k, _ in held) > _LOWEST_HARMONIC:
+        return None
+    f0 = float(np.median([fk / k for k, fk in held]))
+    agree = [
+        (k, level)
+        for k, fk, level, quiet in lines
+        if level >= _LINE_DB and quiet >= _WEAK_LINE_DB and abs(fk / k - f0) <= _AGREE_HZ + 0.5 / k
+    ]
+    if len(agree) < min_lines:
+        return None
+    return Hum(nominal, round(f0, 3), tuple(k for k, _ in agree), max(lv for _, lv in agree))
+
+
+def _machine_fundamentals(s: _Spectra) -> list[float]:
+    """Fundamentals a machine's comb may stand on, from the strongest lines of the pauses
+    (local maxima standing ``_LINE_DB`` over their neighbourhood, up to ``_CANDIDATE_HZ``, each
+    placed on the long-term spectrum's finer bins): each line taken as harmonic 1 to
+    ``_LOWEST_HARMONIC``, and the spacing of each two (a motor's strongest lines may all be
+    high harmonics), within ``_MACHINE_HZ``."""
+    f, p, fq, pq = s
+    i = np.flatnonzero(
+        (fq[1:-1] >= _MACHINE_HZ[0])
+        & (fq[1:-1] <= _CANDIDATE_HZ)
+        & (pq[1:-1] >= pq[:-2])
+        & (pq[1:-1] >= pq[2:])
+    )
+    peaks = [
+        (level, fq[j + 1]) for j in i if (level := _line(fq, pq, fq[j + 1], 1.0)[1]) >= _LINE_DB
+    ]
+    lines = [_line(f, p, c, 2.0)[0] for _, c in sorted(peaks, reverse=True)[:_CANDIDATE_LINES]]
+    guesses = [line / k for line in lines for k in range(1, _LOWEST_HARMONIC + 1)]
+    guesses += [abs(a - b) for j, a in enumerate(lines) for b in lines[j + 1 :]]
+    out: list[float] = []
+    for f0 in guesses:
+        if _MACHINE_HZ[0] <= f0 <= _MACHINE_HZ[1] and all(abs(f0 - g) > 1.0 for g in out):
+            out.append(f0)
+    return out
+
+
+def _machine_lines(s: _Spectra, f0: float, sr: int) -> tuple[int, ...]:
+    """The harmonics of a machine's fundamental ``f0`` to cancel: every one up to the highest
+    that stands out (in the whole recording, or less in its pauses) below ``_CANDIDATE_HZ``,
+    and those above that stand out too. A motor's low harmonics come as a series; one missed
+    (under a voice's line, or the pauses' spectrum's scatter) kept the pauses periodic, and the
+    background still read as a voice."""
+    f, p, fq, pq = s
+    top = min(_MAX_HARMONIC_HZ, sr / 2 - 25.0)
+    out = [
+        k
+        for k in range(1, int(top // f0) + 1)
+        if _line(f, p, k * f0, min(0.5 + k * _REACH_HZ, 4.0))[1] >= _LINE_DB
+        or _line(fq, pq, k * f0, min(1.0 + k * _REACH_HZ, 4.0))[1] >= _MACHINE_LINE_DB
+    ]
+    series = max((k for k in out if k * f0 <= _CANDIDATE_HZ), default=0)
+    return tuple(sorted(set(range(1, series + 1)) | set(out)))
 
 
 def _blocks(n: int, hop: int) -> int:

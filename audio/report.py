@@ -51,7 +51,8 @@ class Done(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(
-        description="stable name: hum_50hz, hum_60hz, wind, noise, babble_gentle, "
+        description="stable name: hum_50hz, hum_60hz, machine_<f0>hz, wind, noise, "
+        "babble_gentle, "
         "left_speech_like, neural, neural_chose_standard, neural_missing, neural_slow"
     )
     vi: str
@@ -61,6 +62,10 @@ class Done(BaseModel):
 # What each of :class:`audio.denoise_actions.DenoiseActions`'s codes means to a broadcaster.
 _DONE_WORDS: dict[str, tuple[str, str]] = {
     "hum": ("Đã lọc tiếng ù điện ({hz} Hz).", "Mains hum ({hz} Hz) filtered out."),
+    "machine": (
+        "Đã lọc tiếng máy chạy đều ({hz} Hz: máy bơm, máy xay, máy phát điện).",
+        "A steady machine's drone ({hz} Hz: pump, mill, generator) filtered out.",
+    ),
     "wind": ("Đã giảm tiếng gió thổi vào micrô.", "Wind on the microphone turned down."),
     "noise": (
         "Đã giảm tiếng ồn nền (quạt, máy, xe cộ, mưa).",
@@ -104,7 +109,7 @@ def done_words(codes: list[str]) -> list[Done]:
     sounds kept short) are left out."""
     out = []
     for code in codes:
-        key, _, hz = code.partition("_") if code.startswith("hum_") else (code, "", "")
+        key, _, hz = code.partition("_") if code.endswith("hz") else (code, "", "")
         if key not in _DONE_WORDS:
             continue
         vi, en = _DONE_WORDS[key]

@@ -13,6 +13,7 @@ import scipy.signal
 from audio import hum, wind
 from audio.denoise import denoise, denoise_with_actions
 from audio.samples import FloatArray
+from bench.corpus_wide import noise
 from tests.audio.test_denoise import speech_like, white
 
 SR = 16000
@@ -300,3 +301,58 @@ def test_steady_noise_is_still_suppressed() -> None:
     assert actions.suppressed
     assert not actions.speech_like_background
     assert np.sum((y - s) ** 2) < 0.5 * np.sum((x - s) ** 2)
+
+
+def machine(n: int, f0_hz: float, rms: float, seed: int = 4) -> FloatArray:
+    """A water pump's motor: eleven harmonics of ``f0_hz`` falling slowly, over its rumble."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / SR
+    x = sum(np.sin(2 * np.pi * k * f0_hz * t + rng.uniform(0, 6.28)) / k**0.7 for k in range(1, 12))
+    sos = scipy.signal.butter(2, 1500.0, "low", fs=SR, output="sos")
+    x = x + 0.5 * scipy.signal.sosfilt(sos, rng.standard_normal(n))
+    out: FloatArray = (rms * x / np.sqrt(np.mean(x**2))).astype(np.float32)
+    return out
+
+
+def test_a_machine_is_found_on_its_own_fundamental() -> None:
+    x = speech_like(6.0) + machine(N, 87.3, 0.05)
+    assert hum.detect(x, SR) is None  # not on the mains' comb
+    found = hum.detect_machine(x, SR)
+    assert found is not None
+    assert found.machine
+    assert abs(found.f0_hz - 87.3) < 0.2
+    assert {1, 2, 3, 4, 5} <= set(found.harmonics)
+    y = hum.cancel(x, SR, found)
+    for k in (1, 2, 3):
+        assert line_db(x, k * 87.3) - line_db(y, k * 87.3) >= 15.0
+
+
+@pytest.mark.parametrize("f0_hz", [87.3, 115.0, 140.0])
+def test_a_machine_that_reads_as_a_voice_is_cancelled_and_suppressed(f0_hz: float) -> None:
+    # The motor's lines go on through the pauses, held in pitch like a voice: without the
+    # machine's comb the recording was left whole.
+    s = speech_like(6.0)
+    x = s + machine(N, f0_hz, 0.05)
+    left, before = denoise_with_actions(x, SR, machines=False)
+    assert before.codes() == ["left_speech_like"]
+    y, actions = denoise_with_actions(x, SR)
+    assert actions.codes()[:2] == [f"machine_{f0_hz:.0f}hz", "noise"]
+    assert actions.hum is not None
+    assert abs(actions.hum.f0_hz - f0_hz) < 0.2
+    assert np.sum((y - s) ** 2) < 0.25 * np.sum((left - s) ** 2)
+
+
+def test_music_in_the_background_is_not_taken_for_a_machine() -> None:
+    # Notes that hold their pitch for a while, as a motor does, but change: the comb search
+    # alone takes them for a machine, but what the comb leaves is still music, so the
+    # recording is left as it is.
+    s = speech_like(6.0)
+    music = noise("music", N, 5)
+    x = (s + music * np.float32(np.std(s) / np.std(music) / 10 ** (10.0 / 20))).astype(np.float32)
+    found = hum.detect_machine(x, SR)
+    assert found is not None
+    assert min(found.harmonics) == 1
+    y, actions = denoise_with_actions(x, SR)
+    assert actions.codes() == ["left_speech_like"]
+    assert actions.hum is None
+    np.testing.assert_array_equal(y, denoise(x, SR, machines=False))

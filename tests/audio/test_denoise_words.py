@@ -9,7 +9,7 @@ from audio.pipeline import process
 from audio.report import done_words
 from controller.web.report_words import describe
 from tests.audio.test_denoise import speech_like
-from tests.audio.test_denoise_treatments import SR, mains
+from tests.audio.test_denoise_treatments import SR, machine, mains
 
 
 def test_each_code_has_plain_vietnamese_and_english() -> None:
@@ -33,6 +33,17 @@ def test_the_report_of_a_humming_recording_says_so() -> None:
     words = describe(report.model_dump(mode="json"), "vi")
     assert "Đã lọc tiếng ù điện (50 Hz)." in words.plain
     assert "Mains hum (50 Hz) filtered out." in describe(report.model_dump(mode="json"), "en").plain
+
+
+def test_the_report_of_a_recording_beside_a_pump_says_so() -> None:
+    x = np.concatenate([np.zeros(SR // 2, np.float32), speech_like(6.0)])
+    x = x + machine(x.shape[0], 115.0, 0.05)
+    _, _, report = process(x, SR)
+    assert report.done[0].code == "machine_115hz"
+    words = describe(report.model_dump(mode="json"), "vi").plain
+    assert "Đã lọc tiếng máy chạy đều (115 Hz: máy bơm, máy xay, máy phát điện)." in words
+    english = describe(report.model_dump(mode="json"), "en").plain
+    assert "A steady machine's drone (115 Hz: pump, mill, generator) filtered out." in english
 
 
 def test_a_report_without_plain_words_still_reads() -> None:
