@@ -22,7 +22,7 @@ from node_agent.cache import AudioCache, CacheError
 from node_agent.events import EventReporter
 from node_agent.fetcher import Fetcher
 from node_agent.player import Player
-from node_agent.store import NodeStore
+from node_agent.store import NodeStore, PlayRow
 from protocol.messages import CONTENT_ADAPTER, CancelCommand, PlayCommand, utcnow
 from protocol.topics import shared_content_piece
 
@@ -77,7 +77,7 @@ class Bulletins:
         with self._store.transaction():  # stored and reported in one commit
             if self._store.add_play(command):
                 self._reporter.play("received", command.play_id)
-                self._prepare(command)
+                self._prepare(command, stored=PlayRow(command, "pending"))
 
     def on_cancel(self, command: CancelCommand) -> None:
         for play_id in command.play_ids:
@@ -158,12 +158,13 @@ class Bulletins:
             self._ready(play_id)
         self._fetched(sha256)
 
-    def _prepare(self, command: PlayCommand) -> None:
+    def _prepare(self, command: PlayCommand, *, stored: PlayRow | None = None) -> None:
         """The player and the download act once the play is committed (the store's
-        ``after_commit``): a crash before it leaves nothing half done to resume."""
+        ``after_commit``): a crash before it leaves nothing half done to resume. ``stored``:
+        the play as this transaction has just stored it, so it is not read back."""
         sha = command.audio.sha256
         if self._cache.has(sha):
-            self._ready(command.play_id)
+            self._ready(command.play_id, stored)
             return
         self._waiting.setdefault(sha, set()).add(command.play_id)
         self._deadline[command.play_id] = (command.valid_until, command.audio.size)
@@ -181,9 +182,9 @@ class Bulletins:
         except CacheError as exc:
             self._fail_waiting(sha, str(exc))
 
-    def _ready(self, play_id: str) -> None:
+    def _ready(self, play_id: str, stored: PlayRow | None = None) -> None:
         with self._store.transaction():  # its state and its event: one commit
-            row = self._store.play(play_id)
+            row = stored or self._store.play(play_id)
             if row is None or row.state not in ("pending", "ready", "playing"):
                 return
             if row.state == "pending":

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,11 +42,68 @@ CREATE TABLE IF NOT EXISTS live (
     stats TEXT NOT NULL DEFAULT '{}');
 """
 
+# SQLite before 3.32 takes at most 999 parameters in one statement.
+_IDS_PER_STATEMENT = 500
+
 
 @dataclass
 class PlayRow:
     command: PlayCommand
     state: str  # pending | ready | playing | done | failed | cancelled
+
+
+class _Transaction:
+    """:meth:`NodeStore.transaction`. A class, not a ``contextlib`` generator: one emergency's
+    round opens some thirty, most of them nested, and the generator's machinery cost more CPU
+    than most of the statements inside them."""
+
+    __slots__ = ("_outermost", "_store")
+
+    def __init__(self, store: NodeStore) -> None:
+        self._store = store
+        self._outermost = False
+
+    def __enter__(self) -> sqlite3.Connection:
+        store = self._store
+        store._lock.acquire()
+        if store._depth:
+            store._depth += 1
+            return store._db
+        try:
+            store._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            store._lock.release()
+            raise
+        store._depth = 1
+        store._opened += 1
+        self._outermost = True
+        return store._db
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
+        store = self._store
+        if not self._outermost:
+            store._depth -= 1
+            store._lock.release()
+            return
+        after: list[Callable[[], object]] = []
+        try:
+            store._depth = 0
+            if exc_type is not None:
+                store._after.clear()
+                store._db.execute("ROLLBACK")
+                return
+            try:
+                store._db.execute("COMMIT")
+            except BaseException:  # not committed: nothing of it may be said or played
+                store._after.clear()
+                with suppress(sqlite3.Error):
+                    store._db.execute("ROLLBACK")
+                raise
+            after, store._after = store._after, []
+        finally:
+            store._lock.release()
+        for run in after:
+            run()
 
 
 class NodeStore:
@@ -62,35 +119,12 @@ class NodeStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> _Transaction:
         """One commit for everything written inside, however many writes nest in it (a nested
         one joins the outermost: an error inside rolls back the whole, unless caught inside).
         On the outermost commit, what :meth:`after_commit` was given runs, in order, after the
         store's lock is released; on a rollback it is dropped."""
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield self._db
-                finally:
-                    self._depth -= 1
-                return
-            self._db.execute("BEGIN IMMEDIATE")
-            self._depth = 1
-            self._opened += 1
-            try:
-                yield self._db
-            except BaseException:
-                self._depth = 0
-                self._after.clear()
-                self._db.execute("ROLLBACK")
-                raise
-            self._depth = 0
-            self._db.execute("COMMIT")
-            after, self._after = self._after, []
-        for run in after:
-            run()
+        return _Transaction(self)
 
     @contextmanager
     def _unsynced(self) -> Iterator[sqlite3.Connection]:
@@ -159,7 +193,12 @@ class NodeStore:
 
     def ack_events(self, event_ids: list[str]) -> None:
         with self._unsynced() as db:  # lost, the events are re-sent and stored once
-            db.executemany("DELETE FROM outbox WHERE event_id=?", [(e,) for e in event_ids])
+            # one statement per page, not per event: a round's five acknowledged together
+            for at in range(0, len(event_ids), _IDS_PER_STATEMENT):
+                page = event_ids[at : at + _IDS_PER_STATEMENT]
+                db.execute(
+                    f"DELETE FROM outbox WHERE event_id IN ({','.join('?' * len(page))})", page
+                )
 
     # --- schedule ----------------------------------------------------------------------------
     def add_play(self, command: PlayCommand) -> bool:
@@ -273,16 +312,16 @@ class PersistentReplayGuard(ReplayGuard):
             for nonce, command_id, expires in db.execute("SELECT * FROM nonces"):
                 self.seen[nonce] = (datetime.fromisoformat(expires), command_id)
 
-    def _persist(self, body: CommandBody) -> None:
+    def _persist(self, body: CommandBody, *, pruned: bool) -> None:
         with self._store.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO nonces VALUES (?,?,?)",
                 (body.nonce, body.command_id, _iso(body.expires_at)),
             )
-            if self.horizon is not None:
-                db.execute(
-                    "INSERT OR REPLACE INTO meta VALUES ('horizon', ?)", (_iso(self.horizon),)
-                )
+            if self.horizon is None:
+                return
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('horizon', ?)", (_iso(self.horizon),))
+            if pruned:  # the rows go as the memory's do, in the commit that moves the horizon
                 db.execute("DELETE FROM nonces WHERE expires_at <= ?", (_iso(self.horizon),))
 
 

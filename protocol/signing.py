@@ -180,6 +180,8 @@ class ReplayGuard:
     def __init__(self) -> None:
         self.horizon: datetime | None = None
         self.seen: dict[str, tuple[datetime, str]] = {}  # nonce -> (expires_at, command_id)
+        # the earliest expiry in ``seen``; None: unknown (none yet, or ``seen`` filled outside)
+        self._soonest: datetime | None = None
 
     def check_and_remember(self, body: CommandBody, now: datetime | None = None) -> bool:
         now = now or utcnow()
@@ -195,12 +197,21 @@ class ReplayGuard:
         if body.expires_at <= now:
             raise CommandRejectedError(f"expired at {body.expires_at.isoformat()}")
         self.seen[body.nonce] = (body.expires_at, body.command_id)
+        if self._soonest is not None and body.expires_at < self._soonest:
+            self._soonest = body.expires_at
         issued = min(body.issued_at, now + MAX_ISSUE_SKEW)
+        pruned = False
         if self.horizon is None or issued > self.horizon:
             self.horizon = issued
-            self.seen = {n: v for n, v in self.seen.items() if v[0] > self.horizon}
-        self._persist(body)
+            # A pass over every nonce only when one has expired before the horizon: per
+            # command, it found nothing to drop almost every time.
+            if self._soonest is None or self._soonest <= issued:
+                kept = {n: v for n, v in self.seen.items() if v[0] > issued}
+                pruned, self.seen = len(kept) < len(self.seen), kept
+                self._soonest = min((v[0] for v in kept.values()), default=None)
+        self._persist(body, pruned=pruned)
         return False
 
-    def _persist(self, body: CommandBody) -> None:
-        """Hook for the node's durable store."""
+    def _persist(self, body: CommandBody, *, pruned: bool) -> None:
+        """Hook for the node's durable store. ``pruned``: nonces that expired before the
+        horizon were dropped from :attr:`seen` (each command moves the horizon; few prune)."""

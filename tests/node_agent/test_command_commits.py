@@ -194,3 +194,40 @@ def test_only_forgetting_an_acknowledged_event_is_committed_without_a_sync(agent
     assert synced[1][0] == "DELETE"
     assert agent.store.due_outbox(float("inf")) == []
     assert agent.store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again
+
+
+def _statement_of(sql: str) -> str:
+    """``INSERT nonces``, ``SELECT plays``, ``BEGIN``...: the verb and the table it touches."""
+    words = sql.split()
+    verb = words[0].upper()
+    marker = {"INSERT": "INTO", "DELETE": "FROM", "SELECT": "FROM"}.get(verb)
+    if marker is not None:
+        return f"{verb} {words[words.index(marker) + 1].split('(')[0]}"
+    return f"{verb} {words[1]}" if verb == "UPDATE" else verb
+
+
+def test_a_cached_emergency_reads_nothing_back_and_the_ack_of_its_events_is_one_delete(agent):
+    """Each statement is CPU on a Pi, for each command at each point. The command's commit
+    writes its nonce, the horizon, the play and its three events, and reads nothing back (the
+    play it has just stored); no nonce has expired, so none is deleted. Forgetting the
+    acknowledged events is one DELETE, not one per event."""
+    statements: list[str] = []
+    agent.connected = True
+    agent.store._db.set_trace_callback(lambda sql: statements.append(_statement_of(sql)))
+    arrive(agent, emergency(cached(agent)))
+    assert statements == [
+        "BEGIN",
+        "INSERT nonces",
+        "INSERT meta",  # the horizon
+        "INSERT plays",
+        "INSERT outbox",  # received
+        "UPDATE plays",  # ready
+        "INSERT outbox",  # ready
+        "INSERT outbox",  # the ack
+        "COMMIT",
+    ]
+    ids = [e for e, _, _ in agent.store.due_outbox(float("inf"))]
+    statements.clear()
+    agent._on_message(node_topic(NODE, "ack"), EventAck(event_ids=ids).model_dump_json().encode())
+    assert statements == ["PRAGMA", "BEGIN", "DELETE outbox", "COMMIT", "PRAGMA"]
+    assert agent.store.due_outbox(float("inf")) == []

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from node_agent.store import NodeStore, PersistentReplayGuard
-from protocol.messages import AudioRef, PlayCommand, utcnow
+from protocol.messages import AudioRef, CommandBody, PlayCommand, utcnow
 from protocol.signing import CommandRejectedError, new_private_key, sign_command
 
 
@@ -89,3 +89,48 @@ def test_control_command_answers_survive_a_restart_until_they_expire(tmp_path):
     again.remember_outcome("c2", utcnow() + timedelta(minutes=1), True, "")
     assert again.command_outcome("c2") == (True, "")
     assert again.command_outcome("old") is None  # expired: the replay guard refuses it anyway
+
+
+def test_a_nonce_leaves_the_store_once_a_newer_command_passes_its_expiry(tmp_path):
+    """The guard prunes only when a nonce has expired before the horizon; the store's rows go
+    with it, in the same commit, and a restarted guard prunes the ones it loaded."""
+    key, t0 = new_private_key(), utcnow()
+    command = PlayCommand(
+        play_id="p",
+        bulletin_id="b",
+        audio=AudioRef(sha256="b" * 64, size=1, duration_s=1),
+        valid_until=t0 + timedelta(hours=2),
+    )
+
+    def body(issued_after_min: int, lasting_min: int) -> CommandBody:
+        issued = t0 + timedelta(minutes=issued_after_min)
+        signed, _ = sign_command(
+            key,
+            command,
+            ["node-a"],
+            issued_at=issued,
+            expires_at=issued + timedelta(minutes=lasting_min),
+        )
+        return signed
+
+    def stored(store: NodeStore) -> set[str]:
+        return {n for (n,) in store._db.execute("SELECT nonce FROM nonces")}
+
+    store = NodeStore(tmp_path / "n.sqlite3")
+    guard = PersistentReplayGuard(store)
+    old, newer, later = body(0, 10), body(5, 60), body(20, 60)
+    guard.check_and_remember(old, now=t0)
+    guard.check_and_remember(newer, now=t0 + timedelta(minutes=5))  # old still valid: kept
+    assert stored(store) == {old.nonce, newer.nonce}
+    guard.check_and_remember(later, now=t0 + timedelta(minutes=20))  # past old's expiry
+    assert stored(store) == set(guard.seen) == {newer.nonce, later.nonce}
+    store.close()
+
+    store = NodeStore(tmp_path / "n.sqlite3")
+    guard = PersistentReplayGuard(store)
+    with pytest.raises(CommandRejectedError, match="replayed or stale"):
+        guard.check_and_remember(old, now=t0)
+    guard.check_and_remember(body(70, 60), now=t0 + timedelta(minutes=70))  # past newer's
+    assert stored(store) == set(guard.seen)
+    assert newer.nonce not in guard.seen
+    store.close()
