@@ -108,7 +108,7 @@ def _line(
     frequency, and its power (summed over the reach, since a drifting line is smeared over
     several bins, less the background there) over the median bin of the 20 Hz either side."""
     # f is sorted: the bins within reach are one slice, their neighbours two
-    lo, hi = np.searchsorted(f, [centre - reach, centre + reach], side="left")
+    lo = int(np.searchsorted(f, centre - reach, side="left"))
     hi = int(np.searchsorted(f, centre + reach, side="right"))
     n_lo, n_hi = (
         np.searchsorted(f, centre - reach - 20.0),
