@@ -119,9 +119,8 @@ class Dispatcher:
         )
         self.client = mqtt_client.make_client(self.session, self.inbox.put)
         self.probe_every_s, self.probe_stall_s = PROBE_EVERY_S, PROBE_STALL_S
-        self._probe_sent = 0.0  # time.time() of the last probe sent
+        self._probe_sent = 0.0  # monotonic time of the last probe sent
         self._probe_awaited: float | None = None  # since when a probe is on its way back
-        self._heard_at = 0.0  # when the latest message the worker has read reached paho
         self.reconnects = 0  # connections dropped because the broker stopped delivering
         self.publisher = publisher or MqttPublisher(self.client)
         self.connected = threading.Event()
@@ -235,7 +234,6 @@ class Dispatcher:
         for item in items:
             try:
                 if isinstance(item, mqtt_client.Incoming):
-                    self._heard_at = max(self._heard_at, item.received_at)
                     if item.topic == PROBE_TOPIC:
                         self._probe_awaited = None  # the broker delivers to us
                     else:
@@ -273,32 +271,29 @@ class Dispatcher:
 
     def _check_link(self) -> None:
         """Send the controller a probe through the broker every ``probe_every_s``; when none
-        has come back within ``probe_stall_s``, drop the connection: paho reconnects with the
-        session, and the broker starts its deliveries to us afresh. Not come back: the worker
-        has read everything (or a message that reached paho after the probe's time was up,
-        which the probe, read in order, would have come before); a busy worker only has not
-        read it yet. Under a steady stream of nodes' messages the inbox is never empty."""
+        has come back for ``probe_stall_s`` and nothing waits in the inbox (a busy worker only
+        has not read it yet), drop the connection: paho reconnects with the session, and the
+        broker starts its deliveries to us afresh."""
         if not self.connected.is_set():
             self._probe_awaited = None
             return
-        wall = time.time()
+        mono = time.monotonic()
         awaited = self._probe_awaited
-        due = None if awaited is None else awaited + self.probe_stall_s
-        if due is not None and wall > due and (self.inbox.empty() or self._heard_at > due):
+        if awaited is not None and mono - awaited > self.probe_stall_s and self.inbox.empty():
             log.error(
                 "the broker delivered nothing to the controller for %.0f s: reconnecting",
-                wall - due + self.probe_stall_s,
+                mono - awaited,
             )
             self._probe_awaited = None
             self.reconnects += 1
             mqtt_client.drop_connection(self.client)
             return
-        if wall - self._probe_sent >= self.probe_every_s:
-            self._probe_sent = wall
+        if mono - self._probe_sent >= self.probe_every_s:
+            self._probe_sent = mono
             expiry = mqtt_client.expiring(max(1, int(self.probe_stall_s)))
-            self.client.publish(PROBE_TOPIC, str(wall), qos=1, properties=expiry)
+            self.client.publish(PROBE_TOPIC, str(mono), qos=1, properties=expiry)
             if awaited is None:
-                self._probe_awaited = wall
+                self._probe_awaited = mono
 
     def periodic_pass(self) -> None:
         """Re-send what is unacknowledged and expire what can no longer play."""

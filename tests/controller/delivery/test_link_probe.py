@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import time
 
-from controller.delivery.dispatcher import PROBE_TOPIC, WAKE, Dispatcher
-from protocol import mqtt_client
+from controller.delivery.dispatcher import PROBE_TOPIC
 from tests.controller.delivery.conftest import Live
 from tests.support import wait_for
 
@@ -35,29 +34,3 @@ def test_probes_that_come_back_keep_the_connection(live: Live) -> None:
     time.sleep(4.0)
     assert d.reconnects == 0
     assert live.controller_connections() == before
-
-
-def _late_probe(d: Dispatcher, *, heard_ago_s: float) -> None:
-    """Connected, a probe out for twice the stall, a message read ``heard_ago_s`` ago, and the
-    inbox never empty (a steady stream of nodes' messages)."""
-    d.handle(mqtt_client.Connected())
-    d.probe_stall_s = 5.0
-    d._probe_awaited = time.time() - 2 * d.probe_stall_s
-    d._heard_at = time.time() - heard_ago_s
-    d.inbox.put(WAKE)
-
-
-def test_a_steady_stream_of_messages_does_not_hide_a_lost_probe(dispatcher: Dispatcher) -> None:
-    # what the worker read reached paho after the probe's time was up: read in order, the
-    # probe would have come before it
-    _late_probe(dispatcher, heard_ago_s=1.0)
-    dispatcher._check_link()
-    assert dispatcher.reconnects == 1
-
-
-def test_a_worker_behind_its_inbox_is_not_a_lost_probe(dispatcher: Dispatcher) -> None:
-    # everything read so far reached paho before the probe's time was up: the probe may be
-    # waiting in the inbox behind the rest
-    _late_probe(dispatcher, heard_ago_s=8.0)
-    dispatcher._check_link()
-    assert dispatcher.reconnects == 0
