@@ -6,9 +6,7 @@ owner's inbox and returns, so a slow handler can never stall keep-alives or ackn
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
 import ssl
 import tempfile
 import time
@@ -119,15 +117,6 @@ def make_client(session: Session, deliver: Callable[[Link], None]) -> mqtt.Clien
     client.on_disconnect = on_disconnect
     client.on_message = on_message
     return client
-
-
-def drop_connection(client: mqtt.Client) -> None:
-    """Close ``client``'s socket under its network loop, which then reconnects (with the
-    persistent session) as after any connection lost."""
-    sock = client.socket()
-    if isinstance(sock, socket.socket):  # an ssl.SSLSocket is one too
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
 
 
 def tls_context(

@@ -141,12 +141,6 @@ def all_nodes_filter(channel: NodeChannel) -> str:
     return f"{PREFIX}/node/+/{channel}"
 
 
-def controller_probe_topic() -> str:
-    """The controller's own topic, under its account only: it sends itself a message there now
-    and then to know the broker still delivers to it (controller/delivery/dispatcher.py)."""
-    return f"{PREFIX}/controller/probe"
-
-
 def everything_filter() -> str:
     """Every topic of the contract: the controller's own account reads and writes them all."""
     return f"{PREFIX}/#"

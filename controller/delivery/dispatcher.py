@@ -44,24 +44,10 @@ from protocol.messages import (
 )
 from protocol.signing import key_id, public_key_b64
 from protocol.timecheck import ANSWER_EVERY_S, STATE_ACK_EXPIRY_S, StateAck, sign_state_ack
-from protocol.topics import (
-    FROM_NODE,
-    NodeChannel,
-    all_nodes_filter,
-    controller_probe_topic,
-    node_topic,
-    parse_node_topic,
-)
+from protocol.topics import FROM_NODE, NodeChannel, all_nodes_filter, node_topic, parse_node_topic
 
 log = logging.getLogger(__name__)
 PASS_EVERY_S = 5.0  # the periodic pass, at most this far apart
-# The controller sends itself a message through the broker this often, and reconnects when none
-# has come back for PROBE_STALL_S with nothing waiting in its inbox: Mosquitto 2.0.11 can stop
-# sending to a connected client for good once its queue for it overflowed (BENCHMARKS, "A
-# point's statements per command"; mosquitto issue 2362: its in-flight quota), and then every
-# node's report and request was dropped at the broker while the controller waited, connected.
-PROBE_EVERY_S = 10.0
-PROBE_STALL_S = 45.0
 BATCH_MAX = 200  # inbox items taken at once: node reports applied in one transaction
 
 
@@ -81,7 +67,6 @@ class Stop:
 
 
 WAKE, ROOM, STOP = Wake(), Room(), Stop()
-PROBE_TOPIC = controller_probe_topic()
 # What the worker takes from its inbox: the link's reports and its own wake-ups.
 Item = mqtt_client.Link | Wake | Room | Stop
 
@@ -111,17 +96,13 @@ class Dispatcher:
             password=config.mqtt_password,
             host=config.mqtt_host,
             port=config.mqtt_port,
-            subscriptions=(*(all_nodes_filter(ch) for ch in FROM_NODE), PROBE_TOPIC),
+            subscriptions=tuple(all_nodes_filter(ch) for ch in FROM_NODE),
             session_expiry_s=24 * 3600,
             # every node's burst in flight at once, not 20 and a queue of 200 (protocol.limits)
             receive_maximum=CONTROLLER_RECEIVE_MAXIMUM,
             max_queued=CONTROLLER_MAX_QUEUED,  # an emergency to every point at once
         )
         self.client = mqtt_client.make_client(self.session, self.inbox.put)
-        self.probe_every_s, self.probe_stall_s = PROBE_EVERY_S, PROBE_STALL_S
-        self._probe_sent = 0.0  # monotonic time of the last probe sent
-        self._probe_awaited: float | None = None  # since when a probe is on its way back
-        self.reconnects = 0  # connections dropped because the broker stopped delivering
         self.publisher = publisher or MqttPublisher(self.client)
         self.connected = threading.Event()
         self._stop = threading.Event()
@@ -201,7 +182,6 @@ class Dispatcher:
         while not self._stop.is_set():
             try:
                 self.handle_batch(self.next_batch(timeout=0.5))
-                self._check_link()
                 if time.monotonic() - last_pass > min(self.config.resend_interval_s, PASS_EVERY_S):
                     last_pass = time.monotonic()
                     self.periodic_pass()
@@ -234,10 +214,7 @@ class Dispatcher:
         for item in items:
             try:
                 if isinstance(item, mqtt_client.Incoming):
-                    if item.topic == PROBE_TOPIC:
-                        self._probe_awaited = None  # the broker delivers to us
-                    else:
-                        reports += self._read(item)
+                    reports += self._read(item)
                     continue
                 if isinstance(item, Room):
                     continue  # the pieces waiting are served at the batch's end
@@ -260,7 +237,6 @@ class Dispatcher:
         match item:
             case mqtt_client.Connected():
                 self.connected.set()
-                self._probe_sent, self._probe_awaited = 0.0, None
                 self._send_due(force=True)
             case mqtt_client.Disconnected() | mqtt_client.ConnectFailed():
                 self.connected.clear()
@@ -268,32 +244,6 @@ class Dispatcher:
                 self._send_due()
             case Stop() | mqtt_client.Incoming():
                 pass  # a stop only wakes the loop, which then sees the stop flag
-
-    def _check_link(self) -> None:
-        """Send the controller a probe through the broker every ``probe_every_s``; when none
-        has come back for ``probe_stall_s`` and nothing waits in the inbox (a busy worker only
-        has not read it yet), drop the connection: paho reconnects with the session, and the
-        broker starts its deliveries to us afresh."""
-        if not self.connected.is_set():
-            self._probe_awaited = None
-            return
-        mono = time.monotonic()
-        awaited = self._probe_awaited
-        if awaited is not None and mono - awaited > self.probe_stall_s and self.inbox.empty():
-            log.error(
-                "the broker delivered nothing to the controller for %.0f s: reconnecting",
-                mono - awaited,
-            )
-            self._probe_awaited = None
-            self.reconnects += 1
-            mqtt_client.drop_connection(self.client)
-            return
-        if mono - self._probe_sent >= self.probe_every_s:
-            self._probe_sent = mono
-            expiry = mqtt_client.expiring(max(1, int(self.probe_stall_s)))
-            self.client.publish(PROBE_TOPIC, str(mono), qos=1, properties=expiry)
-            if awaited is None:
-                self._probe_awaited = mono
 
     def periodic_pass(self) -> None:
         """Re-send what is unacknowledged and expire what can no longer play."""
