@@ -213,13 +213,7 @@ def _subharmonic(comb: Hum) -> bool:
 def _comb(s: _Spectra, nominal: float, sr: int, *, min_lines: int) -> Hum | None:
     """The comb on ``nominal`` Hz in the spectra ``s``, if at least ``min_lines`` of its lines
     stand out and agree on one fundamental."""
-    f, p, fq, pq = s
-    top = min(_MAX_HARMONIC_HZ, sr / 2 - 25.0)
-    lines = []
-    for k in range(1, int(top // nominal) + 1):
-        fk, level = _line(f, p, k * nominal, min(0.5 + k * _REACH_HZ, 4.0))
-        quiet = _line(fq, pq, k * nominal, min(1.0 + k * _REACH_HZ, 4.0))[1]
-        lines.append((k, fk, level, quiet))
+    lines = [(k, *_harmonic(s, nominal, k)) for k in _harmonic_numbers(nominal, sr)]
     # Lines on the comb in the whole recording that go on through its pauses: a steady
     # voice's harmonics (espeak's pitch holds for a while) stop when it does.
     held = [
@@ -238,6 +232,19 @@ def _comb(s: _Spectra, nominal: float, sr: int, *, min_lines: int) -> Hum | None
     if len(agree) < min_lines:
         return None
     return Hum(nominal, round(f0, 3), tuple(k for k, _ in agree), max(lv for _, lv in agree))
+
+
+def _harmonic_numbers(f0: float, sr: int) -> range:
+    """Harmonics of ``f0`` up to ``_MAX_HARMONIC_HZ`` (and below Nyquist)."""
+    return range(1, int(min(_MAX_HARMONIC_HZ, sr / 2 - 25.0) // f0) + 1)
+
+
+def _harmonic(s: _Spectra, f0: float, k: int) -> tuple[float, float, float]:
+    """Harmonic ``k`` of ``f0``: its frequency and level in the long-term spectrum, and its
+    level in the pauses (each searched within the drift a ``k``-th harmonic may show)."""
+    fk, level = _line(s.f, s.p, k * f0, min(0.5 + k * _REACH_HZ, 4.0))
+    quiet = _line(s.fq, s.pq, k * f0, min(1.0 + k * _REACH_HZ, 4.0))[1]
+    return fk, level, quiet
 
 
 def _machine_fundamentals(s: _Spectra) -> list[float]:
@@ -272,13 +279,10 @@ def _machine_lines(s: _Spectra, f0: float, sr: int) -> tuple[int, ...]:
     and those above that stand out too. A motor's low harmonics come as a series; one missed
     (under a voice's line, or the pauses' spectrum's scatter) kept the pauses periodic, and the
     background still read as a voice."""
-    f, p, fq, pq = s
-    top = min(_MAX_HARMONIC_HZ, sr / 2 - 25.0)
     out = [
         k
-        for k in range(1, int(top // f0) + 1)
-        if _line(f, p, k * f0, min(0.5 + k * _REACH_HZ, 4.0))[1] >= _LINE_DB
-        or _line(fq, pq, k * f0, min(1.0 + k * _REACH_HZ, 4.0))[1] >= _MACHINE_LINE_DB
+        for k in _harmonic_numbers(f0, sr)
+        if (levels := _harmonic(s, f0, k))[1] >= _LINE_DB or levels[2] >= _MACHINE_LINE_DB
     ]
     series = max((k for k in out if k * f0 <= _CANDIDATE_HZ), default=0)
     return tuple(sorted(set(range(1, series + 1)) | set(out)))
