@@ -6,7 +6,9 @@ owner's inbox and returns, so a slow handler can never stall keep-alives or ackn
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import ssl
 import tempfile
 import time
@@ -140,6 +142,15 @@ def start(client: mqtt.Client, session: Session) -> None:
     """Connect in the background (the broker may be down now) with a persistent session."""
     connect_async(client, session)
     client.loop_start()
+
+
+def drop_connection(client: mqtt.Client) -> None:
+    """Close ``client``'s socket under its network loop, which then reconnects (with the
+    persistent session) as after any connection lost."""
+    sock = client.socket()
+    if isinstance(sock, socket.socket):  # an ssl.SSLSocket is one too
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def connect_async(client: mqtt.Client, session: Session) -> None:

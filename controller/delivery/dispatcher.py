@@ -249,6 +249,9 @@ class Dispatcher:
         """Re-send what is unacknowledged and expire what can no longer play."""
         if self.connected.is_set():
             self._send_due()
+            # counting also forgets what was acknowledged and notices an acknowledgement lost
+            # (``delivery.publisher``) when no audio piece waits to count it
+            self.publisher.unacknowledged()
         outbox.expire_deliveries(self.db, self.config.expiry_grace_s)
 
     def _send_due(self, node_ids: Sequence[str] | None = None, *, force: bool = False) -> None:

@@ -7,7 +7,11 @@ real connection that is slow, late, silent or reset:
 - ``rate_bps``: bytes per second each way (throttle);
 - ``blackhole``: nothing flows, nothing is closed (a dead link: TCP waits, keepalives fail);
   what was held flows once it is lifted, unless the connection was reset meanwhile;
-- ``cut()``: every open connection is reset (the link dropped), and new ones are taken as usual.
+- ``cut()``: every open connection is reset (the link dropped), and new ones are taken as usual;
+- ``drop_pubacks``: that many of the broker's next PUBACKs vanish on the way to the client, the
+  connection staying up (what a controller saw under load: Mosquitto logged them sent, paho
+  never handled them). Only with ``frames``, where the broker's side is read packet by packet
+  (plain MQTT, not TLS).
 
 The loop runs in its own thread so the test drives it with plain calls.
 """
@@ -22,6 +26,7 @@ import threading
 from dataclasses import dataclass, field
 
 _READ = 16384
+_PUBACK = 0x40  # the fixed header's packet type, high nibble
 
 
 @dataclass
@@ -31,6 +36,8 @@ class LinkProxy:
     delay_s: float = 0.0
     rate_bps: float | None = None
     port: int = 0
+    frames: bool = False
+    drop_pubacks: int = 0
     connections: int = 0  # accepted so far: a reconnect shows here
     _open: set[asyncio.StreamWriter] = field(default_factory=set)
     _loop: asyncio.AbstractEventLoop | None = None
@@ -95,17 +102,25 @@ class LinkProxy:
             return
         self._open.update((writer, up_writer))
         await asyncio.gather(
-            self._pump(reader, up_writer), self._pump(up_reader, writer), return_exceptions=True
+            self._pump(reader, up_writer),
+            self._pump(up_reader, writer, from_broker=True),
+            return_exceptions=True,
         )
         for w in (writer, up_writer):
             self._open.discard(w)
             w.close()
 
-    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pump(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, from_broker: bool = False
+    ) -> None:
         flowing = self._flowing
         assert flowing is not None
+        framed = from_broker and self.frames
         try:
-            while data := await reader.read(_READ):
+            while data := await (_mqtt_packet(reader) if framed else reader.read(_READ)):
+                if framed and data[0] & 0xF0 == _PUBACK and self.drop_pubacks > 0:
+                    self.drop_pubacks -= 1
+                    continue
                 await flowing.wait()
                 if self.delay_s:
                     await asyncio.sleep(self.delay_s)
@@ -133,3 +148,21 @@ class LinkProxy:
         if self._server is not None:
             self._server.close()
         await self._reset_all()
+
+
+async def _mqtt_packet(reader: asyncio.StreamReader) -> bytes:
+    """One whole MQTT control packet (fixed header, then its remaining length); empty at the
+    end of the stream."""
+    try:
+        header = bytearray(await reader.readexactly(1))
+        length, shift = 0, 0
+        while True:  # the remaining length: up to four 7-bit digits, low first
+            digit = (await reader.readexactly(1))[0]
+            header.append(digit)
+            length |= (digit & 0x7F) << shift
+            shift += 7
+            if not digit & 0x80:
+                break
+        return bytes(header) + await reader.readexactly(length)
+    except asyncio.IncompleteReadError:
+        return b""

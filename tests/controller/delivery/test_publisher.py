@@ -20,7 +20,13 @@ from sqlalchemy import select
 
 from controller.delivery import outbox
 from controller.delivery.dispatcher import Dispatcher
-from controller.delivery.publisher import MemoryPublisher, MqttPublisher, Published, Publisher
+from controller.delivery.publisher import (
+    ACK_LOST_S,
+    MemoryPublisher,
+    MqttPublisher,
+    Published,
+    Publisher,
+)
 from controller.models import Bulletin, Node, OutboxCommand
 from controller.ops.cluster import Cluster
 from protocol import mqtt_client
@@ -29,6 +35,7 @@ from protocol.messages import EventAck, PlayCommand
 from protocol.topics import everything_filter, group_shard, group_topic, node_topic
 from tests.controller.commune import Commune
 from tests.support import wait_for
+from tests.support.link_proxy import LinkProxy
 from tests.support.mqtt import Recorder, add_observer
 
 
@@ -124,6 +131,47 @@ def test_a_message_counts_as_unacknowledged_until_the_broker_acknowledges_it(
         os.kill(pid, signal.SIGCONT)
     assert acked.wait(5)
     wait_for(lambda: mqtt_link.publisher.unacknowledged() == 0, 5, "the acknowledgement counted")
+
+
+def test_an_acknowledgement_that_never_comes_stops_counting_and_the_message_is_sent_again(
+    commune: Commune, listener: Recorder
+) -> None:
+    """One PUBACK lost with the connection up held back every audio piece for good at 1,000
+    points (``delivery.publisher``). Past ``ACK_LOST_S`` the message stops counting, and the
+    controller reconnects so that paho sends it again and the broker acknowledges it."""
+    now = [0.0]
+    with LinkProxy(target_port=commune.config.mqtt_port, frames=True) as proxy:
+        dispatcher = Dispatcher(commune.config, commune.db, commune.key)
+        session = replace(dispatcher.session, port=proxy.port)
+        client = mqtt_client.make_client(session, dispatcher.inbox.put)
+        publisher = MqttPublisher(client, clock=lambda: now[0])
+        mqtt_client.start(client, session)
+        try:
+            assert dispatcher.inbox.get(timeout=5) == mqtt_client.Connected()
+            proxy.drop_pubacks = 1
+            lost, kept = node_topic("loa-1", "ack"), node_topic("loa-2", "ack")
+            assert publisher.publish(lost, "{}")
+            assert publisher.publish(kept, "{}")
+            wait_for(lambda: len(listener.got) >= 2, 5, "both on the broker")
+            time.sleep(0.5)  # the second's acknowledgement is in; the first's never will be
+            assert publisher.unacknowledged() == 2  # the first holds back the count
+            assert proxy.connections == 1
+
+            now[0] += ACK_LOST_S - 1
+            assert publisher.unacknowledged() == 2
+            now[0] += 2
+            assert publisher.unacknowledged() == 0
+            assert publisher.lost == 1
+
+            # a new connection, on which paho sends the first again and it is acknowledged
+            wait_for(lambda: proxy.connections == 2, 10, "the controller reconnecting")
+            assert publisher.publish(node_topic("loa-3", "ack"), "{}")
+            wait_for(lambda: publisher.unacknowledged() == 0, 10, "the message sent again acked")
+            wait_for(lambda: [t for t, _p, _e in listener.got].count(lost) == 2, 5, "resent")
+            assert publisher.lost == 1
+        finally:
+            client.disconnect()
+            client.loop_stop()
 
 
 class TestPublisher:
