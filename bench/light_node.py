@@ -281,6 +281,7 @@ class LightNode:
     def tick(self) -> None:
         self.bulletins.check_deadlines(utcnow())
         if self.connected:
+            self.client.unacknowledged()  # a lost PUBACK reconnects, as the agent does
             self.fetcher.tick()
             self.events.flush(older_than=time.time() - self.config.outbox_resend_s)
             if time.monotonic() - self.last_state_at >= self.config.heartbeat_s:

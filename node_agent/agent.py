@@ -269,6 +269,9 @@ class NodeAgent:
         if stepped:  # measure again now, not at the next heartbeat
             log.warning("the wall clock jumped; offset now %s s", self.clock.offset_s())
         if self.connected:
+            # a PUBACK the broker lost costs a place in paho's window until a reconnect, and a
+            # full window would silence this point's reports (protocol.mqtt_client)
+            self.client.unacknowledged()
             self.fetcher.tick()
             self.updater.tick()
             self.events.flush(older_than=time.time() - self.config.outbox_resend_s)

@@ -2,6 +2,15 @@
 
 paho's network thread only enqueues: every callback here hands one typed ``Link`` item to the
 owner's inbox and returns, so a slow handler can never stall keep-alives or acknowledgements.
+
+The client also notices an acknowledgement that never comes (:class:`Client`). Debian 12's
+Mosquitto 2.0.11 loses the PUBACKs it sends a client once that client's outgoing queue has
+overflowed (it logs "Sending PUBACK" and the client never reads one: reproduced in
+``tests/protocol/test_lost_acknowledgements.py``; at 1,000 points under load it struck the
+controller and hundreds of points). paho keeps such a message, and a place in its in-flight
+window (the broker's 100), until a new connection, the only time MQTT sends a message again:
+the controller held back every audio piece behind one of them, and a point whose window filled
+up sent nothing more, its play reports included.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ import socket
 import ssl
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +36,9 @@ from paho.mqtt.reasoncodes import ReasonCode
 from protocol.limits import BROKER_MAX_INFLIGHT_MESSAGES
 
 log = logging.getLogger(__name__)
+# Far above a PUBACK's round trip through a loaded broker (well under a second at 1,000
+# points), within a node's 10 s re-ask and the 60 s expiry of what it asks for.
+ACK_LOST_S = 15.0
 
 
 class Incoming(NamedTuple):
@@ -84,11 +97,68 @@ class Session:
     receive_maximum: int | None = None
 
 
-def make_client(session: Session, deliver: Callable[[Link], None]) -> mqtt.Client:
-    """A paho client for ``session`` whose callbacks only ``deliver`` what happened."""
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=session.client_id, protocol=mqtt.MQTTv5
-    )
+class Client(mqtt.Client):
+    """paho's client, which notes when each QoS 1 or 2 message was handed to it while connected,
+    so that one never acknowledged can be noticed (the module's docstring) and sent again."""
+
+    def __init__(self, client_id: str, *, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        self._clock = clock
+        # oldest first, until acknowledged; taken while the link is down (NO_CONN), a message
+        # is sent on the next connection and not counted
+        self._handed: deque[tuple[float, mqtt.MQTTMessageInfo]] = deque()
+        self.acks_lost = 0  # acknowledgements taken as lost since start
+
+    def publish(
+        self,
+        topic: str,
+        payload: mqtt.PayloadType = None,
+        qos: int = 0,
+        retain: bool = False,
+        properties: Properties | None = None,
+    ) -> mqtt.MQTTMessageInfo:
+        info = super().publish(topic, payload, qos, retain, properties)
+        if qos > 0 and info.rc == mqtt.MQTT_ERR_SUCCESS:
+            self._handed.append((self._clock(), info))
+        return info
+
+    def unacknowledged(self) -> int:
+        """Messages handed over and not yet acknowledged by the broker: an upper bound, as the
+        broker acknowledges in order and one acknowledged out of order counts until those
+        before it are. One waiting ``ACK_LOST_S`` is taken as lost: it stops counting and the
+        connection is dropped, so that paho reconnects with the session and sends it again.
+        Call it now and then from one thread (the owner's worker): it also forgets what was
+        acknowledged."""
+        now, lost = self._clock(), 0
+        while self._handed:
+            handed, info = self._handed[0]
+            if not info.is_published():
+                if now - handed < ACK_LOST_S:
+                    break
+                lost += 1
+            self._handed.popleft()
+        if lost:
+            self.acks_lost += lost
+            log.error(
+                "%s: the broker's acknowledgement of %d message(s) has not come in %.0f s: "
+                "reconnecting so that they are sent again",
+                self._client_id.decode(errors="replace"),
+                lost,
+                ACK_LOST_S,
+            )
+            drop_connection(self)
+        return len(self._handed)
+
+
+def make_client(
+    session: Session,
+    deliver: Callable[[Link], None],
+    *,
+    clock: Callable[[], float] = time.monotonic,
+) -> Client:
+    """A paho client for ``session`` whose callbacks only ``deliver`` what happened;
+    ``clock`` times the acknowledgements (tests move it)."""
+    client = Client(session.client_id, clock=clock)
     client.username_pw_set(session.username, session.password)
     if session.tls:
         client.tls_set_context(
@@ -106,7 +176,8 @@ def make_client(session: Session, deliver: Callable[[Link], None]) -> mqtt.Clien
             log.error("broker refused the connection of %s: %s", session.client_id, rc)
             deliver(ConnectFailed(str(rc)))
             return
-        c.subscribe([(topic, 1) for topic in session.subscriptions])
+        if session.subscriptions:  # paho refuses an empty list
+            c.subscribe([(topic, 1) for topic in session.subscriptions])
         deliver(Connected())
 
     def on_disconnect(_c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, _p: object) -> None:

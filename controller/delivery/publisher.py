@@ -19,22 +19,16 @@ acknowledgement (``unacknowledged``), and calls back once the broker acknowledge
 (``call_on_ack``): audio pieces are handed over only while that backlog is small, so they never
 pile up in paho's queue ahead of commands, or behind copies of themselves (``delivery.chunks``).
 
-An acknowledgement can fail to come: at 1,000 points on a loaded machine, Mosquitto logged
-"Sending PUBACK to controller" for three messages whose PUBACKs paho never handled, with the
-connection up. A message still waiting after ``ACK_LOST_S`` is then taken as lost: it stops
-counting (else it held back every audio piece for good, while everything else kept running)
-and the connection is dropped, since MQTT re-sends an unacknowledged message only on a new
-connection: paho reconnects with the persistent session and sends it again (and only then
-frees the place it held in its own in-flight window, which lost acknowledgements would
-otherwise shrink until nothing at all was sent).
+An acknowledgement can fail to come (Mosquitto 2.0.11 loses them once the controller's queue at
+the broker has overflowed): counted from the oldest, one such message held back every audio
+piece for good. The client counts (``protocol.mqtt_client.Client``): a message not acknowledged
+within ``ACK_LOST_S`` stops counting, and the connection is made again so that it is sent again.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -46,9 +40,6 @@ from protocol.limits import MAX_PACKET_BYTES, fits_packet, publish_packet_bytes
 
 log = logging.getLogger(__name__)
 QOS = 1
-# Far above a PUBACK's round trip through a loaded broker (well under a second at 1,000
-# points), and within a node's 10 s re-ask and 60 s piece expiry.
-ACK_LOST_S = 15.0
 
 
 Payload = str | bytes  # JSON
@@ -71,7 +62,7 @@ class Publisher(Protocol):
 
     def unacknowledged(self) -> int:
         """Messages taken and not yet acknowledged by the broker, an upper bound (one whose
-        acknowledgement has not come in ``ACK_LOST_S`` is taken as lost and not counted)."""
+        acknowledgement has not come in ``mqtt_client.ACK_LOST_S`` is taken as lost)."""
 
     def call_on_ack(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once, from any thread, when the broker acknowledges a message
@@ -96,14 +87,8 @@ def fits(topic: str, payload: Payload, expiry_s: int | None) -> bool:
 class MqttPublisher:
     """Publishes through a paho client; paho queues what is sent while the link is down."""
 
-    def __init__(self, client: mqtt.Client, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self._client, self._clock = client, clock
-        # What was handed to a connected client, oldest first, with when, until its PUBACK.
-        # The broker acknowledges in order, so the acknowledged are dropped from the left; one
-        # acknowledged out of order only counts until those before it are. Taken while the link
-        # is down, a message is paho's alone (sent on reconnect) and not counted.
-        self._waiting: deque[tuple[float, mqtt.MQTTMessageInfo]] = deque()
-        self.lost = 0  # acknowledgements taken as lost (each cost one reconnect at most)
+    def __init__(self, client: mqtt_client.Client) -> None:
+        self._client = client
         self._on_ack: Callable[[], None] | None = None
         self._on_ack_lock = threading.Lock()  # set by the worker, taken by paho's thread
         client.on_publish = self._acknowledged
@@ -113,30 +98,11 @@ class MqttPublisher:
             return False
         props = mqtt_client.expiring(expiry_s) if expiry_s is not None else None
         info = self._client.publish(topic, payload, qos=QOS, properties=props)
-        if info.rc == mqtt.MQTT_ERR_SUCCESS:
-            self._waiting.append((self._clock(), info))
         # NO_CONN: queued by paho and sent on reconnect, which is taken too
         return info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN)
 
     def unacknowledged(self) -> int:
-        now, lost = self._clock(), 0
-        while self._waiting:
-            handed, info = self._waiting[0]
-            if not info.is_published():
-                if now - handed < ACK_LOST_S:
-                    break
-                lost += 1
-            self._waiting.popleft()
-        if lost:
-            self.lost += lost
-            log.error(
-                "the broker's acknowledgement of %d message(s) has not come in %.0f s: "
-                "reconnecting so that paho sends them again",
-                lost,
-                ACK_LOST_S,
-            )
-            mqtt_client.drop_connection(self._client)
-        return len(self._waiting)
+        return self._client.unacknowledged()
 
     def call_on_ack(self, callback: Callable[[], None]) -> None:
         with self._on_ack_lock:

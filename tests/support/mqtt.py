@@ -9,6 +9,8 @@ account: that would take over the controller's session. It uses the observer's i
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,28 @@ def add_observer(broker_dir: Path) -> tuple[str, str]:
     with files.acl_file.open("a") as fh:
         fh.write(block)
     return OBSERVER, password
+
+
+@contextmanager
+def project_broker(
+    root: Path, password: str, controller: str, nodes: Sequence[str], *more_controllers: str
+) -> Iterator[tuple[int, Path]]:
+    """A real Mosquitto with the project's config under ``root``: the controller's account,
+    the nodes' and more with the controller's rights, all with ``password``. Yields its port
+    and its log file."""
+    files = broker.BrokerFiles(root)
+    for user in (controller, *more_controllers, *nodes):
+        broker.set_password(files, user, password)
+    broker.write_acl(files, controller, list(nodes))
+    with files.acl_file.open("a") as fh:
+        for user in more_controllers:
+            fh.write("\n".join(["", f"user {user}", *controller_acl()]) + "\n")
+    port = broker.free_port()
+    proc = broker.start_broker(files, port)
+    try:
+        yield port, files.log_file
+    finally:
+        broker.stop_broker(proc)
 
 
 class Recorder:

@@ -12,12 +12,10 @@ import tracemalloc
 from collections import Counter
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-
 from controller.delivery.chunks import HANDED_MAX, ChunkCache, Wants, read_chunk
 from controller.delivery.dispatcher import Dispatcher
 from controller.delivery.publisher import MemoryPublisher, MqttPublisher
+from protocol import mqtt_client
 from protocol.messages import CONTENT_ADAPTER, Chunk, ChunkRequest, ChunkUnavailable
 from protocol.mqtt_client import Incoming
 from protocol.topics import everything_filter, node_topic, shared_content_topic
@@ -151,7 +149,7 @@ def test_a_piece_published_again_and_again_is_held_once_in_pahos_queue(tmp_path:
     audio = tmp_path / f"{'a' * 64}.ogg"
     audio.write_bytes(bytes(range(256)) * 256)  # 64 KiB
     cache = ChunkCache(tmp_path, 1 << 20)
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client = mqtt_client.Client("")
     client.max_queued_messages_set(0)  # not connected: every publish waits in paho's queue
     publisher = MqttPublisher(client)
     req = ChunkRequest(sha256="a" * 64, offset=0, length=65536)

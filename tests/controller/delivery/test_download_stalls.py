@@ -1,8 +1,9 @@
 """Downloads that could stall (issue 18: three of 5,000 points never finished theirs), tried on
 the commune's own Mosquitto with the dispatcher running as in production and a real node agent
 whose link to the broker goes through a proxy the test throttles: a broker restarted with its
-sessions and subscriptions gone mid-download, the controller's per-node limit dropping the
-node's requests, and a file the controller cannot serve as the command announced it. Each ends
+sessions and subscriptions gone mid-download, the broker losing the node's acknowledgements,
+the controller's per-node limit dropping the node's requests, and a file the controller cannot
+serve as the command announced it. Each ends
 with the audio in the node's cache or a reason at the controller, never a point waiting
 silently. Short re-ask timeouts (1 s) keep them quick."""
 
@@ -24,6 +25,7 @@ from node_agent.agent import NodeAgent
 from node_agent.config import NodeConfig, RelayConfig, SinkConfig
 from node_agent.relay import RecordingRelay
 from node_agent.sinks import WavFileSink
+from protocol import limits, mqtt_client
 from tests.controller.commune import Commune
 from tests.controller.delivery.conftest import Live
 from tests.support import wait_for
@@ -105,6 +107,31 @@ def test_a_broker_restarted_with_its_sessions_gone_mid_download_does_not_stall_i
         link.heal()
         wait_for(lambda: agent.cache.has(sha), 60, "the download to finish")
         wait_for(lambda: delivery(live, play_id).ready_at, 30, "the controller to hear 'ready'")
+    assert agent.cache.path(sha).read_bytes() == audio
+
+
+def test_a_point_whose_acknowledgements_the_broker_loses_still_reports(live, tmp_path, monkeypatch):
+    """Mosquitto 2.0.11 loses the PUBACKs to a point whose queue overflowed (test_lost_
+    acknowledgements.py). Here the proxy drops them until a whole window is gone (the broker's
+    100): paho holds a place for each until a new connection, so without noticing it the point
+    would have none left to ask for the rest of its file or to report with. The agent notices
+    the lost ones, reconnects, and its download and report get through."""
+    monkeypatch.setattr(mqtt_client, "ACK_LOST_S", 1.0)  # the same rule, at test speed
+    node_id = live.commune.nodes_in("thon-dong")[0]
+    audio = os.urandom(160 * CHUNK)  # more requests than a window
+    many = 10**6
+    with (
+        LinkProxy(target_port=live.port, frames=True, drop_pubacks=many) as link,
+        RunningNode(live, node_id, link.port, tmp_path) as agent,
+    ):
+        play_id, sha = queue_play(live, node_id, audio)
+        window = limits.BROKER_MAX_INFLIGHT_MESSAGES
+        wait_for(lambda: link.drop_pubacks <= many - window, 60, "a window of PUBACKs lost")
+        link.drop_pubacks = 0  # the broker's queue for the point drained
+        wait_for(lambda: agent.cache.has(sha), 60, "the download to finish")
+        wait_for(lambda: delivery(live, play_id).ready_at, 30, "the controller to hear 'ready'")
+        assert agent.client.acks_lost > 0
+        assert link.connections > 1
     assert agent.cache.path(sha).read_bytes() == audio
 
 

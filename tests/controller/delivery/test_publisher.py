@@ -20,13 +20,7 @@ from sqlalchemy import select
 
 from controller.delivery import outbox
 from controller.delivery.dispatcher import Dispatcher
-from controller.delivery.publisher import (
-    ACK_LOST_S,
-    MemoryPublisher,
-    MqttPublisher,
-    Published,
-    Publisher,
-)
+from controller.delivery.publisher import MemoryPublisher, MqttPublisher, Published, Publisher
 from controller.models import Bulletin, Node, OutboxCommand
 from controller.ops.cluster import Cluster
 from protocol import mqtt_client
@@ -137,14 +131,15 @@ def test_an_acknowledgement_that_never_comes_stops_counting_and_the_message_is_s
     commune: Commune, listener: Recorder
 ) -> None:
     """One PUBACK lost with the connection up held back every audio piece for good at 1,000
-    points (``delivery.publisher``). Past ``ACK_LOST_S`` the message stops counting, and the
-    controller reconnects so that paho sends it again and the broker acknowledges it."""
+    points (``delivery.publisher``). Past ``mqtt_client.ACK_LOST_S`` the message stops
+    counting, and the controller reconnects so that paho sends it again and the broker
+    acknowledges it."""
     now = [0.0]
     with LinkProxy(target_port=commune.config.mqtt_port, frames=True) as proxy:
         dispatcher = Dispatcher(commune.config, commune.db, commune.key)
         session = replace(dispatcher.session, port=proxy.port)
-        client = mqtt_client.make_client(session, dispatcher.inbox.put)
-        publisher = MqttPublisher(client, clock=lambda: now[0])
+        client = mqtt_client.make_client(session, dispatcher.inbox.put, clock=lambda: now[0])
+        publisher = MqttPublisher(client)
         mqtt_client.start(client, session)
         try:
             assert dispatcher.inbox.get(timeout=5) == mqtt_client.Connected()
@@ -157,18 +152,18 @@ def test_an_acknowledgement_that_never_comes_stops_counting_and_the_message_is_s
             assert publisher.unacknowledged() == 2  # the first holds back the count
             assert proxy.connections == 1
 
-            now[0] += ACK_LOST_S - 1
+            now[0] += mqtt_client.ACK_LOST_S - 1
             assert publisher.unacknowledged() == 2
             now[0] += 2
             assert publisher.unacknowledged() == 0
-            assert publisher.lost == 1
+            assert client.acks_lost == 1
 
             # a new connection, on which paho sends the first again and it is acknowledged
             wait_for(lambda: proxy.connections == 2, 10, "the controller reconnecting")
             assert publisher.publish(node_topic("loa-3", "ack"), "{}")
             wait_for(lambda: publisher.unacknowledged() == 0, 10, "the message sent again acked")
             wait_for(lambda: [t for t, _p, _e in listener.got].count(lost) == 2, 5, "resent")
-            assert publisher.lost == 1
+            assert client.acks_lost == 1
         finally:
             client.disconnect()
             client.loop_stop()

@@ -20,9 +20,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from controller.delivery.dispatcher import Dispatcher
 from controller.nodes import broker
 from protocol import limits, mqtt_client
-from protocol.topics import all_nodes_filter, controller_acl, node_topic
+from protocol.topics import all_nodes_filter, node_topic
 from tests.controller.commune import Commune
 from tests.support import wait_for
+from tests.support.mqtt import project_broker
 
 NODES = ("node-1", "node-2", "node-3")
 PER_NODE = 150  # 450 in all: above the broker's 100 in flight + 200 queued
@@ -58,18 +59,9 @@ def test_the_dispatcher_asks_for_the_whole_window(commune: Commune):
 @pytest.fixture(scope="module")
 def brokerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
     """A real Mosquitto with the project's config, two controller accounts and three nodes."""
-    files = broker.BrokerFiles(tmp_path_factory.mktemp("broker"))
-    for user in ("ctl-new", "ctl-old", *NODES):
-        broker.set_password(files, user, PASSWORD)
-    broker.write_acl(files, "ctl-new", list(NODES))
-    with files.acl_file.open("a") as fh:
-        fh.write("\n".join(["", "user ctl-old", *controller_acl()]) + "\n")
-    port = broker.free_port()
-    proc = broker.start_broker(files, port)
-    try:
-        yield port, files.log_file
-    finally:
-        broker.stop_broker(proc)
+    root = tmp_path_factory.mktemp("broker")
+    with project_broker(root, PASSWORD, "ctl-new", NODES, "ctl-old") as running:
+        yield running
 
 
 def connack_receive_maximum(port: int, user: str) -> int:

@@ -1,0 +1,119 @@
+"""An acknowledgement the broker loses is noticed and the message sent again
+(``protocol.mqtt_client.Client``).
+
+On a real Mosquitto with the project's config: a point stops reading (short of CPU, or on a
+slow link) while the controller's account publishes pieces on a topic it listens to, until the
+broker's queue for it overflows; then the point reports. Debian 12's Mosquitto 2.0.11 logs a
+PUBACK sent for each report, and none reaches the point. The client takes them as lost after
+``ACK_LOST_S`` (its clock is the test's), reconnects, and paho sends them again with the
+session; this time they are acknowledged. A broker that does not lose them (a later Mosquitto)
+takes the same test without a reconnect.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from protocol import limits, mqtt_client
+from protocol.topics import all_nodes_filter, node_topic, shared_content_topic
+from tests.support import wait_for
+from tests.support.mqtt import project_broker
+
+PASSWORD = "a-long-test-password"
+NODE, CONTROLLER = "node-1", "ctl"
+PIECE = shared_content_topic("ab" * 32, 0)
+PIECE_BYTES = 80_000  # about one default chunk's reply
+# beyond what the broker holds for one client: it drops the rest
+FLOOD = limits.BROKER_MAX_INFLIGHT_MESSAGES + limits.BROKER_MAX_QUEUED_MESSAGES + 100
+REPORTS = 10
+DROPPED = f"Outgoing messages are being dropped for client {NODE}"
+
+
+@pytest.fixture
+def brokerd(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """A real Mosquitto with the project's config, the controller's account and one node's."""
+    with project_broker(tmp_path, PASSWORD, CONTROLLER, [NODE]) as running:
+        yield running
+
+
+def session(port: int, user: str, *subscriptions: str) -> mqtt_client.Session:
+    return mqtt_client.Session(
+        client_id=user,
+        username=user,
+        password=PASSWORD,
+        host="127.0.0.1",
+        port=port,
+        subscriptions=subscriptions,
+        session_expiry_s=3600,
+    )
+
+
+def drain(links: queue.Queue[mqtt_client.Link], quiet_s: float) -> list[mqtt_client.Link]:
+    """What the client reports until it has been quiet for ``quiet_s``."""
+    got: list[mqtt_client.Link] = []
+    while True:
+        try:
+            got.append(links.get(timeout=quiet_s))
+        except queue.Empty:
+            return got
+
+
+def test_a_point_whose_queue_overflowed_gets_its_reports_acknowledged(brokerd):
+    port, log_file = brokerd
+    now = [0.0]
+    links: queue.Queue[mqtt_client.Link] = queue.Queue()
+    node_session = session(port, NODE)
+    node = mqtt_client.make_client(node_session, links.put, clock=lambda: now[0])
+    mqtt_client.start(node, node_session)
+    heard: queue.Queue[mqtt_client.Link] = queue.Queue()
+    controller_session = session(port, CONTROLLER, all_nodes_filter("events"))
+    controller = mqtt_client.make_client(controller_session, heard.put)
+    mqtt_client.start(controller, controller_session)
+    try:
+        assert links.get(timeout=5) == mqtt_client.Connected()
+        assert heard.get(timeout=5) == mqtt_client.Connected()
+        subscribed = threading.Event()
+        node.on_subscribe = lambda *_args: subscribed.set()
+        node.subscribe(PIECE, qos=0)  # as the fetcher listens for a piece (QoS 0)
+        assert subscribed.wait(5)
+        node.loop_stop()  # the point reads nothing from here on
+
+        payload = b"x" * PIECE_BYTES
+        sent = [controller.publish(PIECE, payload, qos=0) for _ in range(FLOOD)]
+        wait_for(lambda: all(info.is_published() for info in sent), 30, "the pieces sent")
+        wait_for(lambda: DROPPED in log_file.read_text(), 10, "the broker dropping for the point")
+
+        reports = [node.publish(node_topic(NODE, "events"), b"{}", qos=1) for _ in range(REPORTS)]
+        node.loop_write()
+        # the broker has them (and has answered each with its PUBACK) once they reach the
+        # controller
+        reached = [x for x in drain(heard, 2.0) if isinstance(x, mqtt_client.Incoming)]
+        assert len(reached) == REPORTS
+        node.loop_start()  # reading again: every piece the broker kept for it, then nothing
+        assert len(drain(links, quiet_s=2.0)) > limits.BROKER_MAX_QUEUED_MESSAGES
+
+        lost_by_broker = not all(info.is_published() for info in reports)
+        if lost_by_broker:  # Mosquitto 2.0.11: none of them came
+            assert node.unacknowledged() == REPORTS
+            now[0] += mqtt_client.ACK_LOST_S - 1
+            assert node.unacknowledged() == REPORTS
+        now[0] += mqtt_client.ACK_LOST_S + 1
+        assert node.unacknowledged() == 0
+        assert node.acks_lost == (REPORTS if lost_by_broker else 0)
+        wait_for(
+            lambda: all(info.is_published() for info in reports),
+            15,
+            "the reports sent again on a new connection and acknowledged",
+        )
+        if lost_by_broker:
+            seen = drain(links, quiet_s=0.5)
+            assert mqtt_client.Connected() in seen  # it reconnected
+    finally:
+        for client in (node, controller):
+            client.disconnect()
+            client.loop_stop()
