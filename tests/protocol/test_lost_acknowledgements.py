@@ -147,7 +147,7 @@ def test_the_wait_starts_again_on_a_new_connection_and_nothing_is_judged_while_o
             assert node.acks_lost == 0
             link.drop_pubacks = 1  # and lost again on the next connection
             link.blackhole = False
-            wait_for(lambda: node.is_connected(), 15, "the point back")
+            wait_for(node.is_connected, 15, "the point back")
             wait_for(lambda: link.drop_pubacks == 0, 5, "its report sent again, its ack lost")
             now[0] += mqtt_client.ACK_LOST_S - 1  # on the new connection: not yet
             assert node.unacknowledged() == 1
