@@ -107,6 +107,8 @@ class Client(mqtt.Client):
         # oldest first, until acknowledged; taken while the link is down (NO_CONN), a message
         # is sent on the next connection and not counted
         self._handed: deque[tuple[float, mqtt.MQTTMessageInfo]] = deque()
+        # paho sends what waits again on each new connection: its wait starts again then
+        self._connected_at = clock()
         self.acks_lost = 0  # acknowledgements taken as lost since start
 
     def publish(
@@ -125,15 +127,18 @@ class Client(mqtt.Client):
     def unacknowledged(self) -> int:
         """Messages handed over and not yet acknowledged by the broker: an upper bound, as the
         broker acknowledges in order and one acknowledged out of order counts until those
-        before it are. One waiting ``ACK_LOST_S`` is taken as lost: it stops counting and the
-        connection is dropped, so that paho reconnects with the session and sends it again.
-        Call it now and then from one thread (the owner's worker): it also forgets what was
-        acknowledged."""
+        before it are. One waiting ``ACK_LOST_S`` on a connection is taken as lost: it stops
+        counting and the connection is dropped, so that paho reconnects with the session and
+        sends it again (while the link is down nothing is judged: a point's 4G outage loses
+        nothing). Call it now and then from one thread (the owner's worker): it also forgets
+        what was acknowledged."""
         now, lost = self._clock(), 0
+        judged = self.is_connected()
+        since = self._connected_at
         while self._handed:
             handed, info = self._handed[0]
             if not info.is_published():
-                if now - handed < ACK_LOST_S:
+                if not judged or now - max(handed, since) < ACK_LOST_S:
                     break
                 lost += 1
             self._handed.popleft()
@@ -148,6 +153,10 @@ class Client(mqtt.Client):
             )
             drop_connection(self)
         return len(self._handed)
+
+    def connected_now(self) -> None:
+        """The broker took a new connection (from its on_connect, on paho's thread)."""
+        self._connected_at = self._clock()
 
 
 def make_client(
@@ -176,6 +185,7 @@ def make_client(
             log.error("broker refused the connection of %s: %s", session.client_id, rc)
             deliver(ConnectFailed(str(rc)))
             return
+        client.connected_now()
         if session.subscriptions:  # paho refuses an empty list
             c.subscribe([(topic, 1) for topic in session.subscriptions])
         deliver(Connected())

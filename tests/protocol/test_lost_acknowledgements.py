@@ -15,6 +15,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ import pytest
 from protocol import limits, mqtt_client
 from protocol.topics import all_nodes_filter, node_topic, shared_content_topic
 from tests.support import wait_for
+from tests.support.link_proxy import LinkProxy
 from tests.support.mqtt import project_broker
 
 PASSWORD = "a-long-test-password"
@@ -117,3 +119,44 @@ def test_a_point_whose_queue_overflowed_gets_its_reports_acknowledged(brokerd):
         for client in (node, controller):
             client.disconnect()
             client.loop_stop()
+
+
+def test_the_wait_starts_again_on_a_new_connection_and_nothing_is_judged_while_offline(brokerd):
+    """A point back from a 4G outage longer than ``ACK_LOST_S``: what it sent before is sent
+    again on the new connection and gets a round trip's time there; it is not taken as lost,
+    and the client does not reconnect again for it."""
+    port, _log = brokerd
+    now = [0.0]
+    links: queue.Queue[mqtt_client.Link] = queue.Queue()
+    node_session = session(port, NODE)
+    with LinkProxy(target_port=port, frames=True) as link:
+        node = mqtt_client.make_client(
+            replace(node_session, port=link.port), links.put, clock=lambda: now[0]
+        )
+        mqtt_client.start(node, replace(node_session, port=link.port))
+        try:
+            assert links.get(timeout=5) == mqtt_client.Connected()
+            link.drop_pubacks = 1
+            report = node.publish(node_topic(NODE, "events"), b"{}", qos=1)
+            wait_for(lambda: link.drop_pubacks == 0, 5, "the report's PUBACK lost")
+            link.blackhole = True  # the link goes dead: nothing flows either way
+            now[0] += 5 * mqtt_client.ACK_LOST_S  # offline for a while
+            link.cut()
+            wait_for(lambda: not node.is_connected(), 10, "the link down")
+            assert node.unacknowledged() == 1  # nothing judged while offline
+            assert node.acks_lost == 0
+            link.drop_pubacks = 1  # and lost again on the next connection
+            link.blackhole = False
+            wait_for(node.is_connected, 15, "the point back")
+            wait_for(lambda: link.drop_pubacks == 0, 5, "its report sent again, its ack lost")
+            now[0] += mqtt_client.ACK_LOST_S - 1  # on the new connection: not yet
+            assert node.unacknowledged() == 1
+            assert node.acks_lost == 0
+            assert link.connections == 2
+            now[0] += 2
+            assert node.unacknowledged() == 0
+            assert node.acks_lost == 1
+            wait_for(report.is_published, 15, "sent again on a third connection and acked")
+        finally:
+            node.disconnect()
+            node.loop_stop()
