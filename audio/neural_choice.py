@@ -38,6 +38,7 @@ import numpy as np
 from audio import hum
 from audio.denoise import denoise_with_actions
 from audio.neural import denoise_neural
+from audio.noise_estimate import TrackerParams
 from audio.samples import FloatArray
 from audio.stft import analyse, geometry_for, n_frames, synthesise_into
 
@@ -109,6 +110,8 @@ _OURS_IN_MIX: dict[str, Any] = {
     # nor round seven's lighter touch where speech dominates and its cap on the quiet stretch
     "speech_floor_db": -60.0,
     "profile_cap_snr_db": (math.inf, math.inf),
+    # nor round ten's whole minimum-statistics window at the recording's ends
+    "tracker": TrackerParams(whole_window_at_ends=False),
 }
 
 
