@@ -250,7 +250,7 @@ class Dispatcher:
         if self.connected.is_set():
             self._send_due()
             # counting also forgets what was acknowledged and notices an acknowledgement lost
-            # (``delivery.publisher``) when no audio piece waits to count it
+            # (``protocol.mqtt_client.Client``) when no audio piece waits to count it
             self.publisher.unacknowledged()
         outbox.expire_deliveries(self.db, self.config.expiry_grace_s)
 

@@ -9,9 +9,9 @@ real connection that is slow, late, silent or reset:
   what was held flows once it is lifted, unless the connection was reset meanwhile;
 - ``cut()``: every open connection is reset (the link dropped), and new ones are taken as usual;
 - ``drop_pubacks``: that many of the broker's next PUBACKs vanish on the way to the client, the
-  connection staying up (what a controller saw under load: Mosquitto logged them sent, paho
-  never handled them). Only with ``frames``, where the broker's side is read packet by packet
-  (plain MQTT, not TLS).
+  connection staying up (what Mosquitto 2.0.11 does to a client whose queue overflowed:
+  ``protocol.mqtt_client``). Only with ``frames``, where the broker's side is read packet by
+  packet (plain MQTT, not TLS).
 
 The loop runs in its own thread so the test drives it with plain calls.
 """
