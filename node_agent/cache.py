@@ -31,14 +31,17 @@ class AudioCache:
         self.min_free_bytes = min_free_bytes
 
     def path(self, sha256: str) -> Path:
-        return self.root / sha256[:2] / sha256
+        return Path(self._file(sha256))
+
+    def _file(self, sha256: str) -> str:
+        # os.path on text, not pathlib: ``has`` asks for every command, where Path's joins
+        # cost a sizeable share of the check's own Python time
+        return os.path.join(self._root_text, sha256[:2], sha256)
 
     def has(self, sha256: str) -> bool:
         """A complete file whose bytes still match ``sha256``: one that rotted at rest (an SD
         card, a power cut) is removed, so it is fetched again instead of played as noise."""
-        # os.path on text, not pathlib: asked for every command, where Path's joins cost a
-        # sizeable share of the check's own Python time
-        path = os.path.join(self._root_text, sha256[:2], sha256)
+        path = self._file(sha256)
         if not os.path.isfile(path):
             return False
         if _digest(path) == sha256:
