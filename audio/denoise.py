@@ -402,8 +402,8 @@ def _local_ceiling(
     P: FloatArray, geom: StftGeometry, layout: BandLayout, sr: int, p: DenoiseParams
 ) -> FloatArray:
     """How high the quiet stretch may lift the estimate in each frame and band: the input's own
-    mean power over ``profile_s`` before the frame or over ``profile_s`` after it, whichever is
-    lower, weighted as the stretch is, and ``profile_local_margin_db`` over that.
+    mean power over ``profile_s`` ending at the frame or over ``profile_s`` starting at it,
+    whichever is lower, weighted as the stretch is, and ``profile_local_margin_db`` over that.
 
     The stretch is the recording's quietest ``profile_s`` and stands for the noise everywhere.
     Where the input next to a frame holds clearly less power in a band than the stretch's noise,
@@ -417,19 +417,25 @@ def _local_ceiling(
     noises, tune split: 0.008 PESQ-WB less; BENCHMARKS, round eleven)."""
     width = max(1, round(p.profile_s * sr / geom.hop))
     n = P.shape[0]
-    sums = np.zeros((n + 1, P.shape[1]), dtype=np.float64)
-    np.cumsum(P, axis=0, dtype=np.float64, out=sums[1:])
-    i = np.arange(n)
-    lo, hi = np.maximum(i + 1 - width, 0), np.minimum(i + width, n)
-    before = (sums[i + 1] - sums[lo]) / (i + 1 - lo)[:, None]
-    after = (sums[hi] - sums[i]) / (hi - i)[:, None]
-    ceiling = np.minimum(before, after)
     split = min(layout.split, math.ceil(p.profile_split_hz * geom.n_fft / sr))
-    margin = 10.0 ** (p.profile_local_margin_db / 10.0)
-    ceiling[:, :split] *= p.profile_weight * margin
-    ceiling[:, split:] *= p.profile_weight_high * margin
-    out: FloatArray = ceiling.astype(np.float32)
-    return out
+    weights = np.full(P.shape[1], p.profile_weight_high, dtype=np.float32)
+    weights[:split] = p.profile_weight
+    weights *= np.float32(10.0 ** (p.profile_local_margin_db / 10.0))
+    if n < width:
+        whole: FloatArray = np.mean(P, axis=0, dtype=np.float64).astype(np.float32) * weights
+        return np.broadcast_to(whole, P.shape)
+    sums = np.empty((n + 1, P.shape[1]), dtype=np.float64)
+    sums[0] = 0.0
+    np.cumsum(P, axis=0, out=sums[1:])
+    # mean[j]: the window of frames j .. j + width - 1, the one after frame j and the one before
+    # frame j + width - 1. A frame without a whole window on one side takes the other's.
+    mean = np.subtract(sums[width:], sums[:-width]).astype(np.float32)
+    mean *= weights / np.float32(width)
+    ceiling = np.empty(P.shape, dtype=np.float32)
+    ceiling[: n - width + 1] = mean
+    ceiling[n - width + 1 :] = np.inf
+    np.minimum(ceiling[width - 1 :], mean, out=ceiling[width - 1 :])
+    return ceiling
 
 
 def _capped_lift(tracker_snr_db: float, lift: np.float32, p: DenoiseParams) -> np.float32:
