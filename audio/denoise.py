@@ -71,6 +71,10 @@ above 8 kHz, bands of 4 bins, see :mod:`audio.bands`):
   read, by up to 12 dB over the noise under the voice. In frames that clearly hold speech
   (7.5 dB over the bounded estimate) it may lift it by 3 dB at most at any SNR
   (``profile_talk_lift_db``): under an AGC the tracker's segment SNR can stay below that range.
+  Nor may it lift the estimate over the input's own mean power in the half second before or
+  after a frame (the lower, weighted as the stretch, 3 dB over it: ``profile_local``): where
+  the input there is clearly quieter than the stretch, so is the noise under it (BENCHMARKS,
+  round eleven).
 
 The decision-directed recursion runs over frames, but on many blocks of frames at once (each
 block warmed up on the frames before it; the recursion forgets its start within a few frames),

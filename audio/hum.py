@@ -21,7 +21,9 @@ reference, then resynthesised (the Hann blocks overlap to one) and subtracted. E
 about 1 / (2 * _HOP_S) = 2.5 Hz wide, so speech loses almost nothing; a tone that is not on the
 detected comb is untouched. A voice's harmonic that passes through a notch adds to the
 measured amplitude; hum is steady, so a block measured well over the harmonic's median is
-replaced by the hum's amplitude around it (:func:`_steady`) rather than subtracted whole.
+replaced by the hum's amplitude around it (:func:`_steady`) rather than subtracted whole, and
+each mains line's amplitude is a running median over 1.8 s of blocks: the hum keeps its phase
+against the reference, a voice's harmonic does not.
 """
 
 from __future__ import annotations
