@@ -414,7 +414,7 @@ def _local_ceiling(
     the noise there is below the stretch's: a phone's AGC lifted the pauses, where the stretch is
     read, and turned the gain down under the voice (or the noise faded). The stretch's level then
     took weak syllables for noise (the wider benchmark's applause under a phone's AGC: the speech
-    after a burst suppressed by 25-31 dB where the noise under it lay 6 dB below the stretch's).
+    after a burst cut by 16-31 dB where the noise under it lay 6 dB below the stretch's).
     One side at a time, so that a burst ending beside the frame does not hide the quiet after
     it. The margin: a steady noise's power over half a second, one bin at a time, scatters about
     the stretch's; without it the ceiling took its lift from the steady noises too (original five
