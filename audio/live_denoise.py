@@ -102,6 +102,8 @@ def _denoised(window: np.ndarray) -> np.ndarray:
     # speech dominates (the speech floor, the cap on the quiet stretch) is left out for the
     # same reason: chosen on whole recordings, not measured on 3 s windows. So is round ten's
     # whole minimum-statistics window at a recording's ends: the block sits at a window's end.
+    # And round eleven's bound on the stretch's lift by the input beside a frame: not measured
+    # on 3 s windows either.
     return denoise(
         np.ascontiguousarray(window, np.float32),
         RATE,
@@ -110,5 +112,6 @@ def _denoised(window: np.ndarray) -> np.ndarray:
         gain_correction_db=(0.0,) * 6,
         speech_floor_db=-60.0,
         profile_cap_snr_db=(math.inf, math.inf),
+        profile_local=False,
         tracker=_TRACKER,
     )

@@ -112,6 +112,8 @@ _OURS_IN_MIX: dict[str, Any] = {
     "profile_cap_snr_db": (math.inf, math.inf),
     # nor round ten's whole minimum-statistics window at the recording's ends
     "tracker": TrackerParams(whole_window_at_ends=False),
+    # nor round eleven's bound on the quiet stretch's lift by the input beside a frame
+    "profile_local": False,
 }
 
 

@@ -78,3 +78,25 @@ def test_a_phone_s_agc_does_not_set_the_noise_under_the_voice(speech16: np.ndarr
     capped, uncapped = denoise(x, SR), denoise(x, SR, **NO_TALK_CAP)
     assert stoi(s, capped, SR) > stoi(s, uncapped, SR) + 0.008
     assert pesq(SR, s, capped, "wb") > pesq(SR, s, uncapped, "wb")
+
+
+def test_the_input_next_to_a_frame_bounds_the_quiet_stretch_s_lift(speech16: np.ndarray) -> None:
+    # The same recording: where the AGC has turned the noise down under the voice, the input
+    # next to a frame holds clearly less power in a band than the stretch (read in the lifted
+    # pauses), and that bounds how far the stretch lifts the estimate there. Measured (STOI /
+    # PESQ-WB): input 0.9781 / 2.12, without the bound 0.9706 / 2.48, with it 0.9737 / 2.60.
+    s = speech16.astype(np.float32)
+    x = agc(_mix(s, "pink", 20.0))
+    bounded, unbounded = denoise(x, SR), denoise(x, SR, profile_local=False)
+    assert stoi(s, bounded, SR) > stoi(s, unbounded, SR) + 0.002
+    assert pesq(SR, s, bounded, "wb") > pesq(SR, s, unbounded, "wb") + 0.08
+
+
+def test_the_bound_leaves_a_steady_noise_s_estimate_alone(speech16: np.ndarray) -> None:
+    # Without an AGC the input next to a frame is never clearly below the quietest stretch's
+    # noise: the output is the one without the bound but for a trace (0.01 % of its RMS; with
+    # no margin over the input's power, whose half seconds scatter about the stretch's, 1.4 %).
+    s = speech16.astype(np.float32)
+    x = _mix(s, "white", 5.0)
+    bounded, unbounded = denoise(x, SR), denoise(x, SR, profile_local=False)
+    assert rms(bounded - unbounded) < 0.002 * rms(unbounded)
