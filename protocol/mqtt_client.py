@@ -39,6 +39,13 @@ log = logging.getLogger(__name__)
 # Far above a PUBACK's round trip through a loaded broker (well under a second at 1,000
 # points), within a node's 10 s re-ask and the 60 s expiry of what it asks for.
 ACK_LOST_S = 15.0
+# Each reconnection for a lost acknowledgement doubles the wait on the next connections, up to
+# this; a connection that lasts this long with nothing lost brings it back to ACK_LOST_S. A
+# broker so overloaded that its acknowledgements take longer than the wait (5,000 points on
+# two cores) is not to be reconnected by every client every 15 s: each reconnection is a TLS
+# handshake and a session resent, which adds to the load that made them late (BENCHMARKS.md,
+# "5,000 and 10,000 points").
+ACK_LOST_MAX_S = 240.0
 
 
 class Incoming(NamedTuple):
@@ -109,6 +116,8 @@ class Client(mqtt.Client):
         self._handed: deque[tuple[float, mqtt.MQTTMessageInfo]] = deque()
         # paho sends what waits again on each new connection: its wait starts again then
         self._connected_at = clock()
+        self._reconnections = 0  # for lost acknowledgements, since a connection lasted
+        self._dropping = False  # this connection is being dropped: nothing more to judge on it
         self.acks_lost = 0  # acknowledgements taken as lost since start
 
     def publish(
@@ -124,39 +133,51 @@ class Client(mqtt.Client):
             self._handed.append((self._clock(), info))
         return info
 
+    def ack_wait(self) -> float:
+        """How long a message may wait for its acknowledgement on this connection."""
+        return min(ACK_LOST_S * float(2**self._reconnections), ACK_LOST_MAX_S)
+
     def unacknowledged(self) -> int:
         """Messages handed over and not yet acknowledged by the broker: an upper bound, as the
         broker acknowledges in order and one acknowledged out of order counts until those
-        before it are. One waiting ``ACK_LOST_S`` on a connection is taken as lost: it stops
-        counting and the connection is dropped, so that paho reconnects with the session and
-        sends it again (while the link is down nothing is judged: a point's 4G outage loses
-        nothing). Call it now and then from one thread (the owner's worker): it also forgets
-        what was acknowledged."""
+        before it are. One waiting :meth:`ack_wait` on a connection is taken as lost: the
+        connection is dropped, so that paho reconnects with the session and sends it again,
+        and its copy is judged on the new connection like any message (while the link is down
+        nothing is judged: a point's 4G outage loses nothing). Call it now and then from one
+        thread (the owner's worker): it also forgets what was acknowledged."""
         now, lost = self._clock(), 0
-        judged = self.is_connected()
+        judged = self.is_connected() and not self._dropping
         since = self._connected_at
-        while self._handed:
-            handed, info = self._handed[0]
-            if not info.is_published():
-                if not judged or now - max(handed, since) < ACK_LOST_S:
-                    break
-                lost += 1
+        if judged and now - since >= ACK_LOST_MAX_S:
+            self._reconnections = 0  # this connection has held: the next loss waits the least
+        wait = self.ack_wait()
+        while self._handed and self._handed[0][1].is_published():
             self._handed.popleft()
+        if judged:
+            # oldest first: the ones handed over after the first still waiting have waited less
+            for handed, info in self._handed:
+                if now - max(handed, since) < wait:
+                    break
+                lost += not info.is_published()
         if lost:
             self.acks_lost += lost
+            self._reconnections += 1
             log.error(
                 "%s: the broker's acknowledgement of %d message(s) has not come in %.0f s: "
-                "reconnecting so that they are sent again",
+                "reconnecting so that they are sent again (the next wait: %.0f s)",
                 self._client_id.decode(errors="replace"),
                 lost,
-                ACK_LOST_S,
+                wait,
+                self.ack_wait(),
             )
+            self._dropping = True
             drop_connection(self)
         return len(self._handed)
 
     def connected_now(self) -> None:
         """The broker took a new connection (from its on_connect, on paho's thread)."""
         self._connected_at = self._clock()
+        self._dropping = False
 
 
 def make_client(

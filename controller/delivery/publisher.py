@@ -21,8 +21,9 @@ pile up in paho's queue ahead of commands, or behind copies of themselves (``del
 
 An acknowledgement can fail to come (Mosquitto 2.0.11 loses them once the controller's queue at
 the broker has overflowed): counted from the oldest, one such message held back every audio
-piece for good. The client counts (``protocol.mqtt_client.Client``): a message not acknowledged
-within ``ACK_LOST_S`` stops counting, and the connection is made again so that it is sent again.
+piece for good. The client counts (``protocol.mqtt_client.Client``): for a message not
+acknowledged within its wait (``ACK_LOST_S`` at first) the connection is made again, so that paho
+sends it again and the broker acknowledges it.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ class Publisher(Protocol):
 
     def unacknowledged(self) -> int:
         """Messages taken and not yet acknowledged by the broker, an upper bound (one whose
-        acknowledgement has not come in ``mqtt_client.ACK_LOST_S`` is taken as lost)."""
+        acknowledgement has not come in ``mqtt_client.ACK_LOST_S`` is sent again on a new
+        connection)."""
 
     def call_on_ack(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once, from any thread, when the broker acknowledges a message
