@@ -39,12 +39,13 @@ log = logging.getLogger(__name__)
 # Far above a PUBACK's round trip through a loaded broker (well under a second at 1,000
 # points), within a node's 10 s re-ask and the 60 s expiry of what it asks for.
 ACK_LOST_S = 15.0
-# Each reconnection for a lost acknowledgement doubles the wait on the next connections, up to
-# this; a connection that lasts this long with nothing lost brings it back to ACK_LOST_S. A
-# broker so overloaded that its acknowledgements take longer than the wait (5,000 points on
-# two cores) is not to be reconnected by every client every 15 s: each reconnection is a TLS
-# handshake and a session resent, which adds to the load that made them late (BENCHMARKS.md,
-# "5,000 and 10,000 points").
+# For a point, each reconnection for a lost acknowledgement doubles the wait on the next
+# connections, up to this; a connection that lasts this long with nothing lost brings it back
+# to ACK_LOST_S. A broker so overloaded that its acknowledgements take longer than the wait
+# (5,000 points on two cores) is not to be reconnected by thousands of points every 15 s: each
+# reconnection is a TLS handshake and a session resent, which adds to the load that made them
+# late (BENCHMARKS.md, "5,000 and 10,000 points"). The controller, one client whose every
+# message waits behind a lost one, keeps ACK_LOST_S (``make_client(..., ack_backoff=False)``).
 ACK_LOST_MAX_S = 240.0
 
 
@@ -108,9 +109,16 @@ class Client(mqtt.Client):
     """paho's client, which notes when each QoS 1 or 2 message was handed to it while connected,
     so that one never acknowledged can be noticed (the module's docstring) and sent again."""
 
-    def __init__(self, client_id: str, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        client_id: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        ack_backoff: bool = True,
+    ) -> None:
         super().__init__(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         self._clock = clock
+        self.ack_backoff = ack_backoff  # see ACK_LOST_MAX_S
         # oldest first, until acknowledged; taken while the link is down (NO_CONN), a message
         # is sent on the next connection and not counted
         self._handed: deque[tuple[float, mqtt.MQTTMessageInfo]] = deque()
@@ -135,6 +143,8 @@ class Client(mqtt.Client):
 
     def ack_wait(self) -> float:
         """How long a message may wait for its acknowledgement on this connection."""
+        if not self.ack_backoff:
+            return ACK_LOST_S
         return min(ACK_LOST_S * float(2**self._reconnections), ACK_LOST_MAX_S)
 
     def unacknowledged(self) -> int:
@@ -185,10 +195,12 @@ def make_client(
     deliver: Callable[[Link], None],
     *,
     clock: Callable[[], float] = time.monotonic,
+    ack_backoff: bool = True,
 ) -> Client:
     """A paho client for ``session`` whose callbacks only ``deliver`` what happened;
-    ``clock`` times the acknowledgements (tests move it)."""
-    client = Client(session.client_id, clock=clock)
+    ``clock`` times the acknowledgements (tests move it); ``ack_backoff``: see
+    :data:`ACK_LOST_MAX_S`."""
+    client = Client(session.client_id, clock=clock, ack_backoff=ack_backoff)
     client.username_pw_set(session.username, session.password)
     if session.tls:
         client.tls_set_context(

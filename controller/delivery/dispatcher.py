@@ -102,7 +102,9 @@ class Dispatcher:
             receive_maximum=CONTROLLER_RECEIVE_MAXIMUM,
             max_queued=CONTROLLER_MAX_QUEUED,  # an emergency to every point at once
         )
-        self.client = mqtt_client.make_client(self.session, self.inbox.put)
+        # every message waits behind one the broker lost (paho's window): this one client
+        # reconnects at each ACK_LOST_S, where thousands of points wait longer each time
+        self.client = mqtt_client.make_client(self.session, self.inbox.put, ack_backoff=False)
         self.publisher = publisher or MqttPublisher(self.client)
         self.connected = threading.Event()
         self._stop = threading.Event()

@@ -67,14 +67,18 @@ def drain(links: queue.Queue[mqtt_client.Link], quiet_s: float) -> list[mqtt_cli
 
 
 @contextlib.contextmanager
-def proxied_node(port: int) -> Iterator[tuple[mqtt_client.Client, LinkProxy, list[float]]]:
+def proxied_node(
+    port: int, *, ack_backoff: bool = True
+) -> Iterator[tuple[mqtt_client.Client, LinkProxy, list[float]]]:
     """A node's client connected through a proxy that can drop its PUBACKs, timed by a clock
     the test moves (``now[0]``)."""
     now = [0.0]
     links: queue.Queue[mqtt_client.Link] = queue.Queue()
     with LinkProxy(target_port=port, frames=True) as link:
         node_session = replace(session(port, NODE), port=link.port)
-        node = mqtt_client.make_client(node_session, links.put, clock=lambda: now[0])
+        node = mqtt_client.make_client(
+            node_session, links.put, clock=lambda: now[0], ack_backoff=ack_backoff
+        )
         mqtt_client.start(node, node_session)
         try:
             assert links.get(timeout=5) == mqtt_client.Connected()
@@ -198,3 +202,22 @@ def test_each_reconnection_for_a_lost_ack_doubles_the_wait_until_a_connection_ho
         now[0] += mqtt_client.ACK_LOST_MAX_S  # the third connection holds
         assert node.unacknowledged() == 0
         assert node.ack_wait() == mqtt_client.ACK_LOST_S
+
+
+def test_the_controller_s_client_reconnects_at_each_wait_without_doubling_it(brokerd):
+    """The controller is one client, and every message it sends waits behind one the broker
+    lost (paho's window): its wait stays ``ACK_LOST_S`` however often it reconnects (at 5,000
+    points a doubled wait held every audio piece back for minutes)."""
+    with proxied_node(brokerd[0], ack_backoff=False) as (client, link, now):
+        link.drop_pubacks = 2
+        message = client.publish(node_topic(NODE, "ack"), b"{}", qos=1)
+        wait_for(lambda: link.drop_pubacks == 1, 5, "the PUBACK lost")
+        now[0] += mqtt_client.ACK_LOST_S + 1
+        assert client.unacknowledged() == 1
+        assert client.acks_lost == 1
+        wait_for(lambda: link.drop_pubacks == 0, 15, "sent again, and its PUBACK lost again")
+        now[0] += mqtt_client.ACK_LOST_S + 1
+        assert client.unacknowledged() == 1
+        assert client.acks_lost == 2
+        assert client.ack_wait() == mqtt_client.ACK_LOST_S
+        wait_for(message.is_published, 15, "sent on a third connection and acknowledged")

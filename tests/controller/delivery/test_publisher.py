@@ -169,6 +169,13 @@ def test_an_acknowledgement_that_never_comes_gets_the_message_sent_again(
             client.loop_stop()
 
 
+def test_the_controller_s_client_keeps_the_shortest_wait_for_a_lost_acknowledgement(
+    commune: Commune,
+) -> None:
+    dispatcher = Dispatcher(commune.config, commune.db, commune.key)
+    assert not dispatcher.client.ack_backoff  # protocol.mqtt_client.ACK_LOST_MAX_S
+
+
 class TestPublisher:
     def test_a_message_arrives_once_on_its_topic_at_qos_1(self, link):
         ack = EventAck(event_ids=["e1"]).model_dump_json()
