@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from audio import speech_background
 from audio.bands import BandLayout, band_power
@@ -33,8 +34,7 @@ def quiet_stretch(
     split_hz: float,
 ) -> Background:
     """The quietest ``seconds`` of ``x`` (by energy per hop): its mean band power, scaled by
-    ``weights[0]`` below ``split_hz`` and ``weights[1]`` above (bands
-    above 8 kHz are all above the split), and whether it is speech-like. No profile when the
+    :func:`stretch_weights`, and whether it is speech-like. No profile when the
     recording is too short to hold such a stretch, or when the stretch holds a talker rather
     than background (a recording without a pause, or a TV: :mod:`audio.speech_background`)."""
     hop = geom.hop
@@ -59,7 +59,22 @@ def quiet_stretch(
     first = start + geom.overlap - 1
     power = band_power(analyse(x, geom, first, start + width), layout)
     mean = np.asarray(np.mean(power, axis=0, dtype=np.float64))
-    split = min(layout.split, math.ceil(split_hz * geom.n_fft / sr))
-    mean[:split] *= weights[0]
-    mean[split:] *= weights[1]
+    mean *= stretch_weights(mean.shape[0], layout, geom, sr, weights=weights, split_hz=split_hz)
     return Background(mean.astype(np.float32), leave, babble)
+
+
+def stretch_weights(
+    n_bands: int,
+    layout: BandLayout,
+    geom: StftGeometry,
+    sr: int,
+    *,
+    weights: tuple[float, float],
+    split_hz: float,
+) -> npt.NDArray[np.float64]:
+    """Per band, what the quiet stretch's power is scaled by: ``weights[0]`` below
+    ``split_hz``, ``weights[1]`` above (bands above 8 kHz are all above the split)."""
+    split = min(layout.split, math.ceil(split_hz * geom.n_fft / sr))
+    out = np.full(n_bands, weights[1], dtype=np.float64)
+    out[:split] = weights[0]
+    return out

@@ -90,7 +90,7 @@ import math
 import numpy as np
 
 from audio import cepstral_snr, hum, light_touch, pause, transient, wind
-from audio.background_profile import Background, quiet_stretch
+from audio.background_profile import Background, quiet_stretch, stretch_weights
 from audio.bands import BandLayout, apply_gain, band_power, layout_for
 from audio.denoise_actions import DenoiseActions
 from audio.denoise_gain import (
@@ -421,9 +421,14 @@ def _local_ceiling(
     noises, tune split: 0.008 PESQ-WB less; BENCHMARKS, round eleven)."""
     width = max(1, round(p.profile_s * sr / geom.hop))
     n = P.shape[0]
-    split = min(layout.split, math.ceil(p.profile_split_hz * geom.n_fft / sr))
-    weights = np.full(P.shape[1], p.profile_weight_high, dtype=np.float32)
-    weights[:split] = p.profile_weight
+    weights = stretch_weights(
+        P.shape[1],
+        layout,
+        geom,
+        sr,
+        weights=(p.profile_weight, p.profile_weight_high),
+        split_hz=p.profile_split_hz,
+    ).astype(np.float32)
     weights *= np.float32(10.0 ** (p.profile_local_margin_db / 10.0))
     if n < width:
         whole: FloatArray = np.mean(P, axis=0, dtype=np.float64).astype(np.float32) * weights
