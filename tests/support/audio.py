@@ -107,7 +107,7 @@ def amr_with_rejected_frames(wav: Path, out: Path) -> Path:
     """``wav`` as AMR-NB with every 7th frame made a SID (comfort-noise) header, which FFmpeg's
     decoder rejects, as phones with DTX produce. AMR-NB storage: "#!AMR\\n", then frames of a
     1-byte header (frame type in bits 3-6) and a payload whose size depends on the type."""
-    subprocess.run(["sox", str(wav), "-r", "8000", "-t", "amr-nb", str(out)], check=True)
+    subprocess.run(["sox", "-D", str(wav), "-r", "8000", "-t", "amr-nb", str(out)], check=True)
     data = bytearray(out.read_bytes())
     sizes = [12, 13, 15, 17, 19, 20, 26, 31, 5, 0, 0, 0, 0, 0, 0, 0]
     pos, heads = 6, []
