@@ -35,10 +35,12 @@ DEFAULT_CHUNK_BYTES: Final = 64 * 1024
 # (100 + 200) messages, at most one packet each (a stolen node subscribed to every shared chunk).
 BROKER_MAX_INFLIGHT_MESSAGES: Final = 100
 BROKER_MAX_QUEUED_MESSAGES: Final = 200
-# The controller's one session reads what every node sends. It announces MQTT 5's largest
-# Receive Maximum in its CONNECT, which Mosquitto 2.0 takes as that client's in-flight window
-# (property__process_connect overrides max_inflight_messages for it): the broker sends up to
-# this many unacknowledged messages before it queues, and only the queue's 200 beyond it drop.
+# The controller's reading session reads what every node sends (and sends nothing: the
+# controller sends on a session of its own, controller/delivery/dispatcher.py). It announces
+# MQTT 5's largest Receive Maximum in its CONNECT, which Mosquitto 2.0 takes as that client's
+# in-flight window (property__process_connect overrides max_inflight_messages for it): the
+# broker sends up to this many unacknowledged messages before it queues, and only the queue's
+# 200 beyond it drop.
 CONTROLLER_RECEIVE_MAXIMUM: Final = 65_535
 # What one well-behaved node has outstanding towards the controller at once while it takes a
 # delivery: its window of chunk requests, its retained state, and the events of a few plays in

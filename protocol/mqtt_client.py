@@ -103,6 +103,9 @@ class Session:
     # MQTT 5 Receive Maximum: what the broker may send unacknowledged; None leaves the broker's
     # own default (the controller, which reads every node, asks for the protocol's largest)
     receive_maximum: int | None = None
+    # filters this session leaves on each connection: a persistent session of an earlier
+    # release may still hold them, and the broker would keep queueing for it
+    unsubscriptions: tuple[str, ...] = ()
 
 
 class Client(mqtt.Client):
@@ -221,6 +224,8 @@ def make_client(
         client.connected_now()
         if session.subscriptions:  # paho refuses an empty list
             c.subscribe([(topic, 1) for topic in session.subscriptions])
+        if session.unsubscriptions:
+            c.unsubscribe(list(session.unsubscriptions))
         deliver(Connected())
 
     def on_disconnect(_c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, _p: object) -> None:

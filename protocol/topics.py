@@ -167,6 +167,12 @@ def controller_acl() -> list[str]:
     return [f"topic readwrite {everything_filter()}"]
 
 
+def controller_reader_acl() -> list[str]:
+    """Mosquitto ACL lines for the account the controller reads the nodes with: what every
+    node sends, read only."""
+    return [f"topic read {all_nodes_filter(ch)}" for ch in FROM_NODE]
+
+
 def parse_node_topic(topic: str) -> tuple[str, NodeChannel] | None:
     """Split ``loa/v1/node/<id>/<channel>``; None for anything else."""
     head = f"{PREFIX}/node/"

@@ -35,7 +35,7 @@ router = APIRouter(prefix="/api/v1")
 
 @router.get("/health")
 def health(dispatcher: DispatcherDep) -> dict[str, object]:
-    return {"status": "ok", "mqtt_connected": dispatcher.connected.is_set()}
+    return {"status": "ok", "mqtt_connected": dispatcher.online()}
 
 
 @router.get("/zones", responses=ERRORS)

@@ -17,7 +17,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -31,6 +31,7 @@ from controller.delivery.intake import Report, acknowledgements, apply_reports
 from controller.delivery.node_limits import NodeRateLimit
 from controller.delivery.publisher import MqttPublisher, Publisher
 from controller.models import Bulletin, Delivery, now
+from controller.nodes import broker
 from protocol import event_batch, mqtt_client
 from protocol.limits import CONTROLLER_MAX_QUEUED, CONTROLLER_RECEIVE_MAXIMUM
 from protocol.messages import (
@@ -90,23 +91,42 @@ class Dispatcher:
         )
         self.wants = chunks.Wants()  # chunk requests of the batch, served once per piece
         self.limits = NodeRateLimit(config.node_messages_per_s, config.node_message_burst)
+        # Two sessions, each its own account (the broker binds a client id to its account):
+        # one sends, and is sent nothing; one reads what the nodes send, and sends nothing.
+        # Mosquitto 2.0.11 loses its PUBACKs to a client once what it holds for that client has
+        # overflowed (protocol.mqtt_client); a burst of reports from thousands of points, or
+        # one node's flood, then cost the controller every acknowledgement, a reconnection
+        # every ACK_LOST_S and, while it was away, all but 200 of what it was sent
+        # (BENCHMARKS.md, "5,000 points"). Now they cost only reads, which the nodes re-send.
+        node_filters = tuple(all_nodes_filter(ch) for ch in FROM_NODE)
         self.session = mqtt_client.Session(
-            client_id=config.mqtt_user,  # the broker binds each client id to its account
+            client_id=config.mqtt_user,
             username=config.mqtt_user,
             password=config.mqtt_password,
             host=config.mqtt_host,
             port=config.mqtt_port,
-            subscriptions=tuple(all_nodes_filter(ch) for ch in FROM_NODE),
+            subscriptions=(),
+            unsubscriptions=node_filters,  # the one session of the releases before
             session_expiry_s=24 * 3600,
-            # every node's burst in flight at once, not 20 and a queue of 200 (protocol.limits)
-            receive_maximum=CONTROLLER_RECEIVE_MAXIMUM,
             max_queued=CONTROLLER_MAX_QUEUED,  # an emergency to every point at once
+        )
+        reader = broker.reader_user(config.mqtt_user)
+        self.reads = replace(
+            self.session,
+            client_id=reader,
+            username=reader,
+            subscriptions=node_filters,
+            unsubscriptions=(),
+            # every node's burst in flight at once, not 100 and a queue of 200 (protocol.limits)
+            receive_maximum=CONTROLLER_RECEIVE_MAXIMUM,
         )
         # every message waits behind one the broker lost (paho's window): this one client
         # reconnects at each ACK_LOST_S, where thousands of points wait longer each time
         self.client = mqtt_client.make_client(self.session, self.inbox.put, ack_backoff=False)
+        self.reader = mqtt_client.make_client(self.reads, self._on_read_link)
         self.publisher = publisher or MqttPublisher(self.client)
-        self.connected = threading.Event()
+        self.connected = threading.Event()  # the sending session
+        self.reading = threading.Event()  # the reading session
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dispatcher", daemon=True)
         self._unhook: Callable[[], None] | None = None
@@ -125,6 +145,7 @@ class Dispatcher:
     def start(self) -> None:
         self._unhook = outbox.wake_on_commit(self.db.sessions, self.wake)
         mqtt_client.start(self.client, self.session)
+        mqtt_client.start(self.reader, self.reads)
         self._thread.start()
 
     def stop(self) -> None:
@@ -133,8 +154,22 @@ class Dispatcher:
         self._stop.set()
         self.inbox.put(STOP)
         self._thread.join(timeout=10)
-        self.client.disconnect()
-        self.client.loop_stop()
+        for client in (self.client, self.reader):
+            client.disconnect()
+            client.loop_stop()
+
+    def online(self) -> bool:
+        """Both sessions are connected: the controller sends and hears the nodes."""
+        return self.connected.is_set() and self.reading.is_set()
+
+    def _on_read_link(self, link: mqtt_client.Link) -> None:
+        """The reading session's reports (on its paho thread): messages go to the inbox."""
+        if isinstance(link, mqtt_client.Incoming):
+            self.inbox.put(link)
+        elif isinstance(link, mqtt_client.Connected):
+            self.reading.set()
+        else:
+            self.reading.clear()
 
     def wake(self) -> None:
         """Send what is due now instead of at the next periodic pass."""

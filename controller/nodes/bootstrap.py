@@ -38,10 +38,13 @@ def setup(data_dir: Path, **settings: object) -> ControllerConfig:
         if path.exists()
         else ControllerConfig.load(None, data_dir=data_dir, **settings)
     )
-    if not config.mqtt_password:
+    files = broker.BrokerFiles(config.broker_dir)
+    fresh = not config.mqtt_password
+    if fresh:
         config = config.model_copy(update={"mqtt_password": broker.new_password()})
-        files = broker.BrokerFiles(config.broker_dir)
-        broker.set_password(files, config.mqtt_user, config.mqtt_password)
+    # a data directory set up before the controller read on a session of its own lacks one
+    if fresh or broker.reader_user(config.mqtt_user) not in broker.users(files):
+        broker.add_controller(files, config.mqtt_user, config.mqtt_password)
     config.save(path)
     broker_tls.ensure_files(config)
     load_or_create_key(config.key_file)

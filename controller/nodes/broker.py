@@ -84,9 +84,25 @@ def users(files: BrokerFiles) -> list[str]:
     return [ln.split(":", 1)[0] for ln in _read_lines(files.password_file)]
 
 
+def reader_user(controller_user: str) -> str:
+    """The account the controller reads the nodes with, beside ``controller_user`` which sends
+    (the broker binds a client id to its account, so a second session needs a second account).
+    A dot, which no node id has, so no node can be given this name."""
+    return f"{controller_user}.reads"
+
+
+def add_controller(files: BrokerFiles, controller_user: str, password: str) -> None:
+    """The controller's two accounts, both with ``password``."""
+    for user in (controller_user, reader_user(controller_user)):
+        set_password(files, user, password)
+
+
 def write_acl(files: BrokerFiles, controller_user: str, node_ids: list[str]) -> None:
     head = Template((POLICY_DIR / "acl.template").read_text()).substitute(
-        controller_user=controller_user, controller_topics="\n".join(topics.controller_acl())
+        controller_user=controller_user,
+        controller_topics="\n".join(topics.controller_acl()),
+        reader_user=reader_user(controller_user),
+        reader_topics="\n".join(topics.controller_reader_acl()),
     )
     blocks = [head]
     for node_id in sorted(node_ids):

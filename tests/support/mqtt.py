@@ -44,7 +44,8 @@ def project_broker(
     the nodes' and more with the controller's rights, all with ``password``. Yields its port
     and its log file."""
     files = broker.BrokerFiles(root)
-    for user in (controller, *more_controllers, *nodes):
+    broker.add_controller(files, controller, password)
+    for user in (*more_controllers, *nodes):
         broker.set_password(files, user, password)
     broker.write_acl(files, controller, list(nodes))
     with files.acl_file.open("a") as fh:

@@ -48,6 +48,7 @@ def live(commune: Commune) -> Iterator[Live]:
     dispatcher.start()
     try:
         assert dispatcher.connected.wait(10), "the dispatcher did not connect"
+        assert dispatcher.reading.wait(10), "the dispatcher's reading session did not connect"
         yield Live(commune, dispatcher, commune.config.mqtt_port, observer, cluster)
     finally:
         dispatcher.stop()

@@ -11,6 +11,8 @@ import os
 import re
 
 from controller.models import Bulletin
+from controller.nodes import broker
+from protocol import limits, mqtt_client
 from protocol.topics import node_topic, shared_content_topic
 from tests.controller.delivery.conftest import Live
 from tests.support import wait_for
@@ -95,3 +97,38 @@ def test_a_node_reads_the_shared_chunks_but_cannot_publish_there(live):
     piece = json.loads(only)
     assert base64.b64decode(piece["data"]) == audio[:4096]
     assert piece["chunk_sha256"] == hashlib.sha256(audio[:4096]).hexdigest()
+
+
+def test_a_flood_the_controller_cannot_read_in_time_costs_it_no_acknowledgement(live):
+    """The controller reads the nodes on a session of its own. A node floods (QoS 0, which the
+    broker forwards at QoS 0) while the controller reads slowly (its reading session stopped),
+    until the broker drops for that session. Mosquitto 2.0.11 then loses the PUBACKs it sends
+    that client; the controller's commands go on the other session and are acknowledged."""
+    attacker, victim = live.commune.nodes_in("thon-dong")
+    dispatcher = live.dispatcher
+    reader = broker.reader_user(live.commune.config.mqtt_user)
+    dispatcher.reader.loop_stop()  # the controller reads nothing from here on
+    flooder = live.as_node(attacker)
+    victim_cmds = live.as_node(victim, listen=node_topic(victim, "cmd"))
+    log = live.commune.config.broker_dir / "mosquitto.log"
+    try:
+        flood = [
+            flooder.client.publish(node_topic(attacker, "events"), b"x" * 80_000, qos=0)
+            for _ in range(limits.BROKER_MAX_QUEUED_MESSAGES + 200)
+        ]
+        wait_for(lambda: all(info.is_published() for info in flood), 30, "the flood sent")
+        dropped = f"Outgoing messages are being dropped for client {reader}"
+        wait_for(lambda: dropped in log.read_text(), 10, "the broker dropping for the reads")
+
+        queue_play(live, victim)  # a command, sent while the reads are overflowed
+        wait_for(lambda: victim_cmds.on(node_topic(victim, "cmd")), 15, "the victim's command")
+        wait_for(lambda: dispatcher.publisher.unacknowledged() == 0, 5, "the PUBACKs")
+    finally:
+        flooder.close()
+        victim_cmds.close()
+        mqtt_client.start(dispatcher.reader, dispatcher.reads)
+    assert dispatcher.client.acks_lost == 0
+    assert live.controller_connections() == 1  # the sending session never reconnected
+    sender_dropped = rf"dropped for client {re.escape(live.commune.config.mqtt_user)}\.$"
+    assert not re.search(sender_dropped, log.read_text(), re.MULTILINE)
+    wait_for(dispatcher.reading.is_set, 10, "the reads back")

@@ -1,5 +1,5 @@
 """The broker's queue limits against the protocol: every node's burst reaches the controller's
-one session, none is dropped by the broker (issue 18, "no message dropped by the broker").
+reading session, none is dropped by the broker (issue 18, "no message dropped by the broker").
 
 Mosquitto drops a QoS 1 message silently once a client has ``max_inflight_messages`` in flight
 and ``max_queued_messages`` queued. A controller that reads slower than the nodes report (one
@@ -8,9 +8,12 @@ busy moment is enough) then loses events and chunk requests until the nodes ask 
 
 from __future__ import annotations
 
+import queue
 import re
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -48,12 +51,15 @@ def test_the_brokers_queues_are_the_protocols_and_hold_every_nodes_burst(tmp_pat
     assert limits.points_one_session_holds() >= limits.SIZED_FOR_POINTS
 
 
-def test_the_dispatcher_asks_for_the_whole_window(commune: Commune):
+def test_the_dispatcher_s_reading_session_asks_for_the_whole_window(commune: Commune):
     dispatcher = Dispatcher(commune.config, commune.db, commune.key)
-    assert dispatcher.session.receive_maximum == limits.CONTROLLER_RECEIVE_MAXIMUM
-    props = mqtt_client.connect_properties(dispatcher.session)
+    assert dispatcher.reads.receive_maximum == limits.CONTROLLER_RECEIVE_MAXIMUM
+    props = mqtt_client.connect_properties(dispatcher.reads)
     announced = props.json()["ReceiveMaximum"]  # type: ignore[no-untyped-call]
     assert announced == limits.CONTROLLER_RECEIVE_MAXIMUM
+    # the sending session is sent nothing, and leaves what an older release subscribed to
+    assert dispatcher.session.subscriptions == ()
+    assert set(dispatcher.session.unsubscriptions) == set(dispatcher.reads.subscriptions)
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +131,7 @@ class PausedController:
         self.client.loop_stop()
 
 
-def burst(port: int) -> None:
+def burst(port: int, per_node: int = PER_NODE) -> None:
     """Each node publishes its share of events at QoS 1 and waits for the broker's PUBACKs:
     by then the broker has routed every one to the controller's session (or dropped it)."""
     for node in NODES:
@@ -135,7 +141,7 @@ def burst(port: int) -> None:
         client.loop_start()
         infos = [
             client.publish(node_topic(node, "events"), f'{{"n": {k}}}', qos=1)
-            for k in range(PER_NODE)
+            for k in range(per_node)
         ]
         for info in infos:
             info.wait_for_publish(timeout=10)
@@ -171,3 +177,32 @@ def test_a_burst_from_nodes_reaches_a_busy_controller(brokerd, user, receive_max
         controller.close()
     dropped = [ln for ln in log_file.read_text().splitlines() if DROPPED in ln and user in ln]
     assert bool(dropped) == (receive_maximum is None), dropped
+
+
+def test_the_sending_session_leaves_what_an_older_release_subscribed_to(brokerd):
+    """The controller read and sent on one persistent session before; the broker keeps that
+    session's subscriptions, and would go on queueing every node's messages for the session
+    that now only sends."""
+    port, _log = brokerd
+    old = mqtt_client.Session(
+        "ctl-new", "ctl-new", PASSWORD, "127.0.0.1", port, (all_nodes_filter("events"),), 3600
+    )
+    for session in (old, replace(old, subscriptions=(), unsubscriptions=old.subscriptions)):
+        got: queue.Queue[mqtt_client.Link] = queue.Queue()
+        client = mqtt_client.make_client(session, got.put)
+        mqtt_client.start(client, session)
+        assert got.get(timeout=5) == mqtt_client.Connected()
+        time.sleep(0.5)  # its (un)subscription made
+        burst(port, per_node=1)
+        time.sleep(0.5)
+        client.disconnect()
+        client.loop_stop()
+        heard = [x for x in drain(got) if isinstance(x, mqtt_client.Incoming)]
+        assert len(heard) == (len(NODES) if session is old else 0)
+
+
+def drain(got: queue.Queue[mqtt_client.Link]) -> list[mqtt_client.Link]:
+    items: list[mqtt_client.Link] = []
+    while not got.empty():
+        items.append(got.get_nowait())
+    return items
