@@ -306,10 +306,17 @@ def _run_controller(args: argparse.Namespace) -> int:
 
 def _run_broker(data: Path) -> int:
     from controller import config_check
+    from controller.db import Database
     from controller.nodes import bootstrap, broker, broker_tls
 
     config = bootstrap.load_config(data)
     config_check.require(config)
+    if bootstrap.lacks_broker_accounts(config):  # a data directory of an older release
+        db = Database(config.db_url)
+        try:
+            bootstrap.broker_accounts(config, db)
+        finally:
+            db.engine.dispose()
     files = broker.BrokerFiles(config.broker_dir)
     broker.write_config(files, config.mqtt_port, "0.0.0.0", tls=broker_tls.listener(config))
     binary = broker.mosquitto_binary()

@@ -38,13 +38,11 @@ def setup(data_dir: Path, **settings: object) -> ControllerConfig:
         if path.exists()
         else ControllerConfig.load(None, data_dir=data_dir, **settings)
     )
-    files = broker.BrokerFiles(config.broker_dir)
-    fresh = not config.mqtt_password
-    if fresh:
+    if not config.mqtt_password:
         config = config.model_copy(update={"mqtt_password": broker.new_password()})
-    # a data directory set up before the controller read on a session of its own lacks one
-    if fresh or broker.reader_user(config.mqtt_user) not in broker.users(files):
-        broker.add_controller(files, config.mqtt_user, config.mqtt_password)
+        broker.add_controller(
+            broker.BrokerFiles(config.broker_dir), config.mqtt_user, config.mqtt_password
+        )
     config.save(path)
     broker_tls.ensure_files(config)
     load_or_create_key(config.key_file)
@@ -54,12 +52,32 @@ def setup(data_dir: Path, **settings: object) -> ControllerConfig:
         with db.session() as s:
             if s.scalar(select(Commune)) is None:
                 s.add(Commune(name=config.commune_name))
-            node_ids = list(s.scalars(select(Node.id)))
-        write_broker_acl(config, node_ids)
+        broker_accounts(config, db)
     finally:
         db.engine.dispose()
     tighten(data_dir)
     return config
+
+
+def broker_accounts(config: ControllerConfig, db: Database) -> None:
+    """The broker's accounts as this release needs them, and its ACL from the node list. A data
+    directory made before the controller read on a session of its own lacks the reading
+    account (``broker.reader_user``): it is added with the controller's password. Run at
+    set-up, and as the broker starts (``loa broker``) if it lacks an account, so an upgrade
+    needs no step of its own."""
+    if lacks_broker_accounts(config):
+        broker.add_controller(
+            broker.BrokerFiles(config.broker_dir), config.mqtt_user, config.mqtt_password
+        )
+    with db.session() as s:
+        node_ids = list(s.scalars(select(Node.id)))
+    write_broker_acl(config, node_ids)
+
+
+def lacks_broker_accounts(config: ControllerConfig) -> bool:
+    """The broker has no reading account for the controller (an older release made it)."""
+    users = broker.users(broker.BrokerFiles(config.broker_dir))
+    return broker.reader_user(config.mqtt_user) not in users
 
 
 def write_broker_acl(config: ControllerConfig, node_ids: list[str]) -> None:
