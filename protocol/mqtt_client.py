@@ -16,6 +16,7 @@ up sent nothing more, its play reports included.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import socket
 import ssl
@@ -127,6 +128,7 @@ class Client(mqtt.Client):
         self._handed: deque[tuple[float, mqtt.MQTTMessageInfo]] = deque()
         # paho sends what waits again on each new connection: its wait starts again then
         self._connected_at = clock()
+        self._acked_at = clock()  # when the oldest message last moved on: the broker's progress
         self._reconnections = 0  # for lost acknowledgements, since a connection lasted
         self._dropping = False  # this connection is being dropped: nothing more to judge on it
         self.acks_lost = 0  # acknowledgements taken as lost since start
@@ -153,11 +155,16 @@ class Client(mqtt.Client):
     def unacknowledged(self) -> int:
         """Messages handed over and not yet acknowledged by the broker: an upper bound, as the
         broker acknowledges in order and one acknowledged out of order counts until those
-        before it are. One waiting :meth:`ack_wait` on a connection is taken as lost: the
-        connection is dropped, so that paho reconnects with the session and sends it again,
-        and its copy is judged on the new connection like any message (while the link is down
-        nothing is judged: a point's 4G outage loses nothing). Call it now and then from one
-        thread (the owner's worker): it also forgets what was acknowledged."""
+        before it are. One waiting :meth:`ack_wait` on a connection is taken as lost if the
+        broker has since acknowledged one handed over after it, or nothing at all for as long:
+        the connection is dropped, so that paho reconnects with the session and sends it
+        again, and its copy is judged on the new connection like any message (while the link
+        is down nothing is judged: a point's 4G outage loses nothing). One that waited as long
+        in paho's queue, behind a window the broker keeps moving, is not lost but late: 5,000
+        points' acknowledgements and state answers are minutes of the controller's window,
+        and reconnecting for them every ``ACK_LOST_S`` kept its audio from ever leaving
+        (BENCHMARKS.md, "5,000 points"). Call it now and then from one thread (the owner's
+        worker): it also forgets what was acknowledged."""
         now, lost = self._clock(), 0
         judged = self.is_connected() and not self._dropping
         since = self._connected_at
@@ -166,12 +173,19 @@ class Client(mqtt.Client):
         wait = self.ack_wait()
         while self._handed and self._handed[0][1].is_published():
             self._handed.popleft()
-        if judged:
-            # oldest first: the ones handed over after the first still waiting have waited less
-            for handed, info in self._handed:
-                if now - max(handed, since) < wait:
-                    break
-                lost += not info.is_published()
+            self._acked_at = now
+        if judged and self._handed and now - max(self._handed[0][0], since) >= wait:
+            # paho sends in order and the broker acknowledges in order, so one acknowledged
+            # behind the oldest proves the oldest's acknowledgement lost; only the window's
+            # first messages can have been sent since the oldest was
+            window = itertools.islice(self._handed, 1, self.max_inflight_messages + 1)
+            skipped = any(info.is_published() for _, info in window)
+            if skipped or now - max(self._acked_at, since) >= wait:
+                # oldest first: the ones handed over after the first still waiting waited less
+                for handed, info in self._handed:
+                    if now - max(handed, since) < wait:
+                        break
+                    lost += not info.is_published()
         if lost:
             self.acks_lost += lost
             self._reconnections += 1
