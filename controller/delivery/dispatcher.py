@@ -94,10 +94,11 @@ class Dispatcher:
         # Two sessions, each its own account (the broker binds a client id to its account):
         # one sends, and is sent nothing; one reads what the nodes send, and sends nothing.
         # Mosquitto 2.0.11 loses its PUBACKs to a client once what it holds for that client has
-        # overflowed (protocol.mqtt_client); a burst of reports from thousands of points, or
-        # one node's flood, then cost the controller every acknowledgement, a reconnection
-        # every ACK_LOST_S and, while it was away, all but 200 of what it was sent
-        # (BENCHMARKS.md, "5,000 points"). Now they cost only reads, which the nodes re-send.
+        # overflowed (protocol.mqtt_client): on one session, one node's flood or a burst of
+        # thousands of points' reports cost the controller the acknowledgements of what it
+        # sent, a reconnection for them and, while it was away, all but 200 of what it was
+        # sent (tests/controller/delivery/test_hostile_nodes.py). Now an overflow costs reads,
+        # which the nodes send again.
         node_filters = tuple(all_nodes_filter(ch) for ch in FROM_NODE)
         self.session = mqtt_client.Session(
             client_id=config.mqtt_user,

@@ -15,7 +15,7 @@ import pytest
 from schedules import LOCAL
 from tests.e2e.test_live import RATE, lag_of, read_wav, source_pcm
 from tests.support import SystemUnderTest, controller_rows, make_system, wait_for
-from tests.support.icecast import feed, icecast, mount_live
+from tests.support.icecast import feed, icecast, on_air
 
 MOUNT = "/vov1.mp3"
 WINDOW_S = 30
@@ -67,9 +67,8 @@ def relay_session(sut: SystemUnderTest) -> dict[str, Any] | None:
 def test_a_relay_plays_the_station_in_step_and_reports_the_gap_when_it_drops(sut, long_speech):
     with icecast() as port:
         url = f"http://127.0.0.1:{port}{MOUNT}"
-        source = feed(port, MOUNT, long_speech)
+        source = on_air(port, MOUNT, long_speech)
         try:
-            wait_for(lambda: mount_live(port, MOUNT), 15, "the station on the air")
             with sut.http() as c:
                 made = c.post("/api/v1/relays", json=relay_item(sut, url, 2))
                 assert made.status_code == 201, made.text

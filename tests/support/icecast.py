@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -94,3 +95,19 @@ def feed(port: int, mount: str, audio: Path) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def on_air(port: int, mount: str, audio: Path, timeout: float = 30.0) -> subprocess.Popen[bytes]:
+    """:func:`feed`, once the station is on the air. An ffmpeg that gave up before the mount
+    was up (on a loaded machine, its connection refused while Icecast was still starting) is
+    started again."""
+    deadline = time.monotonic() + timeout
+    source = feed(port, mount, audio)
+    while time.monotonic() < deadline:
+        if mount_live(port, mount):
+            return source
+        if source.poll() is not None:
+            source = feed(port, mount, audio)
+        time.sleep(0.2)
+    source.terminate()
+    raise AssertionError(f"the station was not on the air {mount} after {timeout:.0f} s")
