@@ -174,15 +174,23 @@ def start_broker(
             err = proc.stderr.read().decode() if proc.stderr else ""
             log = files.log_file.read_text() if files.log_file.exists() else ""
             raise RuntimeError(f"mosquitto exited with {proc.returncode}: {err}{log[-2000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", waiting[0]), timeout=0.2):
-                waiting.pop(0)
+        if accepts(waiting[0]):
+            waiting.pop(0)
             if not waiting:
                 return proc
-        except OSError:
+        else:
             time.sleep(0.05)
     proc.kill()
     raise RuntimeError(f"mosquitto did not listen on ports {waiting} within {timeout} s")
+
+
+def accepts(port: int) -> bool:
+    """Something on 127.0.0.1 takes connections on ``port``."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
 
 
 def reload_broker(files: BrokerFiles) -> bool:

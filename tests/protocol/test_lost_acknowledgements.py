@@ -25,7 +25,7 @@ from protocol import limits, mqtt_client
 from protocol.topics import all_nodes_filter, node_topic, shared_content_topic
 from tests.support import wait_for
 from tests.support.link_proxy import LinkProxy
-from tests.support.mqtt import project_broker
+from tests.support.mqtt import drain, project_broker
 
 PASSWORD = "a-long-test-password"
 NODE, CONTROLLER = "node-1", "ctl"
@@ -54,16 +54,6 @@ def session(port: int, user: str, *subscriptions: str) -> mqtt_client.Session:
         subscriptions=subscriptions,
         session_expiry_s=3600,
     )
-
-
-def drain(links: queue.Queue[mqtt_client.Link], quiet_s: float) -> list[mqtt_client.Link]:
-    """What the client reports until it has been quiet for ``quiet_s``."""
-    got: list[mqtt_client.Link] = []
-    while True:
-        try:
-            got.append(links.get(timeout=quiet_s))
-        except queue.Empty:
-            return got
 
 
 @contextlib.contextmanager

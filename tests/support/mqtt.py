@@ -8,6 +8,7 @@ account: that would take over the controller's session. It uses the observer's i
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from controller.nodes import broker
+from protocol import mqtt_client
 from protocol.topics import controller_acl
 from tests.support import wait_for
 
@@ -111,3 +113,13 @@ class Recorder:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def drain(links: queue.Queue[mqtt_client.Link], quiet_s: float) -> list[mqtt_client.Link]:
+    """What a client reports until it has been quiet for ``quiet_s``."""
+    got: list[mqtt_client.Link] = []
+    while True:
+        try:
+            got.append(links.get(timeout=quiet_s))
+        except queue.Empty:
+            return got

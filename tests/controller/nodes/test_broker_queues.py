@@ -26,7 +26,7 @@ from protocol import limits, mqtt_client
 from protocol.topics import all_nodes_filter, node_topic
 from tests.controller.commune import Commune
 from tests.support import wait_for
-from tests.support.mqtt import project_broker
+from tests.support.mqtt import drain, project_broker
 
 NODES = ("node-1", "node-2", "node-3")
 PER_NODE = 150  # 450 in all: above the broker's 100 in flight + 200 queued
@@ -194,15 +194,7 @@ def test_the_sending_session_leaves_what_an_older_release_subscribed_to(brokerd)
         assert got.get(timeout=5) == mqtt_client.Connected()
         time.sleep(0.5)  # its (un)subscription made
         burst(port, per_node=1)
-        time.sleep(0.5)
+        heard = [x for x in drain(got, 0.5) if isinstance(x, mqtt_client.Incoming)]
         client.disconnect()
         client.loop_stop()
-        heard = [x for x in drain(got) if isinstance(x, mqtt_client.Incoming)]
         assert len(heard) == (len(NODES) if session is old else 0)
-
-
-def drain(got: queue.Queue[mqtt_client.Link]) -> list[mqtt_client.Link]:
-    items: list[mqtt_client.Link] = []
-    while not got.empty():
-        items.append(got.get_nowait())
-    return items

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import queue
-import socket
 import subprocess
 import sys
 
@@ -67,7 +66,7 @@ def test_the_broker_started_on_an_older_data_directory_lets_the_reading_account_
         stderr=subprocess.PIPE,
     )
     try:
-        wait_for(lambda: listening(config.mqtt_port), 20, "the broker listening")
+        wait_for(lambda: broker.accepts(config.mqtt_port), 20, "the broker listening")
         got: queue.Queue[mqtt_client.Link] = queue.Queue()
         session = mqtt_client.Session(
             reader, reader, config.mqtt_password, "127.0.0.1", config.mqtt_port, (), 0
@@ -85,11 +84,3 @@ def test_the_broker_started_on_an_older_data_directory_lets_the_reading_account_
         assert proc.stderr is not None
         proc.stderr.close()
     assert f"user {reader}\ntopic read" in files.acl_file.read_text()
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
