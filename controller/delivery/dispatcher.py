@@ -50,6 +50,13 @@ from protocol.topics import FROM_NODE, NodeChannel, all_nodes_filter, node_topic
 log = logging.getLogger(__name__)
 PASS_EVERY_S = 5.0  # the periodic pass, at most this far apart
 BATCH_MAX = 200  # inbox items taken at once: node reports applied in one transaction
+# How long the worker holds a node's acknowledgements to send them with the next batches'.
+# A point's command makes three event messages within milliseconds (its ack with `received`
+# and `ready`, `started`, and at a point with nothing to play, `finished`), taken in two or
+# three batches; each acknowledgement is a message through the broker, a parse at the point
+# and a write of its store. An acknowledgement held back only keeps the events in the point's
+# outbox a little longer: it re-sends them after `outbox_resend_s` (15 s), far beyond this.
+ACK_HOLD_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,9 @@ class Dispatcher:
         self.config, self.db, self.key = config, db, key
         self.key_id = key_id(public_key_b64(key))
         self._answered: dict[str, float] = {}  # node → monotonic time of its last state answer
+        self._acks: dict[str, list[str]] = {}  # node → event ids committed, not yet acknowledged
+        self._acks_since = 0.0  # monotonic time the oldest of them was committed
+        self._clock: Callable[[], float] = time.monotonic  # the acknowledgements' (tests)
         self.inbox: queue.Queue[Item] = queue.Queue()
         self.chunks = chunks.ChunkCache(
             config.audio_dir, config.chunk_cache_bytes, release_dir=config.release_dir
@@ -219,12 +229,14 @@ class Dispatcher:
         last_pass = 0.0
         while not self._stop.is_set():
             try:
-                self.handle_batch(self.next_batch(timeout=0.5))
+                wait = 0.5 if not self._acks else ACK_HOLD_S - self._acks_age()
+                self.handle_batch(self.next_batch(timeout=max(wait, 0.0)), ack_after=ACK_HOLD_S)
                 if time.monotonic() - last_pass > min(self.config.resend_interval_s, PASS_EVERY_S):
                     last_pass = time.monotonic()
                     self.periodic_pass()
             except Exception:  # a transient DB error must not stop delivery
                 log.exception("dispatcher: worker pass failed")
+        self._send_acks(after=0.0)  # what was stored before the stop: not re-sent by the nodes
 
     def next_batch(self, timeout: float) -> list[Item]:
         """What waits in the inbox, up to ``BATCH_MAX`` items; waits ``timeout`` for the first."""
@@ -243,10 +255,12 @@ class Dispatcher:
         """Act on one inbox item (tests call it directly)."""
         self.handle_batch([item])
 
-    def handle_batch(self, items: Sequence[Item]) -> None:
+    def handle_batch(self, items: Sequence[Item], *, ack_after: float = 0.0) -> None:
         """Act on inbox items in their order: node reports gathered and applied in one
         transaction, before any other item; the batch's wake-ups make one send. One item that
-        fails is logged and costs only itself."""
+        fails is logged and costs only itself. The events stored are acknowledged at the end,
+        or (``ack_after``, the worker's :data:`ACK_HOLD_S`) once the oldest of those waiting
+        is that old, together with later batches' (one message per node, not one per batch)."""
         reports: list[Report] = []
         woken = False
         for item in items:
@@ -266,6 +280,7 @@ class Dispatcher:
             except Exception:  # a bad message or a transient DB error must not stop delivery
                 log.exception("dispatcher error handling %s", type(item).__name__)
         self._settle(reports)
+        self._send_acks(after=ack_after)
         try:
             self.wants.serve(self.chunks, self.publisher, wake=lambda: self.inbox.put(ROOM))
         except Exception:  # the nodes ask again after their timeout
@@ -298,20 +313,36 @@ class Dispatcher:
         )
 
     def _settle(self, reports: list[Report]) -> None:
-        """Apply ``reports`` in one transaction, then acknowledge the events it stored and send
-        what the nodes that came back missed."""
+        """Apply ``reports`` in one transaction, then keep the events it stored to acknowledge
+        (:meth:`_send_acks`) and send what the nodes that came back missed."""
         applied = apply_reports(self.db, reports)  # logs what it could not apply
+        if applied.acks and not self._acks:
+            self._acks_since = self._clock()
+        for node_id, event_ids in applied.acks.items():
+            self._acks.setdefault(node_id, []).extend(event_ids)
         try:
             self._answer_states(reports)
-            for node_id, event_ids in applied.acks.items():
-                for ack in acknowledgements(event_ids, batches=node_id in self.batching):
-                    # without ``batches`` for an agent that does not know the field
-                    payload = ack.model_dump_json(exclude_none=True)
-                    self.publisher.publish(node_topic(node_id, "ack"), payload)
             if applied.back_online:
                 self._send_due(list(applied.back_online), force=True)
         except Exception:  # nodes re-send what was not acknowledged; the pass re-sends commands
             log.exception("dispatcher: acknowledging or sending after %d reports", len(reports))
+
+    def _acks_age(self) -> float:
+        return self._clock() - self._acks_since
+
+    def _send_acks(self, *, after: float) -> None:
+        """Acknowledge the events stored, once the oldest waiting is ``after`` seconds old."""
+        if not self._acks or self._acks_age() < after:
+            return
+        waiting, self._acks = self._acks, {}
+        try:
+            for node_id, event_ids in waiting.items():
+                for ack in acknowledgements(event_ids, batches=node_id in self.batching):
+                    # without ``batches`` for an agent that does not know the field
+                    payload = ack.model_dump_json(exclude_none=True)
+                    self.publisher.publish(node_topic(node_id, "ack"), payload)
+        except Exception:  # the nodes re-send what was not acknowledged, and it is stored once
+            log.exception("dispatcher: acknowledging the events of %d nodes", len(waiting))
 
     def _answer_states(self, reports: list[Report]) -> None:
         """Tell each node that sent a fresh state when it reached us (signed), so it can tell

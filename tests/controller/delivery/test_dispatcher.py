@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.delivery import outbox
-from controller.delivery.dispatcher import WAKE, Dispatcher
+from controller.delivery.dispatcher import ACK_HOLD_S, STOP, WAKE, Dispatcher
 from controller.delivery.publisher import MemoryPublisher
 from controller.models import Bulletin, Delivery, Node, NodeEvent, OutboxCommand, now
 from protocol.messages import (
@@ -252,3 +252,51 @@ def test_chunks_are_served_from_the_audio_store(commune, publisher, dispatcher):
     assert chunk.total_size == len(whole)
     assert isinstance(unavailable, ChunkUnavailable)
     assert unavailable.sha256 == "0" * 64
+
+
+def test_the_worker_acknowledges_the_events_of_several_batches_in_one_message(
+    commune, publisher, dispatcher, monkeypatch
+):
+    """A point's command makes three event messages within milliseconds, taken in separate
+    batches: the worker holds their acknowledgements (ACK_HOLD_S) and sends one message, once
+    the oldest has waited that long. The events themselves are stored at once."""
+    clock = [100.0]
+    monkeypatch.setattr(dispatcher, "_clock", lambda: clock[0])
+    node_id = play(commune, dispatcher)
+    [(_, body)] = commune.commands()
+    assert isinstance(body.command, PlayCommand)
+    play_id = body.command.play_id
+    accepted = CommandAck(node_id=node_id, command_id=body.command_id, accepted=True)
+    started = PlayEvent(node_id=node_id, type="started", play_id=play_id)
+    finished = PlayEvent(node_id=node_id, type="finished", play_id=play_id)
+    topic = node_topic(node_id, "events")
+
+    def batch(event: Message) -> list[Incoming]:
+        return [Incoming(topic, event.model_dump_json().encode(), False, time.time())]
+
+    dispatcher.handle_batch(batch(accepted), ack_after=ACK_HOLD_S)
+    clock[0] += ACK_HOLD_S / 2
+    dispatcher.handle_batch(batch(started), ack_after=ACK_HOLD_S)
+    assert status(commune, node_id) == ("started", "")
+    assert acks(publisher, node_id) == []
+    clock[0] += ACK_HOLD_S / 2
+    dispatcher.handle_batch(batch(finished), ack_after=ACK_HOLD_S)
+    ack_topic = node_topic(node_id, "ack")
+    assert [p.topic for p in publisher.sent if p.topic == ack_topic] == [ack_topic]
+    assert acks(publisher, node_id) == [e.event_id for e in (accepted, started, finished)]
+
+
+def test_a_held_acknowledgement_goes_out_though_nothing_more_arrives(commune, publisher):
+    dispatcher = Dispatcher(commune.config, commune.db, commune.key, publisher=publisher)
+    node_id = play(commune, dispatcher)
+    [(_, body)] = commune.commands()
+    nack = CommandAck(node_id=node_id, command_id=body.command_id, accepted=False, reason="x")
+    topic = node_topic(node_id, "events")
+    dispatcher._thread.start()  # the worker alone: no broker, the inbox fed as paho would
+    try:
+        dispatcher.inbox.put(Incoming(topic, nack.model_dump_json().encode(), False, time.time()))
+        wait_for(lambda: acks(publisher, node_id) == [nack.event_id], 30, "the held ack sent")
+    finally:
+        dispatcher._stop.set()
+        dispatcher.inbox.put(STOP)
+        dispatcher._thread.join(timeout=30)
