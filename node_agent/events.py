@@ -47,6 +47,9 @@ _STATE_AFTER = {
     "failed": "failed",
     "cancelled": "cancelled",
 }
+# What ends an item on air; its time is stamped on the start's timeline (``EventReporter._stamp``).
+_ENDS = frozenset({"finished", "interrupted", "failed", "cancelled"})
+_STARTS_KEPT = 64  # items started and not yet ended: one on air, a few cut off and waiting
 _BATCH = 100  # the store's page of due events
 # A reason is a sentence about a message, never the message: a refusal may quote what it
 # refused (a field's name, say), and an event over the broker's packet limit would cut the
@@ -72,6 +75,8 @@ class EventReporter:
         started and ended."""
         self.node_id = node_id
         self._correction = correction
+        # play id → (its start in the controller's time, the same moment on the monotonic clock)
+        self._starts: dict[str, tuple[float, float]] = {}
         self._store = store
         self._publish = publish
         self._online = online
@@ -122,7 +127,7 @@ class EventReporter:
         """Record what became of a play and report it."""
         reason = bounded(reason)  # it may quote the controller's or the decoder's words
         state = _STATE_AFTER.get(kind)
-        when = datetime.fromtimestamp((time.time() if at is None else at) - self._correction(), UTC)
+        when = datetime.fromtimestamp(self._stamp(kind, play_id, at), UTC)
         event = PlayEvent(
             node_id=self.node_id,
             type=kind,
@@ -137,6 +142,26 @@ class EventReporter:
             self.send(event)
         if kind == "failed":
             log.warning("bulletin %s failed: %s", play_id, reason)
+
+    def _stamp(self, kind: PlayEventKind, play_id: str, at: float | None) -> float:
+        """``at`` (this node's clock; now when None) in the controller's time. An item's end is
+        its start plus the monotonic time between them: the correction can change while it
+        plays (the first measurement after a boot with a stale clock, a step), and taken at
+        each end it would make an item end before it started, or last hours."""
+        wall, mono = time.time(), time.monotonic()
+        at = wall if at is None else at
+        at_mono = mono + (at - wall)
+        if kind == "started":
+            stamp = at - self._correction()
+            self._starts.pop(play_id, None)  # a resume starts again: the newest start counts
+            self._starts[play_id] = (stamp, at_mono)
+            while len(self._starts) > _STARTS_KEPT:
+                del self._starts[next(iter(self._starts))]
+            return stamp
+        start = self._starts.pop(play_id, None) if kind in _ENDS else None
+        if start is None:  # not started by this run of the agent
+            return at - self._correction()
+        return start[0] + max(0.0, at_mono - start[1])
 
     def command_ack(self, command_id: str, *, accepted: bool, reason: str = "") -> None:
         self.send(

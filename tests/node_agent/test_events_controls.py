@@ -5,7 +5,8 @@ broker."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,24 @@ def test_while_the_clock_is_known_wrong_play_times_are_reported_in_the_controlle
     events.play("started", "p1", at=1_800_000_600.0)  # an alert aired by a clock 10 min ahead
     [(_, event)] = link.sent
     assert str(event["at"]).startswith("2027-01-15T08:00:00")
+
+
+def test_an_item_ends_on_its_start_s_timeline_when_the_clock_is_found_wrong_while_it_plays(store):
+    # The first measurement after a boot with a stale clock (or after a step) lands while an
+    # item is on air: its end is its start plus what it played, not a time on another timeline.
+    link = Link()
+    link.online = True
+    found = [0.0]
+    events = EventReporter(NODE, store, link.publish, lambda: True, correction=lambda: found[0])
+    start = time.time()
+    events.play("started", "p1", at=start)
+    found[0] = 3600.0  # found an hour ahead of the controller
+    events.play("finished", "p1", at=start + 30.0)
+    events.play("finished", "p2", at=start)  # an end whose start this run never saw
+    started, finished, other = (datetime.fromisoformat(e["at"]).timestamp() for e in link.messages)
+    assert started == pytest.approx(start, abs=1e-3)
+    assert finished - started == pytest.approx(30.0, abs=0.5)
+    assert other == pytest.approx(start - 3600.0, abs=1e-3)
 
 
 def test_a_malformed_event_ack_is_rejected_and_acknowledges_nothing(store):

@@ -151,6 +151,12 @@ def test_the_monthly_csv_matches_the_database(web_system, open_page, speech_wav)
         assert got[("plays.village", zone)] == by_village[zone]
     spans = [(d.started_at, d.finished_at) for d, _n, _z in plays]
     assert all(start and end for start, end in spans)  # none was cut off or is still on air
+    backwards = [
+        (d.node_id, d.play_id)
+        for d, _n, _z in plays
+        if d.started_at and d.finished_at and d.finished_at < d.started_at
+    ]
+    assert not backwards, f"plays that end before they start: {backwards}"
     minutes = sum((end - start).total_seconds() for start, end in spans if start and end) / 60
     assert abs(got[("point_minutes.total", "")] - minutes) < 0.02
     availability = {
