@@ -301,6 +301,9 @@ def measure_size(
             messages_per_round=per_point(at_start, after_rounds, points * rounds),
             messages_bulletin=per_point(after_rounds, after_bulletin, points),
         )
+    except AssertionError:  # a wait ran out: what the broker dropped says whether it was there
+        print(f"[{points}] gave up; the broker has dropped {drops.total()} messages", flush=True)
+        raise
     finally:
         nodes.close()
         api.close()
