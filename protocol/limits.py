@@ -42,6 +42,18 @@ BROKER_MAX_QUEUED_MESSAGES: Final = 200
 # broker sends up to this many unacknowledged messages before it queues, and only the queue's
 # 200 beyond it drop.
 CONTROLLER_RECEIVE_MAXIMUM: Final = 65_535
+# Bytes, beside the counts above, because a client chooses its own window: any client may
+# announce 65,535, and a node's account that did so, subscribed at QoS 1 to every shared chunk
+# and never reading, made the broker hold every piece sent (65,735 packets, 16 GB, before the
+# first drop). Mosquitto stops sending to a client once ``max_inflight_bytes`` of QoS 1 payload
+# wait for its PUBACKs, and queues only ``max_queued_bytes`` beyond that (both apply with the
+# counts: what comes first). The window's bytes are sized for the controller's reading session:
+# its 65,535 messages of what nodes ordinarily send (a state, an event, a chunk request; each
+# under ``NODE_MESSAGE_BYTES``, tests/protocol/test_limits.py); the queue's bytes are its 200
+# packets. So what one client can pin is 64 MiB + 50 MiB whatever window it announces.
+NODE_MESSAGE_BYTES: Final = 1024
+BROKER_MAX_INFLIGHT_BYTES: Final = CONTROLLER_RECEIVE_MAXIMUM * NODE_MESSAGE_BYTES
+BROKER_MAX_QUEUED_BYTES: Final = BROKER_MAX_QUEUED_MESSAGES * MAX_PACKET_BYTES
 # What one well-behaved node has outstanding towards the controller at once while it takes a
 # delivery: its window of chunk requests, its retained state, and the events of a few plays in
 # a row (received, downloaded, started, finished, each re-sent until acknowledged) plus a

@@ -31,7 +31,7 @@ from typing import NamedTuple
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
+from paho.mqtt.properties import Properties, VariableByteIntegers
 from paho.mqtt.reasoncodes import ReasonCode
 
 from protocol.limits import BROKER_MAX_INFLIGHT_MESSAGES
@@ -48,6 +48,34 @@ ACK_LOST_S = 15.0
 # late (BENCHMARKS.md, "5,000 and 10,000 points"). The controller, one client whose every
 # message waits behind a lost one, keeps ACK_LOST_S (``make_client(..., ack_backoff=False)``).
 ACK_LOST_MAX_S = 240.0
+
+# The most of a received PUBLISH's MQTT 5 properties that is read. Nothing of ours reads them,
+# and what the project sends is a message expiry (5 bytes), to which the broker may add a few.
+# paho parses them in Python before any handler sees the message, copying what is left of the
+# block for each property: 250 KB of empty user properties (50,000 of them; the broker
+# forwards them) took 5 s of the network thread's time. A node's account sending such messages
+# on its own topics held every other point's reports and chunk requests behind them in the
+# controller's reading session: a command to another point was acknowledged after 73 s
+# instead of 0.3 s, and the per-node rate limit, which counts a message only once paho has
+# handed it over, could not help. A longer block is skipped unread (the payload is kept).
+MAX_PUBLISH_PROPERTIES_BYTES = 64
+_paho_unpack = Properties.unpack
+
+
+def _unpack_bounded(self: Properties, buffer: bytes) -> tuple[Properties, int]:
+    """paho's ``Properties.unpack``, except that a PUBLISH's block longer than
+    ``MAX_PUBLISH_PROPERTIES_BYTES`` is skipped: returned empty, with its true length."""
+    if self.packetType == PacketTypes.PUBLISH:
+        length, used = VariableByteIntegers.decode(buffer)  # type: ignore[no-untyped-call]
+        if length > MAX_PUBLISH_PROPERTIES_BYTES:
+            self.clear()  # type: ignore[no-untyped-call]
+            return self, length + used
+    unpacked: tuple[Properties, int] = _paho_unpack(self, buffer)  # type: ignore[no-untyped-call]
+    return unpacked
+
+
+# Every client of the project (controller, agent, light harness) comes through this module.
+Properties.unpack = _unpack_bounded  # type: ignore[method-assign]
 
 
 class Incoming(NamedTuple):

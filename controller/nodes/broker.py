@@ -134,6 +134,8 @@ def write_config(
         max_packet_size=limits.MAX_PACKET_BYTES,
         max_queued_messages=limits.BROKER_MAX_QUEUED_MESSAGES,
         max_inflight_messages=limits.BROKER_MAX_INFLIGHT_MESSAGES,
+        max_inflight_bytes=limits.BROKER_MAX_INFLIGHT_BYTES,
+        max_queued_bytes=limits.BROKER_MAX_QUEUED_BYTES,
     )
     if tls is not None:
         text += Template((POLICY_DIR / "tls-listener.conf.template").read_text()).substitute(

@@ -11,8 +11,25 @@ from pydantic import ValidationError
 
 from controller.nodes import broker
 from node_agent.config import NodeConfig
-from protocol.limits import MAX_CHUNK_BYTES, MAX_PACKET_BYTES, fits_packet, publish_packet_bytes
-from protocol.messages import Chunk, ChunkRequest
+from node_agent.events import REASON_CHARS
+from protocol.limits import (
+    BROKER_MAX_INFLIGHT_BYTES,
+    CONTROLLER_RECEIVE_MAXIMUM,
+    MAX_CHUNK_BYTES,
+    MAX_PACKET_BYTES,
+    NODE_MESSAGE_BYTES,
+    fits_packet,
+    publish_packet_bytes,
+)
+from protocol.messages import (
+    AGENT_CAPABILITIES,
+    MAX_UPTIME_S,
+    Chunk,
+    ChunkRequest,
+    Health,
+    NodeState,
+    PlayEvent,
+)
 from protocol.topics import node_topic
 
 LONGEST_NODE = "n" + "-" * 62
@@ -69,3 +86,43 @@ def test_the_broker_enforces_the_protocols_packet_limit(tmp_path):
     files = broker.BrokerFiles(tmp_path)
     text = broker.write_config(files, port=1883).read_text()
     assert f"\nmax_packet_size {MAX_PACKET_BYTES}\n" in text
+
+
+def test_what_a_node_ordinarily_sends_fits_the_brokers_window_in_bytes():
+    """The broker's in-flight bytes are sized for the controller's window of 65,535 ordinary
+    node messages: a state with every figure, a play's event with the longest reason a node
+    reports (cut at 300 characters), a chunk request at the largest offsets."""
+    health = Health(
+        uptime_s=MAX_UPTIME_S,
+        cpu_temp_c=-40.123456789,
+        disk_free_bytes=2**50,
+        disk_total_bytes=2**50,
+        memory_available_bytes=2**50,
+        memory_total_bytes=2**50,
+        clock_synced=True,
+        clock_offset_ms=-1234.56789012345,
+        clock_source="timedatectl",
+        cell_signal_pct=100,
+        cell_technology="lte, umts, gsm",
+    )
+    node = LONGEST_NODE
+    ordinary = [
+        NodeState(
+            node_id=node,
+            status="playing",
+            play_id="p" * 80,
+            agent_version="v" * 40,
+            cache_bytes=2**62,
+            free_bytes=2**62,
+            volume=1.0,
+            signal_dbm=-100,
+            health=health,
+            capabilities=list(AGENT_CAPABILITIES),
+        ),
+        PlayEvent(node_id=node, type="failed", play_id="p" * 80, reason="r" * REASON_CHARS),
+        ChunkRequest(sha256=SHA, offset=2**63 - 1, length=MAX_CHUNK_BYTES),
+    ]
+    for message in ordinary:
+        assert len(message.model_dump_json().encode()) <= NODE_MESSAGE_BYTES, message
+    window = CONTROLLER_RECEIVE_MAXIMUM * NODE_MESSAGE_BYTES
+    assert window <= BROKER_MAX_INFLIGHT_BYTES

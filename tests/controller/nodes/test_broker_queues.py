@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import queue
 import re
+import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from controller.delivery.dispatcher import Dispatcher
 from controller.nodes import broker
 from protocol import limits, mqtt_client
-from protocol.topics import all_nodes_filter, node_topic
+from protocol.topics import PREFIX, all_nodes_filter, node_topic, shared_content_topic
 from tests.controller.commune import Commune
 from tests.support import wait_for
 from tests.support.mqtt import drain, project_broker
@@ -45,6 +47,8 @@ def test_the_brokers_queues_are_the_protocols_and_hold_every_nodes_burst(tmp_pat
     config = broker.write_config(files, broker.free_port()).read_text()
     assert rendered_limit(config, "max_queued_messages") == limits.BROKER_MAX_QUEUED_MESSAGES
     assert rendered_limit(config, "max_inflight_messages") == limits.BROKER_MAX_INFLIGHT_MESSAGES
+    assert rendered_limit(config, "max_inflight_bytes") == limits.BROKER_MAX_INFLIGHT_BYTES
+    assert rendered_limit(config, "max_queued_bytes") == limits.BROKER_MAX_QUEUED_BYTES
     # a node's burst: its chunk window, its state, four events of each of a few plays in a row
     assert limits.NODE_BURST_MESSAGES >= limits.FETCH_WINDOW + 1 + 4 * 3
     assert limits.CONTROLLER_RECEIVE_MAXIMUM == 65_535  # MQTT 5's largest Receive Maximum
@@ -198,3 +202,123 @@ def test_the_sending_session_leaves_what_an_older_release_subscribed_to(brokerd)
         client.disconnect()
         client.loop_stop()
         assert len(heard) == (len(NODES) if session is old else 0)
+
+
+PIECE_BYTES = 240_000  # about a largest chunk reply (MAX_CHUNK_BYTES in base64)
+PIECES = 1_500  # 360 MB: twice what one client may pin, far less than a window of 65,535
+
+
+@pytest.fixture
+def watched_broker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[int, dict[str, int]]]:
+    """The project's broker with one node and an account that reads the broker's own figures
+    (``$SYS``, published every second here): yields its port and the latest figures."""
+    files = broker.BrokerFiles(tmp_path)
+    broker.add_controller(files, "ctl", PASSWORD)
+    for user in ("node-2", "watch"):
+        broker.set_password(files, user, PASSWORD)
+    broker.write_acl(files, "ctl", ["node-2"])
+    with files.acl_file.open("a") as fh:
+        fh.write("\nuser watch\ntopic read $SYS/#\n")
+    render = broker.write_config
+
+    def every_second(*args: object, **kwargs: object) -> Path:
+        path = render(*args, **kwargs)  # type: ignore[arg-type]
+        path.write_text(path.read_text() + "sys_interval 1\n")
+        return path
+
+    monkeypatch.setattr(broker, "write_config", every_second)
+    port = broker.free_port()
+    proc = broker.start_broker(files, port)
+    figures: dict[str, int] = {}
+    watch = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="watch", protocol=mqtt.MQTTv5)
+    watch.username_pw_set("watch", PASSWORD)
+    watch.on_message = lambda _c, _u, msg: figures.__setitem__(msg.topic, int(msg.payload))
+    watch.connect("127.0.0.1", port)
+    watch.subscribe("$SYS/broker/heap/current")
+    watch.loop_start()
+    try:
+        yield port, figures
+    finally:
+        watch.disconnect()
+        watch.loop_stop()
+        broker.stop_broker(proc)
+
+
+def test_a_node_announcing_the_largest_window_pins_no_more_than_the_brokers_bound(watched_broker):
+    """A client chooses its own Receive Maximum, and Mosquitto 2.0 takes it as that client's
+    in-flight window, past ``max_inflight_messages``. A stolen node's account that announced
+    65,535, subscribed at QoS 1 to every shared chunk and never read its socket made the broker
+    keep every piece sent (its own requests, 20 a second of 189 KiB, and what the other points
+    fetch): 480 MB in 90 s on the demo, 389 MiB of the broker's heap for these pieces, up
+    to 65,735 packets (16 GB); a broker out of memory silences every point. The broker's byte
+    limits (``BROKER_MAX_INFLIGHT_BYTES``, ``BROKER_MAX_QUEUED_BYTES``) bound it."""
+    port, figures = watched_broker
+    heap = "$SYS/broker/heap/current"
+    wait_for(lambda: heap in figures, 5, "the broker's heap figure")
+    with HostileReader(port, "node-2", PASSWORD, f"{PREFIX}/content/+/+"):
+        sender = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="ctl", protocol=mqtt.MQTTv5)
+        sender.username_pw_set("ctl", PASSWORD)
+        sender.connect("127.0.0.1", port)
+        sender.loop_start()
+        try:
+            piece = b"x" * PIECE_BYTES
+            infos = [
+                sender.publish(shared_content_topic("ab" * 32, k * PIECE_BYTES), piece, qos=1)
+                for k in range(PIECES)
+            ]
+            for info in infos:  # acknowledged: kept for the hostile client, or dropped
+                info.wait_for_publish(timeout=30)
+                assert info.is_published()
+        finally:
+            sender.disconnect()
+            sender.loop_stop()
+        figures.pop(heap)
+        held = wait_for(lambda: figures.get(heap), 5, "the heap after the pieces")
+    # in flight and queued, plus the packets Mosquitto has written towards the socket (at most
+    # max_queued_messages of them), plus a margin for the broker's own structures
+    bound = (
+        limits.BROKER_MAX_INFLIGHT_BYTES
+        + limits.BROKER_MAX_QUEUED_BYTES
+        + limits.BROKER_MAX_QUEUED_MESSAGES * limits.MAX_PACKET_BYTES
+        + 8 * 1024 * 1024
+    )
+    assert held <= bound, f"the broker holds {held >> 20} MiB for one client"
+
+
+class HostileReader:
+    """A raw MQTT 5 client with the largest Receive Maximum that subscribes at QoS 1, then
+    never reads its socket again, as an attacker's script would."""
+
+    def __init__(self, port: int, user: str, password: str, topic: str) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        props = b"\x21" + struct.pack(">H", limits.CONTROLLER_RECEIVE_MAXIMUM)
+        head = _text("MQTT") + b"\x05\xc2" + struct.pack(">H", 60) + _varint(len(props)) + props
+        self._send(0x10, head + _text(user) + _text(user) + _text(password))
+        assert self.sock.recv(1) == b"\x20"  # CONNACK
+        self._send(0x82, struct.pack(">H", 1) + b"\x00" + _text(topic) + b"\x01")
+        time.sleep(0.5)  # subscribed (its SUBACK, like the CONNACK's rest, is never read)
+
+    def _send(self, kind: int, body: bytes) -> None:
+        self.sock.sendall(bytes([kind]) + _varint(len(body)) + body)
+
+    def __enter__(self) -> HostileReader:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.sock.close()
+
+
+def _varint(n: int) -> bytes:
+    out = b""
+    while True:
+        n, digit = divmod(n, 128)
+        out += bytes([digit | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def _text(value: str) -> bytes:
+    raw = value.encode()
+    return struct.pack(">H", len(raw)) + raw
