@@ -110,6 +110,13 @@ def test_every_unit_runs_as_the_loa_account():
             assert unit_settings(unit).get("User") == ["loa"], unit.name
 
 
+def test_the_broker_may_hold_a_connection_for_every_point_of_a_province():
+    # Mosquitto never raises its open-file limit, and systemd's soft default is 1,024: without
+    # LimitNOFILE the broker of a 1,000-point server refuses points before the last one.
+    [limit] = unit_settings(DEPLOY / "systemd" / "loa-broker.service")["LimitNOFILE"]
+    assert int(limit) >= 2 * 10_000  # a province's points, with room for reconnections
+
+
 def test_the_node_unit_is_watched_hardened_and_writes_only_its_state_and_releases():
     node = unit_settings(DEPLOY / "systemd/loa-node.service")
     one = {key: values[-1] for key, values in node.items()}
