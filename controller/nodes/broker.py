@@ -160,6 +160,12 @@ def start_broker(
     files: BrokerFiles, port: int, timeout: float = 10.0, tls: TlsListener | None = None
 ) -> subprocess.Popen[bytes]:
     """Start Mosquitto with the rendered config and wait until it accepts connections."""
+    waiting = [port] + ([tls.port] if tls else [])
+    # A port that takes connections before our broker runs is another program's (a second
+    # demo, an old broker): waiting for it would take theirs for ours, and ours would exit
+    # unseen when it fails to bind there.
+    if taken := [p for p in waiting if accepts(p)]:
+        raise RuntimeError(f"port {taken[0]} is already in use by another program")
     write_config(files, port, tls=tls)
     proc = subprocess.Popen(
         [mosquitto_binary(), "-c", str(files.config_file)],
@@ -169,7 +175,6 @@ def start_broker(
     )
     # Mosquitto opens its listeners one after another: wait for each, or a client of the
     # later (TLS) listener can be refused by a broker that is still starting.
-    waiting = [port] + ([tls.port] if tls else [])
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

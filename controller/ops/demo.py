@@ -191,6 +191,8 @@ def run(data_dir: Path, *, nodes: int, http_port: int, mqtt_port: int, mqtt_tls_
             dead = [p.name for p in [*cluster.nodes.values()] if p.popen.poll() is not None]
             if cluster.controller and cluster.controller.popen.poll() is not None:
                 dead.append("controller")
+            if cluster.broker_proc and cluster.broker_proc.poll() is not None:
+                dead.append("broker")
             if dead:
                 print(f"stopped unexpectedly: {', '.join(dead)} (logs in {cluster.logs_dir})")
                 return 1

@@ -103,6 +103,20 @@ def test_a_certificate_for_another_host_name_is_refused(tmp_path: Path) -> None:
         broker.stop_broker(proc)
 
 
+def test_a_port_another_program_holds_is_refused_before_the_broker_starts(tmp_path: Path) -> None:
+    # A second demo's TLS port: our broker would bind its plain port, fail on this one and exit,
+    # while the wait took the other program's listener for ours and said it was running.
+    files = broker.BrokerFiles(tmp_path / "broker")
+    broker.set_password(files, NODE, PASSWORD)
+    broker.write_acl(files, "controller", [NODE])
+    tls = make_ca(tmp_path / "tls", ["localhost"])
+    with socket.create_server(("127.0.0.1", 0)) as other:
+        taken = other.getsockname()[1]
+        with pytest.raises(RuntimeError, match=f"port {taken} is already in use"):
+            broker.start_broker(files, broker.free_port(), tls=TlsListener(taken, tls))
+    assert not files.config_file.exists()  # nothing rendered, nothing started
+
+
 def connect_packet(user: str, password: str) -> bytes:
     """An MQTT 3.1.1 CONNECT, password in clear, as a client without TLS would send it."""
 
