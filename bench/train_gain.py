@@ -7,6 +7,12 @@ noises at 0, 5 and 10 dB; utterances 0-1 are the benchmark's "original five nois
 out). It prints the six values (about 50 evaluations of 60 mixtures: 20 minutes on 2 busy
 cores). PESQ is deterministic, so the same command prints the same values.
 
+``--pesq --bands 500,1500,3500`` fits a curve per frequency band on top of that one
+(``DenoiseParams.gain_correction_band_db``; ``--gamma`` adds one over the a posteriori SNR), with
+the same search holding each noise's STOI and the speech's spectral balance through the gains:
+fitted without the balance (``--free-balance``) the curves scored higher by tilting the
+speech's spectrum, which PESQ-WB and STOI both forgive (BENCHMARKS, round twelve).
+
 ``.venv/bin/python -m bench.train_gain [--out var/learned-gain.npz]`` fits a table ``G(xi,
 gamma)`` to the true gain instead (not used by default: it scored lower); score it with
 ``.venv/bin/python -m bench.denoise_quality --gain-table var/learned-gain.npz ...``.
