@@ -193,6 +193,7 @@ def search_bands(
     gamma_only: bool = False,
     knots: tuple[int, ...] | None = None,
     hold_balance: bool = True,
+    balance_db: float = BALANCE_HOLD_DB,
 ) -> tuple[list[list[float]], float]:
     """Coordinate search of ``DenoiseParams.gain_correction_band_db`` (dB per band, on top of
     the default ``gain_correction_db``, bands split at ``edges_hz``; with ``gamma`` a last row,
@@ -203,7 +204,7 @@ def search_bands(
     each row move). A move is kept if it
     gains more than ``MIN_GAIN``, no noise's mean STOI over ``cases`` falls more than
     ``STOI_HOLD`` below the default's and (``hold_balance``) the speech's mean level through the
-    gains moves by no more than ``BALANCE_HOLD_DB`` more in one band than in another (a tilt
+    gains moves by no more than ``balance_db`` more in one band than in another (a tilt
     that both measures forgive, :func:`_scored`)."""
     n_rows = len(edges_hz) + 1 + (1 if gamma else 0)
     rows = start or [[0.0] * len(CORRECTION_KNOTS_DB) for _ in range(n_rows)]
@@ -246,7 +247,7 @@ def search_bands(
                             score, stoi, level = evaluate(trial)
                             tilt = float(np.ptp(level - level0))
                             held = all(stoi[k] >= stoi0[k] - STOI_HOLD for k in kinds)
-                            balanced = not hold_balance or tilt <= BALANCE_HOLD_DB
+                            balanced = not hold_balance or tilt <= balance_db
                             note = ("" if held else "STOI ") + ("" if balanced else "TILT ")
                             print(f"{trial} {score:.4f} tilt {tilt:.1f} dB {note}", flush=True)
                             held = held and balanced
@@ -320,6 +321,12 @@ def main(argv: list[str] | None = None) -> None:
         help="with --bands: let the speech's spectral balance tilt (as first fitted)",
     )
     ap.add_argument(
+        "--balance-db",
+        type=float,
+        default=BALANCE_HOLD_DB,
+        help="with --bands: the tilt of the speech's balance allowed (dB)",
+    )
+    ap.add_argument(
         "--knots",
         default="",
         help="with --bands: the knots that may move (indices into CORRECTION_KNOTS_DB, e.g. "
@@ -344,6 +351,7 @@ def main(argv: list[str] | None = None) -> None:
                 gamma_only=a.gamma_only,
                 knots=tuple(int(k) for k in a.knots.split(",")) if a.knots else None,
                 hold_balance=not a.free_balance,
+                balance_db=a.balance_db,
             )
             print(
                 f"gain_correction_band_hz = {edges}, rows (bands, then gamma) = "
