@@ -8,6 +8,7 @@ periodograms and its gain is applied to all of its bins.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +42,14 @@ def layout_for(n_bins: int, bin_hz: float, split_hz: float = 8000.0, group: int 
     """Single bins below ``split_hz``, bands of ``group`` bins above it."""
     split = min(n_bins, round(split_hz / bin_hz) + 1)
     return BandLayout(n_bins=n_bins, split=split, group=group)
+
+
+def column_at(layout: BandLayout, bin_hz: float, hz: float) -> int:
+    """The first column (single bin or band) of ``layout`` at or above ``hz``."""
+    k = max(0, math.ceil(hz / bin_hz - 1e-9))
+    if k <= layout.split:
+        return min(k, layout.n_bands)
+    return min(layout.split + -(-(k - layout.split) // layout.group), layout.n_bands)
 
 
 def band_power(spec: ComplexArray, layout: BandLayout) -> FloatArray:

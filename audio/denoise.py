@@ -42,7 +42,10 @@ above 8 kHz, bands of 4 bins, see :mod:`audio.bands`):
   tune split (``gain_correction_db``, :func:`audio.gain_table.correct`: 3 dB lower at
   ``xi`` = -15 dB, 6 dB lower at 5 dB, 3 dB lower at 15 dB), in full where a segment's blind
   SNR is at most 5 dB and fading out by 15 dB, and not under babble. Fitted to the true gain
-  pointwise (a Fingscheidt-Suhadi table, ``gain_table``) the learned gain scored lower.
+  pointwise (a Fingscheidt-Suhadi table, ``gain_table``) the learned gain scored lower. A
+  curve per frequency band (``gain_correction_band_db``) is there but off: fitted freely it
+  scored higher only by tilting the speech's own spectrum, which PESQ-WB and STOI forgive
+  (BENCHMARKS, round twelve).
 * ``G = max(G_H1, G_min)``, never below the floor ``G_min`` (-34 dB): residual noise stays as
   a quiet floor and weak speech is attenuated by at most ``G_min``, never gated away. With
   ``q_max > 0``, the optimally-modified gain ``G = G_H1^p * G_min^(1 - p)`` (Cohen & Berdugo
@@ -91,7 +94,7 @@ import numpy as np
 
 from audio import cepstral_snr, hum, light_touch, pause, transient, wind
 from audio.background_profile import Background, quiet_stretch, stretch_weights
-from audio.bands import BandLayout, apply_gain, band_power, layout_for
+from audio.bands import BandLayout, apply_gain, band_power, column_at, layout_for
 from audio.denoise_actions import DenoiseActions
 from audio.denoise_gain import (
     WARMUP_FRAMES,
@@ -278,6 +281,7 @@ def _segment_params(p: DenoiseParams, floor_db: float, gentle: bool) -> DenoiseP
             p,
             floor_db=floor_db,
             gain_correction_db=(0.0,) * len(p.gain_correction_db),
+            gain_correction_band_db=(),
             profile_cap_snr_db=(math.inf, math.inf),
             profile_talk_lift_db=math.inf,
         )
@@ -378,6 +382,9 @@ def _suppression(
         own_frames,
         correction=correction,
         speech_lift_db=speech_lift,
+        band_columns=tuple(
+            column_at(layout, sr / geom.n_fft, hz) for hz in p.gain_correction_band_hz
+        ),
     )
     return gain[core_lo - g_lo : core_hi - g_lo], found
 

@@ -60,6 +60,7 @@ def suppression_gain(
     *,
     correction: float = 1.0,
     speech_lift_db: float = 0.0,
+    band_columns: tuple[int, ...] = (),
 ) -> FloatArray:
     """Optimally-modified gain (Cohen & Berdugo 2001, eqs. 16 and 19), floored at ``G_min``.
     Frames ``sudden`` (transients) do not count as speech for the pause decision."""
@@ -87,8 +88,19 @@ def suppression_gain(
         # The pause decision above keeps reading the Wiener gain: the table replaces the
         # gain applied, not the voice activity statistic.
         ln_gh1 = p.gain_table.log_gain(xi, gamma)
+    elif correction > 0.0 and p.gain_correction_band_db:
+        # per band: the common curve plus the band's own (band_columns: the first column of
+        # each band but the first)
+        edges = (0, *band_columns, xi.shape[1])
+        for lo, hi, extra in zip(edges[:-1], edges[1:], p.gain_correction_band_db, strict=True):
+            if hi > lo:
+                deltas = (a + b for a, b in zip(p.gain_correction_db, extra, strict=True))
+                correct(ln_gh1[:, lo:hi], xi[:, lo:hi], tuple(d * correction for d in deltas))
     elif correction > 0.0 and any(p.gain_correction_db):
         correct(ln_gh1, xi, tuple(d * correction for d in p.gain_correction_db))
+    if p.gain_table is None and correction > 0.0 and p.gain_correction_gamma_db:
+        g = np.maximum(gamma, np.float32(1e-30))  # the knots are read in dB of it
+        correct(ln_gh1, g, tuple(d * correction for d in p.gain_correction_gamma_db))
     # ln G = ln G_min + p (ln G_H1 - ln G_min), never below ln G_min.
     if presence is None:  # p = 1: G = max(G_H1, G_min)
         np.maximum(ln_gh1, ln_floor, out=ln_gh1)

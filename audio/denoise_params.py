@@ -109,6 +109,19 @@ class DenoiseParams:
     # second, linear in between: at 10-20 dB it cost STOI (tune pink 10 dB 0.004, 20 dB cells
     # of five noises 0.001-0.003) for PESQ the light touch already gives.
     gain_correction_snr_db: tuple[float, float] = (5.0, 15.0)
+    # ... and per frequency band, dB added on top of gain_correction_db: one tuple of six
+    # (at the same knots) for each band, the bands split at gain_correction_band_hz (one more
+    # band than edges), fitted by bench.train_gain --pesq --bands. Empty: the same curve at
+    # every frequency, the default. Fitted freely it scored higher (original five noises,
+    # 0-10 dB: tune 1.534 -> 1.594, held-out 1.485 -> 1.574, STOI higher, no cell below the
+    # input) by tilting the speech's own spectrum (1.5-3.5 kHz 6 dB down against 0.5-1.5 kHz),
+    # which PESQ-WB and STOI both forgive: a fixed equaliser after the denoiser does as much.
+    # Not kept (BENCHMARKS, round twelve).
+    gain_correction_band_hz: tuple[float, ...] = ()
+    gain_correction_band_db: tuple[tuple[float, ...], ...] = ()
+    # ... and dB added at a posteriori SNRs (gamma) of the same knots; empty: none (on top
+    # of the free fit above it gained 0.003 on the fit's own mixtures: BENCHMARKS, round twelve)
+    gain_correction_gamma_db: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("floor_db", "gusty_floor_db", "babble_floor_db"):
@@ -134,6 +147,22 @@ class DenoiseParams:
             )
         if self.pause_floor_db > 0.0:
             raise ValueError(f"pause_floor_db must not be positive, got {self.pause_floor_db}")
+        bands = self.gain_correction_band_db
+        if bands and (
+            len(bands) != len(self.gain_correction_band_hz) + 1
+            or any(len(b) != len(CORRECTION_KNOTS_DB) for b in bands)
+        ):
+            raise ValueError(
+                f"gain_correction_band_db needs one tuple of {len(CORRECTION_KNOTS_DB)} values "
+                f"per band ({len(self.gain_correction_band_hz) + 1} bands), got {bands}"
+            )
+        if self.gain_correction_gamma_db and len(self.gain_correction_gamma_db) != len(
+            CORRECTION_KNOTS_DB
+        ):
+            raise ValueError(
+                f"gain_correction_gamma_db needs {len(CORRECTION_KNOTS_DB)} values or none, got "
+                f"{self.gain_correction_gamma_db}"
+            )
         if len(self.gain_correction_db) != len(CORRECTION_KNOTS_DB):
             raise ValueError(
                 f"gain_correction_db needs {len(CORRECTION_KNOTS_DB)} values (dB at xi "
