@@ -9,8 +9,6 @@ import hashlib
 import json
 import os
 import re
-import socket
-import struct
 
 from controller.models import Bulletin, Node
 from controller.nodes import broker
@@ -18,7 +16,7 @@ from protocol import limits, mqtt_client
 from protocol.messages import NodeState
 from protocol.topics import node_topic, shared_content_topic
 from tests.controller.delivery.conftest import Live
-from tests.support import wait_for
+from tests.support import mqtt_packets, wait_for
 
 
 def queue_play(live: Live, node_id: str) -> None:
@@ -144,14 +142,14 @@ def test_a_flood_of_mqtt_properties_does_not_hold_up_the_other_points(live):
     reports behind them in the controller's reading session for a minute or more; on the demo
     a command to another point was acknowledged after 73 s instead of 0.3 s."""
     attacker, victim = live.commune.nodes_in("thon-dong")
-    flood = raw_session(live.port, attacker, live.password(attacker))
+    flood = mqtt_packets.connect(live.port, attacker, live.password(attacker))
     reporter = live.as_node(victim)
     try:
         props = b"\x26\x00\x00\x00\x00" * 50_000  # 250 KB: user properties, empty
         topic = node_topic(attacker, "events")
-        body = _text(topic) + _varint(len(props)) + props + b"{}"
+        body = mqtt_packets.text(topic) + mqtt_packets.varint(len(props)) + props + b"{}"
         for _ in range(20):
-            flood.sendall(b"\x30" + _varint(len(body)) + body)  # PUBLISH, QoS 0
+            flood.sendall(mqtt_packets.packet(mqtt_packets.PUBLISH_QOS0, body))
         state = NodeState(node_id=victim, status="online", volume=37)
         reporter.client.publish(node_topic(victim, "state"), state.model_dump_json(), qos=1)
 
@@ -164,28 +162,3 @@ def test_a_flood_of_mqtt_properties_does_not_hold_up_the_other_points(live):
         flood.close()
         reporter.close()
     assert live.dispatcher.reading.is_set()
-
-
-def raw_session(port: int, user: str, password: str) -> socket.socket:
-    """An MQTT 5 session opened by hand, as an attacker's script would (paho takes seconds to
-    write what the test sends)."""
-    sock = socket.create_connection(("127.0.0.1", port))
-    head = _text("MQTT") + b"\x05\xc2" + struct.pack(">H", 60) + b"\x00"  # no properties
-    body = head + _text(user) + _text(user) + _text(password)
-    sock.sendall(b"\x10" + _varint(len(body)) + body)
-    assert sock.recv(1) == b"\x20"  # CONNACK
-    return sock
-
-
-def _varint(n: int) -> bytes:
-    out = b""
-    while True:
-        n, digit = divmod(n, 128)
-        out += bytes([digit | (0x80 if n else 0)])
-        if not n:
-            return out
-
-
-def _text(value: str) -> bytes:
-    raw = value.encode()
-    return struct.pack(">H", len(raw)) + raw

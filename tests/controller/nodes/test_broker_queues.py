@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import queue
 import re
-import socket
 import struct
 import threading
 import time
@@ -27,7 +26,7 @@ from controller.nodes import broker
 from protocol import limits, mqtt_client
 from protocol.topics import PREFIX, all_nodes_filter, node_topic, shared_content_topic
 from tests.controller.commune import Commune
-from tests.support import wait_for
+from tests.support import mqtt_packets, wait_for
 from tests.support.mqtt import drain, project_broker
 
 NODES = ("node-1", "node-2", "node-3")
@@ -292,33 +291,14 @@ class HostileReader:
     never reads its socket again, as an attacker's script would."""
 
     def __init__(self, port: int, user: str, password: str, topic: str) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port))
-        props = b"\x21" + struct.pack(">H", limits.CONTROLLER_RECEIVE_MAXIMUM)
-        head = _text("MQTT") + b"\x05\xc2" + struct.pack(">H", 60) + _varint(len(props)) + props
-        self._send(0x10, head + _text(user) + _text(user) + _text(password))
-        assert self.sock.recv(1) == b"\x20"  # CONNACK
-        self._send(0x82, struct.pack(">H", 1) + b"\x00" + _text(topic) + b"\x01")
+        window = b"\x21" + struct.pack(">H", limits.CONTROLLER_RECEIVE_MAXIMUM)
+        self.sock = mqtt_packets.connect(port, user, password, properties=window)
+        subscribe = struct.pack(">H", 1) + b"\x00" + mqtt_packets.text(topic) + b"\x01"  # QoS 1
+        self.sock.sendall(mqtt_packets.packet(mqtt_packets.SUBSCRIBE, subscribe))
         time.sleep(0.5)  # subscribed (its SUBACK, like the CONNACK's rest, is never read)
-
-    def _send(self, kind: int, body: bytes) -> None:
-        self.sock.sendall(bytes([kind]) + _varint(len(body)) + body)
 
     def __enter__(self) -> HostileReader:
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self.sock.close()
-
-
-def _varint(n: int) -> bytes:
-    out = b""
-    while True:
-        n, digit = divmod(n, 128)
-        out += bytes([digit | (0x80 if n else 0)])
-        if not n:
-            return out
-
-
-def _text(value: str) -> bytes:
-    raw = value.encode()
-    return struct.pack(">H", len(raw)) + raw
